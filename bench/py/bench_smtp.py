@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""make bench-smtp: inbound SMTP, 10 KB messages, Postfix's smtp-source at concurrency 1, 10, 50,
+against Darwin Mail and a private Postfix delivering to Maildir (durable), in the same run."""
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, fmt, sides_from_env)
+from peers import Postfix, ensure_packages
+from darwin import Darwin, Dnsmasq
+
+USER = "u1@bench.test"
+
+
+def smtp_source(port, conc, count, size, timeout):
+    """Runs smtp-source; returns (ok, seconds, error text)."""
+    cmd = ["smtp-source", "-s", str(conc), "-m", str(count), "-l", str(size), "-f", "bench@example.test",
+           "-t", USER, "-M", "client.bench.test", "127.0.0.1:%d" % port]
+    t0 = time.time()
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, time.time() - t0, "timed out after %ds" % timeout
+    dt = time.time() - t0
+    if r.returncode != 0:
+        return False, dt, (r.stderr or r.stdout).strip()[-300:]
+    return True, dt, ""
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dist", default="dist/darwinmail")
+    ap.add_argument("--runs", default="1:300,10:2000,50:3000", help="concurrency:count,...")
+    ap.add_argument("--size", type=int, default=10240)
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per smtp-source run")
+    a = ap.parse_args()
+    runs = [tuple(int(x) for x in r.split(":")) for r in a.runs.split(",")]
+    peer_on, darwin_on = sides_from_env()
+
+    rep = Report("smtp", "bench-smtp: inbound SMTP, %d-byte payload, smtp-source, a new connection per message" % a.size,
+                 "make bench-smtp")
+    rep.columns("concurrency", "messages", "Darwin msg/s", "Postfix accept msg/s", "Postfix delivered msg/s",
+                "ratio D/P(accept)", "ratio D/P(delivered)", "Darwin CPU ms/msg", "Postfix CPU ms/msg",
+                "iowait% D/P")
+    work = make_workdir("smtp")
+    pf = dns = dw = None
+    darwin_err = peer_err = None
+    rc = 0
+    try:
+        if peer_on:
+            try:
+                ensure_packages("postfix")
+                pf = Postfix(work, [USER], mode="maildir").start()
+            except Unavailable as e:
+                peer_err = str(e)
+        if darwin_on:
+            try:
+                dns = Dnsmasq(work).start()
+                dw = Darwin(work, a.dist, want=("smtp",), dns_port=dns.port).start()
+                dw.add_users([USER])
+                dw.require("smtp")
+            except Unavailable as e:
+                darwin_err = str(e)
+        for conc, count in runs:
+            d = p_acc = p_del = None
+            dcpu = pcpu = None
+            io = ["-", "-"]
+            if dw and not darwin_err:
+                log("Darwin: concurrency %d, %d messages" % (conc, count))
+                with Meter(dw.proc.pid) as m:
+                    ok, secs, err = smtp_source(dw.ports["smtp"], conc, count, a.size, a.timeout)
+                if ok:
+                    d = count / secs
+                    dcpu = 1000 * m.server_cpu / count
+                    io[0] = "%.0f" % m.iowait
+                else:
+                    rep.note("Darwin, concurrency %d: smtp-source failed: %s" % (conc, err))
+                    rc = 1
+            if pf and not peer_err:
+                log("Postfix: concurrency %d, %d messages" % (conc, count))
+                before = pf.maildir_count(USER)
+                with Meter(pf.pid) as m:
+                    ok, secs, err = smtp_source(pf.smtp_port, conc, count, a.size, a.timeout)
+                    drained = pf.wait_queue_empty(a.timeout)
+                if ok:
+                    p_acc = count / secs
+                    delivered = pf.maildir_count(USER) - before
+                    if drained and delivered == count:
+                        p_del = count / m.seconds
+                    else:
+                        rep.note("Postfix, concurrency %d: %d of %d delivered to Maildir" % (conc, delivered, count))
+                    pcpu = 1000 * m.server_cpu / count
+                    io[1] = "%.0f" % m.iowait
+                else:
+                    rep.note("Postfix, concurrency %d: smtp-source failed: %s" % (conc, err))
+                    rc = 1
+            rep.row(str(conc), str(count), d if d else ("NOT MEASURED" if darwin_on else "-"), p_acc, p_del,
+                    ratio(d, p_acc), ratio(d, p_del), dcpu, pcpu, "/".join(io))
+    finally:
+        for x in (dw, dns, pf):
+            if x:
+                x.stop()
+        remove_workdir(work)
+    rep.note("Darwin answers 250 only after the blob and the row are durable (DESIGN.md section 4); "
+             "Postfix answers 250 after its queue file is fsynced, and then delivers to Maildir through virtual(8), "
+             "which fsyncs again: 'delivered' is the rate until the last message is in the Maildir.")
+    rep.note("CPU ms/msg: CPU time of the server's process tree per message (Postfix includes reaped children); "
+             "iowait%: system-wide share of CPU time waiting for the disk during the run.")
+    if peer_err:
+        rep.note("Postfix peer NOT MEASURED: %s" % peer_err)
+        rc = 1
+    if darwin_on and darwin_err:
+        rep.note("Darwin Mail NOT MEASURED: %s" % darwin_err)
+        rc = 1
+    rep.write()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

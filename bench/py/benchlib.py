@@ -1,0 +1,345 @@
+"""Shared helpers for the Darwin Mail benchmarks: ports, processes, memory, tables, results.
+
+Everything here stays on loopback (127.0.0.0/8) and stops only what it started, by PID.
+"""
+import datetime
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_DIR = os.path.dirname(BENCH_DIR)
+RESULTS_DIR = os.path.join(BENCH_DIR, "results")
+LOADGEN_JAR = os.path.join(BENCH_DIR, "loadgen", "target", "darwin-bench-loadgen.jar")
+
+
+class Unavailable(Exception):
+    """A side of the benchmark cannot be measured (server not built, protocol not answering)."""
+
+
+def log(*a):
+    print("[bench %s]" % time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port free on host right now (chosen by the kernel)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def wait_port(host, port, timeout=30.0, banner=False):
+    """Waits until host:port accepts a connection (and, with banner, sends a first line). True/False."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=2) as s:
+                if banner:
+                    s.settimeout(5)
+                    data = s.recv(512)
+                    if not data:
+                        raise OSError("closed")
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def banner_of(host, port, timeout=5.0):
+    """First line the server sends, or None."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            return s.recv(512).decode("latin-1").strip()
+    except OSError:
+        return None
+
+
+def make_workdir(name):
+    base = os.environ.get("BENCH_TMP", "/var/tmp")
+    d = tempfile.mkdtemp(prefix="darwin-bench-%s-" % name, dir=base)
+    os.chmod(d, 0o755)
+    return d
+
+
+def remove_workdir(d):
+    if os.environ.get("BENCH_KEEP"):
+        log("kept work folder", d)
+        return
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def read_pid(path, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with open(path) as f:
+                pid = int(f.read().split()[0])
+            if pid > 0 and os.path.exists("/proc/%d" % pid):
+                return pid
+        except (OSError, ValueError, IndexError):
+            pass
+        time.sleep(0.1)
+    return None
+
+
+def stop_pid(pid, timeout=20.0, what="process"):
+    """SIGTERM to one PID we started, SIGKILL after timeout. Never by name."""
+    if not pid:
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            # reap if it is our child
+            if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                return
+        except ChildProcessError:
+            pass
+        if not os.path.exists("/proc/%d" % pid) or _is_zombie(pid):
+            return
+        time.sleep(0.1)
+    log("%s pid %d did not stop on SIGTERM, sending SIGKILL" % (what, pid))
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _is_zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def children_of(pid):
+    """All descendants of pid (walks /proc)."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            parents.setdefault(ppid, []).append(int(d))
+        except (OSError, ValueError, IndexError):
+            pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        for c in parents.get(p, []):
+            out.append(c)
+            todo.append(c)
+    return out
+
+
+def mem_kb(pid):
+    """(rss_kb, pss_kb) of one process from smaps_rollup (0, 0 when gone)."""
+    rss = pss = 0
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def tree_mem_kb(pid):
+    """(rss_sum_kb, pss_sum_kb, process_count) of pid and all its descendants."""
+    pids = [pid] + children_of(pid)
+    rss = pss = 0
+    for p in pids:
+        r, s = mem_kb(p)
+        rss += r
+        pss += s
+    return rss, pss, len(pids)
+
+
+def raise_nofile(n):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = n
+    if hard != resource.RLIM_INFINITY and want > hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+        except (ValueError, OSError):
+            want = hard
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard) if hard != resource.RLIM_INFINITY else resource.RLIM_INFINITY))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def java_bin():
+    jh = os.environ.get("JAVA_HOME", "")
+    j = os.path.join(jh, "bin", "java") if jh else shutil.which("java")
+    if not j or not os.path.exists(j):
+        raise SystemExit("no java: set JAVA_HOME (the Makefile does)")
+    return j
+
+
+def loadgen(args, timeout, heap="1g", extra_jvm=()):
+    """Runs the Java load generator; returns (rc, {key: value} from its 'RESULT k=v ...' lines, stdout)."""
+    if not os.path.exists(LOADGEN_JAR):
+        raise SystemExit("load generator not built: %s (make bench-loadgen)" % LOADGEN_JAR)
+    cmd = [java_bin(), "-Xmx" + heap, "-XX:+UseSerialGC", *extra_jvm, "-jar", LOADGEN_JAR, *map(str, args)]
+    try:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        return 124, {}, (e.stdout or "") if isinstance(e.stdout, str) else ""
+    res = {}
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            for kv in line[7:].split():
+                if "=" in kv:
+                    k, v = kv.split("=", 1)
+                    res[k] = v
+    return p.returncode, res, p.stdout
+
+
+def machine_line():
+    try:
+        with open("/proc/loadavg") as f:
+            la = f.read().split()[:3]
+    except OSError:
+        la = ["?"] * 3
+    return "host %s, %d CPUs, kernel %s, load average %s" % (
+        platform.node(), os.cpu_count() or 0, platform.release(), " ".join(la))
+
+
+def git_rev():
+    try:
+        return subprocess.run(["git", "-C", REPO_DIR, "log", "-1", "--format=%h %cI"],
+                              capture_output=True, text=True, timeout=10).stdout.strip() or "no commit"
+    except Exception:
+        return "?"
+
+
+def fmt(v, nd=1):
+    if v is None:
+        return "n/a"
+    if isinstance(v, str):
+        return v
+    return ("{:,.%df}" % nd).format(v)
+
+
+def ratio(a, b):
+    if a is None or b is None or not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or b == 0:
+        return "n/a"
+    return "%.2fx" % (a / b)
+
+
+class Report:
+    """Collects a table (rows of strings) and notes; prints it and writes results/LATEST-<name>.txt."""
+
+    def __init__(self, name, title, command):
+        self.name, self.title, self.command = name, title, command
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+        self.header = None
+        self.rows = []
+        self.notes = []
+
+    def columns(self, *cols):
+        self.header = list(cols)
+
+    def row(self, *cells):
+        self.rows.append([c if isinstance(c, str) else fmt(c) for c in cells])
+
+    def note(self, text):
+        self.notes.append(text)
+
+    def render(self):
+        out = ["%s" % self.title,
+               "command: %s" % self.command,
+               "started: %s UTC, %s" % (self.started.strftime("%Y-%m-%d %H:%M:%S"), machine_line()),
+               "repository: %s" % git_rev(), ""]
+        if self.header:
+            table = [self.header] + self.rows
+            w = [max(len(r[i]) if i < len(r) else 0 for r in table) for i in range(len(self.header))]
+            line = lambda r: "  ".join((r[i] if i < len(r) else "").rjust(w[i]) if i else
+                                       (r[i] if i < len(r) else "").ljust(w[i]) for i in range(len(w)))
+            out.append(line(self.header))
+            out.append("  ".join("-" * x for x in w))
+            out += [line(r) for r in self.rows]
+        if self.notes:
+            out.append("")
+            out += ["- " + n for n in self.notes]
+        return "\n".join(out) + "\n"
+
+    def write(self):
+        text = self.render()
+        print(text, flush=True)
+        os.makedirs(RESULTS_DIR, exist_ok=True)
+        path = os.path.join(RESULTS_DIR, "LATEST-%s.txt" % self.name)
+        with open(path, "w") as f:
+            f.write(text)
+        log("wrote", os.path.relpath(path, REPO_DIR))
+        return path
+
+
+def sides_from_env():
+    """BENCH_ONLY=peer|darwin limits a run to one side; default both."""
+    only = os.environ.get("BENCH_ONLY", "").strip().lower()
+    return ("peer" in only or not only), ("darwin" in only or not only)
+
+
+def cpu_snapshot():
+    """System CPU counters (busy, iowait, total) in jiffies from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle, iowait = v[3], v[4]
+    total = sum(v[:8])
+    return total - idle - iowait, iowait, total
+
+
+def cpu_delta(a, b):
+    """(busy %, iowait %) of all CPUs between two cpu_snapshot() values."""
+    tot = max(1, b[2] - a[2])
+    return 100.0 * (b[0] - a[0]) / tot, 100.0 * (b[1] - a[1]) / tot
+
+
+def tree_cpu_seconds(pid):
+    """utime+stime (+ reaped children's) of pid and descendants, in seconds."""
+    hz = os.sysconf("SC_CLK_TCK")
+    t = 0
+    for p in [pid] + children_of(pid):
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                s = f.read().rsplit(")", 1)[1].split()
+            t += int(s[11]) + int(s[12]) + int(s[13]) + int(s[14])
+        except (OSError, ValueError, IndexError):
+            pass
+    return t / hz
+
+
+class Meter:
+    """Wall time, system CPU busy/iowait and CPU seconds of one server's process tree over a run."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __enter__(self):
+        self.t0, self.c0 = time.time(), cpu_snapshot()
+        self.p0 = tree_cpu_seconds(self.pid) if self.pid else 0
+        return self
+
+    def __exit__(self, *a):
+        self.seconds = time.time() - self.t0
+        self.busy, self.iowait = cpu_delta(self.c0, cpu_snapshot())
+        self.server_cpu = (tree_cpu_seconds(self.pid) - self.p0) if self.pid else 0

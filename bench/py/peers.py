@@ -1,0 +1,414 @@
+"""Private Postfix and Dovecot instances for the benchmarks.
+
+Each instance lives in its own folder (configuration, queue, mail, logs, pid file), listens only on
+127.0.0.1 with ports chosen at run time, and is stopped by the PID in its own pid file.
+Nothing here touches /etc/postfix, /etc/dovecot or the standard ports.
+"""
+import os
+import pwd
+import grp
+import shutil
+import subprocess
+import time
+
+from benchlib import free_port, wait_port, read_pid, stop_pid, log, Unavailable, REPO_DIR
+
+MAIL_UID = pwd.getpwnam("nobody").pw_uid      # owner of every peer Maildir (Postfix virtual + Dovecot)
+MAIL_GID = grp.getgrnam("nogroup").gr_gid
+
+
+def ensure_packages(*pkgs):
+    tool = os.path.join(REPO_DIR, "tools", "apt-ensure")
+    if os.path.exists(tool):
+        r = subprocess.run([tool, *pkgs])
+        if r.returncode != 0:
+            raise Unavailable("tools/apt-ensure %s failed" % " ".join(pkgs))
+    for b in ("/usr/sbin/postfix", "/usr/sbin/dovecot", "/usr/sbin/smtp-source", "/usr/sbin/smtp-sink"):
+        if any(p.startswith(os.path.basename(b)[:4]) for p in pkgs) and not os.path.exists(b):
+            raise Unavailable("%s missing" % b)
+
+
+def gen_selfsigned(dirpath, cn="peer.bench.test"):
+    key, crt = os.path.join(dirpath, "key.pem"), os.path.join(dirpath, "cert.pem")
+    if not os.path.exists(crt):
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                        "-subj", "/CN=" + cn, "-keyout", key, "-out", crt],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.chmod(key, 0o600)
+    return key, crt
+
+
+class Dovecot:
+    """Dovecot with IMAP, POP3 and LMTP on loopback ports, passwd-file users, Maildir under work/."""
+
+    def __init__(self, work, users, password="pw", scheme="PLAIN", imap=True, pop3=True, lmtp=True,
+                 process_limit=1000, auth_socket=False):
+        self.work = os.path.join(work, "dovecot")
+        self.users, self.password, self.scheme = users, password, scheme
+        self.base_dir = os.path.join(self.work, "run")
+        self.conf = os.path.join(self.work, "dovecot.conf")
+        self.logfile = os.path.join(self.work, "dovecot.log")
+        self.mail_root = os.path.join(work, "mail")     # shared with Postfix's virtual(8)
+        self.imap_port = free_port() if imap else 0
+        self.pop3_port = free_port() if pop3 else 0
+        self.lmtp_port = free_port() if lmtp else 0
+        self.process_limit = process_limit
+        self.auth_socket = os.path.join(self.base_dir, "auth-postfix") if auth_socket else None
+        self.pid = None
+
+    def home(self, user):
+        return os.path.join(self.mail_root, user.split("@")[1], user.split("@")[0])
+
+    def _pwhash(self):
+        if self.scheme == "PLAIN":
+            return "{PLAIN}" + self.password
+        out = subprocess.run(["doveadm", "pw", "-s", self.scheme, "-p", self.password],
+                             capture_output=True, text=True, check=True).stdout.strip()
+        return out
+
+    def write_config(self):
+        os.makedirs(self.base_dir, exist_ok=True)
+        os.makedirs(os.path.join(self.work, "state"), exist_ok=True)
+        os.makedirs(self.mail_root, exist_ok=True)
+        os.chmod(self.work, 0o755)
+        os.chown(self.mail_root, MAIL_UID, MAIL_GID)
+        h = self._pwhash()
+        with open(os.path.join(self.work, "users"), "w") as f:
+            for u in self.users:
+                home = self.home(u)
+                os.makedirs(home, exist_ok=True)
+                for d in (os.path.dirname(home), home):
+                    os.chown(d, MAIL_UID, MAIL_GID)
+                f.write("%s:%s:%d:%d::%s::\n" % (u, h, MAIL_UID, MAIL_GID, home))
+        pl = self.process_limit
+        auth_listener = ""
+        if self.auth_socket:
+            auth_listener = """
+  unix_listener auth-postfix {
+    mode = 0666
+  }"""
+        conf = f"""# private Dovecot for Darwin Mail benchmarks (generated)
+instance_name = darwin-bench-{os.path.basename(os.path.dirname(self.work))}
+base_dir = {self.base_dir}
+state_dir = {self.work}/state
+log_path = {self.logfile}
+info_log_path = {self.logfile}
+protocols = imap pop3 lmtp
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = dovecot
+default_login_user = dovenull
+first_valid_uid = 1
+mail_location = maildir:~/Maildir
+default_process_limit = {pl}
+default_client_limit = {max(1000, pl * 2)}
+default_vsz_limit = 1G
+passdb {{
+  driver = passwd-file
+  args = username_format=%u {self.work}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {self.work}/users
+}}
+namespace inbox {{
+  inbox = yes
+  mailbox Sent {{
+    special_use = \\Sent
+    auto = create
+  }}
+  mailbox Trash {{
+    special_use = \\Trash
+    auto = create
+  }}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+  process_limit = {pl}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {self.pop3_port}
+  }}
+  inet_listener pop3s {{
+    port = 0
+  }}
+}}
+service lmtp {{
+  inet_listener lmtp {{
+    address = 127.0.0.1
+    port = {self.lmtp_port}
+  }}
+}}
+service imap {{
+  process_limit = {pl}
+}}
+service auth {{
+  client_limit = {max(1000, pl * 4 + 100)}{auth_listener}
+}}
+service anvil {{
+  client_limit = {max(1000, pl * 3 + 10)}
+}}
+protocol imap {{
+  mail_max_userip_connections = 100000
+}}
+protocol pop3 {{
+  mail_max_userip_connections = 100000
+}}
+protocol lmtp {{
+  postmaster_address = postmaster@bench.test
+}}
+"""
+        with open(self.conf, "w") as f:
+            f.write(conf)
+
+    def start(self):
+        self.write_config()
+        with open(os.path.join(self.work, "stdout.log"), "w") as out:
+            r = subprocess.run(["dovecot", "-c", self.conf], stdin=subprocess.DEVNULL, stdout=out,
+                               stderr=subprocess.STDOUT, timeout=60)
+        if r.returncode != 0:
+            raise Unavailable("dovecot did not start: " + open(os.path.join(self.work, "stdout.log")).read()[-2000:])
+        self.pid = read_pid(os.path.join(self.base_dir, "master.pid"))
+        if not self.pid:
+            raise Unavailable("dovecot: no master.pid in " + self.base_dir)
+        for p in (self.imap_port, self.pop3_port, self.lmtp_port):
+            if p and not wait_port("127.0.0.1", p, 30):
+                raise Unavailable("dovecot: port %d does not answer (see %s)" % (p, self.logfile))
+        log("dovecot pid %d imap %d pop3 %d lmtp %d" % (self.pid, self.imap_port, self.pop3_port, self.lmtp_port))
+        return self
+
+    def stop(self):
+        if self.pid:
+            stop_pid(self.pid, what="dovecot")
+            self.pid = None
+
+    def maildir_count(self, user, sub="new", also_cur=True):
+        md = os.path.join(self.home(user), "Maildir")
+        n = 0
+        for s in ((sub, "cur") if also_cur else (sub,)):
+            try:
+                n += len(os.listdir(os.path.join(md, s)))
+            except FileNotFoundError:
+                pass
+        return n
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+POSTFIX_MASTER_CF = """# private Postfix for Darwin Mail benchmarks (generated); chroot off everywhere
+{smtpd_listen} inet  n       -       n       -       -       smtpd
+{submission}
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+lmtp      unix  -       -       n       -       -       lmtp
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+class Postfix:
+    """Postfix with its own config_directory/queue_directory; smtpd on 127.0.0.1:<run-time port>.
+
+    mode "maildir": mail for bench.test goes to Maildir under work/mail through virtual(8) (durable).
+    mode "relay":   everything is relayed to relayhost (for bench-relay); the submission listener
+                    requires STARTTLS and AUTH (SASL from the private Dovecot's auth socket).
+    """
+
+    def __init__(self, work, users, mode="maildir", relayhost=None, sasl_path=None, smtpd=True, submission=False):
+        self.work = os.path.join(work, "postfix")
+        self.mode, self.users, self.relayhost, self.sasl_path = mode, users, relayhost, sasl_path
+        self.conf_dir = os.path.join(self.work, "etc")
+        self.queue_dir = os.path.join(self.work, "queue")
+        self.data_dir = os.path.join(self.work, "data")
+        self.log_dir = os.path.join(self.work, "log")
+        self.logfile = os.path.join(self.log_dir, "postfix.log")
+        self.mail_root = os.path.join(work, "mail")
+        self.smtp_port = free_port() if smtpd else 0
+        self.submission_port = free_port() if submission else 0
+        self.pid = None
+
+    def postfix(self, *args, check=True):
+        r = subprocess.run(["postfix", "-c", self.conf_dir, *args], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=120)
+        if check and r.returncode != 0:
+            raise Unavailable("postfix %s failed: %s%s" % (" ".join(args), r.stdout, r.stderr))
+        return r
+
+    def write_config(self):
+        for d in (self.conf_dir, self.queue_dir, self.data_dir, self.log_dir, self.mail_root):
+            os.makedirs(d, exist_ok=True)
+        os.chmod(self.work, 0o755)
+        pf = pwd.getpwnam("postfix")
+        os.chown(self.data_dir, pf.pw_uid, pf.pw_gid)
+        os.chown(self.mail_root, MAIL_UID, MAIL_GID)
+        vmap = ", ".join("%s=%s/%s/Maildir/" % (u, u.split("@")[1], u.split("@")[0]) for u in self.users)
+        main = f"""# private Postfix for Darwin Mail benchmarks (generated)
+compatibility_level = 3.6
+queue_directory = {self.queue_dir}
+data_directory = {self.data_dir}
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = peer.bench.test
+mydomain = bench.test
+myorigin = $myhostname
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+maillog_file = {self.logfile}
+maillog_file_prefixes = {self.log_dir}
+alias_maps =
+alias_database =
+biff = no
+append_dot_mydomain = no
+smtputf8_enable = no
+smtpd_banner = $myhostname ESMTP
+local_recipient_maps =
+"""
+        if self.mode == "maildir":
+            main += f"""virtual_mailbox_domains = bench.test
+virtual_mailbox_base = {self.mail_root}
+virtual_mailbox_maps = inline:{{ {vmap} }}
+virtual_uid_maps = static:{MAIL_UID}
+virtual_gid_maps = static:{MAIL_GID}
+virtual_minimum_uid = 1
+virtual_destination_concurrency_limit = 50
+smtpd_relay_restrictions = reject_unauth_destination
+default_transport = error:no outbound mail from the benchmark instance
+relay_transport = error:no outbound mail from the benchmark instance
+"""
+        else:
+            key, crt = gen_selfsigned(self.conf_dir)
+            main += f"""relayhost = {self.relayhost}
+smtp_tls_security_level = may
+smtpd_tls_cert_file = {crt}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = {self.sasl_path}
+smtpd_sasl_auth_enable = no
+"""
+        with open(os.path.join(self.conf_dir, "main.cf"), "w") as f:
+            f.write(main)
+        sub = ""
+        if self.submission_port:
+            sub = (f"127.0.0.1:{self.submission_port} inet n - n - - smtpd\n"
+                   "  -o syslog_name=postfix/submission\n"
+                   "  -o smtpd_tls_security_level=encrypt\n"
+                   "  -o smtpd_sasl_auth_enable=yes\n"
+                   "  -o smtpd_tls_auth_only=yes\n"
+                   "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
+                   "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n")
+        listen = "127.0.0.1:%d" % self.smtp_port if self.smtp_port else "#smtpd-off"
+        with open(os.path.join(self.conf_dir, "master.cf"), "w") as f:
+            f.write(POSTFIX_MASTER_CF.format(smtpd_listen=listen, submission=sub))
+
+    def start(self):
+        self.write_config()
+        self.postfix("check", check=False)
+        self.postfix("start")
+        self.pid = read_pid(os.path.join(self.queue_dir, "pid", "master.pid"))
+        if not self.pid:
+            raise Unavailable("postfix: no master.pid (see %s)" % self.logfile)
+        for p in (self.smtp_port, self.submission_port):
+            if p and not wait_port("127.0.0.1", p, 30, banner=True):
+                raise Unavailable("postfix: port %d does not answer (see %s)" % (p, self.logfile))
+        log("postfix pid %d smtp %d submission %d" % (self.pid, self.smtp_port, self.submission_port))
+        return self
+
+    def stop(self):
+        if self.pid:
+            stop_pid(self.pid, what="postfix master")
+            self.pid = None
+
+    def queue_empty(self):
+        for q in ("incoming", "active", "deferred", "maildrop"):
+            for _root, _dirs, files in os.walk(os.path.join(self.queue_dir, q)):
+                if files:
+                    return False
+        return True
+
+    def wait_queue_empty(self, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.queue_empty():
+                return True
+            time.sleep(0.05)
+        return False
+
+    def maildir_count(self, user):
+        md = os.path.join(self.mail_root, user.split("@")[1], user.split("@")[0], "Maildir")
+        n = 0
+        for s in ("new", "cur"):
+            try:
+                n += len(os.listdir(os.path.join(md, s)))
+            except FileNotFoundError:
+                pass
+        return n
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+class SmtpSink:
+    """Postfix's smtp-sink on a loopback address:port; counts messages with -c? no: by its dump files."""
+
+    def __init__(self, work, host="127.0.0.1", port=None, backlog=256):
+        self.work = os.path.join(work, "sink")
+        self.host, self.port, self.backlog = host, port or free_port(host), backlog
+        self.proc = None
+
+    def start(self):
+        os.makedirs(self.work, exist_ok=True)
+        self.out = open(os.path.join(self.work, "sink.log"), "w")
+        # -c: running counter of sessions/messages; -u: run as nobody when root
+        self.proc = subprocess.Popen(["smtp-sink", "-c", "-u", "nobody", "%s:%d" % (self.host, self.port), str(self.backlog)],
+                                     stdin=subprocess.DEVNULL, stdout=self.out, stderr=subprocess.STDOUT,
+                                     cwd=self.work)
+        if not wait_port(self.host, self.port, 15, banner=True):
+            raise Unavailable("smtp-sink did not answer on %s:%d" % (self.host, self.port))
+        log("smtp-sink pid %d on %s:%d" % (self.proc.pid, self.host, self.port))
+        return self
+
+    def stop(self):
+        if self.proc:
+            stop_pid(self.proc.pid, what="smtp-sink")
+            self.proc.wait(timeout=10)
+            self.proc = None
+            self.out.close()
