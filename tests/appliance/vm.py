@@ -1,0 +1,139 @@
+"""A Darwin Mail appliance booted under QEMU with software emulation (TCG).
+
+The VM gets the VMware virtual hardware of the OVA (PVSCSI disks, a vmxnet3
+NIC), user-mode networking with port forwards bound to 127.0.0.1 on ports
+chosen at run time, and an optional OVF environment ISO (the "iso" transport
+of DSP0243) carrying the appliance's OVF properties.
+Only the QEMU process this object started is ever stopped, by its PID.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from xml.sax.saxutils import quoteattr
+
+QEMU = "qemu-system-x86_64"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def ovf_env_iso(path, properties):
+    """Writes an ISO 9660 image holding ovf-env.xml with the given properties."""
+    props = "\n".join(
+        "    <Property oe:key=%s oe:value=%s/>" % (quoteattr(k), quoteattr(v))
+        for k, v in properties.items())
+    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+           '<Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"\n'
+           '    xmlns:oe="http://schemas.dmtf.org/ovf/environment/1"\n'
+           '    oe:id="darwinmail">\n'
+           '  <PropertySection>\n%s\n  </PropertySection>\n</Environment>\n' % props)
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, "ovf-env.xml"), "w", encoding="utf-8") as f:
+            f.write(xml)
+        subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-V", "OVF ENV", "-J", "-r",
+                        "-o", path, d], check=True)
+    return path
+
+
+class VM:
+    def __init__(self, workdir, disks, iso=None, forwards=(22,), memory=2048, cpus=2,
+                 ssh_user="admin", ssh_key=None, name="vm"):
+        self.workdir = workdir
+        self.disks = list(disks)
+        self.iso = iso
+        self.memory = memory
+        self.cpus = cpus
+        self.ssh_user = ssh_user
+        self.ssh_key = ssh_key
+        self.name = name
+        self.ports = {guest: free_port() for guest in forwards}
+        self.serial = os.path.join(workdir, name + "-serial.log")
+        self.proc = None
+        self.ssh_config = os.path.join(workdir, name + "-ssh_config")
+
+    def command(self):
+        fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-:%d" % (host, guest) for guest, host in self.ports.items())
+        cmd = [QEMU, "-accel", "tcg", "-cpu", "max", "-m", str(self.memory), "-smp", str(self.cpus),
+               "-nodefaults", "-display", "none", "-vga", "std", "-serial", "file:" + self.serial,
+               "-monitor", "none", "-device", "pvscsi,id=scsi0",
+               "-netdev", "user,id=n0," + fwd, "-device", "vmxnet3,netdev=n0"]
+        for i, disk in enumerate(self.disks):
+            fmt = "qcow2" if disk.endswith(".qcow2") else "raw"
+            cmd += ["-drive", "file=%s,if=none,id=d%d,format=%s,discard=unmap,cache=unsafe" % (disk, i, fmt),
+                    "-device", "scsi-hd,drive=d%d,bus=scsi0.0,scsi-id=%d,lun=0%s"
+                    % (i, i, ",bootindex=0" if i == 0 else "")]
+        if self.iso:
+            cmd += ["-drive", "file=%s,if=none,id=cd0,media=cdrom,readonly=on" % self.iso,
+                    "-device", "scsi-cd,drive=cd0,bus=scsi0.0,scsi-id=7,lun=0"]
+        return cmd
+
+    def start(self):
+        with open(self.ssh_config, "w") as f:
+            f.write("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n"
+                    "  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
+                    "  LogLevel ERROR\n  BatchMode yes\n  ConnectTimeout 20\n"
+                    "  ControlMaster auto\n  ControlPath %s/%s-%%C\n  ControlPersist 300\n"
+                    % (self.name, self.ports[22], self.ssh_user, self.ssh_key, self.workdir, self.name))
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
+                                     stdout=open(os.path.join(self.workdir, self.name + "-qemu.log"), "w"),
+                                     stderr=subprocess.STDOUT)
+        return self
+
+    def ssh(self, command, check=True, input=None, timeout=600):
+        r = subprocess.run(["ssh", "-F", self.ssh_config, self.name, command], input=input,
+                           capture_output=True, text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise RuntimeError("ssh %r failed (%d): %s%s" % (command, r.returncode, r.stdout, r.stderr))
+        return r
+
+    def wait_ssh(self, timeout=900):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("QEMU exited with %s; see %s" % (self.proc.returncode, self.serial))
+            try:
+                if self.ssh("true", check=False, timeout=60).returncode == 0:
+                    return time.monotonic() - self.started
+            except subprocess.TimeoutExpired:
+                pass
+            time.sleep(3)
+        raise TimeoutError("no SSH after %d s; see %s" % (timeout, self.serial))
+
+    def wait_port(self, guest_port, timeout=600, banner=True):
+        """Waits until the forwarded port answers with a banner (QEMU accepts
+        connections on the host side before the guest listens)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.ports[guest_port]), timeout=10) as s:
+                    if not banner or s.recv(1):
+                        return time.monotonic() - self.started
+            except OSError:
+                pass
+            time.sleep(3)
+        raise TimeoutError("port %d silent after %d s" % (guest_port, timeout))
+
+    def stop(self, timeout=300):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        try:
+            self.ssh("sudo systemctl poweroff", check=False, timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        subprocess.run(["ssh", "-F", self.ssh_config, "-O", "exit", self.name], capture_output=True)
