@@ -254,6 +254,10 @@ class Report:
         self.header = None
         self.rows = []
         self.notes = []
+        self.details = []
+
+    def detail(self, title, text):
+        self.details.append((title, text.rstrip()))
 
     def columns(self, *cols):
         self.header = list(cols)
@@ -280,6 +284,8 @@ class Report:
         if self.notes:
             out.append("")
             out += ["- " + n for n in self.notes]
+        for title, text in self.details:
+            out += ["", "## " + title, text]
         return "\n".join(out) + "\n"
 
     def write(self):

@@ -101,6 +101,8 @@ auth_mechanisms = plain login
 default_internal_user = dovecot
 default_login_user = dovenull
 first_valid_uid = 1
+auth_cache_size = 10M
+auth_cache_ttl = 1 hour
 mail_location = maildir:~/Maildir
 default_process_limit = {pl}
 default_client_limit = {max(1000, pl * 2)}
@@ -387,7 +389,7 @@ smtpd_sasl_auth_enable = no
 
 
 class SmtpSink:
-    """Postfix's smtp-sink on a loopback address:port; counts messages with -c? no: by its dump files."""
+    """Postfix's smtp-sink on a loopback address:port; count() reads its running counter (-c)."""
 
     def __init__(self, work, host="127.0.0.1", port=None, backlog=256):
         self.work = os.path.join(work, "sink")
@@ -405,6 +407,34 @@ class SmtpSink:
             raise Unavailable("smtp-sink did not answer on %s:%d" % (self.host, self.port))
         log("smtp-sink pid %d on %s:%d" % (self.proc.pid, self.host, self.port))
         return self
+
+    def count(self):
+        """Messages received so far (the last 'mesg=N' of smtp-sink -c)."""
+        self.out.flush()
+        try:
+            with open(os.path.join(self.work, "sink.log"), "rb") as f:
+                f.seek(0, 2)
+                f.seek(max(0, f.tell() - 200))
+                tail = f.read().decode("latin-1")
+        except OSError:
+            return 0
+        i = tail.rfind("mesg=")
+        if i < 0:
+            return 0
+        num = ""
+        for ch in tail[i + 5:]:
+            if not ch.isdigit():
+                break
+            num += ch
+        return int(num or 0)
+
+    def wait_count(self, n, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.count() >= n:
+                return True
+            time.sleep(0.05)
+        return self.count() >= n
 
     def stop(self):
         if self.proc:

@@ -1,0 +1,55 @@
+# Darwin Mail: the one entry point (DESIGN.md §1, §8).
+#   make run     build and start a server on loopback ports with data in ./var
+#   make check   unit and protocol tests (JVM only, < 5 min)
+#   make test    everything: check, end-to-end with real clients, the appliance
+#   make dist    dist/darwinmail/ (launcher, lib/, example config)
+#   make bench   benchmarks beside Postfix and Dovecot (never part of test)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# A JDK 21+: JAVA_HOME when it is one, else the newest JDK in /usr/lib/jvm.
+JAVA_HOME := $(shell tools/find-jdk)
+export JAVA_HOME
+MVN := mvn -B -q -f server/pom.xml
+PY := /usr/bin/python3
+DIST := dist/darwinmail
+
+.PHONY: help deps deps-test build dist run check test e2e clean bench
+
+help:
+	@sed -n '2,7p' Makefile
+
+jdk-check:
+	@test -n "$(JAVA_HOME)" || { echo "No JDK 21+ found: install one (apt-get install openjdk-21-jdk-headless) or set JAVA_HOME" >&2; exit 1; }
+
+# Debian packages needed to build and run (installed only when missing, as root).
+deps: jdk-check
+	@tools/apt-ensure maven
+
+# Packages the end-to-end tests need: real clients nobody here wrote.
+deps-test: deps
+	@tools/apt-ensure python3-pytest swaks curl fetchmail python3-dkim
+
+build: jdk-check deps
+	$(MVN) -DskipTests package
+
+dist: build
+	tools/make-dist server/target $(DIST)
+
+run: dist
+	tools/dev-run $(DIST)
+
+check: jdk-check deps
+	$(MVN) test
+
+e2e: dist deps-test
+	cd tests/e2e && DARWINMAIL_DIST=$(CURDIR)/$(DIST) $(PY) -m pytest -q -p no:cacheprovider .
+
+test: check e2e appliance-test
+	@echo "make test: all stages passed"
+
+clean:
+	rm -rf server/target dist
+
+-include appliance/appliance.mk
+-include bench/bench.mk

@@ -1,0 +1,115 @@
+package org.darwinmail;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.darwinmail.config.HostPort;
+import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.LocalDelivery;
+import org.darwinmail.net.NetServer;
+import org.darwinmail.net.Tls;
+import org.darwinmail.smtp.SmtpContext;
+import org.darwinmail.smtp.SmtpServer;
+import org.darwinmail.smtp.SmtpSession;
+import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.Database;
+import org.darwinmail.store.Directory;
+import org.darwinmail.store.MailStore;
+import org.darwinmail.store.MailboxEvents;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole server, wired by hand in one place: storage, then the mail core, then the listeners. Tests start it
+ * on port 0 with a temporary data directory; {@code darwinmail serve} runs it until SIGTERM.
+ */
+public final class DarwinMail implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(DarwinMail.class);
+
+  private final ServerConfig config;
+  private final Services services;
+  private final NetServer net = new NetServer();
+  private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
+
+  private DarwinMail(ServerConfig config, Services services) {
+    this.config = config;
+    this.services = services;
+  }
+
+  /** Opens the store (migrating it), sweeps orphan blobs, and starts every configured listener. */
+  public static DarwinMail start(ServerConfig config) {
+    Services s = Services.open(config);
+    DarwinMail m = new DarwinMail(config, s);
+    try {
+      // Nothing is being delivered yet: every unreferenced blob is an orphan of a crash.
+      s.blobs().sweep(s::blobReferenced, Duration.ZERO);
+      m.listen();
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+    log.info("Darwin Mail started as {} with data in {}", config.hostname(), config.dataDir());
+    return m;
+  }
+
+  private void listen() {
+    Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
+    SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
+        new LocalDelivery(services.mail()), null, tls);
+    bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
+    bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
+    bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
+  }
+
+  private void bind(String name, String address, io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel> init) {
+    if (address.isEmpty()) {
+      return;
+    }
+    bound.put(name, net.bind(name, HostPort.parse("listen." + name, address), init));
+  }
+
+  /** The port a listener is bound to (useful with port 0), or -1 when it is off. */
+  public int port(String listener) {
+    InetSocketAddress a = bound.get(listener);
+    return a == null ? -1 : a.getPort();
+  }
+
+  public Services services() {
+    return services;
+  }
+
+  public ServerConfig config() {
+    return config;
+  }
+
+  @Override
+  public void close() {
+    log.info("Darwin Mail stopping");
+    net.close();
+    services.close();
+  }
+
+  /** Keeps the wiring of the storage and core in one place, for the server and for CLI commands alike. */
+  public record Services(ServerConfig config, Database db, BlobStore blobs, MailboxEvents events, MailStore mail,
+      Directory directory) implements AutoCloseable {
+
+    public static Services open(ServerConfig config) {
+      Database db = Database.open(config.dataDir());
+      BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"));
+      MailboxEvents events = new MailboxEvents();
+      MailStore mail = new MailStore(db, blobs, events);
+      return new Services(config, db, blobs, events, mail, new Directory(db, mail));
+    }
+
+    /** Does any stored message (or queued item) use this blob? */
+    public boolean blobReferenced(String hash) {
+      return mail.blobReferenced(hash);
+    }
+
+    @Override
+    public void close() {
+      db.close();
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package org.darwinmail.config;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.DeserializationFeature;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.PropertyNamingStrategies;
+import tools.jackson.databind.exc.UnrecognizedPropertyException;
+import tools.jackson.databind.node.ObjectNode;
+import tools.jackson.dataformat.toml.TomlMapper;
+
+/**
+ * Loads the configuration: the file given with {@code --config} holds defaults, and
+ * {@code <data_dir>/settings.toml} (written by the wizard, admin UI and CLI at run time) overrides it key by key
+ * (DESIGN.md §4). Unknown keys and bad values are errors naming the key.
+ */
+public final class ConfigLoader {
+  /** The runtime settings file, relative to the data directory. */
+  public static final String RUNTIME_SETTINGS = "settings.toml";
+
+  private static final TomlMapper MAPPER = TomlMapper.builder()
+      .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+      .build();
+
+  private ConfigLoader() {}
+
+  public static ServerConfig load(Path file) {
+    JsonNode tree = readTree(file);
+    ServerConfig base = bind(tree, file.toString());
+    Path dataDir = resolveDataDir(file, base.dataDir());
+    Path runtime = dataDir.resolve(RUNTIME_SETTINGS);
+    if (Files.exists(runtime)) {
+      JsonNode overlay = readTree(runtime);
+      merge((ObjectNode) tree, overlay);
+      base = bind(tree, runtime.toString());
+    }
+    return withDataDir(base, dataDir);
+  }
+
+  /** Parses TOML text; for tests and the shipped example. */
+  public static ServerConfig parse(String toml) {
+    try {
+      return bind(MAPPER.readTree(toml), "<string>");
+    } catch (JacksonException e) {
+      throw new ConfigException("configuration: " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private static JsonNode readTree(Path file) {
+    try {
+      String text = Files.readString(file);
+      JsonNode node = MAPPER.readTree(text);
+      return node == null || node.isMissingNode() ? MAPPER.createObjectNode() : node;
+    } catch (IOException e) {
+      throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
+    } catch (JacksonException e) {
+      throw new ConfigException(file + ": " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private static ServerConfig bind(JsonNode tree, String source) {
+    try {
+      return MAPPER.treeToValue(tree, ServerConfig.class);
+    } catch (UnrecognizedPropertyException e) {
+      throw new ConfigException(source + ": unknown key \"" + path(e) + "\"", e);
+    } catch (JacksonException e) {
+      Throwable c = e.getCause();
+      if (c instanceof ConfigException ce) {
+        throw new ConfigException(source + ": " + ce.getMessage(), ce);
+      }
+      throw new ConfigException(source + ": " + path(e) + ": " + e.getOriginalMessage(), e);
+    }
+  }
+
+  private static String path(JacksonException e) {
+    StringBuilder sb = new StringBuilder();
+    for (JacksonException.Reference r : e.getPath()) {
+      if (r.getPropertyName() != null) {
+        if (!sb.isEmpty()) {
+          sb.append('.');
+        }
+        sb.append(r.getPropertyName());
+      }
+    }
+    return sb.toString();
+  }
+
+  private static void merge(ObjectNode base, JsonNode overlay) {
+    for (var e : overlay.properties()) {
+      JsonNode existing = base.get(e.getKey());
+      if (existing instanceof ObjectNode eo && e.getValue().isObject()) {
+        merge(eo, e.getValue());
+      } else {
+        base.set(e.getKey(), e.getValue());
+      }
+    }
+  }
+
+  /** A relative data_dir is relative to the configuration file's folder. */
+  private static Path resolveDataDir(Path file, Path dataDir) {
+    if (dataDir.isAbsolute()) {
+      return dataDir;
+    }
+    Path parent = file.toAbsolutePath().getParent();
+    return parent.resolve(dataDir).normalize();
+  }
+
+  private static ServerConfig withDataDir(ServerConfig c, Path d) {
+    return new ServerConfig(c.hostname(), d, c.listen(), c.dns(), c.tls(), c.smtp(), c.imap(), c.pop3(),
+        c.delivery(), c.guard());
+  }
+}

@@ -1,0 +1,65 @@
+package org.darwinmail.config;
+
+import java.nio.file.Path;
+
+/**
+ * The whole configuration (TOML). Every section is a record in this package; a missing key takes the
+ * default documented beside it, an unknown key is an error naming it (see {@link ConfigLoader}).
+ *
+ * @param hostname HELO name and the name in Received: headers
+ * @param dataDir  everything that changes at run time: database, blobs, TLS keys, runtime settings
+ */
+public record ServerConfig(
+    String hostname,
+    Path dataDir,
+    ListenConfig listen,
+    DnsConfig dns,
+    TlsConfig tls,
+    SmtpConfig smtp,
+    ImapConfig imap,
+    Pop3Config pop3,
+    DeliveryConfig delivery,
+    GuardConfig guard) {
+
+  public ServerConfig {
+    hostname = hostname == null || hostname.isBlank() ? "localhost" : hostname.trim();
+    dataDir = dataDir == null ? Path.of("var") : dataDir;
+    listen = listen == null ? ListenConfig.defaults() : listen;
+    dns = dns == null ? new DnsConfig(null, null) : dns;
+    tls = tls == null ? new TlsConfig(null, null) : tls;
+    smtp = smtp == null ? SmtpConfig.defaults() : smtp;
+    imap = imap == null ? ImapConfig.defaults() : imap;
+    pop3 = pop3 == null ? Pop3Config.defaults() : pop3;
+    delivery = delivery == null ? DeliveryConfig.defaults() : delivery;
+    guard = guard == null ? GuardConfig.defaults() : guard;
+  }
+
+  /** A configuration with every default, data in {@code dataDir}. */
+  public static ServerConfig defaults(Path dataDir) {
+    return new ServerConfig(null, dataDir, null, null, null, null, null, null, null, null);
+  }
+
+  public ServerConfig withListen(ListenConfig l) {
+    return new ServerConfig(hostname, dataDir, l, dns, tls, smtp, imap, pop3, delivery, guard);
+  }
+
+  public ServerConfig withDns(DnsConfig d) {
+    return new ServerConfig(hostname, dataDir, listen, d, tls, smtp, imap, pop3, delivery, guard);
+  }
+
+  public ServerConfig withSmtp(SmtpConfig s) {
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, s, imap, pop3, delivery, guard);
+  }
+
+  public ServerConfig withHostname(String h) {
+    return new ServerConfig(h, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard);
+  }
+
+  public ServerConfig withDelivery(DeliveryConfig d) {
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard);
+  }
+
+  public ServerConfig withGuard(GuardConfig g) {
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, g);
+  }
+}

@@ -1,0 +1,121 @@
+package org.darwinmail.net;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ThreadLocalRandom;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection's protocol state machine. Frames arrive through {@link #onFrame} one at a time on a virtual thread
+ * (see {@link SessionRunner}); replies are written with {@link #send} and flushed when the input is drained.
+ * Unexpected exceptions become {@link #internalError} (a generic reply with the session id; the trace goes to the
+ * log under that id).
+ */
+public abstract class Session {
+  private static final Logger log = LoggerFactory.getLogger(Session.class);
+  private final String id = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+  protected volatile Channel channel;
+  private volatile boolean closed;
+
+  final void attach(Channel ch) {
+    this.channel = ch;
+  }
+
+  public final String id() {
+    return id;
+  }
+
+  final void dispatch(Object frame) {
+    if (closed && !(frame instanceof Frames.Closed)) {
+      return;
+    }
+    try {
+      switch (frame) {
+        case Frames.Connected c -> onConnect();
+        case Frames.Closed c -> {
+          if (!closed) {
+            closed = true;
+          }
+          onClose();
+        }
+        case Frames.Idle i -> onIdle();
+        default -> onFrame(frame);
+      }
+    } catch (Throwable e) {
+      log.error("[{}] internal error", id, e);
+      if (!closed) {
+        internalError();
+      }
+    }
+  }
+
+  protected abstract void onConnect();
+
+  protected abstract void onFrame(Object frame);
+
+  /** The idle timeout passed: say goodbye and close. */
+  protected abstract void onIdle();
+
+  /** The connection is gone: release what the session holds. */
+  protected void onClose() {}
+
+  /** Answers an unexpected failure; the default closes the connection. */
+  protected void internalError() {
+    close();
+  }
+
+  /** Writes one line (CRLF appended), unflushed. */
+  protected void send(String line) {
+    Channel ch = channel;
+    if (ch != null) {
+      ch.write(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8));
+    }
+  }
+
+  protected ChannelFuture sendRaw(ByteBuf buf) {
+    return channel.write(buf);
+  }
+
+  protected void flush() {
+    Channel ch = channel;
+    if (ch != null) {
+      ch.flush();
+    }
+  }
+
+  /** Writes and flushes {@code line}, then closes the connection once it is sent. */
+  protected void sendAndClose(String line) {
+    send(line);
+    close();
+  }
+
+  protected void close() {
+    closed = true;
+    Channel ch = channel;
+    if (ch != null) {
+      ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ch.close());
+    }
+  }
+
+  protected boolean isClosed() {
+    return closed;
+  }
+
+  public InetSocketAddress remoteAddress() {
+    return (InetSocketAddress) channel.remoteAddress();
+  }
+
+  public InetSocketAddress localAddress() {
+    return (InetSocketAddress) channel.localAddress();
+  }
+
+  /** True when the connection runs over TLS (implicit or after STARTTLS). */
+  public boolean isTls() {
+    return channel.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
+  }
+}

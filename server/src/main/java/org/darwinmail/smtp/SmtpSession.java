@@ -1,0 +1,685 @@
+package org.darwinmail.smtp;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import org.darwinmail.net.Frames;
+import org.darwinmail.net.Session;
+import org.darwinmail.smtp.SmtpCommand.Auth;
+import org.darwinmail.smtp.SmtpCommand.Bdat;
+import org.darwinmail.smtp.SmtpCommand.Data;
+import org.darwinmail.smtp.SmtpCommand.Expn;
+import org.darwinmail.smtp.SmtpCommand.Hello;
+import org.darwinmail.smtp.SmtpCommand.Help;
+import org.darwinmail.smtp.SmtpCommand.Mail;
+import org.darwinmail.smtp.SmtpCommand.Noop;
+import org.darwinmail.smtp.SmtpCommand.Quit;
+import org.darwinmail.smtp.SmtpCommand.Rcpt;
+import org.darwinmail.smtp.SmtpCommand.Rset;
+import org.darwinmail.smtp.SmtpCommand.StartTls;
+import org.darwinmail.smtp.SmtpCommand.Vrfy;
+import org.darwinmail.store.Account;
+import org.darwinmail.store.Addresses;
+import org.darwinmail.store.BlobRef;
+import org.darwinmail.store.Directory;
+import org.darwinmail.store.StoreException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One SMTP connection (RFC 5321), for the MX role (port 25: local recipients only, no AUTH) and for submission
+ * (587 with STARTTLS required before AUTH, 465 with implicit TLS; RFC 6409, RFC 8314).
+ */
+public final class SmtpSession extends Session {
+  private static final Logger log = LoggerFactory.getLogger(SmtpSession.class);
+  private static final DateTimeFormatter RFC5322 = DateTimeFormatter.RFC_1123_DATE_TIME;
+
+  /** Which listener the session came from. */
+  public enum Kind { MX, SUBMISSION, SUBMISSIONS }
+
+  private final SmtpContext ctx;
+  private final SmtpFramer framer;
+  private final Kind kind;
+  private final Instant started = Instant.now();
+
+  private String helo;
+  private boolean extended;
+  private Account account;
+  private int errors;
+  // The mail transaction (RFC 5321 §3.3): sender, recipients, body.
+  private MailPath sender;
+  private Map<String, String> mailParams;
+  private final List<Recipient> recipients = new ArrayList<>();
+  private IncomingMessage incoming;
+  private boolean bdatUsed;
+  private Bdat bdat;
+  private Reply bdatError;
+  private SaslExchange sasl;
+
+  /** An accepted recipient: the address as given, and where mail to it goes. */
+  record Recipient(String address, Directory.Resolution resolution) {}
+
+  public SmtpSession(SmtpContext ctx, SmtpFramer framer, Kind kind) {
+    this.ctx = ctx;
+    this.framer = framer;
+    this.kind = kind;
+  }
+
+  // ---- events -----------------------------------------------------------------------------------------------
+
+  @Override
+  protected void onConnect() {
+    reply(new Reply(220, null, ctx.config().hostname() + " ESMTP Darwin Mail ready"));
+  }
+
+  @Override
+  protected void onIdle() {
+    reply(Reply.IDLE_TIMEOUT);
+    close();
+  }
+
+  @Override
+  protected void onClose() {
+    resetTransaction();
+  }
+
+  @Override
+  protected void internalError() {
+    reply(new Reply(451, "4.3.0", "Internal error, session " + id()));
+    resetTransaction();
+  }
+
+  @Override
+  protected void onFrame(Object frame) {
+    if (Duration.between(started, Instant.now()).getSeconds() > ctx.config().smtp().sessionTimeoutSeconds()) {
+      reply(Reply.SESSION_TIMEOUT);
+      close();
+      return;
+    }
+    switch (frame) {
+      case Frames.Line l -> line(l.text());
+      case Frames.LineTooLong t -> error(Reply.LINE_TOO_LONG);
+      case Frames.Chunk c -> chunk(c.bytes());
+      case Frames.DataEnd e -> dataEnd(e.bareLineEnding());
+      case Frames.ChunkEnd e -> bdatEnd();
+      default -> log.warn("[{}] unexpected frame {}", id(), frame);
+    }
+  }
+
+  private void line(String text) {
+    if (sasl != null) {
+      saslResponse(text);
+      return;
+    }
+    SmtpCommand cmd;
+    try {
+      cmd = SmtpCommand.parse(text);
+    } catch (SmtpException e) {
+      error(e.reply());
+      return;
+    }
+    try {
+      Reply pre = precondition(cmd);
+      if (pre != null) {
+        refuse(cmd, pre);
+        return;
+      }
+      switch (cmd) {
+        case Hello h -> hello(h);
+        case Mail m -> mail(m);
+        case Rcpt r -> rcpt(r);
+        case Data d -> data();
+        case Bdat b -> bdatStart(b);
+        case Rset r -> {
+          resetTransaction();
+          reply(Reply.RESET);
+        }
+        case Noop n -> reply(Reply.OK);
+        case Quit q -> {
+          reply(Reply.BYE);
+          close();
+        }
+        case Vrfy v -> reply(Reply.VRFY);
+        case Expn x -> reply(Reply.EXPN);
+        case Help h -> reply(Reply.HELP);
+        case StartTls s -> startTls();
+        case Auth a -> auth(a);
+      }
+    } catch (SmtpException e) {
+      refuse(cmd, e.reply());
+    }
+  }
+
+  /**
+   * The states in which each command is allowed, and what it needs (TLS, AUTH), checked once before dispatch.
+   * Returns the refusal, or null.
+   */
+  private Reply precondition(SmtpCommand cmd) {
+    boolean needsHello = cmd instanceof Mail || cmd instanceof Rcpt || cmd instanceof Data || cmd instanceof Bdat
+        || cmd instanceof Auth || cmd instanceof StartTls;
+    if (needsHello && helo == null) {
+      return Reply.NEED_HELO;
+    }
+    return switch (cmd) {
+      case StartTls s -> isTls() ? Reply.TLS_ACTIVE : ctx.tls() == null ? Reply.TLS_UNAVAILABLE : null;
+      case Auth a -> {
+        if (kind == Kind.MX) {
+          yield new Reply(503, "5.5.1", "AUTH is not offered on this port; use submission (587 or 465)");
+        }
+        if (!isTls()) {
+          yield Reply.TLS_REQUIRED;
+        }
+        yield account != null ? new Reply(503, "5.5.1", "Already authenticated")
+            : sender != null ? Reply.BAD_SEQUENCE : null;
+      }
+      case Mail m -> {
+        if (kind != Kind.MX && account == null) {
+          yield isTls() ? new Reply(530, "5.7.0", "Authentication required") : Reply.TLS_REQUIRED;
+        }
+        yield sender != null ? Reply.NESTED_MAIL : null;
+      }
+      case Rcpt r -> sender == null ? Reply.NEED_MAIL : null;
+      case Data d -> sender == null ? Reply.NEED_MAIL : bdatUsed ? Reply.BDAT_AFTER_DATA
+          : recipients.isEmpty() ? Reply.NEED_RCPT : null;
+      case Bdat b -> sender == null ? Reply.NEED_MAIL : recipients.isEmpty() ? Reply.NEED_RCPT : null;
+      default -> null;
+    };
+  }
+
+  /** A refused command; DATA and STARTTLS paused the framer, BDAT still has its chunk coming. */
+  private void refuse(SmtpCommand cmd, Reply r) {
+    switch (cmd) {
+      case Data d -> {
+        error(r);
+        framer.resume();
+      }
+      case StartTls s -> {
+        error(r);
+        framer.resume();
+      }
+      case Bdat b -> {
+        bdat = b;
+        bdatError = r;
+        if (b.size() == 0) {
+          bdatEnd();
+        }
+      }
+      default -> error(r);
+    }
+  }
+
+  // ---- commands ---------------------------------------------------------------------------------------------
+
+  /** RFC 5321 §4.1.1.1; the EHLO keywords of the extensions we implement. */
+  private void hello(Hello h) {
+    resetTransaction();
+    helo = h.domain();
+    extended = h.extended();
+    String greet = ctx.config().hostname() + " greets " + h.domain();
+    if (!h.extended()) {
+      reply(new Reply(250, null, greet));
+      return;
+    }
+    List<String> lines = new ArrayList<>();
+    lines.add(greet);
+    lines.add("PIPELINING");
+    lines.add("SIZE " + ctx.config().smtp().maxMessageSize());
+    lines.add("8BITMIME");
+    lines.add("ENHANCEDSTATUSCODES");
+    lines.add("SMTPUTF8");
+    lines.add("CHUNKING");
+    if (!isTls() && ctx.tls() != null) {
+      lines.add("STARTTLS");
+    }
+    if (kind != Kind.MX && isTls() && account == null) {
+      lines.add("AUTH PLAIN LOGIN");
+    }
+    lines.add("HELP");
+    reply(new Reply(250, null, String.join("\n", lines)));
+  }
+
+  /** RFC 5321 §4.1.1.2 with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5). */
+  private void mail(Mail m) {
+    Map<String, String> params = new LinkedHashMap<>();
+    for (var e : m.params().entrySet()) {
+      String v = e.getValue();
+      switch (e.getKey()) {
+        case "SIZE" -> {
+          if (v == null || v.isEmpty() || v.length() > 18 || !v.chars().allMatch(Character::isDigit)) {
+            throw new SmtpException(new Reply(501, "5.5.4", "Bad SIZE value"));
+          }
+          if (Long.parseLong(v) > ctx.config().smtp().maxMessageSize()) {
+            throw new SmtpException(Reply.TOO_BIG);
+          }
+        }
+        case "BODY" -> {
+          if (v == null || !(v.equalsIgnoreCase("7BIT") || v.equalsIgnoreCase("8BITMIME"))) {
+            throw new SmtpException(new Reply(501, "5.5.4", "BODY must be 7BIT or 8BITMIME"));
+          }
+        }
+        case "SMTPUTF8" -> {
+          if (v != null) {
+            throw new SmtpException(new Reply(501, "5.5.4", "SMTPUTF8 takes no value"));
+          }
+        }
+        case "AUTH" -> {
+          // RFC 4954 §5: accepted and not trusted; the authenticated identity is ours to know.
+        }
+        default -> throw new SmtpException(new Reply(555, "5.5.4", "Unsupported parameter " + e.getKey()));
+      }
+      params.put(e.getKey(), v);
+    }
+    if (!m.from().isAscii() && !params.containsKey("SMTPUTF8")) {
+      throw new SmtpException(Reply.SMTPUTF8_REQUIRED);
+    }
+    checkSender(m.from());
+    sender = m.from();
+    mailParams = params;
+    reply(Reply.SENDER_OK);
+  }
+
+  /**
+   * On submission the envelope sender must be the account or one of its aliases (RFC 6409 §6.1); on port 25 any
+   * sender is taken (SPF and DMARC judge it).
+   */
+  private void checkSender(MailPath from) {
+    if (kind == Kind.MX) {
+      return;
+    }
+    if (from.isNull()) {
+      return;
+    }
+    String a = Addresses.normalize(from.address());
+    if (a == null || !(a.equals(account.address()) || ctx.directory().aliasesOf(account.address()).contains(a))) {
+      throw new SmtpException(new Reply(553, "5.7.1", "Sender address not owned by the authenticated account"));
+    }
+  }
+
+  /** RFC 5321 §4.1.1.3: local recipients on every port; remote ones only for an authenticated account. */
+  private void rcpt(Rcpt r) {
+    if (!r.params().isEmpty()) {
+      throw new SmtpException(new Reply(555, "5.5.4", "Unsupported RCPT parameter"));
+    }
+    if (recipients.size() >= ctx.config().smtp().maxRecipients()) {
+      throw new SmtpException(Reply.TOO_MANY_RECIPIENTS);
+    }
+    MailPath to = r.to();
+    if (!to.isAscii() && !mailParams.containsKey("SMTPUTF8")) {
+      throw new SmtpException(Reply.SMTPUTF8_REQUIRED);
+    }
+    String address = to.domain() == null ? postmaster() : to.address();
+    String domain = to.domain() == null ? Addresses.domainOf(address) : to.domain();
+    if (domain.startsWith("[") || !ctx.directory().isLocalDomain(domain)) {
+      if (account == null) {
+        throw new SmtpException(Reply.RELAY_DENIED);
+      }
+      if (ctx.outbound() == null || domain.startsWith("[")) {
+        throw new SmtpException(new Reply(550, "5.7.1", "Cannot deliver to " + domain));
+      }
+      recipients.add(new Recipient(address, new Directory.Resolution(List.of(), List.of(address))));
+      reply(Reply.RECIPIENT_OK);
+      return;
+    }
+    Directory.Resolution res = ctx.directory().resolve(address);
+    if (res.isEmpty()) {
+      throw new SmtpException(Reply.NO_SUCH_USER);
+    }
+    long declared = parseSize();
+    for (Account a : res.accounts()) {
+      if (ctx.local().overQuota(a, declared)) {
+        throw new SmtpException(Reply.MAILBOX_FULL);
+      }
+    }
+    if (!res.remote().isEmpty() && ctx.outbound() == null) {
+      throw new SmtpException(new Reply(451, "4.3.0", "Forwarding is not available, try again later"));
+    }
+    recipients.add(new Recipient(address, res));
+    reply(Reply.RECIPIENT_OK);
+  }
+
+  /** "postmaster" without a domain (RFC 5321 §4.5.1) is the postmaster of our first domain. */
+  private String postmaster() {
+    List<String> domains = ctx.directory().domains();
+    return "postmaster@" + (domains.isEmpty() ? ctx.config().hostname() : domains.getFirst());
+  }
+
+  private long parseSize() {
+    String v = mailParams.get("SIZE");
+    return v == null ? 0 : Long.parseLong(v);
+  }
+
+  /** RFC 5321 §4.1.1.4. The framer is paused on DATA; it resumes in DATA mode only after our 354. */
+  private void data() {
+    openMessage();
+    reply(Reply.START_DATA);
+    flush();
+    framer.resume(framer::startData);
+  }
+
+  private void bdatStart(Bdat b) {
+    bdat = b;
+    bdatError = null;
+    if (incoming == null) {
+      openMessage();
+    }
+    bdatUsed = true;
+    if (b.size() == 0) {
+      bdatEnd();
+    }
+  }
+
+  private void openMessage() {
+    try {
+      incoming = new IncomingMessage(ctx.blobs().create(), receivedHeader(), ctx.config().smtp().maxMessageSize(),
+          ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
+    } catch (IOException e) {
+      log.error("[{}] cannot create a blob", id(), e);
+      throw new SmtpException(Reply.STORAGE_FAILURE);
+    }
+  }
+
+  private void chunk(byte[] bytes) {
+    if (incoming == null || bdatError != null) {
+      return; // a refused BDAT: its chunk is read and dropped (RFC 3030 §2)
+    }
+    try {
+      incoming.write(bytes);
+    } catch (IOException e) {
+      log.error("[{}] cannot write a blob", id(), e);
+      incoming.abort();
+      incoming = null;
+      if (bdat != null) {
+        bdatError = Reply.STORAGE_FAILURE;
+      }
+    }
+  }
+
+  private void dataEnd(boolean bareLineEnding) {
+    if (incoming == null) {
+      reply(Reply.STORAGE_FAILURE);
+      resetTransaction();
+      return;
+    }
+    if (bareLineEnding) {
+      log.info("[{}] refused a message with bare CR/LF line endings from {}", id(), remoteAddress());
+      finishWith(Reply.BARE_LINE_ENDING);
+      return;
+    }
+    finishMessage();
+  }
+
+  private void bdatEnd() {
+    Bdat b = bdat;
+    bdat = null;
+    if (bdatError != null) {
+      Reply r = bdatError;
+      bdatError = null;
+      error(r);
+      if (incoming != null) {
+        resetTransaction();
+      }
+      return;
+    }
+    if (incoming == null) {
+      error(Reply.STORAGE_FAILURE);
+      resetTransaction();
+      return;
+    }
+    if (b != null && b.last()) {
+      finishMessage();
+    } else if (incoming.tooBig()) {
+      finishWith(Reply.TOO_BIG);
+    } else {
+      reply(new Reply(250, "2.0.0", (b == null ? 0 : b.size()) + " octets received"));
+    }
+  }
+
+  private void finishWith(Reply r) {
+    incoming.abort();
+    incoming = null;
+    resetTransaction();
+    reply(r);
+  }
+
+  /**
+   * Makes the message durable (blob, then rows / queue entries) and only then answers 250 (DESIGN.md §4).
+   */
+  private void finishMessage() {
+    IncomingMessage msg = incoming;
+    if (msg.tooBig()) {
+      finishWith(Reply.TOO_BIG);
+      return;
+    }
+    BlobRef blob;
+    try {
+      blob = msg.commit();
+    } catch (SmtpException e) {
+      finishWith(e.reply());
+      return;
+    } catch (IOException e) {
+      log.error("[{}] cannot store a message", id(), e);
+      finishWith(Reply.STORAGE_FAILURE);
+      return;
+    }
+    incoming = null;
+    try {
+      deliver(blob);
+    } catch (StoreException e) {
+      log.error("[{}] cannot deliver {}", id(), blob.hash(), e);
+      resetTransaction();
+      reply(Reply.STORAGE_FAILURE);
+      return;
+    }
+    log.info("[{}] accepted {} bytes from <{}> for {} recipient(s) as {}", id(), blob.size(), sender.address(),
+        recipients.size(), blob.hash().substring(0, 12));
+    resetTransaction();
+    reply(new Reply(250, "2.0.0", "OK queued as " + blob.hash().substring(0, 12)));
+  }
+
+  private void deliver(BlobRef blob) {
+    List<Account> local = new ArrayList<>();
+    List<String> remote = new ArrayList<>();
+    for (Recipient r : recipients) {
+      local.addAll(r.resolution().accounts());
+      for (String a : r.resolution().remote()) {
+        if (!remote.contains(a)) {
+          remote.add(a);
+        }
+      }
+    }
+    if (!remote.isEmpty()) {
+      ctx.outbound().enqueue(sender.address(), remote, blob, mailParams.containsKey("SMTPUTF8"),
+          account == null ? null : account.address());
+    }
+    if (!local.isEmpty()) {
+      ctx.local().deliver(local, blob);
+    }
+  }
+
+  /** The trace header (RFC 5321 §4.4), with the protocol type of RFC 3848 / RFC 6531. */
+  private String receivedHeader() {
+    String ip = remoteAddress().getAddress().getHostAddress();
+    String with = (mailParams.containsKey("SMTPUTF8") ? "UTF8SMTP" : extended ? "ESMTP" : "SMTP")
+        + (isTls() ? "S" : "") + (account != null ? "A" : "");
+    if (with.equals("SMTPS") || with.equals("SMTPA") || with.equals("SMTPSA")) {
+      with = "E" + with;
+    }
+    String forClause = recipients.size() == 1 ? "\r\n\tfor <" + recipients.getFirst().address() + ">" : "";
+    return "Received: from " + sanitize(helo) + " ([" + ip + "])\r\n\tby " + ctx.config().hostname()
+        + " (Darwin Mail) with " + with + " id " + id() + forClause + ";\r\n\t"
+        + RFC5322.format(ZonedDateTime.now()) + "\r\n";
+  }
+
+  /** A HELO name goes into a header: keep it printable and short. */
+  private static String sanitize(String s) {
+    String t = s.replaceAll("[^\\x21-\\x7e]", "?");
+    return t.length() > 100 ? t.substring(0, 100) : t;
+  }
+
+  /**
+   * Headers to add in front of the message's own. Submission adds Date: and Message-ID: when missing
+   * (RFC 6409 §8.2, §8.3).
+   */
+  private String extraHeaders(List<IncomingMessage.Header> headers) {
+    if (kind == Kind.MX) {
+      return "";
+    }
+    StringBuilder sb = new StringBuilder();
+    if (headers.stream().noneMatch(h -> h.name().equalsIgnoreCase("Date"))) {
+      sb.append("Date: ").append(RFC5322.format(ZonedDateTime.now())).append("\r\n");
+    }
+    if (headers.stream().noneMatch(h -> h.name().equalsIgnoreCase("Message-ID"))) {
+      sb.append("Message-ID: <").append(java.util.UUID.randomUUID()).append('@').append(ctx.config().hostname())
+          .append(">\r\n");
+    }
+    return sb.toString();
+  }
+
+  // ---- STARTTLS and AUTH ------------------------------------------------------------------------------------
+
+  /** RFC 3207 §4: the session starts over after the handshake (no HELO, no transaction). */
+  private void startTls() {
+    resetTransaction();
+    helo = null;
+    ctx.tls().startTls(channel, framer, Reply.READY_TLS.lines()[0]);
+  }
+
+  /** The state of a SASL exchange in progress (RFC 4954 §4): PLAIN without initial response, or LOGIN. */
+  private record SaslExchange(String mechanism, String user) {}
+
+  /** RFC 4954 with PLAIN (RFC 4616) and LOGIN. */
+  private void auth(Auth a) {
+    switch (a.mechanism()) {
+      case "PLAIN" -> {
+        if (a.initialResponse() == null) {
+          sasl = new SaslExchange("PLAIN", null);
+          send("334 ");
+        } else {
+          plain(a.initialResponse());
+        }
+      }
+      case "LOGIN" -> {
+        if (a.initialResponse() == null) {
+          sasl = new SaslExchange("LOGIN", null);
+          reply334("Username:");
+        } else {
+          String user = decode(a.initialResponse());
+          if (user == null) {
+            return;
+          }
+          sasl = new SaslExchange("LOGIN", user);
+          reply334("Password:");
+        }
+      }
+      default -> error(new Reply(504, "5.5.4", "Unrecognized authentication mechanism"));
+    }
+  }
+
+  private void reply334(String prompt) {
+    send("334 " + Base64.getEncoder().encodeToString(prompt.getBytes(StandardCharsets.US_ASCII)));
+  }
+
+  private void saslResponse(String text) {
+    SaslExchange ex = sasl;
+    sasl = null;
+    if (text.equals("*")) {
+      error(new Reply(501, "5.0.0", "Authentication cancelled"));
+      return;
+    }
+    if (ex.mechanism().equals("PLAIN")) {
+      plain(text);
+    } else if (ex.user() == null) {
+      String user = decode(text);
+      if (user != null) {
+        sasl = new SaslExchange("LOGIN", user);
+        reply334("Password:");
+      }
+    } else {
+      String pw = decode(text);
+      if (pw != null) {
+        login(ex.user(), pw);
+      }
+    }
+  }
+
+  /** PLAIN: authzid NUL authcid NUL passwd (RFC 4616 §2); an authzid other than the user is refused. */
+  private void plain(String b64) {
+    String s = b64.equals("=") ? "" : decode(b64);
+    if (s == null) {
+      return;
+    }
+    String[] parts = s.split("\0", -1);
+    if (parts.length != 3) {
+      error(new Reply(501, "5.5.2", "Malformed PLAIN response"));
+      return;
+    }
+    if (!parts[0].isEmpty() && !parts[0].equalsIgnoreCase(parts[1])) {
+      error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
+      return;
+    }
+    login(parts[1], parts[2]);
+  }
+
+  private String decode(String b64) {
+    try {
+      return new String(Base64.getDecoder().decode(b64.strip()), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      error(new Reply(501, "5.5.2", "Cannot decode base64"));
+      return null;
+    }
+  }
+
+  private void login(String user, String password) {
+    Optional<Account> a = ctx.directory().authenticate(user, password.toCharArray());
+    if (a.isEmpty()) {
+      log.info("[{}] failed SMTP login for {} from {}", id(), user, remoteAddress().getAddress().getHostAddress());
+      error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
+      return;
+    }
+    account = a.get();
+    log.info("[{}] SMTP login {} from {}", id(), account.address(), remoteAddress().getAddress().getHostAddress());
+    reply(new Reply(235, "2.7.0", "Authentication successful"));
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------------------
+
+  private void resetTransaction() {
+    sender = null;
+    mailParams = null;
+    recipients.clear();
+    bdatUsed = false;
+    if (incoming != null) {
+      incoming.abort();
+      incoming = null;
+    }
+  }
+
+  private void reply(Reply r) {
+    for (String l : r.lines()) {
+      send(l);
+    }
+  }
+
+  /** A 5xx/4xx for a bad command; too many of them close the session (RFC 5321 §4.5.3.2: no endless abuse). */
+  private void error(Reply r) {
+    reply(r);
+    if (++errors >= ctx.config().smtp().maxErrors()) {
+      reply(Reply.TOO_MANY_ERRORS);
+      close();
+    }
+  }
+
+  static String lower(String s) {
+    return s.toLowerCase(Locale.ROOT);
+  }
+}

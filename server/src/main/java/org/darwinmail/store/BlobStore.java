@@ -1,0 +1,232 @@
+package org.darwinmail.store;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...}.
+ *
+ * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} forces it to disk, renames it to
+ * its hash and forces the folder, so that after {@code commit} returns the blob survives a crash (DESIGN.md §4).
+ * A row referencing the blob is committed only after that. Blobs no row references are removed by
+ * {@link #sweep}.
+ */
+public final class BlobStore {
+  private static final Logger log = LoggerFactory.getLogger(BlobStore.class);
+  private static final HexFormat HEX = HexFormat.of();
+  private final Path root;
+  private final Path tmp;
+
+  public BlobStore(Path root) {
+    this.root = root;
+    this.tmp = root.resolve("tmp");
+    try {
+      Files.createDirectories(tmp);
+      for (int i = 0; i < 256; i++) {
+        Files.createDirectories(root.resolve(HEX.toHexDigits((byte) i)));
+      }
+      fsyncDir(root);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create blob store " + root, e);
+    }
+  }
+
+  /** Starts a new blob; the caller writes to it and then commits or aborts it. */
+  public BlobWriter create() throws IOException {
+    return new BlobWriter(tmp.resolve(UUID.randomUUID() + ".tmp"));
+  }
+
+  public Path path(String hash) {
+    if (hash.length() != 64 || !hash.chars().allMatch(ch -> (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+      throw new IllegalArgumentException("not a blob hash: " + hash);
+    }
+    return root.resolve(hash.substring(0, 2)).resolve(hash);
+  }
+
+  public InputStream open(String hash) throws IOException {
+    return Files.newInputStream(path(hash));
+  }
+
+  public boolean exists(String hash) {
+    return Files.exists(path(hash));
+  }
+
+  /**
+   * Removes blobs for which {@code referenced} is false and temporary files, both only when older than
+   * {@code minAge} (a blob being delivered right now is committed before its row). Returns how many were removed.
+   */
+  public int sweep(Predicate<String> referenced, Duration minAge) {
+    Instant cutoff = Instant.now().minus(minAge);
+    int removed = 0;
+    try (Stream<Path> files = Files.walk(root, 2)) {
+      for (Path p : (Iterable<Path>) files::iterator) {
+        if (!Files.isRegularFile(p) || Files.getLastModifiedTime(p).toInstant().isAfter(cutoff)) {
+          continue;
+        }
+        boolean orphan = p.getParent().equals(tmp) || !referenced.test(p.getFileName().toString());
+        if (orphan) {
+          Files.deleteIfExists(p);
+          removed++;
+        }
+      }
+    } catch (IOException e) {
+      log.warn("blob sweep stopped: {}", e.getMessage());
+    }
+    if (removed > 0) {
+      log.info("blob sweep removed {} unreferenced file(s)", removed);
+    }
+    return removed;
+  }
+
+  static void fsyncDir(Path dir) throws IOException {
+    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+      ch.force(true);
+    }
+  }
+
+  /** A blob being written: hashes as it goes; {@link #commit()} makes it durable under its hash. */
+  public final class BlobWriter extends OutputStream {
+    private final Path file;
+    private final FileChannel channel;
+    private final MessageDigest digest;
+    private final ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+    private long size;
+    private boolean done;
+
+    private BlobWriter(Path file) throws IOException {
+      this.file = file;
+      this.channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      try {
+        this.digest = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException e) {
+        throw new IllegalStateException(e);
+      }
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      if (!buf.hasRemaining()) {
+        drain();
+      }
+      buf.put((byte) b);
+      size++;
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      while (len > 0) {
+        if (!buf.hasRemaining()) {
+          drain();
+        }
+        int n = Math.min(len, buf.remaining());
+        buf.put(b, off, n);
+        off += n;
+        len -= n;
+        size += n;
+      }
+    }
+
+    /** Writes the readable bytes of {@code src} without consuming it. */
+    public void write(ByteBuffer src) throws IOException {
+      ByteBuffer s = src.duplicate();
+      while (s.hasRemaining()) {
+        if (!buf.hasRemaining()) {
+          drain();
+        }
+        int n = Math.min(s.remaining(), buf.remaining());
+        ByteBuffer part = s.slice(s.position(), n);
+        buf.put(part);
+        s.position(s.position() + n);
+        size += n;
+      }
+    }
+
+    private void drain() throws IOException {
+      buf.flip();
+      digest.update(buf.duplicate());
+      while (buf.hasRemaining()) {
+        channel.write(buf);
+      }
+      buf.clear();
+    }
+
+    public long size() {
+      return size;
+    }
+
+    /** Forces the data, renames the file to its hash, forces the folder; returns the durable reference. */
+    public BlobRef commit() throws IOException {
+      if (done) {
+        throw new IllegalStateException("blob already finished");
+      }
+      done = true;
+      try {
+        drain();
+        channel.force(true);
+        channel.close();
+        String hash = HEX.formatHex(digest.digest());
+        Path target = path(hash);
+        if (Files.exists(target)) {
+          // Same content already stored durably: keep the existing file.
+          Files.delete(file);
+        } else {
+          try {
+            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+          } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
+            Files.deleteIfExists(file);
+          }
+          fsyncDir(target.getParent());
+        }
+        return new BlobRef(hash, size);
+      } catch (IOException | RuntimeException e) {
+        discard();
+        throw e;
+      }
+    }
+
+    /** Throws the partial blob away. */
+    public void abort() {
+      if (!done) {
+        done = true;
+        discard();
+      }
+    }
+
+    private void discard() {
+      try {
+        channel.close();
+        Files.deleteIfExists(file);
+      } catch (NoSuchFileException e) {
+        // already gone
+      } catch (IOException e) {
+        log.warn("cannot remove temporary blob {}: {}", file, e.getMessage());
+      }
+    }
+
+    @Override
+    public void close() {
+      abort();
+    }
+  }
+}

@@ -1,0 +1,249 @@
+package org.darwinmail.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The embedded Derby database under {@code <data_dir>/db}, with a connection pool and numbered migrations
+ * ({@code db/migration/V###__name.sql} on the class path) applied at start-up, after an automatic backup when the
+ * database already holds data (DESIGN.md §4).
+ *
+ * <p>Derby admits one process per database: a second process fails to open it with a clear error.
+ */
+public final class Database implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Database.class);
+  /** Every migration, in order. A new one is added here and as a resource; numbers are never reused. */
+  private static final List<String> MIGRATIONS = List.of(
+      "V001__accounts_mailboxes_messages.sql");
+
+  private final Path dir;
+  private final String url;
+  private final HikariDataSource pool;
+
+  private Database(Path dir, String url, HikariDataSource pool) {
+    this.dir = dir;
+    this.url = url;
+    this.pool = pool;
+  }
+
+  /** Opens (creating when absent) the database in {@code dataDir/db} and migrates it. */
+  public static Database open(Path dataDir) {
+    Path dir = dataDir.resolve("db").toAbsolutePath();
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new StoreException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
+    }
+    if (System.getProperty("derby.stream.error.file") == null) {
+      System.setProperty("derby.stream.error.file", dataDir.toAbsolutePath().resolve("derby.log").toString());
+    }
+    String url = "jdbc:derby:" + dir;
+    try (Connection c = DriverManager.getConnection(url + ";create=true")) {
+      migrate(c, dataDir);
+    } catch (SQLException e) {
+      if ("XJ040".equals(e.getSQLState()) && hasCause(e, "XSDB6")) {
+        throw new StoreException("the database " + dir + " is in use by another process (is the server running?)", e);
+      }
+      throw new StoreException("cannot open database " + dir + ": " + e.getMessage(), e);
+    }
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(url);
+    hc.setMaximumPoolSize(24);
+    hc.setMinimumIdle(2);
+    hc.setPoolName("derby");
+    hc.setAutoCommit(true);
+    hc.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+    return new Database(dir, url, new HikariDataSource(hc));
+  }
+
+  private static boolean hasCause(SQLException e, String state) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof SQLException s && state.equals(s.getSQLState())) {
+        return true;
+      }
+      if (t instanceof SQLException s && s.getNextException() != null && hasCause(s.getNextException(), state)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static void migrate(Connection c, Path dataDir) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      if (!tableExists(c, "SCHEMA_VERSION")) {
+        s.executeUpdate("CREATE TABLE schema_version (version INT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL,"
+            + " applied_at TIMESTAMP NOT NULL)");
+      }
+    }
+    TreeSet<Integer> applied = new TreeSet<>();
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
+      while (rs.next()) {
+        applied.add(rs.getInt(1));
+      }
+    }
+    List<String> pending = new ArrayList<>();
+    for (String m : MIGRATIONS) {
+      if (!applied.contains(versionOf(m))) {
+        pending.add(m);
+      }
+    }
+    if (pending.isEmpty()) {
+      return;
+    }
+    if (!applied.isEmpty()) {
+      backup(c, dataDir, "pre-" + pending.getFirst().substring(0, 4));
+    }
+    for (String m : pending) {
+      log.info("applying database migration {}", m);
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        for (String sql : statements(m)) {
+          s.executeUpdate(sql);
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO schema_version VALUES (?, ?, ?)")) {
+          ps.setInt(1, versionOf(m));
+          ps.setString(2, m);
+          ps.setTimestamp(3, java.sql.Timestamp.from(Instant.now()));
+          ps.executeUpdate();
+        }
+        c.commit();
+      } catch (SQLException e) {
+        c.rollback();
+        throw new SQLException("migration " + m + " failed: " + e.getMessage(), e);
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
+  }
+
+  /** Online backup of the whole database into {@code dataDir/backup/NAME-TIMESTAMP}. */
+  private static void backup(Connection c, Path dataDir, String name) throws SQLException {
+    String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
+    Path target = dataDir.resolve("backup").resolve(name + "-" + stamp).toAbsolutePath();
+    log.info("backing up the database to {} before migrating", target);
+    try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
+      ps.setString(1, target.toString());
+      ps.execute();
+    }
+  }
+
+  private static boolean tableExists(Connection c, String name) throws SQLException {
+    try (ResultSet rs = c.getMetaData().getTables(null, null, name, null)) {
+      return rs.next();
+    }
+  }
+
+  private static int versionOf(String migration) {
+    return Integer.parseInt(migration.substring(1, 4));
+  }
+
+  /** The statements of one migration file: separated by lines that end with ';'; "--" lines are comments. */
+  static List<String> statements(String migration) {
+    String text;
+    try (InputStream in = Database.class.getResourceAsStream("/db/migration/" + migration)) {
+      if (in == null) {
+        throw new StoreException("missing migration resource " + migration);
+      }
+      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new StoreException("cannot read migration " + migration, e);
+    }
+    List<String> out = new ArrayList<>();
+    StringBuilder cur = new StringBuilder();
+    for (String line : text.split("\n")) {
+      String t = line.strip();
+      if (t.startsWith("--") || t.isEmpty()) {
+        continue;
+      }
+      cur.append(line).append('\n');
+      if (t.endsWith(";")) {
+        String sql = cur.toString().strip();
+        out.add(sql.substring(0, sql.length() - 1));
+        cur.setLength(0);
+      }
+    }
+    if (!cur.toString().isBlank()) {
+      out.add(cur.toString().strip());
+    }
+    return out;
+  }
+
+  public Connection connection() throws SQLException {
+    return pool.getConnection();
+  }
+
+  /** Runs {@code work} in one transaction, retrying on deadlock or lock timeout (Derby 40001 / 40XL1). */
+  public <T> T tx(SqlWork<T> work) {
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = pool.getConnection()) {
+        c.setAutoCommit(false);
+        try {
+          T result = work.run(c);
+          c.commit();
+          return result;
+        } catch (SQLException | RuntimeException e) {
+          c.rollback();
+          throw e;
+        } finally {
+          c.setAutoCommit(true);
+        }
+      } catch (SQLException e) {
+        String st = e.getSQLState();
+        if (attempt < 5 && ("40001".equals(st) || "40XL1".equals(st) || "40XL2".equals(st))) {
+          continue;
+        }
+        throw new StoreException(e.getMessage(), e);
+      }
+    }
+  }
+
+  /** Runs {@code work} on an auto-commit connection (single statements, reads). */
+  public <T> T read(SqlWork<T> work) {
+    try (Connection c = pool.getConnection()) {
+      return work.run(c);
+    } catch (SQLException e) {
+      throw new StoreException(e.getMessage(), e);
+    }
+  }
+
+  public Path directory() {
+    return dir;
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+    try {
+      DriverManager.getConnection(url + ";shutdown=true").close();
+    } catch (SQLException e) {
+      // 08006 is Derby's normal answer to a database shutdown.
+      if (!"08006".equals(e.getSQLState())) {
+        log.warn("database shutdown: {}", e.getMessage());
+      }
+    }
+  }
+
+  @FunctionalInterface
+  public interface SqlWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+}

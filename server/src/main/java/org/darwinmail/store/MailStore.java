@@ -1,0 +1,483 @@
+package org.darwinmail.store;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Mailboxes and the messages in them. Every change bumps the mailbox's modification sequence and is announced on
+ * {@link MailboxEvents}. UIDs come from the mailbox row's {@code uid_next}, incremented in the same transaction as
+ * the insert, so they are strictly increasing and never reused.
+ */
+public final class MailStore {
+  /** Folders every new account gets, with their RFC 6154 use. */
+  public static final List<String[]> DEFAULT_FOLDERS = List.of(
+      new String[] {Mailbox.INBOX, null},
+      new String[] {"Sent", "Sent"},
+      new String[] {"Drafts", "Drafts"},
+      new String[] {"Trash", "Trash"},
+      new String[] {"Junk", "Junk"},
+      new String[] {"Archive", "Archive"});
+
+  private static final String MAILBOX_COLUMNS =
+      "id, account_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq";
+  private static final String MESSAGE_COLUMNS = "mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq";
+
+  private final Database db;
+  private final BlobStore blobs;
+  private final MailboxEvents events;
+
+  public MailStore(Database db, BlobStore blobs, MailboxEvents events) {
+    this.db = db;
+    this.blobs = blobs;
+    this.events = events;
+  }
+
+  public Database database() {
+    return db;
+  }
+
+  public BlobStore blobs() {
+    return blobs;
+  }
+
+  public MailboxEvents events() {
+    return events;
+  }
+
+  // ---- mailboxes -------------------------------------------------------------------------------------------
+
+  /** Creates a mailbox; "inbox" in any case is INBOX. Refuses a name that exists. */
+  public Mailbox createMailbox(long accountId, String name, String specialUse) {
+    String n = canonicalName(name);
+    return db.tx(c -> createMailbox(c, accountId, n, specialUse));
+  }
+
+  Mailbox createMailbox(Connection c, long accountId, String name, String specialUse) throws SQLException {
+    if (findMailbox(c, accountId, name).isPresent()) {
+      throw new RefusedException("mailbox exists: " + name);
+    }
+    long validity = nextUidValidity(c);
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO mailboxes (account_id, name, special_use, subscribed,"
+        + " uid_validity, uid_next, highest_modseq) VALUES (?, ?, ?, 1, ?, 1, 1)", Statement.RETURN_GENERATED_KEYS)) {
+      ps.setLong(1, accountId);
+      ps.setString(2, name);
+      ps.setString(3, specialUse);
+      ps.setLong(4, validity);
+      ps.executeUpdate();
+      try (ResultSet rs = ps.getGeneratedKeys()) {
+        rs.next();
+        return new Mailbox(rs.getLong(1), accountId, name, specialUse, true, validity, 1, 1);
+      }
+    }
+  }
+
+  /** A UIDVALIDITY never handed out before: the current time in seconds, or one more than the last. */
+  private static long nextUidValidity(Connection c) throws SQLException {
+    long last;
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT val FROM store_state WHERE name = 'last_uid_validity' FOR UPDATE")) {
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        last = rs.getLong(1);
+      }
+    }
+    long next = Math.max(Instant.now().getEpochSecond() & 0xFFFFFFFFL, last + 1);
+    if (next > 0xFFFFFFFFL) {
+      next = 1;
+    }
+    try (PreparedStatement ps = c.prepareStatement("UPDATE store_state SET val = ? WHERE name = 'last_uid_validity'")) {
+      ps.setLong(1, next);
+      ps.executeUpdate();
+    }
+    return next;
+  }
+
+  public static String canonicalName(String name) {
+    if (name.equalsIgnoreCase(Mailbox.INBOX)) {
+      return Mailbox.INBOX;
+    }
+    if (name.toUpperCase(Locale.ROOT).startsWith("INBOX/")) {
+      return Mailbox.INBOX + name.substring(5);
+    }
+    return name;
+  }
+
+  public List<Mailbox> mailboxes(long accountId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT " + MAILBOX_COLUMNS + " FROM mailboxes WHERE account_id = ? ORDER BY name")) {
+        ps.setLong(1, accountId);
+        return mailboxList(ps);
+      }
+    });
+  }
+
+  public Optional<Mailbox> mailbox(long accountId, String name) {
+    String n = canonicalName(name);
+    return db.read(c -> findMailbox(c, accountId, n));
+  }
+
+  public Optional<Mailbox> mailbox(long mailboxId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + MAILBOX_COLUMNS + " FROM mailboxes WHERE id = ?")) {
+        ps.setLong(1, mailboxId);
+        return mailboxList(ps).stream().findFirst();
+      }
+    });
+  }
+
+  private static Optional<Mailbox> findMailbox(Connection c, long accountId, String name) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT " + MAILBOX_COLUMNS + " FROM mailboxes WHERE account_id = ? AND name = ?")) {
+      ps.setLong(1, accountId);
+      ps.setString(2, name);
+      return mailboxList(ps).stream().findFirst();
+    }
+  }
+
+  private static List<Mailbox> mailboxList(PreparedStatement ps) throws SQLException {
+    List<Mailbox> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(new Mailbox(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getInt(5) != 0,
+            rs.getLong(6), rs.getLong(7), rs.getLong(8)));
+      }
+    }
+    return out;
+  }
+
+  /** Deletes a mailbox and its messages (their blobs go at the next sweep). INBOX cannot be deleted. */
+  public void deleteMailbox(long mailboxId) {
+    db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM mailboxes WHERE id = ? AND name <> 'INBOX'")) {
+        ps.setLong(1, mailboxId);
+        if (ps.executeUpdate() == 0) {
+          throw new RefusedException("no such mailbox, or it is INBOX");
+        }
+      }
+      return null;
+    });
+    events.changed(mailboxId);
+  }
+
+  /** Renames a mailbox (and every mailbox under it, hierarchy delimiter "/"). */
+  public void renameMailbox(long accountId, String from, String to) {
+    String f = canonicalName(from);
+    String t = canonicalName(to);
+    db.tx(c -> {
+      Mailbox m = findMailbox(c, accountId, f).orElseThrow(() -> new RefusedException("no such mailbox: " + f));
+      if (findMailbox(c, accountId, t).isPresent()) {
+        throw new RefusedException("mailbox exists: " + t);
+      }
+      try (PreparedStatement ps = c.prepareStatement("UPDATE mailboxes SET name = ? WHERE id = ?")) {
+        ps.setString(1, t);
+        ps.setLong(2, m.id());
+        ps.executeUpdate();
+      }
+      try (PreparedStatement sel = c.prepareStatement(
+          "SELECT id, name FROM mailboxes WHERE account_id = ? AND name LIKE ? ESCAPE '!'")) {
+        sel.setLong(1, accountId);
+        sel.setString(2, f.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "/%");
+        List<long[]> ids = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        try (ResultSet rs = sel.executeQuery()) {
+          while (rs.next()) {
+            ids.add(new long[] {rs.getLong(1)});
+            names.add(rs.getString(2));
+          }
+        }
+        try (PreparedStatement up = c.prepareStatement("UPDATE mailboxes SET name = ? WHERE id = ?")) {
+          for (int i = 0; i < ids.size(); i++) {
+            up.setString(1, t + names.get(i).substring(f.length()));
+            up.setLong(2, ids.get(i)[0]);
+            up.executeUpdate();
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  public void setSubscribed(long mailboxId, boolean subscribed) {
+    db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE mailboxes SET subscribed = ? WHERE id = ?")) {
+        ps.setInt(1, subscribed ? 1 : 0);
+        ps.setLong(2, mailboxId);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  // ---- messages --------------------------------------------------------------------------------------------
+
+  /**
+   * Stores one copy of {@code blob} in each mailbox, in one transaction (the blob must already be durable).
+   * Returns the new rows in the order of {@code mailboxIds}.
+   */
+  public List<MessageRow> deliver(List<Long> mailboxIds, BlobRef blob, Instant internalDate) {
+    Long[] sorted = new TreeSet<>(mailboxIds).toArray(new Long[0]); // one lock order: no deadlocks
+    List<MessageRow> rows = db.tx(c -> {
+      List<MessageRow> out = new ArrayList<>();
+      for (long id : sorted) {
+        out.add(insert(c, id, blob, internalDate, 0, Set.of()));
+      }
+      return out;
+    });
+    for (long id : sorted) {
+      events.changed(id);
+    }
+    List<MessageRow> ordered = new ArrayList<>();
+    for (long id : mailboxIds) {
+      rows.stream().filter(r -> r.mailboxId() == id).findFirst().ifPresent(ordered::add);
+    }
+    return ordered;
+  }
+
+  /** IMAP APPEND: one message with flags and keywords. */
+  public MessageRow append(long mailboxId, BlobRef blob, Instant internalDate, int flags, Set<String> keywords) {
+    MessageRow row = db.tx(c -> insert(c, mailboxId, blob, internalDate, flags, keywords));
+    events.changed(mailboxId);
+    return row;
+  }
+
+  private static MessageRow insert(Connection c, long mailboxId, BlobRef blob, Instant date, int flags,
+      Set<String> keywords) throws SQLException {
+    long[] uidMod = bump(c, mailboxId, true);
+    String kw = String.join(" ", keywords);
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (" + MESSAGE_COLUMNS
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+      ps.setLong(1, mailboxId);
+      ps.setLong(2, uidMod[0]);
+      ps.setString(3, blob.hash());
+      ps.setLong(4, blob.size());
+      ps.setTimestamp(5, Timestamp.from(date));
+      ps.setInt(6, flags);
+      ps.setString(7, kw);
+      ps.setLong(8, uidMod[1]);
+      ps.executeUpdate();
+    }
+    return new MessageRow(mailboxId, uidMod[0], blob.hash(), blob.size(), date, flags, Set.copyOf(keywords),
+        uidMod[1]);
+  }
+
+  /** Increments the mailbox's modseq (and uid_next when {@code newUid}); returns {uid, modseq}. Locks the row. */
+  static long[] bump(Connection c, long mailboxId, boolean newUid) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(newUid
+        ? "UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1 WHERE id = ?"
+        : "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?")) {
+      ps.setLong(1, mailboxId);
+      if (ps.executeUpdate() == 0) {
+        throw new RefusedException("no such mailbox");
+      }
+    }
+    try (PreparedStatement ps = c.prepareStatement("SELECT uid_next - 1, highest_modseq FROM mailboxes WHERE id = ?")) {
+      ps.setLong(1, mailboxId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new long[] {rs.getLong(1), rs.getLong(2)};
+      }
+    }
+  }
+
+  /** Every message of a mailbox, by ascending UID. */
+  public List<MessageRow> messages(long mailboxId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? ORDER BY uid")) {
+        ps.setLong(1, mailboxId);
+        return messageList(ps);
+      }
+    });
+  }
+
+  public Optional<MessageRow> message(long mailboxId, long uid) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? AND uid = ?")) {
+        ps.setLong(1, mailboxId);
+        ps.setLong(2, uid);
+        return messageList(ps).stream().findFirst();
+      }
+    });
+  }
+
+  static List<MessageRow> messageList(PreparedStatement ps) throws SQLException {
+    List<MessageRow> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        String kw = rs.getString(7);
+        Set<String> keywords = kw.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(kw.split(" ")));
+        out.add(new MessageRow(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4),
+            rs.getTimestamp(5).toInstant(), rs.getInt(6), keywords, rs.getLong(8)));
+      }
+    }
+    return out;
+  }
+
+  /** How {@link #store} changes flags (RFC 3501 §6.4.6: FLAGS, +FLAGS, -FLAGS). */
+  public enum FlagOp { REPLACE, ADD, REMOVE }
+
+  /**
+   * Changes flags and keywords of the given UIDs. With {@code unchangedSince} (CONDSTORE, RFC 7162 §3.1.3), a
+   * message whose modseq is greater is left alone. Returns the rows that changed, with their new modseq.
+   */
+  public List<MessageRow> store(long mailboxId, Collection<Long> uids, FlagOp op, int flags, Set<String> keywords,
+      Long unchangedSince) {
+    if (uids.isEmpty()) {
+      return List.of();
+    }
+    List<MessageRow> changed = db.tx(c -> {
+      List<MessageRow> current = select(c, mailboxId, uids);
+      List<MessageRow> out = new ArrayList<>();
+      long modseq = 0;
+      for (MessageRow m : current) {
+        if (unchangedSince != null && m.modseq() > unchangedSince) {
+          continue;
+        }
+        int nf = switch (op) {
+          case REPLACE -> flags;
+          case ADD -> m.flags() | flags;
+          case REMOVE -> m.flags() & ~flags;
+        };
+        Set<String> nk = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+        if (op != FlagOp.REPLACE) {
+          nk.addAll(m.keywords());
+        }
+        if (op == FlagOp.REMOVE) {
+          nk.removeAll(keywords);
+        } else {
+          nk.addAll(keywords);
+        }
+        if (nf == m.flags() && nk.equals(new TreeSet<>(m.keywords()))) {
+          continue;
+        }
+        if (modseq == 0) {
+          modseq = bump(c, mailboxId, false)[1];
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")) {
+          ps.setInt(1, nf);
+          ps.setString(2, String.join(" ", nk));
+          ps.setLong(3, modseq);
+          ps.setLong(4, mailboxId);
+          ps.setLong(5, m.uid());
+          ps.executeUpdate();
+        }
+        out.add(new MessageRow(mailboxId, m.uid(), m.blob(), m.size(), m.internalDate(), nf, Set.copyOf(nk), modseq));
+      }
+      return out;
+    });
+    if (!changed.isEmpty()) {
+      events.changed(mailboxId);
+    }
+    return changed;
+  }
+
+  private static List<MessageRow> select(Connection c, long mailboxId, Collection<Long> uids) throws SQLException {
+    List<MessageRow> out = new ArrayList<>();
+    List<Long> all = new ArrayList<>(new TreeSet<>(uids));
+    for (int i = 0; i < all.size(); i += 500) {
+      List<Long> part = all.subList(i, Math.min(all.size(), i + 500));
+      String in = String.join(",", part.stream().map(String::valueOf).toList());
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS
+          + " FROM messages WHERE mailbox_id = ? AND uid IN (" + in + ") ORDER BY uid")) {
+        ps.setLong(1, mailboxId);
+        out.addAll(messageList(ps));
+      }
+    }
+    return out;
+  }
+
+  /** Removes the given UIDs (IMAP EXPUNGE, POP3 UPDATE state); returns the UIDs that were removed. */
+  public List<Long> expunge(long mailboxId, Collection<Long> uids) {
+    if (uids.isEmpty()) {
+      return List.of();
+    }
+    List<Long> removed = db.tx(c -> {
+      List<MessageRow> present = select(c, mailboxId, uids);
+      if (present.isEmpty()) {
+        return List.<Long>of();
+      }
+      long modseq = bump(c, mailboxId, false)[1];
+      List<Long> out = new ArrayList<>();
+      try (PreparedStatement del = c.prepareStatement("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
+          PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {
+        for (MessageRow m : present) {
+          del.setLong(1, mailboxId);
+          del.setLong(2, m.uid());
+          del.executeUpdate();
+          rec.setLong(1, mailboxId);
+          rec.setLong(2, m.uid());
+          rec.setLong(3, modseq);
+          rec.executeUpdate();
+          out.add(m.uid());
+        }
+      }
+      return out;
+    });
+    if (!removed.isEmpty()) {
+      events.changed(mailboxId);
+    }
+    return removed;
+  }
+
+  /** Copies messages into another mailbox (new UIDs there, same blobs); returns the new rows in source order. */
+  public List<MessageRow> copy(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
+    List<MessageRow> rows = db.tx(c -> {
+      List<MessageRow> out = new ArrayList<>();
+      for (MessageRow m : select(c, fromMailboxId, uids)) {
+        out.add(insert(c, toMailboxId, new BlobRef(m.blob(), m.size()), m.internalDate(), m.flags(), m.keywords()));
+      }
+      return out;
+    });
+    if (!rows.isEmpty()) {
+      events.changed(toMailboxId);
+    }
+    return rows;
+  }
+
+  /** Bytes used by all messages of an account (for quotas). */
+  public long usage(long accountId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(m.size), 0) FROM messages m"
+          + " JOIN mailboxes b ON m.mailbox_id = b.id WHERE b.account_id = ?")) {
+        ps.setLong(1, accountId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
+  }
+
+  public InputStream open(MessageRow m) throws IOException {
+    return blobs.open(m.blob());
+  }
+
+  /** Is any message or queued item still using this blob? (for the sweep) */
+  public boolean blobReferenced(String hash) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM messages WHERE blob = ? FETCH FIRST 1 ROWS ONLY")) {
+        ps.setString(1, hash);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+}
