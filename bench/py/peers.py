@@ -28,6 +28,22 @@ def ensure_packages(*pkgs):
             raise Unavailable("%s missing" % b)
 
 
+def argon2id_like_darwin(password, m_kib=19456, t=2):
+    """An Argon2id PHC hash with Darwin Mail's parameters (server auth/Passwords.java: m=19456,t=2,p=1),
+    made by libsodium (the library Dovecot verifies it with)."""
+    import ctypes
+    import ctypes.util
+    so = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+    if so.sodium_init() < 0:
+        raise Unavailable("libsodium init failed")
+    out = ctypes.create_string_buffer(128)
+    pw = password.encode()
+    if so.crypto_pwhash_str_alg(out, pw, ctypes.c_ulonglong(len(pw)), ctypes.c_ulonglong(t),
+                                ctypes.c_size_t(m_kib * 1024), ctypes.c_int(2)) != 0:
+        raise Unavailable("libsodium crypto_pwhash_str_alg failed")
+    return out.value.decode()
+
+
 def gen_selfsigned(dirpath, cn="peer.bench.test"):
     key, crt = os.path.join(dirpath, "key.pem"), os.path.join(dirpath, "cert.pem")
     if not os.path.exists(crt):
@@ -62,6 +78,8 @@ class Dovecot:
     def _pwhash(self):
         if self.scheme == "PLAIN":
             return "{PLAIN}" + self.password
+        if self.scheme == "ARGON2ID-DARWIN":
+            return "{ARGON2ID}" + argon2id_like_darwin(self.password)
         out = subprocess.run(["doveadm", "pw", "-s", self.scheme, "-p", self.password],
                              capture_output=True, text=True, check=True).stdout.strip()
         return out

@@ -473,13 +473,15 @@ public final class LoadGen {
             st.print(System.out);
             long ok = st.total(true), err = st.total(false);
             double ops = ok / (double) duration;
-            System.out.printf(Locale.ROOT, "RESULT clients=%d ops=%d errors=%d seconds=%d ops_per_s=%.1f fatal=%d%n",
-                    clients, ok, err, duration, ops, fatal.get());
+            Stats.Op lg = st.ops.get("login");
+            System.out.printf(Locale.ROOT, "RESULT clients=%d ops=%d errors=%d seconds=%d ops_per_s=%.1f fatal=%d login_p50_ms=%.1f logins=%d%n",
+                    clients, ok, err, duration, ops, fatal.get(), lg == null ? 0 : Stats.pct(lg, 0.5), lg == null ? 0 : lg.ok.sum());
             return err + fatal.get() > ok / 100 ? 1 : 0;   // more than 1% failures: not a valid run
         }
 
         static void client(int id, String user, String pw, int port, long seed, Stats st, long tEnd, AtomicInteger fatal) {
             Random r = new Random(seed + id * 7919L);
+            int minSteps = iopt("session-min", 100);
             int session = 0;
             while (System.nanoTime() < tEnd) {
                 session++;
@@ -499,7 +501,7 @@ public final class LoadGen {
                     List<Long> uids = im.searchResult();
                     int mine = 0;
                     String marker = "c" + id + "s" + session + "x" + seed;
-                    int steps = 20 + r.nextInt(40);     // commands per session before LOGOUT
+                    int steps = minSteps + r.nextInt(minSteps * 2);   // commands per session before LOGOUT
                     for (int s = 0; s < steps && System.nanoTime() < tEnd; s++) {
                         int k = r.nextInt(100);
                         long uid = uids.isEmpty() ? 1 : uids.get(r.nextInt(uids.size()));
