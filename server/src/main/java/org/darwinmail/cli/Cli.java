@@ -1,0 +1,59 @@
+package org.darwinmail.cli;
+
+import java.io.InputStream;
+import java.nio.file.Path;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.config.ServerConfig;
+
+/**
+ * Where CLI commands find the server's services: inside a running server (its live services) or in a separate
+ * process (the database opened on first use and closed at the end).
+ */
+public final class Cli implements AutoCloseable {
+  private final DarwinMail.Services live;
+  private final DarwinMail server;
+  private DarwinMail.Services opened;
+  InputStream stdin = System.in;
+
+  private Cli(DarwinMail server) {
+    this.server = server;
+    this.live = server == null ? null : server.services();
+  }
+
+  public static Cli local() {
+    return new Cli(null);
+  }
+
+  /** Commands run inside {@code server} (over its control socket). */
+  public static Cli inside(DarwinMail server) {
+    return new Cli(server);
+  }
+
+  ServerConfig config(Path file) {
+    return live != null ? live.config() : ConfigLoader.load(file);
+  }
+
+  DarwinMail.Services services(Path configFile) {
+    if (live != null) {
+      return live;
+    }
+    if (opened == null) {
+      opened = DarwinMail.Services.open(ConfigLoader.load(configFile));
+    }
+    return opened;
+  }
+
+  /** The running server, when the command runs inside one. */
+  DarwinMail server() {
+    return server;
+  }
+
+  @Override
+  public void close() {
+    if (opened != null) {
+      opened.close();
+      opened = null;
+    }
+  }
+}

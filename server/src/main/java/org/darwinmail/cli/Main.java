@@ -1,0 +1,98 @@
+package org.darwinmail.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.config.ConfigException;
+import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.config.ServerConfig;
+import org.darwinmail.store.RefusedException;
+import org.darwinmail.store.StoreException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code darwinmail}: runs the server ({@code serve}) and administers it (DESIGN.md §8). Administration works
+ * whether or not the server runs: when it runs, the command is sent over its control socket and executed inside it
+ * (the embedded database admits one process); otherwise the database is opened here.
+ * Exit status: 0 success, 1 refused or failed (one line on stderr), 2 usage error.
+ */
+@Command(name = "darwinmail", mixinStandardHelpOptions = true, version = "Darwin Mail 0.1.0",
+    description = "Darwin Mail: a complete mail server.",
+    subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class})
+public final class Main {
+  @Option(names = {"-c", "--config"}, description = "Configuration file (TOML). Default: ${DEFAULT-VALUE}",
+      defaultValue = "/etc/darwinmail/darwinmail.toml")
+  Path config;
+
+  /** The services commands use: the running server's, or the database opened by this process. */
+  Cli cli;
+
+  public static void main(String[] args) {
+    boolean serve = Arrays.asList(args).contains("serve");
+    if (!serve) {
+      System.setProperty("darwinmail.log.target", "System.err");
+      System.setProperty("darwinmail.log.level", "WARN");
+    }
+    if (!serve && ControlClient.wantsForwarding(args)) {
+      Integer forwarded = ControlClient.tryForward(args, System.in, System.out, System.err);
+      if (forwarded != null) {
+        System.exit(forwarded);
+      }
+    }
+    int code;
+    try (Cli cli = Cli.local()) {
+      code = execute(args, System.in, System.out, System.err, cli);
+    }
+    if (!serve) {
+      System.exit(code);
+    }
+  }
+
+  /** Runs one command line; used by {@link #main} and by the control socket inside a running server. */
+  public static int execute(String[] args, InputStream in, PrintStream out, PrintStream err, Cli cli) {
+    Main main = new Main();
+    main.cli = cli;
+    cli.stdin = in;
+    CommandLine cl = new CommandLine(main);
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(err, true));
+    cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof RefusedException || e instanceof ConfigException || e instanceof StoreException
+          || e instanceof CliException) {
+        cmd.getErr().println("darwinmail: " + e.getMessage());
+        return 1;
+      }
+      cmd.getErr().println("darwinmail: " + e);
+      return 1;
+    });
+    return cl.execute(args);
+  }
+
+  ServerConfig loadConfig() {
+    return cli.config(config);
+  }
+
+  /** Captures a command's output; for tests and the control socket. */
+  public static String[] run(Cli cli, String stdin, String... args) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = execute(args, new java.io.ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
+        new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), cli);
+    return new String[] {Integer.toString(code), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
+  }
+
+  static ServerConfig load(Path file) {
+    return ConfigLoader.load(file);
+  }
+
+  static DarwinMail.Services services(Main main) {
+    return main.cli.services(main.config);
+  }
+}

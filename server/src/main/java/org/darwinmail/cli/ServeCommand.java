@@ -1,0 +1,36 @@
+package org.darwinmail.cli;
+
+import java.util.concurrent.CountDownLatch;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.admin.ControlServer;
+import org.darwinmail.config.ServerConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ParentCommand;
+
+/** {@code darwinmail serve}: runs the server in the foreground until SIGTERM / SIGINT. */
+@Command(name = "serve", description = "Run the mail server in the foreground (logs to standard output).")
+final class ServeCommand implements Runnable {
+  @ParentCommand
+  Main main;
+
+  @Override
+  public void run() {
+    if (main.cli.server() != null) {
+      throw new CliException("the server is already running");
+    }
+    ServerConfig config = Main.load(main.config);
+    DarwinMail server = DarwinMail.start(config);
+    ControlServer control = ControlServer.start(server);
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      control.close();
+      server.close();
+      stopped.countDown();
+    }, "shutdown"));
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
