@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""make bench-pop3: retrieve and delete 1,000 messages of 10 KB in one POP3 session (RETR + DELE each,
+then QUIT, which commits the deletions), against Darwin Mail and a private Dovecot, in the same run.
+The mailboxes are filled with identical generated messages: Darwin over SMTP, Dovecot over LMTP."""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, loadgen, sides_from_env)
+from peers import Dovecot, ensure_packages
+from darwin import Darwin, Dnsmasq
+
+USER = "u1@bench.test"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dist", default="dist/darwinmail")
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--size", type=int, default=10240)
+    ap.add_argument("--rounds", type=int, default=2, help="fill + retrieve/delete rounds per server")
+    ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN")
+    a = ap.parse_args()
+    peer_on, darwin_on = sides_from_env()
+
+    rep = Report("pop3", "bench-pop3: one POP3 session retrieving and deleting %d messages of %d bytes"
+                 % (a.messages, a.size), "make bench-pop3")
+    rep.columns("round", "Darwin msg/s", "Dovecot msg/s", "ratio D/Dovecot", "RETR+DELE s D/Dov", "Darwin QUIT ms", "Dovecot QUIT ms",
+                "Darwin CPU ms/msg", "Dovecot CPU ms/msg")
+    work = make_workdir("pop3")
+    dv = dns = dw = None
+    darwin_err = peer_err = None
+    rc = 0
+    side = {}
+    try:
+        if peer_on:
+            try:
+                ensure_packages("dovecot-pop3d", "dovecot-lmtpd")
+                dv = Dovecot(work, [USER], scheme=a.dovecot_scheme).start()
+                side["Dovecot"] = (dv.pop3_port, dv.pid, ["--proto", "lmtp", "--port", dv.lmtp_port])
+            except Unavailable as e:
+                peer_err = str(e)
+        if darwin_on:
+            try:
+                dns = Dnsmasq(work).start()
+                dw = Darwin(work, a.dist, want=("pop3", "smtp"), dns_port=dns.port).start()
+                dw.add_users([USER])
+                dw.require("smtp")
+                dw.require("pop3")
+                side["Darwin"] = (dw.ports["pop3"], dw.pid if hasattr(dw, "pid") else dw.proc.pid,
+                                  ["--proto", "smtp", "--port", dw.ports["smtp"]])
+            except Unavailable as e:
+                darwin_err = str(e)
+        for rnd in range(1, a.rounds + 1):
+            vals = {}
+            for name in ("Darwin", "Dovecot"):
+                if name not in side:
+                    continue
+                port, pid, fill = side[name]
+                log("%s: round %d: filling %d messages" % (name, rnd, a.messages))
+                r, res, out = loadgen(["deliver", *fill, "--from", "bench@example.test", "--to", USER,
+                                       "--count", a.messages, "--concurrency", 10, "--size", a.size, "--seed", rnd],
+                                      timeout=900)
+                if r != 0:
+                    err = "filling over %s failed: %s" % (fill[1], out.strip()[-300:])
+                    side.pop(name)
+                    if name == "Darwin":
+                        darwin_err = err
+                    else:
+                        peer_err = err
+                    continue
+                if rnd == 1:
+                    rep.note("%s: filled by %s at %s msg/s (concurrency 10)" % (name, fill[1].upper(), res.get("msgs_per_s")))
+                log("%s: round %d: POP3 RETR+DELE %d" % (name, rnd, a.messages))
+                with Meter(pid) as m:
+                    r, res, out = loadgen(["pop3", "--port", port, "--user", USER, "--password", "pw",
+                                           "--expect", a.messages], timeout=900)
+                if r != 0 or not res:
+                    rep.note("%s, round %d: POP3 run failed: %s" % (name, rnd, out.strip()[-300:]))
+                    rc = 1
+                    continue
+                # the deletions must have happened
+                r2, res2, out2 = loadgen(["pop3", "--port", port, "--user", USER, "--password", "pw", "--expect", 0],
+                                         timeout=120)
+                if r2 != 0:
+                    rep.note("%s, round %d: mailbox not empty after QUIT: %s" % (name, rnd, out2.strip()[-200:]))
+                    rc = 1
+                vals[name] = (float(res["msgs_per_s"]), float(res["quit_ms"]),
+                              1000 * m.server_cpu / max(1, int(res["messages"])), res["retr_dele_seconds"])
+            d = vals.get("Darwin", (None, None, None, "-"))
+            p = vals.get("Dovecot", (None, None, None, "-"))
+            rep.row(str(rnd), d[0] if d[0] else ("NOT MEASURED" if darwin_on else "-"), p[0], ratio(d[0], p[0]),
+                    "%s/%s" % (d[3], p[3]), d[1], p[1], d[2], p[2])
+    finally:
+        for x in (dw, dns, dv):
+            if x:
+                x.stop()
+        remove_workdir(work)
+    rep.note("msg/s counts from after login to the +OK of QUIT (the deletions are committed by QUIT); "
+             "RETR and DELE are sent one at a time, no pipelining. Client: bench/loadgen (Java).")
+    if peer_err:
+        rep.note("Dovecot peer NOT MEASURED: %s" % peer_err)
+        rc = 1
+    if darwin_on and darwin_err:
+        rep.note("Darwin Mail NOT MEASURED: %s" % darwin_err)
+        rc = 1
+    rep.write()
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
