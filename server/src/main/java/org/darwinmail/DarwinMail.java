@@ -7,6 +7,7 @@ import java.util.Map;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.delivery.LocalDelivery;
+import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.net.NetServer;
 import org.darwinmail.net.Tls;
 import org.darwinmail.smtp.SmtpContext;
@@ -56,7 +57,7 @@ public final class DarwinMail implements AutoCloseable {
   private void listen() {
     Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        new LocalDelivery(services.mail()), null, tls);
+        new LocalDelivery(services.mail()), null, tls, services.logins());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
@@ -92,14 +93,14 @@ public final class DarwinMail implements AutoCloseable {
 
   /** Keeps the wiring of the storage and core in one place, for the server and for CLI commands alike. */
   public record Services(ServerConfig config, Database db, BlobStore blobs, MailboxEvents events, MailStore mail,
-      Directory directory) implements AutoCloseable {
+      Directory directory, LoginGuard logins) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       Database db = Database.open(config.dataDir());
       BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"));
       MailboxEvents events = new MailboxEvents();
       MailStore mail = new MailStore(db, blobs, events);
-      return new Services(config, db, blobs, events, mail, new Directory(db, mail));
+      return new Services(config, db, blobs, events, mail, new Directory(db, mail), new LoginGuard());
     }
 
     /** Does any stored message (or queued item) use this blob? */

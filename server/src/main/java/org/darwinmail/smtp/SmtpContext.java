@@ -3,10 +3,11 @@ package org.darwinmail.smtp;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.delivery.Outbound;
+import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.net.Tls;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
 
 /** What SMTP sessions use of the rest of the server; wired in {@link org.darwinmail.DarwinMail}. */
 public record SmtpContext(ServerConfig config, Directory directory, BlobStore blobs, LocalDelivery local,
-    Outbound outbound, Tls tls) {}
+    Outbound outbound, Tls tls, LoginGuard logins) {}

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
 import org.darwinmail.smtp.SmtpCommand.Auth;
@@ -640,12 +641,22 @@ public final class SmtpSession extends Session {
   }
 
   private void login(String user, String password) {
+    java.net.InetAddress ip = remoteAddress().getAddress();
+    LoginGuard.Verdict v = ctx.logins().check(user, ip);
+    if (v.locked()) {
+      log.info("[{}] SMTP login for {} from {} refused: locked out", id(), user, ip.getHostAddress());
+      error(new Reply(454, "4.7.0", "Too many failed logins, try again later"));
+      return;
+    }
+    LoginGuard.pause(v);
     Optional<Account> a = ctx.directory().authenticate(user, password.toCharArray());
     if (a.isEmpty()) {
+      ctx.logins().failed(user, ip);
       log.info("[{}] failed SMTP login for {} from {}", id(), user, remoteAddress().getAddress().getHostAddress());
       error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
       return;
     }
+    ctx.logins().succeeded(user, ip);
     account = a.get();
     log.info("[{}] SMTP login {} from {}", id(), account.address(), remoteAddress().getAddress().getHostAddress());
     reply(new Reply(235, "2.7.0", "Authentication successful"));

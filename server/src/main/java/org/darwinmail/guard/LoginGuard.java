@@ -1,0 +1,123 @@
+package org.darwinmail.guard;
+
+import java.net.InetAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Throttles failed logins on every protocol (SMTP AUTH, IMAP, POP3), per account and per client address
+ * (DESIGN.md §5). Each failure makes the next attempt from the same address, or for the same account, wait longer
+ * (doubling from {@link #BASE_DELAY}); past {@link #LOCK_AFTER} failures the key is locked out for
+ * {@link #LOCKOUT}. An account is locked only for the addresses that failed against it, plus globally after
+ * {@link #ACCOUNT_LOCK_AFTER} failures from many addresses, so an attacker elsewhere cannot lock a user out of
+ * their usual address... unless they try very hard, and then only for the lockout time.
+ *
+ * <p>Usage by a protocol session: {@code check} before verifying a password (refuse while locked, sleep the
+ * returned delay on the session's virtual thread), then {@code failed} or {@code succeeded}.
+ */
+public final class LoginGuard {
+  static final Duration BASE_DELAY = Duration.ofMillis(250);
+  static final Duration MAX_DELAY = Duration.ofSeconds(8);
+  static final int LOCK_AFTER = 10;
+  static final int ACCOUNT_LOCK_AFTER = 50;
+  static final Duration LOCKOUT = Duration.ofMinutes(15);
+  static final Duration FORGET_AFTER = Duration.ofHours(1);
+
+  private final Clock clock;
+  private final Map<String, Failures> byKey = new ConcurrentHashMap<>();
+
+  public LoginGuard() {
+    this(Clock.systemUTC());
+  }
+
+  public LoginGuard(Clock clock) {
+    this.clock = clock;
+  }
+
+  /** The verdict before a login attempt. */
+  public record Verdict(boolean locked, Duration delay) {
+    public static final Verdict GO = new Verdict(false, Duration.ZERO);
+  }
+
+  /** Whether to refuse the attempt (locked) and how long to wait before answering it. */
+  public Verdict check(String account, InetAddress address) {
+    Instant now = clock.instant();
+    Failures ip = get(ipKey(address), now);
+    Failures pair = get(pairKey(account, address), now);
+    Failures acct = get(accountKey(account), now);
+    if (locked(ip, now, LOCK_AFTER * 3) || locked(pair, now, LOCK_AFTER) || locked(acct, now, ACCOUNT_LOCK_AFTER)) {
+      return new Verdict(true, Duration.ZERO);
+    }
+    int n = Math.max(ip == null ? 0 : ip.count / 3, pair == null ? 0 : pair.count);
+    if (n == 0) {
+      return Verdict.GO;
+    }
+    long ms = Math.min(MAX_DELAY.toMillis(), BASE_DELAY.toMillis() << Math.min(n - 1, 16));
+    return new Verdict(false, Duration.ofMillis(ms));
+  }
+
+  public void failed(String account, InetAddress address) {
+    Instant now = clock.instant();
+    for (String k : new String[] {ipKey(address), pairKey(account, address), accountKey(account)}) {
+      byKey.compute(k, (key, f) -> {
+        Failures g = f == null || expired(f, now) ? new Failures() : f;
+        g.count++;
+        g.last = now;
+        return g;
+      });
+    }
+  }
+
+  public void succeeded(String account, InetAddress address) {
+    byKey.remove(pairKey(account, address));
+  }
+
+  /** Sleeps the verdict's delay (on a virtual thread: costs no platform thread). */
+  public static void pause(Verdict v) {
+    if (!v.delay().isZero()) {
+      try {
+        Thread.sleep(v.delay());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private Failures get(String key, Instant now) {
+    Failures f = byKey.get(key);
+    if (f != null && expired(f, now)) {
+      byKey.remove(key, f);
+      return null;
+    }
+    return f;
+  }
+
+  private static boolean locked(Failures f, Instant now, int limit) {
+    return f != null && f.count >= limit && now.isBefore(f.last.plus(LOCKOUT));
+  }
+
+  private static boolean expired(Failures f, Instant now) {
+    return now.isAfter(f.last.plus(f.count >= LOCK_AFTER ? LOCKOUT : FORGET_AFTER));
+  }
+
+  private static String ipKey(InetAddress a) {
+    return "ip:" + a.getHostAddress();
+  }
+
+  private static String accountKey(String account) {
+    return "acct:" + account.toLowerCase(Locale.ROOT);
+  }
+
+  private static String pairKey(String account, InetAddress a) {
+    return "pair:" + account.toLowerCase(Locale.ROOT) + "|" + a.getHostAddress();
+  }
+
+  private static final class Failures {
+    int count;
+    Instant last;
+  }
+}
