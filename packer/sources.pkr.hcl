@@ -12,6 +12,7 @@ source "qemu" "darwinmail" {
   disk_size        = "${var.system_disk_mb}M"
   format           = "qcow2"
   disk_interface   = "virtio-scsi"
+  net_device       = "vmxnet3"
   disk_discard     = "unmap"
   disk_compression = false
   accelerator      = var.qemu_accelerator
@@ -23,7 +24,6 @@ source "qemu" "darwinmail" {
   qemuargs = [
     ["-cpu", "max"],
     ["-netdev", "user,id=user.0,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"],
-    ["-device", "vmxnet3,netdev=user.0"],
     ["-serial", "file:${var.output_dir}-serial.log"],
   ]
   communicator         = "ssh"

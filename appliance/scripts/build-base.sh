@@ -22,7 +22,7 @@ security=http://deb.debian.org/debian-security
 # roles only verify these (state: present) instead of downloading them.
 packages=(
   linux-image-amd64 systemd-sysv systemd-resolved systemd-timesyncd udev dbus kmod
-  openssh-server sudo python3 python3-apt iproute2 procps nftables
+  openssh-server sudo python3 python3-apt iproute2 procps netbase nftables
   e2fsprogs util-linux open-vm-tools ca-certificates less vim-tiny
 )
 # Cache key: what goes into the tarball (bump "rootfs-v1" when the mmdebstrap call changes).

@@ -1,0 +1,89 @@
+"""The mail service as the administrator relies on it: enabled, running
+unprivileged on the appliance's own Java runtime, confined by systemd, and
+logging to the journal."""
+import tarfile
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from conftest import HOSTNAME
+
+
+def main_pid(host):
+    pid = int(host.check_output("systemctl show -p MainPID --value darwinmail.service"))
+    assert pid > 0, "darwinmail.service has no main process"
+    return pid
+
+
+def test_service_enabled_and_running(host):
+    svc = host.service("darwinmail")
+    assert svc.is_enabled
+    assert svc.is_running
+
+
+def test_runs_as_unprivileged_user_on_jlink_runtime(host):
+    """The JVM is the jlink runtime under /opt/darwinmail, not a system Java."""
+    pid = main_pid(host)
+    assert host.check_output("ps -o user= -p %d" % pid).strip() == "darwinmail"
+    assert host.check_output("readlink /proc/%d/exe" % pid) == "/opt/darwinmail/runtime/bin/java"
+    assert host.user("darwinmail").shell in ("/usr/sbin/nologin", "/sbin/nologin")
+
+
+def test_no_system_java(host):
+    assert host.run("command -v java").rc != 0
+    assert not host.file("/usr/lib/jvm").exists
+    release = host.file("/opt/darwinmail/runtime/release").content_string
+    assert 'JAVA_VERSION="25' in release
+    modules = host.check_output("/opt/darwinmail/runtime/bin/java --list-modules")
+    assert "jdk.charsets" in modules and "jdk.compiler" not in modules
+
+
+@pytest.mark.parametrize("prop,expected", [
+    ("User", "darwinmail"),
+    ("NoNewPrivileges", "yes"),
+    ("ProtectSystem", "strict"),
+    ("PrivateTmp", "yes"),
+    ("Restart", "on-failure"),
+    ("AmbientCapabilities", "cap_net_bind_service"),
+    ("ReadWritePaths", "/var/lib/darwinmail"),
+    ("RequiresMountsFor", "/var/lib/darwinmail"),
+])
+def test_unit_confinement(host, prop, expected):
+    """Binding port 25 needs only CAP_NET_BIND_SERVICE; the server can write
+    nowhere but its data disk."""
+    assert host.check_output("systemctl show -p %s --value darwinmail.service" % prop) == expected
+
+
+def test_jvm_heap_sized_from_ram(host):
+    cmdline = host.file("/proc/%d/cmdline" % main_pid(host)).content_string.replace("\0", " ")
+    assert "-XX:MaxRAMPercentage=50" in cmdline
+
+
+def test_journal_has_startup_line(host):
+    """`journalctl -u darwinmail` is where an administrator looks first."""
+    out = host.check_output("journalctl -b -u darwinmail.service --no-pager -o cat")
+    assert "Darwin Mail started as %s with data in /var/lib/darwinmail" % HOSTNAME in out
+
+
+@pytest.mark.parametrize("unit", ["darwinmail-firstboot.service", "darwinmail-datadisk.service",
+                                  "darwinmail-setup.service"])
+def test_first_boot_units_succeeded(host, unit):
+    assert host.check_output("systemctl show -p Result --value %s" % unit) == "success"
+    assert host.check_output("systemctl show -p ActiveState --value %s" % unit) == "active"
+
+
+def test_guest_os_is_what_the_ovf_declares(host, ova):
+    """vSphere picks drivers and tools behaviour from the declared guest type."""
+    with tarfile.open(ova) as tar:
+        ovf = ET.fromstring(tar.extractfile(tar.getmembers()[0]).read())
+    os_type = ovf.find(".//{http://schemas.dmtf.org/ovf/envelope/1}OperatingSystemSection").get(
+        "{http://www.vmware.com/schema/ovf}osType")
+    ident = host.system_info.distribution, host.system_info.release.split(".")[0]
+    assert os_type == {("debian", "12"): "debian12_64Guest", ("almalinux", "9"): "rhel9_64Guest",
+                       ("rocky", "9"): "rhel9_64Guest"}[ident]
+
+
+def test_console_shows_how_to_start(host):
+    issue = host.file("/etc/issue").content_string
+    assert "https://\\4:8443/" in issue
+    assert "darwinmail domain add" in issue
