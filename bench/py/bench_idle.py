@@ -10,10 +10,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (Report, Unavailable, make_workdir, remove_workdir, log, fmt, java_bin, LOADGEN_JAR,
+from benchlib import (PASSWORD, Report, Unavailable, make_workdir, remove_workdir, log, fmt, java_bin, LOADGEN_JAR,
                       tree_mem_kb, sides_from_env)
 from peers import Dovecot, ensure_packages
-from darwin import Darwin, Dnsmasq
+from darwin import Darwin, Dnsmasq, darwin_notes
 
 
 def raise_nofile(want):
@@ -28,7 +28,7 @@ def raise_nofile(want):
 def idle_run(port, users, n, sources, ramp_timeout, mem_of, settle=5):
     """Opens n IDLE connections with the load generator; returns dict of figures."""
     cmd = [java_bin(), "-Xmx2g", "-XX:+UseSerialGC", "-jar", LOADGEN_JAR, "imap-idle", "--port", str(port),
-           "--users", ",".join(users), "--connections", str(n), "--sources", ",".join(sources),
+           "--users", ",".join(users), "--password", PASSWORD, "--connections", str(n), "--sources", ",".join(sources),
            "--ramp-timeout", str(ramp_timeout), "--parallel", "64"]
     base = mem_of()
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -93,6 +93,7 @@ def main():
             try:
                 dns = Dnsmasq(work).start()
                 dw = Darwin(work, a.dist, want=("imap", "smtp"), dns_port=dns.port).start()
+                darwin_notes(rep, dw)
                 dw.add_users(users)
                 dw.require("imap")
                 jpid = dw.java_pid()

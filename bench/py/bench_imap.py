@@ -7,9 +7,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, loadgen, sides_from_env)
+from benchlib import (PASSWORD, Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, loadgen, sides_from_env)
 from peers import Dovecot, ensure_packages
-from darwin import Darwin, Dnsmasq
+from darwin import Darwin, Dnsmasq, darwin_notes
 
 
 def main():
@@ -47,6 +47,7 @@ def main():
             try:
                 dns = Dnsmasq(work).start()
                 dw = Darwin(work, a.dist, want=("imap", "smtp"), dns_port=dns.port).start()
+                darwin_notes(rep, dw)
                 dw.add_users(users)
                 dw.require("imap")
                 side["Darwin"] = (dw.ports["imap"], dw.proc.pid)
@@ -56,7 +57,7 @@ def main():
             port, pid = side[name]
             log("%s: seeding %d x %d messages by APPEND" % (name, a.users, a.messages))
             with Meter(pid) as m:
-                r, res, out = loadgen(["imap-seed", "--port", port, "--users", ",".join(users), "--count", a.messages,
+                r, res, out = loadgen(["imap-seed", "--port", port, "--users", ",".join(users), "--password", PASSWORD, "--count", a.messages,
                                        "--seed", 42], timeout=900)
             if r != 0:
                 err = "seeding by APPEND failed (rc %d): %s" % (r, out[-400:])
@@ -77,7 +78,7 @@ def main():
                 port, pid = side[name]
                 log("%s: %d clients for %ds" % (name, n, a.duration))
                 with Meter(pid) as m:
-                    r, res, out = loadgen(["imap-load", "--port", port, "--users", ",".join(users), "--clients", n,
+                    r, res, out = loadgen(["imap-load", "--port", port, "--users", ",".join(users), "--password", PASSWORD, "--clients", n,
                                            "--duration", a.duration, "--warmup", a.warmup, "--seed", 42],
                                           timeout=a.duration + a.warmup + 300)
                 rep.detail("%s, %d clients: per operation" % (name, n), "\n".join(l for l in out.splitlines() if not l.startswith("RESULT")))

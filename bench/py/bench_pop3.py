@@ -7,9 +7,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, loadgen, sides_from_env)
+from benchlib import (PASSWORD, Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, loadgen, sides_from_env)
 from peers import Dovecot, ensure_packages
-from darwin import Darwin, Dnsmasq
+from darwin import Darwin, Dnsmasq, darwin_notes
 
 USER = "u1@bench.test"
 
@@ -45,6 +45,7 @@ def main():
             try:
                 dns = Dnsmasq(work).start()
                 dw = Darwin(work, a.dist, want=("pop3", "smtp"), dns_port=dns.port).start()
+                darwin_notes(rep, dw)
                 dw.add_users([USER])
                 dw.require("smtp")
                 dw.require("pop3")
@@ -74,14 +75,14 @@ def main():
                     rep.note("%s: filled by %s at %s msg/s (concurrency 10)" % (name, fill[1].upper(), res.get("msgs_per_s")))
                 log("%s: round %d: POP3 RETR+DELE %d" % (name, rnd, a.messages))
                 with Meter(pid) as m:
-                    r, res, out = loadgen(["pop3", "--port", port, "--user", USER, "--password", "pw",
+                    r, res, out = loadgen(["pop3", "--port", port, "--user", USER, "--password", PASSWORD,
                                            "--expect", a.messages], timeout=900)
                 if r != 0 or not res:
                     rep.note("%s, round %d: POP3 run failed: %s" % (name, rnd, out.strip()[-300:]))
                     rc = 1
                     continue
                 # the deletions must have happened
-                r2, res2, out2 = loadgen(["pop3", "--port", port, "--user", USER, "--password", "pw", "--expect", 0],
+                r2, res2, out2 = loadgen(["pop3", "--port", port, "--user", USER, "--password", PASSWORD, "--expect", 0],
                                          timeout=120)
                 if r2 != 0:
                     rep.note("%s, round %d: mailbox not empty after QUIT: %s" % (name, rnd, out2.strip()[-200:]))

@@ -15,9 +15,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, loadgen, sides_from_env)
+from benchlib import (PASSWORD, Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, loadgen, sides_from_env)
 from peers import Dovecot, Postfix, SmtpSink, ensure_packages
-from darwin import Darwin, Dnsmasq
+from darwin import Darwin, Dnsmasq, darwin_notes
 
 USER = "u1@bench.test"
 RCPT = "someone@sink.test"
@@ -74,6 +74,7 @@ def main():
             try:
                 dns = Dnsmasq(work, mx={"sink.test": ("mx.sink.test", 10)}, hosts={"mx.sink.test": ip}).start()
                 dw = Darwin(work, a.dist, want=("submission", "smtp"), dns_port=dns.port).start()
+                darwin_notes(rep, dw)
                 dw.add_users([USER])
                 dw.require("submission")
                 side["Darwin"] = (dw.ports["submission"], [dw.proc.pid])
@@ -91,7 +92,7 @@ def main():
                 for m in meters:
                     m.__enter__()
                 t0 = time.time()
-                r, res, out = loadgen(["submit", "--port", port, "--tls", "starttls", "--user", USER, "--password", "pw",
+                r, res, out = loadgen(["submit", "--port", port, "--tls", "starttls", "--user", USER, "--password", PASSWORD,
                                        "--from", USER, "--to", RCPT, "--count", a.messages, "--concurrency", a.concurrency,
                                        "--per-conn", per, "--size", a.size, "--seed", 7], timeout=a.timeout)
                 t_sub = time.time() - t0

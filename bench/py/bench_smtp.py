@@ -8,9 +8,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, fmt, sides_from_env)
+from benchlib import (PASSWORD, Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, fmt, sides_from_env)
 from peers import Postfix, ensure_packages
-from darwin import Darwin, Dnsmasq
+from darwin import Darwin, Dnsmasq, darwin_notes
 
 USER = "u1@bench.test"
 
@@ -60,6 +60,7 @@ def main():
             try:
                 dns = Dnsmasq(work).start()
                 dw = Darwin(work, a.dist, want=("smtp",), dns_port=dns.port).start()
+                darwin_notes(rep, dw)
                 dw.add_users([USER])
                 dw.require("smtp")
             except Unavailable as e:

@@ -19,6 +19,9 @@ RESULTS_DIR = os.path.join(BENCH_DIR, "results")
 LOADGEN_JAR = os.path.join(BENCH_DIR, "loadgen", "target", "darwin-bench-loadgen.jar")
 
 
+PASSWORD = "bench-pw-1"   # every benchmark account on both sides (Darwin wants at least 4 characters)
+
+
 class Unavailable(Exception):
     """A side of the benchmark cannot be measured (server not built, protocol not answering)."""
 

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import time
 
-from benchlib import free_port, wait_port, read_pid, stop_pid, log, Unavailable, REPO_DIR
+from benchlib import PASSWORD, free_port, wait_port, read_pid, stop_pid, log, Unavailable, REPO_DIR
 
 MAIL_UID = pwd.getpwnam("nobody").pw_uid      # owner of every peer Maildir (Postfix virtual + Dovecot)
 MAIL_GID = grp.getgrnam("nogroup").gr_gid
@@ -57,7 +57,7 @@ def gen_selfsigned(dirpath, cn="peer.bench.test"):
 class Dovecot:
     """Dovecot with IMAP, POP3 and LMTP on loopback ports, passwd-file users, Maildir under work/."""
 
-    def __init__(self, work, users, password="pw", scheme="PLAIN", imap=True, pop3=True, lmtp=True,
+    def __init__(self, work, users, password=PASSWORD, scheme="PLAIN", imap=True, pop3=True, lmtp=True,
                  process_limit=1000, auth_socket=False):
         self.work = os.path.join(work, "dovecot")
         self.users, self.password, self.scheme = users, password, scheme
