@@ -30,12 +30,49 @@ def smtp_source(port, conc, count, size, timeout):
     return True, dt, ""
 
 
+def syscall_counts(pids, run, seconds_cap=120):
+    """Runs run() while strace -c -f counts the sync calls of the given process trees; {syscall: count}."""
+    import signal
+    out = "/tmp/darwin-bench-strace-%d.txt" % os.getpid()
+    from benchlib import children_of
+    targets = []
+    for p in pids:
+        targets += [p] + children_of(p)
+    cmd = ["strace", "-f", "-c", "-e", "trace=fsync,fdatasync,sync_file_range,msync,rename,renameat,renameat2", "-o", out]
+    for t in targets:
+        cmd += ["-p", str(t)]
+    st = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    try:
+        ok = run()
+    finally:
+        os.kill(st.pid, signal.SIGINT)
+        try:
+            st.wait(timeout=seconds_cap)
+        except subprocess.TimeoutExpired:
+            st.kill()
+            st.wait()
+    counts = {}
+    try:
+        for line in open(out):
+            f = line.split()
+            if len(f) >= 5 and f[-1] in ("fsync", "fdatasync", "sync_file_range", "msync", "rename", "renameat", "renameat2"):
+                counts[f[-1]] = int(f[3])
+        os.unlink(out)
+    except OSError:
+        pass
+    return ok, counts
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dist", default="dist/darwinmail")
     ap.add_argument("--runs", default="1:300,10:2000,50:3000", help="concurrency:count,...")
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per smtp-source run")
+    ap.add_argument("--warmup", type=int, default=300, help="messages sent to each server before measuring (JIT, caches)")
+    ap.add_argument("--syscalls", type=int, default=200,
+                    help="after the measured runs, count sync syscalls per message with strace over this many messages (0: off)")
     a = ap.parse_args()
     runs = [tuple(int(x) for x in r.split(":")) for r in a.runs.split(",")]
     peer_on, darwin_on = sides_from_env()
@@ -44,7 +81,7 @@ def main():
                  "make bench-smtp")
     rep.columns("concurrency", "messages", "Darwin msg/s", "Postfix accept msg/s", "Postfix delivered msg/s",
                 "ratio D/P(accept)", "ratio D/P(delivered)", "Darwin CPU ms/msg", "Postfix CPU ms/msg",
-                "iowait% D/P")
+                "CPU busy/iowait% D | P")
     work = make_workdir("smtp")
     pf = dns = dw = None
     darwin_err = peer_err = None
@@ -65,6 +102,14 @@ def main():
                 dw.require("smtp")
             except Unavailable as e:
                 darwin_err = str(e)
+        if a.warmup:
+            for name, port in (("Darwin", dw.ports["smtp"] if dw and not darwin_err else None),
+                               ("Postfix", pf.smtp_port if pf and not peer_err else None)):
+                if port:
+                    log("%s: warm-up, %d messages" % (name, a.warmup))
+                    smtp_source(port, 10, a.warmup, a.size, a.timeout)
+            if pf and not peer_err:
+                pf.wait_queue_empty(a.timeout)
         for conc, count in runs:
             d = p_acc = p_del = None
             dcpu = pcpu = None
@@ -76,7 +121,7 @@ def main():
                 if ok:
                     d = count / secs
                     dcpu = 1000 * m.server_cpu / count
-                    io[0] = "%.0f" % m.iowait
+                    io[0] = "%.0f/%.0f" % (m.busy, m.iowait)
                 else:
                     rep.note("Darwin, concurrency %d: smtp-source failed: %s" % (conc, err))
                     rc = 1
@@ -94,12 +139,26 @@ def main():
                     else:
                         rep.note("Postfix, concurrency %d: %d of %d delivered to Maildir" % (conc, delivered, count))
                     pcpu = 1000 * m.server_cpu / count
-                    io[1] = "%.0f" % m.iowait
+                    io[1] = "%.0f/%.0f" % (m.busy, m.iowait)
                 else:
                     rep.note("Postfix, concurrency %d: smtp-source failed: %s" % (conc, err))
                     rc = 1
             rep.row(str(conc), str(count), d if d else ("NOT MEASURED" if darwin_on else "-"), p_acc, p_del,
-                    ratio(d, p_acc), ratio(d, p_del), dcpu, pcpu, "/".join(io))
+                    ratio(d, p_acc), ratio(d, p_del), dcpu, pcpu, " | ".join(io))
+        if a.syscalls:
+            for name, port, pid in (("Darwin", dw.ports["smtp"] if dw and not darwin_err else None, dw and dw.proc.pid),
+                                    ("Postfix", pf.smtp_port if pf and not peer_err else None, pf and pf.pid)):
+                if not port:
+                    continue
+                def run():
+                    ok = smtp_source(port, 10, a.syscalls, a.size, a.timeout)[0]
+                    if name == "Postfix":
+                        pf.wait_queue_empty(a.timeout)
+                    return ok
+                ok, counts = syscall_counts([pid], run)
+                if ok and counts:
+                    rep.note("%s, sync calls per message under strace (%d messages, concurrency 10, accept + delivery): %s"
+                             % (name, a.syscalls, ", ".join("%s %.1f" % (k, v / a.syscalls) for k, v in sorted(counts.items()))))
     finally:
         for x in (dw, dns, pf):
             if x:
@@ -109,7 +168,7 @@ def main():
              "Postfix answers 250 after its queue file is fsynced, and then delivers to Maildir through virtual(8), "
              "which fsyncs again: 'delivered' is the rate until the last message is in the Maildir.")
     rep.note("CPU ms/msg: CPU time of the server's process tree per message (Postfix includes reaped children); "
-             "iowait%: system-wide share of CPU time waiting for the disk during the run.")
+             "CPU busy/iowait%: system-wide (all processes, both CPUs) during the run.")
     if peer_err:
         rep.note("Postfix peer NOT MEASURED: %s" % peer_err)
         rc = 1
