@@ -10,6 +10,9 @@ import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.net.NetServer;
 import org.darwinmail.net.Tls;
+import org.darwinmail.pop3.MaildropLocks;
+import org.darwinmail.pop3.Pop3Context;
+import org.darwinmail.pop3.Pop3Server;
 import org.darwinmail.smtp.SmtpContext;
 import org.darwinmail.smtp.SmtpServer;
 import org.darwinmail.smtp.SmtpSession;
@@ -61,6 +64,10 @@ public final class DarwinMail implements AutoCloseable {
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
+    Pop3Context pop3 = new Pop3Context(config, services.directory(), services.mail(), tls, services.logins(),
+        new MaildropLocks());
+    bind("pop3", config.listen().pop3(), new Pop3Server(pop3, false));
+    bind("pop3s", config.listen().pop3s(), new Pop3Server(pop3, true));
   }
 
   private void bind(String name, String address, io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel> init) {

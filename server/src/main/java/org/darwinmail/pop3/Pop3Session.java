@@ -1,0 +1,550 @@
+package org.darwinmail.pop3;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.net.Frames;
+import org.darwinmail.net.Session;
+import org.darwinmail.pop3.Pop3Command.Apop;
+import org.darwinmail.pop3.Pop3Command.Auth;
+import org.darwinmail.pop3.Pop3Command.Capa;
+import org.darwinmail.pop3.Pop3Command.Dele;
+import org.darwinmail.pop3.Pop3Command.Noop;
+import org.darwinmail.pop3.Pop3Command.Pass;
+import org.darwinmail.pop3.Pop3Command.Quit;
+import org.darwinmail.pop3.Pop3Command.Retr;
+import org.darwinmail.pop3.Pop3Command.Rset;
+import org.darwinmail.pop3.Pop3Command.Stat;
+import org.darwinmail.pop3.Pop3Command.Stls;
+import org.darwinmail.pop3.Pop3Command.Top;
+import org.darwinmail.pop3.Pop3Command.Uidl;
+import org.darwinmail.pop3.Pop3Command.User;
+import org.darwinmail.store.Account;
+import org.darwinmail.store.Mailbox;
+import org.darwinmail.store.MessageRow;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One POP3 connection (RFC 1939) on INBOX, with CAPA (RFC 2449), STLS (RFC 2595) and AUTH PLAIN (RFC 5034).
+ *
+ * <p>AUTHORIZATION: USER/PASS or AUTH PLAIN, refused before TLS except on loopback (DESIGN.md §5), throttled by the
+ * {@link LoginGuard}. A successful login takes the maildrop lock ({@link MaildropLocks}; a second POP3 session gets
+ * [IN-USE]) and snapshots INBOX: message numbers are fixed for the session. TRANSACTION: DELE only marks; the
+ * messages go in the UPDATE state after QUIT, through {@code MailStore.expunge} so that IMAP sessions see it. A
+ * connection that drops or times out deletes nothing and releases the lock.
+ */
+public final class Pop3Session extends Session {
+  private static final Logger log = LoggerFactory.getLogger(Pop3Session.class);
+  private static final int CHUNK = 64 * 1024;
+
+  /** RFC 1939 §3. */
+  enum State { AUTHORIZATION, TRANSACTION, UPDATE }
+
+  /**
+   * The states in which each command is allowed (RFC 1939 §4-§7, RFC 2449 §5, RFC 2595 §4, RFC 5034 §4),
+   * checked once before dispatch.
+   */
+  private static final Map<Class<? extends Pop3Command>, Set<State>> ALLOWED = Map.ofEntries(
+      Map.entry(User.class, EnumSet.of(State.AUTHORIZATION)),
+      Map.entry(Pass.class, EnumSet.of(State.AUTHORIZATION)),
+      Map.entry(Apop.class, EnumSet.of(State.AUTHORIZATION)),
+      Map.entry(Auth.class, EnumSet.of(State.AUTHORIZATION)),
+      Map.entry(Stls.class, EnumSet.of(State.AUTHORIZATION)),
+      Map.entry(Capa.class, EnumSet.of(State.AUTHORIZATION, State.TRANSACTION)),
+      Map.entry(Quit.class, EnumSet.of(State.AUTHORIZATION, State.TRANSACTION)),
+      Map.entry(Stat.class, EnumSet.of(State.TRANSACTION)),
+      Map.entry(Pop3Command.List.class, EnumSet.of(State.TRANSACTION)),
+      Map.entry(Retr.class, EnumSet.of(State.TRANSACTION)),
+      Map.entry(Dele.class, EnumSet.of(State.TRANSACTION)),
+      Map.entry(Noop.class, EnumSet.of(State.TRANSACTION)),
+      Map.entry(Rset.class, EnumSet.of(State.TRANSACTION)),
+      Map.entry(Top.class, EnumSet.of(State.TRANSACTION)),
+      Map.entry(Uidl.class, EnumSet.of(State.TRANSACTION)));
+
+  /** Commands that carry credentials: refused in the clear except on loopback (RFC 2595 §2.1, DESIGN.md §5). */
+  private static final Set<Class<? extends Pop3Command>> CREDENTIALS = Set.of(User.class, Pass.class, Auth.class);
+
+  private final Pop3Context ctx;
+  private final Pop3Framer framer;
+
+  private State state = State.AUTHORIZATION;
+  private String user; // after USER, before PASS
+  private boolean saslPending; // AUTH PLAIN sent "+ ", waiting for the response line
+  private int errors;
+  private boolean streaming;
+  // TRANSACTION: the maildrop as it was at login (RFC 1939 §5: numbers are fixed for the session).
+  private Account account;
+  private Mailbox inbox;
+  private List<MessageRow> messages = List.of();
+  private boolean[] deleted = new boolean[0];
+
+  public Pop3Session(Pop3Context ctx, Pop3Framer framer) {
+    this.ctx = ctx;
+    this.framer = framer;
+  }
+
+  // ---- events -----------------------------------------------------------------------------------------------
+
+  @Override
+  protected void onConnect() {
+    reply(Reply.GREETING);
+  }
+
+  /** RFC 1939 §3: the autologout timer ends the session without entering UPDATE. */
+  @Override
+  protected void onIdle() {
+    reply(Reply.IDLE_TIMEOUT);
+    close();
+    releaseMaildrop();
+  }
+
+  @Override
+  protected void onClose() {
+    releaseMaildrop(); // a dropped connection deletes nothing (RFC 1939 §6)
+  }
+
+  @Override
+  protected void internalError() {
+    if (streaming) {
+      close(); // a multi-line answer was cut: the stream cannot be resynchronised
+      releaseMaildrop();
+      return;
+    }
+    reply(new Reply(false, "SYS/TEMP", "Internal error, session " + id()));
+  }
+
+  @Override
+  protected void onFrame(Object frame) {
+    switch (frame) {
+      case Frames.Line l -> line(l.text());
+      case Frames.LineTooLong t -> {
+        saslPending = false;
+        error(Reply.LINE_TOO_LONG);
+      }
+      default -> log.warn("[{}] unexpected frame {}", id(), frame);
+    }
+  }
+
+  private void line(String text) {
+    if (saslPending) {
+      saslPending = false;
+      saslResponse(text);
+      return;
+    }
+    Pop3Command cmd;
+    try {
+      cmd = Pop3Command.parse(text);
+    } catch (Pop3Exception e) {
+      error(e.reply());
+      return;
+    }
+    Reply pre = precondition(cmd);
+    if (pre != null) {
+      error(pre);
+      if (cmd instanceof Stls) {
+        framer.resume();
+      }
+      return;
+    }
+    try {
+      switch (cmd) {
+        case User u -> user(u);
+        case Pass p -> pass(p);
+        case Apop a -> error(Reply.APOP_UNSUPPORTED);
+        case Auth a -> auth(a);
+        case Capa c -> capa();
+        case Stls s -> stls();
+        case Stat s -> stat();
+        case Pop3Command.List l -> list(l);
+        case Retr r -> retr(r);
+        case Dele d -> dele(d);
+        case Noop n -> reply(Reply.NOOP);
+        case Rset r -> rset();
+        case Quit q -> quit();
+        case Top t -> top(t);
+        case Uidl u -> uidl(u);
+      }
+    } catch (Pop3Exception e) {
+      error(e.reply());
+    }
+  }
+
+  /** The state table, then TLS for credentials. Returns the refusal, or null. */
+  private Reply precondition(Pop3Command cmd) {
+    if (!ALLOWED.get(cmd.getClass()).contains(state)) {
+      return cmd instanceof Stls && isTls() ? Reply.TLS_ACTIVE : Reply.WRONG_STATE;
+    }
+    if (CREDENTIALS.contains(cmd.getClass()) && !plaintextAllowed()) {
+      return Reply.TLS_REQUIRED;
+    }
+    return switch (cmd) {
+      case Stls s -> isTls() ? Reply.TLS_ACTIVE : ctx.tls() == null ? Reply.TLS_UNAVAILABLE : null;
+      case Pass p -> user == null ? Reply.NEED_USER : null;
+      default -> null;
+    };
+  }
+
+  /** Credentials may travel over TLS, or in the clear on loopback when the configuration allows it. */
+  private boolean plaintextAllowed() {
+    if (isTls()) {
+      return true;
+    }
+    return ctx.config().pop3().plaintextOnLoopback() && remoteAddress().getAddress().isLoopbackAddress();
+  }
+
+  // ---- AUTHORIZATION ----------------------------------------------------------------------------------------
+
+  /** RFC 1939 §7 USER: any name is accepted here, so that PASS cannot tell which accounts exist. */
+  private void user(User u) {
+    user = u.name();
+    reply(Reply.USER_OK);
+  }
+
+  /** RFC 1939 §7 PASS. */
+  private void pass(Pass p) {
+    String name = user;
+    user = null; // after -ERR the client starts over with USER (RFC 1939 §7)
+    login(name, p.password());
+  }
+
+  /** RFC 2449 §5: what the client may use in the current state. */
+  private void capa() {
+    List<String> caps = new ArrayList<>();
+    caps.add("TOP");
+    caps.add("UIDL");
+    caps.add("RESP-CODES");
+    caps.add("AUTH-RESP-CODE");
+    caps.add("PIPELINING");
+    if (state == State.AUTHORIZATION) {
+      if (!isTls() && ctx.tls() != null) {
+        caps.add("STLS");
+      }
+      if (plaintextAllowed()) {
+        caps.add("USER");
+        caps.add("SASL PLAIN");
+      }
+    }
+    caps.add("EXPIRE NEVER");
+    caps.add("IMPLEMENTATION Darwin-Mail");
+    reply(Reply.CAPA);
+    for (String c : caps) {
+      send(c);
+    }
+    send(".");
+  }
+
+  /** RFC 2595 §4: the session starts over after the handshake (no USER remembered). */
+  private void stls() {
+    user = null;
+    ctx.tls().startTls(channel, framer, Reply.BEGIN_TLS.line());
+  }
+
+  /** RFC 5034 §4 AUTH with PLAIN (RFC 4616); "AUTH" alone lists the mechanisms (as many clients expect). */
+  private void auth(Auth a) {
+    user = null;
+    if (a.mechanism() == null) {
+      reply(Reply.AUTH_MECHANISMS);
+      send("PLAIN");
+      send(".");
+      return;
+    }
+    if (!a.mechanism().equals("PLAIN")) {
+      error(Reply.UNSUPPORTED_MECHANISM);
+      return;
+    }
+    if (a.initialResponse() == null) {
+      saslPending = true;
+      send("+ "); // RFC 5034 §4: an empty challenge
+      return;
+    }
+    plain(a.initialResponse());
+  }
+
+  /** RFC 5034 §4: "*" cancels the exchange. */
+  private void saslResponse(String text) {
+    if (text.strip().equals("*")) {
+      error(Reply.AUTH_CANCELLED);
+      return;
+    }
+    plain(text);
+  }
+
+  /** PLAIN: authzid NUL authcid NUL passwd (RFC 4616 §2); "=" is an empty initial response (RFC 5034 §4). */
+  private void plain(String b64) {
+    String s;
+    try {
+      s = b64.strip().equals("=") ? "" : new String(Base64.getDecoder().decode(b64.strip()), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      error(Reply.BAD_BASE64);
+      return;
+    }
+    String[] parts = s.split("\0", -1);
+    if (parts.length != 3 || parts[1].isEmpty()) {
+      error(Reply.BAD_PLAIN);
+      return;
+    }
+    if (!parts[0].isEmpty() && !parts[0].equalsIgnoreCase(parts[1])) {
+      error(Reply.AUTH_FAILED.withText("Authorization identity must be the user"));
+      return;
+    }
+    login(parts[1], parts[2]);
+  }
+
+  /** Every login path: the guard first, then the password, then the maildrop (RFC 1939 §4, §8). */
+  private void login(String name, String password) {
+    InetAddress ip = remoteAddress().getAddress();
+    LoginGuard.Verdict v = ctx.logins().check(name, ip);
+    if (v.locked()) {
+      log.info("[{}] POP3 login for {} from {} refused: locked out", id(), name, ip.getHostAddress());
+      error(Reply.LOCKED_OUT);
+      return;
+    }
+    LoginGuard.pause(v);
+    Optional<Account> a = ctx.directory().authenticate(name, password.toCharArray());
+    if (a.isEmpty()) {
+      ctx.logins().failed(name, ip);
+      log.info("[{}] failed POP3 login for {} from {}", id(), name, ip.getHostAddress());
+      error(Reply.AUTH_FAILED);
+      return;
+    }
+    ctx.logins().succeeded(name, ip);
+    openMaildrop(a.get());
+  }
+
+  /** RFC 1939 §4 / RFC 2449 §8.1.1: lock the maildrop, or answer [IN-USE]; then take the session's snapshot. */
+  private void openMaildrop(Account a) {
+    if (!ctx.locks().tryLock(a.id(), id())) {
+      log.info("[{}] POP3 login {}: maildrop in use", id(), a.address());
+      reply(Reply.IN_USE);
+      return;
+    }
+    try {
+      Optional<Mailbox> box = ctx.mail().mailbox(a.id(), Mailbox.INBOX);
+      if (box.isEmpty()) {
+        ctx.locks().unlock(a.id(), id());
+        reply(Reply.NO_INBOX);
+        return;
+      }
+      account = a;
+      inbox = box.get();
+      messages = List.copyOf(ctx.mail().messages(inbox.id()));
+      deleted = new boolean[messages.size()];
+    } catch (RuntimeException e) {
+      ctx.locks().unlock(a.id(), id());
+      account = null;
+      throw e;
+    }
+    state = State.TRANSACTION;
+    log.info("[{}] POP3 login {} from {}: {} messages", id(), a.address(),
+        remoteAddress().getAddress().getHostAddress(), messages.size());
+    reply(Reply.LOGGED_IN.withText("Logged in, " + messages.size() + " messages (" + totalSize() + " octets)"));
+  }
+
+  private void releaseMaildrop() {
+    Account a = account;
+    if (a != null) {
+      ctx.locks().unlock(a.id(), id());
+    }
+  }
+
+  // ---- TRANSACTION ------------------------------------------------------------------------------------------
+
+  /** RFC 1939 §5 STAT: count and size of the messages not marked deleted. */
+  private void stat() {
+    reply(Reply.ok(count() + " " + totalSize()));
+  }
+
+  /** RFC 1939 §5 LIST. */
+  private void list(Pop3Command.List l) {
+    if (l.msg() != null) {
+      MessageRow m = message(l.msg());
+      reply(Reply.ok(l.msg() + " " + m.size()));
+      return;
+    }
+    reply(Reply.ok(count() + " messages (" + totalSize() + " octets)"));
+    for (int i = 0; i < messages.size(); i++) {
+      if (!deleted[i]) {
+        send((i + 1) + " " + messages.get(i).size());
+      }
+    }
+    send(".");
+  }
+
+  /** RFC 1939 §7 UIDL: "UIDVALIDITY.UID" of INBOX, the same message's IMAP identity, stable across restarts. */
+  private void uidl(Uidl u) {
+    if (u.msg() != null) {
+      reply(Reply.ok(u.msg() + " " + uniqueId(message(u.msg()))));
+      return;
+    }
+    reply(Reply.ok(""));
+    for (int i = 0; i < messages.size(); i++) {
+      if (!deleted[i]) {
+        send((i + 1) + " " + uniqueId(messages.get(i)));
+      }
+    }
+    send(".");
+  }
+
+  String uniqueId(MessageRow m) {
+    return inbox.uidValidity() + "." + m.uid();
+  }
+
+  /** RFC 1939 §5 RETR. */
+  private void retr(Retr r) {
+    MessageRow m = message(r.msg());
+    stream(m, -1, Reply.ok(m.size() + " octets"));
+  }
+
+  /** RFC 1939 §7 TOP. */
+  private void top(Top t) {
+    MessageRow m = message(t.msg());
+    stream(m, t.lines(), Reply.ok("Top of message follows"));
+  }
+
+  /** RFC 1939 §5 DELE: only marks the message; it goes in the UPDATE state. */
+  private void dele(Dele d) {
+    message(d.msg());
+    deleted[d.msg() - 1] = true;
+    reply(Reply.DELETED.withText("Message " + d.msg() + " deleted"));
+  }
+
+  /** RFC 1939 §5 RSET: unmark every message. */
+  private void rset() {
+    deleted = new boolean[messages.size()];
+    reply(Reply.ok("Maildrop has " + count() + " messages (" + totalSize() + " octets)"));
+  }
+
+  /** RFC 1939 §4 QUIT in AUTHORIZATION; §6 the UPDATE state after QUIT in TRANSACTION. */
+  private void quit() {
+    if (state == State.AUTHORIZATION) {
+      reply(Reply.BYE);
+      close();
+      return;
+    }
+    state = State.UPDATE;
+    List<Long> uids = new ArrayList<>();
+    for (int i = 0; i < messages.size(); i++) {
+      if (deleted[i]) {
+        uids.add(messages.get(i).uid());
+      }
+    }
+    Reply r;
+    try {
+      List<Long> removed = uids.isEmpty() ? List.of() : ctx.mail().expunge(inbox.id(), uids);
+      long left = ctx.mail().messages(inbox.id()).size();
+      log.info("[{}] POP3 {} quit: {} deleted, {} left", id(), account.address(), removed.size(), left);
+      r = Reply.BYE.withText("Bye, " + removed.size() + " deleted, " + left + " messages left");
+    } catch (RuntimeException e) {
+      log.error("[{}] POP3 UPDATE failed for {}", id(), account.address(), e);
+      r = Reply.UPDATE_FAILED;
+    }
+    releaseMaildrop(); // before the answer: a client may log in again the moment it reads it
+    reply(r);
+    close();
+  }
+
+  // ---- streaming --------------------------------------------------------------------------------------------
+
+  /**
+   * Sends {@code status} and the message, dot-stuffed, straight from the blob store in chunks. Each chunk is
+   * flushed; when the channel is no longer writable (the client reads slower than the disk), the session's virtual
+   * thread waits for the socket to drain, so at most about two chunks are in memory whatever the message size.
+   */
+  private void stream(MessageRow m, long bodyLines, Reply status) {
+    InputStream in;
+    try {
+      in = ctx.mail().open(m);
+    } catch (NoSuchFileException e) {
+      throw new Pop3Exception(Reply.MESSAGE_GONE);
+    } catch (IOException e) {
+      log.error("[{}] cannot open blob {}", id(), m.blob(), e);
+      throw new Pop3Exception(Reply.NO_INBOX);
+    }
+    Channel ch = channel;
+    streaming = true;
+    try (in) {
+      reply(status);
+      DotStuffer d = new DotStuffer(bodyLines);
+      byte[] buf = new byte[CHUNK];
+      int n;
+      while (!d.done() && ch.isActive() && (n = in.read(buf)) > 0) {
+        ByteBuf out = ch.alloc().buffer(n + n / 16 + 16);
+        d.feed(buf, 0, n, out);
+        write(ch, out);
+      }
+      ByteBuf end = ch.alloc().buffer(8);
+      d.finish(end);
+      write(ch, end);
+    } catch (IOException e) {
+      log.error("[{}] reading blob {} failed", id(), m.blob(), e);
+      close(); // the answer is cut: the client must not take it for the message
+      releaseMaildrop();
+    } finally {
+      streaming = false;
+    }
+  }
+
+  private static void write(Channel ch, ByteBuf out) {
+    ChannelFuture f = ch.writeAndFlush(out);
+    if (!ch.isWritable()) {
+      f.awaitUninterruptibly(); // backpressure: wait until the socket took what is queued
+    }
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------------------
+
+  /** The message numbered {@code msg} (1-based), or the -ERR for a missing or deleted one (RFC 1939 §5). */
+  private MessageRow message(int msg) {
+    if (msg < 1 || msg > messages.size()) {
+      throw new Pop3Exception(Reply.NO_SUCH_MESSAGE);
+    }
+    if (deleted[msg - 1]) {
+      throw new Pop3Exception(Reply.ALREADY_DELETED);
+    }
+    return messages.get(msg - 1);
+  }
+
+  private int count() {
+    int n = 0;
+    for (boolean d : deleted) {
+      n += d ? 0 : 1;
+    }
+    return n;
+  }
+
+  private long totalSize() {
+    long s = 0;
+    for (int i = 0; i < messages.size(); i++) {
+      s += deleted[i] ? 0 : messages.get(i).size();
+    }
+    return s;
+  }
+
+  private void reply(Reply r) {
+    send(r.line());
+  }
+
+  /** A -ERR for a bad command; too many of them close the session. */
+  private void error(Reply r) {
+    reply(r);
+    if (++errors >= ctx.config().pop3().maxErrors()) {
+      reply(Reply.TOO_MANY_ERRORS);
+      close();
+      releaseMaildrop();
+    }
+  }
+}
