@@ -7,7 +7,11 @@ import java.util.Map;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.delivery.LocalDelivery;
+import org.darwinmail.guard.ConnectionLimits;
+import org.darwinmail.guard.Guard;
+import org.darwinmail.guard.HarvestGuard;
 import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.guard.SendGuard;
 import org.darwinmail.net.NetServer;
 import org.darwinmail.net.Tls;
 import org.darwinmail.pop3.MaildropLocks;
@@ -60,7 +64,7 @@ public final class DarwinMail implements AutoCloseable {
   private void listen() {
     Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        new LocalDelivery(services.mail()), null, tls, services.logins());
+        new LocalDelivery(services.mail()), null, tls, services.logins(), services.guard());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
@@ -74,7 +78,9 @@ public final class DarwinMail implements AutoCloseable {
     if (address.isEmpty()) {
       return;
     }
-    bound.put(name, net.bind(name, HostPort.parse("listen." + name, address), init));
+    // The per-address connection limits go in front of every listener's pipeline.
+    bound.put(name, net.bind(name, HostPort.parse("listen." + name, address),
+        services.guard().connections().wrap(name, init)));
   }
 
   /** The port a listener is bound to (useful with port 0), or -1 when it is off. */
@@ -100,14 +106,17 @@ public final class DarwinMail implements AutoCloseable {
 
   /** Keeps the wiring of the storage and core in one place, for the server and for CLI commands alike. */
   public record Services(ServerConfig config, Database db, BlobStore blobs, MailboxEvents events, MailStore mail,
-      Directory directory, LoginGuard logins) implements AutoCloseable {
+      Directory directory, LoginGuard logins, Guard guard) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       Database db = Database.open(config.dataDir());
       BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"));
       MailboxEvents events = new MailboxEvents();
       MailStore mail = new MailStore(db, blobs, events);
-      return new Services(config, db, blobs, events, mail, new Directory(db, mail), new LoginGuard());
+      Directory directory = new Directory(db, mail);
+      Guard guard = new Guard(new SendGuard(config, db, directory, blobs, new LocalDelivery(mail)),
+          new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()));
+      return new Services(config, db, blobs, events, mail, directory, new LoginGuard(), guard);
     }
 
     /** Does any stored message (or queued item) use this blob? */

@@ -1,17 +1,44 @@
 package org.darwinmail.config;
 
 /**
- * The abuse guard. The guard engineer extends this record.
+ * The abuse guard ({@code [guard]}): connection limits on every listener, directory-harvest slowing on port 25,
+ * and the outbound limits of {@code [guard.send]}.
  *
  * @param maxConnectionsPerAddress simultaneous connections from one client address, per listener
+ * @param maxConnectionsPerMinute  new connections from one client address per minute, per listener
+ * @param harvestDelayAfter        unknown recipients from one address (within an hour) before each further
+ *                                 RCPT is answered slowly (a growing delay)
+ * @param harvestRefuseAfter       unknown recipients from one address (within an hour) after which the session
+ *                                 is closed with 421 and further RCPTs from it are refused
+ * @param send                     outbound limits and burst blocking of authenticated senders
  */
-public record GuardConfig(Integer maxConnectionsPerAddress) {
+public record GuardConfig(Integer maxConnectionsPerAddress, Integer maxConnectionsPerMinute,
+    Integer harvestDelayAfter, Integer harvestRefuseAfter, SendConfig send) {
   public GuardConfig {
     maxConnectionsPerAddress = maxConnectionsPerAddress == null ? 50 : maxConnectionsPerAddress;
+    maxConnectionsPerMinute = maxConnectionsPerMinute == null ? 300 : maxConnectionsPerMinute;
+    harvestDelayAfter = harvestDelayAfter == null ? 5 : harvestDelayAfter;
+    harvestRefuseAfter = harvestRefuseAfter == null ? 20 : harvestRefuseAfter;
+    send = send == null ? SendConfig.defaults() : send;
     Checks.range("guard.max_connections_per_address", maxConnectionsPerAddress, 1, 100_000);
+    Checks.range("guard.max_connections_per_minute", maxConnectionsPerMinute, 1, 1_000_000);
+    Checks.range("guard.harvest_delay_after", harvestDelayAfter, 1, 100_000);
+    Checks.range("guard.harvest_refuse_after", harvestRefuseAfter, harvestDelayAfter, 100_000);
   }
 
   public static GuardConfig defaults() {
-    return new GuardConfig(null);
+    return new GuardConfig(null, null, null, null, null);
+  }
+
+  public GuardConfig withSend(SendConfig s) {
+    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, harvestDelayAfter, harvestRefuseAfter, s);
+  }
+
+  public GuardConfig withConnections(int perAddress, int perMinute) {
+    return new GuardConfig(perAddress, perMinute, harvestDelayAfter, harvestRefuseAfter, send);
+  }
+
+  public GuardConfig withHarvest(int delayAfter, int refuseAfter) {
+    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, delayAfter, refuseAfter, send);
   }
 }

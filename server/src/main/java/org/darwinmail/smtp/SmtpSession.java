@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.darwinmail.guard.HarvestGuard;
 import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.guard.SendGuard;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
 import org.darwinmail.smtp.SmtpCommand.Auth;
@@ -66,6 +68,8 @@ public final class SmtpSession extends Session {
   private Bdat bdat;
   private Reply bdatError;
   private SaslExchange sasl;
+  // The abuse guard's view of this transaction (submission only): limits checked at MAIL/RCPT, counted at 250.
+  private SendGuard.Tx sendTx;
 
   /** An accepted recipient: the address as given, and where mail to it goes. */
   record Recipient(String address, Directory.Resolution resolution) {}
@@ -284,6 +288,10 @@ public final class SmtpSession extends Session {
       throw new SmtpException(Reply.SMTPUTF8_REQUIRED);
     }
     checkSender(m.from());
+    if (account != null) {
+      sendTx = ctx.guard().sends().begin(account.address());
+      guarded(sendTx.verdict());
+    }
     sender = m.from();
     mailParams = params;
     reply(Reply.SENDER_OK);
@@ -314,6 +322,9 @@ public final class SmtpSession extends Session {
     if (recipients.size() >= ctx.config().smtp().maxRecipients()) {
       throw new SmtpException(Reply.TOO_MANY_RECIPIENTS);
     }
+    if (account == null && harvestRefused(ctx.guard().harvest().check(remoteAddress().getAddress()))) {
+      return;
+    }
     MailPath to = r.to();
     if (!to.isAscii() && !mailParams.containsKey("SMTPUTF8")) {
       throw new SmtpException(Reply.SMTPUTF8_REQUIRED);
@@ -327,12 +338,16 @@ public final class SmtpSession extends Session {
       if (ctx.outbound() == null || domain.startsWith("[")) {
         throw new SmtpException(new Reply(550, "5.7.1", "Cannot deliver to " + domain));
       }
+      guarded(sendTx.rcpt(address));
       recipients.add(new Recipient(address, new Directory.Resolution(List.of(), List.of(address))));
       reply(Reply.RECIPIENT_OK);
       return;
     }
     Directory.Resolution res = ctx.directory().resolve(address);
     if (res.isEmpty()) {
+      if (account == null && harvestRefused(ctx.guard().harvest().unknown(remoteAddress().getAddress()))) {
+        return;
+      }
       throw new SmtpException(Reply.NO_SUCH_USER);
     }
     long declared = parseSize();
@@ -344,8 +359,41 @@ public final class SmtpSession extends Session {
     if (!res.remote().isEmpty() && ctx.outbound() == null) {
       throw new SmtpException(new Reply(451, "4.3.0", "Forwarding is not available, try again later"));
     }
+    if (sendTx != null) {
+      guarded(sendTx.rcpt(address));
+    }
     recipients.add(new Recipient(address, res));
     reply(Reply.RECIPIENT_OK);
+  }
+
+  /** The abuse guard's verdict on a submission: 451 4.7.1 over a rate limit, 550 5.7.1 when blocked. */
+  private static void guarded(SendGuard.Verdict v) {
+    switch (v.outcome()) {
+      case OK -> { }
+      case LIMITED -> throw new SmtpException(new Reply(451, "4.7.1", v.reason()));
+      case BLOCKED -> throw new SmtpException(new Reply(550, "5.7.1", v.reason()));
+    }
+  }
+
+  /**
+   * Directory-harvest slowing: sleeps the verdict's delay (a virtual thread), or answers 421 and closes when the
+   * client address has probed too many unknown recipients. Returns true when the session was closed.
+   */
+  private boolean harvestRefused(HarvestGuard.Verdict v) {
+    if (v.refuse()) {
+      log.info("[{}] {} probed too many unknown recipients: closing", id(), remoteAddress().getAddress().getHostAddress());
+      reply(new Reply(421, "4.7.0", "Too many unknown recipients, closing connection"));
+      close();
+      return true;
+    }
+    if (!v.delay().isZero()) {
+      try {
+        Thread.sleep(v.delay());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    return false;
   }
 
   /** "postmaster" without a domain (RFC 5321 §4.5.1) is the postmaster of our first domain. */
@@ -460,6 +508,14 @@ public final class SmtpSession extends Session {
     if (msg.tooBig()) {
       finishWith(Reply.TOO_BIG);
       return;
+    }
+    if (sendTx != null) {
+      SendGuard.Verdict v = sendTx.accept(); // counted here, atomically: the 250 below is one more message sent
+      if (!v.ok()) {
+        finishWith(v.outcome() == SendGuard.Outcome.BLOCKED ? new Reply(550, "5.7.1", v.reason())
+            : new Reply(451, "4.7.1", v.reason()));
+        return;
+      }
     }
     BlobRef blob;
     try {
@@ -665,6 +721,7 @@ public final class SmtpSession extends Session {
   // ---- helpers ----------------------------------------------------------------------------------------------
 
   private void resetTransaction() {
+    sendTx = null;
     sender = null;
     mailParams = null;
     recipients.clear();

@@ -33,7 +33,8 @@ public final class Database implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
   /** Every migration, in order. A new one is added here and as a resource; numbers are never reused. */
   private static final List<String> MIGRATIONS = List.of(
-      "V001__accounts_mailboxes_messages.sql");
+      "V001__accounts_mailboxes_messages.sql",
+      "V003__guard.sql");
 
   private final Path dir;
   private final String url;

@@ -1,0 +1,148 @@
+package org.darwinmail.guard;
+
+import io.micrometer.core.instrument.Metrics;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.darwinmail.config.GuardConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Per-address limits on every listener (DESIGN.md §5): simultaneous connections and new connections per minute
+ * from one client address. The check is the first handler of each pipeline, before TLS and the session: a
+ * refused client gets the protocol's "too busy" greeting on plaintext listeners (SMTP 421, IMAP BYE, POP3 -ERR)
+ * and a plain close on implicit-TLS ones, and no session is ever started for it.
+ */
+public final class ConnectionLimits {
+  private static final Logger log = LoggerFactory.getLogger(ConnectionLimits.class);
+  private static final long MINUTE = 60_000L;
+
+  private final int maxPerAddress;
+  private final int maxPerMinute;
+  private final Map<String, Limiter> byListener = new ConcurrentHashMap<>();
+
+  public ConnectionLimits(GuardConfig config) {
+    this.maxPerAddress = config.maxConnectionsPerAddress();
+    this.maxPerMinute = config.maxConnectionsPerMinute();
+  }
+
+  /**
+   * {@code init} with the limit check put in front of the pipeline it builds; used by
+   * {@link org.darwinmail.DarwinMail} for every listener it binds.
+   */
+  public ChannelInitializer<SocketChannel> wrap(String listener, ChannelInitializer<SocketChannel> init) {
+    Limiter limiter = byListener.computeIfAbsent(listener, l -> new Limiter(l, refusal(l)));
+    return new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline().addLast("limit", limiter);
+        ch.pipeline().addLast(init);
+      }
+    };
+  }
+
+  /** The handler alone, for a listener that builds its pipeline itself: {@code p.addFirst("limit", ...)}. */
+  public ChannelHandler handler(String listener) {
+    return byListener.computeIfAbsent(listener, l -> new Limiter(l, refusal(l)));
+  }
+
+  /** How many connections from {@code address} are open on {@code listener} right now. */
+  public int open(String listener, String address) {
+    Limiter l = byListener.get(listener);
+    if (l == null) {
+      return 0;
+    }
+    PerAddress p = l.byAddress.get(address);
+    return p == null ? 0 : p.open;
+  }
+
+  /** The greeting a refused client gets, by listener name; null for implicit TLS (it expects a handshake). */
+  static String refusal(String listener) {
+    return switch (listener) {
+      case "smtp", "submission" -> "421 4.7.0 Too many connections from your address, try again later\r\n";
+      case "imap" -> "* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n";
+      case "pop3" -> "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n";
+      default -> null;
+    };
+  }
+
+  private static final class PerAddress {
+    int open;
+    final SlidingWindow recent = new SlidingWindow(MINUTE);
+  }
+
+  @ChannelHandler.Sharable
+  private final class Limiter extends ChannelInboundHandlerAdapter {
+    private final String listener;
+    private final String refusal;
+    private final Map<String, PerAddress> byAddress = new ConcurrentHashMap<>();
+
+    Limiter(String listener, String refusal) {
+      this.listener = listener;
+      this.refusal = refusal;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+      String ip = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
+      long now = System.currentTimeMillis();
+      String why = null;
+      PerAddress p = byAddress.computeIfAbsent(ip, k -> new PerAddress());
+      synchronized (p) {
+        p.recent.add(now, 1);
+        if (p.open >= maxPerAddress) {
+          why = p.open + " open connections (limit " + maxPerAddress + ")";
+        } else if (p.recent.sum(now) > maxPerMinute) {
+          why = "more than " + maxPerMinute + " connections per minute";
+        } else {
+          p.open++;
+        }
+      }
+      if (why == null) {
+        ctx.channel().closeFuture().addListener(f -> release(ip, p));
+        ctx.fireChannelActive();
+        return;
+      }
+      log.info("{}: refused a connection from {}: {}", listener, ip, why);
+      Metrics.counter("darwinmail.guard.connections.refused", "listener", listener).increment();
+      // No session for this client: take the rest of the pipeline away, answer, close.
+      List<String> after = new ArrayList<>();
+      boolean seen = false;
+      for (String name : ctx.pipeline().names()) {
+        if (seen && ctx.pipeline().get(name) != null) {
+          after.add(name);
+        }
+        seen |= name.equals(ctx.name());
+      }
+      for (String name : after) {
+        ctx.pipeline().remove(name);
+      }
+      if (refusal == null) {
+        ctx.close();
+      } else {
+        ctx.writeAndFlush(Unpooled.copiedBuffer(refusal, StandardCharsets.US_ASCII))
+            .addListener(ChannelFutureListener.CLOSE);
+      }
+    }
+
+    private void release(String ip, PerAddress p) {
+      synchronized (p) {
+        p.open--;
+        if (p.open <= 0 && p.recent.sum(System.currentTimeMillis()) == 0) {
+          byAddress.remove(ip, p);
+        }
+      }
+    }
+  }
+}

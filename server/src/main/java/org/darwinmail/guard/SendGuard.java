@@ -1,0 +1,491 @@
+package org.darwinmail.guard;
+
+import io.micrometer.core.instrument.Metrics;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import org.darwinmail.config.SendConfig;
+import org.darwinmail.config.SendLimits;
+import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.LocalDelivery;
+import org.darwinmail.store.BlobRef;
+import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.Database;
+import org.darwinmail.store.Directory;
+import org.darwinmail.store.StoreException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Outbound abuse guard (DESIGN.md §5, issue 6): per-account limits over several windows at once (minute, hour,
+ * day) counting messages, recipients and first-time recipients; crossing one answers {@code 451 4.7.1}. Crossing
+ * the burst threshold (messages or recipients within the burst window, attempts refused by a limit included)
+ * blocks the account: its submissions get {@code 550 5.7.1}, its queued mail is held ({@link #held}), the block is
+ * stored with its figures (it survives restarts) and the postmaster is told (a message, a log line, a metric).
+ *
+ * <p>A submission session uses it as a transaction: {@link #begin} at MAIL, {@link Tx#rcpt} at each RCPT,
+ * {@link Tx#accept} just before the message is made durable (authoritative: counted atomically, so concurrent
+ * sessions cannot slip past a limit).
+ */
+public final class SendGuard {
+  private static final Logger log = LoggerFactory.getLogger(SendGuard.class);
+  private static final long MINUTE = 60_000L;
+  private static final long HOUR = 60 * MINUTE;
+  private static final long DAY = 24 * HOUR;
+
+  private final SendConfig config;
+  private final String hostname;
+  private final Database db;
+  private final Directory directory;
+  private final BlobStore blobs;
+  private final LocalDelivery local;
+  private final Clock clock;
+  private final Map<String, Counters> counters = new ConcurrentHashMap<>();
+  private final Map<String, Block> blocks = new ConcurrentHashMap<>();
+  private volatile HeldMailQueue queue;
+
+  public SendGuard(ServerConfig config, Database db, Directory directory, BlobStore blobs, LocalDelivery local) {
+    this(config, db, directory, blobs, local, Clock.systemUTC());
+  }
+
+  public SendGuard(ServerConfig config, Database db, Directory directory, BlobStore blobs, LocalDelivery local,
+      Clock clock) {
+    this.config = config.guard().send();
+    this.hostname = config.hostname();
+    this.db = db;
+    this.directory = directory;
+    this.blobs = blobs;
+    this.local = local;
+    this.clock = clock;
+    for (Block b : loadBlocks()) {
+      blocks.put(b.account(), b);
+    }
+    Metrics.gauge("darwinmail.guard.senders.blocked.current", blocks, Map::size);
+  }
+
+  /** The outbound queue registers itself here so that unblocking can release or delete held mail. */
+  public void attachQueue(HeldMailQueue q) {
+    this.queue = q;
+  }
+
+  // ---- the verdicts ------------------------------------------------------------------------------------------
+
+  /** What the session answers: go on, {@code 451 4.7.1} (limited, try later) or {@code 550 5.7.1} (blocked). */
+  public enum Outcome { OK, LIMITED, BLOCKED }
+
+  public record Verdict(Outcome outcome, String reason) {
+    static final Verdict OK = new Verdict(Outcome.OK, "");
+
+    public boolean ok() {
+      return outcome == Outcome.OK;
+    }
+  }
+
+  /** True while {@code account} is blocked: the queue must not deliver mail it submitted. */
+  public boolean held(String account) {
+    return account != null && blocks.containsKey(key(account));
+  }
+
+  /** Every block in force, oldest first. */
+  public List<Block> blocked() {
+    return blocks.values().stream().sorted((a, b) -> a.since().compareTo(b.since())).toList();
+  }
+
+  /** The result of lifting a block: whether there was one, and how much held mail was released or deleted. */
+  public record Unblocked(boolean wasBlocked, int released, int deleted) {}
+
+  /** Lifts the block of {@code account}: its held mail leaves (or, with {@code deleteHeld}, is deleted). */
+  public Unblocked unblock(String account, boolean deleteHeld) {
+    String a = key(account);
+    int n = db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_blocks WHERE account = ?")) {
+        ps.setString(1, a);
+        return ps.executeUpdate();
+      }
+    });
+    Block b = blocks.remove(a);
+    counters.remove(a); // a fresh start: the burst that caused the block is forgiven
+    HeldMailQueue q = queue;
+    int released = 0;
+    int deleted = 0;
+    if (q != null) {
+      if (deleteHeld) {
+        deleted = q.deleteQueued(a);
+      } else {
+        released = q.countQueued(a);
+        q.released(a);
+      }
+    }
+    if (n > 0 || b != null) {
+      log.info("sender {} unblocked: {} held message(s) {}", a, deleteHeld ? deleted : released,
+          deleteHeld ? "deleted" : "released");
+    }
+    return new Unblocked(n > 0 || b != null, released, deleted);
+  }
+
+  /** Starts a submission by {@code account} (at MAIL FROM). */
+  public Tx begin(String account) {
+    String a = key(account);
+    Tx tx = new Tx(a);
+    tx.verdict = tx.begin();
+    return tx;
+  }
+
+  /** One mail transaction of an authenticated account. */
+  public final class Tx {
+    private final String account;
+    private final Set<String> recipients = new HashSet<>();
+    private int fresh;
+    private Verdict verdict;
+
+    private Tx(String account) {
+      this.account = account;
+    }
+
+    /** The verdict at MAIL FROM. */
+    public Verdict verdict() {
+      return verdict;
+    }
+
+    private Verdict begin() {
+      if (blocks.containsKey(account)) {
+        return blockedVerdict(blocks.get(account));
+      }
+      if (exempt(account)) {
+        return Verdict.OK;
+      }
+      SendLimits l = config.limitsFor(account);
+      Counters c = counters(account);
+      synchronized (c) {
+        long now = clock.millis();
+        if (over(c.burstMessages.sum(now), 1, l.burstMessages())) {
+          return block(c, l, now, "burst");
+        }
+        Verdict v = rate(c, l, now, 1, 0, 0);
+        if (!v.ok()) {
+          c.burstMessages.add(now, 1); // knocking on after 451 is part of a burst
+          limited(v);
+        }
+        return v;
+      }
+    }
+
+    /** The verdict for one more recipient (at RCPT TO); counted only when the message is accepted. */
+    public Verdict rcpt(String recipient) {
+      if (blocks.containsKey(account)) {
+        return blockedVerdict(blocks.get(account));
+      }
+      if (exempt(account)) {
+        return Verdict.OK;
+      }
+      String r = recipient.toLowerCase(Locale.ROOT);
+      boolean isNew = !recipients.contains(r) && !known(account).contains(r);
+      SendLimits l = config.limitsFor(account);
+      Counters c = counters(account);
+      synchronized (c) {
+        long now = clock.millis();
+        int n = recipients.size() + 1;
+        if (over(c.burstRecipients.sum(now), n, l.burstRecipients())) {
+          return block(c, l, now, "burst");
+        }
+        Verdict v = rate(c, l, now, 0, n, fresh + (isNew ? 1 : 0));
+        if (!v.ok()) {
+          limited(v);
+          return v;
+        }
+      }
+      if (recipients.add(r) && isNew) {
+        fresh++;
+      }
+      return Verdict.OK;
+    }
+
+    /**
+     * The message is about to be accepted: counts it and its recipients, atomically with the checks. Not OK means
+     * the message must be refused with the verdict (nothing was counted but the attempt).
+     */
+    public Verdict accept() {
+      if (blocks.containsKey(account)) {
+        return blockedVerdict(blocks.get(account));
+      }
+      if (exempt(account)) {
+        return Verdict.OK;
+      }
+      SendLimits l = config.limitsFor(account);
+      Counters c = counters(account);
+      Set<String> known = known(account);
+      List<String> newOnes = new ArrayList<>();
+      synchronized (c) {
+        long now = clock.millis();
+        int n = recipients.size();
+        if (over(c.burstMessages.sum(now), 1, l.burstMessages())
+            || over(c.burstRecipients.sum(now), n, l.burstRecipients())) {
+          return block(c, l, now, "burst");
+        }
+        for (String r : recipients) {
+          if (!known.contains(r)) {
+            newOnes.add(r);
+          }
+        }
+        Verdict v = rate(c, l, now, 1, n, newOnes.size());
+        if (!v.ok()) {
+          c.burstMessages.add(now, 1);
+          limited(v);
+          return v;
+        }
+        c.add(now, 1, n, newOnes.size());
+        known.addAll(newOnes);
+      }
+      remember(account, newOnes);
+      return Verdict.OK;
+    }
+  }
+
+  // ---- limits ------------------------------------------------------------------------------------------------
+
+  private boolean exempt(String account) {
+    return !config.enabled() || config.allowlisted(account);
+  }
+
+  /** Would {@code current + adding} go over {@code limit}? (0 = no limit.) */
+  private static boolean over(long current, long adding, int limit) {
+    return limit > 0 && adding > 0 && current + adding > limit;
+  }
+
+  private static Verdict rate(Counters c, SendLimits l, long now, int msgs, int rcpts, int fresh) {
+    String what = over(c.msgMinute.sum(now), msgs, l.messagesPerMinute()) ? l.messagesPerMinute() + " messages per minute"
+        : over(c.msgHour.sum(now), msgs, l.messagesPerHour()) ? l.messagesPerHour() + " messages per hour"
+        : over(c.msgDay.sum(now), msgs, l.messagesPerDay()) ? l.messagesPerDay() + " messages per day"
+        : over(c.rcptMinute.sum(now), rcpts, l.recipientsPerMinute()) ? l.recipientsPerMinute() + " recipients per minute"
+        : over(c.rcptHour.sum(now), rcpts, l.recipientsPerHour()) ? l.recipientsPerHour() + " recipients per hour"
+        : over(c.rcptDay.sum(now), rcpts, l.recipientsPerDay()) ? l.recipientsPerDay() + " recipients per day"
+        : over(c.newHour.sum(now), fresh, l.newRecipientsPerHour()) ? l.newRecipientsPerHour() + " new recipients per hour"
+        : over(c.newDay.sum(now), fresh, l.newRecipientsPerDay()) ? l.newRecipientsPerDay() + " new recipients per day"
+        : null;
+    return what == null ? Verdict.OK
+        : new Verdict(Outcome.LIMITED, "Sending limit reached (" + what + "), try again later");
+  }
+
+  private void limited(Verdict v) {
+    Metrics.counter("darwinmail.guard.send.limited").increment();
+  }
+
+  private static Verdict blockedVerdict(Block b) {
+    return new Verdict(Outcome.BLOCKED, "Sending from " + b.account()
+        + " is blocked after an unusual burst of mail; contact your administrator");
+  }
+
+  /** Records the block (durably, then in memory), tells the postmaster, and returns the BLOCKED verdict. */
+  private Verdict block(Counters c, SendLimits l, long now, String why) {
+    int msgs = (int) c.burstMessages.sum(now);
+    int rcpts = (int) c.burstRecipients.sum(now);
+    int window = l.burstWindowSeconds();
+    Block b = new Block(c.account, Instant.ofEpochMilli(now), why + ": " + msgs + " messages, " + rcpts
+        + " recipients in " + window + " s (thresholds " + l.burstMessages() + " messages, " + l.burstRecipients()
+        + " recipients)", msgs, rcpts, window);
+    if (blocks.putIfAbsent(c.account, b) != null) {
+      return blockedVerdict(blocks.get(c.account));
+    }
+    try {
+      db.tx(conn -> {
+        try (PreparedStatement ps = conn.prepareStatement("INSERT INTO sender_blocks VALUES (?, ?, ?, ?, ?, ?)")) {
+          ps.setString(1, b.account());
+          ps.setTimestamp(2, Timestamp.from(b.since()));
+          ps.setString(3, b.reason());
+          ps.setInt(4, msgs);
+          ps.setInt(5, rcpts);
+          ps.setInt(6, window);
+          return ps.executeUpdate();
+        }
+      });
+    } catch (StoreException e) {
+      log.error("cannot store the block of {} (it holds until restart)", b.account(), e);
+    }
+    log.warn("sender {} BLOCKED: {}; its queued mail is held. Lift with: darwinmail sender unblock {}",
+        b.account(), b.reason(), b.account());
+    Metrics.counter("darwinmail.guard.senders.blocked").increment();
+    Thread.startVirtualThread(() -> notifyPostmaster(b));
+    return blockedVerdict(b);
+  }
+
+  // ---- the postmaster's message ------------------------------------------------------------------------------
+
+  /** The address told of blocks: the configured one, else postmaster@ the first local domain. */
+  public String postmaster() {
+    if (!config.postmaster().isEmpty()) {
+      return config.postmaster();
+    }
+    List<String> domains = directory.domains();
+    return "postmaster@" + (domains.isEmpty() ? hostname : domains.getFirst());
+  }
+
+  private void notifyPostmaster(Block b) {
+    String to = postmaster();
+    try {
+      Directory.Resolution res = directory.resolve(to);
+      if (res.accounts().isEmpty()) {
+        log.warn("nobody local receives {}: the block of {} is only in this log", to, b.account());
+        return;
+      }
+      String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(clock));
+      String text = "From: Darwin Mail <MAILER-DAEMON@" + hostname + ">\r\n"
+          + "To: <" + to + ">\r\n"
+          + "Subject: Sending blocked for " + b.account() + "\r\n"
+          + "Date: " + date + "\r\n"
+          + "Message-ID: <" + UUID.randomUUID() + "@" + hostname + ">\r\n"
+          + "Auto-Submitted: auto-generated\r\n" // RFC 3834 §5
+          + "MIME-Version: 1.0\r\n"
+          + "Content-Type: text/plain; charset=utf-8\r\n"
+          + "\r\n"
+          + "The account " + b.account() + " sent an unusual burst of mail and has been blocked from sending.\r\n"
+          + "\r\n"
+          + "  when:    " + b.since() + "\r\n"
+          + "  figures: " + b.reason() + "\r\n"
+          + "\r\n"
+          + "Its submissions are refused and the mail it has in the queue is held. If the account was\r\n"
+          + "compromised, change its password first. Then lift the block with\r\n"
+          + "\r\n"
+          + "  darwinmail sender unblock " + b.account() + "                (releases the held mail)\r\n"
+          + "  darwinmail sender unblock " + b.account() + " --delete-held  (deletes it)\r\n";
+      BlobRef blob;
+      try (BlobStore.BlobWriter w = blobs.create()) {
+        w.write(text.getBytes(StandardCharsets.UTF_8));
+        blob = w.commit();
+      }
+      local.deliver(res.accounts(), blob);
+      log.info("told {} of the block of {}", to, b.account());
+    } catch (IOException | RuntimeException e) {
+      log.error("cannot tell {} of the block of {}", to, b.account(), e);
+    }
+  }
+
+  // ---- state -------------------------------------------------------------------------------------------------
+
+  private static String key(String account) {
+    return account.toLowerCase(Locale.ROOT);
+  }
+
+  private Counters counters(String account) {
+    return counters.computeIfAbsent(account, a -> new Counters(a, config.limitsFor(a).burstWindowSeconds()));
+  }
+
+  /** The recipients {@code account} already wrote to (loaded once from the database). */
+  private Set<String> known(String account) {
+    Counters c = counters(account);
+    synchronized (c) {
+      if (c.known == null) {
+        c.known = db.read(conn -> {
+          Set<String> s = ConcurrentHashMap.newKeySet();
+          try (PreparedStatement ps = conn.prepareStatement(
+              "SELECT recipient FROM sender_recipients WHERE account = ?")) {
+            ps.setString(1, account);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                s.add(rs.getString(1));
+              }
+            }
+          }
+          return s;
+        });
+      }
+      return c.known;
+    }
+  }
+
+  private void remember(String account, List<String> recipients) {
+    if (recipients.isEmpty()) {
+      return;
+    }
+    Timestamp now = Timestamp.from(clock.instant());
+    try {
+      db.tx(c -> {
+        for (String r : recipients) {
+          try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_recipients VALUES (?, ?, ?)")) {
+            ps.setString(1, account);
+            ps.setString(2, r.length() > 320 ? r.substring(0, 320) : r);
+            ps.setTimestamp(3, now);
+            ps.executeUpdate();
+          } catch (SQLException e) {
+            if (!"23505".equals(e.getSQLState())) { // already known: another session was first
+              throw e;
+            }
+          }
+        }
+        return null;
+      });
+    } catch (StoreException e) {
+      log.warn("cannot remember the recipients of {}: {}", account, e.getMessage());
+    }
+  }
+
+  private List<Block> loadBlocks() {
+    return db.read(c -> {
+      List<Block> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT account, blocked_at, reason, messages, recipients, window_seconds FROM sender_blocks");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Block(rs.getString(1), rs.getTimestamp(2).toInstant(), rs.getString(3), rs.getInt(4),
+              rs.getInt(5), rs.getInt(6)));
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The block of one account, if any. */
+  public Optional<Block> block(String account) {
+    return Optional.ofNullable(blocks.get(key(account)));
+  }
+
+  /** The sliding counters of one account; synchronised on itself. */
+  private static final class Counters {
+    final String account;
+    final SlidingWindow msgMinute = new SlidingWindow(MINUTE);
+    final SlidingWindow msgHour = new SlidingWindow(HOUR);
+    final SlidingWindow msgDay = new SlidingWindow(DAY);
+    final SlidingWindow rcptMinute = new SlidingWindow(MINUTE);
+    final SlidingWindow rcptHour = new SlidingWindow(HOUR);
+    final SlidingWindow rcptDay = new SlidingWindow(DAY);
+    final SlidingWindow newHour = new SlidingWindow(HOUR);
+    final SlidingWindow newDay = new SlidingWindow(DAY);
+    final SlidingWindow burstMessages;
+    final SlidingWindow burstRecipients;
+    Set<String> known;
+
+    Counters(String account, int burstWindowSeconds) {
+      this.account = account;
+      this.burstMessages = new SlidingWindow(burstWindowSeconds * 1000L);
+      this.burstRecipients = new SlidingWindow(burstWindowSeconds * 1000L);
+    }
+
+    void add(long now, int msgs, int rcpts, int fresh) {
+      msgMinute.add(now, msgs);
+      msgHour.add(now, msgs);
+      msgDay.add(now, msgs);
+      burstMessages.add(now, msgs);
+      rcptMinute.add(now, rcpts);
+      rcptHour.add(now, rcpts);
+      rcptDay.add(now, rcpts);
+      burstRecipients.add(now, rcpts);
+      newHour.add(now, fresh);
+      newDay.add(now, fresh);
+    }
+  }
+}
