@@ -39,6 +39,7 @@ public final class DarwinMail implements AutoCloseable {
   private final Services services;
   private final NetServer net = new NetServer();
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
+  private org.darwinmail.delivery.DeliveryEngine delivery;
 
   private DarwinMail(ServerConfig config, Services services) {
     this.config = config;
@@ -63,8 +64,12 @@ public final class DarwinMail implements AutoCloseable {
 
   private void listen() {
     Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
+    LocalDelivery local = new LocalDelivery(services.mail());
+    delivery = new org.darwinmail.delivery.DeliveryEngine(config, new org.darwinmail.delivery.Queue(services.db()),
+        services.blobs(), services.directory(), local, new org.darwinmail.dns.Dns(config.dns()));
+    delivery.start();
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        new LocalDelivery(services.mail()), null, tls, services.logins(), services.guard());
+        local, delivery, tls, services.logins(), services.guard());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
@@ -89,6 +94,11 @@ public final class DarwinMail implements AutoCloseable {
     return a == null ? -1 : a.getPort();
   }
 
+  /** The outbound queue and its delivery engine (null before listen()). */
+  public org.darwinmail.delivery.DeliveryEngine delivery() {
+    return delivery;
+  }
+
   public Services services() {
     return services;
   }
@@ -101,6 +111,9 @@ public final class DarwinMail implements AutoCloseable {
   public void close() {
     log.info("Darwin Mail stopping");
     net.close();
+    if (delivery != null) {
+      delivery.close();
+    }
     services.close();
   }
 
@@ -121,7 +134,7 @@ public final class DarwinMail implements AutoCloseable {
 
     /** Does any stored message (or queued item) use this blob? */
     public boolean blobReferenced(String hash) {
-      return mail.blobReferenced(hash);
+      return mail.blobReferenced(hash) || new org.darwinmail.delivery.Queue(db).blobReferenced(hash);
     }
 
     @Override

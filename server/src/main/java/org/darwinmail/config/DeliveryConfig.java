@@ -1,17 +1,87 @@
 package org.darwinmail.config;
 
+import java.util.List;
+
 /**
- * Outbound delivery (queue, retries, smarthost). The outbound engineer extends this record.
+ * Outbound delivery: the queue, its retries and the SMTP client.
  *
- * @param concurrency simultaneous outbound deliveries
+ * @param concurrency           simultaneous outbound SMTP transactions, all destinations together
+ * @param perDestination        simultaneous transactions to one recipient domain (or to the smarthost)
+ * @param port                  TCP port of remote MX hosts (25; tests point it elsewhere)
+ * @param connectTimeoutSeconds TCP connect timeout per address
+ * @param retrySeconds          waits between attempts; the last one repeats (defaults 5 min, 15 min, 30 min, 1 h,
+ *                              2 h, then every 4 h)
+ * @param lifetimeSeconds       a message not delivered after this long is bounced (default 5 days)
+ * @param delayWarningSeconds   a delay notice (RFC 3464 "delayed") is sent once after this long; 0 turns it off
+ * @param smarthost             "host:port" that relays all outbound mail; "" delivers directly through MX lookups
+ * @param smarthostUser         AUTH user for the smarthost; "" for none
+ * @param smarthostPassword     AUTH password for the smarthost
+ * @param smarthostTls          "starttls" (required) or "implicit" (RFC 8314) towards the smarthost
+ * @param dkim                  sign outbound mail of local domains (RFC 6376)
+ * @param dkimSelector          the DKIM selector of the per-domain keys
  */
-public record DeliveryConfig(Integer concurrency) {
+public record DeliveryConfig(Integer concurrency, Integer perDestination, Integer port, Integer connectTimeoutSeconds,
+    List<Integer> retrySeconds, Long lifetimeSeconds, Long delayWarningSeconds, String smarthost,
+    String smarthostUser, String smarthostPassword, String smarthostTls, Boolean dkim, String dkimSelector) {
+
   public DeliveryConfig {
     concurrency = concurrency == null ? 20 : concurrency;
+    perDestination = perDestination == null ? 5 : perDestination;
+    port = port == null ? 25 : port;
+    connectTimeoutSeconds = connectTimeoutSeconds == null ? 30 : connectTimeoutSeconds;
+    retrySeconds = retrySeconds == null ? List.of(300, 900, 1800, 3600, 7200, 14400) : List.copyOf(retrySeconds);
+    lifetimeSeconds = lifetimeSeconds == null ? 5L * 24 * 3600 : lifetimeSeconds;
+    delayWarningSeconds = delayWarningSeconds == null ? 4L * 3600 : delayWarningSeconds;
+    smarthost = smarthost == null ? "" : smarthost.trim();
+    smarthostUser = smarthostUser == null ? "" : smarthostUser;
+    smarthostPassword = smarthostPassword == null ? "" : smarthostPassword;
+    smarthostTls = smarthostTls == null ? "starttls" : smarthostTls.trim().toLowerCase(java.util.Locale.ROOT);
+    dkim = dkim == null ? Boolean.TRUE : dkim;
+    dkimSelector = dkimSelector == null ? "darwin" : dkimSelector.trim();
     Checks.range("delivery.concurrency", concurrency, 1, 1000);
+    Checks.range("delivery.per_destination", perDestination, 1, 1000);
+    Checks.range("delivery.port", port, 1, 65535);
+    Checks.range("delivery.connect_timeout_seconds", connectTimeoutSeconds, 1, 600);
+    if (retrySeconds.isEmpty()) {
+      throw new ConfigException("delivery.retry_seconds: needs at least one value");
+    }
+    for (int r : retrySeconds) {
+      Checks.range("delivery.retry_seconds", r, 1, 7 * 86_400);
+    }
+    Checks.range("delivery.lifetime_seconds", lifetimeSeconds, 1, 60L * 86_400);
+    Checks.range("delivery.delay_warning_seconds", delayWarningSeconds, 0, 60L * 86_400);
+    if (!smarthost.isEmpty()) {
+      HostPort.parse("delivery.smarthost", smarthost);
+    }
+    if (!smarthostTls.equals("starttls") && !smarthostTls.equals("implicit")) {
+      throw new ConfigException("delivery.smarthost_tls: must be \"starttls\" or \"implicit\"");
+    }
+    if (!dkimSelector.matches("[A-Za-z0-9][A-Za-z0-9-]{0,62}")) {
+      throw new ConfigException("delivery.dkim_selector: must be a DNS label");
+    }
   }
 
   public static DeliveryConfig defaults() {
-    return new DeliveryConfig(null);
+    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+  }
+
+  /** The wait before attempt number {@code attempts + 1} (attempts already made, at least 1). */
+  public int retryAfter(int attempts) {
+    return retrySeconds.get(Math.min(Math.max(attempts, 1), retrySeconds.size()) - 1);
+  }
+
+  public DeliveryConfig withPort(int p) {
+    return new DeliveryConfig(concurrency, perDestination, p, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
+        delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);
+  }
+
+  public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
+    return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
+        delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);
+  }
+
+  public DeliveryConfig withSmarthost(String host, String user, String password, String tls) {
+    return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
+        lifetimeSeconds, delayWarningSeconds, host, user, password, tls, dkim, dkimSelector);
   }
 }

@@ -34,6 +34,7 @@ public final class Database implements AutoCloseable {
   /** Every migration, in order. A new one is added here and as a resource; numbers are never reused. */
   private static final List<String> MIGRATIONS = List.of(
       "V001__accounts_mailboxes_messages.sql",
+      "V002__queue.sql",
       "V003__guard.sql");
 
   private final Path dir;

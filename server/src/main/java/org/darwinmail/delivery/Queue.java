@@ -1,0 +1,286 @@
+package org.darwinmail.delivery;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.darwinmail.store.Addresses;
+import org.darwinmail.store.Database;
+
+/**
+ * The durable outbound queue in Derby (migration V002): messages and the recipients still to deliver. A recipient
+ * row disappears when it is delivered or bounced, the message row with its last recipient. Portable SQL only.
+ */
+public final class Queue {
+  private final Database db;
+
+  public Queue(Database db) {
+    this.db = db;
+  }
+
+  /** A queued message. */
+  public record Entry(long id, String sender, String blob, long size, boolean smtputf8, String account,
+      Instant created, boolean warned) {}
+
+  /** A recipient still to deliver. */
+  public record Rcpt(long id, long messageId, String recipient, String domain, int attempts, Instant nextAttempt,
+      String lastError) {}
+
+  /** Adds a message and its recipients, all due now; durable when it returns. */
+  public long add(String sender, List<String> recipients, String blob, long size, boolean smtputf8, String account) {
+    Instant now = Instant.now();
+    return db.tx(c -> {
+      long id;
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (sender, blob, size, smtputf8,"
+          + " account, created_at) VALUES (?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+        ps.setString(1, sender);
+        ps.setString(2, blob);
+        ps.setLong(3, size);
+        ps.setShort(4, (short) (smtputf8 ? 1 : 0));
+        ps.setString(5, account);
+        ps.setTimestamp(6, Timestamp.from(now));
+        ps.executeUpdate();
+        try (ResultSet rs = ps.getGeneratedKeys()) {
+          rs.next();
+          id = rs.getLong(1);
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, recipient, domain,"
+          + " next_attempt) VALUES (?, ?, ?, ?)")) {
+        for (String r : recipients) {
+          ps.setLong(1, id);
+          ps.setString(2, r);
+          ps.setString(3, domainOf(r));
+          ps.setTimestamp(4, Timestamp.from(now));
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return id;
+    });
+  }
+
+  static String domainOf(String address) {
+    String d = address.substring(address.lastIndexOf('@') + 1);
+    String a = Addresses.domain(d);
+    return a == null ? d.toLowerCase(java.util.Locale.ROOT) : a;
+  }
+
+  /** Recipients due at {@code now}, oldest first, at most {@code limit}. */
+  public List<Rcpt> due(Instant now, int limit) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
+          + " next_attempt, last_error FROM queue_recipients WHERE next_attempt <= ? ORDER BY next_attempt, id"
+          + " FETCH FIRST " + limit + " ROWS ONLY")) {
+        ps.setTimestamp(1, Timestamp.from(now));
+        return rcpts(ps);
+      }
+    });
+  }
+
+  /** When the next recipient becomes due, or null when the queue is empty. */
+  public Instant nextDue() {
+    return db.read(c -> {
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT MIN(next_attempt) FROM queue_recipients")) {
+        rs.next();
+        Timestamp t = rs.getTimestamp(1);
+        return t == null ? null : t.toInstant();
+      }
+    });
+  }
+
+  public List<Rcpt> recipients(long messageId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
+          + " next_attempt, last_error FROM queue_recipients WHERE message_id = ? ORDER BY id")) {
+        ps.setLong(1, messageId);
+        return rcpts(ps);
+      }
+    });
+  }
+
+  private static List<Rcpt> rcpts(PreparedStatement ps) throws SQLException {
+    List<Rcpt> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(new Rcpt(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getInt(5),
+            rs.getTimestamp(6).toInstant(), rs.getString(7)));
+      }
+    }
+    return out;
+  }
+
+  public java.util.Optional<Entry> message(long id) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
+          + " warned FROM queue_messages WHERE id = ?")) {
+        ps.setLong(1, id);
+        List<Entry> l = entries(ps);
+        return l.isEmpty() ? java.util.Optional.<Entry>empty() : java.util.Optional.of(l.getFirst());
+      }
+    });
+  }
+
+  /** Every queued message with its recipients, oldest first (for {@code darwinmail queue list}). */
+  public Map<Entry, List<Rcpt>> list() {
+    return db.read(c -> {
+      Map<Entry, List<Rcpt>> out = new LinkedHashMap<>();
+      Map<Long, Entry> byId = new LinkedHashMap<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
+          + " warned FROM queue_messages ORDER BY id")) {
+        for (Entry e : entries(ps)) {
+          byId.put(e.id(), e);
+          out.put(e, new ArrayList<>());
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
+          + " next_attempt, last_error FROM queue_recipients ORDER BY message_id, id")) {
+        for (Rcpt r : rcpts(ps)) {
+          Entry e = byId.get(r.messageId());
+          if (e != null) {
+            out.get(e).add(r);
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  private static List<Entry> entries(PreparedStatement ps) throws SQLException {
+    List<Entry> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(new Entry(rs.getLong(1), rs.getString(2), rs.getString(3).trim(), rs.getLong(4),
+            rs.getShort(5) != 0, rs.getString(6), rs.getTimestamp(7).toInstant(), rs.getShort(8) != 0));
+      }
+    }
+    return out;
+  }
+
+  /** Removes recipients (delivered or bounced), then their message when none is left. */
+  public void remove(long messageId, List<Long> rcptIds) {
+    if (rcptIds.isEmpty()) {
+      return;
+    }
+    db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_recipients WHERE id = ?")) {
+        for (long id : rcptIds) {
+          ps.setLong(1, id);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      deleteIfEmpty(c, messageId);
+      return null;
+    });
+  }
+
+  private static void deleteIfEmpty(Connection c, long messageId) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_messages WHERE id = ? AND NOT EXISTS"
+        + " (SELECT 1 FROM queue_recipients r WHERE r.message_id = ?)")) {
+      ps.setLong(1, messageId);
+      ps.setLong(2, messageId);
+      ps.executeUpdate();
+    }
+  }
+
+  /** Records a temporary failure: one more attempt, the next one at {@code next}. */
+  public void deferred(List<Long> rcptIds, Instant next, String error) {
+    db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET attempts = attempts + 1,"
+          + " next_attempt = ?, last_error = ? WHERE id = ?")) {
+        for (long id : rcptIds) {
+          ps.setTimestamp(1, Timestamp.from(next));
+          ps.setString(2, truncate(error, 1000));
+          ps.setLong(3, id);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+
+  public void markWarned(long messageId) {
+    db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET warned = 1 WHERE id = ?")) {
+        ps.setLong(1, messageId);
+        ps.executeUpdate();
+      }
+      return null;
+    });
+  }
+
+  /** Makes recipients due now: all of them, or those of the given messages. Returns how many. */
+  public int retryNow(List<Long> messageIds) {
+    return db.tx(c -> {
+      if (messageIds.isEmpty()) {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?")) {
+          ps.setTimestamp(1, Timestamp.from(Instant.now()));
+          return ps.executeUpdate();
+        }
+      }
+      int n = 0;
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?"
+          + " WHERE message_id = ?")) {
+        for (long id : messageIds) {
+          ps.setTimestamp(1, Timestamp.from(Instant.now()));
+          ps.setLong(2, id);
+          n += ps.executeUpdate();
+        }
+      }
+      return n;
+    });
+  }
+
+  /** Deletes messages from the queue without a bounce. Returns how many existed. */
+  public int delete(List<Long> messageIds) {
+    return db.tx(c -> {
+      int n = 0;
+      try (PreparedStatement r = c.prepareStatement("DELETE FROM queue_recipients WHERE message_id = ?");
+          PreparedStatement m = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?")) {
+        for (long id : messageIds) {
+          r.setLong(1, id);
+          r.executeUpdate();
+          m.setLong(1, id);
+          n += m.executeUpdate();
+        }
+      }
+      return n;
+    });
+  }
+
+  /** Does a queued message use this blob? (The start-up sweep keeps it.) */
+  public boolean blobReferenced(String hash) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM queue_messages WHERE blob = ?")) {
+        ps.setString(1, hash);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+
+  /** Number of recipients waiting. */
+  public long size() {
+    return db.read(c -> {
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM queue_recipients")) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+  }
+
+  static String truncate(String s, int max) {
+    return s == null || s.length() <= max ? s : s.substring(0, max);
+  }
+}
