@@ -85,7 +85,7 @@ public final class SmtpFramer extends FrameDecoder {
     if (lf < 0) {
       if (in.readableBytes() >= maxLine) {
         discarding = true;
-        in.skipBytes(in.readableBytes());
+        in.skipBytes(maxLine); // the rest of the line goes in discarding mode, up to its LF
       }
       return null;
     }

@@ -1,0 +1,77 @@
+package org.darwinmail.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ConfigLoaderTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void theShippedExampleLoadsAndMeansTheDefaults() throws Exception {
+    Path example = Path.of("..", "conf", "darwinmail.toml.example");
+    ServerConfig c = ConfigLoader.load(example);
+    assertThat(c.hostname()).isEqualTo("mail.example.test");
+    assertThat(c.dataDir()).isEqualTo(Path.of("/var/lib/darwinmail"));
+    assertThat(c.listen().smtp()).isEqualTo("0.0.0.0:25");
+    assertThat(c.listen().imaps()).isEqualTo("0.0.0.0:993");
+    assertThat(c.smtp()).isEqualTo(SmtpConfig.defaults());
+    assertThat(c.imap()).isEqualTo(ImapConfig.defaults());
+    assertThat(c.pop3()).isEqualTo(Pop3Config.defaults());
+  }
+
+  @Test
+  void anUnknownKeyIsAnErrorNamingIt() throws Exception {
+    Path f = write("hostname = \"a.test\"\n[smtp]\nmax_recipientz = 5\n");
+    assertThatThrownBy(() -> ConfigLoader.load(f)).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("unknown key").hasMessageContaining("max_recipientz");
+  }
+
+  @Test
+  void anUnknownSectionIsAnError() throws Exception {
+    Path f = write("[smpt]\nmax_recipients = 5\n");
+    assertThatThrownBy(() -> ConfigLoader.load(f)).isInstanceOf(ConfigException.class).hasMessageContaining("smpt");
+  }
+
+  @Test
+  void aBadValueIsAnErrorNamingTheKey() throws Exception {
+    assertThatThrownBy(() -> ConfigLoader.load(write("[smtp]\nmax_line_length = 10\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("smtp.max_line_length");
+    assertThatThrownBy(() -> ConfigLoader.load(write("[listen]\nsmtp = \"nonsense\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("listen.smtp");
+    assertThatThrownBy(() -> ConfigLoader.load(write("[smtp]\nmax_recipients = \"many\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("max_recipients");
+    assertThatThrownBy(() -> ConfigLoader.load(write("hostname = = 3\n")))
+        .isInstanceOf(ConfigException.class);
+  }
+
+  @Test
+  void relativeDataDirIsRelativeToTheFileAndRuntimeSettingsWin() throws Exception {
+    Path f = write("hostname = \"base.test\"\ndata_dir = \"data\"\n[smtp]\nmax_recipients = 7\nmax_errors = 3\n");
+    Files.createDirectories(dir.resolve("data"));
+    Files.writeString(dir.resolve("data").resolve(ConfigLoader.RUNTIME_SETTINGS),
+        "hostname = \"wizard.test\"\n[smtp]\nmax_recipients = 9\n");
+    ServerConfig c = ConfigLoader.load(f);
+    assertThat(c.dataDir()).isEqualTo(dir.resolve("data"));
+    assertThat(c.hostname()).isEqualTo("wizard.test");
+    assertThat(c.smtp().maxRecipients()).isEqualTo(9);
+    assertThat(c.smtp().maxErrors()).isEqualTo(3);
+  }
+
+  @Test
+  void aMissingFileIsAClearError() {
+    assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.toml")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("cannot read");
+  }
+
+  private Path write(String toml) throws Exception {
+    Path f = Files.createTempFile(dir, "c", ".toml");
+    Files.writeString(f, toml);
+    return f;
+  }
+}

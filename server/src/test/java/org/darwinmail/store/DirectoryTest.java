@@ -1,0 +1,84 @@
+package org.darwinmail.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.config.ServerConfig;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class DirectoryTest {
+  @TempDir
+  static Path dir;
+  static DarwinMail.Services s;
+  static Directory d;
+
+  @BeforeAll
+  static void open() {
+    s = DarwinMail.Services.open(ServerConfig.defaults(dir));
+    d = s.directory();
+    d.addDomain("example.test");
+    d.addDomain("other.test");
+    d.addAccount("alice@example.test", "pw".toCharArray());
+    d.addAccount("bob@example.test", "pw".toCharArray());
+  }
+
+  @AfterAll
+  static void close() {
+    s.close();
+  }
+
+  private static List<String> accounts(String address) {
+    return d.resolve(address).accounts().stream().map(Account::address).toList();
+  }
+
+  @Test
+  void accountsResolveToThemselvesCaseInsensitively() {
+    assertThat(accounts("ALICE@Example.Test")).containsExactly("alice@example.test");
+    assertThat(d.resolve("nobody@example.test").isEmpty()).isTrue();
+    assertThat(d.resolve("alice@unknown.test").isEmpty()).isTrue();
+  }
+
+  @Test
+  void aliasesExpandToSeveralLocalAndRemoteTargets() {
+    d.addAlias("team@example.test", List.of("alice@example.test", "bob@example.test", "carol@remote.test"));
+    Directory.Resolution r = d.resolve("team@example.test");
+    assertThat(r.accounts()).extracting(Account::address)
+        .containsExactlyInAnyOrder("alice@example.test", "bob@example.test");
+    assertThat(r.remote()).containsExactly("carol@remote.test");
+    assertThat(d.aliasesOf("alice@example.test")).contains("team@example.test");
+  }
+
+  @Test
+  void aliasLoopsEndAndDuplicatesCollapse() {
+    d.addAlias("loop1@example.test", List.of("loop2@example.test", "alice@example.test"));
+    d.addAlias("loop2@example.test", List.of("loop1@example.test", "alice@example.test"));
+    assertThat(accounts("loop1@example.test")).containsExactly("alice@example.test");
+  }
+
+  @Test
+  void catchAllAppliesOnlyToAddressesThatAreNeitherAccountNorAlias() {
+    d.addAlias("@other.test", List.of("bob@example.test"));
+    assertThat(accounts("anything@other.test")).containsExactly("bob@example.test");
+    assertThat(accounts("alice@example.test")).containsExactly("alice@example.test");
+  }
+
+  @Test
+  void refusals() {
+    assertThatThrownBy(() -> d.addDomain("example.test")).isInstanceOf(RefusedException.class);
+    assertThatThrownBy(() -> d.addDomain("not a domain")).isInstanceOf(RefusedException.class);
+    assertThatThrownBy(() -> d.addAccount("x@nowhere.test", "pw".toCharArray()))
+        .isInstanceOf(RefusedException.class).hasMessageContaining("no such domain");
+    assertThatThrownBy(() -> d.addAccount("alice@example.test", "pw".toCharArray()))
+        .isInstanceOf(RefusedException.class).hasMessageContaining("exists");
+    assertThatThrownBy(() -> d.removeDomain("example.test")).isInstanceOf(RefusedException.class)
+        .hasMessageContaining("still has accounts");
+    assertThatThrownBy(() -> d.addAlias("alice@example.test", List.of("bob@example.test")))
+        .isInstanceOf(RefusedException.class);
+  }
+}

