@@ -38,6 +38,8 @@ if [ ! -s "$tarball" ]; then
     "$suite" "$tarball.tmp" \
     "deb $mirror $suite main" "deb $mirror $suite-updates main" "deb $security $suite-security main"
   mv "$tarball.tmp" "$tarball"
+  # Keep only the current root filesystem in the cache.
+  find "$cache" -maxdepth 1 -name "rootfs-$suite-*.tar*" ! -name "$(basename "$tarball")" -delete
   echo "build-base: mmdebstrap took $((SECONDS - start)) s"
 else
   echo "build-base: using cached $tarball"
