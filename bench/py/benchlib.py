@@ -272,8 +272,9 @@ class Report:
         self.notes.append(text)
 
     def render(self):
+        only = os.environ.get("BENCH_ONLY", "").strip()
         out = ["%s" % self.title,
-               "command: %s" % self.command,
+               "command: %s%s" % (self.command, " BENCH_ONLY=" + only if only else ""),
                "started: %s UTC, %s" % (self.started.strftime("%Y-%m-%d %H:%M:%S"), machine_line()),
                "repository: %s" % git_rev(), ""]
         if self.header:
@@ -295,7 +296,9 @@ class Report:
         text = self.render()
         print(text, flush=True)
         os.makedirs(RESULTS_DIR, exist_ok=True)
-        path = os.path.join(RESULTS_DIR, "LATEST-%s.txt" % self.name)
+        only = os.environ.get("BENCH_ONLY", "").strip().lower()
+        suffix = {"peer": "-peers-only", "darwin": "-darwin-only"}.get(only, "")
+        path = os.path.join(RESULTS_DIR, "LATEST-%s%s.txt" % (self.name, suffix))
         with open(path, "w") as f:
             f.write(text)
         log("wrote", os.path.relpath(path, REPO_DIR))
