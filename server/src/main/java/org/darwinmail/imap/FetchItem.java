@@ -1,0 +1,38 @@
+package org.darwinmail.imap;
+
+import java.util.List;
+
+/** One FETCH data item (RFC 3501 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ). */
+public sealed interface FetchItem {
+  record Flags() implements FetchItem {}
+
+  record Uid() implements FetchItem {}
+
+  record InternalDate() implements FetchItem {}
+
+  record Rfc822Size() implements FetchItem {}
+
+  record Envelope() implements FetchItem {}
+
+  /** BODYSTRUCTURE ({@code extensible}) or BODY (the non-extensible form). */
+  record Structure(boolean extensible) implements FetchItem {}
+
+  record ModSeq() implements FetchItem {}
+
+  /** What a section names inside a part (RFC 3501 §6.4.5 section-msgtext / section-text). */
+  enum Spec { ALL, HEADER, HEADER_FIELDS, HEADER_FIELDS_NOT, TEXT, MIME }
+
+  /**
+   * BODY[section]<partial>, BODY.PEEK, RFC822, RFC822.HEADER, RFC822.TEXT, BINARY[...] and BINARY.SIZE.
+   *
+   * @param label   the item name as it appears in the response ("BODY[1.HEADER]", "RFC822.TEXT")
+   * @param path    part numbers (empty for the whole message)
+   * @param partial byte origin and length, or null
+   */
+  record Section(String label, boolean peek, boolean binary, boolean sizeOnly, int[] path, Spec spec,
+      List<String> fields, long[] partial) implements FetchItem {
+    public boolean setsSeen() {
+      return !peek;
+    }
+  }
+}

@@ -1,0 +1,102 @@
+package org.darwinmail.imap;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * A parsed IMAP command: a value, dispatched by one exhaustive switch in {@link ImapSession} (STYLE.md §2). Mailbox
+ * names are already decoded (modified UTF-7 or UTF-8) into the store's form.
+ */
+public sealed interface ImapCommand {
+  String tag();
+
+  // ---- any state (RFC 3501 §6.1) ----
+  record Capability(String tag) implements ImapCommand {}
+
+  record Noop(String tag) implements ImapCommand {}
+
+  record Logout(String tag) implements ImapCommand {}
+
+  /** RFC 2971. */
+  record Id(String tag, Map<String, String> params) implements ImapCommand {}
+
+  // ---- not authenticated (§6.2) ----
+  record StartTls(String tag) implements ImapCommand {}
+
+  /** RFC 3501 §6.2.2; {@code initial} is the SASL-IR initial response (RFC 4959), or null. */
+  record Authenticate(String tag, String mechanism, String initial) implements ImapCommand {}
+
+  record Login(String tag, String user, String password) implements ImapCommand {}
+
+  // ---- authenticated (§6.3) ----
+  /** RFC 5161. */
+  record Enable(String tag, List<String> capabilities) implements ImapCommand {}
+
+  /** QRESYNC parameters of SELECT (RFC 7162 §3.2.5). */
+  record Qresync(long uidValidity, long modseq, SeqSet knownUids) {}
+
+  record Select(String tag, String mailbox, boolean readOnly, boolean condstore, Qresync qresync)
+      implements ImapCommand {}
+
+  record Create(String tag, String mailbox, String specialUse) implements ImapCommand {}
+
+  record Delete(String tag, String mailbox) implements ImapCommand {}
+
+  record Rename(String tag, String from, String to) implements ImapCommand {}
+
+  record Subscribe(String tag, String mailbox, boolean subscribe) implements ImapCommand {}
+
+  /** LIST (RFC 3501 §6.3.8, RFC 5258 LIST-EXTENDED, RFC 5819 LIST-STATUS, RFC 6154) and LSUB (§6.3.9). */
+  record ListMailboxes(String tag, String reference, List<String> patterns, boolean lsub, Set<String> selection,
+      Set<String> returns, List<String> statusItems) implements ImapCommand {}
+
+  record Namespace(String tag) implements ImapCommand {}
+
+  record Status(String tag, String mailbox, List<String> items) implements ImapCommand {}
+
+  record Append(String tag, String mailbox, List<String> flags, Instant date, ImapLiteral message)
+      implements ImapCommand {}
+
+  record Idle(String tag) implements ImapCommand {}
+
+  /** RFC 9208 §4.2 / §4.3; SETQUOTA is refused (quotas are set by the administrator). */
+  record GetQuota(String tag, String root) implements ImapCommand {}
+
+  record GetQuotaRoot(String tag, String mailbox) implements ImapCommand {}
+
+  record SetQuota(String tag) implements ImapCommand {}
+
+  /** RFC 4978. */
+  record Compress(String tag, String mechanism) implements ImapCommand {}
+
+  // ---- selected (§6.4) ----
+  record Check(String tag) implements ImapCommand {}
+
+  record Close(String tag) implements ImapCommand {}
+
+  record Unselect(String tag) implements ImapCommand {}
+
+  /** EXPUNGE, or UID EXPUNGE (RFC 4315 §2.1) when {@code uids} is set. */
+  record Expunge(String tag, SeqSet uids) implements ImapCommand {}
+
+  record Search(String tag, boolean uid, Set<String> returns, SearchKey key) implements ImapCommand {}
+
+  /** RFC 5256 §3. */
+  record Sort(String tag, boolean uid, Set<String> returns, List<SortKey> criteria, SearchKey key)
+      implements ImapCommand {}
+
+  record SortKey(String key, boolean reverse) {}
+
+  record Fetch(String tag, boolean uid, SeqSet set, List<FetchItem> items, Long changedSince, boolean vanished)
+      implements ImapCommand {}
+
+  enum StoreOp { REPLACE, ADD, REMOVE }
+
+  record Store(String tag, boolean uid, SeqSet set, StoreOp op, boolean silent, List<String> flags,
+      Long unchangedSince) implements ImapCommand {}
+
+  /** COPY, or MOVE (RFC 6851) when {@code move}. */
+  record Copy(String tag, boolean uid, SeqSet set, String mailbox, boolean move) implements ImapCommand {}
+}

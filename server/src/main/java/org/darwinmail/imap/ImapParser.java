@@ -1,0 +1,785 @@
+package org.darwinmail.imap;
+
+import java.time.LocalDate;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.darwinmail.imap.FetchItem.Section;
+import org.darwinmail.imap.FetchItem.Spec;
+import org.darwinmail.imap.ImapCommand.*;
+
+/**
+ * Turns one command (text segments and literals) into an {@link ImapCommand}, with no I/O (STYLE.md: parsers apart
+ * from servers). Grammar: RFC 3501 §9 and the extensions' ABNF.
+ */
+public final class ImapParser {
+  private static final int MAX_DEPTH = 50;
+  private static final int MAX_ITEMS = 1000;
+  static final DateTimeFormatter DATE_TIME = DateTimeFormatter.ofPattern("d-MMM-yyyy HH:mm:ss Z", Locale.ROOT);
+  static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("d-MMM-yyyy", Locale.ROOT);
+
+  private final ImapReader r;
+  private final boolean utf8;
+  private String tag;
+
+  private ImapParser(List<Object> parts, boolean utf8) {
+    this.r = new ImapReader(parts);
+    this.utf8 = utf8;
+  }
+
+  /** The tag of a command line, or null when it has none usable (for BAD replies to junk). */
+  public static String tagOf(String line) {
+    int sp = line.indexOf(' ');
+    String t = sp < 0 ? line : line.substring(0, sp);
+    return validTag(t) ? t : null;
+  }
+
+  static boolean validTag(String t) {
+    if (t.isEmpty() || t.length() > 64) {
+      return false;
+    }
+    for (char c : t.toCharArray()) {
+      if (c <= ' ' || c >= 0x7f || "(){%*\"\\+".indexOf(c) >= 0) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Parses a command; throws {@link ImapException} BAD for malformed input (the tag is {@link #tagOf} of the first
+   * segment).
+   */
+  public static ImapCommand parse(List<Object> parts, boolean utf8) {
+    return new ImapParser(parts, utf8).command();
+  }
+
+  private ImapCommand command() {
+    tag = r.atom(true);
+    if (!validTag(tag)) {
+      throw ImapException.bad("Invalid tag");
+    }
+    if (!r.tryChar(' ')) {
+      throw ImapException.bad("Missing command");
+    }
+    String name = r.upperAtom();
+    ImapCommand c = switch (name) {
+      case "CAPABILITY" -> new Capability(tag);
+      case "NOOP" -> new Noop(tag);
+      case "LOGOUT" -> new Logout(tag);
+      case "STARTTLS" -> new StartTls(tag);
+      case "ID" -> id();
+      case "AUTHENTICATE" -> {
+        r.sp();
+        String mech = r.upperAtom();
+        String initial = r.tryChar(' ') ? r.atom(true) : null;
+        yield new Authenticate(tag, mech, initial);
+      }
+      case "LOGIN" -> {
+        r.sp();
+        String u = r.astring();
+        r.sp();
+        yield new Login(tag, u, r.astring());
+      }
+      case "ENABLE" -> {
+        List<String> caps = new ArrayList<>();
+        while (r.tryChar(' ')) {
+          caps.add(r.upperAtom());
+        }
+        if (caps.isEmpty()) {
+          throw ImapException.bad("ENABLE needs at least one capability");
+        }
+        yield new Enable(tag, caps);
+      }
+      case "SELECT", "EXAMINE" -> select(name.equals("EXAMINE"));
+      case "CREATE" -> create();
+      case "DELETE" -> new Delete(tag, mailboxArg());
+      case "RENAME" -> {
+        String from = mailboxArg();
+        yield new Rename(tag, from, mailboxArg());
+      }
+      case "SUBSCRIBE" -> new Subscribe(tag, mailboxArg(), true);
+      case "UNSUBSCRIBE" -> new Subscribe(tag, mailboxArg(), false);
+      case "LIST" -> list(false);
+      case "LSUB" -> list(true);
+      case "NAMESPACE" -> new Namespace(tag);
+      case "STATUS" -> status();
+      case "APPEND" -> append();
+      case "IDLE" -> new Idle(tag);
+      case "GETQUOTA" -> {
+        r.sp();
+        yield new GetQuota(tag, r.astring());
+      }
+      case "GETQUOTAROOT" -> new GetQuotaRoot(tag, mailboxArg());
+      case "SETQUOTA" -> {
+        while (!r.atEnd()) {
+          r.next();
+        }
+        yield new SetQuota(tag);
+      }
+      case "COMPRESS" -> {
+        r.sp();
+        yield new Compress(tag, r.upperAtom());
+      }
+      case "CHECK" -> new Check(tag);
+      case "CLOSE" -> new Close(tag);
+      case "UNSELECT" -> new Unselect(tag);
+      case "EXPUNGE" -> new Expunge(tag, null);
+      case "SEARCH" -> search(false);
+      case "SORT" -> sort(false);
+      case "FETCH" -> fetch(false);
+      case "STORE" -> store(false);
+      case "COPY" -> copy(false, false);
+      case "MOVE" -> copy(false, true);
+      case "UID" -> {
+        r.sp();
+        String sub = r.upperAtom();
+        yield switch (sub) {
+          case "FETCH" -> fetch(true);
+          case "STORE" -> store(true);
+          case "SEARCH" -> search(true);
+          case "SORT" -> sort(true);
+          case "COPY" -> copy(true, false);
+          case "MOVE" -> copy(true, true);
+          case "EXPUNGE" -> {
+            r.sp();
+            yield new Expunge(tag, r.seqSet());
+          }
+          default -> throw ImapException.bad("Unknown UID command");
+        };
+      }
+      default -> throw ImapException.bad("Unknown command");
+    };
+    r.end();
+    return c;
+  }
+
+  private String mailboxArg() {
+    r.sp();
+    return mailbox(r.astring());
+  }
+
+  private String mailbox(String wire) {
+    return MailboxNames.fromWire(wire, utf8);
+  }
+
+  // RFC 2971 §3.1: id-params-list = "(" *(string SP nstring) ")" / nil
+  private ImapCommand id() {
+    r.sp();
+    Map<String, String> m = new LinkedHashMap<>();
+    if (r.tryWord("NIL")) {
+      return new Id(tag, m);
+    }
+    r.expect('(');
+    while (!r.tryChar(')')) {
+      if (!m.isEmpty()) {
+        r.sp();
+      }
+      String k = r.string();
+      r.sp();
+      String v = r.nstring();
+      if (m.size() < 30) {
+        m.put(k, v);
+      }
+    }
+    return new Id(tag, m);
+  }
+
+  // RFC 7162 §3.2.5 / §3.1.8: select-param = "CONDSTORE" / "QRESYNC" SP "(" uidvalidity SP mod-sequence [...] ")"
+  private ImapCommand select(boolean readOnly) {
+    String mbox = mailboxArg();
+    boolean condstore = false;
+    Qresync q = null;
+    if (r.tryChar(' ')) {
+      r.expect('(');
+      while (!r.tryChar(')')) {
+        if (condstore || q != null) {
+          r.sp();
+        }
+        String p = r.upperAtom();
+        if (p.equals("CONDSTORE")) {
+          condstore = true;
+        } else if (p.equals("QRESYNC")) {
+          r.sp();
+          r.expect('(');
+          long validity = r.nzNumber();
+          r.sp();
+          long modseq = r.number();
+          SeqSet known = null;
+          if (r.tryChar(' ')) {
+            if (r.peek() != '(') {
+              known = r.seqSet();
+              r.tryChar(' ');
+            }
+            if (r.tryChar('(')) { // seq-match-data: accepted, not needed with a small mailbox
+              r.seqSet();
+              r.sp();
+              r.seqSet();
+              r.expect(')');
+            }
+          }
+          r.expect(')');
+          q = new Qresync(validity, modseq, known);
+          condstore = true;
+        } else {
+          throw ImapException.bad("Unknown SELECT parameter " + p);
+        }
+      }
+    }
+    return new Select(tag, mbox, readOnly, condstore, q);
+  }
+
+  // RFC 6154 §5.3: create-param =/ "USE" SP "(" [use-attr *(SP use-attr)] ")"
+  private ImapCommand create() {
+    String mbox = mailboxArg();
+    String use = null;
+    if (r.tryChar(' ')) {
+      r.expect('(');
+      if (!r.tryWord("USE")) {
+        throw ImapException.bad("Unknown CREATE parameter");
+      }
+      r.sp();
+      r.expect('(');
+      while (!r.tryChar(')')) {
+        r.tryChar(' ');
+        String a = r.atom();
+        if (use != null) {
+          throw ImapException.no("USEATTR", "Only one special use per mailbox");
+        }
+        use = a;
+      }
+      r.expect(')');
+    }
+    if (mbox.endsWith("/")) {
+      mbox = mbox.substring(0, mbox.length() - 1);
+    }
+    return new Create(tag, mbox, use);
+  }
+
+  // RFC 5258 §6: list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]
+  private ImapCommand list(boolean lsub) {
+    r.sp();
+    Set<String> selection = new LinkedHashSet<>();
+    if (!lsub && r.tryChar('(')) {
+      while (!r.tryChar(')')) {
+        r.tryChar(' ');
+        selection.add(r.upperAtom());
+      }
+      r.sp();
+    }
+    String ref = mailbox(r.astring());
+    r.sp();
+    List<String> patterns = new ArrayList<>();
+    if (!lsub && r.tryChar('(')) {
+      while (!r.tryChar(')')) {
+        r.tryChar(' ');
+        patterns.add(mailbox(r.listMailbox()));
+      }
+    } else {
+      patterns.add(mailbox(r.listMailbox()));
+    }
+    Set<String> returns = new LinkedHashSet<>();
+    List<String> status = new ArrayList<>();
+    if (!lsub && r.tryChar(' ')) {
+      if (!r.tryWord("RETURN")) {
+        throw ImapException.bad("Expected RETURN");
+      }
+      r.sp();
+      r.expect('(');
+      while (!r.tryChar(')')) {
+        r.tryChar(' ');
+        String o = r.upperAtom();
+        returns.add(o);
+        if (o.equals("STATUS")) {
+          r.sp();
+          status.addAll(statusItems());
+        }
+      }
+    }
+    return new ListMailboxes(tag, ref, patterns, lsub, selection, returns, status);
+  }
+
+  private List<String> statusItems() {
+    List<String> items = new ArrayList<>();
+    r.expect('(');
+    while (!r.tryChar(')')) {
+      r.tryChar(' ');
+      String i = r.upperAtom();
+      if (!Set.of("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED")
+          .contains(i)) {
+        throw ImapException.bad("Unknown STATUS item " + i);
+      }
+      items.add(i);
+      if (items.size() > 20) {
+        throw ImapException.bad("Too many STATUS items");
+      }
+    }
+    return items;
+  }
+
+  private ImapCommand status() {
+    String mbox = mailboxArg();
+    r.sp();
+    return new Status(tag, mbox, statusItems());
+  }
+
+  // RFC 3501 §6.3.11: append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+  private ImapCommand append() {
+    String mbox = mailboxArg();
+    r.sp();
+    List<String> flags = List.of();
+    if (r.peek() == '(') {
+      flags = flagList();
+      r.sp();
+    }
+    java.time.Instant date = null;
+    if (r.peek() == '"') {
+      date = dateTime(r.string());
+      r.sp();
+    }
+    if (r.peek() != ImapReader.LITERAL) {
+      throw ImapException.bad("APPEND needs the message as a literal");
+    }
+    return new Append(tag, mbox, flags, date, r.literal());
+  }
+
+  static java.time.Instant dateTime(String s) {
+    try {
+      return ZonedDateTime.parse(s.strip(), DATE_TIME).toInstant();
+    } catch (DateTimeParseException e) {
+      throw ImapException.bad("Bad date-time");
+    }
+  }
+
+  private List<String> flagList() {
+    List<String> flags = new ArrayList<>();
+    r.expect('(');
+    while (!r.tryChar(')')) {
+      r.tryChar(' ');
+      flags.add(flag());
+      if (flags.size() > 100) {
+        throw ImapException.bad("Too many flags");
+      }
+    }
+    return flags;
+  }
+
+  private String flag() {
+    String f = r.atom();
+    if (f.startsWith("\\")) {
+      String n = f.substring(1).toLowerCase(Locale.ROOT);
+      if (!Set.of("seen", "answered", "flagged", "deleted", "draft", "recent").contains(n)) {
+        throw ImapException.bad("Unknown system flag " + f);
+      }
+    } else if (f.contains("*") || f.contains("%") || f.contains("]") || f.contains("\\") || f.length() > 100) {
+      throw ImapException.bad("Bad keyword " + f);
+    }
+    return f;
+  }
+
+  // ---- FETCH (RFC 3501 §6.4.5, RFC 7162 §3.1.4 CHANGEDSINCE, §3.2.6 VANISHED) ----
+
+  private ImapCommand fetch(boolean uid) {
+    r.sp();
+    SeqSet set = r.seqSet();
+    r.sp();
+    List<FetchItem> items = new ArrayList<>();
+    if (r.tryChar('(')) {
+      while (!r.tryChar(')')) {
+        r.tryChar(' ');
+        items.add(fetchItem());
+        if (items.size() > 100) {
+          throw ImapException.bad("Too many FETCH items");
+        }
+      }
+    } else if (r.tryWord("ALL")) {
+      items.addAll(List.of(new FetchItem.Flags(), new FetchItem.InternalDate(), new FetchItem.Rfc822Size(),
+          new FetchItem.Envelope()));
+    } else if (r.tryWord("FAST")) {
+      items.addAll(List.of(new FetchItem.Flags(), new FetchItem.InternalDate(), new FetchItem.Rfc822Size()));
+    } else if (r.tryWord("FULL")) {
+      items.addAll(List.of(new FetchItem.Flags(), new FetchItem.InternalDate(), new FetchItem.Rfc822Size(),
+          new FetchItem.Envelope(), new FetchItem.Structure(false)));
+    } else {
+      items.add(fetchItem());
+    }
+    Long changedSince = null;
+    boolean vanished = false;
+    if (r.tryChar(' ')) {
+      r.expect('(');
+      while (!r.tryChar(')')) {
+        r.tryChar(' ');
+        String m = r.upperAtom();
+        if (m.equals("CHANGEDSINCE")) {
+          r.sp();
+          changedSince = r.number();
+        } else if (m.equals("VANISHED") && uid) {
+          vanished = true;
+        } else {
+          throw ImapException.bad("Unknown FETCH modifier " + m);
+        }
+      }
+      if (vanished && changedSince == null) {
+        throw ImapException.bad("VANISHED needs CHANGEDSINCE");
+      }
+    }
+    if (uid && items.stream().noneMatch(i -> i instanceof FetchItem.Uid)) {
+      items.add(0, new FetchItem.Uid()); // RFC 3501 §6.4.8: UID FETCH always returns UID
+    }
+    if (changedSince != null && items.stream().noneMatch(i -> i instanceof FetchItem.ModSeq)) {
+      items.add(new FetchItem.ModSeq()); // RFC 7162 §3.1.4.1
+    }
+    return new Fetch(tag, uid, set, items, changedSince, vanished);
+  }
+
+  private FetchItem fetchItem() {
+    String name = r.atom().toUpperCase(Locale.ROOT);
+    switch (name) {
+      case "FLAGS":
+        return new FetchItem.Flags();
+      case "UID":
+        return new FetchItem.Uid();
+      case "INTERNALDATE":
+        return new FetchItem.InternalDate();
+      case "RFC822.SIZE":
+        return new FetchItem.Rfc822Size();
+      case "ENVELOPE":
+        return new FetchItem.Envelope();
+      case "BODYSTRUCTURE":
+        return new FetchItem.Structure(true);
+      case "MODSEQ":
+        return new FetchItem.ModSeq();
+      case "RFC822":
+        return new Section("RFC822", false, false, false, new int[0], Spec.ALL, List.of(), null);
+      case "RFC822.HEADER":
+        return new Section("RFC822.HEADER", true, false, false, new int[0], Spec.HEADER, List.of(), null);
+      case "RFC822.TEXT":
+        return new Section("RFC822.TEXT", false, false, false, new int[0], Spec.TEXT, List.of(), null);
+      case "BODY":
+        if (r.peek() != '[') {
+          return new FetchItem.Structure(false);
+        }
+        return section("BODY", false, false, false);
+      case "BODY.PEEK":
+        return section("BODY", true, false, false);
+      case "BINARY":
+        return section("BINARY", false, true, false);
+      case "BINARY.PEEK":
+        return section("BINARY", true, true, false);
+      case "BINARY.SIZE":
+        return section("BINARY.SIZE", true, true, true);
+      default:
+        throw ImapException.bad("Unknown FETCH item " + name);
+    }
+  }
+
+  // section = "[" [section-spec] "]"; section-spec = section-msgtext / (section-part ["." section-text])
+  private Section section(String base, boolean peek, boolean binary, boolean sizeOnly) {
+    r.expect('[');
+    List<Integer> path = new ArrayList<>();
+    Spec spec = Spec.ALL;
+    List<String> fields = new ArrayList<>();
+    StringBuilder label = new StringBuilder(base).append('[');
+    while (Character.isDigit(r.peek())) {
+      long n = r.nzNumber();
+      if (n > 10_000 || path.size() > MAX_DEPTH) {
+        throw ImapException.bad("Section part number out of range");
+      }
+      path.add((int) n);
+      if (!r.tryChar('.')) {
+        break;
+      }
+      if (!Character.isDigit(r.peek())) {
+        spec = null; // a section-text follows
+        break;
+      }
+    }
+    for (int i = 0; i < path.size(); i++) {
+      label.append(i > 0 ? "." : "").append(path.get(i));
+    }
+    if (spec == null || path.isEmpty() && r.peek() != ']') {
+      if (binary) {
+        throw ImapException.bad("BINARY takes part numbers only");
+      }
+      String s = r.atom().toUpperCase(Locale.ROOT);
+      spec = switch (s) {
+        case "HEADER" -> Spec.HEADER;
+        case "HEADER.FIELDS" -> Spec.HEADER_FIELDS;
+        case "HEADER.FIELDS.NOT" -> Spec.HEADER_FIELDS_NOT;
+        case "TEXT" -> Spec.TEXT;
+        case "MIME" -> {
+          if (path.isEmpty()) {
+            throw ImapException.bad("MIME needs a part number");
+          }
+          yield Spec.MIME;
+        }
+        default -> throw ImapException.bad("Unknown section " + s);
+      };
+      label.append(path.isEmpty() ? "" : ".").append(s);
+      if (spec == Spec.HEADER_FIELDS || spec == Spec.HEADER_FIELDS_NOT) {
+        r.sp();
+        r.expect('(');
+        while (!r.tryChar(')')) {
+          r.tryChar(' ');
+          fields.add(r.astring().toUpperCase(Locale.ROOT));
+          if (fields.size() > 200) {
+            throw ImapException.bad("Too many header fields");
+          }
+        }
+        if (fields.isEmpty()) {
+          throw ImapException.bad("Empty header field list");
+        }
+        label.append(" (").append(String.join(" ", fields)).append(')');
+      }
+    }
+    r.expect(']');
+    label.append(']');
+    long[] partial = null;
+    if (r.tryChar('<')) {
+      if (sizeOnly) {
+        throw ImapException.bad("BINARY.SIZE takes no partial");
+      }
+      long start = r.number();
+      r.expect('.');
+      long len = r.nzNumber();
+      r.expect('>');
+      partial = new long[] {start, len};
+      label.append('<').append(start).append('>');
+    }
+    int[] p = path.stream().mapToInt(Integer::intValue).toArray();
+    return new Section(label.toString(), peek, binary, sizeOnly, p, spec, List.copyOf(fields), partial);
+  }
+
+  // ---- STORE (RFC 3501 §6.4.6, RFC 7162 §3.1.3 UNCHANGEDSINCE) ----
+
+  private ImapCommand store(boolean uid) {
+    r.sp();
+    SeqSet set = r.seqSet();
+    r.sp();
+    Long unchangedSince = null;
+    if (r.tryChar('(')) {
+      if (!r.tryWord("UNCHANGEDSINCE")) {
+        throw ImapException.bad("Unknown STORE modifier");
+      }
+      r.sp();
+      unchangedSince = r.number();
+      r.expect(')');
+      r.sp();
+    }
+    String item = r.upperAtom();
+    StoreOp op = item.startsWith("+") ? StoreOp.ADD : item.startsWith("-") ? StoreOp.REMOVE : StoreOp.REPLACE;
+    String base = op == StoreOp.REPLACE ? item : item.substring(1);
+    boolean silent = base.equals("FLAGS.SILENT");
+    if (!silent && !base.equals("FLAGS")) {
+      throw ImapException.bad("Unknown STORE item " + item);
+    }
+    r.sp();
+    List<String> flags;
+    if (r.peek() == '(') {
+      flags = flagList();
+    } else {
+      flags = new ArrayList<>();
+      flags.add(flag());
+      while (r.tryChar(' ')) {
+        flags.add(flag());
+      }
+    }
+    return new Store(tag, uid, set, op, silent, flags, unchangedSince);
+  }
+
+  private ImapCommand copy(boolean uid, boolean move) {
+    r.sp();
+    SeqSet set = r.seqSet();
+    return new Copy(tag, uid, set, mailboxArg(), move);
+  }
+
+  // ---- SEARCH (RFC 3501 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES) and SORT (RFC 5256) ----
+
+  private Set<String> searchReturn() {
+    Set<String> returns = new LinkedHashSet<>();
+    if (r.tryWord("RETURN")) {
+      r.sp();
+      r.expect('(');
+      while (!r.tryChar(')')) {
+        r.tryChar(' ');
+        String o = r.upperAtom();
+        if (!Set.of("MIN", "MAX", "ALL", "COUNT", "SAVE").contains(o)) {
+          throw ImapException.bad("Unknown SEARCH return option " + o);
+        }
+        returns.add(o);
+      }
+      if (returns.isEmpty()) {
+        returns.add("ALL");
+      }
+      r.sp();
+    }
+    return returns;
+  }
+
+  private void charset(String cs) {
+    String c = cs.toUpperCase(Locale.ROOT);
+    if (!c.equals("UTF-8") && !c.equals("US-ASCII")) {
+      throw ImapException.no("BADCHARSET (US-ASCII UTF-8)", "Unsupported charset");
+    }
+  }
+
+  private ImapCommand search(boolean uid) {
+    r.sp();
+    Set<String> returns = searchReturn();
+    if (r.tryWord("CHARSET")) {
+      r.sp();
+      charset(r.astring());
+      r.sp();
+    }
+    return new Search(tag, uid, returns, keys());
+  }
+
+  private ImapCommand sort(boolean uid) {
+    r.sp();
+    Set<String> returns = searchReturn();
+    List<SortKey> criteria = new ArrayList<>();
+    r.expect('(');
+    boolean reverse = false;
+    while (!r.tryChar(')')) {
+      r.tryChar(' ');
+      String k = r.upperAtom();
+      if (k.equals("REVERSE")) {
+        reverse = true;
+        continue;
+      }
+      if (!Set.of("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO").contains(k)) {
+        throw ImapException.bad("Unknown sort criterion " + k);
+      }
+      criteria.add(new SortKey(k, reverse));
+      reverse = false;
+    }
+    if (criteria.isEmpty() || reverse) {
+      throw ImapException.bad("Bad sort criteria");
+    }
+    r.sp();
+    charset(r.astring());
+    r.sp();
+    return new Sort(tag, uid, returns, criteria, keys());
+  }
+
+  private SearchKey keys() {
+    List<SearchKey> all = new ArrayList<>();
+    all.add(key(0));
+    while (r.tryChar(' ')) {
+      all.add(key(0));
+      if (all.size() > MAX_ITEMS) {
+        throw ImapException.bad("Too many search keys");
+      }
+    }
+    return all.size() == 1 ? all.get(0) : new SearchKey.And(all);
+  }
+
+  private SearchKey key(int depth) {
+    if (depth > MAX_DEPTH) {
+      throw ImapException.bad("Search keys nested too deep");
+    }
+    if (r.tryChar('(')) {
+      List<SearchKey> l = new ArrayList<>();
+      l.add(key(depth + 1));
+      while (r.tryChar(' ')) {
+        l.add(key(depth + 1));
+      }
+      r.expect(')');
+      return l.size() == 1 ? l.get(0) : new SearchKey.And(l);
+    }
+    char c = r.peek();
+    if (Character.isDigit(c) || c == '*' || c == '$') {
+      return new SearchKey.Seqs(r.seqSet());
+    }
+    String k = r.upperAtom();
+    return switch (k) {
+      case "ALL" -> new SearchKey.All();
+      case "ANSWERED" -> new SearchKey.Flag(org.darwinmail.store.Flags.ANSWERED, true);
+      case "DELETED" -> new SearchKey.Flag(org.darwinmail.store.Flags.DELETED, true);
+      case "DRAFT" -> new SearchKey.Flag(org.darwinmail.store.Flags.DRAFT, true);
+      case "FLAGGED" -> new SearchKey.Flag(org.darwinmail.store.Flags.FLAGGED, true);
+      case "SEEN" -> new SearchKey.Flag(org.darwinmail.store.Flags.SEEN, true);
+      case "UNANSWERED" -> new SearchKey.Flag(org.darwinmail.store.Flags.ANSWERED, false);
+      case "UNDELETED" -> new SearchKey.Flag(org.darwinmail.store.Flags.DELETED, false);
+      case "UNDRAFT" -> new SearchKey.Flag(org.darwinmail.store.Flags.DRAFT, false);
+      case "UNFLAGGED" -> new SearchKey.Flag(org.darwinmail.store.Flags.FLAGGED, false);
+      case "UNSEEN" -> new SearchKey.Flag(org.darwinmail.store.Flags.SEEN, false);
+      case "RECENT" -> new SearchKey.Recent(true);
+      case "OLD" -> new SearchKey.Recent(false);
+      case "NEW" -> new SearchKey.And(List.of(new SearchKey.Recent(true),
+          new SearchKey.Flag(org.darwinmail.store.Flags.SEEN, false)));
+      case "KEYWORD", "UNKEYWORD" -> {
+        r.sp();
+        yield new SearchKey.Keyword(r.atom(), k.equals("KEYWORD"));
+      }
+      case "BEFORE", "ON", "SINCE", "SENTBEFORE", "SENTON", "SENTSINCE" -> {
+        r.sp();
+        boolean sent = k.startsWith("SENT");
+        String op = sent ? k.substring(4) : k;
+        yield new SearchKey.Date(SearchKey.DateOp.valueOf(op), date(r.astring()), sent);
+      }
+      case "LARGER", "SMALLER" -> {
+        r.sp();
+        yield new SearchKey.Size(k.equals("LARGER"), r.number());
+      }
+      case "FROM", "TO", "CC", "BCC", "SUBJECT" -> {
+        r.sp();
+        yield new SearchKey.Header(k, r.astring());
+      }
+      case "HEADER" -> {
+        r.sp();
+        String f = r.astring();
+        r.sp();
+        yield new SearchKey.Header(f.toUpperCase(Locale.ROOT), r.astring());
+      }
+      case "BODY" -> {
+        r.sp();
+        yield new SearchKey.Text(r.astring(), false);
+      }
+      case "TEXT" -> {
+        r.sp();
+        yield new SearchKey.Text(r.astring(), true);
+      }
+      case "UID" -> {
+        r.sp();
+        yield new SearchKey.Uids(r.seqSet());
+      }
+      case "NOT" -> {
+        r.sp();
+        yield new SearchKey.Not(key(depth + 1));
+      }
+      case "OR" -> {
+        r.sp();
+        SearchKey a = key(depth + 1);
+        r.sp();
+        yield new SearchKey.Or(a, key(depth + 1));
+      }
+      case "MODSEQ" -> {
+        r.sp();
+        if (r.peek() == '"') { // entry-name SP entry-type-req: metadata is ignored
+          r.string();
+          r.sp();
+          r.atom();
+          r.sp();
+        }
+        yield new SearchKey.ModSeq(r.number());
+      }
+      default -> throw ImapException.bad("Unknown search key " + k);
+    };
+  }
+
+  static LocalDate date(String s) {
+    try {
+      return LocalDate.parse(s, DATE);
+    } catch (DateTimeParseException e) {
+      throw ImapException.bad("Bad date (expected d-Mon-yyyy)");
+    }
+  }
+}

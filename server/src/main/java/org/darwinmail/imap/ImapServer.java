@@ -1,0 +1,33 @@
+package org.darwinmail.imap;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+import org.darwinmail.config.ImapConfig;
+import org.darwinmail.net.SessionRunner;
+
+/** The pipeline of an IMAP connection: [implicit TLS] ─ idle timeout ─ framer ─ session (on a virtual thread). */
+public final class ImapServer extends ChannelInitializer<SocketChannel> {
+  private final ImapContext ctx;
+  private final boolean implicitTls;
+
+  public ImapServer(ImapContext ctx, boolean implicitTls) {
+    this.ctx = ctx;
+    this.implicitTls = implicitTls;
+  }
+
+  @Override
+  protected void initChannel(SocketChannel ch) {
+    ImapConfig c = ctx.config().imap();
+    ImapFramer framer = new ImapFramer(c.maxLineLength(), c.maxLiteralSize(), c.maxLiteralBeforeAuth());
+    var p = ch.pipeline();
+    if (implicitTls) {
+      p.addLast("tls", ctx.tls().newHandler(ch, false)); // RFC 8314 §3.3
+    }
+    // RFC 3501 §5.4: at least 30 minutes of inactivity before autologout (IDLE clients re-issue within 29).
+    p.addLast("idle", new IdleStateHandler(c.idleTimeoutSeconds(), 0, 0, TimeUnit.SECONDS));
+    p.addLast("framer", framer);
+    p.addLast("session", new SessionRunner(new ImapSession(ctx, framer)));
+  }
+}

@@ -1,0 +1,125 @@
+package org.darwinmail.imap;
+
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Collection;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Supplier;
+import org.darwinmail.mime.MimePart;
+import org.darwinmail.store.MessageRow;
+
+/**
+ * Evaluates SEARCH keys (RFC 3501 §6.4.4) on one message. Strings match as case-insensitive substrings of the
+ * decoded text (RFC 2047 headers, transfer-decoded and charset-decoded bodies); dates compare by day, the internal
+ * date in UTC and the Date: header in its own zone (RFC 3501: "disregarding time and timezone").
+ */
+final class Searcher {
+  /** What a key can look at for one message; {@code part} parses the message only when a key needs it. */
+  record Subject(MessageRow row, long msn, long maxMsn, long maxUid, boolean recent, Collection<Long> saved,
+      Supplier<MimePart> part) {}
+
+  private Searcher() {}
+
+  static boolean matches(SearchKey k, Subject s) {
+    return switch (k) {
+      case SearchKey.All a -> true;
+      case SearchKey.And a -> a.keys().stream().allMatch(x -> matches(x, s));
+      case SearchKey.Or o -> matches(o.a(), s) || matches(o.b(), s);
+      case SearchKey.Not n -> !matches(n.key(), s);
+      case SearchKey.Flag f -> s.row().has(f.bit()) == f.set();
+      case SearchKey.Keyword w -> s.row().keywords().stream().anyMatch(x -> x.equalsIgnoreCase(w.keyword()))
+          == w.set();
+      case SearchKey.Recent r -> s.recent() == r.set();
+      case SearchKey.Date d -> compare(d, d.sent() ? sentDay(s) : s.row().internalDate().atZone(ZoneOffset.UTC)
+          .toLocalDate());
+      case SearchKey.Size z -> z.larger() ? s.row().size() > z.n() : s.row().size() < z.n();
+      case SearchKey.Header h -> header(h, s.part().get());
+      case SearchKey.Text t -> text(t, s.part().get());
+      case SearchKey.Uids u -> u.set().saved() ? s.saved().contains(s.row().uid())
+          : u.set().contains(s.row().uid(), s.maxUid());
+      case SearchKey.Seqs q -> q.set().saved() ? s.saved().contains(s.row().uid())
+          : q.set().contains(s.msn(), s.maxMsn());
+      case SearchKey.ModSeq m -> s.row().modseq() >= m.modseq();
+    };
+  }
+
+  /** Does the search use MODSEQ (then untagged SEARCH carries "(MODSEQ n)", RFC 7162 §3.1.5)? */
+  static boolean usesModSeq(SearchKey k) {
+    return switch (k) {
+      case SearchKey.ModSeq m -> true;
+      case SearchKey.And a -> a.keys().stream().anyMatch(Searcher::usesModSeq);
+      case SearchKey.Or o -> usesModSeq(o.a()) || usesModSeq(o.b());
+      case SearchKey.Not n -> usesModSeq(n.key());
+      default -> false;
+    };
+  }
+
+  private static boolean compare(SearchKey.Date d, LocalDate day) {
+    if (day == null) {
+      return false;
+    }
+    return switch (d.op()) {
+      case BEFORE -> day.isBefore(d.date());
+      case ON -> day.isEqual(d.date());
+      case SINCE -> !day.isBefore(d.date());
+    };
+  }
+
+  private static LocalDate sentDay(Subject s) {
+    ZonedDateTime z = parseDate(s.part().get().header("Date"));
+    return z == null ? s.row().internalDate().atZone(ZoneOffset.UTC).toLocalDate() : z.toLocalDate();
+  }
+
+  /** An RFC 5322 date, tolerating comments and missing day names; null when unreadable. */
+  static ZonedDateTime parseDate(String v) {
+    if (v == null) {
+      return null;
+    }
+    String c = v.replaceAll("\\([^)]*\\)", " ").replaceAll("\\s+", " ").trim();
+    if (c.indexOf(',') >= 0) {
+      c = c.substring(c.indexOf(',') + 1).trim();
+    }
+    c = c.replaceAll(" (UT|GMT|Z)$", " +0000").replaceAll(" EST$", " -0500").replaceAll(" EDT$", " -0400")
+        .replaceAll(" PST$", " -0800").replaceAll(" PDT$", " -0700");
+    for (String pattern : List.of("d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm Z", "d MMM yy HH:mm:ss Z")) {
+      try {
+        return ZonedDateTime.parse(c, DateTimeFormatter.ofPattern(pattern, Locale.ROOT));
+      } catch (RuntimeException e) {
+        // next
+      }
+    }
+    return null;
+  }
+
+  static Instant sentInstant(MimePart p, Instant fallback) {
+    ZonedDateTime z = parseDate(p.header("Date"));
+    return z == null ? fallback : z.toInstant();
+  }
+
+  private static boolean header(SearchKey.Header h, MimePart p) {
+    String needle = h.value().toLowerCase(Locale.ROOT);
+    List<String> values = p.headers(h.field());
+    if (values.isEmpty()) {
+      return false;
+    }
+    for (String v : values) {
+      if (needle.isEmpty() || MimePart.decodeWords(v).toLowerCase(Locale.ROOT).contains(needle)
+          || v.toLowerCase(Locale.ROOT).contains(needle)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static boolean text(SearchKey.Text t, MimePart p) {
+    String needle = t.value().toLowerCase(Locale.ROOT);
+    if (t.withHeaders() && p.headerText().toLowerCase(Locale.ROOT).contains(needle)) {
+      return true;
+    }
+    return p.text().toLowerCase(Locale.ROOT).contains(needle);
+  }
+}

@@ -1,0 +1,536 @@
+package org.darwinmail.imap;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.apache.james.mime4j.dom.address.Address;
+import org.apache.james.mime4j.dom.address.AddressList;
+import org.apache.james.mime4j.dom.address.Group;
+import org.apache.james.mime4j.dom.address.Mailbox;
+import org.apache.james.mime4j.field.address.LenientAddressParser;
+import org.darwinmail.imap.FetchItem.Section;
+import org.darwinmail.imap.ImapCommand.*;
+import org.darwinmail.mime.MimePart;
+import org.darwinmail.store.Flags;
+import org.darwinmail.store.MailStore;
+import org.darwinmail.store.MessageRow;
+
+/** The commands of the selected state (RFC 3501 §6.4) and their extensions. */
+final class SelectedCommands {
+  private static final int FLUSH_BYTES = 256 * 1024;
+  private final ImapSession s;
+
+  SelectedCommands(ImapSession s) {
+    this.s = s;
+  }
+
+  private Selected sel() {
+    return s.selected;
+  }
+
+  private void writable() {
+    if (sel().readOnly) {
+      throw ImapException.no("READ-ONLY", "Mailbox is read-only (EXAMINE)");
+    }
+  }
+
+  private List<MessageRow> live(List<MessageRow> rows) {
+    return rows.stream().filter(r -> !sel().gone.contains(r.uid())).toList();
+  }
+
+  // ---- CLOSE, EXPUNGE ----
+
+  /** RFC 3501 §6.4.2: expunges \Deleted silently (unless read-only) and leaves the selected state. */
+  void close(Close x) {
+    Selected m = sel();
+    if (!m.readOnly) {
+      List<Long> del = m.rows.values().stream().filter(r -> r.has(Flags.DELETED)).map(MessageRow::uid).toList();
+      s.ctx.mail().expunge(m.mailbox.id(), del);
+    }
+    s.deselect();
+    s.ok(x.tag(), "CLOSE completed");
+  }
+
+  /** RFC 3501 §6.4.3 and UID EXPUNGE (RFC 4315 §2.1). */
+  void expunge(Expunge x) {
+    writable();
+    s.updates(true);
+    Selected m = sel();
+    List<Long> del = new ArrayList<>();
+    long max = m.maxUid();
+    for (long uid : m.uids) {
+      MessageRow r = m.rows.get(uid);
+      if (r.has(Flags.DELETED) && (x.uids() == null || x.uids().saved() && s.savedResult.contains(uid)
+          || !x.uids().saved() && x.uids().contains(uid, max))) {
+        del.add(uid);
+      }
+    }
+    List<Long> removed = s.ctx.mail().expunge(m.mailbox.id(), del);
+    m.gone.addAll(removed);
+    s.sendExpunges(m);
+    s.ok(x.tag(), "EXPUNGE completed");
+  }
+
+  // ---- SEARCH, SORT ----
+
+  private List<MessageRow> matching(SearchKey key) {
+    Selected m = sel();
+    List<MessageRow> out = new ArrayList<>();
+    long max = m.maxUid();
+    int n = m.size();
+    for (int i = 0; i < n; i++) {
+      MessageRow r = m.rows.get(m.uids.get(i));
+      Supplier<MimePart> part = new Supplier<>() {
+        MimePart p;
+
+        @Override
+        public MimePart get() {
+          if (p == null) {
+            p = MessageCache.get(s.ctx.mail().blobs(), r.blob());
+          }
+          return p;
+        }
+      };
+      if (Searcher.matches(key, new Searcher.Subject(r, i + 1, n, max, m.recent.contains(r.uid()), s.savedResult,
+          part))) {
+        out.add(r);
+      }
+    }
+    return out;
+  }
+
+  /** RFC 3501 §6.4.4, ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE MODSEQ (RFC 7162 §3.1.5). */
+  void search(Search x) {
+    s.updates(x.uid());
+    List<MessageRow> found = matching(x.key());
+    respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SEARCH");
+  }
+
+  private void respond(String tag, boolean uid, Set<String> returns, List<MessageRow> found, boolean modseq,
+      String verb) {
+    Selected m = sel();
+    List<Long> nums = found.stream().map(r -> uid ? r.uid() : m.msn(r.uid())).map(Long::valueOf).toList();
+    long highest = found.stream().mapToLong(MessageRow::modseq).max().orElse(0);
+    boolean esearch = !returns.isEmpty() || s.rev2 && verb.equals("SEARCH");
+    if (!esearch) {
+      StringBuilder sb = new StringBuilder("* " + verb);
+      for (long n : nums) {
+        sb.append(' ').append(n);
+      }
+      if (modseq && !found.isEmpty()) {
+        sb.append(" (MODSEQ ").append(highest).append(')');
+      }
+      s.send(sb.toString());
+      s.ok(tag, verb + " completed");
+      return;
+    }
+    Set<String> r = returns.isEmpty() ? Set.of("ALL") : returns;
+    if (r.contains("SAVE")) {
+      List<Long> saved = new ArrayList<>();
+      boolean onlyMinMax = (r.contains("MIN") || r.contains("MAX")) && !r.contains("ALL") && !r.contains("COUNT");
+      if (onlyMinMax && !found.isEmpty()) { // RFC 5182 §2.4: SAVE with MIN/MAX saves those only
+        if (r.contains("MIN")) {
+          saved.add(found.get(0).uid());
+        }
+        if (r.contains("MAX")) {
+          saved.add(found.get(found.size() - 1).uid());
+        }
+      } else {
+        found.forEach(f -> saved.add(f.uid()));
+      }
+      s.savedResult = saved;
+    }
+    if (r.equals(Set.of("SAVE"))) {
+      s.ok(tag, verb + " completed, result saved");
+      return;
+    }
+    StringBuilder sb = new StringBuilder("* ESEARCH (TAG \"" + tag + "\")");
+    if (uid) {
+      sb.append(" UID");
+    }
+    if (!nums.isEmpty()) {
+      if (r.contains("MIN")) {
+        sb.append(" MIN ").append(nums.stream().mapToLong(Long::longValue).min().getAsLong());
+      }
+      if (r.contains("MAX")) {
+        sb.append(" MAX ").append(nums.stream().mapToLong(Long::longValue).max().getAsLong());
+      }
+    }
+    if (r.contains("COUNT")) {
+      sb.append(" COUNT ").append(nums.size());
+    }
+    if (r.contains("ALL") && !nums.isEmpty()) {
+      sb.append(" ALL ").append(SeqSet.format(nums.stream().sorted().toList()));
+    }
+    if (modseq && !found.isEmpty()) {
+      sb.append(" MODSEQ ").append(highest);
+    }
+    s.send(sb.toString());
+    s.ok(tag, verb + " completed");
+  }
+
+  /** RFC 5256 §3: the messages matching the search, ordered by the criteria, ties by sequence number. */
+  void sort(Sort x) {
+    s.updates(x.uid());
+    Selected m = sel();
+    List<MessageRow> found = new ArrayList<>(matching(x.key()));
+    Map<Long, MimePart> parts = new HashMap<>();
+    java.util.function.Function<MessageRow, MimePart> part = r -> parts.computeIfAbsent(r.uid(),
+        u -> MessageCache.get(s.ctx.mail().blobs(), r.blob()));
+    Comparator<MessageRow> cmp = null;
+    for (SortKey k : x.criteria()) {
+      Comparator<MessageRow> c = switch (k.key()) {
+        case "ARRIVAL" -> Comparator.comparing(MessageRow::internalDate);
+        case "DATE" -> Comparator.comparing(r -> Searcher.sentInstant(part.apply(r), r.internalDate()));
+        case "SIZE" -> Comparator.comparingLong(MessageRow::size);
+        case "SUBJECT" -> Comparator.comparing(r -> baseSubject(part.apply(r).header("Subject")));
+        case "FROM", "TO", "CC" -> Comparator.comparing(r -> firstMailbox(part.apply(r).header(
+            k.key().equals("FROM") ? "From" : k.key().equals("TO") ? "To" : "Cc")));
+        default -> throw ImapException.bad("Unknown sort key");
+      };
+      if (k.reverse()) {
+        c = c.reversed();
+      }
+      cmp = cmp == null ? c : cmp.thenComparing(c);
+    }
+    cmp = cmp.thenComparingLong(MessageRow::uid);
+    found.sort(cmp);
+    List<Long> nums = found.stream().map(r -> x.uid() ? r.uid() : (long) m.msn(r.uid())).toList();
+    StringBuilder sb = new StringBuilder("* SORT");
+    for (long n : nums) {
+      sb.append(' ').append(n);
+    }
+    s.send(sb.toString());
+    s.ok(x.tag(), "SORT completed");
+  }
+
+  /** RFC 5256 §2.1 base subject, simplified: decoded, without Re:/Fwd:/Fw:, [blob] prefixes and "(fwd)". */
+  static String baseSubject(String raw) {
+    if (raw == null) {
+      return "";
+    }
+    String t = MimePart.decodeWords(raw).replaceAll("[\\t ]+", " ").trim();
+    boolean changed = true;
+    while (changed) {
+      String before = t;
+      t = t.replaceAll("(?i)\\s*\\(fwd\\)$", "").trim();
+      t = t.replaceAll("(?i)^((re|fwd?)\\s*(\\[[^\\]]*\\])?\\s*:|\\[[^\\]]*\\]\\s*(?=\\S))\\s*", "").trim();
+      if (t.regionMatches(true, 0, "[fwd:", 0, 5) && t.endsWith("]")) {
+        t = t.substring(5, t.length() - 1).trim();
+      }
+      changed = !t.equals(before);
+    }
+    return t.toUpperCase(Locale.ROOT);
+  }
+
+  private static String firstMailbox(String header) {
+    if (header == null) {
+      return "";
+    }
+    try {
+      AddressList l = LenientAddressParser.DEFAULT.parseAddressList(header);
+      for (Address a : l) {
+        if (a instanceof Mailbox mb) {
+          return mb.getLocalPart() == null ? "" : mb.getLocalPart().toUpperCase(Locale.ROOT);
+        }
+        if (a instanceof Group g && !g.getMailboxes().isEmpty()) {
+          return g.getMailboxes().get(0).getLocalPart().toUpperCase(Locale.ROOT);
+        }
+      }
+    } catch (RuntimeException e) {
+      // unreadable: sorts first
+    }
+    return "";
+  }
+
+  // ---- FETCH ----
+
+  /** RFC 3501 §6.4.5 / §6.4.8, CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4, §3.2.6), BINARY (RFC 3516). */
+  void fetch(Fetch x) {
+    s.updates(x.uid());
+    Selected m = sel();
+    List<MessageRow> rows = m.resolve(x.set(), x.uid(), s.savedResult);
+    if (x.changedSince() != null) {
+      if (!s.condstore) {
+        s.condstore = true; // RFC 7162 §3.1: CHANGEDSINCE enables CONDSTORE
+      }
+      rows = rows.stream().filter(r -> r.modseq() > x.changedSince()).toList();
+    }
+    if (x.vanished()) {
+      if (!s.qresync) {
+        throw ImapException.bad("VANISHED needs ENABLE QRESYNC");
+      }
+      List<Long> v = expungedSince(x.changedSince()).stream().filter(u -> x.set().contains(u, m.maxUid())).toList();
+      if (!v.isEmpty()) {
+        s.send("* VANISHED (EARLIER) " + SeqSet.format(v));
+      }
+    }
+    boolean marksSeen = !m.readOnly && x.items().stream().anyMatch(i -> i instanceof Section sec && sec.setsSeen());
+    Set<Long> seenNow = new HashSet<>();
+    if (marksSeen) {
+      List<Long> unseen = live(rows).stream().filter(r -> !r.has(Flags.SEEN)).map(MessageRow::uid).toList();
+      for (MessageRow r : s.ctx.mail().store(m.mailbox.id(), unseen, MailStore.FlagOp.ADD, Flags.SEEN, Set.of(),
+          null)) {
+        m.rows.put(r.uid(), r);
+        seenNow.add(r.uid());
+      }
+    }
+    boolean hasFlags = x.items().stream().anyMatch(i -> i instanceof FetchItem.Flags);
+    int pending = 0;
+    for (MessageRow r0 : rows) {
+      MessageRow r = m.rows.getOrDefault(r0.uid(), r0);
+      Resp out = new Resp(s.isUtf8());
+      out.raw("* " + m.msn(r.uid()) + " FETCH (");
+      boolean first = true;
+      MimePart part = null;
+      for (FetchItem item : x.items()) {
+        if (!first) {
+          out.sp();
+        }
+        first = false;
+        switch (item) {
+          case FetchItem.Flags f -> out.raw("FLAGS (" + ImapSession.flagString(m, r) + ")");
+          case FetchItem.Uid u -> out.raw("UID " + r.uid());
+          case FetchItem.InternalDate d -> out.raw("INTERNALDATE \"" + ImapSession.internalDate(r.internalDate())
+              + "\"");
+          case FetchItem.Rfc822Size z -> out.raw("RFC822.SIZE " + r.size());
+          case FetchItem.ModSeq q -> out.raw("MODSEQ (" + r.modseq() + ")");
+          case FetchItem.Envelope e -> {
+            part = part != null ? part : MessageCache.get(s.ctx.mail().blobs(), r.blob());
+            out.raw("ENVELOPE ");
+            Render.envelope(part, out);
+          }
+          case FetchItem.Structure b -> {
+            part = part != null ? part : MessageCache.get(s.ctx.mail().blobs(), r.blob());
+            out.raw(b.extensible() ? "BODYSTRUCTURE " : "BODY ");
+            Render.body(part, b.extensible(), out);
+          }
+          case Section sec -> {
+            if (sec.spec() == FetchItem.Spec.ALL && sec.path().length == 0 && !sec.binary()) {
+              section(out, sec, whole(r));
+            } else {
+              part = part != null ? part : MessageCache.get(s.ctx.mail().blobs(), r.blob());
+              section(out, sec, part);
+            }
+          }
+        }
+      }
+      if (seenNow.contains(r.uid()) && !hasFlags) {
+        out.raw(" FLAGS (" + ImapSession.flagString(m, r) + ")");
+      }
+      out.raw(")");
+      s.send(out.bytes());
+      pending += out.size();
+      if (pending > FLUSH_BYTES) {
+        s.flushNow();
+        pending = 0;
+      }
+    }
+    s.ok(x.tag(), (x.uid() ? "UID " : "") + "FETCH completed");
+  }
+
+  private byte[] whole(MessageRow r) {
+    try {
+      return Files.readAllBytes(s.ctx.mail().blobs().path(r.blob()));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void section(Resp out, Section sec, byte[] data) {
+    out.raw(sec.label()).sp();
+    partial(out, sec, data);
+  }
+
+  private static void section(Resp out, Section sec, MimePart root) {
+    MimePart p = root.part(sec.path());
+    if (sec.binary()) {
+      byte[] d = p == null ? null : p.decodedBody();
+      if (d == null) {
+        throw ImapException.no("UNKNOWN-CTE", "Cannot decode this part's transfer encoding");
+      }
+      if (sec.sizeOnly()) {
+        out.raw(sec.label()).sp().num(d.length);
+        return;
+      }
+      out.raw(sec.label()).sp();
+      boolean nul = false;
+      for (byte b : d) {
+        if (b == 0) {
+          nul = true;
+          break;
+        }
+      }
+      if (nul) {
+        out.raw("~"); // literal8 (RFC 3516 §4.2)
+      }
+      partial(out, sec, d);
+      return;
+    }
+    out.raw(sec.label()).sp();
+    if (p == null) {
+      out.raw("NIL");
+      return;
+    }
+    // HEADER / TEXT of a part name the encapsulated message of a message/rfc822 part (RFC 3501 §6.4.5)
+    MimePart msg = sec.path().length == 0 ? root : p.message;
+    byte[] data = switch (sec.spec()) {
+      case ALL -> sec.path().length == 0 ? root.bytes(root.start, root.end) : p.bodyBytes();
+      case MIME -> p.headerBytes();
+      case HEADER -> msg == null ? new byte[0] : msg.headerBytes();
+      case TEXT -> msg == null ? new byte[0] : msg.bodyBytes();
+      case HEADER_FIELDS -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), false);
+      case HEADER_FIELDS_NOT -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), true);
+    };
+    partial(out, sec, data);
+  }
+
+  private static void partial(Resp out, Section sec, byte[] data) {
+    if (sec.partial() == null) {
+      out.literal(data);
+      return;
+    }
+    long start = sec.partial()[0];
+    if (start >= data.length) {
+      out.literal(new byte[0]);
+      return;
+    }
+    int from = (int) start;
+    int len = (int) Math.min(sec.partial()[1], data.length - from);
+    out.literal(data, from, len);
+  }
+
+  List<Long> expungedSince(long modseq) {
+    long box = sel().mailbox.id();
+    return s.ctx.mail().database().read(c -> {
+      List<Long> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
+        ps.setLong(1, box);
+        ps.setLong(2, modseq);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getLong(1));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  /** SELECT with QRESYNC (RFC 7162 §3.2.5.1): what vanished and what changed since the client's modseq. */
+  void qresyncSelect(Qresync q) {
+    Selected m = sel();
+    List<Long> v = expungedSince(q.modseq());
+    if (q.knownUids() != null) {
+      v = v.stream().filter(u -> q.knownUids().contains(u, Long.MAX_VALUE)).toList();
+    }
+    if (!v.isEmpty()) {
+      s.send("* VANISHED (EARLIER) " + SeqSet.format(v));
+    }
+    for (long uid : m.uids) {
+      MessageRow r = m.rows.get(uid);
+      if (r.modseq() > q.modseq()) {
+        s.send("* " + m.msn(uid) + " FETCH (UID " + uid + " FLAGS (" + ImapSession.flagString(m, r) + ") MODSEQ ("
+            + r.modseq() + "))");
+      }
+    }
+  }
+
+  // ---- STORE ----
+
+  /** RFC 3501 §6.4.6, UNCHANGEDSINCE and MODIFIED (RFC 7162 §3.1.3). */
+  void store(Store x) {
+    writable();
+    s.updates(x.uid());
+    Selected m = sel();
+    List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), s.savedResult));
+    List<String> flags = x.flags().stream().filter(f -> !f.equalsIgnoreCase("\\Recent")).toList();
+    if (x.unchangedSince() != null) {
+      s.condstore = true;
+    }
+    List<Long> uids = rows.stream().map(MessageRow::uid).toList();
+    List<MessageRow> changed = s.ctx.mail().store(m.mailbox.id(), uids, ImapSession.OPS[x.op().ordinal()],
+        ImapSession.flagBits(flags), ImapSession.keywords(flags), x.unchangedSince());
+    Set<Long> changedUids = new HashSet<>();
+    for (MessageRow r : changed) {
+      m.rows.put(r.uid(), r);
+      changedUids.add(r.uid());
+    }
+    List<Long> modified = new ArrayList<>();
+    if (x.unchangedSince() != null) {
+      Map<Long, MessageRow> now = new HashMap<>();
+      for (MessageRow r : s.ctx.mail().messages(m.mailbox.id())) {
+        now.put(r.uid(), r);
+      }
+      for (long uid : uids) {
+        MessageRow r = now.get(uid);
+        if (r != null && !changedUids.contains(uid) && r.modseq() > x.unchangedSince()) {
+          modified.add(x.uid() ? uid : m.msn(uid));
+        }
+      }
+    }
+    for (MessageRow r0 : rows) {
+      MessageRow r = m.rows.get(r0.uid());
+      boolean show = !x.silent() || changedUids.contains(r.uid()) && x.unchangedSince() != null;
+      if (show && !modified.contains(x.uid() ? r.uid() : (long) m.msn(r.uid()))) {
+        s.send("* " + m.msn(r.uid()) + " FETCH (" + (x.silent() ? "" : "FLAGS (" + ImapSession.flagString(m, r)
+            + ")") + (x.uid() ? (x.silent() ? "" : " ") + "UID " + r.uid() : "")
+            + (s.condstore ? " MODSEQ (" + r.modseq() + ")" : "") + ")");
+      }
+    }
+    if (!modified.isEmpty()) {
+      s.ok(x.tag(), "[MODIFIED " + SeqSet.format(modified.stream().sorted().toList()) + "] Conditional STORE failed");
+    } else {
+      s.ok(x.tag(), "STORE completed");
+    }
+  }
+
+  // ---- COPY, MOVE ----
+
+  /** RFC 3501 §6.4.7, UIDPLUS COPYUID (RFC 4315 §3), MOVE (RFC 6851 §3). */
+  void copy(Copy x) {
+    if (x.move()) {
+      writable();
+    }
+    s.updates(x.uid());
+    Selected m = sel();
+    var target = s.ctx.mail().mailbox(s.account.id(), x.mailbox())
+        .orElseThrow(() -> ImapException.no("TRYCREATE", "No such mailbox"));
+    List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), s.savedResult));
+    String verb = x.move() ? "MOVE" : "COPY";
+    if (rows.isEmpty()) {
+      s.ok(x.tag(), verb + " completed, nothing to do");
+      return;
+    }
+    long quota = s.quotaLimit();
+    long size = rows.stream().mapToLong(MessageRow::size).sum();
+    if (!x.move() && quota > 0 && s.ctx.mail().usage(s.account.id()) + size > quota) {
+      throw ImapException.no("OVERQUOTA", "Quota exceeded");
+    }
+    List<Long> uids = rows.stream().map(MessageRow::uid).toList();
+    List<MessageRow> copies = s.ctx.mail().copy(m.mailbox.id(), uids, target.id());
+    String copyUid = "COPYUID " + target.uidValidity() + " " + SeqSet.format(uids) + " "
+        + SeqSet.format(copies.stream().map(MessageRow::uid).toList());
+    if (!x.move()) {
+      s.ok(x.tag(), "[" + copyUid + "] COPY completed");
+      return;
+    }
+    s.send("* OK [" + copyUid + "] Moved");
+    List<Long> removed = s.ctx.mail().expunge(m.mailbox.id(), uids);
+    m.gone.addAll(removed);
+    s.sendExpunges(m);
+    s.ok(x.tag(), "MOVE completed");
+  }
+}
