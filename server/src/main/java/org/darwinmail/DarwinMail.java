@@ -77,6 +77,10 @@ public final class DarwinMail implements AutoCloseable {
         new MaildropLocks());
     bind("pop3", config.listen().pop3(), new Pop3Server(pop3, false));
     bind("pop3s", config.listen().pop3s(), new Pop3Server(pop3, true));
+    org.darwinmail.imap.ImapContext imap = new org.darwinmail.imap.ImapContext(config, services.directory(),
+        services.mail(), tls, services.logins());
+    bind("imap", config.listen().imap(), new org.darwinmail.imap.ImapServer(imap, false));
+    bind("imaps", config.listen().imaps(), new org.darwinmail.imap.ImapServer(imap, true));
   }
 
   private void bind(String name, String address, io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel> init) {
