@@ -25,7 +25,8 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "darwinmail", mixinStandardHelpOptions = true, version = "Darwin Mail 0.1.0",
     description = "Darwin Mail: a complete mail server.",
-    subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class})
+    subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
+        SenderCommand.class})
 public final class Main {
   @Option(names = {"-c", "--config"}, description = "Configuration file (TOML). Default: ${DEFAULT-VALUE}",
       defaultValue = "/etc/darwinmail/darwinmail.toml")

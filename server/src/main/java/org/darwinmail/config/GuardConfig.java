@@ -10,16 +10,28 @@ package org.darwinmail.config;
  *                                 RCPT is answered slowly (a growing delay)
  * @param harvestRefuseAfter       unknown recipients from one address (within an hour) after which the session
  *                                 is closed with 421 and further RCPTs from it are refused
+ * @param loginDelayMillis         the delay before answering a login after one failure (it doubles with each
+ *                                 further failure, up to 8 s), per client address and per account
+ * @param loginLockAfter           failed logins from one address for one account before a lockout (an address
+ *                                 is locked after 3 times as many, an account everywhere after 5 times as many)
+ * @param loginLockoutSeconds      how long a lockout lasts
  * @param send                     outbound limits and burst blocking of authenticated senders
  */
 public record GuardConfig(Integer maxConnectionsPerAddress, Integer maxConnectionsPerMinute,
-    Integer harvestDelayAfter, Integer harvestRefuseAfter, SendConfig send) {
+    Integer harvestDelayAfter, Integer harvestRefuseAfter, Integer loginDelayMillis, Integer loginLockAfter,
+    Integer loginLockoutSeconds, SendConfig send) {
   public GuardConfig {
     maxConnectionsPerAddress = maxConnectionsPerAddress == null ? 50 : maxConnectionsPerAddress;
     maxConnectionsPerMinute = maxConnectionsPerMinute == null ? 300 : maxConnectionsPerMinute;
     harvestDelayAfter = harvestDelayAfter == null ? 5 : harvestDelayAfter;
     harvestRefuseAfter = harvestRefuseAfter == null ? 20 : harvestRefuseAfter;
+    loginDelayMillis = loginDelayMillis == null ? 250 : loginDelayMillis;
+    loginLockAfter = loginLockAfter == null ? 10 : loginLockAfter;
+    loginLockoutSeconds = loginLockoutSeconds == null ? 900 : loginLockoutSeconds;
     send = send == null ? SendConfig.defaults() : send;
+    Checks.range("guard.login_delay_millis", loginDelayMillis, 0, 8_000);
+    Checks.range("guard.login_lock_after", loginLockAfter, 1, 1_000);
+    Checks.range("guard.login_lockout_seconds", loginLockoutSeconds, 1, 86_400);
     Checks.range("guard.max_connections_per_address", maxConnectionsPerAddress, 1, 100_000);
     Checks.range("guard.max_connections_per_minute", maxConnectionsPerMinute, 1, 1_000_000);
     Checks.range("guard.harvest_delay_after", harvestDelayAfter, 1, 100_000);
@@ -27,18 +39,26 @@ public record GuardConfig(Integer maxConnectionsPerAddress, Integer maxConnectio
   }
 
   public static GuardConfig defaults() {
-    return new GuardConfig(null, null, null, null, null);
+    return new GuardConfig(null, null, null, null, null, null, null, null);
   }
 
   public GuardConfig withSend(SendConfig s) {
-    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, harvestDelayAfter, harvestRefuseAfter, s);
+    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, harvestDelayAfter, harvestRefuseAfter,
+        loginDelayMillis, loginLockAfter, loginLockoutSeconds, s);
   }
 
   public GuardConfig withConnections(int perAddress, int perMinute) {
-    return new GuardConfig(perAddress, perMinute, harvestDelayAfter, harvestRefuseAfter, send);
+    return new GuardConfig(perAddress, perMinute, harvestDelayAfter, harvestRefuseAfter, loginDelayMillis,
+        loginLockAfter, loginLockoutSeconds, send);
   }
 
   public GuardConfig withHarvest(int delayAfter, int refuseAfter) {
-    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, delayAfter, refuseAfter, send);
+    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, delayAfter, refuseAfter,
+        loginDelayMillis, loginLockAfter, loginLockoutSeconds, send);
+  }
+
+  public GuardConfig withLogins(int delayMillis, int lockAfter, int lockoutSeconds) {
+    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, harvestDelayAfter, harvestRefuseAfter,
+        delayMillis, lockAfter, lockoutSeconds, send);
   }
 }

@@ -7,26 +7,27 @@ import java.time.Instant;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import org.darwinmail.config.GuardConfig;
 
 /**
  * Throttles failed logins on every protocol (SMTP AUTH, IMAP, POP3), per account and per client address
  * (DESIGN.md §5). Each failure makes the next attempt from the same address, or for the same account, wait longer
- * (doubling from {@link #BASE_DELAY}); past {@link #LOCK_AFTER} failures the key is locked out for
- * {@link #LOCKOUT}. An account is locked only for the addresses that failed against it, plus globally after
- * {@link #ACCOUNT_LOCK_AFTER} failures from many addresses, so an attacker elsewhere cannot lock a user out of
+ * (doubling from {@link #baseDelay}); past {@link #lockAfter} failures the key is locked out for
+ * {@link #lockout}. An account is locked only for the addresses that failed against it, plus globally after
+ * {@link #accountLockAfter} failures from many addresses, so an attacker elsewhere cannot lock a user out of
  * their usual address... unless they try very hard, and then only for the lockout time.
  *
  * <p>Usage by a protocol session: {@code check} before verifying a password (refuse while locked, sleep the
  * returned delay on the session's virtual thread), then {@code failed} or {@code succeeded}.
  */
 public final class LoginGuard {
-  static final Duration BASE_DELAY = Duration.ofMillis(250);
   static final Duration MAX_DELAY = Duration.ofSeconds(8);
-  static final int LOCK_AFTER = 10;
-  static final int ACCOUNT_LOCK_AFTER = 50;
-  static final Duration LOCKOUT = Duration.ofMinutes(15);
   static final Duration FORGET_AFTER = Duration.ofHours(1);
 
+  private final Duration baseDelay;
+  private final int lockAfter;
+  private final int accountLockAfter;
+  private final Duration lockout;
   private final Clock clock;
   private final Map<String, Failures> byKey = new ConcurrentHashMap<>();
 
@@ -35,6 +36,15 @@ public final class LoginGuard {
   }
 
   public LoginGuard(Clock clock) {
+    this(GuardConfig.defaults(), clock);
+  }
+
+  /** With the {@code guard.login_*} settings: first delay, failures before a lockout, lockout length. */
+  public LoginGuard(GuardConfig config, Clock clock) {
+    this.baseDelay = Duration.ofMillis(config.loginDelayMillis());
+    this.lockAfter = config.loginLockAfter();
+    this.accountLockAfter = config.loginLockAfter() * 5;
+    this.lockout = Duration.ofSeconds(config.loginLockoutSeconds());
     this.clock = clock;
   }
 
@@ -49,14 +59,14 @@ public final class LoginGuard {
     Failures ip = get(ipKey(address), now);
     Failures pair = get(pairKey(account, address), now);
     Failures acct = get(accountKey(account), now);
-    if (locked(ip, now, LOCK_AFTER * 3) || locked(pair, now, LOCK_AFTER) || locked(acct, now, ACCOUNT_LOCK_AFTER)) {
+    if (locked(ip, now, lockAfter * 3) || locked(pair, now, lockAfter) || locked(acct, now, accountLockAfter)) {
       return new Verdict(true, Duration.ZERO);
     }
     int n = Math.max(ip == null ? 0 : ip.count / 3, pair == null ? 0 : pair.count);
     if (n == 0) {
       return Verdict.GO;
     }
-    long ms = Math.min(MAX_DELAY.toMillis(), BASE_DELAY.toMillis() << Math.min(n - 1, 16));
+    long ms = Math.min(MAX_DELAY.toMillis(), baseDelay.toMillis() << Math.min(n - 1, 16));
     return new Verdict(false, Duration.ofMillis(ms));
   }
 
@@ -96,12 +106,12 @@ public final class LoginGuard {
     return f;
   }
 
-  private static boolean locked(Failures f, Instant now, int limit) {
-    return f != null && f.count >= limit && now.isBefore(f.last.plus(LOCKOUT));
+  private boolean locked(Failures f, Instant now, int limit) {
+    return f != null && f.count >= limit && now.isBefore(f.last.plus(lockout));
   }
 
-  private static boolean expired(Failures f, Instant now) {
-    return now.isAfter(f.last.plus(f.count >= LOCK_AFTER ? LOCKOUT : FORGET_AFTER));
+  private boolean expired(Failures f, Instant now) {
+    return now.isAfter(f.last.plus(f.count >= lockAfter ? lockout : FORGET_AFTER));
   }
 
   private static String ipKey(InetAddress a) {

@@ -76,7 +76,6 @@ public final class SendGuard {
     for (Block b : loadBlocks()) {
       blocks.put(b.account(), b);
     }
-    Metrics.gauge("darwinmail.guard.senders.blocked.current", blocks, Map::size);
   }
 
   /** The outbound queue registers itself here so that unblocking can release or delete held mail. */

@@ -290,7 +290,13 @@ public final class SmtpSession extends Session {
     checkSender(m.from());
     if (account != null) {
       sendTx = ctx.guard().sends().begin(account.address());
-      guarded(sendTx.verdict());
+      if (!sendTx.verdict().ok()) {
+        // A policy answer, not a bad command: it does not count towards max_errors.
+        reply(sendTx.verdict().outcome() == SendGuard.Outcome.BLOCKED
+            ? new Reply(550, "5.7.1", sendTx.verdict().reason()) : new Reply(451, "4.7.1", sendTx.verdict().reason()));
+        sendTx = null;
+        return;
+      }
     }
     sender = m.from();
     mailParams = params;

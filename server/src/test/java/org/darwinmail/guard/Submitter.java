@@ -1,0 +1,150 @@
+package org.darwinmail.guard;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.List;
+import javax.net.ssl.SSLSocket;
+import org.darwinmail.testing.LineClient;
+
+/**
+ * An SMTP client over a real socket for the guard's tests: from a chosen loopback address (127.0.0.2 is "another
+ * client"), plain (port 25) or submission (587: STARTTLS, AUTH PLAIN).
+ */
+final class Submitter implements AutoCloseable {
+  private Socket socket;
+  private InputStream in;
+  private OutputStream out;
+  final String greeting;
+
+  /** Connects from {@code from} and reads the greeting (null when the server closed at once). */
+  Submitter(String from, int port) throws IOException {
+    socket = new Socket();
+    socket.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
+    socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+    socket.setSoTimeout(15_000);
+    in = socket.getInputStream();
+    out = socket.getOutputStream();
+    greeting = read();
+  }
+
+  /** Submission from 127.0.0.1, logged in. */
+  Submitter(int port, String user, String password) throws IOException {
+    this("127.0.0.1", port);
+    expect(greeting, "220");
+    startTls();
+    expect(auth(user, password), "235");
+  }
+
+  void startTls() throws IOException {
+    ehlo();
+    send("STARTTLS");
+    expect(read(), "220");
+    SSLSocket s = (SSLSocket) LineClient.trustAll().getSocketFactory()
+        .createSocket(socket, "127.0.0.1", socket.getPort(), true);
+    s.setUseClientMode(true);
+    s.startHandshake();
+    socket = s;
+    in = s.getInputStream();
+    out = s.getOutputStream();
+    ehlo();
+  }
+
+  String auth(String user, String password) throws IOException {
+    send("AUTH PLAIN " + Base64.getEncoder().encodeToString(
+        ("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8)));
+    return read();
+  }
+
+  void ehlo() throws IOException {
+    send("EHLO client.test");
+    String l;
+    do {
+      l = read();
+    } while (l != null && l.startsWith("250-"));
+    expect(l, "250");
+  }
+
+  static void expect(String line, String code) throws IOException {
+    if (line == null || !line.startsWith(code)) {
+      throw new IOException("expected " + code + ", got " + line);
+    }
+  }
+
+  /**
+   * Submits one message; returns the reply that decided its fate: the final 250 after the body, or the first
+   * refusal (at MAIL, RCPT or after the body).
+   */
+  String send(String from, List<String> to, String subject) throws IOException {
+    send("MAIL FROM:<" + from + ">");
+    String r = read();
+    if (!r.startsWith("250")) {
+      return r;
+    }
+    String refused = null;
+    int accepted = 0;
+    for (String t : to) {
+      send("RCPT TO:<" + t + ">");
+      String rr = read();
+      if (rr.startsWith("250")) {
+        accepted++;
+      } else if (refused == null) {
+        refused = rr;
+      }
+    }
+    if (accepted == 0) {
+      send("RSET");
+      read();
+      return refused;
+    }
+    send("DATA");
+    String d = read();
+    if (!d.startsWith("354")) {
+      return d;
+    }
+    send("From: <" + from + ">\r\nTo: <" + to.getFirst() + ">\r\nSubject: " + subject + "\r\n\r\nHello.\r\n.");
+    return read();
+  }
+
+  void send(String line) throws IOException {
+    out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  /** The next line without CRLF, or null when the server closed the connection. */
+  String read() throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) != -1) {
+      if (c == '\n') {
+        String s = b.toString(StandardCharsets.UTF_8);
+        return s.endsWith("\r") ? s.substring(0, s.length() - 1) : s;
+      }
+      b.write(c);
+    }
+    return b.size() == 0 ? null : b.toString(StandardCharsets.UTF_8);
+  }
+
+  /** True when the server has closed the connection (what it still sends is read and dropped). */
+  boolean closedByServer() {
+    try {
+      while (in.read() != -1) {
+        // drain
+      }
+      return true;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  @Override
+  public void close() throws IOException {
+    socket.close();
+  }
+}
