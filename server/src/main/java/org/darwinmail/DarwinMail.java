@@ -133,7 +133,8 @@ public final class DarwinMail implements AutoCloseable {
       Directory directory = new Directory(db, mail);
       Guard guard = new Guard(new SendGuard(config, db, directory, blobs, new LocalDelivery(mail)),
           new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()));
-      return new Services(config, db, blobs, events, mail, directory, new LoginGuard(), guard);
+      return new Services(config, db, blobs, events, mail, directory,
+          new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
     }
 
     /** Does any stored message (or queued item) use this blob? */
