@@ -111,38 +111,52 @@ def main():
             if pf and not peer_err:
                 pf.wait_queue_empty(a.timeout)
         for conc, count in runs:
-            d = p_acc = p_del = None
-            dcpu = pcpu = None
-            io = ["-", "-"]
-            if dw and not darwin_err:
-                log("Darwin: concurrency %d, %d messages" % (conc, count))
-                with Meter(dw.proc.pid) as m:
-                    ok, secs, err = smtp_source(dw.ports["smtp"], conc, count, a.size, a.timeout)
-                if ok:
-                    d = count / secs
-                    dcpu = 1000 * m.server_cpu / count
-                    io[0] = "%.0f/%.0f" % (m.busy, m.iowait)
-                else:
-                    rep.note("Darwin, concurrency %d: smtp-source failed: %s" % (conc, err))
+            # A-B-B-A halves (Darwin, Postfix, Postfix, Darwin): a load drift on this shared machine
+            # during the run hits both servers alike.
+            both = bool(dw and not darwin_err) and bool(pf and not peer_err)
+            order = ["Darwin", "Postfix", "Postfix", "Darwin"] if both else (
+                ["Darwin"] if dw and not darwin_err else (["Postfix"] if pf and not peer_err else []))
+            part = count // 2 if both else count
+            acc = {}
+            for name in order:
+                v = acc.setdefault(name, {"n": 0, "secs": 0.0, "wall": 0.0, "cpu": 0.0, "busy": [], "io": [], "bad": False,
+                                          "delivered_ok": True})
+                port = dw.ports["smtp"] if name == "Darwin" else pf.smtp_port
+                pid = dw.proc.pid if name == "Darwin" else pf.pid
+                log("%s: concurrency %d, %d messages" % (name, conc, part))
+                before = pf.maildir_count(USER) if name == "Postfix" else 0
+                with Meter(pid) as m:
+                    ok, secs, err = smtp_source(port, conc, part, a.size, a.timeout)
+                    if name == "Postfix":
+                        drained = pf.wait_queue_empty(a.timeout)
+                if not ok:
+                    rep.note("%s, concurrency %d: smtp-source failed: %s" % (name, conc, err))
+                    v["bad"] = True
                     rc = 1
-            if pf and not peer_err:
-                log("Postfix: concurrency %d, %d messages" % (conc, count))
-                before = pf.maildir_count(USER)
-                with Meter(pf.pid) as m:
-                    ok, secs, err = smtp_source(pf.smtp_port, conc, count, a.size, a.timeout)
-                    drained = pf.wait_queue_empty(a.timeout)
-                if ok:
-                    p_acc = count / secs
+                    continue
+                if name == "Postfix":
                     delivered = pf.maildir_count(USER) - before
-                    if drained and delivered == count:
-                        p_del = count / m.seconds
-                    else:
-                        rep.note("Postfix, concurrency %d: %d of %d delivered to Maildir" % (conc, delivered, count))
-                    pcpu = 1000 * m.server_cpu / count
-                    io[1] = "%.0f/%.0f" % (m.busy, m.iowait)
+                    if not drained or delivered != part:
+                        v["delivered_ok"] = False
+                        rep.note("Postfix, concurrency %d: %d of %d delivered to Maildir" % (conc, delivered, part))
+                v["n"] += part
+                v["secs"] += secs
+                v["wall"] += m.seconds
+                v["cpu"] += m.server_cpu
+                v["busy"].append(m.busy)
+                v["io"].append(m.iowait)
+            d = p_acc = p_del = dcpu = pcpu = None
+            io = ["-", "-"]
+            for i, name in enumerate(("Darwin", "Postfix")):
+                v = acc.get(name)
+                if not v or v["bad"] or not v["n"]:
+                    continue
+                io[i] = "%.0f/%.0f" % (sum(v["busy"]) / len(v["busy"]), sum(v["io"]) / len(v["io"]))
+                if name == "Darwin":
+                    d, dcpu = v["n"] / v["secs"], 1000 * v["cpu"] / v["n"]
                 else:
-                    rep.note("Postfix, concurrency %d: smtp-source failed: %s" % (conc, err))
-                    rc = 1
+                    p_acc, pcpu = v["n"] / v["secs"], 1000 * v["cpu"] / v["n"]
+                    p_del = v["n"] / v["wall"] if v["delivered_ok"] else None
             rep.row(str(conc), str(count), d if d else ("NOT MEASURED" if darwin_on else "-"), p_acc, p_del,
                     ratio(d, p_acc), ratio(d, p_del), dcpu, pcpu, " | ".join(io))
         if a.syscalls:
@@ -167,6 +181,8 @@ def main():
     rep.note("Darwin answers 250 only after the blob and the row are durable (DESIGN.md section 4); "
              "Postfix answers 250 after its queue file is fsynced, and then delivers to Maildir through virtual(8), "
              "which fsyncs again: 'delivered' is the rate until the last message is in the Maildir.")
+    rep.note("Each row: half the messages to each server in the order Darwin, Postfix, Postfix, Darwin; "
+             "rates are messages over the summed smtp-source times.")
     rep.note("CPU ms/msg: CPU time of the server's process tree per message (Postfix includes reaped children); "
              "CPU busy/iowait%: system-wide (all processes, both CPUs) during the run.")
     if peer_err:
