@@ -40,6 +40,17 @@ public final class ScriptSuite {
    * @param implicitTls connect with TLS from the start (465, 993, 995)
    */
   public static Stream<DynamicTest> tests(TestServer server, String protocol, String listener, boolean implicitTls) {
+    return tests(server, protocol, listener, implicitTls, (domain, script) -> { });
+  }
+
+  /** Prepares one script's domain after its users exist (mail in a mailbox, say), before the script runs. */
+  public interface Setup {
+    void prepare(String domain, Path script) throws Exception;
+  }
+
+  /** As above, with {@code setup} run for each script. */
+  public static Stream<DynamicTest> tests(TestServer server, String protocol, String listener, boolean implicitTls,
+      Setup setup) {
     Path dir;
     try {
       dir = Path.of(ScriptSuite.class.getResource("/scripts/" + protocol).toURI());
@@ -56,6 +67,7 @@ public final class ScriptSuite {
       String domain = "s" + SEQ.incrementAndGet() + ".test";
       server.addUser("alice@" + domain, "alice-pw");
       server.addUser("bob@" + domain, "bob-pw");
+      setup.prepare(domain, f);
       // A script may name another listener in its first line: "#! listener submission" (or "submissions").
       String first = Files.readAllLines(f).stream().findFirst().orElse("");
       String l = first.startsWith("#! listener ") ? first.substring(12).strip() : listener;

@@ -1,0 +1,51 @@
+package org.darwinmail.pop3;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** RFC 1939 §3 byte-stuffing and §7 TOP, table-driven, fed whole and one byte at a time. */
+class DotStufferTest {
+
+  @ParameterizedTest(name = "[{index}] lines={0} {1}")
+  @CsvSource(delimiter = '|', quoteCharacter = '"', textBlock = """
+      -1 | "a\\r\\nb\\r\\n"                    | "a\\r\\nb\\r\\n.\\r\\n"
+      -1 | ".\\r\\n"                            | "..\\r\\n.\\r\\n"
+      -1 | "x\\r\\n.hidden\\r\\n..two\\r\\n"    | "x\\r\\n..hidden\\r\\n...two\\r\\n.\\r\\n"
+      -1 | "no final newline"                   | "no final newline\\r\\n.\\r\\n"
+      -1 | "bare\\nlf\\n.dot\\n"                | "bare\\r\\nlf\\r\\n..dot\\r\\n.\\r\\n"
+      -1 | "cr\\rinside\\r\\n"                  | "cr\\rinside\\r\\n.\\r\\n"
+      -1 | "ends in cr\\r"                      | "ends in cr\\r\\n.\\r\\n"
+      -1 | "a\\r.b\\r\\n"                       | "a\\r.b\\r\\n.\\r\\n"
+      -1 | ""                                   | ".\\r\\n"
+      0  | "H: v\\r\\n\\r\\nbody1\\r\\nbody2\\r\\n" | "H: v\\r\\n\\r\\n.\\r\\n"
+      1  | "H: v\\r\\n\\r\\n.body1\\r\\nbody2\\r\\n" | "H: v\\r\\n\\r\\n..body1\\r\\n.\\r\\n"
+      5  | "H: v\\r\\n\\r\\nbody1\\r\\nbody2"   | "H: v\\r\\n\\r\\nbody1\\r\\nbody2\\r\\n.\\r\\n"
+      0  | "H: v\\r\\nNo: body"                 | "H: v\\r\\nNo: body\\r\\n.\\r\\n"
+      2  | "H: v\\n\\nb1\\nb2\\nb3\\n"          | "H: v\\r\\n\\r\\nb1\\r\\nb2\\r\\n.\\r\\n"
+      """)
+  void stuffs(long lines, String input, String expected) {
+    byte[] in = unescape(input).getBytes(StandardCharsets.ISO_8859_1);
+    String want = unescape(expected);
+    assertThat(run(lines, in, in.length)).isEqualTo(want);
+    assertThat(run(lines, in, 1)).as("fed one byte at a time").isEqualTo(want);
+  }
+
+  private static String run(long lines, byte[] in, int step) {
+    DotStuffer d = new DotStuffer(lines);
+    ByteBuf out = Unpooled.buffer();
+    for (int i = 0; i < in.length && !d.done(); i += step) {
+      d.feed(in, i, Math.min(step, in.length - i), out);
+    }
+    d.finish(out);
+    return out.toString(StandardCharsets.ISO_8859_1);
+  }
+
+  private static String unescape(String s) {
+    return s.replace("\\r", "\r").replace("\\n", "\n");
+  }
+}
