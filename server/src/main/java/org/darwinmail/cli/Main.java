@@ -26,10 +26,11 @@ import picocli.CommandLine.Option;
 @Command(name = "darwinmail", mixinStandardHelpOptions = true, version = "Darwin Mail 0.1.0",
     description = "Darwin Mail: a complete mail server.",
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
-        SenderCommand.class})
+        SenderCommand.class, QueueCommand.class})
 public final class Main {
+  /** Inherited: "darwinmail --config F serve" and "darwinmail serve --config F" both work (DESIGN.md §8). */
   @Option(names = {"-c", "--config"}, description = "Configuration file (TOML). Default: ${DEFAULT-VALUE}",
-      defaultValue = "/etc/darwinmail/darwinmail.toml")
+      defaultValue = "/etc/darwinmail/darwinmail.toml", scope = CommandLine.ScopeType.INHERIT)
   Path config;
 
   /** The services commands use: the running server's, or the database opened by this process. */
