@@ -11,7 +11,10 @@
 APPLIANCE_BUILD   ?= build/appliance
 APPLIANCE_CACHE   ?= /var/cache/darwinmail-build
 APPLIANCE_BASE    ?= debian12
-APPLIANCE_VERSION ?= 0.1.0+g$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# Evaluated once: commits landing during a long build must not change the name.
+ifndef APPLIANCE_VERSION
+APPLIANCE_VERSION := 0.1.0+g$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+endif
 APPLIANCE_COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 APPLIANCE_TIMINGS ?= $(CURDIR)/$(APPLIANCE_BUILD)/timings.log
 export APPLIANCE_TIMINGS
@@ -63,6 +66,9 @@ ova: image
 	rm -f $(AB)/darwinmail-*.ova
 	$(A_TIMED) ova $(PY) appliance/scripts/make-ova.py --system $(A_IMAGE) --out $(A_OVA) \
 		--version $(APPLIANCE_VERSION) --base $(APPLIANCE_BASE) --git-commit $(APPLIANCE_COMMIT)
+	printf 'APPLIANCE_OVA=%s\nAPPLIANCE_VERSION=%s\nAPPLIANCE_BASE=%s\n' $(CURDIR)/$(A_OVA) $(APPLIANCE_VERSION) \
+		$(APPLIANCE_BASE) > $(AB)/ova.env
+	@ls -l $(A_OVA)
 
 # Production: EL 9 from its ISO with the kickstart, under VMware Workstation or
 # ESXi (Packer's vmware plugin and ovftool needed), then repacked with the
@@ -91,10 +97,11 @@ appliance-lint: appliance-deps $(A_KEY)
 # The whole appliance stage of `make test`.
 appliance-test: appliance-lint ova appliance-test-only
 
-# Only the tests, against the OVA already built.
+# Only the tests, against the OVA last built by `make ova` (named in ova.env).
 appliance-test-only:
-	$(A_TIMED) appliance-tests env APPLIANCE_OVA=$(CURDIR)/$(A_OVA) APPLIANCE_BASE=$(APPLIANCE_BASE) \
-		APPLIANCE_VERSION=$(APPLIANCE_VERSION) APPLIANCE_WORK=$(CURDIR)/$(AB)/test \
+	@test -f $(AB)/ova.env || { echo "appliance-test-only: no OVA built yet (make ova)" >&2; exit 1; }
+	set -a && . $(AB)/ova.env && set +a && \
+	$(A_TIMED) appliance-tests env APPLIANCE_WORK=$(CURDIR)/$(AB)/test \
 		$(PY) -m pytest -p no:cacheprovider -v tests/appliance
 	@cat $(APPLIANCE_TIMINGS) | tail -n 12
 

@@ -83,6 +83,15 @@ def test_guest_os_is_what_the_ovf_declares(host, ova):
                        ("rocky", "9"): "rhel9_64Guest"}[ident]
 
 
+def test_installed_server_is_the_version_the_ovf_declares(host, ova):
+    """The version vSphere shows is the server inside."""
+    with tarfile.open(ova) as tar:
+        ovf = ET.fromstring(tar.extractfile(tar.getmembers()[0]).read())
+    declared = ovf.find(".//{http://schemas.dmtf.org/ovf/envelope/1}ProductSection/"
+                        "{http://schemas.dmtf.org/ovf/envelope/1}Version").text
+    assert host.file("/opt/darwinmail/VERSION").content_string.strip() == declared
+
+
 def test_console_shows_how_to_start(host):
     issue = host.file("/etc/issue").content_string
     assert "https://\\4:8443/" in issue
