@@ -274,7 +274,8 @@ public final class ImapParser {
       }
       r.sp();
     }
-    String ref = mailbox(r.astring());
+    // an empty reference sent bare ("LIST  *"), as Python's imaplib does with list(''), is taken as ""
+    String ref = r.peek() == ' ' ? "" : mailbox(r.astring());
     r.sp();
     List<String> patterns = new ArrayList<>();
     if (!lsub && r.tryChar('(')) {

@@ -69,6 +69,7 @@ public final class ImapSession extends Session {
   private volatile String idleTag;
   private final AtomicBoolean idleWake = new AtomicBoolean();
   private String currentTag;
+  private boolean framerResumed;
   private int errors;
 
   public ImapSession(ImapContext ctx, ImapFramer framer) {
@@ -229,6 +230,17 @@ public final class ImapSession extends Session {
 
   private void execute(List<Object> cmdParts) {
     String first = (String) cmdParts.get(0);
+    framerResumed = !(cmdParts.size() == 1 && ImapFramer.pausesAfter(first));
+    try {
+      executeParsed(cmdParts, first);
+    } finally {
+      if (!framerResumed) {
+        framer.resume(); // STARTTLS or COMPRESS refused: go on framing as before
+      }
+    }
+  }
+
+  private void executeParsed(List<Object> cmdParts, String first) {
     currentTag = ImapParser.tagOf(first);
     ImapCommand cmd;
     try {
@@ -321,7 +333,7 @@ public final class ImapSession extends Session {
       return switch (state) {
         case NOT_AUTHENTICATED -> "BAD Log in first";
         case AUTHENTICATED -> states(c) == SELECTED ? "BAD Select a mailbox first" : "BAD Already logged in";
-        default -> "BAD Not allowed now";
+        default -> states(c) == NOT_AUTH ? "BAD Already logged in" : "BAD Not allowed now";
       };
     }
     return switch (c) {
@@ -423,9 +435,9 @@ public final class ImapSession extends Session {
   private void startTls(StartTls x) {
     if (ctx.tls() == null) {
       reply(x.tag(), "NO TLS not available");
-      framer.resume();
       return;
     }
+    framerResumed = true;
     ctx.tls().startTls(channel, framer, x.tag() + " OK Begin TLS negotiation now");
   }
 
@@ -662,9 +674,9 @@ public final class ImapSession extends Session {
   private void compress(Compress x) {
     if (!x.mechanism().equals("DEFLATE")) {
       reply(x.tag(), "NO [CANNOT] Unknown compression mechanism");
-      framer.resume();
       return;
     }
+    framerResumed = true;
     java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
     String line = x.tag() + " OK DEFLATE active\r\n";
     channel.eventLoop().execute(() -> {

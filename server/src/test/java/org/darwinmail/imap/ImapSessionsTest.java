@@ -1,0 +1,212 @@
+package org.darwinmail.imap;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.zip.Deflater;
+import java.util.zip.Inflater;
+import org.darwinmail.testing.TestServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * IMAP behaviour that needs more than one connection or a look at the store: two sessions on one mailbox
+ * (RFC 3501 §7.4.1, §5.2), IDLE wake-up, UIDs across restarts, QRESYNC with the real UIDVALIDITY, quotas on APPEND,
+ * COMPRESS=DEFLATE on the wire.
+ */
+class ImapSessionsTest {
+  static TestServer server;
+
+  @BeforeAll
+  static void start() {
+    server = TestServer.start();
+    server.addUser("ann@sessions.test", "ann-pw");
+    server.addUser("quota@sessions.test", "quota-pw");
+  }
+
+  @AfterAll
+  static void stop() {
+    server.close();
+  }
+
+  static String msg(String subject) {
+    return "From: x@example.test\r\nSubject: " + subject + "\r\n\r\nbody of " + subject + "\r\n";
+  }
+
+  @Test
+  void twoSessionsSeeEachOthersChangesAtTheAllowedMoments() throws Exception {
+    try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw");
+        ImapClient b = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
+      a.cmd("CREATE Shared");
+      for (int i = 1; i <= 3; i++) {
+        a.append("Shared", msg("m" + i));
+      }
+      assertThat(a.cmd("SELECT Shared")).contains("* 3 EXISTS");
+      assertThat(b.cmd("SELECT Shared")).contains("* 3 EXISTS");
+
+      // A flags and expunges message 1; B is fetching: FETCH may carry flag changes but never EXPUNGE.
+      a.cmd("STORE 1 +FLAGS (\\Deleted)");
+      a.cmd("STORE 2 +FLAGS (\\Flagged)");
+      assertThat(a.cmd("EXPUNGE")).contains("* 1 EXPUNGE");
+      List<String> fetch = b.cmd("FETCH 1:3 (UID)");
+      assertThat(fetch).noneMatch(l -> l.contains("EXPUNGE"));
+      assertThat(fetch).contains("* 1 FETCH (UID 1)", "* 3 FETCH (UID 3)");
+      assertThat(fetch).anyMatch(l -> l.startsWith("* 2 FETCH") && l.contains("\\Flagged"));
+      // NOOP is an allowed moment: the EXPUNGE arrives, and numbers shift.
+      List<String> noop = b.cmd("NOOP");
+      assertThat(noop).contains("* 1 EXPUNGE");
+      assertThat(b.cmd("FETCH 1 (UID)")).contains("* 1 FETCH (UID 2)");
+
+      // B idles; A appends, flags, expunges: B hears each without asking.
+      b.c.send("i1 IDLE");
+      assertThat(b.c.read()).isEqualTo("+ idling");
+      a.append("Shared", msg("m4"));
+      assertThat(b.c.read()).isEqualTo("* 3 EXISTS");
+      assertThat(b.c.read()).isEqualTo("* 1 RECENT");
+      a.cmd("STORE 1 +FLAGS (\\Seen)");
+      assertThat(b.c.read()).startsWith("* 1 FETCH (UID 2 FLAGS (\\Seen \\Flagged)");
+      a.cmd("STORE 1 +FLAGS (\\Deleted)");
+      assertThat(b.c.read()).startsWith("* 1 FETCH (UID 2 FLAGS (\\Seen \\Flagged \\Deleted)");
+      a.cmd("EXPUNGE");
+      assertThat(b.c.read()).isEqualTo("* 1 EXPUNGE");
+      b.c.send("DONE");
+      assertThat(b.c.read()).isEqualTo("i1 OK IDLE terminated");
+      assertThat(b.cmd("SEARCH ALL")).contains("* SEARCH 1 2");
+    }
+  }
+
+  @Test
+  void idleHearsNewMailWithinASecond() throws Exception {
+    try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
+      a.cmd("CREATE Fast");
+      a.cmd("SELECT Fast");
+      a.c.send("i1 IDLE");
+      assertThat(a.c.read()).isEqualTo("+ idling");
+      var box = server.services().mail().mailbox(
+          server.services().directory().account("ann@sessions.test").orElseThrow().id(), "Fast").orElseThrow();
+      var blobs = server.services().blobs();
+      var w = blobs.create();
+      w.write(msg("fast").getBytes(StandardCharsets.US_ASCII));
+      var ref = w.commit();
+      a.c.setTimeout(1000); // the user notices within a second
+      server.services().mail().deliver(List.of(box.id()), ref, java.time.Instant.now());
+      assertThat(a.c.read()).isEqualTo("* 1 EXISTS");
+      assertThat(a.c.read()).isEqualTo("* 1 RECENT");
+      a.c.setTimeout(10_000);
+      a.c.send("DONE");
+      assertThat(a.c.read()).isEqualTo("i1 OK IDLE terminated");
+    }
+  }
+
+  @Test
+  void qresyncSelectReportsVanishedAndChangedSinceTheClientsModseq() throws Exception {
+    try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
+      a.cmd("CREATE Sync");
+      for (int i = 1; i <= 4; i++) {
+        a.append("Sync", msg("s" + i));
+      }
+      a.cmd("ENABLE QRESYNC");
+      List<String> sel = a.cmd("SELECT Sync");
+      String validity = sel.stream().filter(l -> l.contains("UIDVALIDITY")).findFirst().orElseThrow()
+          .replaceAll("\\D", "");
+      String modseq = sel.stream().filter(l -> l.contains("HIGHESTMODSEQ")).findFirst().orElseThrow()
+          .replaceAll("\\D", "");
+      a.cmd("STORE 2 +FLAGS (\\Answered)");
+      a.cmd("STORE 3 +FLAGS (\\Deleted)");
+      assertThat(a.cmd("EXPUNGE")).contains("* VANISHED 3");
+      a.cmd("UNSELECT");
+      List<String> re = a.cmd("SELECT Sync (QRESYNC (" + validity + " " + modseq + " 1:4))");
+      assertThat(re).contains("* VANISHED (EARLIER) 3");
+      assertThat(re).anyMatch(l -> l.matches("\\* 2 FETCH \\(UID 2 FLAGS \\(\\\\Answered\\) MODSEQ \\(\\d+\\)\\)"));
+      assertThat(re).noneMatch(l -> l.contains("UID 1 ") || l.contains("UID 4 "));
+      List<String> vanished = a.cmd("UID FETCH 1:* (FLAGS) (CHANGEDSINCE " + modseq + " VANISHED)");
+      assertThat(vanished).contains("* VANISHED (EARLIER) 3");
+    }
+  }
+
+  @Test
+  void uidsAreNeverReusedAcrossExpungeAndRestart() throws Exception {
+    server.addUser("restart@sessions.test", "restart-pw");
+    String validity;
+    try (ImapClient a = new ImapClient(server.port("imap")).login("restart@sessions.test", "restart-pw")) {
+      a.append("INBOX", msg("r1"));
+      a.append("INBOX", msg("r2"));
+      a.cmd("SELECT INBOX");
+      a.cmd("STORE 2 +FLAGS (\\Deleted)");
+      a.cmd("EXPUNGE");
+      validity = a.cmd("STATUS INBOX (UIDVALIDITY)").get(0);
+    }
+    server.restart();
+    try (ImapClient a = new ImapClient(server.port("imap")).login("restart@sessions.test", "restart-pw")) {
+      assertThat(a.cmd("STATUS INBOX (UIDVALIDITY)").get(0)).isEqualTo(validity);
+      a.append("INBOX", msg("r3"));
+      a.cmd("SELECT INBOX");
+      assertThat(a.cmd("UID SEARCH ALL")).contains("* SEARCH 1 3");
+    }
+  }
+
+  @Test
+  void appendOverQuotaIsRefusedAndGetQuotaRootReportsUsage() throws Exception {
+    server.services().directory().setQuota("quota@sessions.test", 2048);
+    try (ImapClient a = new ImapClient(server.port("imap")).login("quota@sessions.test", "quota-pw")) {
+      a.append("INBOX", msg("small"));
+      List<String> q = a.cmd("GETQUOTAROOT INBOX");
+      assertThat(q).contains("* QUOTAROOT \"INBOX\" \"\"", "* QUOTA \"\" (STORAGE 1 2)");
+      String big = "Subject: big\r\n\r\n" + "x".repeat(3000) + "\r\n";
+      a.c.raw(("t9 APPEND INBOX {" + big.length() + "+}\r\n" + big + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      assertThat(a.until("t9 ")).contains("t9 NO [OVERQUOTA] Quota exceeded");
+      assertThat(a.cmd("GETQUOTA \"\"")).contains("* QUOTA \"\" (STORAGE 1 2)");
+      assertThat(a.cmd("STATUS INBOX (MESSAGES)")).contains("* STATUS \"INBOX\" (MESSAGES 1)");
+    }
+  }
+
+  @Test
+  void compressDeflateCarriesTheSessionOn() throws Exception {
+    try (Socket s = new Socket("127.0.0.1", server.port("imap"))) {
+      s.setSoTimeout(10_000);
+      InputStream in = s.getInputStream();
+      OutputStream out = s.getOutputStream();
+      readLine(in);
+      out.write("a LOGIN ann@sessions.test ann-pw\r\n".getBytes());
+      while (!readLine(in).startsWith("a ")) { }
+      out.write("b COMPRESS DEFLATE\r\n".getBytes());
+      assertThat(readLine(in)).isEqualTo("b OK DEFLATE active");
+      Deflater d = new Deflater(Deflater.DEFAULT_COMPRESSION, true);
+      Inflater inf = new Inflater(true);
+      d.setInput("c NOOP\r\nd COMPRESS DEFLATE\r\n".getBytes());
+      byte[] buf = new byte[4096];
+      int n = d.deflate(buf, 0, buf.length, Deflater.SYNC_FLUSH);
+      out.write(buf, 0, n);
+      out.flush();
+      StringBuilder got = new StringBuilder();
+      while (!got.toString().contains("d NO")) {
+        int r = in.read(buf);
+        assertThat(r).isPositive();
+        inf.setInput(buf, 0, r);
+        byte[] o = new byte[4096];
+        int m;
+        while ((m = inf.inflate(o)) > 0) {
+          got.append(new String(o, 0, m, StandardCharsets.US_ASCII));
+        }
+      }
+      assertThat(got.toString()).contains("c OK NOOP completed\r\n", "d NO [COMPRESSIONACTIVE] Already compressing");
+    }
+  }
+
+  private static String readLine(InputStream in) throws Exception {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) != -1 && c != '\n') {
+      if (c != '\r') {
+        b.write(c);
+      }
+    }
+    return b.toString(StandardCharsets.US_ASCII);
+  }
+}
