@@ -10,6 +10,7 @@ import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.ConnectionLimits;
 import org.darwinmail.guard.Guard;
 import org.darwinmail.guard.HarvestGuard;
+import org.darwinmail.guard.InboundAuth;
 import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.guard.SendGuard;
 import org.darwinmail.net.NetServer;
@@ -132,7 +133,7 @@ public final class DarwinMail implements AutoCloseable {
       MailStore mail = new MailStore(db, blobs, events);
       Directory directory = new Directory(db, mail);
       Guard guard = new Guard(new SendGuard(config, db, directory, blobs, new LocalDelivery(mail)),
-          new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()));
+          new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()), new InboundAuth(config));
       return new Services(config, db, blobs, events, mail, directory,
           new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
     }

@@ -16,10 +16,11 @@ package org.darwinmail.config;
  *                                 is locked after 3 times as many, an account everywhere after 5 times as many)
  * @param loginLockoutSeconds      how long a lockout lasts
  * @param send                     outbound limits and burst blocking of authenticated senders
+ * @param inbound                  SPF, DKIM, DMARC and DNSBL checks of mail arriving on port 25
  */
 public record GuardConfig(Integer maxConnectionsPerAddress, Integer maxConnectionsPerMinute,
     Integer harvestDelayAfter, Integer harvestRefuseAfter, Integer loginDelayMillis, Integer loginLockAfter,
-    Integer loginLockoutSeconds, SendConfig send) {
+    Integer loginLockoutSeconds, SendConfig send, InboundConfig inbound) {
   public GuardConfig {
     maxConnectionsPerAddress = maxConnectionsPerAddress == null ? 50 : maxConnectionsPerAddress;
     maxConnectionsPerMinute = maxConnectionsPerMinute == null ? 300 : maxConnectionsPerMinute;
@@ -29,6 +30,7 @@ public record GuardConfig(Integer maxConnectionsPerAddress, Integer maxConnectio
     loginLockAfter = loginLockAfter == null ? 10 : loginLockAfter;
     loginLockoutSeconds = loginLockoutSeconds == null ? 900 : loginLockoutSeconds;
     send = send == null ? SendConfig.defaults() : send;
+    inbound = inbound == null ? InboundConfig.defaults() : inbound;
     Checks.range("guard.login_delay_millis", loginDelayMillis, 0, 8_000);
     Checks.range("guard.login_lock_after", loginLockAfter, 1, 1_000);
     Checks.range("guard.login_lockout_seconds", loginLockoutSeconds, 1, 86_400);
@@ -39,26 +41,31 @@ public record GuardConfig(Integer maxConnectionsPerAddress, Integer maxConnectio
   }
 
   public static GuardConfig defaults() {
-    return new GuardConfig(null, null, null, null, null, null, null, null);
+    return new GuardConfig(null, null, null, null, null, null, null, null, null);
   }
 
   public GuardConfig withSend(SendConfig s) {
     return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, harvestDelayAfter, harvestRefuseAfter,
-        loginDelayMillis, loginLockAfter, loginLockoutSeconds, s);
+        loginDelayMillis, loginLockAfter, loginLockoutSeconds, s, inbound);
   }
 
   public GuardConfig withConnections(int perAddress, int perMinute) {
     return new GuardConfig(perAddress, perMinute, harvestDelayAfter, harvestRefuseAfter, loginDelayMillis,
-        loginLockAfter, loginLockoutSeconds, send);
+        loginLockAfter, loginLockoutSeconds, send, inbound);
   }
 
   public GuardConfig withHarvest(int delayAfter, int refuseAfter) {
     return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, delayAfter, refuseAfter,
-        loginDelayMillis, loginLockAfter, loginLockoutSeconds, send);
+        loginDelayMillis, loginLockAfter, loginLockoutSeconds, send, inbound);
   }
 
   public GuardConfig withLogins(int delayMillis, int lockAfter, int lockoutSeconds) {
     return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, harvestDelayAfter, harvestRefuseAfter,
-        delayMillis, lockAfter, lockoutSeconds, send);
+        delayMillis, lockAfter, lockoutSeconds, send, inbound);
+  }
+
+  public GuardConfig withInbound(InboundConfig i) {
+    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, harvestDelayAfter, harvestRefuseAfter,
+        loginDelayMillis, loginLockAfter, loginLockoutSeconds, send, i);
   }
 }

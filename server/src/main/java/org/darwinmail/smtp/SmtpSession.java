@@ -70,6 +70,9 @@ public final class SmtpSession extends Session {
   private SaslExchange sasl;
   // The abuse guard's view of this transaction (submission only): limits checked at MAIL/RCPT, counted at 250.
   private SendGuard.Tx sendTx;
+  // Port 25: the SPF verdict of this transaction (null when the client is trusted or checks are off).
+  private org.darwinmail.guard.InboundAuth.Spf spf;
+  private boolean quarantine;
 
   /** An accepted recipient: the address as given, and where mail to it goes. */
   record Recipient(String address, Directory.Resolution resolution) {}
@@ -288,6 +291,14 @@ public final class SmtpSession extends Session {
       throw new SmtpException(Reply.SMTPUTF8_REQUIRED);
     }
     checkSender(m.from());
+    if (kind == Kind.MX && ctx.guard().inbound().applies(remoteAddress().getAddress())) {
+      String listed = ctx.guard().inbound().dnsblListing(remoteAddress().getAddress());
+      if (listed != null) {
+        log.info("[{}] {} is listed by {}", id(), remoteAddress().getAddress().getHostAddress(), listed);
+        throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
+      }
+      spf = ctx.guard().inbound().spf(remoteAddress().getAddress(), helo, m.from().address());
+    }
     if (account != null) {
       sendTx = ctx.guard().sends().begin(account.address());
       if (!sendTx.verdict().ok()) {
@@ -535,6 +546,26 @@ public final class SmtpSession extends Session {
       return;
     }
     incoming = null;
+    if (spf != null) {
+      // SPF, DKIM and DMARC (RFC 7208, 6376, 7489) in an Authentication-Results header (RFC 8601) on top.
+      org.darwinmail.guard.InboundAuth.Checked checked;
+      try {
+        checked = ctx.guard().inbound().check(spf, ctx.blobs(), blob);
+      } catch (IOException e) {
+        log.error("[{}] cannot check {}", id(), blob.hash(), e);
+        resetTransaction();
+        reply(Reply.STORAGE_FAILURE);
+        return;
+      }
+      if (checked.reject()) {
+        log.info("[{}] refused by the DMARC policy of {}", id(), checked.dmarc().fromDomain());
+        resetTransaction();
+        reply(new Reply(550, "5.7.1", "Message refused by the DMARC policy of " + checked.dmarc().fromDomain()));
+        return;
+      }
+      blob = checked.blob();
+      quarantine = checked.quarantine();
+    }
     try {
       deliver(blob);
     } catch (StoreException e) {
@@ -565,7 +596,7 @@ public final class SmtpSession extends Session {
           account == null ? null : account.address());
     }
     if (!local.isEmpty()) {
-      ctx.local().deliver(local, blob);
+      ctx.local().deliver(local, blob, quarantine ? "Junk" : org.darwinmail.store.Mailbox.INBOX);
     }
   }
 
@@ -728,6 +759,8 @@ public final class SmtpSession extends Session {
 
   private void resetTransaction() {
     sendTx = null;
+    spf = null;
+    quarantine = false;
     sender = null;
     mailParams = null;
     recipients.clear();
