@@ -19,7 +19,8 @@ def main():
     ap.add_argument("--users", type=int, default=10, help="mailboxes; client i uses user i mod users")
     ap.add_argument("--messages", type=int, default=200, help="messages seeded per mailbox (realistic mix, ~25 KB mean)")
     ap.add_argument("--duration", type=int, default=40, help="measured seconds per server and client count (two halves, A-B-B-A)")
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=5, help="unmeasured seconds at the start of each run")
+    ap.add_argument("--server-warmup", type=int, default=15, help="an unreported 10-client run per server first (JIT)")
     ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN", help="password scheme of the Dovecot users (ARGON2ID-DARWIN: Argon2id with Darwin's parameters)")
     a = ap.parse_args()
     clients = [int(x) for x in a.clients.split(",")]
@@ -70,6 +71,11 @@ def main():
             rep.note("%s: seeded %s messages (%s bytes) by APPEND in %s s (%.0f APPEND/s, 1 connection per mailbox)"
                      % (name, res.get("appended"), res.get("bytes"), res.get("seconds"),
                         int(res.get("appended", 0)) / max(0.001, float(res.get("seconds", 1)))))
+        for name in list(side) if a.server_warmup else []:
+            port, pid = side[name]
+            log("%s: warm-up, 10 clients for %ds (not reported)" % (name, a.server_warmup))
+            loadgen(["imap-load", "--port", port, "--users", ",".join(users), "--password", PASSWORD, "--clients", 10,
+                     "--duration", a.server_warmup, "--warmup", 1, "--seed", 7], timeout=a.server_warmup + 300)
         for n in clients:
             # A-B-B-A halves: on a shared machine, a load drift during the run hits both servers alike.
             acc = {}
@@ -120,6 +126,9 @@ def main():
              "SEARCH HEADER + STORE \\Deleted + EXPUNGE, rest NOOP; a session is LOGIN, SELECT, UID SEARCH ALL, "
              "100-299 commands, LOGOUT, then a new connection. Clients share mailboxes (client i: user i mod %d)."
              % a.users)
+    rep.note("Each server first gets an unreported %ds warm-up run (10 clients); each row is two halves per server "
+             "in the order Darwin, Dovecot, Dovecot, Darwin, each after %ds of unmeasured ramp-up; 'login p50' lists both halves."
+             % (a.server_warmup, a.warmup))
     rep.note("Load generator: bench/loadgen (Java 21, blocking sockets on virtual threads) on the same 2-CPU machine; "
              "CPU ms/op is the server process tree's CPU time per op during the measured window (approximate: includes warm-up).")
     rep.note("Dovecot: passwd-file users with %s password hashes and auth_cache on; Maildir; "

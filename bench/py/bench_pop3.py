@@ -20,6 +20,7 @@ def main():
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--rounds", type=int, default=2, help="fill + retrieve/delete rounds per server")
+    ap.add_argument("--warmup", type=int, default=200, help="messages of an unreported first round (0: none)")
     ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN")
     a = ap.parse_args()
     peer_on, darwin_on = sides_from_env()
@@ -53,15 +54,16 @@ def main():
                                   ["--proto", "smtp", "--port", dw.ports["smtp"]])
             except Unavailable as e:
                 darwin_err = str(e)
-        for rnd in range(1, a.rounds + 1):
+        for rnd in range(0 if a.warmup else 1, a.rounds + 1):
             vals = {}
-            for name in ("Darwin", "Dovecot"):
+            count = a.warmup if rnd == 0 else a.messages
+            for name in (("Darwin", "Dovecot") if rnd % 2 else ("Dovecot", "Darwin")):
                 if name not in side:
                     continue
                 port, pid, fill = side[name]
-                log("%s: round %d: filling %d messages" % (name, rnd, a.messages))
+                log("%s: round %d: filling %d messages" % (name, rnd, count))
                 r, res, out = loadgen(["deliver", *fill, "--from", "bench@example.test", "--to", USER,
-                                       "--count", a.messages, "--concurrency", 10, "--size", a.size, "--seed", rnd],
+                                       "--count", count, "--concurrency", 10, "--size", a.size, "--seed", rnd],
                                       timeout=900)
                 if r != 0:
                     err = "filling over %s failed: %s" % (fill[1], out.strip()[-300:])
@@ -73,10 +75,10 @@ def main():
                     continue
                 if rnd == 1:
                     rep.note("%s: filled by %s at %s msg/s (concurrency 10)" % (name, fill[1].upper(), res.get("msgs_per_s")))
-                log("%s: round %d: POP3 RETR+DELE %d" % (name, rnd, a.messages))
+                log("%s: round %d: POP3 RETR+DELE %d" % (name, rnd, count))
                 with Meter(pid) as m:
                     r, res, out = loadgen(["pop3", "--port", port, "--user", USER, "--password", PASSWORD,
-                                           "--expect", a.messages], timeout=900)
+                                           "--expect", count], timeout=900)
                 if r != 0 or not res:
                     rep.note("%s, round %d: POP3 run failed: %s" % (name, rnd, out.strip()[-300:]))
                     rc = 1
@@ -89,6 +91,8 @@ def main():
                     rc = 1
                 vals[name] = (float(res["msgs_per_s"]), float(res["quit_ms"]),
                               1000 * m.server_cpu / max(1, int(res["messages"])), res["retr_dele_seconds"])
+            if rnd == 0:
+                continue   # warm-up round (JIT, caches): not reported
             d = vals.get("Darwin", (None, None, None, "-"))
             p = vals.get("Dovecot", (None, None, None, "-"))
             rep.row(str(rnd), d[0] if d[0] else ("NOT MEASURED" if darwin_on else "-"), p[0], ratio(d[0], p[0]),
@@ -98,6 +102,8 @@ def main():
             if x:
                 x.stop()
         remove_workdir(work)
+    rep.note("A warm-up round of %d messages runs first and is not reported; the order of the servers alternates "
+             "between rounds." % a.warmup)
     rep.note("msg/s counts from after login to the +OK of QUIT (the deletions are committed by QUIT); "
              "RETR and DELE are sent one at a time, no pipelining. Client: bench/loadgen (Java).")
     if peer_err:
