@@ -14,7 +14,7 @@ MVN := mvn -B -q -f server/pom.xml
 PY := /usr/bin/python3
 DIST := dist/darwinmail
 
-.PHONY: help deps deps-test build dist run check test test-slow e2e clean bench
+.PHONY: help deps deps-test build dist run check test test-slow fuzz e2e clean bench
 
 help:
 	@sed -n '2,7p' Makefile
@@ -45,6 +45,14 @@ check: jdk-check deps
 # Tests too slow for `make check` (the SIGKILL crash-consistency test starts ten server processes).
 test-slow: jdk-check deps
 	$(MVN) test -Ddarwin.test.groups=slow -Ddarwin.test.excluded=none
+
+# Jazzer fuzzing (issue 6): `make check` replays the saved inputs; this searches for new ones, each target for up to
+# its @FuzzTest maxDuration (60 s). Findings are saved under server/src/test/resources/<package>/<Class>Inputs/.
+FUZZ_TARGETS := smtp.SmtpParserFuzzTest:commandParser smtp.SmtpParserFuzzTest:mailPath smtp.SmtpParserFuzzTest:framer \
+  imap.ImapParserFuzzTest:commandParser imap.ImapParserFuzzTest:framer pop3.Pop3ParserFuzzTest:commandParser
+fuzz: jdk-check deps
+	@for t in $(FUZZ_TARGETS); do echo "== fuzzing $$t"; \
+	  JAZZER_FUZZ=1 $(MVN) test -Dtest="org.darwinmail.$${t/:/#}" -Dsurefire.failIfNoSpecifiedTests=false || exit 1; done
 
 e2e: dist deps-test
 	cd tests/e2e && DARWINMAIL_DIST=$(CURDIR)/$(DIST) $(PY) -m pytest -q -p no:cacheprovider .
