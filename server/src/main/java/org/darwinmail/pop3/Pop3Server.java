@@ -24,7 +24,8 @@ public final class Pop3Server extends ChannelInitializer<SocketChannel> {
     if (implicitTls) {
       p.addLast("tls", ctx.tls().newHandler(ch, false));
     }
-    p.addLast("idle", new IdleStateHandler(ctx.config().pop3().idleTimeoutSeconds(), 0, 0, TimeUnit.SECONDS));
+    // Idle = neither reading nor writing: a client downloading a big message slowly is not idle.
+    p.addLast("idle", new IdleStateHandler(0, 0, ctx.config().pop3().idleTimeoutSeconds(), TimeUnit.SECONDS));
     p.addLast("framer", framer);
     p.addLast("session", new SessionRunner(new Pop3Session(ctx, framer)));
   }

@@ -498,10 +498,17 @@ public final class Pop3Session extends Session {
     }
   }
 
-  private static void write(Channel ch, ByteBuf out) {
+  /**
+   * Writes and flushes a chunk. Backpressure: when the channel is not writable, waits until the socket has taken
+   * what is queued; a client that stops reading for the idle timeout is disconnected (the session's thread must
+   * not wait forever, holding the maildrop lock).
+   */
+  private void write(Channel ch, ByteBuf out) {
     ChannelFuture f = ch.writeAndFlush(out);
-    if (!ch.isWritable()) {
-      f.awaitUninterruptibly(); // backpressure: wait until the socket took what is queued
+    if (!ch.isWritable() && !f.awaitUninterruptibly(ctx.config().pop3().idleTimeoutSeconds() * 1000L)) {
+      log.info("[{}] POP3 client stopped reading for {} s in a download: closing", id(),
+          ctx.config().pop3().idleTimeoutSeconds());
+      ch.close();
     }
   }
 
