@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.Function;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
@@ -157,16 +156,7 @@ final class IncomingMessage {
     return blob.commit();
   }
 
-  /** Checks the loop limit early (once the header section is known). */
-  boolean headerKnown() {
-    return headerDone;
-  }
-
   void abort() {
     blob.abort();
-  }
-
-  static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
   }
 }

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.darwinmail.guard.HarvestGuard;
@@ -68,6 +67,7 @@ public final class SmtpSession extends Session {
   private Bdat bdat;
   private Reply bdatError;
   private SaslExchange sasl;
+  private boolean fromRefused;
   // The abuse guard's view of this transaction (submission only): limits checked at MAIL/RCPT, counted at 250.
   private SendGuard.Tx sendTx;
   // Port 25: the SPF verdict of this transaction (null when the client is trusted or checks are off).
@@ -445,6 +445,7 @@ public final class SmtpSession extends Session {
   }
 
   private void openMessage() {
+    fromRefused = false;
     try {
       incoming = new IncomingMessage(ctx.blobs().create(), receivedHeader(), ctx.config().smtp().maxMessageSize(),
           ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
@@ -546,6 +547,13 @@ public final class SmtpSession extends Session {
       return;
     }
     incoming = null;
+    if (fromRefused) {
+      // The body is durable but unreferenced: the blob sweep removes it.
+      log.info("[{}] refused a From: header not owned by {}", id(), account.address());
+      resetTransaction();
+      reply(new Reply(553, "5.7.1", "From: header address not owned by the authenticated account"));
+      return;
+    }
     if (spf != null) {
       // SPF, DKIM and DMARC (RFC 7208, 6376, 7489) in an Authentication-Results header (RFC 8601) on top.
       org.darwinmail.guard.InboundAuth.Checked checked;
@@ -628,6 +636,7 @@ public final class SmtpSession extends Session {
     if (kind == Kind.MX) {
       return "";
     }
+    fromRefused = !fromOwned(headers);
     StringBuilder sb = new StringBuilder();
     if (headers.stream().noneMatch(h -> h.name().equalsIgnoreCase("Date"))) {
       sb.append("Date: ").append(RFC5322.format(ZonedDateTime.now())).append("\r\n");
@@ -637,6 +646,35 @@ public final class SmtpSession extends Session {
           .append(">\r\n");
     }
     return sb.toString();
+  }
+
+  /**
+   * Every address in the From: header must be the account or one of its aliases, as for the envelope sender
+   * (RFC 6409 §6.1; issue 5): a message whose From: names someone else is refused with 553 5.7.1.
+   */
+  private boolean fromOwned(List<IncomingMessage.Header> headers) {
+    List<String> owned = new ArrayList<>(ctx.directory().aliasesOf(account.address()));
+    owned.add(account.address());
+    for (IncomingMessage.Header h : headers) {
+      if (!h.name().equalsIgnoreCase("From")) {
+        continue;
+      }
+      String v = h.value().replaceAll("\"[^\"]*\"", "\"\"").replaceAll("\\([^()]*\\)", " ");
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile(v.contains("<") ? "<([^<>]*)>"
+          : "([^\\s,;:<>]+@[^\\s,;:<>]+)").matcher(v);
+      boolean any = false;
+      while (m.find()) {
+        any = true;
+        String a = Addresses.normalize(m.group(1));
+        if (a == null || !owned.contains(a)) {
+          return false;
+        }
+      }
+      if (!any) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---- STARTTLS and AUTH ------------------------------------------------------------------------------------
@@ -784,9 +822,5 @@ public final class SmtpSession extends Session {
       reply(Reply.TOO_MANY_ERRORS);
       close();
     }
-  }
-
-  static String lower(String s) {
-    return s.toLowerCase(Locale.ROOT);
   }
 }

@@ -1,0 +1,107 @@
+package org.darwinmail.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.admin.ControlServer;
+import org.darwinmail.config.ConfigLoader;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The administration commands of DESIGN.md §8: exit statuses, and working whether or not the server runs. */
+class CliTest {
+  @TempDir
+  Path dir;
+
+  private Path config() throws IOException {
+    Path c = dir.resolve("darwinmail.toml");
+    Files.writeString(c, "hostname = \"cli.test\"\ndata_dir = \"var\"\n[listen]\nsmtp = \"127.0.0.1:0\"\n"
+        + "submission = \"\"\nsubmissions = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\npop3s = \"\"\nadmin = \"\"\n");
+    return c;
+  }
+
+  private static String[] run(String stdin, String... args) {
+    try (Cli cli = Cli.local()) {
+      return Main.run(cli, stdin, args);
+    }
+  }
+
+  @Test
+  void commandsWithoutARunningServerAndTheirExitStatuses() throws Exception {
+    String c = config().toString();
+    assertThat(run("", "--config", c, "domain", "add", "cli.test")[0]).isEqualTo("0");
+    String[] dup = run("", "--config", c, "domain", "add", "cli.test");
+    assertThat(dup[0]).isEqualTo("1");
+    assertThat(dup[2]).isEqualTo("darwinmail: domain exists: cli.test\n");
+    assertThat(run("s3cret-pw\n", "--config", c, "user", "add", "Ann@cli.test", "--password-stdin")[0]).isEqualTo("0");
+    assertThat(run("", "--config", c, "user", "add", "bob@cli.test", "--password-stdin")[2])
+        .contains("no password on standard input");
+    assertThat(run("", "--config", c, "alias", "add", "all@cli.test", "ann@cli.test")[0]).isEqualTo("0");
+    assertThat(run("", "--config", c, "alias", "list")[1]).isEqualTo("all@cli.test -> ann@cli.test\n");
+    assertThat(run("", "--config", c, "user", "list")[1]).startsWith("ann@cli.test\tused=0\tquota=none");
+    assertThat(run("", "--config", c, "user", "quota", "ann@cli.test", "2G")[0]).isEqualTo("0");
+    assertThat(run("", "--config", c, "user", "list")[1]).contains("quota=2147483648");
+    // Usage errors: 2.
+    assertThat(run("", "--config", c, "domain", "frobnicate")[0]).isEqualTo("2");
+    assertThat(run("", "--config", c, "user", "add")[0]).isEqualTo("2");
+    // A configuration error: 1, naming the key.
+    Path bad = dir.resolve("bad.toml");
+    Files.writeString(bad, "[smtp]\nmax_recipientz = 1\n");
+    String[] r = run("", "--config", bad.toString(), "domain", "list");
+    assertThat(r[0]).isEqualTo("1");
+    assertThat(r[2]).contains("max_recipientz");
+  }
+
+  @Test
+  void aRunningServerExecutesCommandsForASeparateProcess() throws Exception {
+    Path c = config();
+    try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c));
+        ControlServer control = ControlServer.start(server)) {
+      Process p = cli(c, "domain", "add", "live.test");
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as(stderr(p)).isZero();
+      assertThat(server.services().directory().domains()).contains("live.test");
+
+      Process u = cli(c, "user", "add", "eve@live.test", "--password-stdin");
+      u.getOutputStream().write("eve-password\n".getBytes(StandardCharsets.UTF_8));
+      u.getOutputStream().close();
+      assertThat(u.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      assertThat(u.exitValue()).as(stderr(u)).isZero();
+      assertThat(server.services().directory().authenticate("eve@live.test", "eve-password".toCharArray())).isPresent();
+
+      Process bad = cli(c, "user", "remove", "nobody@live.test");
+      assertThat(bad.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      assertThat(bad.exitValue()).isEqualTo(1);
+      assertThat(stderr(bad)).isEqualTo("darwinmail: no such account: nobody@live.test\n");
+    }
+  }
+
+  @Test
+  void withoutTheControlSocketASecondProcessGetsAClearError() throws Exception {
+    Path c = config();
+    try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c))) {
+      Process p = cli(c, "domain", "list");
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).isEqualTo(1);
+      assertThat(stderr(p)).contains("in use by another process");
+    }
+  }
+
+  private Process cli(Path config, String... args) throws IOException {
+    String java = ProcessHandle.current().info().command().orElse("java");
+    List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp",
+        System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config", config.toString()));
+    cmd.addAll(List.of(args));
+    return new ProcessBuilder(cmd).start();
+  }
+
+  private static String stderr(Process p) throws IOException {
+    return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+  }
+}
