@@ -460,9 +460,10 @@ public final class Pop3Session extends Session {
   // ---- streaming --------------------------------------------------------------------------------------------
 
   /**
-   * Sends {@code status} and the message, dot-stuffed, straight from the blob store in chunks. Each chunk is
-   * flushed; when the channel is no longer writable (the client reads slower than the disk), the session's virtual
-   * thread waits for the socket to drain, so at most about two chunks are in memory whatever the message size.
+   * Sends {@code status} and the message, dot-stuffed, straight from the blob store. Output goes out in chunks of
+   * about {@link #CHUNK} bytes; when the channel is no longer writable (the client reads slower than the disk), the
+   * session's virtual thread waits for the socket to drain, so at most a few chunks are in memory whatever the
+   * message size. A small message is one write, flushed with the other answers of the batch (PIPELINING).
    */
   private void stream(MessageRow m, long bodyLines, Reply status) {
     InputStream in;
@@ -476,39 +477,53 @@ public final class Pop3Session extends Session {
     }
     Channel ch = channel;
     streaming = true;
+    ByteBuf out = null;
     try (in) {
       reply(status);
       DotStuffer d = new DotStuffer(bodyLines);
-      byte[] buf = new byte[CHUNK];
+      int size = (int) Math.min(CHUNK, Math.max(0, m.size()) + 1); // +1: a small message needs one read, and EOF
+      byte[] buf = new byte[size];
+      out = ch.alloc().buffer(size + size / 16 + 16);
       int n;
       while (!d.done() && ch.isActive() && (n = in.read(buf)) > 0) {
-        ByteBuf out = ch.alloc().buffer(n + n / 16 + 16);
         d.feed(buf, 0, n, out);
-        write(ch, out);
+        if (out.readableBytes() >= CHUNK) {
+          ByteBuf full = out;
+          out = null;
+          write(ch, full, true);
+          out = ch.alloc().buffer(CHUNK + CHUNK / 8);
+        }
       }
-      ByteBuf end = ch.alloc().buffer(8);
-      d.finish(end);
-      write(ch, end);
+      d.finish(out);
+      ByteBuf last = out;
+      out = null;
+      write(ch, last, false); // flushed when the commands read so far are answered (SessionRunner)
     } catch (IOException e) {
       log.error("[{}] reading blob {} failed", id(), m.blob(), e);
       close(); // the answer is cut: the client must not take it for the message
       releaseMaildrop();
     } finally {
       streaming = false;
+      if (out != null) {
+        out.release();
+      }
     }
   }
 
   /**
-   * Writes and flushes a chunk. Backpressure: when the channel is not writable, waits until the socket has taken
-   * what is queued; a client that stops reading for the idle timeout is disconnected (the session's thread must
-   * not wait forever, holding the maildrop lock).
+   * Writes a chunk (and flushes it when asked). Backpressure: when the channel is not writable, flushes and waits
+   * until the socket has taken what is queued; a client that stops reading for the idle timeout is disconnected
+   * (the session's thread must not wait forever, holding the maildrop lock).
    */
-  private void write(Channel ch, ByteBuf out) {
-    ChannelFuture f = ch.writeAndFlush(out);
-    if (!ch.isWritable() && !f.awaitUninterruptibly(ctx.config().pop3().idleTimeoutSeconds() * 1000L)) {
-      log.info("[{}] POP3 client stopped reading for {} s in a download: closing", id(),
-          ctx.config().pop3().idleTimeoutSeconds());
-      ch.close();
+  private void write(Channel ch, ByteBuf out, boolean flush) {
+    ChannelFuture f = flush ? ch.writeAndFlush(out) : ch.write(out);
+    if (!ch.isWritable()) {
+      ch.flush();
+      if (!f.awaitUninterruptibly(ctx.config().pop3().idleTimeoutSeconds() * 1000L)) {
+        log.info("[{}] POP3 client stopped reading for {} s in a download: closing", id(),
+            ctx.config().pop3().idleTimeoutSeconds());
+        ch.close();
+      }
     }
   }
 
