@@ -103,7 +103,7 @@ public final class ImapFramer extends FrameDecoder {
     }
     int start = in.readerIndex();
     int end = lf > start && in.getByte(lf - 1) == '\r' ? lf - 1 : lf;
-    String text = in.toString(start, end - start, StandardCharsets.UTF_8);
+    String text = decode(in, start, end - start);
     in.readerIndex(lf + 1);
     // A literal announcement ends the line: "{" digits ["+"] "}" (RFC 3501 §9 literal, RFC 7888 §3).
     if (text.endsWith("}")) {
@@ -140,6 +140,20 @@ public final class ImapFramer extends FrameDecoder {
       pause();
     }
     return new Line(text, -1, false);
+  }
+
+  /**
+   * A line's text: UTF-8 (RFC 9051, RFC 6855), or ISO-8859-1 when the bytes are not UTF-8 (some clients send
+   * search strings in their local charset without CHARSET; better to match them than to mangle them).
+   */
+  static String decode(ByteBuf in, int start, int len) {
+    byte[] b = new byte[len];
+    in.getBytes(start, b);
+    try {
+      return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return new String(b, StandardCharsets.ISO_8859_1);
+    }
   }
 
   /** The text before a refused literal travels with the refusal (the session needs the tag). */
