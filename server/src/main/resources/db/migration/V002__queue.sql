@@ -17,7 +17,9 @@ CREATE TABLE queue_messages (
 CREATE INDEX queue_messages_blob ON queue_messages(blob);
 CREATE TABLE queue_recipients (
   id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  message_id BIGINT NOT NULL REFERENCES queue_messages(id) ON DELETE CASCADE,
+  -- no foreign key: a cascade would make Derby lock this whole table when a message row goes; Queue deletes
+  -- the recipients itself, in the same transaction
+  message_id BIGINT NOT NULL,
   recipient VARCHAR(320) NOT NULL,
   -- lower-case A-label domain of the recipient: the unit of routing and concurrency
   domain VARCHAR(253) NOT NULL,

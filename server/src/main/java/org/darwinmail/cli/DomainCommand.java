@@ -7,7 +7,7 @@ import picocli.CommandLine.ParentCommand;
 
 /** {@code darwinmail domain add|list|remove}: the mail domains this server receives mail for. */
 @Command(name = "domain", description = "Manage mail domains.", subcommands = {
-    DomainCommand.Add.class, DomainCommand.ListDomains.class, DomainCommand.Remove.class})
+    DomainCommand.Add.class, DomainCommand.ListDomains.class, DomainCommand.Remove.class, DomainCommand.Dns.class})
 final class DomainCommand {
   @ParentCommand
   Main main;
@@ -22,6 +22,53 @@ final class DomainCommand {
     @Override
     public Integer call() {
       Main.services(parent.main).directory().addDomain(name);
+      dkim(parent.main).key(org.darwinmail.store.Addresses.domain(name)); // its DKIM key, generated now
+      return 0;
+    }
+  }
+
+  /** The DKIM keys: the running server's, or the same files opened by this process. */
+  static org.darwinmail.delivery.Dkim dkim(Main main) {
+    org.darwinmail.DarwinMail server = main.cli.server();
+    if (server != null && server.delivery() != null) {
+      return server.delivery().dkim();
+    }
+    org.darwinmail.config.ServerConfig c = main.loadConfig();
+    return new org.darwinmail.delivery.Dkim(c.dataDir(), c.delivery().dkimSelector());
+  }
+
+  /**
+   * The records to publish for a domain, in zone-file syntax: MX (RFC 5321 §5.1), SPF (RFC 7208), the DKIM key
+   * (RFC 6376 §3.6.1) and DMARC (RFC 7489 §6.3).
+   */
+  @Command(name = "dns", description = "Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC).")
+  static final class Dns implements Callable<Integer> {
+    @ParentCommand
+    DomainCommand parent;
+    @Parameters(paramLabel = "NAME")
+    String name;
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      String d = org.darwinmail.store.Addresses.domain(name);
+      if (d == null || !Main.services(parent.main).directory().domains().contains(d)) {
+        throw new CliException("no such domain: " + name);
+      }
+      org.darwinmail.delivery.Dkim dkim = dkim(parent.main);
+      String host = parent.main.loadConfig().hostname();
+      String key = dkim.publicRecord(d);
+      StringBuilder quoted = new StringBuilder();
+      for (int i = 0; i < key.length(); i += 250) {
+        quoted.append(i == 0 ? "" : " ").append('"').append(key, i, Math.min(key.length(), i + 250)).append('"');
+      }
+      var out = spec.commandLine().getOut();
+      out.println("; DNS records to publish for " + d);
+      out.println(d + ".\tIN\tMX\t10 " + host + ".");
+      out.println(d + ".\tIN\tTXT\t\"v=spf1 mx -all\"");
+      out.println(dkim.selector() + "._domainkey." + d + ".\tIN\tTXT\t( " + quoted + " )");
+      out.println("_dmarc." + d + ".\tIN\tTXT\t\"v=DMARC1; p=quarantine; rua=mailto:postmaster@" + d + "\"");
       return 0;
     }
   }

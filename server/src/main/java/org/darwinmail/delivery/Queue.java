@@ -19,7 +19,39 @@ import org.darwinmail.store.Database;
  * row disappears when it is delivered or bounced, the message row with its last recipient. Portable SQL only.
  */
 public final class Queue {
+  /**
+   * Serialises the queue's writes. Derby locks rows, and concurrent transactions removing recipients of one
+   * message (one per destination) can deadlock on its "last recipient?" check, which Derby only detects after
+   * its deadlock timeout (20 s); the writes are short, so one at a time costs nothing measurable.
+   */
+  private static final java.util.concurrent.locks.ReentrantLock WRITES = new java.util.concurrent.locks.ReentrantLock();
   private final Database db;
+
+  /**
+   * A read; retried when Derby picks it as the victim of a deadlock with a writer (deleting a queued message
+   * locks the recipients table for its cascade).
+   */
+  private <T> T read(Database.SqlWork<T> work) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return db.read(work);
+      } catch (org.darwinmail.store.StoreException e) {
+        if (attempt >= 5 || !(e.getCause() instanceof SQLException s)
+            || !("40001".equals(s.getSQLState()) || "40XL1".equals(s.getSQLState()))) {
+          throw e;
+        }
+      }
+    }
+  }
+
+  private <T> T write(Database.SqlWork<T> work) {
+    WRITES.lock();
+    try {
+      return db.tx(work);
+    } finally {
+      WRITES.unlock();
+    }
+  }
 
   public Queue(Database db) {
     this.db = db;
@@ -36,7 +68,7 @@ public final class Queue {
   /** Adds a message and its recipients, all due now; durable when it returns. */
   public long add(String sender, List<String> recipients, String blob, long size, boolean smtputf8, String account) {
     Instant now = Instant.now();
-    return db.tx(c -> {
+    return write(c -> {
       long id;
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (sender, blob, size, smtputf8,"
           + " account, created_at) VALUES (?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
@@ -75,7 +107,7 @@ public final class Queue {
 
   /** Recipients due at {@code now}, oldest first, at most {@code limit}. */
   public List<Rcpt> due(Instant now, int limit) {
-    return db.read(c -> {
+    return read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
           + " next_attempt, last_error FROM queue_recipients WHERE next_attempt <= ? ORDER BY next_attempt, id"
           + " FETCH FIRST " + limit + " ROWS ONLY")) {
@@ -87,7 +119,7 @@ public final class Queue {
 
   /** When the next recipient becomes due, or null when the queue is empty. */
   public Instant nextDue() {
-    return db.read(c -> {
+    return read(c -> {
       try (Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("SELECT MIN(next_attempt) FROM queue_recipients")) {
         rs.next();
@@ -98,7 +130,7 @@ public final class Queue {
   }
 
   public List<Rcpt> recipients(long messageId) {
-    return db.read(c -> {
+    return read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
           + " next_attempt, last_error FROM queue_recipients WHERE message_id = ? ORDER BY id")) {
         ps.setLong(1, messageId);
@@ -119,7 +151,7 @@ public final class Queue {
   }
 
   public java.util.Optional<Entry> message(long id) {
-    return db.read(c -> {
+    return read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
           + " warned FROM queue_messages WHERE id = ?")) {
         ps.setLong(1, id);
@@ -131,7 +163,7 @@ public final class Queue {
 
   /** Every queued message with its recipients, oldest first (for {@code darwinmail queue list}). */
   public Map<Entry, List<Rcpt>> list() {
-    return db.read(c -> {
+    return read(c -> {
       Map<Entry, List<Rcpt>> out = new LinkedHashMap<>();
       Map<Long, Entry> byId = new LinkedHashMap<>();
       try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
@@ -170,7 +202,7 @@ public final class Queue {
     if (rcptIds.isEmpty()) {
       return;
     }
-    db.tx(c -> {
+    write(c -> {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_recipients WHERE id = ?")) {
         for (long id : rcptIds) {
           ps.setLong(1, id);
@@ -184,17 +216,24 @@ public final class Queue {
   }
 
   private static void deleteIfEmpty(Connection c, long messageId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_messages WHERE id = ? AND NOT EXISTS"
-        + " (SELECT 1 FROM queue_recipients r WHERE r.message_id = ?)")) {
+    try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM queue_recipients WHERE message_id = ?")) {
       ps.setLong(1, messageId);
-      ps.setLong(2, messageId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        if (rs.getLong(1) > 0) {
+          return;
+        }
+      }
+    }
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?")) {
+      ps.setLong(1, messageId);
       ps.executeUpdate();
     }
   }
 
   /** Records a temporary failure: one more attempt, the next one at {@code next}. */
   public void deferred(List<Long> rcptIds, Instant next, String error) {
-    db.tx(c -> {
+    write(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET attempts = attempts + 1,"
           + " next_attempt = ?, last_error = ? WHERE id = ?")) {
         for (long id : rcptIds) {
@@ -210,7 +249,7 @@ public final class Queue {
   }
 
   public void markWarned(long messageId) {
-    db.tx(c -> {
+    write(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET warned = 1 WHERE id = ?")) {
         ps.setLong(1, messageId);
         ps.executeUpdate();
@@ -221,7 +260,7 @@ public final class Queue {
 
   /** Makes recipients due now: all of them, or those of the given messages. Returns how many. */
   public int retryNow(List<Long> messageIds) {
-    return db.tx(c -> {
+    return write(c -> {
       if (messageIds.isEmpty()) {
         try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?")) {
           ps.setTimestamp(1, Timestamp.from(Instant.now()));
@@ -243,7 +282,7 @@ public final class Queue {
 
   /** Deletes messages from the queue without a bounce. Returns how many existed. */
   public int delete(List<Long> messageIds) {
-    return db.tx(c -> {
+    return write(c -> {
       int n = 0;
       try (PreparedStatement r = c.prepareStatement("DELETE FROM queue_recipients WHERE message_id = ?");
           PreparedStatement m = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?")) {
@@ -260,7 +299,7 @@ public final class Queue {
 
   /** Does a queued message use this blob? (The start-up sweep keeps it.) */
   public boolean blobReferenced(String hash) {
-    return db.read(c -> {
+    return read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM queue_messages WHERE blob = ?")) {
         ps.setString(1, hash);
         try (ResultSet rs = ps.executeQuery()) {
@@ -272,7 +311,7 @@ public final class Queue {
 
   /** Number of recipients waiting. */
   public long size() {
-    return db.read(c -> {
+    return read(c -> {
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM queue_recipients")) {
         rs.next();
         return rs.getLong(1);

@@ -1,0 +1,110 @@
+package org.darwinmail.delivery;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
+
+/**
+ * A scripted SMTP peer for the failures a real server will not produce on demand: RCPT answers chosen per
+ * attempt (451 then 250), no SMTPUTF8, no PIPELINING. Plain text, one thread per connection.
+ */
+final class FakeSmtp implements AutoCloseable {
+  private final ServerSocket server;
+  private final boolean smtputf8;
+  private final IntFunction<String> rcptReply;
+  final AtomicInteger transactions = new AtomicInteger();
+  final List<String> messages = new CopyOnWriteArrayList<>();
+  final List<String> mailCommands = new CopyOnWriteArrayList<>();
+  /** The recipients of each transaction that ended with an accepted message. */
+  final List<List<String>> deliveries = new CopyOnWriteArrayList<>();
+
+  /** @param rcptReply given the number of the transaction (1, 2, ...), the reply to every RCPT */
+  FakeSmtp(String ip, int port, boolean smtputf8, IntFunction<String> rcptReply) throws IOException {
+    this.server = new ServerSocket(port, 50, InetAddress.getByName(ip));
+    this.smtputf8 = smtputf8;
+    this.rcptReply = rcptReply;
+    Thread.ofVirtual().start(this::accept);
+  }
+
+  private void accept() {
+    while (!server.isClosed()) {
+      try {
+        Socket s = server.accept();
+        Thread.ofVirtual().start(() -> session(s));
+      } catch (IOException e) {
+        return;
+      }
+    }
+  }
+
+  private void session(Socket s) {
+    try (s) {
+      BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+      OutputStream out = s.getOutputStream();
+      say(out, "220 fake.test ESMTP");
+      int n = 0;
+      boolean anyRcpt = false;
+      List<String> rcpts = new java.util.ArrayList<>();
+      String line;
+      while ((line = in.readLine()) != null) {
+        String u = line.toUpperCase();
+        if (u.startsWith("EHLO")) {
+          say(out, "250-fake.test\r\n250-8BITMIME\r\n" + (smtputf8 ? "250-SMTPUTF8\r\n" : "") + "250 SIZE 1000000");
+        } else if (u.startsWith("MAIL")) {
+          n = transactions.incrementAndGet();
+          anyRcpt = false;
+          rcpts = new java.util.ArrayList<>();
+          mailCommands.add(line);
+          say(out, "250 2.1.0 ok");
+        } else if (u.startsWith("RCPT")) {
+          String r = rcptReply.apply(n);
+          anyRcpt |= r.startsWith("2");
+          if (r.startsWith("2")) {
+            rcpts.add(line.substring(line.indexOf('<') + 1, line.lastIndexOf('>')));
+          }
+          say(out, r);
+        } else if (u.equals("DATA")) {
+          if (!anyRcpt) {
+            say(out, "554 5.5.1 no valid recipients");
+            continue;
+          }
+          say(out, "354 go ahead");
+          StringBuilder msg = new StringBuilder();
+          String l;
+          while ((l = in.readLine()) != null && !l.equals(".")) {
+            msg.append(l.startsWith(".") ? l.substring(1) : l).append("\r\n");
+          }
+          messages.add(msg.toString());
+          deliveries.add(List.copyOf(rcpts));
+          say(out, "250 2.0.0 accepted");
+        } else if (u.equals("QUIT")) {
+          say(out, "221 bye");
+          return;
+        } else {
+          say(out, "250 ok");
+        }
+      }
+    } catch (IOException e) {
+      // peer went away
+    }
+  }
+
+  private static void say(OutputStream out, String s) throws IOException {
+    out.write((s + "\r\n").getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
+  @Override
+  public void close() throws IOException {
+    server.close();
+  }
+}
