@@ -69,6 +69,10 @@ public final class DarwinMail implements AutoCloseable {
     delivery = new org.darwinmail.delivery.DeliveryEngine(config, new org.darwinmail.delivery.Queue(services.db()),
         services.blobs(), services.directory(), local, new org.darwinmail.dns.Dns(config.dns()));
     delivery.start();
+    // The abuse guard holds the queued mail of blocked senders and releases it on unblock.
+    services.guard().sends().attachQueue(new org.darwinmail.guard.QueueHold(delivery.queue(), delivery::wake));
+    delivery.holdWhen(id -> delivery.queue().message(id)
+        .map(e -> services.guard().sends().held(e.account())).orElse(false));
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
         local, delivery, tls, services.logins(), services.guard());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));

@@ -111,6 +111,13 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     return queue;
   }
 
+  /** Queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6). */
+  private volatile java.util.function.LongPredicate held = id -> false;
+
+  public void holdWhen(java.util.function.LongPredicate isHeld) {
+    this.held = isHeld;
+  }
+
   public Dkim dkim() {
     return dkim;
   }
@@ -173,6 +180,12 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     }
     boolean blocked = false;
     for (List<Queue.Rcpt> g : groups.values()) {
+      if (held.test(g.getFirst().messageId())) {
+        // Its sender is blocked: out of the schedule until "darwinmail sender unblock" makes it due again.
+        queue.deferred(g.stream().map(Queue.Rcpt::id).toList(), now.plus(java.time.Duration.ofDays(3650)),
+            "held: the sender is blocked");
+        continue;
+      }
       String dest = dc.smarthost().isEmpty() ? g.getFirst().domain() : "smarthost";
       synchronized (lock) {
         if (g.stream().anyMatch(r -> inflight.contains(r.id()))) {

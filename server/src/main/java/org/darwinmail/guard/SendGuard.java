@@ -73,6 +73,8 @@ public final class SendGuard {
     this.blobs = blobs;
     this.local = local;
     this.clock = clock;
+    // Without a running delivery engine (a CLI process), unblocking still releases or deletes queued mail.
+    this.queue = new QueueHold(new org.darwinmail.delivery.Queue(db), () -> { });
     for (Block b : loadBlocks()) {
       blocks.put(b.account(), b);
     }
@@ -315,6 +317,14 @@ public final class SendGuard {
       });
     } catch (StoreException e) {
       log.error("cannot store the block of {} (it holds until restart)", b.account(), e);
+    }
+    HeldMailQueue q = queue;
+    if (q != null) {
+      try {
+        q.hold(b.account());
+      } catch (RuntimeException e) {
+        log.error("cannot hold the queued mail of {}", b.account(), e);
+      }
     }
     log.warn("sender {} BLOCKED: {}; its queued mail is held. Lift with: darwinmail sender unblock {}",
         b.account(), b.reason(), b.account());

@@ -13,6 +13,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.darwinmail.cli.Cli;
 import org.darwinmail.cli.Main;
 import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.config.DnsConfig;
+import org.darwinmail.testing.TestDns;
+import java.time.Instant;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
@@ -31,17 +34,25 @@ class SendBurstTest {
   static final int ATTEMPTS = 2000;
   static final String D = "burst.test";
   TestServer server;
+  TestDns dns;
+  int remotePort;
 
   @BeforeEach
-  void start() {
-    var guard = ConfigLoader.parse("""
+  void start() throws IOException {
+    // remote.test's MX is 127.0.0.1 on a port where nothing listens yet: its mail stays queued.
+    remotePort = SmtpSink.freePort();
+    dns = new TestDns().mx("remote.test", 10, "mx.remote.test").a("mx.remote.test", "127.0.0.1");
+    var parsed = ConfigLoader.parse("""
         [guard.send]
         messages_per_minute = 0
         messages_per_hour = 0
         burst_messages = %d
         burst_window_seconds = 600
-        """.formatted(BURST)).guard();
-    server = TestServer.start(c -> c.withGuard(guard));
+        [delivery]
+        port = %d
+        """.formatted(BURST, remotePort));
+    server = TestServer.start(c -> c.withGuard(parsed.guard()).withDelivery(parsed.delivery())
+        .withDns(new DnsConfig(List.of(dns.address()), 2)));
     server.addUser("mallory@" + D, "mallory-pw");
     server.addUser("alice@" + D, "alice-pw");
     server.addUser("bob@" + D, "bob-pw");
@@ -51,6 +62,7 @@ class SendBurstTest {
   @AfterEach
   void stop() {
     server.close();
+    dns.close();
   }
 
   @Test
@@ -75,7 +87,7 @@ class SendBurstTest {
     int refused = 0;
     try (Submitter s = new Submitter(server.port("submission"), "mallory@" + D, "mallory-pw")) {
       for (int i = 0; i < ATTEMPTS; i++) {
-        String r = s.send("mallory@" + D, List.of("bob@" + D), "spam " + i);
+        String r = s.send("mallory@" + D, List.of("bob@" + D, "victim@remote.test"), "spam " + i);
         if (r.startsWith("250")) {
           accepted++;
         } else {
@@ -93,6 +105,17 @@ class SendBurstTest {
 
     // Nothing beyond the threshold reached bob.
     assertThat(subjects("bob@" + D).stream().filter(s -> s.startsWith("spam"))).hasSize(BURST);
+    // Its copies for remote.test are held in the queue: those being attempted when the block fell are held at
+    // their next turn (made due now here, as time would).
+    await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(300)).until(() -> {
+      if (allHeld(queuedFrom("mallory@" + D))) {
+        return true;
+      }
+      server.server().delivery().queue().retryNow(List.of());
+      server.server().delivery().wake();
+      return false;
+    });
+    assertThat(queuedFrom("mallory@" + D)).hasSize(BURST);
     // The postmaster is told, with the figures.
     await().atMost(Duration.ofSeconds(10)).until(() -> !subjects("postmaster@" + D).isEmpty());
     assertThat(subjects("postmaster@" + D)).containsExactly("Sending blocked for mallory@" + D);
@@ -103,17 +126,25 @@ class SendBurstTest {
     assertThat(list[0]).isEqualTo("0");
     assertThat(list[1]).startsWith("mallory@" + D + "\t").contains("burst: " + BURST + " messages");
 
-    // ... which survives a restart.
+    // ... which survives a restart, and so does the hold on its queued mail.
     server.restart();
     assertThat(server.services().guard().sends().held("mallory@" + D)).isTrue();
+    assertThat(queuedFrom("mallory@" + D)).hasSize(BURST);
+    assertThat(allHeld(queuedFrom("mallory@" + D))).isTrue();
     try (Submitter s = new Submitter(server.port("submission"), "mallory@" + D, "mallory-pw")) {
       assertThat(s.send("mallory@" + D, List.of("bob@" + D), "after restart")).startsWith("550 5.7.1 ");
     }
 
-    // Unblocking lets the account send again; a second unblock says there is nothing to lift.
-    String[] un = Main.run(Cli.inside(server.server()), "", "sender", "unblock", "mallory@" + D);
-    assertThat(un[0]).isEqualTo("0");
-    assertThat(un[1]).contains("mallory@" + D + " unblocked");
+    // Unblocking releases the held mail (remote.test now answers) and lets the account send again; a second
+    // unblock says there is nothing to lift.
+    try (SmtpSink remote = new SmtpSink(remotePort)) {
+      String[] un = Main.run(Cli.inside(server.server()), "", "sender", "unblock", "mallory@" + D);
+      assertThat(un[0]).isEqualTo("0");
+      assertThat(un[1]).contains("mallory@" + D + " unblocked; " + BURST + " held message(s) released");
+      await().atMost(Duration.ofSeconds(30)).until(() -> remote.subjects.size() >= BURST);
+      assertThat(remote.subjects).hasSize(BURST).allMatch(sub -> sub.startsWith("spam "));
+    }
+    assertThat(queuedFrom("mallory@" + D)).isEmpty();
     try (Submitter s = new Submitter(server.port("submission"), "mallory@" + D, "mallory-pw")) {
       assertThat(s.send("mallory@" + D, List.of("bob@" + D), "welcome back")).startsWith("250 ");
     }
@@ -121,6 +152,22 @@ class SendBurstTest {
     String[] again = Main.run(Cli.inside(server.server()), "", "sender", "unblock", "mallory@" + D);
     assertThat(again[0]).isEqualTo("1");
     assertThat(again[2]).contains("is not blocked");
+  }
+
+  private static boolean allHeld(List<Instant> next) {
+    Instant far = Instant.now().plus(Duration.ofDays(365));
+    return next.size() == BURST && next.stream().allMatch(t -> t.isAfter(far));
+  }
+
+  /** The next attempt of each recipient queued by {@code account}. */
+  private List<Instant> queuedFrom(String account) {
+    List<Instant> out = new java.util.ArrayList<>();
+    server.server().delivery().queue().list().forEach((e, rcpts) -> {
+      if (account.equals(e.account())) {
+        rcpts.forEach(r -> out.add(r.nextAttempt()));
+      }
+    });
+    return out;
   }
 
   private List<MessageRow> inbox(String address) {

@@ -1,0 +1,68 @@
+package org.darwinmail.guard;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.darwinmail.delivery.Queue;
+
+/**
+ * The outbound queue's side of {@link HeldMailQueue}, on the queue's public API: holding pushes the account's
+ * recipients ten years out of the schedule (durable: a restart keeps them held), releasing makes them due now and
+ * wakes the delivery engine, deleting drops them without a bounce.
+ */
+public final class QueueHold implements HeldMailQueue {
+  static final Duration HOLD = Duration.ofDays(3650);
+  private final Queue queue;
+  private final Runnable wake;
+
+  /** @param wake tells the delivery engine to look at the queue now (nothing when the server is not running) */
+  public QueueHold(Queue queue, Runnable wake) {
+    this.queue = queue;
+    this.wake = wake;
+  }
+
+  private List<Long> entries(String account) {
+    List<Long> ids = new ArrayList<>();
+    for (Queue.Entry e : queue.list().keySet()) {
+      if (account.equalsIgnoreCase(e.account())) {
+        ids.add(e.id());
+      }
+    }
+    return ids;
+  }
+
+  @Override
+  public void hold(String account) {
+    List<Long> rcpts = new ArrayList<>();
+    for (var e : queue.list().entrySet()) {
+      if (account.equalsIgnoreCase(e.getKey().account())) {
+        e.getValue().forEach(r -> rcpts.add(r.id()));
+      }
+    }
+    if (!rcpts.isEmpty()) {
+      queue.deferred(rcpts, Instant.now().plus(HOLD),
+          "held: the sender " + account + " is blocked (darwinmail sender unblock " + account + ")");
+    }
+  }
+
+  @Override
+  public int countQueued(String account) {
+    return entries(account).size();
+  }
+
+  @Override
+  public int deleteQueued(String account) {
+    List<Long> ids = entries(account);
+    return ids.isEmpty() ? 0 : queue.delete(ids);
+  }
+
+  @Override
+  public void released(String account) {
+    List<Long> ids = entries(account);
+    if (!ids.isEmpty()) {
+      queue.retryNow(ids);
+    }
+    wake.run();
+  }
+}

@@ -1,0 +1,218 @@
+package org.darwinmail.guard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.LocalDelivery;
+import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.Database;
+import org.darwinmail.store.Directory;
+import org.darwinmail.store.MailStore;
+import org.darwinmail.store.MailboxEvents;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The outbound limits one by one, with a clock the test moves: each window refuses with LIMITED (451 4.7.1) and
+ * lets mail through again when it slides; first-time recipients are counted apart; overrides and the allowlist;
+ * the queue's held mail released or deleted on unblock.
+ */
+class SendGuardTest {
+  @TempDir
+  Path dir;
+  Database db;
+  MutableClock clock = new MutableClock();
+
+  static final class MutableClock extends Clock {
+    Instant now = Instant.parse("2026-01-05T09:00:00Z");
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    void advance(Duration d) {
+      now = now.plus(d);
+    }
+  }
+
+  SendGuard guard(String toml) {
+    ServerConfig c = ServerConfig.defaults(dir).withGuard(ConfigLoader.parse(toml).guard());
+    if (db == null) {
+      db = Database.open(dir);
+    }
+    BlobStore blobs = new BlobStore(dir.resolve("blobs"));
+    MailStore mail = new MailStore(db, blobs, new MailboxEvents());
+    return new SendGuard(c, db, new Directory(db, mail), blobs, new LocalDelivery(mail), clock);
+  }
+
+  @AfterEach
+  void close() {
+    if (db != null) {
+      db.close();
+    }
+  }
+
+  /** One message through the guard: MAIL, each RCPT, acceptance; the first verdict that is not OK, or OK. */
+  static SendGuard.Verdict send(SendGuard g, String account, String... to) {
+    SendGuard.Tx tx = g.begin(account);
+    if (!tx.verdict().ok()) {
+      return tx.verdict();
+    }
+    for (String t : to) {
+      SendGuard.Verdict v = tx.rcpt(t);
+      if (!v.ok()) {
+        return v;
+      }
+    }
+    return tx.accept();
+  }
+
+  @Test
+  void theMinuteLimitAnswersLimitedUntilTheWindowSlides() {
+    SendGuard g = guard("[guard.send]\nmessages_per_minute = 3\n");
+    for (int i = 0; i < 3; i++) {
+      assertThat(send(g, "a@x.test", "b@y.test").ok()).isTrue();
+    }
+    SendGuard.Verdict v = send(g, "a@x.test", "b@y.test");
+    assertThat(v.outcome()).isEqualTo(SendGuard.Outcome.LIMITED);
+    assertThat(v.reason()).isEqualTo("Sending limit reached (3 messages per minute), try again later");
+    // Another account is not affected.
+    assertThat(send(g, "c@x.test", "b@y.test").ok()).isTrue();
+    clock.advance(Duration.ofSeconds(61));
+    assertThat(send(g, "a@x.test", "b@y.test").ok()).isTrue();
+  }
+
+  @Test
+  void recipientLimitsCountEveryRecipient() {
+    SendGuard g = guard("[guard.send]\nrecipients_per_hour = 5\n");
+    assertThat(send(g, "a@x.test", "1@y.test", "2@y.test", "3@y.test").ok()).isTrue();
+    SendGuard.Verdict v = send(g, "a@x.test", "4@y.test", "5@y.test", "6@y.test");
+    assertThat(v.outcome()).isEqualTo(SendGuard.Outcome.LIMITED);
+    assertThat(v.reason()).contains("5 recipients per hour");
+    assertThat(send(g, "a@x.test", "4@y.test", "5@y.test").ok()).isTrue();
+  }
+
+  @Test
+  void firstTimeRecipientsAreCountedApart() {
+    SendGuard g = guard("[guard.send]\nnew_recipients_per_hour = 2\n");
+    assertThat(send(g, "a@x.test", "old1@y.test", "old2@y.test").ok()).isTrue();
+    SendGuard.Verdict v = send(g, "a@x.test", "new3@y.test");
+    assertThat(v.outcome()).isEqualTo(SendGuard.Outcome.LIMITED);
+    assertThat(v.reason()).contains("2 new recipients per hour");
+    // Writing again to people already written to is not limited by this figure.
+    for (int i = 0; i < 5; i++) {
+      assertThat(send(g, "a@x.test", "old1@y.test", "OLD2@y.test").ok()).isTrue();
+    }
+    // Known recipients are remembered in the database: a fresh guard (a restart) knows them.
+    SendGuard again = guard("[guard.send]\nnew_recipients_per_hour = 2\n");
+    assertThat(send(again, "a@x.test", "old1@y.test").ok()).isTrue();
+  }
+
+  @Test
+  void overridesAndTheAllowlist() {
+    SendGuard g = guard("""
+        [guard.send]
+        messages_per_minute = 1
+        allowlist = ["Bulk@x.test"]
+        [guard.send.accounts."news@x.test"]
+        messages_per_minute = 3
+        """);
+    for (int i = 0; i < 3; i++) {
+      assertThat(send(g, "news@x.test", "b@y.test").ok()).isTrue();
+    }
+    assertThat(send(g, "news@x.test", "b@y.test").ok()).isFalse();
+    for (int i = 0; i < 50; i++) {
+      assertThat(send(g, "bulk@x.test", "b@y.test").ok()).isTrue();
+    }
+  }
+
+  @Test
+  void knockingOnAfterTheLimitIsABurst() {
+    SendGuard g = guard("[guard.send]\nmessages_per_minute = 2\nburst_messages = 10\n");
+    int limited = 0;
+    SendGuard.Verdict v = null;
+    for (int i = 0; i < 20; i++) {
+      v = send(g, "a@x.test", "b@y.test");
+      if (v.outcome() == SendGuard.Outcome.LIMITED) {
+        limited++;
+      }
+    }
+    assertThat(v.outcome()).isEqualTo(SendGuard.Outcome.BLOCKED);
+    assertThat(limited).isEqualTo(8);
+    assertThat(g.held("A@x.test")).isTrue();
+  }
+
+  /** A queue as the delivery engineer's will be, reduced to what the guard asks of it. */
+  static final class Queue implements HeldMailQueue {
+    final List<String> entries = new ArrayList<>(List.of("a@x.test", "a@x.test", "c@x.test"));
+    final List<String> released = new ArrayList<>();
+    final List<String> held = new ArrayList<>();
+
+    @Override
+    public void hold(String account) {
+      held.add(account);
+    }
+
+    @Override
+    public int countQueued(String account) {
+      return (int) entries.stream().filter(account::equals).count();
+    }
+
+    @Override
+    public int deleteQueued(String account) {
+      int n = countQueued(account);
+      entries.removeIf(account::equals);
+      return n;
+    }
+
+    @Override
+    public void released(String account) {
+      released.add(account);
+    }
+  }
+
+  @Test
+  void unblockReleasesOrDeletesTheHeldMail() {
+    SendGuard g = guard("[guard.send]\nburst_messages = 2\n");
+    Queue q = new Queue();
+    g.attachQueue(q);
+    send(g, "a@x.test", "b@y.test");
+    send(g, "a@x.test", "b@y.test");
+    assertThat(send(g, "a@x.test", "b@y.test").outcome()).isEqualTo(SendGuard.Outcome.BLOCKED);
+    assertThat(g.held("a@x.test")).isTrue();
+    assertThat(q.held).containsExactly("a@x.test");
+    assertThat(g.held("c@x.test")).isFalse();
+    SendGuard.Unblocked u = g.unblock("a@x.test", false);
+    assertThat(u).isEqualTo(new SendGuard.Unblocked(true, 2, 0));
+    assertThat(q.released).containsExactly("a@x.test");
+    assertThat(g.held("a@x.test")).isFalse();
+    // Unblocking forgives the burst: the account sends again at once.
+    assertThat(send(g, "a@x.test", "b@y.test").ok()).isTrue();
+
+    send(g, "a@x.test", "b@y.test");
+    assertThat(send(g, "a@x.test", "b@y.test").outcome()).isEqualTo(SendGuard.Outcome.BLOCKED);
+    assertThat(g.unblock("a@x.test", true)).isEqualTo(new SendGuard.Unblocked(true, 0, 2));
+    assertThat(q.entries).containsExactly("c@x.test");
+  }
+}
