@@ -7,6 +7,7 @@ dist=$1 runtime=$2 version=$3 out=$4
 for d in bin lib conf; do [ -d "$dist/$d" ] || { echo "make-bundle: $dist/$d missing (make dist)" >&2; exit 1; }; done
 [ -x "$runtime/bin/java" ] || { echo "make-bundle: $runtime is not a Java runtime" >&2; exit 1; }
 stage=$(mktemp -d)
+chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 cp -a "$dist/bin" "$dist/lib" "$dist/conf" "$stage/"
 cp -a "$runtime" "$stage/runtime"

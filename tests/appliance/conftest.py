@@ -121,7 +121,8 @@ def boot(workdir, name, system, data, iso, key):
             ssh_user="admin", ssh_key=key, name=name).start()
     record("%s boot to SSH" % name, vm.wait_ssh(900))
     # Ready for users: the SMTP banner answers through the forwarded port.
-    record("%s boot to SMTP banner" % name, vm.wait_port(25, timeout=900))
+    # The JVM under TCG on a busy 2-core host takes minutes to start.
+    record("%s boot to SMTP banner" % name, vm.wait_port(25, timeout=1800))
     return vm
 
 
