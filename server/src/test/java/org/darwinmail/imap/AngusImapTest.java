@@ -17,7 +17,6 @@ import jakarta.mail.search.SubjectTerm;
 import java.util.Properties;
 import org.darwinmail.testing.TestServer;
 import org.eclipse.angus.mail.imap.IMAPFolder;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,14 +26,10 @@ class AngusImapTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    server = SharedServer.get();
     server.addUser("angus@interop.test", "angus-pw");
   }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   private static Store connect(boolean implicitTls) throws Exception {
     Properties p = new Properties();

@@ -3,7 +3,6 @@ package org.darwinmail.imap;
 import java.util.stream.Stream;
 import org.darwinmail.testing.ScriptSuite;
 import org.darwinmail.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -14,13 +13,9 @@ class ImapScriptsTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    server = SharedServer.get();
   }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   @TestFactory
   Stream<DynamicTest> scripts() {

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
 import org.darwinmail.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -25,15 +24,11 @@ class ImapSessionsTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    server = SharedServer.get();
     server.addUser("ann@sessions.test", "ann-pw");
     server.addUser("quota@sessions.test", "quota-pw");
   }
 
-  @AfterAll
-  static void stop() {
-    server.close();
-  }
 
   static String msg(String subject) {
     return "From: x@example.test\r\nSubject: " + subject + "\r\n\r\nbody of " + subject + "\r\n";
