@@ -241,16 +241,25 @@ def test_fetchmail_downloads_and_deletes(clean, listener, extra):
     p.quit()
 
 
-def test_big_message_streams(clean):
-    line = b"y" * 98 + b"\r\n"
-    body = b"".join((b"." + line[1:]) if i % 10 == 0 else line for i in range(20 * 1024 * 1024 // 100))
-    msg = message("big", body)
-    send(clean, ALICE, msg)
-    p = pop(clean)
-    resp, lines, octets = p.retr(1)
-    assert strip_received(b"\r\n".join(lines) + b"\r\n") == msg
-    p.dele(1)
-    p.quit()
+def test_message_larger_than_the_heap_streams(tmp_path, monkeypatch):
+    """A 45 MB message through a server with a 64 MB heap (19 MB of which an Argon2id check takes) and 32 MB of
+    direct memory: it can only work if SMTP and RETR stream the message instead of holding it."""
+    monkeypatch.setenv("DARWINMAIL_JAVA_OPTS", "-XX:+UseSerialGC -Xss512k -Xmx64m -XX:MaxDirectMemorySize=32m")
+    s = ready(make_server(tmp_path))
+    try:
+        line = b"y" * 98 + b"\r\n"
+        body = b"".join((b"." + line[1:]) if i % 10 == 0 else line for i in range(45 * 1024 * 1024 // 100))
+        msg = message("big", body)
+        send(s, ALICE, msg)
+        p = pop(s)
+        resp, lines, octets = p.retr(1)
+        assert strip_received(b"\r\n".join(lines) + b"\r\n") == msg
+        p.dele(1)
+        p.quit()
+        assert s.proc.poll() is None
+        assert "OutOfMemoryError" not in s.log_text()
+    finally:
+        s.stop()
 
 
 def test_uidl_survives_restart(tmp_path):
