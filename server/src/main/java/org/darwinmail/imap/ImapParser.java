@@ -345,6 +345,7 @@ public final class ImapParser {
       date = dateTime(r.string());
       r.sp();
     }
+    r.tryChar('~'); // literal8 (RFC 3516 §4.4, BINARY): the bytes are taken as they are either way
     if (r.peek() != ImapReader.LITERAL) {
       throw ImapException.bad("APPEND needs the message as a literal");
     }
