@@ -126,10 +126,14 @@ public final class ConnectionLimits {
         seen |= name.equals(ctx.name());
       }
       for (String name : after) {
-        ctx.pipeline().remove(name);
+        try {
+          ctx.pipeline().remove(name);
+        } catch (RuntimeException e) {
+          log.debug("{}: removing {} from a refused connection: {}", listener, name, e.toString());
+        }
       }
       if (refusal == null) {
-        ctx.close();
+        ctx.channel().close();
       } else {
         ctx.writeAndFlush(Unpooled.copiedBuffer(refusal, StandardCharsets.US_ASCII))
             .addListener(ChannelFutureListener.CLOSE);

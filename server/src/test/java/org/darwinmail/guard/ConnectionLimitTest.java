@@ -53,6 +53,38 @@ class ConnectionLimitTest {
   }
 
   @Test
+  void imapAndPop3ClientsGetTheirProtocolsRefusal() throws Exception {
+    try (TestServer server = TestServer.start(c -> c.withGuard(c.guard().withConnections(2, 1000)))) {
+      for (String[] l : new String[][] {
+          {"imap", "* OK", "* BYE [UNAVAILABLE] Too many connections from your address, try again later"},
+          {"pop3", "+OK", "-ERR [SYS/TEMP] Too many connections from your address, try again later"}}) {
+        try (Submitter a = new Submitter("127.0.0.9", server.port(l[0]));
+            Submitter b = new Submitter("127.0.0.9", server.port(l[0]));
+            Submitter c = new Submitter("127.0.0.9", server.port(l[0]))) {
+          assertThat(a.greeting).startsWith(l[1]);
+          assertThat(b.greeting).startsWith(l[1]);
+          assertThat(c.greeting).isEqualTo(l[2]);
+          assertThat(c.closedByServer()).isTrue();
+        }
+      }
+      // Implicit TLS listeners close without a plaintext answer.
+      try (java.net.Socket a = new java.net.Socket("127.0.0.1", server.port("imaps"));
+          java.net.Socket b = new java.net.Socket("127.0.0.1", server.port("imaps"))) {
+        // No greeting to wait for: wait until the server has counted both.
+        await().atMost(Duration.ofSeconds(10))
+            .until(() -> server.services().guard().connections().open("imaps", "127.0.0.1") == 2);
+        java.net.Socket c = new java.net.Socket("127.0.0.1", server.port("imaps"));
+        c.setSoTimeout(10_000);
+        assertThat(c.getInputStream().read()).as("closed at once").isEqualTo(-1);
+        a.setSoTimeout(300);
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> a.getInputStream().read()))
+            .as("an admitted client waits for its handshake").isInstanceOf(java.net.SocketTimeoutException.class);
+        c.close();
+      }
+    }
+  }
+
+  @Test
   void aConnectionFloodFromOneAddressIsRefused() throws Exception {
     try (TestServer server = TestServer.start(c -> c.withGuard(c.guard().withConnections(100, 5)))) {
       for (int i = 0; i < 5; i++) {
