@@ -45,4 +45,22 @@ class Pop3PasswordGuessingTest {
       assertThat(pop.command("QUIT")).startsWith("+OK");
     }
   }
+
+  @Test
+  void aLockedOutAccountIsRefusedEvenWithTheRightPassword() throws Exception {
+    server.addUser("locked@guess.test", "locked-pw");
+    // A distributed guess: 50 failures for the account from elsewhere lock it for every address.
+    java.net.InetAddress elsewhere = java.net.InetAddress.getByName("192.0.2.7");
+    for (int i = 0; i < 50; i++) {
+      server.services().logins().failed("locked@guess.test", elsewhere);
+    }
+    try (RawPop3 pop = new RawPop3(server.port("pop3"))) {
+      assertThat(pop.command("USER locked@guess.test")).startsWith("+OK");
+      assertThat(pop.command("PASS locked-pw")).isEqualTo(
+          "-ERR [SYS/TEMP] Too many failed logins from here or for this account; try again in 15 minutes");
+      String plain = Base64.getEncoder().encodeToString("\0locked@guess.test\0locked-pw".getBytes());
+      assertThat(pop.command("AUTH PLAIN " + plain)).startsWith("-ERR [SYS/TEMP] Too many failed logins");
+      assertThat(pop.command("QUIT")).startsWith("+OK");
+    }
+  }
 }
