@@ -566,8 +566,10 @@ public final class ImapSession extends Session {
     }
     Selected s = new Selected(m, x.readOnly(), List.of());
     s.subscription = ctx.mail().events().subscribe(m.id(), id -> changed(s));
-    List<MessageRow> rows = ctx.mail().messages(m.id());
+    // the modseq first, the messages second: a change in between is read again later, never missed
     Mailbox fresh = ctx.mail().mailbox(m.id()).orElse(m);
+    List<MessageRow> rows = ctx.mail().messages(m.id());
+    s.syncedModseq = fresh.highestModseq();
     s.uids.clear();
     for (MessageRow r : rows) {
       s.uids.add(r.uid());
@@ -710,42 +712,45 @@ public final class ImapSession extends Session {
       return;
     }
     if (s.dirty.getAndSet(false)) {
-      List<MessageRow> now = ctx.mail().messages(s.mailbox.id());
-      java.util.Map<Long, MessageRow> byUid = new java.util.HashMap<>();
-      for (MessageRow r : now) {
-        byUid.put(r.uid(), r);
-      }
-      for (long uid : s.uids) {
-        if (!byUid.containsKey(uid)) {
-          s.gone.add(uid);
-        }
-      }
-      if (expungeOk) {
-        sendExpunges(s);
-      }
-      long max = s.maxUid();
-      int added = 0;
-      for (MessageRow r : now) {
-        MessageRow old = s.rows.get(r.uid());
-        if (old != null) {
-          if (r.modseq() > old.modseq() && !s.gone.contains(r.uid())) {
-            s.rows.put(r.uid(), r);
-            if (r.flags() != old.flags() || !r.keywords().equals(old.keywords())) {
-              sendFlags(s, r);
-            }
+      var db = ctx.mail().database();
+      long highest = Changes.highestModseq(db, s.mailbox.id());
+      if (highest != s.syncedModseq) {
+        List<MessageRow> changed = Changes.changedSince(db, s.mailbox.id(), s.syncedModseq);
+        for (long uid : Changes.expungedSince(db, s.mailbox.id(), s.syncedModseq)) {
+          if (s.rows.containsKey(uid)) {
+            s.gone.add(uid);
           }
-        } else if (r.uid() > max) {
-          s.uids.add(r.uid());
-          s.rows.put(r.uid(), r);
-          s.recent.add(r.uid());
-          added++;
         }
-      }
-      if (added > 0) {
-        send("* " + s.size() + " EXISTS");
-        if (!rev2) {
-          send("* " + s.recent.size() + " RECENT");
+        s.syncedModseq = Math.max(s.syncedModseq, highest);
+        if (expungeOk) {
+          sendExpunges(s);
         }
+        long max = s.maxUid();
+        int added = 0;
+        for (MessageRow r : changed) {
+          MessageRow old = s.rows.get(r.uid());
+          if (old != null) {
+            if (r.modseq() > old.modseq() && !s.gone.contains(r.uid())) {
+              s.rows.put(r.uid(), r);
+              if (r.flags() != old.flags() || !r.keywords().equals(old.keywords())) {
+                sendFlags(s, r);
+              }
+            }
+          } else if (r.uid() > max) {
+            s.uids.add(r.uid());
+            s.rows.put(r.uid(), r);
+            s.recent.add(r.uid());
+            added++;
+          }
+        }
+        if (added > 0) {
+          send("* " + s.size() + " EXISTS");
+          if (!rev2) {
+            send("* " + s.recent.size() + " RECENT");
+          }
+        }
+      } else if (expungeOk) {
+        sendExpunges(s);
       }
     } else if (expungeOk && !s.gone.isEmpty()) {
       sendExpunges(s);

@@ -25,6 +25,8 @@ final class Selected {
   final Set<Long> gone = new HashSet<>();
   final Set<Long> recent = new HashSet<>();
   final AtomicBoolean dirty = new AtomicBoolean();
+  /** The mailbox's modseq when this view last caught up: later changes are read incrementally. */
+  long syncedModseq;
   AutoCloseable subscription;
 
   Selected(Mailbox mailbox, boolean readOnly, List<MessageRow> messages) {

@@ -3,8 +3,6 @@ package org.darwinmail.imap;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -412,21 +410,7 @@ final class SelectedCommands {
   }
 
   List<Long> expungedSince(long modseq) {
-    long box = sel().mailbox.id();
-    return s.ctx.mail().database().read(c -> {
-      List<Long> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
-        ps.setLong(1, box);
-        ps.setLong(2, modseq);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(rs.getLong(1));
-          }
-        }
-      }
-      return out;
-    });
+    return Changes.expungedSince(s.ctx.mail().database(), sel().mailbox.id(), modseq);
   }
 
   /** SELECT with QRESYNC (RFC 7162 §3.2.5.1): what vanished and what changed since the client's modseq. */

@@ -35,7 +35,8 @@ public final class Database implements AutoCloseable {
   private static final List<String> MIGRATIONS = List.of(
       "V001__accounts_mailboxes_messages.sql",
       "V002__queue.sql",
-      "V003__guard.sql");
+      "V003__guard.sql",
+      "V004__imap.sql");
 
   private final Path dir;
   private final String url;
