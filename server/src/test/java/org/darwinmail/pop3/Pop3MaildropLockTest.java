@@ -8,7 +8,6 @@ import java.time.Duration;
 import java.util.List;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -22,12 +21,7 @@ class Pop3MaildropLockTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
+    server = SharedPop3Server.get();
   }
 
   @Test

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Base64;
 import org.darwinmail.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -18,13 +17,8 @@ class Pop3PasswordGuessingTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    server = SharedPop3Server.get();
     server.addUser("alice@guess.test", "alice-pw");
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
   }
 
   @Test

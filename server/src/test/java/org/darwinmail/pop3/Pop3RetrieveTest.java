@@ -8,7 +8,6 @@ import java.security.MessageDigest;
 import java.util.Arrays;
 import org.darwinmail.testing.LineClient;
 import org.darwinmail.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -21,14 +20,9 @@ class Pop3RetrieveTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    server = SharedPop3Server.get();
     server.addUser("alice@retrieve.test", "alice-pw");
     server.addUser("carol@retrieve.test", "carol-pw");
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
   }
 
   @Test

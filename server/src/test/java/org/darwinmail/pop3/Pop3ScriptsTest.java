@@ -3,7 +3,6 @@ package org.darwinmail.pop3;
 import java.util.stream.Stream;
 import org.darwinmail.testing.ScriptSuite;
 import org.darwinmail.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -14,12 +13,7 @@ class Pop3ScriptsTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
+    server = SharedPop3Server.get();
   }
 
   @TestFactory

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import org.darwinmail.testing.LineClient;
 import org.darwinmail.testing.TestServer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -20,16 +19,11 @@ class Pop3WithImapTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start();
+    server = SharedPop3Server.get();
     server.addUser("alice@both.test", "alice-pw");
     for (int k = 1; k <= 3; k++) {
       Pop3Mail.deliver(server, "alice@both.test", Pop3Mail.message(k).getBytes(StandardCharsets.US_ASCII));
     }
-  }
-
-  @AfterAll
-  static void stop() {
-    server.close();
   }
 
   @Test
