@@ -173,6 +173,15 @@ public final class InboundAuth {
     }
     h.append("\r\n");
     BlobRef rewritten = rewrite(blobs, original, h.toString());
+    if (!rewritten.hash().equals(original.hash())) {
+      // The original was written by this session alone (its Received: header names the session): nobody else
+      // refers to it, so it goes now rather than at the next start-up sweep.
+      try {
+        java.nio.file.Files.deleteIfExists(blobs.path(original.hash()));
+      } catch (IOException e) {
+        log.debug("cannot remove {}: {}", original.hash(), e.toString());
+      }
+    }
     return new Checked(rewritten, v, h.toString());
   }
 
