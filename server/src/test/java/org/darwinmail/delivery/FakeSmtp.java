@@ -35,6 +35,10 @@ final class FakeSmtp implements AutoCloseable {
     Thread.ofVirtual().start(this::accept);
   }
 
+  int port() {
+    return server.getLocalPort();
+  }
+
   private void accept() {
     while (!server.isClosed()) {
       try {
