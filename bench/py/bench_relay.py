@@ -39,9 +39,9 @@ def sink_address():
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dist", default="dist/darwinmail")
-    ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--concurrency", type=int, default=10)
-    ap.add_argument("--per-conn", default="1,20", help="messages per submission connection, one row each")
+    ap.add_argument("--runs", default="1:300,20:1000",
+                    help="rows as messages-per-connection:messages (a login per connection costs an Argon2id hash)")
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN")
@@ -49,8 +49,8 @@ def main():
     peer_on, darwin_on = sides_from_env()
 
     rep = Report("relay", "bench-relay: submission (STARTTLS+AUTH) -> queue -> remote SMTP into smtp-sink, "
-                 "%d messages of %d bytes, %d submitting clients" % (a.messages, a.size, a.concurrency), "make bench-relay")
-    rep.columns("msgs/conn", "Darwin end-to-end msg/s", "Postfix end-to-end msg/s", "ratio D/P",
+                 "messages of %d bytes, %d submitting clients" % (a.size, a.concurrency), "make bench-relay")
+    rep.columns("msgs/conn", "messages", "Darwin end-to-end msg/s", "Postfix end-to-end msg/s", "ratio D/P",
                 "Darwin submit msg/s", "Postfix submit msg/s", "Darwin CPU ms/msg", "Postfix+Dovecot CPU ms/msg")
     work = make_workdir("relay")
     sink = dv = pf = dns = dw = None
@@ -80,23 +80,25 @@ def main():
                 side["Darwin"] = (dw.ports["submission"], [dw.proc.pid])
             except Unavailable as e:
                 darwin_err = str(e)
-        for per in [int(x) for x in a.per_conn.split(",")]:
+        for per, count in [tuple(int(y) for y in x.split(":")) for x in a.runs.split(",")]:
             vals = {}
             for name in ("Darwin", "Postfix"):
                 if name not in side:
                     continue
                 port, pids = side[name]
                 before = sink.count()
-                log("%s: %d messages, %d per connection, concurrency %d" % (name, a.messages, per, a.concurrency))
+                log("%s: %d messages, %d per connection, concurrency %d" % (name, count, per, a.concurrency))
                 meters = [Meter(p) for p in pids]
                 for m in meters:
                     m.__enter__()
                 t0 = time.time()
                 r, res, out = loadgen(["submit", "--port", port, "--tls", "starttls", "--user", USER, "--password", PASSWORD,
-                                       "--from", USER, "--to", RCPT, "--count", a.messages, "--concurrency", a.concurrency,
+                                       "--from", USER, "--to", RCPT, "--count", count, "--concurrency", a.concurrency,
                                        "--per-conn", per, "--size", a.size, "--seed", 7], timeout=a.timeout)
                 t_sub = time.time() - t0
-                arrived = sink.wait_count(before + a.messages, max(10, a.timeout - t_sub)) if r == 0 else False
+                rep.detail("%s, %d per connection: client-side phases" % (name, per),
+                           "\n".join(l for l in out.splitlines() if not l.startswith("RESULT")))
+                arrived = sink.wait_count(before + count, max(10, a.timeout - t_sub)) if r == 0 else False
                 t_all = time.time() - t0
                 for m in meters:
                     m.__exit__(None, None, None)
@@ -107,14 +109,14 @@ def main():
                     continue
                 if not arrived:
                     rep.note("%s, %d/conn: only %d of %d messages reached the sink within %ds"
-                             % (name, per, got, a.messages, a.timeout))
+                             % (name, per, got, count, a.timeout))
                     rc = 1
-                vals[name] = (a.messages / t_all if arrived else None, float(res.get("msgs_per_s", 0)),
-                              1000 * sum(m.server_cpu for m in meters) / a.messages)
+                vals[name] = (count / t_all if arrived else None, float(res.get("msgs_per_s", 0)),
+                              1000 * sum(m.server_cpu for m in meters) / count)
                 time.sleep(1)
             d = vals.get("Darwin", (None, None, None))
             p = vals.get("Postfix", (None, None, None))
-            rep.row(str(per), d[0] if d[0] else ("NOT MEASURED" if darwin_on else "-"), p[0], ratio(d[0], p[0]),
+            rep.row(str(per), str(count), d[0] if d[0] else ("NOT MEASURED" if darwin_on else "-"), p[0], ratio(d[0], p[0]),
                     d[1], p[1], d[2], p[2])
     except Unavailable as e:
         rep.note("bench-relay could not run: %s" % e)

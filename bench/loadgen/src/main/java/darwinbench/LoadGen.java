@@ -736,28 +736,34 @@ public final class LoadGen {
                     while (next.get() < count) {
                         Conn c = null;
                         try {
-                            long ts = System.nanoTime();
+                            long ts = System.nanoTime(), tp = ts;
                             c = new Conn(host, port, null, 120000);
                             if (tls.equals("implicit")) c.startTls();
                             expect(c, "220", "greeting");
                             String hello = (lmtp ? "LHLO" : "EHLO") + " loadgen.bench.test\r\n";
                             c.send(hello);
                             expect(c, "250", "EHLO");
+                            st.record("connect+ehlo", System.nanoTime() - tp, true, "");
                             if (tls.equals("starttls")) {
+                                tp = System.nanoTime();
                                 c.send("STARTTLS\r\n");
                                 expect(c, "220", "STARTTLS");
                                 c.startTls();
                                 c.send(hello);
                                 expect(c, "250", "EHLO after TLS");
+                                st.record("starttls+ehlo", System.nanoTime() - tp, true, "");
                             }
                             if (submit) {
+                                tp = System.nanoTime();
                                 String auth = Base64.getEncoder().encodeToString(("\0" + user + "\0" + pw).getBytes(StandardCharsets.UTF_8));
                                 c.send("AUTH PLAIN " + auth + "\r\n");
                                 expect(c, "235", "AUTH");
+                                st.record("auth", System.nanoTime() - tp, true, "");
                             }
                             for (int k = 0; k < perConn; k++) {
                                 int idx = next.getAndIncrement();
                                 if (idx >= count) break;
+                                tp = System.nanoTime();
                                 String m = Msgs.sized(seed, idx, size, from, to, null);
                                 c.send("MAIL FROM:<" + from + ">\r\n");
                                 expect(c, "250", "MAIL");
@@ -769,6 +775,7 @@ public final class LoadGen {
                                 c.sendRaw(m.replace("\r\n.", "\r\n..").getBytes(StandardCharsets.UTF_8));
                                 c.send(".\r\n");
                                 expect(c, "250", "end of DATA");
+                                st.record("transaction", System.nanoTime() - tp, true, "");
                                 sent.incrementAndGet();
                             }
                             c.send("QUIT\r\n");
@@ -788,6 +795,7 @@ public final class LoadGen {
             }
             double s = (System.nanoTime() - t0) / 1e9;
             for (String e : errs) progress("error sample: " + e);
+            st.print(System.out);
             Stats.Op o = st.ops.get("session");
             System.out.printf(Locale.ROOT, "RESULT sent=%d failed=%d seconds=%.3f msgs_per_s=%.1f p50_ms=%.1f p99_ms=%.1f%n",
                     sent.get(), failed.get(), s, sent.get() / s, o == null ? 0 : Stats.pct(o, 0.5), o == null ? 0 : Stats.pct(o, 0.99));
