@@ -49,7 +49,8 @@ test-slow: jdk-check deps
 # Jazzer fuzzing (issue 6): `make check` replays the saved inputs; this searches for new ones, each target for up to
 # its @FuzzTest maxDuration (60 s). Findings are saved under server/src/test/resources/<package>/<Class>Inputs/.
 FUZZ_TARGETS := smtp.SmtpParserFuzzTest:commandParser smtp.SmtpParserFuzzTest:mailPath smtp.SmtpParserFuzzTest:framer \
-  imap.ImapParserFuzzTest:commandParser imap.ImapParserFuzzTest:framer pop3.Pop3ParserFuzzTest:commandParser
+  imap.ImapParserFuzzTest:commandParser imap.ImapParserFuzzTest:framer pop3.Pop3ParserFuzzTest:commandParser \
+  mime.MimeStructureFuzzTest:structure
 fuzz: jdk-check deps
 	@for t in $(FUZZ_TARGETS); do echo "== fuzzing $$t"; \
 	  JAZZER_FUZZ=1 $(MVN) test -Dtest="org.darwinmail.$${t/:/#}" -Dsurefire.failIfNoSpecifiedTests=false || exit 1; done
