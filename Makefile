@@ -52,8 +52,10 @@ FUZZ_TARGETS := smtp.SmtpParserFuzzTest:commandParser smtp.SmtpParserFuzzTest:ma
   imap.ImapParserFuzzTest:commandParser imap.ImapParserFuzzTest:framer pop3.Pop3ParserFuzzTest:commandParser \
   mime.MimeStructureFuzzTest:structure
 fuzz: jdk-check deps
-	@for t in $(FUZZ_TARGETS); do echo "== fuzzing $$t"; \
-	  JAZZER_FUZZ=1 $(MVN) test -Dtest="org.darwinmail.$${t/:/#}" -Dsurefire.failIfNoSpecifiedTests=false || exit 1; done
+	@failed=""; for t in $(FUZZ_TARGETS); do echo "== fuzzing $$t"; \
+	  JAZZER_FUZZ=1 $(MVN) test -Dtest="org.darwinmail.$${t/:/#}" -Dsurefire.failIfNoSpecifiedTests=false \
+	  || failed="$$failed $$t"; done; \
+	  if [ -n "$$failed" ]; then echo "fuzz findings in:$$failed" >&2; exit 1; fi
 
 e2e: dist deps-test
 	cd tests/e2e && DARWINMAIL_DIST=$(CURDIR)/$(DIST) $(PY) -m pytest -q -p no:cacheprovider .
