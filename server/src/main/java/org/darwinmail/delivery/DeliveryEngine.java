@@ -419,7 +419,16 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       }
       for (InetAddress a : addrs) {
         try {
-          return session(m, rcpts, t, a, dkimHeader);
+          try {
+            return session(m, rcpts, t, a, dkimHeader, true);
+          } catch (javax.net.ssl.SSLException e) {
+            if (t.smarthost()) {
+              throw e;
+            }
+            // Opportunistic TLS (RFC 3207 §4.1, RFC 7435): a failed handshake is retried in clear text.
+            log.info("queue entry {}: TLS with {} failed ({}), retrying without", m.id(), t.host(), e.getMessage());
+            return session(m, rcpts, t, a, dkimHeader, false);
+          }
         } catch (IOException e) {
           lastError = t.host() + " [" + a.getHostAddress() + "]: " + describe(e);
           lastStatus = "4.4.1";
@@ -470,8 +479,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * One SMTP transaction with one address (RFC 5321 §3.3), with PIPELINING (RFC 2920) when offered. Returns a
    * result per recipient; throws when this host could not be used at all (the next one is tried).
    */
-  private Map<Long, Result> session(Queue.Entry m, List<Queue.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader)
-      throws IOException {
+  private Map<Long, Result> session(Queue.Entry m, List<Queue.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader,
+      boolean tls) throws IOException {
     boolean implicit = t.smarthost() && dc.smarthostTls().equals("implicit");
     Duration connect = Duration.ofSeconds(dc.connectTimeoutSeconds());
     String mta = t.host() + " [" + a.getHostAddress() + "]";
@@ -481,7 +490,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         throw new SmtpClient.HostException(mta + " greeted with " + greet.text());
       }
       Map<String, String> caps = c.ehlo(config.hostname());
-      if (!c.isTls() && caps.containsKey("STARTTLS")) {
+      if (tls && !c.isTls() && caps.containsKey("STARTTLS")) {
         c.send("STARTTLS");
         c.flush();
         SmtpClient.Response r = c.read(SmtpClient.MAIL_TIMEOUT);

@@ -21,6 +21,9 @@ final class FakeSmtp implements AutoCloseable {
   private final ServerSocket server;
   private final boolean smtputf8;
   private final IntFunction<String> rcptReply;
+  /** Offer STARTTLS and then answer the handshake with garbage (a broken TLS set-up). */
+  volatile boolean brokenTls;
+  final AtomicInteger startTlsAttempts = new AtomicInteger();
   final AtomicInteger transactions = new AtomicInteger();
   final List<String> messages = new CopyOnWriteArrayList<>();
   final List<String> mailCommands = new CopyOnWriteArrayList<>();
@@ -62,7 +65,13 @@ final class FakeSmtp implements AutoCloseable {
       while ((line = in.readLine()) != null) {
         String u = line.toUpperCase();
         if (u.startsWith("EHLO")) {
-          say(out, "250-fake.test\r\n250-8BITMIME\r\n" + (smtputf8 ? "250-SMTPUTF8\r\n" : "") + "250 SIZE 1000000");
+          say(out, "250-fake.test\r\n250-8BITMIME\r\n" + (smtputf8 ? "250-SMTPUTF8\r\n" : "")
+              + (brokenTls ? "250-STARTTLS\r\n" : "") + "250 SIZE 1000000");
+        } else if (u.equals("STARTTLS") && brokenTls) {
+          startTlsAttempts.incrementAndGet();
+          say(out, "220 2.0.0 go ahead");
+          say(out, "this is not a TLS server hello");
+          return;
         } else if (u.startsWith("MAIL")) {
           n = transactions.incrementAndGet();
           anyRcpt = false;

@@ -217,6 +217,18 @@ class OutboundDeliveryTest {
   }
 
   @Test
+  void aBrokenStartTlsFallsBackToClearText() throws Exception {
+    dns.mx("badtls.test", 10, "mx.badtls.test").a("mx.badtls.test", "127.0.0.9");
+    try (FakeSmtp peer = new FakeSmtp("127.0.0.9", port, true, n -> "250 2.1.5 ok")) {
+      peer.brokenTls = true;
+      assertThat(submit(a, "alice@a.test", List.of("eve@badtls.test"), "", "tls broken")).startsWith("250");
+      await().atMost(Duration.ofSeconds(60)).until(() -> peer.messages.size() == 1);
+      assertThat(peer.startTlsAttempts.get()).isEqualTo(1);
+      assertThat(peer.messages.getFirst()).contains("Subject: tls broken");
+    }
+  }
+
+  @Test
   void smtputf8MessageToAServerWithoutItBouncesWithAClearReason() throws Exception {
     dns.mx("old.test", 10, "mx.old.test").a("mx.old.test", "127.0.0.4");
     try (FakeSmtp peer = new FakeSmtp("127.0.0.4", port, false, n -> "250 2.1.5 ok")) {
