@@ -124,6 +124,10 @@ final class Render {
         r.sp();
         body(p.message, ext, r);
         r.sp().num(p.bodyLines());
+      } else if (p.type.equals("message") && p.subtype.equals("rfc822")) {
+        // an encoded (or too deeply nested) message/rfc822 still needs the message fields of body-type-msg
+        r.raw(" (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL) (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 0 0) ")
+            .num(p.bodyLines());
       } else if (p.type.equals("text")) {
         r.sp().num(p.bodyLines());
       }
