@@ -56,7 +56,8 @@ class Server:
             self.proc = subprocess.Popen(
                 [str(DIST / "bin" / "darwinmail"), "--config", str(self.config), "serve"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        wait_port(self.ports["smtp"], proc=self.proc)
+        for name in LISTENERS:  # every listener: they are bound one after the other
+            wait_port(self.ports[name], proc=self.proc)
         return self
 
     def stop(self, sig=signal.SIGTERM):
