@@ -117,9 +117,9 @@ final class Searcher {
 
   private static boolean text(SearchKey.Text t, MimePart p) {
     String needle = t.value().toLowerCase(Locale.ROOT);
-    if (t.withHeaders() && p.headerText().toLowerCase(Locale.ROOT).contains(needle)) {
+    if (t.withHeaders() && p.lowerHeaderText().contains(needle)) {
       return true;
     }
-    return p.text().toLowerCase(Locale.ROOT).contains(needle);
+    return p.lowerText().contains(needle);
   }
 }

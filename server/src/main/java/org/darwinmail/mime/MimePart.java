@@ -345,6 +345,29 @@ public final class MimePart {
     }
   }
 
+  private volatile String lowerText;
+  private volatile String lowerHeaderText;
+
+  /** {@link #text()} in lower case, computed once (messages are immutable; SEARCH BODY runs over many). */
+  public String lowerText() {
+    String t = lowerText;
+    if (t == null) {
+      t = text().toLowerCase(Locale.ROOT);
+      lowerText = t;
+    }
+    return t;
+  }
+
+  /** {@link #headerText()} in lower case, computed once. */
+  public String lowerHeaderText() {
+    String t = lowerHeaderText;
+    if (t == null) {
+      t = headerText().toLowerCase(Locale.ROOT);
+      lowerHeaderText = t;
+    }
+    return t;
+  }
+
   /** The text of every text/* leaf, decoded to Unicode (for SEARCH BODY/TEXT). */
   public String text() {
     StringBuilder sb = new StringBuilder();
