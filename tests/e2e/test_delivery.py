@@ -49,12 +49,12 @@ def env():
         e.postfix.relay_port = e.darwin.port("smtp")
         records = e.darwin.cli("domain", "dns", "example.test").stdout
         e.records = records
-        dkim_line = next(l for l in records.splitlines() if "._domainkey." in l)
-        e.dkim_name = dkim_line.split()[0].rstrip(".")
-        e.dkim_txt = "".join(re.findall(r'"([^"]*)"', dkim_line))
+        e.dkim = {l.split()[0].rstrip("."): "".join(re.findall(r'"([^"]*)"', l))
+                  for l in records.splitlines() if "._domainkey." in l}
         e.dns.mx("peer.test", "mx.peer.test").a("mx.peer.test", "127.0.0.1")
         e.dns.mx("nowhere.test", "mx.nowhere.test").a("mx.nowhere.test", "127.0.0.2")
-        e.dns.txt(e.dkim_name, e.dkim_txt)
+        for name, txt in e.dkim.items():
+            e.dns.txt(name, txt)
         e.dns.start()
         e.postfix.start()
         try:
@@ -118,8 +118,12 @@ def test_delivers_to_postfix_found_by_mx_and_the_dkim_signature_verifies(env):
     # python3-dkim (dkimpy), an independent verifier, with the key published in dnsmasq; the Maildir file has
     # LF line ends, the message on the wire had CRLF
     wire = msg.replace(b"\n", b"\r\n")
-    assert dkim.verify(wire, dnsfunc=dnsfunc_for(env.dns))
-    assert not dkim.verify(wire.replace(b"Hello from", b"Hullo from"), dnsfunc=dnsfunc_for(env.dns))
+    assert wire.count(b"DKIM-Signature:") == 2
+    for idx, algorithm in enumerate([b"a=ed25519-sha256", b"a=rsa-sha256"]):  # RFC 8463 and RFC 6376
+        d = dkim.DKIM(wire)
+        assert d.verify(idx=idx, dnsfunc=dnsfunc_for(env.dns)), algorithm
+        assert d.signature_fields[b"a"] == algorithm[2:]
+        assert not dkim.DKIM(wire.replace(b"Hello from", b"Hullo from")).verify(idx=idx, dnsfunc=dnsfunc_for(env.dns))
     log = env.postfix.log()
     assert "from=<alice@example.test>" in log
 
@@ -178,8 +182,8 @@ def test_domain_dns_prints_the_records_to_publish(env):
     out = env.records
     assert re.search(r"^example\.test\.\s+IN\s+MX\s+10 mx\.example\.test\.$", out, re.M)
     assert 'TXT\t"v=spf1 mx -all"' in out
-    assert env.dkim_name == "darwin._domainkey.example.test"
-    assert env.dkim_txt.startswith("v=DKIM1; k=rsa; p=MII")
+    assert env.dkim["darwin._domainkey.example.test"].startswith("v=DKIM1; k=rsa; p=MII")
+    assert re.fullmatch(r"v=DKIM1; k=ed25519; p=[A-Za-z0-9+/]{43}=", env.dkim["darwin-ed._domainkey.example.test"])
     assert "_dmarc.example.test." in out and "v=DMARC1; p=quarantine" in out
     r = env.darwin.cli("domain", "dns", "unknown.test", check=False)
     assert r.returncode == 1 and "no such domain" in r.stderr

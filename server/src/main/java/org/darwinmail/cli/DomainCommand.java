@@ -22,7 +22,7 @@ final class DomainCommand {
     @Override
     public Integer call() {
       Main.services(parent.main).directory().addDomain(name);
-      dkim(parent.main).key(org.darwinmail.store.Addresses.domain(name)); // its DKIM key, generated now
+      dkim(parent.main).ensureKeys(org.darwinmail.store.Addresses.domain(name)); // its DKIM keys, made now
       return 0;
     }
   }
@@ -58,16 +58,18 @@ final class DomainCommand {
       }
       org.darwinmail.delivery.Dkim dkim = dkim(parent.main);
       String host = parent.main.loadConfig().hostname();
-      String key = dkim.publicRecord(d);
-      StringBuilder quoted = new StringBuilder();
-      for (int i = 0; i < key.length(); i += 250) {
-        quoted.append(i == 0 ? "" : " ").append('"').append(key, i, Math.min(key.length(), i + 250)).append('"');
-      }
       var out = spec.commandLine().getOut();
       out.println("; DNS records to publish for " + d);
       out.println(d + ".\tIN\tMX\t10 " + host + ".");
       out.println(d + ".\tIN\tTXT\t\"v=spf1 mx -all\"");
-      out.println(dkim.selector() + "._domainkey." + d + ".\tIN\tTXT\t( " + quoted + " )");
+      for (org.darwinmail.delivery.Dkim.Algorithm a : org.darwinmail.delivery.Dkim.Algorithm.values()) {
+        String key = dkim.publicRecord(d, a);
+        StringBuilder quoted = new StringBuilder();
+        for (int i = 0; i < key.length(); i += 250) {
+          quoted.append(i == 0 ? "" : " ").append('"').append(key, i, Math.min(key.length(), i + 250)).append('"');
+        }
+        out.println(dkim.selector(a) + "._domainkey." + d + ".\tIN\tTXT\t( " + quoted + " )");
+      }
       out.println("_dmarc." + d + ".\tIN\tTXT\t\"v=DMARC1; p=quarantine; rua=mailto:postmaster@" + d + "\"");
       return 0;
     }

@@ -30,8 +30,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
 
 /**
- * DKIM signing (RFC 6376) with rsa-sha256 and relaxed/relaxed canonicalization. One 2048-bit key per domain,
- * generated when the domain is added or at first use, stored as PKCS#8 PEM in {@code data_dir/dkim/DOMAIN.SELECTOR.key}
+ * DKIM signing (RFC 6376) with rsa-sha256 and ed25519-sha256 (RFC 8463), relaxed/relaxed canonicalization. Per
+ * domain a 2048-bit RSA key (selector {@code darwin}) and an Ed25519 key (selector {@code darwin-ed}), generated
+ * when the domain is added or at first use, stored as PEM in {@code data_dir/dkim/DOMAIN.SELECTOR.key|.pub}
  * (mode 0600). The body hash is computed while streaming the stored message; nothing is held whole in memory but
  * the header section.
  */
@@ -44,43 +45,82 @@ public final class Dkim {
 
   private final Path dir;
   private final String selector;
-  private final ConcurrentHashMap<String, PrivateKey> keys = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, KeyPair> keys = new ConcurrentHashMap<>();
+
+  /** The signing algorithms (RFC 6376 §3.3, RFC 8463); each has its own key and selector. */
+  public enum Algorithm {
+    RSA("rsa-sha256", "rsa", ""), ED25519("ed25519-sha256", "ed25519", "-ed");
+
+    final String tag;
+    final String keyType;
+    final String selectorSuffix;
+
+    Algorithm(String tag, String keyType, String selectorSuffix) {
+      this.tag = tag;
+      this.keyType = keyType;
+      this.selectorSuffix = selectorSuffix;
+    }
+  }
 
   public Dkim(Path dataDir, String selector) {
     this.dir = dataDir.resolve("dkim");
     this.selector = selector;
   }
 
+  /** The selector of the RSA key; the Ed25519 key's is this with "-ed". */
   public String selector() {
     return selector;
   }
 
-  /** The key of {@code domain}, generated and stored on first use. */
-  public PrivateKey key(String domain) {
-    return keys.computeIfAbsent(domain, this::loadOrCreate);
+  public String selector(Algorithm a) {
+    return selector + a.selectorSuffix;
   }
 
-  private synchronized PrivateKey loadOrCreate(String domain) {
-    Path file = dir.resolve(domain + "." + selector + ".key");
+  /** The RSA key of {@code domain}, generated and stored on first use. */
+  public PrivateKey key(String domain) {
+    return keyPair(domain, Algorithm.RSA).getPrivate();
+  }
+
+  /** Both keys of {@code domain}, generated and stored on first use. */
+  public void ensureKeys(String domain) {
+    for (Algorithm a : Algorithm.values()) {
+      keyPair(domain, a);
+    }
+  }
+
+  private KeyPair keyPair(String domain, Algorithm a) {
+    return keys.computeIfAbsent(domain + " " + a, k -> loadOrCreate(domain, a));
+  }
+
+  private synchronized KeyPair loadOrCreate(String domain, Algorithm a) {
+    String base = domain + "." + selector(a);
+    Path file = dir.resolve(base + ".key");
+    Path pubFile = dir.resolve(base + ".pub");
+    String alg = a == Algorithm.RSA ? "RSA" : "Ed25519";
     try {
-      if (Files.exists(file)) {
-        String pem = Files.readString(file);
-        byte[] der = Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", "").strip());
-        return KeyFactory.getInstance("RSA").generatePrivate(new PKCS8EncodedKeySpec(der));
+      if (Files.exists(file) && Files.exists(pubFile)) {
+        KeyFactory kf = KeyFactory.getInstance(alg);
+        return new KeyPair(kf.generatePublic(new java.security.spec.X509EncodedKeySpec(pem(pubFile))),
+            kf.generatePrivate(new PKCS8EncodedKeySpec(pem(file))));
+      }
+      if (Files.exists(file) && a == Algorithm.RSA) {
+        // A key stored before the public half was kept beside it: derive it, keep the published key valid.
+        RSAPrivateCrtKey k = (RSAPrivateCrtKey) KeyFactory.getInstance("RSA")
+            .generatePrivate(new PKCS8EncodedKeySpec(pem(file)));
+        PublicKey pub = KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(k.getModulus(),
+            k.getPublicExponent()));
+        write(pubFile, "PUBLIC KEY", pub.getEncoded());
+        return new KeyPair(pub, k);
       }
       Files.createDirectories(dir);
-      KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-      g.initialize(2048);
+      KeyPairGenerator g = KeyPairGenerator.getInstance(alg);
+      if (a == Algorithm.RSA) {
+        g.initialize(2048);
+      }
       KeyPair kp = g.generateKeyPair();
-      String pem = "-----BEGIN PRIVATE KEY-----\n"
-          + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(kp.getPrivate().getEncoded())
-          + "\n-----END PRIVATE KEY-----\n";
-      Path tmp = dir.resolve(domain + "." + selector + ".key.tmp");
-      Files.deleteIfExists(tmp);
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      Files.writeString(tmp, pem, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-      return kp.getPrivate();
+      write(pubFile, "PUBLIC KEY", kp.getPublic().getEncoded());
+      write(file, "PRIVATE KEY", kp.getPrivate().getEncoded()); // written last: its presence means "complete"
+      return kp;
     } catch (IOException e) {
       throw new UncheckedIOException("DKIM key " + file + ": " + e.getMessage(), e);
     } catch (GeneralSecurityException e) {
@@ -88,21 +128,41 @@ public final class Dkim {
     }
   }
 
-  /** The TXT record to publish at {@code SELECTOR._domainkey.DOMAIN} (RFC 6376 §3.6.1). */
+  private static byte[] pem(Path file) throws IOException {
+    return Base64.getMimeDecoder().decode(Files.readString(file).replaceAll("-----[A-Z ]+-----", "").strip());
+  }
+
+  /** A PEM file, mode 0600, written to a temporary name, forced, then renamed. */
+  private void write(Path file, String type, byte[] der) throws IOException {
+    String pem = "-----BEGIN " + type + "-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+        + "\n-----END " + type + "-----\n";
+    Path tmp = dir.resolve(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, pem, StandardOpenOption.WRITE, StandardOpenOption.SYNC);
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /** The TXT record for the RSA key at {@code SELECTOR._domainkey.DOMAIN} (RFC 6376 §3.6.1). */
   public String publicRecord(String domain) {
-    try {
-      RSAPrivateCrtKey k = (RSAPrivateCrtKey) key(domain);
-      PublicKey pub = KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(k.getModulus(),
-          k.getPublicExponent()));
-      return "v=DKIM1; k=rsa; p=" + Base64.getEncoder().encodeToString(pub.getEncoded());
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
+    return publicRecord(domain, Algorithm.RSA);
   }
 
   /**
-   * Signs a message read from {@code message} when its From: domain is one of ours ({@code local}); returns the
-   * DKIM-Signature header field (CRLF-terminated) to put in front of it, or null when it is not ours to sign.
+   * The TXT record to publish at {@code selector(a)._domainkey.DOMAIN}: for RSA the SubjectPublicKeyInfo, for
+   * Ed25519 the raw 32-byte key (RFC 8463 §4.2).
+   */
+  public String publicRecord(String domain, Algorithm a) {
+    byte[] spki = keyPair(domain, a).getPublic().getEncoded();
+    byte[] p = a == Algorithm.RSA ? spki : java.util.Arrays.copyOfRange(spki, spki.length - 32, spki.length);
+    return "v=DKIM1; k=" + a.keyType + "; p=" + Base64.getEncoder().encodeToString(p);
+  }
+
+  /**
+   * Signs a message read from {@code message} when its From: domain is one of ours ({@code local}), with RSA and
+   * Ed25519 (RFC 8463 §3: both, so that verifiers without Ed25519 still find a valid signature); returns the
+   * DKIM-Signature header fields (CRLF-terminated) to put in front of it, or null when it is not ours to sign.
    */
   public String sign(InputStream message, Predicate<String> local) throws IOException {
     byte[] head = readHeader(message);
@@ -132,16 +192,35 @@ public final class Dkim {
         signedData.append(relaxedHeader(last)).append("\r\n");
       }
     }
-    String value = " v=1; a=rsa-sha256; c=relaxed/relaxed; d=" + domain + "; s=" + selector + ";\r\n\tt="
-        + Instant.now().getEpochSecond() + "; h=" + String.join(":", names) + ";\r\n\tbh="
-        + Base64.getEncoder().encodeToString(bh) + ";\r\n\tb=";
+    long t = Instant.now().getEpochSecond();
+    // Ed25519 first: a header added later is on top, and verifiers try the top one first.
+    return signature(Algorithm.ED25519, domain, t, names, bh, signedData)
+        + signature(Algorithm.RSA, domain, t, names, bh, signedData);
+  }
+
+  /** One DKIM-Signature field (RFC 6376 §3.5), the b= value computed over the headers then itself (§3.7). */
+  private String signature(Algorithm a, String domain, long t, List<String> names, byte[] bh,
+      StringBuilder headers) {
+    String value = " v=1; a=" + a.tag + "; c=relaxed/relaxed; d=" + domain + "; s=" + selector(a) + ";\r\n\tt="
+        + t + "; h=" + String.join(":", names) + ";\r\n\tbh=" + Base64.getEncoder().encodeToString(bh)
+        + ";\r\n\tb=";
     String unsigned = "DKIM-Signature:" + value;
-    signedData.append(relaxedHeader(unsigned));
+    byte[] data = (headers + relaxedHeader(unsigned)).getBytes(StandardCharsets.UTF_8);
     try {
-      Signature s = Signature.getInstance("SHA256withRSA");
-      s.initSign(key(domain));
-      s.update(signedData.toString().getBytes(StandardCharsets.UTF_8));
-      String b = Base64.getEncoder().encodeToString(s.sign());
+      byte[] sig;
+      if (a == Algorithm.RSA) {
+        Signature s = Signature.getInstance("SHA256withRSA");
+        s.initSign(keyPair(domain, a).getPrivate());
+        s.update(data);
+        sig = s.sign();
+      } else {
+        // RFC 8463 §3: PureEdDSA over the SHA-256 hash of the data.
+        Signature s = Signature.getInstance("Ed25519");
+        s.initSign(keyPair(domain, a).getPrivate());
+        s.update(MessageDigest.getInstance("SHA-256").digest(data));
+        sig = s.sign();
+      }
+      String b = Base64.getEncoder().encodeToString(sig);
       StringBuilder folded = new StringBuilder(unsigned);
       for (int i = 0; i < b.length(); i += 64) {
         folded.append(i == 0 ? "" : "\r\n\t ").append(b, i, Math.min(b.length(), i + 64));
@@ -294,8 +373,4 @@ public final class Dkim {
     return o.toByteArray();
   }
 
-  /** Domains with a key already generated (for listings). */
-  public Set<String> loaded() {
-    return keys.keySet();
-  }
 }

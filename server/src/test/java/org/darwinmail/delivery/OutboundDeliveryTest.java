@@ -124,6 +124,7 @@ class OutboundDeliveryTest {
 
     // An independent verifier (Apache jDKIM) with the key published in DNS, looked up through the test server.
     dns.txt("darwin._domainkey.a.test", a.server().delivery().dkim().publicRecord("a.test"));
+    assertThat(got).contains("a=ed25519-sha256").contains("s=darwin-ed");
     Dns resolver = new Dns(new DnsConfig(List.of(dns.address()), 2));
     DKIMVerifier verifier = new DKIMVerifier((method, selector, token) -> {
       if (resolver.txt(selector + "._domainkey." + token) instanceof Dns.Answer.Found<String> f) {
