@@ -300,9 +300,12 @@ public final class InboundAuth {
 
   // ---- DNSBL ---------------------------------------------------------------------------------------------------
 
-  /** The first configured zone listing {@code client} (IPv4), or null. 127.255.255.x answers are list errors. */
+  /**
+   * The first configured zone listing {@code client} (IPv4; trusted networks are never looked up, see
+   * {@link #applies}), or null. 127.255.255.x answers are errors of the list (Spamhaus: a refused resolver).
+   */
   public String dnsblListing(InetAddress client) {
-    if (config.dnsblZones().isEmpty() || client.getAddress().length != 4 || client.isLoopbackAddress()) {
+    if (config.dnsblZones().isEmpty() || client.getAddress().length != 4) {
       return null;
     }
     byte[] a = client.getAddress();
