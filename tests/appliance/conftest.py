@@ -182,7 +182,7 @@ def served(host, vm, protocol):
     port = READERS[protocol][0]
     if listener_ports(host).get(protocol) != port:
         return False
-    if not host.socket("tcp://0.0.0.0:%d" % port).is_listening:
+    if not host.check_output("ss -Hltn 'sport = :%d'" % port).strip():
         return False
     vm.wait_port(port, timeout=120)
     return True

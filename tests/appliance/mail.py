@@ -25,7 +25,7 @@ def send(vm, rcpt, sender="someone@client.example"):
     msg = ("From: <%s>\r\nTo: <%s>\r\nSubject: %s\r\nDate: %s\r\nMessage-ID: <%s@client.example>\r\n\r\n"
            "Sent through the appliance's SMTP listener.\r\n%s\r\n"
            % (sender, rcpt, token, email.utils.formatdate(), token, token))
-    with smtplib.SMTP(HOST, vm.ports[25], local_hostname="client.example", timeout=180) as s:
+    with smtplib.SMTP(HOST, vm.ports[25], local_hostname="client.example", timeout=600) as s:
         s.ehlo()
         if s.has_extn("starttls"):
             s.starttls(context=_tls())
@@ -36,7 +36,7 @@ def send(vm, rcpt, sender="someone@client.example"):
 
 
 def imap_messages(vm, user, password):
-    with imaplib.IMAP4(HOST, vm.ports[143], timeout=180) as c:
+    with imaplib.IMAP4(HOST, vm.ports[143], timeout=600) as c:
         c.starttls(ssl_context=_tls())
         c.login(user, password)
         typ, _ = c.select("INBOX", readonly=True)
@@ -52,7 +52,7 @@ def imap_messages(vm, user, password):
 
 
 def pop3_messages(vm, user, password):
-    c = poplib.POP3(HOST, vm.ports[110], timeout=180)
+    c = poplib.POP3(HOST, vm.ports[110], timeout=600)
     try:
         c.stls(context=_tls())
         c.user(user)
