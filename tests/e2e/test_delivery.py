@@ -123,7 +123,12 @@ def test_delivers_to_postfix_found_by_mx_and_the_dkim_signature_verifies(env):
         d = dkim.DKIM(wire)
         assert d.verify(idx=idx, dnsfunc=dnsfunc_for(env.dns)), algorithm
         assert d.signature_fields[b"a"] == algorithm[2:]
-        assert not dkim.DKIM(wire.replace(b"Hello from", b"Hullo from")).verify(idx=idx, dnsfunc=dnsfunc_for(env.dns))
+        tampered = dkim.DKIM(wire.replace(b"Hello from", b"Hullo from"))
+        try:
+            ok = tampered.verify(idx=idx, dnsfunc=dnsfunc_for(env.dns))
+        except dkim.DKIMException:  # "body hash mismatch"
+            ok = False
+        assert not ok
     log = env.postfix.log()
     assert "from=<alice@example.test>" in log
 
