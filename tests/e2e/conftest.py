@@ -24,6 +24,20 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(names):
+    """Distinct free ports, one per name (the sockets stay open until all are chosen, so none repeats)."""
+    socks = []
+    try:
+        for _ in names:
+            s = socket.socket()
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return {name: s.getsockname()[1] for name, s in zip(names, socks)}
+    finally:
+        for s in socks:
+            s.close()
+
+
 def wait_port(port, timeout=60.0, proc=None):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -41,7 +55,7 @@ class Server:
     def __init__(self, workdir: Path, extra_toml: str = "", domain="example.test"):
         self.workdir = workdir
         self.domain = domain
-        self.ports = {name: free_port() for name in LISTENERS}
+        self.ports = free_ports(LISTENERS)
         self.data_dir = workdir / "var"
         self.config = workdir / "darwinmail.toml"
         listen = "\n".join(f'{k} = "127.0.0.1:{v}"' for k, v in self.ports.items())
