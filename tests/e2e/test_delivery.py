@@ -40,24 +40,24 @@ def env():
         extra = e.dns.toml() + f"[delivery]\nport = {e.postfix.port}\nretry_seconds = [1]\nlifetime_seconds = 600\n"
         (work / "darwin").mkdir()
         e.darwin = Server(work / "darwin", extra)
-        e.darwin.cli("domain", "add", "example.test")
-        e.darwin.add_user("alice@example.test", "alice-pw")
-        e.darwin.add_user("bob@example.test", "bob-pw")
-        e.darwin.start()
-        for name in ("submission", "pop3"):
-            wait_port(e.darwin.port(name))
-        e.postfix.relay_port = e.darwin.port("smtp")
-        records = e.darwin.cli("domain", "dns", "example.test").stdout
-        e.records = records
-        e.dkim = {l.split()[0].rstrip("."): "".join(re.findall(r'"([^"]*)"', l))
-                  for l in records.splitlines() if "._domainkey." in l}
-        e.dns.mx("peer.test", "mx.peer.test").a("mx.peer.test", "127.0.0.1")
-        e.dns.mx("nowhere.test", "mx.nowhere.test").a("mx.nowhere.test", "127.0.0.2")
-        for name, txt in e.dkim.items():
-            e.dns.txt(name, txt)
-        e.dns.start()
-        e.postfix.start()
         try:
+            e.darwin.cli("domain", "add", "example.test")
+            e.darwin.add_user("alice@example.test", "alice-pw")
+            e.darwin.add_user("bob@example.test", "bob-pw")
+            e.darwin.start()
+            for name in ("submission", "pop3"):
+                wait_port(e.darwin.port(name))
+            e.postfix.relay_port = e.darwin.port("smtp")
+            records = e.darwin.cli("domain", "dns", "example.test").stdout
+            e.records = records
+            e.dkim = {l.split()[0].rstrip("."): "".join(re.findall(r'"([^"]*)"', l))
+                      for l in records.splitlines() if "._domainkey." in l}
+            e.dns.mx("peer.test", "mx.peer.test").a("mx.peer.test", "127.0.0.1")
+            e.dns.mx("nowhere.test", "mx.nowhere.test").a("mx.nowhere.test", "127.0.0.2")
+            for name, txt in e.dkim.items():
+                e.dns.txt(name, txt)
+            e.dns.start()
+            e.postfix.start()
             yield e
         finally:
             e.darwin.stop()
