@@ -52,7 +52,9 @@ public final class Main {
     try (Cli cli = Cli.local()) {
       code = execute(args, System.in, System.out, System.err, cli);
     }
-    if (!serve) {
+    // A server that stopped (SIGTERM) returns 0 and lets the JVM end; one that could not start (a port in use, a
+    // bad configuration) must not exit 0: a service manager would take it for a clean stop.
+    if (!serve || code != 0) {
       System.exit(code);
     }
   }
