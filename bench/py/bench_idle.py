@@ -25,7 +25,15 @@ def raise_nofile(want):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def idle_run(port, users, n, sources, ramp_timeout, mem_of, settle=5):
+def jcmd(pid, *args):
+    jc = os.path.join(os.environ.get("JAVA_HOME", ""), "bin", "jcmd")
+    try:
+        return subprocess.run([jc, str(pid), *args], capture_output=True, text=True, timeout=120).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def idle_run(port, users, n, sources, ramp_timeout, mem_of, settle=5, jvm_pid=None):
     """Opens n IDLE connections with the load generator; returns dict of figures."""
     cmd = [java_bin(), "-Xmx2g", "-XX:+UseSerialGC", "-jar", LOADGEN_JAR, "imap-idle", "--port", str(port),
            "--users", ",".join(users), "--password", PASSWORD, "--connections", str(n), "--sources", ",".join(sources),
@@ -50,6 +58,14 @@ def idle_run(port, users, n, sources, ramp_timeout, mem_of, settle=5):
         out["loaded"] = mem_of()
         time.sleep(settle)
         out["loaded2"] = mem_of()
+        if jvm_pid:
+            # The JVM's heap grows toward its default maximum (1/4 of RAM) before collecting: also give the
+            # heap actually in use and the footprint after a full collection.
+            out["heap_info"] = jcmd(jvm_pid, "GC.heap_info")
+            jcmd(jvm_pid, "GC.run")
+            time.sleep(settle)
+            out["after_gc"] = mem_of()
+            out["heap_info_gc"] = jcmd(jvm_pid, "GC.heap_info")
         p.stdin.write("stop\n")
         p.stdin.flush()
         for line in p.stdout:
@@ -99,12 +115,18 @@ def main():
                 jpid = dw.java_pid()
                 mem = lambda: tree_mem_kb(dw.proc.pid)
                 log("Darwin: %d IDLE connections" % a.connections)
-                res = idle_run(dw.ports["imap"], users, a.connections, sources, a.ramp_timeout, mem)
+                res = idle_run(dw.ports["imap"], users, a.connections, sources, a.ramp_timeout, mem, jvm_pid=jpid)
                 b, l = res["baseline"], res["loaded2"]
                 n = int(res.get("idling", 0))
                 rep.row("Darwin Mail", str(a.connections), str(n), res.get("failed", "?"), res.get("ramp_seconds", "?"),
                         b[0] / 1024, b[1] / 1024, l[0] / 1024, l[1] / 1024,
                         (l[1] - b[1]) / n if n else None, str(l[2]))
+                if "after_gc" in res:
+                    g = res["after_gc"]
+                    rep.row("Darwin after full GC", "", str(n), "", "", "", "", g[0] / 1024, g[1] / 1024,
+                            (g[1] - b[1]) / n if n else None, str(g[2]))
+                    rep.detail("Darwin JVM heap with %d connections in IDLE (jcmd GC.heap_info), before and after GC.run" % n,
+                               res.get("heap_info", "") + "\n---\n" + res.get("heap_info_gc", ""))
                 if n < a.connections:
                     rep.note("Darwin Mail: only %d of %d connections reached IDLE" % (n, a.connections))
                     rc = 1
