@@ -33,7 +33,10 @@ def test_listening_ports_are_only_ssh_and_configured_listeners(host):
     listening = set()
     for s in host.socket.get_listening_sockets():
         proto, rest = s.split("://")
+        if proto != "tcp":
+            continue
         addr, port = rest.rsplit(":", 1)
+        addr = addr.split("%")[0].strip("[]")  # "127.0.0.53%lo", "[::1]"
         if proto == "tcp" and addr not in ("127.0.0.1", "::1", "127.0.0.53", "127.0.0.54"):
             listening.add(int(port))
     assert {22, 25} <= listening
