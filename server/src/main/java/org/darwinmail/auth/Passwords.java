@@ -15,6 +15,13 @@ import org.bouncycastle.crypto.params.Argon2Parameters;
  * (RFC 9106; OWASP's minimum parameters, about 30 ms on the appliance's vCPU).
  */
 public final class Passwords {
+  /**
+   * At most one derivation per CPU at a time: each takes {@code m} KiB of heap, and more at once only adds memory
+   * (10,000 clients logging in together would otherwise grow the heap by gigabytes).
+   */
+  private static final java.util.concurrent.Semaphore SLOTS =
+      new java.util.concurrent.Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()), true);
+
   private static final int MEMORY_KIB = 19_456;
   private static final int ITERATIONS = 2;
   private static final int PARALLELISM = 1;
@@ -74,6 +81,15 @@ public final class Passwords {
   }
 
   private static byte[] derive(char[] password, byte[] salt, int m, int t, int p, int len) {
+    SLOTS.acquireUninterruptibly();
+    try {
+      return deriveNow(password, salt, m, t, p, len);
+    } finally {
+      SLOTS.release();
+    }
+  }
+
+  private static byte[] deriveNow(char[] password, byte[] salt, int m, int t, int p, int len) {
     Argon2Parameters params = new Argon2Parameters.Builder(Argon2Parameters.ARGON2_id)
         .withVersion(Argon2Parameters.ARGON2_VERSION_13)
         .withMemoryAsKB(m).withIterations(t).withParallelism(p).withSalt(salt).build();

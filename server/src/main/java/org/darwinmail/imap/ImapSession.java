@@ -43,8 +43,6 @@ public final class ImapSession extends Session {
   private static final int MAX_ERRORS = 30;
   private static final int MAX_PARTS = 200;
   private static final long MEMORY_LITERAL = 256 * 1024;
-  private static final java.util.concurrent.Semaphore HASHING =
-      new java.util.concurrent.Semaphore(Math.max(2, Runtime.getRuntime().availableProcessors()), true);
 
   /** RFC 3501 §3. */
   enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
@@ -497,15 +495,8 @@ public final class ImapSession extends Session {
       return;
     }
     LoginGuard.pause(v);
-    Optional<Account> a;
-    // Argon2id takes 19 MiB per verification: as many at once as there are CPUs (more only adds memory, the CPUs
-    // are the limit), so that 10,000 clients logging in do not grow the heap by gigabytes.
-    HASHING.acquireUninterruptibly();
-    try {
-      a = ctx.directory().authenticate(user, password.toCharArray());
-    } finally {
-      HASHING.release();
-    }
+    // Argon2id runs at most once per CPU at a time (Passwords), and not at all for a recent success (CredentialCache).
+    Optional<Account> a = ctx.directory().authenticate(user, password.toCharArray());
     if (a.isEmpty()) {
       ctx.logins().failed(user, ip);
       log.info("[{}] failed IMAP login for {} from {}", id(), user, ip.getHostAddress());

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import org.darwinmail.auth.CredentialCache;
 import org.darwinmail.auth.Passwords;
 
 /**
@@ -31,6 +32,7 @@ public final class Directory {
   private final Database db;
   private final MailStore mail;
   private volatile Set<String> domainCache;
+  private final CredentialCache credentials = new CredentialCache();
 
   public Directory(Database db, MailStore mail) {
     this.db = db;
@@ -207,7 +209,13 @@ public final class Directory {
   /** The account when {@code password} is right; empty otherwise (same cost whether or not it exists). */
   public Optional<Account> authenticate(String address, char[] password) {
     Optional<Account> acc = account(address);
+    if (acc.isPresent() && credentials.matches(acc.get().address(), acc.get().passwordHash(), password)) {
+      return acc;
+    }
     boolean ok = Passwords.verify(password, acc.map(Account::passwordHash).orElse(null));
+    if (ok) {
+      credentials.remember(acc.get().address(), acc.get().passwordHash(), password);
+    }
     return ok ? acc : Optional.empty();
   }
 

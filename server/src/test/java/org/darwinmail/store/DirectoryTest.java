@@ -69,6 +69,18 @@ class DirectoryTest {
   }
 
   @Test
+  void aPasswordChangeTakesEffectAtOnceDespiteTheCredentialCache() {
+    d.addAccount("pat@other.test", "old-password".toCharArray());
+    assertThat(d.authenticate("pat@other.test", "old-password".toCharArray())).isPresent();
+    assertThat(d.authenticate("pat@other.test", "old-password".toCharArray())).isPresent(); // from the cache
+    d.setPassword("pat@other.test", "new-password".toCharArray());
+    assertThat(d.authenticate("pat@other.test", "old-password".toCharArray())).isEmpty();
+    assertThat(d.authenticate("pat@other.test", "new-password".toCharArray())).isPresent();
+    d.removeAccount("pat@other.test");
+    assertThat(d.authenticate("pat@other.test", "new-password".toCharArray())).isEmpty();
+  }
+
+  @Test
   void refusals() {
     assertThatThrownBy(() -> d.addDomain("example.test")).isInstanceOf(RefusedException.class);
     assertThatThrownBy(() -> d.addDomain("not a domain")).isInstanceOf(RefusedException.class);
