@@ -15,7 +15,10 @@ final class ImapReader {
   private int pos;
 
   ImapReader(List<Object> parts) {
-    this.parts = parts;
+    // The sentinels are characters no valid command contains (RFC 3501 §9: CHAR8 excludes NUL; U+FFFF is a
+    // noncharacter); a client that sends them anyway gets U+FFFD, so they can never be taken for a literal or the end.
+    this.parts = parts.stream().map(p -> p instanceof String s && (s.indexOf(LITERAL) >= 0 || s.indexOf(END) >= 0)
+        ? (Object) s.replace(LITERAL, '\uFFFD').replace(END, '\uFFFD') : p).toList();
   }
 
   private String text() {

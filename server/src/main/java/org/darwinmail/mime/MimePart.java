@@ -56,7 +56,7 @@ public final class MimePart {
     String t = defaultType;
     Map<String, String> p = new LinkedHashMap<>();
     if (ct != null) {
-      RawBody rb = RawFieldParser.DEFAULT.parseRawBody(new RawField("Content-Type", ct));
+      RawBody rb = RawFieldParser.DEFAULT.parseRawBody(new RawField("Content-Type", unfolded(ct)));
       String v = rb.getValue() == null ? "" : rb.getValue().trim().toLowerCase(Locale.ROOT);
       if (v.matches("[a-z0-9!#$&^_.+-]+/[a-z0-9!#$&^_.+-]+")) {
         t = v;
@@ -250,7 +250,7 @@ public final class MimePart {
     if (v == null) {
       return null;
     }
-    RawBody rb = RawFieldParser.DEFAULT.parseRawBody(new RawField(name, v));
+    RawBody rb = RawFieldParser.DEFAULT.parseRawBody(new RawField(name, unfolded(v)));
     Map<String, String> m = new LinkedHashMap<>();
     m.put("", rb.getValue() == null ? "" : rb.getValue().trim());
     for (NameValuePair nv : rb.getParams()) {
@@ -408,5 +408,10 @@ public final class MimePart {
       sb.append(f.name()).append(": ").append(decodeWords(f.value())).append('\n');
     }
     return sb.toString();
+  }
+
+  /** A header value with any CR or LF left inside it (a bare CR in broken mail) made a space: Mime4j refuses them. */
+  private static String unfolded(String v) {
+    return v.indexOf('\r') < 0 && v.indexOf('\n') < 0 ? v : v.replace('\r', ' ').replace('\n', ' ');
   }
 }

@@ -55,4 +55,17 @@ class ImapParserTest {
     assertThatThrownBy(() -> parse(line)).isInstanceOf(ImapException.class)
         .satisfies(e -> assertThat(((ImapException) e).kind()).isEqualTo(ImapException.Kind.BAD));
   }
+
+  /** Found by Jazzer: the reader's sentinels sent by a client (U+FFFF "a literal follows", NUL "the end"). */
+  @ParameterizedTest
+  @ValueSource(strings = {"a2 SELECT \uFFFF", "a2 SELECT \uFFFF\uFFFF x", "a2 LOGIN \u0000 x", "a2 SELECT {3}\uFFFF"})
+  void sentinelCharactersFromAClientAreJustCharacters(String line) {
+    org.assertj.core.api.Assertions.assertThatCode(() -> {
+      try {
+        parse(line);
+      } catch (ImapException e) {
+        // a protocol error is a fine answer; anything else is a crash
+      }
+    }).doesNotThrowAnyException();
+  }
 }
