@@ -70,8 +70,13 @@ class Server:
             self.proc = subprocess.Popen(
                 [str(DIST / "bin" / "darwinmail"), "--config", str(self.config), "serve"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        for name in LISTENERS:  # every listener: they are bound one after the other
-            wait_port(self.ports[name], proc=self.proc)
+        try:
+            for name in LISTENERS:  # every listener: they are bound one after the other
+                wait_port(self.ports[name], proc=self.proc)
+        except (RuntimeError, TimeoutError) as e:
+            tail = self.log_text()[-3000:]
+            self.stop()
+            raise RuntimeError(f"{e}; server log ends with:\n{tail}") from e
         return self
 
     def stop(self, sig=signal.SIGTERM):
