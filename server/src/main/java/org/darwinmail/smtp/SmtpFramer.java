@@ -1,9 +1,9 @@
 package org.darwinmail.smtp;
 
 import io.netty.buffer.ByteBuf;
-import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import org.darwinmail.net.FrameDecoder;
+import org.darwinmail.net.LineCutter;
 import org.darwinmail.net.Frames;
 
 /**
@@ -28,9 +28,8 @@ public final class SmtpFramer extends FrameDecoder {
   private static final int DOT_CR = 4; // after "." CR at a line start
   private static final int CHUNK = 64 * 1024;
 
-  private final int maxLine;
+  private final LineCutter lines;
   private Mode mode = Mode.LINE;
-  private boolean discarding;
   private int state;
   private boolean bareEnding;
   private long bdatRemaining;
@@ -38,7 +37,7 @@ public final class SmtpFramer extends FrameDecoder {
   private boolean dataEndPending;
 
   public SmtpFramer(int maxLine) {
-    this.maxLine = maxLine;
+    this.lines = new LineCutter(maxLine);
   }
 
   /** Called by the session (through {@link #resume(Runnable)}) after answering DATA with 354. */
@@ -71,30 +70,11 @@ public final class SmtpFramer extends FrameDecoder {
   }
 
   private Object line(ByteBuf in) {
-    if (discarding) {
-      int lf = findLf(in, in.readableBytes());
-      if (lf < 0) {
-        in.skipBytes(in.readableBytes());
-        return null;
-      }
-      in.readerIndex(lf + 1);
-      discarding = false;
-      return new Frames.LineTooLong(maxLine);
+    Object frame = lines.cut(in);
+    if (frame instanceof Frames.Line l) {
+      afterLine(l.text());
     }
-    int lf = findLf(in, maxLine);
-    if (lf < 0) {
-      if (in.readableBytes() >= maxLine) {
-        discarding = true;
-        in.skipBytes(maxLine); // the rest of the line goes in discarding mode, up to its LF
-      }
-      return null;
-    }
-    int start = in.readerIndex();
-    int end = lf > start && in.getByte(lf - 1) == '\r' ? lf - 1 : lf;
-    String text = in.toString(start, end - start, StandardCharsets.UTF_8);
-    in.readerIndex(lf + 1);
-    afterLine(text);
-    return new Frames.Line(text);
+    return frame;
   }
 
   /** Sets the framing of what follows a command line. */

@@ -43,6 +43,18 @@ class Pop3FramerTest {
   }
 
   @Test
+  void commandsPipelinedBehindAnOverLongLineInOnePacketAreKept() {
+    Pop3Framer f = new Pop3Framer(255);
+    EmbeddedChannel ch = new EmbeddedChannel(f);
+    ch.writeInbound(Unpooled.copiedBuffer("X".repeat(1000) + "\r\nSTAT\r\nQUIT\r\n", StandardCharsets.US_ASCII));
+    List<Object> out = new ArrayList<>();
+    for (Object o; (o = ch.readInbound()) != null; ) {
+      out.add(o);
+    }
+    assertThat(out).containsExactly(new Frames.LineTooLong(255), new Frames.Line("STAT"), new Frames.Line("QUIT"));
+  }
+
+  @Test
   void pausesAfterStlsSoPipelinedPlaintextIsNeverDecoded() {
     Pop3Framer f = new Pop3Framer(255);
     EmbeddedChannel ch = new EmbeddedChannel(f);
