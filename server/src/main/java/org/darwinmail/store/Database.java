@@ -56,6 +56,11 @@ public final class Database implements AutoCloseable {
     } catch (IOException e) {
       throw new StoreException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
     }
+    // Derby looks for a deadlock only after a lock wait of derby.locks.deadlockTimeout (default 20 s): look after
+    // 1 s, so that the victim is retried (tx()) while its client still waits, instead of stalling sessions.
+    if (System.getProperty("derby.locks.deadlockTimeout") == null) {
+      System.setProperty("derby.locks.deadlockTimeout", "1");
+    }
     if (System.getProperty("derby.stream.error.file") == null) {
       System.setProperty("derby.stream.error.file", dataDir.toAbsolutePath().resolve("derby.log").toString());
     }
