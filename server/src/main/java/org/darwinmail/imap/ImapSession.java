@@ -438,7 +438,7 @@ public final class ImapSession extends Session {
       return;
     }
     framerResumed = true;
-    ctx.tls().startTls(channel, framer, x.tag() + " OK Begin TLS negotiation now");
+    ctx.tls().startTls(channelAfterPending(), framer, x.tag() + " OK Begin TLS negotiation now");
   }
 
   /** RFC 3501 §6.2.2 with SASL PLAIN (RFC 4616) and the initial response of SASL-IR (RFC 4959). */
@@ -682,6 +682,7 @@ public final class ImapSession extends Session {
     framerResumed = true;
     java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
     String line = x.tag() + " OK DEFLATE active\r\n";
+    io.netty.channel.Channel channel = channelAfterPending();
     channel.eventLoop().execute(() -> {
       try {
         framer.discardBuffered();

@@ -19,8 +19,12 @@ import org.slf4j.LoggerFactory;
 public abstract class Session {
   private static final Logger log = LoggerFactory.getLogger(Session.class);
   private final String id = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+  /** Replies gathered beyond this many bytes go to the channel without waiting for {@link #flush}. */
+  private static final int PENDING_LIMIT = 64 * 1024;
   protected volatile Channel channel;
   private volatile boolean closed;
+  private final Object out = new Object();
+  private ByteBuf pending; // guarded by out
 
   final void attach(Channel ch) {
     this.channel = ch;
@@ -38,8 +42,12 @@ public abstract class Session {
       switch (frame) {
         case Frames.Connected c -> onConnect();
         case Frames.Closed c -> {
-          if (!closed) {
-            closed = true;
+          closed = true;
+          synchronized (out) {
+            if (pending != null) {
+              pending.release();
+              pending = null;
+            }
           }
           onClose();
         }
@@ -69,22 +77,70 @@ public abstract class Session {
     close();
   }
 
-  /** Writes one line (CRLF appended), unflushed. */
+  /**
+   * Writes one line (CRLF appended), unflushed. Lines are gathered in one buffer and handed to the event loop on
+   * {@link #flush} (or before any raw write), so that a reply of many lines costs one cross-thread write, not one
+   * per line.
+   */
   protected void send(String line) {
-    Channel ch = channel;
-    if (ch != null) {
-      ch.write(Unpooled.copiedBuffer(line + "\r\n", StandardCharsets.UTF_8));
+    synchronized (out) {
+      if (pending == null) {
+        pending = Unpooled.buffer(Math.max(256, line.length() + 2));
+      }
+      pending.writeCharSequence(line, StandardCharsets.UTF_8);
+      pending.writeByte('\r').writeByte('\n');
+      if (pending.readableBytes() >= PENDING_LIMIT) {
+        writePending();
+      }
     }
   }
 
+  /** Hands the gathered lines to the channel (unflushed). Callers hold {@link #out}. */
+  private void writePending() {
+    ByteBuf b = pending;
+    pending = null;
+    Channel ch = channel;
+    if (b != null) {
+      if (ch != null) {
+        ch.write(b);
+      } else {
+        b.release();
+      }
+    }
+  }
+
+  /** Writes {@code buf} after the lines sent so far (unflushed). */
   protected ChannelFuture sendRaw(ByteBuf buf) {
-    return channel.write(buf);
+    synchronized (out) {
+      writePending();
+      return channel.write(buf);
+    }
+  }
+
+  /**
+   * The channel, for code that writes to it or changes its pipeline directly (STARTTLS, COMPRESS, streamed
+   * downloads): the lines sent so far are written first, so that order is kept.
+   */
+  protected Channel channelAfterPending() {
+    synchronized (out) {
+      writePending();
+      return channel;
+    }
   }
 
   protected void flush() {
     Channel ch = channel;
-    if (ch != null) {
-      ch.flush();
+    if (ch == null) {
+      return;
+    }
+    synchronized (out) {
+      ByteBuf b = pending;
+      pending = null;
+      if (b != null) {
+        ch.writeAndFlush(b);
+      } else {
+        ch.flush();
+      }
     }
   }
 
@@ -98,7 +154,11 @@ public abstract class Session {
     closed = true;
     Channel ch = channel;
     if (ch != null) {
-      ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ch.close());
+      synchronized (out) {
+        ByteBuf b = pending;
+        pending = null;
+        ch.writeAndFlush(b != null ? b : Unpooled.EMPTY_BUFFER).addListener(f -> ch.close());
+      }
     }
   }
 

@@ -250,7 +250,7 @@ public final class Pop3Session extends Session {
   /** RFC 2595 §4: the session starts over after the handshake (no USER remembered). */
   private void stls() {
     user = null;
-    ctx.tls().startTls(channel, framer, Reply.BEGIN_TLS.line());
+    ctx.tls().startTls(channelAfterPending(), framer, Reply.BEGIN_TLS.line());
   }
 
   /** RFC 5034 §4 AUTH with PLAIN (RFC 4616); "AUTH" alone lists the mechanisms (as many clients expect). */
@@ -475,11 +475,11 @@ public final class Pop3Session extends Session {
       log.error("[{}] cannot open blob {}", id(), m.blob(), e);
       throw new Pop3Exception(Reply.NO_INBOX);
     }
-    Channel ch = channel;
     streaming = true;
     ByteBuf out = null;
     try (in) {
       reply(status);
+      Channel ch = channelAfterPending();
       DotStuffer d = new DotStuffer(bodyLines);
       int size = (int) Math.min(CHUNK, Math.max(0, m.size()) + 1); // +1: a small message needs one read, and EOF
       byte[] buf = new byte[size];

@@ -683,7 +683,7 @@ public final class SmtpSession extends Session {
   private void startTls() {
     resetTransaction();
     helo = null;
-    ctx.tls().startTls(channel, framer, Reply.READY_TLS.lines()[0]);
+    ctx.tls().startTls(channelAfterPending(), framer, Reply.READY_TLS.lines()[0]);
   }
 
   /** The state of a SASL exchange in progress (RFC 4954 §4): PLAIN without initial response, or LOGIN. */
