@@ -1,5 +1,6 @@
 package org.darwinmail.guard;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -7,6 +8,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,8 +99,8 @@ public final class InboundAuth {
 
   // ---- DKIM, DMARC and the header ------------------------------------------------------------------------------
 
-  /** The message with its Authentication-Results header, and the DMARC disposition to apply to it. */
-  public record Checked(BlobRef blob, Dmarc.Verdict dmarc, String header) {
+  /** The Authentication-Results header to put on top of the message, and the DMARC disposition to apply to it. */
+  public record Checked(Dmarc.Verdict dmarc, String header) {
     public boolean reject() {
       return dmarc.disposition() == Dmarc.Policy.REJECT;
     }
@@ -108,16 +111,16 @@ public final class InboundAuth {
   }
 
   /**
-   * Verifies DKIM and evaluates DMARC on the stored message, then writes the new message: our
-   * Authentication-Results header on top, the original minus forged ones (RFC 8601 §5). The disposition follows
+   * Verifies DKIM and evaluates DMARC on the received message, still in its temporary file (not yet durable: the
+   * message is made durable once, with the header, by {@link #withHeader}). The disposition follows
    * {@code dmarc_reject}/{@code dmarc_quarantine}.
    */
-  public Checked check(Spf spfResult, BlobStore blobs, BlobRef original) throws IOException {
+  public Checked check(Spf spfResult, Path message) throws IOException {
     // DKIM (RFC 6376 §6): every signature, its own result.
     List<String> dkimParts = new ArrayList<>();
     List<String> dkimPass = new ArrayList<>();
     DKIMVerifier verifier = new DKIMVerifier(new KeyRetriever());
-    try (InputStream in = blobs.open(original.hash())) {
+    try (InputStream in = open(message)) {
       verifier.verify(in);
     } catch (FailException e) {
       // the individual results below say which failed and why
@@ -142,7 +145,7 @@ public final class InboundAuth {
     }
     // DMARC (RFC 7489 §6.6) on the RFC5322.From domain.
     List<String> header;
-    try (InputStream in = blobs.open(original.hash())) {
+    try (InputStream in = open(message)) {
       header = headerFields(in);
     }
     String fromDomain = fromDomain(header);
@@ -172,22 +175,19 @@ public final class InboundAuth {
       h.append(" header.from=").append(fromDomain);
     }
     h.append("\r\n");
-    BlobRef rewritten = rewrite(blobs, original, h.toString());
-    if (!rewritten.hash().equals(original.hash())) {
-      // The original was written by this session alone (its Received: header names the session): nobody else
-      // refers to it, so it goes now rather than at the next start-up sweep.
-      try {
-        java.nio.file.Files.deleteIfExists(blobs.path(original.hash()));
-      } catch (IOException e) {
-        log.debug("cannot remove {}: {}", original.hash(), e.toString());
-      }
-    }
-    return new Checked(rewritten, v, h.toString());
+    return new Checked(v, h.toString());
   }
 
-  /** Our header on top; the original's Authentication-Results fields naming us are dropped (RFC 8601 §5). */
-  private BlobRef rewrite(BlobStore blobs, BlobRef original, String ours) throws IOException {
-    try (InputStream in = blobs.open(original.hash()); BlobStore.BlobWriter w = blobs.create()) {
+  private static InputStream open(Path file) throws IOException {
+    return new BufferedInputStream(Files.newInputStream(file), 16 * 1024);
+  }
+
+  /**
+   * Stores the message durably with {@code ours} (a {@link Checked#header}) on top; the original's
+   * Authentication-Results fields naming us are dropped (RFC 8601 §5).
+   */
+  public BlobRef withHeader(BlobStore blobs, Path message, String ours) throws IOException {
+    try (InputStream in = open(message); BlobStore.BlobWriter w = blobs.create()) {
       w.write(ours.getBytes(StandardCharsets.US_ASCII));
       boolean dropping = false;
       ByteArrayOutputStream line = new ByteArrayOutputStream();

@@ -147,13 +147,26 @@ final class IncomingMessage {
 
   /** Completes the blob durably (header section flushed first if the message had no body). */
   BlobRef commit() throws IOException {
+    complete();
+    return blob.commit();
+  }
+
+  /**
+   * Completes the message in its temporary file, not durable yet, and returns that file: for checks that must read
+   * the whole message before it is stored (then {@link #abort} removes the file).
+   */
+  java.nio.file.Path stage() throws IOException {
+    complete();
+    return blob.stage();
+  }
+
+  private void complete() throws IOException {
     if (!headerDone) {
       flushHead(headLen);
     }
     if (loop()) {
       throw new SmtpException(Reply.MAIL_LOOP);
     }
-    return blob.commit();
   }
 
   void abort() {

@@ -537,7 +537,14 @@ public final class SmtpSession extends Session {
     }
     BlobRef blob;
     try {
-      blob = msg.commit();
+      if (spf != null) {
+        blob = checked(msg);
+        if (blob == null) {
+          return;
+        }
+      } else {
+        blob = msg.commit();
+      }
     } catch (SmtpException e) {
       finishWith(e.reply());
       return;
@@ -554,26 +561,6 @@ public final class SmtpSession extends Session {
       reply(new Reply(553, "5.7.1", "From: header address not owned by the authenticated account"));
       return;
     }
-    if (spf != null) {
-      // SPF, DKIM and DMARC (RFC 7208, 6376, 7489) in an Authentication-Results header (RFC 8601) on top.
-      org.darwinmail.guard.InboundAuth.Checked checked;
-      try {
-        checked = ctx.guard().inbound().check(spf, ctx.blobs(), blob);
-      } catch (IOException e) {
-        log.error("[{}] cannot check {}", id(), blob.hash(), e);
-        resetTransaction();
-        reply(Reply.STORAGE_FAILURE);
-        return;
-      }
-      if (checked.reject()) {
-        log.info("[{}] refused by the DMARC policy of {}", id(), checked.dmarc().fromDomain());
-        resetTransaction();
-        reply(new Reply(550, "5.7.1", "Message refused by the DMARC policy of " + checked.dmarc().fromDomain()));
-        return;
-      }
-      blob = checked.blob();
-      quarantine = checked.quarantine();
-    }
     try {
       deliver(blob);
     } catch (StoreException e) {
@@ -586,6 +573,28 @@ public final class SmtpSession extends Session {
         recipients.size(), blob.hash().substring(0, 12));
     resetTransaction();
     reply(new Reply(250, "2.0.0", "OK queued as " + blob.hash().substring(0, 12)));
+  }
+
+  /**
+   * SPF, DKIM and DMARC (RFC 7208, 6376, 7489) on mail from the Internet: the message is checked in its temporary
+   * file, then stored durably once with an Authentication-Results header (RFC 8601) on top. Returns null when the
+   * DMARC policy refused it (answered here).
+   */
+  private BlobRef checked(IncomingMessage msg) throws IOException {
+    java.nio.file.Path staged = msg.stage();
+    org.darwinmail.guard.InboundAuth.Checked checked = ctx.guard().inbound().check(spf, staged);
+    if (checked.reject()) {
+      msg.abort();
+      incoming = null;
+      log.info("[{}] refused by the DMARC policy of {}", id(), checked.dmarc().fromDomain());
+      resetTransaction();
+      reply(new Reply(550, "5.7.1", "Message refused by the DMARC policy of " + checked.dmarc().fromDomain()));
+      return null;
+    }
+    quarantine = checked.quarantine();
+    BlobRef blob = ctx.guard().inbound().withHeader(ctx.blobs(), staged, checked.header());
+    msg.abort(); // the temporary file; the stored copy is the one with the header
+    return blob;
   }
 
   private void deliver(BlobRef blob) {

@@ -175,6 +175,18 @@ public final class BlobStore {
       return size;
     }
 
+    /**
+     * Writes what is buffered to the temporary file, not forced, and returns that file so that the content can be
+     * read (checked, copied) before it is committed or aborted.
+     */
+    public Path stage() throws IOException {
+      if (done) {
+        throw new IllegalStateException("blob already finished");
+      }
+      drain();
+      return file;
+    }
+
     /** Forces the data, renames the file to its hash, forces the folder; returns the durable reference. */
     public BlobRef commit() throws IOException {
       if (done) {
