@@ -32,11 +32,11 @@ public final class LocalDelivery {
   public List<MessageRow> deliver(Collection<Account> accounts, BlobRef blob, String folder) {
     List<Long> ids = new ArrayList<>();
     for (Account a : new LinkedHashSet<>(accounts)) {
-      Mailbox m = store.mailbox(a.id(), folder)
-          .or(() -> store.mailbox(a.id(), Mailbox.INBOX))
-          .orElseGet(() -> store.createMailbox(a.id(), Mailbox.INBOX, null));
-      if (!ids.contains(m.id())) {
-        ids.add(m.id());
+      long id = store.mailboxId(a.id(), folder)
+          .or(() -> store.mailboxId(a.id(), Mailbox.INBOX))
+          .orElseGet(() -> store.createMailbox(a.id(), Mailbox.INBOX, null).id());
+      if (!ids.contains(id)) {
+        ids.add(id);
       }
     }
     if (ids.isEmpty()) {

@@ -31,7 +31,9 @@ public final class Directory {
 
   private final Database db;
   private final MailStore mail;
-  private volatile Set<String> domainCache;
+  private final GenerationCache<Boolean, Set<String>> domains = new GenerationCache<>(1);
+  /** Resolutions by normalized address (RCPT TO costs no query on a busy MX); emptied by every change. */
+  private final GenerationCache<String, Resolution> resolutions = new GenerationCache<>(10_000);
   private final CredentialCache credentials = new CredentialCache();
 
   public Directory(Database db, MailStore mail) {
@@ -54,7 +56,7 @@ public final class Directory {
       }
       return null;
     });
-    domainCache = null;
+    changed();
   }
 
   /** Removes a domain that has no accounts left. */
@@ -77,7 +79,7 @@ public final class Directory {
       }
       return null;
     });
-    domainCache = null;
+    changed();
   }
 
   public List<String> domains() {
@@ -86,12 +88,7 @@ public final class Directory {
 
   public boolean isLocalDomain(String domain) {
     String d = Addresses.domain(domain);
-    Set<String> cache = domainCache;
-    if (cache == null) {
-      cache = Set.copyOf(domains());
-      domainCache = cache;
-    }
-    return d != null && cache.contains(d);
+    return d != null && domains.get(true, k -> Set.copyOf(domains())).contains(d);
   }
 
   // ---- accounts ---------------------------------------------------------------------------------------------
@@ -100,7 +97,7 @@ public final class Directory {
   public Account addAccount(String address, char[] password) {
     String a = requireAddress(address);
     String hash = Passwords.hash(password);
-    return db.tx(c -> {
+    Account created = db.tx(c -> {
       long domainId = domainId(c, Addresses.domainOf(a));
       if (exists(c, "SELECT 1 FROM accounts WHERE address = ?", a)) {
         throw new RefusedException("account exists: " + a);
@@ -126,6 +123,8 @@ public final class Directory {
       }
       return new Account(id, a, hash, 0);
     });
+    changed();
+    return created;
   }
 
   public Optional<Account> account(String address) {
@@ -177,6 +176,7 @@ public final class Directory {
       }
       return null;
     });
+    changed();
   }
 
   public void setPassword(String address, char[] password) {
@@ -204,6 +204,7 @@ public final class Directory {
       }
       return null;
     });
+    changed();
   }
 
   /** The account when {@code password} is right; empty otherwise (same cost whether or not it exists). */
@@ -248,6 +249,7 @@ public final class Directory {
       }
       return null;
     });
+    changed();
   }
 
   /** Removes an alias (all targets), or only the given targets. */
@@ -274,6 +276,7 @@ public final class Directory {
       }
       return null;
     });
+    changed();
   }
 
   /** Every alias with its targets, by source. */
@@ -323,6 +326,10 @@ public final class Directory {
     if (start == null) {
       return new Resolution(List.of(), List.of());
     }
+    return resolutions.get(start, this::load);
+  }
+
+  private Resolution load(String start) {
     return db.read(c -> {
       Map<Long, Account> accounts = new LinkedHashMap<>();
       Set<String> remote = new LinkedHashSet<>();
@@ -377,6 +384,13 @@ public final class Directory {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
+
+  /** After a committed change of domains, accounts or aliases: cached answers are stale. */
+  private void changed() {
+    domains.invalidate();
+    resolutions.invalidate();
+    mail.mailboxesChanged();
+  }
 
   private static long domainId(Connection c, String domain) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("SELECT id FROM domains WHERE name = ?")) {

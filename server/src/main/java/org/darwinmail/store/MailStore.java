@@ -40,6 +40,7 @@ public final class MailStore {
   private final Database db;
   private final BlobStore blobs;
   private final MailboxEvents events;
+  private final GenerationCache<String, Optional<Long>> mailboxIds = new GenerationCache<>(10_000);
 
   public MailStore(Database db, BlobStore blobs, MailboxEvents events) {
     this.db = db;
@@ -64,7 +65,9 @@ public final class MailStore {
   /** Creates a mailbox; "inbox" in any case is INBOX. Refuses a name that exists. */
   public Mailbox createMailbox(long accountId, String name, String specialUse) {
     String n = canonicalName(name);
-    return db.tx(c -> createMailbox(c, accountId, n, specialUse));
+    Mailbox m = db.tx(c -> createMailbox(c, accountId, n, specialUse));
+    mailboxesChanged();
+    return m;
   }
 
   Mailbox createMailbox(Connection c, long accountId, String name, String specialUse) throws SQLException {
@@ -127,6 +130,17 @@ public final class MailStore {
     });
   }
 
+  /** The id of an account's mailbox, cached (delivery looks it up for every message); emptied by every change. */
+  public Optional<Long> mailboxId(long accountId, String name) {
+    String n = canonicalName(name);
+    return mailboxIds.get(accountId + "/" + n, k -> mailbox(accountId, n).map(Mailbox::id));
+  }
+
+  /** Mailboxes were created, renamed or removed (also by removing an account): cached ids are stale. */
+  public void mailboxesChanged() {
+    mailboxIds.invalidate();
+  }
+
   public Optional<Mailbox> mailbox(long accountId, String name) {
     String n = canonicalName(name);
     return db.read(c -> findMailbox(c, accountId, n));
@@ -172,6 +186,7 @@ public final class MailStore {
       }
       return null;
     });
+    mailboxesChanged();
     events.changed(mailboxId);
   }
 
@@ -211,6 +226,7 @@ public final class MailStore {
       }
       return null;
     });
+    mailboxesChanged();
   }
 
   public void setSubscribed(long mailboxId, boolean subscribed) {

@@ -55,6 +55,45 @@ class DirectoryTest {
   }
 
   @Test
+  void everyChangeIsSeenByTheNextResolutionThoughResolutionsAreCached() {
+    assertThat(d.resolve("later@example.test").isEmpty()).isTrue();
+    d.addAlias("later@example.test", List.of("alice@example.test"));
+    assertThat(accounts("later@example.test")).containsExactly("alice@example.test");
+    d.removeAlias("later@example.test", List.of());
+    assertThat(d.resolve("later@example.test").isEmpty()).isTrue();
+
+    d.addAccount("dora@example.test", "pw".toCharArray());
+    assertThat(d.resolve("dora@example.test").accounts().getFirst().quotaBytes()).isZero();
+    d.setQuota("dora@example.test", 5000);
+    assertThat(d.resolve("dora@example.test").accounts().getFirst().quotaBytes()).isEqualTo(5000);
+    long id = d.resolve("dora@example.test").accounts().getFirst().id();
+    assertThat(s.mail().mailboxId(id, "inbox")).isPresent();
+    d.removeAccount("dora@example.test");
+    assertThat(d.resolve("dora@example.test").isEmpty()).isTrue();
+    assertThat(s.mail().mailboxId(id, "INBOX")).isEmpty();
+
+    assertThat(d.isLocalDomain("new.test")).isFalse();
+    d.addDomain("new.test");
+    assertThat(d.isLocalDomain("new.test")).isTrue();
+    d.removeDomain("new.test");
+    assertThat(d.isLocalDomain("new.test")).isFalse();
+  }
+
+  @Test
+  void cachedMailboxIdsFollowCreateRenameAndDelete() {
+    long alice = d.resolve("alice@example.test").accounts().getFirst().id();
+    MailStore m = s.mail();
+    assertThat(m.mailboxId(alice, "Lists")).isEmpty();
+    long lists = m.createMailbox(alice, "Lists", null).id();
+    assertThat(m.mailboxId(alice, "Lists")).contains(lists);
+    m.renameMailbox(alice, "Lists", "Lists2");
+    assertThat(m.mailboxId(alice, "Lists")).isEmpty();
+    assertThat(m.mailboxId(alice, "Lists2")).contains(lists);
+    m.deleteMailbox(lists);
+    assertThat(m.mailboxId(alice, "Lists2")).isEmpty();
+  }
+
+  @Test
   void aliasLoopsEndAndDuplicatesCollapse() {
     d.addAlias("loop1@example.test", List.of("loop2@example.test", "alice@example.test"));
     d.addAlias("loop2@example.test", List.of("loop1@example.test", "alice@example.test"));
