@@ -41,11 +41,13 @@ public final class MailStore {
   private final BlobStore blobs;
   private final MailboxEvents events;
   private final GenerationCache<String, Optional<Long>> mailboxIds = new GenerationCache<>(10_000);
+  private final GroupCommit<List<NewMessage>, List<MessageRow>> inserts;
 
   public MailStore(Database db, BlobStore blobs, MailboxEvents events) {
     this.db = db;
     this.blobs = blobs;
     this.events = events;
+    this.inserts = new GroupCommit<>(db, 64, MailStore::insertBatch);
   }
 
   public Database database() {
@@ -241,21 +243,22 @@ public final class MailStore {
 
   // ---- messages --------------------------------------------------------------------------------------------
 
+  /** A message row to add: the UID and modseq are given by {@link #insertAll}. */
+  private record NewMessage(long mailboxId, BlobRef blob, Instant date, int flags, Set<String> keywords) {}
+
   /**
-   * Stores one copy of {@code blob} in each mailbox, in one transaction (the blob must already be durable).
-   * Returns the new rows in the order of {@code mailboxIds}.
+   * Stores one copy of {@code blob} in each mailbox, durably when it returns (the blob must already be durable).
+   * Concurrent deliveries share transactions ({@link GroupCommit}). Returns the new rows in the order of
+   * {@code mailboxIds}.
    */
   public List<MessageRow> deliver(List<Long> mailboxIds, BlobRef blob, Instant internalDate) {
-    Long[] sorted = new TreeSet<>(mailboxIds).toArray(new Long[0]); // one lock order: no deadlocks
-    List<MessageRow> rows = db.tx(c -> {
-      List<MessageRow> out = new ArrayList<>();
-      for (long id : sorted) {
-        out.add(insert(c, id, blob, internalDate, 0, Set.of()));
-      }
-      return out;
-    });
-    for (long id : sorted) {
-      events.changed(id);
+    List<NewMessage> msgs = new ArrayList<>();
+    for (long id : new java.util.LinkedHashSet<>(mailboxIds)) {
+      msgs.add(new NewMessage(id, blob, internalDate, 0, Set.of()));
+    }
+    List<MessageRow> rows = inserts.submit(msgs);
+    for (MessageRow r : rows) {
+      events.changed(r.mailboxId());
     }
     List<MessageRow> ordered = new ArrayList<>();
     for (long id : mailboxIds) {
@@ -264,31 +267,86 @@ public final class MailStore {
     return ordered;
   }
 
-  /** IMAP APPEND: one message with flags and keywords. */
+  /** IMAP APPEND: one message with flags and keywords (shares transactions like {@link #deliver}). */
   public MessageRow append(long mailboxId, BlobRef blob, Instant internalDate, int flags, Set<String> keywords) {
-    MessageRow row = db.tx(c -> insert(c, mailboxId, blob, internalDate, flags, keywords));
+    MessageRow row = inserts.submit(List.of(new NewMessage(mailboxId, blob, internalDate, flags, keywords)))
+        .getFirst();
     events.changed(mailboxId);
     return row;
   }
 
-  private static MessageRow insert(Connection c, long mailboxId, BlobRef blob, Instant date, int flags,
-      Set<String> keywords) throws SQLException {
-    long[] uidMod = bump(c, mailboxId, true);
-    String kw = String.join(" ", keywords);
+  /** Runs a batch of {@link GroupCommit} requests (each a list of messages) in one transaction. */
+  private static List<List<MessageRow>> insertBatch(Connection c, List<List<NewMessage>> requests)
+      throws SQLException {
+    List<NewMessage> all = new ArrayList<>();
+    requests.forEach(all::addAll);
+    List<MessageRow> rows = insertAll(c, all);
+    List<List<MessageRow>> out = new ArrayList<>();
+    int i = 0;
+    for (List<NewMessage> r : requests) {
+      out.add(rows.subList(i, i + r.size()));
+      i += r.size();
+    }
+    return out;
+  }
+
+  /**
+   * Adds messages with new UIDs and modseqs, in the order given (UIDs ascending in that order within a mailbox).
+   * Each mailbox row is updated once, mailboxes in ascending id order (one lock order: no deadlocks).
+   */
+  private static List<MessageRow> insertAll(Connection c, List<NewMessage> msgs) throws SQLException {
+    java.util.TreeMap<Long, Integer> counts = new java.util.TreeMap<>();
+    for (NewMessage m : msgs) {
+      counts.merge(m.mailboxId(), 1, Integer::sum);
+    }
+    java.util.Map<Long, long[]> next = new java.util.HashMap<>();
+    for (var e : counts.entrySet()) {
+      next.put(e.getKey(), takeUids(c, e.getKey(), e.getValue()));
+    }
+    List<MessageRow> rows = new ArrayList<>(msgs.size());
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (" + MESSAGE_COLUMNS
         + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
-      ps.setLong(1, mailboxId);
-      ps.setLong(2, uidMod[0]);
-      ps.setString(3, blob.hash());
-      ps.setLong(4, blob.size());
-      ps.setTimestamp(5, Timestamp.from(date));
-      ps.setInt(6, flags);
-      ps.setString(7, kw);
-      ps.setLong(8, uidMod[1]);
-      ps.executeUpdate();
+      for (NewMessage m : msgs) {
+        long[] uidMod = next.get(m.mailboxId());
+        long uid = uidMod[0]++;
+        long modseq = uidMod[1]++;
+        ps.setLong(1, m.mailboxId());
+        ps.setLong(2, uid);
+        ps.setString(3, m.blob().hash());
+        ps.setLong(4, m.blob().size());
+        ps.setTimestamp(5, Timestamp.from(m.date()));
+        ps.setInt(6, m.flags());
+        ps.setString(7, String.join(" ", m.keywords()));
+        ps.setLong(8, modseq);
+        ps.addBatch();
+        rows.add(new MessageRow(m.mailboxId(), uid, m.blob().hash(), m.blob().size(), m.date(), m.flags(),
+            Set.copyOf(m.keywords()), modseq));
+      }
+      ps.executeBatch();
     }
-    return new MessageRow(mailboxId, uidMod[0], blob.hash(), blob.size(), date, flags, Set.copyOf(keywords),
-        uidMod[1]);
+    return rows;
+  }
+
+  /**
+   * Takes {@code n} new UIDs and modseqs of a mailbox (locks its row); returns {first uid, first modseq}.
+   */
+  private static long[] takeUids(Connection c, long mailboxId, int n) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(
+        "UPDATE mailboxes SET uid_next = uid_next + ?, highest_modseq = highest_modseq + ? WHERE id = ?")) {
+      ps.setInt(1, n);
+      ps.setInt(2, n);
+      ps.setLong(3, mailboxId);
+      if (ps.executeUpdate() == 0) {
+        throw new RefusedException("no such mailbox");
+      }
+    }
+    try (PreparedStatement ps = c.prepareStatement("SELECT uid_next, highest_modseq FROM mailboxes WHERE id = ?")) {
+      ps.setLong(1, mailboxId);
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return new long[] {rs.getLong(1) - n, rs.getLong(2) - n + 1};
+      }
+    }
   }
 
   /** Increments the mailbox's modseq (and uid_next when {@code newUid}); returns {uid, modseq}. Locks the row. */
@@ -455,11 +513,12 @@ public final class MailStore {
   /** Copies messages into another mailbox (new UIDs there, same blobs); returns the new rows in source order. */
   public List<MessageRow> copy(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
     List<MessageRow> rows = db.tx(c -> {
-      List<MessageRow> out = new ArrayList<>();
+      List<NewMessage> msgs = new ArrayList<>();
       for (MessageRow m : select(c, fromMailboxId, uids)) {
-        out.add(insert(c, toMailboxId, new BlobRef(m.blob(), m.size()), m.internalDate(), m.flags(), m.keywords()));
+        msgs.add(new NewMessage(toMailboxId, new BlobRef(m.blob(), m.size()), m.internalDate(), m.flags(),
+            m.keywords()));
       }
-      return out;
+      return insertAll(c, msgs);
     });
     if (!rows.isEmpty()) {
       events.changed(toMailboxId);

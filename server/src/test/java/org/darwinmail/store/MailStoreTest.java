@@ -54,6 +54,76 @@ class MailStoreTest {
   }
 
   @Test
+  void concurrentDeliveriesShareCommitsAndEachGetsItsOwnUidAndModseq() throws Exception {
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account b = s.directory().addAccount("b@example.test", "pw".toCharArray());
+      long inboxA = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      long inboxB = s.mail().mailbox(b.id(), "INBOX").orElseThrow().id();
+      long doomed = s.mail().createMailbox(b.id(), "Doomed", null).id();
+      BlobRef blob = blob(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
+      int threads = 16;
+      int each = 25;
+      List<MessageRow> rows = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+      java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
+      java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+      java.util.concurrent.CountDownLatch deleted = new java.util.concurrent.CountDownLatch(1);
+      List<Thread> ts = new java.util.ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int n = t;
+        ts.add(Thread.ofVirtual().start(() -> {
+          try {
+            start.await();
+            for (int k = 0; k < each; k++) {
+              if (n == 0 && k == 10) {
+                s.mail().deleteMailbox(doomed);
+                deleted.countDown();
+              }
+              if (n == 1 && k >= 10) {
+                deleted.await();
+                try {
+                  s.mail().deliver(List.of(doomed), blob, Instant.now());
+                } catch (RefusedException | StoreException e) {
+                  refused.incrementAndGet();
+                }
+                continue;
+              }
+              rows.addAll(s.mail().deliver(n % 2 == 0 ? List.of(inboxA) : List.of(inboxA, inboxB), blob,
+                  Instant.now()));
+            }
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }));
+      }
+      start.countDown();
+      for (Thread t : ts) {
+        t.join();
+      }
+      // Thread 1 delivered into "Doomed" after it was deleted: those deliveries alone failed.
+      assertThat(refused.get()).isEqualTo(each - 10);
+      List<MessageRow> inA = s.mail().messages(inboxA);
+      List<MessageRow> inB = s.mail().messages(inboxB);
+      int toB = threads / 2 * each - (each - 10);
+      assertThat(inA).hasSize(threads * each - (each - 10));
+      assertThat(inB).hasSize(toB);
+      for (List<MessageRow> box : List.of(inA, inB)) {
+        assertThat(box).extracting(MessageRow::uid).doesNotHaveDuplicates().isSorted();
+        assertThat(box).extracting(MessageRow::modseq).doesNotHaveDuplicates();
+      }
+      // What each caller was told is what is stored.
+      assertThat(rows).extracting(MessageRow::mailboxId, MessageRow::uid).containsExactlyInAnyOrderElementsOf(
+          java.util.stream.Stream.concat(inA.stream(), inB.stream())
+              .map(r -> org.assertj.core.groups.Tuple.tuple(r.mailboxId(), r.uid())).toList());
+      Mailbox boxA = s.mail().mailbox(inboxA).orElseThrow();
+      assertThat(boxA.uidNext()).isEqualTo(inA.getLast().uid() + 1);
+      assertThat(boxA.highestModseq()).isGreaterThanOrEqualTo(inA.stream().mapToLong(MessageRow::modseq).max()
+          .orElseThrow());
+    }
+  }
+
+  @Test
   void uidsStrictlyIncreaseAndAreNeverReusedAcrossExpungeAndRestart() throws Exception {
     long inbox;
     long validity;
