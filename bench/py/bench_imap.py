@@ -20,7 +20,7 @@ def main():
     ap.add_argument("--messages", type=int, default=200, help="messages seeded per mailbox (realistic mix, ~25 KB mean)")
     ap.add_argument("--duration", type=int, default=40, help="measured seconds per server and client count (two halves, A-B-B-A)")
     ap.add_argument("--warmup", type=int, default=5, help="unmeasured seconds at the start of each run")
-    ap.add_argument("--server-warmup", type=int, default=15, help="an unreported 10-client run per server first (JIT)")
+    ap.add_argument("--server-warmup", type=int, default=60, help="an unreported 10-client run per server first (JIT: about a minute)")
     ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN", help="password scheme of the Dovecot users (ARGON2ID-DARWIN: Argon2id with Darwin's parameters)")
     a = ap.parse_args()
     clients = [int(x) for x in a.clients.split(",")]
