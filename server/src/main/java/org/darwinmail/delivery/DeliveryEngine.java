@@ -58,6 +58,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private volatile boolean running;
   private Thread scheduler;
   private final Set<Long> inflight = new HashSet<>();
+  /**
+   * Recipients whose attempt ended since the schedule last read the queue (guarded by {@code lock}): that read may
+   * predate their removal or deferral, so they wait for the next read rather than go out twice.
+   */
+  private final Set<Long> settled = new HashSet<>();
   private final Map<String, Integer> perDestination = new HashMap<>();
   private int active;
 
@@ -173,6 +178,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   /** Starts what may start; returns how long to wait before looking again. */
   private long runDue() {
     Instant now = Instant.now();
+    synchronized (lock) {
+      settled.clear();
+    }
     List<Queue.Rcpt> due = queue.due(now, 2000);
     Map<String, List<Queue.Rcpt>> groups = new LinkedHashMap<>();
     for (Queue.Rcpt r : due) {
@@ -188,7 +196,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       }
       String dest = dc.smarthost().isEmpty() ? g.getFirst().domain() : "smarthost";
       synchronized (lock) {
-        if (g.stream().anyMatch(r -> inflight.contains(r.id()))) {
+        if (g.stream().anyMatch(r -> inflight.contains(r.id()) || settled.contains(r.id()))) {
           blocked = true;
           continue;
         }
@@ -213,7 +221,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           synchronized (lock) {
             active--;
             perDestination.merge(dest, -1, Integer::sum);
-            g.forEach(r -> inflight.remove(r.id()));
+            g.forEach(r -> {
+              inflight.remove(r.id());
+              settled.add(r.id());
+            });
           }
           wake();
         }
