@@ -462,16 +462,34 @@ public final class MailStore {
     return changed;
   }
 
+  /**
+   * The rows of the given UIDs, by UID. Always the same two statement texts, so that Derby compiles them once (a
+   * literal IN list was a new statement, compiled and loaded as a class, for every distinct set): a few UIDs are
+   * looked up one by one, more are read as the range they span and filtered here.
+   */
   private static List<MessageRow> select(Connection c, long mailboxId, Collection<Long> uids) throws SQLException {
+    java.util.TreeSet<Long> wanted = new TreeSet<>(uids);
     List<MessageRow> out = new ArrayList<>();
-    List<Long> all = new ArrayList<>(new TreeSet<>(uids));
-    for (int i = 0; i < all.size(); i += 500) {
-      List<Long> part = all.subList(i, Math.min(all.size(), i + 500));
-      String in = String.join(",", part.stream().map(String::valueOf).toList());
-      try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS
-          + " FROM messages WHERE mailbox_id = ? AND uid IN (" + in + ") ORDER BY uid")) {
-        ps.setLong(1, mailboxId);
-        out.addAll(messageList(ps));
+    if (wanted.size() <= 8) {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? AND uid = ?")) {
+        for (long uid : wanted) {
+          ps.setLong(1, mailboxId);
+          ps.setLong(2, uid);
+          out.addAll(messageList(ps));
+        }
+      }
+      return out;
+    }
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS
+        + " FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid")) {
+      ps.setLong(1, mailboxId);
+      ps.setLong(2, wanted.first());
+      ps.setLong(3, wanted.last());
+      for (MessageRow m : messageList(ps)) {
+        if (wanted.contains(m.uid())) {
+          out.add(m);
+        }
       }
     }
     return out;
