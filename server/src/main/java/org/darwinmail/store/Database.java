@@ -199,7 +199,13 @@ public final class Database implements AutoCloseable {
     return pool.getConnection();
   }
 
-  /** Runs {@code work} in one transaction, retrying on deadlock or lock timeout (Derby 40001 / 40XL1). */
+  /** Attempts of a transaction chosen as a deadlock victim or timed out on a lock, before the error goes up. */
+  private static final int ATTEMPTS = 8;
+
+  /**
+   * Runs {@code work} in one transaction, retrying on deadlock or lock timeout (Derby 40001 / 40XL1 / 40XL2) after a
+   * short random pause that grows with each attempt, so that the transactions that collided do not collide again.
+   */
   public <T> T tx(SqlWork<T> work) {
     for (int attempt = 1; ; attempt++) {
       try (Connection c = pool.getConnection()) {
@@ -215,8 +221,8 @@ public final class Database implements AutoCloseable {
           c.setAutoCommit(true);
         }
       } catch (SQLException e) {
-        String st = e.getSQLState();
-        if (attempt < 5 && ("40001".equals(st) || "40XL1".equals(st) || "40XL2".equals(st))) {
+        if (attempt < ATTEMPTS && retryable(e)) {
+          pause(attempt);
           continue;
         }
         throw new StoreException(e.getMessage(), e);
@@ -224,12 +230,31 @@ public final class Database implements AutoCloseable {
     }
   }
 
-  /** Runs {@code work} on an auto-commit connection (single statements, reads). */
+  /** Runs {@code work} on an auto-commit connection (single statements, reads), retrying like {@link #tx}. */
   public <T> T read(SqlWork<T> work) {
-    try (Connection c = pool.getConnection()) {
-      return work.run(c);
-    } catch (SQLException e) {
-      throw new StoreException(e.getMessage(), e);
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = pool.getConnection()) {
+        return work.run(c);
+      } catch (SQLException e) {
+        if (attempt < ATTEMPTS && retryable(e)) {
+          pause(attempt);
+          continue;
+        }
+        throw new StoreException(e.getMessage(), e);
+      }
+    }
+  }
+
+  private static boolean retryable(SQLException e) {
+    String st = e.getSQLState();
+    return "40001".equals(st) || "40XL1".equals(st) || "40XL2".equals(st);
+  }
+
+  private static void pause(int attempt) {
+    try {
+      Thread.sleep(1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10 * attempt));
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
     }
   }
 
