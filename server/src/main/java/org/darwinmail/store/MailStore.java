@@ -450,7 +450,9 @@ public final class MailStore {
           ps.setLong(3, modseq);
           ps.setLong(4, mailboxId);
           ps.setLong(5, m.uid());
-          ps.executeUpdate();
+          if (ps.executeUpdate() == 0) {
+            continue; // expunged by another session meanwhile
+          }
         }
         out.add(new MessageRow(mailboxId, m.uid(), m.blob(), m.size(), m.internalDate(), nf, Set.copyOf(nk), modseq));
       }
@@ -512,7 +514,9 @@ public final class MailStore {
         for (MessageRow m : present) {
           del.setLong(1, mailboxId);
           del.setLong(2, m.uid());
-          del.executeUpdate();
+          if (del.executeUpdate() == 0) {
+            continue; // another session expunged it between our read and our lock on the mailbox
+          }
           rec.setLong(1, mailboxId);
           rec.setLong(2, m.uid());
           rec.setLong(3, modseq);

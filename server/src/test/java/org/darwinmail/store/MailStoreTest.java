@@ -54,6 +54,42 @@ class MailStoreTest {
   }
 
   @Test
+  void twoSessionsExpungingTheSameMessagesAtOnceBothSucceedAndEachUidGoesOnce() throws Exception {
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      BlobRef blob = blob(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
+      for (int round = 0; round < 30; round++) {
+        List<Long> uids = new java.util.ArrayList<>();
+        for (int k = 0; k < 5; k++) {
+          uids.add(s.mail().deliver(List.of(inbox), blob, Instant.now()).getFirst().uid());
+        }
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+        List<Long> removed = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<Throwable> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<Thread> ts = new java.util.ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+          ts.add(Thread.ofVirtual().start(() -> {
+            try {
+              together.await();
+              removed.addAll(s.mail().expunge(inbox, uids));
+            } catch (Throwable e) {
+              failures.add(e);
+            }
+          }));
+        }
+        for (Thread t : ts) {
+          t.join();
+        }
+        assertThat(failures).isEmpty();
+        assertThat(removed).containsExactlyInAnyOrderElementsOf(uids);
+      }
+      assertThat(s.mail().messages(inbox)).isEmpty();
+    }
+  }
+
+  @Test
   void concurrentDeliveriesShareCommitsAndEachGetsItsOwnUidAndModseq() throws Exception {
     try (var s = open()) {
       s.directory().addDomain("example.test");
