@@ -71,7 +71,8 @@ public final class DarwinMail implements AutoCloseable {
     delivery.start();
     // The abuse guard holds the queued mail of blocked senders and releases it on unblock.
     services.guard().sends().attachQueue(new org.darwinmail.guard.QueueHold(delivery.queue(), delivery::wake));
-    delivery.holdWhen(id -> delivery.queue().message(id)
+    // Asked for every group at every schedule: a lookup of the message only while some account is blocked.
+    delivery.holdWhen(id -> services.guard().sends().anyHeld() && delivery.queue().message(id)
         .map(e -> services.guard().sends().held(e.account())).orElse(false));
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
         local, delivery, tls, services.logins(), services.guard());

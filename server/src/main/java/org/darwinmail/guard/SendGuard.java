@@ -103,6 +103,11 @@ public final class SendGuard {
     return account != null && blocks.containsKey(key(account));
   }
 
+  /** True when some account is blocked (the queue looks a message's sender up only then). */
+  public boolean anyHeld() {
+    return !blocks.isEmpty();
+  }
+
   /** Every block in force, oldest first. */
   public List<Block> blocked() {
     return blocks.values().stream().sorted((a, b) -> a.since().compareTo(b.since())).toList();
