@@ -20,7 +20,8 @@ def main():
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--rounds", type=int, default=2, help="fill + retrieve/delete rounds per server")
-    ap.add_argument("--warmup", type=int, default=200, help="messages of an unreported first round (0: none)")
+    ap.add_argument("--warmup", type=int, default=5000,
+                    help="messages of an unreported first round (0: none); the JVM needs thousands of RETRs to compile its hot paths")
     ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN")
     a = ap.parse_args()
     peer_on, darwin_on = sides_from_env()
