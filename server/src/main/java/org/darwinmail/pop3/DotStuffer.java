@@ -31,8 +31,23 @@ final class DotStuffer {
 
   /** Transforms {@code len} bytes of the message into {@code out}. */
   void feed(byte[] in, int off, int len, ByteBuf out) {
-    for (int i = off; i < off + len && !done; i++) {
-      byte b = in[i];
+    int end = off + len;
+    int i = off;
+    while (i < end && !done) {
+      if (!cr && !lineStart) {
+        // Inside a line: the bytes up to the next CR or LF go out as they are, in one copy.
+        int j = i;
+        while (j < end && in[j] != '\r' && in[j] != '\n') {
+          j++;
+        }
+        if (j > i) {
+          out.writeBytes(in, i, j - i);
+          lineLength += j - i;
+          i = j;
+          continue;
+        }
+      }
+      byte b = in[i++];
       if (cr) {
         cr = false;
         if (b == '\n') {

@@ -35,6 +35,58 @@ class DotStufferTest {
     assertThat(run(lines, in, 1)).as("fed one byte at a time").isEqualTo(want);
   }
 
+  /** Random messages in random chunks against a plain reading of RFC 1939 §3 (RETR). */
+  @org.junit.jupiter.api.Test
+  void randomMessagesInRandomChunksMatchTheRule() {
+    java.util.Random rnd = new java.util.Random(1939);
+    byte[] alphabet = {'a', 'b', '.', '\r', '\n'};
+    for (int n = 0; n < 3000; n++) {
+      byte[] in = new byte[rnd.nextInt(120)];
+      for (int k = 0; k < in.length; k++) {
+        in[k] = alphabet[rnd.nextInt(alphabet.length)];
+      }
+      DotStuffer d = new DotStuffer(-1);
+      ByteBuf out = Unpooled.buffer();
+      for (int i = 0; i < in.length; ) {
+        int step = Math.min(in.length - i, 1 + rnd.nextInt(20));
+        d.feed(in, i, step, out);
+        i += step;
+      }
+      d.finish(out);
+      String input = new String(in, StandardCharsets.ISO_8859_1);
+      assertThat(out.toString(StandardCharsets.ISO_8859_1)).as(input).isEqualTo(reference(input));
+    }
+  }
+
+  /** Lines end at CRLF or a bare LF; a bare CR stays in its line (a CR at the very end ends the last line). */
+  private static String reference(String in) {
+    StringBuilder out = new StringBuilder();
+    StringBuilder line = new StringBuilder();
+    for (int i = 0; i < in.length(); i++) {
+      char c = in.charAt(i);
+      if (c == '\r' && i + 1 < in.length() && in.charAt(i + 1) == '\n') {
+        continue; // the LF ends the line
+      }
+      if (c == '\n') {
+        emit(out, line);
+      } else {
+        line.append(c);
+      }
+    }
+    if (!line.isEmpty()) {
+      if (line.charAt(line.length() - 1) == '\r') {
+        line.setLength(line.length() - 1);
+      }
+      emit(out, line);
+    }
+    return out.append(".\r\n").toString();
+  }
+
+  private static void emit(StringBuilder out, StringBuilder line) {
+    out.append(line.length() > 0 && line.charAt(0) == '.' ? "." : "").append(line).append("\r\n");
+    line.setLength(0);
+  }
+
   private static String run(long lines, byte[] in, int step) {
     DotStuffer d = new DotStuffer(lines);
     ByteBuf out = Unpooled.buffer();
