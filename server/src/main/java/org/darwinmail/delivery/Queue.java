@@ -27,23 +27,6 @@ public final class Queue {
   private static final java.util.concurrent.locks.ReentrantLock WRITES = new java.util.concurrent.locks.ReentrantLock();
   private final Database db;
 
-  /**
-   * A read; retried when Derby picks it as the victim of a deadlock with a writer (deleting a queued message
-   * locks the recipients table for its cascade).
-   */
-  private <T> T read(Database.SqlWork<T> work) {
-    for (int attempt = 1; ; attempt++) {
-      try {
-        return db.read(work);
-      } catch (org.darwinmail.store.StoreException e) {
-        if (attempt >= 5 || !(e.getCause() instanceof SQLException s)
-            || !("40001".equals(s.getSQLState()) || "40XL1".equals(s.getSQLState()))) {
-          throw e;
-        }
-      }
-    }
-  }
-
   private <T> T write(Database.SqlWork<T> work) {
     WRITES.lock();
     try {
@@ -108,7 +91,7 @@ public final class Queue {
 
   /** Recipients due at {@code now}, oldest first, at most {@code limit}. */
   public List<Rcpt> due(Instant now, int limit) {
-    return read(c -> {
+    return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
           + " next_attempt, last_error FROM queue_recipients WHERE next_attempt <= ? ORDER BY next_attempt, id"
           + " FETCH FIRST " + limit + " ROWS ONLY")) {
@@ -120,7 +103,7 @@ public final class Queue {
 
   /** When the next recipient becomes due, or null when the queue is empty. */
   public Instant nextDue() {
-    return read(c -> {
+    return db.read(c -> {
       try (Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("SELECT MIN(next_attempt) FROM queue_recipients")) {
         rs.next();
@@ -131,7 +114,7 @@ public final class Queue {
   }
 
   public List<Rcpt> recipients(long messageId) {
-    return read(c -> {
+    return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
           + " next_attempt, last_error FROM queue_recipients WHERE message_id = ? ORDER BY id")) {
         ps.setLong(1, messageId);
@@ -152,7 +135,7 @@ public final class Queue {
   }
 
   public java.util.Optional<Entry> message(long id) {
-    return read(c -> {
+    return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
           + " warned FROM queue_messages WHERE id = ?")) {
         ps.setLong(1, id);
@@ -164,7 +147,7 @@ public final class Queue {
 
   /** Every queued message with its recipients, oldest first (for {@code darwinmail queue list}). */
   public Map<Entry, List<Rcpt>> list() {
-    return read(c -> {
+    return db.read(c -> {
       Map<Entry, List<Rcpt>> out = new LinkedHashMap<>();
       Map<Long, Entry> byId = new LinkedHashMap<>();
       try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
@@ -300,7 +283,7 @@ public final class Queue {
 
   /** Does a queued message use this blob? (The start-up sweep keeps it.) */
   public boolean blobReferenced(String hash) {
-    return read(c -> {
+    return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM queue_messages WHERE blob = ?")) {
         ps.setString(1, hash);
         try (ResultSet rs = ps.executeQuery()) {
@@ -312,7 +295,7 @@ public final class Queue {
 
   /** Number of recipients waiting. */
   public long size() {
-    return read(c -> {
+    return db.read(c -> {
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM queue_recipients")) {
         rs.next();
         return rs.getLong(1);

@@ -44,9 +44,9 @@ public abstract class Session {
         case Frames.Closed c -> {
           closed = true;
           synchronized (out) {
-            if (pending != null) {
-              pending.release();
-              pending = null;
+            ByteBuf b = takePending();
+            if (b != null) {
+              b.release();
             }
           }
           onClose();
@@ -95,10 +95,16 @@ public abstract class Session {
     }
   }
 
-  /** Hands the gathered lines to the channel (unflushed). Callers hold {@link #out}. */
-  private void writePending() {
+  /** The gathered lines, now the caller's to write. Callers hold {@link #out}. */
+  private ByteBuf takePending() {
     ByteBuf b = pending;
     pending = null;
+    return b;
+  }
+
+  /** Hands the gathered lines to the channel (unflushed). Callers hold {@link #out}. */
+  private void writePending() {
+    ByteBuf b = takePending();
     Channel ch = channel;
     if (b != null) {
       if (ch != null) {
@@ -134,8 +140,7 @@ public abstract class Session {
       return;
     }
     synchronized (out) {
-      ByteBuf b = pending;
-      pending = null;
+      ByteBuf b = takePending();
       if (b != null) {
         ch.writeAndFlush(b);
       } else {
@@ -155,8 +160,7 @@ public abstract class Session {
     Channel ch = channel;
     if (ch != null) {
       synchronized (out) {
-        ByteBuf b = pending;
-        pending = null;
+        ByteBuf b = takePending();
         ch.writeAndFlush(b != null ? b : Unpooled.EMPTY_BUFFER).addListener(f -> ch.close());
       }
     }

@@ -207,31 +207,27 @@ public final class Database implements AutoCloseable {
    * short random pause that grows with each attempt, so that the transactions that collided do not collide again.
    */
   public <T> T tx(SqlWork<T> work) {
-    for (int attempt = 1; ; attempt++) {
-      try (Connection c = pool.getConnection()) {
-        c.setAutoCommit(false);
-        try {
-          T result = work.run(c);
-          c.commit();
-          return result;
-        } catch (SQLException | RuntimeException e) {
-          c.rollback();
-          throw e;
-        } finally {
-          c.setAutoCommit(true);
-        }
-      } catch (SQLException e) {
-        if (attempt < ATTEMPTS && retryable(e)) {
-          pause(attempt);
-          continue;
-        }
-        throw new StoreException(e.getMessage(), e);
+    return retrying(c -> {
+      c.setAutoCommit(false);
+      try {
+        T result = work.run(c);
+        c.commit();
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
       }
-    }
+    });
   }
 
   /** Runs {@code work} on an auto-commit connection (single statements, reads), retrying like {@link #tx}. */
   public <T> T read(SqlWork<T> work) {
+    return retrying(work);
+  }
+
+  private <T> T retrying(SqlWork<T> work) {
     for (int attempt = 1; ; attempt++) {
       try (Connection c = pool.getConnection()) {
         return work.run(c);

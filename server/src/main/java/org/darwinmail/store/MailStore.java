@@ -301,7 +301,7 @@ public final class MailStore {
     }
     java.util.Map<Long, long[]> next = new java.util.HashMap<>();
     for (var e : counts.entrySet()) {
-      next.put(e.getKey(), takeUids(c, e.getKey(), e.getValue()));
+      next.put(e.getKey(), advance(c, e.getKey(), e.getValue(), e.getValue()));
     }
     List<MessageRow> rows = new ArrayList<>(msgs.size());
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (" + MESSAGE_COLUMNS
@@ -328,13 +328,14 @@ public final class MailStore {
   }
 
   /**
-   * Takes {@code n} new UIDs and modseqs of a mailbox (locks its row); returns {first uid, first modseq}.
+   * Takes {@code uids} new UIDs and {@code modseqs} new modseqs of a mailbox, locking its row; returns {first uid,
+   * first modseq}.
    */
-  private static long[] takeUids(Connection c, long mailboxId, int n) throws SQLException {
+  private static long[] advance(Connection c, long mailboxId, int uids, int modseqs) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "UPDATE mailboxes SET uid_next = uid_next + ?, highest_modseq = highest_modseq + ? WHERE id = ?")) {
-      ps.setInt(1, n);
-      ps.setInt(2, n);
+      ps.setInt(1, uids);
+      ps.setInt(2, modseqs);
       ps.setLong(3, mailboxId);
       if (ps.executeUpdate() == 0) {
         throw new RefusedException("no such mailbox");
@@ -344,29 +345,12 @@ public final class MailStore {
       ps.setLong(1, mailboxId);
       try (ResultSet rs = ps.executeQuery()) {
         rs.next();
-        return new long[] {rs.getLong(1) - n, rs.getLong(2) - n + 1};
+        return new long[] {rs.getLong(1) - uids, rs.getLong(2) - modseqs + 1};
       }
     }
   }
 
-  /** Increments the mailbox's modseq (and uid_next when {@code newUid}); returns {uid, modseq}. Locks the row. */
-  static long[] bump(Connection c, long mailboxId, boolean newUid) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(newUid
-        ? "UPDATE mailboxes SET uid_next = uid_next + 1, highest_modseq = highest_modseq + 1 WHERE id = ?"
-        : "UPDATE mailboxes SET highest_modseq = highest_modseq + 1 WHERE id = ?")) {
-      ps.setLong(1, mailboxId);
-      if (ps.executeUpdate() == 0) {
-        throw new RefusedException("no such mailbox");
-      }
-    }
-    try (PreparedStatement ps = c.prepareStatement("SELECT uid_next - 1, highest_modseq FROM mailboxes WHERE id = ?")) {
-      ps.setLong(1, mailboxId);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        return new long[] {rs.getLong(1), rs.getLong(2)};
-      }
-    }
-  }
+
 
   /** Every message of a mailbox, by ascending UID. */
   public List<MessageRow> messages(long mailboxId) {
@@ -441,7 +425,7 @@ public final class MailStore {
           continue;
         }
         if (modseq == 0) {
-          modseq = bump(c, mailboxId, false)[1];
+          modseq = advance(c, mailboxId, 0, 1)[1];
         }
         try (PreparedStatement ps = c.prepareStatement(
             "UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")) {
@@ -507,7 +491,7 @@ public final class MailStore {
       if (present.isEmpty()) {
         return List.<Long>of();
       }
-      long modseq = bump(c, mailboxId, false)[1];
+      long modseq = advance(c, mailboxId, 0, 1)[1];
       List<Long> out = new ArrayList<>();
       try (PreparedStatement del = c.prepareStatement("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
           PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {

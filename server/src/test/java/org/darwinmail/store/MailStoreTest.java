@@ -53,6 +53,34 @@ class MailStoreTest {
     }
   }
 
+  @FunctionalInterface
+  private interface Task {
+    void run(int index) throws Exception;
+  }
+
+  /** Runs {@code task(0..n-1)} on n virtual threads released together; returns what they threw. */
+  private static List<Throwable> concurrently(int n, Task task) throws InterruptedException {
+    java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+    List<Throwable> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+    List<Thread> ts = new java.util.ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      int index = i;
+      ts.add(Thread.ofVirtual().start(() -> {
+        try {
+          go.await();
+          task.run(index);
+        } catch (Throwable e) {
+          failures.add(e);
+        }
+      }));
+    }
+    go.countDown();
+    for (Thread t : ts) {
+      t.join();
+    }
+    return failures;
+  }
+
   @Test
   void twoSessionsExpungingTheSameMessagesAtOnceBothSucceedAndEachUidGoesOnce() throws Exception {
     try (var s = open()) {
@@ -65,24 +93,10 @@ class MailStoreTest {
         for (int k = 0; k < 5; k++) {
           uids.add(s.mail().deliver(List.of(inbox), blob, Instant.now()).getFirst().uid());
         }
-        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
         List<Long> removed = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        List<Throwable> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        List<Thread> ts = new java.util.ArrayList<>();
-        for (int t = 0; t < 2; t++) {
-          ts.add(Thread.ofVirtual().start(() -> {
-            try {
-              together.await();
-              removed.addAll(s.mail().expunge(inbox, uids));
-            } catch (Throwable e) {
-              failures.add(e);
-            }
-          }));
-        }
-        for (Thread t : ts) {
-          t.join();
-        }
-        assertThat(failures).isEmpty();
+        assertThat(concurrently(2, t -> {
+          removed.addAll(s.mail().expunge(inbox, uids));
+        })).isEmpty();
         assertThat(removed).containsExactlyInAnyOrderElementsOf(uids);
       }
       assertThat(s.mail().messages(inbox)).isEmpty();
@@ -103,40 +117,26 @@ class MailStoreTest {
       int each = 25;
       List<MessageRow> rows = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
       java.util.concurrent.atomic.AtomicInteger refused = new java.util.concurrent.atomic.AtomicInteger();
-      java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
       java.util.concurrent.CountDownLatch deleted = new java.util.concurrent.CountDownLatch(1);
-      List<Thread> ts = new java.util.ArrayList<>();
-      for (int t = 0; t < threads; t++) {
-        int n = t;
-        ts.add(Thread.ofVirtual().start(() -> {
-          try {
-            start.await();
-            for (int k = 0; k < each; k++) {
-              if (n == 0 && k == 10) {
-                s.mail().deleteMailbox(doomed);
-                deleted.countDown();
-              }
-              if (n == 1 && k >= 10) {
-                deleted.await();
-                try {
-                  s.mail().deliver(List.of(doomed), blob, Instant.now());
-                } catch (RefusedException | StoreException e) {
-                  refused.incrementAndGet();
-                }
-                continue;
-              }
-              rows.addAll(s.mail().deliver(n % 2 == 0 ? List.of(inboxA) : List.of(inboxA, inboxB), blob,
-                  Instant.now()));
-            }
-          } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+      assertThat(concurrently(threads, n -> {
+        for (int k = 0; k < each; k++) {
+          if (n == 0 && k == 10) {
+            s.mail().deleteMailbox(doomed);
+            deleted.countDown();
           }
-        }));
-      }
-      start.countDown();
-      for (Thread t : ts) {
-        t.join();
-      }
+          if (n == 1 && k >= 10) {
+            deleted.await();
+            try {
+              s.mail().deliver(List.of(doomed), blob, Instant.now());
+            } catch (RefusedException | StoreException e) {
+              refused.incrementAndGet();
+            }
+            continue;
+          }
+          rows.addAll(s.mail().deliver(n % 2 == 0 ? List.of(inboxA) : List.of(inboxA, inboxB), blob,
+              Instant.now()));
+        }
+      })).isEmpty();
       // Thread 1 delivered into "Doomed" after it was deleted: those deliveries alone failed.
       assertThat(refused.get()).isEqualTo(each - 10);
       List<MessageRow> inA = s.mail().messages(inboxA);
