@@ -75,6 +75,11 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);
   }
 
+  public DeliveryConfig withConcurrency(int total, int oneDestination) {
+    return new DeliveryConfig(total, oneDestination, port, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
+        delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);
+  }
+
   public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
         delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);

@@ -53,18 +53,45 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final Dns dns;
   private final Dkim dkim;
 
+  /** Recipients read from the queue at most this many at a time. */
+  private static final int READ_LIMIT = 2000;
+  /** The queue is read at least this often, whatever else happens. */
+  private static final Duration READ_AT_LEAST_EVERY = Duration.ofMinutes(1);
+  /** Messages sent over one outbound connection at most, before it is closed and a new one opened. */
+  private static final int REUSE_LIMIT = 100;
+
   private final Object lock = new Object();
+  // Guarded by lock: ----------------------------------------------------------------------------------------
   private boolean wake;
   private volatile boolean running;
   private Thread scheduler;
-  private final Set<Long> inflight = new HashSet<>();
+  /** The queue may hold due recipients the schedule does not know of: read it (start-up, wake(), a full read). */
+  private boolean reread = true;
+  /** A read returned READ_LIMIT rows: read again once those have started. */
+  private boolean moreDue;
+  /** When the first deferred recipient becomes due. */
+  private Instant nextLook = Instant.MIN;
+  private Instant lastRead = Instant.MIN;
+  /** Due groups (one message, one destination domain) not started yet, oldest first, by "messageId domain". */
+  private final LinkedHashMap<String, List<Queue.Rcpt>> pending = new LinkedHashMap<>();
+  /** Recipients pending or in flight. */
+  private final Set<Long> known = new HashSet<>();
+  /** A read of the queue is running. */
+  private boolean reading;
   /**
-   * Recipients whose attempt ended since the schedule last read the queue (guarded by {@code lock}): that read may
-   * predate their removal or deferral, so they wait for the next read rather than go out twice.
+   * Recipients whose attempt ended while a read of the queue ran: the read may predate their removal or deferral,
+   * so its rows for them are dropped rather than sent twice.
    */
   private final Set<Long> settled = new HashSet<>();
   private final Map<String, Integer> perDestination = new HashMap<>();
   private int active;
+  // ------------------------------------------------------------------------------------------------------------
+  /**
+   * Enqueues hold it shared from their insert until their recipients are pending; a read of the queue holds it
+   * exclusively. So a read never sees committed recipients that are about to be handed over a second time.
+   */
+  private final java.util.concurrent.locks.ReentrantReadWriteLock handOver =
+      new java.util.concurrent.locks.ReentrantReadWriteLock();
 
   private final Counter delivered = Metrics.counter("darwinmail.delivery.recipients", "result", "delivered");
   private final Counter deferred = Metrics.counter("darwinmail.delivery.recipients", "result", "deferred");
@@ -131,13 +158,27 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   @Override
   public void enqueue(String sender, List<String> recipients, BlobRef blob, boolean smtputf8, String account) {
-    long id = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account);
+    List<Queue.Rcpt> rows;
+    handOver.readLock().lock();
+    try {
+      rows = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account);
+      synchronized (lock) {
+        rows.forEach(this::addPending);
+        wake = true;
+        lock.notifyAll();
+      }
+    } finally {
+      handOver.readLock().unlock();
+    }
     queued.addAndGet(recipients.size());
-    log.info("queued {} for {} recipient(s) from <{}>", id, recipients.size(), sender);
-    wake();
+    log.info("queued {} for {} recipient(s) from <{}>", rows.getFirst().messageId(), recipients.size(), sender);
   }
 
   // ---- scheduler --------------------------------------------------------------------------------------------
+  //
+  // The schedule keeps the due recipients it knows of in memory: new mail is handed over by enqueue, deferred
+  // mail is read back from the queue when its time comes (nextLook), and wake() (queue retry, sender unblock)
+  // makes it read the queue again. So the queue is read when something there changed, not at every delivery.
 
   public void start() {
     running = true;
@@ -145,9 +186,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     scheduler = Thread.ofVirtual().name("delivery-scheduler").start(this::schedule);
   }
 
-  /** Looks at the queue now (after an enqueue, a finished delivery, or {@code queue retry}). */
+  /** Tells the schedule that the queue changed behind it (retry, unblock): it reads it now. */
   public void wake() {
     synchronized (lock) {
+      reread = true;
       wake = true;
       lock.notifyAll();
     }
@@ -163,9 +205,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         waitMs = 5000;
       }
       synchronized (lock) {
-        if (!wake && running) {
+        if (!wake && running && waitMs > 0) {
           try {
-            lock.wait(Math.max(waitMs, 10));
+            lock.wait(waitMs);
           } catch (InterruptedException e) {
             return;
           }
@@ -175,69 +217,160 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     }
   }
 
-  /** Starts what may start; returns how long to wait before looking again. */
+  private static String groupKey(Queue.Rcpt r) {
+    return r.messageId() + " " + r.domain();
+  }
+
+  /** Adds a due recipient the schedule does not know yet (holding lock). */
+  private void addPending(Queue.Rcpt r) {
+    if (known.add(r.id())) {
+      pending.computeIfAbsent(groupKey(r), k -> new ArrayList<>()).add(r);
+    }
+  }
+
+  /** Reads the due recipients and the time of the next deferred one. */
+  private void read(Instant now) {
+    handOver.writeLock().lock();
+    try {
+      synchronized (lock) {
+        reread = false;
+        reading = true;
+        settled.clear();
+      }
+      List<Queue.Rcpt> due = List.of();
+      Instant later = null;
+      boolean read = false;
+      try {
+        due = queue.due(now, READ_LIMIT);
+        later = queue.nextDueAfter(now);
+        read = true;
+      } finally {
+        synchronized (lock) {
+          reading = false;
+          for (Queue.Rcpt r : due) {
+            if (!settled.contains(r.id())) {
+              addPending(r);
+            }
+          }
+          settled.clear();
+          if (read) {
+            moreDue = due.size() >= READ_LIMIT;
+            nextLook = later == null ? Instant.MAX : later;
+            lastRead = now;
+          } else {
+            reread = true; // after the scheduler's pause for errors
+          }
+        }
+      }
+    } finally {
+      handOver.writeLock().unlock();
+    }
+  }
+
+  /** Starts what may start; returns how long to wait before looking again (0: now). */
   private long runDue() {
     Instant now = Instant.now();
+    boolean read;
     synchronized (lock) {
-      settled.clear();
+      read = reread || !now.isBefore(nextLook) || !now.isBefore(lastRead.plus(READ_AT_LEAST_EVERY));
     }
-    List<Queue.Rcpt> due = queue.due(now, 2000);
-    Map<String, List<Queue.Rcpt>> groups = new LinkedHashMap<>();
-    for (Queue.Rcpt r : due) {
-      groups.computeIfAbsent(r.messageId() + " " + r.domain(), k -> new ArrayList<>()).add(r);
+    if (read) {
+      read(now);
     }
-    boolean blocked = false;
-    for (List<Queue.Rcpt> g : groups.values()) {
-      if (held.test(g.getFirst().messageId())) {
-        // Its sender is blocked: out of the schedule until "darwinmail sender unblock" makes it due again.
-        queue.deferred(g.stream().map(Queue.Rcpt::id).toList(), now.plus(java.time.Duration.ofDays(3650)),
-            "held: the sender is blocked");
-        continue;
-      }
-      String dest = dc.smarthost().isEmpty() ? g.getFirst().domain() : "smarthost";
-      synchronized (lock) {
-        if (g.stream().anyMatch(r -> inflight.contains(r.id()) || settled.contains(r.id()))) {
-          blocked = true;
-          continue;
-        }
-        if (active >= dc.concurrency()) {
-          blocked = true;
-          break;
-        }
+    synchronized (lock) {
+      var it = pending.values().iterator();
+      while (it.hasNext() && active < dc.concurrency()) {
+        List<Queue.Rcpt> g = it.next();
+        String dest = destination(g);
         if (perDestination.getOrDefault(dest, 0) >= dc.perDestination()) {
-          blocked = true;
           continue;
         }
+        it.remove();
         active++;
         perDestination.merge(dest, 1, Integer::sum);
-        g.forEach(r -> inflight.add(r.id()));
+        Thread.ofVirtual().name("delivery-" + dest).start(() -> run(g, dest));
       }
-      Thread.ofVirtual().name("delivery-" + g.getFirst().messageId()).start(() -> {
+      if (moreDue && pending.isEmpty()) {
+        moreDue = false;
+        reread = true;
+      }
+      if (reread) {
+        return 0;
+      }
+      Instant next = nextLook.isBefore(lastRead.plus(READ_AT_LEAST_EVERY)) ? nextLook
+          : lastRead.plus(READ_AT_LEAST_EVERY);
+      return Math.max(1, Duration.between(Instant.now(), next).toMillis());
+    }
+  }
+
+  /** Concurrency limits count per destination: the recipient domain, or the smarthost for all. */
+  private String destination(List<Queue.Rcpt> g) {
+    return dc.smarthost().isEmpty() ? g.getFirst().domain() : "smarthost";
+  }
+
+  /**
+   * One group's attempt on its own virtual thread; then, on the same SMTP connection, the next pending groups to
+   * the same destination (as Postfix's connection cache does), so a backlog to one domain does not pay a new
+   * connection, greeting, EHLO and TLS handshake per message. Frees its slot and wakes the schedule when it ends.
+   */
+  private void run(List<Queue.Rcpt> first, String dest) {
+    Link link = null;
+    try {
+      List<Queue.Rcpt> g = first;
+      for (int n = 1; g != null; n++) {
         try {
-          deliverGroup(g);
+          link = deliverGroup(g, link);
         } catch (RuntimeException e) {
           log.error("delivery of queue entry {} failed", g.getFirst().messageId(), e);
+          link = closed(link);
         } finally {
           synchronized (lock) {
-            active--;
-            perDestination.merge(dest, -1, Integer::sum);
-            g.forEach(r -> {
-              inflight.remove(r.id());
-              settled.add(r.id());
-            });
+            for (Queue.Rcpt r : g) {
+              known.remove(r.id());
+              if (reading) {
+                settled.add(r.id());
+              }
+            }
           }
-          wake();
         }
-      });
+        g = link == null || n >= REUSE_LIMIT ? null : nextPending(dest);
+      }
+    } finally {
+      closed(link);
+      synchronized (lock) {
+        active--;
+        perDestination.merge(dest, -1, Integer::sum);
+        wake = true;
+        lock.notifyAll();
+      }
     }
-    if (blocked || due.size() >= 2000) {
-      return 1000; // woken earlier by each delivery that ends
+  }
+
+  /** Takes the oldest pending group to {@code dest}, or null. */
+  private List<Queue.Rcpt> nextPending(String dest) {
+    synchronized (lock) {
+      if (!running) {
+        return null;
+      }
+      var it = pending.values().iterator();
+      while (it.hasNext()) {
+        List<Queue.Rcpt> g = it.next();
+        if (destination(g).equals(dest)) {
+          it.remove();
+          return g;
+        }
+      }
+      return null;
     }
-    Instant next = queue.nextDue();
-    if (next == null) {
-      return 60_000;
+  }
+
+  /** A recipient was deferred until {@code next}: the schedule reads the queue again then. */
+  private void deferredUntil(Instant next) {
+    synchronized (lock) {
+      if (next.isBefore(nextLook)) {
+        nextLook = next;
+      }
     }
-    return Math.min(60_000, Math.max(10, Duration.between(Instant.now(), next).toMillis()));
   }
 
   @Override
@@ -267,11 +400,21 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   // ---- one group: one message, one destination --------------------------------------------------------------
 
-  private void deliverGroup(List<Queue.Rcpt> rcpts) {
+  /**
+   * Attempts one group, on {@code link} when it is a connection kept open to the same destination; returns the
+   * connection to keep for the next group, or null.
+   */
+  private Link deliverGroup(List<Queue.Rcpt> rcpts, Link link) {
     long messageId = rcpts.getFirst().messageId();
+    if (held.test(messageId)) {
+      // Its sender is blocked: out of the schedule until "darwinmail sender unblock" makes it due again.
+      queue.deferred(rcpts.stream().map(Queue.Rcpt::id).toList(), Instant.now().plus(Duration.ofDays(3650)),
+          "held: the sender is blocked");
+      return link;
+    }
     Queue.Entry m = queue.message(messageId).orElse(null);
     if (m == null) {
-      return; // deleted meanwhile
+      return link; // deleted meanwhile
     }
     Map<Long, Result> results;
     if (!blobs.exists(m.blob())) {
@@ -279,13 +422,17 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       results = all(rcpts, Result.permanent("5.3.0", "the message body was lost from the queue", null));
     } else {
       try {
-        results = transfer(m, rcpts.getFirst().domain(), rcpts);
+        Outcome o = transfer(m, rcpts.getFirst().domain(), rcpts, link);
+        results = o.results();
+        link = o.link();
       } catch (RuntimeException e) {
         log.error("queue entry {}: delivery failed unexpectedly", messageId, e);
         results = all(rcpts, Result.temporary("4.3.0", "internal error: " + e, null));
+        link = closed(link);
       }
     }
     apply(m, rcpts, results);
+    return link;
   }
 
   private static Map<Long, Result> all(List<Queue.Rcpt> rcpts, Result r) {
@@ -338,6 +485,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       Result res = results.get(r.id());
       Instant next = now.plusSeconds(dc.retryAfter(r.attempts() + 1));
       queue.deferred(List.of(r.id()), next, res.detail());
+      deferredUntil(next);
       deferred.increment();
       log.info("queue entry {}: <{}> deferred until {}: {}", m.id(), r.recipient(), next, res.detail());
     }
@@ -396,7 +544,33 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   /** A host to try: its name (for TLS and the DSN) and port. */
   private record Target(String host, int port, boolean smarthost) {}
 
-  private Map<Long, Result> transfer(Queue.Entry m, String domain, List<Queue.Rcpt> rcpts) {
+  /** An open SMTP connection after EHLO (and STARTTLS and AUTH when used), ready for a transaction. */
+  private record Link(SmtpClient client, String mta, Map<String, String> caps) {}
+
+  /** One message's results, and the connection to keep for the next message to the same destination, or null. */
+  private record Outcome(Map<Long, Result> results, Link link) {}
+
+  /** Ends a connection politely (QUIT) and returns null. */
+  private static Link closed(Link link) {
+    if (link != null) {
+      link.client().quit();
+      link.client().close();
+    }
+    return null;
+  }
+
+  private Outcome transfer(Queue.Entry m, String domain, List<Queue.Rcpt> rcpts, Link reuse) {
+    if (reuse != null) {
+      String dkimHeader = signature(m);
+      try {
+        return transaction(reuse, m, rcpts, dkimHeader);
+      } catch (IOException e) {
+        // The server may close a connection between two messages (RFC 5321 §4.1.1.10 lets it): open a new one.
+        log.info("queue entry {}: the connection to {} ended ({}), opening a new one", m.id(), reuse.mta(),
+            describe(e));
+        reuse.client().close();
+      }
+    }
     List<Target> targets = new ArrayList<>();
     if (!dc.smarthost().isEmpty()) {
       HostPort hp = HostPort.parse("delivery.smarthost", dc.smarthost());
@@ -404,15 +578,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     } else {
       switch (dns.route(domain)) {
         case Dns.Route.NullMx n -> {
-          return all(rcpts, Result.permanent("5.1.10", "550 5.1.10 " + domain
-              + " does not accept mail (null MX, RFC 7505)", null));
+          return new Outcome(all(rcpts, Result.permanent("5.1.10", "550 5.1.10 " + domain
+              + " does not accept mail (null MX, RFC 7505)", null)), null);
         }
         case Dns.Route.NoSuchDomain n -> {
-          return all(rcpts, Result.permanent("5.1.2", "550 5.1.2 the domain " + domain
-              + " does not exist or has no mail server", null));
+          return new Outcome(all(rcpts, Result.permanent("5.1.2", "550 5.1.2 the domain " + domain
+              + " does not exist or has no mail server", null)), null);
         }
         case Dns.Route.Temporary t -> {
-          return all(rcpts, Result.temporary("4.4.3", "DNS: " + t.reason(), null));
+          return new Outcome(all(rcpts, Result.temporary("4.4.3", "DNS: " + t.reason(), null)), null);
         }
         case Dns.Route.Hosts h -> h.hosts().forEach(x -> targets.add(new Target(x, dc.port(), false)));
       }
@@ -431,14 +605,14 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       for (InetAddress a : addrs) {
         try {
           try {
-            return session(m, rcpts, t, a, dkimHeader, true);
+            return attempt(m, rcpts, t, a, dkimHeader, true);
           } catch (javax.net.ssl.SSLException e) {
             if (t.smarthost()) {
               throw e;
             }
             // Opportunistic TLS (RFC 3207 §4.1, RFC 7435): a failed handshake is retried in clear text.
             log.info("queue entry {}: TLS with {} failed ({}), retrying without", m.id(), t.host(), e.getMessage());
-            return session(m, rcpts, t, a, dkimHeader, false);
+            return attempt(m, rcpts, t, a, dkimHeader, false);
           }
         } catch (IOException e) {
           lastError = t.host() + " [" + a.getHostAddress() + "]: " + describe(e);
@@ -447,7 +621,19 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         }
       }
     }
-    return all(rcpts, Result.temporary(lastStatus, lastError, null));
+    return new Outcome(all(rcpts, Result.temporary(lastStatus, lastError, null)), null);
+  }
+
+  /** A new connection to one address and one transaction on it. */
+  private Outcome attempt(Queue.Entry m, List<Queue.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader,
+      boolean tls) throws IOException {
+    Link link = open(t, a, tls);
+    try {
+      return transaction(link, m, rcpts, dkimHeader);
+    } catch (IOException | RuntimeException e) {
+      link.client().close();
+      throw e;
+    }
   }
 
   private static String describe(IOException e) {
@@ -487,15 +673,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   /**
-   * One SMTP transaction with one address (RFC 5321 §3.3), with PIPELINING (RFC 2920) when offered. Returns a
-   * result per recipient; throws when this host could not be used at all (the next one is tried).
+   * Connects to one address and greets it: EHLO, STARTTLS when offered (required towards the smarthost), AUTH
+   * towards the smarthost when configured. Throws when this host cannot be used (the next one is tried).
    */
-  private Map<Long, Result> session(Queue.Entry m, List<Queue.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader,
-      boolean tls) throws IOException {
+  private Link open(Target t, InetAddress a, boolean tls) throws IOException {
     boolean implicit = t.smarthost() && dc.smarthostTls().equals("implicit");
     Duration connect = Duration.ofSeconds(dc.connectTimeoutSeconds());
     String mta = t.host() + " [" + a.getHostAddress() + "]";
-    try (SmtpClient c = SmtpClient.connect(a, t.port(), t.host(), connect, implicit)) {
+    SmtpClient c = SmtpClient.connect(a, t.port(), t.host(), connect, implicit);
+    try {
       SmtpClient.Response greet = c.read(SmtpClient.GREETING_TIMEOUT);
       if (greet.code() != 220) {
         throw new SmtpClient.HostException(mta + " greeted with " + greet.text());
@@ -526,102 +712,112 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           throw new SmtpClient.HostException(mta + " refused our login: " + r.text());
         }
       }
-      if (m.smtputf8() && !caps.containsKey("SMTPUTF8")) {
-        c.quit();
-        return all(rcpts, Result.permanent("5.6.7", "550 5.6.7 " + mta + " does not support SMTPUTF8, which this"
-            + " message needs for its international addresses (RFC 6531 §3.2)", mta));
+      return new Link(c, mta, caps);
+    } catch (IOException | RuntimeException e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  /**
+   * One SMTP transaction (RFC 5321 §3.3) on an open connection, with PIPELINING (RFC 2920) when offered. Returns a
+   * result per recipient, and the connection when it may carry the next message: the transaction ended with the
+   * server's final reply and the server did not announce that it closes (421). Throws when the connection failed.
+   */
+  private Outcome transaction(Link link, Queue.Entry m, List<Queue.Rcpt> rcpts, String dkimHeader)
+      throws IOException {
+    SmtpClient c = link.client();
+    String mta = link.mta();
+    Map<String, String> caps = link.caps();
+    if (m.smtputf8() && !caps.containsKey("SMTPUTF8")) {
+      return new Outcome(all(rcpts, Result.permanent("5.6.7", "550 5.6.7 " + mta + " does not support SMTPUTF8,"
+          + " which this message needs for its international addresses (RFC 6531 §3.2)", mta)), link);
+    }
+    long size = m.size() + (dkimHeader == null ? 0 : dkimHeader.length());
+    long limit = parseLong(caps.get("SIZE"));
+    if (limit > 0 && size > limit) {
+      return new Outcome(all(rcpts, Result.permanent("5.3.4", "552 5.3.4 the message (" + size + " bytes) is"
+          + " larger than " + mta + " accepts (" + limit + " bytes, RFC 1870)", mta)), link);
+    }
+    StringBuilder mail = new StringBuilder("MAIL FROM:<").append(m.sender()).append(">");
+    if (caps.containsKey("SIZE")) {
+      mail.append(" SIZE=").append(size);
+    }
+    if (caps.containsKey("8BITMIME") && eightBit(m)) {
+      mail.append(" BODY=8BITMIME");
+    }
+    if (m.smtputf8()) {
+      mail.append(" SMTPUTF8");
+    }
+    boolean pipelining = caps.containsKey("PIPELINING");
+    Map<Long, Result> results = new LinkedHashMap<>();
+    c.send(mail.toString());
+    SmtpClient.Response mailReply = null;
+    if (!pipelining) {
+      c.flush();
+      mailReply = c.read(SmtpClient.MAIL_TIMEOUT);
+      if (!mailReply.positive()) {
+        return new Outcome(all(rcpts, Result.of(mailReply, mta)), closed(link));
       }
-      long size = m.size() + (dkimHeader == null ? 0 : dkimHeader.length());
-      long limit = parseLong(caps.get("SIZE"));
-      if (limit > 0 && size > limit) {
-        c.quit();
-        return all(rcpts, Result.permanent("5.3.4", "552 5.3.4 the message (" + size + " bytes) is larger than "
-            + mta + " accepts (" + limit + " bytes, RFC 1870)", mta));
-      }
-      StringBuilder mail = new StringBuilder("MAIL FROM:<").append(m.sender()).append(">");
-      if (caps.containsKey("SIZE")) {
-        mail.append(" SIZE=").append(size);
-      }
-      if (caps.containsKey("8BITMIME") && eightBit(m)) {
-        mail.append(" BODY=8BITMIME");
-      }
-      if (m.smtputf8()) {
-        mail.append(" SMTPUTF8");
-      }
-      boolean pipelining = caps.containsKey("PIPELINING");
-      Map<Long, Result> results = new LinkedHashMap<>();
-      c.send(mail.toString());
-      SmtpClient.Response mailReply = null;
+    }
+    List<Queue.Rcpt> accepted = new ArrayList<>();
+    for (Queue.Rcpt r : rcpts) {
+      c.send("RCPT TO:<" + r.recipient() + ">");
       if (!pipelining) {
         c.flush();
-        mailReply = c.read(SmtpClient.MAIL_TIMEOUT);
-        if (!mailReply.positive()) {
-          c.quit();
-          return all(rcpts, Result.of(mailReply, mta));
+        SmtpClient.Response rr = c.read(SmtpClient.RCPT_TIMEOUT);
+        if (rr.positive()) {
+          accepted.add(r);
+        } else {
+          results.put(r.id(), Result.of(rr, mta));
         }
       }
-      List<Queue.Rcpt> accepted = new ArrayList<>();
-      for (Queue.Rcpt r : rcpts) {
-        c.send("RCPT TO:<" + r.recipient() + ">");
-        if (!pipelining) {
-          c.flush();
-          SmtpClient.Response rr = c.read(SmtpClient.RCPT_TIMEOUT);
-          if (rr.positive()) {
-            accepted.add(r);
-          } else {
-            results.put(r.id(), Result.of(rr, mta));
-          }
-        }
-      }
-      if (pipelining) {
-        c.send("DATA");
-        c.flush();
-        mailReply = c.read(SmtpClient.MAIL_TIMEOUT);
-        for (Queue.Rcpt r : rcpts) {
-          SmtpClient.Response rr = c.read(SmtpClient.RCPT_TIMEOUT);
-          if (!mailReply.positive()) {
-            results.put(r.id(), Result.of(mailReply, mta));
-          } else if (rr.positive()) {
-            accepted.add(r);
-          } else {
-            results.put(r.id(), Result.of(rr, mta));
-          }
-        }
-      }
-      SmtpClient.Response dataReply;
-      if (pipelining) {
-        dataReply = c.read(SmtpClient.DATA_TIMEOUT);
-      } else if (!accepted.isEmpty()) {
-        c.send("DATA");
-        c.flush();
-        dataReply = c.read(SmtpClient.DATA_TIMEOUT);
-      } else {
-        dataReply = null;
-      }
-      if (accepted.isEmpty()) {
-        if (dataReply != null && dataReply.code() == 354) {
-          c.raw().write(".\r\n".getBytes(StandardCharsets.US_ASCII)); // RFC 2920 §3.1: send an empty message
-          c.flush();
-          c.read(SmtpClient.FINAL_TIMEOUT);
-        }
-        c.quit();
-        return results;
-      }
-      if (dataReply.code() != 354) {
-        for (Queue.Rcpt r : accepted) {
-          results.put(r.id(), Result.of(dataReply, mta));
-        }
-        c.quit();
-        return results;
-      }
-      sendBody(c, m, dkimHeader);
-      SmtpClient.Response fin = c.read(SmtpClient.FINAL_TIMEOUT);
-      for (Queue.Rcpt r : accepted) {
-        results.put(r.id(), Result.of(fin, mta));
-      }
-      c.quit();
-      return results;
     }
+    if (pipelining) {
+      c.send("DATA");
+      c.flush();
+      mailReply = c.read(SmtpClient.MAIL_TIMEOUT);
+      for (Queue.Rcpt r : rcpts) {
+        SmtpClient.Response rr = c.read(SmtpClient.RCPT_TIMEOUT);
+        if (!mailReply.positive()) {
+          results.put(r.id(), Result.of(mailReply, mta));
+        } else if (rr.positive()) {
+          accepted.add(r);
+        } else {
+          results.put(r.id(), Result.of(rr, mta));
+        }
+      }
+    }
+    SmtpClient.Response dataReply;
+    if (pipelining) {
+      dataReply = c.read(SmtpClient.DATA_TIMEOUT);
+    } else if (!accepted.isEmpty()) {
+      c.send("DATA");
+      c.flush();
+      dataReply = c.read(SmtpClient.DATA_TIMEOUT);
+    } else {
+      dataReply = null;
+    }
+    if (accepted.isEmpty()) {
+      if (dataReply != null && dataReply.code() == 354) {
+        c.raw().write(".\r\n".getBytes(StandardCharsets.US_ASCII)); // RFC 2920 §3.1: send an empty message
+        c.flush();
+        c.read(SmtpClient.FINAL_TIMEOUT);
+      }
+      return new Outcome(results, closed(link));
+    }
+    if (dataReply.code() != 354) {
+      for (Queue.Rcpt r : accepted) {
+        results.put(r.id(), Result.of(dataReply, mta));
+      }
+      return new Outcome(results, closed(link));
+    }
+    sendBody(c, m, dkimHeader);
+    SmtpClient.Response fin = c.read(SmtpClient.FINAL_TIMEOUT);
+    for (Queue.Rcpt r : accepted) {
+      results.put(r.id(), Result.of(fin, mta));
+    }
+    return new Outcome(results, fin.code() == 421 ? closed(link) : link);
   }
 
   private static long parseLong(String s) {

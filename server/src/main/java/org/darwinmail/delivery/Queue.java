@@ -48,8 +48,9 @@ public final class Queue {
   public record Rcpt(long id, long messageId, String recipient, String domain, int attempts, Instant nextAttempt,
       String lastError) {}
 
-  /** Adds a message and its recipients, all due now; durable when it returns. */
-  public long add(String sender, List<String> recipients, String blob, long size, boolean smtputf8, String account) {
+  /** Adds a message and its recipients, all due now; durable when it returns. Returns the recipient rows. */
+  public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
+      String account) {
     Instant now = Instant.now();
     // Not serialised: inserting a new message takes no lock another transaction waits for in a cycle.
     return db.tx(c -> {
@@ -79,7 +80,11 @@ public final class Queue {
         }
         ps.executeBatch();
       }
-      return id;
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
+          + " next_attempt, last_error FROM queue_recipients WHERE message_id = ? ORDER BY id")) {
+        ps.setLong(1, id);
+        return rcpts(ps);
+      }
     });
   }
 
@@ -101,14 +106,17 @@ public final class Queue {
     });
   }
 
-  /** When the next recipient becomes due, or null when the queue is empty. */
-  public Instant nextDue() {
+  /** When the first recipient not yet due at {@code now} becomes due, or null when there is none. */
+  public Instant nextDueAfter(Instant now) {
     return db.read(c -> {
-      try (Statement s = c.createStatement();
-          ResultSet rs = s.executeQuery("SELECT MIN(next_attempt) FROM queue_recipients")) {
-        rs.next();
-        Timestamp t = rs.getTimestamp(1);
-        return t == null ? null : t.toInstant();
+      try (PreparedStatement ps = c.prepareStatement("SELECT MIN(next_attempt) FROM queue_recipients"
+          + " WHERE next_attempt > ?")) {
+        ps.setTimestamp(1, Timestamp.from(now));
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          Timestamp t = rs.getTimestamp(1);
+          return t == null ? null : t.toInstant();
+        }
       }
     });
   }

@@ -34,6 +34,8 @@ public final class Directory {
   private final GenerationCache<Boolean, Set<String>> domains = new GenerationCache<>(1);
   /** Resolutions by normalized address (RCPT TO costs no query on a busy MX); emptied by every change. */
   private final GenerationCache<String, Resolution> resolutions = new GenerationCache<>(10_000);
+  /** Aliases an account may send as, by address (each submission checks its sender); emptied by every change. */
+  private final GenerationCache<String, List<String>> sendAs = new GenerationCache<>(10_000);
   private final CredentialCache credentials = new CredentialCache();
 
   public Directory(Database db, MailStore mail) {
@@ -296,6 +298,10 @@ public final class Directory {
   /** Aliases whose targets include {@code address} (directly): addresses the account may send as. */
   public List<String> aliasesOf(String address) {
     String a = Addresses.normalize(address);
+    return a == null ? List.of() : sendAs.get(a, this::loadAliasesOf);
+  }
+
+  private List<String> loadAliasesOf(String a) {
     return db.read(c -> {
       List<String> out = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement("SELECT source FROM aliases WHERE target = ? ORDER BY source")) {
@@ -306,7 +312,7 @@ public final class Directory {
           }
         }
       }
-      return out;
+      return List.copyOf(out);
     });
   }
 
@@ -389,6 +395,7 @@ public final class Directory {
   private void changed() {
     domains.invalidate();
     resolutions.invalidate();
+    sendAs.invalidate();
     mail.mailboxesChanged();
   }
 

@@ -25,6 +25,12 @@ final class FakeSmtp implements AutoCloseable {
   volatile boolean brokenTls;
   final AtomicInteger startTlsAttempts = new AtomicInteger();
   final AtomicInteger transactions = new AtomicInteger();
+  final AtomicInteger connections = new AtomicInteger();
+  /** Closed: the first message's final reply waits until it opens. */
+  final java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+  volatile boolean gated;
+  /** Drop the connection after each accepted message, without waiting for QUIT. */
+  volatile boolean dropAfterMessage;
   final List<String> messages = new CopyOnWriteArrayList<>();
   final List<String> mailCommands = new CopyOnWriteArrayList<>();
   /** The recipients of each transaction that ended with an accepted message. */
@@ -54,6 +60,7 @@ final class FakeSmtp implements AutoCloseable {
   }
 
   private void session(Socket s) {
+    connections.incrementAndGet();
     try (s) {
       BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
       OutputStream out = s.getOutputStream();
@@ -96,9 +103,15 @@ final class FakeSmtp implements AutoCloseable {
           while ((l = in.readLine()) != null && !l.equals(".")) {
             msg.append(l.startsWith(".") ? l.substring(1) : l).append("\r\n");
           }
+          if (gated) {
+            gate.await();
+          }
           messages.add(msg.toString());
           deliveries.add(List.copyOf(rcpts));
           say(out, "250 2.0.0 accepted");
+          if (dropAfterMessage) {
+            return;
+          }
         } else if (u.equals("QUIT")) {
           say(out, "221 bye");
           return;
@@ -108,6 +121,8 @@ final class FakeSmtp implements AutoCloseable {
       }
     } catch (IOException e) {
       // peer went away
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

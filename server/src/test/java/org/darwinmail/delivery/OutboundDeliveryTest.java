@@ -266,6 +266,54 @@ class OutboundDeliveryTest {
     }
   }
 
+  /**
+   * A backlog to one destination goes over one connection (one delivery at a time to it here): the first message
+   * is held at the peer until all are queued, then every other one follows on the same connection.
+   */
+  @Test
+  void aBacklogToOneDestinationSharesOneConnection() throws Exception {
+    try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+        .withDelivery(DeliveryConfig.defaults().withPort(port).withRetry(List.of(1), 3600, 0).withConcurrency(20, 1)));
+        FakeSmtp peer = new FakeSmtp("127.0.0.8", port, true, n -> "250 2.1.5 ok")) {
+      s.addUser("alice@reuse.test", "alice-pw");
+      dns.mx("backlog.test", 10, "mx.backlog.test").a("mx.backlog.test", "127.0.0.8");
+      peer.gated = true;
+      for (int i = 1; i <= 12; i++) {
+        assertThat(submit(s, "alice@reuse.test", List.of("r" + i + "@backlog.test"), "", "backlog " + i))
+            .startsWith("250");
+      }
+      peer.gate.countDown();
+      await().atMost(Duration.ofSeconds(60)).until(() -> queued(s).isEmpty());
+      assertThat(peer.deliveries).hasSize(12);
+      assertThat(peer.deliveries.stream().flatMap(List::stream)).doesNotHaveDuplicates().hasSize(12);
+      assertThat(peer.connections.get()).isEqualTo(1);
+    }
+  }
+
+  /** A peer that closes the connection after each message: the next one goes over a new connection, once. */
+  @Test
+  void aPeerClosingBetweenMessagesCostsANewConnectionNotAMessage() throws Exception {
+    try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+        .withDelivery(DeliveryConfig.defaults().withPort(port).withRetry(List.of(1), 3600, 0).withConcurrency(20, 1)));
+        FakeSmtp peer = new FakeSmtp("127.0.0.9", port, true, n -> "250 2.1.5 ok")) {
+      s.addUser("alice@drop.test", "alice-pw");
+      dns.mx("drops.test", 10, "mx.drops.test").a("mx.drops.test", "127.0.0.9");
+      peer.gated = true;
+      peer.dropAfterMessage = true;
+      for (int i = 1; i <= 5; i++) {
+        assertThat(submit(s, "alice@drop.test", List.of("r" + i + "@drops.test"), "", "dropped " + i))
+            .startsWith("250");
+      }
+      peer.gate.countDown();
+      await().atMost(Duration.ofSeconds(60)).until(() -> queued(s).isEmpty());
+      assertThat(peer.deliveries.stream().flatMap(List::stream))
+          .containsExactlyInAnyOrder("r1@drops.test", "r2@drops.test", "r3@drops.test", "r4@drops.test",
+              "r5@drops.test");
+      assertThat(peer.connections.get()).isEqualTo(5);
+      assertThat(queued(s)).isEmpty();
+    }
+  }
+
   @Test
   void restartInTheMiddleOfTheQueueLosesNothingAndDoublesNothing() throws Exception {
     try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
