@@ -17,12 +17,16 @@ import java.util.List;
  * @param smarthostUser         AUTH user for the smarthost; "" for none
  * @param smarthostPassword     AUTH password for the smarthost
  * @param smarthostTls          "starttls" (required) or "implicit" (RFC 8314) towards the smarthost
+ * @param smarthostCa           PEM file of the certificates (CAs, or the smarthost's own) that the smarthost's
+ *                              certificate must chain to; "" = the system's trust store. The smarthost's name must
+ *                              match its certificate either way (it receives our password).
  * @param dkim                  sign outbound mail of local domains (RFC 6376)
  * @param dkimSelector          the DKIM selector of the per-domain keys
  */
 public record DeliveryConfig(Integer concurrency, Integer perDestination, Integer port, Integer connectTimeoutSeconds,
     List<Integer> retrySeconds, Long lifetimeSeconds, Long delayWarningSeconds, String smarthost,
-    String smarthostUser, String smarthostPassword, String smarthostTls, Boolean dkim, String dkimSelector) {
+    String smarthostUser, String smarthostPassword, String smarthostTls, String smarthostCa, Boolean dkim,
+    String dkimSelector) {
 
   public DeliveryConfig {
     concurrency = concurrency == null ? 20 : concurrency;
@@ -36,6 +40,7 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     smarthostUser = smarthostUser == null ? "" : smarthostUser;
     smarthostPassword = smarthostPassword == null ? "" : smarthostPassword;
     smarthostTls = smarthostTls == null ? "starttls" : smarthostTls.trim().toLowerCase(java.util.Locale.ROOT);
+    smarthostCa = smarthostCa == null ? "" : smarthostCa.trim();
     dkim = dkim == null ? Boolean.TRUE : dkim;
     dkimSelector = dkimSelector == null ? "darwin" : dkimSelector.trim();
     Checks.range("delivery.concurrency", concurrency, 1, 1000);
@@ -56,13 +61,16 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     if (!smarthostTls.equals("starttls") && !smarthostTls.equals("implicit")) {
       throw new ConfigException("delivery.smarthost_tls: must be \"starttls\" or \"implicit\"");
     }
+    if (!smarthostCa.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(smarthostCa))) {
+      throw new ConfigException("delivery.smarthost_ca: cannot read " + smarthostCa);
+    }
     if (!dkimSelector.matches("[A-Za-z0-9][A-Za-z0-9-]{0,62}")) {
       throw new ConfigException("delivery.dkim_selector: must be a DNS label");
     }
   }
 
   public static DeliveryConfig defaults() {
-    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** The wait before attempt number {@code attempts + 1} (attempts already made, at least 1). */
@@ -72,21 +80,30 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
 
   public DeliveryConfig withPort(int p) {
     return new DeliveryConfig(concurrency, perDestination, p, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
-        delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);
+        delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
+        dkimSelector);
   }
 
   public DeliveryConfig withConcurrency(int total, int oneDestination) {
     return new DeliveryConfig(total, oneDestination, port, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
-        delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);
+        delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
+        dkimSelector);
   }
 
   public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
-        delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, dkim, dkimSelector);
+        delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
+        dkimSelector);
+  }
+
+  public DeliveryConfig withSmarthostCa(String file) {
+    return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
+        lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, file, dkim,
+        dkimSelector);
   }
 
   public DeliveryConfig withSmarthost(String host, String user, String password, String tls) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
-        lifetimeSeconds, delayWarningSeconds, host, user, password, tls, dkim, dkimSelector);
+        lifetimeSeconds, delayWarningSeconds, host, user, password, tls, smarthostCa, dkim, dkimSelector);
   }
 }

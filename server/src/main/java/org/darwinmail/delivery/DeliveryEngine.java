@@ -52,6 +52,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final LocalDelivery local;
   private final Dns dns;
   private final Dkim dkim;
+  /** TLS towards the smarthost: its certificate is verified (it receives our password). */
+  private final javax.net.ssl.SSLSocketFactory smarthostTls;
 
   /** Recipients read from the queue at most this many at a time. */
   private static final int READ_LIMIT = 2000;
@@ -136,6 +138,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     this.local = local;
     this.dns = dns;
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
+    this.smarthostTls = dc.smarthost().isEmpty() ? null : SmtpClient.verifying(dc.smarthostCa());
     Gauge.builder("darwinmail.queue.recipients", queued, AtomicLong::get).register(Metrics.globalRegistry);
   }
 
@@ -680,7 +683,13 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     boolean implicit = t.smarthost() && dc.smarthostTls().equals("implicit");
     Duration connect = Duration.ofSeconds(dc.connectTimeoutSeconds());
     String mta = t.host() + " [" + a.getHostAddress() + "]";
-    SmtpClient c = SmtpClient.connect(a, t.port(), t.host(), connect, implicit);
+    SmtpClient c;
+    try {
+      c = SmtpClient.connect(a, t.port(), t.host(), connect, implicit,
+          t.smarthost() ? smarthostTls : SmtpClient.OPPORTUNISTIC);
+    } catch (javax.net.ssl.SSLHandshakeException e) {
+      throw untrusted(mta, e);
+    }
     try {
       SmtpClient.Response greet = c.read(SmtpClient.GREETING_TIMEOUT);
       if (greet.code() != 220) {
@@ -692,7 +701,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         c.flush();
         SmtpClient.Response r = c.read(SmtpClient.MAIL_TIMEOUT);
         if (r.code() == 220) {
-          c.startTls();
+          try {
+            c.startTls();
+          } catch (javax.net.ssl.SSLHandshakeException e) {
+            throw t.smarthost() ? untrusted(mta, e) : e;
+          }
           caps = c.ehlo(config.hostname());
         } else if (t.smarthost()) {
           throw new SmtpClient.HostException(mta + " refused STARTTLS: " + r.text());
@@ -717,6 +730,12 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       c.close();
       throw e;
     }
+  }
+
+  /** A smarthost whose certificate does not verify: not used (it would receive our password), with the reason. */
+  private static IOException untrusted(String mta, javax.net.ssl.SSLHandshakeException e) {
+    return new SmtpClient.HostException(mta + ": its TLS certificate is not trusted (" + e.getMessage()
+        + "); delivery.smarthost_ca names a CA or certificate to trust");
   }
 
   /**

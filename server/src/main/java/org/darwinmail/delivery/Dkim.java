@@ -17,6 +17,7 @@ import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
+import java.security.interfaces.EdECPrivateKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.RSAPublicKeySpec;
@@ -28,6 +29,8 @@ import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Predicate;
+import org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters;
+import org.bouncycastle.crypto.signers.Ed25519Signer;
 
 /**
  * DKIM signing (RFC 6376) with rsa-sha256 and ed25519-sha256 (RFC 8463), relaxed/relaxed canonicalization. Per
@@ -46,6 +49,11 @@ public final class Dkim {
   private final Path dir;
   private final String selector;
   private final ConcurrentHashMap<String, KeyPair> keys = new ConcurrentHashMap<>();
+  /**
+   * The Ed25519 keys in Bouncy Castle's form, by domain: its signer takes 0.07 ms here where the JDK's takes 1.2 ms
+   * (measured on this kind of machine), which was a tenth of the CPU of relaying a message.
+   */
+  private final ConcurrentHashMap<String, Ed25519PrivateKeyParameters> edKeys = new ConcurrentHashMap<>();
 
   /** The signing algorithms (RFC 6376 §3.3, RFC 8463); each has its own key and selector. */
   public enum Algorithm {
@@ -215,10 +223,13 @@ public final class Dkim {
         sig = s.sign();
       } else {
         // RFC 8463 §3: PureEdDSA over the SHA-256 hash of the data.
-        Signature s = Signature.getInstance("Ed25519");
-        s.initSign(keyPair(domain, a).getPrivate());
-        s.update(MessageDigest.getInstance("SHA-256").digest(data));
-        sig = s.sign();
+        Ed25519PrivateKeyParameters k = edKeys.computeIfAbsent(domain, d -> new Ed25519PrivateKeyParameters(
+            ((EdECPrivateKey) keyPair(d, a).getPrivate()).getBytes().orElseThrow(), 0));
+        byte[] hash = MessageDigest.getInstance("SHA-256").digest(data);
+        Ed25519Signer s = new Ed25519Signer();
+        s.init(true, k);
+        s.update(hash, 0, hash.length);
+        sig = s.generateSignature();
       }
       String b = Base64.getEncoder().encodeToString(sig);
       StringBuilder folded = new StringBuilder(unsigned);

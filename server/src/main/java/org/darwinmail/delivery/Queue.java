@@ -69,22 +69,23 @@ public final class Queue {
           id = rs.getLong(1);
         }
       }
+      List<Rcpt> rows = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, recipient, domain,"
-          + " next_attempt) VALUES (?, ?, ?, ?)")) {
+          + " next_attempt) VALUES (?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
         for (String r : recipients) {
+          String domain = domainOf(r);
           ps.setLong(1, id);
           ps.setString(2, r);
-          ps.setString(3, domainOf(r));
+          ps.setString(3, domain);
           ps.setTimestamp(4, Timestamp.from(now));
-          ps.addBatch();
+          ps.executeUpdate();
+          try (ResultSet rs = ps.getGeneratedKeys()) {
+            rs.next();
+            rows.add(new Rcpt(rs.getLong(1), id, r, domain, 0, now, null));
+          }
         }
-        ps.executeBatch();
       }
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
-          + " next_attempt, last_error FROM queue_recipients WHERE message_id = ? ORDER BY id")) {
-        ps.setLong(1, id);
-        return rcpts(ps);
-      }
+      return rows;
     });
   }
 

@@ -48,6 +48,8 @@ final class SmtpClient implements AutoCloseable {
   private OutputStream out;
   private final String host;
   private final int port;
+  /** How TLS is set up on this connection: {@link #OPPORTUNISTIC}, or a verifying factory from {@link #verifying}. */
+  private final SSLSocketFactory tls;
 
   /** A reply: code and lines without the code. */
   record Response(int code, List<String> lines) {
@@ -71,9 +73,10 @@ final class SmtpClient implements AutoCloseable {
     }
   }
 
-  private SmtpClient(Socket socket, String host, int port) throws IOException {
+  private SmtpClient(Socket socket, String host, int port, SSLSocketFactory tls) throws IOException {
     this.host = host;
     this.port = port;
+    this.tls = tls;
     attach(socket);
   }
 
@@ -83,16 +86,20 @@ final class SmtpClient implements AutoCloseable {
     this.out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
   }
 
-  static SmtpClient connect(InetAddress address, int port, String host, Duration connectTimeout, boolean implicitTls)
-      throws IOException {
+  /**
+   * Connects to {@code host} at {@code address}; {@code tls} is {@link #OPPORTUNISTIC} towards MX hosts, or a
+   * verifying factory ({@link #verifying}) that also checks the certificate names {@code host}.
+   */
+  static SmtpClient connect(InetAddress address, int port, String host, Duration connectTimeout, boolean implicitTls,
+      SSLSocketFactory tls) throws IOException {
     Socket s = new Socket();
     try {
       s.connect(new InetSocketAddress(address, port), (int) connectTimeout.toMillis());
       s.setTcpNoDelay(true);
       if (implicitTls) {
-        s = handshake(s, host, port);
+        s = handshake(tls, s, host, port);
       }
-      return new SmtpClient(s, host, port);
+      return new SmtpClient(s, host, port, tls);
     } catch (IOException e) {
       s.close();
       throw e;
@@ -106,22 +113,60 @@ final class SmtpClient implements AutoCloseable {
   /** RFC 3207: after "220" to STARTTLS, the TLS handshake, then the session starts over. */
   void startTls() throws IOException {
     out.flush();
-    attach(handshake(socket, host, port));
+    attach(handshake(tls, socket, host, port));
   }
 
-  /**
-   * Opportunistic TLS (RFC 7435): encrypt when the peer offers it, without judging its certificate, as MTAs do
-   * without DANE or MTA-STS; TLS 1.2 or newer.
-   */
-  private static Socket handshake(Socket plain, String host, int port) throws IOException {
-    SSLSocket s = (SSLSocket) OPPORTUNISTIC.createSocket(plain, host, port, true);
+  /** TLS 1.2 or newer; with a verifying factory the certificate must also name the host (RFC 6125). */
+  private static Socket handshake(SSLSocketFactory tls, Socket plain, String host, int port) throws IOException {
+    SSLSocket s = (SSLSocket) tls.createSocket(plain, host, port, true);
     s.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
     s.setUseClientMode(true);
+    if (tls != OPPORTUNISTIC) {
+      javax.net.ssl.SSLParameters p = s.getSSLParameters();
+      p.setEndpointIdentificationAlgorithm("HTTPS");
+      s.setSSLParameters(p);
+    }
     s.startHandshake();
     return s;
   }
 
-  private static final SSLSocketFactory OPPORTUNISTIC = trustAll();
+  /**
+   * Opportunistic TLS (RFC 7435): encrypt when the peer offers it, without judging its certificate, as MTAs do
+   * towards MX hosts without DANE or MTA-STS.
+   */
+  static final SSLSocketFactory OPPORTUNISTIC = trustAll();
+
+  /**
+   * TLS that trusts the certificates in {@code caFile} (PEM: CAs, or the peer's own certificate), or the system's
+   * trust store when it is empty: for a smarthost, which receives our password.
+   */
+  static SSLSocketFactory verifying(String caFile) {
+    try {
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+          javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      if (caFile.isEmpty()) {
+        tmf.init((java.security.KeyStore) null);
+      } else {
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(caFile))) {
+          int i = 0;
+          for (var c : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+            ks.setCertificateEntry("ca" + i++, c);
+          }
+          if (i == 0) {
+            throw new IllegalStateException("delivery.smarthost_ca: no certificate in " + caFile);
+          }
+        }
+        tmf.init(ks);
+      }
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), new SecureRandom());
+      return ctx.getSocketFactory();
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("delivery.smarthost_ca: " + caFile + ": " + e.getMessage(), e);
+    }
+  }
 
   private static SSLSocketFactory trustAll() {
     try {

@@ -6,6 +6,8 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.List;
 import org.darwinmail.config.DeliveryConfig;
+import org.darwinmail.config.DnsConfig;
+import org.darwinmail.testing.TestDns;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 
@@ -15,14 +17,20 @@ import org.junit.jupiter.api.Test;
  */
 class SmarthostTest {
 
+  /** The relay's name, in its self-signed certificate; the test's DNS server maps it to loopback. */
+  static final String RELAY = "mx.test";
+
   @Test
   void relaysThroughTheSmarthostWithStartTlsAndAuth() throws Exception {
-    try (TestServer relay = TestServer.start()) {
+    try (TestDns dns = new TestDns(); TestServer relay = TestServer.start()) {
+      dns.a(RELAY, "127.0.0.1");
       relay.addUser("bob@b.test", "bob-pw");
       relay.addUser("alice@s.test", "relay-pw"); // the appliance's account at its provider
-      String host = "127.0.0.1:" + relay.port("submission");
-      try (TestServer a = TestServer.start(c -> c.withDelivery(DeliveryConfig.defaults()
-          .withRetry(List.of(1), 3600, 0).withSmarthost(host, "alice@s.test", "relay-pw", "starttls")))) {
+      String ca = relay.dataDir().resolve("tls/cert.pem").toString();
+      try (TestServer a = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+          .withDelivery(DeliveryConfig.defaults().withRetry(List.of(1), 3600, 0)
+              .withSmarthost(RELAY + ":" + relay.port("submission"), "alice@s.test", "relay-pw", "starttls")
+              .withSmarthostCa(ca)))) {
         a.addUser("alice@s.test", "alice-pw");
         assertThat(OutboundDeliveryTest.submit(a, "alice@s.test", List.of("bob@b.test"), "", "via smarthost"))
             .startsWith("250");
@@ -32,6 +40,33 @@ class SmarthostTest {
         // The relay's trace line: its submission port, TLS and AUTH ("ESMTPSA", RFC 3848).
         assertThat(got).contains("by mx.test (Darwin Mail) with ESMTPSA");
         await().atMost(Duration.ofSeconds(30)).until(() -> OutboundDeliveryTest.queued(a).isEmpty());
+      }
+    }
+  }
+
+  /**
+   * The smarthost receives our password, so its certificate must verify: a self-signed one unknown to the system's
+   * trust store, or one that names another host, keeps the message queued with the reason (before any login).
+   */
+  @Test
+  void anUntrustedOrMisnamedSmarthostCertificateIsNotUsed() throws Exception {
+    try (TestDns dns = new TestDns(); TestServer relay = TestServer.start()) {
+      dns.a(RELAY, "127.0.0.1").a("other.test", "127.0.0.1");
+      relay.addUser("alice@s.test", "relay-pw");
+      String ca = relay.dataDir().resolve("tls/cert.pem").toString();
+      String port = ":" + relay.port("submission");
+      for (DeliveryConfig d : List.of(
+          DeliveryConfig.defaults().withSmarthost(RELAY + port, "alice@s.test", "relay-pw", "starttls"),
+          DeliveryConfig.defaults().withSmarthost("other.test" + port, "alice@s.test", "relay-pw", "starttls")
+              .withSmarthostCa(ca))) {
+        try (TestServer a = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+            .withDelivery(d.withRetry(List.of(1), 3600, 0)))) {
+          a.addUser("alice@s.test", "alice-pw");
+          assertThat(OutboundDeliveryTest.submit(a, "alice@s.test", List.of("bob@b.test"), "", "not trusted"))
+              .startsWith("250");
+          await().atMost(Duration.ofSeconds(60)).until(() -> OutboundDeliveryTest.queued(a).stream()
+              .anyMatch(r -> r.attempts() >= 1 && r.lastError().contains("certificate is not trusted")));
+        }
       }
     }
   }
