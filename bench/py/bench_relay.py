@@ -43,7 +43,7 @@ def main():
     ap.add_argument("--runs", default="1:300,20:1000",
                     help="rows as messages-per-connection:messages (a login per connection costs an Argon2id hash)")
     ap.add_argument("--size", type=int, default=10240)
-    ap.add_argument("--warmup", type=int, default=5000,
+    ap.add_argument("--warmup", type=int, default=15000,
                     help="messages (20 per connection) each side relays before measuring, unreported (JIT)")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN")
