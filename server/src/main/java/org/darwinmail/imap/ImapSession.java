@@ -27,6 +27,7 @@ import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Flags;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.Mailbox;
+import org.darwinmail.store.MailboxEvents;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.store.RefusedException;
 import org.darwinmail.store.StoreException;
@@ -567,8 +568,10 @@ public final class ImapSession extends Session {
     }
     Selected s = new Selected(m, x.readOnly(), List.of());
     s.subscription = ctx.mail().events().subscribe(m.id(), id -> changed(s));
+    long epoch = ctx.mail().events().epoch(m.id());
     // the modseq first, the messages second: a change in between is read again later, never missed
     Mailbox fresh = ctx.mail().mailbox(m.id()).orElse(m);
+    ctx.mail().events().establish(m.id(), fresh.highestModseq(), epoch);
     List<MessageRow> rows = ctx.mail().messages(m.id());
     s.syncedModseq = fresh.highestModseq();
     s.uids.clear();
@@ -714,11 +717,23 @@ public final class ImapSession extends Session {
       return;
     }
     if (s.dirty.getAndSet(false)) {
-      var db = ctx.mail().database();
-      long highest = Changes.highestModseq(db, s.mailbox.id());
+      long id = s.mailbox.id();
+      var events = ctx.mail().events();
+      // From the store's in-memory log of recent changes; from the database when it does not reach back so far.
+      MailboxEvents.Delta d = events.since(id, s.syncedModseq);
+      if (d == null) {
+        var db = ctx.mail().database();
+        long epoch = events.epoch(id);
+        long highest = Changes.highestModseq(db, id);
+        events.establish(id, highest, epoch);
+        d = highest == s.syncedModseq ? new MailboxEvents.Delta(highest, List.of(), List.of())
+            : new MailboxEvents.Delta(highest, Changes.changedSince(db, id, s.syncedModseq),
+                Changes.expungedSince(db, id, s.syncedModseq));
+      }
+      long highest = d.highest();
       if (highest != s.syncedModseq) {
-        List<MessageRow> changed = Changes.changedSince(db, s.mailbox.id(), s.syncedModseq);
-        for (long uid : Changes.expungedSince(db, s.mailbox.id(), s.syncedModseq)) {
+        List<MessageRow> changed = d.changed();
+        for (long uid : d.expunged()) {
           if (s.rows.containsKey(uid)) {
             s.gone.add(uid);
           }

@@ -258,7 +258,7 @@ public final class MailStore {
     }
     List<MessageRow> rows = inserts.submit(msgs);
     for (MessageRow r : rows) {
-      events.changed(r.mailboxId());
+      events.committed(r.mailboxId(), r.modseq(), r.modseq(), List.of(r), List.of());
     }
     List<MessageRow> ordered = new ArrayList<>();
     for (long id : mailboxIds) {
@@ -271,7 +271,7 @@ public final class MailStore {
   public MessageRow append(long mailboxId, BlobRef blob, Instant internalDate, int flags, Set<String> keywords) {
     MessageRow row = inserts.submit(List.of(new NewMessage(mailboxId, blob, internalDate, flags, keywords)))
         .getFirst();
-    events.changed(mailboxId);
+    events.committed(mailboxId, row.modseq(), row.modseq(), List.of(row), List.of());
     return row;
   }
 
@@ -399,7 +399,7 @@ public final class MailStore {
     if (uids.isEmpty()) {
       return List.of();
     }
-    List<MessageRow> changed = db.tx(c -> {
+    Taken<MessageRow> changed = db.tx(c -> {
       List<MessageRow> current = select(c, mailboxId, uids);
       List<MessageRow> out = new ArrayList<>();
       long modseq = 0;
@@ -440,13 +440,16 @@ public final class MailStore {
         }
         out.add(new MessageRow(mailboxId, m.uid(), m.blob(), m.size(), m.internalDate(), nf, Set.copyOf(nk), modseq));
       }
-      return out;
+      return new Taken<>(modseq, out);
     });
-    if (!changed.isEmpty()) {
-      events.changed(mailboxId);
+    if (changed.modseq() != 0) {
+      events.committed(mailboxId, changed.modseq(), changed.modseq(), changed.items(), List.of());
     }
-    return changed;
+    return changed.items();
   }
+
+  /** What a transaction changed under one new modseq (0: none taken). */
+  private record Taken<T>(long modseq, List<T> items) {}
 
   /**
    * The rows of the given UIDs, by UID. Always the same two statement texts, so that Derby compiles them once (a
@@ -486,10 +489,10 @@ public final class MailStore {
     if (uids.isEmpty()) {
       return List.of();
     }
-    List<Long> removed = db.tx(c -> {
+    Taken<Long> removed = db.tx(c -> {
       List<MessageRow> present = select(c, mailboxId, uids);
       if (present.isEmpty()) {
-        return List.<Long>of();
+        return new Taken<Long>(0, List.of());
       }
       long modseq = advance(c, mailboxId, 0, 1)[1];
       List<Long> out = new ArrayList<>();
@@ -508,12 +511,12 @@ public final class MailStore {
           out.add(m.uid());
         }
       }
-      return out;
+      return new Taken<>(modseq, out);
     });
-    if (!removed.isEmpty()) {
-      events.changed(mailboxId);
+    if (removed.modseq() != 0) {
+      events.committed(mailboxId, removed.modseq(), removed.modseq(), List.of(), removed.items());
     }
-    return removed;
+    return removed.items();
   }
 
   /** Copies messages into another mailbox (new UIDs there, same blobs); returns the new rows in source order. */
@@ -527,7 +530,7 @@ public final class MailStore {
       return insertAll(c, msgs);
     });
     if (!rows.isEmpty()) {
-      events.changed(toMailboxId);
+      events.committed(toMailboxId, rows.getFirst().modseq(), rows.getLast().modseq(), rows, List.of());
     }
     return rows;
   }

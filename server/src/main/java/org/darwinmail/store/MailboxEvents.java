@@ -1,33 +1,166 @@
 package org.darwinmail.store;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.LongConsumer;
 
 /**
  * Tells sessions that a mailbox changed (new message, flags, expunge), so that IMAP IDLE and other open sessions
- * learn of it at once. Listeners must not block: they note the change and return.
+ * learn of it at once, and keeps the recent changes of each watched mailbox in memory, so that they catch up
+ * without reading the database ({@link #since}). Listeners must not block: they note the change and return.
+ *
+ * <p>The log is exact or silent: modification sequences of a mailbox are consecutive (each one taken is committed
+ * with its change, {@code MailStore.advance}), so the log knows it holds every change up to {@code complete} when
+ * it holds every number up to there. A session asks for the changes after its own modseq and gets them, or null
+ * (the log does not reach back that far, or has not learnt where it starts): then it reads the database.
  */
 public final class MailboxEvents {
-  private final Map<Long, Set<LongConsumer>> listeners = new ConcurrentHashMap<>();
+  /** Changes kept per mailbox; older ones are read from the database by whoever still needs them. */
+  static final int KEEP = 2000;
+
+  /** The changes after a modseq: new or changed rows (latest version, by UID), expunged UIDs, the modseq reached. */
+  public record Delta(long highest, List<MessageRow> changed, List<Long> expunged) {}
+
+  private record Change(List<MessageRow> rows, List<Long> expunged) {}
+
+  /** One watched mailbox: its listeners and its change log (guarded by itself). */
+  private static final class Watch {
+    final Set<LongConsumer> listeners = ConcurrentHashMap.newKeySet();
+    /** Changes by modseq; every modseq taken has an entry once its transaction committed (maybe empty). */
+    final TreeMap<Long, Change> log = new TreeMap<>();
+    /** Every change after base up to complete is in the log; base unknown (MAX_VALUE) until established. */
+    long base = Long.MAX_VALUE;
+    long complete;
+    /** Counts resets of the log: an establish from a read made before a reset is ignored. */
+    long epoch;
+
+    void advance() {
+      while (log.containsKey(complete + 1)) {
+        complete++;
+      }
+      // Bounded: the oldest complete entries go (base moves up); a gap that never fills resets the log.
+      while (log.size() > KEEP && log.firstKey() <= complete) {
+        base = log.pollFirstEntry().getKey();
+      }
+      if (log.size() > 2 * KEEP) {
+        log.clear();
+        base = Long.MAX_VALUE;
+        epoch++;
+      }
+    }
+  }
+
+  private final Map<Long, Watch> watches = new ConcurrentHashMap<>();
 
   /** Registers {@code listener} for changes of {@code mailboxId}; close the handle to stop. */
   public AutoCloseable subscribe(long mailboxId, LongConsumer listener) {
-    listeners.computeIfAbsent(mailboxId, k -> ConcurrentHashMap.newKeySet()).add(listener);
-    return () -> listeners.computeIfPresent(mailboxId, (k, set) -> {
-      set.remove(listener);
-      return set.isEmpty() ? null : set;
+    watches.computeIfAbsent(mailboxId, k -> new Watch()).listeners.add(listener);
+    return () -> watches.computeIfPresent(mailboxId, (k, w) -> {
+      w.listeners.remove(listener);
+      return w.listeners.isEmpty() ? null : w;
     });
   }
 
-  /** Calls every listener of {@code mailboxId} with the mailbox id. */
-  public void changed(long mailboxId) {
-    Set<LongConsumer> set = listeners.get(mailboxId);
-    if (set != null) {
-      for (LongConsumer l : set) {
-        l.accept(mailboxId);
+  /** The log's epoch: read it before reading the mailbox's highest modseq for {@link #establish}. */
+  public long epoch(long mailboxId) {
+    Watch w = watches.get(mailboxId);
+    if (w == null) {
+      return -1;
+    }
+    synchronized (w) {
+      return w.epoch;
+    }
+  }
+
+  /**
+   * Tells the log where it starts, if it does not know: {@code highest} is the mailbox's highest modseq read from the
+   * database by a subscriber after it read {@code epoch}, so every later change is published to the log.
+   */
+  public void establish(long mailboxId, long highest, long epoch) {
+    Watch w = watches.get(mailboxId);
+    if (w == null) {
+      return;
+    }
+    synchronized (w) {
+      if (w.base != Long.MAX_VALUE || w.epoch != epoch) {
+        return;
       }
+      w.log.headMap(highest, true).clear();
+      w.base = highest;
+      w.complete = highest;
+      w.advance();
+    }
+  }
+
+  /** The changes after {@code modseq}, or null when the log cannot tell them all (read the database). */
+  public Delta since(long mailboxId, long modseq) {
+    Watch w = watches.get(mailboxId);
+    if (w == null) {
+      return null;
+    }
+    synchronized (w) {
+      if (w.base == Long.MAX_VALUE || modseq < w.base) {
+        return null;
+      }
+      // The latest version of each row, none of those expunged since (as the database would answer).
+      Map<Long, MessageRow> changed = new TreeMap<>();
+      List<Long> expunged = new ArrayList<>();
+      if (modseq < w.complete) {
+        for (Change c : w.log.subMap(modseq, false, w.complete, true).values()) {
+          c.rows().forEach(r -> changed.put(r.uid(), r));
+          expunged.addAll(c.expunged());
+        }
+      }
+      expunged.forEach(changed::remove);
+      return new Delta(Math.max(modseq, w.complete), List.copyOf(changed.values()), expunged);
+    }
+  }
+
+  /**
+   * A committed change of {@code mailboxId} that took the modseqs {@code first..last}: the rows added or changed
+   * (each with its modseq) and the UIDs expunged (at {@code last}). Logs it, then calls the listeners.
+   */
+  void committed(long mailboxId, long first, long last, List<MessageRow> rows, List<Long> expunged) {
+    Watch w = watches.get(mailboxId);
+    if (w == null) {
+      return;
+    }
+    synchronized (w) {
+      for (long m = first; m <= last; m++) {
+        if (m > w.complete || w.base == Long.MAX_VALUE) {
+          w.log.putIfAbsent(m, new Change(new ArrayList<>(), new ArrayList<>()));
+        }
+      }
+      for (MessageRow r : rows) {
+        Change c = w.log.get(r.modseq());
+        if (c != null) {
+          c.rows().add(r);
+        }
+      }
+      Change c = w.log.get(last);
+      if (c != null) {
+        c.expunged().addAll(expunged);
+      }
+      w.advance();
+    }
+    notify(w, mailboxId);
+  }
+
+  /** Calls every listener of {@code mailboxId} with the mailbox id (a change the log does not describe). */
+  public void changed(long mailboxId) {
+    Watch w = watches.get(mailboxId);
+    if (w != null) {
+      notify(w, mailboxId);
+    }
+  }
+
+  private static void notify(Watch w, long mailboxId) {
+    for (LongConsumer l : w.listeners) {
+      l.accept(mailboxId);
     }
   }
 }
