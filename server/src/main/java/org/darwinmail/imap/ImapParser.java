@@ -332,6 +332,7 @@ public final class ImapParser {
   }
 
   // RFC 3501 §6.3.11: append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
+  // (RFC 3516 literal8 and the RFC 6855 UTF8 form too)
   private ImapCommand append() {
     String mbox = mailboxArg();
     r.sp();
@@ -345,11 +346,21 @@ public final class ImapParser {
       date = dateTime(r.string());
       r.sp();
     }
+    // RFC 6855 §4 (UTF8=ACCEPT): append-data =/ "UTF8" SP "(" literal8 ")", a message with UTF-8 headers.
+    boolean utf8Data = r.tryWord("UTF8");
+    if (utf8Data) {
+      r.sp();
+      r.expect('(');
+    }
     r.tryChar('~'); // literal8 (RFC 3516 §4.4, BINARY): the bytes are taken as they are either way
     if (r.peek() != ImapReader.LITERAL) {
       throw ImapException.bad("APPEND needs the message as a literal");
     }
-    return new Append(tag, mbox, flags, date, r.literal());
+    ImapLiteral message = r.literal();
+    if (utf8Data) {
+      r.expect(')');
+    }
+    return new Append(tag, mbox, flags, date, message);
   }
 
   static java.time.Instant dateTime(String s) {
