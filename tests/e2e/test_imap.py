@@ -172,3 +172,33 @@ def test_curl_imap_and_imaps(server):
     assert b"Subject: for curl" in body and b"fetched by curl" in body
     body = curl("-k", "-u", f"{BOB}:{BOB_PW}", f"imaps://127.0.0.1:{sport}/INBOX;MAILINDEX={n};SECTION=1")
     assert body.strip() == b"fetched by curl"
+
+
+def test_message_larger_than_the_heap_is_fetched_whole(tmp_path, monkeypatch):
+    """A 45 MB message fetched with BODY.PEEK[] from a server with a 64 MB heap: it works only because the FETCH
+    streams the message from its file (before, it was read whole and copied three times, about 4x its size)."""
+    from conftest import make_server, wait_port
+    monkeypatch.setenv("DARWINMAIL_JAVA_OPTS", "-XX:+UseSerialGC -Xss512k -Xmx64m -XX:MaxDirectMemorySize=32m")
+    s = make_server(tmp_path)
+    try:
+        wait_port(s.port("imap"))
+        line = b"z" * 98 + b"\r\n"
+        body = line * (45 * 1024 * 1024 // 100)
+        msg = (b"From: Alice <alice@example.test>\r\nTo: <bob@example.test>\r\nSubject: huge\r\n"
+               b"Message-ID: <huge@example.test>\r\n\r\n" + body)
+        send(s, BOB, msg)
+        m = imap(s)
+        m.select("INBOX", readonly=True)
+        typ, data = m.uid("FETCH", "1:*", "(RFC822.SIZE BODY.PEEK[])")
+        assert typ == "OK"
+        got = data[0][1]
+        assert got.endswith(msg), got[:300]
+        assert got.startswith(b"Received: ")
+        assert b"RFC822.SIZE %d" % len(got) in data[0][0]
+        # The session goes on: the response after the literal was complete.
+        assert m.noop()[0] == "OK"
+        m.logout()
+        assert s.proc.poll() is None
+        assert "OutOfMemoryError" not in s.log_text()
+    finally:
+        s.stop()

@@ -849,6 +849,56 @@ public final class ImapSession extends Session {
     sendRaw(Unpooled.wrappedBuffer(b));
   }
 
+  /** Writes bytes after what was sent so far, as they are (no CRLF). */
+  void sendBytes(byte[] b) {
+    sendRaw(Unpooled.wrappedBuffer(b));
+  }
+
+  /** Chunks of a streamed literal. */
+  private static final int CHUNK = 64 * 1024;
+
+  /**
+   * Sends the {@code size} bytes of {@code file} (a literal whose "{size}" went out just before) after what was sent
+   * so far, in chunks: a large message is never whole in memory. When the client reads slower than the disk, the
+   * session's thread waits for the socket to drain, for at most the idle timeout; then, or when the file turns out
+   * shorter, the connection is closed (the response cannot be completed).
+   */
+  void sendFile(java.nio.file.Path file, long size) throws IOException {
+    io.netty.channel.Channel ch = channelAfterPending();
+    try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+      long left = size;
+      while (left > 0) {
+        if (!ch.isActive()) {
+          return;
+        }
+        int want = (int) Math.min(CHUNK, left);
+        io.netty.buffer.ByteBuf buf = ch.alloc().buffer(want);
+        int got;
+        try {
+          got = buf.writeBytes(in, want);
+        } catch (IOException | RuntimeException e) {
+          buf.release();
+          throw e;
+        }
+        if (got <= 0) {
+          buf.release();
+          close();
+          throw new IOException(file + " is shorter than " + size + " bytes");
+        }
+        left -= got;
+        io.netty.channel.ChannelFuture f = ch.write(buf);
+        if (!ch.isWritable()) {
+          ch.flush();
+          if (!f.awaitUninterruptibly(ctx.config().imap().idleTimeoutSeconds() * 1000L)) {
+            log.info("[{}] IMAP client stopped reading during a FETCH: closing", id());
+            close();
+            return;
+          }
+        }
+      }
+    }
+  }
+
   /** Sends and flushes (long FETCH responses should not pile up in memory). */
   void flushNow() {
     flush();

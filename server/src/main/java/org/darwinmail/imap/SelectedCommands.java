@@ -315,7 +315,21 @@ final class SelectedCommands {
             Render.body(part, b.extensible(), out);
           }
           case Section sec -> {
-            if (sec.spec() == FetchItem.Spec.ALL && sec.path().length == 0 && !sec.binary()) {
+            if (sec.spec() == FetchItem.Spec.ALL && sec.path().length == 0 && !sec.binary()
+                && sec.partial() == null && r.size() > STREAM_OVER) {
+              // A large whole message goes out from its file: what was built so far, the file, then the rest.
+              java.nio.file.Path file = s.ctx.mail().blobs().path(r.blob());
+              long size = fileSize(file);
+              out.raw(sec.label()).sp().raw("{" + size + "}\r\n");
+              s.sendBytes(out.bytes());
+              try {
+                s.sendFile(file, size);
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+              pending = 0;
+              out = new Resp(s.isUtf8());
+            } else if (sec.spec() == FetchItem.Spec.ALL && sec.path().length == 0 && !sec.binary()) {
               section(out, sec, whole(r));
             } else {
               part = part != null ? part : MessageCache.get(s.ctx.mail().blobs(), r.blob());
@@ -336,6 +350,17 @@ final class SelectedCommands {
       }
     }
     s.ok(x.tag(), (x.uid() ? "UID " : "") + "FETCH completed");
+  }
+
+  /** A whole message larger than this is streamed from its file rather than read into memory. */
+  static final long STREAM_OVER = 256 * 1024;
+
+  private static long fileSize(java.nio.file.Path file) {
+    try {
+      return Files.size(file);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   private byte[] whole(MessageRow r) {
