@@ -174,7 +174,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       handOver.readLock().unlock();
     }
     queued.addAndGet(recipients.size());
-    log.info("queued {} for {} recipient(s) from <{}>", rows.getFirst().messageId(), recipients.size(), sender);
+    log.info("queued {} for {} recipient(s) from <{}>", rows.isEmpty() ? "nothing" : rows.getFirst().messageId(),
+        recipients.size(), sender);
   }
 
   // ---- scheduler --------------------------------------------------------------------------------------------

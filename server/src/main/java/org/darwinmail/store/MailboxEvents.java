@@ -58,7 +58,12 @@ public final class MailboxEvents {
 
   /** Registers {@code listener} for changes of {@code mailboxId}; close the handle to stop. */
   public AutoCloseable subscribe(long mailboxId, LongConsumer listener) {
-    watches.computeIfAbsent(mailboxId, k -> new Watch()).listeners.add(listener);
+    // Added and removed inside the map's atomic compute, so a subscription never lands in a watch being dropped.
+    watches.compute(mailboxId, (k, w) -> {
+      Watch x = w == null ? new Watch() : w;
+      x.listeners.add(listener);
+      return x;
+    });
     return () -> watches.computeIfPresent(mailboxId, (k, w) -> {
       w.listeners.remove(listener);
       return w.listeners.isEmpty() ? null : w;
