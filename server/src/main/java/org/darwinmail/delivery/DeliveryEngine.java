@@ -567,7 +567,17 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     if (reuse != null) {
       String dkimHeader = signature(m);
       try {
-        return transaction(reuse, m, rcpts, dkimHeader);
+        Outcome o = transaction(reuse, m, rcpts, dkimHeader);
+        boolean closing = o.results().values().stream().anyMatch(r -> r.detail() != null
+            && r.detail().startsWith("421"))
+            && o.results().values().stream().noneMatch(r -> r.kind() == Result.Kind.DELIVERED);
+        if (!closing) {
+          return o;
+        }
+        closed(o.link());
+        // 421 (RFC 5321 §3.8): the server is closing this connection, say after its own per-connection limit.
+        log.info("queue entry {}: {} closed the connection kept from the previous message, opening a new one",
+            m.id(), reuse.mta());
       } catch (IOException e) {
         // The server may close a connection between two messages (RFC 5321 §4.1.1.10 lets it): open a new one.
         log.info("queue entry {}: the connection to {} ended ({}), opening a new one", m.id(), reuse.mta(),

@@ -29,6 +29,8 @@ final class FakeSmtp implements AutoCloseable {
   /** Closed: the first message's final reply waits until it opens. */
   final java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
   volatile boolean gated;
+  /** Messages accepted per connection; the next MAIL gets "421" and the connection closes (0: no limit). */
+  volatile int messagesPerConnection;
   /** Drop the connection after each accepted message, without waiting for QUIT. */
   volatile boolean dropAfterMessage;
   final List<String> messages = new CopyOnWriteArrayList<>();
@@ -66,6 +68,7 @@ final class FakeSmtp implements AutoCloseable {
       OutputStream out = s.getOutputStream();
       say(out, "220 fake.test ESMTP");
       int n = 0;
+      int accepted = 0;
       boolean anyRcpt = false;
       List<String> rcpts = new java.util.ArrayList<>();
       String line;
@@ -80,6 +83,10 @@ final class FakeSmtp implements AutoCloseable {
           say(out, "this is not a TLS server hello");
           return;
         } else if (u.startsWith("MAIL")) {
+          if (messagesPerConnection > 0 && accepted >= messagesPerConnection) {
+            say(out, "421 4.7.0 too many messages in this connection");
+            return;
+          }
           n = transactions.incrementAndGet();
           anyRcpt = false;
           rcpts = new java.util.ArrayList<>();
@@ -108,6 +115,7 @@ final class FakeSmtp implements AutoCloseable {
           }
           messages.add(msg.toString());
           deliveries.add(List.copyOf(rcpts));
+          accepted++;
           say(out, "250 2.0.0 accepted");
           if (dropAfterMessage) {
             return;

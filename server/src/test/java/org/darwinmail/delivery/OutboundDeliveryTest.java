@@ -314,6 +314,33 @@ class OutboundDeliveryTest {
     }
   }
 
+  /**
+   * A peer that takes two messages per connection and answers the third MAIL with 421: the rest go over new
+   * connections at once, not an hour later (the retry here), and each exactly once.
+   */
+  @Test
+  void aPeerLimitingMessagesPerConnectionGetsANewConnectionNotADeferral() throws Exception {
+    try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+        .withDelivery(DeliveryConfig.defaults().withPort(port).withRetry(List.of(3600), 7200, 0)
+            .withConcurrency(20, 1)));
+        FakeSmtp peer = new FakeSmtp("127.0.0.10", port, true, n -> "250 2.1.5 ok")) {
+      s.addUser("alice@limit.test", "alice-pw");
+      dns.mx("limited.test", 10, "mx.limited.test").a("mx.limited.test", "127.0.0.10");
+      peer.gated = true;
+      peer.messagesPerConnection = 2;
+      List<String> to = new ArrayList<>();
+      for (int i = 1; i <= 6; i++) {
+        to.add("r" + i + "@limited.test");
+        assertThat(submit(s, "alice@limit.test", List.of("r" + i + "@limited.test"), "", "limited " + i))
+            .startsWith("250");
+      }
+      peer.gate.countDown();
+      await().atMost(Duration.ofSeconds(60)).until(() -> queued(s).isEmpty());
+      assertThat(peer.deliveries.stream().flatMap(List::stream)).containsExactlyInAnyOrderElementsOf(to);
+      assertThat(peer.connections.get()).isEqualTo(3);
+    }
+  }
+
   @Test
   void restartInTheMiddleOfTheQueueLosesNothingAndDoublesNothing() throws Exception {
     try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
