@@ -266,26 +266,41 @@ class OutboundDeliveryTest {
     }
   }
 
+  /** A server delivering one message at a time to each destination, retrying after {@code retry} seconds. */
+  static TestServer oneAtATime(int retry) {
+    return TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+        .withDelivery(DeliveryConfig.defaults().withPort(port).withRetry(List.of(retry), 2L * retry + 3600, 0)
+            .withConcurrency(20, 1)));
+  }
+
+  /**
+   * Submits one message to each of r1..rN@domain while the peer holds the first at its end, then lets the peer go
+   * and waits until the queue is empty; returns the recipients.
+   */
+  static List<String> backlog(TestServer s, FakeSmtp peer, String sender, String domain, int n) throws Exception {
+    peer.gated = true;
+    List<String> to = new ArrayList<>();
+    for (int i = 1; i <= n; i++) {
+      to.add("r" + i + "@" + domain);
+      assertThat(submit(s, sender, List.of(to.getLast()), "", domain + " " + i)).startsWith("250");
+    }
+    peer.gate.countDown();
+    await().atMost(Duration.ofSeconds(60)).until(() -> queued(s).isEmpty());
+    return to;
+  }
+
   /**
    * A backlog to one destination goes over one connection (one delivery at a time to it here): the first message
    * is held at the peer until all are queued, then every other one follows on the same connection.
    */
   @Test
   void aBacklogToOneDestinationSharesOneConnection() throws Exception {
-    try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
-        .withDelivery(DeliveryConfig.defaults().withPort(port).withRetry(List.of(1), 3600, 0).withConcurrency(20, 1)));
-        FakeSmtp peer = new FakeSmtp("127.0.0.8", port, true, n -> "250 2.1.5 ok")) {
+    try (TestServer s = oneAtATime(1); FakeSmtp peer = new FakeSmtp("127.0.0.8", port, true, n -> "250 2.1.5 ok")) {
       s.addUser("alice@reuse.test", "alice-pw");
       dns.mx("backlog.test", 10, "mx.backlog.test").a("mx.backlog.test", "127.0.0.8");
-      peer.gated = true;
-      for (int i = 1; i <= 12; i++) {
-        assertThat(submit(s, "alice@reuse.test", List.of("r" + i + "@backlog.test"), "", "backlog " + i))
-            .startsWith("250");
-      }
-      peer.gate.countDown();
-      await().atMost(Duration.ofSeconds(60)).until(() -> queued(s).isEmpty());
+      List<String> to = backlog(s, peer, "alice@reuse.test", "backlog.test", 12);
       assertThat(peer.deliveries).hasSize(12);
-      assertThat(peer.deliveries.stream().flatMap(List::stream)).doesNotHaveDuplicates().hasSize(12);
+      assertThat(peer.deliveries.stream().flatMap(List::stream)).containsExactlyInAnyOrderElementsOf(to);
       assertThat(peer.connections.get()).isEqualTo(1);
     }
   }
@@ -293,24 +308,13 @@ class OutboundDeliveryTest {
   /** A peer that closes the connection after each message: the next one goes over a new connection, once. */
   @Test
   void aPeerClosingBetweenMessagesCostsANewConnectionNotAMessage() throws Exception {
-    try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
-        .withDelivery(DeliveryConfig.defaults().withPort(port).withRetry(List.of(1), 3600, 0).withConcurrency(20, 1)));
-        FakeSmtp peer = new FakeSmtp("127.0.0.9", port, true, n -> "250 2.1.5 ok")) {
+    try (TestServer s = oneAtATime(1); FakeSmtp peer = new FakeSmtp("127.0.0.9", port, true, n -> "250 2.1.5 ok")) {
       s.addUser("alice@drop.test", "alice-pw");
       dns.mx("drops.test", 10, "mx.drops.test").a("mx.drops.test", "127.0.0.9");
-      peer.gated = true;
       peer.dropAfterMessage = true;
-      for (int i = 1; i <= 5; i++) {
-        assertThat(submit(s, "alice@drop.test", List.of("r" + i + "@drops.test"), "", "dropped " + i))
-            .startsWith("250");
-      }
-      peer.gate.countDown();
-      await().atMost(Duration.ofSeconds(60)).until(() -> queued(s).isEmpty());
-      assertThat(peer.deliveries.stream().flatMap(List::stream))
-          .containsExactlyInAnyOrder("r1@drops.test", "r2@drops.test", "r3@drops.test", "r4@drops.test",
-              "r5@drops.test");
+      List<String> to = backlog(s, peer, "alice@drop.test", "drops.test", 5);
+      assertThat(peer.deliveries.stream().flatMap(List::stream)).containsExactlyInAnyOrderElementsOf(to);
       assertThat(peer.connections.get()).isEqualTo(5);
-      assertThat(queued(s)).isEmpty();
     }
   }
 
@@ -320,22 +324,12 @@ class OutboundDeliveryTest {
    */
   @Test
   void aPeerLimitingMessagesPerConnectionGetsANewConnectionNotADeferral() throws Exception {
-    try (TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
-        .withDelivery(DeliveryConfig.defaults().withPort(port).withRetry(List.of(3600), 7200, 0)
-            .withConcurrency(20, 1)));
+    try (TestServer s = oneAtATime(3600);
         FakeSmtp peer = new FakeSmtp("127.0.0.10", port, true, n -> "250 2.1.5 ok")) {
       s.addUser("alice@limit.test", "alice-pw");
       dns.mx("limited.test", 10, "mx.limited.test").a("mx.limited.test", "127.0.0.10");
-      peer.gated = true;
       peer.messagesPerConnection = 2;
-      List<String> to = new ArrayList<>();
-      for (int i = 1; i <= 6; i++) {
-        to.add("r" + i + "@limited.test");
-        assertThat(submit(s, "alice@limit.test", List.of("r" + i + "@limited.test"), "", "limited " + i))
-            .startsWith("250");
-      }
-      peer.gate.countDown();
-      await().atMost(Duration.ofSeconds(60)).until(() -> queued(s).isEmpty());
+      List<String> to = backlog(s, peer, "alice@limit.test", "limited.test", 6);
       assertThat(peer.deliveries.stream().flatMap(List::stream)).containsExactlyInAnyOrderElementsOf(to);
       assertThat(peer.connections.get()).isEqualTo(3);
     }
