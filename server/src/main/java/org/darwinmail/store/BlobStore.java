@@ -200,7 +200,8 @@ public final class BlobStore {
         String hash = HEX.formatHex(digest.digest());
         Path target = path(hash);
         if (Files.exists(target)) {
-          // Same content already stored durably: keep the existing file.
+          // Same content already stored: keep the existing file. Its writer forced the content before renaming;
+          // forcing the folder here too makes that rename durable even while its writer is still finishing.
           Files.delete(file);
         } else {
           try {
@@ -208,8 +209,8 @@ public final class BlobStore {
           } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
             Files.deleteIfExists(file);
           }
-          fsyncDir(target.getParent());
         }
+        fsyncDir(target.getParent());
         return new BlobRef(hash, size);
       } catch (IOException | RuntimeException e) {
         discard();
