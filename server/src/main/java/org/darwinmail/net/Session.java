@@ -64,6 +64,15 @@ public abstract class Session {
 
   protected abstract void onConnect();
 
+  /**
+   * True when {@code frame} (a frame for {@link #onFrame}, or {@link Frames.Connected}, {@link Frames.Closed},
+   * {@link Frames.Idle}) is answered from memory, without storage, DNS, a password hash or a pause: it may then run
+   * on the event loop (see {@link SessionRunner}). Called on the event loop when no frame is being handled.
+   */
+  protected boolean inline(Object frame) {
+    return false;
+  }
+
   protected abstract void onFrame(Object frame);
 
   /** The idle timeout passed: say goodbye and close. */

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.darwinmail.guard.HarvestGuard;
@@ -88,6 +89,28 @@ public final class SmtpSession extends Session {
   @Override
   protected void onConnect() {
     reply(new Reply(220, null, ctx.config().hostname() + " ESMTP Darwin Mail ready"));
+  }
+
+  /** The greeting, EHLO/HELO, NOOP, QUIT, HELP, VRFY, EXPN and the end of a connection between messages. */
+  @Override
+  protected boolean inline(Object frame) {
+    return switch (frame) {
+      case Frames.Connected c -> true;
+      case Frames.Idle i -> true;
+      case Frames.Closed c -> incoming == null;
+      case Frames.Line l -> sasl == null && incoming == null && answeredFromMemory(l.text());
+      default -> false;
+    };
+  }
+
+  private static boolean answeredFromMemory(String line) {
+    if (line.length() < 4 || line.length() > 4 && line.charAt(4) != ' ') {
+      return false;
+    }
+    return switch (line.substring(0, 4).toUpperCase(Locale.ROOT)) {
+      case "EHLO", "HELO", "NOOP", "QUIT", "HELP", "VRFY", "EXPN" -> true;
+      default -> false;
+    };
   }
 
   @Override
