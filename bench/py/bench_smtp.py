@@ -67,11 +67,11 @@ def syscall_counts(pids, run, seconds_cap=120):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dist", default="dist/darwinmail")
-    ap.add_argument("--runs", default="1:300,10:2000,50:3000", help="concurrency:count,...")
+    ap.add_argument("--runs", default="1:1000,10:4000,50:6000", help="concurrency:count,...")
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per smtp-source run")
-    ap.add_argument("--warmup", type=int, default=15000,
-                    help="messages sent to each server before measuring (the JVM needs about 15,000 to finish compiling the hot paths)")
+    ap.add_argument("--warmup", type=int, default=30000,
+                    help="messages sent to each server before measuring (the JVM needs 25,000-30,000 to finish compiling the hot paths)")
     ap.add_argument("--syscalls", type=int, default=200,
                     help="after the measured runs, count sync syscalls per message with strace over this many messages (0: off)")
     a = ap.parse_args()
@@ -112,8 +112,10 @@ def main():
             if pf and not peer_err:
                 pf.wait_queue_empty(a.timeout)
             rep.note("Each server first receives %d unreported messages at concurrency 10: the JVM needs about that many "
-                     "to finish compiling its hot paths (measured: compiler threads at 4 ms CPU/msg in the first "
-                     "2,000, under 0.4 after 14,000)." % a.warmup)
+                     "to finish compiling its hot paths on 2 busy cores (measured with per-thread CPU from /proc: "
+                     "compiler threads at 1.0-1.5 ms CPU/msg through the first 20,000 messages, under 0.4 after "
+                     "25,000-30,000; Darwin's rate at concurrency 10 rises from about 450 to 600-800 msg/s over that "
+                     "stretch)." % a.warmup)
         for conc, count in runs:
             # A-B-B-A halves (Darwin, Postfix, Postfix, Darwin): a load drift on this shared machine
             # during the run hits both servers alike.

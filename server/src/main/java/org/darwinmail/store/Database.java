@@ -36,7 +36,8 @@ public final class Database implements AutoCloseable {
       "V001__accounts_mailboxes_messages.sql",
       "V002__queue.sql",
       "V003__guard.sql",
-      "V004__imap.sql");
+      "V004__imap.sql",
+      "V005__mailbox_usage.sql");
 
   private final Path dir;
   private final String url;

@@ -296,12 +296,14 @@ public final class MailStore {
    */
   private static List<MessageRow> insertAll(Connection c, List<NewMessage> msgs) throws SQLException {
     java.util.TreeMap<Long, Integer> counts = new java.util.TreeMap<>();
+    java.util.Map<Long, Long> bytes = new java.util.HashMap<>();
     for (NewMessage m : msgs) {
       counts.merge(m.mailboxId(), 1, Integer::sum);
+      bytes.merge(m.mailboxId(), m.blob().size(), Long::sum);
     }
     java.util.Map<Long, long[]> next = new java.util.HashMap<>();
     for (var e : counts.entrySet()) {
-      next.put(e.getKey(), advance(c, e.getKey(), e.getValue(), e.getValue()));
+      next.put(e.getKey(), advance(c, e.getKey(), e.getValue(), e.getValue(), bytes.get(e.getKey())));
     }
     List<MessageRow> rows = new ArrayList<>(msgs.size());
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (" + MESSAGE_COLUMNS
@@ -332,11 +334,17 @@ public final class MailStore {
    * first modseq}.
    */
   private static long[] advance(Connection c, long mailboxId, int uids, int modseqs) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "UPDATE mailboxes SET uid_next = uid_next + ?, highest_modseq = highest_modseq + ? WHERE id = ?")) {
+    return advance(c, mailboxId, uids, modseqs, 0);
+  }
+
+  /** {@link #advance(Connection, long, int, int)} that also adds {@code bytes} to the mailbox's usage. */
+  private static long[] advance(Connection c, long mailboxId, int uids, int modseqs, long bytes) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE mailboxes SET uid_next = uid_next + ?,"
+        + " highest_modseq = highest_modseq + ?, used_bytes = used_bytes + ? WHERE id = ?")) {
       ps.setInt(1, uids);
       ps.setInt(2, modseqs);
-      ps.setLong(3, mailboxId);
+      ps.setLong(3, bytes);
+      ps.setLong(4, mailboxId);
       if (ps.executeUpdate() == 0) {
         throw new RefusedException("no such mailbox");
       }
@@ -349,8 +357,6 @@ public final class MailStore {
       }
     }
   }
-
-
 
   /** Every message of a mailbox, by ascending UID. */
   public List<MessageRow> messages(long mailboxId) {
@@ -496,6 +502,7 @@ public final class MailStore {
       }
       long modseq = advance(c, mailboxId, 0, 1)[1];
       List<Long> out = new ArrayList<>();
+      long freed = 0;
       try (PreparedStatement del = c.prepareStatement("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
           PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {
         for (MessageRow m : present) {
@@ -509,6 +516,15 @@ public final class MailStore {
           rec.setLong(3, modseq);
           rec.executeUpdate();
           out.add(m.uid());
+          freed += m.size();
+        }
+      }
+      if (freed > 0) {
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE mailboxes SET used_bytes = used_bytes - ? WHERE id = ?")) {
+          ps.setLong(1, freed);
+          ps.setLong(2, mailboxId);
+          ps.executeUpdate();
         }
       }
       return new Taken<>(modseq, out);
@@ -538,8 +554,8 @@ public final class MailStore {
   /** Bytes used by all messages of an account (for quotas). */
   public long usage(long accountId) {
     return db.read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(SUM(m.size), 0) FROM messages m"
-          + " JOIN mailboxes b ON m.mailbox_id = b.id WHERE b.account_id = ?")) {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT COALESCE(SUM(used_bytes), 0) FROM mailboxes WHERE account_id = ?")) {
         ps.setLong(1, accountId);
         try (ResultSet rs = ps.executeQuery()) {
           rs.next();

@@ -81,6 +81,74 @@ class MailStoreTest {
     return failures;
   }
 
+  /** An account's usage the slow way: the sizes of every message in every one of its mailboxes. */
+  private static long summed(DarwinMail.Services s, long accountId) {
+    return s.mail().mailboxes(accountId).stream()
+        .flatMap(m -> s.mail().messages(m.id()).stream()).mapToLong(MessageRow::size).sum();
+  }
+
+  @Test
+  void quotaUsageFollowsDeliveryAppendCopyExpungeAndMailboxDeletionAcrossARestart() throws Exception {
+    long account;
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      account = a.id();
+      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      long sent = s.mail().mailbox(a.id(), "Sent").orElseThrow().id();
+      long archive = s.mail().mailbox(a.id(), "Archive").orElseThrow().id();
+      BlobRef small = blob(s.blobs(), "Subject: small\r\n\r\nhi\r\n");
+      BlobRef big = blob(s.blobs(), "Subject: big\r\n\r\n" + "x".repeat(5000) + "\r\n");
+      List<Long> uids = new java.util.ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        uids.add(s.mail().deliver(List.of(inbox), i % 2 == 0 ? small : big, Instant.now()).getFirst().uid());
+      }
+      s.mail().append(sent, big, Instant.now(), 0, Set.of());
+      assertThat(s.mail().usage(a.id())).isEqualTo(2 * small.size() + 3 * big.size()).isEqualTo(summed(s, a.id()));
+      s.mail().copy(inbox, uids, archive);
+      assertThat(s.mail().usage(a.id())).isEqualTo(4 * small.size() + 5 * big.size()).isEqualTo(summed(s, a.id()));
+      // Two sessions expunging the same message: its size is freed once.
+      assertThat(concurrently(2, t -> s.mail().expunge(inbox, List.of(uids.get(1))))).isEmpty();
+      assertThat(s.mail().usage(a.id())).isEqualTo(4 * small.size() + 4 * big.size()).isEqualTo(summed(s, a.id()));
+      s.mail().deleteMailbox(archive);
+      assertThat(s.mail().usage(a.id())).isEqualTo(2 * small.size() + 2 * big.size()).isEqualTo(summed(s, a.id()));
+    }
+    try (var s = open()) {
+      assertThat(s.mail().usage(account)).isEqualTo(summed(s, account)).isPositive();
+    }
+  }
+
+  @Test
+  void upgradingADatabaseWithMessagesCountsTheirUsage() throws Exception {
+    long account;
+    long expected;
+    try (var s = open()) {
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      account = a.id();
+      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      long junk = s.mail().mailbox(a.id(), "Junk").orElseThrow().id();
+      s.mail().deliver(List.of(inbox, junk), blob(s.blobs(), "Subject: one\r\n\r\n1\r\n"), Instant.now());
+      s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: two\r\n\r\n22\r\n"), Instant.now());
+      expected = summed(s, a.id());
+    }
+    // The database as the previous release left it: no used_bytes column, migration 5 not applied.
+    String url = "jdbc:derby:" + dir.resolve("db").toAbsolutePath();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+        java.sql.Statement st = c.createStatement()) {
+      st.executeUpdate("ALTER TABLE mailboxes DROP COLUMN used_bytes");
+      st.executeUpdate("DELETE FROM schema_version WHERE version = 5");
+    }
+    try {
+      java.sql.DriverManager.getConnection(url + ";shutdown=true").close();
+    } catch (java.sql.SQLException e) {
+      assertThat(e.getSQLState()).isEqualTo("08006");
+    }
+    try (var s = open()) {
+      assertThat(s.mail().usage(account)).isEqualTo(expected).isGreaterThan(0);
+    }
+  }
+
   @Test
   void twoSessionsExpungingTheSameMessagesAtOnceBothSucceedAndEachUidGoesOnce() throws Exception {
     try (var s = open()) {
