@@ -74,8 +74,13 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   /** When the first deferred recipient becomes due. */
   private Instant nextLook = Instant.MIN;
   private Instant lastRead = Instant.MIN;
-  /** Due groups (one message, one destination domain) not started yet, oldest first, by "messageId domain". */
-  private final LinkedHashMap<String, List<Queue.Rcpt>> pending = new LinkedHashMap<>();
+  /**
+   * Due groups (one message, one destination domain) not started yet, by destination ({@link #destination}), then
+   * oldest first by "messageId domain". By destination so that a wake-up looks at the few destinations, not at
+   * every group of a backlog whose destination is at its connection limit (that scan was 5 % of the CPU of a
+   * relay benchmark with 8,000 messages queued to one domain).
+   */
+  private final LinkedHashMap<String, LinkedHashMap<String, List<Queue.Rcpt>>> pending = new LinkedHashMap<>();
   /** Recipients pending or in flight. */
   private final Set<Long> known = new HashSet<>();
   /** A read of the queue is running. */
@@ -228,7 +233,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   /** Adds a due recipient the schedule does not know yet (holding lock). */
   private void addPending(Queue.Rcpt r) {
     if (known.add(r.id())) {
-      pending.computeIfAbsent(groupKey(r), k -> new ArrayList<>()).add(r);
+      pending.computeIfAbsent(destination(r), k -> new LinkedHashMap<>())
+          .computeIfAbsent(groupKey(r), k -> new ArrayList<>()).add(r);
     }
   }
 
@@ -282,17 +288,22 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       read(now);
     }
     synchronized (lock) {
-      var it = pending.values().iterator();
-      while (it.hasNext() && active < dc.concurrency()) {
-        List<Queue.Rcpt> g = it.next();
-        String dest = destination(g);
-        if (perDestination.getOrDefault(dest, 0) >= dc.perDestination()) {
-          continue;
+      var dests = pending.entrySet().iterator();
+      while (dests.hasNext() && active < dc.concurrency()) {
+        var d = dests.next();
+        String dest = d.getKey();
+        var groups = d.getValue().values().iterator();
+        while (groups.hasNext() && active < dc.concurrency()
+            && perDestination.getOrDefault(dest, 0) < dc.perDestination()) {
+          List<Queue.Rcpt> g = groups.next();
+          groups.remove();
+          active++;
+          perDestination.merge(dest, 1, Integer::sum);
+          Thread.ofVirtual().name("delivery-" + dest).start(() -> run(g, dest));
         }
-        it.remove();
-        active++;
-        perDestination.merge(dest, 1, Integer::sum);
-        Thread.ofVirtual().name("delivery-" + dest).start(() -> run(g, dest));
+        if (d.getValue().isEmpty()) {
+          dests.remove();
+        }
       }
       if (moreDue && pending.isEmpty()) {
         moreDue = false;
@@ -308,8 +319,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   /** Concurrency limits count per destination: the recipient domain, or the smarthost for all. */
-  private String destination(List<Queue.Rcpt> g) {
-    return dc.smarthost().isEmpty() ? g.getFirst().domain() : "smarthost";
+  private String destination(Queue.Rcpt r) {
+    return dc.smarthost().isEmpty() ? r.domain() : "smarthost";
   }
 
   /**
@@ -356,15 +367,17 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       if (!running) {
         return null;
       }
-      var it = pending.values().iterator();
-      while (it.hasNext()) {
-        List<Queue.Rcpt> g = it.next();
-        if (destination(g).equals(dest)) {
-          it.remove();
-          return g;
-        }
+      var groups = pending.get(dest);
+      if (groups == null) {
+        return null;
       }
-      return null;
+      var it = groups.values().iterator();
+      List<Queue.Rcpt> g = it.next();
+      it.remove();
+      if (groups.isEmpty()) {
+        pending.remove(dest);
+      }
+      return g;
     }
   }
 
