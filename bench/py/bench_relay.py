@@ -40,10 +40,10 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dist", default="dist/darwinmail")
     ap.add_argument("--concurrency", type=int, default=10)
-    ap.add_argument("--runs", default="1:300,20:1000",
+    ap.add_argument("--runs", default="1:300,20:3000",
                     help="rows as messages-per-connection:messages (a login per connection costs an Argon2id hash)")
     ap.add_argument("--size", type=int, default=10240)
-    ap.add_argument("--warmup", type=int, default=15000,
+    ap.add_argument("--warmup", type=int, default=30000,
                     help="messages (20 per connection) each side relays before measuring, unreported (JIT)")
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--dovecot-scheme", default="ARGON2ID-DARWIN")
