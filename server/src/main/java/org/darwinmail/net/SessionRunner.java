@@ -82,19 +82,15 @@ public final class SessionRunner extends ChannelInboundHandlerAdapter {
    */
   private void enqueue(Object frame) {
     if (queue.isEmpty() && running.compareAndSet(false, true)) {
-      if (session.inline(frame)) {
-        try {
+      try {
+        if (session.inline(frame)) {
           session.dispatch(frame);
           session.flush();
-        } finally {
-          running.set(false);
+          return;
         }
-        return;
+      } finally {
+        running.set(false); // no drain started meanwhile: only the event loop enqueues
       }
-      queue.add(frame);
-      pending.incrementAndGet();
-      VIRTUAL.execute(this::drain);
-      return;
     }
     queue.add(frame);
     pending.incrementAndGet();

@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import org.darwinmail.guard.HarvestGuard;
@@ -104,13 +103,19 @@ public final class SmtpSession extends Session {
   }
 
   private static boolean answeredFromMemory(String line) {
-    if (line.length() < 4 || line.length() > 4 && line.charAt(4) != ' ') {
-      return false;
+    try {
+      return switch (SmtpCommand.parse(line)) {
+        case Hello h -> true;
+        case Noop n -> true;
+        case Quit q -> true;
+        case Help h -> true;
+        case Vrfy v -> true;
+        case Expn x -> true;
+        default -> false;
+      };
+    } catch (SmtpException e) {
+      return false; // answered with its error on the session's thread, like any other line
     }
-    return switch (line.substring(0, 4).toUpperCase(Locale.ROOT)) {
-      case "EHLO", "HELO", "NOOP", "QUIT", "HELP", "VRFY", "EXPN" -> true;
-      default -> false;
-    };
   }
 
   @Override

@@ -330,14 +330,9 @@ public final class MailStore {
   }
 
   /**
-   * Takes {@code uids} new UIDs and {@code modseqs} new modseqs of a mailbox, locking its row; returns {first uid,
-   * first modseq}.
+   * Takes {@code uids} new UIDs and {@code modseqs} new modseqs of a mailbox and adds {@code bytes} (the new
+   * messages' sizes) to its usage, locking its row; returns {first uid, first modseq}.
    */
-  private static long[] advance(Connection c, long mailboxId, int uids, int modseqs) throws SQLException {
-    return advance(c, mailboxId, uids, modseqs, 0);
-  }
-
-  /** {@link #advance(Connection, long, int, int)} that also adds {@code bytes} to the mailbox's usage. */
   private static long[] advance(Connection c, long mailboxId, int uids, int modseqs, long bytes) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("UPDATE mailboxes SET uid_next = uid_next + ?,"
         + " highest_modseq = highest_modseq + ?, used_bytes = used_bytes + ? WHERE id = ?")) {
@@ -431,7 +426,7 @@ public final class MailStore {
           continue;
         }
         if (modseq == 0) {
-          modseq = advance(c, mailboxId, 0, 1)[1];
+          modseq = advance(c, mailboxId, 0, 1, 0)[1];
         }
         try (PreparedStatement ps = c.prepareStatement(
             "UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE mailbox_id = ? AND uid = ?")) {
@@ -500,7 +495,7 @@ public final class MailStore {
       if (present.isEmpty()) {
         return new Taken<Long>(0, List.of());
       }
-      long modseq = advance(c, mailboxId, 0, 1)[1];
+      long modseq = advance(c, mailboxId, 0, 1, 0)[1];
       List<Long> out = new ArrayList<>();
       long freed = 0;
       try (PreparedStatement del = c.prepareStatement("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");

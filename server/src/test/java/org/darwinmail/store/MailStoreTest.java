@@ -81,6 +81,16 @@ class MailStoreTest {
     return failures;
   }
 
+  /** a@example.test, with its domain. */
+  private static Account accountA(DarwinMail.Services s) {
+    s.directory().addDomain("example.test");
+    return s.directory().addAccount("a@example.test", "pw".toCharArray());
+  }
+
+  private static long mailboxId(DarwinMail.Services s, Account a, String name) {
+    return s.mail().mailbox(a.id(), name).orElseThrow().id();
+  }
+
   /** An account's usage the slow way: the sizes of every message in every one of its mailboxes. */
   private static long summed(DarwinMail.Services s, long accountId) {
     return s.mail().mailboxes(accountId).stream()
@@ -91,12 +101,11 @@ class MailStoreTest {
   void quotaUsageFollowsDeliveryAppendCopyExpungeAndMailboxDeletionAcrossARestart() throws Exception {
     long account;
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account a = accountA(s);
       account = a.id();
-      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
-      long sent = s.mail().mailbox(a.id(), "Sent").orElseThrow().id();
-      long archive = s.mail().mailbox(a.id(), "Archive").orElseThrow().id();
+      long inbox = mailboxId(s, a, "INBOX");
+      long sent = mailboxId(s, a, "Sent");
+      long archive = mailboxId(s, a, "Archive");
       BlobRef small = blob(s.blobs(), "Subject: small\r\n\r\nhi\r\n");
       BlobRef big = blob(s.blobs(), "Subject: big\r\n\r\n" + "x".repeat(5000) + "\r\n");
       List<Long> uids = new java.util.ArrayList<>();
@@ -123,11 +132,10 @@ class MailStoreTest {
     long account;
     long expected;
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account a = accountA(s);
       account = a.id();
-      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
-      long junk = s.mail().mailbox(a.id(), "Junk").orElseThrow().id();
+      long inbox = mailboxId(s, a, "INBOX");
+      long junk = mailboxId(s, a, "Junk");
       s.mail().deliver(List.of(inbox, junk), blob(s.blobs(), "Subject: one\r\n\r\n1\r\n"), Instant.now());
       s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: two\r\n\r\n22\r\n"), Instant.now());
       expected = summed(s, a.id());
@@ -152,9 +160,8 @@ class MailStoreTest {
   @Test
   void twoSessionsExpungingTheSameMessagesAtOnceBothSucceedAndEachUidGoesOnce() throws Exception {
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
-      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      Account a = accountA(s);
+      long inbox = mailboxId(s, a, "INBOX");
       BlobRef blob = blob(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
       for (int round = 0; round < 30; round++) {
         List<Long> uids = new java.util.ArrayList<>();
@@ -174,11 +181,10 @@ class MailStoreTest {
   @Test
   void concurrentDeliveriesShareCommitsAndEachGetsItsOwnUidAndModseq() throws Exception {
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account a = accountA(s);
       Account b = s.directory().addAccount("b@example.test", "pw".toCharArray());
-      long inboxA = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
-      long inboxB = s.mail().mailbox(b.id(), "INBOX").orElseThrow().id();
+      long inboxA = mailboxId(s, a, "INBOX");
+      long inboxB = mailboxId(s, b, "INBOX");
       long doomed = s.mail().createMailbox(b.id(), "Doomed", null).id();
       BlobRef blob = blob(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
       int threads = 16;
@@ -232,8 +238,7 @@ class MailStoreTest {
     long inbox;
     long validity;
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account a = accountA(s);
       Mailbox m = s.mail().mailbox(a.id(), "inbox").orElseThrow();
       inbox = m.id();
       validity = m.uidValidity();
@@ -257,11 +262,10 @@ class MailStoreTest {
   @Test
   void oneBlobIsSharedByEveryRecipientMailbox() throws Exception {
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account a = accountA(s);
       Account b = s.directory().addAccount("b@example.test", "pw".toCharArray());
-      long ia = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
-      long ib = s.mail().mailbox(b.id(), "INBOX").orElseThrow().id();
+      long ia = mailboxId(s, a, "INBOX");
+      long ib = mailboxId(s, b, "INBOX");
       BlobRef ref = blob(s.blobs(), "shared body");
       List<MessageRow> rows = s.mail().deliver(List.of(ib, ia), ref, Instant.now());
       assertThat(rows).extracting(MessageRow::mailboxId).containsExactly(ib, ia);
@@ -273,9 +277,8 @@ class MailStoreTest {
   @Test
   void flagsKeywordsAndConditionalStore() throws Exception {
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
-      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      Account a = accountA(s);
+      long inbox = mailboxId(s, a, "INBOX");
       MessageRow m = s.mail().deliver(List.of(inbox), blob(s.blobs(), "m"), Instant.now()).getFirst();
       var changed = s.mail().store(inbox, List.of(m.uid()), MailStore.FlagOp.ADD, Flags.SEEN | Flags.FLAGGED,
           Set.of("$Important"), null);
@@ -295,8 +298,7 @@ class MailStoreTest {
   @Test
   void mailboxesRenameWithTheirChildrenAndInboxCannotBeDeleted() {
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
+      Account a = accountA(s);
       s.mail().createMailbox(a.id(), "Projects", null);
       s.mail().createMailbox(a.id(), "Projects/2026", null);
       assertThatThrownBy(() -> s.mail().createMailbox(a.id(), "Projects", null))
@@ -304,7 +306,7 @@ class MailStoreTest {
       s.mail().renameMailbox(a.id(), "Projects", "Work");
       assertThat(s.mail().mailbox(a.id(), "Work/2026")).isPresent();
       assertThat(s.mail().mailbox(a.id(), "Projects/2026")).isEmpty();
-      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      long inbox = mailboxId(s, a, "INBOX");
       assertThatThrownBy(() -> s.mail().deleteMailbox(inbox)).isInstanceOf(RefusedException.class);
     }
   }
@@ -312,9 +314,8 @@ class MailStoreTest {
   @Test
   void theSweepRemovesOnlyUnreferencedBlobs() throws Exception {
     try (var s = open()) {
-      s.directory().addDomain("example.test");
-      Account a = s.directory().addAccount("a@example.test", "pw".toCharArray());
-      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      Account a = accountA(s);
+      long inbox = mailboxId(s, a, "INBOX");
       BlobRef kept = blob(s.blobs(), "kept");
       s.mail().deliver(List.of(inbox), kept, Instant.now());
       BlobRef orphan = blob(s.blobs(), "orphan: crashed before its row");
