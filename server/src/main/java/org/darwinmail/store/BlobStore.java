@@ -6,8 +6,6 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -27,8 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...}.
  *
- * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} forces it to disk, renames it to
- * its hash and forces the folder, so that after {@code commit} returns the blob survives a crash (DESIGN.md §4).
+ * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} renames it to its hash and forces
+ * it, so that after {@code commit} returns the blob survives a crash (DESIGN.md §4; one sync covers content and
+ * name, see {@code commit}).
  * A row referencing the blob is committed only after that. Blobs no row references are removed by
  * {@link #sweep}.
  */
@@ -46,7 +45,7 @@ public final class BlobStore {
       for (int i = 0; i < 256; i++) {
         Files.createDirectories(root.resolve(HEX.toHexDigits((byte) i)));
       }
-      fsyncDir(root);
+      force(root);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create blob store " + root, e);
     }
@@ -99,8 +98,9 @@ public final class BlobStore {
     return removed;
   }
 
-  static void fsyncDir(Path dir) throws IOException {
-    try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+  /** Forces a file or a folder to disk (fsync of a descriptor opened for reading). */
+  static void force(Path path) throws IOException {
+    try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
       ch.force(true);
     }
   }
@@ -187,7 +187,18 @@ public final class BlobStore {
       return file;
     }
 
-    /** Forces the data, renames the file to its hash, forces the folder; returns the durable reference. */
+    /**
+     * Renames the file to its hash, then forces the file under that name; returns the durable reference.
+     *
+     * <p>One sync, not two: the rename changes the renamed file's inode (its ctime), so the journal transaction
+     * that carries the new name is one the file's own fsync must commit (ext4 commits the inode's last
+     * transaction, XFS forces its log to the inode's last change, btrfs logs the new name of a renamed inode).
+     * The file is forced by its name, after the rename, not through this writer's descriptor: a writer of the
+     * same content may have renamed its own copy over it meanwhile, and what must be durable is the file the
+     * name points to. Every writer has written all its bytes before renaming, so whichever copy the name
+     * points to is whole; when the name already exists, forcing it also covers a writer still between its
+     * rename and its force.
+     */
     public BlobRef commit() throws IOException {
       if (done) {
         throw new IllegalStateException("blob already finished");
@@ -195,22 +206,15 @@ public final class BlobStore {
       done = true;
       try {
         drain();
-        channel.force(true);
         channel.close();
         String hash = HEX.formatHex(digest.digest());
         Path target = path(hash);
         if (Files.exists(target)) {
-          // Same content already stored: keep the existing file. Its writer forced the content before renaming;
-          // forcing the folder here too makes that rename durable even while its writer is still finishing.
           Files.delete(file);
         } else {
-          try {
-            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
-          } catch (FileAlreadyExistsException | AtomicMoveNotSupportedException e) {
-            Files.deleteIfExists(file);
-          }
+          Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
         }
-        fsyncDir(target.getParent());
+        force(target);
         return new BlobRef(hash, size);
       } catch (IOException | RuntimeException e) {
         discard();
