@@ -109,12 +109,30 @@ public final class SmtpFramer extends FrameDecoder {
 
   private Object data(ByteBuf in) {
     int avail = Math.min(in.readableBytes(), CHUNK);
+    // One bulk copy, then the scan runs over an array: reading a direct buffer byte by byte was 7% of the
+    // server's CPU at concurrency 10 (bench-smtp, async-profiler).
+    byte[] src = new byte[avail];
+    in.getBytes(in.readerIndex(), src);
     byte[] out = new byte[avail + 2];
     int o = 0;
     int i = 0;
     boolean end = false;
-    for (; i < avail && !end; i++) {
-      byte b = in.getByte(in.readerIndex() + i);
+    while (i < avail && !end) {
+      if (state == MIDDLE || state == LINE_START && src[i] != '.') {
+        // Inside a line: copy up to the next CR or LF in one go.
+        int j = i;
+        while (j < avail && src[j] != '\r' && src[j] != '\n') {
+          j++;
+        }
+        if (j > i) {
+          System.arraycopy(src, i, out, o, j - i);
+          o += j - i;
+          i = j;
+          state = MIDDLE;
+          continue;
+        }
+      }
+      byte b = src[i++];
       switch (state) {
         case LINE_START -> {
           if (b == '.') {
@@ -167,9 +185,7 @@ public final class SmtpFramer extends FrameDecoder {
   }
 
   private static Frames.Chunk chunk(byte[] out, int o) {
-    byte[] c = new byte[o];
-    System.arraycopy(out, 0, c, 0, o);
-    return new Frames.Chunk(c);
+    return new Frames.Chunk(o == out.length ? out : java.util.Arrays.copyOf(out, o));
   }
 
   /** A byte inside a line: CR waits for its LF; a bare LF is kept but marks the message. */
