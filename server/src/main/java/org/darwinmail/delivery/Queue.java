@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import org.darwinmail.store.Addresses;
 import org.darwinmail.store.Database;
+import org.darwinmail.store.GroupCommit;
 
 /**
  * The durable outbound queue in Derby (migration V002): messages and the recipients still to deliver. A recipient
@@ -26,6 +27,15 @@ public final class Queue {
    */
   private static final java.util.concurrent.locks.ReentrantLock WRITES = new java.util.concurrent.locks.ReentrantLock();
   private final Database db;
+  /** Removals finished together share one transaction (one log force), under {@link #WRITES} like any write. */
+  private final GroupCommit<Removal, Void> removals;
+  /** Messages queued together share one transaction. */
+  private final GroupCommit<Addition, List<Rcpt>> additions;
+
+  private record Removal(long messageId, List<Long> rcptIds) {}
+
+  private record Addition(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
+      String account, Instant at) {}
 
   private <T> T write(Database.SqlWork<T> work) {
     WRITES.lock();
@@ -38,6 +48,19 @@ public final class Queue {
 
   public Queue(Database db) {
     this.db = db;
+    this.removals = new GroupCommit<>(db, 64, WRITES, (c, batch) -> {
+      for (Removal r : batch) {
+        delete(c, r);
+      }
+      return java.util.Collections.nCopies(batch.size(), null);
+    });
+    this.additions = new GroupCommit<>(db, 64, (c, batch) -> {
+      List<List<Rcpt>> out = new ArrayList<>();
+      for (Addition a : batch) {
+        out.add(insert(c, a));
+      }
+      return out;
+    });
   }
 
   /** A queued message. */
@@ -48,45 +71,51 @@ public final class Queue {
   public record Rcpt(long id, long messageId, String recipient, String domain, int attempts, Instant nextAttempt,
       String lastError) {}
 
-  /** Adds a message and its recipients, all due now; durable when it returns. Returns the recipient rows. */
+  /**
+   * Adds a message and its recipients, all due now; durable when it returns. Returns the recipient rows. Messages
+   * submitted together share one commit; not serialised by {@link #WRITES}: inserting new rows takes no lock another
+   * transaction waits for in a cycle.
+   */
   public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
       String account) {
-    Instant now = Instant.now();
-    // Not serialised: inserting a new message takes no lock another transaction waits for in a cycle.
-    return db.tx(c -> {
-      long id;
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (sender, blob, size, smtputf8,"
-          + " account, created_at) VALUES (?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
-        ps.setString(1, sender);
-        ps.setString(2, blob);
-        ps.setLong(3, size);
-        ps.setShort(4, (short) (smtputf8 ? 1 : 0));
-        ps.setString(5, account);
-        ps.setTimestamp(6, Timestamp.from(now));
+    return additions.submit(new Addition(sender, List.copyOf(recipients), blob, size, smtputf8, account,
+        Instant.now()));
+  }
+
+  private static List<Rcpt> insert(Connection c, Addition a) throws SQLException {
+    Instant now = a.at();
+    long id;
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (sender, blob, size, smtputf8,"
+        + " account, created_at) VALUES (?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+      ps.setString(1, a.sender());
+      ps.setString(2, a.blob());
+      ps.setLong(3, a.size());
+      ps.setShort(4, (short) (a.smtputf8() ? 1 : 0));
+      ps.setString(5, a.account());
+      ps.setTimestamp(6, Timestamp.from(now));
+      ps.executeUpdate();
+      try (ResultSet rs = ps.getGeneratedKeys()) {
+        rs.next();
+        id = rs.getLong(1);
+      }
+    }
+    List<Rcpt> rows = new ArrayList<>();
+    try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, recipient, domain,"
+        + " next_attempt) VALUES (?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+      for (String r : a.recipients()) {
+        String domain = domainOf(r);
+        ps.setLong(1, id);
+        ps.setString(2, r);
+        ps.setString(3, domain);
+        ps.setTimestamp(4, Timestamp.from(now));
         ps.executeUpdate();
         try (ResultSet rs = ps.getGeneratedKeys()) {
           rs.next();
-          id = rs.getLong(1);
+          rows.add(new Rcpt(rs.getLong(1), id, r, domain, 0, now, null));
         }
       }
-      List<Rcpt> rows = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, recipient, domain,"
-          + " next_attempt) VALUES (?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
-        for (String r : recipients) {
-          String domain = domainOf(r);
-          ps.setLong(1, id);
-          ps.setString(2, r);
-          ps.setString(3, domain);
-          ps.setTimestamp(4, Timestamp.from(now));
-          ps.executeUpdate();
-          try (ResultSet rs = ps.getGeneratedKeys()) {
-            rs.next();
-            rows.add(new Rcpt(rs.getLong(1), id, r, domain, 0, now, null));
-          }
-        }
-      }
-      return rows;
-    });
+    }
+    return rows;
   }
 
   static String domainOf(String address) {
@@ -190,22 +219,25 @@ public final class Queue {
     return out;
   }
 
-  /** Removes recipients (delivered or bounced), then their message when none is left. */
+  /**
+   * Removes recipients (delivered or bounced), then their message when none is left; durable when it returns.
+   * Concurrent deliveries finishing together share one commit.
+   */
   public void remove(long messageId, List<Long> rcptIds) {
-    if (rcptIds.isEmpty()) {
-      return;
+    if (!rcptIds.isEmpty()) {
+      removals.submit(new Removal(messageId, List.copyOf(rcptIds)));
     }
-    write(c -> {
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_recipients WHERE id = ?")) {
-        for (long id : rcptIds) {
-          ps.setLong(1, id);
-          ps.addBatch();
-        }
-        ps.executeBatch();
+  }
+
+  private static void delete(Connection c, Removal r) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_recipients WHERE id = ?")) {
+      for (long id : r.rcptIds()) {
+        ps.setLong(1, id);
+        ps.addBatch();
       }
-      deleteIfEmpty(c, messageId);
-      return null;
-    });
+      ps.executeBatch();
+    }
+    deleteIfEmpty(c, r.messageId());
   }
 
   private static void deleteIfEmpty(Connection c, long messageId) throws SQLException {

@@ -18,10 +18,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * everyone queued (itself included), then wakes the others; one of them leads the batch after. When a batch fails,
  * each of its requests is retried alone, so that one bad request (a mailbox deleted meanwhile) fails alone.
  */
-final class GroupCommit<R, T> {
+public final class GroupCommit<R, T> {
   /** Runs requests in the given transaction; returns one result per request, in order. */
   @FunctionalInterface
-  interface Work<R, T> {
+  public interface Work<R, T> {
     List<T> run(Connection c, List<R> requests) throws SQLException;
   }
 
@@ -37,6 +37,7 @@ final class GroupCommit<R, T> {
   }
 
   private final Database db;
+  private final java.util.concurrent.locks.Lock serial;
   private final Work<R, T> work;
   private final int maxBatch;
   private final ReentrantLock lock = new ReentrantLock();
@@ -44,14 +45,20 @@ final class GroupCommit<R, T> {
   private final ArrayDeque<Pending<R, T>> queue = new ArrayDeque<>();
   private boolean running;
 
-  GroupCommit(Database db, int maxBatch, Work<R, T> work) {
+  public GroupCommit(Database db, int maxBatch, Work<R, T> work) {
+    this(db, maxBatch, null, work);
+  }
+
+  /** Holds {@code serial} (when not null) around each transaction, its commit included. */
+  public GroupCommit(Database db, int maxBatch, java.util.concurrent.locks.Lock serial, Work<R, T> work) {
     this.db = db;
+    this.serial = serial;
     this.maxBatch = maxBatch;
     this.work = work;
   }
 
   /** Commits {@code request} (with whatever else is waiting); durable when it returns. */
-  T submit(R request) {
+  public T submit(R request) {
     Pending<R, T> p = new Pending<>(request);
     lock.lock();
     try {
@@ -92,7 +99,7 @@ final class GroupCommit<R, T> {
   /** Runs one batch; results and errors are published under the lock, with {@code done}. */
   private void run(List<Pending<R, T>> batch) {
     try {
-      List<T> results = db.tx(c -> work.run(c, batch.stream().map(b -> b.request).toList()));
+      List<T> results = tx(batch.stream().map(b -> b.request).toList());
       for (int i = 0; i < batch.size(); i++) {
         batch.get(i).result = results.get(i);
       }
@@ -102,12 +109,24 @@ final class GroupCommit<R, T> {
       } else {
         for (Pending<R, T> p : batch) {
           try {
-            p.result = db.tx(c -> work.run(c, List.of(p.request))).getFirst();
+            p.result = tx(List.of(p.request)).getFirst();
           } catch (RuntimeException alone) {
             p.error = alone;
           }
         }
       }
+    }
+  }
+
+  private List<T> tx(List<R> requests) {
+    if (serial == null) {
+      return db.tx(c -> work.run(c, requests));
+    }
+    serial.lock();
+    try {
+      return db.tx(c -> work.run(c, requests));
+    } finally {
+      serial.unlock();
     }
   }
 }
