@@ -172,7 +172,9 @@ public final class Dkim {
    * Ed25519 (RFC 8463 §3: both, so that verifiers without Ed25519 still find a valid signature); returns the
    * DKIM-Signature header fields (CRLF-terminated) to put in front of it, or null when it is not ours to sign.
    */
-  public String sign(InputStream message, Predicate<String> local) throws IOException {
+  public String sign(InputStream unbuffered, Predicate<String> local) throws IOException {
+    // The header is read a byte at a time: unbuffered, each byte was a read(2) (7% of the relay's CPU).
+    InputStream message = new java.io.BufferedInputStream(unbuffered, 16 * 1024);
     byte[] head = readHeader(message);
     List<String> fields = fields(new String(head, StandardCharsets.UTF_8));
     String from = null;
