@@ -98,6 +98,14 @@ public final class BlobStore {
     return removed;
   }
 
+  private static long sizeOf(Path file) throws IOException {
+    try {
+      return Files.size(file);
+    } catch (NoSuchFileException e) {
+      return -1;
+    }
+  }
+
   /** Forces a file or a folder to disk (fsync of a descriptor opened for reading). */
   static void force(Path path) throws IOException {
     try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
@@ -197,7 +205,9 @@ public final class BlobStore {
      * same content may have renamed its own copy over it meanwhile, and what must be durable is the file the
      * name points to. Every writer has written all its bytes before renaming, so whichever copy the name
      * points to is whole; when the name already exists, forcing it also covers a writer still between its
-     * rename and its force.
+     * rename and its force. An existing file is kept only when its size is the message's: after a power loss a
+     * name whose fsync never ran can be there with less data (ext4 commits a rename before delayed allocation
+     * writes the blocks), and it must not be taken for the stored copy.
      */
     public BlobRef commit() throws IOException {
       if (done) {
@@ -209,9 +219,11 @@ public final class BlobStore {
         channel.close();
         String hash = HEX.formatHex(digest.digest());
         Path target = path(hash);
-        if (Files.exists(target)) {
+        if (sizeOf(target) == size) {
           Files.delete(file);
         } else {
+          // Absent, or torn: a name renamed but never forced (power lost before the fsync) can come back empty or
+          // short, and no row refers to it; this whole copy replaces it.
           Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
         }
         force(target);

@@ -91,6 +91,28 @@ class BlobStoreTest {
   }
 
   @Test
+  void aTornFileUnderTheHashIsReplacedNotTakenForTheStoredCopy() throws Exception {
+    BlobStore blobs = new BlobStore(dir.resolve("blobs"));
+    byte[] content = body(50_000, "torn");
+    String hash = sha256(content);
+    // What a power loss can leave of a name renamed but never forced: the name, without all of its data.
+    Files.write(blobs.path(hash), java.util.Arrays.copyOf(content, 4096));
+    BlobRef ref;
+    try (var w = blobs.create()) {
+      w.write(content, 0, content.length);
+      ref = w.commit();
+    }
+    assertEquals(hash, ref.hash());
+    assertArrayEquals(content, Files.readAllBytes(blobs.path(hash)));
+    Files.write(blobs.path(hash), new byte[0]);
+    try (var w = blobs.create()) {
+      w.write(content, 0, content.length);
+      w.commit();
+    }
+    assertArrayEquals(content, Files.readAllBytes(blobs.path(hash)));
+  }
+
+  @Test
   void anAbortedBlobLeavesNothing() throws Exception {
     BlobStore blobs = new BlobStore(dir.resolve("blobs"));
     byte[] content = body(10_000, "aborted");
