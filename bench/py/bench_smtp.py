@@ -78,6 +78,8 @@ def main():
     ap.add_argument("--syscalls", type=int, default=200,
                     help="after the measured runs, count sync syscalls per message with strace over this many messages (0: off)")
     a = ap.parse_args()
+    if a.warmup < 0 or a.row_warmup < 0:
+        ap.error("--warmup and --row-warmup are message counts (0 or more)")
     runs = [tuple(int(x) for x in r.split(":")) for r in a.runs.split(",")]
     peer_on, darwin_on = sides_from_env()
 
