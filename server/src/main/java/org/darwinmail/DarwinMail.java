@@ -136,6 +136,8 @@ public final class DarwinMail implements AutoCloseable {
       BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"));
       MailboxEvents events = new MailboxEvents();
       MailStore mail = new MailStore(db, blobs, events);
+      // Applies what a previous run journaled but did not store, before anything reads or listens.
+      org.darwinmail.store.Intake.open(config.dataDir().resolve("intake"), mail);
       Directory directory = new Directory(db, mail);
       Guard guard = new Guard(new SendGuard(config, db, directory, blobs, new LocalDelivery(mail)),
           new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()), new InboundAuth(config));
@@ -150,6 +152,9 @@ public final class DarwinMail implements AutoCloseable {
 
     @Override
     public void close() {
+      if (mail.intake() != null) {
+        mail.intake().close(); // applies what is journaled
+      }
       db.close();
     }
   }

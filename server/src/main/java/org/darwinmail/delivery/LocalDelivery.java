@@ -1,5 +1,6 @@
 package org.darwinmail.delivery;
 
+import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -7,6 +8,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.BlobRef;
+import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.Intake;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MessageRow;
@@ -30,19 +33,41 @@ public final class LocalDelivery {
    * returns.
    */
   public List<MessageRow> deliver(Collection<Account> accounts, BlobRef blob, String folder) {
-    List<Long> ids = new ArrayList<>();
+    return store.deliver(targets(accounts, folder).stream().map(Intake.Target::mailboxId).toList(), blob,
+        Instant.now());
+  }
+
+  /**
+   * Delivers a message held in memory like {@link #deliver(Collection, BlobRef, String)}; durable when it returns
+   * (through the intake journal: one device write), in the mailboxes moments later, before any read that starts
+   * after it returns. Without a journal (a store opened alone) the blob and rows are stored now.
+   */
+  public void deliver(Collection<Account> accounts, BlobStore.Small body, String folder) throws IOException {
+    List<Intake.Target> targets = targets(accounts, folder);
+    Intake in = store.intake();
+    if (in == null) {
+      store.deliver(targets.stream().map(Intake.Target::mailboxId).toList(), store.blobs().store(body),
+          Instant.now());
+    } else {
+      in.submit(targets, Instant.now(), body);
+    }
+  }
+
+  /** Each account's folder (its INBOX when it has no such folder), once per mailbox. */
+  private List<Intake.Target> targets(Collection<Account> accounts, String folder) {
+    List<Intake.Target> out = new ArrayList<>();
     for (Account a : new LinkedHashSet<>(accounts)) {
       long id = store.mailboxId(a.id(), folder)
           .or(() -> store.mailboxId(a.id(), Mailbox.INBOX))
           .orElseGet(() -> store.createMailbox(a.id(), Mailbox.INBOX, null).id());
-      if (!ids.contains(id)) {
-        ids.add(id);
+      if (out.stream().noneMatch(t -> t.mailboxId() == id)) {
+        out.add(new Intake.Target(a.id(), id));
       }
     }
-    if (ids.isEmpty()) {
+    if (out.isEmpty()) {
       throw new StoreException("no mailbox to deliver to");
     }
-    return store.deliver(ids, blob, Instant.now());
+    return out;
   }
 
   /** True when delivering {@code incoming} more bytes would take the account over its quota (0 = none). */

@@ -163,11 +163,7 @@ public final class ImapSession extends Session {
       }
       literalSize = l.literal();
       if (l.literal() > MEMORY_LITERAL) {
-        try {
-          literalBlob = ctx.mail().blobs().create();
-        } catch (IOException e) {
-          throw new StoreException("cannot create a blob", e);
-        }
+        literalBlob = ctx.mail().blobs().create();
       } else {
         literalBytes = new ByteArrayOutputStream((int) l.literal());
       }
@@ -268,6 +264,9 @@ public final class ImapSession extends Session {
         reply(cmd.tag(), refusal);
         return;
       }
+      // A message accepted before this command started is seen by it (NOOP, FETCH, ... of a selected mailbox
+      // included), though the intake journal stores it in the background.
+      ctx.mail().awaitIntake();
       dispatch(cmd);
     } catch (ImapException e) {
       if (e.kind() == ImapException.Kind.BAD) {

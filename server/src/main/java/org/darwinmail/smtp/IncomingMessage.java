@@ -152,6 +152,15 @@ final class IncomingMessage {
   }
 
   /**
+   * Completes the message and, when it is small enough to be still in memory, returns it (see
+   * {@link BlobStore.BlobWriter#small()}); otherwise null, and {@link #commit} or {@link #stage} follow.
+   */
+  BlobStore.Small small() throws IOException {
+    complete();
+    return blob.small();
+  }
+
+  /**
    * Completes the message in its temporary file, not durable yet, and returns that file: for checks that must read
    * the whole message before it is stored (then {@link #abort} removes the file).
    */

@@ -33,6 +33,7 @@ import org.darwinmail.smtp.SmtpCommand.Vrfy;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.Addresses;
 import org.darwinmail.store.BlobRef;
+import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.StoreException;
 import org.slf4j.Logger;
@@ -474,13 +475,8 @@ public final class SmtpSession extends Session {
 
   private void openMessage() {
     fromRefused = false;
-    try {
-      incoming = new IncomingMessage(ctx.blobs().create(), receivedHeader(), ctx.config().smtp().maxMessageSize(),
-          ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
-    } catch (IOException e) {
-      log.error("[{}] cannot create a blob", id(), e);
-      throw new SmtpException(Reply.STORAGE_FAILURE);
-    }
+    incoming = new IncomingMessage(ctx.blobs().create(), receivedHeader(), ctx.config().smtp().maxMessageSize(),
+        ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
   }
 
   private void chunk(byte[] bytes) {
@@ -564,12 +560,15 @@ public final class SmtpSession extends Session {
       }
     }
     BlobRef blob;
+    BlobStore.Small small = null;
     try {
       if (spf != null) {
         blob = checked(msg);
         if (blob == null) {
           return;
         }
+      } else if ((small = msg.small()) != null) {
+        blob = small.ref(); // made durable by deliver()
       } else {
         blob = msg.commit();
       }
@@ -583,15 +582,15 @@ public final class SmtpSession extends Session {
     }
     incoming = null;
     if (fromRefused) {
-      // The body is durable but unreferenced: the blob sweep removes it.
+      // A small body was never stored; a larger one is durable but unreferenced: the blob sweep removes it.
       log.info("[{}] refused a From: header not owned by {}", id(), account.address());
       resetTransaction();
       reply(new Reply(553, "5.7.1", "From: header address not owned by the authenticated account"));
       return;
     }
     try {
-      deliver(blob);
-    } catch (StoreException e) {
+      deliver(blob, small);
+    } catch (StoreException | IOException e) {
       log.error("[{}] cannot deliver {}", id(), blob.hash(), e);
       resetTransaction();
       reply(Reply.STORAGE_FAILURE);
@@ -625,7 +624,11 @@ public final class SmtpSession extends Session {
     return blob;
   }
 
-  private void deliver(BlobRef blob) {
+  /**
+   * Queues the message for its remote recipients and stores it for its local ones. A small message (still in
+   * memory) for local recipients only goes through the intake journal: durable in one device write.
+   */
+  private void deliver(BlobRef blob, BlobStore.Small small) throws IOException {
     List<Account> local = new ArrayList<>();
     List<String> remote = new ArrayList<>();
     for (Recipient r : recipients) {
@@ -636,12 +639,19 @@ public final class SmtpSession extends Session {
         }
       }
     }
+    if (small != null && !remote.isEmpty()) {
+      ctx.blobs().store(small); // the queue refers to the blob
+      small = null;
+    }
     if (!remote.isEmpty()) {
       ctx.outbound().enqueue(sender.address(), remote, blob, mailParams.containsKey("SMTPUTF8"),
           account == null ? null : account.address());
     }
-    if (!local.isEmpty()) {
-      ctx.local().deliver(local, blob, quarantine ? "Junk" : org.darwinmail.store.Mailbox.INBOX);
+    String folder = quarantine ? "Junk" : org.darwinmail.store.Mailbox.INBOX;
+    if (!local.isEmpty() && small != null) {
+      ctx.local().deliver(local, small, folder);
+    } else if (!local.isEmpty()) {
+      ctx.local().deliver(local, blob, folder);
     }
   }
 

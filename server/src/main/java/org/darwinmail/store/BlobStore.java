@@ -51,8 +51,29 @@ public final class BlobStore {
     }
   }
 
+  /** Content up to this size is buffered in memory; a file is created only when more comes. */
+  public static final int SMALL = 64 * 1024;
+
+  /** A whole blob held in memory, with its SHA-256 in hex. */
+  public record Small(String hash, byte[] bytes) {
+    public BlobRef ref() {
+      return new BlobRef(hash, bytes.length);
+    }
+  }
+
+  /** Stores a blob held in memory; durable when it returns (as {@link BlobWriter#commit()}). */
+  public BlobRef store(Small small) throws IOException {
+    BlobWriter w = create();
+    w.write(small.bytes(), 0, small.bytes().length);
+    BlobRef ref = w.commit();
+    if (!ref.hash().equals(small.hash())) {
+      throw new IOException("content does not match its hash " + small.hash());
+    }
+    return ref;
+  }
+
   /** Starts a new blob; the caller writes to it and then commits or aborts it. */
-  public BlobWriter create() throws IOException {
+  public BlobWriter create() {
     return new BlobWriter(tmp.resolve(UUID.randomUUID() + ".tmp"));
   }
 
@@ -116,15 +137,14 @@ public final class BlobStore {
   /** A blob being written: hashes as it goes; {@link #commit()} makes it durable under its hash. */
   public final class BlobWriter extends OutputStream {
     private final Path file;
-    private final FileChannel channel;
+    private FileChannel channel; // opened when the buffer first spills: a small message never has a file
     private final MessageDigest digest;
-    private final ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+    private final ByteBuffer buf = ByteBuffer.allocate(SMALL);
     private long size;
     private boolean done;
 
-    private BlobWriter(Path file) throws IOException {
+    private BlobWriter(Path file) {
       this.file = file;
-      this.channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       try {
         this.digest = MessageDigest.getInstance("SHA-256");
       } catch (NoSuchAlgorithmException e) {
@@ -171,6 +191,9 @@ public final class BlobStore {
     }
 
     private void drain() throws IOException {
+      if (channel == null) {
+        channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+      }
       buf.flip();
       digest.update(buf.duplicate());
       while (buf.hasRemaining()) {
@@ -181,6 +204,23 @@ public final class BlobStore {
 
     public long size() {
       return size;
+    }
+
+    /**
+     * When the whole content is still in memory (at most {@link #SMALL} bytes, never written to a file), finishes
+     * this writer and returns the content and its hash, for the caller to make durable another way
+     * ({@link Intake}); otherwise returns null and the writer is unchanged.
+     */
+    public Small small() {
+      if (done || channel != null) {
+        return null;
+      }
+      done = true;
+      buf.flip();
+      byte[] bytes = new byte[buf.remaining()];
+      buf.get(bytes);
+      digest.update(bytes);
+      return new Small(HEX.formatHex(digest.digest()), bytes);
     }
 
     /**
@@ -217,6 +257,7 @@ public final class BlobStore {
       try {
         drain();
         channel.close();
+        channel = null;
         String hash = HEX.formatHex(digest.digest());
         Path target = path(hash);
         if (sizeOf(target) == size) {
@@ -244,7 +285,9 @@ public final class BlobStore {
 
     private void discard() {
       try {
-        channel.close();
+        if (channel != null) {
+          channel.close();
+        }
         Files.deleteIfExists(file);
       } catch (NoSuchFileException e) {
         // already gone

@@ -37,7 +37,8 @@ public final class Database implements AutoCloseable {
       "V002__queue.sql",
       "V003__guard.sql",
       "V004__imap.sql",
-      "V005__mailbox_usage.sql");
+      "V005__mailbox_usage.sql",
+      "V006__intake.sql");
 
   private final Path dir;
   private final String url;

@@ -17,6 +17,8 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Mailboxes and the messages in them. Every change bumps the mailbox's modification sequence and is announced on
@@ -24,6 +26,7 @@ import java.util.TreeSet;
  * the insert, so they are strictly increasing and never reused.
  */
 public final class MailStore {
+  private static final Logger log = LoggerFactory.getLogger(MailStore.class);
   /** Folders every new account gets, with their RFC 6154 use. */
   public static final List<String[]> DEFAULT_FOLDERS = List.of(
       new String[] {Mailbox.INBOX, null},
@@ -42,6 +45,7 @@ public final class MailStore {
   private final MailboxEvents events;
   private final GenerationCache<String, Optional<Long>> mailboxIds = new GenerationCache<>(10_000);
   private final GroupCommit<List<NewMessage>, List<MessageRow>> inserts;
+  private volatile Intake intake;
 
   public MailStore(Database db, BlobStore blobs, MailboxEvents events) {
     this.db = db;
@@ -60,6 +64,27 @@ public final class MailStore {
 
   public MailboxEvents events() {
     return events;
+  }
+
+  /** The intake journal feeding this store (its reads then wait for what was journaled before them). */
+  void attach(Intake in) {
+    this.intake = in;
+  }
+
+  /** The intake journal, or null when this store has none (it is opened by the server and the CLI). */
+  public Intake intake() {
+    return intake;
+  }
+
+  /**
+   * Waits until every message acknowledged before this call is in its mailboxes, so that a read never misses a
+   * message that was accepted before it started (see {@link Intake}). Called by the reads below.
+   */
+  public void awaitIntake() {
+    Intake in = intake;
+    if (in != null) {
+      in.awaitApplied();
+    }
   }
 
   // ---- mailboxes -------------------------------------------------------------------------------------------
@@ -123,6 +148,7 @@ public final class MailStore {
   }
 
   public List<Mailbox> mailboxes(long accountId) {
+    awaitIntake();
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT " + MAILBOX_COLUMNS + " FROM mailboxes WHERE account_id = ? ORDER BY name")) {
@@ -135,7 +161,7 @@ public final class MailStore {
   /** The id of an account's mailbox, cached (delivery looks it up for every message); emptied by every change. */
   public Optional<Long> mailboxId(long accountId, String name) {
     String n = canonicalName(name);
-    return mailboxIds.get(accountId + "/" + n, k -> mailbox(accountId, n).map(Mailbox::id));
+    return mailboxIds.get(accountId + "/" + n, k -> db.read(c -> findMailbox(c, accountId, n)).map(Mailbox::id));
   }
 
   /** Mailboxes were created, renamed or removed (also by removing an account): cached ids are stale. */
@@ -144,11 +170,13 @@ public final class MailStore {
   }
 
   public Optional<Mailbox> mailbox(long accountId, String name) {
+    awaitIntake();
     String n = canonicalName(name);
     return db.read(c -> findMailbox(c, accountId, n));
   }
 
   public Optional<Mailbox> mailbox(long mailboxId) {
+    awaitIntake();
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT " + MAILBOX_COLUMNS + " FROM mailboxes WHERE id = ?")) {
         ps.setLong(1, mailboxId);
@@ -267,6 +295,115 @@ public final class MailStore {
     return ordered;
   }
 
+  /** One journaled message for {@link #deliverJournaled}: a copy for each target, sharing the (durable) blob. */
+  record Delivery(long seq, List<Intake.Target> targets, BlobRef blob, Instant date) {}
+
+  /** The last intake sequence number whose messages are stored (0 for none). */
+  long intakeApplied() {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT applied_seq FROM intake WHERE id = 1");
+          ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : 0L;
+      }
+    });
+  }
+
+  /**
+   * Stores journaled messages and records the last one's sequence number as applied, in one transaction;
+   * messages at or below the applied number are already stored and skipped (a batch retried after a failure).
+   * When the transaction fails (a mailbox deleted since the message was accepted), each message is stored alone,
+   * into its account's INBOX when its mailbox is gone; a copy for an account that no longer exists is dropped,
+   * with a warning.
+   */
+  void deliverJournaled(List<Delivery> deliveries) {
+    long done = intakeApplied();
+    List<Delivery> batch = deliveries.stream().filter(d -> d.seq() > done).toList();
+    if (batch.isEmpty()) {
+      return;
+    }
+    long lastSeq = batch.getLast().seq();
+    List<MessageRow> rows;
+    try {
+      rows = db.tx(c -> {
+        List<NewMessage> all = new ArrayList<>();
+        for (Delivery d : batch) {
+          for (Intake.Target t : new java.util.LinkedHashSet<>(d.targets())) {
+            all.add(new NewMessage(t.mailboxId(), d.blob(), d.date(), 0, Set.of()));
+          }
+        }
+        List<MessageRow> r = insertAll(c, all);
+        setIntakeApplied(c, lastSeq);
+        return r;
+      });
+    } catch (RuntimeException e) {
+      if (batch.size() == 1 && batch.getFirst().targets().stream().allMatch(t -> mailboxExists(t.mailboxId()))) {
+        throw e;
+      }
+      log.warn("storing {} journaled message(s) together failed ({}); storing each alone", batch.size(),
+          e.toString());
+      rows = new ArrayList<>();
+      for (Delivery d : batch) {
+        List<Intake.Target> live = new ArrayList<>();
+        for (Intake.Target t : d.targets()) {
+          if (mailboxExists(t.mailboxId())) {
+            live.add(t);
+            continue;
+          }
+          Optional<Long> inbox = db.read(c -> findMailbox(c, t.accountId(), Mailbox.INBOX)).map(Mailbox::id)
+              .or(() -> accountExists(t.accountId())
+                  ? Optional.of(createMailbox(t.accountId(), Mailbox.INBOX, null).id()) : Optional.empty());
+          if (inbox.isPresent()) {
+            live.add(new Intake.Target(t.accountId(), inbox.get()));
+          } else {
+            log.warn("dropped a copy of {} for account {}: the account was removed after the message was accepted",
+                d.blob().hash(), t.accountId());
+          }
+        }
+        rows.addAll(db.tx(c -> {
+          List<NewMessage> one = new ArrayList<>();
+          for (Intake.Target t : new java.util.LinkedHashSet<>(live)) {
+            one.add(new NewMessage(t.mailboxId(), d.blob(), d.date(), 0, Set.of()));
+          }
+          List<MessageRow> r = insertAll(c, one);
+          setIntakeApplied(c, d.seq());
+          return r;
+        }));
+      }
+    }
+    for (MessageRow r : rows) {
+      events.committed(r.mailboxId(), r.modseq(), r.modseq(), List.of(r), List.of());
+    }
+  }
+
+  private static void setIntakeApplied(Connection c, long seq) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE intake SET applied_seq = ? WHERE id = 1")) {
+      ps.setLong(1, seq);
+      ps.executeUpdate();
+    }
+  }
+
+  private boolean mailboxExists(long mailboxId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM mailboxes WHERE id = ?")) {
+        ps.setLong(1, mailboxId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+
+  private boolean accountExists(long accountId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM accounts WHERE id = ?")) {
+        ps.setLong(1, accountId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next();
+        }
+      }
+    });
+  }
+
   /** IMAP APPEND: one message with flags and keywords (shares transactions like {@link #deliver}). */
   public MessageRow append(long mailboxId, BlobRef blob, Instant internalDate, int flags, Set<String> keywords) {
     MessageRow row = inserts.submit(List.of(new NewMessage(mailboxId, blob, internalDate, flags, keywords)))
@@ -355,6 +492,7 @@ public final class MailStore {
 
   /** Every message of a mailbox, by ascending UID. */
   public List<MessageRow> messages(long mailboxId) {
+    awaitIntake();
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? ORDER BY uid")) {
@@ -365,6 +503,7 @@ public final class MailStore {
   }
 
   public Optional<MessageRow> message(long mailboxId, long uid) {
+    awaitIntake();
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? AND uid = ?")) {
@@ -548,6 +687,7 @@ public final class MailStore {
 
   /** Bytes used by all messages of an account (for quotas). */
   public long usage(long accountId) {
+    awaitIntake();
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT COALESCE(SUM(used_bytes), 0) FROM mailboxes WHERE account_id = ?")) {

@@ -154,7 +154,8 @@ class CrashConsistencyTest {
         for (int i = 0; i < 20 && !stop.get(); i++) {
           String id = "m" + seq.incrementAndGet() + "-" + Long.toHexString(r.nextLong());
           StringBuilder body = new StringBuilder("X-Crash-Test-Id: " + id + "\r\nSubject: crash " + id + "\r\n\r\n");
-          int lines = 1 + r.nextInt(300);
+          // Most under 64 KB (the intake journal's path), one in ten over it (blob, then row).
+          int lines = r.nextInt(10) == 0 ? 3000 + r.nextInt(1000) : 1 + r.nextInt(300);
           for (int l = 0; l < lines; l++) {
             body.append(Long.toHexString(r.nextLong())).append(" line ").append(l).append("\r\n");
           }

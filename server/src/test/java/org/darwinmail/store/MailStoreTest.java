@@ -320,7 +320,7 @@ class MailStoreTest {
       s.mail().deliver(List.of(inbox), kept, Instant.now());
       BlobRef orphan = blob(s.blobs(), "orphan: crashed before its row");
       BlobStore.BlobWriter partial = s.blobs().create();
-      partial.write(new byte[] {1, 2, 3});
+      partial.write(new byte[BlobStore.SMALL + 3]); // more than is buffered: a file in tmp/
       // a temporary file left by a crash mid-write
       int removed = s.blobs().sweep(s::blobReferenced, Duration.ZERO);
       assertThat(removed).isEqualTo(2);

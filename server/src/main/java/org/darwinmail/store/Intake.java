@@ -1,0 +1,588 @@
+package org.darwinmail.store;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The intake journal: a small message (at most {@link BlobStore#SMALL} bytes) delivered to local mailboxes is
+ * durable after one device write, and its blob and rows are made in the background (README, "Durability").
+ *
+ * <p>Why: the blob store's path costs two device syncs per message (the blob's fsync, Derby's log force) before
+ * the {@code 250}; on one connection at a time that wait is most of a message's time. Here the message and where
+ * it goes are appended to a segment file that was filled with zeros and forced when it was made, through an
+ * {@code O_DSYNC} descriptor: overwriting written blocks changes no metadata, so the write is one data write and
+ * one cache flush, and messages arriving together share it (group commit). An applier thread then writes each
+ * blob (renamed and forced as in {@link BlobStore}) and inserts the rows in one transaction that also records the
+ * last applied sequence number in {@code intake}; a segment is deleted once every record in it is applied.
+ *
+ * <p>Record: magic, payload length, sequence number, CRC-32C of the sequence number and payload, then the payload
+ * (internal date, the (account, mailbox) pairs, the SHA-256, the message). Records follow each other from the start
+ * of a segment; the first one that does not check (zeros, a torn write) ends the segment. Segments are never
+ * reused, so nothing stale can follow. At start-up every record with a sequence number above the applied one is
+ * applied, in order, before anything listens: a message is stored exactly once whatever instant the process died.
+ *
+ * <p>Readers see what was acknowledged: {@link #awaitApplied()} (called by {@link MailStore}'s reads and at each
+ * IMAP command) waits until everything journaled before the call is in the mailboxes, usually already true.
+ */
+public final class Intake implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Intake.class);
+  private static final int MAGIC = 0x444d4931; // "DMI1"
+  private static final int HEADER = 20; // magic, length, seq, crc
+  private static final int MAX_TARGETS = 100_000;
+  /**
+   * Bytes journaled but not yet applied before new messages wait: accepting stays at the applier's pace, and a
+   * read waits at most for this much (about 200 messages of 10 KB).
+   */
+  private static final long MAX_PENDING_BYTES = 2L << 20;
+  private static final int MAX_APPLY_BATCH = 64;
+
+  /** Where one copy goes: the account (to fall back to its INBOX) and the mailbox. */
+  public record Target(long accountId, long mailboxId) {}
+
+  /** A journaled message. */
+  record Entry(long seq, List<Target> targets, Instant date, BlobStore.Small body) {
+    int recordSize() {
+      return HEADER + 8 + 4 + 16 * targets.size() + 32 + body.bytes().length;
+    }
+  }
+
+  /** A message waiting for the journal write; {@code seq} is set by the writer. */
+  private static final class Pending {
+    final List<Target> targets;
+    final Instant date;
+    final BlobStore.Small body;
+    boolean done;
+    IOException error;
+
+    Pending(List<Target> targets, Instant date, BlobStore.Small body) {
+      this.targets = targets;
+      this.date = date;
+      this.body = body;
+    }
+  }
+
+  /** A segment file being written or waiting for its records to be applied. */
+  private static final class Segment {
+    final long number;
+    final Path path;
+    FileChannel channel;
+    long position;
+    long lastSeq;
+
+    Segment(long number, Path path) {
+      this.number = number;
+      this.path = path;
+    }
+  }
+
+  private final Path dir;
+  private final MailStore store;
+  private final long segmentSize;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition written = lock.newCondition();
+  private final Condition work = lock.newCondition();
+  private final Condition applied = lock.newCondition();
+  private final Condition room = lock.newCondition();
+  private final ArrayDeque<Pending> unwritten = new ArrayDeque<>();
+  private final ArrayDeque<Entry> unapplied = new ArrayDeque<>();
+  private final ArrayDeque<Segment> retired = new ArrayDeque<>();
+  private boolean writing;
+  private boolean closing;
+  private long nextSeq;
+  private volatile long writtenSeq;
+  private volatile long appliedSeq;
+  private long pendingBytes;
+  private long nextSegment;
+  private Segment current;
+  private Segment spare;
+  private final Thread applier;
+
+  private Intake(Path dir, MailStore store, long segmentSize) {
+    this.dir = dir;
+    this.store = store;
+    this.segmentSize = segmentSize;
+    this.applier = Thread.ofPlatform().name("intake-apply").daemon().unstarted(this::applyLoop);
+  }
+
+  /**
+   * Opens the journal in {@code dir}: applies what a previous run journaled but did not apply, removes the old
+   * segments, starts a new one and the applier, and attaches itself to {@code store} (its reads wait for it).
+   */
+  public static Intake open(Path dir, MailStore store) {
+    return open(dir, store, 4L << 20);
+  }
+
+  static Intake open(Path dir, MailStore store, long segmentSize) {
+    Intake in = new Intake(dir, store, segmentSize);
+    try {
+      Files.createDirectories(dir);
+      in.recover();
+      in.current = in.newSegment();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open the intake journal " + dir, e);
+    }
+    store.attach(in);
+    in.applier.start();
+    return in;
+  }
+
+  // ---- the 250 path ------------------------------------------------------------------------------------------
+
+  /**
+   * Journals a message for the given mailboxes; it is durable when this returns (it reaches the mailboxes
+   * moments later, before any read that starts after this returns).
+   */
+  public void submit(List<Target> targets, Instant date, BlobStore.Small body) throws IOException {
+    if (targets.isEmpty() || targets.size() > MAX_TARGETS) {
+      throw new IllegalArgumentException("targets: " + targets.size());
+    }
+    Pending p = new Pending(List.copyOf(targets), date, body);
+    lock.lock();
+    try {
+      while (pendingBytes > MAX_PENDING_BYTES && !closing) {
+        room.awaitUninterruptibly();
+      }
+      if (closing) {
+        throw new IOException("the intake journal is closed");
+      }
+      pendingBytes += body.bytes().length;
+      unwritten.add(p);
+      while (!p.done) {
+        if (writing) {
+          written.awaitUninterruptibly();
+          continue;
+        }
+        writing = true;
+        List<Pending> batch = new ArrayList<>(unwritten);
+        unwritten.clear();
+        long first = nextSeq;
+        lock.unlock();
+        List<Entry> entries = new ArrayList<>(batch.size());
+        IOException failure = null;
+        try {
+          for (int i = 0; i < batch.size(); i++) {
+            Pending b = batch.get(i);
+            entries.add(new Entry(first + i, b.targets, b.date, b.body));
+          }
+          write(entries);
+        } catch (IOException | RuntimeException e) {
+          failure = e instanceof IOException io ? io : new IOException(e);
+        } finally {
+          lock.lock();
+          writing = false;
+        }
+        for (Pending b : batch) {
+          b.done = true;
+          b.error = failure;
+        }
+        if (failure == null) {
+          nextSeq = first + batch.size();
+          writtenSeq = nextSeq - 1;
+          unapplied.addAll(entries);
+          work.signal();
+        } else {
+          for (Pending b : batch) {
+            pendingBytes -= b.body.bytes().length;
+          }
+          room.signalAll();
+        }
+        written.signalAll();
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (p.error != null) {
+      throw p.error;
+    }
+  }
+
+  /** Writes records at the end of the current segment (the next one when full); one O_DSYNC write per segment. */
+  private void write(List<Entry> entries) throws IOException {
+    int i = 0;
+    while (i < entries.size()) {
+      long room = segmentSize - current.position;
+      int n = 0;
+      long bytes = 0;
+      while (i + n < entries.size() && bytes + entries.get(i + n).recordSize() <= room) {
+        bytes += entries.get(i + n).recordSize();
+        n++;
+      }
+      if (n == 0) {
+        if (current.position == 0) {
+          throw new IOException("a record of " + entries.get(i).recordSize() + " bytes does not fit a segment");
+        }
+        switchSegment();
+        continue;
+      }
+      ByteBuffer buf = ByteBuffer.allocate((int) bytes);
+      for (int k = i; k < i + n; k++) {
+        encode(entries.get(k), buf);
+      }
+      buf.flip();
+      long pos = current.position;
+      while (buf.hasRemaining()) {
+        pos += current.channel.write(buf, pos);
+      }
+      current.position = pos;
+      current.lastSeq = entries.get(i + n - 1).seq();
+      i += n;
+    }
+  }
+
+  /** The current segment is full: it waits to be deleted, the spare (made now if there is none) takes over. */
+  private void switchSegment() throws IOException {
+    Segment next;
+    lock.lock();
+    try {
+      next = spare;
+      spare = null;
+    } finally {
+      lock.unlock();
+    }
+    if (next == null) {
+      next = newSegment();
+    }
+    Segment old = current;
+    old.channel.close();
+    lock.lock();
+    try {
+      retired.add(old);
+      current = next;
+      work.signal(); // the applier makes the next spare and deletes what is applied
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Makes a segment: written full of zeros under a temporary name, forced, renamed, the folder forced; then
+   * opened for O_DSYNC writes, which change no metadata.
+   */
+  private Segment newSegment() throws IOException {
+    long number;
+    lock.lock();
+    try {
+      number = nextSegment++;
+    } finally {
+      lock.unlock();
+    }
+    Path path = dir.resolve(String.format("%016x.seg", number));
+    Path tmp = dir.resolve(String.format("%016x.new", number));
+    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+        StandardOpenOption.WRITE)) {
+      ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+      for (long pos = 0; pos < segmentSize; ) {
+        zeros.clear().limit((int) Math.min(zeros.capacity(), segmentSize - pos));
+        pos += ch.write(zeros, pos);
+      }
+      ch.force(true);
+    }
+    Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+    BlobStore.force(dir);
+    Segment s = new Segment(number, path);
+    s.channel = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
+    return s;
+  }
+
+  private static void encode(Entry e, ByteBuffer buf) {
+    int start = buf.position();
+    int length = e.recordSize() - HEADER;
+    buf.putInt(MAGIC).putInt(length).putLong(e.seq()).putInt(0);
+    int payload = buf.position();
+    buf.putLong(e.date().toEpochMilli());
+    buf.putInt(e.targets().size());
+    for (Target t : e.targets()) {
+      buf.putLong(t.accountId()).putLong(t.mailboxId());
+    }
+    buf.put(HexFormat.of().parseHex(e.body().hash()));
+    buf.put(e.body().bytes());
+    buf.putInt(start + 16, crc(e.seq(), buf.array(), payload, length));
+  }
+
+  private static int crc(long seq, byte[] a, int off, int len) {
+    CRC32C c = new CRC32C();
+    c.update(ByteBuffer.allocate(8).putLong(0, seq));
+    c.update(a, off, len);
+    return (int) c.getValue();
+  }
+
+  // ---- start-up ----------------------------------------------------------------------------------------------
+
+  /** Applies every record above the applied sequence number, in order, then removes the old segments. */
+  private void recover() throws IOException {
+    long done = store.intakeApplied();
+    List<Path> files;
+    try (Stream<Path> s = Files.list(dir)) {
+      files = s.sorted().toList();
+    }
+    // By sequence number; a number written twice (a failed write retried in a later segment) keeps the later copy.
+    TreeMap<Long, Entry> found = new TreeMap<>();
+    long maxSegment = -1;
+    for (Path f : files) {
+      String name = f.getFileName().toString();
+      if (name.endsWith(".seg")) {
+        maxSegment = Math.max(maxSegment, Long.parseLong(name.substring(0, name.length() - 4), 16));
+        for (Entry e : read(f)) {
+          if (e.seq() > done) {
+            found.put(e.seq(), e);
+          }
+        }
+      } else if (name.endsWith(".new")) {
+        maxSegment = Math.max(maxSegment, Long.parseLong(name.substring(0, name.length() - 4), 16));
+      }
+    }
+    if (!found.isEmpty()) {
+      log.info("intake: applying {} message(s) journaled before the last stop", found.size());
+      List<Entry> all = new ArrayList<>(found.values());
+      for (int i = 0; i < all.size(); i += MAX_APPLY_BATCH) {
+        apply(all.subList(i, Math.min(all.size(), i + MAX_APPLY_BATCH)));
+      }
+      done = found.lastKey();
+    }
+    for (Path f : files) {
+      Files.delete(f);
+    }
+    nextSeq = done + 1;
+    writtenSeq = done;
+    appliedSeq = done;
+    nextSegment = maxSegment + 1;
+  }
+
+  /** The records of one segment, from its start to the first one that does not check. */
+  static List<Entry> read(Path segment) throws IOException {
+    byte[] a = Files.readAllBytes(segment);
+    ByteBuffer buf = ByteBuffer.wrap(a);
+    List<Entry> out = new ArrayList<>();
+    while (buf.remaining() >= HEADER) {
+      int start = buf.position();
+      int magic = buf.getInt();
+      int length = buf.getInt();
+      long seq = buf.getLong();
+      int crc = buf.getInt();
+      if (magic != MAGIC || length < 8 + 4 + 32 || length > buf.remaining()
+          || crc(seq, a, start + HEADER, length) != crc) {
+        break;
+      }
+      long date = buf.getLong();
+      int n = buf.getInt();
+      if (n <= 0 || n > MAX_TARGETS || 8 + 4 + 16L * n + 32 > length) {
+        break;
+      }
+      List<Target> targets = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        targets.add(new Target(buf.getLong(), buf.getLong()));
+      }
+      byte[] hash = new byte[32];
+      buf.get(hash);
+      byte[] body = new byte[length - 8 - 4 - 16 * n - 32];
+      buf.get(body);
+      out.add(new Entry(seq, targets, Instant.ofEpochMilli(date), new BlobStore.Small(HexFormat.of().formatHex(hash),
+          body)));
+    }
+    return out;
+  }
+
+  // ---- the applier -------------------------------------------------------------------------------------------
+
+  private void applyLoop() {
+    while (true) {
+      List<Entry> batch = new ArrayList<>();
+      boolean makeSpare;
+      lock.lock();
+      try {
+        while (unapplied.isEmpty() && !closing && spare != null) {
+          work.awaitUninterruptibly();
+        }
+        if (unapplied.isEmpty() && closing) {
+          return;
+        }
+        while (!unapplied.isEmpty() && batch.size() < MAX_APPLY_BATCH) {
+          batch.add(unapplied.poll());
+        }
+        makeSpare = spare == null && !closing;
+      } finally {
+        lock.unlock();
+      }
+      if (!batch.isEmpty()) {
+        applyRetrying(batch);
+      }
+      if (makeSpare) {
+        try {
+          Segment s = newSegment();
+          lock.lock();
+          try {
+            spare = s;
+          } finally {
+            lock.unlock();
+          }
+        } catch (IOException e) {
+          log.error("intake: cannot make the next segment (retrying): {}", e.toString());
+          pause();
+        }
+      }
+    }
+  }
+
+  /** Applies a batch; a failure (the database or the disk) is retried until it works: the messages were accepted. */
+  private void applyRetrying(List<Entry> batch) {
+    while (true) {
+      try {
+        apply(batch);
+        break;
+      } catch (RuntimeException | IOException e) {
+        log.error("intake: cannot store {} accepted message(s) yet (retrying): {}", batch.size(), e.toString());
+        pause();
+      }
+    }
+    long last = batch.getLast().seq();
+    List<Segment> done = new ArrayList<>();
+    lock.lock();
+    try {
+      appliedSeq = last;
+      for (Entry e : batch) {
+        pendingBytes -= e.body().bytes().length;
+      }
+      while (!retired.isEmpty() && retired.peek().lastSeq <= last) {
+        done.add(retired.poll());
+      }
+      applied.signalAll();
+      room.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    for (Segment s : done) {
+      try {
+        Files.deleteIfExists(s.path);
+      } catch (IOException e) {
+        log.warn("intake: cannot remove {}: {}", s.path, e.toString());
+      }
+    }
+  }
+
+  private static void pause() {
+    try {
+      Thread.sleep(1000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /**
+   * Blobs first, each durable, written in parallel (concurrent fsyncs share journal commits and device flushes);
+   * then every row and the applied sequence number in one transaction.
+   */
+  private void apply(List<Entry> batch) throws IOException {
+    List<BlobRef> refs = new ArrayList<>(batch.size());
+    if (batch.size() == 1) {
+      refs.add(store.blobs().store(batch.getFirst().body()));
+    } else {
+      try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        List<Future<BlobRef>> writes = new ArrayList<>(batch.size());
+        for (Entry e : batch) {
+          writes.add(pool.submit(() -> store.blobs().store(e.body())));
+        }
+        for (Future<BlobRef> f : writes) {
+          refs.add(f.get());
+        }
+      } catch (ExecutionException e) {
+        throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
+      }
+    }
+    List<MailStore.Delivery> deliveries = new ArrayList<>(batch.size());
+    for (int i = 0; i < batch.size(); i++) {
+      Entry e = batch.get(i);
+      deliveries.add(new MailStore.Delivery(e.seq(), e.targets(), refs.get(i), e.date()));
+    }
+    store.deliverJournaled(deliveries);
+  }
+
+  // ---- readers -----------------------------------------------------------------------------------------------
+
+  /** Waits until every message journaled before this call is in its mailboxes (at most 30 s, then goes on). */
+  public void awaitApplied() {
+    long target = writtenSeq;
+    if (appliedSeq >= target || Thread.currentThread() == applier) {
+      return;
+    }
+    lock.lock();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (appliedSeq < target) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          log.warn("intake: readers waited 30 s for the applier; going on");
+          return;
+        }
+        applied.awaitNanos(left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Stops taking messages, applies everything journaled, closes the segment. */
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      if (closing) {
+        return;
+      }
+      closing = true;
+      work.signalAll();
+      room.signalAll();
+      while (writing) {
+        written.awaitUninterruptibly();
+      }
+    } finally {
+      lock.unlock();
+    }
+    try {
+      applier.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    try {
+      current.channel.close();
+      if (spare != null) {
+        spare.channel.close();
+      }
+    } catch (IOException e) {
+      log.warn("intake: closing: {}", e.toString());
+    }
+  }
+
+  /** For the log and tests: "journaled / applied" sequence numbers. */
+  @Override
+  public String toString() {
+    return "intake " + dir + " written=" + writtenSeq + " applied=" + appliedSeq;
+  }
+}

@@ -1,0 +1,211 @@
+package org.darwinmail.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.sql.PreparedStatement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The intake journal on a real Derby database and real files: what was journaled is read back at once, stored
+ * once, and what a crash left journaled but not stored is stored at the next start, once.
+ */
+class IntakeTest {
+  private static final long SEGMENT = 64 * 1024;
+
+  @TempDir
+  Path dir;
+
+  /** The store's parts, opened as the server opens them, with small segments. */
+  private final class Store implements AutoCloseable {
+    final Database db = Database.open(dir);
+    final BlobStore blobs = new BlobStore(dir.resolve("blobs"));
+    final MailStore mail = new MailStore(db, blobs, new MailboxEvents());
+    final Directory directory = new Directory(db, mail);
+    final Intake intake;
+
+    Store(boolean withIntake) {
+      intake = withIntake ? Intake.open(dir.resolve("intake"), mail, SEGMENT) : null;
+    }
+
+    @Override
+    public void close() {
+      if (intake != null) {
+        intake.close();
+      }
+      db.close();
+    }
+  }
+
+  private static BlobStore.Small small(String text) throws Exception {
+    byte[] b = text.getBytes(StandardCharsets.UTF_8);
+    return new BlobStore.Small(HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b)), b);
+  }
+
+  private static String body(int i) {
+    return "Subject: message " + i + "\r\n\r\n" + ("line " + i + "\r\n").repeat(200 + 97 * i % 700);
+  }
+
+  private static List<String> bodies(Store s, long mailboxId) throws Exception {
+    List<String> out = new ArrayList<>();
+    for (MessageRow r : s.mail.messages(mailboxId)) {
+      try (var in = s.mail.open(r)) {
+        out.add(new String(in.readAllBytes(), StandardCharsets.UTF_8));
+      }
+    }
+    return out;
+  }
+
+  private static List<Path> segments(Path intake) throws Exception {
+    try (Stream<Path> files = Files.list(intake)) {
+      return files.filter(p -> p.toString().endsWith(".seg")).sorted().toList();
+    }
+  }
+
+  @Test
+  void journaledMessagesAreInTheirMailboxesForTheNextReadAndAppliedSegmentsGo() throws Exception {
+    int n = 60;
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      expected.add(body(i));
+    }
+    try (Store s = new Store(true)) {
+      s.directory.addDomain("example.test");
+      Account a = s.directory.addAccount("a@example.test", "pw".toCharArray());
+      Account b = s.directory.addAccount("b@example.test", "pw".toCharArray());
+      long inboxA = s.mail.mailbox(a.id(), "INBOX").orElseThrow().id();
+      long junkB = s.mail.mailbox(b.id(), "Junk").orElseThrow().id();
+      List<Intake.Target> both = List.of(new Intake.Target(a.id(), inboxA), new Intake.Target(b.id(), junkB));
+      // Six writers at once: their records share writes, and 60 messages of 1-8 KB fill several 64 KB segments.
+      List<Thread> writers = new ArrayList<>();
+      List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+      for (int w = 0; w < 6; w++) {
+        int first = w;
+        writers.add(Thread.ofVirtual().start(() -> {
+          try {
+            for (int i = first; i < n; i += 6) {
+              s.intake.submit(both, Instant.now(), small(expected.get(i)));
+            }
+          } catch (Throwable e) {
+            failures.add(e);
+          }
+        }));
+      }
+      for (Thread t : writers) {
+        t.join();
+      }
+      assertThat(failures).isEmpty();
+      // No waiting here: a read that starts after the submissions returned sees every message.
+      assertThat(bodies(s, inboxA)).containsExactlyInAnyOrderElementsOf(expected);
+      assertThat(bodies(s, junkB)).containsExactlyInAnyOrderElementsOf(expected);
+      assertThat(s.mail.usage(a.id())).isEqualTo(expected.stream().mapToLong(String::length).sum());
+      assertThat(s.mail.intakeApplied()).isEqualTo(n);
+      // The segments whose records are all stored are deleted: the current one and the spare remain.
+      assertThat(segments(dir.resolve("intake")).size()).isLessThanOrEqualTo(2);
+    }
+    try (Store s = new Store(true)) {
+      assertThat(s.mail.intakeApplied()).isEqualTo(n);
+      long inboxA = s.mail.mailbox(s.directory.account("a@example.test").orElseThrow().id(), "INBOX")
+          .orElseThrow().id();
+      assertThat(bodies(s, inboxA)).hasSize(n);
+    }
+  }
+
+  /**
+   * A crash after the journal write and before the rows: the database is put back to "4 of 10 stored" (rows,
+   * blobs and the applied number removed as if never made), the segment as it was on disk with a torn record
+   * after the last one. The next start stores the other 6, once each, and skips the torn record.
+   */
+  @Test
+  void aStartStoresWhatACrashLeftJournaledOnceEachAndIgnoresATornRecord() throws Exception {
+    Path intake = dir.resolve("intake");
+    Path saved = dir.resolve("saved.seg");
+    long account;
+    long inbox;
+    long projects;
+    List<String> expected = new ArrayList<>();
+    try (Store s = new Store(true)) {
+      s.directory.addDomain("example.test");
+      Account a = s.directory.addAccount("a@example.test", "pw".toCharArray());
+      account = a.id();
+      inbox = s.mail.mailbox(a.id(), "INBOX").orElseThrow().id();
+      projects = s.mail.createMailbox(a.id(), "Projects", null).id();
+      for (int i = 0; i < 10; i++) {
+        expected.add("Subject: message " + i + "\r\n\r\nhello " + i + "\r\n");
+        // The last one goes to a folder the administrator deletes before the restart: it lands in INBOX.
+        long to = i == 9 ? projects : inbox;
+        s.intake.submit(List.of(new Intake.Target(a.id(), to)), Instant.now(), small(expected.get(i)));
+      }
+      s.mail.awaitIntake();
+      List<Path> segs = segments(intake);
+      assertThat(segs).isNotEmpty();
+      Path withRecords = segs.stream().filter(p -> {
+        try {
+          return !Intake.read(p).isEmpty();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }).findFirst().orElseThrow();
+      assertThat(Intake.read(withRecords)).hasSize(10);
+      Files.copy(withRecords, saved);
+    }
+    // Back to "4 stored": rows, blobs and the applied number of the other six removed.
+    try (Store s = new Store(false)) {
+      for (MessageRow r : s.mail.messages(inbox)) {
+        if (r.uid() > 4) {
+          Files.delete(s.blobs.path(r.blob()));
+        }
+      }
+      for (MessageRow r : s.mail.messages(projects)) {
+        Files.delete(s.blobs.path(r.blob()));
+      }
+      s.db.tx(c -> {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM messages WHERE uid > 4 OR mailbox_id = ?")) {
+          ps.setLong(1, projects);
+          ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement("UPDATE intake SET applied_seq = 4")) {
+          ps.executeUpdate();
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE mailboxes SET used_bytes = (SELECT COALESCE(SUM(m.size), 0) FROM messages m"
+                + " WHERE m.mailbox_id = mailboxes.id)")) {
+          ps.executeUpdate();
+        }
+        return null;
+      });
+      s.mail.deleteMailbox(projects);
+    }
+    for (Path p : segments(intake)) {
+      Files.delete(p);
+    }
+    Path restored = intake.resolve(saved.getFileName().toString().replace("saved", "00000000000000ff"));
+    Files.copy(saved, restored);
+    long end = Intake.read(restored).stream().mapToLong(e -> e.recordSize()).sum();
+    try (FileChannel ch = FileChannel.open(restored, StandardOpenOption.WRITE)) {
+      // A record cut short by the crash: a valid header, a few bytes of its payload.
+      ByteBuffer torn = ByteBuffer.allocate(40).putInt(0x444d4931).putInt(5000).putLong(11).putInt(1234);
+      ch.write(torn.flip(), end);
+    }
+    try (Store s = new Store(true)) {
+      assertThat(s.mail.intakeApplied()).isEqualTo(10);
+      List<MessageRow> rows = s.mail.messages(inbox);
+      assertThat(rows).hasSize(10);
+      assertThat(bodies(s, inbox)).containsExactlyInAnyOrderElementsOf(expected);
+      assertThat(s.mail.usage(account)).isEqualTo(expected.stream().mapToLong(String::length).sum());
+      assertThat(Files.exists(restored)).isFalse();
+    }
+  }
+}
