@@ -34,15 +34,18 @@ import org.slf4j.LoggerFactory;
  * the {@code 250}; on one connection at a time that wait is most of a message's time. Here the message and where
  * it goes are appended to a segment file that was filled with zeros and forced when it was made, through an
  * {@code O_DSYNC} descriptor: overwriting written blocks changes no metadata, so the write is one data write and
- * one cache flush, and messages arriving together share it (group commit). An applier thread then writes each
- * blob (renamed and forced as in {@link BlobStore}) and inserts the rows in one transaction that also records the
- * last applied sequence number in {@code intake}; a segment is deleted once every record in it is applied.
+ * one cache flush, and messages arriving together share it (group commit). An applier thread then writes the
+ * blobs, not forced (the journal still holds their content), and inserts the rows in one transaction that also
+ * records the last applied sequence number in {@code intake}. When every record of a segment is applied, the blobs
+ * written so far are forced ({@link #forceAll}) and the segment is deleted.
  *
  * <p>Record: magic, payload length, sequence number, CRC-32C of the sequence number and payload, then the payload
  * (internal date, the (account, mailbox) pairs, the SHA-256, the message). Records follow each other from the start
  * of a segment; the first one that does not check (zeros, a torn write) ends the segment. Segments are never
- * reused, so nothing stale can follow. At start-up every record with a sequence number above the applied one is
- * applied, in order, before anything listens: a message is stored exactly once whatever instant the process died.
+ * reused, so nothing stale can follow. At start-up, before anything listens, the blob of every record still in a
+ * segment is checked and rewritten when not whole, every record above the applied number is applied, in order,
+ * and the blobs are forced before the segments go: a message is stored exactly once whatever instant the process
+ * or the machine stopped.
  *
  * <p>Readers see what was acknowledged: {@link #awaitApplied()} (called by {@link MailStore}'s reads and at each
  * IMAP command) waits until everything journaled before the call is in the mailboxes, usually already true.
@@ -109,6 +112,10 @@ public final class Intake implements AutoCloseable {
   private final ArrayDeque<Pending> unwritten = new ArrayDeque<>();
   private final ArrayDeque<Entry> unapplied = new ArrayDeque<>();
   private final ArrayDeque<Segment> retired = new ArrayDeque<>();
+  /** Whether {@code sync -f} works here (see {@link #forceAll}). */
+  private volatile boolean syncfs = true;
+  /** Hashes of blobs stored by the applier and not forced yet (the applier's own). */
+  private final List<String> unforced = new ArrayList<>();
   private boolean writing;
   private boolean closing;
   private long nextSeq;
@@ -333,7 +340,8 @@ public final class Intake implements AutoCloseable {
 
   /** Applies every record above the applied sequence number, in order, then removes the old segments. */
   private void recover() throws IOException {
-    long done = store.intakeApplied();
+    final long applied0 = store.intakeApplied();
+    long done = applied0;
     List<Path> files;
     try (Stream<Path> s = Files.list(dir)) {
       files = s.sorted().toList();
@@ -346,22 +354,28 @@ public final class Intake implements AutoCloseable {
       if (name.endsWith(".seg")) {
         maxSegment = Math.max(maxSegment, Long.parseLong(name.substring(0, name.length() - 4), 16));
         for (Entry e : read(f)) {
-          if (e.seq() > done) {
-            found.put(e.seq(), e);
-          }
+          found.put(e.seq(), e);
         }
       } else if (name.endsWith(".new")) {
         maxSegment = Math.max(maxSegment, Long.parseLong(name.substring(0, name.length() - 4), 16));
       }
     }
-    if (!found.isEmpty()) {
-      log.info("intake: applying {} message(s) journaled before the last stop", found.size());
-      List<Entry> all = new ArrayList<>(found.values());
-      for (int i = 0; i < all.size(); i += MAX_APPLY_BATCH) {
-        apply(all.subList(i, Math.min(all.size(), i + MAX_APPLY_BATCH)));
-      }
-      done = found.lastKey();
+    // Every blob of a segment still here may be unforced, even of applied records: checked, rewritten when it
+    // is not whole, and forced before the segment goes.
+    List<String> hashes = new ArrayList<>();
+    for (Entry e : found.values()) {
+      store.blobs().repair(e.body());
+      hashes.add(e.body().hash());
     }
+    List<Entry> toApply = found.values().stream().filter(e -> e.seq() > applied0).toList();
+    if (!toApply.isEmpty()) {
+      log.info("intake: applying {} message(s) journaled before the last stop", toApply.size());
+      for (int i = 0; i < toApply.size(); i += MAX_APPLY_BATCH) {
+        apply(toApply.subList(i, Math.min(toApply.size(), i + MAX_APPLY_BATCH)), -1);
+      }
+      done = toApply.getLast().seq();
+    }
+    forceAll(hashes);
     for (Path f : files) {
       Files.delete(f);
     }
@@ -443,33 +457,74 @@ public final class Intake implements AutoCloseable {
           pause();
         }
       }
+      retireApplied();
+    }
+  }
+
+  /** Deletes the segments all of whose records are applied (a segment is retired after its records may be). */
+  private void retireApplied() {
+    long done = appliedSeq;
+    boolean any;
+    lock.lock();
+    try {
+      any = !retired.isEmpty() && retired.peek().lastSeq <= done;
+    } finally {
+      lock.unlock();
+    }
+    if (any) {
+      retire(done);
     }
   }
 
   /** Applies a batch; a failure (the database or the disk) is retried until it works: the messages were accepted. */
   private void applyRetrying(List<Entry> batch) {
+    // The applied number is known here, except after a failure (a batch may have been stored in part).
+    long known = appliedSeq;
     while (true) {
       try {
-        apply(batch);
+        apply(batch, known);
         break;
       } catch (RuntimeException | IOException e) {
         log.error("intake: cannot store {} accepted message(s) yet (retrying): {}", batch.size(), e.toString());
+        known = -1;
         pause();
       }
     }
     long last = batch.getLast().seq();
-    List<Segment> done = new ArrayList<>();
+    for (Entry e : batch) {
+      unforced.add(e.body().hash());
+    }
     lock.lock();
     try {
       appliedSeq = last;
       for (Entry e : batch) {
         pendingBytes -= e.body().bytes().length;
       }
-      while (!retired.isEmpty() && retired.peek().lastSeq <= last) {
-        done.add(retired.poll());
-      }
       applied.signalAll();
       room.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Deletes the retired segments whose records are all applied, after forcing every blob applied so far (theirs
+   * among them: records are applied in order). A failure leaves them for the next time.
+   */
+  private void retire(long appliedUpTo) {
+    try {
+      forceAll(unforced);
+      unforced.clear();
+    } catch (IOException e) {
+      log.error("intake: cannot force stored blobs (the journal keeps them): {}", e.toString());
+      return;
+    }
+    List<Segment> done = new ArrayList<>();
+    lock.lock();
+    try {
+      while (!retired.isEmpty() && retired.peek().lastSeq <= appliedUpTo) {
+        done.add(retired.poll());
+      }
     } finally {
       lock.unlock();
     }
@@ -491,35 +546,73 @@ public final class Intake implements AutoCloseable {
   }
 
   /**
-   * Blobs first, each durable, written in parallel (concurrent fsyncs share journal commits and device flushes);
-   * then every row and the applied sequence number in one transaction.
+   * Blobs first, written but not forced (the journal keeps their content until {@link #forceAll} before a segment
+   * goes), then every row and the applied sequence number in one transaction.
    */
-  private void apply(List<Entry> batch) throws IOException {
-    List<BlobRef> refs = new ArrayList<>(batch.size());
-    if (batch.size() == 1) {
-      refs.add(store.blobs().store(batch.getFirst().body()));
-    } else {
-      try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-        List<Future<BlobRef>> writes = new ArrayList<>(batch.size());
-        for (Entry e : batch) {
-          writes.add(pool.submit(() -> store.blobs().store(e.body())));
+  private void apply(List<Entry> batch, long applied) throws IOException {
+    List<MailStore.Delivery> deliveries = new ArrayList<>(batch.size());
+    for (Entry e : batch) {
+      BlobRef ref = store.blobs().storeUnforced(e.body());
+      deliveries.add(new MailStore.Delivery(e.seq(), e.targets(), ref, e.date()));
+    }
+    store.deliverJournaled(deliveries, applied);
+  }
+
+  /**
+   * Forces blobs to disk. One {@code syncfs(2)} of the blob store's file system ({@code sync -f}, coreutils 8.24+)
+   * when it is there: one journal commit and one cache flush for all of them (measured here: 24-40 ms after
+   * writing 400 blobs of 10 KB, against 150-200 ms for 400 fsyncs one after another, and a burst of flushes
+   * that made the journal's own writes wait). Otherwise one fsync per blob, many at once.
+   */
+  private void forceAll(java.util.Collection<String> hashes) throws IOException {
+    if (hashes.isEmpty()) {
+      return;
+    }
+    if (syncfs) {
+      Process p = null;
+      try {
+        p = new ProcessBuilder("sync", "-f", store.blobs().root().toString()).redirectErrorStream(true).start();
+      } catch (IOException e) {
+        log.warn("intake: cannot run `sync -f` ({}); forcing each blob instead", e.toString());
+        syncfs = false;
+      }
+      if (p != null) {
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        try {
+          if (p.waitFor() == 0) {
+            return;
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IOException("interrupted", e);
         }
-        for (Future<BlobRef> f : writes) {
-          refs.add(f.get());
-        }
-      } catch (ExecutionException e) {
-        throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted", e);
+        // A write-back error: the blobs are not known to be on disk.
+        throw new IOException("sync -f " + store.blobs().root() + ": " + out.strip());
       }
     }
-    List<MailStore.Delivery> deliveries = new ArrayList<>(batch.size());
-    for (int i = 0; i < batch.size(); i++) {
-      Entry e = batch.get(i);
-      deliveries.add(new MailStore.Delivery(e.seq(), e.targets(), refs.get(i), e.date()));
+    java.util.concurrent.Semaphore slots = new java.util.concurrent.Semaphore(32);
+    try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<Void>> forced = new ArrayList<>(hashes.size());
+      for (String h : new java.util.LinkedHashSet<>(hashes)) {
+        forced.add(pool.submit(() -> {
+          slots.acquire();
+          try {
+            store.blobs().force(h);
+          } finally {
+            slots.release();
+          }
+          return null;
+        }));
+      }
+      for (Future<Void> f : forced) {
+        f.get();
+      }
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted", e);
     }
-    store.deliverJournaled(deliveries);
   }
 
   // ---- readers -----------------------------------------------------------------------------------------------
@@ -574,6 +667,16 @@ public final class Intake implements AutoCloseable {
       current.channel.close();
       if (spare != null) {
         spare.channel.close();
+      }
+      // Everything is applied: once the blobs are forced no segment is needed (else the next start sees to it).
+      forceAll(unforced);
+      unforced.clear();
+      for (Segment s : retired) {
+        Files.deleteIfExists(s.path);
+      }
+      Files.deleteIfExists(current.path);
+      if (spare != null) {
+        Files.deleteIfExists(spare.path);
       }
     } catch (IOException e) {
       log.warn("intake: closing: {}", e.toString());

@@ -310,13 +310,14 @@ public final class MailStore {
 
   /**
    * Stores journaled messages and records the last one's sequence number as applied, in one transaction;
-   * messages at or below the applied number are already stored and skipped (a batch retried after a failure).
+   * messages at or below the applied number ({@code appliedOrUnknown}, read from the table when negative, as after
+   * a failure) are already stored and skipped.
    * When the transaction fails (a mailbox deleted since the message was accepted), each message is stored alone,
    * into its account's INBOX when its mailbox is gone; a copy for an account that no longer exists is dropped,
    * with a warning.
    */
-  void deliverJournaled(List<Delivery> deliveries) {
-    long done = intakeApplied();
+  void deliverJournaled(List<Delivery> deliveries, long appliedOrUnknown) {
+    long done = appliedOrUnknown >= 0 ? appliedOrUnknown : intakeApplied();
     List<Delivery> batch = deliveries.stream().filter(d -> d.seq() > done).toList();
     if (batch.isEmpty()) {
       return;
