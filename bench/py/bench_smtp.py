@@ -85,7 +85,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=300, help="seconds per smtp-source run")
     ap.add_argument("--warmup", type=int, default=30000,
                     help="messages sent to each server before measuring (the JVM needs 25,000-30,000 to finish compiling the hot paths)")
-    ap.add_argument("--row-warmup", type=int, default=3000,
+    ap.add_argument("--row-warmup", type=int, default=6000,
                     help="unreported messages sent to each server at a row's concurrency before that row is measured "
                          "(a change of concurrency sets the JIT compiling again)")
     ap.add_argument("--syscalls", type=int, default=200,
@@ -139,9 +139,9 @@ def main():
         if a.row_warmup:
             rep.note("Before each row, each server receives %d unreported messages at that row's concurrency: a new "
                      "concurrency sets the JIT compiling again (measured with per-thread CPU from /proc after the "
-                     "30,000-message warm-up: Darwin's compiler threads at 1.96 ms CPU/msg over the first 1,000 "
-                     "messages at concurrency 1, 0.80 over the next 1,000, 0.21 after that, while the rate went "
-                     "253, 279, 342 msg/s)." % a.row_warmup)
+                     "30,000-message warm-up at concurrency 10, with the intake journal: Darwin's compiler threads at "
+                     "2.44 ms CPU/msg over the first 3,000 messages at concurrency 1, 1.54 and 1.28 over the next two "
+                     "1,000, 0.14 after that, while the rate went 325, 380, 388, 534 msg/s)." % a.row_warmup)
         for conc, count in runs:
             # A-B-B-A halves (Darwin, Postfix, Postfix, Darwin): a load drift on this shared machine
             # during the run hits both servers alike.
