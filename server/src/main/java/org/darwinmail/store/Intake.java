@@ -123,6 +123,7 @@ public final class Intake implements AutoCloseable {
   private volatile long appliedSeq;
   private long pendingBytes;
   private long nextSegment;
+  /** Made by the first write: a start that takes no mail (a CLI command) writes no segment. */
   private Segment current;
   private Segment spare;
   private final Thread applier;
@@ -147,7 +148,6 @@ public final class Intake implements AutoCloseable {
     try {
       Files.createDirectories(dir);
       in.recover();
-      in.current = in.newSegment();
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the intake journal " + dir, e);
     }
@@ -228,12 +228,21 @@ public final class Intake implements AutoCloseable {
 
   /** Writes records at the end of the current segment (the next one when full); one O_DSYNC write per segment. */
   private void write(List<Entry> entries) throws IOException {
+    if (current == null) {
+      Segment first = newSegment();
+      lock.lock();
+      try {
+        current = first;
+      } finally {
+        lock.unlock();
+      }
+    }
     int i = 0;
     while (i < entries.size()) {
-      long room = segmentSize - current.position;
+      long space = segmentSize - current.position;
       int n = 0;
       long bytes = 0;
-      while (i + n < entries.size() && bytes + entries.get(i + n).recordSize() <= room) {
+      while (i + n < entries.size() && bytes + entries.get(i + n).recordSize() <= space) {
         bytes += entries.get(i + n).recordSize();
         n++;
       }
@@ -427,7 +436,8 @@ public final class Intake implements AutoCloseable {
       boolean makeSpare;
       lock.lock();
       try {
-        while (unapplied.isEmpty() && !closing && spare != null) {
+        // The spare is made once the journal is in use, then after each switch.
+        while (unapplied.isEmpty() && !closing && (spare != null || current == null)) {
           work.awaitUninterruptibly();
         }
         if (unapplied.isEmpty() && closing) {
@@ -436,7 +446,7 @@ public final class Intake implements AutoCloseable {
         while (!unapplied.isEmpty() && batch.size() < MAX_APPLY_BATCH) {
           batch.add(unapplied.poll());
         }
-        makeSpare = spare == null && !closing;
+        makeSpare = spare == null && current != null && !closing;
       } finally {
         lock.unlock();
       }
@@ -664,7 +674,9 @@ public final class Intake implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     try {
-      current.channel.close();
+      if (current != null) {
+        current.channel.close();
+      }
       if (spare != null) {
         spare.channel.close();
       }
@@ -674,7 +686,9 @@ public final class Intake implements AutoCloseable {
       for (Segment s : retired) {
         Files.deleteIfExists(s.path);
       }
-      Files.deleteIfExists(current.path);
+      if (current != null) {
+        Files.deleteIfExists(current.path);
+      }
       if (spare != null) {
         Files.deleteIfExists(spare.path);
       }

@@ -337,7 +337,8 @@ public final class MailStore {
         return r;
       });
     } catch (RuntimeException e) {
-      if (batch.size() == 1 && batch.getFirst().targets().stream().allMatch(t -> mailboxExists(t.mailboxId()))) {
+      if (batch.size() == 1
+          && batch.getFirst().targets().stream().allMatch(t -> mailbox(t.mailboxId()).isPresent())) {
         throw e;
       }
       log.warn("storing {} journaled message(s) together failed ({}); storing each alone", batch.size(),
@@ -346,7 +347,7 @@ public final class MailStore {
       for (Delivery d : batch) {
         List<Intake.Target> live = new ArrayList<>();
         for (Intake.Target t : d.targets()) {
-          if (mailboxExists(t.mailboxId())) {
+          if (mailbox(t.mailboxId()).isPresent()) {
             live.add(t);
             continue;
           }
@@ -381,17 +382,6 @@ public final class MailStore {
       ps.setLong(1, seq);
       ps.executeUpdate();
     }
-  }
-
-  private boolean mailboxExists(long mailboxId) {
-    return db.read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM mailboxes WHERE id = ?")) {
-        ps.setLong(1, mailboxId);
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next();
-        }
-      }
-    });
   }
 
   private boolean accountExists(long accountId) {
