@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -100,23 +101,34 @@ public final class SessionRunner extends ChannelInboundHandlerAdapter {
   }
 
   private void drain() {
-    while (true) {
-      Object frame;
-      while ((frame = queue.poll()) != null) {
-        int left = pending.decrementAndGet();
-        session.dispatch(frame);
-        if (throttled && left < LOW_WATER && ctx != null) {
-          throttled = false;
-          ctx.channel().config().setAutoRead(true);
-        }
-        if (queue.isEmpty()) {
-          session.flush();
-        }
+    Object frame;
+    while ((frame = queue.poll()) != null) {
+      int left = pending.decrementAndGet();
+      session.dispatch(frame);
+      if (throttled && left < LOW_WATER && ctx != null) {
+        throttled = false;
+        ctx.channel().config().setAutoRead(true);
       }
+      if (queue.isEmpty()) {
+        session.flush();
+      }
+    }
+    try {
+      ctx.executor().execute(this::release);
+    } catch (RejectedExecutionException e) {
+      running.set(false); // the event loop is gone: no frame can follow
+    }
+  }
+
+  /**
+   * Ends a drain, on the event loop: queued there after the writes the drain handed over, so that an answer given
+   * inline afterwards can never overtake them. A frame queued meanwhile starts the next drain.
+   */
+  private void release() {
+    if (queue.isEmpty()) {
       running.set(false);
-      if (queue.isEmpty() || !running.compareAndSet(false, true)) {
-        return;
-      }
+    } else {
+      VIRTUAL.execute(this::drain);
     }
   }
 }

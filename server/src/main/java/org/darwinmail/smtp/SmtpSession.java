@@ -91,7 +91,12 @@ public final class SmtpSession extends Session {
     reply(new Reply(220, null, ctx.config().hostname() + " ESMTP Darwin Mail ready"));
   }
 
-  /** The greeting, EHLO/HELO, NOOP, QUIT, HELP, VRFY, EXPN and the end of a connection between messages. */
+  /**
+   * What runs on the event loop: the greeting, EHLO/HELO, NOOP, QUIT, HELP, VRFY, EXPN, DATA (a message starts in
+   * memory), the end of a connection between messages, and MAIL and RCPT when they need no lookup (below). Each
+   * command handed to the session's virtual thread costs two thread wake-ups; at concurrency 1 on two cores that
+   * was a fifth of the time per message (bench-smtp).
+   */
   @Override
   protected boolean inline(Object frame) {
     return switch (frame) {
@@ -103,7 +108,7 @@ public final class SmtpSession extends Session {
     };
   }
 
-  private static boolean answeredFromMemory(String line) {
+  private boolean answeredFromMemory(String line) {
     try {
       return switch (SmtpCommand.parse(line)) {
         case Hello h -> true;
@@ -112,11 +117,33 @@ public final class SmtpSession extends Session {
         case Help h -> true;
         case Vrfy v -> true;
         case Expn x -> true;
+        case Data d -> true;
+        // MX mail from a trusted network: no DNSBL, SPF or sending limits to look up.
+        case Mail m -> kind == Kind.MX && !ctx.guard().inbound().applies(remoteAddress().getAddress());
+        case Rcpt r -> recipientInMemory(r);
         default -> false;
       };
     } catch (SmtpException e) {
       return false; // answered with its error on the session's thread, like any other line
     }
+  }
+
+  /**
+   * A local recipient already resolved (no database read), with no quota to check (that reads the store), for an
+   * unauthenticated client not being slowed down for probing (that sleeps).
+   */
+  private boolean recipientInMemory(Rcpt r) {
+    if (account != null || r.to().domain() == null || !r.params().isEmpty()) {
+      return false;
+    }
+    HarvestGuard.Verdict v = ctx.guard().harvest().check(remoteAddress().getAddress());
+    if (v.refuse() || !v.delay().isZero()) {
+      return false;
+    }
+    return ctx.directory().cachedResolution(r.to().address())
+        .filter(res -> !res.accounts().isEmpty() && res.remote().isEmpty()
+            && res.accounts().stream().allMatch(a -> a.quotaBytes() == 0))
+        .isPresent();
   }
 
   @Override

@@ -335,6 +335,18 @@ public final class Directory {
     return resolutions.get(start, this::load);
   }
 
+  /**
+   * The resolution {@link #resolve} would return when it and {@link #isLocalDomain} can answer for this address
+   * without reading the database (both cached); empty otherwise.
+   */
+  public Optional<Resolution> cachedResolution(String address) {
+    String start = Addresses.normalize(address);
+    if (start == null || domains.peek(true) == null) {
+      return Optional.empty();
+    }
+    return Optional.ofNullable(resolutions.peek(start));
+  }
+
   private Resolution load(String start) {
     return db.read(c -> {
       Map<Long, Account> accounts = new LinkedHashMap<>();

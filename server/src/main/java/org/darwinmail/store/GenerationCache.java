@@ -36,6 +36,12 @@ final class GenerationCache<K, V> {
     return v;
   }
 
+  /** The value held for {@code key} in the current generation, or null; never loads. */
+  V peek(K key) {
+    Entry<V> e = map.get(key);
+    return e != null && e.generation() == generation.get() ? e.value() : null;
+  }
+
   void invalidate() {
     generation.incrementAndGet();
     map.clear();
