@@ -63,25 +63,47 @@ public final class BlobStore {
 
   /** Stores a blob held in memory; durable when it returns (as {@link BlobWriter#commit()}). */
   public BlobRef store(Small small) throws IOException {
-    return store(small, true);
-  }
-
-  /**
-   * Stores a blob held in memory without forcing it: for {@link Intake}, whose journal keeps the content until it
-   * has forced the blob ({@link #force(String)}).
-   */
-  public BlobRef storeUnforced(Small small) throws IOException {
-    return store(small, false);
-  }
-
-  private BlobRef store(Small small, boolean force) throws IOException {
     BlobWriter w = create();
     w.write(small.bytes(), 0, small.bytes().length);
-    BlobRef ref = w.commit(force);
+    BlobRef ref = w.commit();
     if (!ref.hash().equals(small.hash())) {
       throw new IOException("content does not match its hash " + small.hash());
     }
     return ref;
+  }
+
+  /**
+   * Writes a blob held in memory straight under its hash, not forced and without a temporary file: for
+   * {@link Intake}, whose journal keeps the content until the blob is forced ({@link #force(String)}) and whose
+   * start-up {@link #repair}s every blob it has not forced, so a file torn here by a crash is rewritten before
+   * anything reads it. A file already there with the blob's size is kept (as in {@link BlobWriter#commit()}).
+   * The content is written over an existing file, never truncated first: a reader of the same content sees it
+   * whole throughout.
+   */
+  public BlobRef storeUnforced(Small small) throws IOException {
+    Path target = path(small.hash());
+    byte[] bytes = small.bytes();
+    if (sizeOf(target) == bytes.length) {
+      return small.ref();
+    }
+    try (FileChannel ch = openForWriting(target)) {
+      ByteBuffer b = ByteBuffer.wrap(bytes);
+      long pos = 0;
+      while (b.hasRemaining()) {
+        pos += ch.write(b, pos);
+      }
+      ch.truncate(bytes.length);
+    }
+    return small.ref();
+  }
+
+  private static FileChannel openForWriting(Path file) throws IOException {
+    try {
+      return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    } catch (NoSuchFileException e) {
+      Files.createDirectories(file.getParent()); // the fan-out folders are made at start; recreated if removed
+      return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+    }
   }
 
   /**
@@ -163,12 +185,11 @@ public final class BlobStore {
     return removed;
   }
 
-  private static long sizeOf(Path file) throws IOException {
-    try {
-      return Files.size(file);
-    } catch (NoSuchFileException e) {
-      return -1;
-    }
+  /** The file's size, or -1 when there is none; without an exception for a missing file (a stat or two). */
+  private static long sizeOf(Path file) {
+    java.io.File f = file.toFile();
+    long n = f.length();
+    return n > 0 || f.exists() ? n : -1;
   }
 
   /** Forces a file or a folder to disk (fsync of a descriptor opened for reading). */
@@ -294,10 +315,6 @@ public final class BlobStore {
      * writes the blocks), and it must not be taken for the stored copy.
      */
     public BlobRef commit() throws IOException {
-      return commit(true);
-    }
-
-    private BlobRef commit(boolean forced) throws IOException {
       if (done) {
         throw new IllegalStateException("blob already finished");
       }
@@ -315,9 +332,7 @@ public final class BlobStore {
           // short, and no row refers to it; this whole copy replaces it.
           Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
         }
-        if (forced) {
-          force(target);
-        }
+        force(target);
         return new BlobRef(hash, size);
       } catch (IOException | RuntimeException e) {
         discard();

@@ -57,6 +57,29 @@ class BlobStoreTest {
   }
 
   @Test
+  void anUnforcedStoreWritesUnderTheHashAndMendsAWrongSizedFile() throws Exception {
+    BlobStore blobs = new BlobStore(dir.resolve("blobs"));
+    byte[] content = body(10_000, "journaled");
+    BlobStore.Small small = new BlobStore.Small(sha256(content), content);
+    Path file = blobs.path(small.hash());
+    assertEquals(small.ref(), blobs.storeUnforced(small));
+    assertArrayEquals(content, Files.readAllBytes(file));
+    // Left short or long by a crash: the next store writes the whole content, at its size.
+    Files.write(file, java.util.Arrays.copyOf(content, 4096));
+    blobs.storeUnforced(small);
+    assertArrayEquals(content, Files.readAllBytes(file));
+    Files.write(file, java.util.Arrays.copyOf(content, 12_000));
+    blobs.storeUnforced(small);
+    assertArrayEquals(content, Files.readAllBytes(file));
+    // A fan-out folder removed by hand is made again.
+    Files.delete(file);
+    Files.delete(file.getParent());
+    blobs.storeUnforced(small);
+    assertArrayEquals(content, Files.readAllBytes(file));
+    assertEquals(List.of(), tmpFiles());
+  }
+
+  @Test
   void concurrentWritersOfTheSameContentAllGetTheWholeFile() throws Exception {
     BlobStore blobs = new BlobStore(dir.resolve("blobs"));
     byte[] same = body(64 * 1024 + 7, "same");
