@@ -34,6 +34,24 @@ import org.slf4j.LoggerFactory;
 public final class BlobStore {
   private static final Logger log = LoggerFactory.getLogger(BlobStore.class);
   private static final HexFormat HEX = HexFormat.of();
+  /** Cloned for each blob: MessageDigest.getInstance checks providers and algorithm constraints every time. */
+  private static final MessageDigest SHA256;
+
+  static {
+    try {
+      SHA256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return (MessageDigest) SHA256.clone();
+    } catch (CloneNotSupportedException e) {
+      throw new IllegalStateException(e);
+    }
+  }
   private final Path root;
   private final Path tmp;
 
@@ -113,13 +131,8 @@ public final class BlobStore {
   public BlobRef repair(Small small) throws IOException {
     Path target = path(small.hash());
     if (sizeOf(target) == small.bytes().length) {
-      try {
-        MessageDigest d = MessageDigest.getInstance("SHA-256");
-        if (HEX.formatHex(d.digest(Files.readAllBytes(target))).equals(small.hash())) {
-          return small.ref();
-        }
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
+      if (HEX.formatHex(sha256().digest(Files.readAllBytes(target))).equals(small.hash())) {
+        return small.ref();
       }
     }
     Path tmpFile = tmp.resolve(UUID.randomUUID() + ".tmp");
@@ -140,7 +153,7 @@ public final class BlobStore {
 
   /** Starts a new blob; the caller writes to it and then commits or aborts it. */
   public BlobWriter create() {
-    return new BlobWriter(tmp.resolve(UUID.randomUUID() + ".tmp"));
+    return new BlobWriter();
   }
 
   public Path path(String hash) {
@@ -201,20 +214,15 @@ public final class BlobStore {
 
   /** A blob being written: hashes as it goes; {@link #commit()} makes it durable under its hash. */
   public final class BlobWriter extends OutputStream {
-    private final Path file;
-    private FileChannel channel; // opened when the buffer first spills: a small message never has a file
+    private Path file; // named and opened when the buffer first spills: a small message never has a file
+    private FileChannel channel;
     private final MessageDigest digest;
     private final ByteBuffer buf = ByteBuffer.allocate(SMALL);
     private long size;
     private boolean done;
 
-    private BlobWriter(Path file) {
-      this.file = file;
-      try {
-        this.digest = MessageDigest.getInstance("SHA-256");
-      } catch (NoSuchAlgorithmException e) {
-        throw new IllegalStateException(e);
-      }
+    private BlobWriter() {
+      this.digest = sha256();
     }
 
     @Override
@@ -257,6 +265,7 @@ public final class BlobStore {
 
     private void drain() throws IOException {
       if (channel == null) {
+        file = tmp.resolve(UUID.randomUUID() + ".tmp");
         channel = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
       }
       buf.flip();
@@ -353,7 +362,9 @@ public final class BlobStore {
         if (channel != null) {
           channel.close();
         }
-        Files.deleteIfExists(file);
+        if (file != null) {
+          Files.deleteIfExists(file);
+        }
       } catch (NoSuchFileException e) {
         // already gone
       } catch (IOException e) {
