@@ -45,6 +45,7 @@ public final class Main {
     if (!serve && ControlClient.wantsForwarding(args)) {
       Integer forwarded = ControlClient.tryForward(args, System.in, System.out, System.err);
       if (forwarded != null) {
+        flushLogs();
         System.exit(forwarded);
       }
     }
@@ -55,7 +56,15 @@ public final class Main {
     // A server that stopped (SIGTERM) returns 0 and lets the JVM end; one that could not start (a port in use, a
     // bad configuration) must not exit 0: a service manager would take it for a clean stop.
     if (!serve || code != 0) {
+      flushLogs();
       System.exit(code);
+    }
+  }
+
+  /** Writes out the log lines still queued (logback.xml: an asynchronous appender) and stops logging. */
+  public static void flushLogs() {
+    if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext lc) {
+      lc.stop();
     }
   }
 

@@ -25,6 +25,7 @@ final class ServeCommand implements Runnable {
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       control.close();
       server.close();
+      Main.flushLogs();
       stopped.countDown();
     }, "shutdown"));
     try {
