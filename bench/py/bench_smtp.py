@@ -80,12 +80,12 @@ def syscall_counts(pids, run, seconds_cap=120):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dist", default="dist/darwinmail")
-    ap.add_argument("--runs", default="1:1000,10:4000,50:6000", help="concurrency:count,...")
+    ap.add_argument("--runs", default="1:2000,10:4000,50:6000", help="concurrency:count,...")
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per smtp-source run")
     ap.add_argument("--warmup", type=int, default=30000,
                     help="messages sent to each server before measuring (the JVM needs 25,000-30,000 to finish compiling the hot paths)")
-    ap.add_argument("--row-warmup", type=int, default=6000,
+    ap.add_argument("--row-warmup", type=int, default=12000,
                     help="unreported messages sent to each server at a row's concurrency before that row is measured "
                          "(a change of concurrency sets the JIT compiling again)")
     ap.add_argument("--syscalls", type=int, default=200,
@@ -138,10 +138,11 @@ def main():
                      "stretch)." % a.warmup)
         if a.row_warmup:
             rep.note("Before each row, each server receives %d unreported messages at that row's concurrency: a new "
-                     "concurrency sets the JIT compiling again (measured with per-thread CPU from /proc after the "
-                     "30,000-message warm-up at concurrency 10, with the intake journal: Darwin's compiler threads at "
-                     "2.44 ms CPU/msg over the first 3,000 messages at concurrency 1, 1.54 and 1.28 over the next two "
-                     "1,000, 0.14 after that, while the rate went 325, 380, 388, 534 msg/s)." % a.row_warmup)
+                     "concurrency sets the JIT compiling again (measured with per-thread CPU from /proc after a "
+                     "30,000-message warm-up at concurrency 10, five runs on 30 November: Darwin's compiler threads "
+                     "used 1.3-2.2 ms CPU/msg over the first 3,000 messages at concurrency 1, 0.3-0.9 over the next "
+                     "3,000, 0.2-0.6 over the third, 0.1-0.3 over the fourth and under 0.1 after 12,000)."
+                     % a.row_warmup)
         for conc, count in runs:
             # A-B-B-A halves (Darwin, Postfix, Postfix, Darwin): a load drift on this shared machine
             # during the run hits both servers alike.
