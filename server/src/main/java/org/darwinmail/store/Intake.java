@@ -36,7 +36,8 @@ import org.slf4j.LoggerFactory;
  * {@code O_DSYNC} descriptor: overwriting written blocks changes no metadata, so the write is one data write and
  * one cache flush, and messages arriving together share it (group commit). An applier thread then writes the
  * blobs, not forced (the journal still holds their content), and inserts the rows in one transaction that also
- * records the last applied sequence number in {@code intake}. When every record of a segment is applied, the blobs
+ * records the last applied sequence number in {@code intake}; it lets a message wait up to {@link #LINGER_NANOS}
+ * for others to share that transaction, unless a reader is waiting. When every record of a segment is applied, the blobs
  * written so far are forced ({@link #forceAll}) and the segment is deleted.
  *
  * <p>Record: magic, payload length, sequence number, CRC-32C of the sequence number and payload, then the payload
@@ -48,7 +49,8 @@ import org.slf4j.LoggerFactory;
  * or the machine stopped.
  *
  * <p>Readers see what was acknowledged: {@link #awaitApplied()} (called by {@link MailStore}'s reads and at each
- * IMAP command) waits until everything journaled before the call is in the mailboxes, usually already true.
+ * IMAP command) waits until everything journaled before the call is in the mailboxes; the applier stops waiting
+ * for company when a reader comes.
  */
 public final class Intake implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Intake.class);
@@ -61,6 +63,14 @@ public final class Intake implements AutoCloseable {
    */
   private static final long MAX_PENDING_BYTES = 2L << 20;
   private static final int MAX_APPLY_BATCH = 64;
+  /**
+   * How long the applier lets a message wait for others before storing it, unless a full batch waits, a reader
+   * asks, or half of {@link #MAX_PENDING_BYTES} waits: one Derby transaction (statements, commit, log flush) for
+   * 20-30 messages instead of one each when they arrive one at a time. Measured at concurrency 1 (10 KB, Darwin
+   * alone): the applier's CPU 0.65-1.2 -> 0.30-0.41 ms per message, and fewer Derby log flushes competing with
+   * the journal's writes for the disk.
+   */
+  private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
   /** Where one copy goes: the account (to fall back to its INBOX) and the mailbox. */
   public record Target(long accountId, long mailboxId) {}
@@ -122,6 +132,12 @@ public final class Intake implements AutoCloseable {
   private volatile long writtenSeq;
   private volatile long appliedSeq;
   private long pendingBytes;
+  /** When the oldest message in {@code unapplied} was journaled (System.nanoTime). */
+  private long unappliedSince;
+  /** The applier is waiting for more messages (a write then wakes it only when {@link #shouldApplyNow}). */
+  private boolean lingering;
+  /** Readers in {@link #awaitApplied}: the applier stops lingering for them. */
+  private int readersWaiting;
   private long nextSegment;
   /** Made by the first write: a start that takes no mail (a CLI command) writes no segment. */
   private Segment current;
@@ -208,8 +224,13 @@ public final class Intake implements AutoCloseable {
         if (failure == null) {
           nextSeq = first + batch.size();
           writtenSeq = nextSeq - 1;
+          if (unapplied.isEmpty()) {
+            unappliedSince = System.nanoTime();
+          }
           unapplied.addAll(entries);
-          work.signal();
+          if (!lingering || shouldApplyNow()) {
+            work.signal();
+          }
         } else {
           for (Pending b : batch) {
             pendingBytes -= b.body.bytes().length;
@@ -443,6 +464,7 @@ public final class Intake implements AutoCloseable {
         if (unapplied.isEmpty() && closing) {
           return;
         }
+        linger();
         while (!unapplied.isEmpty() && batch.size() < MAX_APPLY_BATCH) {
           batch.add(unapplied.poll());
         }
@@ -469,6 +491,29 @@ public final class Intake implements AutoCloseable {
       }
       retireApplied();
     }
+  }
+
+  /** With the lock held: waits up to {@link #LINGER_NANOS} after the oldest unapplied message for more to come. */
+  private void linger() {
+    try {
+      while (!unapplied.isEmpty() && !shouldApplyNow()) {
+        long left = unappliedSince + LINGER_NANOS - System.nanoTime();
+        if (left <= 0) {
+          break;
+        }
+        lingering = true;
+        work.awaitNanos(left);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      lingering = false;
+    }
+  }
+
+  /** With the lock held: whether the applier should store what waits without lingering. */
+  private boolean shouldApplyNow() {
+    return closing || readersWaiting > 0 || unapplied.size() >= MAX_APPLY_BATCH || pendingBytes > MAX_PENDING_BYTES / 2;
   }
 
   /** Deletes the segments all of whose records are applied (a segment is retired after its records may be). */
@@ -634,6 +679,8 @@ public final class Intake implements AutoCloseable {
       return;
     }
     lock.lock();
+    readersWaiting++;
+    work.signal();
     try {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (appliedSeq < target) {
@@ -647,6 +694,7 @@ public final class Intake implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } finally {
+      readersWaiting--;
       lock.unlock();
     }
   }

@@ -129,6 +129,30 @@ class IntakeTest {
   }
 
   /**
+   * The applier waits a moment for company before storing a message (one transaction for several), but a message
+   * that arrives alone still reaches its mailbox's watchers (an IMAP IDLE client) without any read asking, and a
+   * read that comes while it waits does not wait for the rest of that moment's company.
+   */
+  @Test
+  void aMessageArrivingAloneReachesItsWatchersWithoutAReadAndAReadGetsItAtOnce() throws Exception {
+    try (Store s = new Store(true)) {
+      s.directory.addDomain("example.test");
+      Account a = s.directory.addAccount("a@example.test", "pw".toCharArray());
+      long inbox = s.mail.mailbox(a.id(), "INBOX").orElseThrow().id();
+      List<Intake.Target> to = List.of(new Intake.Target(a.id(), inbox));
+      java.util.concurrent.CountDownLatch told = new java.util.concurrent.CountDownLatch(1);
+      try (AutoCloseable watch = s.mail.events().subscribe(inbox, modseq -> told.countDown())) {
+        s.intake.submit(to, Instant.now(), small(body(1)));
+        assertThat(told.await(30, java.util.concurrent.TimeUnit.SECONDS)).as("watcher told of the message").isTrue();
+      }
+      assertThat(s.mail.intakeApplied()).isEqualTo(1);
+      // A read right after a second lone message: it is there.
+      s.intake.submit(to, Instant.now(), small(body(2)));
+      assertThat(bodies(s, inbox)).containsExactly(body(1), body(2));
+    }
+  }
+
+  /**
    * A crash after the journal write and before the rows: the database is put back to "4 of 10 stored" (rows,
    * blobs and the applied number removed as if never made), the segment as it was on disk with a torn record
    * after the last one. The next start stores the other 6, once each, and skips the torn record.
