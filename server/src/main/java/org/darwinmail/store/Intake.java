@@ -67,7 +67,7 @@ public final class Intake implements AutoCloseable {
    * How long the applier lets a message wait for others before storing it, unless a full batch waits, a reader
    * asks, or half of {@link #MAX_PENDING_BYTES} waits: one Derby transaction (statements, commit, log flush) for
    * 20-30 messages instead of one each when they arrive one at a time. Measured at concurrency 1 (10 KB, Darwin
-   * alone): the applier's CPU 0.65-1.2 -> 0.30-0.41 ms per message, and fewer Derby log flushes competing with
+   * alone): the applier's CPU 0.65-1.2 -> 0.25-0.35 ms per message, and fewer Derby log flushes competing with
    * the journal's writes for the disk.
    */
   private static final long LINGER_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
