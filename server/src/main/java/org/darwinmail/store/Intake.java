@@ -37,16 +37,18 @@ import org.slf4j.LoggerFactory;
  * one cache flush, and messages arriving together share it (group commit). An applier thread then writes the
  * blobs, not forced (the journal still holds their content), and inserts the rows in one transaction that also
  * records the last applied sequence number in {@code intake}; it lets a message wait up to {@link #LINGER_NANOS}
- * for others to share that transaction, unless a reader is waiting. When every record of a segment is applied, the blobs
- * written so far are forced ({@link #forceAll}) and the segment is deleted.
+ * for others to share that transaction, unless a reader is waiting. When every record of a segment is applied,
+ * the blobs written so far are forced ({@link #forceAll}) and the segment is reused as a spare under a new number
+ * (renamed, the folder forced) or deleted: only the first segments of a run are written full of zeros, and the
+ * journal keeps writing into blocks it already has.
  *
- * <p>Record: magic, payload length, sequence number, CRC-32C of the sequence number and payload, then the payload
- * (internal date, the (account, mailbox) pairs, the SHA-256, the message). Records follow each other from the start
- * of a segment; the first one that does not check (zeros, a torn write) ends the segment. Segments are never
- * reused, so nothing stale can follow. At start-up, before anything listens, the blob of every record still in a
- * segment is checked and rewritten when not whole, every record above the applied number is applied, in order,
- * and the blobs are forced before the segments go: a message is stored exactly once whatever instant the process
- * or the machine stopped.
+ * <p>Record: magic, payload length, sequence number, CRC-32C of the segment's number, the sequence number and the
+ * payload, then the payload (internal date, the (account, mailbox) pairs, the SHA-256, the message). Records follow
+ * each other from the start of a segment; the first one that does not check (zeros, a torn write, a record of the
+ * segment's previous life, whose CRC covers its old number) ends the segment. At start-up, before anything
+ * listens, the blob of every record still in a segment is checked and rewritten when not whole, every record
+ * above the applied number is applied, in order, and the blobs are forced before the segments go: a message is
+ * stored exactly once whatever instant the process or the machine stopped.
  *
  * <p>Readers see what was acknowledged: {@link #awaitApplied()} (called by {@link MailStore}'s reads and at each
  * IMAP command) waits until everything journaled before the call is in the mailboxes; the applier stops waiting
@@ -63,6 +65,11 @@ public final class Intake implements AutoCloseable {
    */
   private static final long MAX_PENDING_BYTES = 2L << 20;
   private static final int MAX_APPLY_BATCH = 64;
+  /**
+   * Spare segments kept ready: two, so that the writer has one while the segment it just left waits for its last
+   * records to be stored and its blobs forced before it is reused.
+   */
+  private static final int SPARES = 2;
   /**
    * How long the applier lets a message wait for others before storing it, unless a full batch waits, a reader
    * asks, or half of {@link #MAX_PENDING_BYTES} waits: one Derby transaction (statements, commit, log flush) for
@@ -141,7 +148,8 @@ public final class Intake implements AutoCloseable {
   private long nextSegment;
   /** Made by the first write: a start that takes no mail (a CLI command) writes no segment. */
   private Segment current;
-  private Segment spare;
+  /** Segments ready for the writer after the current one: {@link #SPARES} of them, with those waiting to be reused. */
+  private final ArrayDeque<Segment> spares = new ArrayDeque<>();
   private final Thread applier;
 
   private Intake(Path dir, MailStore store, long segmentSize) {
@@ -276,7 +284,7 @@ public final class Intake implements AutoCloseable {
       }
       ByteBuffer buf = ByteBuffer.allocate((int) bytes);
       for (int k = i; k < i + n; k++) {
-        encode(entries.get(k), buf);
+        encode(entries.get(k), current.number, buf);
       }
       buf.flip();
       long pos = current.position;
@@ -289,13 +297,12 @@ public final class Intake implements AutoCloseable {
     }
   }
 
-  /** The current segment is full: it waits to be deleted, the spare (made now if there is none) takes over. */
+  /** The current segment is full: it waits to be reused, a spare (made now if there is none) takes over. */
   private void switchSegment() throws IOException {
     Segment next;
     lock.lock();
     try {
-      next = spare;
-      spare = null;
+      next = spares.poll();
     } finally {
       lock.unlock();
     }
@@ -308,7 +315,7 @@ public final class Intake implements AutoCloseable {
     try {
       retired.add(old);
       current = next;
-      work.signal(); // the applier makes the next spare and deletes what is applied
+      work.signal(); // the applier reuses or deletes what is applied
     } finally {
       lock.unlock();
     }
@@ -326,7 +333,7 @@ public final class Intake implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    Path path = dir.resolve(String.format("%016x.seg", number));
+    Path path = segmentPath(number);
     Path tmp = dir.resolve(String.format("%016x.new", number));
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
         StandardOpenOption.WRITE)) {
@@ -344,7 +351,11 @@ public final class Intake implements AutoCloseable {
     return s;
   }
 
-  private static void encode(Entry e, ByteBuffer buf) {
+  private Path segmentPath(long number) {
+    return dir.resolve(String.format("%016x.seg", number));
+  }
+
+  private static void encode(Entry e, long segment, ByteBuffer buf) {
     int start = buf.position();
     int length = e.recordSize() - HEADER;
     buf.putInt(MAGIC).putInt(length).putLong(e.seq()).putInt(0);
@@ -356,12 +367,12 @@ public final class Intake implements AutoCloseable {
     }
     buf.put(HexFormat.of().parseHex(e.body().hash()));
     buf.put(e.body().bytes());
-    buf.putInt(start + 16, crc(e.seq(), buf.array(), payload, length));
+    buf.putInt(start + 16, crc(segment, e.seq(), buf.array(), payload, length));
   }
 
-  private static int crc(long seq, byte[] a, int off, int len) {
+  private static int crc(long segment, long seq, byte[] a, int off, int len) {
     CRC32C c = new CRC32C();
-    c.update(ByteBuffer.allocate(8).putLong(0, seq));
+    c.update(ByteBuffer.allocate(16).putLong(0, segment).putLong(8, seq));
     c.update(a, off, len);
     return (int) c.getValue();
   }
@@ -415,8 +426,10 @@ public final class Intake implements AutoCloseable {
     nextSegment = maxSegment + 1;
   }
 
-  /** The records of one segment, from its start to the first one that does not check. */
+  /** The records of one segment ({@code <number>.seg}), from its start to the first one that does not check. */
   static List<Entry> read(Path segment) throws IOException {
+    String name = segment.getFileName().toString();
+    long number = Long.parseUnsignedLong(name.substring(0, name.indexOf('.')), 16);
     byte[] a = Files.readAllBytes(segment);
     ByteBuffer buf = ByteBuffer.wrap(a);
     List<Entry> out = new ArrayList<>();
@@ -427,7 +440,7 @@ public final class Intake implements AutoCloseable {
       long seq = buf.getLong();
       int crc = buf.getInt();
       if (magic != MAGIC || length < 8 + 4 + 32 || length > buf.remaining()
-          || crc(seq, a, start + HEADER, length) != crc) {
+          || crc(number, seq, a, start + HEADER, length) != crc) {
         break;
       }
       long date = buf.getLong();
@@ -454,11 +467,9 @@ public final class Intake implements AutoCloseable {
   private void applyLoop() {
     while (true) {
       List<Entry> batch = new ArrayList<>();
-      boolean makeSpare;
       lock.lock();
       try {
-        // The spare is made once the journal is in use, then after each switch.
-        while (unapplied.isEmpty() && !closing && (spare != null || current == null)) {
+        while (unapplied.isEmpty() && !closing && !retirable() && !spareWanted()) {
           work.awaitUninterruptibly();
         }
         if (unapplied.isEmpty() && closing) {
@@ -468,19 +479,26 @@ public final class Intake implements AutoCloseable {
         while (!unapplied.isEmpty() && batch.size() < MAX_APPLY_BATCH) {
           batch.add(unapplied.poll());
         }
-        makeSpare = spare == null && current != null && !closing;
       } finally {
         lock.unlock();
       }
       if (!batch.isEmpty()) {
         applyRetrying(batch);
       }
+      retireApplied(); // a segment all of whose records are stored becomes a spare
+      boolean makeSpare;
+      lock.lock();
+      try {
+        makeSpare = spareWanted();
+      } finally {
+        lock.unlock();
+      }
       if (makeSpare) {
         try {
           Segment s = newSegment();
           lock.lock();
           try {
-            spare = s;
+            spares.add(s);
           } finally {
             lock.unlock();
           }
@@ -489,8 +507,20 @@ public final class Intake implements AutoCloseable {
           pause();
         }
       }
-      retireApplied();
     }
+  }
+
+  /**
+   * With the lock held: whether a spare is to be made new: once the journal is in use, until there are {@link #SPARES}
+   * counting the retired segments (each becomes a spare when its records are stored).
+   */
+  private boolean spareWanted() {
+    return current != null && !closing && spares.size() + retired.size() < SPARES;
+  }
+
+  /** With the lock held: whether the oldest retired segment's records are all stored. */
+  private boolean retirable() {
+    return !retired.isEmpty() && retired.peek().lastSeq <= appliedSeq;
   }
 
   /** With the lock held: waits up to {@link #LINGER_NANOS} after the oldest unapplied message for more to come. */
@@ -516,13 +546,13 @@ public final class Intake implements AutoCloseable {
     return closing || readersWaiting > 0 || unapplied.size() >= MAX_APPLY_BATCH || pendingBytes > MAX_PENDING_BYTES / 2;
   }
 
-  /** Deletes the segments all of whose records are applied (a segment is retired after its records may be). */
+  /** Reuses or deletes the segments whose records are all applied (a segment is retired after its records may be). */
   private void retireApplied() {
     long done = appliedSeq;
     boolean any;
     lock.lock();
     try {
-      any = !retired.isEmpty() && retired.peek().lastSeq <= done;
+      any = retirable();
     } finally {
       lock.unlock();
     }
@@ -563,8 +593,8 @@ public final class Intake implements AutoCloseable {
   }
 
   /**
-   * Deletes the retired segments whose records are all applied, after forcing every blob applied so far (theirs
-   * among them: records are applied in order). A failure leaves them for the next time.
+   * Reuses (as spares) or deletes the retired segments whose records are all applied, after forcing every blob
+   * applied so far (theirs among them: records are applied in order). A failure leaves them for the next time.
    */
   private void retire(long appliedUpTo) {
     try {
@@ -572,6 +602,7 @@ public final class Intake implements AutoCloseable {
       unforced.clear();
     } catch (IOException e) {
       log.error("intake: cannot force stored blobs (the journal keeps them): {}", e.toString());
+      pause();
       return;
     }
     List<Segment> done = new ArrayList<>();
@@ -584,11 +615,53 @@ public final class Intake implements AutoCloseable {
       lock.unlock();
     }
     for (Segment s : done) {
-      try {
-        Files.deleteIfExists(s.path);
-      } catch (IOException e) {
-        log.warn("intake: cannot remove {}: {}", s.path, e.toString());
+      if (!reuse(s)) {
+        delete(s.path);
       }
+    }
+  }
+
+  /**
+   * Makes a segment whose records are all stored and whose blobs are forced a spare, under the next number:
+   * renamed, and the folder forced before a record is written under the new name (its old records, whose CRC
+   * covers the old number, no longer check). Returns false when there are enough spares.
+   */
+  private boolean reuse(Segment old) {
+    long number;
+    lock.lock();
+    try {
+      if (spares.size() >= SPARES || closing) {
+        return false;
+      }
+      number = nextSegment++;
+    } finally {
+      lock.unlock();
+    }
+    Path path = segmentPath(number);
+    try {
+      Files.move(old.path, path, StandardCopyOption.ATOMIC_MOVE);
+      BlobStore.force(dir);
+      Segment s = new Segment(number, path);
+      s.channel = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
+      lock.lock();
+      try {
+        spares.add(s);
+      } finally {
+        lock.unlock();
+      }
+    } catch (IOException e) {
+      log.warn("intake: cannot reuse {} as {} (a new segment will be made): {}", old.path, path, e.toString());
+      delete(old.path);
+      delete(path);
+    }
+    return true;
+  }
+
+  private static void delete(Path p) {
+    try {
+      Files.deleteIfExists(p);
+    } catch (IOException e) {
+      log.warn("intake: cannot remove {}: {}", p, e.toString());
     }
   }
 
@@ -725,8 +798,8 @@ public final class Intake implements AutoCloseable {
       if (current != null) {
         current.channel.close();
       }
-      if (spare != null) {
-        spare.channel.close();
+      for (Segment s : spares) {
+        s.channel.close();
       }
       // Everything is applied: once the blobs are forced no segment is needed (else the next start sees to it).
       forceAll(unforced);
@@ -737,8 +810,8 @@ public final class Intake implements AutoCloseable {
       if (current != null) {
         Files.deleteIfExists(current.path);
       }
-      if (spare != null) {
-        Files.deleteIfExists(spare.path);
+      for (Segment s : spares) {
+        Files.deleteIfExists(s.path);
       }
     } catch (IOException e) {
       log.warn("intake: closing: {}", e.toString());
