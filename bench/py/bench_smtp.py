@@ -80,7 +80,7 @@ def syscall_counts(pids, run, seconds_cap=120):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dist", default="dist/darwinmail")
-    ap.add_argument("--runs", default="1:2000,10:4000,50:6000", help="concurrency:count,...")
+    ap.add_argument("--runs", default="1:4000,10:8000,50:12000", help="concurrency:count,...")
     ap.add_argument("--size", type=int, default=10240)
     ap.add_argument("--timeout", type=int, default=300, help="seconds per smtp-source run")
     ap.add_argument("--warmup", type=int, default=30000,

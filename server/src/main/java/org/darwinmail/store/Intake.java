@@ -42,13 +42,14 @@ import org.slf4j.LoggerFactory;
  * (renamed, the folder forced) or deleted: only the first segments of a run are written full of zeros, and the
  * journal keeps writing into blocks it already has.
  *
- * <p>Record: magic, payload length, sequence number, CRC-32C of the segment's number, the sequence number and the
- * payload, then the payload (internal date, the (account, mailbox) pairs, the SHA-256, the message). Records follow
- * each other from the start of a segment; the first one that does not check (zeros, a torn write, a record of the
- * segment's previous life, whose CRC covers its old number) ends the segment. At start-up, before anything
- * listens, the blob of every record still in a segment is checked and rewritten when not whole, every record
- * above the applied number is applied, in order, and the blobs are forced before the segments go: a message is
- * stored exactly once whatever instant the process or the machine stopped.
+ * <p>A segment is named {@code <number>-<salt>.seg}, the salt a random number drawn each time the file is (re)used.
+ * Record: magic, payload length, sequence number, CRC-32C of the salt, the sequence number and the payload, then
+ * the payload (internal date, the (account, mailbox) pairs, the SHA-256, the message). Records follow each other
+ * from the start of a segment; the first one that does not check (zeros, a torn write, a record of the segment's
+ * previous life, or one that a message's own bytes imitate: the salt is in no message) ends the segment. At
+ * start-up, before anything listens, the blob of every record still in a segment is checked and rewritten when not
+ * whole, every record above the applied number is applied, in order, and the blobs are forced before the segments
+ * go: a message is stored exactly once whatever instant the process or the machine stopped.
  *
  * <p>Readers see what was acknowledged: {@link #awaitApplied()} (called by {@link MailStore}'s reads and at each
  * IMAP command) waits until everything journaled before the call is in the mailboxes; the applier stops waiting
@@ -56,8 +57,14 @@ import org.slf4j.LoggerFactory;
  */
 public final class Intake implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Intake.class);
-  private static final int MAGIC = 0x444d4931; // "DMI1"
+  private static final int MAGIC = 0x444d4932; // "DMI2"
+  /**
+   * Records of an older release, in segments named {@code <number>.seg}, never reused: their CRC covers the sequence
+   * number and payload. Read so that what a crashed older release left journaled is stored after an upgrade.
+   */
+  private static final int MAGIC_V1 = 0x444d4931; // "DMI1"
   private static final int HEADER = 20; // magic, length, seq, crc
+  private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
   private static final int MAX_TARGETS = 100_000;
   /**
    * Bytes journaled but not yet applied before new messages wait: accepting stays at the applier's pace, and a
@@ -107,13 +114,16 @@ public final class Intake implements AutoCloseable {
   /** A segment file being written or waiting for its records to be applied. */
   private static final class Segment {
     final long number;
+    /** Covered by the CRC of each record: a record of the file's previous life does not check. */
+    final long salt;
     final Path path;
     FileChannel channel;
     long position;
     long lastSeq;
 
-    Segment(long number, Path path) {
+    Segment(long number, long salt, Path path) {
       this.number = number;
+      this.salt = salt;
       this.path = path;
     }
   }
@@ -284,7 +294,7 @@ public final class Intake implements AutoCloseable {
       }
       ByteBuffer buf = ByteBuffer.allocate((int) bytes);
       for (int k = i; k < i + n; k++) {
-        encode(entries.get(k), current.number, buf);
+        encode(entries.get(k), current.salt, buf);
       }
       buf.flip();
       long pos = current.position;
@@ -333,7 +343,7 @@ public final class Intake implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    Path path = segmentPath(number);
+    Segment s = segment(number);
     Path tmp = dir.resolve(String.format("%016x.new", number));
     try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
         StandardOpenOption.WRITE)) {
@@ -344,18 +354,25 @@ public final class Intake implements AutoCloseable {
       }
       ch.force(true);
     }
-    Files.move(tmp, path, StandardCopyOption.ATOMIC_MOVE);
+    Files.move(tmp, s.path, StandardCopyOption.ATOMIC_MOVE);
     BlobStore.force(dir);
-    Segment s = new Segment(number, path);
-    s.channel = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
+    s.channel = FileChannel.open(s.path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
     return s;
   }
 
-  private Path segmentPath(long number) {
-    return dir.resolve(String.format("%016x.seg", number));
+  /** A segment's number and a new salt, and the name that holds both. */
+  private Segment segment(long number) {
+    long salt = RANDOM.nextLong();
+    return new Segment(number, salt, dir.resolve(String.format("%016x-%016x.seg", number, salt)));
   }
 
-  private static void encode(Entry e, long segment, ByteBuffer buf) {
+  /** The number at the start of a segment's file name. */
+  private static long numberOf(String name) {
+    int end = name.indexOf('-') > 0 ? name.indexOf('-') : name.indexOf('.');
+    return Long.parseUnsignedLong(name.substring(0, end), 16);
+  }
+
+  private static void encode(Entry e, long salt, ByteBuffer buf) {
     int start = buf.position();
     int length = e.recordSize() - HEADER;
     buf.putInt(MAGIC).putInt(length).putLong(e.seq()).putInt(0);
@@ -367,12 +384,13 @@ public final class Intake implements AutoCloseable {
     }
     buf.put(HexFormat.of().parseHex(e.body().hash()));
     buf.put(e.body().bytes());
-    buf.putInt(start + 16, crc(segment, e.seq(), buf.array(), payload, length));
+    buf.putInt(start + 16, crc(ByteBuffer.allocate(16).putLong(salt).putLong(e.seq()), buf.array(), payload, length));
   }
 
-  private static int crc(long segment, long seq, byte[] a, int off, int len) {
+  /** CRC-32C of what identifies a record (the segment's salt and its sequence number; DMI1: the latter) and payload. */
+  private static int crc(ByteBuffer identity, byte[] a, int off, int len) {
     CRC32C c = new CRC32C();
-    c.update(ByteBuffer.allocate(16).putLong(0, segment).putLong(8, seq));
+    c.update(identity.flip());
     c.update(a, off, len);
     return (int) c.getValue();
   }
@@ -393,12 +411,12 @@ public final class Intake implements AutoCloseable {
     for (Path f : files) {
       String name = f.getFileName().toString();
       if (name.endsWith(".seg")) {
-        maxSegment = Math.max(maxSegment, Long.parseLong(name.substring(0, name.length() - 4), 16));
+        maxSegment = Math.max(maxSegment, numberOf(name));
         for (Entry e : read(f)) {
           found.put(e.seq(), e);
         }
       } else if (name.endsWith(".new")) {
-        maxSegment = Math.max(maxSegment, Long.parseLong(name.substring(0, name.length() - 4), 16));
+        maxSegment = Math.max(maxSegment, numberOf(name));
       }
     }
     // Every blob of a segment still here may be unforced, even of applied records: checked, rewritten when it
@@ -426,10 +444,14 @@ public final class Intake implements AutoCloseable {
     nextSegment = maxSegment + 1;
   }
 
-  /** The records of one segment ({@code <number>.seg}), from its start to the first one that does not check. */
+  /**
+   * The records of one segment ({@code <number>-<salt>.seg}, or an older release's {@code <number>.seg}), from its
+   * start to the first one that does not check.
+   */
   static List<Entry> read(Path segment) throws IOException {
     String name = segment.getFileName().toString();
-    long number = Long.parseUnsignedLong(name.substring(0, name.indexOf('.')), 16);
+    int dash = name.indexOf('-');
+    Long salt = dash > 0 ? Long.parseUnsignedLong(name.substring(dash + 1, name.indexOf('.')), 16) : null;
     byte[] a = Files.readAllBytes(segment);
     ByteBuffer buf = ByteBuffer.wrap(a);
     List<Entry> out = new ArrayList<>();
@@ -439,8 +461,10 @@ public final class Intake implements AutoCloseable {
       int length = buf.getInt();
       long seq = buf.getLong();
       int crc = buf.getInt();
-      if (magic != MAGIC || length < 8 + 4 + 32 || length > buf.remaining()
-          || crc(number, seq, a, start + HEADER, length) != crc) {
+      ByteBuffer identity = salt != null && magic == MAGIC ? ByteBuffer.allocate(16).putLong(salt).putLong(seq)
+          : salt == null && magic == MAGIC_V1 ? ByteBuffer.allocate(8).putLong(seq) : null;
+      if (identity == null || length < 8 + 4 + 32 || length > buf.remaining()
+          || crc(identity, a, start + HEADER, length) != crc) {
         break;
       }
       long date = buf.getLong();
@@ -622,9 +646,9 @@ public final class Intake implements AutoCloseable {
   }
 
   /**
-   * Makes a segment whose records are all stored and whose blobs are forced a spare, under the next number:
-   * renamed, and the folder forced before a record is written under the new name (its old records, whose CRC
-   * covers the old number, no longer check). Returns false when there are enough spares.
+   * Makes a segment whose records are all stored and whose blobs are forced a spare, under the next number and a
+   * new salt: renamed, and the folder forced before a record is written under the new name (its old records, whose
+   * CRC covers the old salt, no longer check). Returns false when there are enough spares.
    */
   private boolean reuse(Segment old) {
     long number;
@@ -637,12 +661,11 @@ public final class Intake implements AutoCloseable {
     } finally {
       lock.unlock();
     }
-    Path path = segmentPath(number);
+    Segment s = segment(number);
     try {
-      Files.move(old.path, path, StandardCopyOption.ATOMIC_MOVE);
+      Files.move(old.path, s.path, StandardCopyOption.ATOMIC_MOVE);
       BlobStore.force(dir);
-      Segment s = new Segment(number, path);
-      s.channel = FileChannel.open(path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
+      s.channel = FileChannel.open(s.path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
       lock.lock();
       try {
         spares.add(s);
@@ -650,9 +673,9 @@ public final class Intake implements AutoCloseable {
         lock.unlock();
       }
     } catch (IOException e) {
-      log.warn("intake: cannot reuse {} as {} (a new segment will be made): {}", old.path, path, e.toString());
+      log.warn("intake: cannot reuse {} as {} (a new segment will be made): {}", old.path, s.path, e.toString());
       delete(old.path);
-      delete(path);
+      delete(s.path);
     }
     return true;
   }

@@ -240,7 +240,7 @@ class IntakeTest {
     long end = Intake.read(restored).stream().mapToLong(e -> e.recordSize()).sum();
     try (FileChannel ch = FileChannel.open(restored, StandardOpenOption.WRITE)) {
       // A record cut short by the crash: a valid header, a few bytes of its payload.
-      ByteBuffer torn = ByteBuffer.allocate(40).putInt(0x444d4931).putInt(5000).putLong(11).putInt(1234);
+      ByteBuffer torn = ByteBuffer.allocate(40).putInt(0x444d4932).putInt(5000).putLong(11).putInt(1234);
       ch.write(torn.flip(), end);
     }
     try (Store s = new Store(true)) {
@@ -312,6 +312,46 @@ class IntakeTest {
     try (Store s = new Store(true)) {
       assertThat(s.mail.intakeApplied()).isEqualTo(n);
       assertThat(bodies(s, inbox)).containsExactlyElementsOf(expected);
+    }
+  }
+
+  /** A record as the release before segments were reused wrote it (DMI1: the CRC covers seq and payload). */
+  private static byte[] recordOfOlderRelease(long seq, long account, long mailbox, String text) throws Exception {
+    byte[] body = text.getBytes(StandardCharsets.UTF_8);
+    ByteBuffer payload = ByteBuffer.allocate(8 + 4 + 16 + 32 + body.length).putLong(System.currentTimeMillis())
+        .putInt(1).putLong(account).putLong(mailbox).put(MessageDigest.getInstance("SHA-256").digest(body)).put(body);
+    java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+    crc.update(ByteBuffer.allocate(8).putLong(0, seq));
+    crc.update(payload.array());
+    return ByteBuffer.allocate(20 + payload.capacity()).putInt(0x444d4931).putInt(payload.capacity()).putLong(seq)
+        .putInt((int) crc.getValue()).put(payload.array()).array();
+  }
+
+  /**
+   * An upgrade after a crash of the release before segments were reused: what its segment ({@code <number>.seg},
+   * DMI1 records, zeros after them) journaled is stored at the first start, once each.
+   */
+  @Test
+  void aSegmentLeftByTheOlderReleaseIsStoredAfterAnUpgrade() throws Exception {
+    long account;
+    long inbox;
+    try (Store s = new Store(true)) {
+      s.directory.addDomain("example.test");
+      Account a = s.directory.addAccount("a@example.test", "pw".toCharArray());
+      account = a.id();
+      inbox = s.mail.mailbox(a.id(), "INBOX").orElseThrow().id();
+    }
+    Path old = dir.resolve("intake").resolve("0000000000000007.seg");
+    java.io.ByteArrayOutputStream segment = new java.io.ByteArrayOutputStream();
+    for (int i = 1; i <= 3; i++) {
+      segment.write(recordOfOlderRelease(i, account, inbox, body(i)));
+    }
+    segment.write(new byte[4096]);
+    Files.write(old, segment.toByteArray());
+    try (Store s = new Store(true)) {
+      assertThat(s.mail.intakeApplied()).isEqualTo(3);
+      assertThat(bodies(s, inbox)).containsExactly(body(1), body(2), body(3));
+      assertThat(Files.exists(old)).isFalse();
     }
   }
 }
