@@ -65,7 +65,7 @@ public final class NetServer implements AutoCloseable {
         probe.setReuseAddress(true); // a closed connection in TIME_WAIT is no reason to refuse
         probe.bind(new InetSocketAddress(address.host(), port));
       } catch (IOException e) {
-        throw new IllegalStateException("cannot listen for " + name + " on " + address + ": " + e.getMessage(), e);
+        throw cannotListen(name, address, e);
       }
     }
     InetSocketAddress bound = null;
@@ -89,7 +89,7 @@ public final class NetServer implements AutoCloseable {
     try {
       ch = b.bind(address.host(), port).sync().channel();
     } catch (Exception e) {
-      throw new IllegalStateException("cannot listen for " + name + " on " + address + ": " + e.getMessage(), e);
+      throw cannotListen(name, address, e);
     }
     boolean first = listeners.stream().noneMatch(l -> l.localAddress().equals(ch.localAddress()));
     listeners.add(ch);
@@ -98,6 +98,10 @@ public final class NetServer implements AutoCloseable {
       log.info("{} listening on {}", name, bound);
     }
     return bound;
+  }
+
+  private static IllegalStateException cannotListen(String name, HostPort address, Exception e) {
+    return new IllegalStateException("cannot listen for " + name + " on " + address + ": " + e.getMessage(), e);
   }
 
   /** Stops accepting connections (existing ones go on until {@link #close}). */
