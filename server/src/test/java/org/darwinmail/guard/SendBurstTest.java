@@ -35,12 +35,12 @@ class SendBurstTest {
   static final String D = "burst.test";
   TestServer server;
   TestDns dns;
-  int remotePort;
+  SmtpSink.Reservation remotePort;
 
   @BeforeEach
   void start() throws IOException {
-    // remote.test's MX is 127.0.0.1 on a port where nothing listens yet: its mail stays queued.
-    remotePort = SmtpSink.freePort();
+    // remote.test's MX is 127.0.0.1 on a port held for it where nothing listens yet: its mail stays queued.
+    remotePort = new SmtpSink.Reservation();
     dns = new TestDns().mx("remote.test", 10, "mx.remote.test").a("mx.remote.test", "127.0.0.1");
     var parsed = ConfigLoader.parse("""
         [guard.send]
@@ -50,7 +50,7 @@ class SendBurstTest {
         burst_window_seconds = 600
         [delivery]
         port = %d
-        """.formatted(BURST, remotePort));
+        """.formatted(BURST, remotePort.port()));
     server = TestServer.start(c -> c.withGuard(parsed.guard()).withDelivery(parsed.delivery())
         .withDns(new DnsConfig(List.of(dns.address()), 2)));
     server.addUser("mallory@" + D, "mallory-pw");
@@ -60,9 +60,10 @@ class SendBurstTest {
   }
 
   @AfterEach
-  void stop() {
+  void stop() throws IOException {
     server.close();
     dns.close();
+    remotePort.close();
   }
 
   @Test

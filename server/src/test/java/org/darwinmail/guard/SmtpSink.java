@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -16,8 +17,15 @@ final class SmtpSink implements AutoCloseable {
   final List<String> subjects = new CopyOnWriteArrayList<>();
   private final ServerSocket server;
 
-  SmtpSink(int port) throws IOException {
-    server = new ServerSocket(port, 50, InetAddress.getLoopbackAddress());
+  /**
+   * Listens on the port held by {@code reserved}, then lets the reservation go: the port was never free in
+   * between, so nothing else (another test's listener, a client's ephemeral port) can have taken it.
+   */
+  SmtpSink(Reservation reserved) throws IOException {
+    server = new ServerSocket();
+    server.setReuseAddress(true);
+    server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), reserved.port()), 50);
+    reserved.close();
     Thread.ofVirtual().start(() -> {
       while (!server.isClosed()) {
         try {
@@ -30,10 +38,25 @@ final class SmtpSink implements AutoCloseable {
     });
   }
 
-  /** A port nothing listens on (yet). */
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
+  /**
+   * A loopback port held for a sink to come: bound, not listening (a connection to it is refused, as when nothing
+   * is there), with SO_REUSEADDR so that the sink's socket can bind it before this one closes.
+   */
+  static final class Reservation implements AutoCloseable {
+    private final Socket socket = new Socket();
+
+    Reservation() throws IOException {
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    int port() {
+      return socket.getLocalPort();
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
     }
   }
 
