@@ -20,8 +20,8 @@ import org.darwinmail.config.HostPort;
 import org.junit.jupiter.api.Test;
 
 /**
- * The listening sockets: every connection to a bound port is served (by whichever event loop's socket the kernel
- * picks), and a port another server holds is refused with an error that names it, as a single socket would be.
+ * The listening sockets: every connection to a bound port is served, spread over the event loops, and a port another
+ * server holds is refused with an error that names it.
  */
 class NetServerTest {
   /** Greets with the name of the thread serving the connection, then closes it. */
@@ -58,7 +58,7 @@ class NetServerTest {
         assertThat(g).startsWith("hello from ");
         threads.add(g);
       }
-      // Connections from many client ports land on more than one loop's socket, and all of them answer.
+      // The connections are spread over the event loops, and all of them answer.
       assertThat(threads).hasSizeGreaterThan(1);
     }
   }
