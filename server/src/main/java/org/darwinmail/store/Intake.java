@@ -65,6 +65,9 @@ public final class Intake implements AutoCloseable {
   private static final int MAGIC_V1 = 0x444d4931; // "DMI1"
   private static final int HEADER = 20; // magic, length, seq, crc
   private static final java.security.SecureRandom RANDOM = new java.security.SecureRandom();
+  /** A segment's name: its number, its salt (absent in an older release's), and ".seg" (or ".new" while made). */
+  private static final java.util.regex.Pattern NAME =
+      java.util.regex.Pattern.compile("([0-9a-f]{16})(?:-([0-9a-f]{16}))?\\.(seg|new)");
   private static final int MAX_TARGETS = 100_000;
   /**
    * Bytes journaled but not yet applied before new messages wait: accepting stays at the applier's pace, and a
@@ -366,12 +369,6 @@ public final class Intake implements AutoCloseable {
     return new Segment(number, salt, dir.resolve(String.format("%016x-%016x.seg", number, salt)));
   }
 
-  /** The number at the start of a segment's file name. */
-  private static long numberOf(String name) {
-    int end = name.indexOf('-') > 0 ? name.indexOf('-') : name.indexOf('.');
-    return Long.parseUnsignedLong(name.substring(0, end), 16);
-  }
-
   private static void encode(Entry e, long salt, ByteBuffer buf) {
     int start = buf.position();
     int length = e.recordSize() - HEADER;
@@ -408,15 +405,19 @@ public final class Intake implements AutoCloseable {
     // By sequence number; a number written twice (a failed write retried in a later segment) keeps the later copy.
     TreeMap<Long, Entry> found = new TreeMap<>();
     long maxSegment = -1;
+    List<Path> segments = new ArrayList<>();
     for (Path f : files) {
-      String name = f.getFileName().toString();
-      if (name.endsWith(".seg")) {
-        maxSegment = Math.max(maxSegment, numberOf(name));
+      java.util.regex.Matcher m = NAME.matcher(f.getFileName().toString());
+      if (!m.matches()) {
+        log.warn("intake: {} is not a journal segment (<16 hex digits>[-<16 hex digits>].seg); left alone", f);
+        continue;
+      }
+      segments.add(f);
+      maxSegment = Math.max(maxSegment, Long.parseUnsignedLong(m.group(1), 16));
+      if (m.group(3).equals("seg")) {
         for (Entry e : read(f)) {
           found.put(e.seq(), e);
         }
-      } else if (name.endsWith(".new")) {
-        maxSegment = Math.max(maxSegment, numberOf(name));
       }
     }
     // Every blob of a segment still here may be unforced, even of applied records: checked, rewritten when it
@@ -435,7 +436,7 @@ public final class Intake implements AutoCloseable {
       done = toApply.getLast().seq();
     }
     forceAll(hashes);
-    for (Path f : files) {
+    for (Path f : segments) {
       Files.delete(f);
     }
     nextSeq = done + 1;
@@ -449,9 +450,11 @@ public final class Intake implements AutoCloseable {
    * start to the first one that does not check.
    */
   static List<Entry> read(Path segment) throws IOException {
-    String name = segment.getFileName().toString();
-    int dash = name.indexOf('-');
-    Long salt = dash > 0 ? Long.parseUnsignedLong(name.substring(dash + 1, name.indexOf('.')), 16) : null;
+    java.util.regex.Matcher m = NAME.matcher(segment.getFileName().toString());
+    if (!m.matches()) {
+      throw new IOException(segment + " is not named as a journal segment");
+    }
+    Long salt = m.group(2) == null ? null : Long.parseUnsignedLong(m.group(2), 16);
     byte[] a = Files.readAllBytes(segment);
     ByteBuffer buf = ByteBuffer.wrap(a);
     List<Entry> out = new ArrayList<>();

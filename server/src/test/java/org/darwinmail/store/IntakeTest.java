@@ -354,4 +354,21 @@ class IntakeTest {
       assertThat(Files.exists(old)).isFalse();
     }
   }
+
+  /** A file in the journal's folder that is not named as a segment stops nothing and is left as it is. */
+  @Test
+  void aStrayFileInTheJournalFolderIsLeftAloneAndTheStartGoesOn() throws Exception {
+    Path intake = Files.createDirectories(dir.resolve("intake"));
+    Path notes = Files.writeString(intake.resolve("notes.seg"), "not a segment");
+    Path badSalt = Files.writeString(intake.resolve("0000000000000001-nothexnothexnoth.seg"), "x");
+    try (Store s = new Store(true)) {
+      s.directory.addDomain("example.test");
+      Account a = s.directory.addAccount("a@example.test", "pw".toCharArray());
+      long inbox = s.mail.mailbox(a.id(), "INBOX").orElseThrow().id();
+      s.intake.submit(List.of(new Intake.Target(a.id(), inbox)), Instant.now(), small(body(1)));
+      assertThat(bodies(s, inbox)).containsExactly(body(1));
+    }
+    assertThat(notes).hasContent("not a segment");
+    assertThat(badSalt).hasContent("x");
+  }
 }
