@@ -8,7 +8,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.Flags;
@@ -31,8 +30,11 @@ final class MailboxCommands {
     return MailboxNames.toWire(name, s.isUtf8());
   }
 
+  /** The longest mailbox name CREATE and RENAME accept (characters). */
+  static final int MAX_NAME_LENGTH = 500;
+
   static void validName(String name) {
-    if (name.isEmpty() || name.length() > 500 || name.startsWith("/") || name.contains("//")
+    if (name.isEmpty() || name.length() > MAX_NAME_LENGTH || name.startsWith("/") || name.contains("//")
         || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == '*' || c == '%')) {
       throw ImapException.no("CANNOT", "Invalid mailbox name");
     }
@@ -105,19 +107,6 @@ final class MailboxCommands {
     s.ok(x.tag(), (x.subscribe() ? "SUBSCRIBE" : "UNSUBSCRIBE") + " completed");
   }
 
-  /** A LIST pattern as a regex: "*" matches anything, "%" anything but the delimiter (RFC 3501 §6.3.8). */
-  static Pattern pattern(String p) {
-    StringBuilder re = new StringBuilder();
-    for (char c : p.toCharArray()) {
-      switch (c) {
-        case '*' -> re.append(".*");
-        case '%' -> re.append("[^/]*");
-        default -> re.append(Pattern.quote(String.valueOf(c)));
-      }
-    }
-    return Pattern.compile(re.toString(), Pattern.DOTALL);
-  }
-
   /** LIST (RFC 3501 §6.3.8, RFC 5258, RFC 5819, RFC 6154) and LSUB (RFC 3501 §6.3.9). */
   static void list(ImapSession s, ListMailboxes x) {
     String verb = x.lsub() ? "LSUB" : "LIST";
@@ -154,21 +143,20 @@ final class MailboxCommands {
         i = n.indexOf('/', i + 1);
       }
     }
-    List<Pattern> pats = new ArrayList<>();
+    List<ListPattern> pats = new ArrayList<>();
     for (String p : x.patterns()) {
       String full = x.reference().isEmpty() || p.startsWith("/") ? p : x.reference() + p;
-      pats.add(pattern(full));
+      pats.add(new ListPattern(full));
     }
     boolean subscribedOnly = x.lsub() || x.selection().contains("SUBSCRIBED");
     boolean specialOnly = x.selection().contains("SPECIAL-USE");
     boolean showSubscribed = x.selection().contains("SUBSCRIBED") || x.returns().contains("SUBSCRIBED");
     boolean extended = !x.selection().isEmpty() || !x.returns().isEmpty();
     for (var e : names.entrySet()) {
+      s.checkClient();
       String name = e.getKey();
       Mailbox m = e.getValue();
-      boolean match = pats.stream().anyMatch(p -> p.matcher(name).matches()
-          || name.equals(Mailbox.INBOX) && p.matcher("inbox").matches()
-          || name.equals(Mailbox.INBOX) && p.matcher("Inbox").matches());
+      boolean match = pats.stream().anyMatch(p -> p.matches(name));
       if (!match) {
         continue;
       }

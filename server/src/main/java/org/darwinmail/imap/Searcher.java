@@ -9,6 +9,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Supplier;
+import org.darwinmail.mime.HeaderText;
 import org.darwinmail.mime.MimePart;
 import org.darwinmail.store.MessageRow;
 
@@ -79,7 +80,7 @@ final class Searcher {
     if (v == null) {
       return null;
     }
-    String c = v.replaceAll("\\([^)]*\\)", " ").replaceAll("\\s+", " ").trim();
+    String c = HeaderText.strip(v, false).replaceAll("\\s+", " ").trim();
     if (c.indexOf(',') >= 0) {
       c = c.substring(c.indexOf(',') + 1).trim();
     }
@@ -107,8 +108,8 @@ final class Searcher {
       return false;
     }
     for (String v : values) {
-      if (needle.isEmpty() || MimePart.decodeWords(v).toLowerCase(Locale.ROOT).contains(needle)
-          || v.toLowerCase(Locale.ROOT).contains(needle)) {
+      if (needle.isEmpty() || contains(MimePart.decodeWords(v).toLowerCase(Locale.ROOT), needle)
+          || contains(v.toLowerCase(Locale.ROOT), needle)) {
         return true;
       }
     }
@@ -117,9 +118,43 @@ final class Searcher {
 
   private static boolean text(SearchKey.Text t, MimePart p) {
     String needle = t.value().toLowerCase(Locale.ROOT);
-    if (t.withHeaders() && p.lowerHeaderText().contains(needle)) {
+    if (t.withHeaders() && contains(p.lowerHeaderText(), needle)) {
       return true;
     }
-    return p.lowerText().contains(needle);
+    return contains(p.lowerText(), needle);
+  }
+
+  /** Needles up to this long use {@link String#contains}: its worst case is this many comparisons per character. */
+  private static final int SHORT_NEEDLE = 64;
+
+  /**
+   * Is {@code needle} in {@code text}? Both come from users (a search key up to a line long, a message body up to
+   * the size limit), and {@link String#contains} compares naively: "aaa...ab" in "aaa...a" costs their lengths
+   * multiplied (issue 23). Long needles go through Knuth-Morris-Pratt, linear in both.
+   */
+  static boolean contains(String text, String needle) {
+    int m = needle.length();
+    if (m <= SHORT_NEEDLE) {
+      return text.contains(needle);
+    }
+    int[] fail = new int[m]; // fail[i]: length of the longest proper border of needle[0..i]
+    for (int i = 1, k = 0; i < m; i++) {
+      while (k > 0 && needle.charAt(i) != needle.charAt(k)) {
+        k = fail[k - 1];
+      }
+      if (needle.charAt(i) == needle.charAt(k)) {
+        k++;
+      }
+      fail[i] = k;
+    }
+    for (int i = 0, k = 0; i < text.length(); i++) {
+      while (k > 0 && text.charAt(i) != needle.charAt(k)) {
+        k = fail[k - 1];
+      }
+      if (text.charAt(i) == needle.charAt(k) && ++k == m) {
+        return true;
+      }
+    }
+    return false;
   }
 }

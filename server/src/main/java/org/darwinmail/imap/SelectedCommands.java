@@ -88,6 +88,7 @@ final class SelectedCommands {
     long max = m.maxUid();
     int n = m.size();
     for (int i = 0; i < n; i++) {
+      s.checkClient();
       MessageRow r = m.rows.get(m.uids.get(i));
       Supplier<MimePart> part = new Supplier<>() {
         MimePart p;
@@ -190,11 +191,11 @@ final class SelectedCommands {
     for (SortKey k : x.criteria()) {
       Comparator<MessageRow> c = switch (k.key()) {
         case "ARRIVAL" -> Comparator.comparing(MessageRow::internalDate);
-        case "DATE" -> Comparator.comparing(r -> Searcher.sentInstant(part.apply(r), r.internalDate()));
+        case "DATE" -> Comparator.comparing(once(r -> Searcher.sentInstant(part.apply(r), r.internalDate())));
         case "SIZE" -> Comparator.comparingLong(MessageRow::size);
-        case "SUBJECT" -> Comparator.comparing(r -> baseSubject(part.apply(r).header("Subject")));
-        case "FROM", "TO", "CC" -> Comparator.comparing(r -> firstMailbox(part.apply(r).header(
-            k.key().equals("FROM") ? "From" : k.key().equals("TO") ? "To" : "Cc")));
+        case "SUBJECT" -> Comparator.comparing(once(r -> BaseSubject.of(part.apply(r).header("Subject"))));
+        case "FROM", "TO", "CC" -> Comparator.comparing(once(r -> firstMailbox(part.apply(r).header(
+            k.key().equals("FROM") ? "From" : k.key().equals("TO") ? "To" : "Cc"))));
         default -> throw ImapException.bad("Unknown sort key");
       };
       if (k.reverse()) {
@@ -213,23 +214,18 @@ final class SelectedCommands {
     s.ok(x.tag(), "SORT completed");
   }
 
-  /** RFC 5256 §2.1 base subject, simplified: decoded, without Re:/Fwd:/Fw:, [blob] prefixes and "(fwd)". */
-  static String baseSubject(String raw) {
-    if (raw == null) {
-      return "";
-    }
-    String t = MimePart.decodeWords(raw).replaceAll("[\\t ]+", " ").trim();
-    boolean changed = true;
-    while (changed) {
-      String before = t;
-      t = t.replaceAll("(?i)\\s*\\(fwd\\)$", "").trim();
-      t = t.replaceAll("(?i)^((re|fwd?)\\s*(\\[[^\\]]*\\])?\\s*:|\\[[^\\]]*\\]\\s*(?=\\S))\\s*", "").trim();
-      if (t.regionMatches(true, 0, "[fwd:", 0, 5) && t.endsWith("]")) {
-        t = t.substring(5, t.length() - 1).trim();
+  /** A sort key computed once per message (a sort compares each message about log n times). */
+  private <T> java.util.function.Function<MessageRow, T> once(java.util.function.Function<MessageRow, T> key) {
+    Map<Long, T> keys = new HashMap<>();
+    return r -> {
+      T v = keys.get(r.uid());
+      if (v == null) {
+        s.checkClient();
+        v = key.apply(r);
+        keys.put(r.uid(), v);
       }
-      changed = !t.equals(before);
-    }
-    return t.toUpperCase(Locale.ROOT);
+      return v;
+    };
   }
 
   private static String firstMailbox(String header) {
@@ -287,6 +283,7 @@ final class SelectedCommands {
     boolean hasFlags = x.items().stream().anyMatch(i -> i instanceof FetchItem.Flags);
     int pending = 0;
     for (MessageRow r0 : rows) {
+      s.checkClient();
       MessageRow r = m.rows.getOrDefault(r0.uid(), r0);
       Resp out = new Resp(s.isUtf8());
       out.raw("* " + m.msn(r.uid()) + " FETCH (");

@@ -54,6 +54,8 @@ public abstract class Session {
         case Frames.Idle i -> onIdle();
         default -> onFrame(frame);
       }
+    } catch (ClientGone e) {
+      log.debug("[{}] client gone: the command was abandoned", id);
     } catch (Throwable e) {
       log.error("[{}] internal error", id, e);
       if (!closed) {
@@ -177,6 +179,28 @@ public abstract class Session {
 
   protected boolean isClosed() {
     return closed;
+  }
+
+  /**
+   * Stops a long command (a search, a fetch or a listing going through many messages or mailboxes) whose client has
+   * gone: work nobody will read must not hold a core (issue 23). The command's loops call this; the session then
+   * drops the command without a reply. Not done by interrupting the thread: an interrupt closes the
+   * {@code FileChannel}s that storage shares between sessions.
+   */
+  public final void checkClient() {
+    Channel ch = channel;
+    if (closed || ch != null && !ch.isActive()) {
+      throw ClientGone.INSTANCE;
+    }
+  }
+
+  /** See {@link #checkClient}: unwinds a command whose client has gone. */
+  private static final class ClientGone extends RuntimeException {
+    static final ClientGone INSTANCE = new ClientGone();
+
+    private ClientGone() {
+      super("client gone", null, false, false);
+    }
   }
 
   public InetSocketAddress remoteAddress() {

@@ -733,13 +733,30 @@ public final class SmtpSession extends Session {
       if (!h.name().equalsIgnoreCase("From")) {
         continue;
       }
-      String v = h.value().replaceAll("\"[^\"]*\"", "\"\"").replaceAll("\\([^()]*\\)", " ");
-      java.util.regex.Matcher m = java.util.regex.Pattern.compile(v.contains("<") ? "<([^<>]*)>"
-          : "([^\\s,;:<>]+@[^\\s,;:<>]+)").matcher(v);
-      boolean any = false;
-      while (m.find()) {
-        any = true;
-        String a = Addresses.normalize(m.group(1));
+      // Linear scans only: the header is the client's text (issue 23: no backtracking regex over it).
+      String v = org.darwinmail.mime.HeaderText.strip(h.value(), true);
+      List<String> found = new ArrayList<>();
+      if (v.indexOf('<') >= 0) {
+        int open = -1; // each <...> holding neither < nor >
+        for (int i = 0; i < v.length(); i++) {
+          if (v.charAt(i) == '<') {
+            open = i;
+          } else if (v.charAt(i) == '>' && open >= 0) {
+            found.add(v.substring(open + 1, i));
+            open = -1;
+          }
+        }
+      } else {
+        for (String token : v.split("[\\s,;:<>]+")) {
+          int at = token.indexOf('@');
+          if (at > 0 && token.lastIndexOf('@') < token.length() - 1) {
+            found.add(token);
+          }
+        }
+      }
+      boolean any = !found.isEmpty();
+      for (String f : found) {
+        String a = Addresses.normalize(f);
         if (a == null || !owned.contains(a)) {
           return false;
         }
