@@ -27,6 +27,7 @@ public final class ImapParser {
 
   private final ImapReader r;
   private final boolean utf8;
+  private int searchKeys; // in this command, nested ones included: each costs a pass over the mailbox (issue 23)
   private String tag;
 
   private ImapParser(List<Object> parts, boolean utf8) {
@@ -697,6 +698,9 @@ public final class ImapParser {
   private SearchKey key(int depth) {
     if (depth > MAX_DEPTH) {
       throw ImapException.bad("Search keys nested too deep");
+    }
+    if (++searchKeys > MAX_ITEMS) {
+      throw ImapException.bad("Too many search keys");
     }
     if (r.tryChar('(')) {
       List<SearchKey> l = new ArrayList<>();

@@ -56,6 +56,14 @@ class ImapParserTest {
         .satisfies(e -> assertThat(((ImapException) e).kind()).isEqualTo(ImapException.Kind.BAD));
   }
 
+  /** Issue 23: each search key is a pass over the mailbox; nesting must not get round the limit. */
+  @Test
+  void searchKeysAreCountedInsideParentheses() {
+    assertThat(parse("a SEARCH (" + "SEEN ".repeat(998) + "ALL)")).isInstanceOf(Search.class);
+    assertThatThrownBy(() -> parse("a SEARCH " + "(SEEN (SEEN UNSEEN) TEXT x) ".repeat(300) + "ALL"))
+        .isInstanceOf(ImapException.class).hasMessageContaining("Too many search keys");
+  }
+
   /** Found by Jazzer: the reader's sentinels sent by a client (U+FFFF "a literal follows", NUL "the end"). */
   @ParameterizedTest
   @ValueSource(strings = {"a2 SELECT \uFFFF", "a2 SELECT \uFFFF\uFFFF x", "a2 LOGIN \u0000 x", "a2 SELECT {3}\uFFFF"})
