@@ -35,6 +35,24 @@ import org.slf4j.LoggerFactory;
  */
 public final class DarwinMail implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DarwinMail.class);
+  private static final String CARRIERS = "jdk.virtualThreadScheduler.parallelism";
+
+  static {
+    prepareJvm();
+  }
+
+  /**
+   * Settings the JVM reads once, before the first virtual thread. A virtual thread keeps its carrier for as long as
+   * it computes (there is no time slicing), and the JDK's default is one carrier per core: on the 2-vCPU appliance
+   * two long commands (a search of a large mailbox) held both carriers and every other session waited, logins and
+   * SMTP included (issue 23). Four carriers per core, at least 8, let the kernel share the cores between them. An
+   * explicit {@code -D} setting wins. Called first by the command line and by this class's initialisation.
+   */
+  public static void prepareJvm() {
+    if (System.getProperty(CARRIERS) == null) {
+      System.setProperty(CARRIERS, Integer.toString(Math.max(8, 4 * Runtime.getRuntime().availableProcessors())));
+    }
+  }
 
   private final ServerConfig config;
   private final Services services;

@@ -37,6 +37,7 @@ public final class Main {
   Cli cli;
 
   public static void main(String[] args) {
+    DarwinMail.prepareJvm();
     boolean serve = Arrays.asList(args).contains("serve");
     if (!serve) {
       System.setProperty("darwinmail.log.target", "System.err");
