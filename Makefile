@@ -1,4 +1,4 @@
-# Darwin Mail: the one entry point (DESIGN.md §1, §8).
+# Darwin Mail: the one entry point (ARCHITECTURE.md, "Purpose and repository layout" and "Tests and benchmarks").
 #   make run     build and start a server on loopback ports with data in ./var
 #   make check   unit and protocol tests (JVM only, < 5 min)
 #   make test    everything: check, end-to-end with real clients, the appliance

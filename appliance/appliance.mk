@@ -1,4 +1,4 @@
-# The Darwin Mail appliance (issue 7; DESIGN.md §2, §6). Included by the top
+# The Darwin Mail appliance (issue 7; ARCHITECTURE.md, "The appliance build path"). Included by the top
 # Makefile. Build outputs go to $(APPLIANCE_BUILD) (not in git); the Debian
 # base root filesystem is cached in $(APPLIANCE_CACHE) across runs.
 #

@@ -46,13 +46,13 @@ variable "memory" {
 
 variable "system_disk_mb" {
   type        = number
-  description = "System disk size, MB (DESIGN.md §6: 16 GB)."
+  description = "System disk size, MB (ARCHITECTURE.md, 'The appliance build path': 16 GB)."
   default     = 16384
 }
 
 variable "data_disk_mb" {
   type        = number
-  description = "Data disk size, MB (DESIGN.md §6: 64 GB); only the vmware build attaches it during the build, left blank for the datadisk role."
+  description = "Data disk size, MB (ARCHITECTURE.md, 'The appliance build path': 64 GB); only the vmware build attaches it during the build, left blank for the datadisk role."
   default     = 65536
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the Debian 12 base disk that the qemu Packer source provisions
-# (DESIGN.md §6: no EL installer is reachable here, so the CI image is made
+# (ARCHITECTURE.md, "The appliance build path": no EL installer is reachable here, so the CI image is made
 # from Debian's packages with mmdebstrap instead of an installer).
 #
 #   build-base.sh OUT.qcow2 CACHE_DIR BUILD_PUBKEY

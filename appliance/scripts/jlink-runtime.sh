@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Links the appliance's Java runtime: only the JDK modules the server needs
-# (DESIGN.md §2), from the JDK's own run-time image (Temurin 25 has no jmods/).
+# (ARCHITECTURE.md, "The appliance build path"), from the JDK's own run-time image (Temurin 25 has no jmods/).
 #   jlink-runtime.sh DIST_DIR OUT_DIR
 # The application stays on the class path (several dependencies are automatic
 # modules); jdeps lists the JDK modules, plus jdk.charsets (ISO-2022-JP mail,

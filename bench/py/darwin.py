@@ -110,8 +110,8 @@ class Darwin:
         if not os.path.exists(self.bin):
             raise Unavailable("%s is missing (make dist failed?)" % self.bin)
         self.write_config()
-        # DESIGN.md section 8 documents `serve --config FILE`; if this build only takes the global
-        # option (`--config FILE serve`), use that and say so in the report.
+        # ARCHITECTURE.md ("The CLI and the control socket") documents `serve --config FILE`; if this build only takes
+        # the global option (`--config FILE serve`), use that and say so in the report.
         self.forms = [[self.bin, "serve", "--config", self.conf], [self.bin, "--config", self.conf, "serve"]]
         self.form_note = None
         self._spawn(self.forms.pop(0))

@@ -31,7 +31,7 @@ def test_user_created_with_the_admin_command(host, alice):
 
 
 def test_smtp_accepts_and_stores_on_the_data_disk(host, token):
-    """250 after the message is durable (DESIGN.md §4): the body is on the data disk."""
+    """250 after the message is durable (ARCHITECTURE.md, "Durability rules"): the body is on the data disk."""
     assert stored_on_data_disk(host, token)
 
 

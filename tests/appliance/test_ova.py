@@ -3,7 +3,7 @@
 No OVF validator is installable here (no ovftool, no schema), so this checks
 what vSphere and Workstation rely on when importing: the tar layout, the
 manifest digests, the references and disk capacities, and the hardware and
-properties the appliance needs (DESIGN.md §6).
+properties the appliance needs (ARCHITECTURE.md, "The appliance build path").
 """
 import hashlib
 import json
@@ -80,7 +80,7 @@ def test_references_name_the_files_with_their_sizes(envelope, members):
 
 
 def test_two_stream_optimized_disks_of_16_and_64_gib(ova, envelope, members):
-    """System disk 16 GB, data disk 64 GB (DESIGN.md §6), both streamOptimized."""
+    """System disk 16 GB, data disk 64 GB (ARCHITECTURE.md, "The appliance build path"), both streamOptimized."""
     disks = {d.get(OVF + "diskId"): d for d in envelope.findall("ovf:DiskSection/ovf:Disk", NS)}
     assert set(disks) == {"system", "data"}
     assert int(disks["system"].get(OVF + "capacity")) == 16 * GiB

@@ -1,4 +1,4 @@
-"""Upgrade by swapping the data disk (DESIGN.md §6): power off, deploy the
+"""Upgrade by swapping the data disk (ARCHITECTURE.md, "The appliance build path"): power off, deploy the
 appliance again from the OVA, attach the old data disk instead of the new
 blank one, boot. Mailboxes, accounts, certificate and settings survive; the
 new copy still gets its own SSH keys and machine-id.

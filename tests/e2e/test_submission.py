@@ -51,7 +51,8 @@ def arrives(server, subject, timeout=30):
 def test_smtplib_starttls_login_submits_and_the_message_arrives(server):
     with smtplib.SMTP("127.0.0.1", server.port("submission"), timeout=30) as s:
         s.ehlo()
-        assert not s.has_extn("auth")  # RFC 4954 §4 / DESIGN.md §5: no AUTH before TLS
+        # No AUTH before TLS (RFC 4954 §4; ARCHITECTURE.md, "Listeners and security rules").
+        assert not s.has_extn("auth")
         s.starttls(context=CTX)
         s.ehlo()
         assert "PLAIN" in s.esmtp_features["auth"]

@@ -18,9 +18,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code darwinmail}: runs the server ({@code serve}) and administers it (DESIGN.md §8). Administration works
- * whether or not the server runs: when it runs, the command is sent over its control socket and executed inside it
- * (the embedded database admits one process); otherwise the database is opened here.
+ * {@code darwinmail}: runs the server ({@code serve}) and administers it (ARCHITECTURE.md,
+ * "The CLI and the control socket"). Administration works whether or not the server runs: when it runs, the command is
+ * sent over its control socket and executed inside it (the embedded database admits one process); otherwise the
+ * database is opened here.
  * Exit status: 0 success, 1 refused or failed (one line on stderr), 2 usage error.
  */
 @Command(name = "darwinmail", mixinStandardHelpOptions = true, version = "Darwin Mail 0.1.0",
@@ -28,7 +29,10 @@ import picocli.CommandLine.Option;
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
         SenderCommand.class, QueueCommand.class})
 public final class Main {
-  /** Inherited: "darwinmail --config F serve" and "darwinmail serve --config F" both work (DESIGN.md §8). */
+  /**
+   * Inherited: "darwinmail --config F serve" and "darwinmail serve --config F" both work (ARCHITECTURE.md,
+   * "The CLI and the control socket").
+   */
   @Option(names = {"-c", "--config"}, description = "Configuration file (TOML). Default: ${DEFAULT-VALUE}",
       defaultValue = "/etc/darwinmail/darwinmail.toml", scope = CommandLine.ScopeType.INHERIT)
   Path config;

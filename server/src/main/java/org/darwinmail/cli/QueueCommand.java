@@ -12,7 +12,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code darwinmail queue list|retry|delete}: the outbound queue (DESIGN.md §8). */
+/**
+ * {@code darwinmail queue list|retry|delete}: the outbound queue (ARCHITECTURE.md, "The CLI and the control socket").
+ */
 @Command(name = "queue", description = "Inspect and manage the outbound queue.", subcommands = {
     QueueCommand.ListQueue.class, QueueCommand.Retry.class, QueueCommand.Delete.class})
 final class QueueCommand {

@@ -11,7 +11,10 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code darwinmail sender blocked|unblock}: accounts the abuse guard blocked from sending (DESIGN.md §5, §8). */
+/**
+ * {@code darwinmail sender blocked|unblock}: accounts the abuse guard blocked from sending (ARCHITECTURE.md,
+ * "The abuse guard and login throttling" and "The CLI and the control socket").
+ */
 @Command(name = "sender", description = "Accounts blocked from sending after a burst of mail.",
     subcommands = {SenderCommand.Blocked.class, SenderCommand.Unblock.class})
 final class SenderCommand {

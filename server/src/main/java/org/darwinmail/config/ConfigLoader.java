@@ -14,7 +14,7 @@ import tools.jackson.dataformat.toml.TomlMapper;
 /**
  * Loads the configuration: the file given with {@code --config} holds defaults, and
  * {@code <data_dir>/settings.toml} (written by the wizard, admin UI and CLI at run time) overrides it key by key
- * (DESIGN.md §4). Unknown keys and bad values are errors naming the key.
+ * (ARCHITECTURE.md, "Configuration"). Unknown keys and bad values are errors naming the key.
  */
 public final class ConfigLoader {
   /** The runtime settings file, relative to the data directory. */

@@ -2,7 +2,7 @@ package org.darwinmail.config;
 
 /**
  * Listening addresses, "host:port" ("[::1]:port" for IPv6); an empty string turns a listener off.
- * Defaults are the appliance's standard ports on every address (DESIGN.md §5).
+ * Defaults are the appliance's standard ports on every address (ARCHITECTURE.md, "Listeners and security rules").
  */
 public record ListenConfig(
     String smtp, String submission, String submissions, String imap, String imaps, String pop3, String pop3s,

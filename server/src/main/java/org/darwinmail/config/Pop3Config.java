@@ -6,8 +6,8 @@ package org.darwinmail.config;
  * @param idleTimeoutSeconds  RFC 1939 §3: the inactivity autologout timer is at least 10 minutes
  * @param maxLineLength       command line length (RFC 2449 §4: 255 octets; some slack)
  * @param maxErrors           bad commands before the session is closed
- * @param plaintextOnLoopback allow USER/PASS and AUTH PLAIN without TLS from 127.0.0.0/8 and ::1 (DESIGN.md §5);
- *                            elsewhere a client must use STLS (or port 995) first
+ * @param plaintextOnLoopback allow USER/PASS and AUTH PLAIN without TLS from 127.0.0.0/8 and ::1 (ARCHITECTURE.md,
+ *                            "Listeners and security rules"); elsewhere a client must use STLS (or port 995) first
  */
 public record Pop3Config(Integer idleTimeoutSeconds, Integer maxLineLength, Integer maxErrors,
     Boolean plaintextOnLoopback) {

@@ -44,7 +44,7 @@ public record SendLimits(Integer messagesPerMinute, Integer messagesPerHour, Int
     }
   }
 
-  /** The defaults: a small office (DESIGN.md §5: a burst is "more than a few hundred messages in minutes"). */
+  /** The defaults: a small office (ARCHITECTURE.md, "The abuse guard and login throttling"). */
   public static SendLimits defaults() {
     return new SendLimits(60, 500, 2000, 300, 2000, 5000, 200, 1000, 300, 1000, 600);
   }

@@ -19,10 +19,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per-address limits on every listener (DESIGN.md §5): simultaneous connections and new connections per minute
- * from one client address. The check is the first handler of each pipeline, before TLS and the session: a
- * refused client gets the protocol's "too busy" greeting on plaintext listeners (SMTP 421, IMAP BYE, POP3 -ERR)
- * and a plain close on implicit-TLS ones, and no session is ever started for it.
+ * Per-address limits on every listener (ARCHITECTURE.md, "The abuse guard and login throttling"): simultaneous
+ * connections and new connections per minute from one client address. The check is the first handler of each pipeline,
+ * before TLS and the session: a refused client gets the protocol's "too busy" greeting on plaintext listeners (SMTP
+ * 421, IMAP BYE, POP3 -ERR) and a plain close on implicit-TLS ones, and no session is ever started for it.
  */
 public final class ConnectionLimits {
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimits.class);

@@ -11,10 +11,10 @@ import org.darwinmail.config.GuardConfig;
 
 /**
  * Throttles failed logins on every protocol (SMTP AUTH, IMAP, POP3), per account and per client address
- * (DESIGN.md §5). Each failure makes the next attempt from the same address, or for the same account, wait longer
- * (doubling from {@link #baseDelay}); past {@link #lockAfter} failures the key is locked out for
- * {@link #lockout}. An account is locked only for the addresses that failed against it, plus globally after
- * {@link #accountLockAfter} failures from many addresses, so an attacker elsewhere cannot lock a user out of
+ * (ARCHITECTURE.md, "The abuse guard and login throttling"). Each failure makes the next attempt from the same address,
+ * or for the same account, wait longer (doubling from {@link #baseDelay}); past {@link #lockAfter} failures the key is
+ * locked out for {@link #lockout}. An account is locked only for the addresses that failed against it, plus globally
+ * after {@link #accountLockAfter} failures from many addresses, so an attacker elsewhere cannot lock a user out of
  * their usual address... unless they try very hard, and then only for the lockout time.
  *
  * <p>Usage by a protocol session: {@code check} before verifying a password (refuse while locked, sleep the

@@ -33,11 +33,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Outbound abuse guard (DESIGN.md §5, issue 6): per-account limits over several windows at once (minute, hour,
- * day) counting messages, recipients and first-time recipients; crossing one answers {@code 451 4.7.1}. Crossing
- * the burst threshold (messages or recipients within the burst window, attempts refused by a limit included)
- * blocks the account: its submissions get {@code 550 5.7.1}, its queued mail is held ({@link #held}), the block is
- * stored with its figures (it survives restarts) and the postmaster is told (a message, a log line, a metric).
+ * Outbound abuse guard (ARCHITECTURE.md, "The abuse guard and login throttling"; issue 6): per-account limits over
+ * several windows at once (minute, hour, day) counting messages, recipients and first-time recipients; crossing one
+ * answers {@code 451 4.7.1}. Crossing the burst threshold (messages or recipients within the burst window, attempts
+ * refused by a limit included) blocks the account: its submissions get {@code 550 5.7.1}, its queued mail is held
+ * ({@link #held}), the block is stored with its figures (it survives restarts) and the postmaster is told (a message, a
+ * log line, a metric).
  *
  * <p>A submission session uses it as a transaction: {@link #begin} at MAIL, {@link Tx#rcpt} at each RCPT,
  * {@link Tx#accept} just before the message is made durable (authoritative: counted atomically, so concurrent

@@ -5,7 +5,7 @@ import org.darwinmail.store.BlobStore;
 
 /**
  * The bytes of one literal: small ones in memory, large ones (APPEND) already streaming into a blob writer so that no
- * big message is held in the heap (DESIGN.md §4).
+ * big message is held in the heap (ARCHITECTURE.md, "The data path of one message").
  */
 public record ImapLiteral(byte[] bytes, BlobStore.BlobWriter blob, long size) {
   public static ImapLiteral of(byte[] bytes) {

@@ -346,7 +346,7 @@ public final class ImapSession extends Session {
     };
   }
 
-  /** DESIGN.md §5: no plaintext password before TLS, except over loopback. */
+  /** ARCHITECTURE.md, "Listeners and security rules": no plaintext password before TLS, except over loopback. */
   private boolean loginDisabled() {
     return !isTls() && !remoteAddress().getAddress().isLoopbackAddress();
   }
@@ -485,7 +485,10 @@ public final class ImapSession extends Session {
     login(tag, f[1], f[2]);
   }
 
-  /** LOGIN and AUTHENTICATE both end here: through the login guard (DESIGN.md §5). */
+  /**
+   * LOGIN and AUTHENTICATE both end here: through the login guard (ARCHITECTURE.md,
+   * "The abuse guard and login throttling").
+   */
   private void login(String tag, String user, String password) {
     InetAddress ip = remoteAddress().getAddress();
     LoginGuard.Verdict v = ctx.logins().check(user, ip);

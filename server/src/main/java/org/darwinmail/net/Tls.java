@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The server's TLS context (TLS 1.2 and 1.3 only). The certificate is the configured one, or a self-signed one
- * generated on first start under {@code <data_dir>/tls/} (DESIGN.md §5), kept across restarts and upgrades.
+ * generated on first start under {@code <data_dir>/tls/} (ARCHITECTURE.md, "The data directory"), kept across restarts
+ * and upgrades.
  */
 public final class Tls {
   private static final Logger log = LoggerFactory.getLogger(Tls.class);

@@ -41,11 +41,12 @@ import org.slf4j.LoggerFactory;
 /**
  * One POP3 connection (RFC 1939) on INBOX, with CAPA (RFC 2449), STLS (RFC 2595) and AUTH PLAIN (RFC 5034).
  *
- * <p>AUTHORIZATION: USER/PASS or AUTH PLAIN, refused before TLS except on loopback (DESIGN.md §5), throttled by the
- * {@link LoginGuard}. A successful login takes the maildrop lock ({@link MaildropLocks}; a second POP3 session gets
- * [IN-USE]) and snapshots INBOX: message numbers are fixed for the session. TRANSACTION: DELE only marks; the
- * messages go in the UPDATE state after QUIT, through {@code MailStore.expunge} so that IMAP sessions see it. A
- * connection that drops or times out deletes nothing and releases the lock.
+ * <p>AUTHORIZATION: USER/PASS or AUTH PLAIN, refused before TLS except on loopback (ARCHITECTURE.md,
+ * "Listeners and security rules"), throttled by the {@link LoginGuard}. A successful login takes the maildrop lock
+ * ({@link MaildropLocks}; a second POP3 session gets [IN-USE]) and snapshots INBOX: message numbers are fixed for the
+ * session. TRANSACTION: DELE only marks; the messages go in the UPDATE state after QUIT, through
+ * {@code MailStore.expunge} so that IMAP sessions see it. A connection that drops or times out deletes nothing and
+ * releases the lock.
  */
 public final class Pop3Session extends Session {
   private static final Logger log = LoggerFactory.getLogger(Pop3Session.class);
@@ -75,7 +76,10 @@ public final class Pop3Session extends Session {
       Map.entry(Top.class, EnumSet.of(State.TRANSACTION)),
       Map.entry(Uidl.class, EnumSet.of(State.TRANSACTION)));
 
-  /** Commands that carry credentials: refused in the clear except on loopback (RFC 2595 §2.1, DESIGN.md §5). */
+  /**
+   * Commands that carry credentials: refused in the clear except on loopback (RFC 2595 §2.1; ARCHITECTURE.md,
+   * "Listeners and security rules").
+   */
   private static final Set<Class<? extends Pop3Command>> CREDENTIALS = Set.of(User.class, Pass.class, Auth.class);
 
   private final Pop3Context ctx;

@@ -27,7 +27,9 @@ public record Reply(boolean ok, String code, String text) {
   public static final Reply BAD_NUMBER = err("Invalid message number");
   public static final Reply TLS_ACTIVE = err("TLS already active");
   public static final Reply TLS_UNAVAILABLE = err("TLS not available");
-  /** RFC 2595 §4 and DESIGN.md §5: no password in the clear, except on loopback. */
+  /**
+   * RFC 2595 §4 and ARCHITECTURE.md, "Listeners and security rules": no password in the clear, except on loopback.
+   */
   public static final Reply TLS_REQUIRED = err("Plaintext login is not allowed without TLS: use STLS first");
   /** RFC 2449 §8.1.2 / RFC 3206 §4: the credentials were wrong; do not retry them. */
   public static final Reply AUTH_FAILED = new Reply(false, "AUTH", "Authentication failed");

@@ -570,7 +570,8 @@ public final class SmtpSession extends Session {
   }
 
   /**
-   * Makes the message durable (blob, then rows / queue entries) and only then answers 250 (DESIGN.md §4).
+   * Makes the message durable (blob, then rows / queue entries) and only then answers 250 (ARCHITECTURE.md,
+   * "Durability rules").
    */
   private void finishMessage() {
     IncomingMessage msg = incoming;

@@ -25,9 +25,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...}.
  *
- * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} renames it to its hash and forces
- * it, so that after {@code commit} returns the blob survives a crash (DESIGN.md §4; one sync covers content and
- * name, see {@code commit}).
+ * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} renames it to its hash and forces it,
+ * so that after {@code commit} returns the blob survives a crash (ARCHITECTURE.md, "Durability rules"; one sync covers
+ * content and name, see {@code commit}).
  * A row referencing the blob is committed only after that. Blobs no row references are removed by
  * {@link #sweep}.
  */

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
 /**
  * The embedded Derby database under {@code <data_dir>/db}, with a connection pool and numbered migrations
  * ({@code db/migration/V###__name.sql} on the class path) applied at start-up, after an automatic backup when the
- * database already holds data (DESIGN.md §4).
+ * database already holds data (ARCHITECTURE.md, "Durability rules").
  *
  * <p>Derby admits one process per database: a second process fails to open it with a clear error.
  */

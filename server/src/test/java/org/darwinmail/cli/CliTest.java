@@ -14,7 +14,10 @@ import org.darwinmail.config.ConfigLoader;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The administration commands of DESIGN.md §8: exit statuses, and working whether or not the server runs. */
+/**
+ * The administration commands (ARCHITECTURE.md, "The CLI and the control socket"): exit statuses, and working whether
+ * or not the server runs.
+ */
 class CliTest {
   @TempDir
   Path dir;

@@ -32,10 +32,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * "A message acknowledged with 250 survives kill -9 at any instant" (DESIGN.md §4). The server runs as a child
- * process; concurrent clients send messages; the server is killed with SIGKILL at a random moment, ten times, and
- * restarted on the same data. At the end every message that got 250 is stored exactly once with its exact bytes,
- * and every restart opened the store cleanly.
+ * "A message acknowledged with 250 survives kill -9 at any instant" (ARCHITECTURE.md, "Durability rules"). The server
+ * runs as a child process; concurrent clients send messages; the server is killed with SIGKILL at a random moment, ten
+ * times, and restarted on the same data. At the end every message that got 250 is stored exactly once with its exact
+ * bytes, and every restart opened the store cleanly.
  */
 @Tag("slow") // ten cold JVM starts: run by `make test` (test-slow), not by `make check`
 class CrashConsistencyTest {
