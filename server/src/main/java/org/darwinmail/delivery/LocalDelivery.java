@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Optional;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
@@ -23,6 +24,14 @@ public final class LocalDelivery {
     this.store = store;
   }
 
+  /** One account and the folder to deliver into (its INBOX when it has no such folder). */
+  public record To(Account account, String folder) {}
+
+  /** Each account with the same folder. */
+  public static List<To> to(Collection<Account> accounts, String folder) {
+    return accounts.stream().map(a -> new To(a, folder)).toList();
+  }
+
   /** Delivers into each account's INBOX in one transaction; durable when it returns. */
   public List<MessageRow> deliver(Collection<Account> accounts, BlobRef blob) {
     return deliver(accounts, blob, Mailbox.INBOX);
@@ -33,7 +42,12 @@ public final class LocalDelivery {
    * returns.
    */
   public List<MessageRow> deliver(Collection<Account> accounts, BlobRef blob, String folder) {
-    return store.deliver(targets(accounts, folder).stream().map(Intake.Target::mailboxId).toList(), blob,
+    return deliver(to(accounts, folder), blob);
+  }
+
+  /** Delivers into each account's folder, all in one transaction; durable when it returns. */
+  public List<MessageRow> deliver(List<To> to, BlobRef blob) {
+    return store.deliver(targets(to).stream().map(Intake.Target::mailboxId).toList(), blob,
         Instant.now());
   }
 
@@ -43,7 +57,12 @@ public final class LocalDelivery {
    * after it returns. Without a journal (a store opened alone) the blob and rows are stored now.
    */
   public void deliver(Collection<Account> accounts, BlobStore.Small body, String folder) throws IOException {
-    List<Intake.Target> targets = targets(accounts, folder);
+    deliver(to(accounts, folder), body);
+  }
+
+  /** As above, each account into its own folder, all in one journal record. */
+  public void deliver(List<To> to, BlobStore.Small body) throws IOException {
+    List<Intake.Target> targets = targets(to);
     Intake in = store.intake();
     if (in == null) {
       store.deliver(targets.stream().map(Intake.Target::mailboxId).toList(), store.blobs().store(body),
@@ -53,14 +72,15 @@ public final class LocalDelivery {
     }
   }
 
-  /** Each account's folder (its INBOX when it has no such folder), once per mailbox. */
-  private List<Intake.Target> targets(Collection<Account> accounts, String folder) {
+  /** Each account's folder (its INBOX when it has no such folder), once per account. */
+  private List<Intake.Target> targets(List<To> to) {
     List<Intake.Target> out = new ArrayList<>();
-    for (Account a : new LinkedHashSet<>(accounts)) {
-      long id = store.mailboxId(a.id(), folder)
+    for (To t : new LinkedHashSet<>(to)) {
+      Account a = t.account();
+      long id = folder(a, t.folder())
           .or(() -> store.mailboxId(a.id(), Mailbox.INBOX))
           .orElseGet(() -> store.createMailbox(a.id(), Mailbox.INBOX, null).id());
-      if (out.stream().noneMatch(t -> t.mailboxId() == id)) {
+      if (out.stream().noneMatch(x -> x.accountId() == a.id())) { // one copy per account (its first folder)
         out.add(new Intake.Target(a.id(), id));
       }
     }
@@ -68,6 +88,15 @@ public final class LocalDelivery {
       throw new StoreException("no mailbox to deliver to");
     }
     return out;
+  }
+
+  /** The account's folder of that name, else one whose name differs only in case (a sub-address is lower case). */
+  private Optional<Long> folder(Account a, String name) {
+    if (name == null) {
+      return Optional.empty();
+    }
+    return store.mailboxId(a.id(), name).or(() -> store.mailboxes(a.id()).stream()
+        .filter(m -> m.name().equalsIgnoreCase(name)).map(Mailbox::id).findFirst());
   }
 
   /** True when delivering {@code incoming} more bytes would take the account over its quota (0 = none). */

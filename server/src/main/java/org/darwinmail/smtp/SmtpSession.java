@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.HarvestGuard;
 import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.guard.SendGuard;
@@ -381,10 +382,31 @@ public final class SmtpSession extends Session {
     if (from.isNull()) {
       return;
     }
-    String a = Addresses.normalize(from.address());
-    if (a == null || !(a.equals(account.address()) || ctx.directory().aliasesOf(account.address()).contains(a))) {
+    if (!owns(from.address())) {
       throw new SmtpException(new Reply(553, "5.7.1", "Sender address not owned by the authenticated account"));
     }
+  }
+
+  /**
+   * The account's own address or one of its aliases, or either with a sub-address ("user+tag", RFC 5233) unless
+   * that full address is someone else's account or alias.
+   */
+  private boolean owns(String address) {
+    String a = Addresses.normalize(address);
+    if (a == null) {
+      return false;
+    }
+    List<String> aliases = ctx.directory().aliasesOf(account.address());
+    if (a.equals(account.address()) || aliases.contains(a)) {
+      return true;
+    }
+    String base = Directory.withoutDetail(a);
+    if (base.equals(a) || !(base.equals(account.address()) || aliases.contains(base))) {
+      return false;
+    }
+    Directory.Resolution full = ctx.directory().resolve(a);
+    Directory.Resolution own = ctx.directory().resolve(base);
+    return full.accounts().equals(own.accounts()) && full.remote().equals(own.remote()); // no account/alias of its own
   }
 
   /** RFC 5321 §4.1.1.3: local recipients on every port; remote ones only for an authenticated account. */
@@ -502,7 +524,9 @@ public final class SmtpSession extends Session {
 
   private void openMessage() {
     fromRefused = false;
-    incoming = new IncomingMessage(ctx.blobs().create(), receivedHeader(), ctx.config().smtp().maxMessageSize(),
+    boolean relayed = recipients.stream().anyMatch(r -> !r.resolution().remote().isEmpty());
+    String trace = (relayed ? "" : returnPath()) + receivedHeader(); // a relayed copy gets none (RFC 5321 §4.4)
+    incoming = new IncomingMessage(ctx.blobs().create(), trace, ctx.config().smtp().maxMessageSize(),
         ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
   }
 
@@ -656,10 +680,12 @@ public final class SmtpSession extends Session {
    * memory) for local recipients only goes through the intake journal: durable in one device write.
    */
   private void deliver(BlobRef blob, BlobStore.Small small) throws IOException {
-    List<Account> local = new ArrayList<>();
+    List<LocalDelivery.To> local = new ArrayList<>();
     List<String> remote = new ArrayList<>();
     for (Recipient r : recipients) {
-      local.addAll(r.resolution().accounts());
+      // quarantined mail goes to Junk; a sub-address names a folder (RFC 5233); INBOX otherwise
+      String folder = quarantine ? "Junk" : r.resolution().folder();
+      local.addAll(LocalDelivery.to(r.resolution().accounts(), folder));
       for (String a : r.resolution().remote()) {
         if (!remote.contains(a)) {
           remote.add(a);
@@ -674,11 +700,28 @@ public final class SmtpSession extends Session {
       ctx.outbound().enqueue(sender.address(), remote, blob, mailParams.containsKey("SMTPUTF8"),
           account == null ? null : account.address());
     }
-    String folder = quarantine ? "Junk" : org.darwinmail.store.Mailbox.INBOX;
     if (!local.isEmpty() && small != null) {
-      ctx.local().deliver(local, small, folder);
+      ctx.local().deliver(local, small);
     } else if (!local.isEmpty()) {
-      ctx.local().deliver(local, blob, folder);
+      ctx.local().deliver(local, remote.isEmpty() ? blob : withReturnPath(blob));
+    }
+  }
+
+  /**
+   * RFC 5321 §4.4: final delivery inserts "Return-Path:" with the envelope sender at the beginning of the mail data
+   * ("<>" for the null sender). Messages for local recipients only get it as they are received; a message also
+   * relayed is received without it and its local copy made with it ({@link #withReturnPath}).
+   */
+  private String returnPath() {
+    return "Return-Path: <" + sender.address() + ">\r\n";
+  }
+
+  /** A copy of a stored message with the Return-Path: header in front (durable when it returns). */
+  private BlobRef withReturnPath(BlobRef blob) throws IOException {
+    try (java.io.InputStream in = ctx.blobs().open(blob.hash()); BlobStore.BlobWriter w = ctx.blobs().create()) {
+      w.write(returnPath().getBytes(StandardCharsets.UTF_8));
+      in.transferTo(w);
+      return w.commit();
     }
   }
 
@@ -727,8 +770,6 @@ public final class SmtpSession extends Session {
    * (RFC 6409 §6.1; issue 5): a message whose From: names someone else is refused with 553 5.7.1.
    */
   private boolean fromOwned(List<IncomingMessage.Header> headers) {
-    List<String> owned = new ArrayList<>(ctx.directory().aliasesOf(account.address()));
-    owned.add(account.address());
     for (IncomingMessage.Header h : headers) {
       if (!h.name().equalsIgnoreCase("From")) {
         continue;
@@ -739,8 +780,7 @@ public final class SmtpSession extends Session {
       boolean any = false;
       while (m.find()) {
         any = true;
-        String a = Addresses.normalize(m.group(1));
-        if (a == null || !owned.contains(a)) {
+        if (!owns(m.group(1))) {
           return false;
         }
       }
