@@ -57,6 +57,10 @@ public final class SmtpSession extends Session {
   private final Instant started = Instant.now();
 
   private String helo;
+  /** The command being answered, as {@link #logRefusal} names it. */
+  private String asked = "connection";
+  /** The refusal about to be sent was logged already, with more detail (a failed login names the user). */
+  private boolean refusalLogged;
   private boolean extended;
   private Account account;
   private int errors;
@@ -149,6 +153,7 @@ public final class SmtpSession extends Session {
 
   @Override
   protected void onIdle() {
+    asked = "(idle)";
     reply(Reply.IDLE_TIMEOUT);
     close();
   }
@@ -167,13 +172,17 @@ public final class SmtpSession extends Session {
   @Override
   protected void onFrame(Object frame) {
     if (Duration.between(started, Instant.now()).getSeconds() > ctx.config().smtp().sessionTimeoutSeconds()) {
+      asked = "(session time)";
       reply(Reply.SESSION_TIMEOUT);
       close();
       return;
     }
     switch (frame) {
       case Frames.Line l -> line(l.text());
-      case Frames.LineTooLong t -> error(Reply.LINE_TOO_LONG);
+      case Frames.LineTooLong t -> {
+        asked = "(a line too long)";
+        error(Reply.LINE_TOO_LONG);
+      }
       case Frames.Chunk c -> chunk(c.bytes());
       case Frames.DataEnd e -> dataEnd(e.bareLineEnding());
       case Frames.ChunkEnd e -> bdatEnd();
@@ -190,9 +199,11 @@ public final class SmtpSession extends Session {
     try {
       cmd = SmtpCommand.parse(text);
     } catch (SmtpException e) {
+      asked = malformed(text);
       error(e.reply());
       return;
     }
+    asked = logged(cmd);
     try {
       Reply pre = precondition(cmd);
       if (pre != null) {
@@ -351,8 +362,7 @@ public final class SmtpSession extends Session {
     if (kind == Kind.MX && ctx.guard().inbound().applies(remoteAddress().getAddress())) {
       String listed = ctx.guard().inbound().dnsblListing(remoteAddress().getAddress());
       if (listed != null) {
-        log.info("[{}] {} is listed by {}", id(), remoteAddress().getAddress().getHostAddress(), listed);
-        throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
+          throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
       }
       spf = ctx.guard().inbound().spf(remoteAddress().getAddress(), helo, m.from().address());
     }
@@ -476,7 +486,6 @@ public final class SmtpSession extends Session {
    */
   private boolean harvestRefused(HarvestGuard.Verdict v) {
     if (v.refuse()) {
-      log.info("[{}] {} probed too many unknown recipients: closing", id(), remoteAddress().getAddress().getHostAddress());
       reply(new Reply(421, "4.7.0", "Too many unknown recipients, closing connection"));
       close();
       return true;
@@ -553,7 +562,6 @@ public final class SmtpSession extends Session {
       return;
     }
     if (bareLineEnding) {
-      log.info("[{}] refused a message with bare CR/LF line endings from {}", id(), remoteAddress());
       finishWith(Reply.BARE_LINE_ENDING);
       return;
     }
@@ -634,7 +642,6 @@ public final class SmtpSession extends Session {
     incoming = null;
     if (fromRefused) {
       // A small body was never stored; a larger one is durable but unreferenced: the blob sweep removes it.
-      log.info("[{}] refused a From: header not owned by {}", id(), account.address());
       resetTransaction();
       reply(new Reply(553, "5.7.1", "From: header address not owned by the authenticated account"));
       return;
@@ -664,7 +671,6 @@ public final class SmtpSession extends Session {
     if (checked.reject()) {
       msg.abort();
       incoming = null;
-      log.info("[{}] refused by the DMARC policy of {}", id(), checked.dmarc().fromDomain());
       resetTransaction();
       reply(new Reply(550, "5.7.1", "Message refused by the DMARC policy of " + checked.dmarc().fromDomain()));
       return null;
@@ -890,6 +896,7 @@ public final class SmtpSession extends Session {
     LoginGuard.Verdict v = ctx.logins().check(user, ip);
     if (v.locked()) {
       log.info("[{}] SMTP login for {} from {} refused: locked out", id(), user, ip.getHostAddress());
+      refusalLogged = true;
       error(new Reply(454, "4.7.0", "Too many failed logins, try again later"));
       return;
     }
@@ -898,6 +905,7 @@ public final class SmtpSession extends Session {
     if (a.isEmpty()) {
       ctx.logins().failed(user, ip);
       log.info("[{}] failed SMTP login for {} from {}", id(), user, remoteAddress().getAddress().getHostAddress());
+      refusalLogged = true;
       error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
       return;
     }
@@ -924,9 +932,52 @@ public final class SmtpSession extends Session {
   }
 
   private void reply(Reply r) {
+    if (r.code() >= 400) {
+      logRefusal(r);
+    }
     for (String l : r.lines()) {
       send(l);
     }
+  }
+
+  /**
+   * One log line per refusal (relay denied, unknown user, bare LF, limits, policy, bad commands, the 421 that ends
+   * a session): session id, client address, account, what was asked, the reply. Never a credential: AUTH is
+   * logged by its mechanism only (its own lines name the user), and a line that is no command by its verb only.
+   */
+  private void logRefusal(Reply r) {
+    if (refusalLogged) {
+      refusalLogged = false;
+      return;
+    }
+    log.info("[{}] {}{} {}: refused {}", id(), remoteAddress().getAddress().getHostAddress(),
+        account == null ? "" : " (" + account.address() + ")", asked, r.lines()[0]);
+  }
+
+  /** What the log says was asked: the verb, the path of MAIL and RCPT, the name given to HELO, AUTH's mechanism. */
+  private static String logged(SmtpCommand cmd) {
+    return switch (cmd) {
+      case Mail m -> "MAIL FROM:<" + sanitize(m.from().address()) + ">";
+      case Rcpt r -> "RCPT TO:<" + sanitize(r.to().address()) + ">";
+      case Hello h -> (h.extended() ? "EHLO " : "HELO ") + sanitize(h.domain());
+      case Auth a -> "AUTH " + sanitize(a.mechanism());
+      case Data d -> "DATA";
+      case Bdat b -> "BDAT";
+      case Rset r -> "RSET";
+      case Noop n -> "NOOP";
+      case Quit q -> "QUIT";
+      case Vrfy v -> "VRFY";
+      case Expn x -> "EXPN";
+      case Help h -> "HELP";
+      case StartTls t -> "STARTTLS";
+    };
+  }
+
+  /** A line that did not parse: its verb when it is one (its arguments could be anything), else nothing of it. */
+  private static String malformed(String line) {
+    String verb = line.strip().split(" ", 2)[0].toUpperCase(java.util.Locale.ROOT);
+    return java.util.Set.of("EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",
+        "HELP", "STARTTLS", "AUTH").contains(verb) ? "malformed " + verb : "unrecognised command";
   }
 
   /** A 5xx/4xx for a bad command; too many of them close the session (RFC 5321 §4.5.3.2: no endless abuse). */
