@@ -59,7 +59,7 @@ public final class Directory {
   // ---- domains ----------------------------------------------------------------------------------------------
 
   public void addDomain(String name) {
-    String d = requireDomain(name);
+    String d = Addresses.validDomain(name);
     db.tx(c -> {
       if (exists(c, "SELECT 1 FROM domains WHERE name = ?", d)) {
         throw new RefusedException("domain exists: " + d);
@@ -110,7 +110,7 @@ public final class Directory {
 
   /** Creates an account with INBOX and the special-use folders (Sent, Drafts, Trash, Junk, Archive). */
   public Account addAccount(String address, char[] password) {
-    String a = requireAddress(address);
+    String a = Addresses.validAddress(address);
     String hash = Passwords.hash(password);
     Account created = db.tx(c -> {
       long domainId = domainId(c, Addresses.domainOf(a));
@@ -239,13 +239,14 @@ public final class Directory {
 
   /** Adds targets to an alias (creating it). The source is an address or "@domain" of a local domain. */
   public void addAlias(String source, List<String> targets) {
-    String s = requireAliasSource(source);
+    String s = source != null && source.startsWith("@") ? "@" + Addresses.validDomain(source.substring(1))
+        : Addresses.validAddress(source);
     if (targets.isEmpty()) {
       throw new RefusedException("an alias needs at least one target");
     }
     List<String> ts = new ArrayList<>();
     for (String t : targets) {
-      ts.add(requireAddress(t));
+      ts.add(Addresses.validAddress(t));
     }
     db.tx(c -> {
       domainId(c, Addresses.domainOf(s.startsWith("@") ? "x" + s : s));
@@ -287,7 +288,10 @@ public final class Directory {
         }
       }
       if (n == 0) {
-        throw new RefusedException("no such alias: " + s);
+        List<String> now = targets(c, s);
+        throw new RefusedException(now.isEmpty() ? "no such alias: " + s
+            : "alias " + s + " does not point at " + String.join(", ", targets) + " (its targets: "
+                + String.join(", ", now) + ")");
       }
       return null;
     });
