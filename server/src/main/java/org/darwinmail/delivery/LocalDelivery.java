@@ -32,6 +32,23 @@ public final class LocalDelivery {
     return accounts.stream().map(a -> new To(a, folder)).toList();
   }
 
+  /**
+   * RFC 5321 §4.4: final delivery inserts "Return-Path:" with the envelope sender at the beginning of the mail data
+   * ("<>" for the null sender); a relayed copy has none.
+   */
+  public static String returnPath(String sender) {
+    return "Return-Path: <" + sender + ">\r\n";
+  }
+
+  /** A copy of a stored message with {@link #returnPath} in front, for local delivery; durable when it returns. */
+  public BlobRef withReturnPath(String sender, BlobRef blob) throws IOException {
+    try (java.io.InputStream in = store.blobs().open(blob.hash()); BlobStore.BlobWriter w = store.blobs().create()) {
+      w.write(returnPath(sender).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      in.transferTo(w);
+      return w.commit();
+    }
+  }
+
   /** Delivers into each account's INBOX in one transaction; durable when it returns. */
   public List<MessageRow> deliver(Collection<Account> accounts, BlobRef blob) {
     return deliver(accounts, blob, Mailbox.INBOX);

@@ -534,7 +534,9 @@ public final class SmtpSession extends Session {
   private void openMessage() {
     fromRefused = false;
     boolean relayed = recipients.stream().anyMatch(r -> !r.resolution().remote().isEmpty());
-    String trace = (relayed ? "" : returnPath()) + receivedHeader(); // a relayed copy gets none (RFC 5321 §4.4)
+    // RFC 5321 §4.4: Return-Path: at final delivery. Mail for local recipients only gets it as it is received; mail
+    // also relayed is received without it and its local copy made with it (deliver).
+    String trace = (relayed ? "" : LocalDelivery.returnPath(sender.address())) + receivedHeader();
     incoming = new IncomingMessage(ctx.blobs().create(), trace, ctx.config().smtp().maxMessageSize(),
         ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
   }
@@ -709,25 +711,7 @@ public final class SmtpSession extends Session {
     if (!local.isEmpty() && small != null) {
       ctx.local().deliver(local, small);
     } else if (!local.isEmpty()) {
-      ctx.local().deliver(local, remote.isEmpty() ? blob : withReturnPath(blob));
-    }
-  }
-
-  /**
-   * RFC 5321 §4.4: final delivery inserts "Return-Path:" with the envelope sender at the beginning of the mail data
-   * ("<>" for the null sender). Messages for local recipients only get it as they are received; a message also
-   * relayed is received without it and its local copy made with it ({@link #withReturnPath}).
-   */
-  private String returnPath() {
-    return "Return-Path: <" + sender.address() + ">\r\n";
-  }
-
-  /** A copy of a stored message with the Return-Path: header in front (durable when it returns). */
-  private BlobRef withReturnPath(BlobRef blob) throws IOException {
-    try (java.io.InputStream in = ctx.blobs().open(blob.hash()); BlobStore.BlobWriter w = ctx.blobs().create()) {
-      w.write(returnPath().getBytes(StandardCharsets.UTF_8));
-      in.transferTo(w);
-      return w.commit();
+      ctx.local().deliver(local, remote.isEmpty() ? blob : ctx.local().withReturnPath(sender.address(), blob));
     }
   }
 
