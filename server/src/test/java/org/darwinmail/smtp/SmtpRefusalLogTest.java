@@ -54,22 +54,22 @@ class SmtpRefusalLogTest {
   static LineClient session() throws Exception {
     LineClient c = new LineClient("127.0.0.1", server.port("smtp"));
     SmtpDeliveryTest.expect(c, "220");
-    c.send("EHLO client.example");
-    SmtpDeliveryTest.expect(c, "250");
+    say(c, "EHLO client.example", "250");
     return c;
+  }
+
+  static void say(LineClient c, String line, String reply) throws Exception {
+    c.send(line);
+    SmtpDeliveryTest.expect(c, reply);
   }
 
   @Test
   void relayDeniedAndUnknownUserAreLoggedWithSessionAndClientAddress() throws Exception {
     try (LineClient c = session()) {
-      c.send("MAIL FROM:<s@sender.example>");
-      SmtpDeliveryTest.expect(c, "250");
-      c.send("RCPT TO:<victim@elsewhere.example>");
-      SmtpDeliveryTest.expect(c, "550 5.7.1");
-      c.send("RCPT TO:<nobody@refuse.test>");
-      SmtpDeliveryTest.expect(c, "550 5.1.1");
-      c.send("QUIT");
-      SmtpDeliveryTest.expect(c, "221");
+      say(c, "MAIL FROM:<s@sender.example>", "250");
+      say(c, "RCPT TO:<victim@elsewhere.example>", "550 5.7.1");
+      say(c, "RCPT TO:<nobody@refuse.test>", "550 5.1.1");
+      say(c, "QUIT", "221");
     }
     assertThat(refusals()).hasSize(2);
     assertThat(refusals().get(0))
@@ -80,16 +80,12 @@ class SmtpRefusalLogTest {
   @Test
   void bareLineFeedAndLimitsAreLogged() throws Exception {
     try (LineClient c = session()) {
-      c.send("MAIL FROM:<s@sender.example>");
-      SmtpDeliveryTest.expect(c, "250");
-      c.send("RCPT TO:<alice@refuse.test>");
-      SmtpDeliveryTest.expect(c, "250");
-      c.send("DATA");
-      SmtpDeliveryTest.expect(c, "354");
+      say(c, "MAIL FROM:<s@sender.example>", "250");
+      say(c, "RCPT TO:<alice@refuse.test>", "250");
+      say(c, "DATA", "354");
       c.raw("Subject: x\n\nsmuggled\n.\r\n.\r\n".getBytes()); // only CRLF.CRLF ends the data
       SmtpDeliveryTest.expect(c, "550 5.6.2");
-      c.send("NOOP " + "x".repeat(3000));
-      SmtpDeliveryTest.expect(c, "500 5.5.6");
+      say(c, "NOOP " + "x".repeat(3000), "500 5.5.6");
     }
     assertThat(refusals()).hasSize(2);
     assertThat(refusals().get(0)).matches("\\[[^\\]]+\\] 127\\.0\\.0\\.1 DATA: refused 550 5\\.6\\.2 .*bare CR or LF.*");
