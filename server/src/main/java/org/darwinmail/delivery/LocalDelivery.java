@@ -37,7 +37,7 @@ public final class LocalDelivery {
    * ("<>" for the null sender); a relayed copy has none.
    */
   public static String returnPath(String sender) {
-    return "Return-Path: <" + sender + ">\r\n";
+    return "Return-Path: <" + org.darwinmail.store.Addresses.quoted(sender) + ">\r\n";
   }
 
   /** A copy of a stored message with {@link #returnPath} in front, for local delivery; durable when it returns. */

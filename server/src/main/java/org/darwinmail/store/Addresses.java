@@ -48,6 +48,22 @@ public final class Addresses {
         || c >= 0x80 && !Character.isISOControl(c) && !Character.isWhitespace(c) && !Character.isSpaceChar(c);
   }
 
+  /** RFC 5322 §3.2.3 dot-atom-text (with RFC 6532 non-ASCII): atoms separated by single dots. */
+  public static boolean isDotAtom(String s) {
+    return !s.isEmpty() && !s.startsWith(".") && !s.endsWith(".") && !s.contains("..")
+        && s.codePoints().allMatch(c -> c == '.' || atext(c));
+  }
+
+  /** An address as written in a path or header: the local part quoted (RFC 5321 §4.1.2) when not a dot-atom. */
+  public static String quoted(String address) {
+    int at = address.lastIndexOf('@');
+    String local = at < 0 ? address : address.substring(0, at);
+    if (local.isEmpty() || isDotAtom(local)) {
+      return address;
+    }
+    return "\"" + local.replace("\\", "\\\\").replace("\"", "\\\"") + "\"" + address.substring(local.length());
+  }
+
   /**
    * A domain name for a new domain, alias or account: a host name (RFC 1035 §2.3.1 as relaxed by RFC 1123 §2.1:
    * letters, digits and inner hyphens; labels of 1-63 octets, 253 characters in all, which is the 255 octets of
@@ -105,8 +121,7 @@ public final class Addresses {
       throw new RefusedException("not a mail address: " + address + " (no @)");
     }
     String local = a.substring(0, at);
-    if (local.isEmpty() || local.startsWith(".") || local.endsWith(".") || local.contains("..")
-        || !local.codePoints().allMatch(c -> c == '.' || atext(c))) {
+    if (!isDotAtom(local)) {
       throw new RefusedException("not a mail address: " + address
           + " (the part before @ is letters, digits, dots between them and !#$%&'*+-/=?^_`{|}~)");
     }

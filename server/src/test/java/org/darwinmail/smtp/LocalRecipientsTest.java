@@ -114,6 +114,7 @@ class LocalRecipientsTest {
   void deliveredMailStartsWithReturnPathSeenThroughImap() throws Exception {
     assertThat(send("Bounce-Me@sender.example", "alice@one.test", "rp-sender")).startsWith("250 2.0.0");
     assertThat(send("", "alice@one.test", "rp-null")).startsWith("250 2.0.0");
+    assertThat(send("\"john doe\"@sender.example", "alice@one.test", "rp-quoted")).startsWith("250 2.0.0");
     try (LineClient c = new LineClient("127.0.0.1", server.port("imap"))) {
       assertThat(c.read()).startsWith("* OK");
       c.send("a1 LOGIN alice@one.test pw-alice");
@@ -123,7 +124,8 @@ class LocalRecipientsTest {
       c.send("a3 FETCH 1:* BODY.PEEK[HEADER.FIELDS (RETURN-PATH SUBJECT)]");
       String all = String.join("\n", untilTagged(c, "a3"));
       assertThat(all).contains("Return-Path: <Bounce-Me@sender.example>\nSubject: rp-sender")
-          .contains("Return-Path: <>\nSubject: rp-null");
+          .contains("Return-Path: <>\nSubject: rp-null")
+          .contains("Return-Path: <\"john doe\"@sender.example>\nSubject: rp-quoted");
     }
     // first in the stored message (RFC 5321 §4.4: at the beginning of the mail data), once
     String stored = folder("alice@one.test", "INBOX").stream().filter(m -> m.contains("rp-null")).findFirst()
