@@ -33,13 +33,13 @@ def smtp(server):
     return s
 
 
-def test_plain_message_arrives_with_a_received_header(server):
+def test_plain_message_arrives_with_return_path_and_a_received_header(server):
     marker = uuid.uuid4().hex.encode()
     with smtp(server) as s:
         s.sendmail("sender@remote.example", ["alice@example.test"],
                    b"Subject: plain\r\nFrom: sender@remote.example\r\n\r\nhello " + marker + b"\r\n")
     [m] = find(server, "alice@example.test", "alice-pw", marker)
-    assert m.startswith(b"Received: from client.example ([127.0.0.1])")
+    assert m.startswith(b"Return-Path: <sender@remote.example>\r\nReceived: from client.example ([127.0.0.1])")
     assert b"Subject: plain\r\n" in m
 
 

@@ -24,12 +24,23 @@ public final class LocalDelivery {
     this.store = store;
   }
 
-  /** One account and the folder to deliver into (its INBOX when it has no such folder). */
-  public record To(Account account, String folder) {}
+  /**
+   * One account and the folder to deliver into (its INBOX when it has no such folder; null = INBOX).
+   *
+   * @param tag the folder is a sub-address's tag ("user+tag", RFC 5233), chosen by the sender: it names a folder
+   *            ignoring case and never a special-use one (RFC 6154: Sent, Drafts, Trash, Junk, Archive...), so mail
+   *            from outside cannot pose as the user's own sent mail or drafts
+   */
+  public record To(Account account, String folder, boolean tag) {}
 
   /** Each account with the same folder. */
   public static List<To> to(Collection<Account> accounts, String folder) {
-    return accounts.stream().map(a -> new To(a, folder)).toList();
+    return accounts.stream().map(a -> new To(a, folder, false)).toList();
+  }
+
+  /** Each account into the folder a sub-address names, when it has such a folder. */
+  public static List<To> tagged(Collection<Account> accounts, String tag) {
+    return accounts.stream().map(a -> new To(a, tag, tag != null)).toList();
   }
 
   /**
@@ -94,7 +105,8 @@ public final class LocalDelivery {
     List<Intake.Target> out = new ArrayList<>();
     for (To t : new LinkedHashSet<>(to)) {
       Account a = t.account();
-      long id = folder(a, t.folder())
+      long id = (t.tag() ? tagFolder(a, t.folder()) : t.folder() == null ? Optional.<Long>empty()
+          : store.mailboxId(a.id(), t.folder()))
           .or(() -> store.mailboxId(a.id(), Mailbox.INBOX))
           .orElseGet(() -> store.createMailbox(a.id(), Mailbox.INBOX, null).id());
       if (out.stream().noneMatch(x -> x.accountId() == a.id())) { // one copy per account (its first folder)
@@ -107,13 +119,11 @@ public final class LocalDelivery {
     return out;
   }
 
-  /** The account's folder of that name, else one whose name differs only in case (a sub-address is lower case). */
-  private Optional<Long> folder(Account a, String name) {
-    if (name == null) {
-      return Optional.empty();
-    }
-    return store.mailboxId(a.id(), name).or(() -> store.mailboxes(a.id()).stream()
-        .filter(m -> m.name().equalsIgnoreCase(name)).map(Mailbox::id).findFirst());
+  /** The account's folder a tag names: the same name ignoring case (a sub-address is lower case), not special-use. */
+  private Optional<Long> tagFolder(Account a, String tag) {
+    return store.mailboxes(a.id()).stream()
+        .filter(m -> m.name().equalsIgnoreCase(tag) && (m.specialUse() == null || m.specialUse().isEmpty()))
+        .map(Mailbox::id).findFirst();
   }
 
   /** True when delivering {@code incoming} more bytes would take the account over its quota (0 = none). */

@@ -362,7 +362,7 @@ public final class SmtpSession extends Session {
     if (kind == Kind.MX && ctx.guard().inbound().applies(remoteAddress().getAddress())) {
       String listed = ctx.guard().inbound().dnsblListing(remoteAddress().getAddress());
       if (listed != null) {
-          throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
+        throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
       }
       spf = ctx.guard().inbound().spf(remoteAddress().getAddress(), helo, m.from().address());
     }
@@ -533,10 +533,8 @@ public final class SmtpSession extends Session {
 
   private void openMessage() {
     fromRefused = false;
-    boolean relayed = recipients.stream().anyMatch(r -> !r.resolution().remote().isEmpty());
-    // RFC 5321 §4.4: Return-Path: at final delivery. Mail for local recipients only gets it as it is received; mail
-    // also relayed is received without it and its local copy made with it (deliver).
-    String trace = (relayed ? "" : LocalDelivery.returnPath(sender.address())) + receivedHeader();
+    // A message checked with SPF/DKIM/DMARC gets it above its Authentication-Results: (checked).
+    String trace = (spf != null ? "" : returnPath()) + receivedHeader();
     incoming = new IncomingMessage(ctx.blobs().create(), trace, ctx.config().smtp().maxMessageSize(),
         ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
   }
@@ -678,7 +676,7 @@ public final class SmtpSession extends Session {
       return null;
     }
     quarantine = checked.quarantine();
-    BlobRef blob = ctx.guard().inbound().withHeader(ctx.blobs(), staged, checked.header());
+    BlobRef blob = ctx.guard().inbound().withHeader(ctx.blobs(), staged, returnPath() + checked.header());
     msg.abort(); // the temporary file; the stored copy is the one with the header
     return blob;
   }
@@ -692,8 +690,8 @@ public final class SmtpSession extends Session {
     List<String> remote = new ArrayList<>();
     for (Recipient r : recipients) {
       // quarantined mail goes to Junk; a sub-address names a folder (RFC 5233); INBOX otherwise
-      String folder = quarantine ? "Junk" : r.resolution().folder();
-      local.addAll(LocalDelivery.to(r.resolution().accounts(), folder));
+      local.addAll(quarantine ? LocalDelivery.to(r.resolution().accounts(), "Junk")
+          : LocalDelivery.tagged(r.resolution().accounts(), r.resolution().folder()));
       for (String a : r.resolution().remote()) {
         if (!remote.contains(a)) {
           remote.add(a);
@@ -713,6 +711,15 @@ public final class SmtpSession extends Session {
     } else if (!local.isEmpty()) {
       ctx.local().deliver(local, remote.isEmpty() ? blob : ctx.local().withReturnPath(sender.address(), blob));
     }
+  }
+
+  /**
+   * RFC 5321 §4.4: Return-Path: at final delivery, first in the message. Mail for local recipients only gets it as
+   * it is received; mail also relayed is received without it ("") and its local copy made with it (deliver).
+   */
+  private String returnPath() {
+    boolean relayed = recipients.stream().anyMatch(r -> !r.resolution().remote().isEmpty());
+    return relayed ? "" : LocalDelivery.returnPath(sender.address());
   }
 
   /** The trace header (RFC 5321 §4.4), with the protocol type of RFC 3848 / RFC 6531. */

@@ -101,6 +101,10 @@ class LocalRecipientsTest {
     assertThat(has(folder("alice@one.test", "INBOX"), "to-lists")).isFalse();
     assertThat(has(folder("alice@one.test", "INBOX"), "to-inbox")).isTrue();
     assertThat(send("x@sender.example", "nobody+tag@one.test", "nobody")).startsWith("550 5.1.1");
+    // a special-use folder is not the sender's to choose: mail from outside does not pose as the user's sent mail
+    assertThat(send("x@sender.example", "alice+sent@one.test", "posing as sent")).startsWith("250 2.0.0");
+    assertThat(has(folder("alice@one.test", "Sent"), "posing as sent")).isFalse();
+    assertThat(has(folder("alice@one.test", "INBOX"), "posing as sent")).isTrue();
   }
 
   @Test
