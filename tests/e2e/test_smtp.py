@@ -73,7 +73,7 @@ def test_twenty_megabyte_message_is_stored_intact(server):
         s.sendmail("sender@remote.example", ["bob@example.test"], body)
     [m] = find(server, "bob@example.test", "bob-pw", marker)
     assert len(m) > 20_000_000
-    # Our Received: header comes first, then exactly what was sent.
+    # Our Return-Path: and Received: headers come first, then exactly what was sent.
     assert hashlib.sha256(m[m.index(b"Subject: big"):]).hexdigest() == hashlib.sha256(body).hexdigest()
 
 
