@@ -193,7 +193,7 @@ def test_message_larger_than_the_heap_is_fetched_whole(tmp_path, monkeypatch):
         assert typ == "OK"
         got = data[0][1]
         assert got.endswith(msg), got[:300]
-        assert got.startswith(b"Received: ")
+        assert got.startswith(b"Return-Path: <alice@example.test>\r\nReceived: ")
         assert b"RFC822.SIZE %d" % len(got) in data[0][0]
         # The session goes on: the response after the literal was complete.
         assert m.noop()[0] == "OK"

@@ -33,13 +33,13 @@ def smtp(server):
     return s
 
 
-def test_plain_message_arrives_with_a_received_header(server):
+def test_plain_message_arrives_with_return_path_and_a_received_header(server):
     marker = uuid.uuid4().hex.encode()
     with smtp(server) as s:
         s.sendmail("sender@remote.example", ["alice@example.test"],
                    b"Subject: plain\r\nFrom: sender@remote.example\r\n\r\nhello " + marker + b"\r\n")
     [m] = find(server, "alice@example.test", "alice-pw", marker)
-    assert m.startswith(b"Received: from client.example ([127.0.0.1])")
+    assert m.startswith(b"Return-Path: <sender@remote.example>\r\nReceived: from client.example ([127.0.0.1])")
     assert b"Subject: plain\r\n" in m
 
 
@@ -73,7 +73,7 @@ def test_twenty_megabyte_message_is_stored_intact(server):
         s.sendmail("sender@remote.example", ["bob@example.test"], body)
     [m] = find(server, "bob@example.test", "bob-pw", marker)
     assert len(m) > 20_000_000
-    # Our Received: header comes first, then exactly what was sent.
+    # Our Return-Path: and Received: headers come first, then exactly what was sent.
     assert hashlib.sha256(m[m.index(b"Subject: big"):]).hexdigest() == hashlib.sha256(body).hexdigest()
 
 

@@ -156,7 +156,7 @@ public final class DarwinMail implements AutoCloseable {
       MailStore mail = new MailStore(db, blobs, events);
       // Applies what a previous run journaled but did not store, before anything reads or listens.
       org.darwinmail.store.Intake.open(config.dataDir().resolve("intake"), mail);
-      Directory directory = new Directory(db, mail);
+      Directory directory = new Directory(db, mail, config.guard().send().postmaster());
       Guard guard = new Guard(new SendGuard(config, db, directory, blobs, new LocalDelivery(mail)),
           new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()), new InboundAuth(config));
       return new Services(config, db, blobs, events, mail, directory,

@@ -50,7 +50,9 @@ final class QueueCommand {
       }
       for (var e : all.entrySet()) {
         Queue.Entry m = e.getKey();
-        out.println(m.id() + "  " + m.created() + "  <" + m.sender() + ">  " + m.size() + " bytes"
+        // the id this command takes, and the one the SMTP reply ("250 2.0.0 OK queued as ...") and the log gave
+        out.println(m.id() + "  queued as " + m.blob().substring(0, Math.min(12, m.blob().length())) + "  "
+            + m.created() + "  <" + m.sender() + ">  " + m.size() + " bytes"
             + (m.account() == null ? "" : "  submitted by " + m.account()));
         for (Queue.Rcpt r : e.getValue()) {
           out.println("    " + r.recipient() + "  attempts " + r.attempts() + ", next " + r.nextAttempt()

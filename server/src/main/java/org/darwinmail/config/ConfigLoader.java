@@ -45,7 +45,7 @@ public final class ConfigLoader {
     try {
       return bind(MAPPER.readTree(toml), "<string>");
     } catch (JacksonException e) {
-      throw new ConfigException("configuration: " + e.getOriginalMessage(), e);
+      throw new ConfigException(syntaxError("configuration", e), e);
     }
   }
 
@@ -57,8 +57,18 @@ public final class ConfigLoader {
     } catch (IOException e) {
       throw new ConfigException(file + ": cannot read: " + e.getMessage(), e);
     } catch (JacksonException e) {
-      throw new ConfigException(file + ": " + e.getOriginalMessage(), e);
+      throw new ConfigException(syntaxError(file.toString(), e), e);
     }
+  }
+
+  /** A TOML syntax error in one line, "FILE:LINE: message (column N)", as compilers and editors read them. */
+  private static String syntaxError(String source, JacksonException e) {
+    var at = e.getLocation();
+    String msg = String.valueOf(e.getOriginalMessage()).strip().replaceAll("\\s*\\R\\s*", " ");
+    if (at == null || at.getLineNr() <= 0) {
+      return source + ": " + msg;
+    }
+    return source + ":" + at.getLineNr() + ": " + msg + (at.getColumnNr() > 0 ? " (column " + at.getColumnNr() + ")" : "");
   }
 
   private static ServerConfig bind(JsonNode tree, String source) {

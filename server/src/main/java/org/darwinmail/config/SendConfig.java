@@ -12,7 +12,8 @@ import java.util.Map;
  * @param enabled     false turns rate limits and burst blocking off
  * @param limits      the global limits (the keys of {@link SendLimits}, written directly under [guard.send])
  * @param allowlist   accounts never limited nor blocked
- * @param postmaster  who is told of a block; "" = postmaster@ the first local domain
+ * @param postmaster  the admin mailbox: told of a block, and where postmaster@ and abuse@ of every local domain go
+ *                    unless an account or alias has that name (store.Directory); "" = the account created first
  * @param accounts    per-account overrides, by address
  */
 public record SendConfig(Boolean enabled, Integer messagesPerMinute, Integer messagesPerHour, Integer messagesPerDay,

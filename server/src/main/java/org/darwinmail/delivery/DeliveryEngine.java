@@ -550,7 +550,12 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     if (sender != null && directory.isLocalDomain(Addresses.domainOf(sender))) {
       Directory.Resolution res = directory.resolve(sender);
       if (!res.accounts().isEmpty()) {
-        local.deliver(res.accounts(), dsn);
+        try {
+          local.deliver(res.accounts(), local.withReturnPath("", dsn));
+        } catch (IOException e) {
+          log.error("queue entry {}: cannot write the {} notice", m.id(), action, e);
+          return;
+        }
       }
       if (!res.remote().isEmpty()) {
         enqueue("", res.remote(), dsn, m.smtputf8(), null);

@@ -183,12 +183,12 @@ public final class InboundAuth {
   }
 
   /**
-   * Stores the message durably with {@code ours} (a {@link Checked#header}) on top; the original's
+   * Stores the message durably with {@code ours} (Return-Path: and a {@link Checked#header}) on top; the original's
    * Authentication-Results fields naming us are dropped (RFC 8601 §5).
    */
   public BlobRef withHeader(BlobStore blobs, Path message, String ours) throws IOException {
     try (InputStream in = open(message); BlobStore.BlobWriter w = blobs.create()) {
-      w.write(ours.getBytes(StandardCharsets.US_ASCII));
+      w.write(ours.getBytes(StandardCharsets.UTF_8)); // a Return-Path: may hold an SMTPUTF8 address
       boolean dropping = false;
       ByteArrayOutputStream line = new ByteArrayOutputStream();
       int c;

@@ -359,7 +359,7 @@ public final class SendGuard {
         return;
       }
       String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(clock));
-      String text = "From: Darwin Mail <MAILER-DAEMON@" + hostname + ">\r\n"
+      String text = LocalDelivery.returnPath("") + "From: Darwin Mail <MAILER-DAEMON@" + hostname + ">\r\n"
           + "To: <" + to + ">\r\n"
           + "Subject: Sending blocked for " + b.account() + "\r\n"
           + "Date: " + date + "\r\n"

@@ -10,7 +10,6 @@ import org.apache.james.mime4j.dom.address.Address;
 import org.apache.james.mime4j.dom.address.AddressList;
 import org.apache.james.mime4j.dom.address.Group;
 import org.apache.james.mime4j.dom.address.Mailbox;
-import org.apache.james.mime4j.field.address.LenientAddressParser;
 import org.darwinmail.mime.MimePart;
 
 /** ENVELOPE and BODYSTRUCTURE / BODY (RFC 3501 §7.4.2, RFC 9051 §7.5.2) rendered from a {@link MimePart}. */
@@ -49,7 +48,7 @@ final class Render {
     }
     AddressList list;
     try {
-      list = LenientAddressParser.DEFAULT.parseAddressList(value);
+      list = MimePart.addresses(value);
     } catch (RuntimeException e) {
       list = null;
     }

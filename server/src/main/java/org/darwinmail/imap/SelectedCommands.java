@@ -16,7 +16,6 @@ import org.apache.james.mime4j.dom.address.Address;
 import org.apache.james.mime4j.dom.address.AddressList;
 import org.apache.james.mime4j.dom.address.Group;
 import org.apache.james.mime4j.dom.address.Mailbox;
-import org.apache.james.mime4j.field.address.LenientAddressParser;
 import org.darwinmail.imap.FetchItem.Section;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.mime.MimePart;
@@ -233,7 +232,7 @@ final class SelectedCommands {
       return "";
     }
     try {
-      AddressList l = LenientAddressParser.DEFAULT.parseAddressList(header);
+      AddressList l = MimePart.addresses(header);
       for (Address a : l) {
         if (a instanceof Mailbox mb) {
           return mb.getLocalPart() == null ? "" : mb.getLocalPart().toUpperCase(Locale.ROOT);

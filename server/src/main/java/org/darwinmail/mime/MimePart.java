@@ -14,10 +14,14 @@ import org.apache.james.mime4j.codec.Base64InputStream;
 import org.apache.james.mime4j.codec.DecodeMonitor;
 import org.apache.james.mime4j.codec.DecoderUtil;
 import org.apache.james.mime4j.codec.QuotedPrintableInputStream;
+import org.apache.james.mime4j.dom.address.AddressList;
+import org.apache.james.mime4j.field.address.LenientAddressParser;
 import org.apache.james.mime4j.stream.NameValuePair;
+import org.apache.james.mime4j.stream.ParserCursor;
 import org.apache.james.mime4j.stream.RawBody;
 import org.apache.james.mime4j.stream.RawField;
 import org.apache.james.mime4j.stream.RawFieldParser;
+import org.apache.james.mime4j.util.ByteArrayBuffer;
 import org.apache.james.mime4j.util.CharsetUtil;
 
 /**
@@ -229,6 +233,18 @@ public final class MimePart {
   public String decodedHeader(String name) {
     String v = header(name);
     return v == null ? null : decodeWords(v);
+  }
+
+  /**
+   * The addresses of an address header (RFC 5322 §3.4), leniently. Mime4j's {@code parseAddressList(CharSequence)}
+   * encodes non-ASCII text to UTF-8 but stops its cursor at the text's length in chars, so every byte a character
+   * takes beyond one (a U+FFFD that replaced a raw Latin-1 byte takes three) cut one byte off the end: "Zo\xeb
+   * <zoe@example.org>" gave the domain "example.or". The cursor here runs to the end of the bytes.
+   */
+  public static AddressList addresses(String value) {
+    byte[] b = value.getBytes(StandardCharsets.UTF_8);
+    return LenientAddressParser.DEFAULT.parseAddressList(
+        new ByteArrayBuffer(b, b.length, false), new ParserCursor(0, b.length));
   }
 
   public static String decodeWords(String v) {

@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.HarvestGuard;
 import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.guard.SendGuard;
@@ -56,6 +57,10 @@ public final class SmtpSession extends Session {
   private final Instant started = Instant.now();
 
   private String helo;
+  /** The command being answered, as {@link #logRefusal} names it. */
+  private String asked = "connection";
+  /** The refusal about to be sent was logged already, with more detail (a failed login names the user). */
+  private boolean refusalLogged;
   private boolean extended;
   private Account account;
   private int errors;
@@ -148,6 +153,7 @@ public final class SmtpSession extends Session {
 
   @Override
   protected void onIdle() {
+    asked = "(idle)";
     reply(Reply.IDLE_TIMEOUT);
     close();
   }
@@ -166,13 +172,17 @@ public final class SmtpSession extends Session {
   @Override
   protected void onFrame(Object frame) {
     if (Duration.between(started, Instant.now()).getSeconds() > ctx.config().smtp().sessionTimeoutSeconds()) {
+      asked = "(session time)";
       reply(Reply.SESSION_TIMEOUT);
       close();
       return;
     }
     switch (frame) {
       case Frames.Line l -> line(l.text());
-      case Frames.LineTooLong t -> error(Reply.LINE_TOO_LONG);
+      case Frames.LineTooLong t -> {
+        asked = "(a line too long)";
+        error(Reply.LINE_TOO_LONG);
+      }
       case Frames.Chunk c -> chunk(c.bytes());
       case Frames.DataEnd e -> dataEnd(e.bareLineEnding());
       case Frames.ChunkEnd e -> bdatEnd();
@@ -189,9 +199,11 @@ public final class SmtpSession extends Session {
     try {
       cmd = SmtpCommand.parse(text);
     } catch (SmtpException e) {
+      asked = malformed(text);
       error(e.reply());
       return;
     }
+    asked = logged(cmd);
     try {
       Reply pre = precondition(cmd);
       if (pre != null) {
@@ -350,7 +362,6 @@ public final class SmtpSession extends Session {
     if (kind == Kind.MX && ctx.guard().inbound().applies(remoteAddress().getAddress())) {
       String listed = ctx.guard().inbound().dnsblListing(remoteAddress().getAddress());
       if (listed != null) {
-        log.info("[{}] {} is listed by {}", id(), remoteAddress().getAddress().getHostAddress(), listed);
         throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
       }
       spf = ctx.guard().inbound().spf(remoteAddress().getAddress(), helo, m.from().address());
@@ -381,10 +392,31 @@ public final class SmtpSession extends Session {
     if (from.isNull()) {
       return;
     }
-    String a = Addresses.normalize(from.address());
-    if (a == null || !(a.equals(account.address()) || ctx.directory().aliasesOf(account.address()).contains(a))) {
+    if (!owns(from.address())) {
       throw new SmtpException(new Reply(553, "5.7.1", "Sender address not owned by the authenticated account"));
     }
+  }
+
+  /**
+   * The account's own address or one of its aliases, or either with a sub-address ("user+tag", RFC 5233) unless
+   * that full address is someone else's account or alias.
+   */
+  private boolean owns(String address) {
+    String a = Addresses.normalize(address);
+    if (a == null) {
+      return false;
+    }
+    List<String> aliases = ctx.directory().aliasesOf(account.address());
+    if (a.equals(account.address()) || aliases.contains(a)) {
+      return true;
+    }
+    String base = Directory.withoutDetail(a);
+    if (base.equals(a) || !(base.equals(account.address()) || aliases.contains(base))) {
+      return false;
+    }
+    Directory.Resolution full = ctx.directory().resolve(a);
+    Directory.Resolution own = ctx.directory().resolve(base);
+    return full.accounts().equals(own.accounts()) && full.remote().equals(own.remote()); // no account/alias of its own
   }
 
   /** RFC 5321 §4.1.1.3: local recipients on every port; remote ones only for an authenticated account. */
@@ -454,7 +486,6 @@ public final class SmtpSession extends Session {
    */
   private boolean harvestRefused(HarvestGuard.Verdict v) {
     if (v.refuse()) {
-      log.info("[{}] {} probed too many unknown recipients: closing", id(), remoteAddress().getAddress().getHostAddress());
       reply(new Reply(421, "4.7.0", "Too many unknown recipients, closing connection"));
       close();
       return true;
@@ -502,7 +533,9 @@ public final class SmtpSession extends Session {
 
   private void openMessage() {
     fromRefused = false;
-    incoming = new IncomingMessage(ctx.blobs().create(), receivedHeader(), ctx.config().smtp().maxMessageSize(),
+    // A message checked with SPF/DKIM/DMARC gets it above its Authentication-Results: (checked).
+    String trace = (spf != null ? "" : returnPath()) + receivedHeader();
+    incoming = new IncomingMessage(ctx.blobs().create(), trace, ctx.config().smtp().maxMessageSize(),
         ctx.config().smtp().maxReceivedHeaders(), this::extraHeaders);
   }
 
@@ -529,7 +562,6 @@ public final class SmtpSession extends Session {
       return;
     }
     if (bareLineEnding) {
-      log.info("[{}] refused a message with bare CR/LF line endings from {}", id(), remoteAddress());
       finishWith(Reply.BARE_LINE_ENDING);
       return;
     }
@@ -611,7 +643,6 @@ public final class SmtpSession extends Session {
     incoming = null;
     if (fromRefused) {
       // A small body was never stored; a larger one is durable but unreferenced: the blob sweep removes it.
-      log.info("[{}] refused a From: header not owned by {}", id(), account.address());
       resetTransaction();
       reply(new Reply(553, "5.7.1", "From: header address not owned by the authenticated account"));
       return;
@@ -641,13 +672,12 @@ public final class SmtpSession extends Session {
     if (checked.reject()) {
       msg.abort();
       incoming = null;
-      log.info("[{}] refused by the DMARC policy of {}", id(), checked.dmarc().fromDomain());
       resetTransaction();
       reply(new Reply(550, "5.7.1", "Message refused by the DMARC policy of " + checked.dmarc().fromDomain()));
       return null;
     }
     quarantine = checked.quarantine();
-    BlobRef blob = ctx.guard().inbound().withHeader(ctx.blobs(), staged, checked.header());
+    BlobRef blob = ctx.guard().inbound().withHeader(ctx.blobs(), staged, returnPath() + checked.header());
     msg.abort(); // the temporary file; the stored copy is the one with the header
     return blob;
   }
@@ -657,10 +687,12 @@ public final class SmtpSession extends Session {
    * memory) for local recipients only goes through the intake journal: durable in one device write.
    */
   private void deliver(BlobRef blob, BlobStore.Small small) throws IOException {
-    List<Account> local = new ArrayList<>();
+    List<LocalDelivery.To> local = new ArrayList<>();
     List<String> remote = new ArrayList<>();
     for (Recipient r : recipients) {
-      local.addAll(r.resolution().accounts());
+      // quarantined mail goes to Junk; a sub-address names a folder (RFC 5233); INBOX otherwise
+      local.addAll(quarantine ? LocalDelivery.to(r.resolution().accounts(), "Junk")
+          : LocalDelivery.tagged(r.resolution().accounts(), r.resolution().folder()));
       for (String a : r.resolution().remote()) {
         if (!remote.contains(a)) {
           remote.add(a);
@@ -675,12 +707,20 @@ public final class SmtpSession extends Session {
       ctx.outbound().enqueue(sender.address(), remote, blob, mailParams.containsKey("SMTPUTF8"),
           account == null ? null : account.address());
     }
-    String folder = quarantine ? "Junk" : org.darwinmail.store.Mailbox.INBOX;
     if (!local.isEmpty() && small != null) {
-      ctx.local().deliver(local, small, folder);
+      ctx.local().deliver(local, small);
     } else if (!local.isEmpty()) {
-      ctx.local().deliver(local, blob, folder);
+      ctx.local().deliver(local, remote.isEmpty() ? blob : ctx.local().withReturnPath(sender.address(), blob));
     }
+  }
+
+  /**
+   * RFC 5321 §4.4: Return-Path: at final delivery, first in the message. Mail for local recipients only gets it as
+   * it is received; mail also relayed is received without it ("") and its local copy made with it (deliver).
+   */
+  private String returnPath() {
+    boolean relayed = recipients.stream().anyMatch(r -> !r.resolution().remote().isEmpty());
+    return relayed ? "" : LocalDelivery.returnPath(sender.address());
   }
 
   /** The trace header (RFC 5321 §4.4), with the protocol type of RFC 3848 / RFC 6531. */
@@ -728,8 +768,6 @@ public final class SmtpSession extends Session {
    * (RFC 6409 §6.1; issue 5): a message whose From: names someone else is refused with 553 5.7.1.
    */
   private boolean fromOwned(List<IncomingMessage.Header> headers) {
-    List<String> owned = new ArrayList<>(ctx.directory().aliasesOf(account.address()));
-    owned.add(account.address());
     for (IncomingMessage.Header h : headers) {
       if (!h.name().equalsIgnoreCase("From")) {
         continue;
@@ -757,8 +795,7 @@ public final class SmtpSession extends Session {
       }
       boolean any = !found.isEmpty();
       for (String f : found) {
-        String a = Addresses.normalize(f);
-        if (a == null || !owned.contains(a)) {
+        if (!owns(f)) {
           return false;
         }
       }
@@ -868,6 +905,7 @@ public final class SmtpSession extends Session {
     LoginGuard.Verdict v = ctx.logins().check(user, ip);
     if (v.locked()) {
       log.info("[{}] SMTP login for {} from {} refused: locked out", id(), user, ip.getHostAddress());
+      refusalLogged = true;
       error(new Reply(454, "4.7.0", "Too many failed logins, try again later"));
       return;
     }
@@ -876,6 +914,7 @@ public final class SmtpSession extends Session {
     if (a.isEmpty()) {
       ctx.logins().failed(user, ip);
       log.info("[{}] failed SMTP login for {} from {}", id(), user, remoteAddress().getAddress().getHostAddress());
+      refusalLogged = true;
       error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
       return;
     }
@@ -902,9 +941,52 @@ public final class SmtpSession extends Session {
   }
 
   private void reply(Reply r) {
+    if (r.code() >= 400) {
+      logRefusal(r);
+    }
     for (String l : r.lines()) {
       send(l);
     }
+  }
+
+  /**
+   * One log line per refusal (relay denied, unknown user, bare LF, limits, policy, bad commands, the 421 that ends
+   * a session): session id, client address, account, what was asked, the reply. Never a credential: AUTH is
+   * logged by its mechanism only (its own lines name the user), and a line that is no command by its verb only.
+   */
+  private void logRefusal(Reply r) {
+    if (refusalLogged) {
+      refusalLogged = false;
+      return;
+    }
+    log.info("[{}] {}{} {}: refused {}", id(), remoteAddress().getAddress().getHostAddress(),
+        account == null ? "" : " (" + account.address() + ")", asked, r.lines()[0]);
+  }
+
+  /** What the log says was asked: the verb, the path of MAIL and RCPT, the name given to HELO, AUTH's mechanism. */
+  private static String logged(SmtpCommand cmd) {
+    return switch (cmd) {
+      case Mail m -> "MAIL FROM:<" + sanitize(m.from().address()) + ">";
+      case Rcpt r -> "RCPT TO:<" + sanitize(r.to().address()) + ">";
+      case Hello h -> (h.extended() ? "EHLO " : "HELO ") + sanitize(h.domain());
+      case Auth a -> "AUTH " + sanitize(a.mechanism());
+      case Data d -> "DATA";
+      case Bdat b -> "BDAT";
+      case Rset r -> "RSET";
+      case Noop n -> "NOOP";
+      case Quit q -> "QUIT";
+      case Vrfy v -> "VRFY";
+      case Expn x -> "EXPN";
+      case Help h -> "HELP";
+      case StartTls t -> "STARTTLS";
+    };
+  }
+
+  /** A line that did not parse: its verb when it is one (its arguments could be anything), else nothing of it. */
+  private static String malformed(String line) {
+    String verb = line.strip().split(" ", 2)[0].toUpperCase(java.util.Locale.ROOT);
+    return java.util.Set.of("EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",
+        "HELP", "STARTTLS", "AUTH").contains(verb) ? "malformed " + verb : "unrecognised command";
   }
 
   /** A 5xx/4xx for a bad command; too many of them close the session (RFC 5321 §4.5.3.2: no endless abuse). */

@@ -38,15 +38,28 @@ public final class Directory {
   private final GenerationCache<String, List<String>> sendAs = new GenerationCache<>(10_000);
   private final CredentialCache credentials = new CredentialCache();
 
+  /** The admin mailbox's address as configured ({@code guard.send.postmaster}), normalized; "" = not configured. */
+  private final String admin;
+
   public Directory(Database db, MailStore mail) {
+    this(db, mail, "");
+  }
+
+  /**
+   * @param admin where postmaster@ and abuse@ of every local domain go when no account or alias has that name;
+   *              "" = the account created first (the appliance's first boot creates postmaster@ its domain)
+   */
+  public Directory(Database db, MailStore mail, String admin) {
     this.db = db;
     this.mail = mail;
+    String a = admin == null || admin.isBlank() ? null : Addresses.normalize(admin);
+    this.admin = a == null ? "" : a;
   }
 
   // ---- domains ----------------------------------------------------------------------------------------------
 
   public void addDomain(String name) {
-    String d = requireDomain(name);
+    String d = Addresses.validDomain(name);
     db.tx(c -> {
       if (exists(c, "SELECT 1 FROM domains WHERE name = ?", d)) {
         throw new RefusedException("domain exists: " + d);
@@ -97,7 +110,7 @@ public final class Directory {
 
   /** Creates an account with INBOX and the special-use folders (Sent, Drafts, Trash, Junk, Archive). */
   public Account addAccount(String address, char[] password) {
-    String a = requireAddress(address);
+    String a = Addresses.validAddress(address);
     String hash = Passwords.hash(password);
     Account created = db.tx(c -> {
       long domainId = domainId(c, Addresses.domainOf(a));
@@ -226,13 +239,14 @@ public final class Directory {
 
   /** Adds targets to an alias (creating it). The source is an address or "@domain" of a local domain. */
   public void addAlias(String source, List<String> targets) {
-    String s = requireAliasSource(source);
+    String s = source != null && source.startsWith("@") ? "@" + Addresses.validDomain(source.substring(1))
+        : Addresses.validAddress(source);
     if (targets.isEmpty()) {
       throw new RefusedException("an alias needs at least one target");
     }
     List<String> ts = new ArrayList<>();
     for (String t : targets) {
-      ts.add(requireAddress(t));
+      ts.add(Addresses.validAddress(t));
     }
     db.tx(c -> {
       domainId(c, Addresses.domainOf(s.startsWith("@") ? "x" + s : s));
@@ -274,7 +288,10 @@ public final class Directory {
         }
       }
       if (n == 0) {
-        throw new RefusedException("no such alias: " + s);
+        List<String> now = targets(c, s);
+        throw new RefusedException(now.isEmpty() ? "no such alias: " + s
+            : "alias " + s + " does not point at " + String.join(", ", targets) + " (its targets: "
+                + String.join(", ", now) + ")");
       }
       return null;
     });
@@ -317,15 +334,28 @@ public final class Directory {
   }
 
   /** Where mail to an address goes: local accounts and remote addresses; both empty when nobody is there. */
-  public record Resolution(List<Account> accounts, List<String> remote) {
+  /**
+   * @param folder the mailbox a sub-address names ("user+folder@domain", RFC 5233), delivered into when the account
+   *               has one by that name (INBOX otherwise); null = INBOX
+   */
+  public record Resolution(List<Account> accounts, List<String> remote, String folder) {
+    public Resolution(List<Account> accounts, List<String> remote) {
+      this(accounts, remote, null);
+    }
+
     public boolean isEmpty() {
       return accounts.isEmpty() && remote.isEmpty();
     }
   }
 
+  /** RFC 2142 / RFC 5321 §4.5.1: names every local domain answers to, routed to the admin mailbox by default. */
+  private static final Set<String> ROLES = Set.of("postmaster", "abuse");
+
   /**
-   * Expands aliases (recursively, with a depth limit against loops) down to accounts and remote addresses.
-   * An account wins over a catch-all; a catch-all ("@domain") applies only to addresses that are neither.
+   * Expands aliases (recursively, with a depth limit against loops) down to accounts and remote addresses. For an
+   * address of a local domain, in order: an account; an alias; postmaster@ and abuse@ go to the admin mailbox
+   * (RFC 5321 §4.5.1, RFC 2142); "user+tag" is "user" (RFC 5233) with the tag as the folder; the catch-all
+   * ("@domain"). So an account or alias whose name holds a '+' wins over the sub-address.
    */
   public Resolution resolve(String address) {
     String start = Addresses.normalize(address);
@@ -347,8 +377,22 @@ public final class Directory {
     return Optional.ofNullable(resolutions.peek(start));
   }
 
+  /** The sub-address of a local part ("tag" of "user+tag", RFC 5233 §1), or null. */
+  public static String detail(String localPart) {
+    int plus = localPart.indexOf('+');
+    return plus <= 0 ? null : localPart.substring(plus + 1);
+  }
+
+  /** "user@domain" for "user+tag@domain"; the address itself when it has no sub-address. */
+  public static String withoutDetail(String normalizedAddress) {
+    String local = Addresses.localPartOf(normalizedAddress);
+    return detail(local) == null ? normalizedAddress
+        : local.substring(0, local.indexOf('+')) + "@" + Addresses.domainOf(normalizedAddress);
+  }
+
   private Resolution load(String start) {
-    return db.read(c -> {
+    String[] folder = {null};
+    Resolution r = db.read(c -> {
       Map<Long, Account> accounts = new LinkedHashMap<>();
       Set<String> remote = new LinkedHashSet<>();
       Set<String> seen = new LinkedHashSet<>();
@@ -374,6 +418,17 @@ public final class Directory {
           continue;
         }
         List<String> targets = targets(c, a);
+        String local = Addresses.localPartOf(a);
+        if (targets.isEmpty() && ROLES.contains(local)) {
+          String admin = admin(c, a);
+          targets = admin == null ? List.of() : List.of(admin);
+        }
+        if (targets.isEmpty() && detail(local) != null) {
+          if (depth == 0) {
+            folder[0] = detail(local);
+          }
+          targets = List.of(withoutDetail(a));
+        }
         if (targets.isEmpty()) {
           targets = targets(c, "@" + domain);
         }
@@ -386,6 +441,19 @@ public final class Directory {
       }
       return new Resolution(List.copyOf(accounts.values()), List.copyOf(remote));
     });
+    return folder[0] == null ? r : new Resolution(r.accounts(), r.remote(), folder[0]);
+  }
+
+  /**
+   * The admin mailbox, for a role address with no account or alias of its own: the configured address (unless it
+   * is this very address), else the account created first; null when there is no account at all.
+   */
+  private String admin(Connection c, String role) throws SQLException {
+    if (!admin.isEmpty() && !admin.equals(role)) {
+      return admin;
+    }
+    List<String> first = strings(c, "SELECT address FROM accounts ORDER BY id FETCH FIRST 1 ROWS ONLY");
+    return first.isEmpty() ? null : first.getFirst();
   }
 
   private static List<String> targets(Connection c, String source) throws SQLException {

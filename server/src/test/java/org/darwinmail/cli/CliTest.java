@@ -62,6 +62,67 @@ class CliTest {
   }
 
   @Test
+  void namesThatAreNotMailAddressesOrDomainsAreRefusedWithTheReason() throws Exception {
+    String c = config().toString();
+    assertThat(run("", "--config", c, "domain", "add", "ok.test")[0]).isEqualTo("0");
+    String[][] refused = {
+        run("", "--config", c, "domain", "add", "[127.0.0.1]"),
+        run("", "--config", c, "domain", "add", "127.0.0.1"),
+        run("", "--config", c, "domain", "add", "bad_name.test"),
+        run("", "--config", c, "domain", "add", "x-.test"),
+        run("", "--config", c, "domain", "add", "a..test"),
+        run("", "--config", c, "domain", "add", "x".repeat(64) + ".test"),
+        run("", "--config", c, "domain", "add", ("abcdefghi.").repeat(26) + "test"),
+        run("pw-12345\n", "--config", c, "user", "add", "a b@ok.test", "--password-stdin"),
+        run("pw-12345\n", "--config", c, "user", "add", "x@@ok.test", "--password-stdin"),
+        run("pw-12345\n", "--config", c, "user", "add", "\"q u\"@ok.test", "--password-stdin"),
+        run("pw-12345\n", "--config", c, "user", "add", ".dot@ok.test", "--password-stdin"),
+        run("pw-12345\n", "--config", c, "user", "add", "a..b@ok.test", "--password-stdin"),
+        run("pw-12345\n", "--config", c, "user", "add", "x".repeat(65) + "@ok.test", "--password-stdin"),
+        run("pw-12345\n", "--config", c, "user", "add", "u@[127.0.0.1]", "--password-stdin"),
+        run("", "--config", c, "alias", "add", "a b@ok.test", "x@elsewhere.test"),
+        run("", "--config", c, "alias", "add", "ok@ok.test", "x@@elsewhere.test")};
+    for (String[] r : refused) {
+      assertThat(r[0]).as(r[2]).isEqualTo("1");
+      assertThat(r[2]).matches("darwinmail: not a (domain name|mail address): .*\\n");
+    }
+    assertThat(run("", "--config", c, "domain", "list")[1]).isEqualTo("ok.test\n");
+    assertThat(run("", "--config", c, "user", "list")[1]).isEmpty();
+    // U-labels are stored as A-labels (IDNA); trailing dots and case do not matter
+    assertThat(run("", "--config", c, "domain", "add", "Bücher.Test.")[0]).isEqualTo("0");
+    assertThat(run("pw-12345\n", "--config", c, "user", "add", "o'brien+x@bücher.test", "--password-stdin")[0])
+        .isEqualTo("0");
+    assertThat(run("", "--config", c, "user", "list")[1]).startsWith("o'brien+x@xn--bcher-kva.test");
+  }
+
+  @Test
+  void removingAnAliasTargetItDoesNotHaveSaysSo() throws Exception {
+    String c = config().toString();
+    run("", "--config", c, "domain", "add", "cli.test");
+    run("", "--config", c, "alias", "add", "all@cli.test", "ann@cli.test", "bob@cli.test");
+    String[] r = run("", "--config", c, "alias", "remove", "all@cli.test", "carol@cli.test");
+    assertThat(r[0]).isEqualTo("1");
+    assertThat(r[2]).isEqualTo("darwinmail: alias all@cli.test does not point at carol@cli.test (its targets: "
+        + "ann@cli.test, bob@cli.test)\n");
+    assertThat(run("", "--config", c, "alias", "remove", "none@cli.test")[2])
+        .isEqualTo("darwinmail: no such alias: none@cli.test\n");
+  }
+
+  @Test
+  void queueListShowsTheIdTheSmtpReplyGave() throws Exception {
+    Path c = config();
+    run("", "--config", c.toString(), "domain", "add", "cli.test");
+    String hash = "3fa2b1c9d0e1" + "0".repeat(52);
+    try (DarwinMail.Services s = DarwinMail.Services.open(ConfigLoader.load(c))) {
+      new org.darwinmail.delivery.Queue(s.db()).add("ann@cli.test", List.of("x@remote.test"), hash, 10, false,
+          "ann@cli.test");
+    }
+    String out = run("", "--config", c.toString(), "queue", "list")[1];
+    // "250 2.0.0 OK queued as 3fa2b1c9d0e1" named this message; the list shows that id beside its own
+    assertThat(out).matches("(?s)\\d+  queued as 3fa2b1c9d0e1  .*<ann@cli.test>  10 bytes.*x@remote.test.*");
+  }
+
+  @Test
   void aRunningServerExecutesCommandsForASeparateProcess() throws Exception {
     Path c = config();
     try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c));

@@ -64,6 +64,22 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aSyntaxErrorNamesFileAndLineInOneLine() throws Exception {
+    String[] broken = {
+        "hostname = \"a.test\"\n\n[smtp]\nmax_recipients = = 5\n",    // line 4: two '='
+        "hostname = \"a.test\"\n[smtp\nmax_recipients = 5\n",         // line 2: unclosed table header
+        "hostname = \"a.test\"\n# a comment\n[smtp]\nx = \"open\n"};   // line 4: unterminated string
+    int[] lines = {4, 2, 4};
+    for (int i = 0; i < broken.length; i++) {
+      Path f = write(broken[i]);
+      String expected = f + ":" + lines[i] + ": ";
+      // for example "/etc/darwinmail/darwinmail.toml:4: Unknown token (column 18)"
+      assertThatThrownBy(() -> ConfigLoader.load(f)).isInstanceOf(ConfigException.class)
+          .satisfies(e -> assertThat(e.getMessage()).startsWith(expected).doesNotContain("\n"));
+    }
+  }
+
+  @Test
   void aMissingFileIsAClearError() {
     assertThatThrownBy(() -> ConfigLoader.load(dir.resolve("nope.toml")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("cannot read");

@@ -146,13 +146,27 @@ class OutboundDeliveryTest {
   }
 
   @Test
+  void theLocalCopyOfAMessageAlsoRelayedHasReturnPathAndTheRelayedCopyNone() throws Exception {
+    assertThat(submit(a, "alice@a.test", List.of("bob@b.test", "alice@a.test"), "", "mixed copy")).startsWith("250");
+    awaitDelivered(b, "bob@b.test", "mixed copy");
+    // b adds its own at its final delivery; a sent none (RFC 5321 §4.4)
+    String relayed = withSubject(b, "bob@b.test", "mixed copy").getFirst();
+    assertThat(relayed).startsWith("Return-Path: <alice@a.test>\r\nReceived: ");
+    assertThat(relayed.split("Return-Path:", -1)).hasSize(2);
+    String local = withSubject(a, "alice@a.test", "mixed copy").getFirst();
+    assertThat(local).startsWith("Return-Path: <alice@a.test>\r\nReceived: ");
+    assertThat(local.split("Return-Path:", -1)).hasSize(2);
+  }
+
+  @Test
   void permanentRefusalBouncesToTheSenderWithTheRemoteReason() throws Exception {
     assertThat(submit(a, "alice@a.test", List.of("nobody@b.test"), "", "to nobody")).startsWith("250");
     await().atMost(Duration.ofSeconds(60)).until(() -> withSubject(a, "alice@a.test", "Undelivered Mail").stream()
         .anyMatch(m -> m.contains("nobody@b.test")));
     String dsn = withSubject(a, "alice@a.test", "Undelivered Mail").stream()
         .filter(m -> m.contains("nobody@b.test")).findFirst().orElseThrow();
-    assertThat(dsn).contains("multipart/report; report-type=delivery-status")
+    assertThat(dsn).startsWith("Return-Path: <>\r\n") // RFC 5321 §4.4: a bounce's null sender
+        .contains("multipart/report; report-type=delivery-status")
         .contains("Content-Type: message/delivery-status")
         .contains("Final-Recipient: rfc822; nobody@b.test")
         .contains("Action: failed")

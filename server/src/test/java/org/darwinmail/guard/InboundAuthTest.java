@@ -116,6 +116,8 @@ class InboundAuthTest {
         {"spf-soft.example", "softfail"}, {"spf-none.example", "none"}}) {
       String subject = "spf " + c[1];
       assertThat(send("bob@" + c[0], message("bob@" + c[0], subject))).startsWith("250 ");
+      // Return-Path: first (RFC 5321 §4.4), then our Authentication-Results: (RFC 8601 §5)
+      assertThat(stored("INBOX", subject)).startsWith("Return-Path: <bob@" + c[0] + ">\r\nAuthentication-Results: ");
       String ar = authResults(stored("INBOX", subject));
       assertThat(ar).as(c[0]).startsWith("Authentication-Results: mx.test; spf=" + c[1] + " smtp.mailfrom=bob@" + c[0])
           .contains("dkim=none").contains("dmarc=none header.from=" + c[0]);

@@ -218,4 +218,24 @@ class SendGuardTest {
     assertThat(g.unblock(acct, true)).isEqualTo(new SendGuard.Unblocked(true, 0, 2));
     assertThat(q.entries).containsExactly("c@x.test");
   }
+
+  @Test
+  void theBlockNoticeReachesTheAdminMailboxThoughNoAccountIsNamedPostmaster() throws Exception {
+    SendGuard g = guard("[guard.send]\nburst_messages = 2\n");
+    MailStore mail = new MailStore(db, new BlobStore(dir.resolve("blobs")), new MailboxEvents());
+    Directory d = new Directory(db, mail);
+    d.addDomain("adm.test");
+    org.darwinmail.store.Account boss = d.addAccount("boss@adm.test", "pw".toCharArray()); // the first account
+    send(g, acct, "b@y.test");
+    send(g, acct, "b@y.test");
+    assertThat(send(g, acct, "b@y.test").outcome()).isEqualTo(SendGuard.Outcome.BLOCKED);
+    assertThat(g.postmaster()).isEqualTo("postmaster@adm.test");
+    long inboxId = mail.mailbox(boss.id(), "INBOX").orElseThrow().id();
+    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> !mail.messages(inboxId).isEmpty());
+    List<org.darwinmail.store.MessageRow> inbox = mail.messages(inboxId);
+    assertThat(inbox).hasSize(1);
+    String notice = java.nio.file.Files.readString(mail.blobs().path(inbox.getFirst().blob()));
+    assertThat(notice).startsWith("Return-Path: <>\r\nFrom: Darwin Mail <MAILER-DAEMON@")
+        .contains("Subject: Sending blocked for " + acct);
+  }
 }

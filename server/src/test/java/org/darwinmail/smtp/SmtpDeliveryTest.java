@@ -82,7 +82,8 @@ class SmtpDeliveryTest {
     assertThat(b).isNotEmpty();
     assertThat(a.getLast().blob()).isEqualTo(b.getLast().blob());
     String text = body(a.getLast());
-    assertThat(text).startsWith("Received: from sender.example ([127.0.0.1])\r\n\tby mx.test (Darwin Mail) with ESMTP id ");
+    assertThat(text).startsWith("Return-Path: <someone@sender.example>\r\n"
+        + "Received: from sender.example ([127.0.0.1])\r\n\tby mx.test (Darwin Mail) with ESMTP id ");
     assertThat(text).contains("Subject: team news\r\n").endsWith("\r\n\r\n.starts with a dot\r\n");
     assertThat(a.getLast().size()).isEqualTo(text.getBytes().length);
     assertThat(inbox("carol@deliver.test")).hasSize(carolBefore);

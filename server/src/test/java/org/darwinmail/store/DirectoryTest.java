@@ -55,6 +55,18 @@ class DirectoryTest {
   }
 
   @Test
+  void roleAddressesGoToTheConfiguredAdminMailboxElseTheFirstAccount() {
+    Directory configured = new Directory(s.db(), s.mail(), "Bob@Example.Test");
+    assertThat(configured.resolve("abuse@other.test").accounts()).extracting(Account::address)
+        .containsExactly("bob@example.test");
+    // configured as a role address with no account of its own: the account created first, not a loop
+    Directory self = new Directory(s.db(), s.mail(), "postmaster@other.test");
+    assertThat(self.resolve("postmaster@other.test").accounts()).extracting(Account::address)
+        .containsExactly("alice@example.test");
+    assertThat(accounts("PostMaster@other.test")).containsExactly("alice@example.test");
+  }
+
+  @Test
   void everyChangeIsSeenByTheNextResolutionThoughResolutionsAreCached() {
     assertThat(d.resolve("later@example.test").isEmpty()).isTrue();
     d.addAlias("later@example.test", List.of("alice@example.test"));

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * <pre>
  *   # comment
  *   C: text          send "text" CRLF
- *   R: text          send raw text without CRLF; \r \n \t \\ are escapes
+ *   R: text          send raw text without CRLF; \r \n \t \\ are escapes, \xHH one byte (8-bit junk)
  *   S: pattern       expect one line; '*' matches any run of characters, '?' one character
  *   S~ regex         expect one line matching a Java regex
  *   S... pattern     skip lines until one matches the pattern (at most 200)
@@ -41,7 +41,7 @@ public final class Script {
       if (line.startsWith("C: ") || line.equals("C:")) {
         client.send(line.length() > 3 ? line.substring(3) : "");
       } else if (line.startsWith("R: ")) {
-        client.raw(unescape(line.substring(3)).getBytes(StandardCharsets.UTF_8));
+        client.raw(unescape(line.substring(3)));
       } else if (line.startsWith("S: ")) {
         String got = client.read();
         assertThat(got).as(where + " expected: " + line.substring(3)).isNotNull();
@@ -77,11 +77,17 @@ public final class Script {
     return out;
   }
 
-  static String unescape(String s) {
+  static byte[] unescape(String s) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (c == '\\' && i + 1 < s.length()) {
+      if (c == '\\' && i + 3 < s.length() && s.charAt(i + 1) == 'x') {
+        out.writeBytes(sb.toString().getBytes(StandardCharsets.UTF_8));
+        sb.setLength(0);
+        out.write(Integer.parseInt(s.substring(i + 2, i + 4), 16));
+        i += 3;
+      } else if (c == '\\' && i + 1 < s.length()) {
         char d = s.charAt(++i);
         sb.append(switch (d) {
           case 'r' -> '\r';
@@ -93,7 +99,8 @@ public final class Script {
         sb.append(c);
       }
     }
-    return sb.toString();
+    out.writeBytes(sb.toString().getBytes(StandardCharsets.UTF_8));
+    return out.toByteArray();
   }
 
   static Pattern glob(String g) {
