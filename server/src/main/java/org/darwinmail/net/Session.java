@@ -52,6 +52,7 @@ public abstract class Session {
           onClose();
         }
         case Frames.Idle i -> onIdle();
+        case Frames.Expired e -> onExpired();
         default -> onFrame(frame);
       }
     } catch (Throwable e) {
@@ -66,7 +67,7 @@ public abstract class Session {
 
   /**
    * True when {@code frame} (a frame for {@link #onFrame}, or {@link Frames.Connected}, {@link Frames.Closed},
-   * {@link Frames.Idle}) is answered from memory, without storage, DNS, a password hash or a pause: it may then run
+   * {@link Frames.Idle}, {@link Frames.Expired}) is answered from memory, without storage, DNS, a password hash or a pause: it may then run
    * on the event loop (see {@link SessionRunner}). Called on the event loop when no frame is being handled.
    */
   protected boolean inline(Object frame) {
@@ -77,6 +78,11 @@ public abstract class Session {
 
   /** The idle timeout passed: say goodbye and close. */
   protected abstract void onIdle();
+
+  /** The session has lasted its maximum lifetime: say goodbye and close (by default, as {@link #onIdle}). */
+  protected void onExpired() {
+    onIdle();
+  }
 
   /** The connection is gone: release what the session holds. */
   protected void onClose() {}
