@@ -14,13 +14,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.darwinmail.config.GuardConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per-address limits on every listener (DESIGN.md §5): simultaneous connections and new connections per minute
- * from one client address. The check is the first handler of each pipeline, before TLS and the session: a
+ * Connection limits on every listener (DESIGN.md §5): simultaneous connections from all clients together, and
+ * simultaneous connections and new connections per minute from one client (an IPv4 address, an IPv6 /64: see
+ * {@link Networks#clientKey}). The check is the first handler of each pipeline, before TLS and the session: a
  * refused client gets the protocol's "too busy" greeting on plaintext listeners (SMTP 421, IMAP BYE, POP3 -ERR)
  * and a plain close on implicit-TLS ones, and no session is ever started for it.
  */
@@ -30,11 +32,13 @@ public final class ConnectionLimits {
 
   private final int maxPerAddress;
   private final int maxPerMinute;
+  private final int maxPerListener;
   private final Map<String, Limiter> byListener = new ConcurrentHashMap<>();
 
   public ConnectionLimits(GuardConfig config) {
     this.maxPerAddress = config.maxConnectionsPerAddress();
     this.maxPerMinute = config.maxConnectionsPerMinute();
+    this.maxPerListener = config.maxConnectionsPerListener();
   }
 
   /**
@@ -42,7 +46,7 @@ public final class ConnectionLimits {
    * {@link org.darwinmail.DarwinMail} for every listener it binds.
    */
   public ChannelInitializer<SocketChannel> wrap(String listener, ChannelInitializer<SocketChannel> init) {
-    Limiter limiter = byListener.computeIfAbsent(listener, l -> new Limiter(l, refusal(l)));
+    Limiter limiter = byListener.computeIfAbsent(listener, Limiter::new);
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(SocketChannel ch) {
@@ -54,25 +58,34 @@ public final class ConnectionLimits {
 
   /** The handler alone, for a listener that builds its pipeline itself: {@code p.addFirst("limit", ...)}. */
   public ChannelHandler handler(String listener) {
-    return byListener.computeIfAbsent(listener, l -> new Limiter(l, refusal(l)));
+    return byListener.computeIfAbsent(listener, Limiter::new);
   }
 
-  /** How many connections from {@code address} are open on {@code listener} right now. */
+  /** How many connections from {@code address} (or its IPv6 /64) are open on {@code listener} right now. */
   public int open(String listener, String address) {
     Limiter l = byListener.get(listener);
     if (l == null) {
       return 0;
     }
-    PerAddress p = l.byAddress.get(address);
+    PerAddress p;
+    try {
+      p = l.byAddress.get(Networks.clientKey(java.net.InetAddress.getByName(address)));
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalArgumentException("not an address: " + address, e);
+    }
     return p == null ? 0 : p.open;
   }
 
-  /** The greeting a refused client gets, by listener name; null for implicit TLS (it expects a handshake). */
-  static String refusal(String listener) {
+  /**
+   * The greeting a refused client gets, by listener name and reason ({@code why}: "from your address" or
+   * empty); null for implicit TLS (it expects a handshake).
+   */
+  static String refusal(String listener, String why) {
+    String text = "Too many connections" + why + ", try again later\r\n";
     return switch (listener) {
-      case "smtp", "submission" -> "421 4.7.0 Too many connections from your address, try again later\r\n";
-      case "imap" -> "* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n";
-      case "pop3" -> "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n";
+      case "smtp", "submission" -> "421 4.7.0 " + text; // RFC 5321 §3.8
+      case "imap" -> "* BYE [UNAVAILABLE] " + text; // RFC 9051 §7.1.5, RFC 5530
+      case "pop3" -> "-ERR [SYS/TEMP] " + text; // RFC 3206
       default -> null;
     };
   }
@@ -85,32 +98,37 @@ public final class ConnectionLimits {
   @ChannelHandler.Sharable
   private final class Limiter extends ChannelInboundHandlerAdapter {
     private final String listener;
-    private final String refusal;
     private final Map<String, PerAddress> byAddress = new ConcurrentHashMap<>();
+    private final AtomicInteger open = new AtomicInteger();
 
-    Limiter(String listener, String refusal) {
+    Limiter(String listener) {
       this.listener = listener;
-      this.refusal = refusal;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
       String ip = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
+      String key = Networks.clientKey(((InetSocketAddress) ctx.channel().remoteAddress()).getAddress());
       long now = System.currentTimeMillis();
       String why = null;
-      PerAddress p = byAddress.computeIfAbsent(ip, k -> new PerAddress());
+      String refusal = refusal(listener, " from your address");
+      PerAddress p = byAddress.computeIfAbsent(key, k -> new PerAddress());
       synchronized (p) {
         p.recent.add(now, 1);
         if (p.open >= maxPerAddress) {
-          why = p.open + " open connections (limit " + maxPerAddress + ")";
+          why = p.open + " open connections from " + key + " (limit " + maxPerAddress + ")";
         } else if (p.recent.sum(now) > maxPerMinute) {
-          why = "more than " + maxPerMinute + " connections per minute";
+          why = "more than " + maxPerMinute + " connections per minute from " + key;
+        } else if (open.incrementAndGet() > maxPerListener) {
+          open.decrementAndGet();
+          why = "the listener's " + maxPerListener + " connections are open";
+          refusal = refusal(listener, "");
         } else {
           p.open++;
         }
       }
       if (why == null) {
-        ctx.channel().closeFuture().addListener(f -> release(ip, p));
+        ctx.channel().closeFuture().addListener(f -> release(key, p));
         ctx.fireChannelActive();
         return;
       }
@@ -140,11 +158,12 @@ public final class ConnectionLimits {
       }
     }
 
-    private void release(String ip, PerAddress p) {
+    private void release(String key, PerAddress p) {
+      open.decrementAndGet();
       synchronized (p) {
         p.open--;
         if (p.open <= 0 && p.recent.sum(System.currentTimeMillis()) == 0) {
-          byAddress.remove(ip, p);
+          byAddress.remove(key, p);
         }
       }
     }
