@@ -346,9 +346,9 @@ public final class ImapSession extends Session {
     };
   }
 
-  /** DESIGN.md §5: no plaintext password before TLS, except over loopback. */
+  /** RFC 9051 §6.2.3: LOGINDISABLED while a password may not travel in the clear (DESIGN.md §5). */
   private boolean loginDisabled() {
-    return !isTls() && !remoteAddress().getAddress().isLoopbackAddress();
+    return !plaintextLoginAllowed(ctx.config().imap().plaintextOnLoopback());
   }
 
   String capabilities() {

@@ -193,6 +193,14 @@ public abstract class Session {
     return (InetSocketAddress) channel.localAddress();
   }
 
+  /**
+   * DESIGN.md §5: a password may travel over TLS, or in the clear from loopback when the protocol's
+   * {@code plaintext_on_loopback} ({@code allowedOnLoopback}) says so.
+   */
+  protected boolean plaintextLoginAllowed(boolean allowedOnLoopback) {
+    return isTls() || (allowedOnLoopback && remoteAddress().getAddress().isLoopbackAddress());
+  }
+
   /** True when the connection runs over TLS (implicit or after STARTTLS). */
   public boolean isTls() {
     return channel.pipeline().get(io.netty.handler.ssl.SslHandler.class) != null;
