@@ -8,7 +8,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -69,8 +71,8 @@ public final class ConnectionLimits {
     }
     PerAddress p;
     try {
-      p = l.byAddress.get(Networks.clientKey(java.net.InetAddress.getByName(address)));
-    } catch (java.net.UnknownHostException e) {
+      p = l.byAddress.get(Networks.clientKey(InetAddress.getByName(address)));
+    } catch (UnknownHostException e) {
       throw new IllegalArgumentException("not an address: " + address, e);
     }
     return p == null ? 0 : p.open;
@@ -98,20 +100,24 @@ public final class ConnectionLimits {
   @ChannelHandler.Sharable
   private final class Limiter extends ChannelInboundHandlerAdapter {
     private final String listener;
+    private final String refusalForClient;
+    private final String refusalForAll;
     private final Map<String, PerAddress> byAddress = new ConcurrentHashMap<>();
     private final AtomicInteger open = new AtomicInteger();
 
     Limiter(String listener) {
       this.listener = listener;
+      this.refusalForClient = refusal(listener, " from your address");
+      this.refusalForAll = refusal(listener, "");
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-      String ip = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
-      String key = Networks.clientKey(((InetSocketAddress) ctx.channel().remoteAddress()).getAddress());
+      InetAddress client = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+      String key = Networks.clientKey(client);
       long now = System.currentTimeMillis();
       String why = null;
-      String refusal = refusal(listener, " from your address");
+      String refusal = refusalForClient;
       PerAddress p = byAddress.computeIfAbsent(key, k -> new PerAddress());
       synchronized (p) {
         p.recent.add(now, 1);
@@ -122,7 +128,7 @@ public final class ConnectionLimits {
         } else if (open.incrementAndGet() > maxPerListener) {
           open.decrementAndGet();
           why = "the listener's " + maxPerListener + " connections are open";
-          refusal = refusal(listener, "");
+          refusal = refusalForAll;
         } else {
           p.open++;
         }
@@ -132,7 +138,7 @@ public final class ConnectionLimits {
         ctx.fireChannelActive();
         return;
       }
-      log.info("{}: refused a connection from {}: {}", listener, ip, why);
+      log.info("{}: refused a connection from {}: {}", listener, client.getHostAddress(), why);
       Metrics.counter("darwinmail.guard.connections.refused", "listener", listener).increment();
       // No session for this client: take the rest of the pipeline away, answer, close.
       List<String> after = new ArrayList<>();

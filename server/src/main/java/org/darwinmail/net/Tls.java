@@ -64,7 +64,7 @@ public final class Tls {
   static {
     // Client-initiated renegotiation (TLS 1.2; TLS 1.3 has none) lets a client make the server redo the costly
     // side of a handshake at will (CVE-2011-1473) and buys nothing: refuse it. The JDK reads this once, at the
-    // first server handshake of the process, which no code runs before this class is loaded.
+    // first server handshake of the process; the server loads this class before it listens anywhere.
     System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
   }
   private final SslContext server;
@@ -82,15 +82,21 @@ public final class Tls {
       cert = Path.of(config.certFile());
       key = Path.of(config.keyFile());
     } else {
-      Path dir = dataDir.resolve("tls");
-      cert = dir.resolve("cert.pem");
-      key = dir.resolve("key.pem");
+      cert = dataDir.resolve("tls/cert.pem");
+      key = dataDir.resolve("tls/key.pem");
       if (!Files.exists(cert) || !Files.exists(key)) {
-        generateSelfSigned(dir, cert, key, hostname, SELF_SIGNED_LIFE);
-      } else if (selfSignedAndEnding(cert)) {
-        log.info("the self-signed TLS certificate {} ends within {} days: making a new one", cert,
-            RENEW_BEFORE.toDays());
-        generateSelfSigned(dir, cert, key, hostname, SELF_SIGNED_LIFE);
+        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+      }
+    }
+    // Any self-signed certificate near its end, the generated one or a configured one (the appliance's, made at
+    // first boot): a certificate from a CA is renewed by whoever got it, never here.
+    if (selfSignedAndEnding(cert)) {
+      log.info("the self-signed TLS certificate {} ends within {} days: making a new one", cert,
+          RENEW_BEFORE.toDays());
+      try {
+        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+      } catch (RuntimeException e) {
+        log.warn("cannot replace the TLS certificate {}: {}; serving it as it is", cert, e.getMessage());
       }
     }
     try {
@@ -119,10 +125,14 @@ public final class Tls {
     }
   }
 
-  /** A 2048-bit RSA key and a self-signed certificate naming {@code hostname}, valid for {@code life}. */
-  public static void generateSelfSigned(Path dir, Path cert, Path key, String hostname, Duration life) {
+  /**
+   * A 2048-bit RSA key and a self-signed certificate naming {@code hostname}, valid for {@code life}, written to
+   * {@code key} and {@code cert} (each through a temporary file beside it, moved into place).
+   */
+  public static void generateSelfSigned(Path cert, Path key, String hostname, Duration life) {
     try {
-      Files.createDirectories(dir);
+      Files.createDirectories(cert.toAbsolutePath().getParent());
+      Files.createDirectories(key.toAbsolutePath().getParent());
       KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
       g.initialize(2048, new SecureRandom());
       KeyPair kp = g.generateKeyPair();
@@ -133,13 +143,13 @@ public final class Tls {
       b.addExtension(Extension.subjectAlternativeName, false,
           new GeneralNames(new GeneralName(GeneralName.dNSName, hostname)));
       var holder = b.build(new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate()));
-      Path tmpKey = dir.resolve("key.pem.tmp");
+      Path tmpKey = key.resolveSibling(key.getFileName() + ".tmp");
       Files.deleteIfExists(tmpKey);
       Files.createFile(tmpKey, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       try (Writer w = Files.newBufferedWriter(tmpKey); JcaPEMWriter pw = new JcaPEMWriter(w)) {
         pw.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null));
       }
-      Path tmpCert = dir.resolve("cert.pem.tmp");
+      Path tmpCert = cert.resolveSibling(cert.getFileName() + ".tmp");
       try (Writer w = Files.newBufferedWriter(tmpCert); JcaPEMWriter pw = new JcaPEMWriter(w)) {
         pw.writeObject(holder);
       }

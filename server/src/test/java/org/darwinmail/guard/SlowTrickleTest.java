@@ -6,8 +6,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -73,58 +75,62 @@ class SlowTrickleTest {
     }
   }
 
-  private static String trickle(String listener, String command) throws IOException {
+  private static String trickle(String listener, String command) throws Exception {
     return trickle(server, listener, command);
   }
 
   /**
    * Connects, reads the greeting, then sends {@code command} one byte a second (over and over) until the server
-   * answers with a line and closes; returns that line (null when the server never did within {@link #GIVE_UP_MS}).
+   * closes; returns the last line it sent (null when it never closed within {@link #GIVE_UP_MS}). A reader thread
+   * takes each line as it comes, so that a byte written after the server closed (answered by a reset) cannot
+   * destroy its goodbye before it is read.
    */
-  private static String trickle(TestServer target, String listener, String command) throws IOException {
+  private static String trickle(TestServer target, String listener, String command) throws Exception {
     try (Socket s = new Socket("127.0.0.1", target.port(listener))) {
+      s.setSoTimeout((int) GIVE_UP_MS);
       InputStream in = s.getInputStream();
       OutputStream out = s.getOutputStream();
-      s.setSoTimeout(5_000);
-      String greeting = line(in, new StringBuilder());
-      assertThat(greeting).isNotNull();
-      s.setSoTimeout(1_000); // the pace: a byte each time a second passes without an answer
+      assertThat(line(in)).isNotNull(); // the greeting
+      AtomicReference<String> last = new AtomicReference<>();
+      CountDownLatch closed = new CountDownLatch(1);
+      Thread reader = Thread.ofVirtual().start(() -> {
+        try {
+          for (String l; (l = line(in)) != null; ) {
+            last.set(l);
+          }
+          closed.countDown();
+        } catch (IOException e) {
+          // reset after our last byte: the lines before it were read
+          closed.countDown();
+        }
+      });
       byte[] bytes = command.getBytes(StandardCharsets.US_ASCII);
       long end = System.currentTimeMillis() + GIVE_UP_MS;
-      StringBuilder partial = new StringBuilder();
-      String answer = null;
       for (int i = 0; System.currentTimeMillis() < end; i++) {
+        if (closed.await(1, TimeUnit.SECONDS)) {
+          return last.get();
+        }
         try {
           out.write(bytes[i % bytes.length]);
           out.flush();
         } catch (IOException e) {
-          // closed by the server: read what it said
-        }
-        try {
-          String l = line(in, partial);
-          if (l == null) {
-            return answer; // closed
-          }
-          answer = l;
-          partial.setLength(0);
-        } catch (SocketTimeoutException e) {
-          // nothing yet: next byte
+          // closed by the server: the reader has its goodbye
         }
       }
+      reader.interrupt();
       return null;
     }
   }
 
-  /** One line without its CRLF; null at end of stream. Bytes read before a timeout stay in {@code partial}. */
-  private static String line(InputStream in, StringBuilder partial) throws IOException {
+  /** One line without its CRLF; null at end of stream. */
+  private static String line(InputStream in) throws IOException {
+    StringBuilder sb = new StringBuilder();
     int c;
     while ((c = in.read()) != -1) {
       if (c == '\n') {
-        String l = partial.toString().stripTrailing();
-        partial.setLength(0);
-        return l;
+        return sb.toString().stripTrailing();
       }
-      partial.append((char) c);
+      sb.append((char) c);
     }
     return null;
   }

@@ -111,12 +111,25 @@ class TlsPolicyTest {
     Tls.load(new TlsConfig(null, null), dir, "mail.example.test");
     assertThat(read(cert)).isEqualTo(first);
     // ...and replaces one that ends within 30 days.
-    Tls.generateSelfSigned(dir.resolve("tls"), cert, dir.resolve("tls/key.pem"), "mail.example.test",
-        Duration.ofDays(20));
+    Tls.generateSelfSigned(cert, dir.resolve("tls/key.pem"), "mail.example.test", Duration.ofDays(20));
     Tls.load(new TlsConfig(null, null), dir, "mail.example.test");
-    X509Certificate renewed = read(cert);
+    assertRenewed(read(cert), first);
+  }
+
+  @Test
+  void aConfiguredSelfSignedCertificateNearItsEndIsReplacedToo(@TempDir Path dir) throws Exception {
+    // The appliance's: made by its first boot, named in the configuration.
+    Path cert = dir.resolve("appliance-cert.pem");
+    Path key = dir.resolve("appliance-key.pem");
+    Tls.generateSelfSigned(cert, key, "mail.example.test", Duration.ofDays(10));
+    X509Certificate old = read(cert);
+    Tls.load(new TlsConfig(cert.toString(), key.toString()), dir, "mail.example.test");
+    assertRenewed(read(cert), old);
+  }
+
+  private static void assertRenewed(X509Certificate renewed, X509Certificate old) {
     assertThat(renewed.getNotAfter()).isAfter(Date.from(Instant.now().plus(Duration.ofDays(800))));
-    assertThat(Arrays.equals(renewed.getPublicKey().getEncoded(), first.getPublicKey().getEncoded())).isFalse();
+    assertThat(Arrays.equals(renewed.getPublicKey().getEncoded(), old.getPublicKey().getEncoded())).isFalse();
   }
 
   private static X509Certificate read(Path pem) throws Exception {
