@@ -59,6 +59,10 @@ public record ServerConfig(
     return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard);
   }
 
+  public ServerConfig withImap(ImapConfig i) {
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, i, pop3, delivery, guard);
+  }
+
   public ServerConfig withPop3(Pop3Config p) {
     return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, p, delivery, guard);
   }

@@ -8,21 +8,25 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.darwinmail.config.GuardConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Per-address limits on every listener (ARCHITECTURE.md, "The abuse guard and login throttling"): simultaneous
- * connections and new connections per minute from one client address. The check is the first handler of each pipeline,
- * before TLS and the session: a refused client gets the protocol's "too busy" greeting on plaintext listeners (SMTP
- * 421, IMAP BYE, POP3 -ERR) and a plain close on implicit-TLS ones, and no session is ever started for it.
+ * Connection limits on every listener (ARCHITECTURE.md, "The abuse guard and login throttling"): simultaneous connections from all clients together, and
+ * simultaneous connections and new connections per minute from one client (an IPv4 address, an IPv6 /64: see
+ * {@link Networks#clientKey}). The check is the first handler of each pipeline, before TLS and the session: a
+ * refused client gets the protocol's "too busy" greeting on plaintext listeners (SMTP 421, IMAP BYE, POP3 -ERR)
+ * and a plain close on implicit-TLS ones, and no session is ever started for it.
  */
 public final class ConnectionLimits {
   private static final Logger log = LoggerFactory.getLogger(ConnectionLimits.class);
@@ -30,11 +34,13 @@ public final class ConnectionLimits {
 
   private final int maxPerAddress;
   private final int maxPerMinute;
+  private final int maxPerListener;
   private final Map<String, Limiter> byListener = new ConcurrentHashMap<>();
 
   public ConnectionLimits(GuardConfig config) {
     this.maxPerAddress = config.maxConnectionsPerAddress();
     this.maxPerMinute = config.maxConnectionsPerMinute();
+    this.maxPerListener = config.maxConnectionsPerListener();
   }
 
   /**
@@ -42,7 +48,7 @@ public final class ConnectionLimits {
    * {@link org.darwinmail.DarwinMail} for every listener it binds.
    */
   public ChannelInitializer<SocketChannel> wrap(String listener, ChannelInitializer<SocketChannel> init) {
-    Limiter limiter = byListener.computeIfAbsent(listener, l -> new Limiter(l, refusal(l)));
+    Limiter limiter = byListener.computeIfAbsent(listener, Limiter::new);
     return new ChannelInitializer<>() {
       @Override
       protected void initChannel(SocketChannel ch) {
@@ -54,25 +60,34 @@ public final class ConnectionLimits {
 
   /** The handler alone, for a listener that builds its pipeline itself: {@code p.addFirst("limit", ...)}. */
   public ChannelHandler handler(String listener) {
-    return byListener.computeIfAbsent(listener, l -> new Limiter(l, refusal(l)));
+    return byListener.computeIfAbsent(listener, Limiter::new);
   }
 
-  /** How many connections from {@code address} are open on {@code listener} right now. */
+  /** How many connections from {@code address} (or its IPv6 /64) are open on {@code listener} right now. */
   public int open(String listener, String address) {
     Limiter l = byListener.get(listener);
     if (l == null) {
       return 0;
     }
-    PerAddress p = l.byAddress.get(address);
+    PerAddress p;
+    try {
+      p = l.byAddress.get(Networks.clientKey(InetAddress.getByName(address)));
+    } catch (UnknownHostException e) {
+      throw new IllegalArgumentException("not an address: " + address, e);
+    }
     return p == null ? 0 : p.open;
   }
 
-  /** The greeting a refused client gets, by listener name; null for implicit TLS (it expects a handshake). */
-  static String refusal(String listener) {
+  /**
+   * The greeting a refused client gets, by listener name and reason ({@code why}: "from your address" or
+   * empty); null for implicit TLS (it expects a handshake).
+   */
+  static String refusal(String listener, String why) {
+    String text = "Too many connections" + why + ", try again later\r\n";
     return switch (listener) {
-      case "smtp", "submission" -> "421 4.7.0 Too many connections from your address, try again later\r\n";
-      case "imap" -> "* BYE [UNAVAILABLE] Too many connections from your address, try again later\r\n";
-      case "pop3" -> "-ERR [SYS/TEMP] Too many connections from your address, try again later\r\n";
+      case "smtp", "submission" -> "421 4.7.0 " + text; // RFC 5321 §3.8
+      case "imap" -> "* BYE [UNAVAILABLE] " + text; // RFC 9051 §7.1.5, RFC 5530
+      case "pop3" -> "-ERR [SYS/TEMP] " + text; // RFC 3206
       default -> null;
     };
   }
@@ -85,36 +100,45 @@ public final class ConnectionLimits {
   @ChannelHandler.Sharable
   private final class Limiter extends ChannelInboundHandlerAdapter {
     private final String listener;
-    private final String refusal;
+    private final String refusalForClient;
+    private final String refusalForAll;
     private final Map<String, PerAddress> byAddress = new ConcurrentHashMap<>();
+    private final AtomicInteger open = new AtomicInteger();
 
-    Limiter(String listener, String refusal) {
+    Limiter(String listener) {
       this.listener = listener;
-      this.refusal = refusal;
+      this.refusalForClient = refusal(listener, " from your address");
+      this.refusalForAll = refusal(listener, "");
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-      String ip = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
+      InetAddress client = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+      String key = Networks.clientKey(client);
       long now = System.currentTimeMillis();
       String why = null;
-      PerAddress p = byAddress.computeIfAbsent(ip, k -> new PerAddress());
+      String refusal = refusalForClient;
+      PerAddress p = byAddress.computeIfAbsent(key, k -> new PerAddress());
       synchronized (p) {
         p.recent.add(now, 1);
         if (p.open >= maxPerAddress) {
-          why = p.open + " open connections (limit " + maxPerAddress + ")";
+          why = p.open + " open connections from " + key + " (limit " + maxPerAddress + ")";
         } else if (p.recent.sum(now) > maxPerMinute) {
-          why = "more than " + maxPerMinute + " connections per minute";
+          why = "more than " + maxPerMinute + " connections per minute from " + key;
+        } else if (open.incrementAndGet() > maxPerListener) {
+          open.decrementAndGet();
+          why = "the listener's " + maxPerListener + " connections are open";
+          refusal = refusalForAll;
         } else {
           p.open++;
         }
       }
       if (why == null) {
-        ctx.channel().closeFuture().addListener(f -> release(ip, p));
+        ctx.channel().closeFuture().addListener(f -> release(key, p));
         ctx.fireChannelActive();
         return;
       }
-      log.info("{}: refused a connection from {}: {}", listener, ip, why);
+      log.info("{}: refused a connection from {}: {}", listener, client.getHostAddress(), why);
       Metrics.counter("darwinmail.guard.connections.refused", "listener", listener).increment();
       // No session for this client: take the rest of the pipeline away, answer, close.
       List<String> after = new ArrayList<>();
@@ -140,11 +164,12 @@ public final class ConnectionLimits {
       }
     }
 
-    private void release(String ip, PerAddress p) {
+    private void release(String key, PerAddress p) {
+      open.decrementAndGet();
       synchronized (p) {
         p.open--;
         if (p.open <= 0 && p.recent.sum(System.currentTimeMillis()) == 0) {
-          byAddress.remove(ip, p);
+          byAddress.remove(key, p);
         }
       }
     }

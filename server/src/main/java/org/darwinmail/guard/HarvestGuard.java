@@ -10,7 +10,9 @@ import org.darwinmail.config.GuardConfig;
 /**
  * Slows, then refuses, directory harvesting: a client address that names many unknown local recipients (within
  * an hour, across its connections) gets each further RCPT answered after a growing delay, and past the refusal
- * threshold its sessions are closed with 421 and its RCPTs refused for {@link #REFUSAL}.
+ * threshold its sessions are closed with 421 and its RCPTs refused for {@link #REFUSAL}. Clients in the trusted
+ * networks ({@code guard.inbound.trusted_networks}: loopback by default, local relays) are never slowed: they pass
+ * on mail for others, unknown recipients included. IPv6 clients count by /64 ({@link Networks#clientKey}).
  */
 public final class HarvestGuard {
   static final Duration FORGET_AFTER = Duration.ofHours(1);
@@ -21,6 +23,7 @@ public final class HarvestGuard {
   private final int delayAfter;
   private final int refuseAfter;
   private final Clock clock;
+  private final Networks trusted;
   private final Map<String, Probe> byAddress = new ConcurrentHashMap<>();
 
   public HarvestGuard(GuardConfig config) {
@@ -31,6 +34,7 @@ public final class HarvestGuard {
     this.delayAfter = config.harvestDelayAfter();
     this.refuseAfter = config.harvestRefuseAfter();
     this.clock = clock;
+    this.trusted = new Networks(config.inbound().trustedNetworks());
   }
 
   /** What to do with a RCPT: refuse it (and close), or answer it after {@code delay}. */
@@ -40,17 +44,23 @@ public final class HarvestGuard {
 
   /** Before a RCPT from {@code address}: refused while the address is refused, else its current delay. */
   public Verdict check(InetAddress address) {
-    Probe p = get(address.getHostAddress());
+    if (trusted.contains(address)) {
+      return Verdict.GO;
+    }
+    Probe p = get(Networks.clientKey(address));
     return p == null ? Verdict.GO : verdict(p.count);
   }
 
   /** A RCPT from {@code address} named an unknown local recipient: the verdict after counting it. */
   public Verdict unknown(InetAddress address) {
+    if (trusted.contains(address)) {
+      return Verdict.GO;
+    }
     long now = clock.millis();
     if (byAddress.size() > 100_000) {
       byAddress.values().removeIf(p -> expired(p, now));
     }
-    Probe p = byAddress.compute(address.getHostAddress(), (k, old) -> {
+    Probe p = byAddress.compute(Networks.clientKey(address), (k, old) -> {
       Probe q = old == null || expired(old, now) ? new Probe() : old;
       q.count++;
       q.last = now;

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +49,7 @@ public final class InboundAuth {
   private final Dns dns;
   private final SPF spf;
   private final Dmarc dmarc;
-  private final List<byte[][]> trusted = new ArrayList<>();
+  private final Networks trusted;
 
   public InboundAuth(ServerConfig config) {
     this.config = config.guard().inbound();
@@ -59,23 +58,12 @@ public final class InboundAuth {
     this.spf = new SPF(new DNSServiceXBillImpl(resolver(config)));
     this.spf.setTimeOut(config.dns().timeoutSeconds());
     this.dmarc = new Dmarc(dns::txt, PublicSuffixList.get());
-    for (String n : this.config.trustedNetworks()) {
-      trusted.add(network(n));
-    }
+    this.trusted = new Networks(this.config.trustedNetworks());
   }
 
   /** Checks apply to this client (enabled, and the client is not in a trusted network). */
   public boolean applies(InetAddress client) {
-    if (!config.enabled()) {
-      return false;
-    }
-    byte[] a = client.getAddress();
-    for (byte[][] n : trusted) {
-      if (inNetwork(a, n[0], n[1][0] & 0xff)) {
-        return false;
-      }
-    }
-    return true;
+    return config.enabled() && !trusted.contains(client);
   }
 
   // ---- SPF -----------------------------------------------------------------------------------------------------
@@ -381,29 +369,5 @@ public final class InboundAuth {
       rs.add(r);
     }
     return rs.size() == 1 ? rs.getFirst() : new ExtendedResolver(rs);
-  }
-
-  private static byte[][] network(String cidr) {
-    int slash = cidr.indexOf('/');
-    try {
-      byte[] a = InetAddress.getByName(slash < 0 ? cidr : cidr.substring(0, slash)).getAddress();
-      int bits = slash < 0 ? a.length * 8 : Integer.parseInt(cidr.substring(slash + 1));
-      return new byte[][] {a, {(byte) Math.min(bits, a.length * 8)}};
-    } catch (UnknownHostException | NumberFormatException e) {
-      throw new IllegalArgumentException("guard.inbound.trusted_networks: " + cidr);
-    }
-  }
-
-  private static boolean inNetwork(byte[] addr, byte[] net, int bits) {
-    if (addr.length != net.length) {
-      return false;
-    }
-    for (int i = 0; i < bits; i++) {
-      int mask = 0x80 >> (i % 8);
-      if ((addr[i / 8] & mask) != (net[i / 8] & mask)) {
-        return false;
-      }
-    }
-    return true;
   }
 }

@@ -2,12 +2,11 @@ package org.darwinmail.imap;
 
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.timeout.IdleStateHandler;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.darwinmail.config.ImapConfig;
 import org.darwinmail.net.SessionRunner;
 
-/** The pipeline of an IMAP connection: [implicit TLS] ─ idle timeout ─ framer ─ session (on a virtual thread). */
+/** The pipeline of an IMAP connection: [implicit TLS] ─ framer ─ session (on a virtual thread; it keeps the deadlines). */
 public final class ImapServer extends ChannelInitializer<SocketChannel> {
   private final ImapContext ctx;
   private final boolean implicitTls;
@@ -25,9 +24,10 @@ public final class ImapServer extends ChannelInitializer<SocketChannel> {
     if (implicitTls) {
       p.addLast("tls", ctx.tls().newHandler(ch, false)); // RFC 8314 §3.3
     }
-    // RFC 3501 §5.4: at least 30 minutes of inactivity before autologout (IDLE clients re-issue within 29).
-    p.addLast("idle", new IdleStateHandler(c.idleTimeoutSeconds(), 0, 0, TimeUnit.SECONDS));
     p.addLast("framer", framer);
-    p.addLast("session", new SessionRunner(new ImapSession(ctx, framer)));
+    // RFC 9051 §5.4: at least 30 minutes of inactivity before autologout (IDLE clients re-issue within 29, RFC
+    // 2177): the idle timeout is the command deadline, and a session has no maximum lifetime.
+    p.addLast("session", new SessionRunner(new ImapSession(ctx, framer), Duration.ofSeconds(c.idleTimeoutSeconds()),
+        null));
   }
 }

@@ -346,9 +346,9 @@ public final class ImapSession extends Session {
     };
   }
 
-  /** ARCHITECTURE.md, "Listeners and security rules": no plaintext password before TLS, except over loopback. */
+  /** RFC 9051 §6.2.3: LOGINDISABLED while a password may not travel in the clear (ARCHITECTURE.md, "Listeners and security rules"). */
   private boolean loginDisabled() {
-    return !isTls() && !remoteAddress().getAddress().isLoopbackAddress();
+    return !plaintextLoginAllowed(ctx.config().imap().plaintextOnLoopback());
   }
 
   String capabilities() {
@@ -888,6 +888,11 @@ public final class ImapSession extends Session {
           throw new IOException(file + " is shorter than " + size + " bytes");
         }
         left -= got;
+        // A literal holds no NUL (RFC 9051 §4.3): 0x80 instead, as Resp.withoutNul.
+        for (int i = buf.forEachByte(io.netty.util.ByteProcessor.FIND_NUL); i >= 0;
+            i = buf.forEachByte(i, buf.writerIndex() - i, io.netty.util.ByteProcessor.FIND_NUL)) {
+          buf.setByte(i, 0x80);
+        }
         io.netty.channel.ChannelFuture f = ch.write(buf);
         if (!ch.isWritable()) {
           ch.flush();

@@ -57,15 +57,42 @@ final class Resp {
   }
 
   Resp literal(byte[] b) {
-    raw("{" + b.length + "}\r\n");
-    out.writeBytes(b);
+    return literal(b, 0, b.length);
+  }
+
+  /** A literal: NUL octets, which it may not hold (RFC 9051 §4.3, CHAR8), go out as 0x80 ({@link #withoutNul}). */
+  Resp literal(byte[] b, int off, int len) {
+    raw("{" + len + "}\r\n");
+    out.writeBytes(withoutNul(b, off, len));
     return this;
   }
 
-  Resp literal(byte[] b, int off, int len) {
-    raw("{" + len + "}\r\n");
+  /** A literal8 (RFC 3516 §4.2, RFC 9051 §4.3): the octets as they are, NUL included; for BINARY only. */
+  Resp literal8(byte[] b, int off, int len) {
+    raw("~{" + len + "}\r\n");
     out.write(b, off, len);
     return this;
+  }
+
+  /**
+   * {@code len} bytes of {@code b} from {@code off} with each NUL replaced by 0x80, as Dovecot does: a literal may
+   * not hold NUL (RFC 9051 §4.3), the count of octets stays the same (RFC822.SIZE, partial offsets), and 0x80 is
+   * no character in any charset a client would show. The array itself when it holds no NUL.
+   */
+  static byte[] withoutNul(byte[] b, int off, int len) {
+    byte[] copy = null;
+    for (int i = off; i < off + len; i++) {
+      if (b[i] == 0) {
+        if (copy == null) {
+          copy = java.util.Arrays.copyOfRange(b, off, off + len);
+        }
+        copy[i - off] = (byte) 0x80;
+      }
+    }
+    if (copy != null) {
+      return copy;
+    }
+    return off == 0 && len == b.length ? b : java.util.Arrays.copyOfRange(b, off, off + len);
   }
 
   int size() {

@@ -369,7 +369,7 @@ final class SelectedCommands {
 
   private static void section(Resp out, Section sec, byte[] data) {
     out.raw(sec.label()).sp();
-    partial(out, sec, data);
+    partial(out, sec, data, false);
   }
 
   private static void section(Resp out, Section sec, MimePart root) {
@@ -391,10 +391,7 @@ final class SelectedCommands {
           break;
         }
       }
-      if (nul) {
-        out.raw("~"); // literal8 (RFC 3516 §4.2)
-      }
-      partial(out, sec, d);
+      partial(out, sec, d, nul); // literal8 when it holds NUL (RFC 3516 §4.2)
       return;
     }
     out.raw(sec.label()).sp();
@@ -412,22 +409,22 @@ final class SelectedCommands {
       case HEADER_FIELDS -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), false);
       case HEADER_FIELDS_NOT -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), true);
     };
-    partial(out, sec, data);
+    partial(out, sec, data, false);
   }
 
-  private static void partial(Resp out, Section sec, byte[] data) {
-    if (sec.partial() == null) {
-      out.literal(data);
-      return;
+  /** The section's bytes (or its partial range) as a literal, or as a literal8 when {@code literal8}. */
+  private static void partial(Resp out, Section sec, byte[] data, boolean literal8) {
+    int from = 0;
+    int len = data.length;
+    if (sec.partial() != null) {
+      from = (int) Math.min(sec.partial()[0], data.length);
+      len = (int) Math.min(sec.partial()[1], data.length - from);
     }
-    long start = sec.partial()[0];
-    if (start >= data.length) {
-      out.literal(new byte[0]);
-      return;
+    if (literal8) {
+      out.literal8(data, from, len);
+    } else {
+      out.literal(data, from, len);
     }
-    int from = (int) start;
-    int len = (int) Math.min(sec.partial()[1], data.length - from);
-    out.literal(data, from, len);
   }
 
   List<Long> expungedSince(long modseq) {

@@ -32,7 +32,13 @@ import org.apache.james.mime4j.util.CharsetUtil;
  * part counts are bounded.
  */
 public final class MimePart {
-  static final int MAX_DEPTH = 25;
+  /**
+   * How deep bodies nest (README, "MIME structure"): a part of a multipart, or the message inside a message/rfc822
+   * part, is one level below its parent; the top-level message is level 0. A multipart at this level is not split
+   * (it is an application/octet-stream part holding the rest), a message/rfc822 part here is not opened.
+   */
+  public static final int MAX_DEPTH = 25;
+  /** At most this many parts; past it, likewise. */
   static final int MAX_PARTS = 2000;
 
   /** One header field: name, unfolded value, and its raw bytes [start, end) including the line ending. */
@@ -71,6 +77,13 @@ public final class MimePart {
         }
       }
     }
+    // Past the bounds a multipart is not split: it is one opaque part holding the rest (BODY, BODYSTRUCTURE, the
+    // section numbers and SEARCH all see the same thing), not an empty multipart a client would take as the truth.
+    boolean bounded = depth >= MAX_DEPTH || count[0] >= MAX_PARTS;
+    if (bounded && t.startsWith("multipart/")) {
+      t = "application/octet-stream";
+      p.clear();
+    }
     if (t.equals("text/plain") && !p.containsKey("charset")) {
       p.put("charset", "us-ascii");
     }
@@ -79,7 +92,7 @@ public final class MimePart {
     this.type = t.substring(0, slash);
     this.subtype = t.substring(slash + 1);
     count[0]++;
-    if (depth >= MAX_DEPTH || count[0] > MAX_PARTS) {
+    if (bounded) {
       return;
     }
     if (type.equals("multipart") && params.get("boundary") != null && !params.get("boundary").isEmpty()) {

@@ -22,8 +22,11 @@ public final class Frames {
   /** The connection is open. */
   public record Connected() {}
 
-  /** Nothing arrived for the idle timeout. */
+  /** No whole frame arrived (and no output was taken) for the idle timeout: the command deadline. */
   public record Idle() {}
+
+  /** The session has lasted its maximum lifetime. */
+  public record Expired() {}
 
   /** The connection is closed (by either side). */
   public record Closed() {}

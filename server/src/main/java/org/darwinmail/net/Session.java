@@ -52,6 +52,7 @@ public abstract class Session {
           onClose();
         }
         case Frames.Idle i -> onIdle();
+        case Frames.Expired e -> onExpired();
         default -> onFrame(frame);
       }
     } catch (ClientGone e) {
@@ -68,7 +69,7 @@ public abstract class Session {
 
   /**
    * True when {@code frame} (a frame for {@link #onFrame}, or {@link Frames.Connected}, {@link Frames.Closed},
-   * {@link Frames.Idle}) is answered from memory, without storage, DNS, a password hash or a pause: it may then run
+   * {@link Frames.Idle}, {@link Frames.Expired}) is answered from memory, without storage, DNS, a password hash or a pause: it may then run
    * on the event loop (see {@link SessionRunner}). Called on the event loop when no frame is being handled.
    */
   protected boolean inline(Object frame) {
@@ -79,6 +80,11 @@ public abstract class Session {
 
   /** The idle timeout passed: say goodbye and close. */
   protected abstract void onIdle();
+
+  /** The session has lasted its maximum lifetime: say goodbye and close (by default, as {@link #onIdle}). */
+  protected void onExpired() {
+    onIdle();
+  }
 
   /** The connection is gone: release what the session holds. */
   protected void onClose() {}
@@ -209,6 +215,14 @@ public abstract class Session {
 
   public InetSocketAddress localAddress() {
     return (InetSocketAddress) channel.localAddress();
+  }
+
+  /**
+   * ARCHITECTURE.md, "Listeners and security rules": a password may travel over TLS, or in the clear from loopback when the protocol's
+   * {@code plaintext_on_loopback} ({@code allowedOnLoopback}) says so.
+   */
+  protected boolean plaintextLoginAllowed(boolean allowedOnLoopback) {
+    return isTls() || (allowedOnLoopback && remoteAddress().getAddress().isLoopbackAddress());
   }
 
   /** True when the connection runs over TLS (implicit or after STARTTLS). */

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
@@ -13,10 +14,14 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
@@ -31,13 +36,37 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The server's TLS context (TLS 1.2 and 1.3 only). The certificate is the configured one, or a self-signed one
- * generated on first start under {@code <data_dir>/tls/} (ARCHITECTURE.md, "The data directory"), kept across restarts
- * and upgrades.
+ * The server's TLS context: TLS 1.2 and 1.3 only, AEAD cipher suites with forward secrecy only, no client-initiated
+ * renegotiation. The certificate is the configured one, or a self-signed one generated on first start under
+ * {@code <data_dir>/tls/} (ARCHITECTURE.md, "The data directory"), kept across restarts and upgrades and replaced at a start that finds it
+ * within {@link #RENEW_BEFORE} of its end.
  */
 public final class Tls {
   private static final Logger log = LoggerFactory.getLogger(Tls.class);
   private static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
+  /**
+   * TLS 1.3 suites (all AEAD), then TLS 1.2 ECDHE with AES-GCM or ChaCha20-Poly1305: no CBC (Lucky Thirteen and
+   * the padding-oracle family), no static RSA key exchange (no forward secrecy). ECDSA suites serve an ECDSA key.
+   */
+  static final List<String> CIPHERS = List.of(
+      "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+      "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+      "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+  /**
+   * The life of a generated self-signed certificate: 825 days, the longest Apple's clients accept for a certificate
+   * trusted by hand (iOS 13 / macOS 10.15), which is how a self-signed one is used; a start within
+   * {@link #RENEW_BEFORE} of its end makes a new one.
+   */
+  static final Duration SELF_SIGNED_LIFE = Duration.ofDays(825);
+  static final Duration RENEW_BEFORE = Duration.ofDays(30);
+
+  static {
+    // Client-initiated renegotiation (TLS 1.2; TLS 1.3 has none) lets a client make the server redo the costly
+    // side of a handshake at will (CVE-2011-1473) and buys nothing: refuse it. The JDK reads this once, at the
+    // first server handshake of the process; the server loads this class before it listens anywhere.
+    System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+  }
   private final SslContext server;
   private final Path certFile;
 
@@ -53,42 +82,74 @@ public final class Tls {
       cert = Path.of(config.certFile());
       key = Path.of(config.keyFile());
     } else {
-      Path dir = dataDir.resolve("tls");
-      cert = dir.resolve("cert.pem");
-      key = dir.resolve("key.pem");
+      cert = dataDir.resolve("tls/cert.pem");
+      key = dataDir.resolve("tls/key.pem");
       if (!Files.exists(cert) || !Files.exists(key)) {
-        generateSelfSigned(dir, cert, key, hostname);
+        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+      }
+    }
+    // Any self-signed certificate near its end, the generated one or a configured one (the appliance's, made at
+    // first boot): a certificate from a CA is renewed by whoever got it, never here.
+    if (selfSignedAndEnding(cert)) {
+      log.info("the self-signed TLS certificate {} ends within {} days: making a new one", cert,
+          RENEW_BEFORE.toDays());
+      try {
+        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+      } catch (RuntimeException e) {
+        log.warn("cannot replace the TLS certificate {}: {}; serving it as it is", cert, e.getMessage());
       }
     }
     try {
-      SslContext ctx = SslContextBuilder.forServer(cert.toFile(), key.toFile()).protocols(PROTOCOLS).build();
+      SslContext ctx = SslContextBuilder.forServer(cert.toFile(), key.toFile()).protocols(PROTOCOLS)
+          .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE).build();
       return new Tls(ctx, cert);
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException("cannot load TLS certificate " + cert + " / key " + key + ": " + e.getMessage(), e);
     }
   }
 
-  /** A 2048-bit RSA key and a ten-year self-signed certificate naming {@code hostname}. */
-  public static void generateSelfSigned(Path dir, Path cert, Path key, String hostname) {
+  /**
+   * True when {@code pem} is self-signed (issuer = subject, signed by its own key: one this class made, not one
+   * the administrator put in its place) and ends within {@link #RENEW_BEFORE}.
+   */
+  private static boolean selfSignedAndEnding(Path pem) {
+    try (var in = Files.newInputStream(pem)) {
+      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      if (!c.getIssuerX500Principal().equals(c.getSubjectX500Principal())) {
+        return false;
+      }
+      c.verify(c.getPublicKey());
+      return c.getNotAfter().toInstant().isBefore(Instant.now().plus(RENEW_BEFORE));
+    } catch (IOException | GeneralSecurityException e) {
+      return false; // not ours to replace; loading it says what is wrong
+    }
+  }
+
+  /**
+   * A 2048-bit RSA key and a self-signed certificate naming {@code hostname}, valid for {@code life}, written to
+   * {@code key} and {@code cert} (each through a temporary file beside it, moved into place).
+   */
+  public static void generateSelfSigned(Path cert, Path key, String hostname, Duration life) {
     try {
-      Files.createDirectories(dir);
+      Files.createDirectories(cert.toAbsolutePath().getParent());
+      Files.createDirectories(key.toAbsolutePath().getParent());
       KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
       g.initialize(2048, new SecureRandom());
       KeyPair kp = g.generateKeyPair();
       X500Name name = new X500Name("CN=" + hostname.replaceAll("[,+=\"\\\\<>;]", ""));
-      Instant now = Instant.now();
+      Instant from = Instant.now().minus(Duration.ofDays(1)); // a client whose clock is a little behind
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()),
-          Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(3650))), name, kp.getPublic());
+          Date.from(from), Date.from(from.plus(life)), name, kp.getPublic());
       b.addExtension(Extension.subjectAlternativeName, false,
           new GeneralNames(new GeneralName(GeneralName.dNSName, hostname)));
       var holder = b.build(new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate()));
-      Path tmpKey = dir.resolve("key.pem.tmp");
+      Path tmpKey = key.resolveSibling(key.getFileName() + ".tmp");
       Files.deleteIfExists(tmpKey);
       Files.createFile(tmpKey, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
       try (Writer w = Files.newBufferedWriter(tmpKey); JcaPEMWriter pw = new JcaPEMWriter(w)) {
         pw.writeObject(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(kp.getPrivate(), null));
       }
-      Path tmpCert = dir.resolve("cert.pem.tmp");
+      Path tmpCert = cert.resolveSibling(cert.getFileName() + ".tmp");
       try (Writer w = Files.newBufferedWriter(tmpCert); JcaPEMWriter pw = new JcaPEMWriter(w)) {
         pw.writeObject(holder);
       }

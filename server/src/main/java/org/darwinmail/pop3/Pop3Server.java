@@ -2,11 +2,10 @@ package org.darwinmail.pop3;
 
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.timeout.IdleStateHandler;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.darwinmail.net.SessionRunner;
 
-/** The pipeline of a POP3 connection: TLS (port 995 only), idle timeout, framer, session. */
+/** The pipeline of a POP3 connection: TLS (port 995 only), framer, session (it keeps the deadlines). */
 public final class Pop3Server extends ChannelInitializer<SocketChannel> {
   private final Pop3Context ctx;
   private final boolean implicitTls;
@@ -24,9 +23,10 @@ public final class Pop3Server extends ChannelInitializer<SocketChannel> {
     if (implicitTls) {
       p.addLast("tls", ctx.tls().newHandler(ch, false));
     }
-    // Idle = neither reading nor writing: a client downloading a big message slowly is not idle.
-    p.addLast("idle", new IdleStateHandler(0, 0, ctx.config().pop3().idleTimeoutSeconds(), TimeUnit.SECONDS));
     p.addLast("framer", framer);
-    p.addLast("session", new SessionRunner(new Pop3Session(ctx, framer)));
+    // RFC 1939 §3: the idle timeout is the command deadline (a client downloading a big message slowly is not
+    // idle); a session has no maximum lifetime.
+    p.addLast("session", new SessionRunner(new Pop3Session(ctx, framer),
+        Duration.ofSeconds(ctx.config().pop3().idleTimeoutSeconds()), null));
   }
 }

@@ -204,10 +204,7 @@ public final class Pop3Session extends Session {
 
   /** Credentials may travel over TLS, or in the clear on loopback when the configuration allows it. */
   private boolean plaintextAllowed() {
-    if (isTls()) {
-      return true;
-    }
-    return ctx.config().pop3().plaintextOnLoopback() && remoteAddress().getAddress().isLoopbackAddress();
+    return plaintextLoginAllowed(ctx.config().pop3().plaintextOnLoopback());
   }
 
   // ---- AUTHORIZATION ----------------------------------------------------------------------------------------

@@ -2,8 +2,7 @@ package org.darwinmail.smtp;
 
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.timeout.IdleStateHandler;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import org.darwinmail.net.SessionRunner;
 
 /** The pipeline of an SMTP connection, one per listener kind. */
@@ -23,8 +22,9 @@ public final class SmtpServer extends ChannelInitializer<SocketChannel> {
     if (kind == SmtpSession.Kind.SUBMISSIONS) {
       p.addLast("tls", ctx.tls().newHandler(ch, false)); // implicit TLS (RFC 8314 §3.3)
     }
-    p.addLast("idle", new IdleStateHandler(ctx.config().smtp().idleTimeoutSeconds(), 0, 0, TimeUnit.SECONDS));
     p.addLast("framer", framer);
-    p.addLast("session", new SessionRunner(new SmtpSession(ctx, framer, kind)));
+    p.addLast("session", new SessionRunner(new SmtpSession(ctx, framer, kind),
+        Duration.ofSeconds(ctx.config().smtp().idleTimeoutSeconds()),
+        Duration.ofSeconds(ctx.config().smtp().sessionTimeoutSeconds())));
   }
 }

@@ -2,8 +2,6 @@ package org.darwinmail.smtp;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.time.Instant;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -54,7 +52,6 @@ public final class SmtpSession extends Session {
   private final SmtpContext ctx;
   private final SmtpFramer framer;
   private final Kind kind;
-  private final Instant started = Instant.now();
 
   private String helo;
   /** The command being answered, as {@link #logRefusal} names it. */
@@ -107,6 +104,7 @@ public final class SmtpSession extends Session {
     return switch (frame) {
       case Frames.Connected c -> true;
       case Frames.Idle i -> true;
+      case Frames.Expired e -> true;
       case Frames.Closed c -> incoming == null;
       case Frames.Line l -> sasl == null && incoming == null && answeredFromMemory(l.text());
       default -> false;
@@ -159,6 +157,13 @@ public final class SmtpSession extends Session {
   }
 
   @Override
+  protected void onExpired() {
+    asked = "(session time)";
+    reply(Reply.SESSION_TIMEOUT);
+    close();
+  }
+
+  @Override
   protected void onClose() {
     resetTransaction();
   }
@@ -171,12 +176,6 @@ public final class SmtpSession extends Session {
 
   @Override
   protected void onFrame(Object frame) {
-    if (Duration.between(started, Instant.now()).getSeconds() > ctx.config().smtp().sessionTimeoutSeconds()) {
-      asked = "(session time)";
-      reply(Reply.SESSION_TIMEOUT);
-      close();
-      return;
-    }
     switch (frame) {
       case Frames.Line l -> line(l.text());
       case Frames.LineTooLong t -> {

@@ -101,4 +101,81 @@ class ConnectionLimitTest {
       }
     }
   }
+
+  @Test
+  void aListenerServesAtMostItsCapFromAllAddresses() throws Exception {
+    var parsed = org.darwinmail.config.ConfigLoader.parse("""
+        [guard]
+        max_connections_per_listener = 3
+        """);
+    try (TestServer server = TestServer.start(c -> c.withGuard(parsed.guard()))) {
+      for (String[] l : new String[][] {
+          {"smtp", "220 ", "421 4.7.0 Too many connections, try again later"},
+          {"imap", "* OK", "* BYE [UNAVAILABLE] Too many connections, try again later"},
+          {"pop3", "+OK", "-ERR [SYS/TEMP] Too many connections, try again later"}}) {
+        try (Submitter a = new Submitter("127.0.0.21", server.port(l[0]));
+            Submitter b = new Submitter("127.0.0.22", server.port(l[0]));
+            Submitter c = new Submitter("127.0.0.23", server.port(l[0]))) {
+          assertThat(List.of(a.greeting, b.greeting, c.greeting)).allMatch(g -> g.startsWith(l[1]));
+          try (Submitter fourth = new Submitter("127.0.0.24", server.port(l[0]))) {
+            assertThat(fourth.greeting).isEqualTo(l[2]);
+            assertThat(fourth.closedByServer()).isTrue();
+          }
+          // Another listener has its own count.
+          try (Submitter sub = new Submitter("127.0.0.24", server.port("submission"))) {
+            assertThat(sub.greeting).startsWith("220 ");
+          }
+        }
+      }
+    }
+  }
+
+  @Test
+  void ipv6ClientsAreCountedByTheirSlash64() {
+    assertThat(Networks.clientKey(address("2001:db8:1:2:aaaa::1")))
+        .isEqualTo(Networks.clientKey(address("2001:db8:1:2:ffff:ffff:ffff:ffff")))
+        .isEqualTo("2001:db8:1:2::/64");
+    assertThat(Networks.clientKey(address("2001:db8:1:3::1"))).isEqualTo("2001:db8:1:3::/64");
+    assertThat(Networks.clientKey(address("::1"))).isEqualTo("::/64");
+    assertThat(Networks.clientKey(address("192.0.2.7"))).isEqualTo("192.0.2.7");
+    assertThat(Networks.clientKey(address("::ffff:192.0.2.7"))).isEqualTo("192.0.2.7");
+  }
+
+  @Test
+  void twoAddressesOfOneIpv6Slash64ShareTheirLimit() throws Exception {
+    var parsed = org.darwinmail.config.ConfigLoader.parse("""
+        [listen]
+        smtp = "[::1]:0"
+        submission = ""
+        submissions = ""
+        imap = ""
+        imaps = ""
+        pop3 = ""
+        pop3s = ""
+        admin = ""
+        [guard]
+        max_connections_per_address = 1
+        """);
+    try (TestServer server = TestServer.start(c -> c.withListen(parsed.listen()).withGuard(parsed.guard()));
+        java.net.Socket s = new java.net.Socket("::1", server.port("smtp"))) {
+      s.setSoTimeout(10_000);
+      assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream())).readLine())
+          .startsWith("220 ");
+      // ::1 and ::2 are one /64: what ::1 holds counts for ::2 (one host can take a whole /64).
+      assertThat(server.services().guard().connections().open("smtp", "::2")).isEqualTo(1);
+      try (java.net.Socket again = new java.net.Socket("::1", server.port("smtp"))) {
+        again.setSoTimeout(10_000);
+        assertThat(new java.io.BufferedReader(new java.io.InputStreamReader(again.getInputStream())).readLine())
+            .isEqualTo("421 4.7.0 Too many connections from your address, try again later");
+      }
+    }
+  }
+
+  private static java.net.InetAddress address(String literal) {
+    try {
+      return java.net.InetAddress.getByName(literal);
+    } catch (java.net.UnknownHostException e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
 }

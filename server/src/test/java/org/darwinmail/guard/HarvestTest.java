@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Directory harvesting on port 25: a client naming unknown recipients one after another is slowed, then refused
- * with 421 and disconnected, and stays refused on its next connection; other clients are not affected.
+ * with 421 and disconnected, and stays refused on its next connection; other clients are not affected, and a
+ * client in a trusted network (here 127.0.0.1/32 only; loopback as a whole by default) is never slowed.
  */
 class HarvestTest {
   static TestServer server;
@@ -17,7 +18,11 @@ class HarvestTest {
 
   @BeforeAll
   static void start() {
-    server = TestServer.start(c -> c.withGuard(c.guard().withHarvest(2, 4)));
+    var parsed = org.darwinmail.config.ConfigLoader.parse("""
+        [guard.inbound]
+        trusted_networks = ["127.0.0.1/32"]
+        """);
+    server = TestServer.start(c -> c.withGuard(parsed.guard().withHarvest(2, 4)));
     server.addUser("alice@" + D, "alice-pw");
   }
 
@@ -55,6 +60,21 @@ class HarvestTest {
       assertThat(other.read()).startsWith("250");
       other.send("RCPT TO:<alice@" + D + ">");
       assertThat(other.read()).startsWith("250");
+    }
+  }
+
+  @Test
+  void aTrustedNetworkIsNeverSlowedNorRefused() throws Exception {
+    try (Submitter relay = new Submitter("127.0.0.1", server.port("smtp"))) {
+      relay.ehlo();
+      relay.send("MAIL FROM:<relay@elsewhere.test>");
+      assertThat(relay.read()).startsWith("250");
+      for (int i = 0; i < 8; i++) { // twice the refusal threshold of an untrusted client
+        relay.send("RCPT TO:<nobody" + i + "@" + D + ">");
+        assertThat(relay.read()).startsWith("550 5.1.1");
+      }
+      relay.send("RCPT TO:<alice@" + D + ">");
+      assertThat(relay.read()).startsWith("250");
     }
   }
 }
