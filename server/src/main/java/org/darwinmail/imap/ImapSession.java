@@ -72,6 +72,10 @@ public final class ImapSession extends Session {
   private String currentTag;
   private boolean framerResumed;
   private int errors;
+  /** A literal of the command being assembled could not be written (a full disk): the command is answered NO. */
+  private boolean literalLost;
+  /** This session was told that accepted mail is not all visible (the store cannot store it now). */
+  private boolean toldBehind;
 
   public ImapSession(ImapContext ctx, ImapFramer framer) {
     this.ctx = ctx;
@@ -161,6 +165,14 @@ public final class ImapSession extends Session {
         close(); // the literal is on its way and cannot be told apart from commands
         return;
       }
+      if (l.sync() && state != State.NOT_AUTHENTICATED && isAppend((String) parts.get(0))
+          && ctx.mail().blobs().capacity().full()) {
+        String tag = ImapParser.tagOf((String) parts.get(0));
+        discardCommand();
+        // RFC 9051 §7.5: a NO instead of the continuation, so the client does not upload a message we cannot keep.
+        reply(tag, storageFull().reply());
+        return;
+      }
       literalSize = l.literal();
       if (l.literal() > MEMORY_LITERAL) {
         literalBlob = ctx.mail().blobs().create();
@@ -172,9 +184,30 @@ public final class ImapSession extends Session {
       }
       return;
     }
+    if (literalLost) {
+      String tag = ImapParser.tagOf((String) parts.get(0));
+      discardCommand();
+      reply(tag, storageFull().reply());
+      return;
+    }
     List<Object> cmd = parts;
     parts = new ArrayList<>();
     execute(cmd);
+  }
+
+  private static boolean isAppend(String first) {
+    String[] w = first.split(" ", 3);
+    return w.length >= 2 && w[1].equalsIgnoreCase("APPEND");
+  }
+
+  /**
+   * The refusal of APPEND while the store cannot take mail (README, "A full disk"). RFC 5530 §3: UNAVAILABLE is a
+   * temporary failure of a subsystem, here storage, which is what this is: it ends without the user doing
+   * anything, and a client may try again later. Not OVERQUOTA, which tells the user their own quota is used up
+   * (deleting their mail would not help), nor LIMIT (a fixed implementation limit) or SERVERBUG.
+   */
+  static ImapException storageFull() {
+    return ImapException.no("UNAVAILABLE", "Mail storage is full, try again later");
   }
 
   private void literalChunk(byte[] b) {
@@ -185,7 +218,13 @@ public final class ImapSession extends Session {
         literalBytes.write(b);
       }
     } catch (IOException e) {
-      throw new StoreException("cannot write a literal", e);
+      // Its bytes are read and dropped; the command is answered when its line ends.
+      if (!ctx.mail().blobs().capacity().recheck()) {
+        log.error("[{}] cannot write a literal", id(), e);
+      }
+      literalBlob.abort();
+      literalBlob = null;
+      literalLost = true;
     }
   }
 
@@ -223,6 +262,7 @@ public final class ImapSession extends Session {
       literalBlob = null;
     }
     literalBytes = null;
+    literalLost = false;
   }
 
   private void execute(List<Object> cmdParts) {
@@ -265,8 +305,14 @@ public final class ImapSession extends Session {
         return;
       }
       // A message accepted before this command started is seen by it (NOOP, FETCH, ... of a selected mailbox
-      // included), though the intake journal stores it in the background.
-      ctx.mail().awaitIntake();
+      // included), though the intake journal stores it in the background; except while it cannot store (a full
+      // disk): then the command answers at once with what is stored, and the user is told once (RFC 9051 §7.1.2:
+      // an untagged NO is a warning; ALERT text is shown to the user).
+      boolean complete = ctx.mail().awaitIntake();
+      if (!complete && !toldBehind && state != State.NOT_AUTHENTICATED) {
+        send("* NO [ALERT] Mail storage is full: new mail is refused and recent mail may not show yet");
+      }
+      toldBehind = !complete && (toldBehind || state != State.NOT_AUTHENTICATED);
       dispatch(cmd);
     } catch (ImapException e) {
       if (e.kind() == ImapException.Kind.BAD) {
