@@ -80,6 +80,7 @@ public final class ImapSession extends Session {
   public ImapSession(ImapContext ctx, ImapFramer framer) {
     this.ctx = ctx;
     this.framer = framer;
+    framer.refuseAppendWhen(ctx.mail().blobs().capacity()::full);
   }
 
   // ---- events -----------------------------------------------------------------------------------------------
@@ -165,14 +166,6 @@ public final class ImapSession extends Session {
         close(); // the literal is on its way and cannot be told apart from commands
         return;
       }
-      if (l.sync() && state != State.NOT_AUTHENTICATED && isAppend((String) parts.get(0))
-          && ctx.mail().blobs().capacity().full()) {
-        String tag = ImapParser.tagOf((String) parts.get(0));
-        discardCommand();
-        // RFC 9051 §7.5: a NO instead of the continuation, so the client does not upload a message we cannot keep.
-        reply(tag, storageFull().reply());
-        return;
-      }
       literalSize = l.literal();
       if (l.literal() > MEMORY_LITERAL) {
         literalBlob = ctx.mail().blobs().create();
@@ -193,11 +186,6 @@ public final class ImapSession extends Session {
     List<Object> cmd = parts;
     parts = new ArrayList<>();
     execute(cmd);
-  }
-
-  private static boolean isAppend(String first) {
-    String[] w = first.split(" ", 3);
-    return w.length >= 2 && w[1].equalsIgnoreCase("APPEND");
   }
 
   /**
@@ -243,7 +231,10 @@ public final class ImapSession extends Session {
     String tag = ImapParser.tagOf(first);
     discardCommand();
     String text = "Literal too large (" + r.refusal().size() + " bytes; limit " + r.refusal().limit() + ")";
-    if (state == State.NOT_AUTHENTICATED) {
+    if (r.refusal().storageFull()) {
+      // RFC 9051 §7.5: a NO instead of the continuation ("{n}"), so the client does not send the message.
+      reply(tag, storageFull().reply());
+    } else if (state == State.NOT_AUTHENTICATED) {
       bad(tag, text); // PreAuthLiteralLimit: no big literal before login
     } else {
       reply(tag, "NO [TOOBIG] " + text);
