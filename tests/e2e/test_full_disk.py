@@ -201,6 +201,9 @@ def check_reads(server, refusing=True):
         p.stat()
     finally:
         p.quit()
+    t0 = time.time()
+    assert "alice@example.test" in server.cli("user", "list").stdout  # through the running server's socket
+    assert time.time() - t0 < TIMEOUT, "darwinmail user list waited"
     if refusing:
         with smtplib.SMTP("127.0.0.1", server.port("smtp"), timeout=TIMEOUT) as s:
             s.ehlo("sender.example")

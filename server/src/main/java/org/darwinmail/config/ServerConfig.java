@@ -8,6 +8,7 @@ import java.nio.file.Path;
  *
  * @param hostname HELO name and the name in Received: headers
  * @param dataDir  everything that changes at run time: database, blobs, TLS keys, runtime settings
+ * @param store    the free-space reserve of the data disk ({@code [store]})
  */
 public record ServerConfig(
     String hostname,
