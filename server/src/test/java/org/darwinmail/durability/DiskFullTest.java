@@ -73,6 +73,8 @@ class DiskFullTest {
   @Test
   void underTheReserveMailIsRefusedWith452AndAppendWithUnavailableWhileReadsGoOn() throws Exception {
     // A reserve larger than any disk here: the data directory's file system is "under the reserve".
+    var registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry(); // what an exporter would read
+    io.micrometer.core.instrument.Metrics.addRegistry(registry);
     try (TestServer s = TestServer.start(c -> c.withStore(new StoreConfig(100_000_000L)))) {
       s.addUser("u@full.test", "pw-u");
       try (LineClient c = smtpSession(s)) {
@@ -98,6 +100,10 @@ class DiskFullTest {
         assertThat(imap(c, "e", "NOOP").getLast()).startsWith("e OK");
       }
       assertThat(inbox(s, "u@full.test")).isZero();
+      assertThat(registry.get("darwinmail.disk.full").gauge().value()).isEqualTo(1.0);
+      assertThat(registry.get("darwinmail.disk.free.bytes").gauge().value()).isPositive();
+    } finally {
+      io.micrometer.core.instrument.Metrics.removeRegistry(registry);
     }
   }
 
