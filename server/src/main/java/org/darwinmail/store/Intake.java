@@ -796,7 +796,9 @@ public final class Intake implements AutoCloseable {
     long number;
     lock.lock();
     try {
-      if (spares.size() >= SPARES || closing) {
+      // A segment a start left (an older release's, or of another size) is not reused: its blocks may not all be
+      // written.
+      if (spares.size() >= SPARES || closing || old.path.toFile().length() != segmentSize) {
         return false;
       }
       number = nextSegment++;
@@ -1059,10 +1061,13 @@ public final class Intake implements AutoCloseable {
         s.channel.close();
         Files.deleteIfExists(s.path);
       }
-      if (appliedSeq < writtenSeq || !toRepair.isEmpty()) {
+      if (appliedSeq < writtenSeq) {
         log.warn("intake: stopping with {} accepted message(s) not stored yet; they stay journaled in {} and the"
             + " next start stores them", writtenSeq - appliedSeq, dir);
         return;
+      }
+      if (!toRepair.isEmpty()) {
+        return; // the blobs of segments a start left are not checked yet: the next start checks them
       }
       // Everything is applied: once the blobs are forced no segment is needed (else the next start sees to it).
       forceAll(unforced);
