@@ -316,3 +316,44 @@ def test_a_full_disk_refuses_politely_keeps_every_acknowledged_message_and_recov
     finally:
         server.stop()
         print("".join(l for l in server.log_text().splitlines(True) if re.search(r"disk:|intake:|WARN|ERROR", l))[-5000:])
+
+
+def test_without_a_reserve_the_last_byte_still_gets_452_and_no_half_made_journal_segment(full_disk_dir):
+    """`disk_reserve_mb = 0`: mail is taken to the last byte. Writes then fail for want of space (blobs, the
+    journal's next segment): still 452 4.3.1 / NO [UNAVAILABLE], no partial segment or `.new` file left, and every
+    acknowledged message stored once when space returns (before: a partial segment and one `.new` per attempt)."""
+    work, mnt, data = full_disk_dir
+    server = make_server(work, "[store]\ndisk_reserve_mb = 0\n[guard]\nmax_connections_per_minute = 100000\n",
+                         data_dir=data, user=USER)
+    ledger = Ledger()
+    try:
+        ballast = mnt / "ballast"
+        fill(ballast, max(0, free_bytes(mnt) - 36 * (1 << 20)))
+        flood(server, ledger)
+        bad = {t: how for t, how in ledger.refused.items()
+               if not (how.startswith("452 4.3.1") or how.startswith("NO [UNAVAILABLE]"))}
+        assert not bad, f"refusals other than 452 4.3.1 / NO [UNAVAILABLE]: {list(bad.items())[:5]}"
+        check_reads(server, refusing=False)
+        intake = data / "intake"
+        assert not list(intake.glob("*.new")), "half-made journal segments left behind"
+        sizes = {p.name: p.stat().st_size for p in intake.glob("*.seg")}
+        assert all(n == 4 << 20 for n in sizes.values()), f"partial segments: {sizes}"
+
+        ballast.unlink()
+        deadline = time.time() + 60
+        while not smtp_send(server, ledger, f"after-{uuid.uuid4().hex[:8]}", 8_000):
+            assert time.time() < deadline, "mail still refused 60 s after space came back"
+            time.sleep(1)
+        deadline = time.time() + 60
+        while True:
+            subjects = stored_subjects(server)
+            if all(subjects[t] >= 1 for t in ledger.acked) or time.time() > deadline:
+                break
+            time.sleep(1)
+        assert not [t for t in ledger.acked if subjects[t] == 0], "acknowledged messages missing"
+        assert not [t for t, n in subjects.items() if n > 1], "messages stored twice"
+        assert not [t for t in subjects if t not in ledger.acked and t not in ledger.unknown], "refused but stored"
+        print(f"reserve 0: acknowledged {len(ledger.acked)}, refused {len(ledger.refused)}")
+    finally:
+        server.stop()
+        print("".join(l for l in server.log_text().splitlines(True) if re.search(r"disk:|intake:|WARN|ERROR", l))[-4000:])

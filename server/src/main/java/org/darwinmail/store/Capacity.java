@@ -26,12 +26,18 @@ import org.slf4j.LoggerFactory;
 public final class Capacity {
   private static final Logger log = LoggerFactory.getLogger(Capacity.class);
   private static final long RECHECK_NANOS = TimeUnit.MILLISECONDS.toNanos(250);
+  /**
+   * A write that fails with less than this free failed for want of space (a file system refuses a write before it
+   * reports 0 bytes free; the message of ENOSPC is the C library's, possibly translated): with no reserve, or a
+   * small one, mail is refused until this much is free again.
+   */
+  private static final long FAILED_WRITE_FLOOR = 16L << 20;
 
   private final Path dir;
   private final FileStore fileStore;
   private final long reserve;
-  /** Space must come back this far above the reserve before mail is taken again: no flapping at the edge. */
-  private final long margin;
+  /** Free space under which mail is refused: the reserve, or {@link #FAILED_WRITE_FLOOR} after a write failed. */
+  private volatile long threshold;
   private volatile long checkedAt = System.nanoTime() - RECHECK_NANOS;
   private volatile long free = Long.MAX_VALUE;
   private volatile boolean low;
@@ -41,7 +47,7 @@ public final class Capacity {
   public Capacity(Path dir, long reserveBytes) {
     this.dir = dir;
     this.reserve = Math.max(1, reserveBytes);
-    this.margin = Math.min(reserve / 8, 64L << 20);
+    this.threshold = reserve;
     try {
       this.fileStore = Files.getFileStore(dir);
     } catch (IOException e) {
@@ -56,9 +62,16 @@ public final class Capacity {
     return low || stalled;
   }
 
-  /** After a write failed: reads the free space now, and answers {@link #full()}. */
+  /**
+   * After a write failed: reads the free space now, and answers {@link #full()}; a failure with less than
+   * {@link #FAILED_WRITE_FLOOR} free counts as a full disk whatever the reserve.
+   */
   public boolean recheck() {
     refresh(true);
+    if (!low && free < FAILED_WRITE_FLOOR) {
+      threshold = Math.max(reserve, FAILED_WRITE_FLOOR);
+      change(false, true, free);
+    }
     return low || stalled;
   }
 
@@ -91,20 +104,26 @@ public final class Capacity {
     }
     free = f;
     boolean wasLow = low;
-    boolean isLow = wasLow ? f < reserve + margin : f < reserve;
+    // Space must come back a margin above where mail stopped before it is taken again: no flapping at the edge.
+    boolean isLow = wasLow ? f < threshold + Math.min(threshold / 8, 64L << 20) : f < reserve;
     if (isLow != wasLow) {
-      synchronized (this) {
-        if (low == wasLow) {
-          low = isLow;
-          if (isLow) {
-            log.warn("disk: {} MiB free on the file system of {}, under the reserve of {} MiB"
-                + " (store.disk_reserve_mb): new mail is refused (452 4.3.1) until space returns",
-                f >> 20, dir, reserve >> 20);
-          } else {
-            log.info("disk: {} MiB free on the file system of {}: taking new mail again", f >> 20, dir);
-          }
-        }
-      }
+      change(wasLow, isLow, f);
+    }
+  }
+
+  /** One log line per change of state (whoever sees it first). */
+  private synchronized void change(boolean wasLow, boolean isLow, long f) {
+    if (low != wasLow) {
+      return;
+    }
+    low = isLow;
+    if (isLow) {
+      log.warn("disk: {} MiB free on the file system of {}, under the reserve of {} MiB (store.disk_reserve_mb){}:"
+          + " new mail is refused (452 4.3.1) until space returns", f >> 20, dir, reserve >> 20,
+          threshold > reserve ? " or too little for a write" : "");
+    } else {
+      threshold = reserve;
+      log.info("disk: {} MiB free on the file system of {}: taking new mail again", f >> 20, dir);
     }
   }
 
