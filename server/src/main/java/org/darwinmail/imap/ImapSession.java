@@ -232,7 +232,8 @@ public final class ImapSession extends Session {
     discardCommand();
     String text = "Literal too large (" + r.refusal().size() + " bytes; limit " + r.refusal().limit() + ")";
     if (r.refusal().storageFull()) {
-      // RFC 9051 §7.5: a NO instead of the continuation ("{n}"), so the client does not send the message.
+      // The tagged reply instead of the "+" (RFC 9051 §7.5: a command the server will not take is answered before
+      // the rest is sent; as for a literal over APPENDLIMIT, RFC 7889): the client does not send the message.
       reply(tag, storageFull().reply());
     } else if (state == State.NOT_AUTHENTICATED) {
       bad(tag, text); // PreAuthLiteralLimit: no big literal before login

@@ -87,7 +87,7 @@ class DiskFullTest {
       try (LineClient c = client(s, "imap")) {
         assertThat(c.read()).startsWith("* OK");
         assertThat(imap(c, "a", "LOGIN u@full.test pw-u").getLast()).startsWith("a OK");
-        // RFC 9051 §7.5: the tagged NO comes instead of the "+" continuation; the message is never sent.
+        // The tagged NO comes instead of the "+" continuation (RFC 9051 §7.5): the message is never sent.
         assertThat(imap(c, "b", "APPEND INBOX {12}").getLast()).startsWith("b NO [UNAVAILABLE]");
         assertThat(imap(c, "c", "SELECT INBOX").getLast()).startsWith("c OK");
         // A non-synchronizing literal (RFC 7888) is on its way: read, then refused.
