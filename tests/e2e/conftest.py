@@ -52,11 +52,16 @@ def wait_port(port, timeout=60.0, proc=None):
 
 
 class Server:
-    def __init__(self, workdir: Path, extra_toml: str = "", domain="example.test"):
+    """`data_dir` defaults to workdir/var; `user` runs the server and the CLI as that account (setpriv, no fork:
+    the PID is the server's), as the appliance's service user would."""
+
+    def __init__(self, workdir: Path, extra_toml: str = "", domain="example.test", data_dir: Path = None,
+                 user: str = None):
         self.workdir = workdir
         self.domain = domain
+        self.user = user
         self.ports = free_ports(LISTENERS)
-        self.data_dir = workdir / "var"
+        self.data_dir = data_dir or workdir / "var"
         self.config = workdir / "darwinmail.toml"
         listen = "\n".join(f'{k} = "127.0.0.1:{v}"' for k, v in self.ports.items())
         self.config.write_text(
@@ -65,11 +70,18 @@ class Server:
         self.log = workdir / "server.log"
         self.proc = None
 
+    def command(self, *args):
+        cmd = [str(DIST / "bin" / "darwinmail"), "--config", str(self.config), *args]
+        if self.user:
+            import pwd
+            pw = pwd.getpwnam(self.user)
+            cmd = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--clear-groups", "--"] + cmd
+        return cmd
+
     def start(self):
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [str(DIST / "bin" / "darwinmail"), "--config", str(self.config), "serve"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(self.command("serve"), stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
         try:
             for name in LISTENERS:  # every listener: they are bound one after the other
                 wait_port(self.ports[name], proc=self.proc)
@@ -94,8 +106,7 @@ class Server:
         self.stop(signal.SIGKILL)
 
     def cli(self, *args, stdin=None, check=True):
-        r = subprocess.run([str(DIST / "bin" / "darwinmail"), "--config", str(self.config), *args],
-                           input=stdin, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(self.command(*args), input=stdin, capture_output=True, text=True, timeout=120)
         if check and r.returncode != 0:
             raise AssertionError(f"darwinmail {' '.join(args)} -> {r.returncode}: {r.stderr}")
         return r
@@ -110,8 +121,8 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def make_server(tmp: Path, extra_toml="") -> Server:
-    s = Server(tmp, extra_toml)
+def make_server(tmp: Path, extra_toml="", **kw) -> Server:
+    s = Server(tmp, extra_toml, **kw)
     s.cli("domain", "add", s.domain)
     s.add_user(f"alice@{s.domain}", "alice-pw")
     s.add_user(f"bob@{s.domain}", "bob-pw")

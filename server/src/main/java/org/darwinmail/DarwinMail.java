@@ -69,6 +69,7 @@ public final class DarwinMail implements AutoCloseable {
   public static DarwinMail start(ServerConfig config) {
     Services s = Services.open(config);
     DarwinMail m = new DarwinMail(config, s);
+    s.blobs().capacity().registerMetrics();
     try {
       // Nothing is being delivered yet: every unreferenced blob is an orphan of a crash.
       s.blobs().sweep(s::blobReferenced, Duration.ZERO);
@@ -151,7 +152,7 @@ public final class DarwinMail implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       Database db = Database.open(config.dataDir());
-      BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"));
+      BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"), config.store().diskReserveBytes());
       MailboxEvents events = new MailboxEvents();
       MailStore mail = new MailStore(db, blobs, events);
       // Applies what a previous run journaled but did not store, before anything reads or listens.
@@ -163,9 +164,10 @@ public final class DarwinMail implements AutoCloseable {
           new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
     }
 
-    /** Does any stored message (or queued item) use this blob? */
+    /** Does any stored message (or queued item, or journaled message not stored yet) use this blob? */
     public boolean blobReferenced(String hash) {
-      return mail.blobReferenced(hash) || new org.darwinmail.delivery.Queue(db).blobReferenced(hash);
+      return mail.blobReferenced(hash) || new org.darwinmail.delivery.Queue(db).blobReferenced(hash)
+          || (mail.intake() != null && mail.intake().holds(hash));
     }
 
     @Override

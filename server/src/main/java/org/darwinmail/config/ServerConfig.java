@@ -8,6 +8,7 @@ import java.nio.file.Path;
  *
  * @param hostname HELO name and the name in Received: headers
  * @param dataDir  everything that changes at run time: database, blobs, TLS keys, runtime settings
+ * @param store    the free-space reserve of the data disk ({@code [store]})
  */
 public record ServerConfig(
     String hostname,
@@ -19,7 +20,8 @@ public record ServerConfig(
     ImapConfig imap,
     Pop3Config pop3,
     DeliveryConfig delivery,
-    GuardConfig guard) {
+    GuardConfig guard,
+    StoreConfig store) {
 
   public ServerConfig {
     hostname = hostname == null || hostname.isBlank() ? "localhost" : hostname.trim();
@@ -32,42 +34,47 @@ public record ServerConfig(
     pop3 = pop3 == null ? Pop3Config.defaults() : pop3;
     delivery = delivery == null ? DeliveryConfig.defaults() : delivery;
     guard = guard == null ? GuardConfig.defaults() : guard;
+    store = store == null ? StoreConfig.defaults() : store;
   }
 
   /** A configuration with every default, data in {@code dataDir}. */
   public static ServerConfig defaults(Path dataDir) {
-    return new ServerConfig(null, dataDir, null, null, null, null, null, null, null, null);
+    return new ServerConfig(null, dataDir, null, null, null, null, null, null, null, null, null);
   }
 
   public ServerConfig withListen(ListenConfig l) {
-    return new ServerConfig(hostname, dataDir, l, dns, tls, smtp, imap, pop3, delivery, guard);
+    return new ServerConfig(hostname, dataDir, l, dns, tls, smtp, imap, pop3, delivery, guard, store);
   }
 
   public ServerConfig withDns(DnsConfig d) {
-    return new ServerConfig(hostname, dataDir, listen, d, tls, smtp, imap, pop3, delivery, guard);
+    return new ServerConfig(hostname, dataDir, listen, d, tls, smtp, imap, pop3, delivery, guard, store);
   }
 
   public ServerConfig withSmtp(SmtpConfig s) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, s, imap, pop3, delivery, guard);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, s, imap, pop3, delivery, guard, store);
   }
 
   public ServerConfig withHostname(String h) {
-    return new ServerConfig(h, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard);
+    return new ServerConfig(h, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store);
   }
 
   public ServerConfig withDelivery(DeliveryConfig d) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard, store);
   }
 
   public ServerConfig withImap(ImapConfig i) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, i, pop3, delivery, guard);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, i, pop3, delivery, guard, store);
   }
 
   public ServerConfig withPop3(Pop3Config p) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, p, delivery, guard);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, p, delivery, guard, store);
+  }
+
+  public ServerConfig withStore(StoreConfig s) {
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, s);
   }
 
   public ServerConfig withGuard(GuardConfig g) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, g);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, g, store);
   }
 }

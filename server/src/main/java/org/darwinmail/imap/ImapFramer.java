@@ -32,10 +32,15 @@ public final class ImapFramer extends FrameDecoder {
   public record LiteralEnd() {}
 
   /**
-   * A literal larger than allowed. For "{n}" the client waits for "+", so nothing was sent and the framer is back at
+   * A literal larger than allowed, or the message of an APPEND while the store cannot take mail ({@code storageFull};
+   * see {@link #refuseAppendWhen}). For "{n}" the client waits for "+", so nothing was sent and the framer is back at
    * a line start; for "{n+}" the bytes and the rest of the command are dropped.
    */
-  public record LiteralRefused(long size, long limit, boolean sync) {}
+  public record LiteralRefused(long size, long limit, boolean sync, boolean storageFull) {
+    public LiteralRefused(long size, long limit, boolean sync) {
+      this(size, limit, sync, false);
+    }
+  }
 
   /** A line over the limit; {@code tag} is its first word when it looked like a tag. */
   public record TooLong(String tag, int limit) {}
@@ -47,6 +52,7 @@ public final class ImapFramer extends FrameDecoder {
   private final long maxLiteral;
   private final long maxLiteralBeforeAuth;
   private volatile boolean authenticated;
+  private volatile java.util.function.BooleanSupplier storageFull = () -> false;
   private Mode mode = Mode.LINE;
   private long remaining;
   private boolean endPending;
@@ -62,6 +68,14 @@ public final class ImapFramer extends FrameDecoder {
   /** After login the large literal limit applies (APPEND). */
   public void authenticated() {
     authenticated = true;
+  }
+
+  /**
+   * While {@code full} holds (a full disk), the literals of APPEND are refused before they are sent ("{n}": a NO
+   * instead of the "+") or dropped ("{n+}"): the client does not upload a message the store cannot keep.
+   */
+  public void refuseAppendWhen(java.util.function.BooleanSupplier full) {
+    storageFull = full;
   }
 
   public long literalLimit() {
@@ -115,13 +129,14 @@ public final class ImapFramer extends FrameDecoder {
         if (!digits.isEmpty() && digits.length() <= 12 && digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
           long n = Long.parseLong(digits);
           String before = text.substring(0, open);
-          if (n > literalLimit()) {
+          boolean full = authenticated && !continuation && isAppend(before) && storageFull.getAsBoolean();
+          if (n > literalLimit() || full) {
             continuation = false;
             if (!sync) {
               remaining = n;
               mode = Mode.DISCARD_CMD;
             }
-            return new Refused(before, new LiteralRefused(n, literalLimit(), sync));
+            return new Refused(before, new LiteralRefused(n, literalLimit(), sync, full));
           }
           continuation = true;
           remaining = n;
@@ -158,6 +173,12 @@ public final class ImapFramer extends FrameDecoder {
 
   /** The text before a refused literal travels with the refusal (the session needs the tag). */
   public record Refused(String text, LiteralRefused refusal) {}
+
+  /** Whether a command's first line is "tag APPEND ...". */
+  static boolean isAppend(String text) {
+    String[] w = text.split(" ", 3);
+    return w.length >= 2 && w[1].equalsIgnoreCase("APPEND");
+  }
 
   /** STARTTLS and COMPRESS change how the following bytes are framed (RFC 3501 §6.2.1, RFC 4978 §3). */
   static boolean pausesAfter(String text) {

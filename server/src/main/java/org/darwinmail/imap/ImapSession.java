@@ -72,10 +72,15 @@ public final class ImapSession extends Session {
   private String currentTag;
   private boolean framerResumed;
   private int errors;
+  /** A literal of the command being assembled could not be written (a full disk): the command is answered NO. */
+  private boolean literalLost;
+  /** This session was told that accepted mail is not all visible (the store cannot store it now). */
+  private boolean toldBehind;
 
   public ImapSession(ImapContext ctx, ImapFramer framer) {
     this.ctx = ctx;
     this.framer = framer;
+    framer.refuseAppendWhen(ctx.mail().blobs().capacity()::full);
   }
 
   // ---- events -----------------------------------------------------------------------------------------------
@@ -172,9 +177,25 @@ public final class ImapSession extends Session {
       }
       return;
     }
+    if (literalLost) {
+      String tag = ImapParser.tagOf((String) parts.get(0));
+      discardCommand();
+      reply(tag, storageFull().reply());
+      return;
+    }
     List<Object> cmd = parts;
     parts = new ArrayList<>();
     execute(cmd);
+  }
+
+  /**
+   * The refusal of APPEND while the store cannot take mail (README, "A full disk"). RFC 5530 §3: UNAVAILABLE is a
+   * temporary failure of a subsystem, here storage, which is what this is: it ends without the user doing
+   * anything, and a client may try again later. Not OVERQUOTA, which tells the user their own quota is used up
+   * (deleting their mail would not help), nor LIMIT (a fixed implementation limit) or SERVERBUG.
+   */
+  static ImapException storageFull() {
+    return ImapException.no("UNAVAILABLE", "Mail storage is full, try again later");
   }
 
   private void literalChunk(byte[] b) {
@@ -185,7 +206,13 @@ public final class ImapSession extends Session {
         literalBytes.write(b);
       }
     } catch (IOException e) {
-      throw new StoreException("cannot write a literal", e);
+      // Its bytes are read and dropped; the command is answered when its line ends.
+      if (!ctx.mail().blobs().capacity().recheck()) {
+        log.error("[{}] cannot write a literal", id(), e);
+      }
+      literalBlob.abort();
+      literalBlob = null;
+      literalLost = true;
     }
   }
 
@@ -204,7 +231,11 @@ public final class ImapSession extends Session {
     String tag = ImapParser.tagOf(first);
     discardCommand();
     String text = "Literal too large (" + r.refusal().size() + " bytes; limit " + r.refusal().limit() + ")";
-    if (state == State.NOT_AUTHENTICATED) {
+    if (r.refusal().storageFull()) {
+      // The tagged reply instead of the "+" (RFC 9051 §7.5: a command the server will not take is answered before
+      // the rest is sent; as for a literal over APPENDLIMIT, RFC 7889): the client does not send the message.
+      reply(tag, storageFull().reply());
+    } else if (state == State.NOT_AUTHENTICATED) {
       bad(tag, text); // PreAuthLiteralLimit: no big literal before login
     } else {
       reply(tag, "NO [TOOBIG] " + text);
@@ -223,6 +254,7 @@ public final class ImapSession extends Session {
       literalBlob = null;
     }
     literalBytes = null;
+    literalLost = false;
   }
 
   private void execute(List<Object> cmdParts) {
@@ -265,8 +297,14 @@ public final class ImapSession extends Session {
         return;
       }
       // A message accepted before this command started is seen by it (NOOP, FETCH, ... of a selected mailbox
-      // included), though the intake journal stores it in the background.
-      ctx.mail().awaitIntake();
+      // included), though the intake journal stores it in the background; except while it cannot store (a full
+      // disk): then the command answers at once with what is stored, and the user is told once (RFC 9051 §7.1.2:
+      // an untagged NO is a warning; ALERT text is shown to the user).
+      boolean complete = ctx.mail().awaitIntake();
+      if (!complete && !toldBehind && state != State.NOT_AUTHENTICATED) {
+        send("* NO [ALERT] Mail storage is full: new mail is refused and recent mail may not show yet");
+      }
+      toldBehind = !complete && (toldBehind || state != State.NOT_AUTHENTICATED);
       dispatch(cmd);
     } catch (ImapException e) {
       if (e.kind() == ImapException.Kind.BAD) {

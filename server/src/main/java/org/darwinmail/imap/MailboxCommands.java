@@ -233,10 +233,16 @@ final class MailboxCommands {
       if (quota > 0 && s.ctx.mail().usage(s.account.id()) + lit.size() > quota) {
         throw ImapException.no("OVERQUOTA", "Quota exceeded");
       }
+      if (s.ctx.mail().blobs().capacity().full()) {
+        throw ImapSession.storageFull();
+      }
       BlobRef blob;
       try {
         blob = s.commit(lit);
       } catch (IOException e) {
+        if (s.ctx.mail().blobs().capacity().recheck()) {
+          throw ImapSession.storageFull(); // the disk filled meanwhile: its state has its own log line
+        }
         throw new org.darwinmail.store.StoreException("cannot store the message", e);
       }
       Instant date = x.date() != null ? x.date() : Instant.now();

@@ -333,7 +333,10 @@ public final class Pop3Session extends Session {
       reply(Reply.IN_USE);
       return;
     }
+    boolean complete;
     try {
+      // False at once while accepted mail cannot be stored (a full disk): the snapshot is what is stored.
+      complete = ctx.mail().awaitIntake();
       Optional<Mailbox> box = ctx.mail().mailbox(a.id(), Mailbox.INBOX);
       if (box.isEmpty()) {
         ctx.locks().unlock(a.id(), id());
@@ -352,7 +355,8 @@ public final class Pop3Session extends Session {
     state = State.TRANSACTION;
     log.info("[{}] POP3 login {} from {}: {} messages", id(), a.address(),
         remoteAddress().getAddress().getHostAddress(), messages.size());
-    reply(Reply.LOGGED_IN.withText("Logged in, " + messages.size() + " messages (" + totalSize() + " octets)"));
+    reply(Reply.LOGGED_IN.withText("Logged in, " + messages.size() + " messages (" + totalSize() + " octets)"
+        + (complete ? "" : "; mail storage is full, recent mail may not show yet")));
   }
 
   private void releaseMaildrop() {

@@ -35,6 +35,8 @@ public record Reply(int code, String status, String text) {
   public static final Reply MAIL_LOOP = new Reply(554, "5.4.6", "Too many Received: headers: mail loop");
   public static final Reply MAILBOX_FULL = new Reply(452, "4.2.2", "Mailbox full");
   public static final Reply STORAGE_FAILURE = new Reply(451, "4.3.0", "Temporary storage failure, try again later");
+  /** RFC 5321 §4.2.3 (452: insufficient system storage), RFC 3463 §3.4 (X.3.1: mail system full). */
+  public static final Reply STORAGE_FULL = new Reply(452, "4.3.1", "Insufficient system storage, try again later");
   public static final Reply TOO_MANY_ERRORS = new Reply(421, "4.7.0", "Too many errors, closing connection");
   public static final Reply IDLE_TIMEOUT = new Reply(421, "4.4.2", "Idle timeout, closing connection");
   public static final Reply SESSION_TIMEOUT = new Reply(421, "4.4.2", "Session too long, closing connection");

@@ -205,6 +205,10 @@ public final class SmtpSession extends Session {
     asked = logged(cmd);
     try {
       Reply pre = precondition(cmd);
+      if (pre == null && (cmd instanceof Mail || cmd instanceof Rcpt || cmd instanceof Data || cmd instanceof Bdat)
+          && ctx.blobs().capacity().full()) {
+        pre = Reply.STORAGE_FULL; // nothing is taken that might not be stored (README, "A full disk")
+      }
       if (pre != null) {
         refuse(cmd, pre);
         return;
@@ -545,18 +549,18 @@ public final class SmtpSession extends Session {
     try {
       incoming.write(bytes);
     } catch (IOException e) {
-      log.error("[{}] cannot write a blob", id(), e);
+      Reply r = storageFailure("cannot write a blob", e);
       incoming.abort();
       incoming = null;
       if (bdat != null) {
-        bdatError = Reply.STORAGE_FAILURE;
+        bdatError = r;
       }
     }
   }
 
   private void dataEnd(boolean bareLineEnding) {
     if (incoming == null) {
-      reply(Reply.STORAGE_FAILURE);
+      reply(storageReply());
       resetTransaction();
       return;
     }
@@ -580,7 +584,7 @@ public final class SmtpSession extends Session {
       return;
     }
     if (incoming == null) {
-      error(Reply.STORAGE_FAILURE);
+      error(storageReply());
       resetTransaction();
       return;
     }
@@ -610,6 +614,10 @@ public final class SmtpSession extends Session {
       finishWith(Reply.TOO_BIG);
       return;
     }
+    if (ctx.blobs().capacity().full()) {
+      finishWith(Reply.STORAGE_FULL); // the disk filled while the data came: nothing stored, nothing acknowledged
+      return;
+    }
     if (sendTx != null) {
       SendGuard.Verdict v = sendTx.accept(); // counted here, atomically: the 250 below is one more message sent
       if (!v.ok()) {
@@ -635,8 +643,7 @@ public final class SmtpSession extends Session {
       finishWith(e.reply());
       return;
     } catch (IOException e) {
-      log.error("[{}] cannot store a message", id(), e);
-      finishWith(Reply.STORAGE_FAILURE);
+      finishWith(storageFailure("cannot store a message", e));
       return;
     }
     incoming = null;
@@ -649,9 +656,9 @@ public final class SmtpSession extends Session {
     try {
       deliver(blob, small);
     } catch (StoreException | IOException e) {
-      log.error("[{}] cannot deliver {}", id(), blob.hash(), e);
+      Reply r = storageFailure("cannot deliver " + blob.hash(), e);
       resetTransaction();
-      reply(Reply.STORAGE_FAILURE);
+      reply(r);
       return;
     }
     log.info("[{}] accepted {} bytes from <{}> for {} recipient(s) as {}", id(), blob.size(), sender.address(),
@@ -954,6 +961,9 @@ public final class SmtpSession extends Session {
    * logged by its mechanism only (its own lines name the user), and a line that is no command by its verb only.
    */
   private void logRefusal(Reply r) {
+    if (r == Reply.STORAGE_FULL) {
+      return; // the disk's state has its own log line (README, "A full disk"), not one per refused command
+    }
     if (refusalLogged) {
       refusalLogged = false;
       return;
@@ -988,10 +998,30 @@ public final class SmtpSession extends Session {
         "HELP", "STARTTLS", "AUTH").contains(verb) ? "malformed " + verb : "unrecognised command";
   }
 
+  /**
+   * The answer to a failed write: 452 4.3.1 when the disk is full (its state has its own log line; no line per
+   * refused message), else 451 4.3.0 with the failure in the log.
+   */
+  private Reply storageFailure(String what, Exception e) {
+    Reply r = storageReply();
+    if (r == Reply.STORAGE_FULL) {
+      log.debug("[{}] {}: {}", id(), what, e.toString());
+    } else {
+      log.error("[{}] {}", id(), what, e);
+    }
+    return r;
+  }
+
+  /** After a failed write: 452 4.3.1 when the disk is full now, else 451 4.3.0. */
+  private Reply storageReply() {
+    return ctx.blobs().capacity().recheck() ? Reply.STORAGE_FULL : Reply.STORAGE_FAILURE;
+  }
+
   /** A 5xx/4xx for a bad command; too many of them close the session (RFC 5321 §4.5.3.2: no endless abuse). */
   private void error(Reply r) {
     reply(r);
-    if (++errors >= ctx.config().smtp().maxErrors()) {
+    // A full disk is the server's state, not the client's error.
+    if (r != Reply.STORAGE_FULL && ++errors >= ctx.config().smtp().maxErrors()) {
       reply(Reply.TOO_MANY_ERRORS);
       close();
     }

@@ -54,8 +54,15 @@ public final class BlobStore {
   }
   private final Path root;
   private final Path tmp;
+  private final Capacity capacity;
 
+  /** A blob store that refuses new mail only when its file system is full. */
   public BlobStore(Path root) {
+    this(root, 0);
+  }
+
+  /** A blob store whose file system keeps {@code reserveBytes} free for what was accepted ({@link Capacity}). */
+  public BlobStore(Path root, long reserveBytes) {
     this.root = root;
     this.tmp = root.resolve("tmp");
     try {
@@ -67,6 +74,12 @@ public final class BlobStore {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create blob store " + root, e);
     }
+    this.capacity = new Capacity(root, reserveBytes);
+  }
+
+  /** Whether new mail can be taken: free space over the reserve, and the intake storing. */
+  public Capacity capacity() {
+    return capacity;
   }
 
   /** Content up to this size is buffered in memory; a file is created only when more comes. */

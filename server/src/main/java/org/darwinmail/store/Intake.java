@@ -158,6 +158,18 @@ public final class Intake implements AutoCloseable {
   private boolean lingering;
   /** Readers in {@link #awaitApplied}: the applier stops lingering for them. */
   private int readersWaiting;
+  /** Whether {@link #appliedSeq} may be behind the database's (a batch failed part way, or a start deferred it). */
+  private boolean appliedUnknown;
+  /**
+   * Messages of segments a start could not finish with (a full disk): their blobs are checked and rewritten before
+   * those segments go, as at a start.
+   */
+  private final List<BlobStore.Small> toRepair = new ArrayList<>();
+  private final Trouble applying = new Trouble("cannot store accepted messages (they stay journaled; new mail is"
+      + " refused with 452 4.3.1 and reads show what is stored)", "storing accepted messages again");
+  private final Trouble forcing = new Trouble("cannot force stored blobs (the journal keeps them)",
+      "forcing stored blobs again");
+  private final Trouble making = new Trouble("cannot make the next journal segment", "making journal segments again");
   private long nextSegment;
   /** Made by the first write: a start that takes no mail (a CLI command) writes no segment. */
   private Segment current;
@@ -186,7 +198,8 @@ public final class Intake implements AutoCloseable {
       Files.createDirectories(dir);
       in.recover();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot open the intake journal " + dir, e);
+      // One line that names the cause (a full disk, a read-only file system, permissions).
+      throw new UncheckedIOException("cannot open the intake journal " + dir + ": " + e, e);
     }
     store.attach(in);
     in.applier.start();
@@ -206,11 +219,15 @@ public final class Intake implements AutoCloseable {
     Pending p = new Pending(List.copyOf(targets), date, body);
     lock.lock();
     try {
-      while (pendingBytes > MAX_PENDING_BYTES && !closing) {
+      // While the applier cannot store, nothing more is taken (it could wait for hours): the caller answers 4xx.
+      while (pendingBytes > MAX_PENDING_BYTES && !closing && !capacity().stalled()) {
         room.awaitUninterruptibly();
       }
       if (closing) {
         throw new IOException("the intake journal is closed");
+      }
+      if (capacity().stalled()) {
+        throw new IOException("accepted messages cannot be stored now (disk full?)");
       }
       pendingBytes += body.bytes().length;
       unwritten.add(p);
@@ -268,7 +285,11 @@ public final class Intake implements AutoCloseable {
     }
   }
 
-  /** Writes records at the end of the current segment (the next one when full); one O_DSYNC write per segment. */
+  /**
+   * Writes records at the end of the current segment (the next ones when full); one O_DSYNC write per segment. The
+   * segments the batch needs are at hand before a byte is written: a failure to make one (a full disk) leaves no
+   * record of a message that is then refused.
+   */
   private void write(List<Entry> entries) throws IOException {
     if (current == null) {
       Segment first = newSegment();
@@ -278,6 +299,27 @@ public final class Intake implements AutoCloseable {
       } finally {
         lock.unlock();
       }
+    }
+    ArrayDeque<Segment> next = new ArrayDeque<>();
+    try {
+      for (int k = segmentsNeeded(entries); k > 0; k--) {
+        Segment s;
+        lock.lock();
+        try {
+          s = spares.poll();
+        } finally {
+          lock.unlock();
+        }
+        next.add(s != null ? s : newSegment());
+      }
+    } catch (IOException | RuntimeException e) {
+      lock.lock();
+      try {
+        next.descendingIterator().forEachRemaining(spares::addFirst);
+      } finally {
+        lock.unlock();
+      }
+      throw e;
     }
     int i = 0;
     while (i < entries.size()) {
@@ -292,7 +334,7 @@ public final class Intake implements AutoCloseable {
         if (current.position == 0) {
           throw new IOException("a record of " + entries.get(i).recordSize() + " bytes does not fit a segment");
         }
-        switchSegment();
+        switchSegment(next.poll());
         continue;
       }
       ByteBuffer buf = ByteBuffer.allocate((int) bytes);
@@ -310,18 +352,25 @@ public final class Intake implements AutoCloseable {
     }
   }
 
-  /** The current segment is full: it waits to be reused, a spare (made now if there is none) takes over. */
-  private void switchSegment() throws IOException {
-    Segment next;
-    lock.lock();
-    try {
-      next = spares.poll();
-    } finally {
-      lock.unlock();
+  /** How many segments after the current one {@link #write} fills with these records (packed as it packs them). */
+  private int segmentsNeeded(List<Entry> entries) throws IOException {
+    int n = 0;
+    long pos = current.position;
+    for (Entry e : entries) {
+      if (e.recordSize() > segmentSize) {
+        throw new IOException("a record of " + e.recordSize() + " bytes does not fit a segment");
+      }
+      if (pos + e.recordSize() > segmentSize) {
+        n++;
+        pos = 0;
+      }
+      pos += e.recordSize();
     }
-    if (next == null) {
-      next = newSegment();
-    }
+    return n;
+  }
+
+  /** The current segment is full: it waits to be reused, the next one (taken by {@link #write}) takes over. */
+  private void switchSegment(Segment next) throws IOException {
     Segment old = current;
     old.channel.close();
     lock.lock();
@@ -348,19 +397,26 @@ public final class Intake implements AutoCloseable {
     }
     Segment s = segment(number);
     Path tmp = dir.resolve(String.format("%016x.new", number));
-    try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-        StandardOpenOption.WRITE)) {
-      ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
-      for (long pos = 0; pos < segmentSize; ) {
-        zeros.clear().limit((int) Math.min(zeros.capacity(), segmentSize - pos));
-        pos += ch.write(zeros, pos);
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+          StandardOpenOption.WRITE)) {
+        ByteBuffer zeros = ByteBuffer.allocate(1 << 20);
+        for (long pos = 0; pos < segmentSize; ) {
+          zeros.clear().limit((int) Math.min(zeros.capacity(), segmentSize - pos));
+          pos += ch.write(zeros, pos);
+        }
+        ch.force(true);
       }
-      ch.force(true);
+      Files.move(tmp, s.path, StandardCopyOption.ATOMIC_MOVE);
+      BlobStore.force(dir);
+      s.channel = FileChannel.open(s.path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
+      return s;
+    } catch (IOException | RuntimeException e) {
+      // Near full: no partial file left behind, whatever step failed (an empty segment holds no record).
+      delete(tmp);
+      delete(s.path);
+      throw e;
     }
-    Files.move(tmp, s.path, StandardCopyOption.ATOMIC_MOVE);
-    BlobStore.force(dir);
-    s.channel = FileChannel.open(s.path, StandardOpenOption.WRITE, StandardOpenOption.DSYNC);
-    return s;
   }
 
   /** A segment's number and a new salt, and the name that holds both. */
@@ -394,7 +450,11 @@ public final class Intake implements AutoCloseable {
 
   // ---- start-up ----------------------------------------------------------------------------------------------
 
-  /** Applies every record above the applied sequence number, in order, then removes the old segments. */
+  /**
+   * Applies every record above the applied sequence number, in order, then removes the old segments. When that
+   * fails (a full disk), the start goes on: the records stay journaled and the applier stores them when it can
+   * ({@link #defer}).
+   */
   private void recover() throws IOException {
     final long applied0 = store.intakeApplied();
     long done = applied0;
@@ -405,21 +465,45 @@ public final class Intake implements AutoCloseable {
     // By sequence number; a number written twice (a failed write retried in a later segment) keeps the later copy.
     TreeMap<Long, Entry> found = new TreeMap<>();
     long maxSegment = -1;
-    List<Path> segments = new ArrayList<>();
+    TreeMap<Long, Segment> old = new TreeMap<>();
     for (Path f : files) {
       java.util.regex.Matcher m = NAME.matcher(f.getFileName().toString());
       if (!m.matches()) {
         log.warn("intake: {} is not a journal segment (<16 hex digits>[-<16 hex digits>].seg); left alone", f);
         continue;
       }
-      segments.add(f);
-      maxSegment = Math.max(maxSegment, Long.parseUnsignedLong(m.group(1), 16));
+      long number = Long.parseUnsignedLong(m.group(1), 16);
+      maxSegment = Math.max(maxSegment, number);
       if (m.group(3).equals("seg")) {
+        Segment seg = new Segment(number, 0, f);
+        seg.lastSeq = applied0;
         for (Entry e : read(f)) {
           found.put(e.seq(), e);
+          seg.lastSeq = Math.max(seg.lastSeq, e.seq());
         }
+        old.put(number, seg);
+      } else {
+        delete(f); // a segment being made when the process stopped: it holds no record
       }
     }
+    nextSegment = maxSegment + 1;
+    List<Entry> toApply = found.values().stream().filter(e -> e.seq() > applied0).toList();
+    try {
+      done = recover(found, toApply, done);
+    } catch (IOException | RuntimeException e) {
+      defer(found, toApply, old.values(), applied0, e);
+      return;
+    }
+    for (Segment seg : old.values()) {
+      Files.delete(seg.path);
+    }
+    nextSeq = done + 1;
+    writtenSeq = done;
+    appliedSeq = done;
+  }
+
+  /** Checks every journaled blob, applies what is not stored, forces the blobs; returns the last applied number. */
+  private long recover(TreeMap<Long, Entry> found, List<Entry> toApply, long done) throws IOException {
     // Every blob of a segment still here may be unforced, even of applied records: checked, rewritten when it
     // is not whole, and forced before the segment goes.
     List<String> hashes = new ArrayList<>();
@@ -427,7 +511,6 @@ public final class Intake implements AutoCloseable {
       store.blobs().repair(e.body());
       hashes.add(e.body().hash());
     }
-    List<Entry> toApply = found.values().stream().filter(e -> e.seq() > applied0).toList();
     if (!toApply.isEmpty()) {
       log.info("intake: applying {} message(s) journaled before the last stop", toApply.size());
       for (int i = 0; i < toApply.size(); i += MAX_APPLY_BATCH) {
@@ -436,13 +519,35 @@ public final class Intake implements AutoCloseable {
       done = toApply.getLast().seq();
     }
     forceAll(hashes);
-    for (Path f : segments) {
-      Files.delete(f);
+    return done;
+  }
+
+  /**
+   * A start that cannot store what the journal holds (a full disk, a failing database) goes on, serving reads and
+   * refusing new mail, instead of failing: the records wait in {@code unapplied} for the applier, which retries,
+   * and the old segments stay until their records are stored and their blobs checked and forced.
+   */
+  private void defer(TreeMap<Long, Entry> found, List<Entry> toApply, java.util.Collection<Segment> old,
+      long applied0, Exception cause) {
+    log.warn("intake: cannot store the {} message(s) journaled before the last stop yet ({}); they stay journaled"
+        + " and are stored when space allows", toApply.size(), cause.toString());
+    long last = found.isEmpty() ? applied0 : Math.max(applied0, found.lastKey());
+    for (Entry e : found.values()) {
+      toRepair.add(e.body());
     }
-    nextSeq = done + 1;
-    writtenSeq = done;
-    appliedSeq = done;
-    nextSegment = maxSegment + 1;
+    unapplied.addAll(toApply);
+    for (Entry e : toApply) {
+      pendingBytes += e.body().bytes().length;
+    }
+    unappliedSince = System.nanoTime();
+    retired.addAll(old);
+    appliedUnknown = true; // a batch may have been stored before the failure
+    nextSeq = last + 1;
+    writtenSeq = last;
+    appliedSeq = applied0;
+    if (!toApply.isEmpty()) {
+      applying.failed(cause);
+    }
   }
 
   /**
@@ -509,8 +614,8 @@ public final class Intake implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      if (!batch.isEmpty()) {
-        applyRetrying(batch);
+      if (!batch.isEmpty() && !applyRetrying(batch)) {
+        return; // closing: what is not stored stays journaled for the next start
       }
       retireApplied(); // a segment all of whose records are stored becomes a spare
       boolean makeSpare;
@@ -529,9 +634,10 @@ public final class Intake implements AutoCloseable {
           } finally {
             lock.unlock();
           }
+          making.ok();
         } catch (IOException e) {
-          log.error("intake: cannot make the next segment (retrying): {}", e.toString());
-          pause();
+          making.failed(e);
+          backoff(making);
         }
       }
     }
@@ -542,7 +648,12 @@ public final class Intake implements AutoCloseable {
    * counting the retired segments (each becomes a spare when its records are stored).
    */
   private boolean spareWanted() {
-    return current != null && !closing && spares.size() + retired.size() < SPARES;
+    // Not while the disk is under its reserve: the writer makes a segment itself when it needs one.
+    return current != null && !closing && spares.size() + retired.size() < SPARES && !capacity().full();
+  }
+
+  private Capacity capacity() {
+    return store.blobs().capacity();
   }
 
   /** With the lock held: whether the oldest retired segment's records are all stored. */
@@ -588,20 +699,38 @@ public final class Intake implements AutoCloseable {
     }
   }
 
-  /** Applies a batch; a failure (the database or the disk) is retried until it works: the messages were accepted. */
-  private void applyRetrying(List<Entry> batch) {
-    // The applied number is known here, except after a failure (a batch may have been stored in part).
-    long known = appliedSeq;
+  /**
+   * Applies a batch; a failure (the disk, the database) is retried with a growing pause until it works: the messages
+   * were accepted. Meanwhile readers do not wait for them and new mail is refused ({@link Capacity#stalled()}).
+   * Returns false when the journal closes first (the batch stays journaled: the next start stores it).
+   */
+  private boolean applyRetrying(List<Entry> batch) {
     while (true) {
+      long known;
+      lock.lock();
+      try {
+        // The applied number is known here, except after a failure (a batch may have been stored in part).
+        known = appliedUnknown ? -1 : appliedSeq;
+      } finally {
+        lock.unlock();
+      }
       try {
         apply(batch, known);
         break;
       } catch (RuntimeException | IOException e) {
-        log.error("intake: cannot store {} accepted message(s) yet (retrying): {}", batch.size(), e.toString());
-        known = -1;
-        pause();
+        lock.lock();
+        try {
+          appliedUnknown = true;
+        } finally {
+          lock.unlock();
+        }
+        applying.failed(e);
+        if (!backoff(applying)) {
+          return false;
+        }
       }
     }
+    applying.ok();
     long last = batch.getLast().seq();
     for (Entry e : batch) {
       unforced.add(e.body().hash());
@@ -609,6 +738,7 @@ public final class Intake implements AutoCloseable {
     lock.lock();
     try {
       appliedSeq = last;
+      appliedUnknown = false;
       for (Entry e : batch) {
         pendingBytes -= e.body().bytes().length;
       }
@@ -617,6 +747,7 @@ public final class Intake implements AutoCloseable {
     } finally {
       lock.unlock();
     }
+    return true;
   }
 
   /**
@@ -625,11 +756,19 @@ public final class Intake implements AutoCloseable {
    */
   private void retire(long appliedUpTo) {
     try {
+      // Blobs of segments a start left (deferred): checked and rewritten when not whole, as at a start.
+      for (java.util.Iterator<BlobStore.Small> it = toRepair.iterator(); it.hasNext(); ) {
+        BlobStore.Small b = it.next();
+        store.blobs().repair(b);
+        unforced.add(b.hash());
+        it.remove();
+      }
       forceAll(unforced);
       unforced.clear();
-    } catch (IOException e) {
-      log.error("intake: cannot force stored blobs (the journal keeps them): {}", e.toString());
-      pause();
+      forcing.ok();
+    } catch (IOException | RuntimeException e) {
+      forcing.failed(e);
+      backoff(forcing);
       return;
     }
     List<Segment> done = new ArrayList<>();
@@ -657,7 +796,9 @@ public final class Intake implements AutoCloseable {
     long number;
     lock.lock();
     try {
-      if (spares.size() >= SPARES || closing) {
+      // A segment a start left (an older release's, or of another size) is not reused: its blocks may not all be
+      // written.
+      if (spares.size() >= SPARES || closing || old.path.toFile().length() != segmentSize) {
         return false;
       }
       number = nextSegment++;
@@ -691,11 +832,80 @@ public final class Intake implements AutoCloseable {
     }
   }
 
-  private static void pause() {
+  /**
+   * A background step that fails (a full disk): one log line when it starts failing and one when it works again,
+   * not one per attempt; attempts spaced by a pause that doubles from 100 ms to 5 s.
+   */
+  private final class Trouble {
+    private static final long FIRST_MILLIS = 100;
+    private static final long MAX_MILLIS = 5_000;
+    private final String what;
+    private final String recovered;
+    private boolean failing;
+    private long pauseMillis = FIRST_MILLIS;
+
+    Trouble(String what, String recovered) {
+      this.what = what;
+      this.recovered = recovered;
+    }
+
+    void failed(Exception e) {
+      if (!failing) {
+        failing = true;
+        log.warn("intake: {}: {}; retrying", what, e.toString());
+        if (this == applying) {
+          stall(true);
+        }
+      } else {
+        log.debug("intake: {}: {}", what, e.toString());
+      }
+    }
+
+    void ok() {
+      pauseMillis = FIRST_MILLIS;
+      if (failing) {
+        failing = false;
+        log.info("intake: {}", recovered);
+        if (this == applying) {
+          stall(false);
+        }
+      }
+    }
+
+    long nextPause() {
+      long p = pauseMillis;
+      pauseMillis = Math.min(MAX_MILLIS, pauseMillis * 2);
+      return p;
+    }
+  }
+
+  /** The applier cannot store (or can again): readers stop waiting for it, writers stop waiting for room. */
+  private void stall(boolean stalled) {
+    lock.lock();
     try {
-      Thread.sleep(1000);
+      capacity().stalled(stalled);
+      applied.signalAll();
+      room.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /** Waits before the next attempt at a failing step; returns false at once when the journal is closing. */
+  private boolean backoff(Trouble t) {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(t.nextPause());
+    lock.lock();
+    try {
+      long left;
+      while (!closing && (left = deadline - System.nanoTime()) > 0) {
+        work.awaitNanos(left);
+      }
+      return !closing;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return false;
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -771,11 +981,15 @@ public final class Intake implements AutoCloseable {
 
   // ---- readers -----------------------------------------------------------------------------------------------
 
-  /** Waits until every message journaled before this call is in its mailboxes (at most 30 s, then goes on). */
-  public void awaitApplied() {
+  /**
+   * Waits until every message journaled before this call is in its mailboxes (at most 30 s, then goes on). Returns
+   * at once, false, while the applier cannot store (a full disk): the read then shows what is stored, and the
+   * caller may say so. True when the read sees every message acknowledged before it.
+   */
+  public boolean awaitApplied() {
     long target = writtenSeq;
     if (appliedSeq >= target || Thread.currentThread() == applier) {
-      return;
+      return true;
     }
     lock.lock();
     readersWaiting++;
@@ -784,21 +998,40 @@ public final class Intake implements AutoCloseable {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (appliedSeq < target) {
         long left = deadline - System.nanoTime();
+        if (capacity().stalled()) {
+          return false;
+        }
         if (left <= 0) {
           log.warn("intake: readers waited 30 s for the applier; going on");
-          return;
+          return false;
         }
         applied.awaitNanos(left);
       }
+      return true;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      return false;
     } finally {
       readersWaiting--;
       lock.unlock();
     }
   }
 
-  /** Stops taking messages, applies everything journaled, closes the segment. */
+  /** Whether a journaled message not yet stored (or a blob a start left to check) has this content. */
+  public boolean holds(String hash) {
+    lock.lock();
+    try {
+      return unapplied.stream().anyMatch(e -> e.body().hash().equals(hash))
+          || toRepair.stream().anyMatch(b -> b.hash().equals(hash));
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Stops taking messages, applies everything journaled, closes the segment. When the applier cannot store (a full
+   * disk) it stops at once: what is not stored stays journaled, in its segments, for the next start.
+   */
   @Override
   public void close() {
     lock.lock();
@@ -826,6 +1059,15 @@ public final class Intake implements AutoCloseable {
       }
       for (Segment s : spares) {
         s.channel.close();
+        Files.deleteIfExists(s.path);
+      }
+      if (appliedSeq < writtenSeq) {
+        log.warn("intake: stopping with {} accepted message(s) not stored yet; they stay journaled in {} and the"
+            + " next start stores them", writtenSeq - appliedSeq, dir);
+        return;
+      }
+      if (!toRepair.isEmpty()) {
+        return; // the blobs of segments a start left are not checked yet: the next start checks them
       }
       // Everything is applied: once the blobs are forced no segment is needed (else the next start sees to it).
       forceAll(unforced);
@@ -835,9 +1077,6 @@ public final class Intake implements AutoCloseable {
       }
       if (current != null) {
         Files.deleteIfExists(current.path);
-      }
-      for (Segment s : spares) {
-        Files.deleteIfExists(s.path);
       }
     } catch (IOException e) {
       log.warn("intake: closing: {}", e.toString());

@@ -78,13 +78,12 @@ public final class MailStore {
 
   /**
    * Waits until every message acknowledged before this call is in its mailboxes, so that a read never misses a
-   * message that was accepted before it started (see {@link Intake}). Called by the reads below.
+   * message that was accepted before it started (see {@link Intake}). Called by the reads below. Returns false,
+   * without waiting, while accepted messages cannot be stored (a full disk): the read shows what is stored.
    */
-  public void awaitIntake() {
+  public boolean awaitIntake() {
     Intake in = intake;
-    if (in != null) {
-      in.awaitApplied();
-    }
+    return in == null || in.awaitApplied();
   }
 
   // ---- mailboxes -------------------------------------------------------------------------------------------

@@ -371,4 +371,67 @@ class IntakeTest {
     assertThat(notes).hasContent("not a segment");
     assertThat(badSalt).hasContent("x");
   }
+  /** Takes the name of the message's blob with a folder that is not empty: writing the blob fails, even for root. */
+  private static Path block(BlobStore blobs, String text) throws Exception {
+    Path p = blobs.path(small(text).hash());
+    Files.createDirectories(p.resolve("taken"));
+    return p;
+  }
+
+  /**
+   * The applier cannot write (as on a full disk): a read answers at once with what is stored (it waited 30 s),
+   * new messages are refused, a stop is prompt (it never ended) and leaves the messages journaled, a start on the
+   * still-failing store goes on (it failed with "cannot open the intake journal"), and when writing works again
+   * each message is stored once, without a restart.
+   */
+  @Test
+  void whenTheApplierCannotWriteReadsAndStopsDoNotWaitAStartGoesOnAndEachMessageIsStoredOnceLater() throws Exception {
+    List<String> expected = List.of(body(1), body(2), body(3));
+    List<Path> blocked = new ArrayList<>();
+    long inbox;
+    List<Intake.Target> to;
+    Store first = new Store(true);
+    first.directory.addDomain("example.test");
+    Account a = first.directory.addAccount("a@example.test", "pw".toCharArray());
+    inbox = first.mail.mailbox(a.id(), "INBOX").orElseThrow().id();
+    to = List.of(new Intake.Target(a.id(), inbox));
+    for (String b : expected) {
+      blocked.add(block(first.blobs, b));
+      first.intake.submit(to, Instant.now(), small(b));
+    }
+    long t0 = System.nanoTime();
+    assertThat(bodies(first, inbox)).isEmpty();
+    assertThat(System.nanoTime() - t0).as("a read waiting for an applier that cannot write")
+        .isLessThan(10_000_000_000L);
+    assertThat(first.mail.awaitIntake()).as("the read says it does not see everything").isFalse();
+    assertThat(first.blobs.capacity().full()).as("new mail is refused").isTrue();
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> first.intake.submit(to, Instant.now(), small(body(4))))
+        .isInstanceOf(java.io.IOException.class);
+    Thread stop = Thread.ofPlatform().start(first::close);
+    stop.join(10_000);
+    assertThat(stop.isAlive()).as("a stop waiting for an applier that cannot write").isFalse();
+    assertThat(segments(dir.resolve("intake"))).as("the messages stay journaled").isNotEmpty();
+
+    try (Store s = new Store(true)) {
+      assertThat(bodies(s, inbox)).isEmpty();
+      assertThat(s.blobs.capacity().full()).isTrue();
+      for (Path p : blocked) {
+        Files.delete(p.resolve("taken"));
+        Files.delete(p);
+      }
+      long deadline = System.nanoTime() + 30_000_000_000L;
+      while ((bodies(s, inbox).size() < expected.size() || s.blobs.capacity().full()) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(bodies(s, inbox)).containsExactlyElementsOf(expected);
+      assertThat(s.blobs.capacity().full()).isFalse();
+      s.intake.submit(to, Instant.now(), small(body(4)));
+    }
+    try (Store s = new Store(true)) {
+      assertThat(bodies(s, inbox)).containsExactly(body(1), body(2), body(3), body(4));
+      try (Stream<Path> files = Files.list(dir.resolve("intake"))) {
+        assertThat(files.filter(p -> p.toString().endsWith(".new"))).isEmpty();
+      }
+    }
+  }
 }

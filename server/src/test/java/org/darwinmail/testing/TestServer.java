@@ -31,8 +31,10 @@ public final class TestServer implements AutoCloseable {
   public static TestServer start(UnaryOperator<ServerConfig> tweak) {
     try {
       Path dir = Files.createTempDirectory("darwinmail-test");
+      // A small disk reserve: the tests' mail does not depend on how full the machine's disk is.
       ServerConfig c = tweak.apply(ServerConfig.defaults(dir.resolve("var"))
-          .withHostname("mx.test").withListen(ListenConfig.ephemeral()));
+          .withHostname("mx.test").withListen(ListenConfig.ephemeral())
+          .withStore(new org.darwinmail.config.StoreConfig(16L)));
       TestServer t = new TestServer(dir, c);
       t.server = DarwinMail.start(c);
       return t;
