@@ -177,7 +177,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     List<Queue.Rcpt> rows;
     handOver.readLock().lock();
     try {
-      rows = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account);
+      try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) { // kept from the collector until queued
+        rows = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account);
+      }
       synchronized (lock) {
         rows.forEach(this::addPending);
         wake = true;

@@ -38,7 +38,8 @@ public final class Database implements AutoCloseable {
       "V003__guard.sql",
       "V004__imap.sql",
       "V005__mailbox_usage.sql",
-      "V006__intake.sql");
+      "V006__intake.sql",
+      "V007__blob_candidates.sql");
 
   private final Path dir;
   private final String url;
