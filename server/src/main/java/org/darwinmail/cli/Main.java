@@ -105,6 +105,19 @@ public final class Main {
     return ConfigLoader.load(file);
   }
 
+  /**
+   * For a command that only reads: whether there is data to read. When the data directory was never used, says so
+   * on stderr and opens nothing (which would create it).
+   */
+  static boolean hasData(Main main, CommandLine.Model.CommandSpec spec) {
+    if (main.cli.hasData(main.config)) {
+      return true;
+    }
+    spec.commandLine().getErr().println("darwinmail: no data yet in " + main.cli.dataDir(main.config)
+        + " (nothing has been added)");
+    return false;
+  }
+
   static DarwinMail.Services services(Main main) {
     return main.cli.services(main.config);
   }

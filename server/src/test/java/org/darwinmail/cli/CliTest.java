@@ -58,6 +58,26 @@ class CliTest {
     assertThat(r[2]).contains("max_recipientz");
   }
 
+  /** Issue 23: `domain list` on a fresh configuration created the data directory. */
+  @Test
+  void readOnlyCommandsOnAMissingDataDirectoryCreateNothingAndSaySo() throws Exception {
+    String c = config().toString();
+    Path data = dir.resolve("var");
+    for (String[] cmd : List.of(new String[] {"domain", "list"}, new String[] {"user", "list"},
+        new String[] {"alias", "list"}, new String[] {"queue", "list"}, new String[] {"sender", "blocked"})) {
+      String[] r = run("", java.util.stream.Stream.concat(java.util.stream.Stream.of("--config", c),
+          java.util.Arrays.stream(cmd)).toArray(String[]::new));
+      assertThat(r[0]).as(String.join(" ", cmd)).isEqualTo("0");
+      assertThat(r[1]).isEmpty();
+      assertThat(r[2]).isEqualTo("darwinmail: no data yet in " + data + " (nothing has been added)\n");
+      assertThat(data).as(String.join(" ", cmd)).doesNotExist();
+    }
+    String[] dns = run("", "--config", c, "domain", "dns", "example.test");
+    assertThat(dns[0]).isEqualTo("1");
+    assertThat(dns[2]).isEqualTo("darwinmail: no such domain: example.test\n");
+    assertThat(data).doesNotExist();
+  }
+
   @Test
   void aRunningServerExecutesCommandsForASeparateProcess() throws Exception {
     Path c = config();
