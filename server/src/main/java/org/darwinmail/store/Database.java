@@ -65,7 +65,11 @@ public final class Database implements AutoCloseable {
       System.setProperty("derby.locks.deadlockTimeout", "1");
     }
     if (System.getProperty("derby.stream.error.file") == null) {
-      System.setProperty("derby.stream.error.file", dataDir.toAbsolutePath().resolve("derby.log").toString());
+      Path derbyLog = dataDir.toAbsolutePath().resolve("derby.log");
+      keepLog(derbyLog);
+      System.setProperty("derby.stream.error.file", derbyLog.toString());
+      // Appended to, not overwritten at each start (issue 23): what Derby said before a restart is kept.
+      System.setProperty("derby.infolog.append", "true");
     }
     String url = "jdbc:derby:" + dir;
     try (Connection c = DriverManager.getConnection(url + ";create=true")) {
@@ -84,6 +88,21 @@ public final class Database implements AutoCloseable {
     hc.setAutoCommit(true);
     hc.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
     return new Database(dir, url, new HikariDataSource(hc));
+  }
+
+  /** Past this size, {@code derby.log} is renamed {@code derby.log.1} (replacing the one before) at start. */
+  static final long LOG_ROTATE_BYTES = 1 << 20;
+
+  private static void keepLog(Path derbyLog) {
+    try {
+      if (Files.size(derbyLog) > LOG_ROTATE_BYTES) {
+        Files.move(derbyLog, derbyLog.resolveSibling("derby.log.1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      // first start
+    } catch (IOException e) {
+      log.warn("cannot rotate {}: {}", derbyLog, e.getMessage());
+    }
   }
 
   private static boolean hasCause(SQLException e, String state) {

@@ -78,6 +78,19 @@ class CliTest {
     assertThat(data).doesNotExist();
   }
 
+  /** Issue 23: derby.log was overwritten at each start; it is appended to. */
+  @Test
+  void derbyLogKeepsWhatEarlierStartsWrote() throws Exception {
+    Path c = config();
+    for (String domain : List.of("one.test", "two.test")) {
+      Process p = cli(c, "domain", "add", domain);
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as(stderr(p)).isZero();
+    }
+    String log = Files.readString(dir.resolve("var").resolve("derby.log"));
+    assertThat(log.split("Booting Derby version", -1)).as(log).hasSize(3);
+  }
+
   @Test
   void aRunningServerExecutesCommandsForASeparateProcess() throws Exception {
     Path c = config();
