@@ -57,7 +57,11 @@ public final class Database implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
-      throw new StoreException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
+      throw new StoreException("cannot create the data directory " + dataDir + ": " + cause(e), e);
+    }
+    requireWritable(dataDir);
+    if (Files.isDirectory(dir)) {
+      requireWritable(dir);
     }
     // Derby looks for a deadlock only after a lock wait of derby.locks.deadlockTimeout (default 20 s): look after
     // 1 s, so that the victim is retried (tx()) while its client still waits, instead of stalling sessions.
@@ -78,7 +82,7 @@ public final class Database implements AutoCloseable {
       if ("XJ040".equals(e.getSQLState()) && hasCause(e, "XSDB6")) {
         throw new StoreException("the database " + dir + " is in use by another process (is the server running?)", e);
       }
-      throw new StoreException("cannot open database " + dir + ": " + e.getMessage(), e);
+      throw new StoreException("cannot open the database " + dir + ": " + rootMessage(e), e);
     }
     HikariConfig hc = new HikariConfig();
     hc.setJdbcUrl(url);
@@ -88,6 +92,49 @@ public final class Database implements AutoCloseable {
     hc.setAutoCommit(true);
     hc.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
     return new Database(dir, url, new HikariDataSource(hc));
+  }
+
+  /**
+   * Fails with one line naming the folder and the cause ("permission denied", "read-only file system") when a file
+   * cannot be made in it: Derby would otherwise fail deep in its boot with a stack trace per level, and print its
+   * log to stderr when it cannot write {@code derby.log} (issue 23: 87-368 lines, the cause nowhere near the end).
+   * A file is made and removed rather than permissions read: root ignores them, a read-only mount does not.
+   */
+  private static void requireWritable(Path folder) {
+    try {
+      Files.delete(Files.createTempFile(folder, ".write-test", null));
+    } catch (IOException e) {
+      throw new StoreException("cannot write to " + folder + ": " + cause(e), e);
+    }
+  }
+
+  /** The reason of a file system error in plain words, without the path it already names. */
+  static String cause(IOException e) {
+    if (e instanceof java.nio.file.AccessDeniedException) {
+      return "permission denied";
+    }
+    if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+      return f.getReason().toLowerCase(java.util.Locale.ROOT);
+    }
+    return e.getMessage();
+  }
+
+  /**
+   * The message of the innermost cause of a Derby error ("see the next exception for details" is not one): Derby
+   * wraps a boot failure in several levels of SQLException, with the reason at the bottom.
+   */
+  static String rootMessage(SQLException e) {
+    Throwable last = e;
+    for (Throwable t = e; t != null; ) {
+      last = t;
+      Throwable next = t instanceof SQLException s && s.getNextException() != null ? s.getNextException()
+          : t.getCause();
+      t = next == t ? null : next;
+    }
+    if (last instanceof IOException io) {
+      return cause(io);
+    }
+    return last.getMessage() != null ? last.getMessage() : e.getMessage();
   }
 
   /** Past this size, {@code derby.log} is renamed {@code derby.log.1} (replacing the one before) at start. */
