@@ -43,7 +43,13 @@ public final class Database implements AutoCloseable {
 
   private final Path dir;
   private final String url;
-  private final HikariDataSource pool;
+  /** Replaced by {@link #reopen} after the database stopped under it. */
+  private volatile HikariDataSource pool;
+  /** Guards {@link #reopen}; when the next attempt may be made (System.nanoTime), and whether the last one failed. */
+  private final Object reopening = new Object();
+  private long nextReopen;
+  private boolean unavailable;
+  private boolean closed;
 
   private Database(Path dir, String url, HikariDataSource pool) {
     this.dir = dir;
@@ -84,6 +90,10 @@ public final class Database implements AutoCloseable {
       }
       throw new StoreException("cannot open the database " + dir + ": " + rootMessage(e), e);
     }
+    return new Database(dir, url, newPool(url));
+  }
+
+  private static HikariDataSource newPool(String url) {
     HikariConfig hc = new HikariConfig();
     hc.setJdbcUrl(url);
     hc.setMaximumPoolSize(24);
@@ -91,7 +101,93 @@ public final class Database implements AutoCloseable {
     hc.setPoolName("derby");
     hc.setAutoCommit(true);
     hc.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
-    return new Database(dir, url, new HikariDataSource(hc));
+    return new HikariDataSource(hc);
+  }
+
+  /**
+   * Whether an error means the database stopped under the pool: Derby shuts a database down when it cannot write
+   * its log (a full disk), its connections then answer 08003/08006; reconnecting boots it again, read-only while
+   * the log still cannot be written (25505 when the pool sets up a connection, 25502 on a change), and it stays
+   * read-only after space comes back, until it is shut down and booted again (issue 23: IMAP LOGIN answered
+   * [UNAVAILABLE] until a restart).
+   */
+  private static boolean stopped(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      for (Throwable x : t.getSuppressed()) {
+        if (stopped(x)) {
+          return true;
+        }
+      }
+      if (t instanceof SQLException s) {
+        String st = s.getSQLState();
+        if (st != null && (st.startsWith("08") || st.equals("25505") || st.equals("25502"))) {
+          return true;
+        }
+        if (s.getNextException() != null && stopped(s.getNextException())) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Shuts the database down and boots it again with a new pool, in place of {@code broken} (once, however many
+   * callers saw it fail; at most every 2 s). When it boots read-only again (no space yet) the new pool fails to
+   * set up its first connection: the database is shut down again and the next call tries again. One log line per
+   * change between available and not.
+   */
+  private void reopen(HikariDataSource broken) {
+    synchronized (reopening) {
+      if (closed || pool != broken || System.nanoTime() - nextReopen < 0) {
+        return;
+      }
+      nextReopen = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
+      if (!unavailable) {
+        log.error("the database {} stopped or became read-only (is the disk full?); reopening it", dir);
+        unavailable = true;
+      }
+      broken.close();
+      shutdown();
+      try {
+        pool = newPool(url);
+        unavailable = false;
+        log.info("the database {} is available again", dir);
+      } catch (RuntimeException e) {
+        shutdown(); // booted read-only: shut down again, so that the next attempt boots it afresh
+      }
+    }
+  }
+
+  private void shutdown() {
+    try {
+      DriverManager.getConnection(url + ";shutdown=true").close();
+    } catch (SQLException e) {
+      // 08006 is Derby's normal answer to a database shutdown; XJ004 / 08006 when it was not booted.
+      if (!"08006".equals(e.getSQLState()) && !"XJ004".equals(e.getSQLState())) {
+        log.warn("database shutdown: {}", e.getMessage());
+      }
+    }
+  }
+
+  /** A connection from the pool; a pool whose database stopped is replaced ({@link #reopen}) and the call fails. */
+  private Connection borrow() throws SQLException {
+    HikariDataSource p = pool;
+    if (p.isClosed()) {
+      reopen(p);
+      p = pool;
+      if (p.isClosed()) {
+        throw new SQLException("the database is not available (is the disk full?)", "08001");
+      }
+    }
+    try {
+      return p.getConnection();
+    } catch (SQLException e) {
+      if (stopped(e)) {
+        reopen(p);
+      }
+      throw e;
+    }
   }
 
   /**
@@ -265,7 +361,7 @@ public final class Database implements AutoCloseable {
   }
 
   public Connection connection() throws SQLException {
-    return pool.getConnection();
+    return borrow();
   }
 
   /** Attempts of a transaction chosen as a deadlock victim or timed out on a lock, before the error goes up. */
@@ -281,12 +377,16 @@ public final class Database implements AutoCloseable {
       try {
         T result = work.run(c);
         c.commit();
+        c.setAutoCommit(true);
         return result;
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        try {
+          c.rollback();
+          c.setAutoCommit(true);
+        } catch (SQLException r) {
+          e.addSuppressed(r); // the first error says what happened (a connection that died says only "closed")
+        }
         throw e;
-      } finally {
-        c.setAutoCommit(true);
       }
     });
   }
@@ -298,9 +398,13 @@ public final class Database implements AutoCloseable {
 
   private <T> T retrying(SqlWork<T> work) {
     for (int attempt = 1; ; attempt++) {
-      try (Connection c = pool.getConnection()) {
+      HikariDataSource p = pool;
+      try (Connection c = borrow()) {
         return work.run(c);
       } catch (SQLException e) {
+        if (stopped(e)) {
+          reopen(p);
+        }
         if (attempt < ATTEMPTS && retryable(e)) {
           pause(attempt);
           continue;
@@ -329,14 +433,10 @@ public final class Database implements AutoCloseable {
 
   @Override
   public void close() {
-    pool.close();
-    try {
-      DriverManager.getConnection(url + ";shutdown=true").close();
-    } catch (SQLException e) {
-      // 08006 is Derby's normal answer to a database shutdown.
-      if (!"08006".equals(e.getSQLState())) {
-        log.warn("database shutdown: {}", e.getMessage());
-      }
+    synchronized (reopening) {
+      closed = true;
+      pool.close();
+      shutdown();
     }
   }
 
