@@ -28,6 +28,7 @@ import picocli.CommandLine.Option;
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
         SenderCommand.class, QueueCommand.class})
 public final class Main {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
   /** Inherited: "darwinmail --config F serve" and "darwinmail serve --config F" both work (DESIGN.md §8). */
   @Option(names = {"-c", "--config"}, description = "Configuration file (TOML). Default: ${DEFAULT-VALUE}",
       defaultValue = "/etc/darwinmail/darwinmail.toml", scope = CommandLine.ScopeType.INHERIT)
@@ -82,7 +83,14 @@ public final class Main {
         cmd.getErr().println("darwinmail: " + e.getMessage());
         return 1;
       }
-      cmd.getErr().println("darwinmail: " + e);
+      // Unexpected: one line in plain words; the stack trace to the log (the server's, for a command it runs; here
+      // at debug level, so that stderr keeps one line: darwinmail.log.level=DEBUG shows it).
+      if (cli.server() != null) {
+        log.error("command {} failed", String.join(" ", args), e);
+      } else {
+        log.debug("command failed", e);
+      }
+      cmd.getErr().println("darwinmail: " + org.darwinmail.Errors.plain(e));
       return 1;
     });
     return cl.execute(args);

@@ -636,7 +636,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       try {
         addrs = resolve(t);
       } catch (IOException e) {
-        lastError = e.getMessage();
+        lastError = describe(e);
         continue;
       }
       for (InetAddress a : addrs) {
@@ -674,14 +674,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   private static String describe(IOException e) {
-    String s = e.getMessage();
-    if (e instanceof java.net.ConnectException) {
-      return "connection refused" + (s == null ? "" : " (" + s + ")");
-    }
-    if (e instanceof java.net.SocketTimeoutException) {
-      return "connection timed out";
-    }
-    return s == null ? e.getClass().getSimpleName() : s;
+    return org.darwinmail.Errors.describe(e);
   }
 
   private List<InetAddress> resolve(Target t) throws IOException {

@@ -63,7 +63,7 @@ public final class Database implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
-      throw new StoreException("cannot create the data directory " + dataDir + ": " + cause(e), e);
+      throw new StoreException("cannot create the data directory " + dataDir + ": " + org.darwinmail.Errors.reason(e), e);
     }
     requireWritable(dataDir);
     if (Files.isDirectory(dir)) {
@@ -200,19 +200,8 @@ public final class Database implements AutoCloseable {
     try {
       Files.delete(Files.createTempFile(folder, ".write-test", null));
     } catch (IOException e) {
-      throw new StoreException("cannot write to " + folder + ": " + cause(e), e);
+      throw new StoreException("cannot write to " + folder + ": " + org.darwinmail.Errors.reason(e), e);
     }
-  }
-
-  /** The reason of a file system error in plain words, without the path it already names. */
-  static String cause(IOException e) {
-    if (e instanceof java.nio.file.AccessDeniedException) {
-      return "permission denied";
-    }
-    if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
-      return f.getReason().toLowerCase(java.util.Locale.ROOT);
-    }
-    return e.getMessage();
   }
 
   /**
@@ -228,7 +217,7 @@ public final class Database implements AutoCloseable {
       t = next == t ? null : next;
     }
     if (last instanceof IOException io) {
-      return cause(io);
+      return org.darwinmail.Errors.reason(io);
     }
     return last.getMessage() != null ? last.getMessage() : e.getMessage();
   }

@@ -109,6 +109,21 @@ class CliTest {
     assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
   }
 
+  /** Issue 23: some errors showed Java class names ("darwinmail: java.lang.IllegalStateException: cannot listen..."). */
+  @Test
+  void anUnexpectedErrorIsOneLineWithoutAJavaClassName() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Path c = dir.resolve("taken.toml");
+      Files.writeString(c, "hostname = \"cli.test\"\ndata_dir = \"var\"\n[listen]\nsmtp = \"127.0.0.1:"
+          + taken.getLocalPort() + "\"\nsubmission = \"\"\nsubmissions = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\n"
+          + "pop3s = \"\"\nadmin = \"\"\n");
+      String[] r = run("", "--config", c.toString(), "serve");
+      assertThat(r[0]).isEqualTo("1");
+      assertThat(r[2]).startsWith("darwinmail: cannot listen for smtp on 127.0.0.1:" + taken.getLocalPort())
+          .doesNotContain("java.", "Exception").hasLineCount(1);
+    }
+  }
+
   /** Issue 23: derby.log was overwritten at each start; it is appended to. */
   @Test
   void derbyLogKeepsWhatEarlierStartsWrote() throws Exception {
