@@ -47,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * or the row was committed first and the collector sees it. So that a delivery whose content is already stored is
  * not failed by a collection between its {@link BlobWriter#commit()} and its claim, the writers that re-use an
  * existing file touch its modification time under the lock, and the collector leaves a blob modified within its
- * grace period for later.
+ * grace period for later; {@code commit} also holds a claim from its rename (or re-use) until its fsync.
  */
 public final class BlobStore {
   private static final Logger log = LoggerFactory.getLogger(BlobStore.class);
@@ -490,10 +490,15 @@ public final class BlobStore {
             // short, and no row refers to it; this whole copy replaces it.
             Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
           }
+          claims.merge(hash, 1, Integer::sum); // until forced: the collector leaves the name alone meanwhile
         } finally {
           lock.unlock();
         }
-        force(target);
+        try {
+          force(target);
+        } finally {
+          release(List.of(hash));
+        }
         return new BlobRef(hash, size);
       } catch (IOException | RuntimeException e) {
         discard();
