@@ -13,8 +13,8 @@ public final class Errors {
 
   /** What went wrong with a file or a connection, naming the file, without the exception's class. */
   public static String describe(IOException e) {
-    return e instanceof java.nio.file.FileSystemException f && f.getFile() != null && !(reason(e).equals(
-        f.getMessage())) ? reason(e) + ": " + f.getFile() : reason(e);
+    return e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? reason(e) + ": " + f.getFile()
+        : reason(e);
   }
 
   /** What went wrong with a file or a connection, in plain words, without the file or the exception's class. */
@@ -25,6 +25,7 @@ public final class Errors {
       case java.nio.file.NoSuchFileException x -> "no such file or folder";
       case java.nio.file.FileAlreadyExistsException x -> "already exists";
       case java.nio.file.FileSystemException x when x.getReason() != null -> x.getReason().toLowerCase(Locale.ROOT);
+      case java.nio.file.FileSystemException x -> "input/output error"; // its message is only the file
       case java.net.ConnectException x -> "connection refused" + (m == null ? "" : " (" + m + ")");
       case java.net.SocketTimeoutException x -> "connection timed out";
       case java.net.UnknownHostException x -> "host not found" + (m == null ? "" : ": " + m);
