@@ -205,21 +205,25 @@ public final class Database implements AutoCloseable {
   }
 
   /**
-   * The message of the innermost cause of a Derby error ("see the next exception for details" is not one): Derby
-   * wraps a boot failure in several levels of SQLException, with the reason at the bottom.
+   * What a Derby error says, in its own words: Derby wraps a boot failure in levels of SQLException whose message is
+   * "..., see the next exception for details", with the reason below; those levels are skipped.
    */
   static String rootMessage(SQLException e) {
-    Throwable last = e;
-    for (Throwable t = e; t != null; ) {
-      last = t;
+    Throwable t = e;
+    while (true) {
+      if (t instanceof IOException io) {
+        return org.darwinmail.Errors.reason(io);
+      }
+      String m = t.getMessage();
       Throwable next = t instanceof SQLException s && s.getNextException() != null ? s.getNextException()
           : t.getCause();
-      t = next == t ? null : next;
+      boolean onlyPointsOn = m == null || m.contains("see the next exception") || (next != null
+          && m.equals(next.toString()));
+      if (next == null || next == t || !onlyPointsOn) {
+        return m != null ? m : e.getMessage();
+      }
+      t = next;
     }
-    if (last instanceof IOException io) {
-      return org.darwinmail.Errors.reason(io);
-    }
-    return last.getMessage() != null ? last.getMessage() : e.getMessage();
   }
 
   /** Past this size, {@code derby.log} is renamed {@code derby.log.1} (replacing the one before) at start. */
