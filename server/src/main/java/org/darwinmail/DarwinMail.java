@@ -59,13 +59,17 @@ public final class DarwinMail implements AutoCloseable {
   private final NetServer net = new NetServer();
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
   private org.darwinmail.delivery.DeliveryEngine delivery;
+  private org.darwinmail.store.BlobCollector collector;
 
   private DarwinMail(ServerConfig config, Services services) {
     this.config = config;
     this.services = services;
   }
 
-  /** Opens the store (migrating it), sweeps orphan blobs, and starts every configured listener. */
+  /**
+   * Opens the store (migrating it), sweeps orphan blobs, starts collecting the blobs whose last reference goes, and
+   * starts every configured listener.
+   */
   public static DarwinMail start(ServerConfig config) {
     Services s = Services.open(config);
     DarwinMail m = new DarwinMail(config, s);
@@ -73,6 +77,7 @@ public final class DarwinMail implements AutoCloseable {
     try {
       // Nothing is being delivered yet: every unreferenced blob is an orphan of a crash.
       s.blobs().sweep(s::blobReferenced, Duration.ZERO);
+      m.collector = org.darwinmail.store.BlobCollector.start(s.db(), s.blobs(), s::blobReferenced);
       m.listen();
     } catch (RuntimeException e) {
       m.close();
@@ -142,6 +147,9 @@ public final class DarwinMail implements AutoCloseable {
     net.close();
     if (delivery != null) {
       delivery.close();
+    }
+    if (collector != null) {
+      collector.close();
     }
     services.close();
   }

@@ -40,6 +40,9 @@ final class AliasCommand {
 
     @Override
     public Integer call() {
+      if (!Main.hasData(parent.main, spec)) {
+        return 0;
+      }
       Main.services(parent.main).directory().aliases().forEach((s, t) ->
           spec.commandLine().getOut().println(s + " -> " + String.join(", ", t)));
       return 0;

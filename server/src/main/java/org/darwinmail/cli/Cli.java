@@ -1,6 +1,7 @@
 package org.darwinmail.cli;
 
 import java.io.InputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ConfigLoader;
@@ -42,6 +43,18 @@ public final class Cli implements AutoCloseable {
       opened = DarwinMail.Services.open(ConfigLoader.load(configFile));
     }
     return opened;
+  }
+
+  /**
+   * Whether there is a database to read: a command that only reads must not create the data directory (issue 23:
+   * `domain list` on a fresh configuration made one).
+   */
+  boolean hasData(Path configFile) {
+    return live != null || opened != null || Files.isDirectory(dataDir(configFile).resolve("db"));
+  }
+
+  Path dataDir(Path configFile) {
+    return config(configFile).dataDir();
   }
 
   /** The running server, when the command runs inside one. */

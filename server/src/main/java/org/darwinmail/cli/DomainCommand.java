@@ -53,7 +53,8 @@ final class DomainCommand {
     @Override
     public Integer call() {
       String d = org.darwinmail.store.Addresses.domain(name);
-      if (d == null || !Main.services(parent.main).directory().domains().contains(d)) {
+      if (d == null || !parent.main.cli.hasData(parent.main.config)
+          || !Main.services(parent.main).directory().domains().contains(d)) {
         throw new CliException("no such domain: " + name);
       }
       org.darwinmail.delivery.Dkim dkim = dkim(parent.main);
@@ -84,6 +85,9 @@ final class DomainCommand {
 
     @Override
     public Integer call() {
+      if (!Main.hasData(parent.main, spec)) {
+        return 0;
+      }
       for (String d : Main.services(parent.main).directory().domains()) {
         spec.commandLine().getOut().println(d);
       }

@@ -29,6 +29,7 @@ import picocli.CommandLine.Option;
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
         SenderCommand.class, QueueCommand.class})
 public final class Main {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
   /**
    * Inherited: "darwinmail --config F serve" and "darwinmail serve --config F" both work (ARCHITECTURE.md,
    * "The CLI and the control socket").
@@ -87,7 +88,14 @@ public final class Main {
         cmd.getErr().println("darwinmail: " + e.getMessage());
         return 1;
       }
-      cmd.getErr().println("darwinmail: " + e);
+      // Unexpected: one line in plain words; the stack trace to the log (the server's, for a command it runs; here
+      // at debug level, so that stderr keeps one line: darwinmail.log.level=DEBUG shows it).
+      if (cli.server() != null) {
+        log.error("command {} failed", String.join(" ", args), e);
+      } else {
+        log.debug("command failed", e);
+      }
+      cmd.getErr().println("darwinmail: " + org.darwinmail.Errors.plain(e));
       return 1;
     });
     return cl.execute(args);
@@ -108,6 +116,19 @@ public final class Main {
 
   static ServerConfig load(Path file) {
     return ConfigLoader.load(file);
+  }
+
+  /**
+   * For a command that only reads: whether there is data to read. When the data directory was never used, says so
+   * on stderr and opens nothing (which would create it).
+   */
+  static boolean hasData(Main main, CommandLine.Model.CommandSpec spec) {
+    if (main.cli.hasData(main.config)) {
+      return true;
+    }
+    spec.commandLine().getErr().println("darwinmail: no data yet in " + main.cli.dataDir(main.config)
+        + " (nothing has been added)");
+    return false;
   }
 
   static DarwinMail.Services services(Main main) {

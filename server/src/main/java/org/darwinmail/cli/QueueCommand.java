@@ -43,6 +43,9 @@ final class QueueCommand {
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
+      if (!Main.hasData(parent.main, spec)) {
+        return 0;
+      }
       Map<Queue.Entry, List<Queue.Rcpt>> all = queue(parent.main).list();
       if (all.isEmpty()) {
         out.println("The queue is empty.");

@@ -34,6 +34,9 @@ final class SenderCommand {
 
     @Override
     public Integer call() {
+      if (!Main.hasData(parent.main, spec)) {
+        return 0;
+      }
       List<Block> blocks = guard(parent).blocked();
       for (Block b : blocks) {
         spec.commandLine().getOut().println(b.account() + "\t" + b.since() + "\t" + b.reason());

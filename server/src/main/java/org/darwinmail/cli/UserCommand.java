@@ -80,6 +80,9 @@ final class UserCommand {
 
     @Override
     public Integer call() {
+      if (!Main.hasData(parent.main, spec)) {
+        return 0;
+      }
       var s = Main.services(parent.main);
       for (Account a : s.directory().accounts()) {
         spec.commandLine().getOut().printf("%s\tused=%d\tquota=%s%n", a.address(), s.mail().usage(a.id()),

@@ -177,7 +177,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     List<Queue.Rcpt> rows;
     handOver.readLock().lock();
     try {
-      rows = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account);
+      try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) { // kept from the collector until queued
+        rows = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account);
+      }
       synchronized (lock) {
         rows.forEach(this::addPending);
         wake = true;
@@ -639,7 +641,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       try {
         addrs = resolve(t);
       } catch (IOException e) {
-        lastError = e.getMessage();
+        lastError = describe(e);
         continue;
       }
       for (InetAddress a : addrs) {
@@ -677,14 +679,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   private static String describe(IOException e) {
-    String s = e.getMessage();
-    if (e instanceof java.net.ConnectException) {
-      return "connection refused" + (s == null ? "" : " (" + s + ")");
-    }
-    if (e instanceof java.net.SocketTimeoutException) {
-      return "connection timed out";
-    }
-    return s == null ? e.getClass().getSimpleName() : s;
+    return org.darwinmail.Errors.describe(e);
   }
 
   private List<InetAddress> resolve(Target t) throws IOException {

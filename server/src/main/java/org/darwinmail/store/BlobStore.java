@@ -14,9 +14,16 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.nio.file.attribute.FileTime;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -25,11 +32,22 @@ import org.slf4j.LoggerFactory;
 /**
  * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...}.
  *
- * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} renames it to its hash and forces it,
- * so that after {@code commit} returns the blob survives a crash (ARCHITECTURE.md, "Durability rules"; one sync covers
- * content and name, see {@code commit}).
- * A row referencing the blob is committed only after that. Blobs no row references are removed by
- * {@link #sweep}.
+ * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} renames it to its hash and forces
+ * it, so that after {@code commit} returns the blob survives a crash (ARCHITECTURE.md, "Durability rules"; one sync covers content and
+ * name, see {@code commit}).
+ * A row referencing the blob is committed only after that, under a {@link #claim} of the blob. Blobs whose last
+ * reference went are deleted by {@link BlobCollector} through {@link #collect}; at start-up {@link #sweep} removes
+ * every blob no row refers to (what a crash left between a blob's commit and its row).
+ *
+ * <p>Collection is safe against a new delivery of the same content, which re-uses the blob's name: a blob is
+ * deleted only under its hash's lock, when no claim is held on it, and when no row refers to it. A writer that
+ * commits a row referencing a blob claims it first (under the same lock) and then checks that the file is there,
+ * and holds the claim until the row is committed or abandoned: either the collector ran first and the writer sees
+ * the file gone (and fails, or writes it again), or the claim came first and the collector leaves the blob alone,
+ * or the row was committed first and the collector sees it. So that a delivery whose content is already stored is
+ * not failed by a collection between its {@link BlobWriter#commit()} and its claim, the writers that re-use an
+ * existing file touch its modification time under the lock, and the collector leaves a blob modified within its
+ * grace period for later; {@code commit} also holds a claim from its rename (or re-use) until its fsync.
  */
 public final class BlobStore {
   private static final Logger log = LoggerFactory.getLogger(BlobStore.class);
@@ -55,6 +73,10 @@ public final class BlobStore {
   private final Path root;
   private final Path tmp;
   private final Capacity capacity;
+  /** Locks by hash (striped): a claim, a re-use of an existing file and a collection of the same hash exclude each other. */
+  private final ReentrantLock[] locks = new ReentrantLock[64];
+  /** Claims held, by hash (changed only under the hash's lock). */
+  private final ConcurrentHashMap<String, Integer> claims = new ConcurrentHashMap<>();
 
   /** A blob store that refuses new mail only when its file system is full. */
   public BlobStore(Path root) {
@@ -65,6 +87,9 @@ public final class BlobStore {
   public BlobStore(Path root, long reserveBytes) {
     this.root = root;
     this.tmp = root.resolve("tmp");
+    for (int i = 0; i < locks.length; i++) {
+      locks[i] = new ReentrantLock();
+    }
     try {
       Files.createDirectories(tmp);
       for (int i = 0; i < 256; i++) {
@@ -114,16 +139,22 @@ public final class BlobStore {
   public BlobRef storeUnforced(Small small) throws IOException {
     Path target = path(small.hash());
     byte[] bytes = small.bytes();
-    if (sizeOf(target) == bytes.length) {
-      return small.ref();
-    }
-    try (FileChannel ch = openForWriting(target)) {
-      ByteBuffer b = ByteBuffer.wrap(bytes);
-      long pos = 0;
-      while (b.hasRemaining()) {
-        pos += ch.write(b, pos);
+    ReentrantLock lock = lock(small.hash());
+    lock.lock();
+    try {
+      if (sizeOf(target) == bytes.length && reused(target)) {
+        return small.ref();
       }
-      ch.truncate(bytes.length);
+      try (FileChannel ch = openForWriting(target)) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        long pos = 0;
+        while (b.hasRemaining()) {
+          pos += ch.write(b, pos);
+        }
+        ch.truncate(bytes.length);
+      }
+    } finally {
+      lock.unlock();
     }
     return small.ref();
   }
@@ -159,9 +190,124 @@ public final class BlobStore {
     return root;
   }
 
-  /** Forces a stored blob to disk. */
+  /** Forces a stored blob to disk; a blob that is gone (collected after its last reference went) needs nothing. */
   public void force(String hash) throws IOException {
-    force(path(hash));
+    try {
+      force(path(hash));
+    } catch (NoSuchFileException e) {
+      // collected
+    }
+  }
+
+  // ---- claims and collection -----------------------------------------------------------------------------------
+
+  private ReentrantLock lock(String hash) {
+    return locks[Math.floorMod(hash.hashCode(), locks.length)];
+  }
+
+  /**
+   * With the hash's lock held, an existing file is about to be taken for a new copy of its content: its
+   * modification time is set to now, so that the collector leaves it alone for its grace period (the new copy's
+   * row is committed moments later, under a claim). Returns false when the file is gone.
+   */
+  private static boolean reused(Path target) throws IOException {
+    try {
+      Files.setLastModifiedTime(target, FileTime.from(Instant.now()));
+      return true;
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Claims blobs for rows about to refer to them: the collector leaves them alone until the claim is closed (after
+   * the rows are committed, or abandoned). Throws when one of them is missing: a row must never refer to a blob
+   * that is not there.
+   */
+  public Claim claim(Collection<String> hashes) {
+    List<String> held = new ArrayList<>();
+    try {
+      for (String h : new LinkedHashSet<>(hashes)) {
+        ReentrantLock lock = lock(h);
+        lock.lock();
+        try {
+          claims.merge(h, 1, Integer::sum);
+        } finally {
+          lock.unlock();
+        }
+        held.add(h);
+        if (!exists(h)) {
+          throw new StoreException("the body of a message (blob " + h + ") is missing from the blob store");
+        }
+      }
+    } catch (RuntimeException e) {
+      release(held);
+      throw e;
+    }
+    return new Claim(held);
+  }
+
+  private void release(List<String> hashes) {
+    for (String h : hashes) {
+      ReentrantLock lock = lock(h);
+      lock.lock();
+      try {
+        claims.computeIfPresent(h, (k, n) -> n == 1 ? null : n - 1);
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** Blobs claimed by {@link #claim}, released by {@link #close}. */
+  public final class Claim implements AutoCloseable {
+    private final List<String> hashes;
+    private boolean closed;
+
+    private Claim(List<String> hashes) {
+      this.hashes = hashes;
+    }
+
+    @Override
+    public void close() {
+      if (!closed) {
+        closed = true;
+        release(hashes);
+      }
+    }
+  }
+
+  /** What {@link #collect} did. */
+  public enum Collected { DELETED, REFERENCED, BUSY }
+
+  /**
+   * Deletes a blob that may have lost its last reference, under its hash's lock: not when it is claimed or its file
+   * was written or re-used less than {@code grace} ago (BUSY: try again later), nor when {@code referenced} says a
+   * committed row refers to it (REFERENCED). A blob already gone counts as DELETED.
+   */
+  public Collected collect(String hash, Predicate<String> referenced, Duration grace) throws IOException {
+    Path p = path(hash);
+    ReentrantLock lock = lock(hash);
+    lock.lock();
+    try {
+      if (claims.containsKey(hash)) {
+        return Collected.BUSY;
+      }
+      try {
+        if (Files.getLastModifiedTime(p).toInstant().isAfter(Instant.now().minus(grace))) {
+          return Collected.BUSY;
+        }
+      } catch (NoSuchFileException e) {
+        return Collected.DELETED;
+      }
+      if (referenced.test(hash)) {
+        return Collected.REFERENCED;
+      }
+      Files.deleteIfExists(p);
+      return Collected.DELETED;
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** Starts a new blob; the caller writes to it and then commits or aborts it. */
@@ -347,14 +493,25 @@ public final class BlobStore {
         channel = null;
         String hash = HEX.formatHex(digest.digest());
         Path target = path(hash);
-        if (sizeOf(target) == size) {
-          Files.delete(file);
-        } else {
-          // Absent, or torn: a name renamed but never forced (power lost before the fsync) can come back empty or
-          // short, and no row refers to it; this whole copy replaces it.
-          Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+        ReentrantLock lock = lock(hash);
+        lock.lock();
+        try {
+          if (sizeOf(target) == size && reused(target)) {
+            Files.delete(file);
+          } else {
+            // Absent, or torn: a name renamed but never forced (power lost before the fsync) can come back empty or
+            // short, and no row refers to it; this whole copy replaces it.
+            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+          }
+          claims.merge(hash, 1, Integer::sum); // until forced: the collector leaves the name alone meanwhile
+        } finally {
+          lock.unlock();
         }
-        force(target);
+        try {
+          force(target);
+        } finally {
+          release(List.of(hash));
+        }
         return new BlobRef(hash, size);
       } catch (IOException | RuntimeException e) {
         discard();

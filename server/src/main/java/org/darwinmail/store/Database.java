@@ -38,11 +38,18 @@ public final class Database implements AutoCloseable {
       "V003__guard.sql",
       "V004__imap.sql",
       "V005__mailbox_usage.sql",
-      "V006__intake.sql");
+      "V006__intake.sql",
+      "V007__blob_candidates.sql");
 
   private final Path dir;
   private final String url;
-  private final HikariDataSource pool;
+  /** Replaced by {@link #reopen} after the database stopped under it. */
+  private volatile HikariDataSource pool;
+  /** Guards {@link #reopen}; when the next attempt may be made (System.nanoTime), and whether the last one failed. */
+  private final Object reopening = new Object();
+  private long nextReopen;
+  private boolean unavailable;
+  private boolean closed;
 
   private Database(Path dir, String url, HikariDataSource pool) {
     this.dir = dir;
@@ -56,7 +63,11 @@ public final class Database implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
-      throw new StoreException("cannot create data directory " + dataDir + ": " + e.getMessage(), e);
+      throw new StoreException("cannot create the data directory " + dataDir + ": " + org.darwinmail.Errors.reason(e), e);
+    }
+    requireWritable(dataDir);
+    if (Files.isDirectory(dir)) {
+      requireWritable(dir);
     }
     // Derby looks for a deadlock only after a lock wait of derby.locks.deadlockTimeout (default 20 s): look after
     // 1 s, so that the victim is retried (tx()) while its client still waits, instead of stalling sessions.
@@ -64,7 +75,11 @@ public final class Database implements AutoCloseable {
       System.setProperty("derby.locks.deadlockTimeout", "1");
     }
     if (System.getProperty("derby.stream.error.file") == null) {
-      System.setProperty("derby.stream.error.file", dataDir.toAbsolutePath().resolve("derby.log").toString());
+      Path derbyLog = dataDir.toAbsolutePath().resolve("derby.log");
+      keepLog(derbyLog);
+      System.setProperty("derby.stream.error.file", derbyLog.toString());
+      // Appended to, not overwritten at each start (issue 23): what Derby said before a restart is kept.
+      System.setProperty("derby.infolog.append", "true");
     }
     String url = "jdbc:derby:" + dir;
     try (Connection c = DriverManager.getConnection(url + ";create=true")) {
@@ -73,8 +88,12 @@ public final class Database implements AutoCloseable {
       if ("XJ040".equals(e.getSQLState()) && hasCause(e, "XSDB6")) {
         throw new StoreException("the database " + dir + " is in use by another process (is the server running?)", e);
       }
-      throw new StoreException("cannot open database " + dir + ": " + e.getMessage(), e);
+      throw new StoreException("cannot open the database " + dir + ": " + rootMessage(e), e);
     }
+    return new Database(dir, url, newPool(url));
+  }
+
+  private static HikariDataSource newPool(String url) {
     HikariConfig hc = new HikariConfig();
     hc.setJdbcUrl(url);
     hc.setMaximumPoolSize(24);
@@ -82,7 +101,144 @@ public final class Database implements AutoCloseable {
     hc.setPoolName("derby");
     hc.setAutoCommit(true);
     hc.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
-    return new Database(dir, url, new HikariDataSource(hc));
+    return new HikariDataSource(hc);
+  }
+
+  /**
+   * Whether an error means the database stopped under the pool: Derby shuts a database down when it cannot write
+   * its log (a full disk), its connections then answer 08003/08006; reconnecting boots it again, read-only while
+   * the log still cannot be written (25505 when the pool sets up a connection, 25502 on a change), and it stays
+   * read-only after space comes back, until it is shut down and booted again (issue 23: IMAP LOGIN answered
+   * [UNAVAILABLE] until a restart).
+   */
+  private static boolean stopped(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      for (Throwable x : t.getSuppressed()) {
+        if (stopped(x)) {
+          return true;
+        }
+      }
+      if (t instanceof SQLException s) {
+        String st = s.getSQLState();
+        if (st != null && (st.startsWith("08") || st.equals("25505") || st.equals("25502"))) {
+          return true;
+        }
+        if (s.getNextException() != null && stopped(s.getNextException())) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Shuts the database down and boots it again with a new pool, in place of {@code broken} (once, however many
+   * callers saw it fail; at most every 2 s). When it boots read-only again (no space yet) the new pool fails to
+   * set up its first connection: the database is shut down again and the next call tries again. One log line per
+   * change between available and not.
+   */
+  private void reopen(HikariDataSource broken) {
+    synchronized (reopening) {
+      if (closed || pool != broken || System.nanoTime() - nextReopen < 0) {
+        return;
+      }
+      nextReopen = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(2);
+      if (!unavailable) {
+        log.error("the database {} stopped or became read-only (is the disk full?); reopening it", dir);
+        unavailable = true;
+      }
+      broken.close();
+      shutdown();
+      try {
+        pool = newPool(url);
+        unavailable = false;
+        log.info("the database {} is available again", dir);
+      } catch (RuntimeException e) {
+        shutdown(); // booted read-only: shut down again, so that the next attempt boots it afresh
+      }
+    }
+  }
+
+  private void shutdown() {
+    try {
+      DriverManager.getConnection(url + ";shutdown=true").close();
+    } catch (SQLException e) {
+      // 08006 is Derby's normal answer to a database shutdown; XJ004 / 08006 when it was not booted.
+      if (!"08006".equals(e.getSQLState()) && !"XJ004".equals(e.getSQLState())) {
+        log.warn("database shutdown: {}", e.getMessage());
+      }
+    }
+  }
+
+  /** A connection from the pool; a pool whose database stopped is replaced ({@link #reopen}) and the call fails. */
+  private Connection borrow() throws SQLException {
+    HikariDataSource p = pool;
+    if (p.isClosed()) {
+      reopen(p);
+      p = pool;
+      if (p.isClosed()) {
+        throw new SQLException("the database is not available (is the disk full?)", "08001");
+      }
+    }
+    try {
+      return p.getConnection();
+    } catch (SQLException e) {
+      if (stopped(e)) {
+        reopen(p);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Fails with one line naming the folder and the cause ("permission denied", "read-only file system") when a file
+   * cannot be made in it: Derby would otherwise fail deep in its boot with a stack trace per level, and print its
+   * log to stderr when it cannot write {@code derby.log} (issue 23: 87-368 lines, the cause nowhere near the end).
+   * A file is made and removed rather than permissions read: root ignores them, a read-only mount does not.
+   */
+  private static void requireWritable(Path folder) {
+    try {
+      Files.delete(Files.createTempFile(folder, ".write-test", null));
+    } catch (IOException e) {
+      throw new StoreException("cannot write to " + folder + ": " + org.darwinmail.Errors.reason(e), e);
+    }
+  }
+
+  /**
+   * What a Derby error says, in its own words: Derby wraps a boot failure in levels of SQLException whose message is
+   * "..., see the next exception for details", with the reason below; those levels are skipped.
+   */
+  static String rootMessage(SQLException e) {
+    Throwable t = e;
+    while (true) {
+      if (t instanceof IOException io) {
+        return org.darwinmail.Errors.reason(io);
+      }
+      String m = t.getMessage();
+      Throwable next = t instanceof SQLException s && s.getNextException() != null ? s.getNextException()
+          : t.getCause();
+      boolean onlyPointsOn = m == null || m.contains("see the next exception") || (next != null
+          && m.equals(next.toString()));
+      if (next == null || next == t || !onlyPointsOn) {
+        return m != null ? m : e.getMessage();
+      }
+      t = next;
+    }
+  }
+
+  /** Past this size, {@code derby.log} is renamed {@code derby.log.1} (replacing the one before) at start. */
+  static final long LOG_ROTATE_BYTES = 1 << 20;
+
+  private static void keepLog(Path derbyLog) {
+    try {
+      if (Files.size(derbyLog) > LOG_ROTATE_BYTES) {
+        Files.move(derbyLog, derbyLog.resolveSibling("derby.log.1"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+    } catch (java.nio.file.NoSuchFileException e) {
+      // first start
+    } catch (IOException e) {
+      log.warn("cannot rotate {}: {}", derbyLog, e.getMessage());
+    }
   }
 
   private static boolean hasCause(SQLException e, String state) {
@@ -198,7 +354,7 @@ public final class Database implements AutoCloseable {
   }
 
   public Connection connection() throws SQLException {
-    return pool.getConnection();
+    return borrow();
   }
 
   /** Attempts of a transaction chosen as a deadlock victim or timed out on a lock, before the error goes up. */
@@ -214,12 +370,16 @@ public final class Database implements AutoCloseable {
       try {
         T result = work.run(c);
         c.commit();
+        c.setAutoCommit(true);
         return result;
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        try {
+          c.rollback();
+          c.setAutoCommit(true);
+        } catch (SQLException r) {
+          e.addSuppressed(r); // the first error says what happened (a connection that died says only "closed")
+        }
         throw e;
-      } finally {
-        c.setAutoCommit(true);
       }
     });
   }
@@ -231,9 +391,13 @@ public final class Database implements AutoCloseable {
 
   private <T> T retrying(SqlWork<T> work) {
     for (int attempt = 1; ; attempt++) {
-      try (Connection c = pool.getConnection()) {
+      HikariDataSource p = pool;
+      try (Connection c = borrow()) {
         return work.run(c);
       } catch (SQLException e) {
+        if (stopped(e)) {
+          reopen(p);
+        }
         if (attempt < ATTEMPTS && retryable(e)) {
           pause(attempt);
           continue;
@@ -262,14 +426,10 @@ public final class Database implements AutoCloseable {
 
   @Override
   public void close() {
-    pool.close();
-    try {
-      DriverManager.getConnection(url + ";shutdown=true").close();
-    } catch (SQLException e) {
-      // 08006 is Derby's normal answer to a database shutdown.
-      if (!"08006".equals(e.getSQLState())) {
-        log.warn("database shutdown: {}", e.getMessage());
-      }
+    synchronized (reopening) {
+      closed = true;
+      pool.close();
+      shutdown();
     }
   }
 

@@ -179,7 +179,7 @@ public final class Directory {
     });
   }
 
-  /** Removes an account with its mailboxes and messages (blobs go at the next sweep). */
+  /** Removes an account with its mailboxes and messages (their blobs are collected: {@link BlobCollector}). */
   public void removeAccount(String address) {
     String a = requireAddress(address);
     db.tx(c -> {

@@ -204,7 +204,7 @@ public final class MailStore {
     return out;
   }
 
-  /** Deletes a mailbox and its messages (their blobs go at the next sweep). INBOX cannot be deleted. */
+  /** Deletes a mailbox and its messages (their blobs are collected: {@link BlobCollector}). INBOX cannot be deleted. */
   public void deleteMailbox(long mailboxId) {
     db.tx(c -> {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM mailboxes WHERE id = ? AND name <> 'INBOX'")) {
@@ -283,7 +283,10 @@ public final class MailStore {
     for (long id : new java.util.LinkedHashSet<>(mailboxIds)) {
       msgs.add(new NewMessage(id, blob, internalDate, 0, Set.of()));
     }
-    List<MessageRow> rows = inserts.submit(msgs);
+    List<MessageRow> rows;
+    try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) {
+      rows = inserts.submit(msgs);
+    }
     for (MessageRow r : rows) {
       events.committed(r.mailboxId(), r.modseq(), r.modseq(), List.of(r), List.of());
     }
@@ -321,6 +324,12 @@ public final class MailStore {
     if (batch.isEmpty()) {
       return;
     }
+    try (BlobStore.Claim claim = blobs.claim(batch.stream().map(d -> d.blob().hash()).toList())) {
+      deliverJournaledClaimed(batch);
+    }
+  }
+
+  private void deliverJournaledClaimed(List<Delivery> batch) {
     long lastSeq = batch.getLast().seq();
     List<MessageRow> rows;
     try {
@@ -396,8 +405,10 @@ public final class MailStore {
 
   /** IMAP APPEND: one message with flags and keywords (shares transactions like {@link #deliver}). */
   public MessageRow append(long mailboxId, BlobRef blob, Instant internalDate, int flags, Set<String> keywords) {
-    MessageRow row = inserts.submit(List.of(new NewMessage(mailboxId, blob, internalDate, flags, keywords)))
-        .getFirst();
+    MessageRow row;
+    try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) {
+      row = inserts.submit(List.of(new NewMessage(mailboxId, blob, internalDate, flags, keywords))).getFirst();
+    }
     events.committed(mailboxId, row.modseq(), row.modseq(), List.of(row), List.of());
     return row;
   }
@@ -659,16 +670,24 @@ public final class MailStore {
     return removed.items();
   }
 
-  /** Copies messages into another mailbox (new UIDs there, same blobs); returns the new rows in source order. */
+  /**
+   * Copies messages into another mailbox (new UIDs there, same blobs); returns the new rows in source order. Their
+   * blobs are claimed first (read outside the transaction; a row never changes its blob), so that an expunge of the
+   * source committed meanwhile cannot let them be collected under the copy.
+   */
   public List<MessageRow> copy(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
-    List<MessageRow> rows = db.tx(c -> {
-      List<NewMessage> msgs = new ArrayList<>();
-      for (MessageRow m : select(c, fromMailboxId, uids)) {
-        msgs.add(new NewMessage(toMailboxId, new BlobRef(m.blob(), m.size()), m.internalDate(), m.flags(),
-            m.keywords()));
-      }
-      return insertAll(c, msgs);
-    });
+    List<String> hashes = db.read(c -> select(c, fromMailboxId, uids)).stream().map(MessageRow::blob).toList();
+    List<MessageRow> rows;
+    try (BlobStore.Claim claim = blobs.claim(hashes)) {
+      rows = db.tx(c -> {
+        List<NewMessage> msgs = new ArrayList<>();
+        for (MessageRow m : select(c, fromMailboxId, uids)) {
+          msgs.add(new NewMessage(toMailboxId, new BlobRef(m.blob(), m.size()), m.internalDate(), m.flags(),
+              m.keywords()));
+        }
+        return insertAll(c, msgs);
+      });
+    }
     if (!rows.isEmpty()) {
       events.committed(toMailboxId, rows.getFirst().modseq(), rows.getLast().modseq(), rows, List.of());
     }
@@ -694,7 +713,7 @@ public final class MailStore {
     return blobs.open(m.blob());
   }
 
-  /** Is any message or queued item still using this blob? (for the sweep) */
+  /** Is any message still using this blob? (for the sweep and the collector, with the queue's) */
   public boolean blobReferenced(String hash) {
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM messages WHERE blob = ? FETCH FIRST 1 ROWS ONLY")) {

@@ -61,6 +61,85 @@ class CliTest {
     assertThat(r[2]).contains("max_recipientz");
   }
 
+  /** Issue 23: `domain list` on a fresh configuration created the data directory. */
+  @Test
+  void readOnlyCommandsOnAMissingDataDirectoryCreateNothingAndSaySo() throws Exception {
+    String c = config().toString();
+    Path data = dir.resolve("var");
+    for (String[] cmd : List.of(new String[] {"domain", "list"}, new String[] {"user", "list"},
+        new String[] {"alias", "list"}, new String[] {"queue", "list"}, new String[] {"sender", "blocked"})) {
+      String[] r = run("", java.util.stream.Stream.concat(java.util.stream.Stream.of("--config", c),
+          java.util.Arrays.stream(cmd)).toArray(String[]::new));
+      assertThat(r[0]).as(String.join(" ", cmd)).isEqualTo("0");
+      assertThat(r[1]).isEmpty();
+      assertThat(r[2]).isEqualTo("darwinmail: no data yet in " + data + " (nothing has been added)\n");
+      assertThat(data).as(String.join(" ", cmd)).doesNotExist();
+    }
+    String[] dns = run("", "--config", c, "domain", "dns", "example.test");
+    assertThat(dns[0]).isEqualTo("1");
+    assertThat(dns[2]).isEqualTo("darwinmail: no such domain: example.test\n");
+    assertThat(data).doesNotExist();
+  }
+
+  /**
+   * Issue 23: a data directory that exists but cannot be written stopped the start with 87-368 lines of Derby
+   * stack trace, the cause not in the last line. Now one line names the folder and the cause, exit status 1, for a
+   * command and for {@code serve}. The directory is made read-only by a read-only bind mount (root ignores
+   * permissions; the tests run as root, as in CI).
+   */
+  @Test
+  void aDataDirectoryThatCannotBeWrittenStopsTheStartWithOneLine() throws Exception {
+    String c = config().toString();
+    assertThat(run("", "--config", c, "domain", "add", "one.test")[0]).isEqualTo("0");
+    Path data = dir.resolve("var");
+    sh("mount", "--bind", data.toString(), data.toString());
+    try {
+      sh("mount", "-o", "remount,ro,bind", data.toString());
+      for (String[] cmd : List.of(new String[] {"domain", "add", "two.test"}, new String[] {"serve"})) {
+        String[] r = run("", java.util.stream.Stream.concat(java.util.stream.Stream.of("--config", c),
+            java.util.Arrays.stream(cmd)).toArray(String[]::new));
+        assertThat(r[0]).isEqualTo("1");
+        assertThat(r[2]).isEqualTo("darwinmail: cannot write to " + data + ": read-only file system\n");
+      }
+    } finally {
+      sh("umount", "-l", data.toString()); // lazily: a database left open by a failed start keeps it busy
+    }
+  }
+
+  private static void sh(String... cmd) throws Exception {
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+  }
+
+  /** Issue 23: some errors showed Java class names ("darwinmail: java.lang.IllegalStateException: cannot listen..."). */
+  @Test
+  void anUnexpectedErrorIsOneLineWithoutAJavaClassName() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      Path c = dir.resolve("taken.toml");
+      Files.writeString(c, "hostname = \"cli.test\"\ndata_dir = \"var\"\n[listen]\nsmtp = \"127.0.0.1:"
+          + taken.getLocalPort() + "\"\nsubmission = \"\"\nsubmissions = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\n"
+          + "pop3s = \"\"\nadmin = \"\"\n");
+      String[] r = run("", "--config", c.toString(), "serve");
+      assertThat(r[0]).isEqualTo("1");
+      assertThat(r[2]).startsWith("darwinmail: cannot listen for smtp on 127.0.0.1:" + taken.getLocalPort())
+          .doesNotContain("java.", "Exception").hasLineCount(1);
+    }
+  }
+
+  /** Issue 23: derby.log was overwritten at each start; it is appended to. */
+  @Test
+  void derbyLogKeepsWhatEarlierStartsWrote() throws Exception {
+    Path c = config();
+    for (String domain : List.of("one.test", "two.test")) {
+      Process p = cli(c, "domain", "add", domain);
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      assertThat(p.exitValue()).as(stderr(p)).isZero();
+    }
+    String log = Files.readString(dir.resolve("var").resolve("derby.log"));
+    assertThat(log.split("Booting Derby version", -1)).as(log).hasSize(3);
+  }
+
   @Test
   void namesThatAreNotMailAddressesOrDomainsAreRefusedWithTheReason() throws Exception {
     String c = config().toString();

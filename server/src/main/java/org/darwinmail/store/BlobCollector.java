@@ -1,0 +1,145 @@
+package org.darwinmail.store;
+
+import java.io.IOException;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Deletes blobs soon after their last reference goes (issue 23: expunged mail freed no space until the next start).
+ *
+ * <p>The transaction that deletes a message or a queued message records its blob in {@code blob_candidates}
+ * (triggers, V007: every path, cascades included). Every {@link #INTERVAL} this thread reads the candidates and
+ * asks {@link BlobStore#collect} to delete each blob under its hash's lock, which a writer about to refer to the
+ * blob also takes (see {@link BlobStore}): deleted only when no claim is held, the file is older than the grace
+ * period and no committed row refers to it. Then the candidate rows up to the id read go. A crash between the two
+ * leaves a candidate whose blob is gone (done at the next pass); nothing referenced is ever deleted.
+ */
+public final class BlobCollector implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(BlobCollector.class);
+  /** How often the candidates are read (an empty table costs one small query). */
+  static final Duration INTERVAL = Duration.ofSeconds(1);
+  /**
+   * A blob written or re-used this recently is left for a later pass: a delivery that found its content already
+   * stored claims it moments after (its row's transaction), and is not failed by a collection in between.
+   */
+  public static final Duration GRACE = Duration.ofSeconds(5);
+  private static final int BATCH = 500;
+
+  private final Database db;
+  private final BlobStore blobs;
+  private final Predicate<String> referenced;
+  private final Duration grace;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition wake = lock.newCondition();
+  private boolean closing;
+  private final Thread thread;
+
+  /** Starts collecting; {@code referenced} says whether a committed row (message or queued message) uses a blob. */
+  public static BlobCollector start(Database db, BlobStore blobs, Predicate<String> referenced) {
+    BlobCollector c = new BlobCollector(db, blobs, referenced, GRACE);
+    c.thread.start();
+    return c;
+  }
+
+  BlobCollector(Database db, BlobStore blobs, Predicate<String> referenced, Duration grace) {
+    this.db = db;
+    this.blobs = blobs;
+    this.referenced = referenced;
+    this.grace = grace;
+    this.thread = Thread.ofPlatform().name("blob-collector").daemon().unstarted(this::loop);
+  }
+
+  private void loop() {
+    while (true) {
+      int done = 0;
+      try {
+        done = collectOnce();
+      } catch (RuntimeException e) {
+        log.warn("blob collection failed (retrying): {}", e.getMessage());
+      }
+      lock.lock();
+      try {
+        if (!closing && done < BATCH) {
+          wake.awaitNanos(INTERVAL.toNanos());
+        }
+        if (closing) {
+          return;
+        }
+      } catch (InterruptedException e) {
+        return;
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  private record Candidate(String hash, long upToId) {}
+
+  /** One pass: returns how many candidates were settled (deleted, or still referenced). */
+  int collectOnce() {
+    List<Candidate> candidates = db.read(c -> {
+      List<Candidate> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT hash, MAX(id) FROM blob_candidates GROUP BY hash"
+          + " ORDER BY MAX(id) FETCH FIRST " + BATCH + " ROWS ONLY"); ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Candidate(rs.getString(1), rs.getLong(2)));
+        }
+      }
+      return out;
+    });
+    int settled = 0;
+    int deleted = 0;
+    for (Candidate cand : candidates) {
+      BlobStore.Collected r;
+      try {
+        r = blobs.collect(cand.hash(), referenced, grace);
+      } catch (IOException e) {
+        log.warn("cannot delete blob {} (retrying): {}", cand.hash(), e.getMessage());
+        continue;
+      }
+      if (r == BlobStore.Collected.BUSY) {
+        continue;
+      }
+      db.read(c -> {
+        try (PreparedStatement ps = c.prepareStatement("DELETE FROM blob_candidates WHERE hash = ? AND id <= ?")) {
+          ps.setString(1, cand.hash());
+          ps.setLong(2, cand.upToId());
+          return ps.executeUpdate();
+        }
+      });
+      settled++;
+      if (r == BlobStore.Collected.DELETED) {
+        deleted++;
+      }
+    }
+    if (deleted > 0) {
+      log.info("deleted {} blob(s) no message refers to any more", deleted);
+    }
+    return settled;
+  }
+
+  @Override
+  public void close() {
+    lock.lock();
+    try {
+      closing = true;
+      wake.signalAll();
+    } finally {
+      lock.unlock();
+    }
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
