@@ -237,7 +237,7 @@ public final class BlobStore {
         }
         held.add(h);
         if (!exists(h)) {
-          throw new StoreException("the body of a message (blob " + h + ") is missing from the blob store");
+          throw new Missing(h);
         }
       }
     } catch (RuntimeException e) {
@@ -245,6 +245,16 @@ public final class BlobStore {
       throw e;
     }
     return new Claim(held);
+  }
+
+  /**
+   * A blob was not there when claimed: the collector took it after its last reference went, before this writer's
+   * claim (a writer that wrote or re-used it since then writes it again and retries).
+   */
+  public static final class Missing extends StoreException {
+    Missing(String hash) {
+      super("the body of a message (blob " + hash + ") is missing from the blob store");
+    }
   }
 
   private void release(List<String> hashes) {

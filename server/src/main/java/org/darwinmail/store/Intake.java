@@ -705,6 +705,7 @@ public final class Intake implements AutoCloseable {
    * Returns false when the journal closes first (the batch stays journaled: the next start stores it).
    */
   private boolean applyRetrying(List<Entry> batch) {
+    int collected = 0; // attempts that lost a blob to the collector between its write and its claim
     while (true) {
       long known;
       lock.lock();
@@ -723,6 +724,9 @@ public final class Intake implements AutoCloseable {
           appliedUnknown = true;
         } finally {
           lock.unlock();
+        }
+        if (e instanceof BlobStore.Missing && ++collected <= 3) {
+          continue; // not a failure to write: the next attempt writes the blob again (BlobStore, "collection")
         }
         applying.failed(e);
         if (!backoff(applying)) {
