@@ -4,16 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import java.time.Duration;
 import org.darwinmail.net.Session;
+import org.darwinmail.testing.CapturedLog;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * Issue 23: work for a client that has gone must stop. A search that scans a large mailbox many times over is
@@ -21,24 +18,18 @@ import org.slf4j.LoggerFactory;
  */
 class ImapClientGoneTest {
   static TestServer server;
-  static final Logger LOG = (Logger) LoggerFactory.getLogger(Session.class);
-  static final ListAppender<ILoggingEvent> LINES = new ListAppender<>();
-  static Level before;
+  static CapturedLog log;
 
   @BeforeAll
   static void start() {
     server = SharedServer.get();
     server.addUser("gone@gone.test", "gone-pw");
-    before = LOG.getLevel();
-    LOG.setLevel(Level.DEBUG);
-    LOG.addAppender(LINES);
-    LINES.start();
+    log = new CapturedLog(Session.class, Level.DEBUG);
   }
 
   @AfterAll
   static void stop() {
-    LOG.detachAppender(LINES);
-    LOG.setLevel(before);
+    log.close();
   }
 
   @Test
@@ -55,11 +46,11 @@ class ImapClientGoneTest {
       for (int i = 0; i < 490; i++) {
         keys.append(" NOT TEXT \"").append(String.format("%04d", i)).append("y".repeat(71)).append('"');
       }
-      LINES.list.clear();
+      log.clear();
       c.c.send("s1 SEARCH" + keys);
       Thread.sleep(300);
     }
-    await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> assertThat(LINES.list).extracting(
-        ILoggingEvent::getFormattedMessage).anyMatch(m -> m.contains("client gone: the command was abandoned")));
+    await().atMost(Duration.ofSeconds(120)).untilAsserted(() -> assertThat(log.messages())
+        .anyMatch(m -> m.contains("client gone: the command was abandoned")));
   }
 }

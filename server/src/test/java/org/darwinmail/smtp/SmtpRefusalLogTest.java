@@ -3,17 +3,14 @@ package org.darwinmail.smtp;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import java.util.List;
+import org.darwinmail.testing.CapturedLog;
 import org.darwinmail.testing.LineClient;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * Every refusal leaves one log line with the session id and the client address (what an administrator greps for
@@ -21,34 +18,28 @@ import org.slf4j.LoggerFactory;
  */
 class SmtpRefusalLogTest {
   static TestServer server;
-  static final Logger LOG = (Logger) LoggerFactory.getLogger(SmtpSession.class);
-  static final ListAppender<ILoggingEvent> LINES = new ListAppender<>();
-  static Level before;
+  static CapturedLog log;
 
   @BeforeAll
   static void start() {
     server = TestServer.start();
     server.addUser("alice@refuse.test", "pw-alice");
-    before = LOG.getLevel();
-    LOG.setLevel(Level.INFO);
-    LOG.addAppender(LINES);
-    LINES.start();
+    log = new CapturedLog(SmtpSession.class, Level.INFO);
   }
 
   @AfterAll
   static void stop() {
-    LOG.detachAppender(LINES);
-    LOG.setLevel(before);
+    log.close();
     server.close();
   }
 
   @BeforeEach
   void clear() {
-    LINES.list.clear();
+    log.clear();
   }
 
   static List<String> refusals() {
-    return LINES.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains("refused")).toList();
+    return log.messages().stream().filter(m -> m.contains("refused")).toList();
   }
 
   static LineClient session() throws Exception {
@@ -108,6 +99,6 @@ class SmtpRefusalLogTest {
     assertThat(r.getFirst()).matches("\\[[^\\]]+\\] 127\\.0\\.0\\.1 AUTH PLAIN: refused 503 .*");
     assertThat(r.get(1)).matches("\\[[^\\]]+\\] 127\\.0\\.0\\.1 unrecognised command: refused 500 5\\.5\\.2 .*");
     assertThat(r.getLast()).matches("\\[[^\\]]+\\] 127\\.0\\.0\\.1 unrecognised command: refused 421 4\\.7\\.0 Too many errors.*");
-    assertThat(LINES.list).noneMatch(e -> e.getFormattedMessage().contains("AGFsaWNl"));
+    assertThat(log.messages()).noneMatch(m -> m.contains("AGFsaWNl"));
   }
 }
