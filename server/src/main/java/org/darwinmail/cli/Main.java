@@ -95,7 +95,7 @@ public final class Main {
       } else {
         log.debug("command failed", e);
       }
-      cmd.getErr().println("darwinmail: " + org.darwinmail.Errors.plain(e));
+      cmd.getErr().println("darwinmail: " + org.darwinmail.errors.Errors.plain(e));
       return 1;
     });
     return cl.execute(args);

@@ -679,7 +679,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   private static String describe(IOException e) {
-    return org.darwinmail.Errors.describe(e);
+    return org.darwinmail.errors.Errors.describe(e);
   }
 
   private List<InetAddress> resolve(Target t) throws IOException {

@@ -191,7 +191,7 @@ public final class Dns {
       response = resolver.send(Message.newQuery(Record.newRecord(n, type, DClass.IN)));
     } catch (IOException e) {
       return new Answer.Temporary<>("DNS lookup of " + name + " " + Type.string(type) + " failed: "
-          + org.darwinmail.Errors.describe(e));
+          + org.darwinmail.errors.Errors.describe(e));
     }
     int rcode = response.getRcode();
     if (rcode == Rcode.NXDOMAIN) {

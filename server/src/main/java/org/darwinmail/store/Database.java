@@ -63,7 +63,7 @@ public final class Database implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
-      throw new StoreException("cannot create the data directory " + dataDir + ": " + org.darwinmail.Errors.reason(e), e);
+      throw new StoreException("cannot create the data directory " + dataDir + ": " + org.darwinmail.errors.Errors.reason(e), e);
     }
     requireWritable(dataDir);
     if (Files.isDirectory(dir)) {
@@ -200,7 +200,7 @@ public final class Database implements AutoCloseable {
     try {
       Files.delete(Files.createTempFile(folder, ".write-test", null));
     } catch (IOException e) {
-      throw new StoreException("cannot write to " + folder + ": " + org.darwinmail.Errors.reason(e), e);
+      throw new StoreException("cannot write to " + folder + ": " + org.darwinmail.errors.Errors.reason(e), e);
     }
   }
 
@@ -212,7 +212,7 @@ public final class Database implements AutoCloseable {
     Throwable t = e;
     while (true) {
       if (t instanceof IOException io) {
-        return org.darwinmail.Errors.reason(io);
+        return org.darwinmail.errors.Errors.reason(io);
       }
       String m = t.getMessage();
       Throwable next = t instanceof SQLException s && s.getNextException() != null ? s.getNextException()

@@ -1,4 +1,4 @@
-package org.darwinmail;
+package org.darwinmail.errors;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

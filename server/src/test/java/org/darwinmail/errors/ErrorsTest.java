@@ -1,4 +1,4 @@
-package org.darwinmail;
+package org.darwinmail.errors;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
