@@ -1,0 +1,142 @@
+package org.darwinmail;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The package graph of {@code server/src/main} has no cycle (ARCHITECTURE.md, "Layers and the package graph"): a
+ * new arrow that closes one fails here. The graph is read from the sources (imports and qualified names, comments
+ * left out). {@code admin} and {@code cli} still refer to each other (issue 21, item 7: the control socket's
+ * protocol moves to one small class both use); that one cycle is named here until it goes.
+ */
+class PackageCycleTest {
+  private static final Path ROOT = Path.of("src/main/java/org/darwinmail");
+  private static final Pattern REF = Pattern.compile("org\\.darwinmail\\.([A-Za-z0-9_]+)");
+  private static final Set<Set<String>> KNOWN = Set.of(Set.of("admin", "cli"));
+
+  @Test
+  void noPackageCycleBeyondTheKnownOne() throws IOException {
+    Map<String, Set<String>> graph = graph();
+    assertThat(graph).containsKeys("store", "smtp", "imap", "(root)");
+    List<Set<String>> cycles = new ArrayList<>();
+    for (Set<String> scc : components(graph)) {
+      if (scc.size() > 1 && !KNOWN.contains(scc)) {
+        cycles.add(scc);
+      }
+    }
+    assertThat(cycles).as("packages that refer to each other, directly or through others").isEmpty();
+  }
+
+  @Test
+  void protocolsNeverImportEachOtherAndTheCoreNoProtocol() throws IOException {
+    Map<String, Set<String>> graph = graph();
+    Set<String> protocols = Set.of("smtp", "imap", "pop3");
+    for (String p : protocols) {
+      assertThat(graph.get(p)).as(p).doesNotContainAnyElementsOf(protocols);
+    }
+    for (String core : List.of("config", "net", "dns", "store", "auth", "mime", "delivery", "guard", "errors")) {
+      assertThat(graph.getOrDefault(core, Set.of())).as(core)
+          .doesNotContainAnyElementsOf(Set.of("smtp", "imap", "pop3", "cli", "admin", "(root)"));
+    }
+  }
+
+  /** Package -> packages its sources refer to; the root package is "(root)". */
+  static Map<String, Set<String>> graph() throws IOException {
+    Map<String, Set<String>> g = new TreeMap<>();
+    try (Stream<Path> files = Files.walk(ROOT)) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
+        Path rel = ROOT.relativize(f.getParent());
+        String from = rel.toString().isEmpty() ? "(root)" : rel.toString().replace('/', '.');
+        Set<String> to = g.computeIfAbsent(from, k -> new TreeSet<>());
+        Matcher m = REF.matcher(withoutComments(Files.readString(f)));
+        while (m.find()) {
+          String name = m.group(1);
+          String pkg = Character.isUpperCase(name.charAt(0)) ? "(root)" : name;
+          if (!pkg.equals(from)) {
+            to.add(pkg);
+          }
+        }
+      }
+    }
+    return g;
+  }
+
+  /** Java source without its comments (string literals kept as they are). */
+  static String withoutComments(String src) {
+    StringBuilder out = new StringBuilder(src.length());
+    for (int i = 0; i < src.length(); i++) {
+      char c = src.charAt(i);
+      if (c == '"') {
+        int j = i + 1;
+        while (j < src.length() && src.charAt(j) != '"') {
+          j += src.charAt(j) == '\\' ? 2 : 1;
+        }
+        out.append(src, i, Math.min(j + 1, src.length()));
+        i = j;
+      } else if (src.startsWith("//", i)) {
+        i = Math.max(i, src.indexOf('\n', i) - 1);
+        if (i < 0) {
+          break;
+        }
+      } else if (src.startsWith("/*", i)) {
+        int end = src.indexOf("*/", i + 2);
+        i = end < 0 ? src.length() : end + 1;
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
+  }
+
+  /** Strongly connected components (Tarjan). */
+  static List<Set<String>> components(Map<String, Set<String>> g) {
+    Map<String, Integer> index = new HashMap<>();
+    Map<String, Integer> low = new HashMap<>();
+    List<String> stack = new ArrayList<>();
+    List<Set<String>> out = new ArrayList<>();
+    for (String v : g.keySet()) {
+      if (!index.containsKey(v)) {
+        connect(v, g, index, low, stack, out);
+      }
+    }
+    return out;
+  }
+
+  private static void connect(String v, Map<String, Set<String>> g, Map<String, Integer> index,
+      Map<String, Integer> low, List<String> stack, List<Set<String>> out) {
+    index.put(v, index.size());
+    low.put(v, index.get(v));
+    stack.add(v);
+    for (String w : g.getOrDefault(v, Set.of())) {
+      if (!index.containsKey(w)) {
+        connect(w, g, index, low, stack, out);
+        low.put(v, Math.min(low.get(v), low.get(w)));
+      } else if (stack.contains(w)) {
+        low.put(v, Math.min(low.get(v), index.get(w)));
+      }
+    }
+    if (low.get(v).equals(index.get(v))) {
+      Set<String> scc = new TreeSet<>();
+      String w;
+      do {
+        w = stack.removeLast();
+        scc.add(w);
+      } while (!w.equals(v));
+      out.add(scc);
+    }
+  }
+}
