@@ -167,16 +167,7 @@ class DiskFullTest {
       }
 
       // Space comes back: no restart, the applier stores the message once, new mail is taken again.
-      try (var files = Files.list(blobs)) {
-        for (Path p : files.toList()) {
-          if (Files.isRegularFile(p)) {
-            Files.delete(p);
-          }
-        }
-      }
-      Files.delete(blobs.resolve("tmp"));
-      Files.delete(blobs);
-      Files.move(away, blobs);
+      restore(away, blobs);
       deadline = System.nanoTime() + 30_000_000_000L;
       while ((inbox(s, "u@full.test") == 0 || s.services().blobs().capacity().full())
           && System.nanoTime() < deadline) {
@@ -195,5 +186,36 @@ class DiskFullTest {
       rcptPending.close();
       dataPending.close();
     }
+  }
+
+  /**
+   * Puts each folder of {@code away} back under {@code blobs}, replacing the file that stood in its place. The
+   * applier retries meanwhile and may make a folder of that name first (it recreates a missing parent): then the
+   * files are moved into it one by one (a blob's name is its content, so an existing one is the same).
+   */
+  private static void restore(Path away, Path blobs) throws java.io.IOException {
+    try (var folders = Files.list(away)) {
+      for (Path from : folders.toList()) {
+        Path to = blobs.resolve(from.getFileName());
+        if (Files.isRegularFile(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+          Files.delete(to);
+        }
+        try {
+          Files.move(from, to);
+        } catch (java.nio.file.FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException e) {
+          try (var files = Files.list(from)) {
+            for (Path f : files.toList()) {
+              if (!Files.exists(to.resolve(f.getFileName()))) {
+                Files.move(f, to.resolve(f.getFileName()));
+              } else {
+                Files.delete(f);
+              }
+            }
+          }
+          Files.delete(from);
+        }
+      }
+    }
+    Files.delete(away);
   }
 }
