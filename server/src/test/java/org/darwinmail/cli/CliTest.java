@@ -236,7 +236,8 @@ class CliTest {
     }
   }
 
-  private Process cli(Path config, String... args) throws IOException {
+  /** The command line in a process of its own, as an administrator runs it. */
+  static Process cli(Path config, String... args) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp",
         System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config", config.toString()));
