@@ -31,16 +31,11 @@ class DataFormatTest {
   Path dir;
 
   private Path config() throws IOException {
-    Path c = dir.resolve("darwinmail.toml");
-    Files.writeString(c, "hostname = \"format.test\"\ndata_dir = \"var\"\n[listen]\nsmtp = \"127.0.0.1:0\"\n"
-        + "submission = \"\"\nsubmissions = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\npop3s = \"\"\nadmin = \"\"\n");
-    return c;
+    return CliTest.config(dir);
   }
 
   private static String[] run(String... args) {
-    try (Cli cli = Cli.local()) {
-      return Main.run(cli, "", args);
-    }
+    return CliTest.run("", args);
   }
 
   /** server/pom.xml's version: the one source of the release's version. */
