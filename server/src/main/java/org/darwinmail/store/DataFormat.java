@@ -42,7 +42,8 @@ public final class DataFormat {
   /** The manifest this release writes. */
   static String contents() {
     StringBuilder b = new StringBuilder()
-        .append("# Darwin Mail's data formats (ARCHITECTURE.md, \"The data directory\"). Written at start: do not edit.\n")
+        .append("# Darwin Mail's data formats (ARCHITECTURE.md, \"The data directory\").")
+        .append(" Written at start: do not edit.\n")
         .append("written_by=").append(Release.VERSION).append('\n')
         .append("readable_from=").append(READABLE_FROM).append('\n');
     for (Format f : FORMATS) {

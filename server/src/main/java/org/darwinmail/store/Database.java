@@ -281,8 +281,9 @@ public final class Database implements AutoCloseable {
         applied.add(rs.getInt(1));
       }
     }
-    // A newer release migrated this database (and its manifest is gone, or it was 0.1.0's data, which has none):
-    // refused before any migration. Derby's boot itself has written (derby.log, its transaction log); nothing else has.
+    // A newer release migrated this database and no manifest says so (lost, or deleted after it could not be read):
+    // refused before any migration. Derby's boot has written its own files (derby.log, its transaction log) by now;
+    // nothing else has been.
     if (!applied.isEmpty() && applied.last() > SCHEMA) {
       throw DataFormat.newer(dataDir, "a newer release of Darwin Mail", "database schema " + applied.last()
           + ", this release reads up to " + SCHEMA, "that release or a newer one");
