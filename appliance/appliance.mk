@@ -11,9 +11,10 @@
 APPLIANCE_BUILD   ?= build/appliance
 APPLIANCE_CACHE   ?= /var/cache/darwinmail-build
 APPLIANCE_BASE    ?= debian12
-# Evaluated once: commits landing during a long build must not change the name.
+# Evaluated once: commits landing during a long build must not change the name. The release is server/pom.xml's
+# version (its first <version> element, the project's), the one source of the version; +g<commit> names the build.
 ifndef APPLIANCE_VERSION
-APPLIANCE_VERSION := 0.1.0+g$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+APPLIANCE_VERSION := $(shell sed -n "0,/<version>/s:.*<version>\(.*\)</version>.*:\1:p" server/pom.xml)+g$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 endif
 APPLIANCE_COMMIT  := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 APPLIANCE_TIMINGS ?= $(CURDIR)/$(APPLIANCE_BUILD)/timings.log

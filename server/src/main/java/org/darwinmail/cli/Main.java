@@ -11,6 +11,7 @@ import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ConfigException;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.release.Release;
 import org.darwinmail.store.RefusedException;
 import org.darwinmail.store.StoreException;
 import picocli.CommandLine;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Option;
  * database is opened here.
  * Exit status: 0 success, 1 refused or failed (one line on stderr), 2 usage error.
  */
-@Command(name = "darwinmail", mixinStandardHelpOptions = true, version = "Darwin Mail 0.1.0",
+@Command(name = "darwinmail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Darwin Mail: a complete mail server.",
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
         SenderCommand.class, QueueCommand.class})
@@ -129,6 +130,14 @@ public final class Main {
     spec.commandLine().getErr().println("darwinmail: no data yet in " + main.cli.dataDir(main.config)
         + " (nothing has been added)");
     return false;
+  }
+
+  /** {@code darwinmail --version}: this release (server/pom.xml's version, through {@link Release}). */
+  static final class Version implements CommandLine.IVersionProvider {
+    @Override
+    public String[] getVersion() {
+      return new String[] {"Darwin Mail " + Release.VERSION};
+    }
   }
 
   static DarwinMail.Services services(Main main) {

@@ -50,6 +50,8 @@ import org.slf4j.LoggerFactory;
  * grace period for later; {@code commit} also holds a claim from its rename (or re-use) until its fsync.
  */
 public final class BlobStore {
+  /** The layout this release writes ({@code blobs/ab/<sha-256>}), recorded in the manifest ({@link DataFormat}). */
+  public static final int LAYOUT = 1;
   private static final Logger log = LoggerFactory.getLogger(BlobStore.class);
   private static final HexFormat HEX = HexFormat.of();
   /** Cloned for each blob: MessageDigest.getInstance checks providers and algorithm constraints every time. */

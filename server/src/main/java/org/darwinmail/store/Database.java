@@ -40,6 +40,8 @@ public final class Database implements AutoCloseable {
       "V005__mailbox_usage.sql",
       "V006__intake.sql",
       "V007__blob_candidates.sql");
+  /** The schema this release writes: its highest migration number (recorded in {@link DataFormat}'s manifest). */
+  public static final int SCHEMA = versionOf(MIGRATIONS.getLast());
 
   private final Path dir;
   private final String url;
@@ -57,8 +59,13 @@ public final class Database implements AutoCloseable {
     this.pool = pool;
   }
 
-  /** Opens (creating when absent) the database in {@code dataDir/db} and migrates it. */
+  /**
+   * Opens (creating when absent) the database in {@code dataDir/db} and migrates it, then records this release's
+   * formats in the manifest. Data newer than this release understands is refused first, before anything is
+   * written ({@link DataFormat#check}).
+   */
   public static Database open(Path dataDir) {
+    DataFormat.check(dataDir);
     Path dir = dataDir.resolve("db").toAbsolutePath();
     try {
       Files.createDirectories(dataDir);
@@ -84,12 +91,16 @@ public final class Database implements AutoCloseable {
     String url = "jdbc:derby:" + dir;
     try (Connection c = DriverManager.getConnection(url + ";create=true")) {
       migrate(c, dataDir);
+    } catch (StoreException e) {
+      shutdown(url); // refused: the database is not left booted in this process
+      throw e;
     } catch (SQLException e) {
       if ("XJ040".equals(e.getSQLState()) && hasCause(e, "XSDB6")) {
         throw new StoreException("the database " + dir + " is in use by another process (is the server running?)", e);
       }
       throw new StoreException("cannot open the database " + dir + ": " + rootMessage(e), e);
     }
+    DataFormat.write(dataDir);
     return new Database(dir, url, newPool(url));
   }
 
@@ -160,6 +171,10 @@ public final class Database implements AutoCloseable {
   }
 
   private void shutdown() {
+    shutdown(url);
+  }
+
+  private static void shutdown(String url) {
     try {
       DriverManager.getConnection(url + ";shutdown=true").close();
     } catch (SQLException e) {
@@ -265,6 +280,13 @@ public final class Database implements AutoCloseable {
       while (rs.next()) {
         applied.add(rs.getInt(1));
       }
+    }
+    // A newer release migrated this database and no manifest says so (lost, or deleted after it could not be read):
+    // refused before any migration. Derby's boot has written its own files (derby.log, its transaction log) by now;
+    // nothing else has been.
+    if (!applied.isEmpty() && applied.last() > SCHEMA) {
+      throw DataFormat.newer(dataDir, "a newer release of Darwin Mail", "database schema " + applied.last()
+          + ", this release reads up to " + SCHEMA, "that release or a newer one");
     }
     List<String> pending = new ArrayList<>();
     for (String m : MIGRATIONS) {

@@ -58,6 +58,8 @@ import org.slf4j.LoggerFactory;
 public final class Intake implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Intake.class);
   private static final int MAGIC = 0x444d4932; // "DMI2"
+  /** The segment format this release writes (DMI2), recorded in the data format manifest ({@link DataFormat}). */
+  public static final int FORMAT = 2;
   /**
    * Records of an older release, in segments named {@code <number>.seg}, never reused: their CRC covers the sequence
    * number and payload. Read so that what a crashed older release left journaled is stored after an upgrade.

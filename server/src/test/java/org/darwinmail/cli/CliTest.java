@@ -23,13 +23,18 @@ class CliTest {
   Path dir;
 
   private Path config() throws IOException {
+    return config(dir);
+  }
+
+  /** A configuration in {@code dir} with data in {@code dir/var} and SMTP alone, on port 0. */
+  static Path config(Path dir) throws IOException {
     Path c = dir.resolve("darwinmail.toml");
     Files.writeString(c, "hostname = \"cli.test\"\ndata_dir = \"var\"\n[listen]\nsmtp = \"127.0.0.1:0\"\n"
         + "submission = \"\"\nsubmissions = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\npop3s = \"\"\nadmin = \"\"\n");
     return c;
   }
 
-  private static String[] run(String stdin, String... args) {
+  static String[] run(String stdin, String... args) {
     try (Cli cli = Cli.local()) {
       return Main.run(cli, stdin, args);
     }
@@ -236,7 +241,8 @@ class CliTest {
     }
   }
 
-  private Process cli(Path config, String... args) throws IOException {
+  /** The command line in a process of its own, as an administrator runs it. */
+  static Process cli(Path config, String... args) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp",
         System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config", config.toString()));
