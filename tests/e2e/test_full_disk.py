@@ -211,6 +211,16 @@ def check_reads(server, refusing=True):
             assert (code, text[:5]) == (452, b"4.3.1"), (code, text)
 
 
+
+def stored_when_all_acked(server, ledger, timeout=60):
+    """The stored subjects, once every acknowledged message is among them (or after `timeout` seconds)."""
+    deadline = time.time() + timeout
+    while True:
+        subjects = stored_subjects(server)
+        if all(subjects[t] >= 1 for t in ledger.acked) or time.time() > deadline:
+            return subjects
+        time.sleep(1)
+
 def stored_subjects(server):
     with imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=60) as m:
         m.login("alice@example.test", "alice-pw")
@@ -293,12 +303,7 @@ def test_a_full_disk_refuses_politely_keeps_every_acknowledged_message_and_recov
         assert imap_append(server, ledger, f"after-append-{uuid.uuid4().hex[:8]}", 5_000)
 
         # Every acknowledged message once; no refused one (a retrying sender would deliver it twice).
-        deadline = time.time() + 60
-        while True:
-            subjects = stored_subjects(server)
-            if all(subjects[t] >= 1 for t in ledger.acked) or time.time() > deadline:
-                break
-            time.sleep(1)
+        subjects = stored_when_all_acked(server, ledger)
         missing = [t for t in ledger.acked if subjects[t] == 0]
         twice = [t for t, n in subjects.items() if n > 1]
         stray = [t for t in subjects if t not in ledger.acked and t not in ledger.unknown]
@@ -344,12 +349,7 @@ def test_without_a_reserve_the_last_byte_still_gets_452_and_no_half_made_journal
         while not smtp_send(server, ledger, f"after-{uuid.uuid4().hex[:8]}", 8_000):
             assert time.time() < deadline, "mail still refused 60 s after space came back"
             time.sleep(1)
-        deadline = time.time() + 60
-        while True:
-            subjects = stored_subjects(server)
-            if all(subjects[t] >= 1 for t in ledger.acked) or time.time() > deadline:
-                break
-            time.sleep(1)
+        subjects = stored_when_all_acked(server, ledger)
         assert not [t for t in ledger.acked if subjects[t] == 0], "acknowledged messages missing"
         assert not [t for t, n in subjects.items() if n > 1], "messages stored twice"
         assert not [t for t in subjects if t not in ledger.acked and t not in ledger.unknown], "refused but stored"

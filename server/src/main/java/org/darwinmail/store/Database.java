@@ -101,11 +101,30 @@ public final class Database implements AutoCloseable {
       throw new StoreException("cannot open the database " + dir + ": " + rootMessage(e), e);
     }
     DataFormat.write(dataDir);
-    return new Database(dir, url, newPool(url));
+    return new Database(dir, url, firstPool(url));
   }
 
-  private static HikariDataSource newPool(String url) {
+  /**
+   * The pool a start opens. On a disk too full for its log Derby boots the database read-only, and a writable pool
+   * cannot set up a connection (25505): the start then serves reads through a read-only pool, and the first write
+   * (25502, {@link #stopped}) has {@link #reopen} boot it writable once space has come back. Without this a restart
+   * on a full disk failed ("Failed to initialize pool") whenever Derby's boot found no room.
+   */
+  private static HikariDataSource firstPool(String url) {
+    try {
+      return newPool(url, false);
+    } catch (RuntimeException e) {
+      if (!stopped(e)) {
+        throw e;
+      }
+      log.warn("the database booted read-only (is the disk full?): reading only until space comes back");
+      return newPool(url, true);
+    }
+  }
+
+  private static HikariDataSource newPool(String url, boolean readOnly) {
     HikariConfig hc = new HikariConfig();
+    hc.setReadOnly(readOnly);
     hc.setJdbcUrl(url);
     hc.setMaximumPoolSize(24);
     hc.setMinimumIdle(2);
@@ -161,7 +180,7 @@ public final class Database implements AutoCloseable {
       broken.close();
       shutdown();
       try {
-        pool = newPool(url);
+        pool = newPool(url, false);
         unavailable = false;
         log.info("the database {} is available again", dir);
       } catch (RuntimeException e) {
@@ -419,6 +438,9 @@ public final class Database implements AutoCloseable {
       } catch (SQLException e) {
         if (stopped(e)) {
           reopen(p);
+          if (pool != p && attempt < ATTEMPTS) {
+            continue; // booted again, writable: the work goes to the new pool instead of failing its caller
+          }
         }
         if (attempt < ATTEMPTS && retryable(e)) {
           pause(attempt);
