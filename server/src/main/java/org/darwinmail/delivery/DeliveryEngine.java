@@ -24,6 +24,7 @@ import org.darwinmail.store.Addresses;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
+import org.darwinmail.store.QueueRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,7 +46,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   private final ServerConfig config;
   private final DeliveryConfig dc;
-  private final Queue queue;
+  private final QueueRepository queue;
   private final BlobStore blobs;
   private final Directory directory;
   private final LocalDelivery local;
@@ -78,7 +79,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * every group of a backlog whose destination is at its connection limit (that scan was 5 % of the CPU of a
    * relay benchmark with 8,000 messages queued to one domain).
    */
-  private final LinkedHashMap<String, LinkedHashMap<String, List<Queue.Rcpt>>> pending = new LinkedHashMap<>();
+  private final LinkedHashMap<String, LinkedHashMap<String, List<QueueRepository.Rcpt>>> pending = new LinkedHashMap<>();
   /** Recipients pending or in flight. */
   private final Set<Long> known = new HashSet<>();
   /** A read of the queue is running. */
@@ -103,7 +104,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final Counter bounced = Metrics.counter("darwinmail.delivery.recipients", "result", "bounced");
   private final AtomicLong queued = new AtomicLong();
 
-  public DeliveryEngine(ServerConfig config, Queue queue, BlobStore blobs, Directory directory, LocalDelivery local,
+  public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory, LocalDelivery local,
       Dns dns) {
     this.config = config;
     this.dc = config.delivery();
@@ -116,7 +117,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     Gauge.builder("darwinmail.queue.recipients", queued, AtomicLong::get).register(Metrics.globalRegistry);
   }
 
-  public Queue queue() {
+  public QueueRepository queue() {
     return queue;
   }
 
@@ -135,7 +136,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   @Override
   public void enqueue(String sender, List<String> recipients, BlobRef blob, boolean smtputf8, String account) {
-    List<Queue.Rcpt> rows;
+    List<QueueRepository.Rcpt> rows;
     handOver.readLock().lock();
     try {
       try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) { // kept from the collector until queued
@@ -197,12 +198,12 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     }
   }
 
-  private static String groupKey(Queue.Rcpt r) {
+  private static String groupKey(QueueRepository.Rcpt r) {
     return r.messageId() + " " + r.domain();
   }
 
   /** Adds a due recipient the schedule does not know yet (holding lock). */
-  private void addPending(Queue.Rcpt r) {
+  private void addPending(QueueRepository.Rcpt r) {
     if (known.add(r.id())) {
       pending.computeIfAbsent(destination(r), k -> new LinkedHashMap<>())
           .computeIfAbsent(groupKey(r), k -> new ArrayList<>()).add(r);
@@ -218,7 +219,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         reading = true;
         settled.clear();
       }
-      List<Queue.Rcpt> due = List.of();
+      List<QueueRepository.Rcpt> due = List.of();
       Instant later = null;
       boolean read = false;
       try {
@@ -228,7 +229,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       } finally {
         synchronized (lock) {
           reading = false;
-          for (Queue.Rcpt r : due) {
+          for (QueueRepository.Rcpt r : due) {
             if (!settled.contains(r.id())) {
               addPending(r);
             }
@@ -266,7 +267,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         var groups = d.getValue().values().iterator();
         while (groups.hasNext() && active < dc.concurrency()
             && perDestination.getOrDefault(dest, 0) < dc.perDestination()) {
-          List<Queue.Rcpt> g = groups.next();
+          List<QueueRepository.Rcpt> g = groups.next();
           groups.remove();
           active++;
           perDestination.merge(dest, 1, Integer::sum);
@@ -290,7 +291,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   /** Concurrency limits count per destination: the recipient domain, or the smarthost for all. */
-  private String destination(Queue.Rcpt r) {
+  private String destination(QueueRepository.Rcpt r) {
     return dc.smarthost().isEmpty() ? r.domain() : "smarthost";
   }
 
@@ -299,10 +300,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * the same destination (as Postfix's connection cache does), so a backlog to one domain does not pay a new
    * connection, greeting, EHLO and TLS handshake per message. Frees its slot and wakes the schedule when it ends.
    */
-  private void run(List<Queue.Rcpt> first, String dest) {
+  private void run(List<QueueRepository.Rcpt> first, String dest) {
     Link link = null;
     try {
-      List<Queue.Rcpt> g = first;
+      List<QueueRepository.Rcpt> g = first;
       for (int n = 1; g != null; n++) {
         try {
           link = deliverGroup(g, link);
@@ -311,7 +312,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           link = RemoteDelivery.closed(link);
         } finally {
           synchronized (lock) {
-            for (Queue.Rcpt r : g) {
+            for (QueueRepository.Rcpt r : g) {
               known.remove(r.id());
               if (reading) {
                 settled.add(r.id());
@@ -333,7 +334,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   /** Takes the oldest pending group to {@code dest}, or null. */
-  private List<Queue.Rcpt> nextPending(String dest) {
+  private List<QueueRepository.Rcpt> nextPending(String dest) {
     synchronized (lock) {
       if (!running) {
         return null;
@@ -343,7 +344,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         return null;
       }
       var it = groups.values().iterator();
-      List<Queue.Rcpt> g = it.next();
+      List<QueueRepository.Rcpt> g = it.next();
       it.remove();
       if (groups.isEmpty()) {
         pending.remove(dest);
@@ -392,15 +393,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * Attempts one group, on {@code link} when it is a connection kept open to the same destination; returns the
    * connection to keep for the next group, or null.
    */
-  private Link deliverGroup(List<Queue.Rcpt> rcpts, Link link) {
+  private Link deliverGroup(List<QueueRepository.Rcpt> rcpts, Link link) {
     long messageId = rcpts.getFirst().messageId();
     if (held.test(messageId)) {
       // Its sender is blocked: out of the schedule until "darwinmail sender unblock" makes it due again.
-      queue.deferred(rcpts.stream().map(Queue.Rcpt::id).toList(), Instant.now().plus(Duration.ofDays(3650)),
+      queue.deferred(rcpts.stream().map(QueueRepository.Rcpt::id).toList(), Instant.now().plus(Duration.ofDays(3650)),
           "held: the sender is blocked");
       return link;
     }
-    Queue.Entry m = queue.message(messageId).orElse(null);
+    QueueRepository.Entry m = queue.message(messageId).orElse(null);
     if (m == null) {
       return link; // deleted meanwhile
     }
@@ -426,13 +427,13 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
 
   /** Records the results: delivered and bounced recipients leave the queue, the others wait their next turn. */
-  private void apply(Queue.Entry m, List<Queue.Rcpt> rcpts, Map<Long, Result> results) {
+  private void apply(QueueRepository.Entry m, List<QueueRepository.Rcpt> rcpts, Map<Long, Result> results) {
     Instant now = Instant.now();
     boolean expired = now.isAfter(m.created().plusSeconds(dc.lifetimeSeconds()));
     List<Long> done = new ArrayList<>();
     List<Dsn.Failure> failures = new ArrayList<>();
-    List<Queue.Rcpt> later = new ArrayList<>();
-    for (Queue.Rcpt r : rcpts) {
+    List<QueueRepository.Rcpt> later = new ArrayList<>();
+    for (QueueRepository.Rcpt r : rcpts) {
       Result res = results.get(r.id());
       switch (res.kind()) {
         case DELIVERED -> {
@@ -465,7 +466,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     if (!failures.isEmpty()) {
       notifySender(m, Dsn.Action.FAILED, failures);
     }
-    for (Queue.Rcpt r : later) {
+    for (QueueRepository.Rcpt r : later) {
       Result res = results.get(r.id());
       Instant next = now.plusSeconds(dc.retryAfter(r.attempts() + 1));
       queue.deferred(List.of(r.id()), next, res.detail());
@@ -476,7 +477,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     if (!later.isEmpty() && !m.warned() && dc.delayWarningSeconds() > 0
         && now.isAfter(m.created().plusSeconds(dc.delayWarningSeconds()))) {
       List<Dsn.Failure> delayed = new ArrayList<>();
-      for (Queue.Rcpt r : later) {
+      for (QueueRepository.Rcpt r : later) {
         Result res = results.get(r.id());
         delayed.add(new Dsn.Failure(r.recipient(), res.status(), res.detail(), res.remoteMta()));
       }
@@ -491,7 +492,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * Sends a DSN to the envelope sender: into the INBOX when it is local, through the queue (null sender) when it is
    * remote; never for the null sender (RFC 5321 §6.1, RFC 3464 §2).
    */
-  private void notifySender(Queue.Entry m, Dsn.Action action, List<Dsn.Failure> failures) {
+  private void notifySender(QueueRepository.Entry m, Dsn.Action action, List<Dsn.Failure> failures) {
     if (m.sender().isEmpty()) {
       log.info("queue entry {}: no {} notice for the null sender", m.id(), action);
       return;

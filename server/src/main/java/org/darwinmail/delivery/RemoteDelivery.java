@@ -18,6 +18,7 @@ import org.darwinmail.config.ServerConfig;
 import org.darwinmail.dns.Dns;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
+import org.darwinmail.store.QueueRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,7 +89,7 @@ final class RemoteDelivery {
   }
 
   /** The same result for every recipient of a group. */
-  static Map<Long, Result> all(List<Queue.Rcpt> rcpts, Result r) {
+  static Map<Long, Result> all(List<QueueRepository.Rcpt> rcpts, Result r) {
     Map<Long, Result> out = new LinkedHashMap<>();
     rcpts.forEach(x -> out.put(x.id(), r));
     return out;
@@ -117,7 +118,7 @@ final class RemoteDelivery {
    * Delivers one message to the recipients of one destination domain: on {@code reuse} when it is a connection kept
    * open to that destination, else through the smarthost or the domain's MX hosts (RFC 5321 §5.1) in turn.
    */
-  Outcome transfer(Queue.Entry m, String domain, List<Queue.Rcpt> rcpts, Link reuse) {
+  Outcome transfer(QueueRepository.Entry m, String domain, List<QueueRepository.Rcpt> rcpts, Link reuse) {
     if (reuse != null) {
       String dkimHeader = signature(m);
       try {
@@ -193,7 +194,7 @@ final class RemoteDelivery {
   }
 
   /** A new connection to one address and one transaction on it. */
-  private Outcome attempt(Queue.Entry m, List<Queue.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader,
+  private Outcome attempt(QueueRepository.Entry m, List<QueueRepository.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader,
       boolean tls) throws IOException {
     Link link = open(t, a, tls);
     try {
@@ -225,7 +226,7 @@ final class RemoteDelivery {
    * going to several destinations is signed once (an RSA-2048 signature costs about 1.5 ms of CPU here): the
    * latest signatures are kept by queue entry.
    */
-  private String signature(Queue.Entry m) {
+  private String signature(QueueRepository.Entry m) {
     if (!dc.dkim()) {
       return null;
     }
@@ -311,7 +312,7 @@ final class RemoteDelivery {
    * result per recipient, and the connection when it may carry the next message: the transaction ended with the
    * server's final reply and the server did not announce that it closes (421). Throws when the connection failed.
    */
-  private Outcome transaction(Link link, Queue.Entry m, List<Queue.Rcpt> rcpts, String dkimHeader)
+  private Outcome transaction(Link link, QueueRepository.Entry m, List<QueueRepository.Rcpt> rcpts, String dkimHeader)
       throws IOException {
     SmtpClient c = link.client();
     String mta = link.mta();
@@ -347,8 +348,8 @@ final class RemoteDelivery {
         return new Outcome(all(rcpts, Result.of(mailReply, mta)), closed(link));
       }
     }
-    List<Queue.Rcpt> accepted = new ArrayList<>();
-    for (Queue.Rcpt r : rcpts) {
+    List<QueueRepository.Rcpt> accepted = new ArrayList<>();
+    for (QueueRepository.Rcpt r : rcpts) {
       c.send("RCPT TO:<" + r.recipient() + ">");
       if (!pipelining) {
         c.flush();
@@ -364,7 +365,7 @@ final class RemoteDelivery {
       c.send("DATA");
       c.flush();
       mailReply = c.read(SmtpClient.MAIL_TIMEOUT);
-      for (Queue.Rcpt r : rcpts) {
+      for (QueueRepository.Rcpt r : rcpts) {
         SmtpClient.Response rr = c.read(SmtpClient.RCPT_TIMEOUT);
         if (!mailReply.positive()) {
           results.put(r.id(), Result.of(mailReply, mta));
@@ -394,14 +395,14 @@ final class RemoteDelivery {
       return new Outcome(results, closed(link));
     }
     if (dataReply.code() != 354) {
-      for (Queue.Rcpt r : accepted) {
+      for (QueueRepository.Rcpt r : accepted) {
         results.put(r.id(), Result.of(dataReply, mta));
       }
       return new Outcome(results, closed(link));
     }
     sendBody(c, m, dkimHeader);
     SmtpClient.Response fin = c.read(SmtpClient.FINAL_TIMEOUT);
-    for (Queue.Rcpt r : accepted) {
+    for (QueueRepository.Rcpt r : accepted) {
       results.put(r.id(), Result.of(fin, mta));
     }
     return new Outcome(results, fin.code() == 421 ? closed(link) : link);
@@ -414,7 +415,7 @@ final class RemoteDelivery {
     return Long.parseLong(s);
   }
 
-  private boolean eightBit(Queue.Entry m) {
+  private boolean eightBit(QueueRepository.Entry m) {
     try (InputStream in = blobs.open(m.blob())) {
       byte[] buf = new byte[64 * 1024];
       int n;
@@ -432,7 +433,7 @@ final class RemoteDelivery {
   }
 
   /** The message with dot-stuffing (RFC 5321 §4.5.2), CRLF line ends, then "." (§4.1.1.4). */
-  private void sendBody(SmtpClient c, Queue.Entry m, String dkimHeader) throws IOException {
+  private void sendBody(SmtpClient c, QueueRepository.Entry m, String dkimHeader) throws IOException {
     OutputStream out = c.raw();
     InputStream head = new java.io.ByteArrayInputStream(dkimHeader == null ? new byte[0]
         : dkimHeader.getBytes(StandardCharsets.UTF_8));

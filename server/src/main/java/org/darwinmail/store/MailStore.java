@@ -54,10 +54,6 @@ public final class MailStore {
     this.inserts = new GroupCommit<>(db, 64, MailStore::insertBatch);
   }
 
-  public Database database() {
-    return db;
-  }
-
   public BlobStore blobs() {
     return blobs;
   }
@@ -512,6 +508,50 @@ public final class MailStore {
         ps.setLong(2, uid);
         return messageList(ps).stream().findFirst();
       }
+    });
+  }
+
+  // ---- what changed since a modification sequence (RFC 7162; indexes in V004__imap.sql) --------------------------
+
+  /** The mailbox's highest modification sequence, or -1 when it does not exist. */
+  public long highestModseq(long mailboxId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT highest_modseq FROM mailboxes WHERE id = ?")) {
+        ps.setLong(1, mailboxId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : -1L;
+        }
+      }
+    });
+  }
+
+  /** Messages added or changed after {@code modseq}, by UID (a session catching up without the whole mailbox). */
+  public List<MessageRow> changedSince(long mailboxId, long modseq) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS
+          + " FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
+        ps.setLong(1, mailboxId);
+        ps.setLong(2, modseq);
+        return messageList(ps);
+      }
+    });
+  }
+
+  /** UIDs expunged after {@code modseq} (RFC 7162 §3.2.10 VANISHED), ascending. */
+  public List<Long> expungedSince(long mailboxId, long modseq) {
+    return db.read(c -> {
+      List<Long> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
+        ps.setLong(1, mailboxId);
+        ps.setLong(2, modseq);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getLong(1));
+          }
+        }
+      }
+      return out;
     });
   }
 

@@ -18,6 +18,7 @@ import org.darwinmail.config.ListenConfig;
 import org.darwinmail.dns.Dns;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.store.QueueRepository;
 import org.darwinmail.testing.TestDns;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -106,7 +107,7 @@ class OutboundDeliveryTest {
     return setup.withListen(new ListenConfig(ip + ":" + port, "", "", "", "", "", "", ""));
   }
 
-  static List<Queue.Rcpt> queued(TestServer s) {
+  static List<QueueRepository.Rcpt> queued(TestServer s) {
     return s.server().delivery().queue().list().values().stream().flatMap(List::stream).toList();
   }
 
@@ -359,7 +360,7 @@ class OutboundDeliveryTest {
       assertThat(submit(s, "alice@r.test", to, "", "across a restart")).startsWith("250");
       awaitDelivered(b, "bob@b.test", "across a restart");
       s.restart();
-      assertThat(queued(s)).extracting(Queue.Rcpt::recipient)
+      assertThat(queued(s)).extracting(QueueRepository.Rcpt::recipient)
           .containsExactlyInAnyOrder("p1@later.test", "p2@later.test");
       var laterConfig = peer("127.0.0.5", "later.test", "p1@later.test", "p2@later.test");
       try (var later = org.darwinmail.DarwinMail.start(laterConfig)) {
