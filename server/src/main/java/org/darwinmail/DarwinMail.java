@@ -24,6 +24,7 @@ import org.darwinmail.smtp.SmtpContext;
 import org.darwinmail.smtp.SmtpServer;
 import org.darwinmail.smtp.SmtpSession;
 import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.DataDir;
 import org.darwinmail.store.Database;
 import org.darwinmail.store.DerbyQueueRepository;
 import org.darwinmail.store.DerbySenderRepository;
@@ -159,12 +160,12 @@ public final class DarwinMail implements AutoCloseable {
       Guard guard) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
-      Database db = Database.open(config.dataDir());
-      BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"), config.store().diskReserveBytes());
+      DataDir dir = DataDir.of(config.dataDir());
+      Database db = Database.open(dir.root());
+      BlobStore blobs = new BlobStore(dir.blobs(), config.store().diskReserveBytes());
       MailboxEvents events = new MailboxEvents();
-      MailStore mail = new MailStore(db, blobs, events);
-      // Applies what a previous run journaled but did not store, before anything reads or listens.
-      org.darwinmail.store.Intake.open(config.dataDir().resolve("intake"), mail);
+      // Opening its intake journal applies what a previous run journaled but did not store, before anything reads.
+      MailStore mail = new MailStore(db, blobs, events, dir.intake());
       QueueRepository queue = new DerbyQueueRepository(db);
       Directory directory = new Directory(db, mail, config.guard().send().postmaster());
       LocalDelivery local = new LocalDelivery(mail);

@@ -114,7 +114,6 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     this.local = local;
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
     this.remote = new RemoteDelivery(config, blobs, directory, dns, dkim);
-    Gauge.builder("darwinmail.queue.recipients", queued, AtomicLong::get).register(Metrics.globalRegistry);
   }
 
   public QueueRepository queue() {
@@ -164,6 +163,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   public void start() {
     running = true;
     queued.set(queue.size());
+    // Registered by a running engine only: a CLI process makes one (DarwinMail.Services) but never starts it.
+    Gauge.builder("darwinmail.queue.recipients", queued, AtomicLong::get).register(Metrics.globalRegistry);
     scheduler = Thread.ofVirtual().name("delivery-scheduler").start(this::schedule);
   }
 

@@ -16,6 +16,7 @@ import org.darwinmail.config.DeliveryConfig;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.dns.Dns;
+import org.darwinmail.errors.Errors;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.QueueRepository;
@@ -136,7 +137,7 @@ final class RemoteDelivery {
       } catch (IOException e) {
         // The server may close a connection between two messages (RFC 5321 §4.1.1.10 lets it): open a new one.
         log.info("queue entry {}: the connection to {} ended ({}), opening a new one", m.id(), reuse.mta(),
-            describe(e));
+            Errors.describe(e));
         reuse.client().close();
       }
     }
@@ -168,7 +169,7 @@ final class RemoteDelivery {
       try {
         addrs = resolve(t);
       } catch (IOException e) {
-        lastError = describe(e);
+        lastError = Errors.describe(e);
         continue;
       }
       for (InetAddress a : addrs) {
@@ -184,7 +185,7 @@ final class RemoteDelivery {
             return attempt(m, rcpts, t, a, dkimHeader, false);
           }
         } catch (IOException e) {
-          lastError = t.host() + " [" + a.getHostAddress() + "]: " + describe(e);
+          lastError = t.host() + " [" + a.getHostAddress() + "]: " + Errors.describe(e);
           lastStatus = "4.4.1";
           log.info("queue entry {}: {}", m.id(), lastError);
         }
@@ -203,10 +204,6 @@ final class RemoteDelivery {
       link.client().close();
       throw e;
     }
-  }
-
-  private static String describe(IOException e) {
-    return org.darwinmail.errors.Errors.describe(e);
   }
 
   private List<InetAddress> resolve(Target t) throws IOException {

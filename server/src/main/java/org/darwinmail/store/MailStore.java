@@ -2,6 +2,7 @@ package org.darwinmail.store;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -45,13 +46,29 @@ public final class MailStore {
   private final MailboxEvents events;
   private final GenerationCache<String, Optional<Long>> mailboxIds = new GenerationCache<>(10_000);
   private final GroupCommit<List<NewMessage>, List<MessageRow>> inserts;
-  private volatile Intake intake;
+  /** The intake journal feeding this store (its reads then wait for what was journaled before them), or null. */
+  private final Intake intake;
 
+  /** A store without an intake journal (tests of the store alone). */
   public MailStore(Database db, BlobStore blobs, MailboxEvents events) {
+    this(db, blobs, events, null);
+  }
+
+  /**
+   * A store fed by the intake journal in {@code intakeDir} (null: none): opening it applies what a previous run
+   * journaled but did not store, before this constructor returns.
+   */
+  public MailStore(Database db, BlobStore blobs, MailboxEvents events, Path intakeDir) {
+    this(db, blobs, events, intakeDir, Intake.SEGMENT_SIZE);
+  }
+
+  MailStore(Database db, BlobStore blobs, MailboxEvents events, Path intakeDir, long segmentSize) {
     this.db = db;
     this.blobs = blobs;
     this.events = events;
     this.inserts = new GroupCommit<>(db, 64, MailStore::insertBatch);
+    // Last: the journal's recovery uses this store (its reads do not wait for the journal yet, as intake is null).
+    this.intake = intakeDir == null ? null : Intake.open(intakeDir, this, segmentSize);
   }
 
   public BlobStore blobs() {
@@ -60,11 +77,6 @@ public final class MailStore {
 
   public MailboxEvents events() {
     return events;
-  }
-
-  /** The intake journal feeding this store (its reads then wait for what was journaled before them). */
-  void attach(Intake in) {
-    this.intake = in;
   }
 
   /** The intake journal, or null when this store has none (it is opened by the server and the CLI). */
