@@ -19,6 +19,8 @@ import org.darwinmail.dns.Dns;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.store.QueueRepository;
+import org.darwinmail.testing.FakeSmtp;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.testing.TestDns;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -61,7 +63,7 @@ class OutboundDeliveryTest {
     String msg = "From: Alice <" + sender + ">\nTo: <" + to.getFirst() + ">\nSubject: " + subject
         + "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nHello,  this is   " + subject
         + ".\n.leading dot\n\n\n";
-    return Submit.send(from.port("submission"), sender, "alice-pw", sender, to, params, msg);
+    return Submitter.submit(from.port("submission"), sender, "alice-pw", sender, to, params, msg);
   }
 
   /** The messages in an account's INBOX, as text. */
