@@ -172,7 +172,8 @@ public final class DarwinMail implements AutoCloseable {
       DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, local,
           new org.darwinmail.dns.Dns(config.dns()));
       // The abuse guard holds the queued mail of blocked senders and releases it on unblock (waking the engine).
-      SendGuard sends = new SendGuard(config, new DerbySenderRepository(db), directory, blobs, local, new QueueHold(queue, delivery::wake));
+      SendGuard sends = new SendGuard(config, new DerbySenderRepository(db), directory, blobs, local,
+          new QueueHold(queue, delivery::wake));
       // Asked for every group at every schedule: a lookup of the message only while some account is blocked.
       delivery.holdWhen(id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
       Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
