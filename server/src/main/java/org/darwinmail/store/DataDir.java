@@ -21,6 +21,8 @@ import java.nio.file.Path;
  *   backup/          online backups (darwinmail backup)
  *   run/control.sock the control socket of the running server
  *   settings.toml    settings changed at run time (the wizard, the CLI), over the configuration file
+ *   .appliance-setup-done  the appliance's first boot made the domain and postmaster of its OVF properties
+ *                    (written by ansible/roles/firstboot/templates/setup.j2, never by the server)
  * </pre>
  */
 public record DataDir(Path root) {
@@ -34,6 +36,10 @@ public record DataDir(Path root) {
   public static final String BACKUP = "backup";
   public static final String RUN = "run";
   public static final String SETTINGS = "settings.toml";
+  public static final String APPLIANCE_SETUP_DONE = ".appliance-setup-done";
+  /** Every name directly under the data directory. */
+  public static final java.util.Set<String> NAMES = java.util.Set.of(FORMAT, DB, DERBY_LOG, BLOBS, INTAKE, TLS, DKIM,
+      BACKUP, RUN, SETTINGS, APPLIANCE_SETUP_DONE);
 
   public static DataDir of(Path root) {
     return new DataDir(root);
