@@ -9,14 +9,15 @@ build {
   sources = ["source.qemu.darwinmail", "source.vmware-iso.darwinmail"]
 
   provisioner "ansible" {
-    playbook_file = "ansible/site.yml"
+    # Paths from this folder (path.root), not from wherever packer was started.
+    playbook_file = "${path.root}/../ansible/site.yml"
     user          = "root"
     use_proxy     = false
     extra_arguments = [
       "--extra-vars", "darwinmail_bundle=${abspath(var.darwinmail_bundle)} darwinmail_version=${var.version}",
     ]
     ansible_env_vars = [
-      "ANSIBLE_CONFIG=ansible/ansible.cfg",
+      "ANSIBLE_CONFIG=${path.root}/../ansible/ansible.cfg",
       "ANSIBLE_HOST_KEY_CHECKING=False",
     ]
   }

@@ -96,9 +96,3 @@ variable "vmware_guest_os_type" {
   default     = "rhel9-64"
 }
 
-variable "root_password" {
-  type        = string
-  description = "Root password used only while Packer provisions the vmware build over SSH; the image ships with root locked unless the kickstart is given a crypted password."
-  default     = ""
-  sensitive   = true
-}

@@ -6,15 +6,17 @@ Nothing here touches /etc/postfix, /etc/dovecot or the standard ports.
 """
 import os
 import pwd
-import grp
 import shutil
 import subprocess
+import sys
 import time
 
 from benchlib import PASSWORD, free_port, wait_port, read_pid, stop_pid, log, Unavailable, REPO_DIR
 
-MAIL_UID = pwd.getpwnam("nobody").pw_uid      # owner of every peer Maildir (Postfix virtual + Dovecot)
-MAIL_GID = grp.getgrnam("nogroup").gr_gid
+sys.path.insert(0, os.path.join(REPO_DIR, "tools", "py"))
+# The private Postfix is shared with the end-to-end tests; MAIL_UID/MAIL_GID own every peer Maildir (Postfix
+# virtual(8) and Dovecot).
+from private_postfix import MAIL_GID, MAIL_UID, PostfixError, PrivatePostfix  # noqa: E402
 
 
 def ensure_packages(*pkgs):
@@ -229,38 +231,9 @@ protocol lmtp {{
         self.stop()
 
 
-POSTFIX_MASTER_CF = """# private Postfix for Darwin Mail benchmarks (generated); chroot off everywhere
-{smtpd_listen} inet  n       -       n       -       -       smtpd
-{submission}
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-
 class Postfix:
-    """Postfix with its own config_directory/queue_directory; smtpd on 127.0.0.1:<run-time port>.
+    """Postfix with its own config_directory/queue_directory (tools/py/private_postfix.py, shared with the
+    end-to-end tests); smtpd on 127.0.0.1:<run-time port>.
 
     mode "maildir": mail for bench.test goes to Maildir under work/mail through virtual(8) (durable).
     mode "relay":   everything is relayed to relayhost (for bench-relay); the submission listener
@@ -269,70 +242,36 @@ class Postfix:
 
     def __init__(self, work, users, mode="maildir", relayhost=None, sasl_path=None, smtpd=True, submission=False,
                  milter=None):
-        self.work = os.path.join(work, "postfix")
         self.mode, self.users, self.relayhost, self.sasl_path = mode, users, relayhost, sasl_path
         self.milter = milter
-        self.conf_dir = os.path.join(self.work, "etc")
-        self.queue_dir = os.path.join(self.work, "queue")
-        self.data_dir = os.path.join(self.work, "data")
-        self.log_dir = os.path.join(self.work, "log")
-        self.logfile = os.path.join(self.log_dir, "postfix.log")
-        self.mail_root = os.path.join(work, "mail")
+        self.pf = PrivatePostfix(os.path.join(work, "postfix"), os.path.join(work, "mail"), "benchmarks")
+        self.conf_dir = str(self.pf.conf)
+        self.logfile = str(self.pf.logfile)
+        self.mail_root = str(self.pf.mail_root)
         self.smtp_port = free_port() if smtpd else 0
         self.submission_port = free_port() if submission else 0
-        self.pid = None
+
+    @property
+    def pid(self):
+        return self.pf.pid
 
     def postfix(self, *args, check=True):
-        r = subprocess.run(["postfix", "-c", self.conf_dir, *args], stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=120)
-        if check and r.returncode != 0:
-            raise Unavailable("postfix %s failed: %s%s" % (" ".join(args), r.stdout, r.stderr))
-        return r
+        try:
+            return self.pf.postfix(*args, check=check)
+        except PostfixError as e:
+            raise Unavailable(str(e))
 
     def write_config(self):
-        for d in (self.conf_dir, self.queue_dir, self.data_dir, self.log_dir, self.mail_root):
-            os.makedirs(d, exist_ok=True)
-        os.chmod(self.work, 0o755)
-        pf = pwd.getpwnam("postfix")
-        os.chown(self.data_dir, pf.pw_uid, pf.pw_gid)
-        os.chown(self.mail_root, MAIL_UID, MAIL_GID)
-        vmap = ", ".join("%s=%s/%s/Maildir/" % (u, u.split("@")[1], u.split("@")[0]) for u in self.users)
-        main = f"""# private Postfix for Darwin Mail benchmarks (generated)
-compatibility_level = 3.6
-queue_directory = {self.queue_dir}
-data_directory = {self.data_dir}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = peer.bench.test
-mydomain = bench.test
-myorigin = $myhostname
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-maillog_file = {self.logfile}
-maillog_file_prefixes = {self.log_dir}
-alias_maps =
-alias_database =
-biff = no
-append_dot_mydomain = no
-smtputf8_enable = no
-smtpd_banner = $myhostname ESMTP
-local_recipient_maps =
-"""
+        main = self.pf.main_cf("peer.bench.test", "bench.test", "$myhostname ESMTP") + "local_recipient_maps =\n"
         if self.mode == "maildir":
-            main += f"""virtual_mailbox_domains = bench.test
-virtual_mailbox_base = {self.mail_root}
-virtual_mailbox_maps = inline:{{ {vmap} }}
-virtual_uid_maps = static:{MAIL_UID}
-virtual_gid_maps = static:{MAIL_GID}
-virtual_minimum_uid = 1
-virtual_destination_concurrency_limit = 50
+            main += PrivatePostfix.virtual_maildirs("bench.test", self.users, self.mail_root)
+            main += """virtual_destination_concurrency_limit = 50
 smtpd_relay_restrictions = reject_unauth_destination
 default_transport = error:no outbound mail from the benchmark instance
 relay_transport = error:no outbound mail from the benchmark instance
 """
         else:
+            os.makedirs(self.conf_dir, exist_ok=True)
             key, crt = gen_selfsigned(self.conf_dir)
             main += f"""relayhost = {self.relayhost}
 smtp_tls_security_level = may
@@ -347,45 +286,32 @@ smtpd_sasl_auth_enable = no
                 main += f"""smtpd_milters = {self.milter}
 milter_default_action = tempfail
 """
-        with open(os.path.join(self.conf_dir, "main.cf"), "w") as f:
-            f.write(main)
-        sub = ""
+        listen = ("127.0.0.1:%d inet  n       -       n       -       -       smtpd" % self.smtp_port
+                  if self.smtp_port else "#smtpd-off")
         if self.submission_port:
-            sub = (f"127.0.0.1:{self.submission_port} inet n - n - - smtpd\n"
-                   "  -o syslog_name=postfix/submission\n"
-                   "  -o smtpd_tls_security_level=encrypt\n"
-                   "  -o smtpd_sasl_auth_enable=yes\n"
-                   "  -o smtpd_tls_auth_only=yes\n"
-                   "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
-                   "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n")
-        listen = "127.0.0.1:%d" % self.smtp_port if self.smtp_port else "#smtpd-off"
-        with open(os.path.join(self.conf_dir, "master.cf"), "w") as f:
-            f.write(POSTFIX_MASTER_CF.format(smtpd_listen=listen, submission=sub))
+            listen += (f"\n127.0.0.1:{self.submission_port} inet n - n - - smtpd\n"
+                       "  -o syslog_name=postfix/submission\n"
+                       "  -o smtpd_tls_security_level=encrypt\n"
+                       "  -o smtpd_sasl_auth_enable=yes\n"
+                       "  -o smtpd_tls_auth_only=yes\n"
+                       "  -o smtpd_client_restrictions=permit_sasl_authenticated,reject\n"
+                       "  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject")
+        self.pf.write(main, listen)
 
     def start(self):
         self.write_config()
-        self.postfix("check", check=False)
-        self.postfix("start")
-        self.pid = read_pid(os.path.join(self.queue_dir, "pid", "master.pid"))
-        if not self.pid:
-            raise Unavailable("postfix: no master.pid (see %s)" % self.logfile)
-        for p in (self.smtp_port, self.submission_port):
-            if p and not wait_port("127.0.0.1", p, 30, banner=True):
-                raise Unavailable("postfix: port %d does not answer (see %s)" % (p, self.logfile))
+        try:
+            self.pf.start([p for p in (self.smtp_port, self.submission_port) if p])
+        except PostfixError as e:
+            raise Unavailable(str(e))
         log("postfix pid %d smtp %d submission %d" % (self.pid, self.smtp_port, self.submission_port))
         return self
 
     def stop(self):
-        if self.pid:
-            stop_pid(self.pid, what="postfix master")
-            self.pid = None
+        self.pf.stop()
 
     def queue_empty(self):
-        for q in ("incoming", "active", "deferred", "maildrop"):
-            for _root, _dirs, files in os.walk(os.path.join(self.queue_dir, q)):
-                if files:
-                    return False
-        return True
+        return self.pf.queue_empty()
 
     def wait_queue_empty(self, timeout):
         deadline = time.time() + timeout
@@ -396,14 +322,7 @@ milter_default_action = tempfail
         return False
 
     def maildir_count(self, user):
-        md = os.path.join(self.mail_root, user.split("@")[1], user.split("@")[0], "Maildir")
-        n = 0
-        for s in ("new", "cur"):
-            try:
-                n += len(os.listdir(os.path.join(md, s)))
-            except FileNotFoundError:
-                pass
-        return n
+        return len(self.pf.maildir_files(user))
 
     def __enter__(self):
         return self.start()

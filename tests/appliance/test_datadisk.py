@@ -29,7 +29,7 @@ def test_server_keeps_its_state_there(host):
     files = host.check_output("find /var/lib/darwinmail -mindepth 1 -maxdepth 2 ! -user darwinmail "
                               "! -path /var/lib/darwinmail/lost+found -printf '%p\\n'")
     assert files == "", "files not owned by darwinmail: " + files
-    assert host.file("/var/lib/darwinmail/tls/appliance-key.pem").mode == 0o600
+    assert host.file("/var/lib/darwinmail/tls/key.pem").mode == 0o600
     assert int(host.check_output("find /var/lib/darwinmail -type f | wc -l")) > 3
 
 

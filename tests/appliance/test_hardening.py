@@ -70,5 +70,5 @@ def test_password_login_is_not_offered(appliance):
 
 def test_hostname_and_certificate_from_ovf_properties(host):
     assert host.check_output("hostname") == HOSTNAME.split(".")[0]
-    subject = host.check_output("openssl x509 -noout -subject -in /var/lib/darwinmail/tls/appliance-cert.pem")
+    subject = host.check_output("openssl x509 -noout -subject -in /var/lib/darwinmail/tls/cert.pem")
     assert HOSTNAME in subject

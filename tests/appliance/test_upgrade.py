@@ -23,7 +23,7 @@ def facts(host):
         "machine_id": host.file("/etc/machine-id").content_string.strip(),
         "host_key": host.file("/etc/ssh/ssh_host_ed25519_key.pub").content_string.split()[1],
         "cert": host.check_output("openssl x509 -noout -fingerprint -sha256 -in "
-                                  "/var/lib/darwinmail/tls/appliance-cert.pem"),
+                                  "/var/lib/darwinmail/tls/cert.pem"),
         "fs_uuid": host.check_output("findmnt -no UUID /var/lib/darwinmail"),
         "users": host.check_output("darwinmail user list"),
     }

@@ -1,19 +1,18 @@
 """Real peers for the delivery tests, private and on loopback: dnsmasq (the DNS that Darwin Mail's MX lookups ask)
-and Postfix (its own config, queue and log folders; smtpd on a free 127.0.0.1 port; Maildir delivery through
-virtual(8)). Each is stopped by the PID it wrote, never by name."""
-import grp
+and Postfix (tools/py/private_postfix.py, shared with the benchmarks: its own config, queue and log folders; smtpd
+on a free 127.0.0.1 port; Maildir delivery through virtual(8)). Each is stopped by the PID it wrote, never by name."""
 import os
-import pwd
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 from conftest import free_port
 
-MAIL_UID = pwd.getpwnam("nobody").pw_uid
-MAIL_GID = grp.getgrnam("nogroup").gr_gid
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "py"))
+from private_postfix import PrivatePostfix  # noqa: E402  (the helper shared with bench/py/peers.py)
 
 
 def free_udp_tcp_port():
@@ -101,144 +100,48 @@ class Dnsmasq:
         return f'[dns]\nservers = ["127.0.0.1:{self.port}"]\ntimeout_seconds = 2\n'
 
 
-MASTER_CF = """# private Postfix for Darwin Mail tests (generated); chroot off everywhere
-127.0.0.1:{port} inet  n       -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-tlsmgr    unix  -       -       n       1000?   1       tlsmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-lmtp      unix  -       -       n       -       -       lmtp
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-
 class Postfix:
-    """A private Postfix: receives mail for `domain` into Maildirs (unknown users get 550 5.1.1) and relays mail for
-    `relay_domain` to Darwin Mail at 127.0.0.1:relay_port."""
+    """A private Postfix (tools/py/private_postfix.py): receives mail for `domain` into Maildirs (unknown users get
+    550 5.1.1) and relays mail for `relay_domain` to Darwin Mail at 127.0.0.1:relay_port."""
 
     def __init__(self, work: Path, domain, users, relay_domain=None, relay_port=None, port=None):
         self.work = work / "postfix"
         self.domain, self.users = domain, users
         self.relay_domain, self.relay_port = relay_domain, relay_port
-        self.conf = self.work / "etc"
-        self.queue = self.work / "queue"
-        self.data = self.work / "data"
-        self.logdir = self.work / "log"
-        self.logfile = self.logdir / "postfix.log"
-        self.mail = self.work / "mail"
+        self.pf = PrivatePostfix(self.work, self.work / "mail", "tests")
+        self.logfile = self.pf.logfile
         self.port = port or free_port()
-        self.pid = None
+
+    @property
+    def pid(self):
+        return self.pf.pid
 
     def postfix(self, *args, check=True):
-        r = subprocess.run(["postfix", "-c", str(self.conf), *args], stdin=subprocess.DEVNULL,
-                           capture_output=True, text=True, timeout=120)
-        if check and r.returncode != 0:
-            raise RuntimeError(f"postfix {' '.join(args)}: {r.stdout}{r.stderr}")
-        return r
+        return self.pf.postfix(*args, check=check)
 
     def write_config(self):
-        for d in (self.conf, self.queue, self.data, self.logdir, self.mail):
-            d.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.work, 0o755)
-        pf = pwd.getpwnam("postfix")
-        os.chown(self.data, pf.pw_uid, pf.pw_gid)
-        os.chown(self.mail, MAIL_UID, MAIL_GID)
-        vmap = ", ".join(f"{u}={u.split('@')[1]}/{u.split('@')[0]}/Maildir/" for u in self.users)
         relay = ""
         if self.relay_domain:
             relay = (f"relay_domains = {self.relay_domain}\n"
                      f"transport_maps = inline:{{ {self.relay_domain}=smtp:[127.0.0.1]:{self.relay_port} }}\n")
-        (self.conf / "main.cf").write_text(f"""# private Postfix for Darwin Mail tests (generated)
-compatibility_level = 3.6
-queue_directory = {self.queue}
-data_directory = {self.data}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.{self.domain}
-mydomain = {self.domain}
-myorigin = $myhostname
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-maillog_file = {self.logfile}
-maillog_file_prefixes = {self.logdir}
-alias_maps =
-alias_database =
-biff = no
-append_dot_mydomain = no
-smtputf8_enable = no
-smtpd_banner = $myhostname ESMTP Postfix
-virtual_mailbox_domains = {self.domain}
-virtual_mailbox_base = {self.mail}
-virtual_mailbox_maps = inline:{{ {vmap} }}
-virtual_uid_maps = static:{MAIL_UID}
-virtual_gid_maps = static:{MAIL_GID}
-virtual_minimum_uid = 1
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtp_tls_security_level = may
-{relay}default_transport = error:this test instance sends nowhere else
-""")
-        (self.conf / "master.cf").write_text(MASTER_CF.format(port=self.port))
+        main = (self.pf.main_cf(f"mx.{self.domain}", self.domain, "$myhostname ESMTP Postfix")
+                + PrivatePostfix.virtual_maildirs(self.domain, self.users, self.pf.mail_root)
+                + "smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n"
+                + "smtp_tls_security_level = may\n"
+                + relay + "default_transport = error:this test instance sends nowhere else\n")
+        self.pf.write(main, f"127.0.0.1:{self.port} inet  n       -       n       -       -       smtpd")
 
     def start(self):
         self.write_config()
-        self.postfix("check", check=False)
-        self.postfix("start")
-        pidfile = self.queue / "pid" / "master.pid"
-        deadline = time.time() + 30
-        while time.time() < deadline and not self.pid:
-            try:
-                self.pid = int(pidfile.read_text().strip())
-            except (FileNotFoundError, ValueError):
-                time.sleep(0.1)
-        if not self.pid:
-            raise RuntimeError("postfix: no master.pid")
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
-                    if s.recv(100).startswith(b"220"):
-                        return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("postfix smtpd does not answer; log: " + self.log())
+        self.pf.start([self.port])
+        return self
 
     def stop(self):
-        if self.pid:
-            stop_pid(self.pid)
-            self.pid = None
+        self.pf.stop()
 
     def log(self):
-        try:
-            return self.logfile.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return self.pf.log()
 
     def maildir(self, user):
         """The messages delivered to user, as bytes."""
-        md = self.mail / user.split("@")[1] / user.split("@")[0] / "Maildir"
-        out = []
-        for sub in ("new", "cur"):
-            d = md / sub
-            if d.is_dir():
-                out += [p.read_bytes() for p in sorted(d.iterdir())]
-        return out
+        return [p.read_bytes() for p in self.pf.maildir_files(user)]

@@ -6,12 +6,14 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.DeliveryEngine;
 import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.ConnectionLimits;
 import org.darwinmail.guard.Guard;
 import org.darwinmail.guard.HarvestGuard;
 import org.darwinmail.guard.InboundAuth;
 import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.guard.QueueHold;
 import org.darwinmail.guard.SendGuard;
 import org.darwinmail.net.NetServer;
 import org.darwinmail.net.Tls;
@@ -22,10 +24,14 @@ import org.darwinmail.smtp.SmtpContext;
 import org.darwinmail.smtp.SmtpServer;
 import org.darwinmail.smtp.SmtpSession;
 import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.DataDir;
 import org.darwinmail.store.Database;
+import org.darwinmail.store.DerbyQueueRepository;
+import org.darwinmail.store.DerbySenderRepository;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MailboxEvents;
+import org.darwinmail.store.QueueRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -58,7 +64,6 @@ public final class DarwinMail implements AutoCloseable {
   private final Services services;
   private final NetServer net = new NetServer();
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
-  private org.darwinmail.delivery.DeliveryEngine delivery;
   private org.darwinmail.store.BlobCollector collector;
 
   private DarwinMail(ServerConfig config, Services services) {
@@ -89,15 +94,9 @@ public final class DarwinMail implements AutoCloseable {
 
   private void listen() {
     Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
-    LocalDelivery local = new LocalDelivery(services.mail());
-    delivery = new org.darwinmail.delivery.DeliveryEngine(config, new org.darwinmail.delivery.Queue(services.db()),
-        services.blobs(), services.directory(), local, new org.darwinmail.dns.Dns(config.dns()));
+    LocalDelivery local = services.local();
+    DeliveryEngine delivery = services.delivery();
     delivery.start();
-    // The abuse guard holds the queued mail of blocked senders and releases it on unblock.
-    services.guard().sends().attachQueue(new org.darwinmail.guard.QueueHold(delivery.queue(), delivery::wake));
-    // Asked for every group at every schedule: a lookup of the message only while some account is blocked.
-    delivery.holdWhen(id -> services.guard().sends().anyHeld() && delivery.queue().message(id)
-        .map(e -> services.guard().sends().held(e.account())).orElse(false));
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
         local, delivery, tls, services.logins(), services.guard());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
@@ -128,9 +127,9 @@ public final class DarwinMail implements AutoCloseable {
     return a == null ? -1 : a.getPort();
   }
 
-  /** The outbound queue and its delivery engine (null before listen()). */
-  public org.darwinmail.delivery.DeliveryEngine delivery() {
-    return delivery;
+  /** The outbound queue and its delivery engine (started by listen()). */
+  public DeliveryEngine delivery() {
+    return services.delivery();
   }
 
   public Services services() {
@@ -145,41 +144,53 @@ public final class DarwinMail implements AutoCloseable {
   public void close() {
     log.info("Darwin Mail stopping");
     net.close();
-    if (delivery != null) {
-      delivery.close();
-    }
+    services.delivery().close();
     if (collector != null) {
       collector.close();
     }
     services.close();
   }
 
-  /** Keeps the wiring of the storage and core in one place, for the server and for CLI commands alike. */
+  /**
+   * Keeps the wiring of the storage and core in one place, for the server and for CLI commands alike: each object
+   * is made once, here, in the order of its dependencies (a CLI process never starts the delivery engine).
+   */
   public record Services(ServerConfig config, Database db, BlobStore blobs, MailboxEvents events, MailStore mail,
-      Directory directory, LoginGuard logins, Guard guard) implements AutoCloseable {
+      QueueRepository queue, Directory directory, LocalDelivery local, DeliveryEngine delivery, LoginGuard logins,
+      Guard guard) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
-      Database db = Database.open(config.dataDir());
-      BlobStore blobs = new BlobStore(config.dataDir().resolve("blobs"), config.store().diskReserveBytes());
+      DataDir dir = DataDir.of(config.dataDir());
+      Database db = Database.open(dir.root());
+      BlobStore blobs = new BlobStore(dir.blobs(), config.store().diskReserveBytes());
       MailboxEvents events = new MailboxEvents();
-      MailStore mail = new MailStore(db, blobs, events);
-      // Applies what a previous run journaled but did not store, before anything reads or listens.
-      org.darwinmail.store.Intake.open(config.dataDir().resolve("intake"), mail);
+      // Opening its intake journal applies what a previous run journaled but did not store, before anything reads.
+      MailStore mail = new MailStore(db, blobs, events, dir.intake());
+      QueueRepository queue = new DerbyQueueRepository(db);
       Directory directory = new Directory(db, mail, config.guard().send().postmaster());
-      Guard guard = new Guard(new SendGuard(config, db, directory, blobs, new LocalDelivery(mail)),
-          new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()), new InboundAuth(config));
-      return new Services(config, db, blobs, events, mail, directory,
+      LocalDelivery local = new LocalDelivery(mail);
+      DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, local,
+          new org.darwinmail.dns.Dns(config.dns()));
+      // The abuse guard holds the queued mail of blocked senders and releases it on unblock (waking the engine).
+      SendGuard sends = new SendGuard(config, new DerbySenderRepository(db), directory, blobs, local,
+          new QueueHold(queue, delivery::wake));
+      // Asked for every group at every schedule: a lookup of the message only while some account is blocked.
+      delivery.holdWhen(id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
+      Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
+          new InboundAuth(config));
+      return new Services(config, db, blobs, events, mail, queue, directory, local, delivery,
           new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
     }
 
     /** Does any stored message (or queued item, or journaled message not stored yet) use this blob? */
     public boolean blobReferenced(String hash) {
-      return mail.blobReferenced(hash) || new org.darwinmail.delivery.Queue(db).blobReferenced(hash)
+      return mail.blobReferenced(hash) || queue.blobReferenced(hash)
           || (mail.intake() != null && mail.intake().holds(hash));
     }
 
     @Override
     public void close() {
+      delivery.close(); // lets attempts in flight finish; nothing to do when it was never started
       if (mail.intake() != null) {
         mail.intake().close(); // applies what is journaled
       }

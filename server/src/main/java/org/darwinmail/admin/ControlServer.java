@@ -47,7 +47,7 @@ public final class ControlServer implements AutoCloseable {
   }
 
   public static Path socketPath(Path dataDir) {
-    return dataDir.resolve("run").resolve("control.sock");
+    return org.darwinmail.store.DataDir.of(dataDir).controlSocket();
   }
 
   public static ControlServer start(DarwinMail mail) {

@@ -50,7 +50,7 @@ public final class Cli implements AutoCloseable {
    * `domain list` on a fresh configuration made one).
    */
   boolean hasData(Path configFile) {
-    return live != null || opened != null || Files.isDirectory(dataDir(configFile).resolve("db"));
+    return live != null || opened != null || Files.isDirectory(org.darwinmail.store.DataDir.of(dataDir(configFile)).db());
   }
 
   Path dataDir(Path configFile) {

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ConfigException;
-import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.release.Release;
 import org.darwinmail.store.RefusedException;
@@ -113,10 +112,6 @@ public final class Main {
     int code = execute(args, new java.io.ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)),
         new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8), cli);
     return new String[] {Integer.toString(code), out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8)};
-  }
-
-  static ServerConfig load(Path file) {
-    return ConfigLoader.load(file);
   }
 
   /**

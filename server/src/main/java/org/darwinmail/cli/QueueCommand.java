@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.darwinmail.DarwinMail;
-import org.darwinmail.delivery.Queue;
+import org.darwinmail.store.QueueRepository;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
@@ -21,14 +21,14 @@ final class QueueCommand {
   @ParentCommand
   Main main;
 
-  static Queue queue(Main main) {
-    return new Queue(Main.services(main).db());
+  static QueueRepository queue(Main main) {
+    return Main.services(main).queue();
   }
 
   /** Tells a running server's delivery engine to look at the queue now. */
   static void wake(Main main) {
     DarwinMail server = main.cli.server();
-    if (server != null && server.delivery() != null) {
+    if (server != null) {
       server.delivery().wake();
     }
   }
@@ -46,18 +46,18 @@ final class QueueCommand {
       if (!Main.hasData(parent.main, spec)) {
         return 0;
       }
-      Map<Queue.Entry, List<Queue.Rcpt>> all = queue(parent.main).list();
+      Map<QueueRepository.Entry, List<QueueRepository.Rcpt>> all = queue(parent.main).list();
       if (all.isEmpty()) {
         out.println("The queue is empty.");
         return 0;
       }
       for (var e : all.entrySet()) {
-        Queue.Entry m = e.getKey();
+        QueueRepository.Entry m = e.getKey();
         // the id this command takes, and the one the SMTP reply ("250 2.0.0 OK queued as ...") and the log gave
         out.println(m.id() + "  queued as " + m.blob().substring(0, Math.min(12, m.blob().length())) + "  "
             + m.created() + "  <" + m.sender() + ">  " + m.size() + " bytes"
             + (m.account() == null ? "" : "  submitted by " + m.account()));
-        for (Queue.Rcpt r : e.getValue()) {
+        for (QueueRepository.Rcpt r : e.getValue()) {
           out.println("    " + r.recipient() + "  attempts " + r.attempts() + ", next " + r.nextAttempt()
               + (r.lastError() == null ? "" : ", last error: " + r.lastError()));
         }

@@ -2,7 +2,7 @@ package org.darwinmail.cli;
 
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.darwinmail.guard.Block;
+import org.darwinmail.store.SenderRepository.Block;
 import org.darwinmail.guard.SendGuard;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;

@@ -3,6 +3,7 @@ package org.darwinmail.cli;
 import java.util.concurrent.CountDownLatch;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.admin.ControlServer;
+import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.config.ServerConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ParentCommand;
@@ -18,7 +19,7 @@ final class ServeCommand implements Runnable {
     if (main.cli.server() != null) {
       throw new CliException("the server is already running");
     }
-    ServerConfig config = Main.load(main.config);
+    ServerConfig config = ConfigLoader.load(main.config);
     DarwinMail server = DarwinMail.start(config);
     ControlServer control = ControlServer.start(server);
     CountDownLatch stopped = new CountDownLatch(1);

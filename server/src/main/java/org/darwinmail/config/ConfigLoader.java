@@ -18,7 +18,7 @@ import tools.jackson.dataformat.toml.TomlMapper;
  */
 public final class ConfigLoader {
   /** The runtime settings file, relative to the data directory. */
-  public static final String RUNTIME_SETTINGS = "settings.toml";
+  public static final String RUNTIME_SETTINGS = org.darwinmail.store.DataDir.SETTINGS;
 
   private static final TomlMapper MAPPER = TomlMapper.builder()
       .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
@@ -31,7 +31,7 @@ public final class ConfigLoader {
     JsonNode tree = readTree(file);
     ServerConfig base = bind(tree, file.toString());
     Path dataDir = resolveDataDir(file, base.dataDir());
-    Path runtime = dataDir.resolve(RUNTIME_SETTINGS);
+    Path runtime = org.darwinmail.store.DataDir.of(dataDir).settings();
     if (Files.exists(runtime)) {
       JsonNode overlay = readTree(runtime);
       merge((ObjectNode) tree, overlay);

@@ -49,11 +49,6 @@ public record GuardConfig(Integer maxConnectionsPerAddress, Integer maxConnectio
     return new GuardConfig(null, null, null, null, null, null, null, null, null, null);
   }
 
-  public GuardConfig withSend(SendConfig s) {
-    return new GuardConfig(maxConnectionsPerAddress, maxConnectionsPerMinute, maxConnectionsPerListener, harvestDelayAfter, harvestRefuseAfter,
-        loginDelayMillis, loginLockAfter, loginLockoutSeconds, s, inbound);
-  }
-
   public GuardConfig withConnections(int perAddress, int perMinute) {
     return new GuardConfig(perAddress, perMinute, maxConnectionsPerListener, harvestDelayAfter, harvestRefuseAfter, loginDelayMillis,
         loginLockAfter, loginLockoutSeconds, send, inbound);

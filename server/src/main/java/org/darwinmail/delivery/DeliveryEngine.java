@@ -5,14 +5,9 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.SequenceInputStream;
-import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -21,13 +16,15 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.darwinmail.config.DeliveryConfig;
-import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.RemoteDelivery.Link;
+import org.darwinmail.delivery.RemoteDelivery.Result;
 import org.darwinmail.dns.Dns;
 import org.darwinmail.store.Addresses;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
+import org.darwinmail.store.QueueRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,20 +37,22 @@ import org.slf4j.LoggerFactory;
  * <p>Durability: a recipient row is removed only after the remote server accepted the message (its final 250),
  * so a crash or restart at any point before that retries it, and one after it is the only window for a
  * duplicate (RFC 5321 §6.1 accepts that).
+ *
+ * <p>The SMTP conversation itself (routing, EHLO, STARTTLS, MAIL/RCPT/DATA, reply classification) is {@link
+ * RemoteDelivery}'s; this class only decides what to attempt when and what each result means for the queue.
  */
 public final class DeliveryEngine implements Outbound, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(DeliveryEngine.class);
 
   private final ServerConfig config;
   private final DeliveryConfig dc;
-  private final Queue queue;
+  private final QueueRepository queue;
   private final BlobStore blobs;
   private final Directory directory;
   private final LocalDelivery local;
-  private final Dns dns;
   private final Dkim dkim;
-  /** TLS towards the smarthost: its certificate is verified (it receives our password). */
-  private final javax.net.ssl.SSLSocketFactory smarthostTls;
+  /** The conversation with remote servers: this class schedules it and records its results. */
+  private final RemoteDelivery remote;
 
   /** Recipients read from the queue at most this many at a time. */
   private static final int READ_LIMIT = 2000;
@@ -80,7 +79,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * every group of a backlog whose destination is at its connection limit (that scan was 5 % of the CPU of a
    * relay benchmark with 8,000 messages queued to one domain).
    */
-  private final LinkedHashMap<String, LinkedHashMap<String, List<Queue.Rcpt>>> pending = new LinkedHashMap<>();
+  private final LinkedHashMap<String, LinkedHashMap<String, List<QueueRepository.Rcpt>>> pending = new LinkedHashMap<>();
   /** Recipients pending or in flight. */
   private final Set<Long> known = new HashSet<>();
   /** A read of the queue is running. */
@@ -104,44 +103,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final Counter deferred = Metrics.counter("darwinmail.delivery.recipients", "result", "deferred");
   private final Counter bounced = Metrics.counter("darwinmail.delivery.recipients", "result", "bounced");
   private final AtomicLong queued = new AtomicLong();
-  /** Signatures of the messages delivered last, by queue entry id ({@link #signature}). */
-  private final Map<Long, java.util.Optional<String>> signatures = java.util.Collections.synchronizedMap(
-      new LinkedHashMap<>(64, 0.75f, true) {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, java.util.Optional<String>> eldest) {
-          return size() > 256;
-        }
-      });
 
-  /** The outcome for one recipient of one attempt. */
-  record Result(Kind kind, String status, String detail, String remoteMta) {
-    enum Kind { DELIVERED, TEMPORARY, PERMANENT }
-
-    static Result of(SmtpClient.Response r, String mta) {
-      Kind k = r.code() < 400 ? Kind.DELIVERED : r.code() < 500 ? Kind.TEMPORARY : Kind.PERMANENT;
-      return new Result(k, statusOf(r), r.text(), mta);
-    }
-
-    static Result temporary(String status, String detail, String mta) {
-      return new Result(Kind.TEMPORARY, status, detail, mta);
-    }
-
-    static Result permanent(String status, String detail, String mta) {
-      return new Result(Kind.PERMANENT, status, detail, mta);
-    }
-  }
-
-  /** The enhanced status code (RFC 3463) of a reply, or one made from its basic code. */
-  static String statusOf(SmtpClient.Response r) {
-    String first = r.lines().isEmpty() ? "" : r.lines().getFirst();
-    var m = java.util.regex.Pattern.compile("^([245])\\.(\\d{1,3})\\.(\\d{1,3})\\b").matcher(first);
-    if (m.find()) {
-      return m.group();
-    }
-    return r.code() < 400 ? "2.0.0" : r.code() < 500 ? "4.0.0" : "5.0.0";
-  }
-
-  public DeliveryEngine(ServerConfig config, Queue queue, BlobStore blobs, Directory directory, LocalDelivery local,
+  public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory, LocalDelivery local,
       Dns dns) {
     this.config = config;
     this.dc = config.delivery();
@@ -149,13 +112,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     this.blobs = blobs;
     this.directory = directory;
     this.local = local;
-    this.dns = dns;
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
-    this.smarthostTls = dc.smarthost().isEmpty() ? null : SmtpClient.verifying(dc.smarthostCa());
-    Gauge.builder("darwinmail.queue.recipients", queued, AtomicLong::get).register(Metrics.globalRegistry);
+    this.remote = new RemoteDelivery(config, blobs, directory, dns, dkim);
   }
 
-  public Queue queue() {
+  public QueueRepository queue() {
     return queue;
   }
 
@@ -174,7 +135,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   @Override
   public void enqueue(String sender, List<String> recipients, BlobRef blob, boolean smtputf8, String account) {
-    List<Queue.Rcpt> rows;
+    List<QueueRepository.Rcpt> rows;
     handOver.readLock().lock();
     try {
       try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) { // kept from the collector until queued
@@ -202,6 +163,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   public void start() {
     running = true;
     queued.set(queue.size());
+    // Registered by a running engine only: a CLI process makes one (DarwinMail.Services) but never starts it.
+    Gauge.builder("darwinmail.queue.recipients", queued, AtomicLong::get).register(Metrics.globalRegistry);
     scheduler = Thread.ofVirtual().name("delivery-scheduler").start(this::schedule);
   }
 
@@ -236,12 +199,12 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     }
   }
 
-  private static String groupKey(Queue.Rcpt r) {
+  private static String groupKey(QueueRepository.Rcpt r) {
     return r.messageId() + " " + r.domain();
   }
 
   /** Adds a due recipient the schedule does not know yet (holding lock). */
-  private void addPending(Queue.Rcpt r) {
+  private void addPending(QueueRepository.Rcpt r) {
     if (known.add(r.id())) {
       pending.computeIfAbsent(destination(r), k -> new LinkedHashMap<>())
           .computeIfAbsent(groupKey(r), k -> new ArrayList<>()).add(r);
@@ -257,7 +220,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         reading = true;
         settled.clear();
       }
-      List<Queue.Rcpt> due = List.of();
+      List<QueueRepository.Rcpt> due = List.of();
       Instant later = null;
       boolean read = false;
       try {
@@ -267,7 +230,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       } finally {
         synchronized (lock) {
           reading = false;
-          for (Queue.Rcpt r : due) {
+          for (QueueRepository.Rcpt r : due) {
             if (!settled.contains(r.id())) {
               addPending(r);
             }
@@ -305,7 +268,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         var groups = d.getValue().values().iterator();
         while (groups.hasNext() && active < dc.concurrency()
             && perDestination.getOrDefault(dest, 0) < dc.perDestination()) {
-          List<Queue.Rcpt> g = groups.next();
+          List<QueueRepository.Rcpt> g = groups.next();
           groups.remove();
           active++;
           perDestination.merge(dest, 1, Integer::sum);
@@ -329,7 +292,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   /** Concurrency limits count per destination: the recipient domain, or the smarthost for all. */
-  private String destination(Queue.Rcpt r) {
+  private String destination(QueueRepository.Rcpt r) {
     return dc.smarthost().isEmpty() ? r.domain() : "smarthost";
   }
 
@@ -338,19 +301,19 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * the same destination (as Postfix's connection cache does), so a backlog to one domain does not pay a new
    * connection, greeting, EHLO and TLS handshake per message. Frees its slot and wakes the schedule when it ends.
    */
-  private void run(List<Queue.Rcpt> first, String dest) {
+  private void run(List<QueueRepository.Rcpt> first, String dest) {
     Link link = null;
     try {
-      List<Queue.Rcpt> g = first;
+      List<QueueRepository.Rcpt> g = first;
       for (int n = 1; g != null; n++) {
         try {
           link = deliverGroup(g, link);
         } catch (RuntimeException e) {
           log.error("delivery of queue entry {} failed", g.getFirst().messageId(), e);
-          link = closed(link);
+          link = RemoteDelivery.closed(link);
         } finally {
           synchronized (lock) {
-            for (Queue.Rcpt r : g) {
+            for (QueueRepository.Rcpt r : g) {
               known.remove(r.id());
               if (reading) {
                 settled.add(r.id());
@@ -361,7 +324,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         g = link == null || n >= REUSE_LIMIT ? null : nextPending(dest);
       }
     } finally {
-      closed(link);
+      RemoteDelivery.closed(link);
       synchronized (lock) {
         active--;
         perDestination.merge(dest, -1, Integer::sum);
@@ -372,7 +335,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
   /** Takes the oldest pending group to {@code dest}, or null. */
-  private List<Queue.Rcpt> nextPending(String dest) {
+  private List<QueueRepository.Rcpt> nextPending(String dest) {
     synchronized (lock) {
       if (!running) {
         return null;
@@ -382,7 +345,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         return null;
       }
       var it = groups.values().iterator();
-      List<Queue.Rcpt> g = it.next();
+      List<QueueRepository.Rcpt> g = it.next();
       it.remove();
       if (groups.isEmpty()) {
         pending.remove(dest);
@@ -431,51 +394,47 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * Attempts one group, on {@code link} when it is a connection kept open to the same destination; returns the
    * connection to keep for the next group, or null.
    */
-  private Link deliverGroup(List<Queue.Rcpt> rcpts, Link link) {
+  private Link deliverGroup(List<QueueRepository.Rcpt> rcpts, Link link) {
     long messageId = rcpts.getFirst().messageId();
     if (held.test(messageId)) {
       // Its sender is blocked: out of the schedule until "darwinmail sender unblock" makes it due again.
-      queue.deferred(rcpts.stream().map(Queue.Rcpt::id).toList(), Instant.now().plus(Duration.ofDays(3650)),
+      queue.deferred(rcpts.stream().map(QueueRepository.Rcpt::id).toList(), Instant.now().plus(Duration.ofDays(3650)),
           "held: the sender is blocked");
       return link;
     }
-    Queue.Entry m = queue.message(messageId).orElse(null);
+    QueueRepository.Entry m = queue.message(messageId).orElse(null);
     if (m == null) {
       return link; // deleted meanwhile
     }
     Map<Long, Result> results;
     if (!blobs.exists(m.blob())) {
       log.error("queue entry {}: body {} is missing", messageId, m.blob());
-      results = all(rcpts, Result.permanent("5.3.0", "the message body was lost from the queue", null));
+      results = RemoteDelivery.all(rcpts,
+          Result.permanent("5.3.0", "the message body was lost from the queue", null));
     } else {
       try {
-        Outcome o = transfer(m, rcpts.getFirst().domain(), rcpts, link);
+        RemoteDelivery.Outcome o = remote.transfer(m, rcpts.getFirst().domain(), rcpts, link);
         results = o.results();
         link = o.link();
       } catch (RuntimeException e) {
         log.error("queue entry {}: delivery failed unexpectedly", messageId, e);
-        results = all(rcpts, Result.temporary("4.3.0", "internal error: " + e, null));
-        link = closed(link);
+        results = RemoteDelivery.all(rcpts, Result.temporary("4.3.0", "internal error: " + e, null));
+        link = RemoteDelivery.closed(link);
       }
     }
     apply(m, rcpts, results);
     return link;
   }
 
-  private static Map<Long, Result> all(List<Queue.Rcpt> rcpts, Result r) {
-    Map<Long, Result> out = new LinkedHashMap<>();
-    rcpts.forEach(x -> out.put(x.id(), r));
-    return out;
-  }
 
   /** Records the results: delivered and bounced recipients leave the queue, the others wait their next turn. */
-  private void apply(Queue.Entry m, List<Queue.Rcpt> rcpts, Map<Long, Result> results) {
+  private void apply(QueueRepository.Entry m, List<QueueRepository.Rcpt> rcpts, Map<Long, Result> results) {
     Instant now = Instant.now();
     boolean expired = now.isAfter(m.created().plusSeconds(dc.lifetimeSeconds()));
     List<Long> done = new ArrayList<>();
     List<Dsn.Failure> failures = new ArrayList<>();
-    List<Queue.Rcpt> later = new ArrayList<>();
-    for (Queue.Rcpt r : rcpts) {
+    List<QueueRepository.Rcpt> later = new ArrayList<>();
+    for (QueueRepository.Rcpt r : rcpts) {
       Result res = results.get(r.id());
       switch (res.kind()) {
         case DELIVERED -> {
@@ -508,7 +467,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     if (!failures.isEmpty()) {
       notifySender(m, Dsn.Action.FAILED, failures);
     }
-    for (Queue.Rcpt r : later) {
+    for (QueueRepository.Rcpt r : later) {
       Result res = results.get(r.id());
       Instant next = now.plusSeconds(dc.retryAfter(r.attempts() + 1));
       queue.deferred(List.of(r.id()), next, res.detail());
@@ -519,7 +478,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     if (!later.isEmpty() && !m.warned() && dc.delayWarningSeconds() > 0
         && now.isAfter(m.created().plusSeconds(dc.delayWarningSeconds()))) {
       List<Dsn.Failure> delayed = new ArrayList<>();
-      for (Queue.Rcpt r : later) {
+      for (QueueRepository.Rcpt r : later) {
         Result res = results.get(r.id());
         delayed.add(new Dsn.Failure(r.recipient(), res.status(), res.detail(), res.remoteMta()));
       }
@@ -534,7 +493,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * Sends a DSN to the envelope sender: into the INBOX when it is local, through the queue (null sender) when it is
    * remote; never for the null sender (RFC 5321 §6.1, RFC 3464 §2).
    */
-  private void notifySender(Queue.Entry m, Dsn.Action action, List<Dsn.Failure> failures) {
+  private void notifySender(QueueRepository.Entry m, Dsn.Action action, List<Dsn.Failure> failures) {
     if (m.sender().isEmpty()) {
       log.info("queue entry {}: no {} notice for the null sender", m.id(), action);
       return;
@@ -571,370 +530,4 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     log.info("queue entry {}: {} notice sent to <{}>", m.id(), action, m.sender());
   }
 
-  // ---- routing and the SMTP transaction ---------------------------------------------------------------------
-
-  /** A host to try: its name (for TLS and the DSN) and port. */
-  private record Target(String host, int port, boolean smarthost) {}
-
-  /** An open SMTP connection after EHLO (and STARTTLS and AUTH when used), ready for a transaction. */
-  private record Link(SmtpClient client, String mta, Map<String, String> caps) {}
-
-  /** One message's results, and the connection to keep for the next message to the same destination, or null. */
-  private record Outcome(Map<Long, Result> results, Link link) {}
-
-  /** Ends a connection politely (QUIT) and returns null. */
-  private static Link closed(Link link) {
-    if (link != null) {
-      link.client().quit();
-      link.client().close();
-    }
-    return null;
-  }
-
-  private Outcome transfer(Queue.Entry m, String domain, List<Queue.Rcpt> rcpts, Link reuse) {
-    if (reuse != null) {
-      String dkimHeader = signature(m);
-      try {
-        Outcome o = transaction(reuse, m, rcpts, dkimHeader);
-        boolean closing = o.results().values().stream().anyMatch(r -> r.detail() != null
-            && r.detail().startsWith("421"))
-            && o.results().values().stream().noneMatch(r -> r.kind() == Result.Kind.DELIVERED);
-        if (!closing) {
-          return o;
-        }
-        closed(o.link());
-        // 421 (RFC 5321 §3.8): the server is closing this connection, say after its own per-connection limit.
-        log.info("queue entry {}: {} closed the connection kept from the previous message, opening a new one",
-            m.id(), reuse.mta());
-      } catch (IOException e) {
-        // The server may close a connection between two messages (RFC 5321 §4.1.1.10 lets it): open a new one.
-        log.info("queue entry {}: the connection to {} ended ({}), opening a new one", m.id(), reuse.mta(),
-            describe(e));
-        reuse.client().close();
-      }
-    }
-    List<Target> targets = new ArrayList<>();
-    if (!dc.smarthost().isEmpty()) {
-      HostPort hp = HostPort.parse("delivery.smarthost", dc.smarthost());
-      targets.add(new Target(hp.host(), hp.port(), true));
-    } else {
-      switch (dns.route(domain)) {
-        case Dns.Route.NullMx n -> {
-          return new Outcome(all(rcpts, Result.permanent("5.1.10", "550 5.1.10 " + domain
-              + " does not accept mail (null MX, RFC 7505)", null)), null);
-        }
-        case Dns.Route.NoSuchDomain n -> {
-          return new Outcome(all(rcpts, Result.permanent("5.1.2", "550 5.1.2 the domain " + domain
-              + " does not exist or has no mail server", null)), null);
-        }
-        case Dns.Route.Temporary t -> {
-          return new Outcome(all(rcpts, Result.temporary("4.4.3", "DNS: " + t.reason(), null)), null);
-        }
-        case Dns.Route.Hosts h -> h.hosts().forEach(x -> targets.add(new Target(x, dc.port(), false)));
-      }
-    }
-    String dkimHeader = signature(m);
-    String lastError = "no address for any mail server of " + domain;
-    String lastStatus = "4.4.4";
-    for (Target t : targets) {
-      List<InetAddress> addrs;
-      try {
-        addrs = resolve(t);
-      } catch (IOException e) {
-        lastError = describe(e);
-        continue;
-      }
-      for (InetAddress a : addrs) {
-        try {
-          try {
-            return attempt(m, rcpts, t, a, dkimHeader, true);
-          } catch (javax.net.ssl.SSLException e) {
-            if (t.smarthost()) {
-              throw e;
-            }
-            // Opportunistic TLS (RFC 3207 §4.1, RFC 7435): a failed handshake is retried in clear text.
-            log.info("queue entry {}: TLS with {} failed ({}), retrying without", m.id(), t.host(), e.getMessage());
-            return attempt(m, rcpts, t, a, dkimHeader, false);
-          }
-        } catch (IOException e) {
-          lastError = t.host() + " [" + a.getHostAddress() + "]: " + describe(e);
-          lastStatus = "4.4.1";
-          log.info("queue entry {}: {}", m.id(), lastError);
-        }
-      }
-    }
-    return new Outcome(all(rcpts, Result.temporary(lastStatus, lastError, null)), null);
-  }
-
-  /** A new connection to one address and one transaction on it. */
-  private Outcome attempt(Queue.Entry m, List<Queue.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader,
-      boolean tls) throws IOException {
-    Link link = open(t, a, tls);
-    try {
-      return transaction(link, m, rcpts, dkimHeader);
-    } catch (IOException | RuntimeException e) {
-      link.client().close();
-      throw e;
-    }
-  }
-
-  private static String describe(IOException e) {
-    return org.darwinmail.errors.Errors.describe(e);
-  }
-
-  private List<InetAddress> resolve(Target t) throws IOException {
-    if (t.host().matches("[0-9.]+") || t.host().contains(":")) {
-      return List.of(InetAddress.getByName(t.host()));
-    }
-    return switch (dns.addresses(t.host())) {
-      case Dns.Answer.Found<InetAddress> f when !f.values().isEmpty() -> f.values();
-      case Dns.Answer.Found<InetAddress> f -> throw new IOException(t.host() + " has no address");
-      case Dns.Answer.NoSuchDomain<InetAddress> n -> throw new IOException(t.host() + " does not exist");
-      case Dns.Answer.Temporary<InetAddress> tmp -> throw new IOException(tmp.reason());
-    };
-  }
-
-  /**
-   * The DKIM-Signature for this message, or null (not ours, signing off, or a failure: then unsigned). A message
-   * going to several destinations is signed once (an RSA-2048 signature costs about 1.5 ms of CPU here): the
-   * latest signatures are kept by queue entry.
-   */
-  private String signature(Queue.Entry m) {
-    if (!dc.dkim()) {
-      return null;
-    }
-    java.util.Optional<String> known = signatures.get(m.id());
-    if (known != null) {
-      return known.orElse(null);
-    }
-    try (InputStream in = blobs.open(m.blob())) {
-      String header = dkim.sign(in, directory::isLocalDomain);
-      signatures.put(m.id(), java.util.Optional.ofNullable(header));
-      return header;
-    } catch (IOException | RuntimeException e) {
-      log.warn("queue entry {}: not DKIM-signed: {}", m.id(), e.toString());
-      return null;
-    }
-  }
-
-  /**
-   * Connects to one address and greets it: EHLO, STARTTLS when offered (required towards the smarthost), AUTH
-   * towards the smarthost when configured. Throws when this host cannot be used (the next one is tried).
-   */
-  private Link open(Target t, InetAddress a, boolean tls) throws IOException {
-    boolean implicit = t.smarthost() && dc.smarthostTls().equals("implicit");
-    Duration connect = Duration.ofSeconds(dc.connectTimeoutSeconds());
-    String mta = t.host() + " [" + a.getHostAddress() + "]";
-    SmtpClient c;
-    try {
-      c = SmtpClient.connect(a, t.port(), t.host(), connect, implicit,
-          t.smarthost() ? smarthostTls : SmtpClient.OPPORTUNISTIC);
-    } catch (javax.net.ssl.SSLHandshakeException e) {
-      throw untrusted(mta, e);
-    }
-    try {
-      SmtpClient.Response greet = c.read(SmtpClient.GREETING_TIMEOUT);
-      if (greet.code() != 220) {
-        throw new SmtpClient.HostException(mta + " greeted with " + greet.text());
-      }
-      Map<String, String> caps = c.ehlo(config.hostname());
-      if (tls && !c.isTls() && caps.containsKey("STARTTLS")) {
-        c.send("STARTTLS");
-        c.flush();
-        SmtpClient.Response r = c.read(SmtpClient.MAIL_TIMEOUT);
-        if (r.code() == 220) {
-          try {
-            c.startTls();
-          } catch (javax.net.ssl.SSLHandshakeException e) {
-            throw t.smarthost() ? untrusted(mta, e) : e;
-          }
-          caps = c.ehlo(config.hostname());
-        } else if (t.smarthost()) {
-          throw new SmtpClient.HostException(mta + " refused STARTTLS: " + r.text());
-        }
-      }
-      if (t.smarthost() && !c.isTls()) {
-        throw new SmtpClient.HostException(mta + " does not offer TLS, which the smarthost setting requires");
-      }
-      if (t.smarthost() && !dc.smarthostUser().isEmpty()) {
-        // RFC 4954 with PLAIN (RFC 4616), over TLS only.
-        String token = Base64.getEncoder().encodeToString(("\0" + dc.smarthostUser() + "\0" + dc.smarthostPassword())
-            .getBytes(StandardCharsets.UTF_8));
-        c.send("AUTH PLAIN " + token);
-        c.flush();
-        SmtpClient.Response r = c.read(SmtpClient.MAIL_TIMEOUT);
-        if (r.code() != 235) {
-          throw new SmtpClient.HostException(mta + " refused our login: " + r.text());
-        }
-      }
-      return new Link(c, mta, caps);
-    } catch (IOException | RuntimeException e) {
-      c.close();
-      throw e;
-    }
-  }
-
-  /** A smarthost whose certificate does not verify: not used (it would receive our password), with the reason. */
-  private static IOException untrusted(String mta, javax.net.ssl.SSLHandshakeException e) {
-    return new SmtpClient.HostException(mta + ": its TLS certificate is not trusted (" + e.getMessage()
-        + "); delivery.smarthost_ca names a CA or certificate to trust");
-  }
-
-  /**
-   * One SMTP transaction (RFC 5321 §3.3) on an open connection, with PIPELINING (RFC 2920) when offered. Returns a
-   * result per recipient, and the connection when it may carry the next message: the transaction ended with the
-   * server's final reply and the server did not announce that it closes (421). Throws when the connection failed.
-   */
-  private Outcome transaction(Link link, Queue.Entry m, List<Queue.Rcpt> rcpts, String dkimHeader)
-      throws IOException {
-    SmtpClient c = link.client();
-    String mta = link.mta();
-    Map<String, String> caps = link.caps();
-    if (m.smtputf8() && !caps.containsKey("SMTPUTF8")) {
-      return new Outcome(all(rcpts, Result.permanent("5.6.7", "550 5.6.7 " + mta + " does not support SMTPUTF8,"
-          + " which this message needs for its international addresses (RFC 6531 §3.2)", mta)), link);
-    }
-    long size = m.size() + (dkimHeader == null ? 0 : dkimHeader.length());
-    long limit = parseLong(caps.get("SIZE"));
-    if (limit > 0 && size > limit) {
-      return new Outcome(all(rcpts, Result.permanent("5.3.4", "552 5.3.4 the message (" + size + " bytes) is"
-          + " larger than " + mta + " accepts (" + limit + " bytes, RFC 1870)", mta)), link);
-    }
-    StringBuilder mail = new StringBuilder("MAIL FROM:<").append(m.sender()).append(">");
-    if (caps.containsKey("SIZE")) {
-      mail.append(" SIZE=").append(size);
-    }
-    if (caps.containsKey("8BITMIME") && eightBit(m)) {
-      mail.append(" BODY=8BITMIME");
-    }
-    if (m.smtputf8()) {
-      mail.append(" SMTPUTF8");
-    }
-    boolean pipelining = caps.containsKey("PIPELINING");
-    Map<Long, Result> results = new LinkedHashMap<>();
-    c.send(mail.toString());
-    SmtpClient.Response mailReply = null;
-    if (!pipelining) {
-      c.flush();
-      mailReply = c.read(SmtpClient.MAIL_TIMEOUT);
-      if (!mailReply.positive()) {
-        return new Outcome(all(rcpts, Result.of(mailReply, mta)), closed(link));
-      }
-    }
-    List<Queue.Rcpt> accepted = new ArrayList<>();
-    for (Queue.Rcpt r : rcpts) {
-      c.send("RCPT TO:<" + r.recipient() + ">");
-      if (!pipelining) {
-        c.flush();
-        SmtpClient.Response rr = c.read(SmtpClient.RCPT_TIMEOUT);
-        if (rr.positive()) {
-          accepted.add(r);
-        } else {
-          results.put(r.id(), Result.of(rr, mta));
-        }
-      }
-    }
-    if (pipelining) {
-      c.send("DATA");
-      c.flush();
-      mailReply = c.read(SmtpClient.MAIL_TIMEOUT);
-      for (Queue.Rcpt r : rcpts) {
-        SmtpClient.Response rr = c.read(SmtpClient.RCPT_TIMEOUT);
-        if (!mailReply.positive()) {
-          results.put(r.id(), Result.of(mailReply, mta));
-        } else if (rr.positive()) {
-          accepted.add(r);
-        } else {
-          results.put(r.id(), Result.of(rr, mta));
-        }
-      }
-    }
-    SmtpClient.Response dataReply;
-    if (pipelining) {
-      dataReply = c.read(SmtpClient.DATA_TIMEOUT);
-    } else if (!accepted.isEmpty()) {
-      c.send("DATA");
-      c.flush();
-      dataReply = c.read(SmtpClient.DATA_TIMEOUT);
-    } else {
-      dataReply = null;
-    }
-    if (accepted.isEmpty()) {
-      if (dataReply != null && dataReply.code() == 354) {
-        c.raw().write(".\r\n".getBytes(StandardCharsets.US_ASCII)); // RFC 2920 §3.1: send an empty message
-        c.flush();
-        c.read(SmtpClient.FINAL_TIMEOUT);
-      }
-      return new Outcome(results, closed(link));
-    }
-    if (dataReply.code() != 354) {
-      for (Queue.Rcpt r : accepted) {
-        results.put(r.id(), Result.of(dataReply, mta));
-      }
-      return new Outcome(results, closed(link));
-    }
-    sendBody(c, m, dkimHeader);
-    SmtpClient.Response fin = c.read(SmtpClient.FINAL_TIMEOUT);
-    for (Queue.Rcpt r : accepted) {
-      results.put(r.id(), Result.of(fin, mta));
-    }
-    return new Outcome(results, fin.code() == 421 ? closed(link) : link);
-  }
-
-  private static long parseLong(String s) {
-    if (s == null || s.isEmpty() || s.length() > 18 || !s.chars().allMatch(Character::isDigit)) {
-      return 0;
-    }
-    return Long.parseLong(s);
-  }
-
-  private boolean eightBit(Queue.Entry m) {
-    try (InputStream in = blobs.open(m.blob())) {
-      byte[] buf = new byte[64 * 1024];
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        for (int i = 0; i < n; i++) {
-          if (buf[i] < 0) {
-            return true;
-          }
-        }
-      }
-    } catch (IOException e) {
-      return true;
-    }
-    return false;
-  }
-
-  /** The message with dot-stuffing (RFC 5321 §4.5.2), CRLF line ends, then "." (§4.1.1.4). */
-  private void sendBody(SmtpClient c, Queue.Entry m, String dkimHeader) throws IOException {
-    OutputStream out = c.raw();
-    InputStream head = new java.io.ByteArrayInputStream(dkimHeader == null ? new byte[0]
-        : dkimHeader.getBytes(StandardCharsets.UTF_8));
-    try (InputStream in = new SequenceInputStream(head, blobs.open(m.blob()))) {
-      byte[] buf = new byte[64 * 1024];
-      boolean lineStart = true;
-      int prev = -1;
-      int n;
-      while ((n = in.read(buf)) > 0) {
-        for (int i = 0; i < n; i++) {
-          byte b = buf[i];
-          if (lineStart && b == '.') {
-            out.write('.');
-          }
-          if (b == '\n' && prev != '\r') {
-            out.write('\r');
-          }
-          out.write(b);
-          lineStart = b == '\n';
-          prev = b;
-        }
-      }
-      if (!lineStart) {
-        out.write('\r');
-        out.write('\n');
-      }
-    }
-    out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
-    c.flush();
-  }
 }

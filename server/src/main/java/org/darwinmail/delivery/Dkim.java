@@ -71,7 +71,7 @@ public final class Dkim {
   }
 
   public Dkim(Path dataDir, String selector) {
-    this.dir = dataDir.resolve("dkim");
+    this.dir = org.darwinmail.store.DataDir.of(dataDir).dkim();
     this.selector = selector;
   }
 

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import org.darwinmail.delivery.Queue;
+import org.darwinmail.store.QueueRepository;
 
 /**
  * The outbound queue's side of {@link HeldMailQueue}, on the queue's public API: holding pushes the account's
@@ -13,18 +13,18 @@ import org.darwinmail.delivery.Queue;
  */
 public final class QueueHold implements HeldMailQueue {
   static final Duration HOLD = Duration.ofDays(3650);
-  private final Queue queue;
+  private final QueueRepository queue;
   private final Runnable wake;
 
   /** @param wake tells the delivery engine to look at the queue now (nothing when the server is not running) */
-  public QueueHold(Queue queue, Runnable wake) {
+  public QueueHold(QueueRepository queue, Runnable wake) {
     this.queue = queue;
     this.wake = wake;
   }
 
   private List<Long> entries(String account) {
     List<Long> ids = new ArrayList<>();
-    for (Queue.Entry e : queue.list().keySet()) {
+    for (QueueRepository.Entry e : queue.list().keySet()) {
       if (account.equalsIgnoreCase(e.account())) {
         ids.add(e.id());
       }

@@ -3,10 +3,6 @@ package org.darwinmail.guard;
 import io.micrometer.core.instrument.Metrics;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZonedDateTime;
@@ -26,8 +22,9 @@ import org.darwinmail.config.ServerConfig;
 import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
-import org.darwinmail.store.Database;
 import org.darwinmail.store.Directory;
+import org.darwinmail.store.SenderRepository;
+import org.darwinmail.store.SenderRepository.Block;
 import org.darwinmail.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,38 +49,34 @@ public final class SendGuard {
 
   private final SendConfig config;
   private final String hostname;
-  private final Database db;
+  private final SenderRepository repository;
   private final Directory directory;
   private final BlobStore blobs;
   private final LocalDelivery local;
   private final Clock clock;
   private final Map<String, Counters> counters = new ConcurrentHashMap<>();
   private final Map<String, Block> blocks = new ConcurrentHashMap<>();
-  private volatile HeldMailQueue queue;
+  private final HeldMailQueue queue;
 
-  public SendGuard(ServerConfig config, Database db, Directory directory, BlobStore blobs, LocalDelivery local) {
-    this(config, db, directory, blobs, local, Clock.systemUTC());
+  /** @param queue the outbound queue's side of holding a blocked account's mail */
+  public SendGuard(ServerConfig config, SenderRepository repository, Directory directory, BlobStore blobs,
+      LocalDelivery local, HeldMailQueue queue) {
+    this(config, repository, directory, blobs, local, queue, Clock.systemUTC());
   }
 
-  public SendGuard(ServerConfig config, Database db, Directory directory, BlobStore blobs, LocalDelivery local,
-      Clock clock) {
+  public SendGuard(ServerConfig config, SenderRepository repository, Directory directory, BlobStore blobs,
+      LocalDelivery local, HeldMailQueue queue, Clock clock) {
     this.config = config.guard().send();
     this.hostname = config.hostname();
-    this.db = db;
+    this.repository = repository;
     this.directory = directory;
     this.blobs = blobs;
     this.local = local;
     this.clock = clock;
-    // Without a running delivery engine (a CLI process), unblocking still releases or deletes queued mail.
-    this.queue = new QueueHold(new org.darwinmail.delivery.Queue(db), () -> { });
-    for (Block b : loadBlocks()) {
+    this.queue = queue;
+    for (Block b : repository.blocks()) {
       blocks.put(b.account(), b);
     }
-  }
-
-  /** The outbound queue registers itself here so that unblocking can release or delete held mail. */
-  public void attachQueue(HeldMailQueue q) {
-    this.queue = q;
   }
 
   // ---- the verdicts ------------------------------------------------------------------------------------------
@@ -120,12 +113,7 @@ public final class SendGuard {
   /** Lifts the block of {@code account}: its held mail leaves (or, with {@code deleteHeld}, is deleted). */
   public Unblocked unblock(String account, boolean deleteHeld) {
     String a = key(account);
-    int n = db.tx(c -> {
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_blocks WHERE account = ?")) {
-        ps.setString(1, a);
-        return ps.executeUpdate();
-      }
-    });
+    boolean stored = repository.removeBlock(a);
     Block b = blocks.remove(a);
     counters.remove(a); // a fresh start: the burst that caused the block is forgiven
     HeldMailQueue q = queue;
@@ -139,11 +127,11 @@ public final class SendGuard {
         q.released(a);
       }
     }
-    if (n > 0 || b != null) {
+    if (stored || b != null) {
       log.info("sender {} unblocked: {} held message(s) {}", a, deleteHeld ? deleted : released,
           deleteHeld ? "deleted" : "released");
     }
-    return new Unblocked(n > 0 || b != null, released, deleted);
+    return new Unblocked(stored || b != null, released, deleted);
   }
 
   /** Starts a submission by {@code account} (at MAIL FROM). */
@@ -310,17 +298,7 @@ public final class SendGuard {
       return blockedVerdict(blocks.get(c.account));
     }
     try {
-      db.tx(conn -> {
-        try (PreparedStatement ps = conn.prepareStatement("INSERT INTO sender_blocks VALUES (?, ?, ?, ?, ?, ?)")) {
-          ps.setString(1, b.account());
-          ps.setTimestamp(2, Timestamp.from(b.since()));
-          ps.setString(3, b.reason());
-          ps.setInt(4, msgs);
-          ps.setInt(5, rcpts);
-          ps.setInt(6, window);
-          return ps.executeUpdate();
-        }
-      });
+      repository.addBlock(b);
     } catch (StoreException e) {
       log.error("cannot store the block of {} (it holds until restart)", b.account(), e);
     }
@@ -405,19 +383,7 @@ public final class SendGuard {
     Counters c = counters(account);
     synchronized (c) {
       if (c.known == null) {
-        c.known = db.read(conn -> {
-          Set<String> s = ConcurrentHashMap.newKeySet();
-          try (PreparedStatement ps = conn.prepareStatement(
-              "SELECT recipient FROM sender_recipients WHERE account = ?")) {
-            ps.setString(1, account);
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                s.add(rs.getString(1));
-              }
-            }
-          }
-          return s;
-        });
+        c.known = repository.knownRecipients(account);
       }
       return c.known;
     }
@@ -427,41 +393,11 @@ public final class SendGuard {
     if (recipients.isEmpty()) {
       return;
     }
-    Timestamp now = Timestamp.from(clock.instant());
     try {
-      db.tx(c -> {
-        for (String r : recipients) {
-          try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_recipients VALUES (?, ?, ?)")) {
-            ps.setString(1, account);
-            ps.setString(2, r.length() > 320 ? r.substring(0, 320) : r);
-            ps.setTimestamp(3, now);
-            ps.executeUpdate();
-          } catch (SQLException e) {
-            if (!"23505".equals(e.getSQLState())) { // already known: another session was first
-              throw e;
-            }
-          }
-        }
-        return null;
-      });
+      repository.rememberRecipients(account, recipients, clock.instant());
     } catch (StoreException e) {
       log.warn("cannot remember the recipients of {}: {}", account, e.getMessage());
     }
-  }
-
-  private List<Block> loadBlocks() {
-    return db.read(c -> {
-      List<Block> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement(
-          "SELECT account, blocked_at, reason, messages, recipients, window_seconds FROM sender_blocks");
-          ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(new Block(rs.getString(1), rs.getTimestamp(2).toInstant(), rs.getString(3), rs.getInt(4),
-              rs.getInt(5), rs.getInt(6)));
-        }
-      }
-      return out;
-    });
   }
 
   /** The block of one account, if any. */

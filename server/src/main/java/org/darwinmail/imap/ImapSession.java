@@ -762,13 +762,13 @@ public final class ImapSession extends Session {
       // From the store's in-memory log of recent changes; from the database when it does not reach back so far.
       MailboxEvents.Delta d = events.since(id, s.syncedModseq);
       if (d == null) {
-        var db = ctx.mail().database();
+        var mail = ctx.mail();
         long epoch = events.epoch(id);
-        long highest = Changes.highestModseq(db, id);
+        long highest = mail.highestModseq(id);
         events.establish(id, highest, epoch);
         d = highest == s.syncedModseq ? new MailboxEvents.Delta(highest, List.of(), List.of())
-            : new MailboxEvents.Delta(highest, Changes.changedSince(db, id, s.syncedModseq),
-                Changes.expungedSince(db, id, s.syncedModseq));
+            : new MailboxEvents.Delta(highest, mail.changedSince(id, s.syncedModseq),
+                mail.expungedSince(id, s.syncedModseq));
       }
       long highest = d.highest();
       if (highest != s.syncedModseq) {

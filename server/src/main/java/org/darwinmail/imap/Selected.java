@@ -48,10 +48,6 @@ final class Selected {
     return i < 0 ? 0 : i + 1;
   }
 
-  long uidAt(int msn) {
-    return uids.get(msn - 1);
-  }
-
   long maxUid() {
     return uids.isEmpty() ? 0 : uids.get(uids.size() - 1);
   }

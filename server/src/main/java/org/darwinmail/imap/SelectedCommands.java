@@ -428,7 +428,7 @@ final class SelectedCommands {
   }
 
   List<Long> expungedSince(long modseq) {
-    return Changes.expungedSince(s.ctx.mail().database(), sel().mailbox.id(), modseq);
+    return s.ctx.mail().expungedSince(sel().mailbox.id(), modseq);
   }
 
   /** SELECT with QRESYNC (RFC 7162 §3.2.5.1): what vanished and what changed since the client's modseq. */

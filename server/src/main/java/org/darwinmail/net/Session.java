@@ -166,12 +166,6 @@ public abstract class Session {
     }
   }
 
-  /** Writes and flushes {@code line}, then closes the connection once it is sent. */
-  protected void sendAndClose(String line) {
-    send(line);
-    close();
-  }
-
   protected void close() {
     closed = true;
     Channel ch = channel;

@@ -32,6 +32,7 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.darwinmail.config.TlsConfig;
+import org.darwinmail.store.DataDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,8 +83,8 @@ public final class Tls {
       cert = Path.of(config.certFile());
       key = Path.of(config.keyFile());
     } else {
-      cert = dataDir.resolve("tls/cert.pem");
-      key = dataDir.resolve("tls/key.pem");
+      cert = DataDir.of(dataDir).tlsCert();
+      key = DataDir.of(dataDir).tlsKey();
       if (!Files.exists(cert) || !Files.exists(key)) {
         generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
       }

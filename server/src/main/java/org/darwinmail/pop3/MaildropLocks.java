@@ -20,8 +20,4 @@ public final class MaildropLocks {
   public void unlock(long accountId, String sessionId) {
     holders.remove(accountId, sessionId);
   }
-
-  public boolean isLocked(long accountId) {
-    return holders.containsKey(accountId);
-  }
 }

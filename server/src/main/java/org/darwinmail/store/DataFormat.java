@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class DataFormat {
   private static final Logger log = LoggerFactory.getLogger(DataFormat.class);
-  static final String FILE = "FORMAT";
+  static final String FILE = DataDir.FORMAT;
   /** The oldest release that reads what this one writes: schema 7 (V007) is this release's; 0.1.0 knew up to 6. */
   static final String READABLE_FROM = "0.2.0";
   /** A manifest is a few lines; a longer file is not one. */
@@ -58,7 +58,7 @@ public final class DataFormat {
    * nothing, creates nothing; no manifest (a new directory, or data of 0.1.0) passes.
    */
   static void check(Path dataDir) {
-    Path file = dataDir.resolve(FILE);
+    Path file = DataDir.of(dataDir).format();
     Properties p = new Properties();
     try (InputStream in = Files.newInputStream(file)) {
       byte[] bytes = in.readNBytes(MAX_BYTES + 1);
@@ -113,7 +113,7 @@ public final class DataFormat {
    * not fail for want of these few bytes.
    */
   static void write(Path dataDir) {
-    Path file = dataDir.resolve(FILE);
+    Path file = DataDir.of(dataDir).format();
     String text = contents();
     try {
       if (Files.isRegularFile(file) && Files.size(file) <= MAX_BYTES && Files.readString(file).equals(text)) {

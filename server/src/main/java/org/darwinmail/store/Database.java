@@ -66,7 +66,7 @@ public final class Database implements AutoCloseable {
    */
   public static Database open(Path dataDir) {
     DataFormat.check(dataDir);
-    Path dir = dataDir.resolve("db").toAbsolutePath();
+    Path dir = DataDir.of(dataDir).db().toAbsolutePath();
     try {
       Files.createDirectories(dataDir);
     } catch (IOException e) {
@@ -82,7 +82,7 @@ public final class Database implements AutoCloseable {
       System.setProperty("derby.locks.deadlockTimeout", "1");
     }
     if (System.getProperty("derby.stream.error.file") == null) {
-      Path derbyLog = dataDir.toAbsolutePath().resolve("derby.log");
+      Path derbyLog = DataDir.of(dataDir.toAbsolutePath()).derbyLog();
       keepLog(derbyLog);
       System.setProperty("derby.stream.error.file", derbyLog.toString());
       // Appended to, not overwritten at each start (issue 23): what Derby said before a restart is kept.
@@ -345,7 +345,7 @@ public final class Database implements AutoCloseable {
   /** Online backup of the whole database into {@code dataDir/backup/NAME-TIMESTAMP}. */
   private static void backup(Connection c, Path dataDir, String name) throws SQLException {
     String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
-    Path target = dataDir.resolve("backup").resolve(name + "-" + stamp).toAbsolutePath();
+    Path target = DataDir.of(dataDir).backup().resolve(name + "-" + stamp).toAbsolutePath();
     log.info("backing up the database to {} before migrating", target);
     try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
       ps.setString(1, target.toString());

@@ -186,14 +186,13 @@ public final class Intake implements AutoCloseable {
     this.applier = Thread.ofPlatform().name("intake-apply").daemon().unstarted(this::applyLoop);
   }
 
+  /** The size of a journal segment. */
+  static final long SEGMENT_SIZE = 4L << 20;
+
   /**
    * Opens the journal in {@code dir}: applies what a previous run journaled but did not apply, removes the old
-   * segments, starts a new one and the applier, and attaches itself to {@code store} (its reads wait for it).
+   * segments, starts a new one and the applier. Called by the {@link MailStore} it feeds, whose reads wait for it.
    */
-  public static Intake open(Path dir, MailStore store) {
-    return open(dir, store, 4L << 20);
-  }
-
   static Intake open(Path dir, MailStore store, long segmentSize) {
     Intake in = new Intake(dir, store, segmentSize);
     try {
@@ -203,7 +202,6 @@ public final class Intake implements AutoCloseable {
       // One line that names the cause (a full disk, a read-only file system, permissions).
       throw new UncheckedIOException("cannot open the intake journal " + dir + ": " + e, e);
     }
-    store.attach(in);
     in.applier.start();
     return in;
   }

@@ -2,6 +2,7 @@ package org.darwinmail.store;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -45,17 +46,29 @@ public final class MailStore {
   private final MailboxEvents events;
   private final GenerationCache<String, Optional<Long>> mailboxIds = new GenerationCache<>(10_000);
   private final GroupCommit<List<NewMessage>, List<MessageRow>> inserts;
-  private volatile Intake intake;
+  /** The intake journal feeding this store (its reads then wait for what was journaled before them), or null. */
+  private final Intake intake;
 
+  /** A store without an intake journal (tests of the store alone). */
   public MailStore(Database db, BlobStore blobs, MailboxEvents events) {
+    this(db, blobs, events, null);
+  }
+
+  /**
+   * A store fed by the intake journal in {@code intakeDir} (null: none): opening it applies what a previous run
+   * journaled but did not store, before this constructor returns.
+   */
+  public MailStore(Database db, BlobStore blobs, MailboxEvents events, Path intakeDir) {
+    this(db, blobs, events, intakeDir, Intake.SEGMENT_SIZE);
+  }
+
+  MailStore(Database db, BlobStore blobs, MailboxEvents events, Path intakeDir, long segmentSize) {
     this.db = db;
     this.blobs = blobs;
     this.events = events;
     this.inserts = new GroupCommit<>(db, 64, MailStore::insertBatch);
-  }
-
-  public Database database() {
-    return db;
+    // Last: the journal's recovery uses this store (its reads do not wait for the journal yet, as intake is null).
+    this.intake = intakeDir == null ? null : Intake.open(intakeDir, this, segmentSize);
   }
 
   public BlobStore blobs() {
@@ -64,11 +77,6 @@ public final class MailStore {
 
   public MailboxEvents events() {
     return events;
-  }
-
-  /** The intake journal feeding this store (its reads then wait for what was journaled before them). */
-  void attach(Intake in) {
-    this.intake = in;
   }
 
   /** The intake journal, or null when this store has none (it is opened by the server and the CLI). */
@@ -512,6 +520,50 @@ public final class MailStore {
         ps.setLong(2, uid);
         return messageList(ps).stream().findFirst();
       }
+    });
+  }
+
+  // ---- what changed since a modification sequence (RFC 7162; indexes in V004__imap.sql) --------------------------
+
+  /** The mailbox's highest modification sequence, or -1 when it does not exist. */
+  public long highestModseq(long mailboxId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT highest_modseq FROM mailboxes WHERE id = ?")) {
+        ps.setLong(1, mailboxId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : -1L;
+        }
+      }
+    });
+  }
+
+  /** Messages added or changed after {@code modseq}, by UID (a session catching up without the whole mailbox). */
+  public List<MessageRow> changedSince(long mailboxId, long modseq) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + MESSAGE_COLUMNS
+          + " FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
+        ps.setLong(1, mailboxId);
+        ps.setLong(2, modseq);
+        return messageList(ps);
+      }
+    });
+  }
+
+  /** UIDs expunged after {@code modseq} (RFC 7162 §3.2.10 VANISHED), ascending. */
+  public List<Long> expungedSince(long mailboxId, long modseq) {
+    return db.read(c -> {
+      List<Long> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
+        ps.setLong(1, mailboxId);
+        ps.setLong(2, modseq);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getLong(1));
+          }
+        }
+      }
+      return out;
     });
   }
 

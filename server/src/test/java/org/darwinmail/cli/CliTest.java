@@ -198,7 +198,7 @@ class CliTest {
     run("", "--config", c.toString(), "domain", "add", "cli.test");
     String hash = "3fa2b1c9d0e1" + "0".repeat(52);
     try (DarwinMail.Services s = DarwinMail.Services.open(ConfigLoader.load(c))) {
-      new org.darwinmail.delivery.Queue(s.db()).add("ann@cli.test", List.of("x@remote.test"), hash, 10, false,
+      s.queue().add("ann@cli.test", List.of("x@remote.test"), hash, 10, false,
           "ann@cli.test");
     }
     String out = run("", "--config", c.toString(), "queue", "list")[1];

@@ -18,6 +18,9 @@ import org.darwinmail.config.ListenConfig;
 import org.darwinmail.dns.Dns;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.store.QueueRepository;
+import org.darwinmail.testing.FakeSmtp;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.testing.TestDns;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
@@ -60,7 +63,7 @@ class OutboundDeliveryTest {
     String msg = "From: Alice <" + sender + ">\nTo: <" + to.getFirst() + ">\nSubject: " + subject
         + "\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nHello,  this is   " + subject
         + ".\n.leading dot\n\n\n";
-    return Submit.send(from.port("submission"), sender, "alice-pw", sender, to, params, msg);
+    return Submitter.submit(from.port("submission"), sender, "alice-pw", sender, to, params, msg);
   }
 
   /** The messages in an account's INBOX, as text. */
@@ -106,7 +109,7 @@ class OutboundDeliveryTest {
     return setup.withListen(new ListenConfig(ip + ":" + port, "", "", "", "", "", "", ""));
   }
 
-  static List<Queue.Rcpt> queued(TestServer s) {
+  static List<QueueRepository.Rcpt> queued(TestServer s) {
     return s.server().delivery().queue().list().values().stream().flatMap(List::stream).toList();
   }
 
@@ -359,7 +362,7 @@ class OutboundDeliveryTest {
       assertThat(submit(s, "alice@r.test", to, "", "across a restart")).startsWith("250");
       awaitDelivered(b, "bob@b.test", "across a restart");
       s.restart();
-      assertThat(queued(s)).extracting(Queue.Rcpt::recipient)
+      assertThat(queued(s)).extracting(QueueRepository.Rcpt::recipient)
           .containsExactlyInAnyOrder("p1@later.test", "p2@later.test");
       var laterConfig = peer("127.0.0.5", "later.test", "p1@later.test", "p2@later.test");
       try (var later = org.darwinmail.DarwinMail.start(laterConfig)) {

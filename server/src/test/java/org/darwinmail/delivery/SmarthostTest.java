@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.List;
 import org.darwinmail.config.DeliveryConfig;
 import org.darwinmail.config.DnsConfig;
+import org.darwinmail.testing.FakeSmtp;
 import org.darwinmail.testing.TestDns;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 

@@ -3,6 +3,7 @@ package org.darwinmail.guard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.config.DnsConfig;
 import org.darwinmail.config.InboundConfig;
 import org.darwinmail.testing.TestDns;

@@ -10,6 +10,7 @@ import java.security.KeyPairGenerator;
 import java.util.Base64;
 import java.util.List;
 import org.apache.james.jdkim.DKIMSigner;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.config.DnsConfig;
 import org.darwinmail.config.InboundConfig;
 import org.darwinmail.store.Account;

@@ -3,6 +3,7 @@ package org.darwinmail.guard;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.stream.Stream;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -10,10 +10,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.cli.Cli;
 import org.darwinmail.cli.Main;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.config.DnsConfig;
+import org.darwinmail.testing.FakeSmtp;
 import org.darwinmail.testing.TestDns;
 import java.time.Instant;
 import org.darwinmail.store.Account;
@@ -35,12 +37,12 @@ class SendBurstTest {
   static final String D = "burst.test";
   TestServer server;
   TestDns dns;
-  SmtpSink.Reservation remotePort;
+  FakeSmtp.Reservation remotePort;
 
   @BeforeEach
   void start() throws IOException {
     // remote.test's MX is 127.0.0.1 on a port held for it where nothing listens yet: its mail stays queued.
-    remotePort = new SmtpSink.Reservation();
+    remotePort = new FakeSmtp.Reservation();
     dns = new TestDns().mx("remote.test", 10, "mx.remote.test").a("mx.remote.test", "127.0.0.1");
     var parsed = ConfigLoader.parse("""
         [guard.send]
@@ -138,7 +140,7 @@ class SendBurstTest {
 
     // Unblocking releases the held mail (remote.test now answers) and lets the account send again; a second
     // unblock says there is nothing to lift.
-    try (SmtpSink remote = new SmtpSink(remotePort)) {
+    try (FakeSmtp remote = new FakeSmtp(remotePort)) {
       String[] un = Main.run(Cli.inside(server.server()), "", "sender", "unblock", "mallory@" + D);
       assertThat(un[0]).isEqualTo("0");
       assertThat(un[1]).contains("mallory@" + D + " unblocked; " + BURST + " held message(s) released");

@@ -60,13 +60,21 @@ class SendGuardTest {
   }
 
   SendGuard guard(String toml) {
+    if (db == null) {
+      db = Database.open(dir);
+    }
+    return guard(toml, new QueueHold(new org.darwinmail.store.DerbyQueueRepository(db), () -> { }));
+  }
+
+  SendGuard guard(String toml, HeldMailQueue queue) {
     ServerConfig c = ServerConfig.defaults(dir).withGuard(ConfigLoader.parse(toml).guard());
     if (db == null) {
       db = Database.open(dir);
     }
     BlobStore blobs = new BlobStore(dir.resolve("blobs"));
     MailStore mail = new MailStore(db, blobs, new MailboxEvents());
-    return new SendGuard(c, db, new Directory(db, mail), blobs, new LocalDelivery(mail), clock);
+    return new SendGuard(c, new org.darwinmail.store.DerbySenderRepository(db), new Directory(db, mail), blobs,
+        new LocalDelivery(mail), queue, clock);
   }
 
   @AfterAll
@@ -197,9 +205,8 @@ class SendGuardTest {
 
   @Test
   void unblockReleasesOrDeletesTheHeldMail() {
-    SendGuard g = guard("[guard.send]\nburst_messages = 2\n");
     Queue q = new Queue();
-    g.attachQueue(q);
+    SendGuard g = guard("[guard.send]\nburst_messages = 2\n", q);
     send(g, acct, "b@y.test");
     send(g, acct, "b@y.test");
     assertThat(send(g, acct, "b@y.test").outcome()).isEqualTo(SendGuard.Outcome.BLOCKED);

@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.darwinmail.testing.Submitter;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Tag;

@@ -15,6 +15,7 @@ import jakarta.mail.internet.MimeMessage;
 import jakarta.mail.internet.MimeMultipart;
 import jakarta.mail.search.SubjectTerm;
 import java.util.Properties;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.TestServer;
 import org.eclipse.angus.mail.imap.IMAPFolder;
 import org.junit.jupiter.api.BeforeAll;

@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
 import java.time.Duration;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.net.Session;
 import org.darwinmail.testing.CapturedLog;
 import org.darwinmail.testing.TestServer;

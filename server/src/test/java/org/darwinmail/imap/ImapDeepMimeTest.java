@@ -10,6 +10,7 @@ import jakarta.mail.Store;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Properties;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.mime.MimePart;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;

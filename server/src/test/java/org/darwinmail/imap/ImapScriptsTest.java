@@ -1,6 +1,7 @@
 package org.darwinmail.imap;
 
 import java.util.stream.Stream;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.ScriptSuite;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;

@@ -118,7 +118,7 @@ class TlsPolicyTest {
 
   @Test
   void aConfiguredSelfSignedCertificateNearItsEndIsReplacedToo(@TempDir Path dir) throws Exception {
-    // The appliance's: made by its first boot, named in the configuration.
+    // Self-signed and named in the configuration (as older appliances named the one their first boot made).
     Path cert = dir.resolve("appliance-cert.pem");
     Path key = dir.resolve("appliance-key.pem");
     Tls.generateSelfSigned(cert, key, "mail.example.test", Duration.ofDays(10));

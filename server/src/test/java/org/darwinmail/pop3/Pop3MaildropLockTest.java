@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,7 +22,7 @@ class Pop3MaildropLockTest {
 
   @BeforeAll
   static void start() {
-    server = SharedPop3Server.get();
+    server = SharedServer.get();
   }
 
   @Test

@@ -3,6 +3,7 @@ package org.darwinmail.pop3;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Base64;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -17,7 +18,7 @@ class Pop3PasswordGuessingTest {
 
   @BeforeAll
   static void start() {
-    server = SharedPop3Server.get();
+    server = SharedServer.get();
     server.addUser("alice@guess.test", "alice-pw");
   }
 

@@ -6,6 +6,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.Arrays;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.LineClient;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -20,7 +21,7 @@ class Pop3RetrieveTest {
 
   @BeforeAll
   static void start() {
-    server = SharedPop3Server.get();
+    server = SharedServer.get();
     server.addUser("alice@retrieve.test", "alice-pw");
     server.addUser("carol@retrieve.test", "carol-pw");
   }

@@ -1,6 +1,7 @@
 package org.darwinmail.pop3;
 
 import java.util.stream.Stream;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.ScriptSuite;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -13,7 +14,7 @@ class Pop3ScriptsTest {
 
   @BeforeAll
   static void start() {
-    server = SharedPop3Server.get();
+    server = SharedServer.get();
   }
 
   @TestFactory

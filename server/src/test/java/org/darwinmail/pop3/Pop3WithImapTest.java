@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.LineClient;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;
@@ -19,7 +20,7 @@ class Pop3WithImapTest {
 
   @BeforeAll
   static void start() {
-    server = SharedPop3Server.get();
+    server = SharedServer.get();
     server.addUser("alice@both.test", "alice-pw");
     for (int k = 1; k <= 3; k++) {
       Pop3Mail.deliver(server, "alice@both.test", Pop3Mail.message(k).getBytes(StandardCharsets.US_ASCII));

@@ -32,12 +32,14 @@ class IntakeTest {
   private final class Store implements AutoCloseable {
     final Database db = Database.open(dir);
     final BlobStore blobs = new BlobStore(dir.resolve("blobs"));
-    final MailStore mail = new MailStore(db, blobs, new MailboxEvents());
-    final Directory directory = new Directory(db, mail);
+    final MailStore mail;
+    final Directory directory;
     final Intake intake;
 
     Store(boolean withIntake) {
-      intake = withIntake ? Intake.open(dir.resolve("intake"), mail, SEGMENT) : null;
+      mail = new MailStore(db, blobs, new MailboxEvents(), withIntake ? dir.resolve("intake") : null, SEGMENT);
+      directory = new Directory(db, mail);
+      intake = mail.intake();
     }
 
     @Override

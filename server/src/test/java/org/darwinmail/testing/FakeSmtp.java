@@ -1,10 +1,11 @@
-package org.darwinmail.delivery;
+package org.darwinmail.testing;
 
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -14,39 +15,80 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
 
 /**
- * A scripted SMTP peer for the failures a real server will not produce on demand: RCPT answers chosen per
- * attempt (451 then 250), no SMTPUTF8, no PIPELINING. Plain text, one thread per connection.
+ * The remote SMTP server of the tests (the delivery engine's peer, a remote MX for the guard): it records what it
+ * accepts (the messages, their Subject, their recipients) and produces on demand the failures a real server will
+ * not: RCPT answers chosen per attempt (451 then 250), no SMTPUTF8, no PIPELINING, a broken STARTTLS, a
+ * per-connection limit. Plain text, one thread per connection.
  */
-final class FakeSmtp implements AutoCloseable {
+public final class FakeSmtp implements AutoCloseable {
   private final ServerSocket server;
   private final boolean smtputf8;
   private final IntFunction<String> rcptReply;
   /** Offer STARTTLS and then answer the handshake with garbage (a broken TLS set-up). */
-  volatile boolean brokenTls;
-  final AtomicInteger startTlsAttempts = new AtomicInteger();
-  final AtomicInteger transactions = new AtomicInteger();
-  final AtomicInteger connections = new AtomicInteger();
+  public volatile boolean brokenTls;
+  public final AtomicInteger startTlsAttempts = new AtomicInteger();
+  public final AtomicInteger transactions = new AtomicInteger();
+  public final AtomicInteger connections = new AtomicInteger();
   /** Closed: the first message's final reply waits until it opens. */
-  final java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
-  volatile boolean gated;
+  public final java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+  public volatile boolean gated;
   /** Messages accepted per connection; the next MAIL gets "421" and the connection closes (0: no limit). */
-  volatile int messagesPerConnection;
+  public volatile int messagesPerConnection;
   /** Drop the connection after each accepted message, without waiting for QUIT. */
-  volatile boolean dropAfterMessage;
-  final List<String> messages = new CopyOnWriteArrayList<>();
-  final List<String> mailCommands = new CopyOnWriteArrayList<>();
+  public volatile boolean dropAfterMessage;
+  public final List<String> messages = new CopyOnWriteArrayList<>();
+  public final List<String> mailCommands = new CopyOnWriteArrayList<>();
   /** The recipients of each transaction that ended with an accepted message. */
-  final List<List<String>> deliveries = new CopyOnWriteArrayList<>();
+  public final List<List<String>> deliveries = new CopyOnWriteArrayList<>();
+  /** The Subject of each accepted message ("" when it has none). */
+  public final List<String> subjects = new CopyOnWriteArrayList<>();
 
   /** @param rcptReply given the number of the transaction (1, 2, ...), the reply to every RCPT */
-  FakeSmtp(String ip, int port, boolean smtputf8, IntFunction<String> rcptReply) throws IOException {
+  public FakeSmtp(String ip, int port, boolean smtputf8, IntFunction<String> rcptReply) throws IOException {
     this.server = new ServerSocket(port, 50, InetAddress.getByName(ip));
     this.smtputf8 = smtputf8;
     this.rcptReply = rcptReply;
     Thread.ofVirtual().start(this::accept);
   }
 
-  int port() {
+  /**
+   * A server accepting everything, listening on the port held by {@code reserved}, which it then lets go: the port
+   * was never free in between, so nothing else (another test's listener, a client's ephemeral port) can have taken
+   * it.
+   */
+  public FakeSmtp(Reservation reserved) throws IOException {
+    this.server = new ServerSocket();
+    server.setReuseAddress(true);
+    server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), reserved.port()), 50);
+    reserved.close();
+    this.smtputf8 = true;
+    this.rcptReply = n -> "250 2.1.5 ok";
+    Thread.ofVirtual().start(this::accept);
+  }
+
+  /**
+   * A loopback port held for a server to come: bound, not listening (a connection to it is refused, as when nothing
+   * is there), with SO_REUSEADDR so that the server's socket can bind it before this one closes.
+   */
+  public static final class Reservation implements AutoCloseable {
+    private final Socket socket = new Socket();
+
+    public Reservation() throws IOException {
+      socket.setReuseAddress(true);
+      socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+    }
+
+    public int port() {
+      return socket.getLocalPort();
+    }
+
+    @Override
+    public void close() throws IOException {
+      socket.close();
+    }
+  }
+
+  public int port() {
     return server.getLocalPort();
   }
 
@@ -114,6 +156,7 @@ final class FakeSmtp implements AutoCloseable {
             gate.await();
           }
           messages.add(msg.toString());
+          subjects.add(subjectOf(msg.toString()));
           deliveries.add(List.copyOf(rcpts));
           accepted++;
           say(out, "250 2.0.0 accepted");
@@ -132,6 +175,19 @@ final class FakeSmtp implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The Subject field of a message's header ("" when there is none). */
+  private static String subjectOf(String message) {
+    for (String l : message.split("\r\n")) {
+      if (l.isEmpty()) {
+        break;
+      }
+      if (l.regionMatches(true, 0, "Subject: ", 0, 9)) {
+        return l.substring(9);
+      }
+    }
+    return "";
   }
 
   private static void say(OutputStream out, String s) throws IOException {

@@ -1,4 +1,4 @@
-package org.darwinmail.delivery;
+package org.darwinmail.store;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -11,15 +11,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.darwinmail.store.Addresses;
-import org.darwinmail.store.Database;
-import org.darwinmail.store.GroupCommit;
 
 /**
- * The durable outbound queue in Derby (migration V002): messages and the recipients still to deliver. A recipient
- * row disappears when it is delivered or bounced, the message row with its last recipient. Portable SQL only.
+ * The outbound queue's tables in Derby (migration V002: queue_messages, queue_recipients). Portable SQL only
+ * (FETCH FIRST is SQL:2008), so that another back end (issue 20) can start from it.
  */
-public final class Queue {
+public final class DerbyQueueRepository implements QueueRepository {
   /**
    * Serialises the queue's writes. Derby locks rows, and concurrent transactions removing recipients of one
    * message (one per destination) can deadlock on its "last recipient?" check, which Derby only detects after
@@ -46,7 +43,7 @@ public final class Queue {
     }
   }
 
-  public Queue(Database db) {
+  public DerbyQueueRepository(Database db) {
     this.db = db;
     this.removals = new GroupCommit<>(db, 64, WRITES, (c, batch) -> {
       for (Removal r : batch) {
@@ -63,19 +60,8 @@ public final class Queue {
     });
   }
 
-  /** A queued message. */
-  public record Entry(long id, String sender, String blob, long size, boolean smtputf8, String account,
-      Instant created, boolean warned) {}
-
-  /** A recipient still to deliver. */
-  public record Rcpt(long id, long messageId, String recipient, String domain, int attempts, Instant nextAttempt,
-      String lastError) {}
-
-  /**
-   * Adds a message and its recipients, all due now; durable when it returns. Returns the recipient rows. Messages
-   * submitted together share one commit; not serialised by {@link #WRITES}: inserting new rows takes no lock another
-   * transaction waits for in a cycle.
-   */
+  // Not serialised by WRITES: inserting new rows takes no lock another transaction waits for in a cycle.
+  @Override
   public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
       String account) {
     return additions.submit(new Addition(sender, List.copyOf(recipients), blob, size, smtputf8, account,
@@ -118,13 +104,13 @@ public final class Queue {
     return rows;
   }
 
-  static String domainOf(String address) {
+  private static String domainOf(String address) {
     String d = address.substring(address.lastIndexOf('@') + 1);
     String a = Addresses.domain(d);
     return a == null ? d.toLowerCase(java.util.Locale.ROOT) : a;
   }
 
-  /** Recipients due at {@code now}, oldest first, at most {@code limit}. */
+  @Override
   public List<Rcpt> due(Instant now, int limit) {
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
@@ -136,7 +122,7 @@ public final class Queue {
     });
   }
 
-  /** When the first recipient not yet due at {@code now} becomes due, or null when there is none. */
+  @Override
   public Instant nextDueAfter(Instant now) {
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT MIN(next_attempt) FROM queue_recipients"
@@ -151,6 +137,7 @@ public final class Queue {
     });
   }
 
+  @Override
   public List<Rcpt> recipients(long messageId) {
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
@@ -172,6 +159,7 @@ public final class Queue {
     return out;
   }
 
+  @Override
   public java.util.Optional<Entry> message(long id) {
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
@@ -183,7 +171,7 @@ public final class Queue {
     });
   }
 
-  /** Every queued message with its recipients, oldest first (for {@code darwinmail queue list}). */
+  @Override
   public Map<Entry, List<Rcpt>> list() {
     return db.read(c -> {
       Map<Entry, List<Rcpt>> out = new LinkedHashMap<>();
@@ -219,10 +207,7 @@ public final class Queue {
     return out;
   }
 
-  /**
-   * Removes recipients (delivered or bounced), then their message when none is left; durable when it returns.
-   * Concurrent deliveries finishing together share one commit.
-   */
+  @Override
   public void remove(long messageId, List<Long> rcptIds) {
     if (!rcptIds.isEmpty()) {
       removals.submit(new Removal(messageId, List.copyOf(rcptIds)));
@@ -256,7 +241,7 @@ public final class Queue {
     }
   }
 
-  /** Records a temporary failure: one more attempt, the next one at {@code next}. */
+  @Override
   public void deferred(List<Long> rcptIds, Instant next, String error) {
     write(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET attempts = attempts + 1,"
@@ -273,6 +258,7 @@ public final class Queue {
     });
   }
 
+  @Override
   public void markWarned(long messageId) {
     write(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET warned = 1 WHERE id = ?")) {
@@ -283,7 +269,7 @@ public final class Queue {
     });
   }
 
-  /** Makes recipients due now: all of them, or those of the given messages. Returns how many. */
+  @Override
   public int retryNow(List<Long> messageIds) {
     return write(c -> {
       if (messageIds.isEmpty()) {
@@ -305,7 +291,7 @@ public final class Queue {
     });
   }
 
-  /** Deletes messages from the queue without a bounce. Returns how many existed. */
+  @Override
   public int delete(List<Long> messageIds) {
     return write(c -> {
       int n = 0;
@@ -322,7 +308,7 @@ public final class Queue {
     });
   }
 
-  /** Does a queued message use this blob? (The start-up sweep keeps it.) */
+  @Override
   public boolean blobReferenced(String hash) {
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM queue_messages WHERE blob = ?")) {
@@ -334,7 +320,7 @@ public final class Queue {
     });
   }
 
-  /** Number of recipients waiting. */
+  @Override
   public long size() {
     return db.read(c -> {
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM queue_recipients")) {
@@ -344,7 +330,7 @@ public final class Queue {
     });
   }
 
-  static String truncate(String s, int max) {
+  private static String truncate(String s, int max) {
     return s == null || s.length() <= max ? s : s.substring(0, max);
   }
 }

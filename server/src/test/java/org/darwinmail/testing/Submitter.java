@@ -1,4 +1,4 @@
-package org.darwinmail.guard;
+package org.darwinmail.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -11,20 +11,19 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.List;
 import javax.net.ssl.SSLSocket;
-import org.darwinmail.testing.LineClient;
 
 /**
- * An SMTP client over a real socket for the guard's tests: from a chosen loopback address (127.0.0.2 is "another
- * client"), plain (port 25) or submission (587: STARTTLS, AUTH PLAIN).
+ * An SMTP client over a real socket, as a mail client submits: from a chosen loopback address (127.0.0.2 is
+ * "another client"), plain (port 25) or submission (587: STARTTLS, AUTH PLAIN).
  */
-final class Submitter implements AutoCloseable {
+public final class Submitter implements AutoCloseable {
   private Socket socket;
   private InputStream in;
   private OutputStream out;
-  final String greeting;
+  public final String greeting;
 
   /** Connects from {@code from} and reads the greeting (null when the server closed at once). */
-  Submitter(String from, int port) throws IOException {
+  public Submitter(String from, int port) throws IOException {
     socket = new Socket();
     socket.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
     socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
@@ -35,14 +34,14 @@ final class Submitter implements AutoCloseable {
   }
 
   /** Submission from 127.0.0.1, logged in. */
-  Submitter(int port, String user, String password) throws IOException {
+  public Submitter(int port, String user, String password) throws IOException {
     this("127.0.0.1", port);
     expect(greeting, "220");
     startTls();
     expect(auth(user, password), "235");
   }
 
-  void startTls() throws IOException {
+  public void startTls() throws IOException {
     ehlo();
     send("STARTTLS");
     expect(read(), "220");
@@ -56,13 +55,13 @@ final class Submitter implements AutoCloseable {
     ehlo();
   }
 
-  String auth(String user, String password) throws IOException {
+  public String auth(String user, String password) throws IOException {
     send("AUTH PLAIN " + Base64.getEncoder().encodeToString(
         ("\0" + user + "\0" + password).getBytes(StandardCharsets.UTF_8)));
     return read();
   }
 
-  void ehlo() throws IOException {
+  public void ehlo() throws IOException {
     send("EHLO client.test");
     String l;
     do {
@@ -71,7 +70,7 @@ final class Submitter implements AutoCloseable {
     expect(l, "250");
   }
 
-  static void expect(String line, String code) throws IOException {
+  public static void expect(String line, String code) throws IOException {
     if (line == null || !line.startsWith(code)) {
       throw new IOException("expected " + code + ", got " + line);
     }
@@ -81,7 +80,7 @@ final class Submitter implements AutoCloseable {
    * Submits one message; returns the reply that decided its fate: the final 250 after the body, or the first
    * refusal (at MAIL, RCPT or after the body).
    */
-  String send(String from, List<String> to, String subject) throws IOException {
+  public String send(String from, List<String> to, String subject) throws IOException {
     send("MAIL FROM:<" + from + ">");
     String r = read();
     if (!r.startsWith("250")) {
@@ -112,13 +111,44 @@ final class Submitter implements AutoCloseable {
     return read();
   }
 
-  void send(String line) throws IOException {
+  /**
+   * Submits {@code message} (LF or CRLF line ends, dot-stuffed here, RFC 5321 §4.5.2) on port {@code port} logged in
+   * as {@code user}, with {@code mailParams} on MAIL FROM; returns the reply to the end of data, or the first
+   * refusal (at MAIL or at any RCPT).
+   */
+  public static String submit(int port, String user, String password, String from, List<String> to,
+      String mailParams, String message) throws IOException {
+    try (Submitter c = new Submitter(port, user, password)) {
+      c.send("MAIL FROM:<" + from + ">" + (mailParams.isEmpty() ? "" : " " + mailParams));
+      String r = c.read();
+      if (!r.startsWith("250")) {
+        return r;
+      }
+      for (String t : to) {
+        c.send("RCPT TO:<" + t + ">");
+        String rr = c.read();
+        if (!rr.startsWith("250")) {
+          return rr;
+        }
+      }
+      c.send("DATA");
+      expect(c.read(), "354");
+      String body = message.replace("\r\n", "\n").replace("\n", "\r\n");
+      body = (body.startsWith(".") ? "." : "") + body.replace("\r\n.", "\r\n..");
+      c.send(body + "\r\n.");
+      String fin = c.read();
+      c.send("QUIT");
+      return fin;
+    }
+  }
+
+  public void send(String line) throws IOException {
     out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
     out.flush();
   }
 
   /** The next line without CRLF, or null when the server closed the connection. */
-  String read() throws IOException {
+  public String read() throws IOException {
     ByteArrayOutputStream b = new ByteArrayOutputStream();
     int c;
     while ((c = in.read()) != -1) {
@@ -132,7 +162,7 @@ final class Submitter implements AutoCloseable {
   }
 
   /** True when the server has closed the connection (what it still sends is read and dropped). */
-  boolean closedByServer() {
+  public boolean closedByServer() {
     try {
       while (in.read() != -1) {
         // drain

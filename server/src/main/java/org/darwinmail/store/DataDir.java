@@ -1,0 +1,91 @@
+package org.darwinmail.store;
+
+import java.nio.file.Path;
+
+/**
+ * The layout of the data directory ({@code data_dir}): the one place in Java that names what lives under it. It is
+ * the upgrade-by-disk-swap contract (a new appliance boots on the old data disk), so a name here changes only with
+ * a {@link DataFormat} step. The appliance's Ansible templates (ansible/roles/darwinmail/templates,
+ * ansible/roles/firstboot/templates) write the same paths and point here.
+ *
+ * <pre>
+ * data_dir/
+ *   FORMAT           the data format version ({@link DataFormat})
+ *   db/              the Derby database ({@link Database})
+ *   derby.log        Derby's own log
+ *   blobs/           message bodies by content hash ({@link BlobStore})
+ *   intake/          the journal of accepted messages not yet stored ({@link Intake})
+ *   tls/cert.pem     the TLS certificate, self-signed at first start unless [tls] names one
+ *   tls/key.pem      its key
+ *   dkim/            the DKIM keys, per domain
+ *   backup/          online backups (darwinmail backup)
+ *   run/control.sock the control socket of the running server
+ *   settings.toml    settings changed at run time (the wizard, the CLI), over the configuration file
+ *   .appliance-setup-done  the appliance's first boot made the domain and postmaster of its OVF properties
+ *                    (written by ansible/roles/firstboot/templates/setup.j2, never by the server)
+ * </pre>
+ */
+public record DataDir(Path root) {
+  public static final String FORMAT = "FORMAT";
+  public static final String DB = "db";
+  public static final String DERBY_LOG = "derby.log";
+  public static final String BLOBS = "blobs";
+  public static final String INTAKE = "intake";
+  public static final String TLS = "tls";
+  public static final String DKIM = "dkim";
+  public static final String BACKUP = "backup";
+  public static final String RUN = "run";
+  public static final String SETTINGS = "settings.toml";
+  public static final String APPLIANCE_SETUP_DONE = ".appliance-setup-done";
+  /** Every name directly under the data directory. */
+  public static final java.util.Set<String> NAMES = java.util.Set.of(FORMAT, DB, DERBY_LOG, BLOBS, INTAKE, TLS, DKIM,
+      BACKUP, RUN, SETTINGS, APPLIANCE_SETUP_DONE);
+
+  public static DataDir of(Path root) {
+    return new DataDir(root);
+  }
+
+  public Path format() {
+    return root.resolve(FORMAT);
+  }
+
+  public Path db() {
+    return root.resolve(DB);
+  }
+
+  public Path derbyLog() {
+    return root.resolve(DERBY_LOG);
+  }
+
+  public Path blobs() {
+    return root.resolve(BLOBS);
+  }
+
+  public Path intake() {
+    return root.resolve(INTAKE);
+  }
+
+  public Path tlsCert() {
+    return root.resolve(TLS).resolve("cert.pem");
+  }
+
+  public Path tlsKey() {
+    return root.resolve(TLS).resolve("key.pem");
+  }
+
+  public Path dkim() {
+    return root.resolve(DKIM);
+  }
+
+  public Path backup() {
+    return root.resolve(BACKUP);
+  }
+
+  public Path controlSocket() {
+    return root.resolve(RUN).resolve("control.sock");
+  }
+
+  public Path settings() {
+    return root.resolve(SETTINGS);
+  }
+}

@@ -1,0 +1,101 @@
+package org.darwinmail.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/** The abuse guard's tables in Derby (sender_blocks, sender_recipients). Portable SQL only. */
+public final class DerbySenderRepository implements SenderRepository {
+  /** The longest recipient column (an address is at most 320 octets, RFC 5321 §4.5.3.1). */
+  private static final int RECIPIENT_MAX = 320;
+  private final Database db;
+
+  public DerbySenderRepository(Database db) {
+    this.db = db;
+  }
+
+  @Override
+  public List<Block> blocks() {
+    return db.read(c -> {
+      List<Block> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT account, blocked_at, reason, messages, recipients, window_seconds FROM sender_blocks");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Block(rs.getString(1), rs.getTimestamp(2).toInstant(), rs.getString(3), rs.getInt(4),
+              rs.getInt(5), rs.getInt(6)));
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public void addBlock(Block b) {
+    db.tx(conn -> {
+      try (PreparedStatement ps = conn.prepareStatement("INSERT INTO sender_blocks VALUES (?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, b.account());
+        ps.setTimestamp(2, Timestamp.from(b.since()));
+        ps.setString(3, b.reason());
+        ps.setInt(4, b.messages());
+        ps.setInt(5, b.recipients());
+        ps.setInt(6, b.windowSeconds());
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public boolean removeBlock(String account) {
+    return db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_blocks WHERE account = ?")) {
+        ps.setString(1, account);
+        return ps.executeUpdate();
+      }
+    }) > 0;
+  }
+
+  @Override
+  public Set<String> knownRecipients(String account) {
+    return db.read(conn -> {
+      Set<String> s = ConcurrentHashMap.newKeySet();
+      try (PreparedStatement ps = conn.prepareStatement(
+          "SELECT recipient FROM sender_recipients WHERE account = ?")) {
+        ps.setString(1, account);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            s.add(rs.getString(1));
+          }
+        }
+      }
+      return s;
+    });
+  }
+
+  @Override
+  public void rememberRecipients(String account, Collection<String> recipients, Instant at) {
+    Timestamp now = Timestamp.from(at);
+    db.tx(c -> {
+      for (String r : recipients) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_recipients VALUES (?, ?, ?)")) {
+          ps.setString(1, account);
+          ps.setString(2, r.length() > RECIPIENT_MAX ? r.substring(0, RECIPIENT_MAX) : r);
+          ps.setTimestamp(3, now);
+          ps.executeUpdate();
+        } catch (SQLException e) {
+          if (!"23505".equals(e.getSQLState())) { // already known: another session was first
+            throw e;
+          }
+        }
+      }
+      return null;
+    });
+  }
+}
