@@ -90,6 +90,8 @@ public final class DarwinMail implements AutoCloseable {
   private void listen() {
     Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
     LocalDelivery local = new LocalDelivery(services.mail());
+    // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
+    org.darwinmail.guard.Logins logins = new org.darwinmail.guard.Logins(services.directory(), services.logins());
     delivery = new org.darwinmail.delivery.DeliveryEngine(config, new org.darwinmail.delivery.Queue(services.db()),
         services.blobs(), services.directory(), local, new org.darwinmail.dns.Dns(config.dns()));
     delivery.start();
@@ -99,16 +101,16 @@ public final class DarwinMail implements AutoCloseable {
     delivery.holdWhen(id -> services.guard().sends().anyHeld() && delivery.queue().message(id)
         .map(e -> services.guard().sends().held(e.account())).orElse(false));
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        local, delivery, tls, services.logins(), services.guard());
+        local, delivery, tls, logins, services.guard());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
-    Pop3Context pop3 = new Pop3Context(config, services.directory(), services.mail(), tls, services.logins(),
+    Pop3Context pop3 = new Pop3Context(config, services.directory(), services.mail(), tls, logins,
         new MaildropLocks());
     bind("pop3", config.listen().pop3(), new Pop3Server(pop3, false));
     bind("pop3s", config.listen().pop3s(), new Pop3Server(pop3, true));
     org.darwinmail.imap.ImapContext imap = new org.darwinmail.imap.ImapContext(config, services.directory(),
-        services.mail(), tls, services.logins());
+        services.mail(), tls, logins);
     bind("imap", config.listen().imap(), new org.darwinmail.imap.ImapServer(imap, false));
     bind("imaps", config.listen().imaps(), new org.darwinmail.imap.ImapServer(imap, true));
   }

@@ -6,16 +6,15 @@ import io.netty.channel.ChannelFuture;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.auth.Sasl;
+import org.darwinmail.guard.Logins;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
 import org.darwinmail.pop3.Pop3Command.Apop;
@@ -42,7 +41,7 @@ import org.slf4j.LoggerFactory;
  * One POP3 connection (RFC 1939) on INBOX, with CAPA (RFC 2449), STLS (RFC 2595) and AUTH PLAIN (RFC 5034).
  *
  * <p>AUTHORIZATION: USER/PASS or AUTH PLAIN, refused before TLS except on loopback (ARCHITECTURE.md,
- * "Listeners and security rules"), throttled by the {@link LoginGuard}. A successful login takes the maildrop lock
+ * "Listeners and security rules"), throttled by the login guard ({@link Logins}). A successful login takes the maildrop lock
  * ({@link MaildropLocks}; a second POP3 session gets [IN-USE]) and snapshots INBOX: message numbers are fixed for the
  * session. TRANSACTION: DELE only marks; the messages go in the UPDATE state after QUIT, through
  * {@code MailStore.expunge} so that IMAP sessions see it. A connection that drops or times out deletes nothing and
@@ -284,46 +283,35 @@ public final class Pop3Session extends Session {
     plain(text);
   }
 
-  /** PLAIN: authzid NUL authcid NUL passwd (RFC 4616 §2); "=" is an empty initial response (RFC 5034 §4). */
+  /** PLAIN (RFC 4616 §2; "=" is an empty initial response, RFC 5034 §4), decoded by {@link Sasl#plain}. */
   private void plain(String b64) {
-    String s;
-    try {
-      s = b64.strip().equals("=") ? "" : new String(Base64.getDecoder().decode(b64.strip()), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      error(Reply.BAD_BASE64);
-      return;
+    switch (Sasl.plain(b64)) {
+      case Sasl.Credentials c -> login(c.user(), c.password());
+      case Sasl.Refused r -> error(switch (r.failure()) {
+        case BAD_BASE64 -> Reply.BAD_BASE64;
+        case OTHER_AUTHZID -> Reply.AUTH_FAILED.withText(r.failure().text("PLAIN"));
+        default -> Reply.err(r.failure().text("PLAIN"));
+      });
     }
-    String[] parts = s.split("\0", -1);
-    if (parts.length != 3 || parts[1].isEmpty()) {
-      error(Reply.BAD_PLAIN);
-      return;
-    }
-    if (!parts[0].isEmpty() && !parts[0].equalsIgnoreCase(parts[1])) {
-      error(Reply.AUTH_FAILED.withText("Authorization identity must be the user"));
-      return;
-    }
-    login(parts[1], parts[2]);
   }
 
-  /** Every login path: the guard first, then the password, then the maildrop (RFC 1939 §4, §8). */
+  /**
+   * Every login path ends here: the one login attempt (ARCHITECTURE.md, "The abuse guard and login throttling"), then
+   * the maildrop (RFC 1939 §4, §8).
+   */
   private void login(String name, String password) {
     InetAddress ip = remoteAddress().getAddress();
-    LoginGuard.Verdict v = ctx.logins().check(name, ip);
-    if (v.locked()) {
-      log.info("[{}] POP3 login for {} from {} refused: locked out", id(), name, ip.getHostAddress());
-      error(Reply.LOCKED_OUT);
-      return;
+    switch (ctx.logins().attempt(name, password, ip)) {
+      case Logins.Locked l -> {
+        log.info("[{}] POP3 login for {} from {} refused: locked out", id(), name, ip.getHostAddress());
+        error(Reply.LOCKED_OUT);
+      }
+      case Logins.Failed f -> {
+        log.info("[{}] failed POP3 login for {} from {}", id(), name, ip.getHostAddress());
+        error(Reply.AUTH_FAILED);
+      }
+      case Logins.Ok ok -> openMaildrop(ok.account());
     }
-    LoginGuard.pause(v);
-    Optional<Account> a = ctx.directory().authenticate(name, password.toCharArray());
-    if (a.isEmpty()) {
-      ctx.logins().failed(name, ip);
-      log.info("[{}] failed POP3 login for {} from {}", id(), name, ip.getHostAddress());
-      error(Reply.AUTH_FAILED);
-      return;
-    }
-    ctx.logins().succeeded(name, ip);
-    openMaildrop(a.get());
   }
 
   /** RFC 1939 §4 / RFC 2449 §8.1.1: lock the maildrop, or answer [IN-USE]; then take the session's snapshot. */

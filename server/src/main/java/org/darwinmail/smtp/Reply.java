@@ -44,6 +44,20 @@ public record Reply(int code, String status, String text) {
       "Non-ASCII address needs the SMTPUTF8 parameter (RFC 6531)");
   public static final Reply BDAT_AFTER_DATA = new Reply(503, "5.5.1", "BDAT and DATA cannot be mixed");
 
+  // ---- AUTH (RFC 4954 §4, §6) ----
+  public static final Reply AUTH_OK = new Reply(235, "2.7.0", "Authentication successful");
+  public static final Reply AUTH_INVALID = new Reply(535, "5.7.8", "Authentication credentials invalid");
+  public static final Reply LOGIN_LOCKED = new Reply(454, "4.7.0", "Too many failed logins, try again later");
+
+  /**
+   * A SASL response the decoder refused: 501 5.5.2 with the reason (RFC 4954 §4), or 535 5.7.8 for an authorization
+   * identity other than the user (RFC 4954 §6).
+   */
+  public static Reply refusedSasl(org.darwinmail.auth.Sasl.Failure f, String mechanism) {
+    return f == org.darwinmail.auth.Sasl.Failure.OTHER_AUTHZID ? AUTH_INVALID
+        : new Reply(501, "5.5.2", f.text(mechanism));
+  }
+
   public Reply {
     if (code < 200 || code > 599) {
       throw new IllegalArgumentException("reply code " + code);

@@ -9,10 +9,10 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
+import org.darwinmail.auth.Sasl;
 import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.HarvestGuard;
-import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.guard.Logins;
 import org.darwinmail.guard.SendGuard;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
@@ -840,7 +840,7 @@ public final class SmtpSession extends Session {
           sasl = new SaslExchange("LOGIN", null);
           reply334("Username:");
         } else {
-          String user = decode(a.initialResponse());
+          String user = loginField(a.initialResponse(), true);
           if (user == null) {
             return;
           }
@@ -866,68 +866,58 @@ public final class SmtpSession extends Session {
     if (ex.mechanism().equals("PLAIN")) {
       plain(text);
     } else if (ex.user() == null) {
-      String user = decode(text);
+      String user = loginField(text, true);
       if (user != null) {
         sasl = new SaslExchange("LOGIN", user);
         reply334("Password:");
       }
     } else {
-      String pw = decode(text);
+      String pw = loginField(text, false);
       if (pw != null) {
         login(ex.user(), pw);
       }
     }
   }
 
-  /** PLAIN: authzid NUL authcid NUL passwd (RFC 4616 §2); an authzid other than the user is refused. */
+  /** PLAIN (RFC 4616 §2), decoded by {@link Sasl#plain}. */
   private void plain(String b64) {
-    String s = b64.equals("=") ? "" : decode(b64);
-    if (s == null) {
-      return;
-    }
-    String[] parts = s.split("\0", -1);
-    if (parts.length != 3) {
-      error(new Reply(501, "5.5.2", "Malformed PLAIN response"));
-      return;
-    }
-    if (!parts[0].isEmpty() && !parts[0].equalsIgnoreCase(parts[1])) {
-      error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
-      return;
-    }
-    login(parts[1], parts[2]);
-  }
-
-  private String decode(String b64) {
-    try {
-      return new String(Base64.getDecoder().decode(b64.strip()), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      error(new Reply(501, "5.5.2", "Cannot decode base64"));
-      return null;
+    switch (Sasl.plain(b64)) {
+      case Sasl.Credentials c -> login(c.user(), c.password());
+      case Sasl.Refused r -> error(Reply.refusedSasl(r.failure(), "PLAIN"));
     }
   }
 
+  /** A LOGIN field (the user name or the password), decoded by {@link Sasl#login}; null when refused (answered). */
+  private String loginField(String b64, boolean userName) {
+    return switch (Sasl.login(b64, userName)) {
+      case Sasl.Text t -> t.value();
+      case Sasl.Refused r -> {
+        error(Reply.refusedSasl(r.failure(), "LOGIN"));
+        yield null;
+      }
+    };
+  }
+
+  /** Every AUTH ends here: the one login attempt (ARCHITECTURE.md, "The abuse guard and login throttling"). */
   private void login(String user, String password) {
-    java.net.InetAddress ip = remoteAddress().getAddress();
-    LoginGuard.Verdict v = ctx.logins().check(user, ip);
-    if (v.locked()) {
-      log.info("[{}] SMTP login for {} from {} refused: locked out", id(), user, ip.getHostAddress());
-      refusalLogged = true;
-      error(new Reply(454, "4.7.0", "Too many failed logins, try again later"));
-      return;
+    String ip = remoteAddress().getAddress().getHostAddress();
+    switch (ctx.logins().attempt(user, password, remoteAddress().getAddress())) {
+      case Logins.Locked l -> {
+        log.info("[{}] SMTP login for {} from {} refused: locked out", id(), user, ip);
+        refusalLogged = true;
+        error(Reply.LOGIN_LOCKED);
+      }
+      case Logins.Failed f -> {
+        log.info("[{}] failed SMTP login for {} from {}", id(), user, ip);
+        refusalLogged = true;
+        error(Reply.AUTH_INVALID);
+      }
+      case Logins.Ok ok -> {
+        account = ok.account();
+        log.info("[{}] SMTP login {} from {}", id(), account.address(), ip);
+        reply(Reply.AUTH_OK);
+      }
     }
-    LoginGuard.pause(v);
-    Optional<Account> a = ctx.directory().authenticate(user, password.toCharArray());
-    if (a.isEmpty()) {
-      ctx.logins().failed(user, ip);
-      log.info("[{}] failed SMTP login for {} from {}", id(), user, remoteAddress().getAddress().getHostAddress());
-      refusalLogged = true;
-      error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
-      return;
-    }
-    ctx.logins().succeeded(user, ip);
-    account = a.get();
-    log.info("[{}] SMTP login {} from {}", id(), account.address(), remoteAddress().getAddress().getHostAddress());
-    reply(new Reply(235, "2.7.0", "Authentication successful"));
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
