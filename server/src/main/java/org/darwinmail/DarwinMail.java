@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.Acceptance;
 import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.ConnectionLimits;
 import org.darwinmail.guard.Guard;
@@ -89,11 +90,10 @@ public final class DarwinMail implements AutoCloseable {
 
   private void listen() {
     Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
-    LocalDelivery local = new LocalDelivery(services.mail());
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
     org.darwinmail.guard.Logins logins = new org.darwinmail.guard.Logins(services.directory(), services.logins());
     delivery = new org.darwinmail.delivery.DeliveryEngine(config, new org.darwinmail.delivery.Queue(services.db()),
-        services.blobs(), services.directory(), local, new org.darwinmail.dns.Dns(config.dns()));
+        services.blobs(), services.directory(), services.acceptance(), new org.darwinmail.dns.Dns(config.dns()));
     delivery.start();
     // The abuse guard holds the queued mail of blocked senders and releases it on unblock.
     services.guard().sends().attachQueue(new org.darwinmail.guard.QueueHold(delivery.queue(), delivery::wake));
@@ -101,7 +101,7 @@ public final class DarwinMail implements AutoCloseable {
     delivery.holdWhen(id -> services.guard().sends().anyHeld() && delivery.queue().message(id)
         .map(e -> services.guard().sends().held(e.account())).orElse(false));
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        local, delivery, tls, logins, services.guard());
+        services.acceptance().via(delivery), tls, logins, services.guard());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
@@ -158,7 +158,7 @@ public final class DarwinMail implements AutoCloseable {
 
   /** Keeps the wiring of the storage and core in one place, for the server and for CLI commands alike. */
   public record Services(ServerConfig config, Database db, BlobStore blobs, MailboxEvents events, MailStore mail,
-      Directory directory, LoginGuard logins, Guard guard) implements AutoCloseable {
+      Directory directory, Acceptance acceptance, LoginGuard logins, Guard guard) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       Database db = Database.open(config.dataDir());
@@ -168,9 +168,12 @@ public final class DarwinMail implements AutoCloseable {
       // Applies what a previous run journaled but did not store, before anything reads or listens.
       org.darwinmail.store.Intake.open(config.dataDir().resolve("intake"), mail);
       Directory directory = new Directory(db, mail, config.guard().send().postmaster());
-      Guard guard = new Guard(new SendGuard(config, db, directory, blobs, new LocalDelivery(mail)),
+      // Where accepted mail goes, and who the postmaster is (ARCHITECTURE.md, "The data path of one message"); no
+      // queue until the delivery engine runs (listen: via(delivery)).
+      Acceptance acceptance = new Acceptance(config, directory, blobs, new LocalDelivery(mail), null);
+      Guard guard = new Guard(new SendGuard(config, db, directory, acceptance),
           new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()), new InboundAuth(config));
-      return new Services(config, db, blobs, events, mail, directory,
+      return new Services(config, db, blobs, events, mail, directory, acceptance,
           new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
     }
 

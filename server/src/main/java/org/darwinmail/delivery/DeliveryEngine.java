@@ -49,7 +49,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final Queue queue;
   private final BlobStore blobs;
   private final Directory directory;
-  private final LocalDelivery local;
+  /** Where DSNs go: the one acceptance service (local copies; remote ones queued here). */
+  private final Acceptance acceptance;
   private final Dns dns;
   private final Dkim dkim;
   /** TLS towards the smarthost: its certificate is verified (it receives our password). */
@@ -141,14 +142,14 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     return r.code() < 400 ? "2.0.0" : r.code() < 500 ? "4.0.0" : "5.0.0";
   }
 
-  public DeliveryEngine(ServerConfig config, Queue queue, BlobStore blobs, Directory directory, LocalDelivery local,
+  public DeliveryEngine(ServerConfig config, Queue queue, BlobStore blobs, Directory directory, Acceptance acceptance,
       Dns dns) {
     this.config = config;
     this.dc = config.delivery();
     this.queue = queue;
     this.blobs = blobs;
     this.directory = directory;
-    this.local = local;
+    this.acceptance = acceptance.via(this);
     this.dns = dns;
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
     this.smarthostTls = dc.smarthost().isEmpty() ? null : SmtpClient.verifying(dc.smarthostCa());
@@ -539,34 +540,16 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       log.info("queue entry {}: no {} notice for the null sender", m.id(), action);
       return;
     }
-    BlobRef dsn;
-    try (InputStream original = blobs.open(m.blob()); var w = blobs.create()) {
+    try (InputStream original = blobs.open(m.blob())) {
       byte[] body = Dsn.build(config.hostname(), m.sender(), action, m.created(), failures, original, m.smtputf8());
-      w.write(body);
-      dsn = w.commit();
+      // Routed like any accepted message: a local sender's mailbox (Return-Path: <>), else the queue, null sender.
+      if (acceptance.submit("", List.of(m.sender()), body, m.smtputf8()).none()) {
+        log.warn("queue entry {}: the sender <{}> has no mailbox here; notice dropped", m.id(), m.sender());
+        return;
+      }
     } catch (IOException e) {
       log.error("queue entry {}: cannot write the {} notice", m.id(), action, e);
       return;
-    }
-    String sender = Addresses.normalize(m.sender());
-    if (sender != null && directory.isLocalDomain(Addresses.domainOf(sender))) {
-      Directory.Resolution res = directory.resolve(sender);
-      if (!res.accounts().isEmpty()) {
-        try {
-          local.deliver(res.accounts(), local.withReturnPath("", dsn));
-        } catch (IOException e) {
-          log.error("queue entry {}: cannot write the {} notice", m.id(), action, e);
-          return;
-        }
-      }
-      if (!res.remote().isEmpty()) {
-        enqueue("", res.remote(), dsn, m.smtputf8(), null);
-      }
-      if (res.isEmpty()) {
-        log.warn("queue entry {}: the sender <{}> has no mailbox here; notice dropped", m.id(), m.sender());
-      }
-    } else {
-      enqueue("", List.of(m.sender()), dsn, m.smtputf8(), null);
     }
     log.info("queue entry {}: {} notice sent to <{}>", m.id(), action, m.sender());
   }

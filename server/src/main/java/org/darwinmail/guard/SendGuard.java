@@ -23,8 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.darwinmail.config.SendConfig;
 import org.darwinmail.config.SendLimits;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.Acceptance;
 import org.darwinmail.delivery.LocalDelivery;
-import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Database;
 import org.darwinmail.store.Directory;
@@ -54,25 +54,29 @@ public final class SendGuard {
   private final String hostname;
   private final Database db;
   private final Directory directory;
-  private final BlobStore blobs;
-  private final LocalDelivery local;
+  /** Where the postmaster notice goes, and who the postmaster is. */
+  private final Acceptance acceptance;
   private final Clock clock;
   private final Map<String, Counters> counters = new ConcurrentHashMap<>();
   private final Map<String, Block> blocks = new ConcurrentHashMap<>();
   private volatile HeldMailQueue queue;
 
-  public SendGuard(ServerConfig config, Database db, Directory directory, BlobStore blobs, LocalDelivery local) {
-    this(config, db, directory, blobs, local, Clock.systemUTC());
+  public SendGuard(ServerConfig config, Database db, Directory directory, Acceptance acceptance) {
+    this(config, db, directory, acceptance, Clock.systemUTC());
   }
 
+  /** For a guard alone (tests): the postmaster notice through an acceptance service of its own, local only. */
   public SendGuard(ServerConfig config, Database db, Directory directory, BlobStore blobs, LocalDelivery local,
       Clock clock) {
+    this(config, db, directory, new Acceptance(config, directory, blobs, local, null), clock);
+  }
+
+  public SendGuard(ServerConfig config, Database db, Directory directory, Acceptance acceptance, Clock clock) {
     this.config = config.guard().send();
     this.hostname = config.hostname();
     this.db = db;
     this.directory = directory;
-    this.blobs = blobs;
-    this.local = local;
+    this.acceptance = acceptance;
     this.clock = clock;
     // Without a running delivery engine (a CLI process), unblocking still releases or deletes queued mail.
     this.queue = new QueueHold(new org.darwinmail.delivery.Queue(db), () -> { });
@@ -341,25 +345,17 @@ public final class SendGuard {
 
   // ---- the postmaster's message ------------------------------------------------------------------------------
 
-  /** The address told of blocks: the configured one, else postmaster@ the first local domain. */
+  /** The address told of blocks: the admin mailbox ({@link Acceptance#admin}). */
   public String postmaster() {
-    if (!config.postmaster().isEmpty()) {
-      return config.postmaster();
-    }
-    List<String> domains = directory.domains();
-    return "postmaster@" + (domains.isEmpty() ? hostname : domains.getFirst());
+    return acceptance.admin();
   }
 
+  /** The notice goes through the acceptance service like any message (local copies only: no queue here). */
   private void notifyPostmaster(Block b) {
     String to = postmaster();
     try {
-      Directory.Resolution res = directory.resolve(to);
-      if (res.accounts().isEmpty()) {
-        log.warn("nobody local receives {}: the block of {} is only in this log", to, b.account());
-        return;
-      }
       String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(clock));
-      String text = LocalDelivery.returnPath("") + "From: Darwin Mail <MAILER-DAEMON@" + hostname + ">\r\n"
+      String text = "From: Darwin Mail <MAILER-DAEMON@" + hostname + ">\r\n"
           + "To: <" + to + ">\r\n"
           + "Subject: Sending blocked for " + b.account() + "\r\n"
           + "Date: " + date + "\r\n"
@@ -378,12 +374,10 @@ public final class SendGuard {
           + "\r\n"
           + "  darwinmail sender unblock " + b.account() + "                (releases the held mail)\r\n"
           + "  darwinmail sender unblock " + b.account() + " --delete-held  (deletes it)\r\n";
-      BlobRef blob;
-      try (BlobStore.BlobWriter w = blobs.create()) {
-        w.write(text.getBytes(StandardCharsets.UTF_8));
-        blob = w.commit();
+      if (acceptance.submit("", List.of(to), text.getBytes(StandardCharsets.UTF_8), false).local() == 0) {
+        log.warn("nobody local receives {}: the block of {} is only in this log", to, b.account());
+        return;
       }
-      local.deliver(res.accounts(), blob);
       log.info("told {} of the block of {}", to, b.account());
     } catch (IOException | RuntimeException e) {
       log.error("cannot tell {} of the block of {}", to, b.account(), e);

@@ -10,7 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.darwinmail.auth.Sasl;
-import org.darwinmail.delivery.LocalDelivery;
+import org.darwinmail.delivery.Acceptance;
+import org.darwinmail.delivery.Acceptance.Recipient;
 import org.darwinmail.guard.HarvestGuard;
 import org.darwinmail.guard.Logins;
 import org.darwinmail.guard.SendGuard;
@@ -76,9 +77,6 @@ public final class SmtpSession extends Session {
   // Port 25: the SPF verdict of this transaction (null when the client is trusted or checks are off).
   private org.darwinmail.guard.InboundAuth.Spf spf;
   private boolean quarantine;
-
-  /** An accepted recipient: the address as given, and where mail to it goes. */
-  record Recipient(String address, Directory.Resolution resolution) {}
 
   public SmtpSession(SmtpContext ctx, SmtpFramer framer, Kind kind) {
     this.ctx = ctx;
@@ -437,13 +435,13 @@ public final class SmtpSession extends Session {
     if (!to.isAscii() && !mailParams.containsKey("SMTPUTF8")) {
       throw new SmtpException(Reply.SMTPUTF8_REQUIRED);
     }
-    String address = to.domain() == null ? postmaster() : to.address();
+    String address = to.domain() == null ? ctx.acceptance().postmaster() : to.address();
     String domain = to.domain() == null ? Addresses.domainOf(address) : to.domain();
     if (domain.startsWith("[") || !ctx.directory().isLocalDomain(domain)) {
       if (account == null) {
         throw new SmtpException(Reply.RELAY_DENIED);
       }
-      if (ctx.outbound() == null || domain.startsWith("[")) {
+      if (!ctx.acceptance().relays() || domain.startsWith("[")) {
         throw new SmtpException(new Reply(550, "5.7.1", "Cannot deliver to " + domain));
       }
       guarded(sendTx.rcpt(address));
@@ -460,11 +458,11 @@ public final class SmtpSession extends Session {
     }
     long declared = parseSize();
     for (Account a : res.accounts()) {
-      if (ctx.local().overQuota(a, declared)) {
+      if (ctx.acceptance().overQuota(a, declared)) {
         throw new SmtpException(Reply.MAILBOX_FULL);
       }
     }
-    if (!res.remote().isEmpty() && ctx.outbound() == null) {
+    if (!res.remote().isEmpty() && !ctx.acceptance().relays()) {
       throw new SmtpException(new Reply(451, "4.3.0", "Forwarding is not available, try again later"));
     }
     if (sendTx != null) {
@@ -501,12 +499,6 @@ public final class SmtpSession extends Session {
       }
     }
     return false;
-  }
-
-  /** "postmaster" without a domain (RFC 5321 §4.5.1) is the postmaster of our first domain. */
-  private String postmaster() {
-    List<String> domains = ctx.directory().domains();
-    return "postmaster@" + (domains.isEmpty() ? ctx.config().hostname() : domains.getFirst());
   }
 
   private long parseSize() {
@@ -688,45 +680,18 @@ public final class SmtpSession extends Session {
     return blob;
   }
 
-  /**
-   * Queues the message for its remote recipients and stores it for its local ones. A small message (still in
-   * memory) for local recipients only goes through the intake journal: durable in one device write.
-   */
+  /** Hands the message to the one acceptance service (ARCHITECTURE.md, "The data path of one message"). */
   private void deliver(BlobRef blob, BlobStore.Small small) throws IOException {
-    List<LocalDelivery.To> local = new ArrayList<>();
-    List<String> remote = new ArrayList<>();
-    for (Recipient r : recipients) {
-      // quarantined mail goes to Junk; a sub-address names a folder (RFC 5233); INBOX otherwise
-      local.addAll(quarantine ? LocalDelivery.to(r.resolution().accounts(), "Junk")
-          : LocalDelivery.tagged(r.resolution().accounts(), r.resolution().folder()));
-      for (String a : r.resolution().remote()) {
-        if (!remote.contains(a)) {
-          remote.add(a);
-        }
-      }
-    }
-    if (small != null && !remote.isEmpty()) {
-      ctx.blobs().store(small); // the queue refers to the blob
-      small = null;
-    }
-    if (!remote.isEmpty()) {
-      ctx.outbound().enqueue(sender.address(), remote, blob, mailParams.containsKey("SMTPUTF8"),
-          account == null ? null : account.address());
-    }
-    if (!local.isEmpty() && small != null) {
-      ctx.local().deliver(local, small);
-    } else if (!local.isEmpty()) {
-      ctx.local().deliver(local, remote.isEmpty() ? blob : ctx.local().withReturnPath(sender.address(), blob));
-    }
+    ctx.acceptance().accept(new Acceptance.Envelope(sender.address(), List.copyOf(recipients),
+        mailParams.containsKey("SMTPUTF8"), account == null ? null : account.address(), quarantine), blob, small);
   }
 
   /**
-   * RFC 5321 §4.4: Return-Path: at final delivery, first in the message. Mail for local recipients only gets it as
-   * it is received; mail also relayed is received without it ("") and its local copy made with it (deliver).
+   * RFC 5321 §4.4: Return-Path: at final delivery, first in the message; mail also relayed is received without it
+   * and its local copy made with it ({@link Acceptance#receivedReturnPath}).
    */
   private String returnPath() {
-    boolean relayed = recipients.stream().anyMatch(r -> !r.resolution().remote().isEmpty());
-    return relayed ? "" : LocalDelivery.returnPath(sender.address());
+    return Acceptance.receivedReturnPath(sender.address(), recipients);
   }
 
   /** The trace header (RFC 5321 §4.4), with the protocol type of RFC 3848 / RFC 6531. */
