@@ -29,6 +29,7 @@ import org.darwinmail.smtp.SmtpCommand.Quit;
 import org.darwinmail.smtp.SmtpCommand.Rcpt;
 import org.darwinmail.smtp.SmtpCommand.Rset;
 import org.darwinmail.smtp.SmtpCommand.StartTls;
+import org.darwinmail.smtp.SmtpCommand.Verb;
 import org.darwinmail.smtp.SmtpCommand.Vrfy;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.Addresses;
@@ -88,7 +89,7 @@ public final class SmtpSession extends Session {
 
   @Override
   protected void onConnect() {
-    reply(new Reply(220, null, ctx.config().hostname() + " ESMTP Darwin Mail ready"));
+    reply(Reply.greeting(ctx.config().hostname()));
   }
 
   /**
@@ -111,14 +112,8 @@ public final class SmtpSession extends Session {
 
   private boolean answeredFromMemory(String line) {
     try {
-      return switch (SmtpCommand.parse(line)) {
-        case Hello h -> true;
-        case Noop n -> true;
-        case Quit q -> true;
-        case Help h -> true;
-        case Vrfy v -> true;
-        case Expn x -> true;
-        case Data d -> true;
+      SmtpCommand cmd = SmtpCommand.parse(line);
+      return Verb.of(cmd).fromMemory || switch (cmd) {
         // MX mail from a trusted network: no DNSBL, SPF or sending limits to look up.
         case Mail m -> kind == Kind.MX && !ctx.guard().inbound().applies(remoteAddress().getAddress());
         case Rcpt r -> recipientInMemory(r);
@@ -168,7 +163,7 @@ public final class SmtpSession extends Session {
 
   @Override
   protected void internalError() {
-    reply(new Reply(451, "4.3.0", "Internal error, session " + id()));
+    reply(Reply.internalError(id()));
     resetTransaction();
   }
 
@@ -203,8 +198,7 @@ public final class SmtpSession extends Session {
     asked = logged(cmd);
     try {
       Reply pre = precondition(cmd);
-      if (pre == null && (cmd instanceof Mail || cmd instanceof Rcpt || cmd instanceof Data || cmd instanceof Bdat)
-          && ctx.blobs().capacity().full()) {
+      if (pre == null && Verb.of(cmd).takesMail && ctx.blobs().capacity().full()) {
         pre = Reply.STORAGE_FULL; // nothing is taken that might not be stored (README, "A full disk")
       }
       if (pre != null) {
@@ -238,30 +232,28 @@ public final class SmtpSession extends Session {
   }
 
   /**
-   * The states in which each command is allowed, and what it needs (TLS, AUTH), checked once before dispatch.
-   * Returns the refusal, or null.
+   * The states in which each command is allowed, and what it needs (TLS, AUTH), checked once before dispatch: HELO
+   * first from the command table ({@link Verb}), then each command's state. Returns the refusal, or null.
    */
   private Reply precondition(SmtpCommand cmd) {
-    boolean needsHello = cmd instanceof Mail || cmd instanceof Rcpt || cmd instanceof Data || cmd instanceof Bdat
-        || cmd instanceof Auth || cmd instanceof StartTls;
-    if (needsHello && helo == null) {
+    if (Verb.of(cmd).needsHello && helo == null) {
       return Reply.NEED_HELO;
     }
     return switch (cmd) {
       case StartTls s -> isTls() ? Reply.TLS_ACTIVE : ctx.tls() == null ? Reply.TLS_UNAVAILABLE : null;
       case Auth a -> {
         if (kind == Kind.MX) {
-          yield new Reply(503, "5.5.1", "AUTH is not offered on this port; use submission (587 or 465)");
+          yield Reply.AUTH_NOT_OFFERED;
         }
         if (!isTls()) {
           yield Reply.TLS_REQUIRED;
         }
-        yield account != null ? new Reply(503, "5.5.1", "Already authenticated")
+        yield account != null ? Reply.ALREADY_AUTHENTICATED
             : sender != null ? Reply.BAD_SEQUENCE : null;
       }
       case Mail m -> {
         if (kind != Kind.MX && account == null) {
-          yield isTls() ? new Reply(530, "5.7.0", "Authentication required") : Reply.TLS_REQUIRED;
+          yield isTls() ? Reply.AUTH_REQUIRED : Reply.TLS_REQUIRED;
         }
         yield sender != null ? Reply.NESTED_MAIL : null;
       }
@@ -304,25 +296,32 @@ public final class SmtpSession extends Session {
     extended = h.extended();
     String greet = ctx.config().hostname() + " greets " + h.domain();
     if (!h.extended()) {
-      reply(new Reply(250, null, greet));
+      reply(Reply.hello(List.of(greet)));
       return;
     }
     List<String> lines = new ArrayList<>();
     lines.add(greet);
-    lines.add("PIPELINING");
-    lines.add("SIZE " + ctx.config().smtp().maxMessageSize());
-    lines.add("8BITMIME");
-    lines.add("ENHANCEDSTATUSCODES");
-    lines.add("SMTPUTF8");
-    lines.add("CHUNKING");
-    if (!isTls() && ctx.tls() != null) {
-      lines.add("STARTTLS");
-    }
-    if (kind != Kind.MX && isTls() && account == null) {
-      lines.add("AUTH PLAIN LOGIN");
+    lines.add("PIPELINING"); // RFC 2920
+    lines.add("SIZE " + ctx.config().smtp().maxMessageSize()); // RFC 1870
+    lines.add("8BITMIME"); // RFC 6152
+    lines.add("ENHANCEDSTATUSCODES"); // RFC 2034
+    lines.add("SMTPUTF8"); // RFC 6531
+    for (Verb v : Verb.values()) { // the keywords of commands, from the command table, while they are offered
+      if (v.keyword != null && offered(v)) {
+        lines.add(v.keyword);
+      }
     }
     lines.add("HELP");
-    reply(new Reply(250, null, String.join("\n", lines)));
+    reply(Reply.hello(lines));
+  }
+
+  /** Whether a command with an EHLO keyword is offered now (its precondition would let it through). */
+  private boolean offered(Verb v) {
+    return switch (v) {
+      case STARTTLS -> !isTls() && ctx.tls() != null;
+      case AUTH -> kind != Kind.MX && isTls() && account == null;
+      default -> true;
+    };
   }
 
   /** RFC 5321 §4.1.1.2 with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5). */
@@ -333,7 +332,7 @@ public final class SmtpSession extends Session {
       switch (e.getKey()) {
         case "SIZE" -> {
           if (v == null || v.isEmpty() || v.length() > 18 || !v.chars().allMatch(Character::isDigit)) {
-            throw new SmtpException(new Reply(501, "5.5.4", "Bad SIZE value"));
+            throw new SmtpException(Reply.BAD_SIZE);
           }
           if (Long.parseLong(v) > ctx.config().smtp().maxMessageSize()) {
             throw new SmtpException(Reply.TOO_BIG);
@@ -341,18 +340,18 @@ public final class SmtpSession extends Session {
         }
         case "BODY" -> {
           if (v == null || !(v.equalsIgnoreCase("7BIT") || v.equalsIgnoreCase("8BITMIME"))) {
-            throw new SmtpException(new Reply(501, "5.5.4", "BODY must be 7BIT or 8BITMIME"));
+            throw new SmtpException(Reply.BAD_BODY);
           }
         }
         case "SMTPUTF8" -> {
           if (v != null) {
-            throw new SmtpException(new Reply(501, "5.5.4", "SMTPUTF8 takes no value"));
+            throw new SmtpException(Reply.SMTPUTF8_VALUE);
           }
         }
         case "AUTH" -> {
           // RFC 4954 §5: accepted and not trusted; the authenticated identity is ours to know.
         }
-        default -> throw new SmtpException(new Reply(555, "5.5.4", "Unsupported parameter " + e.getKey()));
+        default -> throw new SmtpException(Reply.unsupportedParameter(e.getKey()));
       }
       params.put(e.getKey(), v);
     }
@@ -363,7 +362,7 @@ public final class SmtpSession extends Session {
     if (kind == Kind.MX && ctx.guard().inbound().applies(remoteAddress().getAddress())) {
       String listed = ctx.guard().inbound().dnsblListing(remoteAddress().getAddress());
       if (listed != null) {
-        throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
+        throw new SmtpException(Reply.listed(listed));
       }
       spf = ctx.guard().inbound().spf(remoteAddress().getAddress(), helo, m.from().address());
     }
@@ -371,8 +370,7 @@ public final class SmtpSession extends Session {
       sendTx = ctx.guard().sends().begin(account.address());
       if (!sendTx.verdict().ok()) {
         // A policy answer, not a bad command: it does not count towards max_errors.
-        reply(sendTx.verdict().outcome() == SendGuard.Outcome.BLOCKED
-            ? new Reply(550, "5.7.1", sendTx.verdict().reason()) : new Reply(451, "4.7.1", sendTx.verdict().reason()));
+        reply(refusal(sendTx.verdict()));
         sendTx = null;
         return;
       }
@@ -394,7 +392,7 @@ public final class SmtpSession extends Session {
       return;
     }
     if (!owns(from.address())) {
-      throw new SmtpException(new Reply(553, "5.7.1", "Sender address not owned by the authenticated account"));
+      throw new SmtpException(Reply.SENDER_NOT_OWNED);
     }
   }
 
@@ -423,7 +421,7 @@ public final class SmtpSession extends Session {
   /** RFC 5321 §4.1.1.3: local recipients on every port; remote ones only for an authenticated account. */
   private void rcpt(Rcpt r) {
     if (!r.params().isEmpty()) {
-      throw new SmtpException(new Reply(555, "5.5.4", "Unsupported RCPT parameter"));
+      throw new SmtpException(Reply.RCPT_PARAMETER);
     }
     if (recipients.size() >= ctx.config().smtp().maxRecipients()) {
       throw new SmtpException(Reply.TOO_MANY_RECIPIENTS);
@@ -442,7 +440,7 @@ public final class SmtpSession extends Session {
         throw new SmtpException(Reply.RELAY_DENIED);
       }
       if (!ctx.acceptance().relays() || domain.startsWith("[")) {
-        throw new SmtpException(new Reply(550, "5.7.1", "Cannot deliver to " + domain));
+        throw new SmtpException(Reply.cannotDeliverTo(domain));
       }
       guarded(sendTx.rcpt(address));
       recipients.add(new Recipient(address, new Directory.Resolution(List.of(), List.of(address))));
@@ -463,7 +461,7 @@ public final class SmtpSession extends Session {
       }
     }
     if (!res.remote().isEmpty() && !ctx.acceptance().relays()) {
-      throw new SmtpException(new Reply(451, "4.3.0", "Forwarding is not available, try again later"));
+      throw new SmtpException(Reply.NO_FORWARDING);
     }
     if (sendTx != null) {
       guarded(sendTx.rcpt(address));
@@ -474,11 +472,14 @@ public final class SmtpSession extends Session {
 
   /** The abuse guard's verdict on a submission: 451 4.7.1 over a rate limit, 550 5.7.1 when blocked. */
   private static void guarded(SendGuard.Verdict v) {
-    switch (v.outcome()) {
-      case OK -> { }
-      case LIMITED -> throw new SmtpException(new Reply(451, "4.7.1", v.reason()));
-      case BLOCKED -> throw new SmtpException(new Reply(550, "5.7.1", v.reason()));
+    if (!v.ok()) {
+      throw new SmtpException(refusal(v));
     }
+  }
+
+  /** A verdict other than OK in SMTP's words. */
+  private static Reply refusal(SendGuard.Verdict v) {
+    return v.outcome() == SendGuard.Outcome.BLOCKED ? Reply.blocked(v.reason()) : Reply.limited(v.reason());
   }
 
   /**
@@ -487,7 +488,7 @@ public final class SmtpSession extends Session {
    */
   private boolean harvestRefused(HarvestGuard.Verdict v) {
     if (v.refuse()) {
-      reply(new Reply(421, "4.7.0", "Too many unknown recipients, closing connection"));
+      reply(Reply.HARVEST_CLOSE);
       close();
       return true;
     }
@@ -585,7 +586,7 @@ public final class SmtpSession extends Session {
     } else if (incoming.tooBig()) {
       finishWith(Reply.TOO_BIG);
     } else {
-      reply(new Reply(250, "2.0.0", (b == null ? 0 : b.size()) + " octets received"));
+      reply(Reply.octetsReceived(b == null ? 0 : b.size()));
     }
   }
 
@@ -613,8 +614,7 @@ public final class SmtpSession extends Session {
     if (sendTx != null) {
       SendGuard.Verdict v = sendTx.accept(); // counted here, atomically: the 250 below is one more message sent
       if (!v.ok()) {
-        finishWith(v.outcome() == SendGuard.Outcome.BLOCKED ? new Reply(550, "5.7.1", v.reason())
-            : new Reply(451, "4.7.1", v.reason()));
+        finishWith(refusal(v));
         return;
       }
     }
@@ -642,7 +642,7 @@ public final class SmtpSession extends Session {
     if (fromRefused) {
       // A small body was never stored; a larger one is durable but unreferenced: the blob sweep removes it.
       resetTransaction();
-      reply(new Reply(553, "5.7.1", "From: header address not owned by the authenticated account"));
+      reply(Reply.FROM_NOT_OWNED);
       return;
     }
     try {
@@ -656,7 +656,7 @@ public final class SmtpSession extends Session {
     log.info("[{}] accepted {} bytes from <{}> for {} recipient(s) as {}", id(), blob.size(), sender.address(),
         recipients.size(), blob.hash().substring(0, 12));
     resetTransaction();
-    reply(new Reply(250, "2.0.0", "OK queued as " + blob.hash().substring(0, 12)));
+    reply(Reply.queuedAs(blob.hash().substring(0, 12)));
   }
 
   /**
@@ -671,7 +671,7 @@ public final class SmtpSession extends Session {
       msg.abort();
       incoming = null;
       resetTransaction();
-      reply(new Reply(550, "5.7.1", "Message refused by the DMARC policy of " + checked.dmarc().fromDomain()));
+      reply(Reply.dmarcReject(checked.dmarc().fromDomain()));
       return null;
     }
     quarantine = checked.quarantine();
@@ -813,7 +813,7 @@ public final class SmtpSession extends Session {
           reply334("Password:");
         }
       }
-      default -> error(new Reply(504, "5.5.4", "Unrecognized authentication mechanism"));
+      default -> error(Reply.AUTH_MECHANISM_UNKNOWN);
     }
   }
 
@@ -825,7 +825,7 @@ public final class SmtpSession extends Session {
     SaslExchange ex = sasl;
     sasl = null;
     if (text.equals("*")) {
-      error(new Reply(501, "5.0.0", "Authentication cancelled"));
+      error(Reply.AUTH_CANCELLED);
       return;
     }
     if (ex.mechanism().equals("PLAIN")) {
@@ -934,23 +934,14 @@ public final class SmtpSession extends Session {
       case Rcpt r -> "RCPT TO:<" + sanitize(r.to().address()) + ">";
       case Hello h -> (h.extended() ? "EHLO " : "HELO ") + sanitize(h.domain());
       case Auth a -> "AUTH " + sanitize(a.mechanism());
-      case Data d -> "DATA";
-      case Bdat b -> "BDAT";
-      case Rset r -> "RSET";
-      case Noop n -> "NOOP";
-      case Quit q -> "QUIT";
-      case Vrfy v -> "VRFY";
-      case Expn x -> "EXPN";
-      case Help h -> "HELP";
-      case StartTls t -> "STARTTLS";
+      default -> Verb.of(cmd).words.getFirst();
     };
   }
 
   /** A line that did not parse: its verb when it is one (its arguments could be anything), else nothing of it. */
   private static String malformed(String line) {
     String verb = line.strip().split(" ", 2)[0].toUpperCase(java.util.Locale.ROOT);
-    return java.util.Set.of("EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",
-        "HELP", "STARTTLS", "AUTH").contains(verb) ? "malformed " + verb : "unrecognised command";
+    return Verb.known(verb) ? "malformed " + verb : "unrecognised command";
   }
 
   /**
