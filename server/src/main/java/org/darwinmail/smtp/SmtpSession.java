@@ -261,7 +261,14 @@ public final class SmtpSession extends Session {
       case Data d -> sender == null ? Reply.NEED_MAIL : bdatUsed ? Reply.BDAT_AFTER_DATA
           : recipients.isEmpty() ? Reply.NEED_RCPT : null;
       case Bdat b -> sender == null ? Reply.NEED_MAIL : recipients.isEmpty() ? Reply.NEED_RCPT : null;
-      default -> null;
+      // Allowed in every state (RFC 5321 §4.1.4). No default: a new command must say where it is allowed.
+      case Hello h -> null;
+      case Rset r -> null;
+      case Noop n -> null;
+      case Quit q -> null;
+      case Vrfy v -> null;
+      case Expn x -> null;
+      case Help h -> null;
     };
   }
 
