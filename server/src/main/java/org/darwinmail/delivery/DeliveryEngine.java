@@ -24,7 +24,6 @@ import org.darwinmail.config.DeliveryConfig;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.dns.Dns;
-import org.darwinmail.store.Addresses;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
