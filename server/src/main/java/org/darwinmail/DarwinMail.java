@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.Acceptance;
 import org.darwinmail.delivery.DeliveryEngine;
 import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.ConnectionLimits;
@@ -94,20 +95,21 @@ public final class DarwinMail implements AutoCloseable {
 
   private void listen() {
     Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
-    LocalDelivery local = services.local();
+    // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
+    org.darwinmail.guard.Logins logins = new org.darwinmail.guard.Logins(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();
     delivery.start();
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        local, delivery, tls, services.logins(), services.guard());
+        services.acceptance().via(delivery), tls, logins, services.guard());
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
-    Pop3Context pop3 = new Pop3Context(config, services.directory(), services.mail(), tls, services.logins(),
+    Pop3Context pop3 = new Pop3Context(config, services.directory(), services.mail(), tls, logins,
         new MaildropLocks());
     bind("pop3", config.listen().pop3(), new Pop3Server(pop3, false));
     bind("pop3s", config.listen().pop3s(), new Pop3Server(pop3, true));
     org.darwinmail.imap.ImapContext imap = new org.darwinmail.imap.ImapContext(config, services.directory(),
-        services.mail(), tls, services.logins());
+        services.mail(), tls, logins);
     bind("imap", config.listen().imap(), new org.darwinmail.imap.ImapServer(imap, false));
     bind("imaps", config.listen().imaps(), new org.darwinmail.imap.ImapServer(imap, true));
   }
@@ -156,8 +158,8 @@ public final class DarwinMail implements AutoCloseable {
    * is made once, here, in the order of its dependencies (a CLI process never starts the delivery engine).
    */
   public record Services(ServerConfig config, Database db, BlobStore blobs, MailboxEvents events, MailStore mail,
-      QueueRepository queue, Directory directory, LocalDelivery local, DeliveryEngine delivery, LoginGuard logins,
-      Guard guard) implements AutoCloseable {
+      QueueRepository queue, Directory directory, LocalDelivery local, Acceptance acceptance,
+      DeliveryEngine delivery, LoginGuard logins, Guard guard) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       DataDir dir = DataDir.of(config.dataDir());
@@ -169,16 +171,19 @@ public final class DarwinMail implements AutoCloseable {
       QueueRepository queue = new DerbyQueueRepository(db);
       Directory directory = new Directory(db, mail, config.guard().send().postmaster());
       LocalDelivery local = new LocalDelivery(mail);
-      DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, local,
+      // Where accepted mail goes, and who the postmaster is (ARCHITECTURE.md, "The data path of one message"):
+      // local only here; the delivery engine adds its queue (via) for its DSNs and for SMTP.
+      Acceptance acceptance = new Acceptance(config, directory, blobs, local, null);
+      DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, acceptance,
           new org.darwinmail.dns.Dns(config.dns()));
       // The abuse guard holds the queued mail of blocked senders and releases it on unblock (waking the engine).
-      SendGuard sends = new SendGuard(config, new DerbySenderRepository(db), directory, blobs, local,
+      SendGuard sends = new SendGuard(config, new DerbySenderRepository(db), directory, acceptance,
           new QueueHold(queue, delivery::wake));
       // Asked for every group at every schedule: a lookup of the message only while some account is blocked.
       delivery.holdWhen(id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
       Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
           new InboundAuth(config));
-      return new Services(config, db, blobs, events, mail, queue, directory, local, delivery,
+      return new Services(config, db, blobs, events, mail, queue, directory, local, acceptance, delivery,
           new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
     }
 

@@ -20,7 +20,6 @@ import org.darwinmail.config.ServerConfig;
 import org.darwinmail.delivery.RemoteDelivery.Link;
 import org.darwinmail.delivery.RemoteDelivery.Result;
 import org.darwinmail.dns.Dns;
-import org.darwinmail.store.Addresses;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
@@ -49,7 +48,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final QueueRepository queue;
   private final BlobStore blobs;
   private final Directory directory;
-  private final LocalDelivery local;
+  /** Where DSNs go: the one acceptance service (local copies; remote ones queued here). */
+  private final Acceptance acceptance;
   private final Dkim dkim;
   /** The conversation with remote servers: this class schedules it and records its results. */
   private final RemoteDelivery remote;
@@ -104,14 +104,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final Counter bounced = Metrics.counter("darwinmail.delivery.recipients", "result", "bounced");
   private final AtomicLong queued = new AtomicLong();
 
-  public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory, LocalDelivery local,
+  public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
+      Acceptance acceptance,
       Dns dns) {
     this.config = config;
     this.dc = config.delivery();
     this.queue = queue;
     this.blobs = blobs;
     this.directory = directory;
-    this.local = local;
+    this.acceptance = acceptance.via(this);
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
     this.remote = new RemoteDelivery(config, blobs, directory, dns, dkim);
   }
@@ -498,34 +499,16 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       log.info("queue entry {}: no {} notice for the null sender", m.id(), action);
       return;
     }
-    BlobRef dsn;
-    try (InputStream original = blobs.open(m.blob()); var w = blobs.create()) {
+    try (InputStream original = blobs.open(m.blob())) {
       byte[] body = Dsn.build(config.hostname(), m.sender(), action, m.created(), failures, original, m.smtputf8());
-      w.write(body);
-      dsn = w.commit();
+      // Routed like any accepted message: a local sender's mailbox (Return-Path: <>), else the queue, null sender.
+      if (acceptance.submit("", List.of(m.sender()), body, m.smtputf8()).none()) {
+        log.warn("queue entry {}: the sender <{}> has no mailbox here; notice dropped", m.id(), m.sender());
+        return;
+      }
     } catch (IOException e) {
       log.error("queue entry {}: cannot write the {} notice", m.id(), action, e);
       return;
-    }
-    String sender = Addresses.normalize(m.sender());
-    if (sender != null && directory.isLocalDomain(Addresses.domainOf(sender))) {
-      Directory.Resolution res = directory.resolve(sender);
-      if (!res.accounts().isEmpty()) {
-        try {
-          local.deliver(res.accounts(), local.withReturnPath("", dsn));
-        } catch (IOException e) {
-          log.error("queue entry {}: cannot write the {} notice", m.id(), action, e);
-          return;
-        }
-      }
-      if (!res.remote().isEmpty()) {
-        enqueue("", res.remote(), dsn, m.smtputf8(), null);
-      }
-      if (res.isEmpty()) {
-        log.warn("queue entry {}: the sender <{}> has no mailbox here; notice dropped", m.id(), m.sender());
-      }
-    } else {
-      enqueue("", List.of(m.sender()), dsn, m.smtputf8(), null);
     }
     log.info("queue entry {}: {} notice sent to <{}>", m.id(), action, m.sender());
   }

@@ -19,8 +19,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.darwinmail.config.SendConfig;
 import org.darwinmail.config.SendLimits;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.delivery.Acceptance;
 import org.darwinmail.delivery.LocalDelivery;
-import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.SenderRepository;
@@ -51,27 +51,32 @@ public final class SendGuard {
   private final String hostname;
   private final SenderRepository repository;
   private final Directory directory;
-  private final BlobStore blobs;
-  private final LocalDelivery local;
+  /** Where the postmaster notice goes, and who the postmaster is. */
+  private final Acceptance acceptance;
   private final Clock clock;
   private final Map<String, Counters> counters = new ConcurrentHashMap<>();
   private final Map<String, Block> blocks = new ConcurrentHashMap<>();
   private final HeldMailQueue queue;
 
   /** @param queue the outbound queue's side of holding a blocked account's mail */
-  public SendGuard(ServerConfig config, SenderRepository repository, Directory directory, BlobStore blobs,
-      LocalDelivery local, HeldMailQueue queue) {
-    this(config, repository, directory, blobs, local, queue, Clock.systemUTC());
+  public SendGuard(ServerConfig config, SenderRepository repository, Directory directory, Acceptance acceptance,
+      HeldMailQueue queue) {
+    this(config, repository, directory, acceptance, queue, Clock.systemUTC());
   }
 
+  /** For a guard alone (tests): the postmaster notice through an acceptance service of its own, local only. */
   public SendGuard(ServerConfig config, SenderRepository repository, Directory directory, BlobStore blobs,
       LocalDelivery local, HeldMailQueue queue, Clock clock) {
+    this(config, repository, directory, new Acceptance(config, directory, blobs, local, null), queue, clock);
+  }
+
+  public SendGuard(ServerConfig config, SenderRepository repository, Directory directory, Acceptance acceptance,
+      HeldMailQueue queue, Clock clock) {
     this.config = config.guard().send();
     this.hostname = config.hostname();
     this.repository = repository;
     this.directory = directory;
-    this.blobs = blobs;
-    this.local = local;
+    this.acceptance = acceptance;
     this.clock = clock;
     this.queue = queue;
     for (Block b : repository.blocks()) {
@@ -319,25 +324,17 @@ public final class SendGuard {
 
   // ---- the postmaster's message ------------------------------------------------------------------------------
 
-  /** The address told of blocks: the configured one, else postmaster@ the first local domain. */
+  /** The address told of blocks: the admin mailbox ({@link Acceptance#admin}). */
   public String postmaster() {
-    if (!config.postmaster().isEmpty()) {
-      return config.postmaster();
-    }
-    List<String> domains = directory.domains();
-    return "postmaster@" + (domains.isEmpty() ? hostname : domains.getFirst());
+    return acceptance.admin();
   }
 
+  /** The notice goes through the acceptance service like any message (local copies only: no queue here). */
   private void notifyPostmaster(Block b) {
     String to = postmaster();
     try {
-      Directory.Resolution res = directory.resolve(to);
-      if (res.accounts().isEmpty()) {
-        log.warn("nobody local receives {}: the block of {} is only in this log", to, b.account());
-        return;
-      }
       String date = DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(clock));
-      String text = LocalDelivery.returnPath("") + "From: Darwin Mail <MAILER-DAEMON@" + hostname + ">\r\n"
+      String text = "From: Darwin Mail <MAILER-DAEMON@" + hostname + ">\r\n"
           + "To: <" + to + ">\r\n"
           + "Subject: Sending blocked for " + b.account() + "\r\n"
           + "Date: " + date + "\r\n"
@@ -356,12 +353,10 @@ public final class SendGuard {
           + "\r\n"
           + "  darwinmail sender unblock " + b.account() + "                (releases the held mail)\r\n"
           + "  darwinmail sender unblock " + b.account() + " --delete-held  (deletes it)\r\n";
-      BlobRef blob;
-      try (BlobStore.BlobWriter w = blobs.create()) {
-        w.write(text.getBytes(StandardCharsets.UTF_8));
-        blob = w.commit();
+      if (acceptance.submit("", List.of(to), text.getBytes(StandardCharsets.UTF_8), false).local() == 0) {
+        log.warn("nobody local receives {}: the block of {} is only in this log", to, b.account());
+        return;
       }
-      local.deliver(res.accounts(), blob);
       log.info("told {} of the block of {}", to, b.account());
     } catch (IOException | RuntimeException e) {
       log.error("cannot tell {} of the block of {}", to, b.account(), e);

@@ -7,17 +7,16 @@ import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collection;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
-import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.auth.Sasl;
+import org.darwinmail.guard.Logins;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
@@ -503,53 +502,39 @@ public final class ImapSession extends Session {
     plain(tag, text);
   }
 
+  /** PLAIN (RFC 4616 §2), decoded by {@link Sasl#plain}. */
   private void plain(String tag, String b64) {
-    String s;
-    try {
-      s = b64.equals("=") ? "" : new String(Base64.getDecoder().decode(b64.strip()), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      bad(tag, "Cannot decode base64");
-      return;
+    switch (Sasl.plain(b64)) {
+      case Sasl.Credentials c -> login(tag, c.user(), c.password());
+      case Sasl.Refused r when r.failure() == Sasl.Failure.OTHER_AUTHZID ->
+          reply(tag, "NO [AUTHORIZATIONFAILED] Cannot act as another user");
+      case Sasl.Refused r -> bad(tag, r.failure().text("PLAIN"));
     }
-    String[] f = s.split("\0", -1);
-    if (f.length != 3) {
-      bad(tag, "Malformed PLAIN response");
-      return;
-    }
-    if (!f[0].isEmpty() && !f[0].equalsIgnoreCase(f[1])) {
-      reply(tag, "NO [AUTHORIZATIONFAILED] Cannot act as another user");
-      return;
-    }
-    login(tag, f[1], f[2]);
   }
 
   /**
-   * LOGIN and AUTHENTICATE both end here: through the login guard (ARCHITECTURE.md,
+   * LOGIN and AUTHENTICATE both end here: the one login attempt (ARCHITECTURE.md,
    * "The abuse guard and login throttling").
    */
   private void login(String tag, String user, String password) {
     InetAddress ip = remoteAddress().getAddress();
-    LoginGuard.Verdict v = ctx.logins().check(user, ip);
-    if (v.locked()) {
-      log.info("[{}] IMAP login for {} from {} refused: locked out", id(), user, ip.getHostAddress());
-      reply(tag, "NO [UNAVAILABLE] Too many failed logins, try again later");
-      return;
+    switch (ctx.logins().attempt(user, password, ip)) {
+      case Logins.Locked l -> {
+        log.info("[{}] IMAP login for {} from {} refused: locked out", id(), user, ip.getHostAddress());
+        reply(tag, "NO [UNAVAILABLE] Too many failed logins, try again later");
+      }
+      case Logins.Failed f -> {
+        log.info("[{}] failed IMAP login for {} from {}", id(), user, ip.getHostAddress());
+        reply(tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
+      }
+      case Logins.Ok ok -> {
+        account = ok.account();
+        state = State.AUTHENTICATED;
+        framer.authenticated();
+        log.info("[{}] IMAP login {} from {}", id(), account.address(), ip.getHostAddress());
+        reply(tag, "OK [CAPABILITY " + capabilities() + "] Logged in");
+      }
     }
-    LoginGuard.pause(v);
-    // Argon2id runs at most once per CPU at a time (Passwords), and not at all for a recent success (CredentialCache).
-    Optional<Account> a = ctx.directory().authenticate(user, password.toCharArray());
-    if (a.isEmpty()) {
-      ctx.logins().failed(user, ip);
-      log.info("[{}] failed IMAP login for {} from {}", id(), user, ip.getHostAddress());
-      reply(tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
-      return;
-    }
-    ctx.logins().succeeded(user, ip);
-    account = a.get();
-    state = State.AUTHENTICATED;
-    framer.authenticated();
-    log.info("[{}] IMAP login {} from {}", id(), account.address(), ip.getHostAddress());
-    reply(tag, "OK [CAPABILITY " + capabilities() + "] Logged in");
   }
 
   // ---- authenticated ------------------------------------------------------------------------------------------

@@ -6,16 +6,14 @@ import io.netty.channel.ChannelFuture;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.auth.Sasl;
+import org.darwinmail.guard.Logins;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
 import org.darwinmail.pop3.Pop3Command.Apop;
@@ -42,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * One POP3 connection (RFC 1939) on INBOX, with CAPA (RFC 2449), STLS (RFC 2595) and AUTH PLAIN (RFC 5034).
  *
  * <p>AUTHORIZATION: USER/PASS or AUTH PLAIN, refused before TLS except on loopback (ARCHITECTURE.md,
- * "Listeners and security rules"), throttled by the {@link LoginGuard}. A successful login takes the maildrop lock
+ * "Listeners and security rules"), throttled by the login guard ({@link Logins}). A successful login takes the maildrop lock
  * ({@link MaildropLocks}; a second POP3 session gets [IN-USE]) and snapshots INBOX: message numbers are fixed for the
  * session. TRANSACTION: DELE only marks; the messages go in the UPDATE state after QUIT, through
  * {@code MailStore.expunge} so that IMAP sessions see it. A connection that drops or times out deletes nothing and
@@ -56,31 +54,59 @@ public final class Pop3Session extends Session {
   enum State { AUTHORIZATION, TRANSACTION, UPDATE }
 
   /**
-   * The states in which each command is allowed (RFC 1939 §4-§7, RFC 2449 §5, RFC 2595 §4, RFC 5034 §4),
-   * checked once before dispatch.
+   * The table of commands: the states in which each is allowed (RFC 1939 §4-§7, RFC 2449 §5, RFC 2595 §4, RFC 5034
+   * §4), whether it carries credentials (refused in the clear except on loopback: RFC 2595 §2.1; ARCHITECTURE.md,
+   * "Listeners and security rules") and the CAPA line that announces it (RFC 2449 §6). Checked once before dispatch,
+   * and by the compiler: {@link #of} is an exhaustive switch over the sealed {@link Pop3Command}, so a new command
+   * without a row does not compile.
    */
-  private static final Map<Class<? extends Pop3Command>, Set<State>> ALLOWED = Map.ofEntries(
-      Map.entry(User.class, EnumSet.of(State.AUTHORIZATION)),
-      Map.entry(Pass.class, EnumSet.of(State.AUTHORIZATION)),
-      Map.entry(Apop.class, EnumSet.of(State.AUTHORIZATION)),
-      Map.entry(Auth.class, EnumSet.of(State.AUTHORIZATION)),
-      Map.entry(Stls.class, EnumSet.of(State.AUTHORIZATION)),
-      Map.entry(Capa.class, EnumSet.of(State.AUTHORIZATION, State.TRANSACTION)),
-      Map.entry(Quit.class, EnumSet.of(State.AUTHORIZATION, State.TRANSACTION)),
-      Map.entry(Stat.class, EnumSet.of(State.TRANSACTION)),
-      Map.entry(Pop3Command.List.class, EnumSet.of(State.TRANSACTION)),
-      Map.entry(Retr.class, EnumSet.of(State.TRANSACTION)),
-      Map.entry(Dele.class, EnumSet.of(State.TRANSACTION)),
-      Map.entry(Noop.class, EnumSet.of(State.TRANSACTION)),
-      Map.entry(Rset.class, EnumSet.of(State.TRANSACTION)),
-      Map.entry(Top.class, EnumSet.of(State.TRANSACTION)),
-      Map.entry(Uidl.class, EnumSet.of(State.TRANSACTION)));
+  enum Verb {
+    STLS(EnumSet.of(State.AUTHORIZATION), false, "STLS"),
+    USER(EnumSet.of(State.AUTHORIZATION), true, "USER"),
+    PASS(EnumSet.of(State.AUTHORIZATION), true, null),
+    APOP(EnumSet.of(State.AUTHORIZATION), false, null),
+    AUTH(EnumSet.of(State.AUTHORIZATION), true, "SASL PLAIN"),
+    CAPA(EnumSet.of(State.AUTHORIZATION, State.TRANSACTION), false, null),
+    QUIT(EnumSet.of(State.AUTHORIZATION, State.TRANSACTION), false, null),
+    STAT(EnumSet.of(State.TRANSACTION), false, null),
+    LIST(EnumSet.of(State.TRANSACTION), false, null),
+    RETR(EnumSet.of(State.TRANSACTION), false, null),
+    DELE(EnumSet.of(State.TRANSACTION), false, null),
+    NOOP(EnumSet.of(State.TRANSACTION), false, null),
+    RSET(EnumSet.of(State.TRANSACTION), false, null),
+    TOP(EnumSet.of(State.TRANSACTION), false, "TOP"),
+    UIDL(EnumSet.of(State.TRANSACTION), false, "UIDL");
 
-  /**
-   * Commands that carry credentials: refused in the clear except on loopback (RFC 2595 §2.1; ARCHITECTURE.md,
-   * "Listeners and security rules").
-   */
-  private static final Set<Class<? extends Pop3Command>> CREDENTIALS = Set.of(User.class, Pass.class, Auth.class);
+    final Set<State> states;
+    final boolean credentials;
+    final String capability;
+
+    Verb(Set<State> states, boolean credentials, String capability) {
+      this.states = states;
+      this.credentials = credentials;
+      this.capability = capability;
+    }
+
+    static Verb of(Pop3Command c) {
+      return switch (c) {
+        case Stls s -> STLS;
+        case User u -> USER;
+        case Pass p -> PASS;
+        case Apop a -> APOP;
+        case Auth a -> AUTH;
+        case Capa x -> CAPA;
+        case Quit q -> QUIT;
+        case Stat s -> STAT;
+        case Pop3Command.List l -> LIST;
+        case Retr r -> RETR;
+        case Dele d -> DELE;
+        case Noop n -> NOOP;
+        case Rset r -> RSET;
+        case Top t -> TOP;
+        case Uidl u -> UIDL;
+      };
+    }
+  }
 
   private final Pop3Context ctx;
   private final Pop3Framer framer;
@@ -189,10 +215,11 @@ public final class Pop3Session extends Session {
 
   /** The state table, then TLS for credentials. Returns the refusal, or null. */
   private Reply precondition(Pop3Command cmd) {
-    if (!ALLOWED.get(cmd.getClass()).contains(state)) {
-      return cmd instanceof Stls && isTls() ? Reply.TLS_ACTIVE : Reply.WRONG_STATE;
+    Verb verb = Verb.of(cmd);
+    if (!verb.states.contains(state)) {
+      return verb == Verb.STLS && isTls() ? Reply.TLS_ACTIVE : Reply.WRONG_STATE;
     }
-    if (CREDENTIALS.contains(cmd.getClass()) && !plaintextAllowed()) {
+    if (verb.credentials && !plaintextAllowed()) {
       return Reply.TLS_REQUIRED;
     }
     return switch (cmd) {
@@ -222,21 +249,23 @@ public final class Pop3Session extends Session {
     login(name, p.password());
   }
 
-  /** RFC 2449 §5: what the client may use in the current state. */
+  /**
+   * RFC 2449 §5: what the client may use in the current state, from the command table: the TRANSACTION commands'
+   * capabilities, the server's, then (before login) those of the login commands offered now.
+   */
   private void capa() {
     List<String> caps = new ArrayList<>();
-    caps.add("TOP");
-    caps.add("UIDL");
+    for (Verb v : Verb.values()) {
+      if (v.capability != null && v.states.equals(EnumSet.of(State.TRANSACTION))) {
+        caps.add(v.capability);
+      }
+    }
     caps.add("RESP-CODES");
     caps.add("AUTH-RESP-CODE");
     caps.add("PIPELINING");
-    if (state == State.AUTHORIZATION) {
-      if (!isTls() && ctx.tls() != null) {
-        caps.add("STLS");
-      }
-      if (plaintextAllowed()) {
-        caps.add("USER");
-        caps.add("SASL PLAIN");
+    for (Verb v : Verb.values()) {
+      if (v.capability != null && v.states.contains(state) && state == State.AUTHORIZATION && offered(v)) {
+        caps.add(v.capability);
       }
     }
     caps.add("EXPIRE NEVER");
@@ -246,6 +275,11 @@ public final class Pop3Session extends Session {
       send(c);
     }
     send(".");
+  }
+
+  /** Whether a login command is offered now (its precondition would let it through). */
+  private boolean offered(Verb v) {
+    return v == Verb.STLS ? !isTls() && ctx.tls() != null : !v.credentials || plaintextAllowed();
   }
 
   /** RFC 2595 §4: the session starts over after the handshake (no USER remembered). */
@@ -284,46 +318,35 @@ public final class Pop3Session extends Session {
     plain(text);
   }
 
-  /** PLAIN: authzid NUL authcid NUL passwd (RFC 4616 §2); "=" is an empty initial response (RFC 5034 §4). */
+  /** PLAIN (RFC 4616 §2; "=" is an empty initial response, RFC 5034 §4), decoded by {@link Sasl#plain}. */
   private void plain(String b64) {
-    String s;
-    try {
-      s = b64.strip().equals("=") ? "" : new String(Base64.getDecoder().decode(b64.strip()), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      error(Reply.BAD_BASE64);
-      return;
+    switch (Sasl.plain(b64)) {
+      case Sasl.Credentials c -> login(c.user(), c.password());
+      case Sasl.Refused r -> error(switch (r.failure()) {
+        case BAD_BASE64 -> Reply.BAD_BASE64;
+        case OTHER_AUTHZID -> Reply.AUTH_FAILED.withText(r.failure().text("PLAIN"));
+        default -> Reply.err(r.failure().text("PLAIN"));
+      });
     }
-    String[] parts = s.split("\0", -1);
-    if (parts.length != 3 || parts[1].isEmpty()) {
-      error(Reply.BAD_PLAIN);
-      return;
-    }
-    if (!parts[0].isEmpty() && !parts[0].equalsIgnoreCase(parts[1])) {
-      error(Reply.AUTH_FAILED.withText("Authorization identity must be the user"));
-      return;
-    }
-    login(parts[1], parts[2]);
   }
 
-  /** Every login path: the guard first, then the password, then the maildrop (RFC 1939 §4, §8). */
+  /**
+   * Every login path ends here: the one login attempt (ARCHITECTURE.md, "The abuse guard and login throttling"), then
+   * the maildrop (RFC 1939 §4, §8).
+   */
   private void login(String name, String password) {
     InetAddress ip = remoteAddress().getAddress();
-    LoginGuard.Verdict v = ctx.logins().check(name, ip);
-    if (v.locked()) {
-      log.info("[{}] POP3 login for {} from {} refused: locked out", id(), name, ip.getHostAddress());
-      error(Reply.LOCKED_OUT);
-      return;
+    switch (ctx.logins().attempt(name, password, ip)) {
+      case Logins.Locked l -> {
+        log.info("[{}] POP3 login for {} from {} refused: locked out", id(), name, ip.getHostAddress());
+        error(Reply.LOCKED_OUT);
+      }
+      case Logins.Failed f -> {
+        log.info("[{}] failed POP3 login for {} from {}", id(), name, ip.getHostAddress());
+        error(Reply.AUTH_FAILED);
+      }
+      case Logins.Ok ok -> openMaildrop(ok.account());
     }
-    LoginGuard.pause(v);
-    Optional<Account> a = ctx.directory().authenticate(name, password.toCharArray());
-    if (a.isEmpty()) {
-      ctx.logins().failed(name, ip);
-      log.info("[{}] failed POP3 login for {} from {}", id(), name, ip.getHostAddress());
-      error(Reply.AUTH_FAILED);
-      return;
-    }
-    ctx.logins().succeeded(name, ip);
-    openMaildrop(a.get());
   }
 
   /** RFC 1939 §4 / RFC 2449 §8.1.1: lock the maildrop, or answer [IN-USE]; then take the session's snapshot. */

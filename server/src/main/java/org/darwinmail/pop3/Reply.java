@@ -44,7 +44,6 @@ public record Reply(boolean ok, String code, String text) {
   public static final Reply UNSUPPORTED_MECHANISM = err("Unsupported authentication mechanism");
   public static final Reply AUTH_CANCELLED = err("Authentication cancelled");
   public static final Reply BAD_BASE64 = err("Cannot decode base64");
-  public static final Reply BAD_PLAIN = err("Malformed PLAIN response");
   public static final Reply ALREADY_AUTHENTICATED = err("Already authenticated");
   public static final Reply APOP_UNSUPPORTED = err("APOP is not supported; use USER/PASS or AUTH PLAIN over TLS");
   public static final Reply UPDATE_FAILED = new Reply(false, "SYS/TEMP",

@@ -147,7 +147,7 @@ public record MailPath(String localPart, String domain) {
       value = s;
     }
     if (value.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_LOCAL_PART) {
-      throw new SmtpException(new Reply(553, "5.1.3", "Local part too long"));
+      throw new SmtpException(Reply.LOCAL_PART_TOO_LONG);
     }
     return value;
   }
@@ -177,6 +177,6 @@ public record MailPath(String localPart, String domain) {
   }
 
   private static SmtpException syntax(String why) {
-    return new SmtpException(new Reply(501, "5.1.3", "Bad address syntax: " + why));
+    return new SmtpException(Reply.badAddress(why));
   }
 }

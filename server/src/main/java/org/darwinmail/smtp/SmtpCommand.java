@@ -1,6 +1,7 @@
 package org.darwinmail.smtp;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -40,6 +41,92 @@ public sealed interface SmtpCommand {
   /** AUTH (RFC 4954 §4) with its optional initial response ("=" means an empty one). */
   record Auth(String mechanism, String initialResponse) implements SmtpCommand {}
 
+  /**
+   * The table of commands (RFC 5321 §4.1.1 and the extensions we offer), one row per command, checked by the
+   * compiler: {@link #of} is an exhaustive switch over this sealed interface, so a new command without a row does not
+   * compile. The session reads its preconditions (HELO first; refused while the disk is full), what it answers on the
+   * event loop, its log names, the HELP list and the EHLO keywords of the commands from here.
+   *
+   * @param needsHello refused before EHLO/HELO (RFC 5321 §4.1.4)
+   * @param takesMail  part of a mail transaction: refused with 452 4.3.1 while the disk is full
+   * @param fromMemory always answered from memory (on the event loop); MAIL and RCPT are when they need no lookup
+   * @param inHelp     listed by HELP
+   * @param keyword    the EHLO keyword that announces the command (RFC 5321 §2.2.2), or null
+   */
+  enum Verb {
+    HELLO(List.of("EHLO", "HELO"), false, false, true, true, null),
+    MAIL(List.of("MAIL"), true, true, false, true, null),
+    RCPT(List.of("RCPT"), true, true, false, true, null),
+    DATA(List.of("DATA"), true, true, true, true, null),
+    BDAT(List.of("BDAT"), true, true, false, true, "CHUNKING"), // RFC 3030 §2
+    RSET(List.of("RSET"), false, false, false, true, null),
+    NOOP(List.of("NOOP"), false, false, true, true, null),
+    QUIT(List.of("QUIT"), false, false, true, true, null),
+    VRFY(List.of("VRFY"), false, false, true, true, null),
+    EXPN(List.of("EXPN"), false, false, true, false, null),
+    HELP(List.of("HELP"), false, false, true, true, null),
+    STARTTLS(List.of("STARTTLS"), true, false, false, true, "STARTTLS"), // RFC 3207 §4
+    AUTH(List.of("AUTH"), true, false, false, true, "AUTH PLAIN LOGIN"); // RFC 4954 §3
+
+    final List<String> words;
+    final boolean needsHello;
+    final boolean takesMail;
+    final boolean fromMemory;
+    final boolean inHelp;
+    final String keyword;
+
+    Verb(List<String> words, boolean needsHello, boolean takesMail, boolean fromMemory, boolean inHelp,
+        String keyword) {
+      this.words = words;
+      this.needsHello = needsHello;
+      this.takesMail = takesMail;
+      this.fromMemory = fromMemory;
+      this.inHelp = inHelp;
+      this.keyword = keyword;
+    }
+
+    static Verb of(SmtpCommand c) {
+      return switch (c) {
+        case Hello h -> HELLO;
+        case Mail m -> MAIL;
+        case Rcpt r -> RCPT;
+        case Data d -> DATA;
+        case Bdat b -> BDAT;
+        case Rset r -> RSET;
+        case Noop n -> NOOP;
+        case Quit q -> QUIT;
+        case Vrfy v -> VRFY;
+        case Expn x -> EXPN;
+        case Help h -> HELP;
+        case StartTls t -> STARTTLS;
+        case Auth a -> AUTH;
+      };
+    }
+
+    /** The command words the server knows (a line starting with one that does not parse is "malformed"). */
+    static boolean known(String word) {
+      for (Verb v : values()) {
+        if (v.words.contains(word)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /** HELP's list (RFC 5321 §4.1.1.8). */
+    static String helpList() {
+      StringBuilder sb = new StringBuilder();
+      for (Verb v : values()) {
+        if (v.inHelp) {
+          for (String w : v.words) {
+            sb.append(sb.isEmpty() ? "" : " ").append(w);
+          }
+        }
+      }
+      return sb.toString();
+    }
+  }
+
   static SmtpCommand parse(String line) {
     int sp = line.indexOf(' ');
     String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
@@ -47,7 +134,7 @@ public sealed interface SmtpCommand {
     return switch (verb) {
       case "EHLO", "HELO" -> {
         if (arg.isEmpty() || arg.contains(" ")) {
-          throw new SmtpException(new Reply(501, "5.5.4", "Syntax: " + verb + " hostname"));
+          throw new SmtpException(Reply.syntax(verb + " hostname"));
         }
         yield new Hello(arg, verb.equals("EHLO"));
       }
@@ -65,7 +152,7 @@ public sealed interface SmtpCommand {
       case "BDAT" -> {
         long size = bdatSize(line);
         if (size < 0) {
-          throw new SmtpException(new Reply(501, "5.5.4", "Syntax: BDAT size [LAST]"));
+          throw new SmtpException(Reply.BDAT_SYNTAX);
         }
         yield new Bdat(size, arg.toUpperCase(Locale.ROOT).endsWith(" LAST"));
       }
@@ -79,7 +166,7 @@ public sealed interface SmtpCommand {
       case "AUTH" -> {
         String[] parts = arg.split(" ");
         if (arg.isEmpty() || parts.length > 2) {
-          throw new SmtpException(new Reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]"));
+          throw new SmtpException(Reply.AUTH_SYNTAX);
         }
         yield new Auth(parts[0].toUpperCase(Locale.ROOT), parts.length == 2 ? parts[1] : null);
       }
@@ -105,14 +192,14 @@ public sealed interface SmtpCommand {
 
   private static SmtpCommand noArg(String arg, String verb, SmtpCommand c) {
     if (!arg.isEmpty()) {
-      throw new SmtpException(new Reply(501, "5.5.4", verb + " takes no argument"));
+      throw new SmtpException(Reply.noArgument(verb));
     }
     return c;
   }
 
   private static String prefix(String arg, String p, String usage) {
     if (arg.length() < p.length() || !arg.substring(0, p.length()).equalsIgnoreCase(p)) {
-      throw new SmtpException(new Reply(501, "5.5.4", "Syntax: " + usage));
+      throw new SmtpException(Reply.syntax(usage));
     }
     // Tolerate "MAIL FROM: <a@b>": common, and unambiguous.
     return arg.substring(p.length()).stripLeading();
@@ -126,16 +213,16 @@ public sealed interface SmtpCommand {
       return out;
     }
     if (rest.charAt(0) != ' ') {
-      throw new SmtpException(new Reply(501, "5.5.4", "Bad parameters"));
+      throw new SmtpException(Reply.BAD_PARAMETERS);
     }
     for (String p : r.split(" +")) {
       int eq = p.indexOf('=');
       String key = (eq < 0 ? p : p.substring(0, eq)).toUpperCase(Locale.ROOT);
       if (key.isEmpty() || !key.chars().allMatch(ch -> ch < 128 && (Character.isLetterOrDigit(ch) || ch == '-'))) {
-        throw new SmtpException(new Reply(501, "5.5.4", "Bad parameter"));
+        throw new SmtpException(Reply.BAD_PARAMETER);
       }
       if (out.size() >= 10 || out.containsKey(key)) {
-        throw new SmtpException(new Reply(501, "5.5.4", "Too many or repeated parameters"));
+        throw new SmtpException(Reply.REPEATED_PARAMETERS);
       }
       out.put(key, eq < 0 ? null : p.substring(eq + 1));
     }

@@ -1,14 +1,13 @@
 package org.darwinmail.smtp;
 
 import org.darwinmail.config.ServerConfig;
-import org.darwinmail.delivery.LocalDelivery;
-import org.darwinmail.delivery.Outbound;
+import org.darwinmail.delivery.Acceptance;
 import org.darwinmail.guard.Guard;
-import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.guard.Logins;
 import org.darwinmail.net.Tls;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
 
 /** What SMTP sessions use of the rest of the server; wired in {@link org.darwinmail.DarwinMail}. */
-public record SmtpContext(ServerConfig config, Directory directory, BlobStore blobs, LocalDelivery local,
-    Outbound outbound, Tls tls, LoginGuard logins, Guard guard) {}
+public record SmtpContext(ServerConfig config, Directory directory, BlobStore blobs,
+    Acceptance acceptance, Tls tls, Logins logins, Guard guard) {}

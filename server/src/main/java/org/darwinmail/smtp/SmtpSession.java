@@ -9,10 +9,11 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import org.darwinmail.delivery.LocalDelivery;
+import org.darwinmail.auth.Sasl;
+import org.darwinmail.delivery.Acceptance;
+import org.darwinmail.delivery.Acceptance.Recipient;
 import org.darwinmail.guard.HarvestGuard;
-import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.guard.Logins;
 import org.darwinmail.guard.SendGuard;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
@@ -28,6 +29,7 @@ import org.darwinmail.smtp.SmtpCommand.Quit;
 import org.darwinmail.smtp.SmtpCommand.Rcpt;
 import org.darwinmail.smtp.SmtpCommand.Rset;
 import org.darwinmail.smtp.SmtpCommand.StartTls;
+import org.darwinmail.smtp.SmtpCommand.Verb;
 import org.darwinmail.smtp.SmtpCommand.Vrfy;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.Addresses;
@@ -77,9 +79,6 @@ public final class SmtpSession extends Session {
   private org.darwinmail.guard.InboundAuth.Spf spf;
   private boolean quarantine;
 
-  /** An accepted recipient: the address as given, and where mail to it goes. */
-  record Recipient(String address, Directory.Resolution resolution) {}
-
   public SmtpSession(SmtpContext ctx, SmtpFramer framer, Kind kind) {
     this.ctx = ctx;
     this.framer = framer;
@@ -90,7 +89,7 @@ public final class SmtpSession extends Session {
 
   @Override
   protected void onConnect() {
-    reply(new Reply(220, null, ctx.config().hostname() + " ESMTP Darwin Mail ready"));
+    reply(Reply.greeting(ctx.config().hostname()));
   }
 
   /**
@@ -113,14 +112,8 @@ public final class SmtpSession extends Session {
 
   private boolean answeredFromMemory(String line) {
     try {
-      return switch (SmtpCommand.parse(line)) {
-        case Hello h -> true;
-        case Noop n -> true;
-        case Quit q -> true;
-        case Help h -> true;
-        case Vrfy v -> true;
-        case Expn x -> true;
-        case Data d -> true;
+      SmtpCommand cmd = SmtpCommand.parse(line);
+      return Verb.of(cmd).fromMemory || switch (cmd) {
         // MX mail from a trusted network: no DNSBL, SPF or sending limits to look up.
         case Mail m -> kind == Kind.MX && !ctx.guard().inbound().applies(remoteAddress().getAddress());
         case Rcpt r -> recipientInMemory(r);
@@ -170,7 +163,7 @@ public final class SmtpSession extends Session {
 
   @Override
   protected void internalError() {
-    reply(new Reply(451, "4.3.0", "Internal error, session " + id()));
+    reply(Reply.internalError(id()));
     resetTransaction();
   }
 
@@ -205,8 +198,7 @@ public final class SmtpSession extends Session {
     asked = logged(cmd);
     try {
       Reply pre = precondition(cmd);
-      if (pre == null && (cmd instanceof Mail || cmd instanceof Rcpt || cmd instanceof Data || cmd instanceof Bdat)
-          && ctx.blobs().capacity().full()) {
+      if (pre == null && Verb.of(cmd).takesMail && ctx.blobs().capacity().full()) {
         pre = Reply.STORAGE_FULL; // nothing is taken that might not be stored (README, "A full disk")
       }
       if (pre != null) {
@@ -240,30 +232,28 @@ public final class SmtpSession extends Session {
   }
 
   /**
-   * The states in which each command is allowed, and what it needs (TLS, AUTH), checked once before dispatch.
-   * Returns the refusal, or null.
+   * The states in which each command is allowed, and what it needs (TLS, AUTH), checked once before dispatch: HELO
+   * first from the command table ({@link Verb}), then each command's state. Returns the refusal, or null.
    */
   private Reply precondition(SmtpCommand cmd) {
-    boolean needsHello = cmd instanceof Mail || cmd instanceof Rcpt || cmd instanceof Data || cmd instanceof Bdat
-        || cmd instanceof Auth || cmd instanceof StartTls;
-    if (needsHello && helo == null) {
+    if (Verb.of(cmd).needsHello && helo == null) {
       return Reply.NEED_HELO;
     }
     return switch (cmd) {
       case StartTls s -> isTls() ? Reply.TLS_ACTIVE : ctx.tls() == null ? Reply.TLS_UNAVAILABLE : null;
       case Auth a -> {
         if (kind == Kind.MX) {
-          yield new Reply(503, "5.5.1", "AUTH is not offered on this port; use submission (587 or 465)");
+          yield Reply.AUTH_NOT_OFFERED;
         }
         if (!isTls()) {
           yield Reply.TLS_REQUIRED;
         }
-        yield account != null ? new Reply(503, "5.5.1", "Already authenticated")
+        yield account != null ? Reply.ALREADY_AUTHENTICATED
             : sender != null ? Reply.BAD_SEQUENCE : null;
       }
       case Mail m -> {
         if (kind != Kind.MX && account == null) {
-          yield isTls() ? new Reply(530, "5.7.0", "Authentication required") : Reply.TLS_REQUIRED;
+          yield isTls() ? Reply.AUTH_REQUIRED : Reply.TLS_REQUIRED;
         }
         yield sender != null ? Reply.NESTED_MAIL : null;
       }
@@ -271,7 +261,14 @@ public final class SmtpSession extends Session {
       case Data d -> sender == null ? Reply.NEED_MAIL : bdatUsed ? Reply.BDAT_AFTER_DATA
           : recipients.isEmpty() ? Reply.NEED_RCPT : null;
       case Bdat b -> sender == null ? Reply.NEED_MAIL : recipients.isEmpty() ? Reply.NEED_RCPT : null;
-      default -> null;
+      // Allowed in every state (RFC 5321 §4.1.4). No default: a new command must say where it is allowed.
+      case Hello h -> null;
+      case Rset r -> null;
+      case Noop n -> null;
+      case Quit q -> null;
+      case Vrfy v -> null;
+      case Expn x -> null;
+      case Help h -> null;
     };
   }
 
@@ -306,25 +303,32 @@ public final class SmtpSession extends Session {
     extended = h.extended();
     String greet = ctx.config().hostname() + " greets " + h.domain();
     if (!h.extended()) {
-      reply(new Reply(250, null, greet));
+      reply(Reply.hello(List.of(greet)));
       return;
     }
     List<String> lines = new ArrayList<>();
     lines.add(greet);
-    lines.add("PIPELINING");
-    lines.add("SIZE " + ctx.config().smtp().maxMessageSize());
-    lines.add("8BITMIME");
-    lines.add("ENHANCEDSTATUSCODES");
-    lines.add("SMTPUTF8");
-    lines.add("CHUNKING");
-    if (!isTls() && ctx.tls() != null) {
-      lines.add("STARTTLS");
-    }
-    if (kind != Kind.MX && isTls() && account == null) {
-      lines.add("AUTH PLAIN LOGIN");
+    lines.add("PIPELINING"); // RFC 2920
+    lines.add("SIZE " + ctx.config().smtp().maxMessageSize()); // RFC 1870
+    lines.add("8BITMIME"); // RFC 6152
+    lines.add("ENHANCEDSTATUSCODES"); // RFC 2034
+    lines.add("SMTPUTF8"); // RFC 6531
+    for (Verb v : Verb.values()) { // the keywords of commands, from the command table, while they are offered
+      if (v.keyword != null && offered(v)) {
+        lines.add(v.keyword);
+      }
     }
     lines.add("HELP");
-    reply(new Reply(250, null, String.join("\n", lines)));
+    reply(Reply.hello(lines));
+  }
+
+  /** Whether a command with an EHLO keyword is offered now (its precondition would let it through). */
+  private boolean offered(Verb v) {
+    return switch (v) {
+      case STARTTLS -> !isTls() && ctx.tls() != null;
+      case AUTH -> kind != Kind.MX && isTls() && account == null;
+      default -> true;
+    };
   }
 
   /** RFC 5321 §4.1.1.2 with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5). */
@@ -335,7 +339,7 @@ public final class SmtpSession extends Session {
       switch (e.getKey()) {
         case "SIZE" -> {
           if (v == null || v.isEmpty() || v.length() > 18 || !v.chars().allMatch(Character::isDigit)) {
-            throw new SmtpException(new Reply(501, "5.5.4", "Bad SIZE value"));
+            throw new SmtpException(Reply.BAD_SIZE);
           }
           if (Long.parseLong(v) > ctx.config().smtp().maxMessageSize()) {
             throw new SmtpException(Reply.TOO_BIG);
@@ -343,18 +347,18 @@ public final class SmtpSession extends Session {
         }
         case "BODY" -> {
           if (v == null || !(v.equalsIgnoreCase("7BIT") || v.equalsIgnoreCase("8BITMIME"))) {
-            throw new SmtpException(new Reply(501, "5.5.4", "BODY must be 7BIT or 8BITMIME"));
+            throw new SmtpException(Reply.BAD_BODY);
           }
         }
         case "SMTPUTF8" -> {
           if (v != null) {
-            throw new SmtpException(new Reply(501, "5.5.4", "SMTPUTF8 takes no value"));
+            throw new SmtpException(Reply.SMTPUTF8_VALUE);
           }
         }
         case "AUTH" -> {
           // RFC 4954 §5: accepted and not trusted; the authenticated identity is ours to know.
         }
-        default -> throw new SmtpException(new Reply(555, "5.5.4", "Unsupported parameter " + e.getKey()));
+        default -> throw new SmtpException(Reply.unsupportedParameter(e.getKey()));
       }
       params.put(e.getKey(), v);
     }
@@ -365,7 +369,7 @@ public final class SmtpSession extends Session {
     if (kind == Kind.MX && ctx.guard().inbound().applies(remoteAddress().getAddress())) {
       String listed = ctx.guard().inbound().dnsblListing(remoteAddress().getAddress());
       if (listed != null) {
-        throw new SmtpException(new Reply(554, "5.7.1", "Client address listed by " + listed));
+        throw new SmtpException(Reply.listed(listed));
       }
       spf = ctx.guard().inbound().spf(remoteAddress().getAddress(), helo, m.from().address());
     }
@@ -373,8 +377,7 @@ public final class SmtpSession extends Session {
       sendTx = ctx.guard().sends().begin(account.address());
       if (!sendTx.verdict().ok()) {
         // A policy answer, not a bad command: it does not count towards max_errors.
-        reply(sendTx.verdict().outcome() == SendGuard.Outcome.BLOCKED
-            ? new Reply(550, "5.7.1", sendTx.verdict().reason()) : new Reply(451, "4.7.1", sendTx.verdict().reason()));
+        reply(refusal(sendTx.verdict()));
         sendTx = null;
         return;
       }
@@ -396,7 +399,7 @@ public final class SmtpSession extends Session {
       return;
     }
     if (!owns(from.address())) {
-      throw new SmtpException(new Reply(553, "5.7.1", "Sender address not owned by the authenticated account"));
+      throw new SmtpException(Reply.SENDER_NOT_OWNED);
     }
   }
 
@@ -425,7 +428,7 @@ public final class SmtpSession extends Session {
   /** RFC 5321 §4.1.1.3: local recipients on every port; remote ones only for an authenticated account. */
   private void rcpt(Rcpt r) {
     if (!r.params().isEmpty()) {
-      throw new SmtpException(new Reply(555, "5.5.4", "Unsupported RCPT parameter"));
+      throw new SmtpException(Reply.RCPT_PARAMETER);
     }
     if (recipients.size() >= ctx.config().smtp().maxRecipients()) {
       throw new SmtpException(Reply.TOO_MANY_RECIPIENTS);
@@ -437,14 +440,14 @@ public final class SmtpSession extends Session {
     if (!to.isAscii() && !mailParams.containsKey("SMTPUTF8")) {
       throw new SmtpException(Reply.SMTPUTF8_REQUIRED);
     }
-    String address = to.domain() == null ? postmaster() : to.address();
+    String address = to.domain() == null ? ctx.acceptance().postmaster() : to.address();
     String domain = to.domain() == null ? Addresses.domainOf(address) : to.domain();
     if (domain.startsWith("[") || !ctx.directory().isLocalDomain(domain)) {
       if (account == null) {
         throw new SmtpException(Reply.RELAY_DENIED);
       }
-      if (ctx.outbound() == null || domain.startsWith("[")) {
-        throw new SmtpException(new Reply(550, "5.7.1", "Cannot deliver to " + domain));
+      if (!ctx.acceptance().relays() || domain.startsWith("[")) {
+        throw new SmtpException(Reply.cannotDeliverTo(domain));
       }
       guarded(sendTx.rcpt(address));
       recipients.add(new Recipient(address, new Directory.Resolution(List.of(), List.of(address))));
@@ -460,12 +463,12 @@ public final class SmtpSession extends Session {
     }
     long declared = parseSize();
     for (Account a : res.accounts()) {
-      if (ctx.local().overQuota(a, declared)) {
+      if (ctx.acceptance().overQuota(a, declared)) {
         throw new SmtpException(Reply.MAILBOX_FULL);
       }
     }
-    if (!res.remote().isEmpty() && ctx.outbound() == null) {
-      throw new SmtpException(new Reply(451, "4.3.0", "Forwarding is not available, try again later"));
+    if (!res.remote().isEmpty() && !ctx.acceptance().relays()) {
+      throw new SmtpException(Reply.NO_FORWARDING);
     }
     if (sendTx != null) {
       guarded(sendTx.rcpt(address));
@@ -476,11 +479,14 @@ public final class SmtpSession extends Session {
 
   /** The abuse guard's verdict on a submission: 451 4.7.1 over a rate limit, 550 5.7.1 when blocked. */
   private static void guarded(SendGuard.Verdict v) {
-    switch (v.outcome()) {
-      case OK -> { }
-      case LIMITED -> throw new SmtpException(new Reply(451, "4.7.1", v.reason()));
-      case BLOCKED -> throw new SmtpException(new Reply(550, "5.7.1", v.reason()));
+    if (!v.ok()) {
+      throw new SmtpException(refusal(v));
     }
+  }
+
+  /** A verdict other than OK in SMTP's words. */
+  private static Reply refusal(SendGuard.Verdict v) {
+    return v.outcome() == SendGuard.Outcome.BLOCKED ? Reply.blocked(v.reason()) : Reply.limited(v.reason());
   }
 
   /**
@@ -489,7 +495,7 @@ public final class SmtpSession extends Session {
    */
   private boolean harvestRefused(HarvestGuard.Verdict v) {
     if (v.refuse()) {
-      reply(new Reply(421, "4.7.0", "Too many unknown recipients, closing connection"));
+      reply(Reply.HARVEST_CLOSE);
       close();
       return true;
     }
@@ -501,12 +507,6 @@ public final class SmtpSession extends Session {
       }
     }
     return false;
-  }
-
-  /** "postmaster" without a domain (RFC 5321 §4.5.1) is the postmaster of our first domain. */
-  private String postmaster() {
-    List<String> domains = ctx.directory().domains();
-    return "postmaster@" + (domains.isEmpty() ? ctx.config().hostname() : domains.getFirst());
   }
 
   private long parseSize() {
@@ -593,7 +593,7 @@ public final class SmtpSession extends Session {
     } else if (incoming.tooBig()) {
       finishWith(Reply.TOO_BIG);
     } else {
-      reply(new Reply(250, "2.0.0", (b == null ? 0 : b.size()) + " octets received"));
+      reply(Reply.octetsReceived(b == null ? 0 : b.size()));
     }
   }
 
@@ -621,8 +621,7 @@ public final class SmtpSession extends Session {
     if (sendTx != null) {
       SendGuard.Verdict v = sendTx.accept(); // counted here, atomically: the 250 below is one more message sent
       if (!v.ok()) {
-        finishWith(v.outcome() == SendGuard.Outcome.BLOCKED ? new Reply(550, "5.7.1", v.reason())
-            : new Reply(451, "4.7.1", v.reason()));
+        finishWith(refusal(v));
         return;
       }
     }
@@ -650,7 +649,7 @@ public final class SmtpSession extends Session {
     if (fromRefused) {
       // A small body was never stored; a larger one is durable but unreferenced: the blob sweep removes it.
       resetTransaction();
-      reply(new Reply(553, "5.7.1", "From: header address not owned by the authenticated account"));
+      reply(Reply.FROM_NOT_OWNED);
       return;
     }
     try {
@@ -664,7 +663,7 @@ public final class SmtpSession extends Session {
     log.info("[{}] accepted {} bytes from <{}> for {} recipient(s) as {}", id(), blob.size(), sender.address(),
         recipients.size(), blob.hash().substring(0, 12));
     resetTransaction();
-    reply(new Reply(250, "2.0.0", "OK queued as " + blob.hash().substring(0, 12)));
+    reply(Reply.queuedAs(blob.hash().substring(0, 12)));
   }
 
   /**
@@ -679,7 +678,7 @@ public final class SmtpSession extends Session {
       msg.abort();
       incoming = null;
       resetTransaction();
-      reply(new Reply(550, "5.7.1", "Message refused by the DMARC policy of " + checked.dmarc().fromDomain()));
+      reply(Reply.dmarcReject(checked.dmarc().fromDomain()));
       return null;
     }
     quarantine = checked.quarantine();
@@ -688,45 +687,18 @@ public final class SmtpSession extends Session {
     return blob;
   }
 
-  /**
-   * Queues the message for its remote recipients and stores it for its local ones. A small message (still in
-   * memory) for local recipients only goes through the intake journal: durable in one device write.
-   */
+  /** Hands the message to the one acceptance service (ARCHITECTURE.md, "The data path of one message"). */
   private void deliver(BlobRef blob, BlobStore.Small small) throws IOException {
-    List<LocalDelivery.To> local = new ArrayList<>();
-    List<String> remote = new ArrayList<>();
-    for (Recipient r : recipients) {
-      // quarantined mail goes to Junk; a sub-address names a folder (RFC 5233); INBOX otherwise
-      local.addAll(quarantine ? LocalDelivery.to(r.resolution().accounts(), "Junk")
-          : LocalDelivery.tagged(r.resolution().accounts(), r.resolution().folder()));
-      for (String a : r.resolution().remote()) {
-        if (!remote.contains(a)) {
-          remote.add(a);
-        }
-      }
-    }
-    if (small != null && !remote.isEmpty()) {
-      ctx.blobs().store(small); // the queue refers to the blob
-      small = null;
-    }
-    if (!remote.isEmpty()) {
-      ctx.outbound().enqueue(sender.address(), remote, blob, mailParams.containsKey("SMTPUTF8"),
-          account == null ? null : account.address());
-    }
-    if (!local.isEmpty() && small != null) {
-      ctx.local().deliver(local, small);
-    } else if (!local.isEmpty()) {
-      ctx.local().deliver(local, remote.isEmpty() ? blob : ctx.local().withReturnPath(sender.address(), blob));
-    }
+    ctx.acceptance().accept(new Acceptance.Envelope(sender.address(), List.copyOf(recipients),
+        mailParams.containsKey("SMTPUTF8"), account == null ? null : account.address(), quarantine), blob, small);
   }
 
   /**
-   * RFC 5321 §4.4: Return-Path: at final delivery, first in the message. Mail for local recipients only gets it as
-   * it is received; mail also relayed is received without it ("") and its local copy made with it (deliver).
+   * RFC 5321 §4.4: Return-Path: at final delivery, first in the message; mail also relayed is received without it
+   * and its local copy made with it ({@link Acceptance#receivedReturnPath}).
    */
   private String returnPath() {
-    boolean relayed = recipients.stream().anyMatch(r -> !r.resolution().remote().isEmpty());
-    return relayed ? "" : LocalDelivery.returnPath(sender.address());
+    return Acceptance.receivedReturnPath(sender.address(), recipients);
   }
 
   /** The trace header (RFC 5321 §4.4), with the protocol type of RFC 3848 / RFC 6531. */
@@ -840,7 +812,7 @@ public final class SmtpSession extends Session {
           sasl = new SaslExchange("LOGIN", null);
           reply334("Username:");
         } else {
-          String user = decode(a.initialResponse());
+          String user = loginField(a.initialResponse(), true);
           if (user == null) {
             return;
           }
@@ -848,7 +820,7 @@ public final class SmtpSession extends Session {
           reply334("Password:");
         }
       }
-      default -> error(new Reply(504, "5.5.4", "Unrecognized authentication mechanism"));
+      default -> error(Reply.AUTH_MECHANISM_UNKNOWN);
     }
   }
 
@@ -860,74 +832,64 @@ public final class SmtpSession extends Session {
     SaslExchange ex = sasl;
     sasl = null;
     if (text.equals("*")) {
-      error(new Reply(501, "5.0.0", "Authentication cancelled"));
+      error(Reply.AUTH_CANCELLED);
       return;
     }
     if (ex.mechanism().equals("PLAIN")) {
       plain(text);
     } else if (ex.user() == null) {
-      String user = decode(text);
+      String user = loginField(text, true);
       if (user != null) {
         sasl = new SaslExchange("LOGIN", user);
         reply334("Password:");
       }
     } else {
-      String pw = decode(text);
+      String pw = loginField(text, false);
       if (pw != null) {
         login(ex.user(), pw);
       }
     }
   }
 
-  /** PLAIN: authzid NUL authcid NUL passwd (RFC 4616 §2); an authzid other than the user is refused. */
+  /** PLAIN (RFC 4616 §2), decoded by {@link Sasl#plain}. */
   private void plain(String b64) {
-    String s = b64.equals("=") ? "" : decode(b64);
-    if (s == null) {
-      return;
-    }
-    String[] parts = s.split("\0", -1);
-    if (parts.length != 3) {
-      error(new Reply(501, "5.5.2", "Malformed PLAIN response"));
-      return;
-    }
-    if (!parts[0].isEmpty() && !parts[0].equalsIgnoreCase(parts[1])) {
-      error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
-      return;
-    }
-    login(parts[1], parts[2]);
-  }
-
-  private String decode(String b64) {
-    try {
-      return new String(Base64.getDecoder().decode(b64.strip()), StandardCharsets.UTF_8);
-    } catch (IllegalArgumentException e) {
-      error(new Reply(501, "5.5.2", "Cannot decode base64"));
-      return null;
+    switch (Sasl.plain(b64)) {
+      case Sasl.Credentials c -> login(c.user(), c.password());
+      case Sasl.Refused r -> error(Reply.refusedSasl(r.failure(), "PLAIN"));
     }
   }
 
+  /** A LOGIN field (the user name or the password), decoded by {@link Sasl#login}; null when refused (answered). */
+  private String loginField(String b64, boolean userName) {
+    return switch (Sasl.login(b64, userName)) {
+      case Sasl.Text t -> t.value();
+      case Sasl.Refused r -> {
+        error(Reply.refusedSasl(r.failure(), "LOGIN"));
+        yield null;
+      }
+    };
+  }
+
+  /** Every AUTH ends here: the one login attempt (ARCHITECTURE.md, "The abuse guard and login throttling"). */
   private void login(String user, String password) {
-    java.net.InetAddress ip = remoteAddress().getAddress();
-    LoginGuard.Verdict v = ctx.logins().check(user, ip);
-    if (v.locked()) {
-      log.info("[{}] SMTP login for {} from {} refused: locked out", id(), user, ip.getHostAddress());
-      refusalLogged = true;
-      error(new Reply(454, "4.7.0", "Too many failed logins, try again later"));
-      return;
+    String ip = remoteAddress().getAddress().getHostAddress();
+    switch (ctx.logins().attempt(user, password, remoteAddress().getAddress())) {
+      case Logins.Locked l -> {
+        log.info("[{}] SMTP login for {} from {} refused: locked out", id(), user, ip);
+        refusalLogged = true;
+        error(Reply.LOGIN_LOCKED);
+      }
+      case Logins.Failed f -> {
+        log.info("[{}] failed SMTP login for {} from {}", id(), user, ip);
+        refusalLogged = true;
+        error(Reply.AUTH_INVALID);
+      }
+      case Logins.Ok ok -> {
+        account = ok.account();
+        log.info("[{}] SMTP login {} from {}", id(), account.address(), ip);
+        reply(Reply.AUTH_OK);
+      }
     }
-    LoginGuard.pause(v);
-    Optional<Account> a = ctx.directory().authenticate(user, password.toCharArray());
-    if (a.isEmpty()) {
-      ctx.logins().failed(user, ip);
-      log.info("[{}] failed SMTP login for {} from {}", id(), user, remoteAddress().getAddress().getHostAddress());
-      refusalLogged = true;
-      error(new Reply(535, "5.7.8", "Authentication credentials invalid"));
-      return;
-    }
-    ctx.logins().succeeded(user, ip);
-    account = a.get();
-    log.info("[{}] SMTP login {} from {}", id(), account.address(), remoteAddress().getAddress().getHostAddress());
-    reply(new Reply(235, "2.7.0", "Authentication successful"));
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
@@ -979,23 +941,14 @@ public final class SmtpSession extends Session {
       case Rcpt r -> "RCPT TO:<" + sanitize(r.to().address()) + ">";
       case Hello h -> (h.extended() ? "EHLO " : "HELO ") + sanitize(h.domain());
       case Auth a -> "AUTH " + sanitize(a.mechanism());
-      case Data d -> "DATA";
-      case Bdat b -> "BDAT";
-      case Rset r -> "RSET";
-      case Noop n -> "NOOP";
-      case Quit q -> "QUIT";
-      case Vrfy v -> "VRFY";
-      case Expn x -> "EXPN";
-      case Help h -> "HELP";
-      case StartTls t -> "STARTTLS";
+      default -> Verb.of(cmd).words.getFirst();
     };
   }
 
   /** A line that did not parse: its verb when it is one (its arguments could be anything), else nothing of it. */
   private static String malformed(String line) {
     String verb = line.strip().split(" ", 2)[0].toUpperCase(java.util.Locale.ROOT);
-    return java.util.Set.of("EHLO", "HELO", "MAIL", "RCPT", "DATA", "BDAT", "RSET", "NOOP", "QUIT", "VRFY", "EXPN",
-        "HELP", "STARTTLS", "AUTH").contains(verb) ? "malformed " + verb : "unrecognised command";
+    return Verb.known(verb) ? "malformed " + verb : "unrecognised command";
   }
 
   /**
