@@ -60,6 +60,7 @@ public final class DarwinMail implements AutoCloseable {
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
   private org.darwinmail.delivery.DeliveryEngine delivery;
   private org.darwinmail.store.BlobCollector collector;
+  private Tls tls;
 
   private DarwinMail(ServerConfig config, Services services) {
     this.config = config;
@@ -88,7 +89,7 @@ public final class DarwinMail implements AutoCloseable {
   }
 
   private void listen() {
-    Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
+    tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
     LocalDelivery local = new LocalDelivery(services.mail());
     delivery = new org.darwinmail.delivery.DeliveryEngine(config, new org.darwinmail.delivery.Queue(services.db()),
         services.blobs(), services.directory(), local, new org.darwinmail.dns.Dns(config.dns()));
@@ -131,6 +132,11 @@ public final class DarwinMail implements AutoCloseable {
   /** The outbound queue and its delivery engine (null before listen()). */
   public org.darwinmail.delivery.DeliveryEngine delivery() {
     return delivery;
+  }
+
+  /** The server's TLS context (null before listen()); the admin listener serves the same certificate. */
+  public Tls tls() {
+    return tls;
   }
 
   public Services services() {
