@@ -74,7 +74,13 @@ $('form-code').addEventListener('submit', (e) => {
   submit(e.target, 'error-code', async () => {
     const r = await api('POST', '/api/setup/code', { code: $('code').value });
     if (!r.ok) return say($('error-code'), r.data.error || `Refused (${r.status}).`);
-    await load();
+    await // A message about what was typed goes as soon as it is typed again.
+document.addEventListener('input', (e) => {
+  const form = e.target.closest('form');
+  if (form) for (const p of form.querySelectorAll('.error')) say(p, '');
+});
+
+load();
   });
 });
 
@@ -95,7 +101,13 @@ $('form-admin').addEventListener('submit', (e) => {
       name: $('admin-name').value.trim(), displayName: $('admin-display').value, password: $('admin-password').value,
     });
     if (!r.ok) return say($('error-admin'), r.data.error || `Refused (${r.status}).`);
-    await load();
+    await // A message about what was typed goes as soon as it is typed again.
+document.addEventListener('input', (e) => {
+  const form = e.target.closest('form');
+  if (form) for (const p of form.querySelectorAll('.error')) say(p, '');
+});
+
+load();
   });
 });
 
@@ -122,7 +134,13 @@ $('form-host').addEventListener('submit', (e) => {
       return;
     }
     acceptWarnings = false;
-    await load();
+    await // A message about what was typed goes as soon as it is typed again.
+document.addEventListener('input', (e) => {
+  const form = e.target.closest('form');
+  if (form) for (const p of form.querySelectorAll('.error')) say(p, '');
+});
+
+load();
   });
 });
 
@@ -131,7 +149,13 @@ $('form-mailbox').addEventListener('submit', (e) => {
   submit(e.target, 'error-mailbox', async () => {
     const r = await api('POST', '/api/setup/mailbox', { mailbox: $('mailbox').value.trim(), password: $('mailbox-password').value });
     if (!r.ok) return say($('error-mailbox'), r.data.error || `Refused (${r.status}).`);
-    await load();
+    await // A message about what was typed goes as soon as it is typed again.
+document.addEventListener('input', (e) => {
+  const form = e.target.closest('form');
+  if (form) for (const p of form.querySelectorAll('.error')) say(p, '');
+});
+
+load();
   });
 });
 
@@ -146,5 +170,11 @@ $('finish').addEventListener('click', async () => {
 for (const b of document.querySelectorAll('[data-back]')) {
   b.addEventListener('click', () => render(b.dataset.back));
 }
+
+// A message about what was typed goes as soon as it is typed again.
+document.addEventListener('input', (e) => {
+  const form = e.target.closest('form');
+  if (form) for (const p of form.querySelectorAll('.error')) say(p, '');
+});
 
 load();
