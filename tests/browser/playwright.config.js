@@ -11,6 +11,11 @@ module.exports = defineConfig({
   timeout: 60_000,
   reporter: [['list']],
   outputDir: 'artifacts/results',
+  // The wizard first, on the fresh server; the console's tests sign in with the account it made.
+  projects: [
+    { name: 'wizard', testMatch: /wizard\.spec\.js$/ },
+    { name: 'console', testMatch: /console\.spec\.js$/, dependencies: ['wizard'] },
+  ],
   use: {
     browserName: 'chromium',
     headless: true,

@@ -48,15 +48,3 @@ export function strength(pw) {
   return { score, label };
 }
 
-export function fillList(tbody, rows) {
-  tbody.replaceChildren();
-  for (const cells of rows) {
-    const tr = document.createElement('tr');
-    for (const c of cells) {
-      const td = document.createElement('td');
-      td.textContent = c;
-      tr.appendChild(td);
-    }
-    tbody.appendChild(tr);
-  }
-}

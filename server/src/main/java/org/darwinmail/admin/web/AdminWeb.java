@@ -77,6 +77,7 @@ public final class AdminWeb implements AutoCloseable {
     if (address.isEmpty()) {
       return new AdminWeb(null, null, api);
     }
+    Metrics.install();
     Tls tls = mail.tls();
     NetServer net = new NetServer(2);
     ChannelInitializer<SocketChannel> init = new ChannelInitializer<>() {

@@ -386,6 +386,9 @@ final class Api {
         }
       }
     }
+    if (p.equals("/metrics") && r.method().equals("GET")) {
+      return metrics(r);
+    }
     if (!p.startsWith("/api/")) {
       return notFound(p);
     }
@@ -416,13 +419,112 @@ final class Api {
           yield Response.json(200, Map.of("users", users));
         }
         case "GET /api/aliases" -> Response.json(200, Map.of("aliases", directory.aliases()));
-        default -> notFound(p);
+        case "POST /api/domains" -> {
+          String name = field(body(r), "name");
+          directory.addDomain(required(name, "name"));
+          log.info("admin: {} added domain {}", who, name);
+          yield Response.json(201, Map.of("added", name));
+        }
+        case "POST /api/users" -> {
+          JsonNode b = body(r);
+          String address = required(field(b, "address"), "address");
+          String password = required(field(b, "password"), "password");
+          if (password.length() < 8 || password.length() > 1024) {
+            yield invalid("password", "The password needs 8 to 1024 characters.");
+          }
+          directory.addAccount(address, password.toCharArray());
+          log.info("admin: {} created mailbox {}", who, address);
+          yield Response.json(201, Map.of("added", address));
+        }
+        case "POST /api/aliases" -> {
+          JsonNode b = body(r);
+          String source = required(field(b, "source"), "source");
+          List<String> targets = new ArrayList<>();
+          for (String t : required(field(b, "targets"), "targets").split("[,\\s]+")) {
+            if (!t.isEmpty()) {
+              targets.add(t);
+            }
+          }
+          directory.addAlias(source, targets);
+          log.info("admin: {} added alias {} -> {}", who, source, targets);
+          yield Response.json(201, Map.of("added", source));
+        }
+        default -> {
+          if (r.method().equals("DELETE")) {
+            yield remove(p, who);
+          }
+          yield notFound(p);
+        }
       };
     } catch (BadRequest e) {
       return Response.error(e.status, e.getMessage());
     } catch (RefusedException e) {
       return Response.error(422, e.getMessage());
     }
+  }
+
+  private static String required(String value, String name) {
+    if (value == null || value.isBlank()) {
+      throw new BadRequest(422, "give " + name);
+    }
+    if (value.length() > 1024) {
+      throw new BadRequest(422, name + " is too long");
+    }
+    return value.strip();
+  }
+
+  /** DELETE /api/domains/NAME, /api/users/ADDRESS, /api/aliases/SOURCE (the name percent-decoded). */
+  private Response remove(String p, String who) {
+    String[] parts = p.split("/", 4);
+    if (parts.length != 4 || parts[3].isEmpty()) {
+      return notFound(p);
+    }
+    String name = java.net.URLDecoder.decode(parts[3], java.nio.charset.StandardCharsets.UTF_8);
+    switch (parts[2]) {
+      case "domains" -> directory.removeDomain(name);
+      case "users" -> directory.removeAccount(name);
+      case "aliases" -> directory.removeAlias(name, List.of());
+      default -> {
+        return notFound(p);
+      }
+    }
+    log.info("admin: {} removed {} {}", who, parts[2].substring(0, parts[2].length() - 1).replace("user", "mailbox"),
+        name);
+    return Response.json(200, Map.of("removed", name));
+  }
+
+  /**
+   * The Micrometer registry in the Prometheus text format, for a signed-in session or HTTP Basic credentials of an
+   * admin account (what a Prometheus scraper sends), throttled like every login.
+   */
+  private Response metrics(Request r) {
+    boolean allowed = session(r).filter(x -> !x.setup).isPresent();
+    String auth = r.header("Authorization");
+    if (!allowed && auth != null && auth.regionMatches(true, 0, "Basic ", 0, 6)) {
+      String decoded;
+      try {
+        decoded = new String(java.util.Base64.getDecoder().decode(auth.substring(6).strip()),
+            java.nio.charset.StandardCharsets.UTF_8);
+      } catch (IllegalArgumentException e) {
+        decoded = "";
+      }
+      int colon = decoded.indexOf(':');
+      if (colon > 0) {
+        String name = decoded.substring(0, colon);
+        String password = decoded.substring(colon + 1);
+        Optional<AdminAccounts.Admin> admin = admins.find(name);
+        allowed = logins.attempt("admin:" + name, r.client(),
+            () -> admin.isPresent() && Passwords.verify(password.toCharArray(), admin.get().hash()))
+            == AdminLogins.Outcome.OK;
+      }
+    }
+    if (!allowed) {
+      return Response.error(401, "sign in, or send an admin account's credentials (HTTP Basic)")
+          .with("WWW-Authenticate", "Basic realm=\"Darwin Mail metrics\", charset=\"UTF-8\"");
+    }
+    return new Response(200, "text/plain; version=0.0.4; charset=utf-8",
+        Metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+        new LinkedHashMap<>(Map.of("Cache-Control", "no-store")));
   }
 
   private Response login(Request r) {

@@ -242,4 +242,33 @@ class AdminWebTest {
     assertThat(http.post("/api/login", "{\"name\":\"admin\",\"password\":\"correct horse battery\"}").status())
         .isEqualTo(200);
   }
+
+  @Test
+  void theConsoleApiChangesTheDirectoryOnlyWithTheToken() throws Exception {
+    String[] admin = finishSetup();
+    assertThat(http.post("/api/domains", "{\"name\":\"example.org\"}", admin[0]).status()).isEqualTo(403);
+    assertThat(server.services().directory().domains()).doesNotContain("example.org");
+    assertThat(http.post("/api/domains", "{\"name\":\"example.org\"}", admin).status()).isEqualTo(201);
+    assertThat(http.post("/api/users", "{\"address\":\"bob@example.org\",\"password\":\"bob-secret\"}", admin)
+        .status()).isEqualTo(201);
+    assertThat(server.services().directory().authenticate("bob@example.org", "bob-secret".toCharArray())).isPresent();
+    assertThat(http.send("DELETE /api/users/bob%40example.org HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        + admin[0], null).status()).as("no token").isEqualTo(403);
+    assertThat(http.send("DELETE /api/users/bob%40example.org HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        + admin[0] + "\r\n" + admin[1], null).status()).isEqualTo(200);
+    assertThat(server.services().directory().account("bob@example.org")).isEmpty();
+  }
+
+  @Test
+  void metricsNeedAnAdmin() throws Exception {
+    String[] admin = finishSetup();
+    AdminHttp.Reply anonymous = http.get("/metrics");
+    assertThat(anonymous.status()).isEqualTo(401);
+    assertThat(anonymous.header("WWW-Authenticate")).startsWith("Basic");
+    AdminHttp.Reply scraped = http.get("/metrics", admin[0]);
+    assertThat(scraped.status()).isEqualTo(200);
+    assertThat(scraped.body()).contains("darwinmail_");
+    String basic = java.util.Base64.getEncoder().encodeToString("admin:correct horse battery".getBytes());
+    assertThat(http.get("/metrics", "Authorization: Basic " + basic).status()).isEqualTo(200);
+  }
 }
