@@ -231,7 +231,10 @@ final class Api {
   private Response code(Request r) {
     String typed = field(body(r), "code");
     SetupCode c = code;
-    AdminLogins.Outcome o = logins.attempt("setup-code", r.client(), () -> c != null && c.matches(typed));
+    // Keyed by the client's address: one address guessing cannot lock the code for the others (it has about 50
+    // bits; the per-address delays and lockout, and the fixed delay below, make guessing hopeless anyway).
+    AdminLogins.Outcome o = logins.attempt("setup-code/" + r.client().getHostAddress(), r.client(),
+        () -> c != null && c.matches(typed));
     if (o == AdminLogins.Outcome.LOCKED) {
       log.warn("admin: setup code attempt from {} refused: too many wrong codes", r.client().getHostAddress());
       return Response.error(429, "too many wrong codes: wait a few minutes");
@@ -479,7 +482,7 @@ final class Api {
     if (parts.length != 4 || parts[3].isEmpty()) {
       return notFound(p);
     }
-    String name = java.net.URLDecoder.decode(parts[3], java.nio.charset.StandardCharsets.UTF_8);
+    String name = java.net.URLDecoder.decode(parts[3].replace("+", "%2B"), java.nio.charset.StandardCharsets.UTF_8);
     switch (parts[2]) {
       case "domains" -> directory.removeDomain(name);
       case "users" -> directory.removeAccount(name);

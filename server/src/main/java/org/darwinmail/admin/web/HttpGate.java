@@ -44,6 +44,10 @@ final class HttpGate extends SimpleChannelInboundHandler<FullHttpRequest> {
   private final Api api;
   private final Duration deadline;
   private ScheduledFuture<?> timer;
+  /** Requests a client pipelined behind the one being answered (decoded from bytes already read); answered in order. */
+  private final java.util.ArrayDeque<FullHttpRequest> waiting = new java.util.ArrayDeque<>();
+  private boolean busy;
+  static final int MAX_PIPELINED = 8;
 
   HttpGate(Api api, Duration deadline) {
     this.api = api;
@@ -59,6 +63,9 @@ final class HttpGate extends SimpleChannelInboundHandler<FullHttpRequest> {
   @Override
   public void channelInactive(ChannelHandlerContext ctx) throws Exception {
     disarm();
+    while (!waiting.isEmpty()) {
+      waiting.poll().release();
+    }
     super.channelInactive(ctx);
   }
 
@@ -80,6 +87,19 @@ final class HttpGate extends SimpleChannelInboundHandler<FullHttpRequest> {
   @Override
   protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest req) {
     disarm();
+    if (busy) {
+      if (waiting.size() >= MAX_PIPELINED) {
+        ctx.close();
+        return;
+      }
+      waiting.add(req.retain());
+      return;
+    }
+    serve(ctx, req);
+  }
+
+  /** Answers one request; on the event loop. */
+  private void serve(ChannelHandlerContext ctx, FullHttpRequest req) {
     if (!req.decoderResult().isSuccess()) {
       Throwable c = req.decoderResult().cause();
       HttpResponseStatus status = c instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
@@ -92,6 +112,7 @@ final class HttpGate extends SimpleChannelInboundHandler<FullHttpRequest> {
       ctx.writeAndFlush(resp).addListener(ChannelFutureListener.CLOSE);
       return;
     }
+    busy = true;
     ctx.channel().config().setAutoRead(false);
     boolean keepAlive = HttpUtil.isKeepAlive(req);
     QueryStringDecoder uri = new QueryStringDecoder(req.uri());
@@ -117,8 +138,16 @@ final class HttpGate extends SimpleChannelInboundHandler<FullHttpRequest> {
       }
       HttpUtil.setKeepAlive(resp, keepAlive);
       ctx.writeAndFlush(resp).addListener((ChannelFutureListener) f -> {
+        busy = false;
         if (!keepAlive || !f.isSuccess()) {
           ctx.close();
+        } else if (!waiting.isEmpty()) {
+          FullHttpRequest next = waiting.poll();
+          try {
+            serve(ctx, next);
+          } finally {
+            next.release();
+          }
         } else {
           arm(ctx);
           ctx.channel().config().setAutoRead(true);

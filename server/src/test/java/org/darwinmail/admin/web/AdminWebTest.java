@@ -271,4 +271,19 @@ class AdminWebTest {
     String basic = java.util.Base64.getEncoder().encodeToString("admin:correct horse battery".getBytes());
     assertThat(http.get("/metrics", "Authorization: Basic " + basic).status()).isEqualTo(200);
   }
+
+  @Test
+  void pipelinedRequestsAreAnsweredInOrder() throws Exception {
+    try (SSLSocket s = http.open()) {
+      String two = "GET /api/setup/state HTTP/1.1\r\nHost: x\r\n\r\n"
+          + "GET /static/nothing.css HTTP/1.1\r\nHost: x\r\n\r\n"
+          + "GET /setup/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+      s.getOutputStream().write(two.getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(Pattern.compile("HTTP/1.1 (\\d+)").matcher(all).results().map(m -> m.group(1)).toList())
+          .containsExactly("200", "404", "200");
+      assertThat(all.indexOf("\"step\"")).isLessThan(all.indexOf("no such page")).isLessThan(all.indexOf("<!doctype"));
+    }
+  }
 }
