@@ -1,6 +1,7 @@
 // The first-run wizard as an administrator goes through it, screen by screen, then what is refused around it.
 // One server for the whole file (global-setup.js): the tests run in order and each starts where the last ended.
 const { test, expect } = require('@playwright/test');
+const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
 
@@ -11,10 +12,19 @@ const XSS_NAME = '<script>window.pwned = 1</script><img src=x onerror="window.pw
 test.describe.serial('first-run wizard', () => {
   let page;
   const dialogs = [];
+  const consoleErrors = [];
 
   test.beforeAll(async ({ browser }) => {
     page = await browser.newPage();
     page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  });
+
+  test('the server prints the setup code on standard output beside the address and the fingerprint', async () => {
+    const out = fs.readFileSync(path.join(process.env.SERVER_DIR, 'server.log'), 'utf8');
+    const line = out.split('\n').find((l) => l.includes(process.env.SETUP_CODE));
+    expect(line).toContain(ADMIN() + '/setup/');
+    expect(line).toMatch(/SHA-256 fingerprint ([0-9A-F]{2}:){31}[0-9A-F]{2}/);
   });
 
   test('the console before setup says to finish setup first', async () => {
@@ -88,6 +98,7 @@ test.describe.serial('first-run wizard', () => {
     expect(await page.evaluate(() => window.pwned)).toBeUndefined();
     expect(await page.locator('#sum-admin script, #sum-admin img').count()).toBe(0);
     expect(dialogs).toEqual([]);
+    expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
     await shot(page, '5-summary');
   });
 
