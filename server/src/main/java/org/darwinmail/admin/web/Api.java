@@ -84,6 +84,9 @@ final class Api {
         return Response.error(403, "cross-site request refused");
       }
     }
+    if (!p.startsWith("/api/") && !r.method().equals("GET") && !r.method().equals("HEAD")) {
+      return Response.error(405, "pages are read with GET").with("Allow", "GET, HEAD");
+    }
     if (p.equals("/")) {
       return Response.redirect(setup.done() ? "/console/" : "/setup/");
     }
@@ -376,7 +379,7 @@ final class Api {
 
   private Response afterSetup(Request r) {
     String p = r.path();
-    if (r.method().equals("GET")) {
+    if (r.method().equals("GET") || r.method().equals("HEAD")) {
       switch (p) {
         case "/login", "/login/" -> {
           return files.get("login.html", 200);
@@ -389,7 +392,7 @@ final class Api {
         }
       }
     }
-    if (p.equals("/metrics") && r.method().equals("GET")) {
+    if (p.equals("/metrics")) {
       return metrics(r);
     }
     if (!p.startsWith("/api/")) {

@@ -186,6 +186,7 @@ class AdminWebTest {
     assertThat(http.get("/api/domains").status()).isEqualTo(403);
     assertThat(http.get("/api/domains").body()).contains("finish setup first");
     assertThat(http.get("/console/").body()).contains("Finish setup first");
+    assertThat(http.post("/setup/", "{}").status()).as("a page is not posted to").isEqualTo(405);
   }
 
   @Test
