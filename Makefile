@@ -1,7 +1,7 @@
 # Darwin Mail: the one entry point (ARCHITECTURE.md, "Purpose and repository layout" and "Tests and benchmarks").
 #   make run     build and start a server on loopback ports with data in ./var
 #   make check   unit and protocol tests (JVM only, < 5 min)
-#   make test    everything: check, end-to-end with real clients, the appliance
+#   make test    everything: check, end-to-end with real clients, the browser tests, the appliance
 #   make dist    dist/darwinmail/ (launcher, lib/, example config)
 #   make bench   benchmarks beside Postfix and Dovecot (never part of test)
 SHELL := /bin/bash
@@ -14,7 +14,7 @@ MVN := mvn -B -q -f server/pom.xml
 PY := /usr/bin/python3
 DIST := dist/darwinmail
 
-.PHONY: help deps deps-test build dist run check test test-slow fuzz e2e clean bench
+.PHONY: help deps deps-test build dist run check test test-slow fuzz e2e browser-test clean bench
 
 help:
 	@sed -n '2,7p' Makefile
@@ -62,7 +62,15 @@ fuzz: jdk-check deps
 e2e: dist deps-test
 	cd tests/e2e && DARWINMAIL_DIST=$(CURDIR)/$(DIST) $(PY) -m pytest -q -p no:cacheprovider .
 
-test: check test-slow e2e appliance-test
+# The first-run wizard and the console in a real Chromium (Debian's package, never a downloaded browser), driven
+# by Playwright for Node at the version pinned in tests/browser/package-lock.json. Screenshots: tests/browser/artifacts/.
+browser-test: dist
+	@tools/apt-ensure chromium
+	@command -v npm >/dev/null || { echo "npm is missing: the browser tests need Node.js 20+ and npm" >&2; exit 1; }
+	cd tests/browser && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error \
+	  && DARWINMAIL_DIST=$(CURDIR)/$(DIST) CHROMIUM=/usr/bin/chromium npx playwright test
+
+test: check test-slow e2e browser-test appliance-test
 	@echo "make test: all stages passed"
 
 clean:

@@ -66,6 +66,7 @@ public final class DarwinMail implements AutoCloseable {
   private final NetServer net = new NetServer();
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
   private org.darwinmail.store.BlobCollector collector;
+  private Tls tls;
 
   private DarwinMail(ServerConfig config, Services services) {
     this.config = config;
@@ -94,7 +95,7 @@ public final class DarwinMail implements AutoCloseable {
   }
 
   private void listen() {
-    Tls tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
+    tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
     org.darwinmail.guard.Logins logins = new org.darwinmail.guard.Logins(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();
@@ -132,6 +133,11 @@ public final class DarwinMail implements AutoCloseable {
   /** The outbound queue and its delivery engine (started by listen()). */
   public DeliveryEngine delivery() {
     return services.delivery();
+  }
+
+  /** The server's TLS context (null before listen()); the admin listener serves the same certificate. */
+  public Tls tls() {
+    return tls;
   }
 
   public Services services() {

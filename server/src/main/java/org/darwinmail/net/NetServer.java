@@ -29,13 +29,18 @@ public final class NetServer implements AutoCloseable {
   private final List<Channel> listeners = new ArrayList<>();
 
   public NetServer() {
+    this(0);
+  }
+
+  /** With {@code workerThreads} worker loops (0: Netty's default, twice the cores). */
+  public NetServer(int workerThreads) {
     if (Epoll.isAvailable()) {
       boss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
-      workers = new MultiThreadIoEventLoopGroup(0, EpollIoHandler.newFactory());
+      workers = new MultiThreadIoEventLoopGroup(workerThreads, EpollIoHandler.newFactory());
       channelClass = EpollServerSocketChannel.class;
     } else {
       boss = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-      workers = new MultiThreadIoEventLoopGroup(0, NioIoHandler.newFactory());
+      workers = new MultiThreadIoEventLoopGroup(workerThreads, NioIoHandler.newFactory());
       channelClass = NioServerSocketChannel.class;
     }
   }

@@ -1,0 +1,152 @@
+package org.darwinmail.admin.web;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HexFormat;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.admin.settings.AtomicFile;
+import org.darwinmail.admin.settings.SettingsEngine;
+import org.darwinmail.config.HostPort;
+import org.darwinmail.net.NetServer;
+import org.darwinmail.net.Tls;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin listener ({@code [listen] admin}): HTTPS on Netty's HTTP codec, on event loops of its own (one
+ * acceptor, two workers) so that mail traffic and the console never starve each other; the server's certificate.
+ * Pipeline, in order: connection limits (the guard's, as on every listener), TLS, HTTP codec (request line at most
+ * {@link #MAX_LINE} bytes: 414; headers at most {@link #MAX_HEADERS}: 431), security headers, aggregation (a body
+ * over {@link #MAX_BODY}: 413), {@link HttpGate} (request deadline, dispatch to {@link Api}).
+ *
+ * <p>While setup is not done, a one-time setup code is made at every start and shown in the log beside the
+ * wizard's address and the certificate's SHA-256 fingerprint, and written to {@code <data_dir>/run/setup-code}
+ * (mode 0600) for the appliance's console to show.
+ */
+public final class AdminWeb implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AdminWeb.class);
+  static final int MAX_LINE = 4096;
+  static final int MAX_HEADERS = 16 * 1024;
+  static final int MAX_BODY = 64 * 1024;
+
+  /** Timings; the defaults are the server's, tests shorten them. */
+  public record Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
+      Clock clock) {
+    public static Options defaults() {
+      return new Options(Duration.ofSeconds(30), Duration.ofMinutes(30), Duration.ofHours(12), Duration.ofSeconds(1),
+          Clock.systemUTC());
+    }
+  }
+
+  private final NetServer net;
+  private final InetSocketAddress bound;
+  private final Api api;
+
+  private AdminWeb(NetServer net, InetSocketAddress bound, Api api) {
+    this.net = net;
+    this.bound = bound;
+    this.api = api;
+  }
+
+  public static AdminWeb start(DarwinMail mail) {
+    return start(mail, Options.defaults());
+  }
+
+  /** Binds the admin listener (none when {@code [listen] admin} is ""; {@link #port} is then -1). */
+  public static AdminWeb start(DarwinMail mail, Options o) {
+    String address = mail.config().listen().admin();
+    Path dataDir = mail.config().dataDir();
+    Path codeFile = dataDir.resolve("run").resolve("setup-code");
+    var services = mail.services();
+    Api api = new Api(services.directory(), new SettingsEngine(dataDir, services.directory()),
+        new AdminAccounts(dataDir), new SetupState(dataDir), new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
+        new AdminLogins(services.logins()), o.wrongCodeDelay(), codeFile);
+    if (address.isEmpty()) {
+      return new AdminWeb(null, null, api);
+    }
+    Metrics.install();
+    Tls tls = mail.tls();
+    NetServer net = new NetServer(2);
+    ChannelInitializer<SocketChannel> init = new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(SocketChannel ch) {
+        ch.pipeline()
+            .addLast("tls", tls.newHandler(ch, false))
+            .addLast("http", new HttpServerCodec(MAX_LINE, MAX_HEADERS, 8192))
+            .addLast("headers", new HttpGate.SecurityHeaders())
+            .addLast("aggregate", new HttpObjectAggregator(MAX_BODY))
+            .addLast("gate", new HttpGate(api, o.requestDeadline()));
+      }
+    };
+    InetSocketAddress bound;
+    try {
+      bound = net.bind("admin", HostPort.parse("listen.admin", address),
+          services.guard().connections().wrap("admin", init));
+    } catch (RuntimeException e) {
+      net.close();
+      throw e;
+    }
+    AdminWeb web = new AdminWeb(net, bound, api);
+    if (!api.setupDone()) {
+      web.announceSetup(mail, codeFile);
+    } else {
+      try {
+        Files.deleteIfExists(codeFile);
+      } catch (IOException e) {
+        log.warn("cannot remove {}: {}", codeFile, e.getMessage());
+      }
+    }
+    return web;
+  }
+
+  private void announceSetup(DarwinMail mail, Path codeFile) {
+    String code = api.newSetupCode();
+    String host = bound.getAddress().isAnyLocalAddress() ? mail.config().hostname()
+        : bound.getAddress().getHostAddress();
+    if (host.contains(":")) {
+      host = "[" + host + "]";
+    }
+    String url = "https://" + host + ":" + bound.getPort() + "/setup/";
+    String fingerprint = fingerprint(mail.tls().certFile());
+    AtomicFile.write(codeFile, ("code=" + code + "\nurl=" + url + "\nfingerprint=" + fingerprint + "\n")
+        .getBytes(StandardCharsets.UTF_8));
+    log.warn("Setup is not done: open {} and enter the setup code {} (certificate SHA-256 fingerprint {})", url,
+        code, fingerprint);
+  }
+
+  /** The SHA-256 fingerprint of the first certificate in a PEM file, as colon-separated hex pairs. */
+  static String fingerprint(Path pem) {
+    try (InputStream in = Files.newInputStream(pem)) {
+      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(c.getEncoded());
+      return HexFormat.ofDelimiter(":").withUpperCase().formatHex(d);
+    } catch (Exception e) {
+      return "unknown (" + e.getMessage() + ")";
+    }
+  }
+
+  /** The bound port, or -1 when the listener is off. */
+  public int port() {
+    return bound == null ? -1 : bound.getPort();
+  }
+
+  @Override
+  public void close() {
+    if (net != null) {
+      net.close();
+    }
+  }
+}

@@ -1,0 +1,129 @@
+package org.darwinmail.admin.web;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.darwinmail.admin.settings.AtomicFile;
+import org.darwinmail.admin.settings.Settings;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Where the first-run wizard is, kept in {@code <data_dir>/admin/setup.json} so that a reload or a restart resumes
+ * at the same step: the step, whether setup is done, and the settings given so far (never a password). Steps 4-7
+ * of issue 17 (network, pre-flight DNS checks, TLS, DNS records) are not part of the flow yet.
+ */
+final class SetupState {
+  /** The wizard's screens in order; CODE is never stored (a session with the code is needed first). */
+  enum Step {
+    CODE, ADMIN, HOST, MAILBOX, SUMMARY;
+
+    String id() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  private static final JsonMapper JSON = JsonMapper.builder().build();
+  private final Path file;
+  private boolean done;
+  private Step step = Step.ADMIN;
+  private String admin;
+  private String hostname;
+  private String domain;
+  private String mailbox;
+  private List<String> aliases = List.of();
+
+  SetupState(Path dataDir) {
+    this.file = dataDir.resolve("admin").resolve("setup.json");
+    if (Files.exists(file)) {
+      try {
+        JsonNode n = JSON.readTree(Files.readString(file));
+        done = n.path("done").asBoolean(false);
+        step = Step.valueOf(n.path("step").asString("ADMIN").toUpperCase(java.util.Locale.ROOT));
+        admin = text(n, "admin");
+        hostname = text(n, "hostname");
+        domain = text(n, "domain");
+        mailbox = text(n, "mailbox");
+        List<String> a = new ArrayList<>();
+        n.path("aliases").forEach(x -> a.add(x.asString()));
+        aliases = List.copyOf(a);
+      } catch (IOException | IllegalArgumentException e) {
+        throw new IllegalStateException("cannot read " + file + ": " + e.getMessage(), e);
+      }
+    }
+  }
+
+  private static String text(JsonNode n, String key) {
+    JsonNode v = n.get(key);
+    return v == null || v.isNull() ? null : v.asString();
+  }
+
+  synchronized boolean done() {
+    return done;
+  }
+
+  synchronized Step step() {
+    return step;
+  }
+
+  synchronized String admin() {
+    return admin;
+  }
+
+  /** The settings given so far, without the mailbox password (the mailbox exists once it is recorded here). */
+  synchronized Settings settings() {
+    return new Settings(hostname, domain, mailbox, null, aliases);
+  }
+
+  synchronized void adminDone(String name) {
+    admin = name;
+    advance(Step.HOST);
+  }
+
+  synchronized void hostDone(String h, String d) {
+    hostname = h;
+    domain = d;
+    advance(Step.MAILBOX);
+  }
+
+  synchronized void mailboxDone(String m, List<String> a) {
+    mailbox = m;
+    aliases = List.copyOf(a);
+    advance(Step.SUMMARY);
+  }
+
+  synchronized void finish() {
+    done = true;
+    save();
+  }
+
+  private void advance(Step next) {
+    if (next.ordinal() > step.ordinal()) {
+      step = next;
+    }
+    save();
+  }
+
+  private void save() {
+    ObjectNode n = JSON.createObjectNode();
+    n.put("done", done);
+    n.put("step", step.id());
+    n.put("admin", admin);
+    n.put("hostname", hostname);
+    n.put("domain", domain);
+    n.put("mailbox", mailbox);
+    var a = n.putArray("aliases");
+    aliases.forEach(a::add);
+    try {
+      Files.createDirectories(file.getParent());
+      Files.setPosixFilePermissions(file.getParent(), java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    AtomicFile.write(file, JSON.writeValueAsBytes(n));
+  }
+}

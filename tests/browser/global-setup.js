@@ -1,0 +1,35 @@
+// Starts Darwin Mail from DARWINMAIL_DIST on a fresh data directory, every listener on 127.0.0.1 with a port the
+// system chooses; the admin listener's address and the setup code are read from <data_dir>/run/setup-code.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+
+module.exports = async () => {
+  const dist = process.env.DARWINMAIL_DIST;
+  if (!dist) throw new Error('set DARWINMAIL_DIST to dist/darwinmail (make browser-test does)');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darwinmail-browser-'));
+  const data = path.join(dir, 'data');
+  const any = '"127.0.0.1:0"';
+  fs.writeFileSync(path.join(dir, 'darwinmail.toml'), [
+    'hostname = "localhost"', `data_dir = "${data}"`, '[listen]',
+    ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'admin'].map((l) => `${l} = ${any}`),
+  ].join('\n') + '\n');
+  const log = fs.openSync(path.join(dir, 'server.log'), 'w');
+  const server = spawn(path.join(dist, 'bin', 'darwinmail'), ['--config', path.join(dir, 'darwinmail.toml'), 'serve'],
+    { stdio: ['ignore', log, log], detached: true });
+  const codeFile = path.join(data, 'run', 'setup-code');
+  for (let i = 0; i < 600 && !fs.existsSync(codeFile); i++) {
+    if (server.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!fs.existsSync(codeFile)) {
+    throw new Error('the server wrote no setup code; its log:\n' + fs.readFileSync(path.join(dir, 'server.log'), 'utf8'));
+  }
+  const fields = Object.fromEntries(fs.readFileSync(codeFile, 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
+  process.env.ADMIN_URL = new URL(fields.url).origin;
+  process.env.SETUP_CODE = fields.code;
+  process.env.SERVER_DIR = dir;
+  process.env.SERVER_PID = String(server.pid);
+  server.unref();
+};
