@@ -621,8 +621,10 @@ public final class ImapSession extends Session {
     }
     selected = s;
     state = State.SELECTED;
-    send("* FLAGS (" + flagsInUse(rows, false) + ")");
-    send("* OK [PERMANENTFLAGS (" + (x.readOnly() ? "" : flagsInUse(rows, true)) + ")] Flags permitted");
+    for (MessageRow r : rows) {
+      s.keywords.addAll(r.keywords());
+    }
+    sendFlagLists(s);
     send("* " + rows.size() + " EXISTS");
     if (!rev2) {
       send("* 0 RECENT");
@@ -647,19 +649,38 @@ public final class ImapSession extends Session {
         + " completed");
   }
 
-  private static String flagsInUse(List<MessageRow> rows, boolean permanent) {
-    Set<String> kw = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    for (MessageRow r : rows) {
-      kw.addAll(r.keywords());
-    }
+  private void sendFlagLists(Selected s) {
+    send("* FLAGS (" + flagList(s.keywords, false) + ")");
+    send("* OK [PERMANENTFLAGS (" + (s.readOnly ? "" : flagList(s.keywords, true)) + ")] Flags permitted");
+  }
+
+  private static String flagList(Set<String> keywords, boolean permanent) {
     StringBuilder sb = new StringBuilder("\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-    for (String k : kw) {
+    for (String k : keywords) {
       sb.append(' ').append(k);
     }
     if (permanent) {
       sb.append(" \\*");
     }
     return sb.toString();
+  }
+
+  /**
+   * A keyword the session was not told of is announced before a response uses it: FLAGS and PERMANENTFLAGS again
+   * (RFC 3501 §7.2.6 "the FLAGS response ... MUST be sent when the set of flags changes"; RFC 9051 §7.3.5).
+   */
+  void announceKeywords(Selected s, Collection<MessageRow> rows) {
+    boolean fresh = false;
+    for (MessageRow r : rows) {
+      if (!s.gone.contains(r.uid())) {
+        for (String k : r.keywords()) {
+          fresh |= s.keywords.add(k);
+        }
+      }
+    }
+    if (fresh) {
+      sendFlagLists(s);
+    }
   }
 
   void deselect() {
@@ -773,6 +794,7 @@ public final class ImapSession extends Session {
       long highest = d.highest();
       if (highest != s.syncedModseq) {
         List<MessageRow> changed = d.changed();
+        announceKeywords(s, changed);
         for (long uid : d.expunged()) {
           if (s.rows.containsKey(uid)) {
             s.gone.add(uid);

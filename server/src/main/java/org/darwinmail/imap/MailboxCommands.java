@@ -57,7 +57,9 @@ final class MailboxCommands {
     while (slash > 0) {
       String parent = name.substring(0, slash);
       if (s.ctx.mail().mailbox(s.account.id(), parent).isEmpty()) {
-        s.ctx.mail().createMailbox(s.account.id(), parent, null);
+        // made only because a name below it was asked for: not subscribed (only what the user names is)
+        Mailbox made = s.ctx.mail().createMailbox(s.account.id(), parent, null);
+        s.ctx.mail().setSubscribed(made.id(), false);
       }
       slash = name.indexOf('/', slash + 1);
     }
@@ -110,24 +112,27 @@ final class MailboxCommands {
   /** LIST (RFC 3501 §6.3.8, RFC 5258, RFC 5819, RFC 6154) and LSUB (RFC 3501 §6.3.9). */
   static void list(ImapSession s, ListMailboxes x) {
     String verb = x.lsub() ? "LSUB" : "LIST";
-    if (!x.lsub() && x.patterns().size() == 1 && x.patterns().get(0).isEmpty()) {
-      // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root of the reference
-      s.send("* LIST (\\Noselect) \"/\" \"\"");
-      s.ok(x.tag(), "LIST completed");
-      return;
-    }
+    // RFC 5258 §3: an unknown selection or return option is BAD, whatever the pattern
     for (String o : x.selection()) {
       if (!Set.of("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE").contains(o)) {
         throw ImapException.bad("Unknown LIST selection option " + o);
       }
     }
-    if (x.selection().contains("RECURSIVEMATCH") && x.selection().size() == 1) {
-      throw ImapException.bad("RECURSIVEMATCH needs another selection option"); // RFC 5258 §3.1
+    // RFC 5258 §3.1: "RECURSIVEMATCH ... MUST NOT occur as the only selection option (or only with REMOTE)"
+    if (x.selection().contains("RECURSIVEMATCH")
+        && x.selection().stream().allMatch(o -> o.equals("RECURSIVEMATCH") || o.equals("REMOTE"))) {
+      throw ImapException.bad("RECURSIVEMATCH needs another selection option");
     }
     for (String o : x.returns()) {
       if (!Set.of("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS").contains(o)) {
         throw ImapException.bad("Unknown LIST return option " + o);
       }
+    }
+    if (!x.lsub() && x.patterns().size() == 1 && x.patterns().get(0).isEmpty()) {
+      // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root of the reference
+      s.send("* LIST (\\Noselect) \"/\" \"\"");
+      s.ok(x.tag(), "LIST completed");
+      return;
     }
     List<Mailbox> all = s.ctx.mail().mailboxes(s.account.id());
     Map<String, Mailbox> byName = new TreeMap<>();
@@ -152,6 +157,7 @@ final class MailboxCommands {
     boolean specialOnly = x.selection().contains("SPECIAL-USE");
     boolean showSubscribed = x.selection().contains("SUBSCRIBED") || x.returns().contains("SUBSCRIBED");
     boolean extended = !x.selection().isEmpty() || !x.returns().isEmpty();
+    boolean recursive = !x.lsub() && x.selection().contains("RECURSIVEMATCH");
     for (var e : names.entrySet()) {
       s.checkClient();
       String name = e.getKey();
@@ -160,8 +166,15 @@ final class MailboxCommands {
       if (!match) {
         continue;
       }
+      boolean childInfo = false;
       if (subscribedOnly && (m == null || !m.subscribed())) {
-        continue;
+        // RFC 5258 §3.5: with RECURSIVEMATCH, a name whose descendants match the selection is listed with
+        // CHILDINFO though it does not itself match
+        childInfo = recursive && names.entrySet().stream().anyMatch(d -> d.getKey().startsWith(name + "/")
+            && d.getValue() != null && d.getValue().subscribed());
+        if (!childInfo) {
+          continue;
+        }
       }
       if (specialOnly && (m == null || m.specialUse() == null)) {
         continue;
@@ -180,8 +193,12 @@ final class MailboxCommands {
       if (m != null && m.specialUse() != null && !x.lsub()) {
         attrs.add("\\" + m.specialUse());
       }
-      s.send(new Resp(s.isUtf8()).raw("* " + verb + " (" + String.join(" ", attrs) + ") \"/\" ")
-          .string(wire(s, name)).bytes());
+      Resp line = new Resp(s.isUtf8()).raw("* " + verb + " (" + String.join(" ", attrs) + ") \"/\" ")
+          .string(wire(s, name));
+      if (childInfo) {
+        line.raw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+      }
+      s.send(line.bytes());
       if (m != null && !x.statusItems().isEmpty()) {
         statusLine(s, m, x.statusItems());
       }

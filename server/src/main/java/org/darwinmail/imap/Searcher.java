@@ -88,7 +88,8 @@ final class Searcher {
         .replaceAll(" PST$", " -0800").replaceAll(" PDT$", " -0700");
     for (String pattern : List.of("d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm Z", "d MMM yy HH:mm:ss Z")) {
       try {
-        return ZonedDateTime.parse(c, DateTimeFormatter.ofPattern(pattern, Locale.ROOT));
+        return ZonedDateTime.parse(c, new java.time.format.DateTimeFormatterBuilder().parseCaseInsensitive()
+            .appendPattern(pattern).toFormatter(Locale.ROOT));
       } catch (RuntimeException e) {
         // next
       }
@@ -107,13 +108,42 @@ final class Searcher {
     if (values.isEmpty()) {
       return false;
     }
+    boolean address = ADDRESS_FIELDS.contains(h.field().toLowerCase(Locale.ROOT));
     for (String v : values) {
       if (needle.isEmpty() || contains(MimePart.decodeWords(v).toLowerCase(Locale.ROOT), needle)
-          || contains(v.toLowerCase(Locale.ROOT), needle)) {
+          || contains(v.toLowerCase(Locale.ROOT), needle)
+          || address && contains(addressText(v).toLowerCase(Locale.ROOT), needle)) {
         return true;
       }
     }
     return false;
+  }
+
+  private static final java.util.Set<String> ADDRESS_FIELDS = java.util.Set.of("from", "sender", "reply-to", "to",
+      "cc", "bcc", "resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc");
+
+  /**
+   * The addresses of an address field as "Name <local@domain>" each, comments and folding whitespace gone (RFC 5322
+   * §3.4.1 allows CFWS around the "@" and inside the local part): SEARCH FROM "user@domain.org" finds
+   * "<user (c)@ (c) domain.org>" (RFC 3501 §6.4.4: the string is matched against the header's contents).
+   */
+  private static String addressText(String v) {
+    StringBuilder sb = new StringBuilder();
+    try {
+      for (org.apache.james.mime4j.dom.address.Mailbox mb : MimePart.addresses(v).flatten()) {
+        if (mb.getName() != null && !mb.getName().isEmpty()) {
+          sb.append(mb.getName()).append(' ');
+        }
+        sb.append('<').append(mb.getLocalPart());
+        if (mb.getDomain() != null && !mb.getDomain().isEmpty()) {
+          sb.append('@').append(mb.getDomain());
+        }
+        sb.append(">, ");
+      }
+    } catch (RuntimeException e) {
+      // unreadable: the raw value was matched already
+    }
+    return sb.toString();
   }
 
   private static boolean text(SearchKey.Text t, MimePart p) {
