@@ -619,6 +619,13 @@ public final class ImapSession extends Session {
       s.uids.add(r.uid());
       s.rows.put(r.uid(), r);
     }
+    // \Recent (RFC 3501 §2.3.2): SELECT takes the messages no session has taken yet; EXAMINE only looks
+    long mark = recentMark(s, s.maxUid());
+    for (long uid : s.uids) {
+      if (uid > mark) {
+        s.recent.add(uid);
+      }
+    }
     selected = s;
     state = State.SELECTED;
     for (MessageRow r : rows) {
@@ -627,7 +634,7 @@ public final class ImapSession extends Session {
     sendFlagLists(s);
     send("* " + rows.size() + " EXISTS");
     if (!rev2) {
-      send("* 0 RECENT");
+      send("* " + s.recent.size() + " RECENT");
       for (int i = 0; i < rows.size(); i++) {
         if (!rows.get(i).has(Flags.SEEN)) {
           send("* OK [UNSEEN " + (i + 1) + "] First unseen");
@@ -680,6 +687,23 @@ public final class ImapSession extends Session {
     }
     if (fresh) {
       sendFlagLists(s);
+    }
+  }
+
+  /**
+   * The \Recent mark for messages of the view up to {@code upTo}: those above it are recent in this session. A
+   * read-write session takes them (no other session will see them recent); a read-only one leaves them for the next.
+   * When the mark cannot be moved (the database is read-only: a full disk), nothing is recent rather than failing.
+   */
+  private long recentMark(Selected s, long upTo) {
+    if (rev2) {
+      return Long.MAX_VALUE; // IMAP4rev2 has no \\Recent (RFC 9051 Appendix E): nothing shown, nothing taken
+    }
+    try {
+      return s.readOnly ? ctx.mail().recentUid(s.mailbox.id()) : ctx.mail().claimRecent(s.mailbox.id(), upTo);
+    } catch (RuntimeException e) {
+      log.debug("[{}] \\Recent mark not moved: {}", id(), e.toString());
+      return upTo;
     }
   }
 
@@ -806,6 +830,13 @@ public final class ImapSession extends Session {
         }
         long max = s.maxUid();
         int added = 0;
+        long newest = 0;
+        for (MessageRow r : changed) {
+          if (r.uid() > max && !s.rows.containsKey(r.uid())) {
+            newest = Math.max(newest, r.uid());
+          }
+        }
+        long mark = newest > 0 ? recentMark(s, newest) : Long.MAX_VALUE;
         for (MessageRow r : changed) {
           MessageRow old = s.rows.get(r.uid());
           if (old != null) {
@@ -818,7 +849,9 @@ public final class ImapSession extends Session {
           } else if (r.uid() > max) {
             s.uids.add(r.uid());
             s.rows.put(r.uid(), r);
-            s.recent.add(r.uid());
+            if (r.uid() > mark) {
+              s.recent.add(r.uid());
+            }
             added++;
           }
         }

@@ -220,7 +220,10 @@ final class MailboxCommands {
     for (String i : items) {
       long v = switch (i) {
         case "MESSAGES" -> rows.size();
-        case "RECENT" -> 0;
+        case "RECENT" -> { // RFC 3501 §6.3.10: not yet taken as \Recent by a session (ImapSession.recentMark)
+          long mark = s.ctx.mail().recentUid(m.id());
+          yield rows.stream().filter(r -> r.uid() > mark).count();
+        }
         case "UIDNEXT" -> m.uidNext();
         case "UIDVALIDITY" -> m.uidValidity();
         case "UNSEEN" -> rows.stream().filter(r -> !r.has(Flags.SEEN)).count();

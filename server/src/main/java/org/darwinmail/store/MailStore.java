@@ -184,6 +184,52 @@ public final class MailStore {
     });
   }
 
+  /**
+   * The mailbox's \Recent mark (RFC 3501 §2.3.2): messages with a greater UID were not yet taken as recent by any
+   * session. Read only (EXAMINE, STATUS).
+   */
+  public long recentUid(long mailboxId) {
+    awaitIntake();
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT recent_uid FROM mailboxes WHERE id = ?")) {
+        ps.setLong(1, mailboxId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : 0L;
+        }
+      }
+    });
+  }
+
+  /**
+   * Takes the messages above the \\Recent mark up to {@code upTo} for one session: raises the mark to {@code upTo}
+   * (never lowers it) and returns the mark before, so the session's recent messages are the UIDs in (returned,
+   * upTo]. Two sessions never get the same message (RFC 3501 §2.3.2: "the message is considered recent in exactly
+   * one session"): the mark moves by compare-and-set (an UPDATE whose WHERE names the value read; Derby holds the
+   * row's lock for the UPDATE, while a SELECT ... FOR UPDATE at READ COMMITTED lets it go when the cursor moves on).
+   * Writes only when the mark moves.
+   */
+  public long claimRecent(long mailboxId, long upTo) {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      long mark = recentUid(mailboxId);
+      if (upTo <= mark) {
+        return upTo;
+      }
+      int moved = db.tx(c -> {
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE mailboxes SET recent_uid = ? WHERE id = ? AND recent_uid = ?")) {
+          ps.setLong(1, upTo);
+          ps.setLong(2, mailboxId);
+          ps.setLong(3, mark);
+          return ps.executeUpdate();
+        }
+      });
+      if (moved == 1) {
+        return mark;
+      }
+    }
+    return upTo; // the mark keeps moving under us: other sessions are taking the messages
+  }
+
   private static Optional<Mailbox> findMailbox(Connection c, long accountId, String name) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT " + MAILBOX_COLUMNS + " FROM mailboxes WHERE account_id = ? AND name = ?")) {
