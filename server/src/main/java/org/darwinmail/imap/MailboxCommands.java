@@ -103,7 +103,13 @@ final class MailboxCommands {
     s.ok(x.tag(), "RENAME completed");
   }
 
+  /** RFC 3501 §6.3.6 / §6.3.7; a name whose mailbox was deleted can still be unsubscribed. */
   static void subscribe(ImapSession s, Subscribe x) {
+    if (!x.subscribe() && s.ctx.mail().mailbox(s.account.id(), x.mailbox()).isEmpty()
+        && s.ctx.mail().dropOrphanSubscription(s.account.id(), x.mailbox())) {
+      s.ok(x.tag(), "UNSUBSCRIBE completed");
+      return;
+    }
     Mailbox m = existing(s, x.mailbox());
     s.ctx.mail().setSubscribed(m.id(), x.subscribe());
     s.ok(x.tag(), (x.subscribe() ? "SUBSCRIBE" : "UNSUBSCRIBE") + " completed");
@@ -148,12 +154,25 @@ final class MailboxCommands {
         i = n.indexOf('/', i + 1);
       }
     }
+    boolean subscribedOnly = x.lsub() || x.selection().contains("SUBSCRIBED");
+    // subscribed names whose mailbox is gone: listed when subscriptions are asked for (RFC 5258 §3.1 \NonExistent)
+    Set<String> orphans = new java.util.HashSet<>();
+    if (subscribedOnly) {
+      for (String o : s.ctx.mail().orphanSubscriptions(s.account.id())) {
+        if (!byName.containsKey(o)) {
+          orphans.add(o);
+          names.putIfAbsent(o, null);
+          for (int i = o.indexOf('/'); i > 0; i = o.indexOf('/', i + 1)) {
+            names.putIfAbsent(o.substring(0, i), null);
+          }
+        }
+      }
+    }
     List<ListPattern> pats = new ArrayList<>();
     for (String p : x.patterns()) {
       String full = x.reference().isEmpty() || p.startsWith("/") ? p : x.reference() + p;
       pats.add(new ListPattern(full));
     }
-    boolean subscribedOnly = x.lsub() || x.selection().contains("SUBSCRIBED");
     boolean specialOnly = x.selection().contains("SPECIAL-USE");
     boolean showSubscribed = x.selection().contains("SUBSCRIBED") || x.returns().contains("SUBSCRIBED");
     boolean extended = !x.selection().isEmpty() || !x.returns().isEmpty();
@@ -167,11 +186,12 @@ final class MailboxCommands {
         continue;
       }
       boolean childInfo = false;
-      if (subscribedOnly && (m == null || !m.subscribed())) {
+      boolean orphan = orphans.contains(name);
+      if (subscribedOnly && (m == null || !m.subscribed()) && !orphan) {
         // RFC 5258 §3.5: with RECURSIVEMATCH, a name whose descendants match the selection is listed with
         // CHILDINFO though it does not itself match
         childInfo = recursive && names.entrySet().stream().anyMatch(d -> d.getKey().startsWith(name + "/")
-            && d.getValue() != null && d.getValue().subscribed());
+            && (d.getValue() != null && d.getValue().subscribed() || orphans.contains(d.getKey())));
         if (!childInfo) {
           continue;
         }
@@ -187,7 +207,7 @@ final class MailboxCommands {
       if (!x.lsub()) {
         attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
       }
-      if (m != null && showSubscribed && m.subscribed()) {
+      if (showSubscribed && (m != null && m.subscribed() || orphan)) {
         attrs.add("\\Subscribed");
       }
       if (m != null && m.specialUse() != null && !x.lsub()) {

@@ -24,7 +24,11 @@ import org.slf4j.LoggerFactory;
 public final class DataFormat {
   private static final Logger log = LoggerFactory.getLogger(DataFormat.class);
   static final String FILE = "FORMAT";
-  /** The oldest release that reads what this one writes: schema 7 (V007) is this release's; 0.1.0 knew up to 6. */
+  /**
+   * The oldest release that reads what this one writes: 0.2.0 knew schema 7; schema 8 (V008, the IMAP \\Recent mark)
+   * is read only from the release that adds it, and an older release is already stopped by database_schema=8.
+   * When the version is bumped past 0.2.0, this becomes that version.
+   */
   static final String READABLE_FROM = "0.2.0";
   /** A manifest is a few lines; a longer file is not one. */
   private static final int MAX_BYTES = 16 * 1024;

@@ -40,7 +40,7 @@ public final class Database implements AutoCloseable {
       "V005__mailbox_usage.sql",
       "V006__intake.sql",
       "V007__blob_candidates.sql",
-      "V008__recent.sql");
+      "V008__imap_recent_subscriptions.sql");
   /** The schema this release writes: its highest migration number (recorded in {@link DataFormat}'s manifest). */
   public static final int SCHEMA = versionOf(MIGRATIONS.getLast());
 

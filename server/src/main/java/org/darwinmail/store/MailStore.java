@@ -100,6 +100,12 @@ public final class MailStore {
     if (findMailbox(c, accountId, name).isPresent()) {
       throw new RefusedException("mailbox exists: " + name);
     }
+    try (PreparedStatement ps = c.prepareStatement(
+        "DELETE FROM orphan_subscriptions WHERE account_id = ? AND name = ?")) {
+      ps.setLong(1, accountId);
+      ps.setString(2, name); // the new mailbox carries the subscription again
+      ps.executeUpdate();
+    }
     long validity = nextUidValidity(c);
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO mailboxes (account_id, name, special_use, subscribed,"
         + " uid_validity, uid_next, highest_modseq) VALUES (?, ?, ?, 1, ?, 1, 1)", Statement.RETURN_GENERATED_KEYS)) {
@@ -253,6 +259,14 @@ public final class MailStore {
   /** Deletes a mailbox and its messages (their blobs are collected: {@link BlobCollector}). INBOX cannot be deleted. */
   public void deleteMailbox(long mailboxId) {
     db.tx(c -> {
+      // a subscription outlives its mailbox (RFC 3501 §6.3.6): its name is kept (V008)
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO orphan_subscriptions (account_id, name)"
+          + " SELECT account_id, name FROM mailboxes m WHERE id = ? AND subscribed = 1 AND name <> 'INBOX'"
+          + " AND NOT EXISTS (SELECT 1 FROM orphan_subscriptions o WHERE o.account_id = m.account_id"
+          + " AND o.name = m.name)")) {
+        ps.setLong(1, mailboxId);
+        ps.executeUpdate();
+      }
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM mailboxes WHERE id = ? AND name <> 'INBOX'")) {
         ps.setLong(1, mailboxId);
         if (ps.executeUpdate() == 0) {
@@ -302,6 +316,35 @@ public final class MailStore {
       return null;
     });
     mailboxesChanged();
+  }
+
+  /** Names subscribed to whose mailbox was deleted (RFC 3501 §6.3.6), sorted. */
+  public List<String> orphanSubscriptions(long accountId) {
+    return db.read(c -> {
+      List<String> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT name FROM orphan_subscriptions WHERE account_id = ? ORDER BY name")) {
+        ps.setLong(1, accountId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getString(1));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Unsubscribes a name whose mailbox is gone; false when it was not subscribed. */
+  public boolean dropOrphanSubscription(long accountId, String name) {
+    return db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "DELETE FROM orphan_subscriptions WHERE account_id = ? AND name = ?")) {
+        ps.setLong(1, accountId);
+        ps.setString(2, canonicalName(name));
+        return ps.executeUpdate() > 0;
+      }
+    });
   }
 
   public void setSubscribed(long mailboxId, boolean subscribed) {
