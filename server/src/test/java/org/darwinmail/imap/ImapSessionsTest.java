@@ -134,6 +134,37 @@ class ImapSessionsTest {
     }
   }
 
+  /**
+   * A keyword set for the first time by one session is announced to every session that has the mailbox selected
+   * (RFC 3501 §7.2.6): FLAGS and PERMANENTFLAGS come before the FETCH that carries it. Before: the FETCH alone.
+   */
+  @Test
+  void aNewKeywordIsAnnouncedToTheOtherSessionBeforeItsFetch() throws Exception {
+    server.addUser("kw@sessions.test", "kw-pw");
+    try (ImapClient a = new ImapClient(server.port("imap")).login("kw@sessions.test", "kw-pw");
+        ImapClient b = new ImapClient(server.port("imap")).login("kw@sessions.test", "kw-pw")) {
+      a.cmd("CREATE K");
+      a.append("K", msg("k1"));
+      a.cmd("SELECT K");
+      b.cmd("SELECT K");
+      a.cmd("STORE 1 +FLAGS ($Project)");
+      List<String> noop = b.cmd("NOOP");
+      int flags = noop.indexOf("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Project)");
+      int permanent = noop.indexOf("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Project \\*)]"
+          + " Flags permitted");
+      int fetch = -1;
+      for (int i = 0; i < noop.size(); i++) {
+        if (noop.get(i).startsWith("* 1 FETCH") && noop.get(i).contains("$Project")) {
+          fetch = i;
+        }
+      }
+      assertThat(flags).as("FLAGS in %s", noop).isGreaterThanOrEqualTo(0);
+      assertThat(permanent).as("PERMANENTFLAGS in %s", noop).isGreaterThan(flags);
+      assertThat(fetch).as("FETCH in %s", noop).isGreaterThan(permanent);
+      assertThat(b.cmd("STORE 1 +FLAGS ($project)")).noneMatch(l -> l.startsWith("* FLAGS"));
+    }
+  }
+
   private static java.util.Set<String> recentUids(ImapClient c) throws java.io.IOException {
     String line = c.cmd("UID SEARCH RECENT").stream().filter(l -> l.startsWith("* SEARCH")).findFirst().orElseThrow();
     java.util.Set<String> out = new java.util.HashSet<>(List.of(line.substring("* SEARCH".length()).trim()
