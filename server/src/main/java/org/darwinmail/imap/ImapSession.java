@@ -591,6 +591,21 @@ public final class ImapSession extends Session {
     ok(x.tag(), "ENABLE completed");
   }
 
+  /**
+   * A CONDSTORE enabling command other than SELECT/EXAMINE/ENABLE (FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
+   * UNCHANGEDSINCE; RFC 7162 §3.1): from now on every untagged FETCH carries MODSEQ, and when it turns CONDSTORE on
+   * with a mailbox selected the client learns the mailbox's HIGHESTMODSEQ first (as Dovecot does).
+   */
+  void enableCondstore() {
+    if (condstore) {
+      return;
+    }
+    condstore = true;
+    if (selected != null) {
+      send("* OK [HIGHESTMODSEQ " + selected.syncedModseq + "] Highest");
+    }
+  }
+
   /** RFC 3501 §6.3.1 / §6.3.2, with CONDSTORE and QRESYNC (RFC 7162 §3.1.8, §3.2.5). */
   private void select(Select x) {
     if (x.qresync() != null && !qresync) {

@@ -113,7 +113,7 @@ final class SelectedCommands {
     s.updates(x.uid());
     List<MessageRow> found = matching(x.key());
     if (Searcher.usesModSeq(x.key())) {
-      s.condstore = true; // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
+      s.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
     }
     respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SEARCH");
   }
@@ -267,7 +267,7 @@ final class SelectedCommands {
     Selected m = sel();
     List<MessageRow> rows = m.resolve(x.set(), x.uid(), s.savedResult);
     if (x.items().stream().anyMatch(i -> i instanceof FetchItem.ModSeq)) {
-      s.condstore = true; // RFC 7162 §3.1: FETCH MODSEQ (and CHANGEDSINCE, which adds it) enables CONDSTORE
+      s.enableCondstore(); // RFC 7162 §3.1: FETCH MODSEQ (and CHANGEDSINCE, which adds it) enables CONDSTORE
     }
     if (x.changedSince() != null) {
       rows = rows.stream().filter(r -> r.modseq() > x.changedSince()).toList();
@@ -480,7 +480,7 @@ final class SelectedCommands {
     List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), s.savedResult));
     List<String> flags = x.flags().stream().filter(f -> !f.equalsIgnoreCase("\\Recent")).toList();
     if (x.unchangedSince() != null) {
-      s.condstore = true;
+      s.enableCondstore(); // RFC 7162 §3.1: STORE UNCHANGEDSINCE enables CONDSTORE
     }
     List<Long> uids = rows.stream().map(MessageRow::uid).toList();
     List<MessageRow> changed = s.ctx.mail().store(m.mailbox.id(), uids, ImapSession.OPS[x.op().ordinal()],
