@@ -712,7 +712,7 @@ public final class ImapSession extends Session {
    */
   private long recentMark(Selected s, long upTo) {
     if (rev2) {
-      return Long.MAX_VALUE; // IMAP4rev2 has no \\Recent (RFC 9051 Appendix E): nothing shown, nothing taken
+      return Long.MAX_VALUE; // IMAP4rev2 has no \Recent (RFC 9051 Appendix E): nothing shown, nothing taken
     }
     try {
       return s.readOnly ? ctx.mail().recentUid(s.mailbox.id()) : ctx.mail().claimRecent(s.mailbox.id(), upTo);

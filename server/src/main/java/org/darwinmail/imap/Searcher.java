@@ -75,6 +75,11 @@ final class Searcher {
     return z == null ? s.row().internalDate().atZone(ZoneOffset.UTC).toLocalDate() : z.toLocalDate();
   }
 
+  /** RFC 5322 §3.3 date-time forms (month names in any case, as in the obsolete syntax's practice), built once. */
+  private static final List<DateTimeFormatter> HEADER_DATES = java.util.stream.Stream.of("d MMM yyyy HH:mm:ss Z",
+      "d MMM yyyy HH:mm Z", "d MMM yy HH:mm:ss Z").map(p -> new java.time.format.DateTimeFormatterBuilder()
+      .parseCaseInsensitive().appendPattern(p).toFormatter(Locale.ROOT)).toList();
+
   /** An RFC 5322 date, tolerating comments and missing day names; null when unreadable. */
   static ZonedDateTime parseDate(String v) {
     if (v == null) {
@@ -86,10 +91,9 @@ final class Searcher {
     }
     c = c.replaceAll(" (UT|GMT|Z)$", " +0000").replaceAll(" EST$", " -0500").replaceAll(" EDT$", " -0400")
         .replaceAll(" PST$", " -0800").replaceAll(" PDT$", " -0700");
-    for (String pattern : List.of("d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm Z", "d MMM yy HH:mm:ss Z")) {
+    for (DateTimeFormatter f : HEADER_DATES) {
       try {
-        return ZonedDateTime.parse(c, new java.time.format.DateTimeFormatterBuilder().parseCaseInsensitive()
-            .appendPattern(pattern).toFormatter(Locale.ROOT));
+        return ZonedDateTime.parse(c, f);
       } catch (RuntimeException e) {
         // next
       }
