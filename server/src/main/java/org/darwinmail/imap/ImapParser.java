@@ -22,8 +22,11 @@ import org.darwinmail.imap.ImapCommand.*;
 public final class ImapParser {
   private static final int MAX_DEPTH = 50;
   private static final int MAX_ITEMS = 1000;
-  static final DateTimeFormatter DATE_TIME = DateTimeFormatter.ofPattern("d-MMM-yyyy HH:mm:ss Z", Locale.ROOT);
-  static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("d-MMM-yyyy", Locale.ROOT);
+  // RFC 3501 §9 / RFC 5234 §2.3: date-month is a quoted string in ABNF, so "mar" and "MAR" are "Mar"
+  static final DateTimeFormatter DATE_TIME = new java.time.format.DateTimeFormatterBuilder().parseCaseInsensitive()
+      .appendPattern("d-MMM-yyyy HH:mm:ss Z").toFormatter(Locale.ROOT);
+  static final DateTimeFormatter DATE = new java.time.format.DateTimeFormatterBuilder().parseCaseInsensitive()
+      .appendPattern("d-MMM-yyyy").toFormatter(Locale.ROOT);
 
   private final ImapReader r;
   private final boolean utf8;

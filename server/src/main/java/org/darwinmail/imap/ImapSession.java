@@ -576,6 +576,21 @@ public final class ImapSession extends Session {
     ok(x.tag(), "ENABLE completed");
   }
 
+  /**
+   * A CONDSTORE enabling command other than SELECT/EXAMINE/ENABLE (FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
+   * UNCHANGEDSINCE; RFC 7162 §3.1): from now on every untagged FETCH carries MODSEQ, and when it turns CONDSTORE on
+   * with a mailbox selected the client learns the mailbox's HIGHESTMODSEQ first (as Dovecot does).
+   */
+  void enableCondstore() {
+    if (condstore) {
+      return;
+    }
+    condstore = true;
+    if (selected != null) {
+      send("* OK [HIGHESTMODSEQ " + selected.syncedModseq + "] Highest");
+    }
+  }
+
   /** RFC 3501 §6.3.1 / §6.3.2, with CONDSTORE and QRESYNC (RFC 7162 §3.1.8, §3.2.5). */
   private void select(Select x) {
     if (x.qresync() != null && !qresync) {
@@ -604,13 +619,22 @@ public final class ImapSession extends Session {
       s.uids.add(r.uid());
       s.rows.put(r.uid(), r);
     }
+    // \Recent (RFC 3501 §2.3.2): SELECT takes the messages no session has taken yet; EXAMINE only looks
+    long mark = recentMark(s, s.maxUid());
+    for (long uid : s.uids) {
+      if (uid > mark) {
+        s.recent.add(uid);
+      }
+    }
     selected = s;
     state = State.SELECTED;
-    send("* FLAGS (" + flagsInUse(rows, false) + ")");
-    send("* OK [PERMANENTFLAGS (" + (x.readOnly() ? "" : flagsInUse(rows, true)) + ")] Flags permitted");
+    for (MessageRow r : rows) {
+      s.keywords.addAll(r.keywords());
+    }
+    sendFlagLists(s);
     send("* " + rows.size() + " EXISTS");
     if (!rev2) {
-      send("* 0 RECENT");
+      send("* " + s.recent.size() + " RECENT");
       for (int i = 0; i < rows.size(); i++) {
         if (!rows.get(i).has(Flags.SEEN)) {
           send("* OK [UNSEEN " + (i + 1) + "] First unseen");
@@ -632,19 +656,55 @@ public final class ImapSession extends Session {
         + " completed");
   }
 
-  private static String flagsInUse(List<MessageRow> rows, boolean permanent) {
-    Set<String> kw = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    for (MessageRow r : rows) {
-      kw.addAll(r.keywords());
-    }
+  private void sendFlagLists(Selected s) {
+    send("* FLAGS (" + flagList(s.keywords, false) + ")");
+    send("* OK [PERMANENTFLAGS (" + (s.readOnly ? "" : flagList(s.keywords, true)) + ")] Flags permitted");
+  }
+
+  private static String flagList(Set<String> keywords, boolean permanent) {
     StringBuilder sb = new StringBuilder("\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-    for (String k : kw) {
+    for (String k : keywords) {
       sb.append(' ').append(k);
     }
     if (permanent) {
       sb.append(" \\*");
     }
     return sb.toString();
+  }
+
+  /**
+   * A keyword the session was not told of is announced before a response uses it: FLAGS and PERMANENTFLAGS again
+   * (RFC 3501 §7.2.6 "the FLAGS response ... MUST be sent when the set of flags changes"; RFC 9051 §7.3.5).
+   */
+  void announceKeywords(Selected s, Collection<MessageRow> rows) {
+    boolean fresh = false;
+    for (MessageRow r : rows) {
+      if (!s.gone.contains(r.uid())) {
+        for (String k : r.keywords()) {
+          fresh |= s.keywords.add(k);
+        }
+      }
+    }
+    if (fresh) {
+      sendFlagLists(s);
+    }
+  }
+
+  /**
+   * The \Recent mark for messages of the view up to {@code upTo}: those above it are recent in this session. A
+   * read-write session takes them (no other session will see them recent); a read-only one leaves them for the next.
+   * When the mark cannot be moved (the database is read-only: a full disk), nothing is recent rather than failing.
+   */
+  private long recentMark(Selected s, long upTo) {
+    if (rev2) {
+      return Long.MAX_VALUE; // IMAP4rev2 has no \Recent (RFC 9051 Appendix E): nothing shown, nothing taken
+    }
+    try {
+      return s.readOnly ? ctx.mail().recentUid(s.mailbox.id()) : ctx.mail().claimRecent(s.mailbox.id(), upTo);
+    } catch (RuntimeException e) {
+      log.debug("[{}] \\Recent mark not moved: {}", id(), e.toString());
+      return upTo;
+    }
   }
 
   void deselect() {
@@ -758,6 +818,7 @@ public final class ImapSession extends Session {
       long highest = d.highest();
       if (highest != s.syncedModseq) {
         List<MessageRow> changed = d.changed();
+        announceKeywords(s, changed);
         for (long uid : d.expunged()) {
           if (s.rows.containsKey(uid)) {
             s.gone.add(uid);
@@ -769,6 +830,13 @@ public final class ImapSession extends Session {
         }
         long max = s.maxUid();
         int added = 0;
+        long newest = 0;
+        for (MessageRow r : changed) {
+          if (r.uid() > max && !s.rows.containsKey(r.uid())) {
+            newest = Math.max(newest, r.uid());
+          }
+        }
+        long mark = newest > 0 ? recentMark(s, newest) : Long.MAX_VALUE;
         for (MessageRow r : changed) {
           MessageRow old = s.rows.get(r.uid());
           if (old != null) {
@@ -781,7 +849,9 @@ public final class ImapSession extends Session {
           } else if (r.uid() > max) {
             s.uids.add(r.uid());
             s.rows.put(r.uid(), r);
-            s.recent.add(r.uid());
+            if (r.uid() > mark) {
+              s.recent.add(r.uid());
+            }
             added++;
           }
         }

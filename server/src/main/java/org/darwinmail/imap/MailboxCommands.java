@@ -57,7 +57,9 @@ final class MailboxCommands {
     while (slash > 0) {
       String parent = name.substring(0, slash);
       if (s.ctx.mail().mailbox(s.account.id(), parent).isEmpty()) {
-        s.ctx.mail().createMailbox(s.account.id(), parent, null);
+        // made only because a name below it was asked for: not subscribed (only what the user names is)
+        Mailbox made = s.ctx.mail().createMailbox(s.account.id(), parent, null);
+        s.ctx.mail().setSubscribed(made.id(), false);
       }
       slash = name.indexOf('/', slash + 1);
     }
@@ -101,7 +103,13 @@ final class MailboxCommands {
     s.ok(x.tag(), "RENAME completed");
   }
 
+  /** RFC 3501 §6.3.6 / §6.3.7; a name whose mailbox was deleted can still be unsubscribed. */
   static void subscribe(ImapSession s, Subscribe x) {
+    if (!x.subscribe() && s.ctx.mail().mailbox(s.account.id(), x.mailbox()).isEmpty()
+        && s.ctx.mail().dropOrphanSubscription(s.account.id(), x.mailbox())) {
+      s.ok(x.tag(), "UNSUBSCRIBE completed");
+      return;
+    }
     Mailbox m = existing(s, x.mailbox());
     s.ctx.mail().setSubscribed(m.id(), x.subscribe());
     s.ok(x.tag(), (x.subscribe() ? "SUBSCRIBE" : "UNSUBSCRIBE") + " completed");
@@ -110,24 +118,27 @@ final class MailboxCommands {
   /** LIST (RFC 3501 §6.3.8, RFC 5258, RFC 5819, RFC 6154) and LSUB (RFC 3501 §6.3.9). */
   static void list(ImapSession s, ListMailboxes x) {
     String verb = x.lsub() ? "LSUB" : "LIST";
-    if (!x.lsub() && x.patterns().size() == 1 && x.patterns().get(0).isEmpty()) {
-      // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root of the reference
-      s.send("* LIST (\\Noselect) \"/\" \"\"");
-      s.ok(x.tag(), "LIST completed");
-      return;
-    }
+    // RFC 5258 §3: an unknown selection or return option is BAD, whatever the pattern
     for (String o : x.selection()) {
       if (!Set.of("SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE").contains(o)) {
         throw ImapException.bad("Unknown LIST selection option " + o);
       }
     }
-    if (x.selection().contains("RECURSIVEMATCH") && x.selection().size() == 1) {
-      throw ImapException.bad("RECURSIVEMATCH needs another selection option"); // RFC 5258 §3.1
+    // RFC 5258 §3.1: "RECURSIVEMATCH ... MUST NOT occur as the only selection option (or only with REMOTE)"
+    if (x.selection().contains("RECURSIVEMATCH")
+        && x.selection().stream().allMatch(o -> o.equals("RECURSIVEMATCH") || o.equals("REMOTE"))) {
+      throw ImapException.bad("RECURSIVEMATCH needs another selection option");
     }
     for (String o : x.returns()) {
       if (!Set.of("SUBSCRIBED", "CHILDREN", "SPECIAL-USE", "STATUS").contains(o)) {
         throw ImapException.bad("Unknown LIST return option " + o);
       }
+    }
+    if (!x.lsub() && x.patterns().size() == 1 && x.patterns().get(0).isEmpty()) {
+      // RFC 3501 §6.3.8: an empty pattern asks for the delimiter and the root of the reference
+      s.send("* LIST (\\Noselect) \"/\" \"\"");
+      s.ok(x.tag(), "LIST completed");
+      return;
     }
     List<Mailbox> all = s.ctx.mail().mailboxes(s.account.id());
     Map<String, Mailbox> byName = new TreeMap<>();
@@ -143,15 +154,29 @@ final class MailboxCommands {
         i = n.indexOf('/', i + 1);
       }
     }
+    boolean subscribedOnly = x.lsub() || x.selection().contains("SUBSCRIBED");
+    // subscribed names whose mailbox is gone: listed when subscriptions are asked for (RFC 5258 §3.1 \NonExistent)
+    Set<String> orphans = new java.util.HashSet<>();
+    if (subscribedOnly) {
+      for (String o : s.ctx.mail().orphanSubscriptions(s.account.id())) {
+        if (!byName.containsKey(o)) {
+          orphans.add(o);
+          names.putIfAbsent(o, null);
+          for (int i = o.indexOf('/'); i > 0; i = o.indexOf('/', i + 1)) {
+            names.putIfAbsent(o.substring(0, i), null);
+          }
+        }
+      }
+    }
     List<ListPattern> pats = new ArrayList<>();
     for (String p : x.patterns()) {
       String full = x.reference().isEmpty() || p.startsWith("/") ? p : x.reference() + p;
       pats.add(new ListPattern(full));
     }
-    boolean subscribedOnly = x.lsub() || x.selection().contains("SUBSCRIBED");
     boolean specialOnly = x.selection().contains("SPECIAL-USE");
     boolean showSubscribed = x.selection().contains("SUBSCRIBED") || x.returns().contains("SUBSCRIBED");
     boolean extended = !x.selection().isEmpty() || !x.returns().isEmpty();
+    boolean recursive = !x.lsub() && x.selection().contains("RECURSIVEMATCH");
     for (var e : names.entrySet()) {
       s.checkClient();
       String name = e.getKey();
@@ -160,8 +185,16 @@ final class MailboxCommands {
       if (!match) {
         continue;
       }
-      if (subscribedOnly && (m == null || !m.subscribed())) {
-        continue;
+      boolean childInfo = false;
+      boolean orphan = orphans.contains(name);
+      if (subscribedOnly && (m == null || !m.subscribed()) && !orphan) {
+        // RFC 5258 §3.5: with RECURSIVEMATCH, a name whose descendants match the selection is listed with
+        // CHILDINFO though it does not itself match
+        childInfo = recursive && names.entrySet().stream().anyMatch(d -> d.getKey().startsWith(name + "/")
+            && (d.getValue() != null && d.getValue().subscribed() || orphans.contains(d.getKey())));
+        if (!childInfo) {
+          continue;
+        }
       }
       if (specialOnly && (m == null || m.specialUse() == null)) {
         continue;
@@ -174,14 +207,18 @@ final class MailboxCommands {
       if (!x.lsub()) {
         attrs.add(children ? "\\HasChildren" : "\\HasNoChildren");
       }
-      if (m != null && showSubscribed && m.subscribed()) {
+      if (showSubscribed && (m != null && m.subscribed() || orphan)) {
         attrs.add("\\Subscribed");
       }
       if (m != null && m.specialUse() != null && !x.lsub()) {
         attrs.add("\\" + m.specialUse());
       }
-      s.send(new Resp(s.isUtf8()).raw("* " + verb + " (" + String.join(" ", attrs) + ") \"/\" ")
-          .string(wire(s, name)).bytes());
+      Resp line = new Resp(s.isUtf8()).raw("* " + verb + " (" + String.join(" ", attrs) + ") \"/\" ")
+          .string(wire(s, name));
+      if (childInfo) {
+        line.raw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+      }
+      s.send(line.bytes());
       if (m != null && !x.statusItems().isEmpty()) {
         statusLine(s, m, x.statusItems());
       }
@@ -203,7 +240,10 @@ final class MailboxCommands {
     for (String i : items) {
       long v = switch (i) {
         case "MESSAGES" -> rows.size();
-        case "RECENT" -> 0;
+        case "RECENT" -> { // RFC 3501 §6.3.10: not yet taken as \Recent by a session (ImapSession.recentMark)
+          long mark = s.ctx.mail().recentUid(m.id());
+          yield rows.stream().filter(r -> r.uid() > mark).count();
+        }
         case "UIDNEXT" -> m.uidNext();
         case "UIDVALIDITY" -> m.uidValidity();
         case "UNSEEN" -> rows.stream().filter(r -> !r.has(Flags.SEEN)).count();

@@ -47,6 +47,14 @@ public final class MailboxNames {
     return out.toString();
   }
 
+  /**
+   * A name that is a valid atom or string but not valid modified UTF-7 names no mailbox that can exist: NO, not BAD
+   * (the command's syntax is right; RFC 3501 §5.1.3 only says how names are encoded).
+   */
+  private static ImapException invalid() {
+    return ImapException.no("CANNOT", "Mailbox name is not valid modified UTF-7");
+  }
+
   public static String decodeUtf7(String s) {
     StringBuilder out = new StringBuilder();
     int i = 0;
@@ -59,7 +67,7 @@ public final class MailboxNames {
       }
       int end = s.indexOf('-', i);
       if (end < 0) {
-        throw ImapException.bad("Bad modified UTF-7 in mailbox name");
+        throw invalid();
       }
       if (end == i + 1) {
         out.append('&');
@@ -67,11 +75,15 @@ public final class MailboxNames {
         try {
           byte[] b = DEC.decode(s.substring(i + 1, end).replace(',', '/'));
           if (b.length % 2 != 0) {
-            throw ImapException.bad("Bad modified UTF-7 in mailbox name");
+            throw invalid();
           }
-          out.append(new String(b, StandardCharsets.UTF_16BE));
+          String d = new String(b, StandardCharsets.UTF_16BE);
+          if (d.chars().anyMatch(ch -> ch >= 0x20 && ch <= 0x7e)) {
+            throw invalid(); // printable US-ASCII is never shifted (RFC 3501 §5.1.3)
+          }
+          out.append(d);
         } catch (IllegalArgumentException e) {
-          throw ImapException.bad("Bad modified UTF-7 in mailbox name");
+          throw invalid();
         }
       }
       i = end + 1;

@@ -58,13 +58,20 @@ final class Render {
       return;
     }
     r.raw("(");
+    List<String> comments = all.stream().allMatch(a -> a instanceof Mailbox) ? comments(value, all.size()) : null;
     int n = 0;
     for (Address a : all) {
       if (n++ > 500) {
         break;
       }
       if (a instanceof Mailbox mb) {
-        mailbox(mb, r);
+        String c = comments == null ? null : comments.get(n - 1);
+        Mailbox named = mb;
+        if ((mb.getName() == null || mb.getName().isEmpty()) && c != null && !c.isBlank()) {
+          // "user@domain (Real Name)": no phrase, so the comment is the display name (RFC 822 §6.1 usage; Dovecot)
+          named = new Mailbox(c.strip(), mb.getRoute(), mb.getLocalPart(), mb.getDomain());
+        }
+        mailbox(named, r);
       } else if (a instanceof Group g) {
         r.raw("(NIL NIL ").string(g.getName() == null ? "" : word(g.getName())).raw(" NIL)");
         for (Mailbox mb : g.getMailboxes()) {
@@ -74,6 +81,66 @@ final class Render {
       }
     }
     r.raw(")");
+  }
+
+  /**
+   * For each comma-separated address of {@code value} (quoted strings, comments and angle brackets respected): the
+   * text of its last top-level comment when the address is a bare addr-spec (no "<"), else null. Null when the
+   * count differs from {@code expected} (the parser saw the list otherwise) or the list has groups. One pass.
+   */
+  static List<String> comments(String value, int expected) {
+    List<String> out = new ArrayList<>();
+    StringBuilder comment = null;
+    String last = null;
+    boolean angle = false;
+    boolean quoted = false;
+    int depth = 0;
+    boolean content = false; // anything but whitespace in this address so far
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (c != ',' && !Character.isWhitespace(c)) {
+        content = true;
+      }
+      if (c == '\\' && (quoted || depth > 0)) {
+        i++;
+        if (depth > 0 && i < value.length()) {
+          comment.append(value.charAt(i));
+        }
+      } else if (quoted) {
+        quoted = c != '"';
+      } else if (depth > 0) {
+        if (c == '(') {
+          depth++;
+        } else if (c == ')' && --depth == 0) {
+          last = comment.toString();
+          continue;
+        }
+        comment.append(c);
+      } else if (c == '(') {
+        depth = 1;
+        comment = new StringBuilder();
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == '<') {
+        angle = true;
+      } else if (c == ':' || c == ';') {
+        return null;
+      } else if (c == ',') {
+        if (content) {
+          out.add(angle ? null : last);
+        }
+        angle = false;
+        last = null;
+        content = false;
+      }
+    }
+    if (depth > 0 && comment != null) {
+      last = comment.toString();
+    }
+    if (content) {
+      out.add(angle ? null : last);
+    }
+    return out.size() == expected ? out : null;
   }
 
   private static void mailbox(Mailbox mb, Resp r) {

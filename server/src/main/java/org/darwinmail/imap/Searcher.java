@@ -75,6 +75,11 @@ final class Searcher {
     return z == null ? s.row().internalDate().atZone(ZoneOffset.UTC).toLocalDate() : z.toLocalDate();
   }
 
+  /** RFC 5322 §3.3 date-time forms (month names in any case, as in the obsolete syntax's practice), built once. */
+  private static final List<DateTimeFormatter> HEADER_DATES = java.util.stream.Stream.of("d MMM yyyy HH:mm:ss Z",
+      "d MMM yyyy HH:mm Z", "d MMM yy HH:mm:ss Z").map(p -> new java.time.format.DateTimeFormatterBuilder()
+      .parseCaseInsensitive().appendPattern(p).toFormatter(Locale.ROOT)).toList();
+
   /** An RFC 5322 date, tolerating comments and missing day names; null when unreadable. */
   static ZonedDateTime parseDate(String v) {
     if (v == null) {
@@ -86,9 +91,9 @@ final class Searcher {
     }
     c = c.replaceAll(" (UT|GMT|Z)$", " +0000").replaceAll(" EST$", " -0500").replaceAll(" EDT$", " -0400")
         .replaceAll(" PST$", " -0800").replaceAll(" PDT$", " -0700");
-    for (String pattern : List.of("d MMM yyyy HH:mm:ss Z", "d MMM yyyy HH:mm Z", "d MMM yy HH:mm:ss Z")) {
+    for (DateTimeFormatter f : HEADER_DATES) {
       try {
-        return ZonedDateTime.parse(c, DateTimeFormatter.ofPattern(pattern, Locale.ROOT));
+        return ZonedDateTime.parse(c, f);
       } catch (RuntimeException e) {
         // next
       }
@@ -107,13 +112,42 @@ final class Searcher {
     if (values.isEmpty()) {
       return false;
     }
+    boolean address = ADDRESS_FIELDS.contains(h.field().toLowerCase(Locale.ROOT));
     for (String v : values) {
       if (needle.isEmpty() || contains(MimePart.decodeWords(v).toLowerCase(Locale.ROOT), needle)
-          || contains(v.toLowerCase(Locale.ROOT), needle)) {
+          || contains(v.toLowerCase(Locale.ROOT), needle)
+          || address && contains(addressText(v).toLowerCase(Locale.ROOT), needle)) {
         return true;
       }
     }
     return false;
+  }
+
+  private static final java.util.Set<String> ADDRESS_FIELDS = java.util.Set.of("from", "sender", "reply-to", "to",
+      "cc", "bcc", "resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc");
+
+  /**
+   * The addresses of an address field as "Name <local@domain>" each, comments and folding whitespace gone (RFC 5322
+   * §3.4.1 allows CFWS around the "@" and inside the local part): SEARCH FROM "user@domain.org" finds
+   * "<user (c)@ (c) domain.org>" (RFC 3501 §6.4.4: the string is matched against the header's contents).
+   */
+  private static String addressText(String v) {
+    StringBuilder sb = new StringBuilder();
+    try {
+      for (org.apache.james.mime4j.dom.address.Mailbox mb : MimePart.addresses(v).flatten()) {
+        if (mb.getName() != null && !mb.getName().isEmpty()) {
+          sb.append(mb.getName()).append(' ');
+        }
+        sb.append('<').append(mb.getLocalPart());
+        if (mb.getDomain() != null && !mb.getDomain().isEmpty()) {
+          sb.append('@').append(mb.getDomain());
+        }
+        sb.append(">, ");
+      }
+    } catch (RuntimeException e) {
+      // unreadable: the raw value was matched already
+    }
+    return sb.toString();
   }
 
   private static boolean text(SearchKey.Text t, MimePart p) {

@@ -24,6 +24,8 @@ final class Selected {
   final Map<Long, MessageRow> rows = new HashMap<>();
   final Set<Long> gone = new HashSet<>();
   final Set<Long> recent = new HashSet<>();
+  /** The keywords this session was told of in FLAGS (RFC 3501 §7.2.6): a new one is announced before its use. */
+  final Set<String> keywords = new java.util.TreeSet<>(String.CASE_INSENSITIVE_ORDER);
   final AtomicBoolean dirty = new AtomicBoolean();
   /** The mailbox's modseq when this view last caught up: later changes are read incrementally. */
   long syncedModseq;

@@ -112,6 +112,9 @@ final class SelectedCommands {
   void search(Search x) {
     s.updates(x.uid());
     List<MessageRow> found = matching(x.key());
+    if (Searcher.usesModSeq(x.key())) {
+      s.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
+    }
     respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SEARCH");
   }
 
@@ -121,6 +124,13 @@ final class SelectedCommands {
     List<Long> nums = found.stream().map(r -> uid ? r.uid() : m.msn(r.uid())).map(Long::valueOf).toList();
     long highest = found.stream().mapToLong(MessageRow::modseq).max().orElse(0);
     boolean esearch = !returns.isEmpty() || s.rev2 && verb.equals("SEARCH");
+    if (!found.isEmpty() && (returns.contains("MIN") || returns.contains("MAX")) && !returns.contains("ALL")
+        && !returns.contains("COUNT")) {
+      // RFC 7162 §3.1.5 with RFC 4731: with only MIN and/or MAX, MODSEQ is the highest of the messages returned
+      MessageRow lo = found.get(0);
+      MessageRow hi = found.get(found.size() - 1);
+      highest = Math.max(returns.contains("MIN") ? lo.modseq() : 0, returns.contains("MAX") ? hi.modseq() : 0);
+    }
     if (!esearch) {
       StringBuilder sb = new StringBuilder("* " + verb);
       for (long n : nums) {
@@ -237,8 +247,10 @@ final class SelectedCommands {
         if (a instanceof Mailbox mb) {
           return mb.getLocalPart() == null ? "" : mb.getLocalPart().toUpperCase(Locale.ROOT);
         }
-        if (a instanceof Group g && !g.getMailboxes().isEmpty()) {
-          return g.getMailboxes().get(0).getLocalPart().toUpperCase(Locale.ROOT);
+        if (a instanceof Group g) {
+          // RFC 5256 §3: the addr-mailbox of the first address as ENVELOPE gives it; a group starts with an
+          // address whose addr-mailbox is the group's name (RFC 3501 §7.4.2), not its first member's
+          return g.getName() == null ? "" : g.getName().toUpperCase(Locale.ROOT);
         }
       }
     } catch (RuntimeException e) {
@@ -254,10 +266,10 @@ final class SelectedCommands {
     s.updates(x.uid());
     Selected m = sel();
     List<MessageRow> rows = m.resolve(x.set(), x.uid(), s.savedResult);
+    if (x.items().stream().anyMatch(i -> i instanceof FetchItem.ModSeq)) {
+      s.enableCondstore(); // RFC 7162 §3.1: FETCH MODSEQ (and CHANGEDSINCE, which adds it) enables CONDSTORE
+    }
     if (x.changedSince() != null) {
-      if (!s.condstore) {
-        s.condstore = true; // RFC 7162 §3.1: CHANGEDSINCE enables CONDSTORE
-      }
       rows = rows.stream().filter(r -> r.modseq() > x.changedSince()).toList();
     }
     if (x.vanished()) {
@@ -376,6 +388,14 @@ final class SelectedCommands {
     MimePart p = root.part(sec.path());
     if (sec.binary()) {
       byte[] d = p == null ? null : p.decodedBody();
+      if (d != null && sec.path().length == 0) {
+        // BINARY[] is the whole message (RFC 3516 §4.2): its header as it is, then its body decoded
+        byte[] h = root.headerBytes();
+        byte[] all = new byte[h.length + d.length];
+        System.arraycopy(h, 0, all, 0, h.length);
+        System.arraycopy(d, 0, all, h.length, d.length);
+        d = all;
+      }
       if (d == null) {
         throw ImapException.no("UNKNOWN-CTE", "Cannot decode this part's transfer encoding");
       }
@@ -460,11 +480,12 @@ final class SelectedCommands {
     List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), s.savedResult));
     List<String> flags = x.flags().stream().filter(f -> !f.equalsIgnoreCase("\\Recent")).toList();
     if (x.unchangedSince() != null) {
-      s.condstore = true;
+      s.enableCondstore(); // RFC 7162 §3.1: STORE UNCHANGEDSINCE enables CONDSTORE
     }
     List<Long> uids = rows.stream().map(MessageRow::uid).toList();
     List<MessageRow> changed = s.ctx.mail().store(m.mailbox.id(), uids, ImapSession.OPS[x.op().ordinal()],
         ImapSession.flagBits(flags), ImapSession.keywords(flags), x.unchangedSince());
+    s.announceKeywords(m, changed);
     Set<Long> changedUids = new HashSet<>();
     for (MessageRow r : changed) {
       m.rows.put(r.uid(), r);
@@ -525,7 +546,11 @@ final class SelectedCommands {
     List<MessageRow> copies = s.ctx.mail().copy(m.mailbox.id(), uids, target.id());
     String copyUid = "COPYUID " + target.uidValidity() + " " + SeqSet.format(uids) + " "
         + SeqSet.format(copies.stream().map(MessageRow::uid).toList());
+    boolean self = target.id() == m.mailbox.id();
     if (!x.move()) {
+      if (self) {
+        s.updates(x.uid()); // the copies' EXISTS (RFC 3501 §7.3.1)
+      }
       s.ok(x.tag(), "[" + copyUid + "] COPY completed");
       return;
     }
@@ -533,6 +558,9 @@ final class SelectedCommands {
     List<Long> removed = s.ctx.mail().expunge(m.mailbox.id(), uids);
     m.gone.addAll(removed);
     s.sendExpunges(m);
+    if (self) {
+      s.updates(true); // moved into the selected mailbox: the EXISTS of the new copies follows the EXPUNGEs
+    }
     s.ok(x.tag(), "MOVE completed");
   }
 }

@@ -338,23 +338,40 @@ public final class MimePart {
     return out.toByteArray();
   }
 
-  /** The part numbered {@code path} (RFC 3501 §6.4.5 part numbering), or null when there is none. */
+  /**
+   * The part numbered {@code path} (RFC 3501 §6.4.5 / RFC 9051 §6.4.5 part numbering), or null when there is none.
+   * This part is the top-level message; a number counts the parts of a message (its children when multipart, else
+   * "1" is its body) or of a multipart part. A message/rfc822 part is itself numbered (its body is the whole
+   * encapsulated message); the numbers after it count the parts of the encapsulated message. So for a message that
+   * is itself message/rfc822, "1" is the encapsulated message and "1.1" that message's first part.
+   */
   public MimePart part(int[] path) {
-    MimePart p = this;
+    MimePart p = null; // null: still at the top-level message
     for (int n : path) {
-      if (p.message != null) {
-        p = p.message; // the parts of an encapsulated message are numbered within it
+      MimePart container;
+      if (p == null) {
+        container = this;
+      } else if (p.message != null) {
+        container = p.message;
+      } else if (p.isMultipart()) {
+        container = p;
+      } else if (n == 1) {
+        continue; // "1" of a leaf is the leaf (as before, and as Dovecot answers)
+      } else {
+        return null;
       }
-      if (p.isMultipart()) {
-        if (n < 1 || n > p.children.size()) {
+      if (container.isMultipart()) {
+        if (n < 1 || n > container.children.size()) {
           return null;
         }
-        p = p.children.get(n - 1);
-      } else if (n != 1) {
+        p = container.children.get(n - 1);
+      } else if (n == 1) {
+        p = container;
+      } else {
         return null;
       }
     }
-    return p;
+    return p == null ? this : p;
   }
 
   /** The body with its transfer encoding undone (BINARY, RFC 3516); null for an unknown encoding. */

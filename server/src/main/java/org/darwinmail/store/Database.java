@@ -39,7 +39,8 @@ public final class Database implements AutoCloseable {
       "V004__imap.sql",
       "V005__mailbox_usage.sql",
       "V006__intake.sql",
-      "V007__blob_candidates.sql");
+      "V007__blob_candidates.sql",
+      "V008__imap_recent_subscriptions.sql");
   /** The schema this release writes: its highest migration number (recorded in {@link DataFormat}'s manifest). */
   public static final int SCHEMA = versionOf(MIGRATIONS.getLast());
 

@@ -108,6 +108,12 @@ public final class MailStore {
     if (findMailbox(c, accountId, name).isPresent()) {
       throw new RefusedException("mailbox exists: " + name);
     }
+    try (PreparedStatement ps = c.prepareStatement(
+        "DELETE FROM orphan_subscriptions WHERE account_id = ? AND name = ?")) {
+      ps.setLong(1, accountId);
+      ps.setString(2, name); // the new mailbox carries the subscription again
+      ps.executeUpdate();
+    }
     long validity = nextUidValidity(c);
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO mailboxes (account_id, name, special_use, subscribed,"
         + " uid_validity, uid_next, highest_modseq) VALUES (?, ?, ?, 1, ?, 1, 1)", Statement.RETURN_GENERATED_KEYS)) {
@@ -192,6 +198,52 @@ public final class MailStore {
     });
   }
 
+  /**
+   * The mailbox's \Recent mark (RFC 3501 §2.3.2): messages with a greater UID were not yet taken as recent by any
+   * session. Read only (EXAMINE, STATUS).
+   */
+  public long recentUid(long mailboxId) {
+    awaitIntake();
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT recent_uid FROM mailboxes WHERE id = ?")) {
+        ps.setLong(1, mailboxId);
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? rs.getLong(1) : 0L;
+        }
+      }
+    });
+  }
+
+  /**
+   * Takes the messages above the \\Recent mark up to {@code upTo} for one session: raises the mark to {@code upTo}
+   * (never lowers it) and returns the mark before, so the session's recent messages are the UIDs in (returned,
+   * upTo]. Two sessions never get the same message (RFC 3501 §2.3.2: "the message is considered recent in exactly
+   * one session"): the mark moves by compare-and-set (an UPDATE whose WHERE names the value read; Derby holds the
+   * row's lock for the UPDATE, while a SELECT ... FOR UPDATE at READ COMMITTED lets it go when the cursor moves on).
+   * Writes only when the mark moves.
+   */
+  public long claimRecent(long mailboxId, long upTo) {
+    for (int attempt = 0; attempt < 100; attempt++) {
+      long mark = recentUid(mailboxId);
+      if (upTo <= mark) {
+        return upTo;
+      }
+      int moved = db.tx(c -> {
+        try (PreparedStatement ps = c.prepareStatement(
+            "UPDATE mailboxes SET recent_uid = ? WHERE id = ? AND recent_uid = ?")) {
+          ps.setLong(1, upTo);
+          ps.setLong(2, mailboxId);
+          ps.setLong(3, mark);
+          return ps.executeUpdate();
+        }
+      });
+      if (moved == 1) {
+        return mark;
+      }
+    }
+    return upTo; // the mark keeps moving under us: other sessions are taking the messages
+  }
+
   private static Optional<Mailbox> findMailbox(Connection c, long accountId, String name) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement(
         "SELECT " + MAILBOX_COLUMNS + " FROM mailboxes WHERE account_id = ? AND name = ?")) {
@@ -215,6 +267,14 @@ public final class MailStore {
   /** Deletes a mailbox and its messages (their blobs are collected: {@link BlobCollector}). INBOX cannot be deleted. */
   public void deleteMailbox(long mailboxId) {
     db.tx(c -> {
+      // a subscription outlives its mailbox (RFC 3501 §6.3.6): its name is kept (V008)
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO orphan_subscriptions (account_id, name)"
+          + " SELECT account_id, name FROM mailboxes m WHERE id = ? AND subscribed = 1 AND name <> 'INBOX'"
+          + " AND NOT EXISTS (SELECT 1 FROM orphan_subscriptions o WHERE o.account_id = m.account_id"
+          + " AND o.name = m.name)")) {
+        ps.setLong(1, mailboxId);
+        ps.executeUpdate();
+      }
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM mailboxes WHERE id = ? AND name <> 'INBOX'")) {
         ps.setLong(1, mailboxId);
         if (ps.executeUpdate() == 0) {
@@ -264,6 +324,35 @@ public final class MailStore {
       return null;
     });
     mailboxesChanged();
+  }
+
+  /** Names subscribed to whose mailbox was deleted (RFC 3501 §6.3.6), sorted. */
+  public List<String> orphanSubscriptions(long accountId) {
+    return db.read(c -> {
+      List<String> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT name FROM orphan_subscriptions WHERE account_id = ? ORDER BY name")) {
+        ps.setLong(1, accountId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(rs.getString(1));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  /** Unsubscribes a name whose mailbox is gone; false when it was not subscribed. */
+  public boolean dropOrphanSubscription(long accountId, String name) {
+    return db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "DELETE FROM orphan_subscriptions WHERE account_id = ? AND name = ?")) {
+        ps.setLong(1, accountId);
+        ps.setString(2, canonicalName(name));
+        return ps.executeUpdate() > 0;
+      }
+    });
   }
 
   public void setSubscribed(long mailboxId, boolean subscribed) {

@@ -64,7 +64,8 @@ class ImapSessionsTest {
       assertThat(b.c.read()).isEqualTo("+ idling");
       a.append("Shared", msg("m4"));
       assertThat(b.c.read()).isEqualTo("* 3 EXISTS");
-      assertThat(b.c.read()).isEqualTo("* 1 RECENT");
+      // \Recent in exactly one session (RFC 3501 §2.3.2): B's wake-up or A's own APPEND takes it, whichever is first
+      assertThat(b.c.read()).matches("\\* [01] RECENT");
       a.cmd("STORE 1 +FLAGS (\\Seen)");
       assertThat(b.c.read()).startsWith("* 1 FETCH (UID 2 FLAGS (\\Seen \\Flagged)");
       a.cmd("STORE 1 +FLAGS (\\Deleted)");
@@ -75,6 +76,102 @@ class ImapSessionsTest {
       assertThat(b.c.read()).isEqualTo("i1 OK IDLE terminated");
       assertThat(b.cmd("SEARCH ALL")).contains("* SEARCH 1 2");
     }
+  }
+
+  /**
+   * \Recent (RFC 3501 §2.3.2): "If it is not possible to determine whether or not this session is the first session
+   * to be notified about a message, then that message SHOULD be considered recent" ... "the message is considered
+   * recent in exactly one session". Two sessions have the mailbox selected while 12 messages arrive and both look
+   * for them at the same time: every message is \Recent in one of them and none in both. Before: neither session
+   * had the messages stored before it selected as recent, and each had every later one.
+   */
+  @Test
+  void eachNewMessageIsRecentInExactlyOneSession() throws Exception {
+    server.addUser("recent@sessions.test", "recent-pw");
+    try (ImapClient a = new ImapClient(server.port("imap")).login("recent@sessions.test", "recent-pw");
+        ImapClient b = new ImapClient(server.port("imap")).login("recent@sessions.test", "recent-pw");
+        ImapClient d = new ImapClient(server.port("imap")).login("recent@sessions.test", "recent-pw")) {
+      d.cmd("CREATE Rec");
+      d.append("Rec", msg("before 1"));
+      d.append("Rec", msg("before 2"));
+      assertThat(a.cmd("SELECT Rec")).contains("* 2 RECENT");
+      assertThat(b.cmd("SELECT Rec")).contains("* 0 RECENT");
+      java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        List<java.util.concurrent.Future<?>> lookers = new java.util.ArrayList<>();
+        for (ImapClient c : List.of(a, b)) {
+          lookers.add(pool.submit(() -> {
+            while (!done.get()) {
+              c.cmd("NOOP");
+            }
+            return null;
+          }));
+        }
+        for (int i = 1; i <= 12; i++) {
+          d.append("Rec", msg("new " + i));
+        }
+        done.set(true);
+        for (var f : lookers) {
+          f.get();
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+      a.cmd("NOOP");
+      b.cmd("NOOP");
+      java.util.Set<String> inA = recentUids(a);
+      java.util.Set<String> inB = recentUids(b);
+      assertThat(inA).contains("1", "2");
+      java.util.Set<String> both = new java.util.HashSet<>(inA);
+      both.retainAll(inB);
+      assertThat(both).as("recent in both sessions").isEmpty();
+      java.util.Set<String> union = new java.util.TreeSet<>(inA);
+      union.addAll(inB);
+      assertThat(union).hasSize(14);
+      // a third session and STATUS find nothing recent any more; EXAMINE never takes
+      assertThat(d.cmd("STATUS Rec (RECENT MESSAGES)")).contains("* STATUS \"Rec\" (RECENT 0 MESSAGES 14)");
+      assertThat(d.cmd("SELECT Rec")).contains("* 0 RECENT");
+    }
+  }
+
+  /**
+   * A keyword set for the first time by one session is announced to every session that has the mailbox selected
+   * (RFC 3501 §7.2.6): FLAGS and PERMANENTFLAGS come before the FETCH that carries it. Before: the FETCH alone.
+   */
+  @Test
+  void aNewKeywordIsAnnouncedToTheOtherSessionBeforeItsFetch() throws Exception {
+    server.addUser("kw@sessions.test", "kw-pw");
+    try (ImapClient a = new ImapClient(server.port("imap")).login("kw@sessions.test", "kw-pw");
+        ImapClient b = new ImapClient(server.port("imap")).login("kw@sessions.test", "kw-pw")) {
+      a.cmd("CREATE K");
+      a.append("K", msg("k1"));
+      a.cmd("SELECT K");
+      b.cmd("SELECT K");
+      a.cmd("STORE 1 +FLAGS ($Project)");
+      List<String> noop = b.cmd("NOOP");
+      int flags = noop.indexOf("* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Project)");
+      int permanent = noop.indexOf("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft $Project \\*)]"
+          + " Flags permitted");
+      int fetch = -1;
+      for (int i = 0; i < noop.size(); i++) {
+        if (noop.get(i).startsWith("* 1 FETCH") && noop.get(i).contains("$Project")) {
+          fetch = i;
+        }
+      }
+      assertThat(flags).as("FLAGS in %s", noop).isGreaterThanOrEqualTo(0);
+      assertThat(permanent).as("PERMANENTFLAGS in %s", noop).isGreaterThan(flags);
+      assertThat(fetch).as("FETCH in %s", noop).isGreaterThan(permanent);
+      assertThat(b.cmd("STORE 1 +FLAGS ($project)")).noneMatch(l -> l.startsWith("* FLAGS"));
+    }
+  }
+
+  private static java.util.Set<String> recentUids(ImapClient c) throws java.io.IOException {
+    String line = c.cmd("UID SEARCH RECENT").stream().filter(l -> l.startsWith("* SEARCH")).findFirst().orElseThrow();
+    java.util.Set<String> out = new java.util.HashSet<>(List.of(line.substring("* SEARCH".length()).trim()
+        .split(" ")));
+    out.remove("");
+    return out;
   }
 
   @Test
