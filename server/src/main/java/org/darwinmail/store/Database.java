@@ -14,8 +14,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
@@ -342,14 +340,21 @@ public final class Database implements AutoCloseable {
     }
   }
 
-  /** Online backup of the whole database into {@code dataDir/backup/NAME-TIMESTAMP}. */
+  /**
+   * The automatic backup before a migration: a whole {@link Backup} (the database by Derby's online backup, the blobs
+   * hard-linked, the keys, the manifests, and the intake journal, not replayed yet at this point) into
+   * {@code dataDir/backup/NAME-TIMESTAMP}, on the data disk that an upgrade keeps: a failed upgrade is rolled back by
+   * starting the release before on it ({@code darwinmail backup restore}; README, "Rolling back an upgrade"). Until
+   * 0.2.0 it held the database only, whose rows could name blobs the newer release had collected since.
+   */
   private static void backup(Connection c, Path dataDir, String name) throws SQLException {
-    String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").withZone(ZoneOffset.UTC).format(Instant.now());
-    Path target = dataDir.resolve("backup").resolve(name + "-" + stamp).toAbsolutePath();
-    log.info("backing up the database to {} before migrating", target);
-    try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
-      ps.setString(1, target.toString());
-      ps.execute();
+    log.info("backing up the data directory into {} before migrating", dataDir.resolve("backup"));
+    try {
+      Backup.Created b = Backup.create(c, dataDir, dataDir.resolve("backup"), name, true);
+      log.info("backed up to {} ({} files, {} blobs)", b.path(), b.files(), b.blobs());
+    } catch (IOException e) {
+      throw new StoreException("cannot back up " + dataDir + " before migrating it: "
+          + org.darwinmail.errors.Errors.reason(e) + "; nothing was migrated", e);
     }
   }
 
