@@ -355,7 +355,12 @@ def test_upgrade_from_the_previous_release_keeps_everything(previous_dist, tmp_p
         started_in = time.time() - t1
         manifest = (s.data_dir / "FORMAT").read_text()
         assert f"written_by={new_version.split()[-1]}" in manifest, manifest
-        assert list((s.data_dir / "backup").glob("pre-V007-*")), "no automatic backup before the migration"
+        pre = list((s.data_dir / "backup").glob("pre-V007-*"))
+        assert len(pre) == 1, "no automatic backup before the migration"
+        # The rollback's backup: whole (database, blobs, the journal 0.1.0 left), of the data as 0.1.0 wrote it.
+        assert "database_schema=6\n" in (pre[0] / "MANIFEST").read_text()
+        r = s.cli("backup", "verify", pre[0].name)
+        assert r.stdout.startswith(f"{pre[0]}: OK ("), r.stdout
 
         after = snapshot(s, passwords)
         for user, boxes in before.items():
