@@ -99,7 +99,7 @@ final class BackupCommand {
         var h = l.head();
         String name = l.folder().getFileName().toString();
         if (h.isEmpty()) {
-          out.println(name + "\tdatabase only (an automatic backup made before 0.2.1: no blobs, no manifest)");
+          out.println(name + "\tdatabase only (an automatic backup made by 0.2.0: no bodies, no manifest)");
         } else if (h.containsKey("error")) {
           out.println(name + "\tunreadable: " + h.get("error"));
         } else {

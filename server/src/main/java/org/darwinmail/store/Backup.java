@@ -584,7 +584,10 @@ public final class Backup {
   /** One backup found by {@link #list}: its folder and MANIFEST head (empty for a database-only backup). */
   public record Listed(Path folder, Map<String, String> head) {}
 
-  /** The backups in {@code dir}, oldest first: folders with a MANIFEST, and database-only ones (before 0.2.1). */
+  /**
+   * The backups in {@code dir}, oldest first: folders with a MANIFEST, and database-only ones (0.2.0's automatic
+   * backups).
+   */
   public static List<Listed> listBackups(Path dir) {
     List<Listed> out = new ArrayList<>();
     if (!Files.isDirectory(dir)) {

@@ -345,7 +345,7 @@ public final class Database implements AutoCloseable {
    * hard-linked, the keys, the manifests, and the intake journal, not replayed yet at this point) into
    * {@code dataDir/backup/NAME-TIMESTAMP}, on the data disk that an upgrade keeps: a failed upgrade is rolled back by
    * starting the release before on it ({@code darwinmail backup restore}; README, "Rolling back an upgrade"). Until
-   * 0.2.0 it held the database only, whose rows could name blobs the newer release had collected since.
+   * 0.2.0 included it held the database alone, whose rows could name blobs the newer release had collected since.
    */
   private static void backup(Connection c, Path dataDir, String name) throws SQLException {
     log.info("backing up the data directory into {} before migrating", dataDir.resolve("backup"));
