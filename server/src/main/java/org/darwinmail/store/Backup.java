@@ -174,6 +174,22 @@ public final class Backup {
     return new Created(done, fileLines.size(), blobs, linked, bytes[0], Long.parseLong(head.get("messages")));
   }
 
+  /** Removes the {@code <prefix>*.partial} folders in {@code dest}: backups a killed process left unfinished. */
+  static void removePartial(Path dest, String prefix) throws IOException {
+    if (!Files.isDirectory(dest)) {
+      return;
+    }
+    try (Stream<Path> s = Files.list(dest)) {
+      for (Path p : s.toList()) {
+        String n = p.getFileName().toString();
+        if (n.startsWith(prefix) && n.endsWith(".partial") && Files.isDirectory(p)) {
+          log.info("removing {}, a backup left unfinished", p);
+          deleteTree(p);
+        }
+      }
+    }
+  }
+
   /** The newest complete backup in {@code dest} (its blobs can be linked from), or null. */
   private static Path latest(Path dest) throws IOException {
     Path best = null;

@@ -317,6 +317,8 @@ public final class Database implements AutoCloseable {
     if (!applied.isEmpty()) {
       backup(c, dataDir, "pre-" + pending.getFirst().substring(0, 4));
     }
+    // One transaction per step, its schema_version row included (Derby's DDL is transactional): a crash at any
+    // instant leaves the step applied with its row, or neither, and the next start applies what is missing.
     for (String m : pending) {
       log.info("applying database migration {}", m);
       c.setAutoCommit(false);
@@ -330,12 +332,29 @@ public final class Database implements AutoCloseable {
           ps.setTimestamp(3, java.sql.Timestamp.from(Instant.now()));
           ps.executeUpdate();
         }
+        pauseForCrashTest(m);
         c.commit();
       } catch (SQLException e) {
         c.rollback();
         throw new SQLException("migration " + m + " failed: " + e.getMessage(), e);
       } finally {
         c.setAutoCommit(true);
+      }
+    }
+  }
+
+  /**
+   * For MigrationCrashTest alone: with the system property {@code darwinmail.test.pause_migration} naming a migration,
+   * the start stops inside that step's transaction, just before its commit, and says so on its log, so that the test
+   * kills the process (SIGKILL) there. Never set otherwise.
+   */
+  private static void pauseForCrashTest(String migration) {
+    if (migration.equals(System.getProperty("darwinmail.test.pause_migration"))) {
+      log.warn("paused in migration {} before its commit (darwinmail.test.pause_migration)", migration);
+      try {
+        Thread.sleep(Long.MAX_VALUE);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
       }
     }
   }
@@ -350,6 +369,8 @@ public final class Database implements AutoCloseable {
   private static void backup(Connection c, Path dataDir, String name) throws SQLException {
     log.info("backing up the data directory into {} before migrating", dataDir.resolve("backup"));
     try {
+      // What a start killed during its backup left (only the process holding the database makes these)
+      Backup.removePartial(dataDir.resolve("backup"), "pre-");
       Backup.Created b = Backup.create(c, dataDir, dataDir.resolve("backup"), name, true);
       log.info("backed up to {} ({} files, {} blobs)", b.path(), b.files(), b.blobs());
     } catch (IOException e) {
