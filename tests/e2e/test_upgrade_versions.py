@@ -7,13 +7,14 @@ as mail from the Internet arrives, a few with attachments of tens of KB) and one
 journal's limit (64 KiB: it goes straight to a blob); flags and keywords (system flags, `$Forwarded`, `project-x`)
 set over IMAP, messages copied and moved across folders (Archive, a folder the user made) and some expunged, so that
 the UIDs have gaps; a message queued for an unreachable host (an MX on loopback whose port nobody listens on); an
-account blocked by the abuse guard after a burst, its queued mail held; and, while it runs (through the control
-socket), a quota and a password changed: 0.1.0 has no other run-time settings (there is no settings document yet).
+account blocked by the abuse guard after a burst, its queued mail held; a run-time settings overlay
+(<data_dir>/settings.toml, which the admin console will write; 0.1.0 reads it at start) changing the SIZE SMTP
+advertises; and, while it runs (through the control socket), a quota and a password changed.
 Then it is killed with SIGKILL while four clients deliver.
 
 The current release must then find, on that directory: every message fetched before the kill byte-identical under
 the same UID, in the same folder, with the same UIDVALIDITY, flags and keywords; every message acknowledged (250)
-during the load, its bytes as sent at the end of the stored copy; the quotas and the changed password; the same TLS
+during the load, its bytes as sent at the end of the stored copy; the quotas, the password, the settings; the same TLS
 certificate and DKIM key; the queued message delivered exactly once when its host comes back; the block still in
 force and the held mail still held (never sent).
 
@@ -57,6 +58,7 @@ RECIPIENTS = list(USERS) + list(ALIASES)
 MESSAGES = 2400          # delivered before the snapshot, spread over the recipients above
 LOAD_ACKS = 300          # acknowledged during the load before the SIGKILL (at least)
 BURST = 4                # dave is blocked at his BURST-th message in the burst window
+SIZE_SETTING = 31_457_280  # smtp.max_message_size in <data_dir>/settings.toml (the default is 50 MiB)
 
 
 def unverified():
@@ -148,6 +150,13 @@ def deliver(server, numbers, acked, stop=None, per_connection=50):
                 return  # the load: the server is being killed; what was acknowledged is recorded
             raise
         i += per_connection
+
+
+def ehlo_size(server):
+    """The SIZE the server advertises (RFC 1870): smtp.max_message_size, set in the settings overlay."""
+    with smtplib.SMTP("127.0.0.1", server.port("smtp"), timeout=60) as c:
+        c.ehlo("client.test")
+        return int(c.esmtp_features["size"])
 
 
 def imap(server, user, pw):
@@ -261,7 +270,10 @@ def test_upgrade_from_the_previous_release_keeps_everything(previous_dist, tmp_p
             s.add_user(u, pw)
         for a, targets in ALIASES.items():
             s.cli("alias", "add", a, *targets)
+        # The run-time settings overlay (what the admin console writes): 0.1.0 reads it at start.
+        (s.data_dir / "settings.toml").write_text(f"[smtp]\nmax_message_size = {SIZE_SETTING}\n")
         s.start()
+        assert ehlo_size(s) == SIZE_SETTING
         t0 = time.time()
         acked = []
         threads = [threading.Thread(target=deliver, args=(s, list(range(k, MESSAGES, 4)), acked)) for k in range(4)]
@@ -397,6 +409,7 @@ def test_upgrade_from_the_previous_release_keeps_everything(previous_dist, tmp_p
         assert certificate(s) == cert_before
         assert s.cli("domain", "dns", "example.test").stdout == dkim_before
         imap(s, "dave@third.test", DAVE_NEW_PW).logout()
+        assert ehlo_size(s) == SIZE_SETTING  # the settings overlay still read
 
         # The block holds: dave is refused, his held mail stays held.
         assert s.cli("sender", "blocked").stdout.startswith("dave@third.test\t")

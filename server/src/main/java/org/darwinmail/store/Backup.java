@@ -86,6 +86,12 @@ public final class Backup {
     }
     Path work = dest.resolve(name + ".partial");
     Files.createDirectory(work);
+    try {
+      // Mail and private keys: the owner's alone, whatever the destination's mode (copies get the umask's).
+      Files.setPosixFilePermissions(work, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+    } catch (UnsupportedOperationException e) {
+      // not a POSIX file system: its own access control
+    }
     Path previous = latest(dest);
     try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
       ps.setString(1, work.toString()); // Derby writes work/<database folder name>: work/db

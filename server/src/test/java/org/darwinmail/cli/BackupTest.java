@@ -99,6 +99,8 @@ class BackupTest {
     assertThat(r[0]).as(r[2]).isEqualTo("0");
     Path b = Path.of(r[1].lines().findFirst().orElseThrow());
     assertThat(b.getParent()).isEqualTo(backups);
+    assertThat(Files.getPosixFilePermissions(b)).isEqualTo(
+        java.nio.file.attribute.PosixFilePermissions.fromString("rwx------")); // mail and private keys
     assertThat(r[1]).contains("3 messages");
     String manifest = Files.readString(b.resolve("MANIFEST"));
     assertThat(manifest).contains("backup_format=1\n", "database_schema=7\n", "messages=3\n")
