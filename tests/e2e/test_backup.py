@@ -89,7 +89,8 @@ def test_backup_while_mail_arrives_restores_every_acknowledged_message(tmp_path)
         for n, to in before:
             assert (to, n) in copy, (to, n)
             assert copy[(to, n)] == original[(to, n)], (to, n)
-        print(f"\nbackup of {len(original)} messages while {during} more arrived: {took:.1f} s; {r.stdout.strip()}")
+        print(f"\nbackup with {len(before)} messages acknowledged before it and {during} during it: {took:.1f} s;"
+              f" {r.stdout.strip()}")
 
         # A damaged blob: verify names the file in one line; the backup is not restored.
         blob = sorted((folder / "blobs").glob("*/*"))[0]
