@@ -60,6 +60,10 @@ final class BackupCommand {
     @Override
     public Integer call() throws Exception {
       Path dest = folder(parent.main, dir);
+      if (!parent.main.cli.hasData(parent.main.config)) { // opening the services would create the data directory
+        throw new CliException("no data yet in " + parent.main.cli.dataDir(parent.main.config) + ": nothing to back"
+            + " up");
+      }
       DarwinMail.Services s = Main.services(parent.main);
       // Every message acknowledged before this command is stored first: the journal is not part of the copy.
       if (!s.mail().awaitIntake()) {

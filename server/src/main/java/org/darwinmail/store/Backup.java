@@ -67,7 +67,11 @@ public final class Backup {
 
   private Backup() {}
 
-  /** What {@link #create} wrote: the folder, its files besides blobs, its blobs and how many were linked. */
+  /**
+   * What {@link #create} wrote: the folder, its files besides blobs, its blobs and how many were linked, their bytes,
+   * and the messages counted just after the database copy (the copy's own count when no mail arrived meanwhile;
+   * {@link #verify} counts the copy's rows).
+   */
   public record Created(Path path, int files, int blobs, int linked, long bytes, long messages) {}
 
   /**

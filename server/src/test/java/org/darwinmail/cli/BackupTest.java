@@ -90,6 +90,10 @@ class BackupTest {
   void createVerifyListAndRestoreIntoAnEmptyDirectory() throws Exception {
     Path c = CliTest.config(dir);
     ServerConfig cfg = ConfigLoader.load(c);
+    String[] none = run("--config", c.toString(), "backup", "create", dir.resolve("backups").toString());
+    assertThat(none[0]).isEqualTo("1");
+    assertThat(none[2]).isEqualTo("darwinmail: no data yet in " + cfg.dataDir() + ": nothing to back up\n");
+    assertThat(cfg.dataDir()).doesNotExist();
     fill(cfg);
     List<String> before = contents(cfg);
     assertThat(before).hasSize(3);
