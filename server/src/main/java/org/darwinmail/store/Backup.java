@@ -422,7 +422,8 @@ public final class Backup {
    * Checks a backup without changing it: the MANIFEST is readable by this release; every file it lists is there with
    * its size and SHA-256, and nothing else is; every blob is there and hashes to its name; a copy of the database
    * (Derby writes to a database it boots, which would change the backup) boots, read-only connection, with the
-   * schema the MANIFEST names, and every message and queued message has its body among the backup's blobs.
+   * schema the MANIFEST names, every message and queued message has its body among the backup's blobs, and each
+   * mailbox's UIDs are below its UIDNEXT and its recorded usage is its messages' sizes.
    */
   public static Report verify(Path folder) {
     Manifest m = manifest(folder);
@@ -508,6 +509,25 @@ public final class Backup {
               problem.accept("message UID " + rs.getLong(3) + " in " + rs.getString(1) + "'s " + rs.getString(2)
                   + ": its body blobs/" + h.substring(0, 2) + "/" + h + " is "
                   + badBlobs.getOrDefault(h, "missing"));
+            }
+          }
+        }
+        // Per mailbox: every UID below UIDNEXT (else a new message would take a UID again, RFC 3501 2.3.1.1),
+        // and the usage quotas are checked against (V005's used_bytes) equal to its messages' sizes.
+        boolean usage = schema >= 5;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a.address, mb.name,"
+            + " mb.uid_next, " + (usage ? "mb.used_bytes" : "0") + ", MAX(m.uid), COALESCE(SUM(m.size), 0) FROM"
+            + " mailboxes mb JOIN accounts a ON mb.account_id = a.id LEFT JOIN messages m ON m.mailbox_id = mb.id"
+            + " GROUP BY a.address, mb.name, mb.uid_next" + (usage ? ", mb.used_bytes" : ""))) {
+          while (rs.next()) {
+            String where = rs.getString(1) + "'s " + rs.getString(2);
+            long maxUid = rs.getLong(5);
+            if (!rs.wasNull() && maxUid >= rs.getLong(3)) {
+              problem.accept(where + ": UID " + maxUid + " is not below UIDNEXT " + rs.getLong(3));
+            }
+            if (usage && rs.getLong(4) != rs.getLong(6)) {
+              problem.accept(where + ": its usage says " + rs.getLong(4) + " bytes, its messages add up to "
+                  + rs.getLong(6));
             }
           }
         }

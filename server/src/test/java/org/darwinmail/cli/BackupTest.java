@@ -182,6 +182,31 @@ class BackupTest {
     assertThat(dir.resolve("r")).doesNotExist();
   }
 
+  /** The database's own consistency: a mailbox's usage (what quotas count) and its UIDNEXT against its messages. */
+  @Test
+  void verifyFindsAUsageOrAUidnextThatDisagreesWithTheMessages() throws Exception {
+    Path c = CliTest.config(dir);
+    ServerConfig cfg = ConfigLoader.load(c);
+    fill(cfg);
+    String url = "jdbc:derby:" + cfg.dataDir().resolve("db").toAbsolutePath();
+    try (Connection db = DriverManager.getConnection(url); Statement s = db.createStatement()) {
+      s.executeUpdate("UPDATE mailboxes SET used_bytes = used_bytes + 5 WHERE name = 'Archive'");
+      s.executeUpdate("UPDATE mailboxes SET uid_next = 3 WHERE name = 'INBOX'");
+    } finally {
+      try {
+        DriverManager.getConnection(url + ";shutdown=true");
+      } catch (java.sql.SQLException expected) {
+        // 08006
+      }
+    }
+    String[] r = run("--config", c.toString(), "backup", "create", dir.resolve("backups").toString());
+    Path b = Path.of(r[1].lines().findFirst().orElseThrow());
+    r = run("--config", c.toString(), "backup", "verify", b.toString());
+    assertThat(r[0]).isEqualTo("1");
+    assertThat(r[1]).containsPattern("a@one.test's Archive: its usage says (\\d+) bytes, its messages add up to \\d+\n")
+        .contains("a@one.test's INBOX: UID 3 is not below UIDNEXT 3\n");
+  }
+
   @Test
   void restoreRefusesANonEmptyDirectoryAndABackupFromANewerRelease() throws Exception {
     Path c = CliTest.config(dir);
