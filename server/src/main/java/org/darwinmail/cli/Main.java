@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
 @Command(name = "darwinmail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Darwin Mail: a complete mail server.",
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
-        SenderCommand.class, QueueCommand.class})
+        SenderCommand.class, QueueCommand.class, BackupCommand.class})
 public final class Main {
   private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
   /**

@@ -79,6 +79,9 @@ public final class BlobStore {
   private final ReentrantLock[] locks = new ReentrantLock[64];
   /** Claims held, by hash (changed only under the hash's lock). */
   private final ConcurrentHashMap<String, Integer> claims = new ConcurrentHashMap<>();
+  /** Backups under way ({@link #holdCollection}): while above 0, {@link #collect} deletes nothing. */
+  private final java.util.concurrent.atomic.AtomicInteger collectionHolds =
+      new java.util.concurrent.atomic.AtomicInteger();
 
   /** A blob store that refuses new mail only when its file system is full. */
   public BlobStore(Path root) {
@@ -289,6 +292,27 @@ public final class BlobStore {
     }
   }
 
+  /**
+   * Stops {@link #collect} from deleting anything until the returned hold is closed: a {@link Backup} copies the
+   * database at one instant and the blobs after it, so every blob a row of that copy refers to must still be there
+   * when the blobs are linked or copied, even if its last reference has gone since.
+   */
+  public Hold holdCollection() {
+    collectionHolds.incrementAndGet();
+    java.util.concurrent.atomic.AtomicBoolean open = new java.util.concurrent.atomic.AtomicBoolean(true);
+    return () -> {
+      if (open.getAndSet(false)) {
+        collectionHolds.decrementAndGet();
+      }
+    };
+  }
+
+  /** A hold on collection ({@link #holdCollection}); closing it twice releases it once. */
+  public interface Hold extends AutoCloseable {
+    @Override
+    void close();
+  }
+
   /** What {@link #collect} did. */
   public enum Collected { DELETED, REFERENCED, BUSY }
 
@@ -302,7 +326,7 @@ public final class BlobStore {
     ReentrantLock lock = lock(hash);
     lock.lock();
     try {
-      if (claims.containsKey(hash)) {
+      if (claims.containsKey(hash) || collectionHolds.get() > 0) {
         return Collected.BUSY;
       }
       try {

@@ -71,6 +71,7 @@ public final class DataFormat {
       }
       p.load(new StringReader(new String(bytes, StandardCharsets.UTF_8)));
     } catch (NoSuchFileException e) {
+      Intake.checkReadable(dataDir.resolve("intake"));
       return;
     } catch (IOException | IllegalArgumentException e) {
       throw unreadable(file, e instanceof IOException io ? Errors.reason(io) : e.getMessage());
@@ -97,6 +98,8 @@ public final class DataFormat {
       throw newer(dataDir, "Darwin Mail " + writer, "readable from Darwin Mail " + from + " on, this is "
           + Release.VERSION, "Darwin Mail " + from + " or newer");
     }
+    // A journal segment of a newer format, whatever the manifest says (one lost, or restored from elsewhere).
+    Intake.checkReadable(dataDir.resolve("intake"));
   }
 
   /** The one refusal line for data newer than this release understands. */

@@ -1,6 +1,7 @@
 package org.darwinmail.store;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -194,6 +195,7 @@ public final class Intake implements AutoCloseable {
    * segments, starts a new one and the applier. Called by the {@link MailStore} it feeds, whose reads wait for it.
    */
   static Intake open(Path dir, MailStore store, long segmentSize) {
+    checkReadable(dir);
     Intake in = new Intake(dir, store, segmentSize);
     try {
       Files.createDirectories(dir);
@@ -547,6 +549,42 @@ public final class Intake implements AutoCloseable {
     appliedSeq = applied0;
     if (!toApply.isEmpty()) {
       applying.failed(cause);
+    }
+  }
+
+  /**
+   * Refuses (one line, {@link DataFormat#newer}) a journal holding a segment whose first record has the magic of a
+   * newer format ("DMI3" and up): this release would take it for the end of the segment and then reuse or delete the
+   * file, losing the mail a newer release acknowledged. Reads the first 4 bytes of each segment; writes nothing.
+   * {@link DataFormat#check} calls it before anything is written; {@link #open} again, for its own callers.
+   */
+  static void checkReadable(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    List<Path> segments;
+    try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+      segments = s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()
+          && p.getFileName().toString().endsWith(".seg")).sorted().toList();
+    } catch (IOException e) {
+      throw new StoreException("cannot read the intake journal " + dir + ": " + org.darwinmail.errors.Errors.reason(e));
+    }
+    for (Path seg : segments) {
+      byte[] head = new byte[4];
+      try (InputStream in = Files.newInputStream(seg)) {
+        if (in.readNBytes(head, 0, 4) < 4) {
+          continue;
+        }
+      } catch (IOException e) {
+        throw new StoreException("cannot read the intake journal segment " + seg + ": "
+            + org.darwinmail.errors.Errors.reason(e));
+      }
+      int version = head[3] - '0';
+      if (head[0] == 'D' && head[1] == 'M' && head[2] == 'I' && version > FORMAT && version <= 9) {
+        throw DataFormat.newer(dir.getParent(), "a newer release of Darwin Mail", "intake journal format "
+            + version + " in " + dir.getFileName() + "/" + seg.getFileName() + ", this release reads up to " + FORMAT,
+            "that release or a newer one");
+      }
     }
   }
 

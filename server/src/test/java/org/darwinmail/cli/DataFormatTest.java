@@ -152,6 +152,39 @@ class DataFormatTest {
     }
   }
 
+  /**
+   * An intake journal segment whose records carry a newer format's magic ("DMI3"), with or without a manifest: this
+   * release would read its first record as the end of the segment and reuse or delete the file, losing mail a newer
+   * release acknowledged. Refused with one line, every file as it was, the segment kept.
+   */
+  @Test
+  void aJournalSegmentOfANewerFormatIsRefusedAndNothingWritten() throws Exception {
+    Path c = config();
+    assertThat(run("--config", c.toString(), "domain", "add", "one.test")[0]).isEqualTo("0");
+    Path data = dir.resolve("var");
+    Files.createDirectories(data.resolve("intake"));
+    Path segment = data.resolve("intake").resolve("00000000000000a1-0123456789abcdef.seg");
+    byte[] bytes = new byte[4096];
+    System.arraycopy("DMI3".getBytes(StandardCharsets.US_ASCII), 0, bytes, 0, 4);
+    bytes[7] = 64;
+    Files.write(segment, bytes);
+    String line = "darwinmail: the data in " + data + " was written by a newer release of Darwin Mail (intake journal"
+        + " format 3 in intake/00000000000000a1-0123456789abcdef.seg, this release reads up to 2); start that"
+        + " release or a newer one on it, or restore a backup taken before the upgrade\n";
+    for (boolean manifest : new boolean[] {true, false}) {
+      if (!manifest) {
+        Files.delete(data.resolve("FORMAT"));
+      }
+      Map<String, String> before = snapshot(data);
+      for (String[] cmd : List.of(new String[] {"user", "list"}, new String[] {"serve"})) {
+        String[] r = run(Stream.concat(Stream.of("--config", c.toString()), Stream.of(cmd)).toArray(String[]::new));
+        assertThat(r[0]).as(String.join(" ", cmd)).isEqualTo("1");
+        assertThat(r[2]).as(String.join(" ", cmd)).isEqualTo(line);
+        assertThat(snapshot(data)).as(String.join(" ", cmd)).isEqualTo(before);
+      }
+    }
+  }
+
   /** Every file and folder under {@code root}: its size, modification time and (for a file) SHA-256. */
   private static Map<String, String> snapshot(Path root) throws Exception {
     Map<String, String> out = new TreeMap<>();
