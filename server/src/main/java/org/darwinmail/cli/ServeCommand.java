@@ -20,7 +20,7 @@ final class ServeCommand implements Runnable {
     }
     ServerConfig config = Main.load(main.config);
     DarwinMail server = DarwinMail.start(config);
-    ControlServer control = ControlServer.start(server);
+    ControlServer control = ControlServer.start(config.dataDir(), Cli.controlHandler(server));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       control.close();
