@@ -61,6 +61,22 @@ def wait_greeting(port, proc, deadline):
     return None
 
 
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def children_cpu():
+    import resource
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def first_fetch(port):
     m = imaplib.IMAP4("127.0.0.1", port, timeout=300)
     m.login(USER, PASSWORD)
@@ -107,8 +123,8 @@ def main():
     rep = Report("start" + ("-" + a.label if a.label else ""),
                  "bench-start: cold start, first FETCH, CLI latency, first 1,000 vs warmed SMTP rate; store of %d messages"
                  % a.messages, "make bench-start BENCH_ARGS=\"%s\"" % " ".join(sys.argv[1:]))
-    rep.columns("java", "AOT cache", "round", "load avg (1/5/15)", "greeting s", "first FETCH s", "CLI s (median)",
-                "first 1,000 msg/s", "warmed msg/s", "first/warmed", "RSS after start MB")
+    rep.columns("java", "AOT cache", "round", "load avg (1/5/15)", "greeting s", "CPU s at greeting", "first FETCH s",
+                "CLI s (median)", "CLI CPU s", "first 1,000 msg/s", "warmed msg/s", "first/warmed", "RSS after start MB")
     work = make_workdir("start")
     dns = dw = None
     rc = 0
@@ -130,7 +146,7 @@ def main():
         m.logout()
         log("store: %d messages" % stored)
         dw.stop()
-        javas = [("JDK " + os.path.basename(os.environ.get("JAVA_HOME", "java")), dist)]
+        javas = [("JDK " + os.path.basename(os.environ.get("JAVA_HOME", "") or "(launcher's choice)"), dist)]
         if a.runtime:
             javas.append(("jlink runtime", tree_with_runtime(work, dist, a.runtime)))
         caches = [c.strip() for c in a.caches.split(",")]
@@ -167,6 +183,7 @@ def main():
                                                stdout=dw.out, stderr=subprocess.STDOUT, cwd=dw.work,
                                                start_new_session=True, env=env)
                     tg = wait_greeting(dw.ports["smtp"], dw.proc, t0 + 300)
+                    cpu_greet = cpu_seconds(dw.proc.pid)
                     if tg is None:
                         rep.note("%s cache %s round %d: no greeting: %s" % (jname, cache, rnd, dw.tail(300)))
                         rc = 1
@@ -175,6 +192,7 @@ def main():
                     tf, n = first_fetch(dw.ports["imap"])
                     rss = tree_mem_kb(dw.proc.pid)[0] / 1024
                     clis = []
+                    cpu0 = children_cpu()
                     for _ in range(a.cli_runs):
                         c0 = time.time()
                         r = subprocess.run([bin_, "--config", dw.conf, "domain", "list"], capture_output=True,
@@ -183,22 +201,30 @@ def main():
                         if r.returncode != 0 or "bench.test" not in r.stdout:
                             rep.note("CLI failed: %s" % (r.stderr or r.stdout)[-300:])
                             rc = 1
+                    cli_cpu = (children_cpu() - cpu0) / a.cli_runs
                     first = 1000 / smtp_source(dw.ports["smtp"], 1, 1000)
                     if a.warmup:
                         smtp_source(dw.ports["smtp"], 10, a.warmup)
                     warm = 1000 / smtp_source(dw.ports["smtp"], 1, 1000)
-                    rep.row(jname, cache_note, str(rnd), la, fmt(tg - t0, 2), fmt(tf - t0, 2),
-                            fmt(statistics.median(clis), 2), fmt(first, 0), fmt(warm, 0), "%.0f%%" % (100 * first / warm),
+                    rep.row(jname, cache_note, str(rnd), la, fmt(tg - t0, 2), fmt(cpu_greet, 2), fmt(tf - t0, 2),
+                            fmt(statistics.median(clis), 2), fmt(cli_cpu, 2), fmt(first, 0), fmt(warm, 0), "%.0f%%" % (100 * first / warm),
                             fmt(rss, 0))
                     if cache == "on" and rnd == 1:
-                        rep.detail("%s with the cache: the server log's first lines" % jname, dw.tail(1200))
+                        with open(dw.logfile, errors="replace") as f:
+                            said = [l.rstrip() for l in f if "[aot" in l and ("Opened" in l or "Using AOT" in l
+                                                                               or "error" in l or "warning" in l)]
+                        rep.detail("%s with the cache: what the JVM said about it" % jname,
+                                   "\n".join(said[:12]) or "(nothing: the launcher did not pass the cache, or "
+                                                            "-Xlog:aot was not on)")
                     dw.stop()
         rep.note("Store: %d messages (10 KB) in u1's INBOX, filled through SMTP before the starts; each round adds "
                  "%d. Start = spawn of `bin/darwinmail serve` to the SMTP 220 line; first FETCH = spawn to the answer to "
                  "LOGIN, SELECT INBOX, FETCH <last> (BODY.PEEK[]); CLI = wall time of `darwinmail --config F domain "
                  "list` with the server running (median of %d); first 1,000 = smtp-source -s 1 -m 1000 right after "
                  "start; warmed = the same after %d more at concurrency 10. Page cache warm (the store was just "
-                 "written or read)." % (stored, 2000 + a.warmup, a.cli_runs, a.warmup))
+                 "written or read). CPU s at greeting: the server JVM's user + system CPU when it greeted; CLI CPU s: "
+                 "user + system CPU per command (both independent of what else the machine runs, unlike the wall "
+                 "times on a shared machine)." % (stored, 2000 + a.warmup, a.cli_runs, a.warmup))
     except Unavailable as e:
         rep.note("NOT MEASURED: %s" % e)
         rc = 1
