@@ -92,18 +92,30 @@ def tree_with_runtime(work, dist, runtime):
     """A copy of the dist tree (bin/, conf/, lib/ linked) with runtime/ beside it, as the appliance lays it out."""
     t = os.path.join(work, "dist-runtime")
     os.makedirs(t)
-    for d in ("bin", "conf"):
-        shutil.copytree(os.path.join(dist, d), os.path.join(t, d))
-    os.symlink(os.path.join(dist, "lib"), os.path.join(t, "lib"))
-    os.symlink(os.path.abspath(runtime), os.path.join(t, "runtime"))
+    for d in ("bin", "conf", "lib"):
+        shutil.copytree(os.path.join(dist, d), os.path.join(t, d), symlinks=True, copy_function=shutil.copy2)
+    for f in ("darwinmail.aot", "darwinmail.aot.where"):
+        if os.path.exists(os.path.join(t, "lib", f)):
+            os.unlink(os.path.join(t, "lib", f))
+    shutil.copytree(os.path.abspath(runtime), os.path.join(t, "runtime"), symlinks=True, copy_function=shutil.copy2)
     return t
 
 
+def cache_path(tree):
+    """Where the launcher looks for the AOT cache of this tree."""
+    if os.path.exists(os.path.join(tree, "runtime", "bin", "java")):
+        return os.path.join(tree, "runtime", "lib", "darwinmail.aot")
+    return os.path.join(tree, "lib", "darwinmail.aot")
+
+
 def shipped_cache(tree):
-    for p in (os.path.join(tree, "runtime", "lib", "darwinmail.aot"), os.path.join(tree, "lib", "darwinmail.aot")):
-        if os.path.exists(p):
-            return p if ("runtime" in p) == os.path.exists(os.path.join(tree, "runtime")) else None
-    return None
+    """The tree's cache when the launcher will use it: trained in this very folder (darwinmail.aot.where)."""
+    p = cache_path(tree)
+    try:
+        with open(p + ".where") as f:
+            return p if f.read().strip() == tree else None
+    except OSError:
+        return None
 
 
 def main():
@@ -158,11 +170,19 @@ def main():
                 env["DARWINMAIL_AOT"] = "off"
                 cache_note = "off"
                 if cache == "on":
-                    shipped = shipped_cache(tree)
-                    if shipped:
-                        env.pop("DARWINMAIL_AOT")
+                    if shipped_cache(tree):
                         cache_note = "shipped"
+                    elif "DARWINMAIL_AOT_OUTPUT" in open(bin_).read():
+                        # Trained here, in the tree's own place for it, as the build does (tools/aot-train).
+                        log("%s: training the AOT cache in %s (tools/aot-train)" % (jname, tree))
+                        r = subprocess.run([os.path.join(REPO_DIR, "tools", "aot-train"), tree, cache_path(tree)])
+                        if r.returncode != 0 or not shipped_cache(tree):
+                            rep.note("%s: the AOT cache could not be trained" % jname)
+                            rc = 1
+                            continue
+                        cache_note = "trained in place"
                     else:
+                        # A launcher from before the cache (the "before" measurement): given through its options.
                         path = os.path.join(work, "trained-%d.aot" % len(javas))
                         if not os.path.exists(path):
                             log("%s: training an AOT cache (tools/aot-train)" % jname)
@@ -174,6 +194,7 @@ def main():
                                 continue
                         env["DARWINMAIL_JAVA_OPTS"] = SERVE_OPTS + " -XX:AOTCache=" + path
                         cache_note = "trained here"
+                    env.pop("DARWINMAIL_AOT", None)
                 for rnd in range(1, a.rounds + 1):
                     la = loadavg()
                     log("%s, cache %s, round %d (load %s)" % (jname, cache, rnd, la))

@@ -59,9 +59,10 @@ def small_cache(java, tree, out, options=("--enable-native-access=ALL-UNNAMED",)
     assert out.exists(), r.stdout + r.stderr
 
 
-def mail_round_trip(s, subject):
-    s.cli("domain", "add", "example.test")
-    s.add_user("alice@example.test", "alice-pw")
+def mail_round_trip(s, subject, new=True):
+    if new:
+        s.cli("domain", "add", "example.test")
+        s.add_user("alice@example.test", "alice-pw")
     with smtplib.SMTP("127.0.0.1", s.port("smtp"), timeout=60) as c:
         c.sendmail("someone@remote.test", ["alice@example.test"],
                    f"From: someone@remote.test\r\nTo: alice@example.test\r\nSubject: {subject}\r\n\r\nHello.\r\n")
@@ -78,8 +79,14 @@ def mail_round_trip(s, subject):
     assert out.stderr == ""
 
 
+def trained_here(tree):
+    """What tools/aot-train writes beside a cache: the folder it is valid in."""
+    (tree / "lib" / "darwinmail.aot.where").write_text(str(tree) + "\n")
+
+
 def test_a_matching_cache_is_used_and_the_log_says_so(tmp_path, tree, java):
     small_cache(java, tree, tree / "lib" / "darwinmail.aot")
+    trained_here(tree)
     s = TreeServer(tmp_path, tree).start()
     try:
         mail_round_trip(s, "with the cache")
@@ -95,19 +102,45 @@ def test_a_broken_cache_does_not_stop_the_server(tmp_path, tree, java, damage):
     cache = tree / "lib" / "darwinmail.aot"
     if damage == "garbage":
         cache.write_bytes(b"not an AOT cache\n" * 1000)
+        trained_here(tree)
     elif damage == "other JVM options":
         # Stale: made by a JVM run with other module options (the launcher's --enable-native-access missing), which
         # the JVM reports as a mismatch and does not use.
         small_cache(java, tree, cache, options=())
+        trained_here(tree)
     else:
         small_cache(java, tree, tmp_path / "whole.aot")
         data = (tmp_path / "whole.aot").read_bytes()
         cache.write_bytes(data[: len(data) // 3])
+    trained_here(tree)
     s = TreeServer(tmp_path, tree).start()
     try:
         mail_round_trip(s, "despite a broken cache")
         log = s.log_text()
         assert "Using AOT-linked classes: true" not in log
         assert "Darwin Mail started as" in log
+    finally:
+        s.stop()
+
+
+def test_a_cache_moved_with_its_tree_is_not_used(tmp_path, tree, java):
+    """A cache holding Derby's classes, trained in one folder, then the tree copied elsewhere with it (as a bundle
+    unpacked at another path would be): the JVM would accept it and then stop at the first class of a sealed package
+    loaded from the new place; the launcher does not pass it, and the server starts on the data made before."""
+    s = TreeServer(tmp_path, tree)
+    cache = tree / "lib" / "darwinmail.aot"
+    r = subprocess.run([java, "-XX:+UseSerialGC", "-Xss512k", "-Xmx320m", "--enable-native-access=ALL-UNNAMED",
+                        f"-XX:AOTCacheOutput={cache}", "-cp", class_path(tree), "org.darwinmail.cli.Main", "--config",
+                        str(s.config), "domain", "add", "example.test"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0 and cache.exists(), r.stdout + r.stderr
+    trained_here(tree)
+    s.add_user("alice@example.test", "alice-pw")
+    moved = tmp_path / "moved"
+    shutil.copytree(tree, moved, symlinks=True, copy_function=shutil.copy2)
+    s.tree = moved
+    s.start()
+    try:
+        mail_round_trip(s, "from the moved tree", new=False)
+        assert "Opened AOT cache" not in s.log_text()
     finally:
         s.stop()
