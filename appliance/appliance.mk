@@ -48,11 +48,10 @@ $(A_KEY):
 appliance-base: appliance-deps $(A_KEY)
 	$(A_TIMED) base-image appliance/scripts/build-base.sh $(A_BASE) $(APPLIANCE_CACHE) $(A_KEY).pub
 
-# The jlink runtime beside dist/ (only the modules jdeps finds, + jdk.charsets), with the server's AOT cache trained
-# on it (runtime/lib/darwinmail.aot; ARCHITECTURE.md, "The launcher and the JVM").
+# The jlink runtime beside dist/ (only the modules jdeps finds, + jdk.charsets). Its AOT cache is trained inside the
+# image, in place, by the darwinmail role (ARCHITECTURE.md, "The launcher and the JVM").
 appliance-runtime: dist
 	$(A_TIMED) jlink-runtime appliance/scripts/jlink-runtime.sh $(DIST) $(A_RUNTIME)
-	$(A_TIMED) aot-cache appliance/scripts/aot-cache.sh $(DIST) $(A_RUNTIME)
 
 appliance-bundle: appliance-runtime
 	appliance/scripts/make-bundle.sh $(DIST) $(A_RUNTIME) $(APPLIANCE_VERSION) $(A_BUNDLE)
@@ -94,7 +93,7 @@ appliance-lint: appliance-deps $(A_KEY)
 	packer validate $(A_PACKER_VARS) packer/
 	appliance/scripts/render-kickstart.sh $(AB)/http-lint $(A_KEY).pub $(APPLIANCE_VERSION) >/dev/null
 	bash -n appliance/scripts/build-base.sh appliance/scripts/jlink-runtime.sh appliance/scripts/make-bundle.sh \
-		appliance/scripts/render-kickstart.sh appliance/scripts/aot-cache.sh appliance/scripts/timed
+		appliance/scripts/render-kickstart.sh appliance/scripts/timed
 	@echo "appliance-lint: passed"
 
 # The whole appliance stage of `make test`.
