@@ -25,7 +25,7 @@ rm -rf "$out"
   --strip-debug --no-header-files --no-man-pages --compress=zip-6 \
   --add-options="--enable-native-access=ALL-UNNAMED"
 # No class-data archive (--generate-cds-archive, 14 MB): the server starts from its AOT cache
-# (runtime/lib/darwinmail.aot, appliance/scripts/aot-cache.sh), which holds the JDK's classes it uses too. The CLI
+# (runtime/lib/darwinmail.aot, trained in the image by the darwinmail role), which holds the JDK's classes it uses too. The CLI
 # pays for it: about 0.1 s more CPU per command (bench/README.md, "bench-start").
 # libjvm.so's symbol table (5 MB): a crash report then names native frames by offset (libjvm.so+0x...), which the
 # Temurin build's symbols resolve; the JVM's own Java stack traces are unaffected.
