@@ -2,7 +2,7 @@
 #   make run     build and start a server on loopback ports with data in ./var
 #   make check   unit and protocol tests (JVM only, < 5 min)
 #   make test    everything: check, end-to-end with real clients, the browser tests, the appliance
-#   make dist    dist/darwinmail/ (launcher, lib/, example config)
+#   make dist    dist/darwinmail/ (launcher, lib/, example config); make dist-aot adds the AOT cache (1-2 min)
 #   make bench   benchmarks beside Postfix and Dovecot (never part of test)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -14,7 +14,7 @@ MVN := mvn -B -q -f server/pom.xml
 PY := /usr/bin/python3
 DIST := dist/darwinmail
 
-.PHONY: help deps deps-test build dist run check test test-slow fuzz e2e browser-test clean bench
+.PHONY: help deps deps-test build dist dist-aot run check test test-slow fuzz e2e browser-test clean bench
 
 help:
 	@sed -n '2,7p' Makefile
@@ -35,6 +35,11 @@ build: jdk-check deps
 
 dist: build
 	tools/make-dist server/target $(DIST)
+
+# The server's AOT cache for this JDK, trained by a representative workload (tools/aot-train; ARCHITECTURE.md, "The
+# launcher and the JVM"). Not part of `dist`: the tests start servers with and without it on purpose.
+dist-aot: dist
+	tools/aot-train $(DIST) $(DIST)/lib/darwinmail.aot
 
 # swaks sends the README's first message; without root, say it is missing and run anyway.
 run: dist

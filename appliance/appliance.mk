@@ -48,7 +48,8 @@ $(A_KEY):
 appliance-base: appliance-deps $(A_KEY)
 	$(A_TIMED) base-image appliance/scripts/build-base.sh $(A_BASE) $(APPLIANCE_CACHE) $(A_KEY).pub
 
-# The jlink runtime beside dist/ (only the modules jdeps finds, + jdk.charsets).
+# The jlink runtime beside dist/ (only the modules jdeps finds, + jdk.charsets). Its AOT cache is trained inside the
+# image, in place, by the darwinmail role (ARCHITECTURE.md, "The launcher and the JVM").
 appliance-runtime: dist
 	$(A_TIMED) jlink-runtime appliance/scripts/jlink-runtime.sh $(DIST) $(A_RUNTIME)
 

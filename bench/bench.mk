@@ -5,6 +5,8 @@
 #   make bench-pop3     retrieve and delete 1,000 x 10 KB, Darwin vs Dovecot
 #   make bench-relay    submission -> remote delivery into smtp-sink, Darwin vs Postfix
 #   make bench-idle     memory of up to 10,000 IMAP connections in IDLE, Darwin and Dovecot
+#   make bench-start    start to greeting / first FETCH, CLI latency, first 1,000 vs warmed SMTP rate, with and
+#                       without the AOT cache, on the JDK and on the jlink runtime (Darwin only; not in `make bench`)
 # BENCH_ONLY=peer measures only Postfix/Dovecot (no `make dist`); BENCH_ONLY=darwin only Darwin Mail.
 # BENCH_ARGS="..." passes options to the bench script (see bench/py/bench_*.py --help).
 
@@ -12,7 +14,7 @@ BENCH_DIST_DEP := $(if $(filter peer,$(BENCH_ONLY)),,dist)
 BENCH_LOADGEN := bench/loadgen/target/darwin-bench-loadgen.jar
 BENCH_RUN = BENCH_ONLY=$(BENCH_ONLY) $(PY) bench/py/bench_$(1).py --dist $(DIST) $(BENCH_ARGS)
 
-.PHONY: bench bench-deps bench-loadgen bench-smtp bench-imap bench-pop3 bench-relay bench-idle
+.PHONY: bench bench-deps bench-loadgen bench-smtp bench-imap bench-pop3 bench-relay bench-idle bench-start
 
 bench-deps:
 	@tools/apt-ensure postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd dnsmasq-base openssl
@@ -37,6 +39,10 @@ bench-relay: bench-deps bench-loadgen $(BENCH_DIST_DEP)
 
 bench-idle: bench-deps bench-loadgen $(BENCH_DIST_DEP)
 	$(call BENCH_RUN,idle)
+
+# The jlink runtime of appliance/appliance.mk ($(A_RUNTIME)), built from the dist tree.
+bench-start: bench-deps dist appliance-runtime
+	$(PY) bench/py/bench_start.py --dist $(DIST) --runtime $(A_RUNTIME) $(BENCH_ARGS)
 
 bench: bench-deps bench-loadgen $(BENCH_DIST_DEP)
 	@rc=0; for b in smtp imap pop3 relay idle; do \

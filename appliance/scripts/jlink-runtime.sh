@@ -15,14 +15,20 @@ modules=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --mul
 [ -n "$modules" ] || { echo "jlink-runtime: jdeps found no modules" >&2; exit 1; }
 # jdk.charsets: ISO-2022-JP and other extended charsets (loaded by name, invisible to jdeps).
 # jdk.zipfs, jdk.localedata are not needed; jdk.crypto.ec is part of java.base since JDK 22.
+# java.desktop (and java.prefs, java.datatransfer, which it requires): only micrometer-core's Log4j2Metrics binder
+# refers to it (java.beans.PropertyChangeListener); the server does not use that binder and never loads the class
+# (issue 22). Dropping it takes AWT, fonts and image libraries (15 MB) out of the appliance.
+modules=$(echo "$modules" | tr , '\n' | grep -vx 'java.desktop' | paste -sd, -)
 modules="$modules,jdk.charsets"
 rm -rf "$out"
 "$JAVA_HOME/bin/jlink" --add-modules "$modules" --output "$out" \
   --strip-debug --no-header-files --no-man-pages --compress=zip-6 \
-  --generate-cds-archive \
   --add-options="--enable-native-access=ALL-UNNAMED"
-# The CDS archive for compressed oops speeds up every start (minutes under
-# emulation); the one without compressed oops serves heaps over 32 GB only.
-rm -f "$out/lib/server/classes_nocoops.jsa"
+# No class-data archive (--generate-cds-archive, 14 MB): the server starts from its AOT cache
+# (runtime/lib/darwinmail.aot, trained in the image by the darwinmail role), which holds the JDK's classes it uses too. The CLI
+# pays for it: about 0.1 s more CPU per command (bench/README.md, "bench-start").
+# libjvm.so's symbol table (5 MB): a crash report then names native frames by offset (libjvm.so+0x...), which the
+# Temurin build's symbols resolve; the JVM's own Java stack traces are unaffected.
+strip --strip-unneeded "$out/lib/server/libjvm.so"
 echo "$modules" > "$out/darwinmail-modules"
 echo "jlink-runtime: $(du -sh "$out" | cut -f1) with $modules"

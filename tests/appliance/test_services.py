@@ -2,6 +2,7 @@
 unprivileged on the appliance's own Java runtime, confined by systemd, and
 logging to the journal."""
 import tarfile
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -61,9 +62,36 @@ def test_unit_confinement(host, prop, expected):
         assert value == expected
 
 
-def test_jvm_heap_sized_from_ram(host):
+def wait_for_port(host, port, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if host.socket("tcp://0.0.0.0:%d" % port).is_listening:
+            return
+        time.sleep(1)
+    raise AssertionError("port %d not listening after %d s" % (port, timeout))
+
+
+def test_jvm_settings_are_the_launchers_and_the_aot_cache_is_used(host):
+    """One place decides the JVM's settings (bin/darwinmail); the AOT cache trained at image build
+    (runtime/lib/darwinmail.aot) is in use: the JVM says so in the journal."""
     cmdline = host.file("/proc/%d/cmdline" % main_pid(host)).content_string.replace("\0", " ")
-    assert "-XX:MaxRAMPercentage=50" in cmdline
+    assert "-XX:+UseSerialGC" in cmdline and "-Xmx320m" in cmdline
+    assert "-XX:AOTCache=/opt/darwinmail/runtime/lib/darwinmail.aot" in cmdline
+    out = host.check_output("journalctl -b -u darwinmail.service --no-pager -o cat")
+    assert "Using AOT-linked classes: true" in out
+
+
+def test_a_stale_aot_cache_does_not_stop_the_service(host):
+    """A cache that does not match (here: garbage) is not used and the service starts anyway."""
+    cache = "/opt/darwinmail/runtime/lib/darwinmail.aot"
+    host.check_output("cp -a %s %s.saved && head -c 100000 /dev/urandom > %s" % (cache, cache, cache))
+    try:
+        host.check_output("systemctl restart darwinmail.service")
+        wait_for_port(host, 25)
+        assert host.check_output("systemctl show -p ActiveState --value darwinmail.service") == "active"
+    finally:
+        host.check_output("mv %s.saved %s && systemctl restart darwinmail.service" % (cache, cache))
+        wait_for_port(host, 25)
 
 
 def test_journal_has_startup_line(host):

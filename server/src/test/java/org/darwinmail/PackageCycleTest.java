@@ -20,21 +20,19 @@ import org.junit.jupiter.api.Test;
 /**
  * The package graph of {@code server/src/main} has no cycle (ARCHITECTURE.md, "Layers and the package graph"): a
  * new arrow that closes one fails here. The graph is read from the sources (imports and qualified names, comments
- * left out). {@code admin} and {@code cli} still refer to each other (issue 21, item 7: the control socket's
- * protocol moves to one small class both use); that one cycle is named here until it goes.
+ * left out).
  */
 class PackageCycleTest {
   private static final Path ROOT = Path.of("src/main/java/org/darwinmail");
   private static final Pattern REF = Pattern.compile("org\\.darwinmail\\.([A-Za-z0-9_]+)");
-  private static final Set<Set<String>> KNOWN = Set.of(Set.of("admin", "cli"));
 
   @Test
-  void noPackageCycleBeyondTheKnownOne() throws IOException {
+  void noPackageCycle() throws IOException {
     Map<String, Set<String>> graph = graph();
     assertThat(graph).containsKeys("store", "smtp", "imap", "(root)");
     List<Set<String>> cycles = new ArrayList<>();
     for (Set<String> scc : components(graph)) {
-      if (scc.size() > 1 && !KNOWN.contains(scc)) {
+      if (scc.size() > 1) {
         cycles.add(scc);
       }
     }

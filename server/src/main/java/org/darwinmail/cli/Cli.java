@@ -4,6 +4,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.darwinmail.DarwinMail;
+import org.darwinmail.admin.ControlProtocol;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.config.ServerConfig;
 
@@ -29,6 +30,20 @@ public final class Cli implements AutoCloseable {
   /** Commands run inside {@code server} (over its control socket). */
   public static Cli inside(DarwinMail server) {
     return new Cli(server);
+  }
+
+  /**
+   * What the control socket runs, inside the server: one command line, with its own {@code Cli} on the live
+   * services. Here rather than in {@link Main} so that the client side, which loads {@code Main}, never loads
+   * {@link DarwinMail}.
+   */
+  public static ControlProtocol.Handler controlHandler(DarwinMail server) {
+    return request -> {
+      try (Cli cli = Cli.inside(server)) {
+        String[] r = Main.run(cli, request.stdin(), request.args().toArray(String[]::new));
+        return new ControlProtocol.Reply(Integer.parseInt(r[0]), r[1], r[2]);
+      }
+    };
   }
 
   ServerConfig config(Path file) {

@@ -5,36 +5,32 @@ import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.List;
-import org.darwinmail.admin.ControlServer;
-import org.darwinmail.config.ConfigLoader;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
+import org.darwinmail.admin.ControlProtocol;
+import org.darwinmail.config.ConfigPaths;
 
-/** Sends a CLI command to a running server over its control socket ({@code <data_dir>/run/control.sock}). */
+/**
+ * Sends a CLI command to a running server over its control socket ({@code <data_dir>/run/control.sock}, the wire
+ * format of {@link ControlProtocol}). The client side of the CLI: it loads neither the server's classes nor the
+ * logging, the database or Netty (issue 22; ARCHITECTURE.md, "The CLI and the control socket").
+ */
 final class ControlClient {
-  private static final JsonMapper JSON = JsonMapper.builder().build();
-
   private ControlClient() {}
 
-  static boolean wantsForwarding(String[] args) {
-    List<String> a = Arrays.asList(args);
-    return !(a.contains("serve") || a.contains("-h") || a.contains("--help") || a.contains("-V")
-        || a.contains("--version") || a.contains("help"));
-  }
-
-  /** The exit status of the command run by the server, or null when no server answers (run it here). */
-  static Integer tryForward(String[] args, InputStream stdin, PrintStream out, PrintStream err) {
+  /**
+   * The exit status of the command run by the server, or null when no server answers (run it here). The command
+   * line was parsed by picocli already (in {@link Main}); {@code readsStdin}: it takes {@code --password-stdin}.
+   */
+  static Integer forward(Path config, List<String> args, boolean readsStdin, InputStream stdin, PrintStream out,
+      PrintStream err) {
     Path socket;
     try {
-      socket = ControlServer.socketPath(ConfigLoader.load(configPath(args)).dataDir());
+      socket = ControlProtocol.socketPath(ConfigPaths.dataDir(config));
     } catch (RuntimeException e) {
       return null; // let the local run report the configuration problem
     }
@@ -43,40 +39,18 @@ final class ControlClient {
     }
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(socket));
-      String input = needsStdin(args) ? new String(stdin.readNBytes(64 * 1024), StandardCharsets.UTF_8) : "";
-      var req = JSON.createObjectNode();
-      var arr = req.putArray("args");
-      for (String s : args) {
-        arr.add(s);
-      }
-      req.put("stdin", input);
-      ch.write(ByteBuffer.wrap(JSON.writeValueAsBytes(req)));
+      String input = readsStdin
+          ? new String(stdin.readNBytes(ControlProtocol.MAX_STDIN), StandardCharsets.UTF_8) : "";
+      ControlProtocol.write(new ControlProtocol.Request(args, input), Channels.newOutputStream(ch));
       ch.shutdownOutput();
-      byte[] reply = Channels.newInputStream(ch).readNBytes(ControlServer.MAX_MESSAGE);
-      JsonNode r = JSON.readTree(reply);
-      out.print(r.get("out").asString());
-      err.print(r.get("err").asString());
+      ControlProtocol.Reply r = ControlProtocol.readReply(Channels.newInputStream(ch));
+      out.print(r.out());
+      err.print(r.err());
       out.flush();
       err.flush();
-      return r.get("exit").asInt();
+      return r.exit();
     } catch (IOException | RuntimeException e) {
       return null; // a stale socket: no server there
     }
-  }
-
-  private static boolean needsStdin(String[] args) {
-    return Arrays.asList(args).contains("--password-stdin");
-  }
-
-  static Path configPath(String[] args) {
-    for (int i = 0; i < args.length; i++) {
-      if ((args[i].equals("-c") || args[i].equals("--config")) && i + 1 < args.length) {
-        return Path.of(args[i + 1]);
-      }
-      if (args[i].startsWith("--config=")) {
-        return Path.of(args[i].substring("--config=".length()));
-      }
-    }
-    return Path.of("/etc/darwinmail/darwinmail.toml");
   }
 }

@@ -9,6 +9,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ConfigException;
+import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.config.ConfigPaths;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.release.Release;
 import org.darwinmail.store.RefusedException;
@@ -16,12 +18,15 @@ import org.darwinmail.store.StoreException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 
 /**
  * {@code darwinmail}: runs the server ({@code serve}) and administers it (ARCHITECTURE.md,
  * "The CLI and the control socket"). Administration works whether or not the server runs: when it runs, the command is
  * sent over its control socket and executed inside it (the embedded database admits one process); otherwise the
- * database is opened here.
+ * database is opened here. The command line is parsed once, by picocli, here; a command for a running server is then
+ * sent as it was typed and parsed again inside the server. Until that point this class touches neither the server's
+ * classes nor the logging (issue 22: the client side answers in well under a second).
  * Exit status: 0 success, 1 refused or failed (one line on stderr), 2 usage error.
  */
 @Command(name = "darwinmail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -29,35 +34,54 @@ import picocli.CommandLine.Option;
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
         SenderCommand.class, QueueCommand.class, BackupCommand.class})
 public final class Main {
-  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
   /**
    * Inherited: "darwinmail --config F serve" and "darwinmail serve --config F" both work (ARCHITECTURE.md,
    * "The CLI and the control socket").
    */
   @Option(names = {"-c", "--config"}, description = "Configuration file (TOML). Default: ${DEFAULT-VALUE}",
-      defaultValue = "/etc/darwinmail/darwinmail.toml", scope = CommandLine.ScopeType.INHERIT)
+      defaultValue = ConfigPaths.DEFAULT_FILE, scope = CommandLine.ScopeType.INHERIT)
   Path config;
 
   /** The services commands use: the running server's, or the database opened by this process. */
   Cli cli;
 
   public static void main(String[] args) {
-    DarwinMail.prepareJvm();
-    boolean serve = Arrays.asList(args).contains("serve");
+    Main main = new Main();
+    CommandLine cl = commandLine(main, System.out, System.err);
+    ParseResult parsed;
+    try {
+      parsed = cl.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      System.exit(handleParameterError(cl, e, args));
+      return;
+    }
+    ParseResult command = parsed;
+    boolean help = false;
+    while (true) {
+      help |= command.isUsageHelpRequested() || command.isVersionHelpRequested();
+      if (!command.hasSubcommand()) {
+        break;
+      }
+      command = command.subcommand();
+    }
+    boolean serve = command.commandSpec().userObject() instanceof ServeCommand;
     if (!serve) {
       System.setProperty("darwinmail.log.target", "System.err");
       System.setProperty("darwinmail.log.level", "WARN");
     }
-    if (!serve && ControlClient.wantsForwarding(args)) {
-      Integer forwarded = ControlClient.tryForward(args, System.in, System.out, System.err);
+    if (!serve && !help && parsed.hasSubcommand()) {
+      // Nothing loaded yet but picocli and this package's command classes: no logging, no server class.
+      Integer forwarded = ControlClient.forward(main.config, Arrays.asList(args),
+          command.hasMatchedOption("--password-stdin"), System.in, System.out, System.err);
       if (forwarded != null) {
-        flushLogs();
         System.exit(forwarded);
       }
     }
+    DarwinMail.prepareJvm();
     int code;
     try (Cli cli = Cli.local()) {
-      code = execute(args, System.in, System.out, System.err, cli);
+      main.cli = cli;
+      code = executeParsed(cl, parsed, args);
     }
     // A server that stopped (SIGTERM) returns 0 and lets the JVM end; one that could not start (a port in use, a
     // bad configuration) must not exit 0: a service manager would take it for a clean stop.
@@ -74,11 +98,20 @@ public final class Main {
     }
   }
 
-  /** Runs one command line; used by {@link #main} and by the control socket inside a running server. */
+  /** Runs one command line with {@code cli}'s services; used inside a running server and by tests. */
   public static int execute(String[] args, InputStream in, PrintStream out, PrintStream err, Cli cli) {
     Main main = new Main();
     main.cli = cli;
     cli.stdin = in;
+    CommandLine cl = commandLine(main, out, err);
+    try {
+      return executeParsed(cl, cl.parseArgs(args), args);
+    } catch (CommandLine.ParameterException e) {
+      return handleParameterError(cl, e, args);
+    }
+  }
+
+  private static CommandLine commandLine(Main main, PrintStream out, PrintStream err) {
     CommandLine cl = new CommandLine(main);
     cl.setOut(new PrintWriter(out, true));
     cl.setErr(new PrintWriter(err, true));
@@ -90,15 +123,42 @@ public final class Main {
       }
       // Unexpected: one line in plain words; the stack trace to the log (the server's, for a command it runs; here
       // at debug level, so that stderr keeps one line: darwinmail.log.level=DEBUG shows it).
-      if (cli.server() != null) {
-        log.error("command {} failed", String.join(" ", args), e);
+      org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Main.class);
+      if (main.cli.server() != null) {
+        log.error("command {} failed", String.join(" ", parsed.originalArgs()), e);
       } else {
         log.debug("command failed", e);
       }
       cmd.getErr().println("darwinmail: " + org.darwinmail.errors.Errors.plain(e));
       return 1;
     });
-    return cl.execute(args);
+    return cl;
+  }
+
+  private static int handleParameterError(CommandLine cl, CommandLine.ParameterException e, String[] args) {
+    try {
+      return cl.getParameterExceptionHandler().handleParseException(e, args);
+    } catch (Exception x) {
+      cl.getErr().println("darwinmail: " + x.getMessage());
+      return 2;
+    }
+  }
+
+  /** Executes what {@link CommandLine#parseArgs} found, as {@link CommandLine#execute} would, without parsing again. */
+  private static int executeParsed(CommandLine cl, ParseResult parsed, String[] args) {
+    try {
+      return cl.getExecutionStrategy().execute(parsed);
+    } catch (CommandLine.ParameterException e) {
+      return handleParameterError(cl, e, args);
+    } catch (CommandLine.ExecutionException e) {
+      Exception cause = e.getCause() instanceof Exception x ? x : e;
+      try {
+        return cl.getExecutionExceptionHandler().handleExecutionException(cause, e.getCommandLine(), parsed);
+      } catch (Exception x) {
+        cl.getErr().println("darwinmail: " + org.darwinmail.errors.Errors.plain(x));
+        return 1;
+      }
+    }
   }
 
   ServerConfig loadConfig() {

@@ -21,7 +21,7 @@ final class ServeCommand implements Runnable {
     }
     ServerConfig config = ConfigLoader.load(main.config);
     DarwinMail server = DarwinMail.start(config);
-    ControlServer control = ControlServer.start(server);
+    ControlServer control = ControlServer.start(config.dataDir(), Cli.controlHandler(server));
     org.darwinmail.admin.web.AdminWeb web = org.darwinmail.admin.web.AdminWeb.start(server);
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

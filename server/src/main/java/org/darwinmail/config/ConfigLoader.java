@@ -111,11 +111,7 @@ public final class ConfigLoader {
 
   /** A relative data_dir is relative to the configuration file's folder. */
   private static Path resolveDataDir(Path file, Path dataDir) {
-    if (dataDir.isAbsolute()) {
-      return dataDir;
-    }
-    Path parent = file.toAbsolutePath().getParent();
-    return parent.resolve(dataDir).normalize();
+    return ConfigPaths.resolve(file, dataDir);
   }
 
   private static ServerConfig withDataDir(ServerConfig c, Path d) {

@@ -25,7 +25,7 @@ public record ServerConfig(
 
   public ServerConfig {
     hostname = hostname == null || hostname.isBlank() ? "localhost" : hostname.trim();
-    dataDir = dataDir == null ? Path.of("var") : dataDir;
+    dataDir = dataDir == null ? Path.of(ConfigPaths.DEFAULT_DATA_DIR) : dataDir;
     listen = listen == null ? ListenConfig.defaults() : listen;
     dns = dns == null ? new DnsConfig(null, null) : dns;
     tls = tls == null ? new TlsConfig(null, null) : tls;

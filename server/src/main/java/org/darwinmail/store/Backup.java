@@ -43,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * {@code <dest>/<prefix>-<yyyyMMdd-HHmmss>/} holding a Derby online backup of the database ({@code db/}, consistent at
  * one instant while the server runs), every blob ({@code blobs/ab/<sha-256>}: hard links when the destination is on
  * the data directory's file system or holds an earlier backup with the same blob, copies otherwise), the TLS and DKIM
- * keys, the settings overlay and the data format manifest, and last a {@code MANIFEST}: the backup format, the
+ * keys, the admin console's accounts and wizard state, the settings overlay and the data format manifest, and last a {@code MANIFEST}: the backup format, the
  * release, the formats of the data in it, and a SHA-256 per file (a blob's name is its SHA-256). The folder is
  * written as {@code <name>.partial} and renamed when complete. {@link #verify} checks every file against the manifest,
  * every blob against its name, and boots a copy of the database to check that every message's body is there.
@@ -56,7 +56,7 @@ public final class Backup {
   public static final int FORMAT = 1;
   public static final String MANIFEST = "MANIFEST";
   /** What a backup keeps besides db/ and blobs/, when the data directory has it. */
-  private static final List<String> KEPT = List.of("tls", "dkim", "settings.toml", DataFormat.FILE);
+  private static final List<String> KEPT = List.of(DataDir.TLS, DataDir.DKIM, DataDir.ADMIN, DataDir.SETTINGS, DataDir.FORMAT);
   /** Longest MANIFEST line read: a path and a hash are far shorter. */
   private static final int MAX_LINE = 4096;
   /** Problems kept in a report (the count goes on). */

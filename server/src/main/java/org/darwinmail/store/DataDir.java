@@ -20,6 +20,8 @@ import java.nio.file.Path;
  *   dkim/            the DKIM keys, per domain
  *   backup/          online backups (darwinmail backup)
  *   run/control.sock the control socket of the running server
+ *   run/setup-code   the first-run wizard's one-time code, until setup is done (the admin listener)
+ *   admin/           the admin console's accounts (accounts.json, Argon2id) and the wizard's state (setup.json)
  *   settings.toml    settings changed at run time (the wizard, the CLI), over the configuration file
  *   .appliance-setup-done  the appliance's first boot made the domain and postmaster of its OVF properties
  *                    (written by ansible/roles/firstboot/templates/setup.j2, never by the server)
@@ -36,10 +38,11 @@ public record DataDir(Path root) {
   public static final String BACKUP = "backup";
   public static final String RUN = "run";
   public static final String SETTINGS = "settings.toml";
+  public static final String ADMIN = "admin";
   public static final String APPLIANCE_SETUP_DONE = ".appliance-setup-done";
   /** Every name directly under the data directory. */
   public static final java.util.Set<String> NAMES = java.util.Set.of(FORMAT, DB, DERBY_LOG, BLOBS, INTAKE, TLS, DKIM,
-      BACKUP, RUN, SETTINGS, APPLIANCE_SETUP_DONE);
+      BACKUP, RUN, SETTINGS, ADMIN, APPLIANCE_SETUP_DONE);
 
   public static DataDir of(Path root) {
     return new DataDir(root);
@@ -83,6 +86,18 @@ public record DataDir(Path root) {
 
   public Path controlSocket() {
     return root.resolve(RUN).resolve("control.sock");
+  }
+
+  public Path setupCode() {
+    return root.resolve(RUN).resolve("setup-code");
+  }
+
+  public Path adminAccounts() {
+    return root.resolve(ADMIN).resolve("accounts.json");
+  }
+
+  public Path setupState() {
+    return root.resolve(ADMIN).resolve("setup.json");
   }
 
   public Path settings() {

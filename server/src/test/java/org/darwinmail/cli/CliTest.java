@@ -210,7 +210,7 @@ class CliTest {
   void aRunningServerExecutesCommandsForASeparateProcess() throws Exception {
     Path c = config();
     try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c));
-        ControlServer control = ControlServer.start(server)) {
+        ControlServer control = ControlServer.start(server.config().dataDir(), Cli.controlHandler(server))) {
       Process p = cli(c, "domain", "add", "live.test");
       assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
       assertThat(p.exitValue()).as(stderr(p)).isZero();
@@ -230,6 +230,30 @@ class CliTest {
     }
   }
 
+  /**
+   * Issue 22: a command sent to a running server is answered without the client loading what the server runs
+   * (Netty, Derby and its pool, the logging, Jackson's data binding); the class-loading log of the client process is what says so.
+   */
+  @Test
+  void aCommandForTheRunningServerLoadsNoneOfTheServersClasses() throws Exception {
+    Path c = config();
+    run("", "--config", c.toString(), "domain", "add", "light.test");
+    Path classLog = dir.resolve("classes.log");
+    try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c));
+        ControlServer control = ControlServer.start(server.config().dataDir(), Cli.controlHandler(server))) {
+      Process p = cli(c, List.of("-Xlog:class+load=info:file=" + classLog), "domain", "list");
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.exitValue()).as(stderr(p)).isZero();
+      assertThat(out).isEqualTo("light.test\n");
+    }
+    List<String> loaded = Files.readAllLines(classLog).stream()
+        .map(l -> l.replaceFirst("^\\[[^]]*\\]\\[[^]]*\\]\\[[^]]*\\] (\\S+) .*$", "$1")).toList();
+    assertThat(loaded).contains("org.darwinmail.cli.ControlClient");
+    assertThat(loaded).noneMatch(n -> n.startsWith("io.netty.") || n.startsWith("org.apache.derby.")
+        || n.startsWith("ch.qos.logback.") || n.startsWith("com.zaxxer.") || n.equals("tools.jackson.databind.ObjectMapper"));
+  }
+
   @Test
   void withoutTheControlSocketASecondProcessGetsAClearError() throws Exception {
     Path c = config();
@@ -243,9 +267,15 @@ class CliTest {
 
   /** The command line in a process of its own, as an administrator runs it. */
   static Process cli(Path config, String... args) throws IOException {
+    return cli(config, List.of(), args);
+  }
+
+  static Process cli(Path config, List<String> jvmOptions, String... args) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1", "-cp",
-        System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config", config.toString()));
+    List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config",
+        config.toString()));
     cmd.addAll(List.of(args));
     return new ProcessBuilder(cmd).start();
   }

@@ -54,4 +54,10 @@ class DataDirTest {
         d.tlsCert().getParent(), d.controlSocket().getParent()))
         .allSatisfy(p -> assertThat(DataDir.NAMES).contains(p.getFileName().toString()));
   }
+
+  @Test
+  void theControlClientFindsTheSocketWhereTheServerMakesIt() {
+    Path root = Path.of("/var/lib/darwinmail");
+    assertThat(org.darwinmail.admin.ControlProtocol.socketPath(root)).isEqualTo(DataDir.of(root).controlSocket());
+  }
 }

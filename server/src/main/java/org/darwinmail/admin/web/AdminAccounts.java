@@ -29,7 +29,7 @@ final class AdminAccounts {
   private final List<Admin> admins = new ArrayList<>();
 
   AdminAccounts(Path dataDir) {
-    this.file = dataDir.resolve("admin").resolve("accounts.json");
+    this.file = org.darwinmail.store.DataDir.of(dataDir).adminAccounts();
     if (Files.exists(file)) {
       try {
         JsonNode root = JSON.readTree(Files.readString(file));

@@ -69,7 +69,7 @@ public final class AdminWeb implements AutoCloseable {
   public static AdminWeb start(DarwinMail mail, Options o) {
     String address = mail.config().listen().admin();
     Path dataDir = mail.config().dataDir();
-    Path codeFile = dataDir.resolve("run").resolve("setup-code");
+    Path codeFile = org.darwinmail.store.DataDir.of(dataDir).setupCode();
     var services = mail.services();
     Api api = new Api(services.directory(), new SettingsEngine(dataDir, services.directory()),
         new AdminAccounts(dataDir), new SetupState(dataDir), new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),

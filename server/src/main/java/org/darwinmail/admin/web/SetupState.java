@@ -38,7 +38,7 @@ final class SetupState {
   private List<String> aliases = List.of();
 
   SetupState(Path dataDir) {
-    this.file = dataDir.resolve("admin").resolve("setup.json");
+    this.file = org.darwinmail.store.DataDir.of(dataDir).setupState();
     if (Files.exists(file)) {
       try {
         JsonNode n = JSON.readTree(Files.readString(file));
