@@ -173,7 +173,7 @@ abstract class QueueRepositoryContract {
     QueueRepository other = repository(engine.node());
     List<Long> messages = new ArrayList<>();
     List<List<QueueRepository.Rcpt>> rows = new ArrayList<>();
-    for (int i = 0; i < 40; i++) {
+    for (int i = 0; i < 300; i++) {
       List<QueueRepository.Rcpt> r = add("bob@example.org", "carol@example.net");
       rows.add(r);
       messages.add(r.getFirst().messageId());
