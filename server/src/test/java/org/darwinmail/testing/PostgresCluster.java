@@ -53,6 +53,8 @@ public final class PostgresCluster {
     if (shared == null) {
       shared = start();
       PostgresCluster c = shared;
+      System.out.println("PostgreSQL 15 test cluster on 127.0.0.1:" + c.port + ", PID " + c.pid() + ", ready in "
+          + c.startMillis + " ms (initdb included)");
       Runtime.getRuntime().addShutdownHook(new Thread(c::stop, "postgres-stop"));
     }
     return shared;
