@@ -112,6 +112,27 @@ public final class PostgresQueueRepository implements QueueRepository {
     });
   }
 
+  /**
+   * One statement: the due rows are locked with {@code FOR UPDATE SKIP LOCKED}, so a concurrent claimer passes over
+   * the rows this one is taking instead of waiting for them (and then finding them no longer due) or taking them too.
+   */
+  @Override
+  public List<Rcpt> claim(Instant now, int limit, Instant leaseUntil) {
+    return db.tx(c -> {
+      List<Rcpt> out;
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ? WHERE id IN"
+          + " (SELECT id FROM queue_recipients WHERE next_attempt <= ? ORDER BY next_attempt, id LIMIT ?"
+          + " FOR UPDATE SKIP LOCKED) RETURNING " + RCPT_COLUMNS)) {
+        ps.setTimestamp(1, Timestamp.from(leaseUntil));
+        ps.setTimestamp(2, Timestamp.from(now));
+        ps.setInt(3, limit);
+        out = rcpts(ps);
+      }
+      out.sort(Comparator.comparingLong(Rcpt::id));
+      return out;
+    });
+  }
+
   @Override
   public Instant nextDueAfter(Instant now) {
     return db.read(c -> {

@@ -206,6 +206,59 @@ abstract class QueueRepositoryContract {
     assertThat(messages).allSatisfy(id -> assertThat(q.message(id)).isEmpty());
   }
 
+  /**
+   * Four nodes claiming the due recipients at once, a few at a time: each recipient goes to exactly one of them, and
+   * none is due again before the lease ends; when it has ended (the claimer died), another node claims it again.
+   */
+  @Test
+  void concurrentClaimersNeverGetTheSameRecipientAndALapsedLeaseMakesItDueAgain() throws Exception {
+    List<Long> all = new ArrayList<>();
+    for (int i = 0; i < 100; i++) {
+      all.addAll(ids(add("bob@example.org", "carol@example.net")));
+    }
+    Instant now = Instant.now().plusMillis(1);
+    Instant leaseUntil = now.plus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.MILLIS);
+    List<QueueRepository> nodes = new ArrayList<>(List.of(q));
+    for (int i = 0; i < 3; i++) {
+      nodes.add(repository(engine.node()));
+    }
+    ExecutorService ex = Executors.newFixedThreadPool(nodes.size());
+    List<Long> claimed = new ArrayList<>();
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<List<Long>>> fs = new ArrayList<>();
+      for (QueueRepository node : nodes) {
+        fs.add(ex.submit(() -> {
+          go.await();
+          List<Long> mine = new ArrayList<>();
+          while (true) {
+            List<QueueRepository.Rcpt> got = node.claim(now, 7, leaseUntil);
+            if (got.isEmpty()) {
+              return mine;
+            }
+            assertThat(got).extracting(QueueRepository.Rcpt::nextAttempt).containsOnly(leaseUntil);
+            mine.addAll(ids(got));
+          }
+        }));
+      }
+      go.countDown();
+      for (Future<List<Long>> f : fs) {
+        claimed.addAll(f.get());
+      }
+    } finally {
+      ex.shutdownNow();
+    }
+    assertThat(claimed).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(all);
+    assertThat(q.due(leaseUntil.minusMillis(1), 1000)).isEmpty();
+    assertThat(q.nextDueAfter(now)).isEqualTo(leaseUntil);
+    QueueRepository other = nodes.get(2);
+    assertThat(ids(other.claim(leaseUntil, 1000, leaseUntil.plus(Duration.ofMinutes(5)))))
+        .containsExactlyElementsOf(all);
+    // a claim is not an attempt: only a delivery's outcome (deferred) counts one
+    assertThat(q.list().values().stream().flatMap(List::stream).toList())
+        .extracting(QueueRepository.Rcpt::attempts).containsOnly(0);
+  }
+
   @Test
   void aMessageAddedOnOneNodeIsDueOnAnother() {
     List<QueueRepository.Rcpt> rows = add("bob@example.org");
