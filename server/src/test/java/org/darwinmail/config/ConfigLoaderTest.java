@@ -59,7 +59,8 @@ class ConfigLoaderTest {
     assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nurl = \"jdbc:postgresql://db/mail\"\n")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("postgresql\" only");
     assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"postgresql\"\nurl = \"db:5432\"\n")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("store.url").hasMessageContaining("jdbc:postgresql://");
+        .isInstanceOf(ConfigException.class).hasMessageContaining("store.url")
+        .hasMessageContaining("jdbc:postgresql://");
     assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"postgresql\"\n"
         + "url = \"jdbc:postgresql://db/mail\"\n")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("needs user and password_file");
