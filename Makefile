@@ -46,7 +46,9 @@ run: dist
 	-@tools/apt-ensure swaks
 	tools/dev-run $(DIST)
 
+# PostgreSQL 15 (Debian's; never started as a service): the store's contract tests start their own cluster.
 check: jdk-check deps
+	@tools/apt-ensure postgresql-15
 	$(MVN) test
 
 # Tests too slow for `make check` (the SIGKILL crash-consistency test starts ten server processes).

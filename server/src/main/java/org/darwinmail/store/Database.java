@@ -27,10 +27,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Derby admits one process per database: a second process fails to open it with a clear error.
  */
-public final class Database implements AutoCloseable {
+public final class Database implements SqlRunner, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
   /** Every migration, in order. A new one is added here and as a resource; numbers are never reused. */
-  private static final List<String> MIGRATIONS = List.of(
+  static final List<String> MIGRATIONS = List.of(
       "V001__accounts_mailboxes_messages.sql",
       "V002__queue.sql",
       "V003__guard.sql",
@@ -386,14 +386,20 @@ public final class Database implements AutoCloseable {
     }
   }
 
-  private static int versionOf(String migration) {
+  static int versionOf(String migration) {
     return Integer.parseInt(migration.substring(1, 4));
   }
 
   /** The statements of one migration file: separated by lines that end with ';'; "--" lines are comments. */
   static List<String> statements(String migration) {
+    return statementsAt("/db/migration/" + migration);
+  }
+
+  /** The statements of the migration resource at {@code resource} (also PostgresDatabase's engine-specific files). */
+  static List<String> statementsAt(String resource) {
+    String migration = resource.substring(resource.lastIndexOf('/') + 1);
     String text;
-    try (InputStream in = Database.class.getResourceAsStream("/db/migration/" + migration)) {
+    try (InputStream in = Database.class.getResourceAsStream(resource)) {
       if (in == null) {
         throw new StoreException("missing migration resource " + migration);
       }
@@ -432,6 +438,7 @@ public final class Database implements AutoCloseable {
    * Runs {@code work} in one transaction, retrying on deadlock or lock timeout (Derby 40001 / 40XL1 / 40XL2) after a
    * short random pause that grows with each attempt, so that the transactions that collided do not collide again.
    */
+  @Override
   public <T> T tx(SqlWork<T> work) {
     return retrying(c -> {
       c.setAutoCommit(false);
@@ -453,6 +460,7 @@ public final class Database implements AutoCloseable {
   }
 
   /** Runs {@code work} on an auto-commit connection (single statements, reads), retrying like {@link #tx}. */
+  @Override
   public <T> T read(SqlWork<T> work) {
     return retrying(work);
   }

@@ -122,6 +122,33 @@ public final class DerbyQueueRepository implements QueueRepository {
     });
   }
 
+  /** Under {@link #WRITES}: Derby serves one process, and its claimers take turns there. */
+  @Override
+  public List<Rcpt> claim(Instant now, int limit, Instant leaseUntil) {
+    return write(c -> {
+      List<Rcpt> due;
+      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
+          + " next_attempt, last_error FROM queue_recipients WHERE next_attempt <= ? ORDER BY next_attempt, id"
+          + " FETCH FIRST " + limit + " ROWS ONLY")) {
+        ps.setTimestamp(1, Timestamp.from(now));
+        due = rcpts(ps);
+      }
+      List<Rcpt> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ? WHERE id = ?")) {
+        for (Rcpt r : due) {
+          ps.setTimestamp(1, Timestamp.from(leaseUntil));
+          ps.setLong(2, r.id());
+          ps.addBatch();
+          out.add(new Rcpt(r.id(), r.messageId(), r.recipient(), r.domain(), r.attempts(), leaseUntil,
+              r.lastError()));
+        }
+        ps.executeBatch();
+      }
+      out.sort(java.util.Comparator.comparingLong(Rcpt::id));
+      return out;
+    });
+  }
+
   @Override
   public Instant nextDueAfter(Instant now) {
     return db.read(c -> {

@@ -36,7 +36,7 @@ public final class GroupCommit<R, T> {
     }
   }
 
-  private final Database db;
+  private final SqlRunner db;
   private final java.util.concurrent.locks.Lock serial;
   private final Work<R, T> work;
   private final int maxBatch;
@@ -45,12 +45,12 @@ public final class GroupCommit<R, T> {
   private final ArrayDeque<Pending<R, T>> queue = new ArrayDeque<>();
   private boolean running;
 
-  public GroupCommit(Database db, int maxBatch, Work<R, T> work) {
+  public GroupCommit(SqlRunner db, int maxBatch, Work<R, T> work) {
     this(db, maxBatch, null, work);
   }
 
   /** Holds {@code serial} (when not null) around each transaction, its commit included. */
-  public GroupCommit(Database db, int maxBatch, java.util.concurrent.locks.Lock serial, Work<R, T> work) {
+  public GroupCommit(SqlRunner db, int maxBatch, java.util.concurrent.locks.Lock serial, Work<R, T> work) {
     this.db = db;
     this.serial = serial;
     this.maxBatch = maxBatch;

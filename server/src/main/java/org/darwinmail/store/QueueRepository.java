@@ -29,6 +29,16 @@ public interface QueueRepository {
   /** Recipients due at {@code now}, oldest first, at most {@code limit}. */
   List<Rcpt> due(Instant now, int limit);
 
+  /**
+   * Takes up to {@code limit} recipients due at {@code now}, oldest first, for the caller until {@code leaseUntil}:
+   * their next attempt becomes {@code leaseUntil}, so no other claimer (another node) gets them before then, and a
+   * claimer that dies leaves them due again when the lease ends. Two claimers at once never get the same recipient.
+   * Returns the rows as claimed (next attempt {@code leaseUntil}), in id order. Not used by the delivery engine
+   * yet (issue 20: it reads {@link #due}, right for one node); {@code attempts} as a fencing token for
+   * {@link #remove} and {@link #deferred} comes with that use.
+   */
+  List<Rcpt> claim(Instant now, int limit, Instant leaseUntil);
+
   /** When the first recipient not yet due at {@code now} becomes due, or null when there is none. */
   Instant nextDueAfter(Instant now);
 

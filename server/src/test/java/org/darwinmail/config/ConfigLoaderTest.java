@@ -51,6 +51,29 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void theStoreEngineIsDerbyByDefaultAndNothingElseRunsYet() throws Exception {
+    assertThat(ConfigLoader.load(write("[store]\ndisk_reserve_mb = 5\n")).store().engine()).isEqualTo("derby");
+    assertThat(ConfigLoader.load(write("[store]\nengine = \"derby\"\n")).store().engine()).isEqualTo("derby");
+    assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"mysql\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("store.engine").hasMessageContaining("mysql");
+    assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nurl = \"jdbc:postgresql://db/mail\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("postgresql\" only");
+    assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"postgresql\"\nurl = \"db:5432\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("store.url")
+        .hasMessageContaining("jdbc:postgresql://");
+    assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"postgresql\"\n"
+        + "url = \"jdbc:postgresql://db/mail\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("needs user and password_file");
+    assertThatThrownBy(() -> ConfigLoader.load(write("[store]\npassword_fil = \"x\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("unknown key").hasMessageContaining("password_fil");
+    // A complete PostgreSQL section is still refused, in one line: the mailboxes and accounts are Derby-only.
+    assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"postgresql\"\n"
+        + "url = \"jdbc:postgresql://db.example.test/mail\"\nuser = \"darwin\"\npassword_file = \"/etc/pw\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("\"postgresql\" cannot run yet")
+        .hasMessageNotContaining("\n");
+  }
+
+  @Test
   void relativeDataDirIsRelativeToTheFileAndRuntimeSettingsWin() throws Exception {
     Path f = write("hostname = \"base.test\"\ndata_dir = \"data\"\n[smtp]\nmax_recipients = 7\nmax_errors = 3\n");
     Files.createDirectories(dir.resolve("data"));

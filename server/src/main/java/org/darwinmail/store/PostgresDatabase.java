@@ -1,0 +1,202 @@
+package org.darwinmail.store;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.List;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A PostgreSQL database shared by several nodes (issue 20), with a connection pool and the same numbered
+ * migrations as {@link Database}: {@code db/migration/V###__name.sql}, or {@code db/migration/postgresql/V###__...}
+ * where the engines differ (V007's triggers). Migrations run under a session advisory lock, so that of several
+ * nodes starting together one migrates and the others wait, then find nothing left to do; a schema newer than
+ * this release is refused before anything is written.
+ *
+ * <p>Not yet used by the server: only the outbound queue ({@link PostgresQueueRepository}) and the abuse guard
+ * ({@link PostgresSenderRepository}) have PostgreSQL code, and {@code [store] engine = "postgresql"} is refused at
+ * configuration load until the mail store and the directory have theirs.
+ */
+public final class PostgresDatabase implements SqlRunner, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(PostgresDatabase.class);
+  /** The advisory lock key of the migrations ("DarwinMa" in ASCII): any constant every node agrees on. */
+  static final long MIGRATION_LOCK = 0x44617277696e4d61L;
+  private static final int ATTEMPTS = 8;
+  private final HikariDataSource pool;
+
+  private PostgresDatabase(HikariDataSource pool) {
+    this.pool = pool;
+  }
+
+  /** Opens a pool of {@code poolSize} connections to {@code url} and migrates the schema. */
+  public static PostgresDatabase open(String url, String user, String password, int poolSize) {
+    HikariConfig hc = new HikariConfig();
+    hc.setJdbcUrl(url);
+    hc.setUsername(user);
+    hc.setPassword(password);
+    hc.setMaximumPoolSize(poolSize);
+    hc.setMinimumIdle(Math.min(2, poolSize));
+    hc.setPoolName("postgresql");
+    hc.setAutoCommit(true);
+    hc.setTransactionIsolation("TRANSACTION_READ_COMMITTED");
+    HikariDataSource pool;
+    try {
+      pool = new HikariDataSource(hc);
+    } catch (RuntimeException e) {
+      throw new StoreException("cannot connect to " + url + " as " + user + ": " + rootMessage(e), e);
+    }
+    try (Connection c = pool.getConnection()) {
+      migrate(c);
+    } catch (SQLException | RuntimeException e) {
+      pool.close();
+      if (e instanceof StoreException se) {
+        throw se;
+      }
+      throw new StoreException("cannot migrate the database " + url + ": " + rootMessage(e), e);
+    }
+    return new PostgresDatabase(pool);
+  }
+
+  /** The password in {@code file}: its first line (a trailing newline is not part of it). */
+  public static String readPassword(Path file) {
+    try {
+      String s = Files.readString(file, StandardCharsets.UTF_8);
+      int nl = s.indexOf('\n');
+      return (nl < 0 ? s : s.substring(0, nl)).stripTrailing();
+    } catch (IOException e) {
+      throw new StoreException("cannot read the password file " + file + ": "
+          + org.darwinmail.errors.Errors.reason(e), e);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.getMessage() != null ? t.getMessage() : e.toString();
+  }
+
+  /** Applies the pending migrations, each in its own transaction, holding the advisory lock throughout. */
+  private static void migrate(Connection c) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_lock(?)")) {
+      ps.setLong(1, MIGRATION_LOCK);
+      ps.execute(); // waits while another node migrates
+    }
+    try {
+      try (Statement s = c.createStatement()) {
+        s.executeUpdate("CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL PRIMARY KEY,"
+            + " name VARCHAR(200) NOT NULL, applied_at TIMESTAMP NOT NULL)");
+      }
+      TreeSet<Integer> applied = new TreeSet<>();
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
+        while (rs.next()) {
+          applied.add(rs.getInt(1));
+        }
+      }
+      if (!applied.isEmpty() && applied.last() > Database.SCHEMA) {
+        throw new StoreException("the PostgreSQL database holds schema " + applied.last() + ", written by a newer"
+            + " release of Darwin Mail; this release reads up to " + Database.SCHEMA + ": run that release or a"
+            + " newer one");
+      }
+      for (String m : Database.MIGRATIONS) {
+        int v = Database.versionOf(m);
+        if (applied.contains(v)) {
+          continue;
+        }
+        log.info("applying database migration {} (postgresql)", m);
+        c.setAutoCommit(false);
+        try (Statement s = c.createStatement()) {
+          for (String sql : statements(m)) {
+            s.executeUpdate(sql);
+          }
+          try (PreparedStatement ps = c.prepareStatement("INSERT INTO schema_version VALUES (?, ?, ?)")) {
+            ps.setInt(1, v);
+            ps.setString(2, m);
+            ps.setTimestamp(3, java.sql.Timestamp.from(Instant.now()));
+            ps.executeUpdate();
+          }
+          c.commit();
+        } catch (SQLException e) {
+          c.rollback();
+          throw new SQLException("migration " + m + " failed: " + e.getMessage(), e.getSQLState(), e);
+        } finally {
+          c.setAutoCommit(true);
+        }
+      }
+    } finally {
+      try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(?)")) {
+        ps.setLong(1, MIGRATION_LOCK);
+        ps.execute();
+      }
+    }
+  }
+
+  /** The engine-specific file when there is one, else the portable one. */
+  static List<String> statements(String migration) {
+    String own = "/db/migration/postgresql/" + migration;
+    return Database.class.getResource(own) != null ? Database.statementsAt(own) : Database.statements(migration);
+  }
+
+  @Override
+  public <T> T tx(Database.SqlWork<T> work) {
+    return retrying(c -> {
+      c.setAutoCommit(false);
+      try {
+        T result = work.run(c);
+        c.commit();
+        c.setAutoCommit(true);
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        try {
+          c.rollback();
+          c.setAutoCommit(true);
+        } catch (SQLException r) {
+          e.addSuppressed(r);
+        }
+        throw e;
+      }
+    });
+  }
+
+  @Override
+  public <T> T read(Database.SqlWork<T> work) {
+    return retrying(work);
+  }
+
+  /** Retries a serialization failure (40001) or a deadlock victim (40P01) after a short random pause. */
+  private <T> T retrying(Database.SqlWork<T> work) {
+    for (int attempt = 1; ; attempt++) {
+      try (Connection c = pool.getConnection()) {
+        return work.run(c);
+      } catch (SQLException e) {
+        String st = e.getSQLState();
+        if (attempt < ATTEMPTS && ("40001".equals(st) || "40P01".equals(st))) {
+          try {
+            Thread.sleep(1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10 * attempt));
+          } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+          }
+          continue;
+        }
+        throw new StoreException(e.getMessage(), e);
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}

@@ -1,0 +1,104 @@
+package org.darwinmail.store;
+
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The abuse guard's tables (sender_blocks, sender_recipients) in PostgreSQL, shared by every node (issue 20). A
+ * recipient already known, because another node recorded it first, is skipped with {@code ON CONFLICT DO NOTHING}:
+ * PostgreSQL aborts the whole transaction on a unique violation, where Derby lets the next statement run.
+ */
+public final class PostgresSenderRepository implements SenderRepository {
+  /** The longest recipient column (an address is at most 320 octets, RFC 5321 §4.5.3.1). */
+  private static final int RECIPIENT_MAX = 320;
+  private final SqlRunner db;
+
+  public PostgresSenderRepository(SqlRunner db) {
+    this.db = db;
+  }
+
+  @Override
+  public List<Block> blocks() {
+    return db.read(c -> {
+      List<Block> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT account, blocked_at, reason, messages, recipients, window_seconds FROM sender_blocks");
+          ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Block(rs.getString(1), rs.getTimestamp(2).toInstant(), rs.getString(3), rs.getInt(4),
+              rs.getInt(5), rs.getInt(6)));
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public void addBlock(Block b) {
+    db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_blocks VALUES (?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, b.account());
+        ps.setTimestamp(2, Timestamp.from(b.since()));
+        ps.setString(3, b.reason());
+        ps.setInt(4, b.messages());
+        ps.setInt(5, b.recipients());
+        ps.setInt(6, b.windowSeconds());
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public boolean removeBlock(String account) {
+    return db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_blocks WHERE account = ?")) {
+        ps.setString(1, account);
+        return ps.executeUpdate();
+      }
+    }) > 0;
+  }
+
+  @Override
+  public Set<String> knownRecipients(String account) {
+    return db.read(c -> {
+      Set<String> s = ConcurrentHashMap.newKeySet();
+      try (PreparedStatement ps = c.prepareStatement("SELECT recipient FROM sender_recipients WHERE account = ?")) {
+        ps.setString(1, account);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            s.add(rs.getString(1));
+          }
+        }
+      }
+      return s;
+    });
+  }
+
+  @Override
+  public void rememberRecipients(String account, Collection<String> recipients, Instant at) {
+    if (recipients.isEmpty()) {
+      return;
+    }
+    Timestamp now = Timestamp.from(at);
+    db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_recipients VALUES (?, ?, ?)"
+          + " ON CONFLICT DO NOTHING")) {
+        for (String r : recipients) {
+          ps.setString(1, account);
+          ps.setString(2, r.length() > RECIPIENT_MAX ? r.substring(0, RECIPIENT_MAX) : r);
+          ps.setTimestamp(3, now);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      return null;
+    });
+  }
+}
