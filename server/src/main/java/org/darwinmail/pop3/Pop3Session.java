@@ -617,7 +617,7 @@ public final class Pop3Session extends Session {
     ByteBuf out = null;
     try (FileChannel fc = ctx.mail().openChannel(m)) {
       byte[] head = (status.line() + "\r\n").getBytes(StandardCharsets.US_ASCII);
-      out = channelAfterPending().alloc().directBuffer(head.length + size + 1 + END.length);
+      out = channel.alloc().directBuffer(head.length + size + 1 + END.length);
       out.writeBytes(head);
       int start = out.writerIndex();
       long pos = 0;
@@ -629,7 +629,7 @@ public final class Pop3Session extends Session {
         return false; // a file that is not the row's size: the general path copes with anything
       }
       if (!canonical(out, start, out.writerIndex())) {
-        ByteBuf stuffed = channelAfterPending().alloc().directBuffer(head.length + size + size / 16 + 8);
+        ByteBuf stuffed = channel.alloc().directBuffer(head.length + size + size / 16 + 8);
         stuffed.writeBytes(head);
         byte[] raw = new byte[size];
         out.getBytes(start, raw);
