@@ -112,6 +112,25 @@ public abstract class Session {
     }
   }
 
+  /**
+   * Adds {@code buf} (whole lines, CRLF included) to the gathered reply and takes it over: when nothing is gathered
+   * it becomes the gathered buffer itself, so that a reply built in one buffer (a POP3 download) goes to the socket
+   * with the rest of the batch, in one cross-thread write and without a copy.
+   */
+  protected void send(ByteBuf buf) {
+    synchronized (out) {
+      if (pending == null) {
+        pending = buf;
+      } else {
+        pending.writeBytes(buf);
+        buf.release();
+      }
+      if (pending.readableBytes() >= PENDING_LIMIT) {
+        writePending();
+      }
+    }
+  }
+
   /** The gathered lines, now the caller's to write. Callers hold {@link #out}. */
   private ByteBuf takePending() {
     ByteBuf b = pending;

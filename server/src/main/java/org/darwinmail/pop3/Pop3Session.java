@@ -6,6 +6,8 @@ import io.netty.channel.ChannelFuture;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.NoSuchFileException;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -31,6 +33,7 @@ import org.darwinmail.pop3.Pop3Command.Top;
 import org.darwinmail.pop3.Pop3Command.Uidl;
 import org.darwinmail.pop3.Pop3Command.User;
 import org.darwinmail.store.Account;
+import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
 import org.slf4j.Logger;
@@ -155,6 +158,66 @@ public final class Pop3Session extends Session {
       return;
     }
     reply(new Reply(false, "SYS/TEMP", "Internal error, session " + id()));
+  }
+
+  /**
+   * What runs on the event loop instead of the session's virtual thread (see {@code net.SessionRunner}): the events
+   * and every command answered from the session's memory, that is from the snapshot taken at login (RFC 1939 §5:
+   * the numbers and sizes are fixed for the session), with no storage, no password hash and no pause. In
+   * TRANSACTION that is STAT, LIST, UIDL, DELE, NOOP, RSET and CAPA; a client retrieving and deleting its mail pays
+   * the hand-off to a virtual thread and back for RETR only. Errors (an unknown command, a wrong state, a bad
+   * number) are answered inline too. Not inline: PASS and AUTH (the login guard, Argon2id, the snapshot), STLS (it
+   * changes the pipeline), QUIT in TRANSACTION (the UPDATE state writes the store), RETR and TOP (they read the
+   * blob file, which can stall on a slow or failing disk and would then stop every connection of the loop), and a
+   * whole-maildrop LIST or UIDL of more than {@link #INLINE_LISTING} messages (memory, but long enough to be felt by
+   * the other connections of the loop).
+   */
+  @Override
+  protected boolean inline(Object frame) {
+    return switch (frame) {
+      case Frames.Connected c -> true;
+      case Frames.Idle i -> true;
+      case Frames.Expired e -> true;
+      case Frames.Closed c -> true;
+      case Frames.LineTooLong t -> true;
+      case Frames.Line l -> !saslPending && answeredFromMemory(l.text());
+      default -> false;
+    };
+  }
+
+  /** Longest whole-maildrop LIST or UIDL answered on the event loop (about 30 KB of output). */
+  static final int INLINE_LISTING = 1000;
+
+  private boolean answeredFromMemory(String text) {
+    Pop3Command cmd;
+    try {
+      cmd = Pop3Command.parse(text);
+    } catch (Pop3Exception e) {
+      return true; // a syntax error: answered from memory
+    }
+    if (cmd instanceof Stls) {
+      return false; // resumes the framer or changes the pipeline: on the session's thread, as always
+    }
+    if (precondition(cmd) != null) {
+      return true; // refused by the state table
+    }
+    return switch (cmd) {
+      case User u -> true;
+      case Capa c -> true;
+      case Apop a -> true; // refused
+      case Noop n -> true;
+      case Stat s -> true;
+      case Dele d -> true;
+      case Rset r -> true;
+      case Pop3Command.List l -> l.msg() != null || messages.size() <= INLINE_LISTING;
+      case Uidl u -> u.msg() != null || messages.size() <= INLINE_LISTING;
+      case Quit q -> state == State.AUTHORIZATION; // TRANSACTION: the UPDATE state writes the store
+      case Pass p -> false;
+      case Auth a -> false;
+      case Stls s -> false;
+      case Retr r -> false;
+      case Top t -> false;
+    };
   }
 
   @Override
@@ -494,6 +557,9 @@ public final class Pop3Session extends Session {
    * message size. A small message is one write, flushed with the other answers of the batch (PIPELINING).
    */
   private void stream(MessageRow m, long bodyLines, Reply status) {
+    if (bodyLines < 0 && m.size() > 0 && m.size() <= BlobStore.SMALL && whole(m, status)) {
+      return;
+    }
     InputStream in;
     try {
       in = ctx.mail().open(m);
@@ -536,6 +602,78 @@ public final class Pop3Session extends Session {
         out.release();
       }
     }
+  }
+
+  /**
+   * RETR of a small message in one buffer: the status line, then the blob read straight into the same (direct)
+   * buffer with one positional read, then ".CRLF". A message already in the form RFC 1939 §3 sends (every line ending
+   * in CRLF, none starting with ".", as mail received over SMTP nearly always is) goes out as stored, without passing
+   * through {@link DotStuffer} or the heap; the buffer joins the batch's other answers ({@code send(ByteBuf)}), so the
+   * answer costs one write to the event loop. Returns false, having sent nothing, when the file is not the size of
+   * the row (the streaming path then handles it).
+   */
+  private boolean whole(MessageRow m, Reply status) {
+    int size = (int) m.size();
+    ByteBuf out = null;
+    try (FileChannel fc = ctx.mail().openChannel(m)) {
+      byte[] head = (status.line() + "\r\n").getBytes(StandardCharsets.US_ASCII);
+      out = channel.alloc().directBuffer(head.length + size + 1 + END.length);
+      out.writeBytes(head);
+      int start = out.writerIndex();
+      long pos = 0;
+      int n;
+      while (out.isWritable() && (n = out.writeBytes(fc, pos, out.writableBytes())) > 0) {
+        pos += n;
+      }
+      if (pos != size) {
+        return false; // a file that is not the row's size: the general path copes with anything
+      }
+      if (!canonical(out, start, out.writerIndex())) {
+        ByteBuf stuffed = channel.alloc().directBuffer(head.length + size + size / 16 + 8);
+        stuffed.writeBytes(head);
+        byte[] raw = new byte[size];
+        out.getBytes(start, raw);
+        DotStuffer d = new DotStuffer(-1);
+        d.feed(raw, 0, size, stuffed);
+        d.finish(stuffed);
+        out.release();
+        out = null;
+        send(stuffed);
+        return true;
+      }
+      out.writeBytes(END);
+      ByteBuf whole = out;
+      out = null;
+      send(whole);
+      return true;
+    } catch (NoSuchFileException e) {
+      throw new Pop3Exception(Reply.MESSAGE_GONE);
+    } catch (IOException e) {
+      log.error("[{}] cannot read blob {}", id(), m.blob(), e);
+      throw new Pop3Exception(Reply.NO_INBOX);
+    } finally {
+      if (out != null) {
+        out.release();
+      }
+    }
+  }
+
+  private static final byte[] END = {'.', '\r', '\n'};
+
+  /**
+   * True when bytes [from, to) of {@code b} are already what RFC 1939 §3 sends: every LF preceded by CR, the last
+   * line ended, no line starting with "." (a bare CR inside a line is sent as it is either way).
+   */
+  static boolean canonical(ByteBuf b, int from, int to) {
+    if (to - from < 2 || b.getByte(from) == '.' || b.getByte(to - 1) != '\n') {
+      return false;
+    }
+    for (int i = b.indexOf(from, to, (byte) '\n'); i >= 0; i = b.indexOf(i + 1, to, (byte) '\n')) {
+      if (i == from || b.getByte(i - 1) != '\r' || i + 1 < to && b.getByte(i + 1) == '.') {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -854,6 +854,11 @@ public final class MailStore {
     return blobs.open(m.blob());
   }
 
+  /** The message's bytes as a channel (positional reads into direct buffers, no copy through the heap). */
+  public java.nio.channels.FileChannel openChannel(MessageRow m) throws IOException {
+    return java.nio.channels.FileChannel.open(blobs.path(m.blob()), java.nio.file.StandardOpenOption.READ);
+  }
+
   /** Is any message still using this blob? (for the sweep and the collector, with the queue's) */
   public boolean blobReferenced(String hash) {
     return db.read(c -> {

@@ -58,6 +58,30 @@ class DotStufferTest {
     }
   }
 
+  /**
+   * RETR sends a small message as stored when {@link Pop3Session#canonical} says it is already in the form RFC 1939
+   * §3 sends: that must hold exactly when byte-stuffing would change nothing but append the final ".CRLF".
+   */
+  @org.junit.jupiter.api.Test
+  void aMessageIsCanonicalExactlyWhenStuffingOnlyAppendsTheEnd() {
+    java.util.Random rnd = new java.util.Random(2449);
+    String[] pieces = {"ab", "x y", ".", "\r\n", "\r\n", "\r\n", "\r", "\n"};
+    int canonical = 0;
+    for (int n = 0; n < 5000; n++) {
+      StringBuilder sb = new StringBuilder();
+      for (int k = rnd.nextInt(12); k >= 0; k--) {
+        sb.append(pieces[rnd.nextInt(n % 2 == 0 ? 5 : pieces.length)]);
+      }
+      byte[] in = sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+      ByteBuf b = Unpooled.buffer().writeBytes("+OK head\r\n".getBytes(StandardCharsets.ISO_8859_1)).writeBytes(in);
+      boolean fast = Pop3Session.canonical(b, b.writerIndex() - in.length, b.writerIndex());
+      boolean unchanged = run(-1, in, in.length).equals(sb + ".\r\n");
+      assertThat(fast).as(sb.toString()).isEqualTo(unchanged);
+      canonical += fast ? 1 : 0;
+    }
+    assertThat(canonical).as("the generator makes canonical messages too").isGreaterThan(100);
+  }
+
   /** Lines end at CRLF or a bare LF; a bare CR stays in its line (a CR at the very end ends the last line). */
   private static String reference(String in) {
     StringBuilder out = new StringBuilder();
