@@ -25,11 +25,11 @@ public final class DataFormat {
   private static final Logger log = LoggerFactory.getLogger(DataFormat.class);
   static final String FILE = DataDir.FORMAT;
   /**
-   * The oldest release that reads what this one writes: 0.2.0 (not yet tagged) brings schemas 7 (V007) and 8 (V008,
-   * the IMAP \Recent mark); 0.1.0 knew up to 6 and has no FORMAT check. A release that adds a schema step sets this
-   * to its own version; an older release is stopped by database_schema anyway.
+   * The oldest release that reads what this one writes: 0.3.0 brings schema 8 (V008, the IMAP \Recent mark and
+   * subscriptions that outlive their mailbox), which 0.2.0 (schema 7) does not know; 0.1.0 knew up to 6 and has no
+   * FORMAT check. A release that adds a format step sets this to its own version.
    */
-  static final String READABLE_FROM = "0.2.0";
+  static final String READABLE_FROM = "0.3.0";
   /** A manifest is a few lines; a longer file is not one. */
   private static final int MAX_BYTES = 16 * 1024;
 
