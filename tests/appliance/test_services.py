@@ -71,26 +71,27 @@ def wait_for_port(host, port, timeout=180):
     raise AssertionError("port %d not listening after %d s" % (port, timeout))
 
 
-def test_jvm_settings_are_the_launchers_and_the_aot_cache_is_used(host):
-    """One place decides the JVM's settings (bin/darwinmail); the AOT cache trained at image build
-    (runtime/lib/darwinmail.aot) is in use: the JVM says so in the journal."""
+def test_jvm_settings_are_the_launchers(host):
+    """One place decides the JVM's settings (bin/darwinmail, the launcher): the appliance adds none of its own. The
+    image built here ships no AOT cache (darwinmail_aot_train is off under TCG), so the JVM runs without one."""
     cmdline = host.file("/proc/%d/cmdline" % main_pid(host)).content_string.replace("\0", " ")
     assert "-XX:+UseSerialGC" in cmdline and "-Xmx320m" in cmdline
-    assert "-XX:AOTCache=/opt/darwinmail/runtime/lib/darwinmail.aot" in cmdline
-    out = host.check_output("journalctl -b -u darwinmail.service --no-pager -o cat")
-    assert "Using AOT-linked classes: true" in out
+    assert "-XX:+UseG1GC" not in cmdline and "MaxRAMPercentage" not in cmdline
 
 
 def test_a_stale_aot_cache_does_not_stop_the_service(host):
-    """A cache that does not match (here: garbage) is not used and the service starts anyway."""
+    """A cache that does not match this JVM and class path (here: garbage, marked as trained in this folder so the
+    launcher hands it to the JVM) is not used, and the service starts anyway."""
     cache = "/opt/darwinmail/runtime/lib/darwinmail.aot"
-    host.check_output("cp -a %s %s.saved && head -c 100000 /dev/urandom > %s" % (cache, cache, cache))
+    host.check_output("head -c 100000 /dev/urandom > %s && echo /opt/darwinmail > %s.where" % (cache, cache))
     try:
         host.check_output("systemctl restart darwinmail.service")
         wait_for_port(host, 25)
         assert host.check_output("systemctl show -p ActiveState --value darwinmail.service") == "active"
+        cmdline = host.file("/proc/%d/cmdline" % main_pid(host)).content_string.replace("\0", " ")
+        assert "-XX:AOTCache=%s" % cache in cmdline
     finally:
-        host.check_output("mv %s.saved %s && systemctl restart darwinmail.service" % (cache, cache))
+        host.check_output("rm -f %s %s.where && systemctl restart darwinmail.service" % (cache, cache))
         wait_for_port(host, 25)
 
 
