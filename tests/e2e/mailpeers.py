@@ -1,8 +1,6 @@
 """Real peers for the delivery tests, private and on loopback: dnsmasq (the DNS that Darwin Mail's MX lookups ask)
 and Postfix (tools/py/private_postfix.py, shared with the benchmarks: its own config, queue and log folders; smtpd
 on a free 127.0.0.1 port; Maildir delivery through virtual(8)). Each is stopped by the PID it wrote, never by name."""
-import os
-import signal
 import socket
 import subprocess
 import sys
@@ -12,7 +10,7 @@ from pathlib import Path
 from conftest import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "py"))
-from private_postfix import PrivatePostfix  # noqa: E402  (the helper shared with bench/py/peers.py)
+from private_postfix import PrivatePostfix, stop_pid  # noqa: E402  (the helper shared with bench/py/peers.py)
 
 
 def free_udp_tcp_port():
@@ -28,21 +26,6 @@ def free_udp_tcp_port():
         finally:
             u.close()
     raise RuntimeError("no free port")
-
-
-def stop_pid(pid, timeout=20):
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.kill(pid, signal.SIGKILL)
 
 
 class Dnsmasq:

@@ -48,6 +48,25 @@ class PostfixError(RuntimeError):
     """Postfix could not be configured or started (the message names the log)."""
 
 
+def stop_pid(pid, timeout=20):
+    """SIGTERM to one process we started (by its PID, never by name), SIGKILL after `timeout` seconds."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 class PrivatePostfix:
     """The folders and the life cycle of one private Postfix. `root` holds etc/, queue/, data/, log/;
     `mail_root` the Maildirs virtual(8) writes."""
@@ -156,23 +175,8 @@ virtual_minimum_uid = 1
     def stop(self, timeout=20):
         """SIGTERM to the master process it started (by its PID), SIGKILL after `timeout` seconds."""
         pid, self.pid = self.pid, None
-        if not pid:
-            return
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        if pid:
+            stop_pid(pid, timeout)
 
     def log(self):
         try:
