@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """make bench-smtp: inbound SMTP, 10 KB messages, Postfix's smtp-source at concurrency 1, 10, 50,
-against Darwin Mail and a private Postfix delivering to Maildir (durable), in the same run."""
+against Darwin Mail and a private Postfix delivering to Maildir (durable), in the same run, and against Postfix's
+smtp-sink (which stores nothing): the protocol's ceiling on this machine, the third column."""
 import argparse
 import imaplib
 import os
@@ -10,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (PASSWORD, Report, Unavailable, Meter, make_workdir, remove_workdir, log, ratio, fmt, sides_from_env)
-from peers import Postfix, ensure_packages
+from peers import Postfix, SmtpSink, ensure_packages
 from darwin import Darwin, Dnsmasq, darwin_notes
 
 USER = "u1@bench.test"
@@ -100,9 +101,10 @@ def main():
                  "make bench-smtp")
     rep.columns("concurrency", "messages", "Darwin accept msg/s", "Darwin stored msg/s", "Postfix accept msg/s",
                 "Postfix delivered msg/s", "ratio D/P(accept)", "ratio D/P(stored/delivered)", "Darwin CPU ms/msg",
-                "Postfix CPU ms/msg", "CPU busy/iowait% D | P")
+                "Postfix CPU ms/msg", "CPU busy/iowait% D | P", "smtp-sink msg/s (ceiling)",
+                "Darwin % of ceiling")
     work = make_workdir("smtp")
-    pf = dns = dw = None
+    pf = dns = dw = sink = None
     darwin_err = peer_err = None
     rc = 0
     try:
@@ -112,6 +114,11 @@ def main():
                 pf = Postfix(work, [USER], mode="maildir").start()
             except Unavailable as e:
                 peer_err = str(e)
+            try:
+                sink = SmtpSink(work).start()
+            except Unavailable as e:
+                rep.note("smtp-sink (the ceiling column) NOT MEASURED: %s" % e)
+                sink = None
         if darwin_on:
             try:
                 dns = Dnsmasq(work).start()
@@ -149,10 +156,14 @@ def main():
             both = bool(dw and not darwin_err) and bool(pf and not peer_err)
             order = ["Darwin", "Postfix", "Postfix", "Darwin"] if both else (
                 ["Darwin"] if dw and not darwin_err else (["Postfix"] if pf and not peer_err else []))
+            if sink and order:
+                # the ceiling in the middle of the row, as many messages as each server gets
+                mid = len(order) // 2
+                order = order[:mid] + ["sink"] * max(1, len(order) // 2) + order[mid:]
             part = count // 2 if both else count
             acc = {}
             if a.row_warmup:
-                for name in order[:2]:
+                for name in [n for n in order if n != "sink"][:2]:
                     log("%s: row warm-up, concurrency %d, %d messages" % (name, conc, a.row_warmup))
                     smtp_source(dw.ports["smtp"] if name == "Darwin" else pf.smtp_port, conc, a.row_warmup, a.size,
                                 a.timeout)
@@ -163,14 +174,19 @@ def main():
             for name in order:
                 v = acc.setdefault(name, {"n": 0, "secs": 0.0, "wall": 0.0, "cpu": 0.0, "busy": [], "io": [], "bad": False,
                                           "delivered_ok": True})
-                port = dw.ports["smtp"] if name == "Darwin" else pf.smtp_port
-                pid = dw.proc.pid if name == "Darwin" else pf.pid
+                port = {"Darwin": lambda: dw.ports["smtp"], "Postfix": lambda: pf.smtp_port,
+                        "sink": lambda: sink.port}[name]()
+                pid = {"Darwin": lambda: dw.proc.pid, "Postfix": lambda: pf.pid, "sink": lambda: sink.proc.pid}[name]()
                 log("%s: concurrency %d, %d messages" % (name, conc, part))
-                before = pf.maildir_count(USER) if name == "Postfix" else darwin_stored(dw)
+                before = {"Postfix": lambda: pf.maildir_count(USER), "Darwin": lambda: darwin_stored(dw),
+                          "sink": lambda: sink.count()}[name]()
                 with Meter(pid) as m:
                     ok, secs, err = smtp_source(port, conc, part, a.size, a.timeout)
                     if name == "Postfix":
                         drained = pf.wait_queue_empty(a.timeout)
+                    elif name == "sink":
+                        sink.wait_count(before + part, 10)
+                        stored = sink.count() - before
                     elif ok:
                         stored = darwin_stored(dw) - before
                 if not ok:
@@ -185,14 +201,18 @@ def main():
                         rep.note("Postfix, concurrency %d: %d of %d delivered to Maildir" % (conc, delivered, part))
                 elif stored != part:
                     v["delivered_ok"] = False
-                    rep.note("Darwin, concurrency %d: %d of %d in the mailbox" % (conc, stored, part))
+                    rep.note("%s, concurrency %d: %d of %d %s" % (name, conc, stored, part,
+                             "counted by smtp-sink" if name == "sink" else "in the mailbox"))
                 v["n"] += part
                 v["secs"] += secs
                 v["wall"] += m.seconds
                 v["cpu"] += m.server_cpu
                 v["busy"].append(m.busy)
                 v["io"].append(m.iowait)
-            d = d_st = p_acc = p_del = dcpu = pcpu = None
+            d = d_st = p_acc = p_del = dcpu = pcpu = ceil = None
+            sv = acc.get("sink")
+            if sv and not sv["bad"] and sv["n"]:
+                ceil = sv["n"] / sv["secs"]
             io = ["-", "-"]
             for i, name in enumerate(("Darwin", "Postfix")):
                 v = acc.get(name)
@@ -206,7 +226,8 @@ def main():
                     p_acc, pcpu = v["n"] / v["secs"], 1000 * v["cpu"] / v["n"]
                     p_del = v["n"] / v["wall"] if v["delivered_ok"] else None
             rep.row(str(conc), str(count), d if d else ("NOT MEASURED" if darwin_on else "-"), d_st, p_acc, p_del,
-                    ratio(d, p_acc), ratio(d_st, p_del), dcpu, pcpu, " | ".join(io))
+                    ratio(d, p_acc), ratio(d_st, p_del), dcpu, pcpu, " | ".join(io), ceil,
+                    ("%.0f%%" % (100 * d / ceil)) if d and ceil else "-")
         if a.syscalls:
             for name, port, pid in (("Darwin", dw.ports["smtp"] if dw and not darwin_err else None, dw and dw.proc.pid),
                                     ("Postfix", pf.smtp_port if pf and not peer_err else None, pf and pf.pid)):
@@ -222,7 +243,7 @@ def main():
                     rep.note("%s, sync calls per message under strace (%d messages, concurrency 10, accept + delivery): %s"
                              % (name, a.syscalls, ", ".join("%s %.1f" % (k, v / a.syscalls) for k, v in sorted(counts.items()))))
     finally:
-        for x in (dw, dns, pf):
+        for x in (dw, dns, pf, sink):
             if x:
                 x.stop()
         remove_workdir(work)
@@ -233,6 +254,9 @@ def main():
              "waits for the journal to be applied), 'delivered' until the last one is in the Maildir.")
     rep.note("Each row: half the messages to each server in the order Darwin, Postfix, Postfix, Darwin; "
              "rates are messages over the summed smtp-source times.")
+    rep.note("smtp-sink: Postfix's test server, which answers 250 and stores nothing (-c counts messages), run with "
+             "the same smtp-source, count and concurrency in the middle of each row (D, P, sink, sink, P, D): the "
+             "protocol's ceiling on this machine. 'Darwin % of ceiling' is Darwin's accept rate over smtp-sink's.")
     rep.note("CPU ms/msg: CPU time of the server's process tree per message (Postfix includes reaped children); "
              "CPU busy/iowait%: system-wide (all processes, both CPUs) during the run.")
     if peer_err:
