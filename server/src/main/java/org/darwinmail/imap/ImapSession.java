@@ -21,9 +21,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One IMAP connection (RFC 3501 IMAP4rev1 and RFC 9051 IMAP4rev2, with the extensions in {@link #capabilities}).
- * Commands arrive whole (text and literals) from {@link ImapFramer}; the state table {@link #allowed} is checked once
- * before the one switch that dispatches them. Handlers of the selected state live in {@link SelectedCommands}.
+ * One IMAP connection (RFC 3501 IMAP4rev1 and RFC 9051 IMAP4rev2, with the extensions in {@link Verb.Capability}): its
+ * state machine. Commands arrive whole (text and literals) from {@link ImapFramer}; the command table {@link Verb} is
+ * checked once before the one switch that dispatches them. The handlers ({@link SelectedCommands},
+ * {@link MailboxCommands}) and the untagged updates ({@link Updates}) work on its {@link SessionState} and write to
+ * its {@link ReplyWriter}; they never see the session.
  */
 public final class ImapSession extends Session {
   private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
@@ -31,9 +33,9 @@ public final class ImapSession extends Session {
   private static final int MAX_PARTS = 200;
   private static final long MEMORY_LITERAL = 256 * 1024;
 
-  final ImapContext ctx;
-  final ImapFramer framer;
-  final ReentrantLock lock = new ReentrantLock();
+  private final ImapContext ctx;
+  private final ImapFramer framer;
+  private final ReentrantLock lock = new ReentrantLock();
   private final SessionState st = new SessionState();
   private final ReplyWriter out = new Output();
   private final Updates updates;
@@ -307,10 +309,7 @@ public final class ImapSession extends Session {
       };
     }
     if (v.refused(isTls(), loginDisabled())) {
-      return switch (v.refusal) {
-        case ONCE_TLS -> "BAD TLS already active";
-        case BEFORE_TLS, NONE -> "NO [PRIVACYREQUIRED] Log in after STARTTLS";
-      };
+      return v.refusal.reply;
     }
     return switch (c) {
       case Compress z -> channel.pipeline().get("deflate") != null ? "NO [COMPRESSIONACTIVE] Already compressing"

@@ -46,14 +46,20 @@ enum Verb {
   STORE(States.SELECTED),
   COPY(States.SELECTED);
 
-  /** When the connection refuses a command its state allows. */
+  /** When the connection refuses a command its state allows, and the reply it gets then. */
   enum Refusal {
     /** Never. */
-    NONE,
-    /** Once TLS is active (STARTTLS: "BAD TLS already active"). */
-    ONCE_TLS,
-    /** While a password may not travel in the clear (RFC 9051 §6.2.3 LOGINDISABLED: "NO [PRIVACYREQUIRED]"). */
-    BEFORE_TLS
+    NONE(null),
+    /** Once TLS is active (STARTTLS). */
+    ONCE_TLS("BAD TLS already active"),
+    /** While a password may not travel in the clear (RFC 9051 §6.2.3 LOGINDISABLED). */
+    BEFORE_TLS("NO [PRIVACYREQUIRED] Log in after STARTTLS");
+
+    final String reply;
+
+    Refusal(String reply) {
+      this.reply = reply;
+    }
   }
 
   final Set<State> states;
