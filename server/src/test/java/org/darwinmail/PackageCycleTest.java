@@ -2,6 +2,7 @@ package org.darwinmail;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.io.DataInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,6 +52,75 @@ class PackageCycleTest {
       assertThat(graph.getOrDefault(core, Set.of())).as(core)
           .doesNotContainAnyElementsOf(Set.of("smtp", "imap", "pop3", "cli", "admin", "(root)"));
     }
+  }
+
+  /**
+   * Inside {@code imap} no class refers back, directly or through others, to a class that refers to it (issue 21):
+   * the session uses its handlers, the handlers their state and output, never the other way. Read from the compiled
+   * classes (every class named in the constant pool, descriptors and signatures included); a nested class counts as
+   * its top-level class.
+   */
+  @Test
+  void noClassCycleInImap() throws IOException {
+    Map<String, Set<String>> graph = classGraph(Path.of("target/classes/org/darwinmail/imap"), "org/darwinmail/imap/");
+    assertThat(graph).containsKeys("ImapSession", "SelectedCommands", "MailboxCommands");
+    List<Set<String>> cycles = new ArrayList<>();
+    for (Set<String> scc : components(graph)) {
+      if (scc.size() > 1) {
+        cycles.add(scc);
+      }
+    }
+    assertThat(cycles).as("classes of imap that refer to each other, directly or through others").isEmpty();
+  }
+
+  /** Top-level class -> top-level classes of the same package that its class files (nested ones included) name. */
+  static Map<String, Set<String>> classGraph(Path dir, String pkg) throws IOException {
+    Pattern ref = Pattern.compile(Pattern.quote(pkg) + "([A-Za-z0-9_]+)");
+    Map<String, Set<String>> g = new TreeMap<>();
+    try (Stream<Path> files = Files.list(dir)) {
+      for (Path f : files.filter(p -> p.toString().endsWith(".class")).toList()) {
+        String name = f.getFileName().toString();
+        String from = name.substring(0, name.length() - ".class".length()).split("\\$")[0];
+        Set<String> to = g.computeIfAbsent(from, k -> new TreeSet<>());
+        for (String text : utf8Constants(f)) {
+          Matcher m = ref.matcher(text);
+          while (m.find()) {
+            if (!m.group(1).equals(from)) {
+              to.add(m.group(1));
+            }
+          }
+        }
+      }
+    }
+    return g;
+  }
+
+  /** The CONSTANT_Utf8 entries of a class file's constant pool (JVMS §4.4): class names, descriptors, signatures. */
+  static List<String> utf8Constants(Path classFile) throws IOException {
+    List<String> out = new ArrayList<>();
+    try (DataInputStream in = new DataInputStream(Files.newInputStream(classFile))) {
+      if (in.readInt() != 0xCAFEBABE) {
+        throw new IOException(classFile + " is not a class file");
+      }
+      in.readUnsignedShort(); // minor
+      in.readUnsignedShort(); // major
+      int count = in.readUnsignedShort();
+      for (int i = 1; i < count; i++) {
+        int tag = in.readUnsignedByte();
+        switch (tag) {
+          case 1 -> out.add(in.readUTF());
+          case 7, 8, 16, 19, 20 -> in.skipNBytes(2); // Class, String, MethodType, Module, Package
+          case 15 -> in.skipNBytes(3); // MethodHandle
+          case 3, 4, 9, 10, 11, 12, 17, 18 -> in.skipNBytes(4); // Integer, Float, refs, NameAndType, (Invoke)Dynamic
+          case 5, 6 -> { // Long, Double take two entries
+            in.skipNBytes(8);
+            i++;
+          }
+          default -> throw new IOException(classFile + ": unknown constant pool tag " + tag);
+        }
+      }
+    }
+    return out;
   }
 
   /** Package -> packages its sources refer to; the root package is "(root)". */

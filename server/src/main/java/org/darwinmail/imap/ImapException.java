@@ -24,6 +24,16 @@ public final class ImapException extends RuntimeException {
     return new ImapException(Kind.NO, code, text);
   }
 
+  /**
+   * The refusal of APPEND while the store cannot take mail (README, "A full disk"). RFC 5530 §3: UNAVAILABLE is a
+   * temporary failure of a subsystem, here storage, which is what this is: it ends without the user doing
+   * anything, and a client may try again later. Not OVERQUOTA, which tells the user their own quota is used up
+   * (deleting their mail would not help), nor LIMIT (a fixed implementation limit) or SERVERBUG.
+   */
+  static ImapException storageFull() {
+    return no("UNAVAILABLE", "Mail storage is full, try again later");
+  }
+
   public Kind kind() {
     return kind;
   }

@@ -5,14 +5,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.EnumSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.ReentrantLock;
 import org.darwinmail.auth.Sasl;
@@ -20,23 +14,18 @@ import org.darwinmail.guard.Logins;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
-import org.darwinmail.store.Account;
-import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
-import org.darwinmail.store.Flags;
-import org.darwinmail.store.MailStore;
-import org.darwinmail.store.Mailbox;
-import org.darwinmail.store.MailboxEvents;
-import org.darwinmail.store.MessageRow;
 import org.darwinmail.store.RefusedException;
 import org.darwinmail.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One IMAP connection (RFC 3501 IMAP4rev1 and RFC 9051 IMAP4rev2, with the extensions in {@link #capabilities}).
- * Commands arrive whole (text and literals) from {@link ImapFramer}; the state table {@link #allowed} is checked once
- * before the one switch that dispatches them. Handlers of the selected state live in {@link SelectedCommands}.
+ * One IMAP connection (RFC 3501 IMAP4rev1 and RFC 9051 IMAP4rev2, with the extensions in {@link Verb.Capability}): its
+ * state machine. Commands arrive whole (text and literals) from {@link ImapFramer}; the command table {@link Verb} is
+ * checked once before the one switch that dispatches them. The handlers ({@link SelectedCommands},
+ * {@link MailboxCommands}) and the untagged updates ({@link Updates}) work on its {@link SessionState} and write to
+ * its {@link ReplyWriter}; they never see the session.
  */
 public final class ImapSession extends Session {
   private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
@@ -44,21 +33,14 @@ public final class ImapSession extends Session {
   private static final int MAX_PARTS = 200;
   private static final long MEMORY_LITERAL = 256 * 1024;
 
-  /** RFC 3501 §3. */
-  enum State { NOT_AUTHENTICATED, AUTHENTICATED, SELECTED, LOGOUT }
-
-  final ImapContext ctx;
-  final ImapFramer framer;
-  final ReentrantLock lock = new ReentrantLock();
-  State state = State.NOT_AUTHENTICATED;
-  Account account;
-  Selected selected;
-  boolean condstore;
-  boolean qresync;
-  boolean utf8;
-  boolean rev2;
-  List<Long> savedResult = List.of();
-  private final SelectedCommands sel = new SelectedCommands(this);
+  private final ImapContext ctx;
+  private final ImapFramer framer;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final SessionState st = new SessionState();
+  private final ReplyWriter out = new Output();
+  private final Updates updates;
+  private final SelectedCommands sel;
+  private final MailboxCommands boxes;
 
   // the command being assembled (text segments and literals)
   private List<Object> parts = new ArrayList<>();
@@ -79,6 +61,9 @@ public final class ImapSession extends Session {
   public ImapSession(ImapContext ctx, ImapFramer framer) {
     this.ctx = ctx;
     this.framer = framer;
+    this.updates = new Updates(ctx.mail(), st, out);
+    this.sel = new SelectedCommands(ctx, st, out, updates);
+    this.boxes = new MailboxCommands(ctx, st, out, updates);
     framer.refuseAppendWhen(ctx.mail().blobs().capacity()::full);
   }
 
@@ -106,7 +91,7 @@ public final class ImapSession extends Session {
     try {
       discardCommand();
       deselect();
-      state = State.LOGOUT;
+      st.state = State.LOGOUT;
     } finally {
       lock.unlock();
     }
@@ -179,22 +164,12 @@ public final class ImapSession extends Session {
     if (literalLost) {
       String tag = ImapParser.tagOf((String) parts.get(0));
       discardCommand();
-      reply(tag, storageFull().reply());
+      reply(tag, ImapException.storageFull().reply());
       return;
     }
     List<Object> cmd = parts;
     parts = new ArrayList<>();
     execute(cmd);
-  }
-
-  /**
-   * The refusal of APPEND while the store cannot take mail (README, "A full disk"). RFC 5530 §3: UNAVAILABLE is a
-   * temporary failure of a subsystem, here storage, which is what this is: it ends without the user doing
-   * anything, and a client may try again later. Not OVERQUOTA, which tells the user their own quota is used up
-   * (deleting their mail would not help), nor LIMIT (a fixed implementation limit) or SERVERBUG.
-   */
-  static ImapException storageFull() {
-    return ImapException.no("UNAVAILABLE", "Mail storage is full, try again later");
   }
 
   private void literalChunk(byte[] b) {
@@ -233,8 +208,8 @@ public final class ImapSession extends Session {
     if (r.refusal().storageFull()) {
       // The tagged reply instead of the "+" (RFC 9051 §7.5: a command the server will not take is answered before
       // the rest is sent; as for a literal over APPENDLIMIT, RFC 7889): the client does not send the message.
-      reply(tag, storageFull().reply());
-    } else if (state == State.NOT_AUTHENTICATED) {
+      reply(tag, ImapException.storageFull().reply());
+    } else if (st.state == State.NOT_AUTHENTICATED) {
       bad(tag, text); // PreAuthLiteralLimit: no big literal before login
     } else {
       reply(tag, "NO [TOOBIG] " + text);
@@ -272,7 +247,7 @@ public final class ImapSession extends Session {
     currentTag = ImapParser.tagOf(first);
     ImapCommand cmd;
     try {
-      cmd = ImapParser.parse(cmdParts, utf8);
+      cmd = ImapParser.parse(cmdParts, st.utf8);
     } catch (ImapException e) {
       cmdParts.forEach(p -> {
         if (p instanceof ImapLiteral l) {
@@ -300,10 +275,10 @@ public final class ImapSession extends Session {
       // disk): then the command answers at once with what is stored, and the user is told once (RFC 9051 §7.1.2:
       // an untagged NO is a warning; ALERT text is shown to the user).
       boolean complete = ctx.mail().awaitIntake();
-      if (!complete && !toldBehind && state != State.NOT_AUTHENTICATED) {
+      if (!complete && !toldBehind && st.state != State.NOT_AUTHENTICATED) {
         send("* NO [ALERT] Mail storage is full: new mail is refused and recent mail may not show yet");
       }
-      toldBehind = !complete && (toldBehind || state != State.NOT_AUTHENTICATED);
+      toldBehind = !complete && (toldBehind || st.state != State.NOT_AUTHENTICATED);
       dispatch(cmd);
     } catch (ImapException e) {
       if (e.kind() == ImapException.Kind.BAD) {
@@ -321,62 +296,22 @@ public final class ImapSession extends Session {
     }
   }
 
-  // ---- the state table (RFC 3501 §6: which commands each state allows) ----------------------------------------
-
-  private static final Set<State> ANY = EnumSet.of(State.NOT_AUTHENTICATED, State.AUTHENTICATED, State.SELECTED);
-  private static final Set<State> NOT_AUTH = EnumSet.of(State.NOT_AUTHENTICATED);
-  private static final Set<State> AUTH = EnumSet.of(State.AUTHENTICATED, State.SELECTED);
-  private static final Set<State> SELECTED = EnumSet.of(State.SELECTED);
-
-  static Set<State> states(ImapCommand c) {
-    return switch (c) {
-      case Capability x -> ANY;
-      case Noop x -> ANY;
-      case Logout x -> ANY;
-      case Id x -> ANY;
-      case StartTls x -> NOT_AUTH;
-      case Authenticate x -> NOT_AUTH;
-      case Login x -> NOT_AUTH;
-      case Enable x -> AUTH;
-      case Select x -> AUTH;
-      case Create x -> AUTH;
-      case Delete x -> AUTH;
-      case Rename x -> AUTH;
-      case Subscribe x -> AUTH;
-      case ListMailboxes x -> AUTH;
-      case Namespace x -> AUTH;
-      case Status x -> AUTH;
-      case Append x -> AUTH;
-      case Idle x -> AUTH;
-      case GetQuota x -> AUTH;
-      case GetQuotaRoot x -> AUTH;
-      case SetQuota x -> AUTH;
-      case Compress x -> AUTH;
-      case Check x -> SELECTED;
-      case Close x -> SELECTED;
-      case Unselect x -> SELECTED;
-      case Expunge x -> SELECTED;
-      case Search x -> SELECTED;
-      case Sort x -> SELECTED;
-      case Fetch x -> SELECTED;
-      case Store x -> SELECTED;
-      case Copy x -> SELECTED;
-    };
-  }
+  // ---- the command table (Verb: which commands each state allows, RFC 3501 §6) ----------------------------------
 
   /** The refusal ("BAD ..."/"NO ...") of a command in the current state, or null. */
   private String allowed(ImapCommand c) {
-    if (!states(c).contains(state)) {
-      return switch (state) {
+    Verb v = Verb.of(c);
+    if (!v.states.contains(st.state)) {
+      return switch (st.state) {
         case NOT_AUTHENTICATED -> "BAD Log in first";
-        case AUTHENTICATED -> states(c) == SELECTED ? "BAD Select a mailbox first" : "BAD Already logged in";
-        default -> states(c) == NOT_AUTH ? "BAD Already logged in" : "BAD Not allowed now";
+        case AUTHENTICATED -> v.states == Verb.States.SELECTED ? "BAD Select a mailbox first" : "BAD Already logged in";
+        default -> v.states == Verb.States.NOT_AUTH ? "BAD Already logged in" : "BAD Not allowed now";
       };
     }
+    if (v.refused(isTls(), loginDisabled())) {
+      return v.refusal.reply;
+    }
     return switch (c) {
-      case StartTls s -> isTls() ? "BAD TLS already active" : null;
-      case Login l -> loginDisabled() ? "NO [PRIVACYREQUIRED] Log in after STARTTLS" : null;
-      case Authenticate a -> loginDisabled() ? "NO [PRIVACYREQUIRED] Log in after STARTTLS" : null;
       case Compress z -> channel.pipeline().get("deflate") != null ? "NO [COMPRESSIONACTIVE] Already compressing"
           : null;
       default -> null;
@@ -388,18 +323,9 @@ public final class ImapSession extends Session {
     return !plaintextLoginAllowed(ctx.config().imap().plaintextOnLoopback());
   }
 
-  String capabilities() {
-    StringBuilder sb = new StringBuilder("IMAP4rev1 IMAP4rev2");
-    if (state == State.NOT_AUTHENTICATED) {
-      if (!isTls()) {
-        sb.append(" STARTTLS");
-      }
-      sb.append(loginDisabled() ? " LOGINDISABLED" : " AUTH=PLAIN");
-    }
-    sb.append(" SASL-IR LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS MOVE CHILDREN LIST-EXTENDED LIST-STATUS"
-        + " SPECIAL-USE CREATE-SPECIAL-USE ESEARCH SEARCHRES CONDSTORE QRESYNC QUOTA QUOTA=RES-STORAGE APPENDLIMIT="
-        + ctx.config().imap().maxLiteralSize() + " STATUS=SIZE UTF8=ACCEPT SORT BINARY COMPRESS=DEFLATE");
-    return sb.toString();
+  /** The CAPABILITY list now, from the command table. */
+  private String capabilities() {
+    return Verb.capabilities(st.state, isTls(), loginDisabled(), ctx.config().imap().maxLiteralSize());
   }
 
   // ---- dispatch (one exhaustive switch, STYLE.md §2) -----------------------------------------------------------
@@ -411,17 +337,17 @@ public final class ImapSession extends Session {
         ok(x.tag(), "CAPABILITY completed");
       }
       case Noop x -> {
-        updates(true);
+        updates.send(true);
         ok(x.tag(), "NOOP completed");
       }
       case Check x -> {
-        updates(true);
+        updates.send(true);
         ok(x.tag(), "CHECK completed");
       }
       case Logout x -> {
         send("* BYE Logging out");
         ok(x.tag(), "LOGOUT completed");
-        state = State.LOGOUT;
+        st.state = State.LOGOUT;
         deselect();
         close();
       }
@@ -435,21 +361,21 @@ public final class ImapSession extends Session {
       case Authenticate x -> authenticate(x);
       case Login x -> login(x.tag(), x.user(), x.password());
       case Enable x -> enable(x);
-      case Select x -> select(x);
-      case Create x -> MailboxCommands.create(this, x);
-      case Delete x -> MailboxCommands.delete(this, x);
-      case Rename x -> MailboxCommands.rename(this, x);
-      case Subscribe x -> MailboxCommands.subscribe(this, x);
-      case ListMailboxes x -> MailboxCommands.list(this, x);
+      case Select x -> sel.select(x, this::changed);
+      case Create x -> boxes.create(x);
+      case Delete x -> boxes.delete(x);
+      case Rename x -> boxes.rename(x);
+      case Subscribe x -> boxes.subscribe(x);
+      case ListMailboxes x -> boxes.list(x);
       case Namespace x -> {
         send("* NAMESPACE ((\"\" \"/\")) NIL NIL"); // RFC 2342 §5: one personal namespace
         ok(x.tag(), "NAMESPACE completed");
       }
-      case Status x -> MailboxCommands.status(this, x);
-      case Append x -> MailboxCommands.append(this, x);
+      case Status x -> boxes.status(x);
+      case Append x -> boxes.append(x);
       case Idle x -> idle(x);
-      case GetQuota x -> MailboxCommands.getQuota(this, x);
-      case GetQuotaRoot x -> MailboxCommands.getQuotaRoot(this, x);
+      case GetQuota x -> boxes.getQuota(x);
+      case GetQuotaRoot x -> boxes.getQuotaRoot(x);
       case SetQuota x -> reply(x.tag(), "NO [NOPERM] Quotas are set by the administrator");
       case Compress x -> compress(x);
       case Close x -> sel.close(x);
@@ -528,10 +454,10 @@ public final class ImapSession extends Session {
         reply(tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
       }
       case Logins.Ok ok -> {
-        account = ok.account();
-        state = State.AUTHENTICATED;
+        st.account = ok.account();
+        st.state = State.AUTHENTICATED;
         framer.authenticated();
-        log.info("[{}] IMAP login {} from {}", id(), account.address(), ip.getHostAddress());
+        log.info("[{}] IMAP login {} from {}", id(), st.account.address(), ip.getHostAddress());
         reply(tag, "OK [CAPABILITY " + capabilities() + "] Logged in");
       }
     }
@@ -545,27 +471,27 @@ public final class ImapSession extends Session {
     for (String cap : x.capabilities()) {
       switch (cap) {
         case "CONDSTORE" -> {
-          if (!condstore) {
-            condstore = true;
+          if (!st.condstore) {
+            st.condstore = true;
             done.add(cap);
           }
         }
         case "QRESYNC" -> {
-          if (!qresync) {
-            qresync = true;
-            condstore = true;
+          if (!st.qresync) {
+            st.qresync = true;
+            st.condstore = true;
             done.add(cap);
           }
         }
         case "UTF8=ACCEPT" -> {
-          if (!utf8) {
-            utf8 = true;
+          if (!st.utf8) {
+            st.utf8 = true;
             done.add(cap);
           }
         }
         case "IMAP4REV2" -> {
-          if (!rev2) {
-            rev2 = true;
+          if (!st.rev2) {
+            st.rev2 = true;
             done.add("IMAP4rev2");
           }
         }
@@ -576,150 +502,8 @@ public final class ImapSession extends Session {
     ok(x.tag(), "ENABLE completed");
   }
 
-  /**
-   * A CONDSTORE enabling command other than SELECT/EXAMINE/ENABLE (FETCH MODSEQ or CHANGEDSINCE, SEARCH MODSEQ, STORE
-   * UNCHANGEDSINCE; RFC 7162 §3.1): from now on every untagged FETCH carries MODSEQ, and when it turns CONDSTORE on
-   * with a mailbox selected the client learns the mailbox's HIGHESTMODSEQ first (as Dovecot does).
-   */
-  void enableCondstore() {
-    if (condstore) {
-      return;
-    }
-    condstore = true;
-    if (selected != null) {
-      send("* OK [HIGHESTMODSEQ " + selected.syncedModseq + "] Highest");
-    }
-  }
-
-  /** RFC 3501 §6.3.1 / §6.3.2, with CONDSTORE and QRESYNC (RFC 7162 §3.1.8, §3.2.5). */
-  private void select(Select x) {
-    if (x.qresync() != null && !qresync) {
-      throw ImapException.bad("Enable QRESYNC first");
-    }
-    boolean hadSelection = selected != null;
-    deselect();
-    if (hadSelection && qresync) {
-      send("* OK [CLOSED] Previous mailbox closed"); // RFC 7162 §3.2.11
-    }
-    Mailbox m = ctx.mail().mailbox(account.id(), x.mailbox())
-        .orElseThrow(() -> ImapException.no("NONEXISTENT", "No such mailbox"));
-    if (x.condstore()) {
-      condstore = true;
-    }
-    Selected s = new Selected(m, x.readOnly(), List.of());
-    s.subscription = ctx.mail().events().subscribe(m.id(), id -> changed(s));
-    long epoch = ctx.mail().events().epoch(m.id());
-    // the modseq first, the messages second: a change in between is read again later, never missed
-    Mailbox fresh = ctx.mail().mailbox(m.id()).orElse(m);
-    ctx.mail().events().establish(m.id(), fresh.highestModseq(), epoch);
-    List<MessageRow> rows = ctx.mail().messages(m.id());
-    s.syncedModseq = fresh.highestModseq();
-    s.uids.clear();
-    for (MessageRow r : rows) {
-      s.uids.add(r.uid());
-      s.rows.put(r.uid(), r);
-    }
-    // \Recent (RFC 3501 §2.3.2): SELECT takes the messages no session has taken yet; EXAMINE only looks
-    long mark = recentMark(s, s.maxUid());
-    for (long uid : s.uids) {
-      if (uid > mark) {
-        s.recent.add(uid);
-      }
-    }
-    selected = s;
-    state = State.SELECTED;
-    for (MessageRow r : rows) {
-      s.keywords.addAll(r.keywords());
-    }
-    sendFlagLists(s);
-    send("* " + rows.size() + " EXISTS");
-    if (!rev2) {
-      send("* " + s.recent.size() + " RECENT");
-      for (int i = 0; i < rows.size(); i++) {
-        if (!rows.get(i).has(Flags.SEEN)) {
-          send("* OK [UNSEEN " + (i + 1) + "] First unseen");
-          break;
-        }
-      }
-    }
-    long uidNext = Math.max(fresh.uidNext(), s.maxUid() + 1);
-    send("* OK [UIDVALIDITY " + m.uidValidity() + "] UIDs valid");
-    send("* OK [UIDNEXT " + uidNext + "] Predicted next UID");
-    send("* OK [HIGHESTMODSEQ " + fresh.highestModseq() + "] Highest");
-    if (rev2) {
-      send(new Resp(utf8).raw("* LIST () \"/\" ").string(MailboxNames.toWire(m.name(), utf8)).bytes());
-    }
-    if (x.qresync() != null && x.qresync().uidValidity() == m.uidValidity()) {
-      sel.qresyncSelect(x.qresync());
-    }
-    ok(x.tag(), "[" + (x.readOnly() ? "READ-ONLY" : "READ-WRITE") + "] " + (x.readOnly() ? "EXAMINE" : "SELECT")
-        + " completed");
-  }
-
-  private void sendFlagLists(Selected s) {
-    send("* FLAGS (" + flagList(s.keywords, false) + ")");
-    send("* OK [PERMANENTFLAGS (" + (s.readOnly ? "" : flagList(s.keywords, true)) + ")] Flags permitted");
-  }
-
-  private static String flagList(Set<String> keywords, boolean permanent) {
-    StringBuilder sb = new StringBuilder("\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-    for (String k : keywords) {
-      sb.append(' ').append(k);
-    }
-    if (permanent) {
-      sb.append(" \\*");
-    }
-    return sb.toString();
-  }
-
-  /**
-   * A keyword the session was not told of is announced before a response uses it: FLAGS and PERMANENTFLAGS again
-   * (RFC 3501 §7.2.6 "the FLAGS response ... MUST be sent when the set of flags changes"; RFC 9051 §7.3.5).
-   */
-  void announceKeywords(Selected s, Collection<MessageRow> rows) {
-    boolean fresh = false;
-    for (MessageRow r : rows) {
-      if (!s.gone.contains(r.uid())) {
-        for (String k : r.keywords()) {
-          fresh |= s.keywords.add(k);
-        }
-      }
-    }
-    if (fresh) {
-      sendFlagLists(s);
-    }
-  }
-
-  /**
-   * The \Recent mark for messages of the view up to {@code upTo}: those above it are recent in this session. A
-   * read-write session takes them (no other session will see them recent); a read-only one leaves them for the next.
-   * When the mark cannot be moved (the database is read-only: a full disk), nothing is recent rather than failing.
-   */
-  private long recentMark(Selected s, long upTo) {
-    if (rev2) {
-      return Long.MAX_VALUE; // IMAP4rev2 has no \Recent (RFC 9051 Appendix E): nothing shown, nothing taken
-    }
-    try {
-      return s.readOnly ? ctx.mail().recentUid(s.mailbox.id()) : ctx.mail().claimRecent(s.mailbox.id(), upTo);
-    } catch (RuntimeException e) {
-      log.debug("[{}] \\Recent mark not moved: {}", id(), e.toString());
-      return upTo;
-    }
-  }
-
-  void deselect() {
-    Selected s = selected;
-    if (s != null && s.subscription != null) {
-      try {
-        s.subscription.close();
-      } catch (Exception e) {
-        // nothing to do
-      }
-    }
-    selected = null;
-    if (state == State.SELECTED) {
-      state = State.AUTHENTICATED;
-    }
+  private void deselect() {
+    st.deselect();
   }
 
   /** A change in the selected mailbox (from any session, on the changer's thread): note it, wake IDLE. */
@@ -730,8 +514,8 @@ public final class ImapSession extends Session {
         lock.lock();
         try {
           idleWake.set(false);
-          if (idleTag != null && selected == s) {
-            updates(true);
+          if (idleTag != null && st.selected == s) {
+            updates.send(true);
             flush();
           }
         } catch (RuntimeException e) {
@@ -747,7 +531,7 @@ public final class ImapSession extends Session {
   private void idle(Idle x) {
     idleTag = x.tag();
     send("+ idling");
-    updates(true);
+    updates.send(true);
   }
 
   private void idleDone(String text) {
@@ -757,7 +541,7 @@ public final class ImapSession extends Session {
       bad(tag, "Expected DONE to end IDLE");
       return;
     }
-    updates(true);
+    updates.send(true);
     ok(tag, "IDLE terminated");
   }
 
@@ -790,139 +574,18 @@ public final class ImapSession extends Session {
     done.join();
   }
 
-  // ---- updates to the selected mailbox --------------------------------------------------------------------
-
-  /**
-   * Sends what changed in the selected mailbox since the last look: EXPUNGE (or VANISHED with QRESYNC) when
-   * {@code expungeOk}, FETCH FLAGS for flag changes, EXISTS for new messages (RFC 3501 §7.4.1, §5.2).
-   */
-  void updates(boolean expungeOk) {
-    Selected s = selected;
-    if (s == null) {
-      return;
-    }
-    if (s.dirty.getAndSet(false)) {
-      long id = s.mailbox.id();
-      var events = ctx.mail().events();
-      // From the store's in-memory log of recent changes; from the database when it does not reach back so far.
-      MailboxEvents.Delta d = events.since(id, s.syncedModseq);
-      if (d == null) {
-        var mail = ctx.mail();
-        long epoch = events.epoch(id);
-        long highest = mail.highestModseq(id);
-        events.establish(id, highest, epoch);
-        d = highest == s.syncedModseq ? new MailboxEvents.Delta(highest, List.of(), List.of())
-            : new MailboxEvents.Delta(highest, mail.changedSince(id, s.syncedModseq),
-                mail.expungedSince(id, s.syncedModseq));
-      }
-      long highest = d.highest();
-      if (highest != s.syncedModseq) {
-        List<MessageRow> changed = d.changed();
-        announceKeywords(s, changed);
-        for (long uid : d.expunged()) {
-          if (s.rows.containsKey(uid)) {
-            s.gone.add(uid);
-          }
-        }
-        s.syncedModseq = Math.max(s.syncedModseq, highest);
-        if (expungeOk) {
-          sendExpunges(s);
-        }
-        long max = s.maxUid();
-        int added = 0;
-        long newest = 0;
-        for (MessageRow r : changed) {
-          if (r.uid() > max && !s.rows.containsKey(r.uid())) {
-            newest = Math.max(newest, r.uid());
-          }
-        }
-        long mark = newest > 0 ? recentMark(s, newest) : Long.MAX_VALUE;
-        for (MessageRow r : changed) {
-          MessageRow old = s.rows.get(r.uid());
-          if (old != null) {
-            if (r.modseq() > old.modseq() && !s.gone.contains(r.uid())) {
-              s.rows.put(r.uid(), r);
-              if (r.flags() != old.flags() || !r.keywords().equals(old.keywords())) {
-                sendFlags(s, r);
-              }
-            }
-          } else if (r.uid() > max) {
-            s.uids.add(r.uid());
-            s.rows.put(r.uid(), r);
-            if (r.uid() > mark) {
-              s.recent.add(r.uid());
-            }
-            added++;
-          }
-        }
-        if (added > 0) {
-          send("* " + s.size() + " EXISTS");
-          if (!rev2) {
-            send("* " + s.recent.size() + " RECENT");
-          }
-        }
-      } else if (expungeOk) {
-        sendExpunges(s);
-      }
-    } else if (expungeOk && !s.gone.isEmpty()) {
-      sendExpunges(s);
-    }
-  }
-
-  /** Announces and drops the messages expunged from the view (highest number first, so numbers stay valid). */
-  void sendExpunges(Selected s) {
-    if (s.gone.isEmpty()) {
-      return;
-    }
-    if (qresync) {
-      List<Long> g = new ArrayList<>(new TreeSet<>(s.gone));
-      send("* VANISHED " + SeqSet.format(g)); // RFC 7162 §3.2.10
-      s.uids.removeAll(s.gone);
-    } else {
-      for (int i = s.uids.size() - 1; i >= 0; i--) {
-        if (s.gone.contains(s.uids.get(i))) {
-          send("* " + (i + 1) + " EXPUNGE");
-          s.uids.remove(i);
-        }
-      }
-    }
-    for (long uid : s.gone) {
-      s.rows.remove(uid);
-      s.recent.remove(uid);
-    }
-    s.gone.clear();
-  }
-
-  void sendFlags(Selected s, MessageRow r) {
-    int msn = s.msn(r.uid());
-    if (msn == 0) {
-      return;
-    }
-    send("* " + msn + " FETCH (UID " + r.uid() + " FLAGS (" + flagString(s, r) + ")"
-        + (condstore ? " MODSEQ (" + r.modseq() + ")" : "") + ")");
-  }
-
-  static String flagString(Selected s, MessageRow r) {
-    List<String> f = new ArrayList<>(Flags.names(r.flags()));
-    f.addAll(new TreeSet<>(r.keywords()));
-    if (s != null && s.recent.contains(r.uid())) {
-      f.add("\\Recent");
-    }
-    return String.join(" ", f);
-  }
-
   // ---- replies ------------------------------------------------------------------------------------------------
 
-  void ok(String tag, String text) {
+  private void ok(String tag, String text) {
     send(tag + " OK " + text);
   }
 
-  void reply(String tag, String text) {
+  private void reply(String tag, String text) {
     send((tag == null ? "*" : tag) + " " + text);
   }
 
   /** A BAD reply; too many of them end the session (a client that is lost, or someone probing). */
-  void bad(String tag, String text) {
+  private void bad(String tag, String text) {
     send((tag == null ? "*" : tag) + " BAD " + text);
     if (++errors >= MAX_ERRORS) {
       send("* BYE Too many errors");
@@ -930,13 +593,8 @@ public final class ImapSession extends Session {
     }
   }
 
-  @Override
-  protected void send(String line) {
-    super.send(line);
-  }
-
   /** Writes a response built in bytes (it may hold literals), CRLF appended. */
-  void send(byte[] response) {
+  private void send(byte[] response) {
     byte[] b = new byte[response.length + 2];
     System.arraycopy(response, 0, b, 0, response.length);
     b[b.length - 2] = '\r';
@@ -945,7 +603,7 @@ public final class ImapSession extends Session {
   }
 
   /** Writes bytes after what was sent so far, as they are (no CRLF). */
-  void sendBytes(byte[] b) {
+  private void sendBytes(byte[] b) {
     sendRaw(Unpooled.wrappedBuffer(b));
   }
 
@@ -958,7 +616,7 @@ public final class ImapSession extends Session {
    * session's thread waits for the socket to drain, for at most the idle timeout; then, or when the file turns out
    * shorter, the connection is closed (the response cannot be completed).
    */
-  void sendFile(java.nio.file.Path file, long size) throws IOException {
+  private void sendFile(java.nio.file.Path file, long size) throws IOException {
     io.netty.channel.Channel ch = channelAfterPending();
     try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
       long left = size;
@@ -999,50 +657,41 @@ public final class ImapSession extends Session {
     }
   }
 
-  /** Sends and flushes (long FETCH responses should not pile up in memory). */
-  void flushNow() {
-    flush();
-  }
-
-  long quotaLimit() {
-    return ctx.directory().account(account.id()).map(Account::quotaBytes).orElse(0L);
-  }
-
-  boolean isUtf8() {
-    return utf8;
-  }
-
-  static String internalDate(Instant t) {
-    return java.time.format.DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ROOT)
-        .format(t.atZone(java.time.ZoneOffset.UTC));
-  }
-
-  static int flagBits(Collection<String> flags) {
-    int bits = 0;
-    for (String f : flags) {
-      bits |= Flags.bit(f);
+  /** The output the handlers write to: this connection's, without the connection. */
+  private final class Output implements ReplyWriter {
+    @Override
+    public void send(String line) {
+      ImapSession.this.send(line);
     }
-    return bits;
-  }
 
-  static Set<String> keywords(Collection<String> flags) {
-    Set<String> out = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
-    for (String f : flags) {
-      if (!f.startsWith("\\")) {
-        out.add(f);
-      }
+    @Override
+    public void send(byte[] response) {
+      ImapSession.this.send(response);
     }
-    return out;
-  }
 
-  static final MailStore.FlagOp[] OPS = {MailStore.FlagOp.REPLACE, MailStore.FlagOp.ADD, MailStore.FlagOp.REMOVE};
-
-  BlobRef commit(ImapLiteral l) throws IOException {
-    BlobStore.BlobWriter w = l.blob();
-    if (w == null) {
-      w = ctx.mail().blobs().create();
-      w.write(l.bytes());
+    @Override
+    public void sendBytes(byte[] bytes) {
+      ImapSession.this.sendBytes(bytes);
     }
-    return w.commit();
+
+    @Override
+    public void sendFile(java.nio.file.Path file, long size) throws IOException {
+      ImapSession.this.sendFile(file, size);
+    }
+
+    @Override
+    public void flush() {
+      ImapSession.this.flush();
+    }
+
+    @Override
+    public void checkClient() {
+      ImapSession.this.checkClient();
+    }
+
+    @Override
+    public String id() {
+      return ImapSession.this.id();
+    }
   }
 }

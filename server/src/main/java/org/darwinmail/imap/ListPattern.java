@@ -44,7 +44,7 @@ final class ListPattern {
     // Each literal consumes one name character: a pattern with more of them than the longest name matches nothing,
     // and is not compiled (its masks would take length² / 8 bytes).
     long literals = folded.chars().filter(c -> c != '*' && c != '%').count();
-    never = literals > MailboxCommands.MAX_NAME_LENGTH;
+    never = literals > MailboxNames.MAX_NAME_LENGTH;
     length = never ? 0 : folded.length();
     words = length / 64 + 1;
     star = new long[words];

@@ -13,6 +13,17 @@ public final class MailboxNames {
 
   private MailboxNames() {}
 
+  /** The longest mailbox name CREATE and RENAME accept (characters). */
+  static final int MAX_NAME_LENGTH = 500;
+
+  /** A name CREATE and RENAME accept: not empty, not too long, no empty level, no control or wildcard character. */
+  static void validName(String name) {
+    if (name.isEmpty() || name.length() > MAX_NAME_LENGTH || name.startsWith("/") || name.contains("//")
+        || name.chars().anyMatch(c -> c < 0x20 || c == 0x7f || c == '*' || c == '%')) {
+      throw ImapException.no("CANNOT", "Invalid mailbox name");
+    }
+  }
+
   /** The store name of a wire name. A wire name with raw 8-bit text is taken as UTF-8 (RFC 9051 §5.1). */
   public static String fromWire(String wire, boolean utf8) {
     if (utf8 || wire.indexOf('&') < 0 || !wire.chars().allMatch(c -> c < 0x80)) {

@@ -3,6 +3,9 @@ package org.darwinmail.imap;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -11,29 +14,41 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.apache.james.mime4j.dom.address.Address;
 import org.apache.james.mime4j.dom.address.AddressList;
 import org.apache.james.mime4j.dom.address.Group;
-import org.apache.james.mime4j.dom.address.Mailbox;
 import org.darwinmail.imap.FetchItem.Section;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.mime.MimePart;
 import org.darwinmail.store.Flags;
 import org.darwinmail.store.MailStore;
+import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
 
-/** The commands of the selected state (RFC 3501 §6.4) and their extensions. */
+/**
+ * SELECT and EXAMINE, and the commands of the selected state (RFC 3501 §6.4) with their extensions, on the session's
+ * state and output.
+ */
 final class SelectedCommands {
   private static final int FLUSH_BYTES = 256 * 1024;
-  private final ImapSession s;
+  private final ImapContext ctx;
+  private final MailStore mail;
+  private final SessionState st;
+  private final ReplyWriter writer;
+  private final Updates updates;
 
-  SelectedCommands(ImapSession s) {
-    this.s = s;
+  SelectedCommands(ImapContext ctx, SessionState st, ReplyWriter writer, Updates updates) {
+    this.ctx = ctx;
+    this.mail = ctx.mail();
+    this.st = st;
+    this.writer = writer;
+    this.updates = updates;
   }
 
   private Selected sel() {
-    return s.selected;
+    return st.selected;
   }
 
   private void writable() {
@@ -46,6 +61,75 @@ final class SelectedCommands {
     return rows.stream().filter(r -> !sel().gone.contains(r.uid())).toList();
   }
 
+  // ---- SELECT, EXAMINE ----
+
+  /**
+   * SELECT and EXAMINE (RFC 3501 §6.3.1 / §6.3.2, with CONDSTORE and QRESYNC: RFC 7162 §3.1.8, §3.2.5): the view is
+   * opened and the session enters the selected state; {@code onChange} hears of every change to the mailbox.
+   */
+  void select(Select x, Consumer<Selected> onChange) {
+    if (x.qresync() != null && !st.qresync) {
+      throw ImapException.bad("Enable QRESYNC first");
+    }
+    boolean hadSelection = st.selected != null;
+    st.deselect();
+    if (hadSelection && st.qresync) {
+      writer.send("* OK [CLOSED] Previous mailbox closed"); // RFC 7162 §3.2.11
+    }
+    Mailbox m = mail.mailbox(st.account.id(), x.mailbox())
+        .orElseThrow(() -> ImapException.no("NONEXISTENT", "No such mailbox"));
+    if (x.condstore()) {
+      st.condstore = true;
+    }
+    Selected s = new Selected(m, x.readOnly(), List.of());
+    s.subscription = mail.events().subscribe(m.id(), id -> onChange.accept(s));
+    long epoch = mail.events().epoch(m.id());
+    // the modseq first, the messages second: a change in between is read again later, never missed
+    Mailbox fresh = mail.mailbox(m.id()).orElse(m);
+    mail.events().establish(m.id(), fresh.highestModseq(), epoch);
+    List<MessageRow> rows = mail.messages(m.id());
+    s.syncedModseq = fresh.highestModseq();
+    s.uids.clear();
+    for (MessageRow r : rows) {
+      s.uids.add(r.uid());
+      s.rows.put(r.uid(), r);
+    }
+    // \Recent (RFC 3501 §2.3.2): SELECT takes the messages no session has taken yet; EXAMINE only looks
+    long mark = updates.recentMark(s, s.maxUid());
+    for (long uid : s.uids) {
+      if (uid > mark) {
+        s.recent.add(uid);
+      }
+    }
+    st.select(s);
+    for (MessageRow r : rows) {
+      s.keywords.addAll(r.keywords());
+    }
+    updates.flagLists(s);
+    writer.send("* " + rows.size() + " EXISTS");
+    if (!st.rev2) {
+      writer.send("* " + s.recent.size() + " RECENT");
+      for (int i = 0; i < rows.size(); i++) {
+        if (!rows.get(i).has(Flags.SEEN)) {
+          writer.send("* OK [UNSEEN " + (i + 1) + "] First unseen");
+          break;
+        }
+      }
+    }
+    long uidNext = Math.max(fresh.uidNext(), s.maxUid() + 1);
+    writer.send("* OK [UIDVALIDITY " + m.uidValidity() + "] UIDs valid");
+    writer.send("* OK [UIDNEXT " + uidNext + "] Predicted next UID");
+    writer.send("* OK [HIGHESTMODSEQ " + fresh.highestModseq() + "] Highest");
+    if (st.rev2) {
+      writer.send(new Resp(st.utf8).raw("* LIST () \"/\" ").string(MailboxNames.toWire(m.name(), st.utf8)).bytes());
+    }
+    if (x.qresync() != null && x.qresync().uidValidity() == m.uidValidity()) {
+      qresyncSelect(x.qresync());
+    }
+    writer.ok(x.tag(), "[" + (x.readOnly() ? "READ-ONLY" : "READ-WRITE") + "] " + (x.readOnly() ? "EXAMINE" : "SELECT")
+        + " completed");
+  }
+
   // ---- CLOSE, EXPUNGE ----
 
   /** RFC 3501 §6.4.2: expunges \Deleted silently (unless read-only) and leaves the selected state. */
@@ -53,30 +137,30 @@ final class SelectedCommands {
     Selected m = sel();
     if (!m.readOnly) {
       List<Long> del = m.rows.values().stream().filter(r -> r.has(Flags.DELETED)).map(MessageRow::uid).toList();
-      s.ctx.mail().expunge(m.mailbox.id(), del);
+      mail.expunge(m.mailbox.id(), del);
     }
-    s.deselect();
-    s.ok(x.tag(), "CLOSE completed");
+    st.deselect();
+    writer.ok(x.tag(), "CLOSE completed");
   }
 
   /** RFC 3501 §6.4.3 and UID EXPUNGE (RFC 4315 §2.1). */
   void expunge(Expunge x) {
     writable();
-    s.updates(true);
+    updates.send(true);
     Selected m = sel();
     List<Long> del = new ArrayList<>();
     long max = m.maxUid();
     for (long uid : m.uids) {
       MessageRow r = m.rows.get(uid);
-      if (r.has(Flags.DELETED) && (x.uids() == null || x.uids().saved() && s.savedResult.contains(uid)
+      if (r.has(Flags.DELETED) && (x.uids() == null || x.uids().saved() && st.savedResult.contains(uid)
           || !x.uids().saved() && x.uids().contains(uid, max))) {
         del.add(uid);
       }
     }
-    List<Long> removed = s.ctx.mail().expunge(m.mailbox.id(), del);
+    List<Long> removed = mail.expunge(m.mailbox.id(), del);
     m.gone.addAll(removed);
-    s.sendExpunges(m);
-    s.ok(x.tag(), "EXPUNGE completed");
+    updates.expunges(m);
+    writer.ok(x.tag(), "EXPUNGE completed");
   }
 
   // ---- SEARCH, SORT ----
@@ -87,7 +171,7 @@ final class SelectedCommands {
     long max = m.maxUid();
     int n = m.size();
     for (int i = 0; i < n; i++) {
-      s.checkClient();
+      writer.checkClient();
       MessageRow r = m.rows.get(m.uids.get(i));
       Supplier<MimePart> part = new Supplier<>() {
         MimePart p;
@@ -95,12 +179,12 @@ final class SelectedCommands {
         @Override
         public MimePart get() {
           if (p == null) {
-            p = MessageCache.get(s.ctx.mail().blobs(), r.blob());
+            p = MessageCache.get(mail.blobs(), r.blob());
           }
           return p;
         }
       };
-      if (Searcher.matches(key, new Searcher.Subject(r, i + 1, n, max, m.recent.contains(r.uid()), s.savedResult,
+      if (Searcher.matches(key, new Searcher.Subject(r, i + 1, n, max, m.recent.contains(r.uid()), st.savedResult,
           part))) {
         out.add(r);
       }
@@ -110,10 +194,10 @@ final class SelectedCommands {
 
   /** RFC 3501 §6.4.4, ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE MODSEQ (RFC 7162 §3.1.5). */
   void search(Search x) {
-    s.updates(x.uid());
+    updates.send(x.uid());
     List<MessageRow> found = matching(x.key());
     if (Searcher.usesModSeq(x.key())) {
-      s.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
+      updates.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
     }
     respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SEARCH");
   }
@@ -123,7 +207,7 @@ final class SelectedCommands {
     Selected m = sel();
     List<Long> nums = found.stream().map(r -> uid ? r.uid() : m.msn(r.uid())).map(Long::valueOf).toList();
     long highest = found.stream().mapToLong(MessageRow::modseq).max().orElse(0);
-    boolean esearch = !returns.isEmpty() || s.rev2 && verb.equals("SEARCH");
+    boolean esearch = !returns.isEmpty() || st.rev2 && verb.equals("SEARCH");
     if (!found.isEmpty() && (returns.contains("MIN") || returns.contains("MAX")) && !returns.contains("ALL")
         && !returns.contains("COUNT")) {
       // RFC 7162 §3.1.5 with RFC 4731: with only MIN and/or MAX, MODSEQ is the highest of the messages returned
@@ -139,8 +223,8 @@ final class SelectedCommands {
       if (modseq && !found.isEmpty()) {
         sb.append(" (MODSEQ ").append(highest).append(')');
       }
-      s.send(sb.toString());
-      s.ok(tag, verb + " completed");
+      writer.send(sb.toString());
+      writer.ok(tag, verb + " completed");
       return;
     }
     Set<String> r = returns.isEmpty() ? Set.of("ALL") : returns;
@@ -157,10 +241,10 @@ final class SelectedCommands {
       } else {
         found.forEach(f -> saved.add(f.uid()));
       }
-      s.savedResult = saved;
+      st.savedResult = saved;
     }
     if (r.equals(Set.of("SAVE"))) {
-      s.ok(tag, verb + " completed, result saved");
+      writer.ok(tag, verb + " completed, result saved");
       return;
     }
     StringBuilder sb = new StringBuilder("* ESEARCH (TAG \"" + tag + "\")");
@@ -184,18 +268,18 @@ final class SelectedCommands {
     if (modseq && !found.isEmpty()) {
       sb.append(" MODSEQ ").append(highest);
     }
-    s.send(sb.toString());
-    s.ok(tag, verb + " completed");
+    writer.send(sb.toString());
+    writer.ok(tag, verb + " completed");
   }
 
   /** RFC 5256 §3: the messages matching the search, ordered by the criteria, ties by sequence number. */
   void sort(Sort x) {
-    s.updates(x.uid());
+    updates.send(x.uid());
     Selected m = sel();
     List<MessageRow> found = new ArrayList<>(matching(x.key()));
     Map<Long, MimePart> parts = new HashMap<>();
     java.util.function.Function<MessageRow, MimePart> part = r -> parts.computeIfAbsent(r.uid(),
-        u -> MessageCache.get(s.ctx.mail().blobs(), r.blob()));
+        u -> MessageCache.get(mail.blobs(), r.blob()));
     Comparator<MessageRow> cmp = null;
     for (SortKey k : x.criteria()) {
       Comparator<MessageRow> c = switch (k.key()) {
@@ -219,8 +303,8 @@ final class SelectedCommands {
     for (long n : nums) {
       sb.append(' ').append(n);
     }
-    s.send(sb.toString());
-    s.ok(x.tag(), "SORT completed");
+    writer.send(sb.toString());
+    writer.ok(x.tag(), "SORT completed");
   }
 
   /** A sort key computed once per message (a sort compares each message about log n times). */
@@ -229,7 +313,7 @@ final class SelectedCommands {
     return r -> {
       T v = keys.get(r.uid());
       if (v == null) {
-        s.checkClient();
+        writer.checkClient();
         v = key.apply(r);
         keys.put(r.uid(), v);
       }
@@ -244,7 +328,7 @@ final class SelectedCommands {
     try {
       AddressList l = MimePart.addresses(header);
       for (Address a : l) {
-        if (a instanceof Mailbox mb) {
+        if (a instanceof org.apache.james.mime4j.dom.address.Mailbox mb) {
           return mb.getLocalPart() == null ? "" : mb.getLocalPart().toUpperCase(Locale.ROOT);
         }
         if (a instanceof Group g) {
@@ -263,29 +347,29 @@ final class SelectedCommands {
 
   /** RFC 3501 §6.4.5 / §6.4.8, CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4, §3.2.6), BINARY (RFC 3516). */
   void fetch(Fetch x) {
-    s.updates(x.uid());
+    updates.send(x.uid());
     Selected m = sel();
-    List<MessageRow> rows = m.resolve(x.set(), x.uid(), s.savedResult);
+    List<MessageRow> rows = m.resolve(x.set(), x.uid(), st.savedResult);
     if (x.items().stream().anyMatch(i -> i instanceof FetchItem.ModSeq)) {
-      s.enableCondstore(); // RFC 7162 §3.1: FETCH MODSEQ (and CHANGEDSINCE, which adds it) enables CONDSTORE
+      updates.enableCondstore(); // RFC 7162 §3.1: FETCH MODSEQ (and CHANGEDSINCE, which adds it) enables CONDSTORE
     }
     if (x.changedSince() != null) {
       rows = rows.stream().filter(r -> r.modseq() > x.changedSince()).toList();
     }
     if (x.vanished()) {
-      if (!s.qresync) {
+      if (!st.qresync) {
         throw ImapException.bad("VANISHED needs ENABLE QRESYNC");
       }
       List<Long> v = expungedSince(x.changedSince()).stream().filter(u -> x.set().contains(u, m.maxUid())).toList();
       if (!v.isEmpty()) {
-        s.send("* VANISHED (EARLIER) " + SeqSet.format(v));
+        writer.send("* VANISHED (EARLIER) " + SeqSet.format(v));
       }
     }
     boolean marksSeen = !m.readOnly && x.items().stream().anyMatch(i -> i instanceof Section sec && sec.setsSeen());
     Set<Long> seenNow = new HashSet<>();
     if (marksSeen) {
       List<Long> unseen = live(rows).stream().filter(r -> !r.has(Flags.SEEN)).map(MessageRow::uid).toList();
-      for (MessageRow r : s.ctx.mail().store(m.mailbox.id(), unseen, MailStore.FlagOp.ADD, Flags.SEEN, Set.of(),
+      for (MessageRow r : mail.store(m.mailbox.id(), unseen, MailStore.FlagOp.ADD, Flags.SEEN, Set.of(),
           null)) {
         m.rows.put(r.uid(), r);
         seenNow.add(r.uid());
@@ -294,9 +378,9 @@ final class SelectedCommands {
     boolean hasFlags = x.items().stream().anyMatch(i -> i instanceof FetchItem.Flags);
     int pending = 0;
     for (MessageRow r0 : rows) {
-      s.checkClient();
+      writer.checkClient();
       MessageRow r = m.rows.getOrDefault(r0.uid(), r0);
-      Resp out = new Resp(s.isUtf8());
+      Resp out = new Resp(st.utf8);
       out.raw("* " + m.msn(r.uid()) + " FETCH (");
       boolean first = true;
       MimePart part = null;
@@ -306,19 +390,19 @@ final class SelectedCommands {
         }
         first = false;
         switch (item) {
-          case FetchItem.Flags f -> out.raw("FLAGS (" + ImapSession.flagString(m, r) + ")");
+          case FetchItem.Flags f -> out.raw("FLAGS (" + FlagNames.of(m, r) + ")");
           case FetchItem.Uid u -> out.raw("UID " + r.uid());
-          case FetchItem.InternalDate d -> out.raw("INTERNALDATE \"" + ImapSession.internalDate(r.internalDate())
+          case FetchItem.InternalDate d -> out.raw("INTERNALDATE \"" + internalDate(r.internalDate())
               + "\"");
           case FetchItem.Rfc822Size z -> out.raw("RFC822.SIZE " + r.size());
           case FetchItem.ModSeq q -> out.raw("MODSEQ (" + r.modseq() + ")");
           case FetchItem.Envelope e -> {
-            part = part != null ? part : MessageCache.get(s.ctx.mail().blobs(), r.blob());
+            part = part != null ? part : MessageCache.get(mail.blobs(), r.blob());
             out.raw("ENVELOPE ");
             Render.envelope(part, out);
           }
           case FetchItem.Structure b -> {
-            part = part != null ? part : MessageCache.get(s.ctx.mail().blobs(), r.blob());
+            part = part != null ? part : MessageCache.get(mail.blobs(), r.blob());
             out.raw(b.extensible() ? "BODYSTRUCTURE " : "BODY ");
             Render.body(part, b.extensible(), out);
           }
@@ -326,39 +410,46 @@ final class SelectedCommands {
             if (sec.spec() == FetchItem.Spec.ALL && sec.path().length == 0 && !sec.binary()
                 && sec.partial() == null && r.size() > STREAM_OVER) {
               // A large whole message goes out from its file: what was built so far, the file, then the rest.
-              java.nio.file.Path file = s.ctx.mail().blobs().path(r.blob());
+              java.nio.file.Path file = mail.blobs().path(r.blob());
               long size = fileSize(file);
               out.raw(sec.label()).sp().raw("{" + size + "}\r\n");
-              s.sendBytes(out.bytes());
+              writer.sendBytes(out.bytes());
               try {
-                s.sendFile(file, size);
+                writer.sendFile(file, size);
               } catch (IOException e) {
                 throw new UncheckedIOException(e);
               }
               pending = 0;
-              out = new Resp(s.isUtf8());
+              out = new Resp(st.utf8);
             } else if (sec.spec() == FetchItem.Spec.ALL && sec.path().length == 0 && !sec.binary()) {
               section(out, sec, whole(r));
             } else {
-              part = part != null ? part : MessageCache.get(s.ctx.mail().blobs(), r.blob());
+              part = part != null ? part : MessageCache.get(mail.blobs(), r.blob());
               section(out, sec, part);
             }
           }
         }
       }
       if (seenNow.contains(r.uid()) && !hasFlags) {
-        out.raw(" FLAGS (" + ImapSession.flagString(m, r) + ")");
+        out.raw(" FLAGS (" + FlagNames.of(m, r) + ")");
       }
       out.raw(")");
-      s.send(out.bytes());
+      writer.send(out.bytes());
       pending += out.size();
       if (pending > FLUSH_BYTES) {
-        s.flushNow();
+        writer.flush();
         pending = 0;
       }
     }
-    s.ok(x.tag(), (x.uid() ? "UID " : "") + "FETCH completed");
+    writer.ok(x.tag(), (x.uid() ? "UID " : "") + "FETCH completed");
   }
+
+  /** RFC 3501 §9 date-time, in UTC. */
+  private static String internalDate(Instant t) {
+    return DATE_TIME.format(t.atZone(ZoneOffset.UTC));
+  }
+
+  private static final DateTimeFormatter DATE_TIME = DateTimeFormatter.ofPattern("dd-MMM-yyyy HH:mm:ss Z", Locale.ROOT);
 
   /** A whole message larger than this is streamed from its file rather than read into memory. */
   static final long STREAM_OVER = 256 * 1024;
@@ -373,7 +464,7 @@ final class SelectedCommands {
 
   private byte[] whole(MessageRow r) {
     try {
-      return Files.readAllBytes(s.ctx.mail().blobs().path(r.blob()));
+      return Files.readAllBytes(mail.blobs().path(r.blob()));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -448,7 +539,7 @@ final class SelectedCommands {
   }
 
   List<Long> expungedSince(long modseq) {
-    return s.ctx.mail().expungedSince(sel().mailbox.id(), modseq);
+    return mail.expungedSince(sel().mailbox.id(), modseq);
   }
 
   /** SELECT with QRESYNC (RFC 7162 §3.2.5.1): what vanished and what changed since the client's modseq. */
@@ -459,12 +550,12 @@ final class SelectedCommands {
       v = v.stream().filter(u -> q.knownUids().contains(u, Long.MAX_VALUE)).toList();
     }
     if (!v.isEmpty()) {
-      s.send("* VANISHED (EARLIER) " + SeqSet.format(v));
+      writer.send("* VANISHED (EARLIER) " + SeqSet.format(v));
     }
     for (long uid : m.uids) {
       MessageRow r = m.rows.get(uid);
       if (r.modseq() > q.modseq()) {
-        s.send("* " + m.msn(uid) + " FETCH (UID " + uid + " FLAGS (" + ImapSession.flagString(m, r) + ") MODSEQ ("
+        writer.send("* " + m.msn(uid) + " FETCH (UID " + uid + " FLAGS (" + FlagNames.of(m, r) + ") MODSEQ ("
             + r.modseq() + "))");
       }
     }
@@ -475,17 +566,17 @@ final class SelectedCommands {
   /** RFC 3501 §6.4.6, UNCHANGEDSINCE and MODIFIED (RFC 7162 §3.1.3). */
   void store(Store x) {
     writable();
-    s.updates(x.uid());
+    updates.send(x.uid());
     Selected m = sel();
-    List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), s.savedResult));
+    List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), st.savedResult));
     List<String> flags = x.flags().stream().filter(f -> !f.equalsIgnoreCase("\\Recent")).toList();
     if (x.unchangedSince() != null) {
-      s.enableCondstore(); // RFC 7162 §3.1: STORE UNCHANGEDSINCE enables CONDSTORE
+      updates.enableCondstore(); // RFC 7162 §3.1: STORE UNCHANGEDSINCE enables CONDSTORE
     }
     List<Long> uids = rows.stream().map(MessageRow::uid).toList();
-    List<MessageRow> changed = s.ctx.mail().store(m.mailbox.id(), uids, ImapSession.OPS[x.op().ordinal()],
-        ImapSession.flagBits(flags), ImapSession.keywords(flags), x.unchangedSince());
-    s.announceKeywords(m, changed);
+    List<MessageRow> changed = mail.store(m.mailbox.id(), uids, flagOp(x.op()),
+        FlagNames.bits(flags), FlagNames.keywords(flags), x.unchangedSince());
+    updates.announceKeywords(m, changed);
     Set<Long> changedUids = new HashSet<>();
     for (MessageRow r : changed) {
       m.rows.put(r.uid(), r);
@@ -494,7 +585,7 @@ final class SelectedCommands {
     List<Long> modified = new ArrayList<>();
     if (x.unchangedSince() != null) {
       Map<Long, MessageRow> now = new HashMap<>();
-      for (MessageRow r : s.ctx.mail().messages(m.mailbox.id())) {
+      for (MessageRow r : mail.messages(m.mailbox.id())) {
         now.put(r.uid(), r);
       }
       for (long uid : uids) {
@@ -508,16 +599,26 @@ final class SelectedCommands {
       MessageRow r = m.rows.get(r0.uid());
       boolean show = !x.silent() || changedUids.contains(r.uid()) && x.unchangedSince() != null;
       if (show && !modified.contains(x.uid() ? r.uid() : (long) m.msn(r.uid()))) {
-        s.send("* " + m.msn(r.uid()) + " FETCH (" + (x.silent() ? "" : "FLAGS (" + ImapSession.flagString(m, r)
+        writer.send("* " + m.msn(r.uid()) + " FETCH (" + (x.silent() ? "" : "FLAGS (" + FlagNames.of(m, r)
             + ")") + (x.uid() ? (x.silent() ? "" : " ") + "UID " + r.uid() : "")
-            + (s.condstore ? " MODSEQ (" + r.modseq() + ")" : "") + ")");
+            + (st.condstore ? " MODSEQ (" + r.modseq() + ")" : "") + ")");
       }
     }
     if (!modified.isEmpty()) {
-      s.ok(x.tag(), "[MODIFIED " + SeqSet.format(modified.stream().sorted().toList()) + "] Conditional STORE failed");
+      writer.ok(x.tag(), "[MODIFIED " + SeqSet.format(modified.stream().sorted().toList())
+          + "] Conditional STORE failed");
     } else {
-      s.ok(x.tag(), "STORE completed");
+      writer.ok(x.tag(), "STORE completed");
     }
+  }
+
+  /** The store's operation for STORE's FLAGS, +FLAGS and -FLAGS. */
+  private static MailStore.FlagOp flagOp(StoreOp op) {
+    return switch (op) {
+      case REPLACE -> MailStore.FlagOp.REPLACE;
+      case ADD -> MailStore.FlagOp.ADD;
+      case REMOVE -> MailStore.FlagOp.REMOVE;
+    };
   }
 
   // ---- COPY, MOVE ----
@@ -527,40 +628,40 @@ final class SelectedCommands {
     if (x.move()) {
       writable();
     }
-    s.updates(x.uid());
+    updates.send(x.uid());
     Selected m = sel();
-    var target = s.ctx.mail().mailbox(s.account.id(), x.mailbox())
+    var target = mail.mailbox(st.account.id(), x.mailbox())
         .orElseThrow(() -> ImapException.no("TRYCREATE", "No such mailbox"));
-    List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), s.savedResult));
+    List<MessageRow> rows = live(m.resolve(x.set(), x.uid(), st.savedResult));
     String verb = x.move() ? "MOVE" : "COPY";
     if (rows.isEmpty()) {
-      s.ok(x.tag(), verb + " completed, nothing to do");
+      writer.ok(x.tag(), verb + " completed, nothing to do");
       return;
     }
-    long quota = s.quotaLimit();
+    long quota = ctx.quotaLimit(st.account);
     long size = rows.stream().mapToLong(MessageRow::size).sum();
-    if (!x.move() && quota > 0 && s.ctx.mail().usage(s.account.id()) + size > quota) {
+    if (!x.move() && quota > 0 && mail.usage(st.account.id()) + size > quota) {
       throw ImapException.no("OVERQUOTA", "Quota exceeded");
     }
     List<Long> uids = rows.stream().map(MessageRow::uid).toList();
-    List<MessageRow> copies = s.ctx.mail().copy(m.mailbox.id(), uids, target.id());
+    List<MessageRow> copies = mail.copy(m.mailbox.id(), uids, target.id());
     String copyUid = "COPYUID " + target.uidValidity() + " " + SeqSet.format(uids) + " "
         + SeqSet.format(copies.stream().map(MessageRow::uid).toList());
     boolean self = target.id() == m.mailbox.id();
     if (!x.move()) {
       if (self) {
-        s.updates(x.uid()); // the copies' EXISTS (RFC 3501 §7.3.1)
+        updates.send(x.uid()); // the copies' EXISTS (RFC 3501 §7.3.1)
       }
-      s.ok(x.tag(), "[" + copyUid + "] COPY completed");
+      writer.ok(x.tag(), "[" + copyUid + "] COPY completed");
       return;
     }
-    s.send("* OK [" + copyUid + "] Moved");
-    List<Long> removed = s.ctx.mail().expunge(m.mailbox.id(), uids);
+    writer.send("* OK [" + copyUid + "] Moved");
+    List<Long> removed = mail.expunge(m.mailbox.id(), uids);
     m.gone.addAll(removed);
-    s.sendExpunges(m);
+    updates.expunges(m);
     if (self) {
-      s.updates(true); // moved into the selected mailbox: the EXISTS of the new copies follows the EXPUNGEs
+      updates.send(true); // moved into the selected mailbox: the EXISTS of the new copies follows the EXPUNGEs
     }
-    s.ok(x.tag(), "MOVE completed");
+    writer.ok(x.tag(), "MOVE completed");
   }
 }

@@ -14,7 +14,7 @@ class ListPatternFuzzTest {
 
   @FuzzTest(maxDuration = "60s")
   void pattern(FuzzedDataProvider data) {
-    String name = data.consumeString(MailboxCommands.MAX_NAME_LENGTH);
+    String name = data.consumeString(MailboxNames.MAX_NAME_LENGTH);
     String pattern = data.consumeRemainingAsString();
     long start = System.nanoTime();
     ListPattern lp = new ListPattern(pattern);
