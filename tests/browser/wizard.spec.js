@@ -183,8 +183,8 @@ test.describe.serial('first-run wizard', () => {
   });
 
   test('the mailbox step creates the first mailbox', async () => {
-    await expect(page.getByLabel('Address')).toHaveValue('admin@example.test');
-    await page.getByLabel('Address').fill('ada@example.test');
+    await expect(page.getByLabel('Address', { exact: true })).toHaveValue('admin@example.test');
+    await page.getByLabel('Address', { exact: true }).fill('ada@example.test');
     await page.getByLabel('Mailbox password').fill('mailbox-secret-1');
     await shot(page, '8-mailbox');
     await page.getByRole('button', { name: 'Continue' }).click();
