@@ -156,7 +156,11 @@ final class WizardSteps {
       if (c == null) {
         return Response.error(400, "no such check: " + id);
       }
-      out.add(Map.of("id", c.id(), "status", c.status().id(), "message", c.message()));
+      Map<String, Object> one = new LinkedHashMap<>();
+      one.put("id", c.id());
+      one.put("status", c.status().id());
+      one.put("message", c.message());
+      out.add(one);
     }
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("address", address);
