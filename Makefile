@@ -48,7 +48,7 @@ run: dist
 
 # PostgreSQL 15 (Debian's; never started as a service): the store's contract tests start their own cluster.
 check: jdk-check deps
-	@tools/apt-ensure postgresql-15
+	@tools/apt-ensure postgresql-15 pebble
 	$(MVN) test
 
 # Tests too slow for `make check` (the SIGKILL crash-consistency test starts ten server processes).

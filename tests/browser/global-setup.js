@@ -11,9 +11,13 @@ module.exports = async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'darwinmail-browser-'));
   const data = path.join(dir, 'data');
   const any = '"127.0.0.1:0"';
+  // The wizard's DNS checks ask a DNS server of the test's own on loopback (dns-server.js), never the internet.
+  const dns = await require('./dns-server.js').start();
+  globalThis.testDns = dns;
   fs.writeFileSync(path.join(dir, 'darwinmail.toml'), [
     'hostname = "localhost"', `data_dir = "${data}"`, '[listen]',
     ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'admin'].map((l) => `${l} = ${any}`),
+    '[dns]', `servers = ["127.0.0.1:${dns.address().port}"]`, 'timeout_seconds = 2',
   ].join('\n') + '\n');
   const log = fs.openSync(path.join(dir, 'server.log'), 'w');
   const server = spawn(path.join(dist, 'bin', 'darwinmail'), ['--config', path.join(dir, 'darwinmail.toml'), 'serve'],

@@ -2,6 +2,7 @@
 const fs = require('node:fs');
 
 module.exports = async () => {
+  if (globalThis.testDns) globalThis.testDns.close();
   const pid = Number(process.env.SERVER_PID);
   if (pid) {
     try {

@@ -1,9 +1,13 @@
 // The first-run wizard as an administrator goes through it, screen by screen, then what is refused around it.
 // One server for the whole file (global-setup.js): the tests run in order and each starts where the last ended.
 const { test, expect } = require('@playwright/test');
+const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
 const path = require('node:path');
+const tls = require('node:tls');
 
 const { ADMIN, ADMIN_PASSWORD } = require('./common.js');
 const shot = (page, name) => page.screenshot({ path: path.join(__dirname, 'artifacts', `wizard-${name}.png`), fullPage: true });
@@ -36,18 +40,18 @@ test.describe.serial('first-run wizard', () => {
   test('a wrong setup code is refused', async () => {
     await page.goto(ADMIN() + '/');
     await expect(page).toHaveURL(/\/setup\/$/);
-    await expect(page.getByText('Step 1 of 5: Setup code')).toBeVisible();
+    await expect(page.getByText('Step 1 of 9: Setup code')).toBeVisible();
     await shot(page, '1-code');
     await page.getByLabel('Setup code').fill('AAAAA-BBBBB');
     await page.getByRole('button', { name: 'Continue' }).click();
     await expect(page.locator('#error-code')).toHaveText(/not the setup code/);
-    await expect(page.getByText('Step 1 of 5')).toBeVisible();
+    await expect(page.getByText('Step 1 of 9')).toBeVisible();
   });
 
   test('the right setup code opens the administrator step', async () => {
     await page.getByLabel('Setup code').fill(process.env.SETUP_CODE.toLowerCase());
     await page.getByRole('button', { name: 'Continue' }).click();
-    await expect(page.getByText('Step 2 of 5: Administrator')).toBeVisible();
+    await expect(page.getByText('Step 2 of 9: Administrator')).toBeVisible();
   });
 
   test('the administrator step shows the password strength and refuses a short password', async () => {
@@ -62,12 +66,12 @@ test.describe.serial('first-run wizard', () => {
     await page.getByLabel('Password again').fill(ADMIN_PASSWORD);
     await shot(page, '2-admin');
     await page.getByRole('button', { name: 'Continue' }).click();
-    await expect(page.getByText('Step 3 of 5: Host name and domain')).toBeVisible();
+    await expect(page.getByText('Step 3 of 9: Host name and domain')).toBeVisible();
   });
 
   test('a reload resumes at the same step', async () => {
     await page.reload();
-    await expect(page.getByText('Step 3 of 5: Host name and domain')).toBeVisible();
+    await expect(page.getByText('Step 3 of 9: Host name and domain')).toBeVisible();
   });
 
   test('the host step suggests mail.<domain> and refuses a bare name', async () => {
@@ -79,27 +83,127 @@ test.describe.serial('first-run wizard', () => {
     await page.getByLabel("This server's host name").fill('mail.example.test');
     await shot(page, '3-host');
     await page.getByRole('button', { name: 'Continue' }).click();
-    await expect(page.getByText('Step 4 of 5: First mailbox')).toBeVisible();
+    await expect(page.getByText('Step 4 of 9: Network')).toBeVisible();
+  });
+
+  test('the network step shows the network as configured, read-only', async () => {
+    await expect(page.locator('#net-addresses')).not.toBeEmpty();
+    await expect(page.locator('#net-gateway')).not.toBeEmpty();
+    await expect(page.locator('#net-dns')).not.toBeEmpty();
+    expect(await page.locator('#step-network input').count()).toBe(0);
+    await shot(page, '4-network');
+    await page.locator('#submit-network').click();
+    await expect(page.getByText('Step 5 of 9: Pre-flight checks')).toBeVisible();
+  });
+
+  test('the pre-flight checks: forward and reverse DNS, port 25, blocklists; a re-check', async () => {
+    // Outgoing port 25 is tried against a listener of the test's own on loopback, greeting like a mail server.
+    const mx = net.createServer((c) => c.end('220 mx.test ESMTP ready\r\n'));
+    await new Promise((r) => mx.listen(0, '127.0.0.1', r));
+    try {
+      await page.getByLabel('Public address of this appliance').fill('192.0.2.99');
+      await page.getByLabel(/Mail server to test outgoing port 25/).fill(`127.0.0.1:${mx.address().port}`);
+      await page.getByRole('button', { name: 'Run all checks' }).click();
+      const row = (id) => page.locator(`tr[data-check="${id}"]`);
+      await expect(row('forward').locator('.status')).toHaveText('Problem');
+      await expect(row('forward').locator('.message')).toContainText('points at 192.0.2.10, not at this appliance');
+      await expect(row('reverse').locator('.status')).toHaveText('Problem');
+      await expect(row('port25').locator('.status')).toHaveText('OK');
+      await expect(row('port25').locator('.message')).toContainText('220 mx.test ESMTP ready');
+      // The DNS server refuses the blocklists' zones, as lists refuse public resolvers: not a listing.
+      await expect(row('dnsbl').locator('.status')).toHaveText("Can't tell");
+      // The address was mistyped: fixed, then each check again on its own.
+      await page.getByLabel('Public address of this appliance').fill('192.0.2.10');
+      await row('forward').getByRole('button', { name: 'Re-check' }).click();
+      await expect(row('forward').locator('.status')).toHaveText('OK');
+      await row('reverse').getByRole('button', { name: 'Re-check' }).click();
+      await expect(row('reverse').locator('.status')).toHaveText('OK');
+      await expect(row('reverse').locator('.message')).toHaveText('192.0.2.10 reverses to mail.example.test.');
+    } finally {
+      mx.close();
+    }
+    await shot(page, '5-checks');
+    await page.reload();
+    await expect(page.getByText('Step 5 of 9: Pre-flight checks')).toBeVisible();
+    await expect(page.getByLabel('Public address of this appliance')).toHaveValue('192.0.2.10');
+    await page.locator('#submit-checks').click();
+    await expect(page.getByText('Step 6 of 9: TLS certificate')).toBeVisible();
+  });
+
+  test('the TLS step refuses a key that does not match, then installs an uploaded certificate', async () => {
+    await expect(page.locator('#tls-current')).toContainText('Self-signed');
+    await expect(page.getByLabel("Get one from Let's Encrypt (ACME)")).toBeEnabled(); // the host name points here
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wizard-tls-'));
+    const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '90',
+      '-subj', '/CN=mail.example.test', '-addext', 'subjectAltName=DNS:mail.example.test');
+    openssl('genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', 'other.pem');
+    const read = (f) => fs.readFileSync(path.join(dir, f), 'utf8');
+    await page.getByLabel('Upload a certificate and its key (PEM)').check();
+    await page.getByLabel(/Certificate chain \(PEM/).fill(read('cert.pem'));
+    await page.getByLabel(/Private key \(PEM/).fill(read('other.pem'));
+    await page.locator('#submit-tls').click();
+    await expect(page.locator('#error-tls')).toContainText('The key does not belong to the first certificate');
+    await expect(page.getByText('Step 6 of 9: TLS certificate')).toBeVisible();
+    await page.getByLabel(/Private key \(PEM/).fill(read('key.pem'));
+    await shot(page, '6-tls');
+    await page.locator('#submit-tls').click();
+    await expect(page.getByText('Step 7 of 9: DNS records')).toBeVisible();
+    fs.rmSync(dir, { recursive: true, force: true });
+    // Installed without a restart: the listener's next handshake serves it.
+    const served = await new Promise((resolve, reject) => {
+      const u = new URL(ADMIN());
+      const s = tls.connect({ host: u.hostname, port: Number(u.port), rejectUnauthorized: false }, () => {
+        resolve(s.getPeerCertificate().subject.CN);
+        s.end();
+      });
+      s.on('error', reject);
+    });
+    expect(served).toBe('mail.example.test');
+  });
+
+  test('the DNS step lists the records with their status and as a zone file', async () => {
+    const rec = (name, type) => page.locator(`#dns-rows tr[data-name="${name}"][data-type="${type}"]`);
+    await expect(rec('example.test', 'MX').locator('.status')).toHaveText('OK');
+    await expect(rec('mail.example.test', 'A').locator('.status')).toHaveText('OK');
+    await expect(rec('example.test', 'TXT').locator('.status')).toContainText('Wrong');
+    await expect(rec('example.test', 'TXT').locator('.status')).toContainText('seen v=spf1 -all');
+    await expect(rec('darwin._domainkey.example.test', 'TXT').locator('.status')).toHaveText('Missing');
+    await expect(rec('darwin._domainkey.example.test', 'TXT').locator('.value')).toContainText('v=DKIM1; k=rsa; p=');
+    await expect(rec('_dmarc.example.test', 'TXT').locator('.status')).toContainText("Can't tell");
+    await expect(rec('autoconfig.example.test', 'CNAME').locator('.status')).toHaveText('Missing');
+    await expect(page.locator('#dns-zone')).toContainText('example.test. 3600 IN MX 10 mail.example.test.');
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await rec('example.test', 'MX').getByRole('button', { name: 'Copy' }).click();
+    await expect(page.locator('#copied')).toHaveText('Copied the MX record of example.test.');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe('example.test. 3600 IN MX 10 mail.example.test.');
+    await shot(page, '7-dns');
+    await page.locator('#submit-dns').click();
+    await expect(page.getByText('Step 8 of 9: First mailbox')).toBeVisible();
   });
 
   test('the mailbox step creates the first mailbox', async () => {
-    await expect(page.getByLabel('Address')).toHaveValue('admin@example.test');
-    await page.getByLabel('Address').fill('ada@example.test');
+    await expect(page.getByLabel('Address', { exact: true })).toHaveValue('admin@example.test');
+    await page.getByLabel('Address', { exact: true }).fill('ada@example.test');
     await page.getByLabel('Mailbox password').fill('mailbox-secret-1');
-    await shot(page, '4-mailbox');
+    await shot(page, '8-mailbox');
     await page.getByRole('button', { name: 'Continue' }).click();
-    await expect(page.getByText('Step 5 of 5: Summary')).toBeVisible();
+    await expect(page.getByText('Step 9 of 9: Summary')).toBeVisible();
   });
 
   test('the summary shows a typed <script> display name as text', async () => {
     await expect(page.locator('#sum-admin')).toHaveText(`${XSS_NAME} (admin)`);
     await expect(page.locator('#sum-hostname')).toHaveText('mail.example.test');
     await expect(page.locator('#sum-aliases')).toHaveText('postmaster@example.test, abuse@example.test');
+    await expect(page.locator('#sum-address')).toHaveText('192.0.2.10');
+    await expect(page.locator('#sum-tls')).toContainText('uploaded: CN=mail.example.test');
+    await expect(page.locator('#sum-dns')).toHaveText('2 of 8');
+    await expect(page.locator('#sum-pending')).toContainText('Publish the DNS records of step 7 (2 of 8 seen so far)');
     expect(await page.evaluate(() => window.pwned)).toBeUndefined();
     expect(await page.locator('#sum-admin script, #sum-admin img').count()).toBe(0);
     expect(dialogs).toEqual([]);
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused to/.test(e))).toEqual([]);
-    await shot(page, '5-summary');
+    await shot(page, '9-summary');
   });
 
   test('finishing opens the console, signed in', async () => {
@@ -110,7 +214,7 @@ test.describe.serial('first-run wizard', () => {
     await expect(page.locator('#users')).toContainText('ada@example.test');
     await expect(page.locator('#aliases')).toContainText('postmaster@example.test');
     expect(await page.evaluate(() => window.pwned)).toBeUndefined();
-    await shot(page, '6-console');
+    await shot(page, '10-console');
   });
 
   test('a cross-site POST is refused (403) and the session lives on', async () => {

@@ -8,6 +8,7 @@ import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.nio.charset.StandardCharsets;
 import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,12 +69,15 @@ public final class Tls {
     // first server handshake of the process; the server loads this class before it listens anywhere.
     System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
   }
-  private final SslContext server;
+  /** Replaced whole by {@link #reload}: a handshake uses the context it read; new connections get the new one. */
+  private volatile SslContext server;
   private final Path certFile;
+  private final Path keyFile;
 
-  private Tls(SslContext server, Path certFile) {
+  private Tls(SslContext server, Path certFile, Path keyFile) {
     this.server = server;
     this.certFile = certFile;
+    this.keyFile = keyFile;
   }
 
   public static Tls load(TlsConfig config, Path dataDir, String hostname) {
@@ -89,6 +93,7 @@ public final class Tls {
         generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
       }
     }
+    finishInstall(cert, key);
     // Any self-signed certificate near its end, the generated one or a configured one (the appliance's, made at
     // first boot): a certificate from a CA is renewed by whoever got it, never here.
     if (selfSignedAndEnding(cert)) {
@@ -100,12 +105,93 @@ public final class Tls {
         log.warn("cannot replace the TLS certificate {}: {}; serving it as it is", cert, e.getMessage());
       }
     }
+    return new Tls(context(cert, key), cert, key);
+  }
+
+  private static SslContext context(Path cert, Path key) {
     try {
-      SslContext ctx = SslContextBuilder.forServer(cert.toFile(), key.toFile()).protocols(PROTOCOLS)
+      return SslContextBuilder.forServer(cert.toFile(), key.toFile()).protocols(PROTOCOLS)
           .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE).build();
-      return new Tls(ctx, cert);
     } catch (IOException | RuntimeException e) {
       throw new IllegalStateException("cannot load TLS certificate " + cert + " / key " + key + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Reads the certificate and key files again: every listener's next handshake uses them, no restart needed. When
+   * they do not load, the old context stays in use and the exception says why.
+   */
+  public void reload() {
+    server = context(certFile, keyFile);
+    log.info("TLS certificate {} reloaded", certFile);
+  }
+
+  /**
+   * Installs a new certificate chain and its key (both PEM, already checked by the caller) and reloads. The pair is
+   * first written whole to {@code CERT.incoming} (one atomic write: the commit point), then the key and the chain
+   * each atomically to their files; a start that finds {@code CERT.incoming} (a crash between the two files)
+   * finishes the install, so a mismatched pair is never served.
+   */
+  public void install(String chainPem, String keyPem) {
+    Path incoming = incoming(certFile);
+    atomicWrite(incoming, (keyPem.strip() + "\n" + chainPem.strip() + "\n").getBytes(StandardCharsets.US_ASCII));
+    finishInstall(certFile, keyFile);
+    reload();
+  }
+
+  private static Path incoming(Path cert) {
+    return cert.resolveSibling(cert.getFileName() + ".incoming");
+  }
+
+  /** Splits a pending {@code CERT.incoming} into the key and chain files, then removes it. */
+  private static void finishInstall(Path cert, Path key) {
+    Path incoming = incoming(cert);
+    if (!Files.exists(incoming)) {
+      return;
+    }
+    try {
+      String all = Files.readString(incoming, StandardCharsets.US_ASCII);
+      StringBuilder chain = new StringBuilder();
+      StringBuilder keyPem = new StringBuilder();
+      var m = java.util.regex.Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \\1-----", java.util.regex.Pattern.DOTALL)
+          .matcher(all);
+      while (m.find()) {
+        (m.group(1).contains("PRIVATE KEY") ? keyPem : chain).append(m.group()).append('\n');
+      }
+      if (chain.isEmpty() || keyPem.isEmpty()) {
+        log.warn("ignoring {}: it holds no certificate and key", incoming);
+      } else {
+        atomicWrite(key, keyPem.toString().getBytes(StandardCharsets.US_ASCII));
+        atomicWrite(cert, chain.toString().getBytes(StandardCharsets.US_ASCII));
+        log.info("installed the new TLS certificate in {}", cert);
+      }
+      Files.delete(incoming);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot install " + incoming + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** NAME.new (mode 0600), forced, renamed over NAME, the folder forced: the old content or the new, never a mix. */
+  private static void atomicWrite(Path file, byte[] content) {
+    Path dir = file.toAbsolutePath().getParent();
+    Path tmp = dir.resolve(file.getFileName() + ".new");
+    try {
+      Files.createDirectories(dir);
+      Files.deleteIfExists(tmp);
+      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
+        var b = java.nio.ByteBuffer.wrap(content);
+        while (b.hasRemaining()) {
+          ch.write(b);
+        }
+        ch.force(true);
+      }
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      try (var d = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+        d.force(true);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
     }
   }
 
@@ -170,6 +256,10 @@ public final class Tls {
 
   public Path certFile() {
     return certFile;
+  }
+
+  public Path keyFile() {
+    return keyFile;
   }
 
   public SslHandler newHandler(Channel ch, boolean startTls) {

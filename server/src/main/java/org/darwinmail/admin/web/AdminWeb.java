@@ -19,6 +19,8 @@ import java.util.HexFormat;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.admin.settings.AtomicFile;
 import org.darwinmail.admin.settings.SettingsEngine;
+import org.darwinmail.admin.tls.Acme;
+import org.darwinmail.admin.tls.AcmeRenewal;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.net.NetServer;
 import org.darwinmail.net.Tls;
@@ -44,7 +46,12 @@ public final class AdminWeb implements AutoCloseable {
 
   /** Timings; the defaults are the server's, tests shorten them. */
   public record Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
-      Clock clock) {
+      Clock clock, Acme.Options acme) {
+    public Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
+        Clock clock) {
+      this(requestDeadline, sessionIdle, sessionMax, wrongCodeDelay, clock, Acme.Options.defaults());
+    }
+
     public static Options defaults() {
       return new Options(Duration.ofSeconds(30), Duration.ofMinutes(30), Duration.ofHours(12), Duration.ofSeconds(1),
           Clock.systemUTC());
@@ -54,11 +61,13 @@ public final class AdminWeb implements AutoCloseable {
   private final NetServer net;
   private final InetSocketAddress bound;
   private final Api api;
+  private final AcmeRenewal renewal;
 
-  private AdminWeb(NetServer net, InetSocketAddress bound, Api api) {
+  private AdminWeb(NetServer net, InetSocketAddress bound, Api api, AcmeRenewal renewal) {
     this.net = net;
     this.bound = bound;
     this.api = api;
+    this.renewal = renewal;
   }
 
   public static AdminWeb start(DarwinMail mail) {
@@ -71,11 +80,17 @@ public final class AdminWeb implements AutoCloseable {
     Path dataDir = mail.config().dataDir();
     Path codeFile = org.darwinmail.store.DataDir.of(dataDir).setupCode();
     var services = mail.services();
+    SetupState setup = new SetupState(dataDir);
+    Acme acme = new Acme(dataDir, o.acme());
     Api api = new Api(services.directory(), new SettingsEngine(dataDir, services.directory()),
-        new AdminAccounts(dataDir), new SetupState(dataDir), new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
+        new AdminAccounts(dataDir), setup, new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
         new AdminLogins(services.logins()), o.wrongCodeDelay(), codeFile);
+    api.steps(new WizardSteps(setup, new WizardSteps.Parts(new org.darwinmail.dns.Dns(mail.config().dns()),
+        mail.config().guard().inbound().dnsblZones(), mail.tls(), acme, new org.darwinmail.delivery.Dkim(dataDir,
+        mail.config().delivery().dkimSelector()), mail.config().delivery().dkim(), NetworkInfo::read,
+        WizardChecks.CONNECT_TIMEOUT)));
     if (address.isEmpty()) {
-      return new AdminWeb(null, null, api);
+      return new AdminWeb(null, null, api, null);
     }
     Metrics.install();
     Tls tls = mail.tls();
@@ -99,7 +114,7 @@ public final class AdminWeb implements AutoCloseable {
       net.close();
       throw e;
     }
-    AdminWeb web = new AdminWeb(net, bound, api);
+    AdminWeb web = new AdminWeb(net, bound, api, new AcmeRenewal(acme, mail.tls(), o.clock()).start());
     if (!api.setupDone()) {
       web.announceSetup(mail, codeFile);
     } else {
@@ -145,6 +160,9 @@ public final class AdminWeb implements AutoCloseable {
 
   @Override
   public void close() {
+    if (renewal != null) {
+      renewal.close();
+    }
     if (net != null) {
       net.close();
     }

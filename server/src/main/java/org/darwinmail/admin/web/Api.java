@@ -44,6 +44,7 @@ final class Api {
   private final Duration wrongCodeDelay;
   private final Path codeFile;
   private volatile SetupCode code;
+  private volatile WizardSteps steps;
 
   Api(Directory directory, SettingsEngine settings, AdminAccounts admins, SetupState setup, Sessions sessions,
       AdminLogins logins, Duration wrongCodeDelay, Path codeFile) {
@@ -55,6 +56,11 @@ final class Api {
     this.logins = logins;
     this.wrongCodeDelay = wrongCodeDelay;
     this.codeFile = codeFile;
+  }
+
+  /** The wizard's steps 4-7 (network, checks, TLS, DNS records). */
+  void steps(WizardSteps s) {
+    steps = s;
   }
 
   boolean setupDone() {
@@ -198,11 +204,19 @@ final class Api {
         case "POST /api/setup/host" -> step(r, SetupState.Step.HOST);
         case "POST /api/setup/mailbox" -> step(r, SetupState.Step.MAILBOX);
         case "POST /api/setup/finish" -> step(r, SetupState.Step.SUMMARY);
-        default -> notFound(r.path());
+        default -> steps != null && WizardSteps.route(r.method(), r.path()) != null ? moreSteps(r) : notFound(r.path());
       };
     } catch (BadRequest e) {
       return Response.error(e.status, e.getMessage());
     }
+  }
+
+  private Response moreSteps(Request r) {
+    Object a = authorised(r, true);
+    if (a instanceof Response refused) {
+      return refused;
+    }
+    return steps.handle(r, r.unsafe() ? body(r) : null, who((Sessions.Session) a, r));
   }
 
   private Response state(Request r) {
@@ -226,7 +240,10 @@ final class Api {
     if (st.hostname() != null) {
       pending.add("The host name " + st.hostname() + " is used from the next start of the service.");
     }
-    pending.add("DNS records, pre-flight checks and the TLS certificate are not set up by this wizard yet.");
+    if (steps != null) {
+      m.putAll(steps.summary());
+      pending.addAll(steps.pending());
+    }
     m.put("pending", pending);
     return Response.json(200, m);
   }

@@ -14,13 +14,13 @@ import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Where the first-run wizard is, kept in {@code <data_dir>/admin/setup.json} so that a reload or a restart resumes
- * at the same step: the step, whether setup is done, and the settings given so far (never a password). Steps 4-7
- * of issue 17 (network, pre-flight DNS checks, TLS, DNS records) are not part of the flow yet.
+ * at the same step: the step, whether setup is done, and the settings given so far (never a password): the
+ * public address and port-25 probe of the checks, the TLS choice and how many DNS records were seen last.
  */
 final class SetupState {
   /** The wizard's screens in order; CODE is never stored (a session with the code is needed first). */
   enum Step {
-    CODE, ADMIN, HOST, MAILBOX, SUMMARY;
+    CODE, ADMIN, HOST, NETWORK, CHECKS, TLS, DNS, MAILBOX, SUMMARY;
 
     String id() {
       return name().toLowerCase(java.util.Locale.ROOT);
@@ -36,6 +36,10 @@ final class SetupState {
   private String domain;
   private String mailbox;
   private List<String> aliases = List.of();
+  private String publicAddress;
+  private String probe;
+  private String tls;
+  private String dnsSeen;
 
   SetupState(Path dataDir) {
     this.file = org.darwinmail.store.DataDir.of(dataDir).setupState();
@@ -51,6 +55,10 @@ final class SetupState {
         List<String> a = new ArrayList<>();
         n.path("aliases").forEach(x -> a.add(x.asString()));
         aliases = List.copyOf(a);
+        publicAddress = text(n, "publicAddress");
+        probe = text(n, "probe");
+        tls = text(n, "tls");
+        dnsSeen = text(n, "dnsSeen");
       } catch (IOException | IllegalArgumentException e) {
         throw new IllegalStateException("cannot read " + file + ": " + e.getMessage(), e);
       }
@@ -87,7 +95,51 @@ final class SetupState {
   synchronized void hostDone(String h, String d) {
     hostname = h;
     domain = d;
-    advance(Step.MAILBOX);
+    advance(Step.NETWORK);
+  }
+
+  /** A step of 4-7 is done: the wizard goes on to the one after it. */
+  synchronized void passed(Step which) {
+    advance(Step.values()[which.ordinal() + 1]);
+  }
+
+  synchronized String publicAddress() {
+    return publicAddress;
+  }
+
+  synchronized String probe() {
+    return probe;
+  }
+
+  /** The public address (behind NAT) and the port-25 probe the checks used last; null keeps the old value. */
+  synchronized void checkInputs(String address, String target) {
+    if (address != null) {
+      publicAddress = address.isBlank() ? null : address.strip();
+    }
+    if (target != null) {
+      probe = target.isBlank() ? null : target.strip();
+    }
+    save();
+  }
+
+  /** What the TLS step did, in words (kept for the summary). */
+  synchronized String tls() {
+    return tls;
+  }
+
+  synchronized void tlsDone(String what) {
+    tls = what;
+    advance(Step.DNS);
+  }
+
+  /** "N of M" DNS records seen at the last look, for the summary. */
+  synchronized String dnsSeen() {
+    return dnsSeen;
+  }
+
+  synchronized void dnsSeen(String seen) {
+    dnsSeen = seen;
+    save();
   }
 
   synchronized void mailboxDone(String m, List<String> a) {
@@ -116,6 +168,10 @@ final class SetupState {
     n.put("hostname", hostname);
     n.put("domain", domain);
     n.put("mailbox", mailbox);
+    n.put("publicAddress", publicAddress);
+    n.put("probe", probe);
+    n.put("tls", tls);
+    n.put("dnsSeen", dnsSeen);
     var a = n.putArray("aliases");
     aliases.forEach(a::add);
     try {

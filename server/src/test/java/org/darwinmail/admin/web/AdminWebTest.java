@@ -101,6 +101,9 @@ class AdminWebTest {
         + "\"password\":\"correct horse battery\"}", s).status()).isEqualTo(200);
     assertThat(http.post("/api/setup/host", "{\"hostname\":\"mail.example.test\",\"domain\":\"example.test\","
         + "\"acceptWarnings\":true}", s).status()).isEqualTo(200);
+    for (String step : new String[] {"network", "checks/done", "tls/keep", "dns"}) { // steps 4-7 only inform
+      assertThat(http.post("/api/setup/" + step, "{}", s).status()).as(step).isEqualTo(200);
+    }
     assertThat(http.post("/api/setup/mailbox", "{\"mailbox\":\"ada@example.test\",\"password\":\"mailbox-pw\"}", s)
         .status()).isEqualTo(200);
     AdminHttp.Reply done = http.post("/api/setup/finish", "{}", s);

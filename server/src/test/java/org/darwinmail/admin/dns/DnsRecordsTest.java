@@ -1,0 +1,79 @@
+package org.darwinmail.admin.dns;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.List;
+import org.darwinmail.config.DnsConfig;
+import org.darwinmail.dns.Dns;
+import org.darwinmail.testing.TestDns;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Name;
+
+/** The records to publish and their live status against a DNS server on loopback: ok, missing, wrong, can't tell. */
+class DnsRecordsTest {
+  private final TestDns testDns = new TestDns();
+  private final Dns dns = new Dns(new DnsConfig(List.of(testDns.address()), 1));
+  private static final String DKIM = "v=DKIM1; k=rsa; p=" + "A".repeat(300);
+
+  @AfterEach
+  void stop() {
+    testDns.close();
+  }
+
+  private List<DnsRecords.Expected> expected() {
+    return DnsRecords.expected("example.test", "mail.example.test", "192.0.2.10",
+        List.<String[]>of(new String[] {"darwin", DKIM}));
+  }
+
+  private DnsRecords.Seen status(String name, String type) {
+    return DnsRecords.check(dns, expected()).stream()
+        .filter(s -> s.record().name().equals(name) && s.record().type().equals(type)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void theListNamesEveryRecord() {
+    assertThat(expected()).extracting(e -> e.type() + " " + e.name()).containsExactly(
+        "MX example.test", "A mail.example.test", "TXT example.test", "TXT darwin._domainkey.example.test",
+        "TXT _dmarc.example.test", "CNAME autoconfig.example.test", "CNAME autodiscover.example.test");
+  }
+
+  @Test
+  void publishedRecordsAreOk() throws Exception {
+    testDns.mx("example.test", 10, "mail.example.test").a("mail.example.test", "192.0.2.10")
+        .txt("example.test", "v=spf1 mx ~all").txt("example.test", "google-site-verification=x")
+        .txt("darwin._domainkey.example.test", DKIM)
+        .txt("_dmarc.example.test", "v=DMARC1; p=none")
+        .add(new CNAMERecord(Name.fromString("autoconfig.example.test."), DClass.IN, 60,
+            Name.fromString("mail.example.test.")))
+        .a("autodiscover.example.test", "192.0.2.10");
+    assertThat(DnsRecords.check(dns, expected())).extracting(s -> s.status())
+        .containsOnly(DnsRecords.Status.OK);
+  }
+
+  @Test
+  void missingWrongAndCantTell() {
+    testDns.mx("example.test", 10, "mx.elsewhere.test").txt("example.test", "v=spf1 -all")
+        .txt("darwin._domainkey.example.test", "v=DKIM1; k=rsa; p=OTHERKEY").servfail("_dmarc.example.test");
+    DnsRecords.Seen mx = status("example.test", "MX");
+    assertThat(mx.status()).isEqualTo(DnsRecords.Status.WRONG);
+    assertThat(mx.seen()).containsExactly("10 mx.elsewhere.test.");
+    assertThat(mx.message()).contains("Expected 10 mail.example.test.").contains("seen 10 mx.elsewhere.test.");
+    assertThat(status("example.test", "TXT").status()).as("SPF that lets nobody send").isEqualTo(DnsRecords.Status.WRONG);
+    assertThat(status("darwin._domainkey.example.test", "TXT").status()).isEqualTo(DnsRecords.Status.WRONG);
+    assertThat(status("mail.example.test", "A").status()).isEqualTo(DnsRecords.Status.MISSING);
+    assertThat(status("_dmarc.example.test", "TXT").status()).isEqualTo(DnsRecords.Status.UNKNOWN);
+    assertThat(status("_dmarc.example.test", "TXT").message()).startsWith("Can't tell");
+  }
+
+  @Test
+  void theZoneFileSplitsLongTextIntoStrings() {
+    String zone = DnsRecords.zoneFile(expected());
+    assertThat(zone).contains("example.test. 3600 IN MX 10 mail.example.test.\n")
+        .contains("example.test. 3600 IN TXT \"v=spf1 mx -all\"\n")
+        .contains("darwin._domainkey.example.test. 3600 IN TXT ( \"v=DKIM1; k=rsa; p=" + "A".repeat(255 - "v=DKIM1; k=rsa; p=".length()) + "\" \"")
+        .contains("autoconfig.example.test. 3600 IN CNAME mail.example.test.\n");
+  }
+}
