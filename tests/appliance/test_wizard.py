@@ -143,6 +143,18 @@ def set_up(wizard_copy):
     admin_password = secrets.token_urlsafe(16)
     admin.post("/api/setup/admin", {"name": "admin", "displayName": "Appliance admin", "password": admin_password})
     admin.post("/api/setup/host", {"hostname": "mail." + DOMAIN, "domain": DOMAIN, "acceptWarnings": True})
+    # The network as the VM has it: QEMU's user network gives 10.0.2.15 with the gateway 10.0.2.2.
+    status, text = admin.request("GET", "/api/setup/network")
+    assert status == 200, text
+    network = json.loads(text)
+    assert network["address"] == "10.0.2.15" and network["gateway"] == "10.0.2.2", network
+    assert network["behindNat"] is True
+    admin.post("/api/setup/network", {})
+    admin.post("/api/setup/checks/done", {})
+    admin.post("/api/setup/tls/keep", {})
+    status, text = admin.request("GET", "/api/setup/dns")
+    assert status == 200 and ("mail." + DOMAIN) in text, text
+    admin.post("/api/setup/dns", {})
     password = secrets.token_urlsafe(12)
     admin.post("/api/setup/mailbox", {"mailbox": MAILBOX, "password": password})
     admin.post("/api/setup/finish", {})
