@@ -23,10 +23,11 @@ final class SessionState {
   /** The result saved by SEARCH RETURN (SAVE): "$" (RFC 5182). */
   List<Long> savedResult = List.of();
 
-  /** Enters the selected state with this view. */
+  /** Enters the selected state with this view; "$" is empty again (RFC 5182 §2.1, RFC 9051 §6.4.4.1). */
   void select(Selected s) {
     selected = s;
     state = State.SELECTED;
+    savedResult = List.of();
   }
 
   /** Leaves the selected state (its change subscription closed); nothing is sent. */
