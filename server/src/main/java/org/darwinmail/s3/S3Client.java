@@ -134,7 +134,7 @@ public final class S3Client implements AutoCloseable {
     h.put("content-type", "application/octet-stream");
     Duration timeout = s.timeout().plusSeconds(size >> 20);
     send("PUT " + key, () -> request("PUT", key, Map.of(), h, HEX.formatHex(sha256), timeout)
-        .method("PUT", body.publisher()).build(), HttpResponse.BodyHandlers.ofInputStream(), true);
+        .method("PUT", body.publisher()).build(), HttpResponse.BodyHandlers.ofInputStream(), true).body().close();
   }
 
   /** The object's content, streamed; {@link NoSuchFileException} when there is no such key. Close it. */

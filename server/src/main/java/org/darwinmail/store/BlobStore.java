@@ -28,7 +28,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...}.
+ * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...} with the files backend
+ * ({@link FileBlobs}), objects keyed {@code abcdef...} in a bucket with S3 ({@link S3Blobs}). This class holds what
+ * does not depend on where the content is (the writer staging in {@code blobs/tmp/}, the locks, claims, holds,
+ * collection and sweep); the backend keeps the content ({@link BlobBackend}). What follows says "file" and "rename"
+ * for the files backend; with S3 the commit is a checked upload, durable once answered.
  *
  * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} renames it to its hash and forces
  * it, so that after {@code commit} returns the blob survives a crash (ARCHITECTURE.md, "Durability rules"; one sync covers content and
