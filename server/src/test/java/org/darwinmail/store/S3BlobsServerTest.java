@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The whole server with {@code [blobs] backend = "s3"} (S3Proxy on loopback): mail received over SMTP is read back
  * over IMAP byte for byte, from a body stored in the bucket under its hash and nowhere on the local disk, before
- * and after a restart (which empties the local cache).
+ * and after a restart (which empties the local cache), and over POP3 from the checked local copy.
  */
 class S3BlobsServerTest {
   private static final Pattern LITERAL = Pattern.compile("^\\* \\d+ FETCH \\(.*BODY\\[\\] \\{(\\d+)\\}$");
@@ -63,6 +63,9 @@ class S3BlobsServerTest {
       assertThat(again).hasSize(2);
       assertThat(again.get(0)).isEqualTo(got.get(0));
       assertThat(again.get(1)).isEqualTo(got.get(1));
+      // POP3's RETR reads a file: the checked local copy (the cache was emptied by the restart).
+      assertThat(pop3Retr(server.port("pop3"), 2)).isEqualTo(got.get(1));
+      assertThat(pop3Retr(server.port("pop3"), 1)).isEqualTo(got.get(0));
     }
   }
 
@@ -138,6 +141,26 @@ class S3BlobsServerTest {
       expect(l, "c OK");
     }
     return out;
+  }
+
+  /** RETR n over POP3, the answer's lines joined again (no line of these messages starts with a dot). */
+  private static byte[] pop3Retr(int port, int n) throws IOException {
+    try (LineClient c = new LineClient("127.0.0.1", port)) {
+      expect(c.read(), "+OK");
+      c.send("USER reader@s3.test");
+      expect(c.read(), "+OK");
+      c.send("PASS reader-pw");
+      expect(c.read(), "+OK");
+      c.send("RETR " + n);
+      expect(c.read(), "+OK");
+      StringBuilder sb = new StringBuilder();
+      String l;
+      while (!(l = c.read()).equals(".")) {
+        sb.append(l).append("\r\n");
+      }
+      c.send("QUIT");
+      return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
+    }
   }
 
   private static void untilTagged(LineClient c, String tag) throws IOException {
