@@ -170,7 +170,13 @@ public final class DarwinMail implements AutoCloseable {
     public static Services open(ServerConfig config) {
       DataDir dir = DataDir.of(config.dataDir());
       Database db = Database.open(dir.root());
-      BlobStore blobs = new BlobStore(dir.blobs(), config.store().diskReserveBytes());
+      BlobStore blobs;
+      try {
+        blobs = new BlobStore(dir.blobs(), config.store().diskReserveBytes(), blobBackend(config.blobs(), dir));
+      } catch (RuntimeException e) {
+        db.close();
+        throw e;
+      }
       MailboxEvents events = new MailboxEvents();
       // Opening its intake journal applies what a previous run journaled but did not store, before anything reads.
       MailStore mail = new MailStore(db, blobs, events, dir.intake());
@@ -193,6 +199,37 @@ public final class DarwinMail implements AutoCloseable {
           new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
     }
 
+    /**
+     * The backend of [blobs] (null: files in the data directory), after checking that the data directory's blobs
+     * are there ({@link org.darwinmail.store.BlobLocation}); for S3, the bucket is listed once, so that a wrong
+     * endpoint, bucket or key stops the start in one line rather than failing each delivery.
+     */
+    private static org.darwinmail.store.BlobBackend blobBackend(org.darwinmail.config.BlobsConfig b, DataDir dir) {
+      if (!b.s3()) {
+        org.darwinmail.store.BlobLocation.check(dir.blobs(), "files");
+        return null;
+      }
+      org.darwinmail.s3.Credentials creds;
+      try {
+        creds = org.darwinmail.s3.Credentials.read(java.nio.file.Path.of(b.credentialsFile()));
+      } catch (java.io.IOException e) {
+        throw new org.darwinmail.config.ConfigException("blobs.credentials_file: "
+            + org.darwinmail.errors.Errors.describe(e), e);
+      }
+      var settings = new org.darwinmail.s3.S3Client.Settings(java.net.URI.create(b.endpoint()), b.bucket(),
+          b.region(), b.pathStyle(), creds, Duration.ofSeconds(30));
+      org.darwinmail.store.BlobLocation.check(dir.blobs(), "s3 " + settings.endpoint() + " " + b.bucket());
+      org.darwinmail.s3.S3Client client = new org.darwinmail.s3.S3Client(settings);
+      try {
+        client.list("darwinmail-probe/", null);
+      } catch (java.io.IOException e) {
+        client.close();
+        throw new org.darwinmail.store.StoreException("blobs: cannot list bucket " + b.bucket() + " at "
+            + settings.endpoint() + ": " + org.darwinmail.errors.Errors.reason(e), e);
+      }
+      return new org.darwinmail.store.S3Blobs(client, dir.blobs().resolve("cache"), b.cacheBytes());
+    }
+
     /** Does any stored message (or queued item, or journaled message not stored yet) use this blob? */
     public boolean blobReferenced(String hash) {
       return mail.blobReferenced(hash) || queue.blobReferenced(hash)
@@ -205,6 +242,7 @@ public final class DarwinMail implements AutoCloseable {
       if (mail.intake() != null) {
         mail.intake().close(); // applies what is journaled
       }
+      blobs.close();
       db.close();
     }
   }

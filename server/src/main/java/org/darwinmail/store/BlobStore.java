@@ -9,12 +9,10 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -30,7 +28,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...}.
+ * Immutable message bodies, content-addressed by SHA-256: {@code blobs/ab/abcdef...} with the files backend
+ * ({@link FileBlobs}), objects keyed {@code abcdef...} in a bucket with S3 ({@link S3Blobs}). This class holds what
+ * does not depend on where the content is (the writer staging in {@code blobs/tmp/}, the locks, claims, holds,
+ * collection and sweep); the backend keeps the content ({@link BlobBackend}). What follows says "file" and "rename"
+ * for the files backend; with S3 the commit is a checked upload, durable once answered.
  *
  * <p>A body is streamed into {@code blobs/tmp/}, then {@link BlobWriter#commit()} renames it to its hash and forces
  * it, so that after {@code commit} returns the blob survives a crash (ARCHITECTURE.md, "Durability rules"; one sync covers content and
@@ -65,7 +67,7 @@ public final class BlobStore {
     }
   }
 
-  private static MessageDigest sha256() {
+  static MessageDigest sha256() {
     try {
       return (MessageDigest) SHA256.clone();
     } catch (CloneNotSupportedException e) {
@@ -74,6 +76,7 @@ public final class BlobStore {
   }
   private final Path root;
   private final Path tmp;
+  private final BlobBackend backend;
   private final Capacity capacity;
   /** Locks by hash (striped): a claim, a re-use of an existing file and a collection of the same hash exclude each other. */
   private final ReentrantLock[] locks = new ReentrantLock[64];
@@ -90,6 +93,15 @@ public final class BlobStore {
 
   /** A blob store whose file system keeps {@code reserveBytes} free for what was accepted ({@link Capacity}). */
   public BlobStore(Path root, long reserveBytes) {
+    this(root, reserveBytes, null);
+  }
+
+  /**
+   * A blob store whose content lives in {@code backend} (null: {@link FileBlobs} under {@code root}); {@code root}
+   * holds the blobs being written ({@code tmp/}) whatever the backend, and its file system keeps
+   * {@code reserveBytes} free.
+   */
+  public BlobStore(Path root, long reserveBytes, BlobBackend backend) {
     this.root = root;
     this.tmp = root.resolve("tmp");
     for (int i = 0; i < locks.length; i++) {
@@ -97,14 +109,22 @@ public final class BlobStore {
     }
     try {
       Files.createDirectories(tmp);
-      for (int i = 0; i < 256; i++) {
-        Files.createDirectories(root.resolve(HEX.toHexDigits((byte) i)));
-      }
+      this.backend = backend == null ? new FileBlobs(root) : backend;
       force(root);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot create blob store " + root, e);
     }
     this.capacity = new Capacity(root, reserveBytes);
+  }
+
+  /** Where the content lives. */
+  public BlobBackend backend() {
+    return backend;
+  }
+
+  /** Closes the backend (S3: its HTTP client); after the intake journal is applied. */
+  public void close() {
+    backend.close();
   }
 
   /** Whether new mail can be taken: free space over the reserve, and the intake storing. */
@@ -142,21 +162,13 @@ public final class BlobStore {
    * whole throughout.
    */
   public BlobRef storeUnforced(Small small) throws IOException {
-    Path target = path(small.hash());
+    checked(small.hash());
     byte[] bytes = small.bytes();
     ReentrantLock lock = lock(small.hash());
     lock.lock();
     try {
-      if (sizeOf(target) == bytes.length && reused(target)) {
-        return small.ref();
-      }
-      try (FileChannel ch = openForWriting(target)) {
-        ByteBuffer b = ByteBuffer.wrap(bytes);
-        long pos = 0;
-        while (b.hasRemaining()) {
-          pos += ch.write(b, pos);
-        }
-        ch.truncate(bytes.length);
+      if (!backend.reuse(small.hash(), bytes.length)) {
+        backend.write(small.hash(), bytes);
       }
     } finally {
       lock.unlock();
@@ -164,64 +176,34 @@ public final class BlobStore {
     return small.ref();
   }
 
-  private static FileChannel openForWriting(Path file) throws IOException {
-    try {
-      return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    } catch (NoSuchFileException e) {
-      Files.createDirectories(file.getParent()); // the fan-out folders are made at start; recreated if removed
-      return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-    }
-  }
-
   /**
    * Makes sure the file under the blob's hash holds exactly its content (read and hashed), replacing it when not:
    * after a crash, a blob written but not yet forced may be missing, short or wrong. Not forced.
    */
   public BlobRef repair(Small small) throws IOException {
-    Path target = path(small.hash());
-    if (sizeOf(target) == small.bytes().length) {
-      if (HEX.formatHex(sha256().digest(Files.readAllBytes(target))).equals(small.hash())) {
-        return small.ref();
-      }
-    }
-    Path tmpFile = tmp.resolve(UUID.randomUUID() + ".tmp");
-    Files.write(tmpFile, small.bytes(), StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
-    Files.move(tmpFile, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    backend.repair(checked(small.hash()), small.bytes());
     return small.ref();
   }
 
-  /** The folder holding the blobs. */
+  /** The local folder of the blob store (the blobs themselves with the files backend; tmp/ always). */
   public Path root() {
     return root;
   }
 
   /** Forces a stored blob to disk; a blob that is gone (collected after its last reference went) needs nothing. */
   public void force(String hash) throws IOException {
-    try {
-      force(path(hash));
-    } catch (NoSuchFileException e) {
-      // collected
-    }
+    backend.force(checked(hash));
+  }
+
+  /** Whether {@link #storeUnforced} is durable when it returns (S3), so that nothing needs forcing after it. */
+  public boolean durableOnWrite() {
+    return backend.durableOnWrite();
   }
 
   // ---- claims and collection -----------------------------------------------------------------------------------
 
   private ReentrantLock lock(String hash) {
     return locks[Math.floorMod(hash.hashCode(), locks.length)];
-  }
-
-  /**
-   * With the hash's lock held, an existing file is about to be taken for a new copy of its content: its
-   * modification time is set to now, so that the collector leaves it alone for its grace period (the new copy's
-   * row is committed moments later, under a claim). Returns false when the file is gone.
-   */
-  private static boolean reused(Path target) throws IOException {
-    try {
-      Files.setLastModifiedTime(target, FileTime.from(Instant.now()));
-      return true;
-    } catch (NoSuchFileException e) {
-      return false;
-    }
   }
 
   /**
@@ -241,7 +223,7 @@ public final class BlobStore {
           lock.unlock();
         }
         held.add(h);
-        if (!exists(h)) {
+        if (!exists(checked(h))) {
           throw new Missing(h);
         }
       }
@@ -322,24 +304,24 @@ public final class BlobStore {
    * committed row refers to it (REFERENCED). A blob already gone counts as DELETED.
    */
   public Collected collect(String hash, Predicate<String> referenced, Duration grace) throws IOException {
-    Path p = path(hash);
+    checked(hash);
     ReentrantLock lock = lock(hash);
     lock.lock();
     try {
       if (claims.containsKey(hash) || collectionHolds.get() > 0) {
         return Collected.BUSY;
       }
-      try {
-        if (Files.getLastModifiedTime(p).toInstant().isAfter(Instant.now().minus(grace))) {
-          return Collected.BUSY;
-        }
-      } catch (NoSuchFileException e) {
+      Instant written = backend.written(hash);
+      if (written == null) {
         return Collected.DELETED;
+      }
+      if (written.isAfter(Instant.now().minus(grace))) {
+        return Collected.BUSY;
       }
       if (referenced.test(hash)) {
         return Collected.REFERENCED;
       }
-      Files.deleteIfExists(p);
+      backend.delete(hash);
       return Collected.DELETED;
     } finally {
       lock.unlock();
@@ -351,19 +333,37 @@ public final class BlobStore {
     return new BlobWriter();
   }
 
-  public Path path(String hash) {
+  /** The hash, when it is one (64 lower-case hex digits): nothing else ever names a blob in a backend. */
+  static String checked(String hash) {
     if (hash.length() != 64 || !hash.chars().allMatch(ch -> (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
       throw new IllegalArgumentException("not a blob hash: " + hash);
     }
-    return root.resolve(hash.substring(0, 2)).resolve(hash);
+    return hash;
   }
 
+  /**
+   * A local file with the blob's content, for readers that want a file (IMAP's large FETCH, POP3's RETR): the blob
+   * itself with the files backend, a cached copy with S3 ({@link S3Blobs}).
+   */
+  public Path path(String hash) {
+    try {
+      return backend.file(checked(hash));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The content, streamed. */
   public InputStream open(String hash) throws IOException {
-    return Files.newInputStream(path(hash));
+    return backend.open(checked(hash));
   }
 
   public boolean exists(String hash) {
-    return Files.exists(path(hash));
+    try {
+      return backend.exists(checked(hash));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot tell whether blob " + hash + " is stored: " + e.getMessage(), e);
+    }
   }
 
   /**
@@ -373,31 +373,21 @@ public final class BlobStore {
   public int sweep(Predicate<String> referenced, Duration minAge) {
     Instant cutoff = Instant.now().minus(minAge);
     int removed = 0;
-    try (Stream<Path> files = Files.walk(root, 2)) {
+    try (Stream<Path> files = Files.list(tmp)) {
       for (Path p : (Iterable<Path>) files::iterator) {
-        if (!Files.isRegularFile(p) || Files.getLastModifiedTime(p).toInstant().isAfter(cutoff)) {
-          continue;
-        }
-        boolean orphan = p.getParent().equals(tmp) || !referenced.test(p.getFileName().toString());
-        if (orphan) {
+        if (Files.isRegularFile(p) && !Files.getLastModifiedTime(p).toInstant().isAfter(cutoff)) {
           Files.deleteIfExists(p);
           removed++;
         }
       }
-    } catch (IOException e) {
+      removed += backend.sweep((name, written) -> !written.isAfter(cutoff) && !referenced.test(name));
+    } catch (IOException | UncheckedIOException e) {
       log.warn("blob sweep stopped: {}", e.getMessage());
     }
     if (removed > 0) {
       log.info("blob sweep removed {} unreferenced file(s)", removed);
     }
     return removed;
-  }
-
-  /** The file's size, or -1 when there is none; without an exception for a missing file (a stat or two). */
-  private static long sizeOf(Path file) {
-    java.io.File f = file.toFile();
-    long n = f.length();
-    return n > 0 || f.exists() ? n : -1;
   }
 
   /** Forces a file or a folder to disk (fsync of a descriptor opened for reading). */
@@ -528,25 +518,29 @@ public final class BlobStore {
         channel.close();
         channel = null;
         String hash = HEX.formatHex(digest.digest());
-        Path target = path(hash);
         ReentrantLock lock = lock(hash);
+        boolean reused;
         lock.lock();
         try {
-          if (sizeOf(target) == size && reused(target)) {
+          reused = backend.reuse(hash, size);
+          if (reused) {
             Files.delete(file);
           } else {
             // Absent, or torn: a name renamed but never forced (power lost before the fsync) can come back empty or
             // short, and no row refers to it; this whole copy replaces it.
-            Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+            backend.place(file, hash);
           }
-          claims.merge(hash, 1, Integer::sum); // until forced: the collector leaves the name alone meanwhile
+          claims.merge(hash, 1, Integer::sum); // until settled: the collector leaves the name alone meanwhile
         } finally {
           lock.unlock();
         }
         try {
-          force(target);
+          backend.settle(file, hash, size, reused); // files: the fsync; S3: the upload
         } finally {
           release(List.of(hash));
+          if (!reused) {
+            Files.deleteIfExists(file); // S3: the staged copy, uploaded or not (files: renamed already)
+          }
         }
         return new BlobRef(hash, size);
       } catch (IOException | RuntimeException e) {

@@ -971,8 +971,8 @@ public final class Intake implements AutoCloseable {
    * that made the journal's own writes wait). Otherwise one fsync per blob, many at once.
    */
   private void forceAll(java.util.Collection<String> hashes) throws IOException {
-    if (hashes.isEmpty()) {
-      return;
+    if (hashes.isEmpty() || store.blobs().durableOnWrite()) {
+      return; // S3: each blob was durable when apply's upload was answered, before its row committed
     }
     if (syncfs) {
       Process p = null;
