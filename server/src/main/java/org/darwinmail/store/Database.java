@@ -499,6 +499,11 @@ public final class Database implements SqlRunner, AutoCloseable {
     }
   }
 
+  @Override
+  public SqlDialect dialect() {
+    return SqlDialect.DERBY;
+  }
+
   public Path directory() {
     return dir;
   }

@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  * nodes starting together one migrates and the others wait, then find nothing left to do; a schema newer than
  * this release is refused before anything is written.
  *
- * <p>Not yet used by the server: only the outbound queue ({@link PostgresQueueRepository}) and the abuse guard
- * ({@link PostgresSenderRepository}) have PostgreSQL code, and {@code [store] engine = "postgresql"} is refused at
+ * <p>Not yet used by the server: only the outbound queue ({@link SqlQueueRepository}) and the abuse guard
+ * ({@link SqlSenderRepository}) run on PostgreSQL, and {@code [store] engine = "postgresql"} is refused at
  * configuration load until the mail store and the directory have theirs.
  */
 public final class PostgresDatabase implements SqlRunner, AutoCloseable {
@@ -193,6 +193,11 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
         throw new StoreException(e.getMessage(), e);
       }
     }
+  }
+
+  @Override
+  public SqlDialect dialect() {
+    return SqlDialect.POSTGRESQL;
   }
 
   @Override

@@ -11,4 +11,7 @@ public interface SqlRunner {
 
   /** Runs {@code work} on an auto-commit connection (single statements, reads). */
   <T> T read(Database.SqlWork<T> work);
+
+  /** Where this engine's SQL differs from the portable SQL the repositories write. */
+  SqlDialect dialect();
 }
