@@ -180,13 +180,14 @@ public final class DarwinMail implements AutoCloseable {
       // Where accepted mail goes, and who the postmaster is (ARCHITECTURE.md, "The data path of one message"):
       // local only here; the delivery engine adds its queue (via) for its DSNs and for SMTP.
       Acceptance acceptance = new Acceptance(config, directory, blobs, local, null);
-      DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, acceptance,
-          new org.darwinmail.dns.Dns(config.dns()));
-      // The abuse guard holds the queued mail of blocked senders and releases it on unblock (waking the engine).
+      // The abuse guard holds the queued mail of blocked senders and releases it on unblock (whoever unblocks then
+      // wakes the engine: `darwinmail sender unblock`, as `queue retry` does).
       SendGuard sends = new SendGuard(config, new SqlSenderRepository(db), directory, acceptance,
-          new QueueHold(queue, delivery::wake));
+          new QueueHold(queue));
       // Asked for every group at every schedule: a lookup of the message only while some account is blocked.
-      delivery.holdWhen(id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
+      DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, acceptance,
+          new org.darwinmail.dns.Dns(config.dns()),
+          id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
       Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
           new InboundAuth(config));
       return new Services(config, db, blobs, events, mail, queue, directory, local, acceptance, delivery,

@@ -115,7 +115,10 @@ public final class SendGuard {
   /** The result of lifting a block: whether there was one, and how much held mail was released or deleted. */
   public record Unblocked(boolean wasBlocked, int released, int deleted) {}
 
-  /** Lifts the block of {@code account}: its held mail leaves (or, with {@code deleteHeld}, is deleted). */
+  /**
+   * Lifts the block of {@code account}: its held mail becomes due now (or, with {@code deleteHeld}, is deleted); the
+   * caller wakes the delivery engine ({@code DeliveryEngine.wake}) so that it goes at once.
+   */
   public Unblocked unblock(String account, boolean deleteHeld) {
     String a = key(account);
     boolean stored = repository.removeBlock(a);

@@ -63,7 +63,7 @@ class SendGuardTest {
     if (db == null) {
       db = Database.open(dir);
     }
-    return guard(toml, new QueueHold(new org.darwinmail.store.SqlQueueRepository(db), () -> { }));
+    return guard(toml, new QueueHold(new org.darwinmail.store.SqlQueueRepository(db)));
   }
 
   SendGuard guard(String toml, HeldMailQueue queue) {
