@@ -97,7 +97,7 @@ public final class DarwinMail implements AutoCloseable {
   private void listen() {
     tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
-    org.darwinmail.guard.Logins logins = new org.darwinmail.guard.Logins(services.directory(), services.logins());
+    var logins = org.darwinmail.guard.Logins.mail(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();
     delivery.start();
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),

@@ -527,7 +527,7 @@ public final class ImapSession extends Session {
         log.info("[{}] failed IMAP login for {} from {}", id(), user, ip.getHostAddress());
         reply(tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
       }
-      case Logins.Ok ok -> {
+      case Logins.Ok<Account> ok -> {
         account = ok.account();
         state = State.AUTHENTICATED;
         framer.authenticated();

@@ -873,7 +873,7 @@ public final class SmtpSession extends Session {
         refusalLogged = true;
         error(Reply.AUTH_INVALID);
       }
-      case Logins.Ok ok -> {
+      case Logins.Ok<Account> ok -> {
         account = ok.account();
         log.info("[{}] SMTP login {} from {}", id(), account.address(), ip);
         reply(Reply.AUTH_OK);

@@ -73,7 +73,7 @@ public final class AdminWeb implements AutoCloseable {
     var services = mail.services();
     Api api = new Api(services.directory(), new SettingsEngine(dataDir, services.directory()),
         new AdminAccounts(dataDir), new SetupState(dataDir), new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
-        new AdminLogins(services.logins()), o.wrongCodeDelay(), codeFile);
+        services.logins(), o.wrongCodeDelay(), codeFile);
     if (address.isEmpty()) {
       return new AdminWeb(null, null, api);
     }
