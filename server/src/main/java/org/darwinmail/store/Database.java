@@ -315,31 +315,10 @@ public final class Database implements SqlRunner, AutoCloseable {
   private static final int ATTEMPTS = 8;
 
   /**
-   * Runs {@code work} in one transaction, retrying on deadlock or lock timeout (Derby 40001 / 40XL1 / 40XL2) after a
-   * short random pause that grows with each attempt, so that the transactions that collided do not collide again.
+   * Runs {@code work} on a connection of the pool (and {@link #tx} in one transaction on it), retrying on deadlock or
+   * lock timeout (Derby 40001 / 40XL1 / 40XL2) after a short random pause that grows with each attempt, so that the
+   * transactions that collided do not collide again; a database Derby stopped is reopened first.
    */
-  @Override
-  public <T> T tx(SqlWork<T> work) {
-    return retrying(c -> {
-      c.setAutoCommit(false);
-      try {
-        T result = work.run(c);
-        c.commit();
-        c.setAutoCommit(true);
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        try {
-          c.rollback();
-          c.setAutoCommit(true);
-        } catch (SQLException r) {
-          e.addSuppressed(r); // the first error says what happened (a connection that died says only "closed")
-        }
-        throw e;
-      }
-    });
-  }
-
-  /** Runs {@code work} on an auto-commit connection (single statements, reads), retrying like {@link #tx}. */
   @Override
   public <T> T read(SqlWork<T> work) {
     return retrying(work);

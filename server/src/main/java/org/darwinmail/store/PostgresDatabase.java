@@ -112,27 +112,6 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
   }
 
   @Override
-  public <T> T tx(Database.SqlWork<T> work) {
-    return retrying(c -> {
-      c.setAutoCommit(false);
-      try {
-        T result = work.run(c);
-        c.commit();
-        c.setAutoCommit(true);
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        try {
-          c.rollback();
-          c.setAutoCommit(true);
-        } catch (SQLException r) {
-          e.addSuppressed(r);
-        }
-        throw e;
-      }
-    });
-  }
-
-  @Override
   public <T> T read(Database.SqlWork<T> work) {
     return retrying(work);
   }
