@@ -27,12 +27,12 @@ import org.darwinmail.smtp.SmtpSession;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.DataDir;
 import org.darwinmail.store.Database;
-import org.darwinmail.store.DerbyQueueRepository;
-import org.darwinmail.store.DerbySenderRepository;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MailboxEvents;
 import org.darwinmail.store.QueueRepository;
+import org.darwinmail.store.SqlQueueRepository;
+import org.darwinmail.store.SqlSenderRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,7 +97,7 @@ public final class DarwinMail implements AutoCloseable {
   private void listen() {
     tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
-    org.darwinmail.guard.Logins logins = new org.darwinmail.guard.Logins(services.directory(), services.logins());
+    var logins = org.darwinmail.guard.Logins.mail(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();
     delivery.start();
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
@@ -180,19 +180,20 @@ public final class DarwinMail implements AutoCloseable {
       MailboxEvents events = new MailboxEvents();
       // Opening its intake journal applies what a previous run journaled but did not store, before anything reads.
       MailStore mail = new MailStore(db, blobs, events, dir.intake());
-      QueueRepository queue = new DerbyQueueRepository(db);
+      QueueRepository queue = new SqlQueueRepository(db);
       Directory directory = new Directory(db, mail, config.guard().send().postmaster());
       LocalDelivery local = new LocalDelivery(mail);
       // Where accepted mail goes, and who the postmaster is (ARCHITECTURE.md, "The data path of one message"):
       // local only here; the delivery engine adds its queue (via) for its DSNs and for SMTP.
       Acceptance acceptance = new Acceptance(config, directory, blobs, local, null);
-      DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, acceptance,
-          new org.darwinmail.dns.Dns(config.dns()));
-      // The abuse guard holds the queued mail of blocked senders and releases it on unblock (waking the engine).
-      SendGuard sends = new SendGuard(config, new DerbySenderRepository(db), directory, acceptance,
-          new QueueHold(queue, delivery::wake));
+      // The abuse guard holds the queued mail of blocked senders and releases it on unblock (whoever unblocks then
+      // wakes the engine: `darwinmail sender unblock`, as `queue retry` does).
+      SendGuard sends = new SendGuard(config, new SqlSenderRepository(db), directory, acceptance,
+          new QueueHold(queue));
       // Asked for every group at every schedule: a lookup of the message only while some account is blocked.
-      delivery.holdWhen(id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
+      DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, acceptance,
+          new org.darwinmail.dns.Dns(config.dns()),
+          id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
       Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
           new InboundAuth(config));
       return new Services(config, db, blobs, events, mail, queue, directory, local, acceptance, delivery,

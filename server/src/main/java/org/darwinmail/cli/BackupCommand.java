@@ -8,6 +8,7 @@ import org.darwinmail.store.Backup;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.DataDir;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -40,12 +41,17 @@ final class BackupCommand {
     return dir.toAbsolutePath();
   }
 
-  /** NAME in DIR, or a path to a backup's folder. */
-  static Path backup(Main main, String name, Path dir) {
-    if (name.contains("/")) {
-      return folder(main, Path.of(name));
+  /** The backup {@code verify} and {@code restore} take: NAME in --dir (default: <data_dir>/backup), or a path. */
+  static final class BackupName {
+    @Parameters(index = "0", paramLabel = "NAME")
+    String name;
+    @Option(names = "--dir", paramLabel = "DIR", description = "Folder of the backups (default: <data_dir>/backup).")
+    Path dir;
+
+    /** NAME in DIR, or a path to a backup's folder. */
+    Path resolve(Main main) {
+      return name.contains("/") ? folder(main, Path.of(name)) : folder(main, dir).resolve(name);
     }
-    return folder(main, dir).resolve(name);
   }
 
   @Command(name = "create", description = "Back up the data directory into a new folder under DIR (default:"
@@ -128,14 +134,12 @@ final class BackupCommand {
     BackupCommand parent;
     @Spec
     CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "NAME")
-    String name;
-    @Option(names = "--dir", paramLabel = "DIR", description = "Folder of the backups (default: <data_dir>/backup).")
-    Path dir;
+    @Mixin
+    BackupName named;
 
     @Override
     public Integer call() {
-      Path b = backup(parent.main, name, dir);
+      Path b = named.resolve(parent.main);
       Backup.Report r = Backup.verify(b);
       PrintWriter out = spec.commandLine().getOut();
       for (String p : r.problems()) {
@@ -158,16 +162,14 @@ final class BackupCommand {
     BackupCommand parent;
     @Spec
     CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "NAME")
-    String name;
+    @Mixin
+    BackupName named;
     @Option(names = "--to", required = true, paramLabel = "DATA_DIR", description = "An empty (or absent) folder.")
     Path to;
-    @Option(names = "--dir", paramLabel = "DIR", description = "Folder of the backups (default: <data_dir>/backup).")
-    Path dir;
 
     @Override
     public Integer call() {
-      Path b = backup(parent.main, name, dir);
+      Path b = named.resolve(parent.main);
       Path target = folder(parent.main, to);
       Backup.Restored r = Backup.restore(b, target);
       spec.commandLine().getOut().println("restored " + b.getFileName() + " into " + r.dataDir() + ": "

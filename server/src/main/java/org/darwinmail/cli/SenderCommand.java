@@ -62,6 +62,7 @@ final class SenderCommand {
       if (!u.wasBlocked()) {
         throw new CliException(address + " is not blocked");
       }
+      QueueCommand.wake(parent.main); // the released mail is due now
       spec.commandLine().getOut().println(deleteHeld
           ? address + " unblocked; " + u.deleted() + " held message(s) deleted"
           : address + " unblocked; " + u.released() + " held message(s) released");

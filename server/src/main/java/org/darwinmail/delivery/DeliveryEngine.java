@@ -103,11 +103,14 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final Counter deferred = Metrics.counter("darwinmail.delivery.recipients", "result", "deferred");
   private final Counter bounced = Metrics.counter("darwinmail.delivery.recipients", "result", "bounced");
   private final AtomicLong queued = new AtomicLong();
+  /** Queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6). */
+  private final java.util.function.LongPredicate held;
 
+  /** @param held queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6) */
   public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
-      Acceptance acceptance,
-      Dns dns) {
+      Acceptance acceptance, Dns dns, java.util.function.LongPredicate held) {
     this.config = config;
+    this.held = held;
     this.dc = config.delivery();
     this.queue = queue;
     this.blobs = blobs;
@@ -119,13 +122,6 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   public QueueRepository queue() {
     return queue;
-  }
-
-  /** Queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6). */
-  private volatile java.util.function.LongPredicate held = id -> false;
-
-  public void holdWhen(java.util.function.LongPredicate isHeld) {
-    this.held = isHeld;
   }
 
   public Dkim dkim() {

@@ -64,10 +64,14 @@ public final class Dns {
   }
 
   public Dns(DnsConfig config) {
-    this.resolver = build(config);
+    this.resolver = resolver(config);
   }
 
-  private static Resolver build(DnsConfig config) {
+  /**
+   * The resolver of {@code [dns]}: its servers (else the system's, else 127.0.0.1), each with the timeout and EDNS(0);
+   * several are tried in turn. Also the SPF checker's ({@code guard.InboundAuth}).
+   */
+  public static Resolver resolver(DnsConfig config) {
     List<Resolver> rs = new ArrayList<>();
     List<InetSocketAddress> servers = new ArrayList<>();
     for (String s : config.servers()) {

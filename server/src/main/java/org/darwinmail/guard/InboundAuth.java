@@ -5,11 +5,9 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -21,7 +19,6 @@ import org.apache.james.jdkim.exceptions.PermFailException;
 import org.apache.james.jdkim.exceptions.TempFailException;
 import org.apache.james.jspf.impl.DNSServiceXBillImpl;
 import org.apache.james.jspf.impl.SPF;
-import org.darwinmail.config.HostPort;
 import org.darwinmail.config.InboundConfig;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.dns.Dns;
@@ -55,7 +52,7 @@ public final class InboundAuth {
     this.config = config.guard().inbound();
     this.hostname = config.hostname();
     this.dns = new Dns(config.dns());
-    this.spf = new SPF(new DNSServiceXBillImpl(resolver(config)));
+    this.spf = new SPF(new DNSServiceXBillImpl(Dns.resolver(config.dns())));
     this.spf.setTimeOut(config.dns().timeoutSeconds());
     this.dmarc = new Dmarc(dns::txt, PublicSuffixList.get());
     this.trusted = new Networks(this.config.trustedNetworks());
@@ -348,26 +345,5 @@ public final class InboundAuth {
   private static String sanitize(String s) {
     String t = s.replaceAll("[^\\x21-\\x7e]", "_").replace(";", "_").replace("(", "_").replace(")", "_");
     return t.length() > 200 ? t.substring(0, 200) : t;
-  }
-
-  private static Resolver resolver(ServerConfig config) {
-    List<Resolver> rs = new ArrayList<>();
-    List<InetSocketAddress> servers = new ArrayList<>();
-    for (String s : config.dns().servers()) {
-      HostPort hp = HostPort.parse("dns.servers", s);
-      servers.add(new InetSocketAddress(hp.host(), hp.port()));
-    }
-    if (servers.isEmpty()) {
-      servers.addAll(ResolverConfig.getCurrentConfig().servers());
-    }
-    if (servers.isEmpty()) {
-      servers.add(new InetSocketAddress("127.0.0.1", 53));
-    }
-    for (InetSocketAddress a : servers) {
-      SimpleResolver r = new SimpleResolver(a);
-      r.setTimeout(Duration.ofSeconds(config.dns().timeoutSeconds()));
-      rs.add(r);
-    }
-    return rs.size() == 1 ? rs.getFirst() : new ExtendedResolver(rs);
   }
 }

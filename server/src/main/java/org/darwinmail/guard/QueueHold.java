@@ -8,18 +8,15 @@ import org.darwinmail.store.QueueRepository;
 
 /**
  * The outbound queue's side of {@link HeldMailQueue}, on the queue's public API: holding pushes the account's
- * recipients ten years out of the schedule (durable: a restart keeps them held), releasing makes them due now and
- * wakes the delivery engine, deleting drops them without a bounce.
+ * recipients ten years out of the schedule (durable: a restart keeps them held), releasing makes them due now (the
+ * caller of {@link SendGuard#unblock} then wakes the delivery engine), deleting drops them without a bounce.
  */
 public final class QueueHold implements HeldMailQueue {
   static final Duration HOLD = Duration.ofDays(3650);
   private final QueueRepository queue;
-  private final Runnable wake;
 
-  /** @param wake tells the delivery engine to look at the queue now (nothing when the server is not running) */
-  public QueueHold(QueueRepository queue, Runnable wake) {
+  public QueueHold(QueueRepository queue) {
     this.queue = queue;
-    this.wake = wake;
   }
 
   private List<Long> entries(String account) {
@@ -63,6 +60,5 @@ public final class QueueHold implements HeldMailQueue {
     if (!ids.isEmpty()) {
       queue.retryNow(ids);
     }
-    wake.run();
   }
 }

@@ -115,7 +115,10 @@ public final class SendGuard {
   /** The result of lifting a block: whether there was one, and how much held mail was released or deleted. */
   public record Unblocked(boolean wasBlocked, int released, int deleted) {}
 
-  /** Lifts the block of {@code account}: its held mail leaves (or, with {@code deleteHeld}, is deleted). */
+  /**
+   * Lifts the block of {@code account}: its held mail becomes due now (or, with {@code deleteHeld}, is deleted); the
+   * caller wakes the delivery engine ({@code DeliveryEngine.wake}) so that it goes at once.
+   */
   public Unblocked unblock(String account, boolean deleteHeld) {
     String a = key(account);
     boolean stored = repository.removeBlock(a);
@@ -163,12 +166,22 @@ public final class SendGuard {
       return verdict;
     }
 
-    private Verdict begin() {
-      if (blocks.containsKey(account)) {
-        return blockedVerdict(blocks.get(account));
+    /**
+     * What the account's standing decides before any limit: blocked, its verdict (read once: an unblock in between
+     * cannot leave a block half seen); exempt from the limits, OK; else null, and the limits decide.
+     */
+    private Verdict standing() {
+      Block b = blocks.get(account);
+      if (b != null) {
+        return blockedVerdict(b);
       }
-      if (exempt(account)) {
-        return Verdict.OK;
+      return exempt(account) ? Verdict.OK : null;
+    }
+
+    private Verdict begin() {
+      Verdict standing = standing();
+      if (standing != null) {
+        return standing;
       }
       SendLimits l = config.limitsFor(account);
       Counters c = counters(account);
@@ -188,11 +201,9 @@ public final class SendGuard {
 
     /** The verdict for one more recipient (at RCPT TO); counted only when the message is accepted. */
     public Verdict rcpt(String recipient) {
-      if (blocks.containsKey(account)) {
-        return blockedVerdict(blocks.get(account));
-      }
-      if (exempt(account)) {
-        return Verdict.OK;
+      Verdict standing = standing();
+      if (standing != null) {
+        return standing;
       }
       String r = recipient.toLowerCase(Locale.ROOT);
       boolean isNew = !recipients.contains(r) && !known(account).contains(r);
@@ -221,11 +232,9 @@ public final class SendGuard {
      * the message must be refused with the verdict (nothing was counted but the attempt).
      */
     public Verdict accept() {
-      if (blocks.containsKey(account)) {
-        return blockedVerdict(blocks.get(account));
-      }
-      if (exempt(account)) {
-        return Verdict.OK;
+      Verdict standing = standing();
+      if (standing != null) {
+        return standing;
       }
       SendLimits l = config.limitsFor(account);
       Counters c = counters(account);

@@ -14,6 +14,7 @@ import org.darwinmail.guard.Logins;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
+import org.darwinmail.store.Account;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.RefusedException;
 import org.darwinmail.store.StoreException;
@@ -453,7 +454,7 @@ public final class ImapSession extends Session {
         log.info("[{}] failed IMAP login for {} from {}", id(), user, ip.getHostAddress());
         reply(tag, "NO [AUTHENTICATIONFAILED] Invalid credentials");
       }
-      case Logins.Ok ok -> {
+      case Logins.Ok<Account> ok -> {
         st.account = ok.account();
         st.state = State.AUTHENTICATED;
         framer.authenticated();

@@ -408,7 +408,7 @@ public final class Pop3Session extends Session {
         log.info("[{}] failed POP3 login for {} from {}", id(), name, ip.getHostAddress());
         error(Reply.AUTH_FAILED);
       }
-      case Logins.Ok ok -> openMaildrop(ok.account());
+      case Logins.Ok<Account> ok -> openMaildrop(ok.account());
     }
   }
 

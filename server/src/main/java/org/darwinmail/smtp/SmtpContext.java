@@ -6,8 +6,9 @@ import org.darwinmail.guard.Guard;
 import org.darwinmail.guard.Logins;
 import org.darwinmail.net.Tls;
 import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.Account;
 import org.darwinmail.store.Directory;
 
 /** What SMTP sessions use of the rest of the server; wired in {@link org.darwinmail.DarwinMail}. */
 public record SmtpContext(ServerConfig config, Directory directory, BlobStore blobs,
-    Acceptance acceptance, Tls tls, Logins logins, Guard guard) {}
+    Acceptance acceptance, Tls tls, Logins<Account> logins, Guard guard) {}

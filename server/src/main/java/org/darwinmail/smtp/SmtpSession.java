@@ -197,7 +197,7 @@ public final class SmtpSession extends Session {
     }
     asked = logged(cmd);
     try {
-      Reply pre = precondition(cmd);
+      Reply pre = precondition(Verb.of(cmd));
       if (pre == null && Verb.of(cmd).takesMail && ctx.blobs().capacity().full()) {
         pre = Reply.STORAGE_FULL; // nothing is taken that might not be stored (README, "A full disk")
       }
@@ -233,42 +233,40 @@ public final class SmtpSession extends Session {
 
   /**
    * The states in which each command is allowed, and what it needs (TLS, AUTH), checked once before dispatch: HELO
-   * first from the command table ({@link Verb}), then each command's state. Returns the refusal, or null.
+   * first from the command table ({@link Verb}), then what the session offers ({@link #offer}), then the
+   * transaction's state. Returns the refusal, or null.
    */
-  private Reply precondition(SmtpCommand cmd) {
-    if (Verb.of(cmd).needsHello && helo == null) {
+  private Reply precondition(Verb v) {
+    if (v.needsHello && helo == null) {
       return Reply.NEED_HELO;
     }
-    return switch (cmd) {
-      case StartTls s -> isTls() ? Reply.TLS_ACTIVE : ctx.tls() == null ? Reply.TLS_UNAVAILABLE : null;
-      case Auth a -> {
-        if (kind == Kind.MX) {
-          yield Reply.AUTH_NOT_OFFERED;
-        }
-        if (!isTls()) {
-          yield Reply.TLS_REQUIRED;
-        }
-        yield account != null ? Reply.ALREADY_AUTHENTICATED
-            : sender != null ? Reply.BAD_SEQUENCE : null;
-      }
-      case Mail m -> {
-        if (kind != Kind.MX && account == null) {
-          yield isTls() ? Reply.AUTH_REQUIRED : Reply.TLS_REQUIRED;
-        }
-        yield sender != null ? Reply.NESTED_MAIL : null;
-      }
-      case Rcpt r -> sender == null ? Reply.NEED_MAIL : null;
-      case Data d -> sender == null ? Reply.NEED_MAIL : bdatUsed ? Reply.BDAT_AFTER_DATA
+    Reply notOffered = offer(v);
+    if (notOffered != null) {
+      return notOffered;
+    }
+    return switch (v) {
+      case AUTH -> sender != null ? Reply.BAD_SEQUENCE : null;
+      case MAIL -> sender != null ? Reply.NESTED_MAIL : null;
+      case RCPT -> sender == null ? Reply.NEED_MAIL : null;
+      case DATA -> sender == null ? Reply.NEED_MAIL : bdatUsed ? Reply.BDAT_AFTER_DATA
           : recipients.isEmpty() ? Reply.NEED_RCPT : null;
-      case Bdat b -> sender == null ? Reply.NEED_MAIL : recipients.isEmpty() ? Reply.NEED_RCPT : null;
+      case BDAT -> sender == null ? Reply.NEED_MAIL : recipients.isEmpty() ? Reply.NEED_RCPT : null;
       // Allowed in every state (RFC 5321 §4.1.4). No default: a new command must say where it is allowed.
-      case Hello h -> null;
-      case Rset r -> null;
-      case Noop n -> null;
-      case Quit q -> null;
-      case Vrfy v -> null;
-      case Expn x -> null;
-      case Help h -> null;
+      case STARTTLS, HELLO, RSET, NOOP, QUIT, VRFY, EXPN, HELP -> null;
+    };
+  }
+
+  /**
+   * What this port, TLS and the login allow of a command, whatever the transaction's state: the refusal, or null when
+   * the command is offered now. EHLO announces a command's keyword exactly when this is null.
+   */
+  private Reply offer(Verb v) {
+    return switch (v) {
+      case STARTTLS -> isTls() ? Reply.TLS_ACTIVE : ctx.tls() == null ? Reply.TLS_UNAVAILABLE : null;
+      case AUTH -> kind == Kind.MX ? Reply.AUTH_NOT_OFFERED : !isTls() ? Reply.TLS_REQUIRED
+          : account != null ? Reply.ALREADY_AUTHENTICATED : null;
+      case MAIL -> kind != Kind.MX && account == null ? (isTls() ? Reply.AUTH_REQUIRED : Reply.TLS_REQUIRED) : null;
+      case HELLO, RCPT, DATA, BDAT, RSET, NOOP, QUIT, VRFY, EXPN, HELP -> null;
     };
   }
 
@@ -314,21 +312,12 @@ public final class SmtpSession extends Session {
     lines.add("ENHANCEDSTATUSCODES"); // RFC 2034
     lines.add("SMTPUTF8"); // RFC 6531
     for (Verb v : Verb.values()) { // the keywords of commands, from the command table, while they are offered
-      if (v.keyword != null && offered(v)) {
+      if (v.keyword != null && offer(v) == null) {
         lines.add(v.keyword);
       }
     }
     lines.add("HELP");
     reply(Reply.hello(lines));
-  }
-
-  /** Whether a command with an EHLO keyword is offered now (its precondition would let it through). */
-  private boolean offered(Verb v) {
-    return switch (v) {
-      case STARTTLS -> !isTls() && ctx.tls() != null;
-      case AUTH -> kind != Kind.MX && isTls() && account == null;
-      default -> true;
-    };
   }
 
   /** RFC 5321 §4.1.1.2 with SIZE (RFC 1870), BODY (RFC 6152), SMTPUTF8 (RFC 6531), AUTH (RFC 4954 §5). */
@@ -884,7 +873,7 @@ public final class SmtpSession extends Session {
         refusalLogged = true;
         error(Reply.AUTH_INVALID);
       }
-      case Logins.Ok ok -> {
+      case Logins.Ok<Account> ok -> {
         account = ok.account();
         log.info("[{}] SMTP login {} from {}", id(), account.address(), ip);
         reply(Reply.AUTH_OK);

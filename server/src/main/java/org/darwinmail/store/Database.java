@@ -3,20 +3,11 @@ package org.darwinmail.store;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,18 +20,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class Database implements SqlRunner, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Database.class);
-  /** Every migration, in order. A new one is added here and as a resource; numbers are never reused. */
-  static final List<String> MIGRATIONS = List.of(
-      "V001__accounts_mailboxes_messages.sql",
-      "V002__queue.sql",
-      "V003__guard.sql",
-      "V004__imap.sql",
-      "V005__mailbox_usage.sql",
-      "V006__intake.sql",
-      "V007__blob_candidates.sql",
-      "V008__imap_recent_subscriptions.sql");
   /** The schema this release writes: its highest migration number (recorded in {@link DataFormat}'s manifest). */
-  public static final int SCHEMA = versionOf(MIGRATIONS.getLast());
+  public static final int SCHEMA = Migrations.SCHEMA;
 
   private final Path dir;
   private final String url;
@@ -286,78 +267,24 @@ public final class Database implements SqlRunner, AutoCloseable {
     return false;
   }
 
-  private static void migrate(Connection c, Path dataDir) throws SQLException {
-    try (Statement s = c.createStatement()) {
-      if (!tableExists(c, "SCHEMA_VERSION")) {
-        s.executeUpdate("CREATE TABLE schema_version (version INT NOT NULL PRIMARY KEY, name VARCHAR(200) NOT NULL,"
-            + " applied_at TIMESTAMP NOT NULL)");
-      }
-    }
-    TreeSet<Integer> applied = new TreeSet<>();
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
-      while (rs.next()) {
-        applied.add(rs.getInt(1));
-      }
-    }
-    // A newer release migrated this database and no manifest says so (lost, or deleted after it could not be read):
-    // refused before any migration. Derby's boot has written its own files (derby.log, its transaction log) by now;
-    // nothing else has been.
-    if (!applied.isEmpty() && applied.last() > SCHEMA) {
-      throw DataFormat.newer(dataDir, "a newer release of Darwin Mail", "database schema " + applied.last()
-          + ", this release reads up to " + SCHEMA, "that release or a newer one");
-    }
-    List<String> pending = new ArrayList<>();
-    for (String m : MIGRATIONS) {
-      if (!applied.contains(versionOf(m))) {
-        pending.add(m);
-      }
-    }
-    if (pending.isEmpty()) {
-      return;
-    }
-    if (!applied.isEmpty()) {
-      backup(c, dataDir, "pre-" + pending.getFirst().substring(0, 4));
-    }
-    // One transaction per step, its schema_version row included (Derby's DDL is transactional): a crash at any
-    // instant leaves the step applied with its row, or neither, and the next start applies what is missing.
-    for (String m : pending) {
-      log.info("applying database migration {}", m);
-      c.setAutoCommit(false);
-      try (Statement s = c.createStatement()) {
-        for (String sql : statements(m)) {
-          s.executeUpdate(sql);
-        }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO schema_version VALUES (?, ?, ?)")) {
-          ps.setInt(1, versionOf(m));
-          ps.setString(2, m);
-          ps.setTimestamp(3, java.sql.Timestamp.from(Instant.now()));
-          ps.executeUpdate();
-        }
-        pauseForCrashTest(m);
-        c.commit();
-      } catch (SQLException e) {
-        c.rollback();
-        throw new SQLException("migration " + m + " failed: " + e.getMessage(), e);
-      } finally {
-        c.setAutoCommit(true);
-      }
-    }
-  }
-
   /**
-   * For MigrationCrashTest alone: with the system property {@code darwinmail.test.pause_migration} naming a migration,
-   * the start stops inside that step's transaction, just before its commit, and says so on its log, so that the test
-   * kills the process (SIGKILL) there. Never set otherwise.
+   * The migrations ({@link Migrations}); Derby's part: a schema newer than this release's is refused in the
+   * manifest's words, after Derby's boot (which has written its own files, derby.log and its transaction log, by
+   * then; nothing else has been), and a database that already holds data is backed up first.
    */
-  private static void pauseForCrashTest(String migration) {
-    if (migration.equals(System.getProperty("darwinmail.test.pause_migration"))) {
-      log.warn("paused in migration {} before its commit (darwinmail.test.pause_migration)", migration);
-      try {
-        Thread.sleep(Long.MAX_VALUE);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+  private static void migrate(Connection c, Path dataDir) throws SQLException {
+    Migrations.run(c, SqlDialect.DERBY, new Migrations.Hooks() {
+      @Override
+      public RuntimeException newer(int found) {
+        return DataFormat.newer(dataDir, "a newer release of Darwin Mail", "database schema " + found
+            + ", this release reads up to " + SCHEMA, "that release or a newer one");
       }
-    }
+
+      @Override
+      public void beforeMigrating(Connection c, String first) throws SQLException {
+        backup(c, dataDir, "pre-" + first.substring(0, 4));
+      }
+    });
   }
 
   /**
@@ -380,53 +307,6 @@ public final class Database implements SqlRunner, AutoCloseable {
     }
   }
 
-  private static boolean tableExists(Connection c, String name) throws SQLException {
-    try (ResultSet rs = c.getMetaData().getTables(null, null, name, null)) {
-      return rs.next();
-    }
-  }
-
-  static int versionOf(String migration) {
-    return Integer.parseInt(migration.substring(1, 4));
-  }
-
-  /** The statements of one migration file: separated by lines that end with ';'; "--" lines are comments. */
-  static List<String> statements(String migration) {
-    return statementsAt("/db/migration/" + migration);
-  }
-
-  /** The statements of the migration resource at {@code resource} (also PostgresDatabase's engine-specific files). */
-  static List<String> statementsAt(String resource) {
-    String migration = resource.substring(resource.lastIndexOf('/') + 1);
-    String text;
-    try (InputStream in = Database.class.getResourceAsStream(resource)) {
-      if (in == null) {
-        throw new StoreException("missing migration resource " + migration);
-      }
-      text = new String(in.readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new StoreException("cannot read migration " + migration, e);
-    }
-    List<String> out = new ArrayList<>();
-    StringBuilder cur = new StringBuilder();
-    for (String line : text.split("\n")) {
-      String t = line.strip();
-      if (t.startsWith("--") || t.isEmpty()) {
-        continue;
-      }
-      cur.append(line).append('\n');
-      if (t.endsWith(";")) {
-        String sql = cur.toString().strip();
-        out.add(sql.substring(0, sql.length() - 1));
-        cur.setLength(0);
-      }
-    }
-    if (!cur.toString().isBlank()) {
-      out.add(cur.toString().strip());
-    }
-    return out;
-  }
-
   public Connection connection() throws SQLException {
     return borrow();
   }
@@ -435,31 +315,10 @@ public final class Database implements SqlRunner, AutoCloseable {
   private static final int ATTEMPTS = 8;
 
   /**
-   * Runs {@code work} in one transaction, retrying on deadlock or lock timeout (Derby 40001 / 40XL1 / 40XL2) after a
-   * short random pause that grows with each attempt, so that the transactions that collided do not collide again.
+   * Runs {@code work} on a connection of the pool (and {@link #tx} in one transaction on it), retrying on deadlock or
+   * lock timeout (Derby 40001 / 40XL1 / 40XL2) after a short random pause that grows with each attempt, so that the
+   * transactions that collided do not collide again; a database Derby stopped is reopened first.
    */
-  @Override
-  public <T> T tx(SqlWork<T> work) {
-    return retrying(c -> {
-      c.setAutoCommit(false);
-      try {
-        T result = work.run(c);
-        c.commit();
-        c.setAutoCommit(true);
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        try {
-          c.rollback();
-          c.setAutoCommit(true);
-        } catch (SQLException r) {
-          e.addSuppressed(r); // the first error says what happened (a connection that died says only "closed")
-        }
-        throw e;
-      }
-    });
-  }
-
-  /** Runs {@code work} on an auto-commit connection (single statements, reads), retrying like {@link #tx}. */
   @Override
   public <T> T read(SqlWork<T> work) {
     return retrying(work);
@@ -497,6 +356,11 @@ public final class Database implements SqlRunner, AutoCloseable {
     } catch (InterruptedException ie) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  @Override
+  public SqlDialect dialect() {
+    return SqlDialect.DERBY;
   }
 
   public Path directory() {

@@ -8,12 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
-import java.time.Instant;
-import java.util.List;
-import java.util.TreeSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,8 +19,8 @@ import org.slf4j.LoggerFactory;
  * nodes starting together one migrates and the others wait, then find nothing left to do; a schema newer than
  * this release is refused before anything is written.
  *
- * <p>Not yet used by the server: only the outbound queue ({@link PostgresQueueRepository}) and the abuse guard
- * ({@link PostgresSenderRepository}) have PostgreSQL code, and {@code [store] engine = "postgresql"} is refused at
+ * <p>Not yet used by the server: only the outbound queue ({@link SqlQueueRepository}) and the abuse guard
+ * ({@link SqlSenderRepository}) run on PostgreSQL, and {@code [store] engine = "postgresql"} is refused at
  * configuration load until the mail store and the directory have theirs.
  */
 public final class PostgresDatabase implements SqlRunner, AutoCloseable {
@@ -88,86 +83,32 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
     return t.getMessage() != null ? t.getMessage() : e.toString();
   }
 
-  /** Applies the pending migrations, each in its own transaction, holding the advisory lock throughout. */
+  /** The migrations ({@link Migrations}), holding the advisory lock throughout; a newer schema is refused. */
   private static void migrate(Connection c) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_lock(?)")) {
-      ps.setLong(1, MIGRATION_LOCK);
-      ps.execute(); // waits while another node migrates
-    }
-    try {
-      try (Statement s = c.createStatement()) {
-        s.executeUpdate("CREATE TABLE IF NOT EXISTS schema_version (version INT NOT NULL PRIMARY KEY,"
-            + " name VARCHAR(200) NOT NULL, applied_at TIMESTAMP NOT NULL)");
+    Migrations.run(c, SqlDialect.POSTGRESQL, new Migrations.Hooks() {
+      @Override
+      public void lock(Connection c) throws SQLException {
+        advisory(c, "pg_advisory_lock"); // waits while another node migrates
       }
-      TreeSet<Integer> applied = new TreeSet<>();
-      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT version FROM schema_version")) {
-        while (rs.next()) {
-          applied.add(rs.getInt(1));
-        }
-      }
-      if (!applied.isEmpty() && applied.last() > Database.SCHEMA) {
-        throw new StoreException("the PostgreSQL database holds schema " + applied.last() + ", written by a newer"
-            + " release of Darwin Mail; this release reads up to " + Database.SCHEMA + ": run that release or a"
-            + " newer one");
-      }
-      for (String m : Database.MIGRATIONS) {
-        int v = Database.versionOf(m);
-        if (applied.contains(v)) {
-          continue;
-        }
-        log.info("applying database migration {} (postgresql)", m);
-        c.setAutoCommit(false);
-        try (Statement s = c.createStatement()) {
-          for (String sql : statements(m)) {
-            s.executeUpdate(sql);
-          }
-          try (PreparedStatement ps = c.prepareStatement("INSERT INTO schema_version VALUES (?, ?, ?)")) {
-            ps.setInt(1, v);
-            ps.setString(2, m);
-            ps.setTimestamp(3, java.sql.Timestamp.from(Instant.now()));
-            ps.executeUpdate();
-          }
-          c.commit();
-        } catch (SQLException e) {
-          c.rollback();
-          throw new SQLException("migration " + m + " failed: " + e.getMessage(), e.getSQLState(), e);
-        } finally {
-          c.setAutoCommit(true);
-        }
-      }
-    } finally {
-      try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(?)")) {
-        ps.setLong(1, MIGRATION_LOCK);
-        ps.execute();
-      }
-    }
-  }
 
-  /** The engine-specific file when there is one, else the portable one. */
-  static List<String> statements(String migration) {
-    String own = "/db/migration/postgresql/" + migration;
-    return Database.class.getResource(own) != null ? Database.statementsAt(own) : Database.statements(migration);
-  }
+      @Override
+      public void unlock(Connection c) throws SQLException {
+        advisory(c, "pg_advisory_unlock");
+      }
 
-  @Override
-  public <T> T tx(Database.SqlWork<T> work) {
-    return retrying(c -> {
-      c.setAutoCommit(false);
-      try {
-        T result = work.run(c);
-        c.commit();
-        c.setAutoCommit(true);
-        return result;
-      } catch (SQLException | RuntimeException e) {
-        try {
-          c.rollback();
-          c.setAutoCommit(true);
-        } catch (SQLException r) {
-          e.addSuppressed(r);
-        }
-        throw e;
+      @Override
+      public RuntimeException newer(int found) {
+        return new StoreException("the PostgreSQL database holds schema " + found + ", written by a newer release of"
+            + " Darwin Mail; this release reads up to " + Database.SCHEMA + ": run that release or a newer one");
       }
     });
+  }
+
+  private static void advisory(Connection c, String function) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + function + "(?)")) {
+      ps.setLong(1, MIGRATION_LOCK);
+      ps.execute();
+    }
   }
 
   @Override
@@ -193,6 +134,11 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
         throw new StoreException(e.getMessage(), e);
       }
     }
+  }
+
+  @Override
+  public SqlDialect dialect() {
+    return SqlDialect.POSTGRESQL;
   }
 
   @Override

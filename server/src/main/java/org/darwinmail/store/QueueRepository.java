@@ -8,7 +8,7 @@ import java.util.Optional;
 /**
  * The durable outbound queue: messages and the recipients still to deliver (tables queue_messages and
  * queue_recipients). A recipient row disappears when it is delivered or bounced, the message row with its last
- * recipient. {@link DerbyQueueRepository} is the Derby implementation; the delivery engine, the abuse guard's
+ * recipient. {@link SqlQueueRepository} is the implementation (Derby and PostgreSQL); the delivery engine, the abuse guard's
  * hold and {@code darwinmail queue} all use one instance, made in {@code DarwinMail.Services}.
  */
 public interface QueueRepository {

@@ -7,8 +7,8 @@ import java.util.Set;
 
 /**
  * What the outbound abuse guard keeps (tables sender_blocks and sender_recipients, migration V003): the blocks in
- * force and the recipients each account already wrote to. {@link DerbySenderRepository} is the Derby
- * implementation.
+ * force and the recipients each account already wrote to. {@link SqlSenderRepository} is the
+ * implementation (Derby and PostgreSQL).
  */
 public interface SenderRepository {
   /** A persisted sending block: the account, when, why, and the figures that triggered it. */

@@ -1,14 +1,43 @@
 package org.darwinmail.store;
 
+import java.sql.SQLException;
+
 /**
  * Runs SQL on a pooled connection of one engine: {@link Database} (embedded Derby) or {@link PostgresDatabase}. The
  * repositories and {@link GroupCommit} take one; each engine retries what its own error codes call transient
  * (a deadlock victim, a serialization failure).
  */
 public interface SqlRunner {
-  /** Runs {@code work} in one transaction (committed when it returns, rolled back when it throws). */
-  <T> T tx(Database.SqlWork<T> work);
+  /**
+   * Runs {@code work} in one transaction (committed when it returns, rolled back when it throws), retried like
+   * {@link #read}: the one transaction wrapper of both engines.
+   */
+  default <T> T tx(Database.SqlWork<T> work) {
+    return read(c -> {
+      c.setAutoCommit(false);
+      try {
+        T result = work.run(c);
+        c.commit();
+        c.setAutoCommit(true);
+        return result;
+      } catch (SQLException | RuntimeException e) {
+        try {
+          c.rollback();
+          c.setAutoCommit(true);
+        } catch (SQLException r) {
+          e.addSuppressed(r); // the first error says what happened (a connection that died says only "closed")
+        }
+        throw e;
+      }
+    });
+  }
 
-  /** Runs {@code work} on an auto-commit connection (single statements, reads). */
+  /**
+   * Runs {@code work} on an auto-commit connection (single statements, reads), retrying it whole when the engine
+   * calls its error transient.
+   */
   <T> T read(Database.SqlWork<T> work);
+
+  /** Where this engine's SQL differs from the portable SQL the repositories write. */
+  SqlDialect dialect();
 }

@@ -27,21 +27,22 @@ class LoginsTest {
     server.close();
   }
 
-  private static Logins logins() {
-    return new Logins(server.services().directory(), server.services().logins());
+  private static Logins<org.darwinmail.store.Account> logins() {
+    return Logins.mail(server.services().directory(), server.services().logins());
   }
 
   @Test
   void answersOkFailedAndLockedWithoutAProtocol() throws Exception {
     InetAddress here = InetAddress.getByName("127.0.0.9");
     assertThat(logins().attempt("carol@" + D, "carol-pw", here))
-        .isInstanceOfSatisfying(Logins.Ok.class, ok -> assertThat(ok.account().address()).isEqualTo("carol@" + D));
-    assertThat(logins().attempt("carol@" + D, "wrong", here)).isEqualTo(new Logins.Failed());
-    assertThat(logins().attempt("", "carol-pw", here)).isEqualTo(new Logins.Failed());
-    assertThat(logins().attempt("carol@" + D, "wrong", here)).isEqualTo(new Logins.Failed());
-    assertThat(logins().attempt("carol@" + D, "wrong", here)).isEqualTo(new Logins.Failed());
+        .isInstanceOfSatisfying(Logins.Ok.class, ok -> assertThat(((org.darwinmail.store.Account) ok.account())
+            .address()).isEqualTo("carol@" + D));
+    assertThat(logins().attempt("carol@" + D, "wrong", here)).isEqualTo(new Logins.Failed<>());
+    assertThat(logins().attempt("", "carol-pw", here)).isEqualTo(new Logins.Failed<>());
+    assertThat(logins().attempt("carol@" + D, "wrong", here)).isEqualTo(new Logins.Failed<>());
+    assertThat(logins().attempt("carol@" + D, "wrong", here)).isEqualTo(new Logins.Failed<>());
     // Three failures for the account from this address: locked, even with the right password.
-    assertThat(logins().attempt("carol@" + D, "carol-pw", here)).isEqualTo(new Logins.Locked());
+    assertThat(logins().attempt("carol@" + D, "carol-pw", here)).isEqualTo(new Logins.Locked<>());
     // Elsewhere the account is not locked.
     assertThat(logins().attempt("carol@" + D, "carol-pw", InetAddress.getByName("127.0.0.10")))
         .isInstanceOf(Logins.Ok.class);

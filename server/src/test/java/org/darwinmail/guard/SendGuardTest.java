@@ -63,7 +63,7 @@ class SendGuardTest {
     if (db == null) {
       db = Database.open(dir);
     }
-    return guard(toml, new QueueHold(new org.darwinmail.store.DerbyQueueRepository(db), () -> { }));
+    return guard(toml, new QueueHold(new org.darwinmail.store.SqlQueueRepository(db)));
   }
 
   SendGuard guard(String toml, HeldMailQueue queue) {
@@ -73,7 +73,7 @@ class SendGuardTest {
     }
     BlobStore blobs = new BlobStore(dir.resolve("blobs"));
     MailStore mail = new MailStore(db, blobs, new MailboxEvents());
-    return new SendGuard(c, new org.darwinmail.store.DerbySenderRepository(db), new Directory(db, mail), blobs,
+    return new SendGuard(c, new org.darwinmail.store.SqlSenderRepository(db), new Directory(db, mail), blobs,
         new LocalDelivery(mail), queue, clock);
   }
 

@@ -9,6 +9,6 @@ class DerbyQueueRepositoryTest extends QueueRepositoryContract {
 
   @Override
   QueueRepository repository(SqlRunner node) {
-    return new DerbyQueueRepository((Database) node);
+    return new SqlQueueRepository(node);
   }
 }

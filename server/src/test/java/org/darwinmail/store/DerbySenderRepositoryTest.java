@@ -9,6 +9,6 @@ class DerbySenderRepositoryTest extends SenderRepositoryContract {
 
   @Override
   SenderRepository repository(SqlRunner node) {
-    return new DerbySenderRepository((Database) node);
+    return new SqlSenderRepository(node);
   }
 }

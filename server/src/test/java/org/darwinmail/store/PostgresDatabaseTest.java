@@ -48,7 +48,7 @@ class PostgresDatabaseTest {
       for (Future<PostgresDatabase> f : fs) {
         dbs.add(f.get()); // a second migration of one version would fail on its CREATE TABLE, or on the key
       }
-      List<Integer> expected = Database.MIGRATIONS.stream().map(Database::versionOf).toList();
+      List<Integer> expected = Migrations.ALL.stream().map(Migrations::versionOf).toList();
       assertThat(versions(dbs.getFirst())).isEqualTo(expected);
       for (PostgresDatabase d : dbs) {
         d.close();

@@ -9,6 +9,6 @@ class PostgresQueueRepositoryTest extends QueueRepositoryContract {
 
   @Override
   QueueRepository repository(SqlRunner node) {
-    return new PostgresQueueRepository(node);
+    return new SqlQueueRepository(node);
   }
 }

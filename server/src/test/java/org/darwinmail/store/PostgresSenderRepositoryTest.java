@@ -9,6 +9,6 @@ class PostgresSenderRepositoryTest extends SenderRepositoryContract {
 
   @Override
   SenderRepository repository(SqlRunner node) {
-    return new PostgresSenderRepository(node);
+    return new SqlSenderRepository(node);
   }
 }

@@ -84,7 +84,7 @@ public final class AdminWeb implements AutoCloseable {
     Acme acme = new Acme(dataDir, o.acme());
     Api api = new Api(services.directory(), new SettingsEngine(dataDir, services.directory()),
         new AdminAccounts(dataDir), setup, new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
-        new AdminLogins(services.logins()), o.wrongCodeDelay(), codeFile);
+        services.logins(), o.wrongCodeDelay(), codeFile);
     api.steps(new WizardSteps(setup, new WizardSteps.Parts(new org.darwinmail.dns.Dns(mail.config().dns()),
         mail.config().guard().inbound().dnsblZones(), mail.tls(), acme, new org.darwinmail.delivery.Dkim(dataDir,
         mail.config().delivery().dkimSelector()), mail.config().delivery().dkim(), NetworkInfo::read,

@@ -14,6 +14,8 @@ import java.util.concurrent.TimeUnit;
 import org.darwinmail.admin.settings.Settings;
 import org.darwinmail.admin.settings.SettingsEngine;
 import org.darwinmail.auth.Passwords;
+import org.darwinmail.guard.LoginGuard;
+import org.darwinmail.guard.Logins;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.RefusedException;
@@ -39,7 +41,9 @@ final class Api {
   private final AdminAccounts admins;
   private final SetupState setup;
   private final Sessions sessions;
-  private final AdminLogins logins;
+  /** Admin accounts' logins (the console, the metrics' HTTP Basic) and setup-code attempts, keyed by address. */
+  private final Logins<AdminAccounts.Admin> adminLogins;
+  private final Logins<String> codeLogins;
   private final StaticFiles files = new StaticFiles();
   private final Duration wrongCodeDelay;
   private final Path codeFile;
@@ -47,13 +51,20 @@ final class Api {
   private volatile WizardSteps steps;
 
   Api(Directory directory, SettingsEngine settings, AdminAccounts admins, SetupState setup, Sessions sessions,
-      AdminLogins logins, Duration wrongCodeDelay, Path codeFile) {
+      LoginGuard guard, Duration wrongCodeDelay, Path codeFile) {
     this.directory = directory;
     this.settings = settings;
     this.admins = admins;
     this.setup = setup;
     this.sessions = sessions;
-    this.logins = logins;
+    // Throttled by the same guard as mail logins (delays doubling per failure per address and per name, then a
+    // lockout), through the same attempt.
+    this.adminLogins = new Logins<>(guard, "admin:", (name, password) -> admins.find(name)
+        .filter(a -> Passwords.verify(password.toCharArray(), a.hash())));
+    this.codeLogins = new Logins<>(guard, "setup-code/", (client, typed) -> {
+      SetupCode c = code;
+      return c != null && c.matches(typed) ? Optional.of(client) : Optional.empty();
+    });
     this.wrongCodeDelay = wrongCodeDelay;
     this.codeFile = codeFile;
   }
@@ -250,16 +261,15 @@ final class Api {
 
   private Response code(Request r) {
     String typed = field(body(r), "code");
-    SetupCode c = code;
     // Keyed by the client's address: one address guessing cannot lock the code for the others (it has about 50
     // bits; the per-address delays and lockout, and the fixed delay below, make guessing hopeless anyway).
-    AdminLogins.Outcome o = logins.attempt("setup-code/" + r.client().getHostAddress(), r.client(),
-        () -> c != null && c.matches(typed));
-    if (o == AdminLogins.Outcome.LOCKED) {
+    Logins.Answer<String> o = codeLogins.attempt(r.client().getHostAddress(), typed == null ? "" : typed,
+        r.client());
+    if (o instanceof Logins.Locked) {
       log.warn("admin: setup code attempt from {} refused: too many wrong codes", r.client().getHostAddress());
       return Response.error(429, "too many wrong codes: wait a few minutes");
     }
-    if (o == AdminLogins.Outcome.WRONG) {
+    if (o instanceof Logins.Failed) {
       log.warn("admin: wrong setup code from {}", r.client().getHostAddress());
       sleep(wrongCodeDelay);
       return invalid("code", "That is not the setup code. It is shown on the appliance's console and in the log.");
@@ -535,10 +545,7 @@ final class Api {
       if (colon > 0) {
         String name = decoded.substring(0, colon);
         String password = decoded.substring(colon + 1);
-        Optional<AdminAccounts.Admin> admin = admins.find(name);
-        allowed = logins.attempt("admin:" + name, r.client(),
-            () -> admin.isPresent() && Passwords.verify(password.toCharArray(), admin.get().hash()))
-            == AdminLogins.Outcome.OK;
+        allowed = adminLogins.attempt(name, password, r.client()) instanceof Logins.Ok;
       }
     }
     if (!allowed) {
@@ -557,14 +564,12 @@ final class Api {
     if (name == null || password == null || name.length() > 64 || password.length() > 1024) {
       return Response.error(400, "give a name and a password");
     }
-    Optional<AdminAccounts.Admin> admin = admins.find(name);
-    AdminLogins.Outcome o = logins.attempt("admin:" + name, r.client(),
-        () -> admin.isPresent() && Passwords.verify(password.toCharArray(), admin.get().hash()));
-    if (o == AdminLogins.Outcome.LOCKED) {
+    Logins.Answer<AdminAccounts.Admin> o = adminLogins.attempt(name, password, r.client());
+    if (o instanceof Logins.Locked) {
       log.warn("admin: login of {} from {} refused: locked after failed attempts", name, r.client().getHostAddress());
       return Response.error(429, "too many failed logins: wait a few minutes");
     }
-    if (o == AdminLogins.Outcome.WRONG) {
+    if (o instanceof Logins.Failed) {
       log.warn("admin: failed login of {} from {}", name, r.client().getHostAddress());
       return Response.error(401, "wrong name or password");
     }

@@ -2,6 +2,7 @@ package org.darwinmail.store;
 
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -11,16 +12,15 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The abuse guard's tables (sender_blocks, sender_recipients) in PostgreSQL, shared by every node (issue 20). A
- * recipient already known, because another node recorded it first, is skipped with {@code ON CONFLICT DO NOTHING}:
- * PostgreSQL aborts the whole transaction on a unique violation, where Derby lets the next statement run.
+ * The abuse guard's tables (sender_blocks, sender_recipients) on either engine. A recipient already known, because
+ * another session or node recorded it first, is skipped ({@link SqlDialect#skippingDuplicates}).
  */
-public final class PostgresSenderRepository implements SenderRepository {
+public final class SqlSenderRepository implements SenderRepository {
   /** The longest recipient column (an address is at most 320 octets, RFC 5321 §4.5.3.1). */
   private static final int RECIPIENT_MAX = 320;
   private final SqlRunner db;
 
-  public PostgresSenderRepository(SqlRunner db) {
+  public SqlSenderRepository(SqlRunner db) {
     this.db = db;
   }
 
@@ -87,16 +87,22 @@ public final class PostgresSenderRepository implements SenderRepository {
       return;
     }
     Timestamp now = Timestamp.from(at);
+    SqlDialect dialect = db.dialect();
     db.tx(c -> {
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_recipients VALUES (?, ?, ?)"
-          + " ON CONFLICT DO NOTHING")) {
+      try (PreparedStatement ps = c.prepareStatement(dialect.skippingDuplicates(
+          "INSERT INTO sender_recipients VALUES (?, ?, ?)"))) {
         for (String r : recipients) {
           ps.setString(1, account);
           ps.setString(2, r.length() > RECIPIENT_MAX ? r.substring(0, RECIPIENT_MAX) : r);
           ps.setTimestamp(3, now);
-          ps.addBatch();
+          try {
+            ps.executeUpdate();
+          } catch (SQLException e) {
+            if (!SqlDialect.duplicate(e)) { // Derby: already known, another session was first
+              throw e;
+            }
+          }
         }
-        ps.executeBatch();
       }
       return null;
     });

@@ -8,23 +8,33 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.locks.Lock;
 
 /**
- * The outbound queue's tables in Derby (migration V002: queue_messages, queue_recipients). Portable SQL only
- * (FETCH FIRST is SQL:2008), so that another back end (issue 20) can start from it.
+ * The outbound queue's tables (migration V002: queue_messages, queue_recipients) on either engine; where they
+ * differ is the runner's {@link SqlDialect}. What keeps concurrent writers apart: on Derby they take turns in this
+ * process ({@link SqlDialect#writes}: its "last recipient?" check deadlocks, found only after a timeout); on
+ * PostgreSQL, shared by every node (issue 20), a removal locks the message row first ({@code SELECT ... FOR UPDATE},
+ * in ascending id order within a batch), so that two nodes removing the last two recipients of one message take
+ * turns and the second one sees the first one's deletion and removes the message. Additions and removals finished
+ * together share a commit ({@link GroupCommit}).
  */
-public final class DerbyQueueRepository implements QueueRepository {
-  /**
-   * Serialises the queue's writes. Derby locks rows, and concurrent transactions removing recipients of one
-   * message (one per destination) can deadlock on its "last recipient?" check, which Derby only detects after
-   * its deadlock timeout (20 s); the writes are short, so one at a time costs nothing measurable.
-   */
-  private static final java.util.concurrent.locks.ReentrantLock WRITES = new java.util.concurrent.locks.ReentrantLock();
-  private final Database db;
-  /** Removals finished together share one transaction (one log force), under {@link #WRITES} like any write. */
+public final class SqlQueueRepository implements QueueRepository {
+  private static final String RCPT_COLUMNS = "id, message_id, recipient, domain, attempts, next_attempt, last_error";
+  private static final String ENTRY_COLUMNS = "id, sender, blob, size, smtputf8, account, created_at, warned";
+  private static final String DUE = "SELECT " + RCPT_COLUMNS + " FROM queue_recipients WHERE next_attempt <= ?"
+      + " ORDER BY next_attempt, id FETCH FIRST %d ROWS ONLY";
+  private final SqlRunner db;
+  private final SqlDialect dialect;
+  /** Derby's in-process write lock, or null (PostgreSQL). */
+  private final Lock writes;
+  /** Removals finished together share one transaction (one log force), under {@link #writes} like any write. */
   private final GroupCommit<Removal, Void> removals;
   /** Messages queued together share one transaction. */
   private final GroupCommit<Addition, List<Rcpt>> additions;
@@ -34,23 +44,19 @@ public final class DerbyQueueRepository implements QueueRepository {
   private record Addition(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
       String account, Instant at) {}
 
-  private <T> T write(Database.SqlWork<T> work) {
-    WRITES.lock();
-    try {
-      return db.tx(work);
-    } finally {
-      WRITES.unlock();
-    }
-  }
-
-  public DerbyQueueRepository(Database db) {
+  public SqlQueueRepository(SqlRunner db) {
     this.db = db;
-    this.removals = new GroupCommit<>(db, 64, WRITES, (c, batch) -> {
-      for (Removal r : batch) {
+    this.dialect = db.dialect();
+    this.writes = dialect.writes();
+    this.removals = new GroupCommit<>(db, 64, writes, (c, batch) -> {
+      List<Removal> ordered = new ArrayList<>(batch);
+      ordered.sort(Comparator.comparingLong(Removal::messageId)); // one lock order: no deadlock between batches
+      for (Removal r : ordered) {
         delete(c, r);
       }
-      return java.util.Collections.nCopies(batch.size(), null);
+      return Collections.nCopies(batch.size(), null);
     });
+    // Not under the write lock: inserting new rows takes no lock another transaction waits for in a cycle.
     this.additions = new GroupCommit<>(db, 64, (c, batch) -> {
       List<List<Rcpt>> out = new ArrayList<>();
       for (Addition a : batch) {
@@ -60,7 +66,19 @@ public final class DerbyQueueRepository implements QueueRepository {
     });
   }
 
-  // Not serialised by WRITES: inserting new rows takes no lock another transaction waits for in a cycle.
+  /** {@code work} in one transaction, taking its turn on Derby. */
+  private <T> T write(Database.SqlWork<T> work) {
+    if (writes == null) {
+      return db.tx(work);
+    }
+    writes.lock();
+    try {
+      return db.tx(work);
+    } finally {
+      writes.unlock();
+    }
+  }
+
   @Override
   public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
       String account) {
@@ -68,37 +86,29 @@ public final class DerbyQueueRepository implements QueueRepository {
         Instant.now()));
   }
 
-  private static List<Rcpt> insert(Connection c, Addition a) throws SQLException {
+  private List<Rcpt> insert(Connection c, Addition a) throws SQLException {
     Instant now = a.at();
     long id;
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_messages (sender, blob, size, smtputf8,"
-        + " account, created_at) VALUES (?, ?, ?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+    try (PreparedStatement ps = dialect.insertReturningId(c, "INSERT INTO queue_messages (sender, blob, size,"
+        + " smtputf8, account, created_at) VALUES (?, ?, ?, ?, ?, ?)")) {
       ps.setString(1, a.sender());
       ps.setString(2, a.blob());
       ps.setLong(3, a.size());
       ps.setShort(4, (short) (a.smtputf8() ? 1 : 0));
       ps.setString(5, a.account());
       ps.setTimestamp(6, Timestamp.from(now));
-      ps.executeUpdate();
-      try (ResultSet rs = ps.getGeneratedKeys()) {
-        rs.next();
-        id = rs.getLong(1);
-      }
+      id = dialect.insertedId(ps);
     }
     List<Rcpt> rows = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("INSERT INTO queue_recipients (message_id, recipient, domain,"
-        + " next_attempt) VALUES (?, ?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+    try (PreparedStatement ps = dialect.insertReturningId(c, "INSERT INTO queue_recipients (message_id, recipient,"
+        + " domain, next_attempt) VALUES (?, ?, ?, ?)")) {
       for (String r : a.recipients()) {
         String domain = domainOf(r);
         ps.setLong(1, id);
         ps.setString(2, r);
         ps.setString(3, domain);
         ps.setTimestamp(4, Timestamp.from(now));
-        ps.executeUpdate();
-        try (ResultSet rs = ps.getGeneratedKeys()) {
-          rs.next();
-          rows.add(new Rcpt(rs.getLong(1), id, r, domain, 0, now, null));
-        }
+        rows.add(new Rcpt(dialect.insertedId(ps), id, r, domain, 0, now, null));
       }
     }
     return rows;
@@ -113,23 +123,23 @@ public final class DerbyQueueRepository implements QueueRepository {
   @Override
   public List<Rcpt> due(Instant now, int limit) {
     return db.read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
-          + " next_attempt, last_error FROM queue_recipients WHERE next_attempt <= ? ORDER BY next_attempt, id"
-          + " FETCH FIRST " + limit + " ROWS ONLY")) {
+      try (PreparedStatement ps = c.prepareStatement(DUE.formatted(limit))) {
         ps.setTimestamp(1, Timestamp.from(now));
         return rcpts(ps);
       }
     });
   }
 
-  /** Under {@link #WRITES}: Derby serves one process, and its claimers take turns there. */
+  /**
+   * The due rows are read locked with {@code FOR UPDATE SKIP LOCKED} on PostgreSQL, so a concurrent claimer passes
+   * over the rows this one is taking instead of waiting for them (and then finding them no longer due) or taking
+   * them too; on Derby the claimers of this one process take turns.
+   */
   @Override
   public List<Rcpt> claim(Instant now, int limit, Instant leaseUntil) {
     return write(c -> {
       List<Rcpt> due;
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
-          + " next_attempt, last_error FROM queue_recipients WHERE next_attempt <= ? ORDER BY next_attempt, id"
-          + " FETCH FIRST " + limit + " ROWS ONLY")) {
+      try (PreparedStatement ps = c.prepareStatement(dialect.locking(DUE.formatted(limit), true))) {
         ps.setTimestamp(1, Timestamp.from(now));
         due = rcpts(ps);
       }
@@ -144,7 +154,7 @@ public final class DerbyQueueRepository implements QueueRepository {
         }
         ps.executeBatch();
       }
-      out.sort(java.util.Comparator.comparingLong(Rcpt::id));
+      out.sort(Comparator.comparingLong(Rcpt::id));
       return out;
     });
   }
@@ -167,8 +177,8 @@ public final class DerbyQueueRepository implements QueueRepository {
   @Override
   public List<Rcpt> recipients(long messageId) {
     return db.read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
-          + " next_attempt, last_error FROM queue_recipients WHERE message_id = ? ORDER BY id")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + RCPT_COLUMNS + " FROM queue_recipients"
+          + " WHERE message_id = ? ORDER BY id")) {
         ps.setLong(1, messageId);
         return rcpts(ps);
       }
@@ -187,31 +197,33 @@ public final class DerbyQueueRepository implements QueueRepository {
   }
 
   @Override
-  public java.util.Optional<Entry> message(long id) {
+  public Optional<Entry> message(long id) {
     return db.read(c -> {
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
-          + " warned FROM queue_messages WHERE id = ?")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + ENTRY_COLUMNS + " FROM queue_messages"
+          + " WHERE id = ?")) {
         ps.setLong(1, id);
         List<Entry> l = entries(ps);
-        return l.isEmpty() ? java.util.Optional.<Entry>empty() : java.util.Optional.of(l.getFirst());
+        return l.isEmpty() ? Optional.<Entry>empty() : Optional.of(l.getFirst());
       }
     });
   }
 
   @Override
   public Map<Entry, List<Rcpt>> list() {
-    return db.read(c -> {
+    // One transaction, in one snapshot on PostgreSQL: both reads see the same queue while another node changes it.
+    return db.tx(c -> {
+      dialect.snapshot(c);
       Map<Entry, List<Rcpt>> out = new LinkedHashMap<>();
       Map<Long, Entry> byId = new LinkedHashMap<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, sender, blob, size, smtputf8, account, created_at,"
-          + " warned FROM queue_messages ORDER BY id")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + ENTRY_COLUMNS + " FROM queue_messages"
+          + " ORDER BY id")) {
         for (Entry e : entries(ps)) {
           byId.put(e.id(), e);
           out.put(e, new ArrayList<>());
         }
       }
-      try (PreparedStatement ps = c.prepareStatement("SELECT id, message_id, recipient, domain, attempts,"
-          + " next_attempt, last_error FROM queue_recipients ORDER BY message_id, id")) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT " + RCPT_COLUMNS + " FROM queue_recipients"
+          + " ORDER BY message_id, id")) {
         for (Rcpt r : rcpts(ps)) {
           Entry e = byId.get(r.messageId());
           if (e != null) {
@@ -241,7 +253,9 @@ public final class DerbyQueueRepository implements QueueRepository {
     }
   }
 
-  private static void delete(Connection c, Removal r) throws SQLException {
+  /** Locks the message row, deletes the recipients, then the message when it has none left. */
+  private void delete(Connection c, Removal r) throws SQLException {
+    lockMessages(c, List.of(r.messageId()));
     try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_recipients WHERE id = ?")) {
       for (long id : r.rcptIds()) {
         ps.setLong(1, id);
@@ -249,22 +263,25 @@ public final class DerbyQueueRepository implements QueueRepository {
       }
       ps.executeBatch();
     }
-    deleteIfEmpty(c, r.messageId());
+    try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?"
+        + " AND NOT EXISTS (SELECT 1 FROM queue_recipients WHERE message_id = ?)")) {
+      ps.setLong(1, r.messageId());
+      ps.setLong(2, r.messageId());
+      ps.executeUpdate();
+    }
   }
 
-  private static void deleteIfEmpty(Connection c, long messageId) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM queue_recipients WHERE message_id = ?")) {
-      ps.setLong(1, messageId);
-      try (ResultSet rs = ps.executeQuery()) {
-        rs.next();
-        if (rs.getLong(1) > 0) {
-          return;
-        }
-      }
+  /** Locks the message rows {@code ids} in ascending order (PostgreSQL; on Derby the writers take turns). */
+  private void lockMessages(Connection c, List<Long> ids) throws SQLException {
+    if (writes != null) {
+      return;
     }
-    try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?")) {
-      ps.setLong(1, messageId);
-      ps.executeUpdate();
+    try (PreparedStatement ps = c.prepareStatement(dialect.locking("SELECT id FROM queue_messages WHERE id = ?",
+        false))) {
+      for (long id : ids.stream().sorted().toList()) {
+        ps.setLong(1, id);
+        ps.executeQuery().close();
+      }
     }
   }
 
@@ -275,7 +292,7 @@ public final class DerbyQueueRepository implements QueueRepository {
           + " next_attempt = ?, last_error = ? WHERE id = ?")) {
         for (long id : rcptIds) {
           ps.setTimestamp(1, Timestamp.from(next));
-          ps.setString(2, truncate(error, 1000));
+          ps.setString(2, error == null || error.length() <= 1000 ? error : error.substring(0, 1000));
           ps.setLong(3, id);
           ps.addBatch();
         }
@@ -290,18 +307,18 @@ public final class DerbyQueueRepository implements QueueRepository {
     write(c -> {
       try (PreparedStatement ps = c.prepareStatement("UPDATE queue_messages SET warned = 1 WHERE id = ?")) {
         ps.setLong(1, messageId);
-        ps.executeUpdate();
+        return ps.executeUpdate();
       }
-      return null;
     });
   }
 
   @Override
   public int retryNow(List<Long> messageIds) {
     return write(c -> {
+      Timestamp now = Timestamp.from(Instant.now());
       if (messageIds.isEmpty()) {
         try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?")) {
-          ps.setTimestamp(1, Timestamp.from(Instant.now()));
+          ps.setTimestamp(1, now);
           return ps.executeUpdate();
         }
       }
@@ -309,7 +326,7 @@ public final class DerbyQueueRepository implements QueueRepository {
       try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?"
           + " WHERE message_id = ?")) {
         for (long id : messageIds) {
-          ps.setTimestamp(1, Timestamp.from(Instant.now()));
+          ps.setTimestamp(1, now);
           ps.setLong(2, id);
           n += ps.executeUpdate();
         }
@@ -321,6 +338,8 @@ public final class DerbyQueueRepository implements QueueRepository {
   @Override
   public int delete(List<Long> messageIds) {
     return write(c -> {
+      // The message rows first, in id order, as a removal takes them: no lock cycle with a delivery finishing.
+      lockMessages(c, messageIds);
       int n = 0;
       try (PreparedStatement r = c.prepareStatement("DELETE FROM queue_recipients WHERE message_id = ?");
           PreparedStatement m = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?")) {
@@ -355,9 +374,5 @@ public final class DerbyQueueRepository implements QueueRepository {
         return rs.getLong(1);
       }
     });
-  }
-
-  private static String truncate(String s, int max) {
-    return s == null || s.length() <= max ? s : s.substring(0, max);
   }
 }
