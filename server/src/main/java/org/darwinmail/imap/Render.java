@@ -3,9 +3,13 @@ package org.darwinmail.imap;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.james.mime4j.dom.address.Address;
 import org.apache.james.mime4j.dom.address.AddressList;
 import org.apache.james.mime4j.dom.address.Group;
@@ -238,11 +242,12 @@ final class Render {
     r.sp().nstring(p.header("Content-Location"));
   }
 
-  private static void params(Map<String, String> params, Resp r) {
-    if (params.isEmpty()) {
+  private static void params(Map<String, String> given, Resp r) {
+    if (given.isEmpty()) {
       r.raw("NIL");
       return;
     }
+    Map<String, String> params = rfc2231(given);
     r.raw("(");
     boolean first = true;
     for (var e : params.entrySet()) {
@@ -253,5 +258,112 @@ final class Render {
       r.string(e.getKey().toUpperCase(Locale.ROOT)).sp().string(e.getValue());
     }
     r.raw(")");
+  }
+
+  /** name*, name*N, name*N* (RFC 2231 §3, §4): the base name, the section number (0 for name*), encoded or not. */
+  private static final Pattern SECTION = Pattern.compile("([^*]+)\\*(?:(\\d{1,3})(\\*)?)?");
+
+  /**
+   * RFC 9051 §7.5.2 body-fld-param: "Servers SHOULD decode parameter value continuations and parameter value
+   * character sets as described in [RFC2231]". Continuations (name*0, name*1, ...) become one name. An encoded value
+   * (name*, name*0*) whose decoded text is printable ASCII is given decoded under the plain name; any other keeps
+   * the RFC 2231 form charset'language'%XX under name*, joined, for the client to decode (a session without
+   * UTF8=ACCEPT gets no 8-bit text here). Each name keeps the place of its first section; keys are lower case.
+   */
+  static Map<String, String> rfc2231(Map<String, String> params) {
+    Map<String, TreeMap<Integer, String[]>> sections = new LinkedHashMap<>();
+    for (var e : params.entrySet()) {
+      Matcher m = SECTION.matcher(e.getKey());
+      if (m.matches()) {
+        boolean encoded = m.group(2) == null || m.group(3) != null;
+        int n = m.group(2) == null ? 0 : Integer.parseInt(m.group(2));
+        sections.computeIfAbsent(m.group(1), k -> new TreeMap<>())
+            .put(n, new String[] {e.getValue(), encoded ? "*" : ""});
+      }
+    }
+    if (sections.isEmpty()) {
+      return params;
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    for (var e : params.entrySet()) {
+      Matcher m = SECTION.matcher(e.getKey());
+      if (!m.matches()) {
+        out.putIfAbsent(e.getKey(), e.getValue());
+      } else if (!out.containsKey(m.group(1)) && !out.containsKey(m.group(1) + "*")) {
+        joined(m.group(1), sections.get(m.group(1)), out);
+      }
+    }
+    return out;
+  }
+
+  private static void joined(String name, TreeMap<Integer, String[]> parts, Map<String, String> out) {
+    boolean anyEncoded = parts.values().stream().anyMatch(v -> !v[1].isEmpty());
+    if (!anyEncoded) {
+      out.put(name, String.join("", parts.values().stream().map(v -> v[0]).toList()));
+      return;
+    }
+    String charset = "us-ascii";
+    String lang = "";
+    StringBuilder pct = new StringBuilder();
+    boolean first = true;
+    for (String[] v : parts.values()) {
+      String text = v[0];
+      if (first && !v[1].isEmpty()) { // charset'language'value, in the first section only (RFC 2231 §4)
+        int q1 = text.indexOf('\'');
+        int q2 = q1 < 0 ? -1 : text.indexOf('\'', q1 + 1);
+        if (q2 > 0) {
+          charset = text.substring(0, q1);
+          lang = text.substring(q1 + 1, q2);
+          text = text.substring(q2 + 1);
+        }
+      }
+      first = false;
+      pct.append(v[1].isEmpty() ? percentEncoded(text) : text);
+    }
+    String decoded = percentDecoded(pct.toString(), charset);
+    if (decoded != null && decoded.chars().allMatch(c -> c >= 0x20 && c < 0x7f)) {
+      out.put(name, decoded);
+    } else {
+      out.put(name + "*", charset + "'" + lang + "'" + pct);
+    }
+  }
+
+  /** An unencoded section inside an encoded value: its characters as RFC 2231 attribute-chars or %XX of UTF-8. */
+  private static String percentEncoded(String s) {
+    StringBuilder b = new StringBuilder();
+    for (byte x : s.getBytes(StandardCharsets.UTF_8)) {
+      int c = x & 0xff;
+      if (c > 0x20 && c < 0x7f && "*'%()<>@,;:\\\"/[]?=".indexOf(c) < 0) {
+        b.append((char) c);
+      } else {
+        b.append('%').append(String.format("%02X", c));
+      }
+    }
+    return b.toString();
+  }
+
+  /** %XX decoded and read in {@code charset}; null when the text or the charset is not usable. */
+  private static String percentDecoded(String s, String charset) {
+    java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '%') {
+        if (i + 2 >= s.length() || Character.digit(s.charAt(i + 1), 16) < 0
+            || Character.digit(s.charAt(i + 2), 16) < 0) {
+          return null;
+        }
+        b.write(Integer.parseInt(s.substring(i + 1, i + 3), 16));
+        i += 2;
+      } else if (c < 0x80) {
+        b.write(c);
+      } else {
+        return null;
+      }
+    }
+    try {
+      return new String(b.toByteArray(), java.nio.charset.Charset.forName(charset.isEmpty() ? "us-ascii" : charset));
+    } catch (IllegalArgumentException e) { // unknown or illegal charset name
+      return null;
+    }
   }
 }

@@ -79,6 +79,35 @@ class ImapSessionsTest {
   }
 
   /**
+   * RFC 9051 §7.5.1 (RFC 3501 §7.4.1): "An EXPUNGE response MUST NOT be sent when no command is in progress, nor
+   * while responding to a FETCH, STORE, or SEARCH command" (the message numbers the client sent would shift under
+   * it). Another session expunges; this one's STORE and SEARCH answer with the old numbers and no EXPUNGE, and the
+   * next NOOP carries it.
+   */
+  @Test
+  void storeAndSearchNeverCarryAnotherSessionsExpunge() throws Exception {
+    try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw");
+        ImapClient b = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
+      a.cmd("CREATE NoExpungeDuring");
+      for (int i = 1; i <= 3; i++) {
+        a.append("NoExpungeDuring", msg("n" + i));
+      }
+      a.cmd("SELECT NoExpungeDuring");
+      b.cmd("SELECT NoExpungeDuring");
+      a.cmd("STORE 1 +FLAGS (\\Deleted)");
+      assertThat(a.cmd("EXPUNGE")).contains("* 1 EXPUNGE");
+      List<String> store = b.cmd("STORE 3 +FLAGS (\\Flagged)");
+      assertThat(store).noneMatch(l -> l.contains("EXPUNGE"));
+      assertThat(store).anyMatch(l -> l.startsWith("* 3 FETCH") && l.contains("\\Flagged"));
+      List<String> search = b.cmd("SEARCH FLAGGED");
+      assertThat(search).noneMatch(l -> l.contains("EXPUNGE"));
+      assertThat(search).contains("* SEARCH 3");
+      assertThat(b.cmd("NOOP")).contains("* 1 EXPUNGE");
+      assertThat(b.cmd("SEARCH FLAGGED")).contains("* SEARCH 2");
+    }
+  }
+
+  /**
    * \Recent (RFC 3501 §2.3.2): "If it is not possible to determine whether or not this session is the first session
    * to be notified about a message, then that message SHOULD be considered recent" ... "the message is considered
    * recent in exactly one session". Two sessions have the mailbox selected while 12 messages arrive and both look

@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
  *   C: text          send "text" CRLF
  *   R: text          send raw text without CRLF; \r \n \t \\ are escapes, \xHH one byte (8-bit junk)
  *   S: pattern       expect one line; '*' matches any run of characters, '?' one character
- *   S~ regex         expect one line matching a Java regex
+ *   S~ regex         expect one line matching a Java regex; a named group (?<NAME>...) sets the variable NAME
  *   S... pattern     skip lines until one matches the pattern (at most 200)
  *   TLS              start TLS on the connection (after the server's go-ahead)
  *   CLOSED           expect the server to close the connection
@@ -28,7 +28,8 @@ import java.util.regex.Pattern;
 public final class Script {
   private Script() {}
 
-  public static void run(Path file, LineClient client, Map<String, String> vars) throws IOException {
+  public static void run(Path file, LineClient client, Map<String, String> given) throws IOException {
+    Map<String, String> vars = new java.util.LinkedHashMap<>(given);
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
     int n = 0;
     for (String raw : lines) {
@@ -50,6 +51,11 @@ public final class Script {
       } else if (line.startsWith("S~ ")) {
         String got = client.read();
         assertThat(got).as(where).isNotNull().matches(line.substring(3));
+        java.util.regex.Matcher m = Pattern.compile(line.substring(3)).matcher(got);
+        if (m.matches()) {
+          // A value the server chose (a UIDVALIDITY, say), for later lines to compare with.
+          m.namedGroups().keySet().forEach(name -> vars.put(name, m.group(name)));
+        }
       } else if (line.startsWith("S... ")) {
         Pattern p = glob(line.substring(5));
         boolean found = false;
