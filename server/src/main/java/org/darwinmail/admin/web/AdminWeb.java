@@ -44,7 +44,13 @@ public final class AdminWeb implements AutoCloseable {
 
   /** Timings; the defaults are the server's, tests shorten them. */
   public record Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
-      Clock clock) {
+      Clock clock, Duration historyStep) {
+    /** Without the dashboard history's step: 5 minutes (288 steps keep 24 hours). */
+    public Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
+        Clock clock) {
+      this(requestDeadline, sessionIdle, sessionMax, wrongCodeDelay, clock, Duration.ofMinutes(5));
+    }
+
     public static Options defaults() {
       return new Options(Duration.ofSeconds(30), Duration.ofMinutes(30), Duration.ofHours(12), Duration.ofSeconds(1),
           Clock.systemUTC());
@@ -100,6 +106,7 @@ public final class AdminWeb implements AutoCloseable {
       throw e;
     }
     AdminWeb web = new AdminWeb(net, bound, api);
+    api.console = new Console(mail, web::port, o.historyStep());
     if (!api.setupDone()) {
       web.announceSetup(mail, codeFile);
     } else {
@@ -147,6 +154,9 @@ public final class AdminWeb implements AutoCloseable {
   public void close() {
     if (net != null) {
       net.close();
+    }
+    if (api.console != null) {
+      api.console.close();
     }
   }
 }

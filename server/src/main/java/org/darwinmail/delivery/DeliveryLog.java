@@ -1,0 +1,141 @@
+package org.darwinmail.delivery;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * What happened to outbound mail lately, for the admin console's delivery trace: each message queued (its sender,
+ * recipients and Message-ID) and each event of each recipient (an attempt's remote answer, delivered, deferred,
+ * bounced, and the administrator's hold, release, retry, delete and bounce with who did it). Kept in memory only,
+ * the last {@link #CAPACITY} events (a restart forgets them; the queue's own rows keep the last answer of what is
+ * still queued). Bounded: every text is cut to {@link #MAX_TEXT} characters.
+ */
+public final class DeliveryLog {
+  static final int CAPACITY = 20_000;
+  static final int MAX_TEXT = 400;
+  /** How much of a message's header section is read for its Message-ID. */
+  static final int HEADER_LIMIT = 32 * 1024;
+
+  /**
+   * One event.
+   *
+   * @param queueId   the queue entry's id ({@code darwinmail queue list}, the console's queue page)
+   * @param kind      queued, delivered, deferred, bounced, held, released, retried, deleted
+   * @param recipient the recipient, or "" for an event of the whole message
+   * @param remote    the remote MTA that answered, or ""
+   * @param detail    the remote answer or what was done (and by whom)
+   */
+  public record Event(Instant at, long queueId, String kind, String sender, String recipient, String messageId,
+      String remote, String detail) {}
+
+  private final ArrayDeque<Event> events = new ArrayDeque<>();
+  /** The Message-ID of each queue entry seen lately (the oldest forgotten first). */
+  private final java.util.LinkedHashMap<Long, String> messageIds = new java.util.LinkedHashMap<>(64, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(java.util.Map.Entry<Long, String> eldest) {
+      return size() > capacity;
+    }
+  };
+  private final int capacity;
+
+  public DeliveryLog() {
+    this(CAPACITY);
+  }
+
+  DeliveryLog(int capacity) {
+    this.capacity = capacity;
+  }
+
+  /** Records one event. */
+  public void add(long queueId, String kind, String sender, String recipient, String remote, String detail) {
+    Event e = new Event(Instant.now(), queueId, kind, cut(sender), cut(recipient), "", cut(remote), cut(detail));
+    synchronized (events) {
+      if (events.size() >= capacity) {
+        events.removeFirst();
+      }
+      events.addLast(e);
+    }
+  }
+
+  private static String cut(String s) {
+    if (s == null) {
+      return "";
+    }
+    return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) + "…" : s;
+  }
+
+  /** The Message-ID recorded for a queue entry, or null when none was recorded. */
+  public String messageIdOf(long queueId) {
+    synchronized (events) {
+      return messageIds.get(queueId);
+    }
+  }
+
+  /** Records a queue entry's Message-ID ("" when it has none). */
+  public void messageId(long queueId, String messageId) {
+    synchronized (events) {
+      messageIds.put(queueId, cut(messageId));
+    }
+  }
+
+  /**
+   * Every event of the messages that match {@code query}: a queue id (digits), a Message-ID (with or without its
+   * angle brackets) or a recipient address (case-insensitive). Oldest first, at most {@code limit}.
+   */
+  public List<Event> trace(String query, int limit) {
+    String q = query.strip().toLowerCase(Locale.ROOT);
+    String bare = q.startsWith("<") && q.endsWith(">") ? q.substring(1, q.length() - 1) : q;
+    List<Event> all = new ArrayList<>();
+    synchronized (events) {
+      for (Event e : events) {
+        String mid = messageIds.get(e.queueId());
+        all.add(mid == null ? e : new Event(e.at(), e.queueId(), e.kind(), e.sender(), e.recipient(), mid,
+            e.remote(), e.detail()));
+      }
+    }
+    java.util.Set<Long> ids = new java.util.HashSet<>();
+    for (Event e : all) {
+      String mid = e.messageId().toLowerCase(Locale.ROOT);
+      if (String.valueOf(e.queueId()).equals(q) || (!bare.isEmpty() && (mid.equals(bare) || mid.equals("<" + bare + ">"))) || e.recipient().equalsIgnoreCase(q)) {
+        ids.add(e.queueId());
+      }
+    }
+    List<Event> out = new ArrayList<>();
+    for (Event e : all) {
+      if (ids.contains(e.queueId()) && out.size() < limit) {
+        out.add(e);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The Message-ID header's value in a message's header section (RFC 5322 §3.6.4), unfolded; "" when there is
+   * none within the first {@link #HEADER_LIMIT} bytes. Reads no further than that.
+   */
+  public static String messageId(InputStream in) throws IOException {
+    byte[] head = in.readNBytes(HEADER_LIMIT);
+    String text = new String(head, StandardCharsets.ISO_8859_1);
+    int end = text.indexOf("\r\n\r\n");
+    String headers = end < 0 ? text : text.substring(0, end);
+    String[] lines = headers.split("\r\n");
+    for (int i = 0; i < lines.length; i++) {
+      if (lines[i].regionMatches(true, 0, "Message-ID:", 0, 11)) {
+        StringBuilder v = new StringBuilder(lines[i].substring(11));
+        for (int j = i + 1; j < lines.length && !lines[j].isEmpty()
+            && (lines[j].charAt(0) == ' ' || lines[j].charAt(0) == '\t'); j++) {
+          v.append(lines[j]);
+        }
+        String s = v.toString().strip();
+        return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) : s;
+      }
+    }
+    return "";
+  }
+}
