@@ -29,6 +29,8 @@ function row(m) {
   q.appendChild(el('span', `${m.size} bytes`, 'answer'));
   const s = cell(tr, m.sender ? `<${m.sender}>` : '<> (a notice)');
   if (m.account) s.appendChild(el('span', `submitted by ${m.account}${m.senderBlocked ? ' (blocked)' : ''}`, 'answer'));
+  if (m.from) s.appendChild(el('span', `From: ${m.from}`, 'answer'));
+  if (m.subject) s.appendChild(el('span', `Subject: ${m.subject}`, 'answer'));
   if (m.messageId) s.appendChild(el('span', m.messageId, 'answer'));
   const ul = el('ul', null, 'rcpts');
   for (const r of m.recipients) {

@@ -12,7 +12,9 @@ async function trace(q) {
     cell(tr, m.id);
     cell(tr, when(m.created));
     cell(tr, m.sender ? `<${m.sender}>` : '<>');
-    cell(tr, m.messageId || '');
+    const what = cell(tr, m.messageId || '');
+    if (m.from) what.appendChild(el('span', `From: ${m.from}`, 'answer'));
+    if (m.subject) what.appendChild(el('span', `Subject: ${m.subject}`, 'answer'));
     const ul = el('ul', null, 'rcpts');
     for (const x of m.recipients) {
       const li = el('li');
@@ -28,7 +30,9 @@ async function trace(q) {
   const events = d.events.map((e) => {
     const tr = document.createElement('tr');
     cell(tr, when(e.at));
-    cell(tr, e.id);
+    const id = cell(tr, e.id);
+    const m = d.messages[String(e.id)];
+    if (m && m.subject) id.appendChild(el('span', m.subject, 'answer'));
     cell(tr).appendChild(badge(e.event));
     cell(tr, e.recipient);
     cell(tr, e.remote);

@@ -507,18 +507,18 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     queued.addAndGet(-done.size());
   }
 
-  /** Reads the Message-ID of a queue entry once, on its first attempt (off the path that answers the client). */
+  /** Reads the Message-ID, From and Subject of a queue entry once, on its first attempt (off the path that answers the client). */
   private void recordMessageId(QueueRepository.Entry m) {
-    if (trace.messageIdOf(m.id()) != null) {
+    if (trace.summaryOf(m.id()) != null) {
       return;
     }
-    String mid = "";
+    DeliveryLog.Summary summary = new DeliveryLog.Summary("", "", "");
     try (InputStream in = blobs.open(m.blob())) {
-      mid = DeliveryLog.messageId(in);
+      summary = DeliveryLog.summary(in);
     } catch (IOException | RuntimeException e) {
       // a missing body is reported by the attempt itself
     }
-    trace.messageId(m.id(), mid);
+    trace.summary(m.id(), summary);
   }
 
   // ---- the administrator's actions (the admin console's queue page) -----------------------------------------

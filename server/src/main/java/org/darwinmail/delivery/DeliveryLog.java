@@ -36,9 +36,9 @@ public final class DeliveryLog {
 
   private final ArrayDeque<Event> events = new ArrayDeque<>();
   /** The Message-ID of each queue entry seen lately (the oldest forgotten first). */
-  private final java.util.LinkedHashMap<Long, String> messageIds = new java.util.LinkedHashMap<>(64, 0.75f, false) {
+  private final java.util.LinkedHashMap<Long, Summary> summaries = new java.util.LinkedHashMap<>(64, 0.75f, false) {
     @Override
-    protected boolean removeEldestEntry(java.util.Map.Entry<Long, String> eldest) {
+    protected boolean removeEldestEntry(java.util.Map.Entry<Long, Summary> eldest) {
       return size() > capacity;
     }
   };
@@ -70,17 +70,26 @@ public final class DeliveryLog {
     return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) + "…" : s;
   }
 
-  /** The Message-ID recorded for a queue entry, or null when none was recorded. */
-  public String messageIdOf(long queueId) {
+  /** A queued message's Message-ID, From and Subject as written in its header ("" for each one missing). */
+  public record Summary(String messageId, String from, String subject) {}
+
+  /** The summary recorded for a queue entry, or null when none was recorded. */
+  public Summary summaryOf(long queueId) {
     synchronized (events) {
-      return messageIds.get(queueId);
+      return summaries.get(queueId);
     }
   }
 
-  /** Records a queue entry's Message-ID ("" when it has none). */
-  public void messageId(long queueId, String messageId) {
+  /** The Message-ID recorded for a queue entry, or null when none was recorded. */
+  public String messageIdOf(long queueId) {
+    Summary s = summaryOf(queueId);
+    return s == null ? null : s.messageId();
+  }
+
+  /** Records a queue entry's summary. */
+  public void summary(long queueId, Summary summary) {
     synchronized (events) {
-      messageIds.put(queueId, cut(messageId));
+      summaries.put(queueId, summary);
     }
   }
 
@@ -94,7 +103,8 @@ public final class DeliveryLog {
     List<Event> all = new ArrayList<>();
     synchronized (events) {
       for (Event e : events) {
-        String mid = messageIds.get(e.queueId());
+        Summary sm = summaries.get(e.queueId());
+        String mid = sm == null ? null : sm.messageId();
         all.add(mid == null ? e : new Event(e.at(), e.queueId(), e.kind(), e.sender(), e.recipient(), mid,
             e.remote(), e.detail()));
       }
@@ -116,24 +126,28 @@ public final class DeliveryLog {
   }
 
   /**
-   * The Message-ID header's value in a message's header section (RFC 5322 §3.6.4), unfolded; "" when there is
-   * none within the first {@link #HEADER_LIMIT} bytes. Reads no further than that.
+   * The Message-ID, From and Subject fields of a message's header section (RFC 5322 §3.6.4, §3.6.2, §3.6.5),
+   * unfolded, as written (encoded words are not decoded); "" for each one missing within the first {@link
+   * #HEADER_LIMIT} bytes. Reads no further than that.
    */
-  public static String messageId(InputStream in) throws IOException {
+  public static Summary summary(InputStream in) throws IOException {
     byte[] head = in.readNBytes(HEADER_LIMIT);
-    String text = new String(head, StandardCharsets.ISO_8859_1);
+    String text = new String(head, StandardCharsets.UTF_8);
     int end = text.indexOf("\r\n\r\n");
-    String headers = end < 0 ? text : text.substring(0, end);
-    String[] lines = headers.split("\r\n");
+    String[] lines = (end < 0 ? text : text.substring(0, end)).split("\r\n");
+    return new Summary(field(lines, "Message-ID"), field(lines, "From"), field(lines, "Subject"));
+  }
+
+  private static String field(String[] lines, String name) {
     for (int i = 0; i < lines.length; i++) {
-      if (lines[i].regionMatches(true, 0, "Message-ID:", 0, 11)) {
-        StringBuilder v = new StringBuilder(lines[i].substring(11));
+      if (lines[i].length() > name.length() && lines[i].charAt(name.length()) == ':'
+          && lines[i].regionMatches(true, 0, name, 0, name.length())) {
+        StringBuilder v = new StringBuilder(lines[i].substring(name.length() + 1));
         for (int j = i + 1; j < lines.length && !lines[j].isEmpty()
-            && (lines[j].charAt(0) == ' ' || lines[j].charAt(0) == '\t'); j++) {
+            && (lines[j].charAt(0) == ' ' || lines[j].charAt(0) == '\t') && v.length() < MAX_TEXT; j++) {
           v.append(lines[j]);
         }
-        String s = v.toString().strip();
-        return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) : s;
+        return cut(v.toString().strip());
       }
     }
     return "";

@@ -98,7 +98,10 @@ final class ConsoleQueue {
       msg.put("size", m.size());
       msg.put("account", m.account());
       msg.put("senderBlocked", m.account() != null && sends.held(m.account()));
-      msg.put("messageId", engine.trace().messageIdOf(m.id()));
+      var summary = engine.trace().summaryOf(m.id()); // read at the first attempt
+      msg.put("messageId", summary == null ? null : summary.messageId());
+      msg.put("from", summary == null ? null : summary.from());
+      msg.put("subject", summary == null ? null : summary.subject());
       msg.put("recipients", rcpts);
       shown.add(msg);
     }

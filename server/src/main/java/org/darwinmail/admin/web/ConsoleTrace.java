@@ -38,19 +38,19 @@ final class ConsoleTrace {
     return s.startsWith("<") && s.endsWith(">") ? s.substring(1, s.length() - 1) : s;
   }
 
-  private String messageId(QueueRepository.Entry m, int[] reads) {
-    String known = engine.trace().messageIdOf(m.id());
+  private DeliveryLog.Summary summary(QueueRepository.Entry m, int[] reads) {
+    DeliveryLog.Summary known = engine.trace().summaryOf(m.id());
     if (known != null || reads[0]++ >= MAX_HEADER_READS) {
       return known;
     }
-    String mid = "";
+    DeliveryLog.Summary s;
     try (InputStream in = blobs.open(m.blob())) {
-      mid = DeliveryLog.messageId(in);
+      s = DeliveryLog.summary(in);
     } catch (Exception e) {
       return null;
     }
-    engine.trace().messageId(m.id(), mid);
-    return mid;
+    engine.trace().summary(m.id(), s);
+    return s;
   }
 
   Response get(Request r) {
@@ -66,10 +66,10 @@ final class ConsoleTrace {
       QueueRepository.Entry m = e.getKey();
       boolean match = String.valueOf(m.id()).equals(q)
           || e.getValue().stream().anyMatch(x -> x.recipient().equalsIgnoreCase(q));
-      String mid = null;
+      DeliveryLog.Summary sm = match ? engine.trace().summaryOf(m.id()) : null;
       if (!match && q.contains("@")) {
-        mid = messageId(m, reads);
-        match = mid != null && !mid.isEmpty() && bare(mid).equals(bare(lower));
+        sm = summary(m, reads);
+        match = sm != null && !sm.messageId().isEmpty() && bare(sm.messageId()).equals(bare(lower));
       }
       if (!match) {
         continue;
@@ -80,7 +80,9 @@ final class ConsoleTrace {
       msg.put("sender", m.sender());
       msg.put("account", m.account());
       msg.put("size", m.size());
-      msg.put("messageId", mid != null ? mid : engine.trace().messageIdOf(m.id()));
+      msg.put("messageId", sm == null ? null : sm.messageId());
+      msg.put("from", sm == null ? null : sm.from());
+      msg.put("subject", sm == null ? null : sm.subject());
       List<Map<String, Object>> rcpts = new ArrayList<>();
       for (QueueRepository.Rcpt x : e.getValue()) {
         Map<String, Object> rc = new LinkedHashMap<>();
@@ -106,8 +108,17 @@ final class ConsoleTrace {
       x.put("detail", ev.detail());
       events.add(x);
     }
+    // what each traced message was, as its header said (read at its first attempt)
+    Map<String, Object> messages = new LinkedHashMap<>();
+    for (DeliveryLog.Event ev : engine.trace().trace(q, MAX_EVENTS)) {
+      DeliveryLog.Summary sm = engine.trace().summaryOf(ev.queueId());
+      if (sm != null) {
+        messages.putIfAbsent(String.valueOf(ev.queueId()), sm);
+      }
+    }
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("query", q);
+    out.put("messages", messages);
     out.put("queued", queued);
     out.put("events", events);
     out.put("note", "Events are kept in memory since the server started (the last 20,000); the queue's rows"
