@@ -64,7 +64,7 @@ test.describe.serial('operations', () => {
     await go(page, 'Dashboard');
     await expect(page.locator('#quota')).toContainText('mia@example.net');
     await expect(page.locator('#stat-in')).not.toHaveText('0');
-    await expect(page.locator('#chart polyline.in')).toHaveCount(1);
+    await expect(page.locator('#chart circle.in')).toHaveCount(1);
     await shot(page, 'dashboard');
   });
 

@@ -34,8 +34,12 @@ export function lineChart(svg, points, series, { width = 720, height = 220, hour
   for (const s of series) {
     const coords = points.filter((p) => Date.parse(p.at) >= start)
       .map((p) => `${x(Date.parse(p.at)).toFixed(1)},${y(p[s] || 0).toFixed(1)}`);
-    if (coords.length === 1) coords.unshift(coords[0].replace(/^[^,]+/, pad.l));
-    if (coords.length) svg.appendChild(node('polyline', { class: s, points: coords.join(' ') }));
+    if (coords.length > 1) svg.appendChild(node('polyline', { class: s, points: coords.join(' ') }));
+    if (coords.length) {
+      // the latest point (the step under way), also the only one on a server started minutes ago
+      const [cx, cy] = coords[coords.length - 1].split(',');
+      svg.appendChild(node('circle', { class: `${s} dot`, cx, cy, r: 3.5 }));
+    }
   }
 }
 
