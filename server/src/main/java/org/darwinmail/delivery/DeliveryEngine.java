@@ -507,7 +507,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     queued.addAndGet(-done.size());
   }
 
-  /** Reads the Message-ID, From and Subject of a queue entry once, on its first attempt (off the path that answers the client). */
+  /**
+   * Reads the Message-ID, From and Subject of a queue entry once, at its first attempt (off the path that answers
+   * the client).
+   */
   private void recordMessageId(QueueRepository.Entry m) {
     if (trace.summaryOf(m.id()) != null) {
       return;

@@ -112,7 +112,8 @@ public final class DeliveryLog {
     java.util.Set<Long> ids = new java.util.HashSet<>();
     for (Event e : all) {
       String mid = e.messageId().toLowerCase(Locale.ROOT);
-      if (String.valueOf(e.queueId()).equals(q) || (!bare.isEmpty() && (mid.equals(bare) || mid.equals("<" + bare + ">"))) || e.recipient().equalsIgnoreCase(q)) {
+      boolean byMessageId = !bare.isEmpty() && (mid.equals(bare) || mid.equals("<" + bare + ">"));
+      if (String.valueOf(e.queueId()).equals(q) || byMessageId || e.recipient().equalsIgnoreCase(q)) {
         ids.add(e.queueId());
       }
     }

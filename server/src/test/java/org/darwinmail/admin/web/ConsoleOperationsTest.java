@@ -40,6 +40,9 @@ class ConsoleOperationsTest {
     // All outbound mail goes to a smarthost port where nothing listens: it stays queued, deferred.
     nowhere = new FakeSmtp.Reservation();
     var parsed = ConfigLoader.parse("""
+        [guard]
+        login_delay_millis = 0
+        login_lock_after = 3
         [guard.send.accounts."burst@example.test"]
         burst_messages = 2
         burst_window_seconds = 600
@@ -170,6 +173,24 @@ class ConsoleOperationsTest {
     assertThat(queue("?state=held&sender=burst@").path("matched").asInt()).isEqualTo(2);
     assertThat(http.post("/api/senders/unblock", "{\"account\":\"burst@" + D + "\"}", session).status())
         .isEqualTo(404);
+  }
+
+  @Test
+  void aLockedOutLoginIsListedAndUnlockedFromTheConsole() throws Exception {
+    String wrong = "{\"name\":\"admin\",\"password\":\"not the password\"}";
+    for (int i = 0; i < 3; i++) {
+      assertThat(http.post("/api/login", wrong).status()).isEqualTo(401);
+    }
+    String right = "{\"name\":\"admin\",\"password\":\"correct horse battery\"}";
+    assertThat(http.post("/api/login", right).status()).as("locked").isEqualTo(429);
+    JsonNode lock = json(http.get("/api/senders", session)).path("lockouts").valueStream()
+        .filter(l -> l.path("kind").asString().equals("account from address")).findFirst().orElseThrow();
+    assertThat(lock.path("address").asString()).isEqualTo("127.0.0.1");
+    assertThat(lock.path("failures").asInt()).isEqualTo(3);
+    AdminHttp.Reply r = http.post("/api/lockouts/unlock", "{\"key\":\"" + lock.path("key").asString() + "\"}",
+        session);
+    assertThat(r.status()).as(r.body()).isEqualTo(200);
+    assertThat(http.post("/api/login", right).status()).isEqualTo(200);
   }
 
   @Test
