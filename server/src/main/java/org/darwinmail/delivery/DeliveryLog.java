@@ -17,8 +17,12 @@ import java.util.Locale;
  * still queued). Bounded: every text is cut to {@link #MAX_TEXT} characters.
  */
 public final class DeliveryLog {
-  static final int CAPACITY = 20_000;
-  static final int MAX_TEXT = 400;
+  /** Events kept: at most about 5 MB with every text at its longest (the server's heap is 320 MB). */
+  static final int CAPACITY = 10_000;
+  static final int MAX_TEXT = 300;
+  /** Header summaries kept (the queue entries attempted last), each field at most {@link #MAX_FIELD}. */
+  static final int SUMMARIES = 5_000;
+  static final int MAX_FIELD = 200;
   /** How much of a message's header section is read for its Message-ID. */
   static final int HEADER_LIMIT = 32 * 1024;
 
@@ -39,7 +43,7 @@ public final class DeliveryLog {
   private final java.util.LinkedHashMap<Long, Summary> summaries = new java.util.LinkedHashMap<>(64, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(java.util.Map.Entry<Long, Summary> eldest) {
-      return size() > capacity;
+      return size() > Math.min(capacity, SUMMARIES);
     }
   };
   private final int capacity;
@@ -148,7 +152,8 @@ public final class DeliveryLog {
             && (lines[j].charAt(0) == ' ' || lines[j].charAt(0) == '\t') && v.length() < MAX_TEXT; j++) {
           v.append(lines[j]);
         }
-        return cut(v.toString().strip());
+        String f = v.toString().strip();
+        return f.length() > MAX_FIELD ? f.substring(0, MAX_FIELD) + "…" : f;
       }
     }
     return "";

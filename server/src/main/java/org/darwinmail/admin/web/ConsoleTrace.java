@@ -121,7 +121,7 @@ final class ConsoleTrace {
     out.put("messages", messages);
     out.put("queued", queued);
     out.put("events", events);
-    out.put("note", "Events are kept in memory since the server started (the last 20,000); the queue's rows"
+    out.put("note", "Events are kept in memory since the server started (the last 10,000); the queue's rows"
         + " keep each queued recipient's last answer.");
     return Response.json(200, out);
   }
