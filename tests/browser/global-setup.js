@@ -5,6 +5,18 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
+// A loopback port nothing listens on (bound by the system, then closed).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = require('node:net').createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
 module.exports = async () => {
   const dist = process.env.DARWINMAIL_DIST;
   if (!dist) throw new Error('set DARWINMAIL_DIST to dist/darwinmail (make browser-test does)');
@@ -14,10 +26,15 @@ module.exports = async () => {
   // The wizard's DNS checks ask a DNS server of the test's own on loopback (dns-server.js), never the internet.
   const dns = await require('./dns-server.js').start();
   globalThis.testDns = dns;
+  // operations.spec.js: outbound mail goes to a loopback port where nothing listens (it stays queued, deferred), and
+  // one account is blocked after a burst of 3 messages.
+  const nowhere = await freePort();
   fs.writeFileSync(path.join(dir, 'darwinmail.toml'), [
     'hostname = "localhost"', `data_dir = "${data}"`, '[listen]',
     ...['smtp', 'submission', 'submissions', 'imap', 'imaps', 'pop3', 'pop3s', 'admin'].map((l) => `${l} = ${any}`),
     '[dns]', `servers = ["127.0.0.1:${dns.address().port}"]`, 'timeout_seconds = 2',
+    '[delivery]', `smarthost = "127.0.0.1:${nowhere}"`, 'retry_seconds = [3600]',
+    '[guard.send.accounts."burst@example.net"]', 'burst_messages = 3', 'burst_window_seconds = 600',
   ].join('\n') + '\n');
   const log = fs.openSync(path.join(dir, 'server.log'), 'w');
   const server = spawn(path.join(dist, 'bin', 'darwinmail'), ['--config', path.join(dir, 'darwinmail.toml'), 'serve'],

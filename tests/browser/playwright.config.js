@@ -15,6 +15,7 @@ module.exports = defineConfig({
   projects: [
     { name: 'wizard', testMatch: /wizard\.spec\.js$/ },
     { name: 'console', testMatch: /console\.spec\.js$/, dependencies: ['wizard'] },
+    { name: 'operations', testMatch: /operations\.spec\.js$/, dependencies: ['wizard'] },
   ],
   use: {
     browserName: 'chromium',

@@ -110,6 +110,16 @@ public final class Acceptance {
    * already and carries {@link #receivedReturnPath}.
    */
   public Receipt accept(Envelope e, BlobRef blob, BlobStore.Small small) throws IOException {
+    Receipt r = store(e, blob, small);
+    RECEIVED.increment();
+    return r;
+  }
+
+  /** Messages received (SMTP), not those the server writes itself: the admin console's "mail in". */
+  private static final io.micrometer.core.instrument.Counter RECEIVED =
+      io.micrometer.core.instrument.Metrics.counter("darwinmail.messages.received");
+
+  private Receipt store(Envelope e, BlobRef blob, BlobStore.Small small) throws IOException {
     List<LocalDelivery.To> to = new ArrayList<>();
     List<String> remote = new ArrayList<>();
     for (Recipient r : e.recipients()) {
@@ -168,6 +178,6 @@ public final class Acceptance {
       w.write(message);
       blob = w.commit();
     }
-    return accept(new Envelope(sender, rs, smtputf8, null, false), blob, null);
+    return store(new Envelope(sender, rs, smtputf8, null, false), blob, null);
   }
 }

@@ -105,6 +105,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final AtomicLong queued = new AtomicLong();
   /** Queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6). */
   private final java.util.function.LongPredicate held;
+  /** Recent events of outbound mail, for the admin console's delivery trace (memory only). */
+  private final DeliveryLog trace = new DeliveryLog();
 
   /** @param held queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6) */
   public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
@@ -128,6 +130,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     return dkim;
   }
 
+  /** Recent events of outbound mail (the admin console's delivery trace). */
+  public DeliveryLog trace() {
+    return trace;
+  }
+
   // ---- Outbound ---------------------------------------------------------------------------------------------
 
   @Override
@@ -147,6 +154,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       handOver.readLock().unlock();
     }
     queued.addAndGet(recipients.size());
+    for (QueueRepository.Rcpt r : rows) {
+      trace.add(r.messageId(), "queued", sender, r.recipient(), "", account == null ? "received" : "submitted by "
+          + account);
+    }
     log.info("queued {} for {} recipient(s) from <{}>", rows.isEmpty() ? "nothing" : rows.getFirst().messageId(),
         recipients.size(), sender);
   }
@@ -403,6 +414,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     if (m == null) {
       return link; // deleted meanwhile
     }
+    recordMessageId(m);
     Map<Long, Result> results;
     if (!blobs.exists(m.blob())) {
       log.error("queue entry {}: body {} is missing", messageId, m.blob());
@@ -437,6 +449,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         case DELIVERED -> {
           done.add(r.id());
           delivered.increment();
+          trace.add(m.id(), "delivered", m.sender(), r.recipient(), res.remoteMta(), res.detail());
           log.info("queue entry {}: delivered to <{}> via {}: {}", m.id(), r.recipient(), res.remoteMta(),
               res.detail());
         }
@@ -444,6 +457,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           done.add(r.id());
           failures.add(new Dsn.Failure(r.recipient(), res.status(), res.detail(), res.remoteMta()));
           bounced.increment();
+          trace.add(m.id(), "bounced", m.sender(), r.recipient(), res.remoteMta(), res.detail());
           log.info("queue entry {}: <{}> failed: {}", m.id(), r.recipient(), res.detail());
         }
         case TEMPORARY -> {
@@ -454,6 +468,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
                 "delivery time expired after " + (r.attempts() + 1) + " attempts; last error: " + res.detail(),
                 res.remoteMta()));
             bounced.increment();
+            trace.add(m.id(), "bounced", m.sender(), r.recipient(), res.remoteMta(), "expired: " + res.detail());
             log.info("queue entry {}: <{}> expired: {}", m.id(), r.recipient(), res.detail());
           } else {
             later.add(r);
@@ -470,6 +485,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       queue.deferred(List.of(r.id()), next, res.detail());
       deferredUntil(next);
       deferred.increment();
+      trace.add(m.id(), "deferred", m.sender(), r.recipient(), res.remoteMta(), res.detail() + " (next attempt "
+          + next + ")");
       log.info("queue entry {}: <{}> deferred until {}: {}", m.id(), r.recipient(), next, res.detail());
     }
     if (!later.isEmpty() && !m.warned() && dc.delayWarningSeconds() > 0
@@ -484,6 +501,138 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     }
     queue.remove(m.id(), done);
     queued.addAndGet(-done.size());
+  }
+
+  /**
+   * Reads the Message-ID, From and Subject of a queue entry once, at its first attempt (off the path that answers
+   * the client).
+   */
+  private void recordMessageId(QueueRepository.Entry m) {
+    if (trace.summaryOf(m.id()) != null) {
+      return;
+    }
+    DeliveryLog.Summary summary = new DeliveryLog.Summary("", "", "");
+    try (InputStream in = blobs.open(m.blob())) {
+      summary = DeliveryLog.summary(in);
+    } catch (IOException | RuntimeException e) {
+      // a missing body is reported by the attempt itself
+    }
+    trace.summary(m.id(), summary);
+  }
+
+  // ---- the administrator's actions (the admin console's queue page) -----------------------------------------
+
+  /** What an administrator's action did to one queued message. */
+  public record Action(long messageId, int recipients, int inFlight, boolean found) {}
+
+  /**
+   * Takes a message's recipients out of the in-memory schedule and returns the queued ones not in a transaction
+   * right now (a transaction in flight decides their fate itself). Called under {@link #handOver}'s read lock, so
+   * no read of the queue runs meanwhile and puts them back.
+   */
+  private List<QueueRepository.Rcpt> takeOut(long messageId, int[] inFlight) {
+    List<QueueRepository.Rcpt> rows = queue.recipients(messageId);
+    Set<Long> pendingIds = new HashSet<>();
+    synchronized (lock) {
+      for (var dest = pending.values().iterator(); dest.hasNext(); ) {
+        var groups = dest.next();
+        for (var g = groups.entrySet().iterator(); g.hasNext(); ) {
+          var e = g.next();
+          if (e.getValue().getFirst().messageId() == messageId) {
+            e.getValue().forEach(r -> pendingIds.add(r.id()));
+            g.remove();
+          }
+        }
+        if (groups.isEmpty()) {
+          dest.remove();
+        }
+      }
+      known.removeAll(pendingIds);
+      List<QueueRepository.Rcpt> free = new ArrayList<>();
+      for (QueueRepository.Rcpt r : rows) {
+        if (known.contains(r.id())) {
+          inFlight[0]++;
+        } else {
+          free.add(r);
+        }
+      }
+      return free;
+    }
+  }
+
+  private Action act(long messageId, String kind, String who,
+      java.util.function.Consumer<List<QueueRepository.Rcpt>> op) {
+    handOver.readLock().lock();
+    try {
+      QueueRepository.Entry m = queue.message(messageId).orElse(null);
+      if (m == null) {
+        return new Action(messageId, 0, 0, false);
+      }
+      int[] inFlight = {0};
+      List<QueueRepository.Rcpt> rcpts = takeOut(messageId, inFlight);
+      if (!rcpts.isEmpty()) {
+        op.accept(rcpts);
+        for (QueueRepository.Rcpt r : rcpts) {
+          trace.add(messageId, kind, m.sender(), r.recipient(), "", "by " + who);
+        }
+      }
+      log.info("queue entry {}: {} {} recipient(s) by {}{}", messageId, kind, rcpts.size(), who,
+          inFlight[0] == 0 ? "" : " (" + inFlight[0] + " in a transaction now, left alone)");
+      return new Action(messageId, rcpts.size(), inFlight[0], true);
+    } finally {
+      handOver.readLock().unlock();
+    }
+  }
+
+  /** How long an administrator's hold lasts: until released (as the abuse guard's hold). */
+  public static final Duration HOLD = Duration.ofDays(3650);
+
+  /**
+   * Holds a queued message: its recipients leave the schedule until {@link #release} (pushed {@link #HOLD} out,
+   * durably, as the abuse guard holds a blocked sender's mail; that counts as an attempt in the queue's row).
+   */
+  public Action hold(long messageId, String who) {
+    return act(messageId, "held", who, rcpts -> queue.deferred(rcpts.stream().map(QueueRepository.Rcpt::id).toList(),
+        Instant.now().plus(HOLD), "held by " + who + " (release it from the console's queue page)"));
+  }
+
+  /** Makes a queued message due now (after a hold, or to retry before its time) and wakes the schedule. */
+  public Action retryNow(long messageId, String kind, String who) {
+    Action a = act(messageId, kind, who, rcpts -> queue.retryNow(List.of(messageId)));
+    wake();
+    return a;
+  }
+
+  /** Deletes a queued message without telling its sender. */
+  public Action delete(long messageId, String who) {
+    Action a = act(messageId, "deleted", who, rcpts -> {
+      queue.remove(messageId, rcpts.stream().map(QueueRepository.Rcpt::id).toList());
+    });
+    queued.addAndGet(-a.recipients());
+    return a;
+  }
+
+  /**
+   * Returns a queued message to its sender: a DSN (RFC 3464, "failed", status 5.0.0) naming the recipients not
+   * delivered, through the one acceptance path, then the recipients leave the queue.
+   */
+  public Action bounce(long messageId, String who) {
+    QueueRepository.Entry m = queue.message(messageId).orElse(null);
+    if (m == null) {
+      return new Action(messageId, 0, 0, false);
+    }
+    Action a = act(messageId, "bounced", who, rcpts -> {
+      List<Dsn.Failure> failures = new ArrayList<>();
+      for (QueueRepository.Rcpt r : rcpts) {
+        failures.add(new Dsn.Failure(r.recipient(), "5.0.0", "returned to the sender by the postmaster"
+            + (r.lastError() == null ? "" : "; last error: " + r.lastError()), null));
+      }
+      notifySender(m, Dsn.Action.FAILED, failures);
+      queue.remove(messageId, rcpts.stream().map(QueueRepository.Rcpt::id).toList());
+    });
+    bounced.increment(a.recipients());
+    queued.addAndGet(-a.recipients());
+    return a;
   }
 
   /**

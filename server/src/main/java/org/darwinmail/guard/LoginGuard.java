@@ -86,6 +86,44 @@ public final class LoginGuard {
     byKey.remove(pairKey(account, address));
   }
 
+  /**
+   * A key locked out now: {@code kind} is "address" (a client address, every account), "account" (an account
+   * from every address) or "account from address"; {@code key} is what {@link #unlock} takes.
+   */
+  public record Lock(String key, String kind, String account, String address, int failures, Instant lastFailure,
+      Instant until) {}
+
+  /** Every key locked out now, the most recent failure first (the admin console's list). */
+  public java.util.List<Lock> locks() {
+    Instant now = clock.instant();
+    java.util.List<Lock> out = new java.util.ArrayList<>();
+    for (Map.Entry<String, Failures> e : byKey.entrySet()) {
+      String k = e.getKey();
+      Failures f = e.getValue();
+      int limit = k.startsWith("ip:") ? lockAfter * 3 : k.startsWith("acct:") ? accountLockAfter : lockAfter;
+      if (!locked(f, now, limit)) {
+        continue;
+      }
+      String rest = k.substring(k.indexOf(':') + 1);
+      int bar = rest.lastIndexOf('|');
+      if (k.startsWith("ip:")) {
+        out.add(new Lock(k, "address", "", rest, f.count, f.last, f.last.plus(lockout)));
+      } else if (k.startsWith("acct:")) {
+        out.add(new Lock(k, "account", rest, "", f.count, f.last, f.last.plus(lockout)));
+      } else if (bar > 0) {
+        out.add(new Lock(k, "account from address", rest.substring(0, bar), rest.substring(bar + 1), f.count, f.last,
+            f.last.plus(lockout)));
+      }
+    }
+    out.sort((a, b) -> b.lastFailure().compareTo(a.lastFailure()));
+    return out;
+  }
+
+  /** Lifts a lockout (a key from {@link #locks}) and forgets its failures; returns whether it was there. */
+  public boolean unlock(String key) {
+    return byKey.remove(key) != null;
+  }
+
   /** Sleeps the verdict's delay (on a virtual thread: costs no platform thread). */
   public static void pause(Verdict v) {
     if (!v.delay().isZero()) {

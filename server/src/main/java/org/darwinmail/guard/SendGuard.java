@@ -120,6 +120,22 @@ public final class SendGuard {
    * caller wakes the delivery engine ({@code DeliveryEngine.wake}) so that it goes at once.
    */
   public Unblocked unblock(String account, boolean deleteHeld) {
+    return unblock(account, deleteHeld ? HeldMail.DELETE : HeldMail.RELEASE);
+  }
+
+  /** What becomes of a blocked account's held mail when the block is lifted. */
+  public enum HeldMail {
+    /** sent now */
+    RELEASE,
+    /** left held in the queue, to be looked at and released (or deleted) one message at a time */
+    KEEP,
+    /** deleted without a notice */
+    DELETE
+  }
+
+  /** Lifts the block of {@code account}; its held mail is released, kept held or deleted. */
+  public Unblocked unblock(String account, HeldMail held) {
+    boolean deleteHeld = held == HeldMail.DELETE;
     String a = key(account);
     boolean stored = repository.removeBlock(a);
     Block b = blocks.remove(a);
@@ -130,14 +146,14 @@ public final class SendGuard {
     if (q != null) {
       if (deleteHeld) {
         deleted = q.deleteQueued(a);
-      } else {
+      } else if (held == HeldMail.RELEASE) {
         released = q.countQueued(a);
         q.released(a);
       }
     }
     if (stored || b != null) {
       log.info("sender {} unblocked: {} held message(s) {}", a, deleteHeld ? deleted : released,
-          deleteHeld ? "deleted" : "released");
+          held == HeldMail.KEEP ? "kept held" : deleteHeld ? "deleted" : "released");
     }
     return new Unblocked(stored || b != null, released, deleted);
   }

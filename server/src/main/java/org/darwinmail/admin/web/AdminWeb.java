@@ -46,10 +46,22 @@ public final class AdminWeb implements AutoCloseable {
 
   /** Timings; the defaults are the server's, tests shorten them. */
   public record Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
-      Clock clock, Acme.Options acme) {
+      Clock clock, Acme.Options acme, Duration historyStep) {
+    /** The server's ACME options and the dashboard history's step: 5 minutes (288 steps keep 24 hours). */
     public Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
         Clock clock) {
-      this(requestDeadline, sessionIdle, sessionMax, wrongCodeDelay, clock, Acme.Options.defaults());
+      this(requestDeadline, sessionIdle, sessionMax, wrongCodeDelay, clock, Acme.Options.defaults(),
+          Duration.ofMinutes(5));
+    }
+
+    public Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
+        Clock clock, Acme.Options acme) {
+      this(requestDeadline, sessionIdle, sessionMax, wrongCodeDelay, clock, acme, Duration.ofMinutes(5));
+    }
+
+    public Options(Duration requestDeadline, Duration sessionIdle, Duration sessionMax, Duration wrongCodeDelay,
+        Clock clock, Duration historyStep) {
+      this(requestDeadline, sessionIdle, sessionMax, wrongCodeDelay, clock, Acme.Options.defaults(), historyStep);
     }
 
     public static Options defaults() {
@@ -115,6 +127,7 @@ public final class AdminWeb implements AutoCloseable {
       throw e;
     }
     AdminWeb web = new AdminWeb(net, bound, api, new AcmeRenewal(acme, mail.tls(), o.clock()).start());
+    api.console = new Console(mail, web::port, o.historyStep());
     if (!api.setupDone()) {
       web.announceSetup(mail, codeFile);
     } else {
@@ -165,6 +178,9 @@ public final class AdminWeb implements AutoCloseable {
     }
     if (net != null) {
       net.close();
+    }
+    if (api.console != null) {
+      api.console.close();
     }
   }
 }

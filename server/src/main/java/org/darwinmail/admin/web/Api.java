@@ -49,6 +49,8 @@ final class Api {
   private final Path codeFile;
   private volatile SetupCode code;
   private volatile WizardSteps steps;
+  /** The console's operations pages (dashboard, queue, senders, trace); set by AdminWeb when it listens. */
+  volatile Console console;
 
   Api(Directory directory, SettingsEngine settings, AdminAccounts admins, SetupState setup, Sessions sessions,
       LoginGuard guard, Duration wrongCodeDelay, Path codeFile) {
@@ -414,6 +416,9 @@ final class Api {
         case "/console", "/console/" -> {
           return files.get("console.html", 200);
         }
+        case "/console/dashboard", "/console/queue", "/console/senders", "/console/trace" -> {
+          return files.get(Console.PAGES.get(p), 200);
+        }
         default -> {
           // the API below
         }
@@ -452,6 +457,14 @@ final class Api {
           yield Response.json(200, Map.of("users", users));
         }
         case "GET /api/aliases" -> Response.json(200, Map.of("aliases", directory.aliases()));
+        case "GET /api/dashboard" -> console.dashboard.get();
+        case "GET /api/queue" -> console.queue.list(r);
+        case "POST /api/queue/retry", "POST /api/queue/hold", "POST /api/queue/release", "POST /api/queue/delete",
+            "POST /api/queue/bounce" -> console.queue.act(r, who);
+        case "GET /api/senders" -> console.senders();
+        case "POST /api/senders/unblock" -> console.unblock(r, who);
+        case "POST /api/lockouts/unlock" -> console.unlock(r, who);
+        case "GET /api/trace" -> console.trace.get(r);
         case "POST /api/domains" -> {
           String name = field(body(r), "name");
           directory.addDomain(required(name, "name"));

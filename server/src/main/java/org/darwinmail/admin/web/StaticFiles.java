@@ -14,7 +14,10 @@ import java.util.Map;
  */
 final class StaticFiles {
   static final List<String> FILES = List.of("setup.html", "setup-first.html", "login.html", "console.html",
-      "app.css", "api.js", "setup.js", "login.js", "console.js");
+      "app.css", "api.js", "setup.js", "login.js", "console.js",
+      // the operations pages (admin.web.Console)
+      "dashboard.html", "queue.html", "senders.html", "trace.html", "console.css", "nav.js", "chart.js",
+      "dashboard.js", "queue.js", "senders.js", "trace.js");
   private final Map<String, byte[]> files = new HashMap<>();
 
   StaticFiles() {

@@ -1,0 +1,137 @@
+package org.darwinmail.admin.web;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.FileStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.IntSupplier;
+import org.darwinmail.DarwinMail;
+import org.darwinmail.config.ListenConfig;
+import org.darwinmail.store.Account;
+
+/**
+ * GET /api/dashboard: the state of the server at a glance: its listeners, the queue, blocked senders and locked
+ * logins, the certificate's expiry, the data disk, the mailboxes' quota use, and the day's mail from {@link
+ * History}.
+ */
+final class Dashboard {
+  /** Mailboxes listed by quota use, the fullest first. */
+  static final int MAX_USERS = 200;
+
+  private final DarwinMail mail;
+  private final IntSupplier adminPort;
+  private final History history;
+
+  Dashboard(DarwinMail mail, IntSupplier adminPort, History history) {
+    this.mail = mail;
+    this.adminPort = adminPort;
+    this.history = history;
+  }
+
+  Response get() {
+    var s = mail.services();
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("hostname", mail.config().hostname());
+    m.put("listeners", listeners());
+    m.put("queueRecipients", s.queue().size());
+    m.put("blockedSenders", s.guard().sends().blocked().size());
+    m.put("lockedLogins", s.logins().locks().size());
+    m.put("certificate", certificate(mail.tls() == null ? null : mail.tls().certFile()));
+    m.put("disk", disk(mail.config().dataDir()));
+    m.put("users", users());
+    m.put("history", history.view());
+    return Response.json(200, m);
+  }
+
+  private List<Map<String, Object>> listeners() {
+    ListenConfig l = mail.config().listen();
+    Map<String, String> configured = new LinkedHashMap<>();
+    configured.put("smtp", l.smtp());
+    configured.put("submission", l.submission());
+    configured.put("submissions", l.submissions());
+    configured.put("imap", l.imap());
+    configured.put("imaps", l.imaps());
+    configured.put("pop3", l.pop3());
+    configured.put("pop3s", l.pop3s());
+    configured.put("admin", l.admin());
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (var e : configured.entrySet()) {
+      int port = e.getKey().equals("admin") ? adminPort.getAsInt() : mail.port(e.getKey());
+      Map<String, Object> x = new LinkedHashMap<>();
+      x.put("name", e.getKey());
+      x.put("address", e.getValue());
+      x.put("port", port);
+      x.put("state", e.getValue().isEmpty() ? "off" : port > 0 ? "up" : "down");
+      out.add(x);
+    }
+    return out;
+  }
+
+  /** The first certificate of the PEM file: subject, issuer, expiry, days left; or the error reading it. */
+  static Map<String, Object> certificate(Path pem) {
+    Map<String, Object> c = new LinkedHashMap<>();
+    if (pem == null) {
+      c.put("error", "no certificate loaded");
+      return c;
+    }
+    try (InputStream in = Files.newInputStream(pem)) {
+      X509Certificate x = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      Instant end = x.getNotAfter().toInstant();
+      c.put("subject", x.getSubjectX500Principal().getName());
+      c.put("issuer", x.getIssuerX500Principal().getName());
+      c.put("selfSigned", x.getSubjectX500Principal().equals(x.getIssuerX500Principal()));
+      c.put("notAfter", end.toString());
+      c.put("daysLeft", Duration.between(Instant.now(), end).toDays());
+      c.put("fingerprint", AdminWeb.fingerprint(pem));
+    } catch (Exception e) {
+      c.put("error", "cannot read " + pem.getFileName() + ": " + e.getMessage());
+    }
+    return c;
+  }
+
+  static Map<String, Object> disk(Path dataDir) {
+    Map<String, Object> d = new LinkedHashMap<>();
+    d.put("path", dataDir.toString());
+    try {
+      FileStore fs = Files.getFileStore(dataDir);
+      long total = fs.getTotalSpace();
+      long free = fs.getUsableSpace();
+      d.put("totalBytes", total);
+      d.put("freeBytes", free);
+      d.put("usedPercent", total == 0 ? 0 : Math.round(1000.0 * (total - free) / total) / 10.0);
+    } catch (IOException e) {
+      d.put("error", e.getMessage());
+    }
+    return d;
+  }
+
+  private Map<String, Object> users() {
+    var s = mail.services();
+    List<Map<String, Object>> rows = new ArrayList<>();
+    List<Account> accounts = s.directory().accounts();
+    for (Account a : accounts) {
+      long used = s.mail().usage(a.id());
+      Map<String, Object> u = new LinkedHashMap<>();
+      u.put("address", a.address());
+      u.put("usedBytes", used);
+      u.put("quotaBytes", a.quotaBytes());
+      u.put("usedPercent", a.quotaBytes() <= 0 ? null : Math.round(1000.0 * used / a.quotaBytes()) / 10.0);
+      rows.add(u);
+    }
+    rows.sort(Comparator.comparingLong((Map<String, Object> u) -> (Long) u.get("usedBytes")).reversed());
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("count", accounts.size());
+    m.put("list", rows.size() > MAX_USERS ? rows.subList(0, MAX_USERS) : rows);
+    return m;
+  }
+}

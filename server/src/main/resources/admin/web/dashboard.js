@@ -1,0 +1,92 @@
+// The dashboard: listeners, the day's mail as a chart, queue and guard counts, certificate, disk, quota use.
+import { $, api, session, cell, badge, bytes, when, say } from '/static/nav.js';
+import { lineChart } from '/static/chart.js';
+
+const SERIES = ['in', 'out', 'deferred', 'bounced'];
+
+function sum(points, current, name) {
+  return points.reduce((n, p) => n + (p[name] || 0), 0) + (current[name] || 0);
+}
+
+function render(d) {
+  $('stat-queue').textContent = d.queueRecipients;
+  $('stat-blocked').textContent = d.blockedSenders;
+  $('stat-locked').textContent = d.lockedLogins;
+  const h = d.history;
+  // the step under way is drawn as a last point at "now", so a fresh server shows its first minutes too
+  const points = [...h.points, { at: new Date().toISOString(), ...h.current }];
+  $('stat-in').textContent = sum(h.points, h.current, 'in');
+  $('stat-out').textContent = sum(h.points, h.current, 'out');
+  lineChart($('chart'), points, SERIES);
+  $('chart-note').textContent = `Per ${Math.round(h.stepSeconds / 60)} minutes, kept in memory since the server started`
+    + ` (${h.points.length} of 288 steps so far); the same counters as /metrics.`;
+
+  const tb = $('listeners');
+  tb.replaceChildren();
+  for (const l of d.listeners) {
+    const tr = document.createElement('tr');
+    cell(tr, l.name);
+    cell(tr).appendChild(badge(l.state));
+    cell(tr, l.address || 'not configured');
+    cell(tr, l.port > 0 ? l.port : '');
+    tr.dataset.service = l.name;
+    tb.appendChild(tr);
+  }
+
+  const c = d.certificate;
+  const dl = $('cert');
+  dl.replaceChildren();
+  const item = (k, v, cls) => {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v;
+    if (cls) dd.className = cls;
+    dl.append(dt, dd);
+  };
+  if (c.error) {
+    item('Problem', c.error, 'error');
+  } else {
+    item('Subject', c.subject);
+    item('Issuer', c.selfSigned ? `${c.issuer} (self-signed)` : c.issuer);
+    item('Expires', `${when(c.notAfter)} (in ${c.daysLeft} days)`, c.daysLeft < 14 ? 'error' : c.daysLeft < 30 ? 'warning' : '');
+    item('SHA-256', c.fingerprint);
+  }
+
+  const disk = d.disk;
+  if (disk.error) {
+    $('disk').textContent = `Cannot read the disk of ${disk.path}: ${disk.error}`;
+  } else {
+    $('disk').textContent = `${disk.usedPercent} % used: ${bytes(disk.totalBytes - disk.freeBytes)} of ${bytes(disk.totalBytes)}`
+      + ` (${bytes(disk.freeBytes)} free) on the disk holding ${disk.path}`;
+    const m = $('disk-meter');
+    m.dataset.score = disk.usedPercent > 90 ? '1' : disk.usedPercent > 75 ? '2' : '3';
+    m.firstElementChild.style.width = `${Math.min(100, disk.usedPercent)}%`;
+  }
+
+  const q = $('quota');
+  q.replaceChildren();
+  for (const u of d.users.list) {
+    const tr = document.createElement('tr');
+    cell(tr, u.address);
+    cell(tr, bytes(u.usedBytes));
+    cell(tr, u.quotaBytes > 0 ? bytes(u.quotaBytes) : 'none');
+    cell(tr, u.usedPercent === null ? '' : `${u.usedPercent} %`, u.usedPercent > 90 ? 'error' : '');
+    q.appendChild(tr);
+  }
+  $('quota-note').textContent = d.users.count > d.users.list.length
+    ? `The ${d.users.list.length} fullest of ${d.users.count} mailboxes.` : `${d.users.count} mailbox(es).`;
+}
+
+async function refresh() {
+  const r = await api('GET', '/api/dashboard');
+  if (r.status === 401) return location.replace('/login');
+  if (!r.ok) return say($('error'), r.data.error || `The dashboard could not be read (${r.status}).`);
+  say($('error'), '');
+  render(r.data);
+}
+
+if (await session()) {
+  await refresh();
+  setInterval(refresh, 60_000);
+}
