@@ -33,6 +33,7 @@ import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MailboxEvents;
 import org.darwinmail.store.QueueRepository;
+import org.darwinmail.store.SqlDirectoryRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -175,7 +176,7 @@ public final class DarwinMail implements AutoCloseable {
       // Opening its intake journal applies what a previous run journaled but did not store, before anything reads.
       MailStore mail = new MailStore(db, blobs, events, dir.intake());
       QueueRepository queue = new DerbyQueueRepository(db);
-      Directory directory = new Directory(db, mail, config.guard().send().postmaster());
+      Directory directory = new Directory(new SqlDirectoryRepository(db), mail, config.guard().send().postmaster());
       LocalDelivery local = new LocalDelivery(mail);
       // Where accepted mail goes, and who the postmaster is (ARCHITECTURE.md, "The data path of one message"):
       // local only here; the delivery engine adds its queue (via) for its DSNs and for SMTP.

@@ -104,7 +104,7 @@ public final class MailStore {
     return m;
   }
 
-  Mailbox createMailbox(Connection c, long accountId, String name, String specialUse) throws SQLException {
+  static Mailbox createMailbox(Connection c, long accountId, String name, String specialUse) throws SQLException {
     if (findMailbox(c, accountId, name).isPresent()) {
       throw new RefusedException("mailbox exists: " + name);
     }
