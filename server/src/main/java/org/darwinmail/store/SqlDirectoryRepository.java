@@ -97,7 +97,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
         }
       }
       for (String[] f : folders) {
-        MailStore.createMailbox(c, id, f[0], f[1]);
+        SqlMessageRepository.createMailbox(c, id, f[0], f[1]);
       }
       return new Account(id, a, hash, 0);
     });
