@@ -106,7 +106,9 @@ public interface MessageRepository {
   /**
    * Changes the flags of the given UIDs in one transaction under one new modseq: {@code change} gives each
    * message's new flags, or null to leave it alone; with {@code unchangedSince} (RFC 7162 §3.1.3) a message whose
-   * modseq is greater is left alone. Returns the rows that changed, with the new modseq.
+   * modseq is greater is left alone. {@code change} decides on the rows as they are under the mailbox's lock (no
+   * other change of them can come between), so concurrent changes of one message all take effect. Returns the rows
+   * that changed, with the new modseq.
    */
   Changes<MessageRow> store(long mailboxId, Collection<Long> uids, Long unchangedSince,
       Function<MessageRow, Flagging> change);

@@ -516,17 +516,22 @@ public final class SqlMessageRepository implements MessageRepository {
   public Changes<MessageRow> store(long mailboxId, Collection<Long> uids, Long unchangedSince,
       Function<MessageRow, Flagging> change) {
     return db.tx(c -> {
-      List<MessageRow> current = select(c, mailboxId, uids);
+      if (changes(select(c, mailboxId, uids), unchangedSince, change).isEmpty()) {
+        return new Changes<MessageRow>(0, List.of()); // nothing to change: no lock, no modseq
+      }
+      // Lock the mailbox row, then read again: every writer of its messages holds that lock, so the flags changed
+      // are the ones stored now (two sessions adding different flags at once both keep theirs).
+      try (PreparedStatement ps = c.prepareStatement(
+          "UPDATE mailboxes SET highest_modseq = highest_modseq WHERE id = ?")) {
+        ps.setLong(1, mailboxId);
+        ps.executeUpdate();
+      }
+      List<Map.Entry<MessageRow, Flagging>> todo = changes(select(c, mailboxId, uids), unchangedSince, change);
       List<MessageRow> out = new ArrayList<>();
       long modseq = 0;
-      for (MessageRow m : current) {
-        if (unchangedSince != null && m.modseq() > unchangedSince) {
-          continue;
-        }
-        Flagging f = change.apply(m);
-        if (f == null) {
-          continue;
-        }
+      for (Map.Entry<MessageRow, Flagging> e : todo) {
+        MessageRow m = e.getKey();
+        Flagging f = e.getValue();
         if (modseq == 0) {
           modseq = advance(c, mailboxId, 0, 1, 0)[1];
         }
@@ -546,6 +551,22 @@ public final class SqlMessageRepository implements MessageRepository {
       }
       return new Changes<>(modseq, out);
     });
+  }
+
+  /** The messages {@code change} changes (and {@code unchangedSince} lets it), with their new flags. */
+  private static List<Map.Entry<MessageRow, Flagging>> changes(List<MessageRow> rows, Long unchangedSince,
+      Function<MessageRow, Flagging> change) {
+    List<Map.Entry<MessageRow, Flagging>> out = new ArrayList<>();
+    for (MessageRow m : rows) {
+      if (unchangedSince != null && m.modseq() > unchangedSince) {
+        continue;
+      }
+      Flagging f = change.apply(m);
+      if (f != null) {
+        out.add(Map.entry(m, f));
+      }
+    }
+    return out;
   }
 
   @Override

@@ -214,6 +214,41 @@ abstract class MessageRepositoryContract {
   }
 
   /**
+   * RFC 3501 §6.4.6: +FLAGS adds to the flags a message has. Two sessions (or nodes) adding different flags to one
+   * message at once both keep theirs: the change is decided on the rows read under the mailbox row's lock.
+   */
+  @Test
+  void twoNodesAddingDifferentFlagsToOneMessageAtOnceKeepBoth() throws Exception {
+    Mailbox box = r.createMailbox(account, Mailbox.INBOX, null);
+    MessageRepository other = repository(engine.node());
+    ExecutorService ex = Executors.newFixedThreadPool(2);
+    int lost = 0;
+    try {
+      for (int i = 0; i < 100; i++) {
+        long uid = r.append(List.of(msg(box.id(), BLOB_A, 1))).getFirst().uid();
+        java.util.concurrent.CyclicBarrier together = new java.util.concurrent.CyclicBarrier(2);
+        List<Future<?>> fs = new ArrayList<>();
+        for (var node : List.of(java.util.Map.entry(r, Flags.SEEN), java.util.Map.entry(other, Flags.FLAGGED))) {
+          fs.add(ex.submit(() -> {
+            together.await();
+            return node.getKey().store(box.id(), List.of(uid), null,
+                m -> new MessageRepository.Flagging(m.flags() | node.getValue(), m.keywords()));
+          }));
+        }
+        for (Future<?> f : fs) {
+          f.get();
+        }
+        if (r.message(box.id(), uid).orElseThrow().flags() != (Flags.SEEN | Flags.FLAGGED)) {
+          lost++;
+        }
+      }
+    } finally {
+      ex.shutdownNow();
+    }
+    assertThat(lost).as("rounds where one of the two flags was lost").isZero();
+  }
+
+  /**
    * Two nodes appending to one mailbox at once, while each also sets flags and expunges: every UID is handed out
    * once and in order, every change has a modseq of its own, and the mailbox row accounts for all of them.
    */
