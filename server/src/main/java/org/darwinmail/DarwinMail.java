@@ -31,6 +31,9 @@ import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MailboxEvents;
 import org.darwinmail.store.QueueRepository;
+import org.darwinmail.store.SqlBlobCandidateRepository;
+import org.darwinmail.store.SqlDirectoryRepository;
+import org.darwinmail.store.SqlMessageRepository;
 import org.darwinmail.store.SqlQueueRepository;
 import org.darwinmail.store.SqlSenderRepository;
 import org.slf4j.Logger;
@@ -84,7 +87,8 @@ public final class DarwinMail implements AutoCloseable {
     try {
       // Nothing is being delivered yet: every unreferenced blob is an orphan of a crash.
       s.blobs().sweep(s::blobReferenced, Duration.ZERO);
-      m.collector = org.darwinmail.store.BlobCollector.start(s.db(), s.blobs(), s::blobReferenced);
+      m.collector = org.darwinmail.store.BlobCollector.start(new SqlBlobCandidateRepository(s.db()), s.blobs(),
+          s::blobReferenced);
       m.listen();
     } catch (RuntimeException e) {
       m.close();
@@ -179,9 +183,9 @@ public final class DarwinMail implements AutoCloseable {
       }
       MailboxEvents events = new MailboxEvents();
       // Opening its intake journal applies what a previous run journaled but did not store, before anything reads.
-      MailStore mail = new MailStore(db, blobs, events, dir.intake());
+      MailStore mail = new MailStore(new SqlMessageRepository(db), blobs, events, dir.intake());
       QueueRepository queue = new SqlQueueRepository(db);
-      Directory directory = new Directory(db, mail, config.guard().send().postmaster());
+      Directory directory = new Directory(new SqlDirectoryRepository(db), mail, config.guard().send().postmaster());
       LocalDelivery local = new LocalDelivery(mail);
       // Where accepted mail goes, and who the postmaster is (ARCHITECTURE.md, "The data path of one message"):
       // local only here; the delivery engine adds its queue (via) for its DSNs and for SMTP.

@@ -1,10 +1,7 @@
 package org.darwinmail.store;
 
 import java.io.IOException;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -34,7 +31,7 @@ public final class BlobCollector implements AutoCloseable {
   public static final Duration GRACE = Duration.ofSeconds(5);
   private static final int BATCH = 500;
 
-  private final Database db;
+  private final BlobCandidateRepository candidates;
   private final BlobStore blobs;
   private final Predicate<String> referenced;
   private final Duration grace;
@@ -44,14 +41,15 @@ public final class BlobCollector implements AutoCloseable {
   private final Thread thread;
 
   /** Starts collecting; {@code referenced} says whether a committed row (message or queued message) uses a blob. */
-  public static BlobCollector start(Database db, BlobStore blobs, Predicate<String> referenced) {
-    BlobCollector c = new BlobCollector(db, blobs, referenced, GRACE);
+  public static BlobCollector start(BlobCandidateRepository candidates, BlobStore blobs,
+      Predicate<String> referenced) {
+    BlobCollector c = new BlobCollector(candidates, blobs, referenced, GRACE);
     c.thread.start();
     return c;
   }
 
-  BlobCollector(Database db, BlobStore blobs, Predicate<String> referenced, Duration grace) {
-    this.db = db;
+  BlobCollector(BlobCandidateRepository candidates, BlobStore blobs, Predicate<String> referenced, Duration grace) {
+    this.candidates = candidates;
     this.blobs = blobs;
     this.referenced = referenced;
     this.grace = grace;
@@ -82,23 +80,12 @@ public final class BlobCollector implements AutoCloseable {
     }
   }
 
-  private record Candidate(String hash, long upToId) {}
-
   /** One pass: returns how many candidates were settled (deleted, or still referenced). */
   int collectOnce() {
-    List<Candidate> candidates = db.read(c -> {
-      List<Candidate> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT hash, MAX(id) FROM blob_candidates GROUP BY hash"
-          + " ORDER BY MAX(id) FETCH FIRST " + BATCH + " ROWS ONLY"); ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(new Candidate(rs.getString(1), rs.getLong(2)));
-        }
-      }
-      return out;
-    });
+    List<BlobCandidateRepository.Candidate> batch = candidates.candidates(BATCH);
     int settled = 0;
     int deleted = 0;
-    for (Candidate cand : candidates) {
+    for (BlobCandidateRepository.Candidate cand : batch) {
       BlobStore.Collected r;
       try {
         r = blobs.collect(cand.hash(), referenced, grace);
@@ -109,13 +96,7 @@ public final class BlobCollector implements AutoCloseable {
       if (r == BlobStore.Collected.BUSY) {
         continue;
       }
-      db.read(c -> {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM blob_candidates WHERE hash = ? AND id <= ?")) {
-          ps.setString(1, cand.hash());
-          ps.setLong(2, cand.upToId());
-          return ps.executeUpdate();
-        }
-      });
+      candidates.settled(cand);
       settled++;
       if (r == BlobStore.Collected.DELETED) {
         deleted++;

@@ -1,12 +1,5 @@
 package org.darwinmail.store;
 
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
-import java.sql.Timestamp;
-import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -21,7 +14,8 @@ import org.darwinmail.auth.Passwords;
 
 /**
  * Domains, accounts and aliases. Addresses are normalised with {@link Addresses}. An alias source is an address,
- * or "@domain" for a catch-all; its targets are local or remote addresses, and may be aliases themselves.
+ * or "@domain" for a catch-all; its targets are local or remote addresses, and may be aliases themselves. What
+ * is stored goes through a {@link DirectoryRepository}; this class validates, expands aliases and caches.
  */
 public final class Directory {
   /** Alias chains deeper than this are a configuration loop and resolve to nothing more. */
@@ -29,7 +23,7 @@ public final class Directory {
   /** An alias never expands to more addresses than this. */
   private static final int MAX_EXPANSION = 1000;
 
-  private final Database db;
+  private final DirectoryRepository repo;
   private final MailStore mail;
   private final GenerationCache<Boolean, Set<String>> domains = new GenerationCache<>(1);
   /** Resolutions by normalized address (RCPT TO costs no query on a busy MX); emptied by every change. */
@@ -41,16 +35,21 @@ public final class Directory {
   /** The admin mailbox's address as configured ({@code guard.send.postmaster}), normalized; "" = not configured. */
   private final String admin;
 
-  public Directory(Database db, MailStore mail) {
-    this(db, mail, "");
+  /** A directory on {@code db}'s tables (tests and tools; the server's is made in {@code DarwinMail.Services}). */
+  public Directory(SqlRunner db, MailStore mail) {
+    this(new SqlDirectoryRepository(db), mail, "");
+  }
+
+  public Directory(SqlRunner db, MailStore mail, String admin) {
+    this(new SqlDirectoryRepository(db), mail, admin);
   }
 
   /**
    * @param admin where postmaster@ and abuse@ of every local domain go when no account or alias has that name;
    *              "" = the account created first (the appliance's first boot creates postmaster@ its domain)
    */
-  public Directory(Database db, MailStore mail, String admin) {
-    this.db = db;
+  public Directory(DirectoryRepository repo, MailStore mail, String admin) {
+    this.repo = repo;
     this.mail = mail;
     String a = admin == null || admin.isBlank() ? null : Addresses.normalize(admin);
     this.admin = a == null ? "" : a;
@@ -59,46 +58,18 @@ public final class Directory {
   // ---- domains ----------------------------------------------------------------------------------------------
 
   public void addDomain(String name) {
-    String d = Addresses.validDomain(name);
-    db.tx(c -> {
-      if (exists(c, "SELECT 1 FROM domains WHERE name = ?", d)) {
-        throw new RefusedException("domain exists: " + d);
-      }
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO domains (name, created_at) VALUES (?, ?)")) {
-        ps.setString(1, d);
-        ps.setTimestamp(2, Timestamp.from(Instant.now()));
-        ps.executeUpdate();
-      }
-      return null;
-    });
+    repo.addDomain(Addresses.validDomain(name));
     changed();
   }
 
   /** Removes a domain that has no accounts left. */
   public void removeDomain(String name) {
-    String d = requireDomain(name);
-    db.tx(c -> {
-      if (!exists(c, "SELECT 1 FROM domains WHERE name = ?", d)) {
-        throw new RefusedException("no such domain: " + d);
-      }
-      if (exists(c, "SELECT 1 FROM accounts a JOIN domains d ON a.domain_id = d.id WHERE d.name = ?", d)) {
-        throw new RefusedException("domain " + d + " still has accounts: remove them first");
-      }
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM aliases WHERE source LIKE ?")) {
-        ps.setString(1, "%@" + d);
-        ps.executeUpdate();
-      }
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM domains WHERE name = ?")) {
-        ps.setString(1, d);
-        ps.executeUpdate();
-      }
-      return null;
-    });
+    repo.removeDomain(requireDomain(name));
     changed();
   }
 
   public List<String> domains() {
-    return db.read(c -> strings(c, "SELECT name FROM domains ORDER BY name"));
+    return repo.domains();
   }
 
   public boolean isLocalDomain(String domain) {
@@ -111,93 +82,37 @@ public final class Directory {
   /** Creates an account with INBOX and the special-use folders (Sent, Drafts, Trash, Junk, Archive). */
   public Account addAccount(String address, char[] password) {
     String a = Addresses.validAddress(address);
-    String hash = Passwords.hash(password);
-    Account created = db.tx(c -> {
-      long domainId = domainId(c, Addresses.domainOf(a));
-      if (exists(c, "SELECT 1 FROM accounts WHERE address = ?", a)) {
-        throw new RefusedException("account exists: " + a);
-      }
-      if (exists(c, "SELECT 1 FROM aliases WHERE source = ?", a)) {
-        throw new RefusedException(a + " is an alias: remove the alias first");
-      }
-      long id;
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO accounts (domain_id, address, password_hash,"
-          + " quota_bytes, created_at) VALUES (?, ?, ?, 0, ?)", Statement.RETURN_GENERATED_KEYS)) {
-        ps.setLong(1, domainId);
-        ps.setString(2, a);
-        ps.setString(3, hash);
-        ps.setTimestamp(4, Timestamp.from(Instant.now()));
-        ps.executeUpdate();
-        try (ResultSet rs = ps.getGeneratedKeys()) {
-          rs.next();
-          id = rs.getLong(1);
-        }
-      }
-      for (String[] f : MailStore.DEFAULT_FOLDERS) {
-        mail.createMailbox(c, id, f[0], f[1]);
-      }
-      return new Account(id, a, hash, 0);
-    });
+    Account created = repo.addAccount(a, Passwords.hash(password), MailStore.DEFAULT_FOLDERS);
     changed();
     return created;
   }
 
   public Optional<Account> account(String address) {
     String a = Addresses.normalize(address);
-    if (a == null) {
-      return Optional.empty();
-    }
-    return db.read(c -> accountWhere(c, "address = ?", a));
+    return a == null ? Optional.empty() : repo.account(a);
   }
 
   public Optional<Account> account(long id) {
-    return db.read(c -> accountWhere(c, "id = ?", id));
-  }
-
-  private static Optional<Account> accountWhere(Connection c, String where, Object arg) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(
-        "SELECT id, address, password_hash, quota_bytes FROM accounts WHERE " + where)) {
-      ps.setObject(1, arg);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next()
-            ? Optional.of(new Account(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4)))
-            : Optional.empty();
-      }
-    }
+    return repo.account(id);
   }
 
   public List<Account> accounts() {
-    return db.read(c -> {
-      List<Account> out = new ArrayList<>();
-      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-          "SELECT id, address, password_hash, quota_bytes FROM accounts ORDER BY address")) {
-        while (rs.next()) {
-          out.add(new Account(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4)));
-        }
-      }
-      return out;
-    });
+    return repo.accounts();
   }
 
   /** Removes an account with its mailboxes and messages (their blobs are collected: {@link BlobCollector}). */
   public void removeAccount(String address) {
-    String a = requireAddress(address);
-    db.tx(c -> {
-      try (PreparedStatement ps = c.prepareStatement("DELETE FROM accounts WHERE address = ?")) {
-        ps.setString(1, a);
-        if (ps.executeUpdate() == 0) {
-          throw new RefusedException("no such account: " + a);
-        }
-      }
-      return null;
-    });
+    repo.removeAccount(requireAddress(address));
     changed();
   }
 
   public void setPassword(String address, char[] password) {
     String a = requireAddress(address);
     String hash = Passwords.hash(password);
-    update("UPDATE accounts SET password_hash = ? WHERE address = ?", hash, a, "no such account: " + a);
+    if (!repo.setPassword(a, hash)) {
+      throw new RefusedException("no such account: " + a);
+    }
+    changed();
   }
 
   public void setQuota(String address, long bytes) {
@@ -205,20 +120,9 @@ public final class Directory {
     if (bytes < 0) {
       throw new RefusedException("a quota is 0 (none) or a positive number of bytes");
     }
-    update("UPDATE accounts SET quota_bytes = ? WHERE address = ?", bytes, a, "no such account: " + a);
-  }
-
-  private void update(String sql, Object v, String a, String notFound) {
-    db.read(c -> {
-      try (PreparedStatement ps = c.prepareStatement(sql)) {
-        ps.setObject(1, v);
-        ps.setString(2, a);
-        if (ps.executeUpdate() == 0) {
-          throw new RefusedException(notFound);
-        }
-      }
-      return null;
-    });
+    if (!repo.setQuota(a, bytes)) {
+      throw new RefusedException("no such account: " + a);
+    }
     changed();
   }
 
@@ -248,89 +152,35 @@ public final class Directory {
     for (String t : targets) {
       ts.add(Addresses.validAddress(t));
     }
-    db.tx(c -> {
-      domainId(c, Addresses.domainOf(s.startsWith("@") ? "x" + s : s));
-      if (exists(c, "SELECT 1 FROM accounts WHERE address = ?", s)) {
-        throw new RefusedException(s + " is an account: an alias cannot shadow it");
-      }
-      for (String t : ts) {
-        if (exists2(c, "SELECT 1 FROM aliases WHERE source = ? AND target = ?", s, t)) {
-          continue;
-        }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO aliases (source, target) VALUES (?, ?)")) {
-          ps.setString(1, s);
-          ps.setString(2, t);
-          ps.executeUpdate();
-        }
-      }
-      return null;
-    });
+    repo.addAlias(s, ts);
     changed();
   }
 
   /** Removes an alias (all targets), or only the given targets. */
   public void removeAlias(String source, List<String> targets) {
     String s = requireAliasSource(source);
-    db.tx(c -> {
-      int n = 0;
-      if (targets.isEmpty()) {
-        try (PreparedStatement ps = c.prepareStatement("DELETE FROM aliases WHERE source = ?")) {
-          ps.setString(1, s);
-          n = ps.executeUpdate();
-        }
-      } else {
-        for (String t : targets) {
-          try (PreparedStatement ps = c.prepareStatement("DELETE FROM aliases WHERE source = ? AND target = ?")) {
-            ps.setString(1, s);
-            ps.setString(2, requireAddress(t));
-            n += ps.executeUpdate();
-          }
-        }
-      }
-      if (n == 0) {
-        List<String> now = targets(c, s);
-        throw new RefusedException(now.isEmpty() ? "no such alias: " + s
-            : "alias " + s + " does not point at " + String.join(", ", targets) + " (its targets: "
-                + String.join(", ", now) + ")");
-      }
-      return null;
-    });
+    List<String> ts = new ArrayList<>();
+    for (String t : targets) {
+      ts.add(requireAddress(t));
+    }
+    if (repo.removeAlias(s, ts) == 0) {
+      List<String> now = repo.targets(s);
+      throw new RefusedException(now.isEmpty() ? "no such alias: " + s
+          : "alias " + s + " does not point at " + String.join(", ", targets) + " (its targets: "
+              + String.join(", ", now) + ")");
+    }
     changed();
   }
 
   /** Every alias with its targets, by source. */
   public Map<String, List<String>> aliases() {
-    return db.read(c -> {
-      Map<String, List<String>> out = new LinkedHashMap<>();
-      try (Statement st = c.createStatement();
-          ResultSet rs = st.executeQuery("SELECT source, target FROM aliases ORDER BY source, target")) {
-        while (rs.next()) {
-          out.computeIfAbsent(rs.getString(1), k -> new ArrayList<>()).add(rs.getString(2));
-        }
-      }
-      return out;
-    });
+    return repo.aliases();
   }
 
   /** Aliases whose targets include {@code address} (directly): addresses the account may send as. */
   public List<String> aliasesOf(String address) {
     String a = Addresses.normalize(address);
-    return a == null ? List.of() : sendAs.get(a, this::loadAliasesOf);
-  }
-
-  private List<String> loadAliasesOf(String a) {
-    return db.read(c -> {
-      List<String> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("SELECT source FROM aliases WHERE target = ? ORDER BY source")) {
-        ps.setString(1, a);
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(rs.getString(1));
-          }
-        }
-      }
-      return List.copyOf(out);
-    });
+    return a == null ? List.of() : sendAs.get(a, repo::sourcesOf);
   }
 
   /** Where mail to an address goes: local accounts and remote addresses; both empty when nobody is there. */
@@ -391,82 +241,65 @@ public final class Directory {
   }
 
   private Resolution load(String start) {
-    String[] folder = {null};
-    Resolution r = db.read(c -> {
-      Map<Long, Account> accounts = new LinkedHashMap<>();
-      Set<String> remote = new LinkedHashSet<>();
-      Set<String> seen = new LinkedHashSet<>();
-      Deque<Object[]> work = new ArrayDeque<>();
-      work.add(new Object[] {start, 0});
-      while (!work.isEmpty() && seen.size() < MAX_EXPANSION) {
-        Object[] item = work.poll();
-        String a = (String) item[0];
-        int depth = (Integer) item[1];
-        if (!seen.add(a)) {
-          continue;
-        }
-        Optional<Account> acc = accountWhere(c, "address = ?", a);
-        if (acc.isPresent()) {
-          accounts.put(acc.get().id(), acc.get());
-          continue;
-        }
-        String domain = Addresses.domainOf(a);
-        if (!exists(c, "SELECT 1 FROM domains WHERE name = ?", domain)) {
-          if (depth > 0) {
-            remote.add(a);
-          }
-          continue;
-        }
-        List<String> targets = targets(c, a);
-        String local = Addresses.localPartOf(a);
-        if (targets.isEmpty() && ROLES.contains(local)) {
-          String admin = admin(c, a);
-          targets = admin == null ? List.of() : List.of(admin);
-        }
-        if (targets.isEmpty() && detail(local) != null) {
-          if (depth == 0) {
-            folder[0] = detail(local);
-          }
-          targets = List.of(withoutDetail(a));
-        }
-        if (targets.isEmpty()) {
-          targets = targets(c, "@" + domain);
-        }
-        if (depth >= MAX_ALIAS_DEPTH) {
-          continue;
-        }
-        for (String t : targets) {
-          work.add(new Object[] {t, depth + 1});
-        }
+    String folder = null;
+    Map<Long, Account> accounts = new LinkedHashMap<>();
+    Set<String> remote = new LinkedHashSet<>();
+    Set<String> seen = new LinkedHashSet<>();
+    Deque<Object[]> work = new ArrayDeque<>();
+    work.add(new Object[] {start, 0});
+    while (!work.isEmpty() && seen.size() < MAX_EXPANSION) {
+      Object[] item = work.poll();
+      String a = (String) item[0];
+      int depth = (Integer) item[1];
+      if (!seen.add(a)) {
+        continue;
       }
-      return new Resolution(List.copyOf(accounts.values()), List.copyOf(remote));
-    });
-    return folder[0] == null ? r : new Resolution(r.accounts(), r.remote(), folder[0]);
+      Optional<Account> acc = repo.account(a);
+      if (acc.isPresent()) {
+        accounts.put(acc.get().id(), acc.get());
+        continue;
+      }
+      String domain = Addresses.domainOf(a);
+      if (!repo.domainExists(domain)) {
+        if (depth > 0) {
+          remote.add(a);
+        }
+        continue;
+      }
+      List<String> targets = repo.targets(a);
+      String local = Addresses.localPartOf(a);
+      if (targets.isEmpty() && ROLES.contains(local)) {
+        String admin = admin(a);
+        targets = admin == null ? List.of() : List.of(admin);
+      }
+      if (targets.isEmpty() && detail(local) != null) {
+        if (depth == 0) {
+          folder = detail(local);
+        }
+        targets = List.of(withoutDetail(a));
+      }
+      if (targets.isEmpty()) {
+        targets = repo.targets("@" + domain);
+      }
+      if (depth >= MAX_ALIAS_DEPTH) {
+        continue;
+      }
+      for (String t : targets) {
+        work.add(new Object[] {t, depth + 1});
+      }
+    }
+    return new Resolution(List.copyOf(accounts.values()), List.copyOf(remote), folder);
   }
 
   /**
    * The admin mailbox, for a role address with no account or alias of its own: the configured address (unless it
    * is this very address), else the account created first; null when there is no account at all.
    */
-  private String admin(Connection c, String role) throws SQLException {
+  private String admin(String role) {
     if (!admin.isEmpty() && !admin.equals(role)) {
       return admin;
     }
-    List<String> first = strings(c, "SELECT address FROM accounts ORDER BY id FETCH FIRST 1 ROWS ONLY");
-    return first.isEmpty() ? null : first.getFirst();
-  }
-
-  private static List<String> targets(Connection c, String source) throws SQLException {
-    List<String> out = new ArrayList<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT target FROM aliases WHERE source = ? ORDER BY target")) {
-      ps.setString(1, source);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          out.add(rs.getString(1));
-        }
-      }
-    }
-    return out;
+    return repo.firstAccount().orElse(null);
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
@@ -477,47 +310,6 @@ public final class Directory {
     resolutions.invalidate();
     sendAs.invalidate();
     mail.mailboxesChanged();
-  }
-
-  private static long domainId(Connection c, String domain) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT id FROM domains WHERE name = ?")) {
-      ps.setString(1, domain);
-      try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          throw new RefusedException("no such domain: " + domain + " (add it first with: domain add " + domain + ")");
-        }
-        return rs.getLong(1);
-      }
-    }
-  }
-
-  private static boolean exists(Connection c, String sql, String arg) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, arg);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next();
-      }
-    }
-  }
-
-  private static boolean exists2(Connection c, String sql, String a, String b) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement(sql)) {
-      ps.setString(1, a);
-      ps.setString(2, b);
-      try (ResultSet rs = ps.executeQuery()) {
-        return rs.next();
-      }
-    }
-  }
-
-  private static List<String> strings(Connection c, String sql) throws SQLException {
-    List<String> out = new ArrayList<>();
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-      while (rs.next()) {
-        out.add(rs.getString(1));
-      }
-    }
-    return out;
   }
 
   private static String requireDomain(String name) {

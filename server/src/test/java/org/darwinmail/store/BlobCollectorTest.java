@@ -114,7 +114,8 @@ class BlobCollectorTest {
       s.directory().addDomain("example.test");
       Account a = s.directory().addAccount("bob@example.test", "pw".toCharArray());
       long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
-      BlobCollector collector = new BlobCollector(s.db(), s.blobs(), s::blobReferenced, Duration.ZERO);
+      BlobCollector collector = new BlobCollector(new SqlBlobCandidateRepository(s.db()), s.blobs(),
+          s::blobReferenced, Duration.ZERO);
       AtomicInteger refused = new AtomicInteger();
       for (int round = 0; round < 300; round++) {
         boolean small = round % 2 == 0;

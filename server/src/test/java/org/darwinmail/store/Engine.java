@@ -40,6 +40,7 @@ abstract class Engine implements AutoCloseable {
     db.tx(c -> {
       try (var st = c.createStatement()) {
         for (String t : List.of("queue_recipients", "queue_messages", "sender_blocks", "sender_recipients",
+            "expunged", "messages", "mailboxes", "orphan_subscriptions", "accounts", "aliases", "domains",
             "blob_candidates")) {
           st.executeUpdate("DELETE FROM " + t);
         }

@@ -37,7 +37,8 @@ class IntakeTest {
     final Intake intake;
 
     Store(boolean withIntake) {
-      mail = new MailStore(db, blobs, new MailboxEvents(), withIntake ? dir.resolve("intake") : null, SEGMENT);
+      mail = new MailStore(new SqlMessageRepository(db), blobs, new MailboxEvents(),
+          withIntake ? dir.resolve("intake") : null, SEGMENT);
       directory = new Directory(db, mail);
       intake = mail.intake();
     }
