@@ -66,6 +66,7 @@ public final class DarwinMail implements AutoCloseable {
   private final NetServer net = new NetServer();
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
   private org.darwinmail.store.BlobCollector collector;
+  private org.darwinmail.store.BackupScheduler backups;
   private Tls tls;
 
   private DarwinMail(ServerConfig config, Services services) {
@@ -86,6 +87,9 @@ public final class DarwinMail implements AutoCloseable {
       s.blobs().sweep(s::blobReferenced, Duration.ZERO);
       m.collector = org.darwinmail.store.BlobCollector.start(s.db(), s.blobs(), s::blobReferenced);
       m.listen();
+      // Scheduled backups ([backup]): off unless a schedule is set; their last outcome is readable either way.
+      m.backups = org.darwinmail.store.BackupScheduler.start(config.backup(), config.dataDir(), s.db(), s.mail(),
+          s.blobs());
     } catch (RuntimeException e) {
       m.close();
       throw e;
@@ -140,6 +144,11 @@ public final class DarwinMail implements AutoCloseable {
     return tls;
   }
 
+  /** The scheduled backups and the last one's outcome (the control socket's and the admin console's). */
+  public org.darwinmail.store.BackupScheduler backups() {
+    return backups;
+  }
+
   public Services services() {
     return services;
   }
@@ -152,6 +161,9 @@ public final class DarwinMail implements AutoCloseable {
   public void close() {
     log.info("Darwin Mail stopping");
     net.close();
+    if (backups != null) {
+      backups.close();
+    }
     services.delivery().close();
     if (collector != null) {
       collector.close();

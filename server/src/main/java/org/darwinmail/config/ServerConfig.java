@@ -9,6 +9,7 @@ import java.nio.file.Path;
  * @param hostname HELO name and the name in Received: headers
  * @param dataDir  everything that changes at run time: database, blobs, TLS keys, runtime settings
  * @param store    the free-space reserve of the data disk ({@code [store]})
+ * @param backup   scheduled backups and their retention ({@code [backup]})
  */
 public record ServerConfig(
     String hostname,
@@ -21,7 +22,8 @@ public record ServerConfig(
     Pop3Config pop3,
     DeliveryConfig delivery,
     GuardConfig guard,
-    StoreConfig store) {
+    StoreConfig store,
+    BackupConfig backup) {
 
   public ServerConfig {
     hostname = hostname == null || hostname.isBlank() ? "localhost" : hostname.trim();
@@ -35,46 +37,51 @@ public record ServerConfig(
     delivery = delivery == null ? DeliveryConfig.defaults() : delivery;
     guard = guard == null ? GuardConfig.defaults() : guard;
     store = store == null ? StoreConfig.defaults() : store;
+    backup = backup == null ? BackupConfig.defaults() : backup;
   }
 
   /** A configuration with every default, data in {@code dataDir}. */
   public static ServerConfig defaults(Path dataDir) {
-    return new ServerConfig(null, dataDir, null, null, null, null, null, null, null, null, null);
+    return new ServerConfig(null, dataDir, null, null, null, null, null, null, null, null, null, null);
   }
 
   public ServerConfig withListen(ListenConfig l) {
-    return new ServerConfig(hostname, dataDir, l, dns, tls, smtp, imap, pop3, delivery, guard, store);
+    return new ServerConfig(hostname, dataDir, l, dns, tls, smtp, imap, pop3, delivery, guard, store, backup);
   }
 
   public ServerConfig withDns(DnsConfig d) {
-    return new ServerConfig(hostname, dataDir, listen, d, tls, smtp, imap, pop3, delivery, guard, store);
+    return new ServerConfig(hostname, dataDir, listen, d, tls, smtp, imap, pop3, delivery, guard, store, backup);
   }
 
   public ServerConfig withSmtp(SmtpConfig s) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, s, imap, pop3, delivery, guard, store);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, s, imap, pop3, delivery, guard, store, backup);
   }
 
   public ServerConfig withHostname(String h) {
-    return new ServerConfig(h, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store);
+    return new ServerConfig(h, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, backup);
   }
 
   public ServerConfig withDelivery(DeliveryConfig d) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard, store);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard, store, backup);
   }
 
   public ServerConfig withImap(ImapConfig i) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, i, pop3, delivery, guard, store);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, i, pop3, delivery, guard, store, backup);
   }
 
   public ServerConfig withPop3(Pop3Config p) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, p, delivery, guard, store);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, p, delivery, guard, store, backup);
   }
 
   public ServerConfig withStore(StoreConfig s) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, s);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, s, backup);
+  }
+
+  public ServerConfig withBackup(BackupConfig b) {
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, b);
   }
 
   public ServerConfig withGuard(GuardConfig g) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, g, store);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, g, store, backup);
   }
 }

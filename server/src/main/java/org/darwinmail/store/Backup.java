@@ -82,6 +82,9 @@ public final class Backup {
    */
   public static Created create(Connection c, Path dataDir, Path destDir, String prefix, boolean withIntake)
       throws SQLException, IOException {
+    if (Files.exists(destDir) && !Files.isDirectory(destDir)) {
+      throw new IOException("not a folder");
+    }
     Files.createDirectories(destDir);
     Path dest = destDir.toAbsolutePath();
     String name = prefix + "-" + STAMP.format(Instant.now());
@@ -96,6 +99,16 @@ public final class Backup {
     } catch (UnsupportedOperationException e) {
       // not a POSIX file system: its own access control
     }
+    try {
+      return write(c, dataDir, dest, work, name, withIntake);
+    } catch (SQLException | IOException | RuntimeException e) {
+      deleteTree(work); // nothing half-written stays: the next attempt starts clean
+      throw e;
+    }
+  }
+
+  private static Created write(Connection c, Path dataDir, Path dest, Path work, String name, boolean withIntake)
+      throws SQLException, IOException {
     Path previous = latest(dest);
     try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
       ps.setString(1, work.toString()); // Derby writes work/<database folder name>: work/db
@@ -182,6 +195,34 @@ public final class Backup {
     BlobStore.force(dest);
     log.info("backup {}: {} files, {} blobs ({} linked), {} bytes", done, fileLines.size(), blobs, linked, bytes[0]);
     return new Created(done, fileLines.size(), blobs, linked, bytes[0], Long.parseLong(head.get("messages")));
+  }
+
+  /** One backup at a time in this process: a scheduled one and {@code backup create} wait for each other. */
+  private static final java.util.concurrent.locks.ReentrantLock ONE = new java.util.concurrent.locks.ReentrantLock();
+
+  /**
+   * An online backup of an open store into a new folder under {@code dest}: every message acknowledged before the
+   * call stored first ({@link MailStore#awaitIntake}: the journal is then not part of the copy), no blob collected
+   * meanwhile, then {@link #create}. The running server's {@code backup create} and its scheduled backups.
+   */
+  public static Created online(Database db, MailStore mail, BlobStore blobs, Path dataDir, Path dest, String prefix) {
+    ONE.lock();
+    try {
+      if (!mail.awaitIntake()) {
+        throw new StoreException("accepted mail cannot be stored right now (is the disk full?); no backup made");
+      }
+      try (BlobStore.Hold hold = blobs.holdCollection()) {
+        return db.read(c -> {
+          try {
+            return create(c, dataDir, dest, prefix, false);
+          } catch (IOException e) {
+            throw new StoreException("cannot back up into " + dest + ": " + Errors.reason(e), e);
+          }
+        });
+      }
+    } finally {
+      ONE.unlock();
+    }
   }
 
   /** Removes the {@code <prefix>*.partial} folders in {@code dest}: backups a killed process left unfinished. */
@@ -680,7 +721,7 @@ public final class Backup {
     }
   }
 
-  private static void deleteTree(Path root) {
+  static void deleteTree(Path root) {
     try (Stream<Path> s = Files.walk(root)) {
       for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
