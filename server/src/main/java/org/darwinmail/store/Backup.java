@@ -467,6 +467,11 @@ public final class Backup {
    * mailbox's UIDs are below its UIDNEXT and its recorded usage is its messages' sizes.
    */
   public static Report verify(Path folder) {
+    return verify(folder, new HashSet<>());
+  }
+
+  /** {@link #verify}, adding to {@code named} every blob a row of the backup's database names. */
+  private static Report verify(Path folder, Set<String> named) {
     Manifest m = manifest(folder);
     checkReadable(m);
     List<String> problems = new ArrayList<>();
@@ -520,7 +525,7 @@ public final class Backup {
     if (!Files.isDirectory(folder.resolve("db"))) {
       problem.accept("db/: missing");
     } else {
-      checkDatabase(folder, m, badBlobs, problem, rows);
+      checkDatabase(folder, m, badBlobs, problem, rows, named);
     }
     return new Report(m, m.files().size(), m.blobs().size(), rows[0], rows[1], rows[2], List.copyOf(problems),
         count[0]);
@@ -528,7 +533,7 @@ public final class Backup {
 
   /** Boots a temporary copy of the backup's database and checks its schema and every body it refers to. */
   private static void checkDatabase(Path folder, Manifest m, Map<String, String> badBlobs,
-      java.util.function.Consumer<String> problem, long[] rows) {
+      java.util.function.Consumer<String> problem, long[] rows, Set<String> named) {
     Path tmp = null;
     String url = null;
     try {
@@ -557,6 +562,7 @@ public final class Backup {
         // Blobs no row names are no problem here: stored after the database copy, or awaiting collection (the
         // restored server's first start removes them).
         rows[2] = m.blobs().stream().filter(h -> !scan.named().contains(h)).count();
+        named.addAll(scan.named());
       }
     } catch (SQLException | StoreException e) {
       problem.accept("db/: the database does not boot: " + (e instanceof SQLException x ? Database.rootMessage(x)
@@ -604,12 +610,14 @@ public final class Backup {
     } catch (IOException e) {
       throw new StoreException("cannot read " + dataDir + ": " + Errors.reason(e));
     }
-    Report r = verify(folder);
+    Set<String> named = new HashSet<>();
+    Report r = verify(folder, named);
     if (!r.ok()) {
       throw new StoreException("the backup " + folder + " is damaged (" + r.problemCount() + " problem(s), the first: "
           + r.problems().getFirst() + "); nothing restored");
     }
     int linked = 0;
+    int blobs = 0;
     try {
       Files.createDirectories(dataDir);
       for (String rel : m.files().keySet()) {
@@ -620,7 +628,15 @@ public final class Backup {
         Files.createDirectories(target.getParent());
         Files.copy(folder.resolve(rel), target, StandardCopyOption.COPY_ATTRIBUTES);
       }
+      // The blobs the database names: not those stored after its copy, nor those awaiting collection (the
+      // restored store has no orphan for `darwinmail verify` to find); all of them when the backup holds an intake
+      // journal (the one before a migration), whose messages have no rows yet.
+      boolean journal = m.files().keySet().stream().anyMatch(f -> f.startsWith(DataDir.INTAKE + "/"));
       for (String h : m.blobs()) {
+        if (!journal && !named.contains(h)) {
+          continue;
+        }
+        blobs++;
         Path target = dataDir.resolve("blobs").resolve(h.substring(0, 2)).resolve(h);
         Files.createDirectories(target.getParent());
         if (link(folder.resolve("blobs").resolve(h.substring(0, 2)).resolve(h), target)) {
@@ -640,7 +656,7 @@ public final class Backup {
       throw new StoreException("cannot restore into " + dataDir + ": " + Errors.reason(e)
           + " (empty it before trying again)");
     }
-    return new Restored(dataDir, m.files().size(), m.blobs().size(), linked, r.messages());
+    return new Restored(dataDir, m.files().size(), blobs, linked, r.messages());
   }
 
   /** One backup found by {@link #list}: its folder and MANIFEST head (empty for a database-only backup). */
