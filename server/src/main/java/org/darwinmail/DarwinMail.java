@@ -88,8 +88,8 @@ public final class DarwinMail implements AutoCloseable {
       m.collector = org.darwinmail.store.BlobCollector.start(s.db(), s.blobs(), s::blobReferenced);
       m.listen();
       // Scheduled backups ([backup]): off unless a schedule is set; their last outcome is readable either way.
-      m.backups = org.darwinmail.store.BackupScheduler.start(config.backup(), config.dataDir(), s.db(), s.mail(),
-          s.blobs());
+      m.backups = org.darwinmail.store.BackupScheduler.start(config.backup().plan(config.dataDir()), config.dataDir(),
+          s.db(), s.mail(), s.blobs());
     } catch (RuntimeException e) {
       m.close();
       throw e;

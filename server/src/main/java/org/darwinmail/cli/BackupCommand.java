@@ -180,7 +180,7 @@ final class BackupCommand {
       java.time.Instant now = java.time.Instant.now();
       PrintWriter out = spec.commandLine().getOut();
       if (json) {
-        out.println(BackupScheduler.json(cfg.backup(), cfg.dataDir(), last, next, now));
+        out.println(BackupScheduler.json(cfg.backup().plan(cfg.dataDir()), cfg.dataDir(), last, next, now));
         return 0;
       }
       var b = cfg.backup();

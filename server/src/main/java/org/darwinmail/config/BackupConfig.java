@@ -83,6 +83,11 @@ public record BackupConfig(String schedule, String folder, Integer keep, Integer
     return d;
   }
 
+  /** What the server's scheduler (store.BackupScheduler) runs, for a data directory. */
+  public org.darwinmail.store.BackupScheduler.Plan plan(Path dataDir) {
+    return new org.darwinmail.store.BackupScheduler.Plan(schedule, every(), daily(), folder(dataDir), keep, keepDays);
+  }
+
   /** The folder of the scheduled backups for a data directory. */
   public Path folder(Path dataDir) {
     return folder.isEmpty() ? dataDir.resolve("backup") : dataDir.resolve(folder);

@@ -17,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
-import org.darwinmail.config.BackupConfig;
 import org.darwinmail.errors.Errors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +41,16 @@ public final class BackupScheduler implements AutoCloseable {
   public static final String STATUS_FILE = "last-scheduled.json";
   private static final JsonMapper JSON = JsonMapper.builder().build();
   private static final long MAX_STATUS_BYTES = 64 * 1024;
+
+  /**
+   * What {@code [backup]} says (config.BackupConfig.plan: this package does not read the configuration): the
+   * schedule as written, its interval or its time of day (UTC; neither: off), the folder, and the retention.
+   */
+  public record Plan(String schedule, Duration every, LocalTime daily, Path folder, int keep, int keepDays) {
+    public boolean enabled() {
+      return every != null || daily != null;
+    }
+  }
 
   /** How one backup is made (the store's {@link Backup#online}); a seam for nothing but the wiring. */
   @FunctionalInterface
@@ -78,7 +87,7 @@ public final class BackupScheduler implements AutoCloseable {
     }
   }
 
-  private final BackupConfig config;
+  private final Plan config;
   private final Path dataDir;
   private final Path folder;
   private final Maker maker;
@@ -90,31 +99,49 @@ public final class BackupScheduler implements AutoCloseable {
   private volatile Instant next;
   private Thread thread;
 
-  BackupScheduler(BackupConfig config, Path dataDir, Maker maker, Clock clock) {
+  BackupScheduler(Plan config, Path dataDir, Maker maker, Clock clock) {
     this.config = config;
     this.dataDir = dataDir;
-    this.folder = config.folder(dataDir);
+    this.folder = config.folder();
     this.maker = maker;
     this.clock = clock;
     this.last = read(dataDir);
   }
 
   /** Starts the schedule of {@code config} (nothing runs while it is off; {@link #status} still reads the file). */
-  public static BackupScheduler start(BackupConfig config, Path dataDir, Database db, MailStore mail,
+  public static BackupScheduler start(Plan config, Path dataDir, Database db, MailStore mail,
       BlobStore blobs) {
     return start(config, dataDir, (dest, prefix) -> Backup.online(db, mail, blobs, dataDir, dest, prefix));
   }
 
-  static BackupScheduler start(BackupConfig config, Path dataDir, Maker maker) {
+  static BackupScheduler start(Plan config, Path dataDir, Maker maker) {
     BackupScheduler s = new BackupScheduler(config, dataDir, maker, Clock.systemUTC());
     if (config.enabled()) {
-      s.next = s.after(s.clock.instant());
+      s.next = s.first(s.clock.instant());
       s.thread = Thread.ofVirtual().name("backup-scheduler").start(s::loop);
       log.info("scheduled backups {} into {}, keeping {}{}; the next at {}", config.schedule(), s.folder,
           config.keep(), config.keepDays() > 0 ? " and those younger than " + config.keepDays() + " days" : "",
           s.next);
     }
     return s;
+  }
+
+  /**
+   * The first instant after a start at {@code now}: the one after the last scheduled backup (the status file), or,
+   * when that one passed while the server was stopped, a minute from now (an interval under a minute: one interval),
+   * so that a server restarted more often than its interval still backs up; without a status file, the next instant.
+   */
+  Instant first(Instant now) {
+    Status l = last;
+    if (l == null || l.started() == null) {
+      return after(now);
+    }
+    Instant due = after(l.started());
+    if (due.isAfter(now)) {
+      return due;
+    }
+    Duration every = config.every();
+    return now.plus(every != null && every.compareTo(Duration.ofMinutes(1)) < 0 ? every : Duration.ofMinutes(1));
   }
 
   /** The next scheduled instant after {@code t}. */
@@ -179,6 +206,7 @@ public final class BackupScheduler implements AutoCloseable {
     } catch (RuntimeException | IOException e) {
       s = new Status(started, clock.instant(), false, Errors.plain(e), "", 0, 0, 0, 0, next);
     }
+    write(s); // first: once status() shows a run, the file says the same
     last = s;
     if (s.ok()) {
       log.info("scheduled backup {}: {} messages, {} blobs, {} bytes in {} s, verified; {} older deleted; next at {}",
@@ -188,7 +216,6 @@ public final class BackupScheduler implements AutoCloseable {
       log.warn("scheduled backup into {} failed: {}{}", folder, s.error(),
           s.next() == null ? "" : "; trying again at " + s.next());
     }
-    write(s);
     return s;
   }
 
@@ -249,10 +276,10 @@ public final class BackupScheduler implements AutoCloseable {
   }
 
   /** {@link #json()} for a server that is not running (the status file, the configuration). */
-  public static String json(BackupConfig config, Path dataDir, Status last, Instant next, Instant now) {
+  public static String json(Plan config, Path dataDir, Status last, Instant next, Instant now) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("schedule", config.schedule());
-    m.put("folder", config.folder(dataDir).toString());
+    m.put("folder", config.folder().toString());
     m.put("keep", config.keep());
     m.put("keep_days", config.keepDays());
     m.put("next", next == null ? null : next.toString());
@@ -265,7 +292,7 @@ public final class BackupScheduler implements AutoCloseable {
     return next;
   }
 
-  public BackupConfig config() {
+  public Plan config() {
     return config;
   }
 

@@ -27,6 +27,10 @@ class BackupSchedulerTest {
   @TempDir
   Path dir;
 
+  private BackupScheduler.Plan plan(String schedule, String folder, Integer keep, Integer keepDays) {
+    return new BackupConfig(schedule, folder, keep, keepDays).plan(dir.resolve("data"));
+  }
+
   private DarwinMail.Services store() throws IOException {
     DarwinMail.Services s = DarwinMail.Services.open(ServerConfig.defaults(dir.resolve("data")));
     s.directory().addDomain("one.test");
@@ -74,7 +78,7 @@ class BackupSchedulerTest {
       Path folder = dir.resolve("backups");
       AtomicInteger made = new AtomicInteger();
       Path hand = Backup.online(s.db(), s.mail(), s.blobs(), s.config().dataDir(), folder, "darwinmail").path();
-      try (BackupScheduler b = BackupScheduler.start(new BackupConfig("every 1s", folder.toString(), 2, 0),
+      try (BackupScheduler b = BackupScheduler.start(plan("every 1s", folder.toString(), 2, 0),
           s.config().dataDir(), online(s, made))) {
         waitFor(() -> made.get() >= 4 && b.status() != null && b.status().finished() != null
             && b.status().finished().isAfter(b.status().started()) && !b.status().backup().isEmpty()
@@ -95,7 +99,7 @@ class BackupSchedulerTest {
       assertThat(st.messages()).isEqualTo(3);
       assertThat(st.bytes()).isPositive();
       assertThat(left).contains(Path.of(st.backup()).getFileName().toString());
-      String json = BackupScheduler.json(new BackupConfig("every 1s", folder.toString(), 2, 0),
+      String json = BackupScheduler.json(plan("every 1s", folder.toString(), 2, 0),
           s.config().dataDir(), st, null, Instant.now());
       assertThat(json).startsWith("{\"schedule\":\"every 1s\",\"folder\":\"" + folder + "\",\"keep\":2,")
           .contains("\"ok\":true", "\"messages\":3", "\"age_seconds\":");
@@ -108,7 +112,7 @@ class BackupSchedulerTest {
       Path folder = dir.resolve("backups");
       Files.writeString(folder, "a file where the folder should be");
       AtomicInteger made = new AtomicInteger();
-      try (BackupScheduler b = BackupScheduler.start(new BackupConfig("every 1s", folder.toString(), 3, 0),
+      try (BackupScheduler b = BackupScheduler.start(plan("every 1s", folder.toString(), 3, 0),
           s.config().dataDir(), online(s, made))) {
         waitFor(() -> b.status() != null);
         BackupScheduler.Status failed = b.status();
@@ -127,7 +131,7 @@ class BackupSchedulerTest {
   void retentionWaitsForABackupThatVerifies() throws Exception {
     try (DarwinMail.Services s = store()) {
       Path folder = dir.resolve("backups");
-      BackupConfig cfg = new BackupConfig("every 1h", folder.toString(), 1, 0);
+      BackupScheduler.Plan cfg = plan("every 1h", folder.toString(), 1, 0);
       AtomicInteger made = new AtomicInteger();
       BackupScheduler ok = new BackupScheduler(cfg, s.config().dataDir(), online(s, made), java.time.Clock.systemUTC());
       assertThat(ok.runOnce().ok()).isTrue();
@@ -159,7 +163,7 @@ class BackupSchedulerTest {
   void keepDaysKeepsYoungBackupsBeyondKeep() throws Exception {
     try (DarwinMail.Services s = store()) {
       Path folder = dir.resolve("backups");
-      BackupScheduler b = new BackupScheduler(new BackupConfig("daily 03:30", folder.toString(), 1, 1),
+      BackupScheduler b = new BackupScheduler(plan("daily 03:30", folder.toString(), 1, 1),
           s.config().dataDir(), online(s, new AtomicInteger()), java.time.Clock.systemUTC());
       for (int i = 0; i < 3; i++) {
         assertThat(b.runOnce().deleted()).isZero();
@@ -169,22 +173,33 @@ class BackupSchedulerTest {
   }
 
   @Test
-  void schedulesAndTheirNextInstant() {
+  void schedulesAndTheirNextInstant() throws IOException {
     BackupConfig daily = new BackupConfig("daily 03:30", null, null, null);
-    BackupScheduler d = new BackupScheduler(daily, dir, (x, y) -> null, java.time.Clock.systemUTC());
+    BackupScheduler d = new BackupScheduler(daily.plan(dir), dir, (x, y) -> null, java.time.Clock.systemUTC());
     assertThat(d.after(Instant.parse("2026-12-03T01:00:00Z"))).isEqualTo(Instant.parse("2026-12-03T03:30:00Z"));
     assertThat(d.after(Instant.parse("2026-12-03T03:30:00Z"))).isEqualTo(Instant.parse("2026-12-04T03:30:00Z"));
     assertThat(d.after(Instant.parse("2026-12-03T15:00:00Z"))).isEqualTo(Instant.parse("2026-12-04T03:30:00Z"));
-    BackupScheduler e = new BackupScheduler(new BackupConfig("every 6h", null, null, null), dir, (x, y) -> null,
+    BackupScheduler e = new BackupScheduler(plan("every 6h", null, null, null), dir, (x, y) -> null,
         java.time.Clock.systemUTC());
     assertThat(e.after(Instant.parse("2026-12-03T01:00:00Z"))).isEqualTo(Instant.parse("2026-12-03T07:00:00Z"));
-    assertThat(new BackupConfig("", null, null, null).enabled()).isFalse();
+    assertThat(plan("", null, null, null).enabled()).isFalse();
+    // After a restart: from the last scheduled start in the status file, or soon when one was missed meanwhile.
+    Instant now = Instant.parse("2026-12-03T15:00:00Z");
+    assertThat(d.first(now)).isEqualTo(Instant.parse("2026-12-04T03:30:00Z")); // no status file
+    Files.createDirectories(BackupScheduler.statusFile(dir).getParent());
+    Files.writeString(BackupScheduler.statusFile(dir), "{\"started\":\"2026-12-03T13:00:00Z\",\"ok\":true}");
+    e = new BackupScheduler(plan("every 6h", null, null, null), dir, (x, y) -> null, java.time.Clock.systemUTC());
+    assertThat(e.first(now)).isEqualTo(Instant.parse("2026-12-03T19:00:00Z"));
+    Files.writeString(BackupScheduler.statusFile(dir), "{\"started\":\"2026-12-01T03:30:00Z\",\"ok\":true}");
+    d = new BackupScheduler(daily.plan(dir), dir, (x, y) -> null, java.time.Clock.systemUTC());
+    assertThat(d.first(now)).isEqualTo(now.plusSeconds(60)); // the 2nd's and the 3rd's were missed
+    assertThat(d.status().ok()).isTrue();
     assertThat(daily.folder(dir)).isEqualTo(dir.resolve("backup"));
     for (String bad : List.of("weekly", "daily 25:00", "every 0s", "every 5", "every 400d", "daily 3")) {
-      Assertions.assertThatThrownBy(() -> new BackupConfig(bad, null, null, null))
+      Assertions.assertThatThrownBy(() -> plan(bad, null, null, null))
           .isInstanceOf(ConfigException.class).hasMessageStartingWith("backup.schedule: ");
     }
-    Assertions.assertThatThrownBy(() -> new BackupConfig("every 1h", null, 0, null))
+    Assertions.assertThatThrownBy(() -> plan("every 1h", null, 0, null))
         .hasMessage("backup.keep: 0 is out of range [1, 10000]");
   }
 }
