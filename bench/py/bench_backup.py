@@ -1,7 +1,8 @@
 """Backup cost on a store of N messages (issue 18; README, "Backups"): delivers N messages of about 600 bytes over
 SMTP to a Darwin Mail started from --dist (tests/e2e's fixture), then times `darwinmail backup create` into a folder
 on the data directory's file system (bodies hard-linked), twice, into a tmpfs folder (bodies copied), again there
-(the incremental case: bodies linked to the first backup's), and `backup verify`. Not part of `make bench`:
+(the incremental case: bodies linked to the first backup's), `backup verify`, and `darwinmail verify` of the running
+server's store (store.Verify: every body hashed, the rows checked). Not part of `make bench`:
     /usr/bin/python3 bench/py/bench_backup.py --dist dist/darwinmail --messages 100000
 """
 import argparse
@@ -60,6 +61,10 @@ def main():
         newest = sorted(other.iterdir())[-1]
         r = s.cli("backup", "verify", str(newest))
         print(f"verify: {time.time() - t:.1f} s;", r.stdout.strip().rsplit(": ", 1)[-1], flush=True)
+        t = time.time()
+        r = s.cli("verify")
+        print(f"darwinmail verify (the running server's store): {time.time() - t:.1f} s;", r.stdout.strip(),
+              flush=True)
     finally:
         s.stop()
         shutil.rmtree(other, ignore_errors=True)

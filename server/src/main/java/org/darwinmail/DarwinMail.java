@@ -69,6 +69,7 @@ public final class DarwinMail implements AutoCloseable {
   private final NetServer net = new NetServer();
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
   private org.darwinmail.store.BlobCollector collector;
+  private org.darwinmail.store.BackupScheduler backups;
   private Tls tls;
 
   private DarwinMail(ServerConfig config, Services services) {
@@ -90,6 +91,9 @@ public final class DarwinMail implements AutoCloseable {
       m.collector = org.darwinmail.store.BlobCollector.start(new SqlBlobCandidateRepository(s.db()), s.blobs(),
           s::blobReferenced);
       m.listen();
+      // Scheduled backups ([backup]): off unless a schedule is set; their last outcome is readable either way.
+      m.backups = org.darwinmail.store.BackupScheduler.start(config.backup().plan(config.dataDir()), config.dataDir(),
+          s.db(), s.mail(), s.blobs());
     } catch (RuntimeException e) {
       m.close();
       throw e;
@@ -144,6 +148,11 @@ public final class DarwinMail implements AutoCloseable {
     return tls;
   }
 
+  /** The scheduled backups and the last one's outcome (the control socket's and the admin console's). */
+  public org.darwinmail.store.BackupScheduler backups() {
+    return backups;
+  }
+
   public Services services() {
     return services;
   }
@@ -156,6 +165,9 @@ public final class DarwinMail implements AutoCloseable {
   public void close() {
     log.info("Darwin Mail stopping");
     net.close();
+    if (backups != null) {
+      backups.close();
+    }
     services.delivery().close();
     if (collector != null) {
       collector.close();

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.store.Backup;
-import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.BackupScheduler;
 import org.darwinmail.store.DataDir;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "backup", description = "Back up, check and restore the data directory.", subcommands = {
     BackupCommand.Create.class, BackupCommand.ListBackups.class, BackupCommand.Verify.class,
-    BackupCommand.Restore.class})
+    BackupCommand.Restore.class, BackupCommand.Status.class})
 final class BackupCommand {
   @ParentCommand
   Main main;
@@ -50,8 +50,13 @@ final class BackupCommand {
 
     /** NAME in DIR, or a path to a backup's folder. */
     Path resolve(Main main) {
-      return name.contains("/") ? folder(main, Path.of(name)) : folder(main, dir).resolve(name);
+      return backup(main, name, dir);
     }
+  }
+
+  /** A backup named NAME in DIR (default: <data_dir>/backup), or given as a path: the one rule of every command. */
+  static Path backup(Main main, String name, Path dir) {
+    return name.contains("/") ? folder(main, Path.of(name)) : folder(main, dir).resolve(name);
   }
 
   @Command(name = "create", description = "Back up the data directory into a new folder under DIR (default:"
@@ -76,21 +81,8 @@ final class BackupCommand {
             + " does not copy yet; no backup made (keep the bucket's versioning or replication on)");
       }
       DarwinMail.Services s = Main.services(parent.main);
-      // Every message acknowledged before this command is stored first: the journal is not part of the copy.
-      if (!s.mail().awaitIntake()) {
-        throw new CliException("accepted mail cannot be stored right now (is the disk full?); no backup made");
-      }
       long t0 = System.nanoTime();
-      Backup.Created b;
-      try (BlobStore.Hold hold = s.blobs().holdCollection()) {
-        b = s.db().read(c -> {
-          try {
-            return Backup.create(c, s.config().dataDir(), dest, "darwinmail", false);
-          } catch (java.io.IOException e) {
-            throw new CliException("cannot back up into " + dest + ": " + org.darwinmail.errors.Errors.reason(e));
-          }
-        });
-      }
+      Backup.Created b = Backup.online(s.db(), s.mail(), s.blobs(), s.config().dataDir(), dest, "darwinmail");
       double secs = (System.nanoTime() - t0) / 1e9;
       spec.commandLine().getOut().printf("%s%n%d messages, %d blobs (%d linked), %d files, %.1f MB in %.1f s%n",
           b.path(), b.messages(), b.blobs(), b.linked(), b.files(), b.bytes() / 1e6, secs);
@@ -175,6 +167,53 @@ final class BackupCommand {
       spec.commandLine().getOut().println("restored " + b.getFileName() + " into " + r.dataDir() + ": "
           + r.messages() + " messages, " + r.blobs() + " blobs (" + r.linked() + " linked), " + r.files()
           + " files; point data_dir at it and start the server");
+      return 0;
+    }
+  }
+
+  @Command(name = "status", description = "The scheduled backups ([backup] in the settings): the last one's time,"
+      + " result and size, and when the next starts.")
+  static final class Status implements Callable<Integer> {
+    @ParentCommand
+    BackupCommand parent;
+    @Spec
+    CommandSpec spec;
+    @Option(names = "--json", description = "As JSON (what the admin console reads).")
+    boolean json;
+
+    @Override
+    public Integer call() {
+      Main main = parent.main;
+      org.darwinmail.config.ServerConfig cfg = main.loadConfig();
+      BackupScheduler live = main.cli.server() == null ? null : main.cli.server().backups();
+      BackupScheduler.Status last = live != null ? live.status() : BackupScheduler.read(cfg.dataDir());
+      java.time.Instant next = live != null ? live.next() : null;
+      java.time.Instant now = java.time.Instant.now();
+      PrintWriter out = spec.commandLine().getOut();
+      if (json) {
+        out.println(BackupScheduler.json(cfg.backup().plan(cfg.dataDir()), cfg.dataDir(), last, next, now));
+        return 0;
+      }
+      var b = cfg.backup();
+      out.println(b.enabled() ? "schedule: " + b.schedule() + " (UTC) into " + b.folder(cfg.dataDir()) + ", keeping "
+          + b.keep() + (b.keepDays() > 0 ? " and those younger than " + b.keepDays() + " days" : "")
+          + (next != null ? "; next at " + next : live == null ? " (the server is not running)" : "")
+          : "schedule: off (set [backup] schedule in the settings)");
+      if (last == null) {
+        out.println("last: none yet");
+        return 0;
+      }
+      String age = last.finished() == null ? "?" : java.time.Duration.between(last.finished(), now).toSeconds()
+          + " s ago";
+      out.println(last.ok()
+          ? "last: OK at " + last.finished() + " (" + age + "): " + last.backup() + ", " + last.messages()
+              + " messages, " + last.blobs() + " blobs, " + String.format("%.1f MB", last.bytes() / 1e6)
+              + ", verified; " + last.deleted() + " older deleted"
+          : "last: FAILED at " + last.finished() + " (" + age + "): " + last.error());
+      if (!last.ok()) {
+        out.flush();
+        throw new CliException("the last scheduled backup failed: " + last.error());
+      }
       return 0;
     }
   }

@@ -10,6 +10,7 @@ import java.nio.file.Path;
  * @param dataDir  everything that changes at run time: database, blobs, TLS keys, runtime settings
  * @param store    the free-space reserve of the data disk ({@code [store]})
  * @param blobs    where message bodies are kept ({@code [blobs]}: the data directory, or an S3 bucket)
+ * @param backup   scheduled backups and their retention ({@code [backup]})
  */
 public record ServerConfig(
     String hostname,
@@ -23,7 +24,8 @@ public record ServerConfig(
     DeliveryConfig delivery,
     GuardConfig guard,
     StoreConfig store,
-    BlobsConfig blobs) {
+    BlobsConfig blobs,
+    BackupConfig backup) {
 
   public ServerConfig {
     hostname = hostname == null || hostname.isBlank() ? "localhost" : hostname.trim();
@@ -38,57 +40,62 @@ public record ServerConfig(
     guard = guard == null ? GuardConfig.defaults() : guard;
     store = store == null ? StoreConfig.defaults() : store;
     blobs = blobs == null ? BlobsConfig.defaults() : blobs;
+    backup = backup == null ? BackupConfig.defaults() : backup;
   }
 
-  /** Without a [blobs] section: bodies in the data directory. */
+  /** Without [blobs] and [backup] sections: bodies in the data directory, no scheduled backups. */
   public ServerConfig(String hostname, Path dataDir, ListenConfig listen, DnsConfig dns, TlsConfig tls,
       SmtpConfig smtp, ImapConfig imap, Pop3Config pop3, DeliveryConfig delivery, GuardConfig guard,
       StoreConfig store) {
-    this(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, null);
+    this(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, null, null);
   }
 
   /** A configuration with every default, data in {@code dataDir}. */
   public static ServerConfig defaults(Path dataDir) {
-    return new ServerConfig(null, dataDir, null, null, null, null, null, null, null, null, null, null);
+    return new ServerConfig(null, dataDir, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   public ServerConfig withListen(ListenConfig l) {
-    return new ServerConfig(hostname, dataDir, l, dns, tls, smtp, imap, pop3, delivery, guard, store, blobs);
+    return new ServerConfig(hostname, dataDir, l, dns, tls, smtp, imap, pop3, delivery, guard, store, blobs, backup);
   }
 
   public ServerConfig withDns(DnsConfig d) {
-    return new ServerConfig(hostname, dataDir, listen, d, tls, smtp, imap, pop3, delivery, guard, store, blobs);
+    return new ServerConfig(hostname, dataDir, listen, d, tls, smtp, imap, pop3, delivery, guard, store, blobs, backup);
   }
 
   public ServerConfig withSmtp(SmtpConfig s) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, s, imap, pop3, delivery, guard, store, blobs);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, s, imap, pop3, delivery, guard, store, blobs, backup);
   }
 
   public ServerConfig withHostname(String h) {
-    return new ServerConfig(h, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, blobs);
+    return new ServerConfig(h, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, blobs, backup);
   }
 
   public ServerConfig withDelivery(DeliveryConfig d) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard, store, blobs);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, d, guard, store, blobs, backup);
   }
 
   public ServerConfig withImap(ImapConfig i) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, i, pop3, delivery, guard, store, blobs);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, i, pop3, delivery, guard, store, blobs, backup);
   }
 
   public ServerConfig withPop3(Pop3Config p) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, p, delivery, guard, store, blobs);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, p, delivery, guard, store, blobs, backup);
   }
 
   public ServerConfig withStore(StoreConfig s) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, s, blobs);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, s, blobs, backup);
   }
 
   public ServerConfig withBlobs(BlobsConfig b) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, b);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, b, backup);
+  }
+
+  public ServerConfig withBackup(BackupConfig b) {
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, guard, store, blobs, b);
   }
 
   public ServerConfig withGuard(GuardConfig g) {
-    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, g, store, blobs);
+    return new ServerConfig(hostname, dataDir, listen, dns, tls, smtp, imap, pop3, delivery, g, store, blobs, backup);
   }
 }

@@ -82,6 +82,9 @@ public final class Backup {
    */
   public static Created create(Connection c, Path dataDir, Path destDir, String prefix, boolean withIntake)
       throws SQLException, IOException {
+    if (Files.exists(destDir) && !Files.isDirectory(destDir)) {
+      throw new IOException("not a folder");
+    }
     Files.createDirectories(destDir);
     Path dest = destDir.toAbsolutePath();
     String name = prefix + "-" + STAMP.format(Instant.now());
@@ -96,6 +99,16 @@ public final class Backup {
     } catch (UnsupportedOperationException e) {
       // not a POSIX file system: its own access control
     }
+    try {
+      return write(c, dataDir, dest, work, name, withIntake);
+    } catch (SQLException | IOException | RuntimeException e) {
+      deleteTree(work); // nothing half-written stays: the next attempt starts clean
+      throw e;
+    }
+  }
+
+  private static Created write(Connection c, Path dataDir, Path dest, Path work, String name, boolean withIntake)
+      throws SQLException, IOException {
     Path previous = latest(dest);
     try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
       ps.setString(1, work.toString()); // Derby writes work/<database folder name>: work/db
@@ -182,6 +195,34 @@ public final class Backup {
     BlobStore.force(dest);
     log.info("backup {}: {} files, {} blobs ({} linked), {} bytes", done, fileLines.size(), blobs, linked, bytes[0]);
     return new Created(done, fileLines.size(), blobs, linked, bytes[0], Long.parseLong(head.get("messages")));
+  }
+
+  /** One backup at a time in this process: a scheduled one and {@code backup create} wait for each other. */
+  private static final java.util.concurrent.locks.ReentrantLock ONE = new java.util.concurrent.locks.ReentrantLock();
+
+  /**
+   * An online backup of an open store into a new folder under {@code dest}: every message acknowledged before the
+   * call stored first ({@link MailStore#awaitIntake}: the journal is then not part of the copy), no blob collected
+   * meanwhile, then {@link #create}. The running server's {@code backup create} and its scheduled backups.
+   */
+  public static Created online(Database db, MailStore mail, BlobStore blobs, Path dataDir, Path dest, String prefix) {
+    ONE.lock();
+    try {
+      if (!mail.awaitIntake()) {
+        throw new StoreException("accepted mail cannot be stored right now (is the disk full?); no backup made");
+      }
+      try (BlobStore.Hold hold = blobs.holdCollection()) {
+        return db.read(c -> {
+          try {
+            return create(c, dataDir, dest, prefix, false);
+          } catch (IOException e) {
+            throw new StoreException("cannot back up into " + dest + ": " + Errors.reason(e), e);
+          }
+        });
+      }
+    } finally {
+      ONE.unlock();
+    }
   }
 
   /** Removes the {@code <prefix>*.partial} folders in {@code dest}: backups a killed process left unfinished. */
@@ -411,8 +452,8 @@ public final class Backup {
   }
 
   /** What {@link #verify} found: counts, and the problems (at most {@link #MAX_PROBLEMS} kept, all counted). */
-  public record Report(Manifest manifest, int files, int blobs, long messages, long queued, List<String> problems,
-      int problemCount) {
+  public record Report(Manifest manifest, int files, int blobs, long messages, long queued, long unreferenced,
+      List<String> problems, int problemCount) {
     public boolean ok() {
       return problemCount == 0;
     }
@@ -426,6 +467,11 @@ public final class Backup {
    * mailbox's UIDs are below its UIDNEXT and its recorded usage is its messages' sizes.
    */
   public static Report verify(Path folder) {
+    return verify(folder, new HashSet<>());
+  }
+
+  /** {@link #verify}, adding to {@code named} every blob a row of the backup's database names. */
+  private static Report verify(Path folder, Set<String> named) {
     Manifest m = manifest(folder);
     checkReadable(m);
     List<String> problems = new ArrayList<>();
@@ -475,18 +521,19 @@ public final class Backup {
     } catch (IOException x) {
       problem.accept("cannot list " + folder + ": " + Errors.reason(x));
     }
-    long[] rows = {0, 0};
+    long[] rows = {0, 0, 0};
     if (!Files.isDirectory(folder.resolve("db"))) {
       problem.accept("db/: missing");
     } else {
-      checkDatabase(folder, m, badBlobs, problem, rows);
+      checkDatabase(folder, m, badBlobs, problem, rows, named);
     }
-    return new Report(m, m.files().size(), m.blobs().size(), rows[0], rows[1], List.copyOf(problems), count[0]);
+    return new Report(m, m.files().size(), m.blobs().size(), rows[0], rows[1], rows[2], List.copyOf(problems),
+        count[0]);
   }
 
   /** Boots a temporary copy of the backup's database and checks its schema and every body it refers to. */
   private static void checkDatabase(Path folder, Manifest m, Map<String, String> badBlobs,
-      java.util.function.Consumer<String> problem, long[] rows) {
+      java.util.function.Consumer<String> problem, long[] rows, Set<String> named) {
     Path tmp = null;
     String url = null;
     try {
@@ -499,52 +546,27 @@ public final class Backup {
         if (!m.get("database_schema").isEmpty() && schema != m.number("database_schema")) {
           problem.accept("db/: schema " + schema + ", the MANIFEST says " + m.get("database_schema"));
         }
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a.address, mb.name, m.uid,"
-            + " m.blob FROM messages m JOIN mailboxes mb ON m.mailbox_id = mb.id JOIN accounts a ON mb.account_id"
-            + " = a.id")) {
-          while (rs.next()) {
-            rows[0]++;
-            String h = rs.getString(4).strip();
-            if (!m.blobs().contains(h) || badBlobs.containsKey(h)) {
-              problem.accept("message UID " + rs.getLong(3) + " in " + rs.getString(1) + "'s " + rs.getString(2)
-                  + ": its body blobs/" + h.substring(0, 2) + "/" + h + " is "
-                  + badBlobs.getOrDefault(h, "missing"));
+        // The same checks as on a live store (store.Verify), on a still copy: bodies against the backup's blobs.
+        Verify.Scan scan = Verify.scan(new Verify.Rows() {
+          @Override
+          public <T> T read(Database.SqlWork<T> work) {
+            try {
+              return work.run(c);
+            } catch (SQLException e) {
+              throw new StoreException(Database.rootMessage(e), e);
             }
           }
-        }
-        // Per mailbox: every UID below UIDNEXT (else a new message would take a UID again, RFC 3501 2.3.1.1),
-        // and the usage quotas are checked against (V005's used_bytes) equal to its messages' sizes.
-        boolean usage = schema >= 5;
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT a.address, mb.name,"
-            + " mb.uid_next, " + (usage ? "mb.used_bytes" : "0") + ", MAX(m.uid), COALESCE(SUM(m.size), 0) FROM"
-            + " mailboxes mb JOIN accounts a ON mb.account_id = a.id LEFT JOIN messages m ON m.mailbox_id = mb.id"
-            + " GROUP BY a.address, mb.name, mb.uid_next" + (usage ? ", mb.used_bytes" : ""))) {
-          while (rs.next()) {
-            String where = rs.getString(1) + "'s " + rs.getString(2);
-            long maxUid = rs.getLong(5);
-            if (!rs.wasNull() && maxUid >= rs.getLong(3)) {
-              problem.accept(where + ": UID " + maxUid + " is not below UIDNEXT " + rs.getLong(3));
-            }
-            if (usage && rs.getLong(4) != rs.getLong(6)) {
-              problem.accept(where + ": its usage says " + rs.getLong(4) + " bytes, its messages add up to "
-                  + rs.getLong(6));
-            }
-          }
-        }
-        try (Statement s = c.createStatement();
-            ResultSet rs = s.executeQuery("SELECT id, sender, blob FROM queue_messages")) {
-          while (rs.next()) {
-            rows[1]++;
-            String h = rs.getString(3).strip();
-            if (!m.blobs().contains(h) || badBlobs.containsKey(h)) {
-              problem.accept("queued message " + rs.getLong(1) + " from <" + rs.getString(2) + ">: its body blobs/"
-                  + h.substring(0, 2) + "/" + h + " is " + badBlobs.getOrDefault(h, "missing"));
-            }
-          }
-        }
+        }, h -> !m.blobs().contains(h) ? "missing" : badBlobs.get(h), problem, false);
+        rows[0] = scan.messages();
+        rows[1] = scan.queued();
+        // Blobs no row names are no problem here: stored after the database copy, or awaiting collection (the
+        // restored server's first start removes them).
+        rows[2] = m.blobs().stream().filter(h -> !scan.named().contains(h)).count();
+        named.addAll(scan.named());
       }
-    } catch (SQLException e) {
-      problem.accept("db/: the database does not boot: " + Database.rootMessage(e));
+    } catch (SQLException | StoreException e) {
+      problem.accept("db/: the database does not boot: " + (e instanceof SQLException x ? Database.rootMessage(x)
+          : e.getMessage()));
     } catch (IOException e) {
       problem.accept("db/: cannot copy it to boot it: " + Errors.reason(e));
     } finally {
@@ -588,12 +610,14 @@ public final class Backup {
     } catch (IOException e) {
       throw new StoreException("cannot read " + dataDir + ": " + Errors.reason(e));
     }
-    Report r = verify(folder);
+    Set<String> named = new HashSet<>();
+    Report r = verify(folder, named);
     if (!r.ok()) {
       throw new StoreException("the backup " + folder + " is damaged (" + r.problemCount() + " problem(s), the first: "
           + r.problems().getFirst() + "); nothing restored");
     }
     int linked = 0;
+    int blobs = 0;
     try {
       Files.createDirectories(dataDir);
       for (String rel : m.files().keySet()) {
@@ -604,7 +628,15 @@ public final class Backup {
         Files.createDirectories(target.getParent());
         Files.copy(folder.resolve(rel), target, StandardCopyOption.COPY_ATTRIBUTES);
       }
+      // The blobs the database names: not those stored after its copy, nor those awaiting collection (the
+      // restored store has no orphan for `darwinmail verify` to find); all of them when the backup holds an intake
+      // journal (the one before a migration), whose messages have no rows yet.
+      boolean journal = m.files().keySet().stream().anyMatch(f -> f.startsWith(DataDir.INTAKE + "/"));
       for (String h : m.blobs()) {
+        if (!journal && !named.contains(h)) {
+          continue;
+        }
+        blobs++;
         Path target = dataDir.resolve("blobs").resolve(h.substring(0, 2)).resolve(h);
         Files.createDirectories(target.getParent());
         if (link(folder.resolve("blobs").resolve(h.substring(0, 2)).resolve(h), target)) {
@@ -624,7 +656,7 @@ public final class Backup {
       throw new StoreException("cannot restore into " + dataDir + ": " + Errors.reason(e)
           + " (empty it before trying again)");
     }
-    return new Restored(dataDir, m.files().size(), m.blobs().size(), linked, r.messages());
+    return new Restored(dataDir, m.files().size(), blobs, linked, r.messages());
   }
 
   /** One backup found by {@link #list}: its folder and MANIFEST head (empty for a database-only backup). */
@@ -705,7 +737,7 @@ public final class Backup {
     }
   }
 
-  private static void deleteTree(Path root) {
+  static void deleteTree(Path root) {
     try (Stream<Path> s = Files.walk(root)) {
       for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);

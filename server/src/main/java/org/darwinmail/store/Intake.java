@@ -1125,6 +1125,16 @@ public final class Intake implements AutoCloseable {
     }
   }
 
+  /** The sequence number of the last message whose rows are committed (store.Verify compares the database's). */
+  public long appliedSeq() {
+    return appliedSeq;
+  }
+
+  /** The sequence number of the last message journaled. */
+  public long writtenSeq() {
+    return writtenSeq;
+  }
+
   /** For the log and tests: "journaled / applied" sequence numbers. */
   @Override
   public String toString() {

@@ -23,6 +23,7 @@ class ConfigLoaderTest {
     assertThat(c.smtp()).isEqualTo(SmtpConfig.defaults());
     assertThat(c.imap()).isEqualTo(ImapConfig.defaults());
     assertThat(c.pop3()).isEqualTo(Pop3Config.defaults());
+    assertThat(c.backup()).isEqualTo(org.darwinmail.config.BackupConfig.defaults());
   }
 
   @Test
