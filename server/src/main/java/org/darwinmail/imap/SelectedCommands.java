@@ -73,8 +73,10 @@ final class SelectedCommands {
     }
     boolean hadSelection = st.selected != null;
     st.deselect();
-    if (hadSelection && st.qresync) {
-      writer.send("* OK [CLOSED] Previous mailbox closed"); // RFC 7162 §3.2.11
+    if (hadSelection) {
+      // RFC 9051 §7.1 (and RFC 7162 §3.2.11): a server that advertises IMAP4rev2 always marks where the previous
+      // mailbox's responses end, also when this SELECT then fails
+      writer.send("* OK [CLOSED] Previous mailbox closed");
     }
     Mailbox m = mail.mailbox(st.account.id(), x.mailbox())
         .orElseThrow(() -> ImapException.no("NONEXISTENT", "No such mailbox"));
@@ -160,7 +162,9 @@ final class SelectedCommands {
     List<Long> removed = mail.expunge(m.mailbox.id(), del);
     m.gone.addAll(removed);
     updates.expunges(m);
-    writer.ok(x.tag(), "EXPUNGE completed");
+    // RFC 7162 §3.2.10: with QRESYNC on, an expunge that removed messages reports the mailbox's new HIGHESTMODSEQ
+    writer.ok(x.tag(), (st.qresync && !removed.isEmpty() ? "[HIGHESTMODSEQ " + mail.highestModseq(m.mailbox.id())
+        + "] " : "") + "EXPUNGE completed");
   }
 
   // ---- SEARCH, SORT ----
@@ -599,9 +603,18 @@ final class SelectedCommands {
       MessageRow r = m.rows.get(r0.uid());
       boolean show = !x.silent() || changedUids.contains(r.uid()) && x.unchangedSince() != null;
       if (show && !modified.contains(x.uid() ? r.uid() : (long) m.msn(r.uid()))) {
-        writer.send("* " + m.msn(r.uid()) + " FETCH (" + (x.silent() ? "" : "FLAGS (" + FlagNames.of(m, r)
-            + ")") + (x.uid() ? (x.silent() ? "" : " ") + "UID " + r.uid() : "")
-            + (st.condstore ? " MODSEQ (" + r.modseq() + ")" : "") + ")");
+        // RFC 9051 §9 msg-att: "(" item *(SP item) ")"; with .SILENT only UID and MODSEQ (RFC 7162 §3.1.3)
+        List<String> items = new ArrayList<>(3);
+        if (!x.silent()) {
+          items.add("FLAGS (" + FlagNames.of(m, r) + ")");
+        }
+        if (x.uid()) {
+          items.add("UID " + r.uid());
+        }
+        if (st.condstore) {
+          items.add("MODSEQ (" + r.modseq() + ")");
+        }
+        writer.send("* " + m.msn(r.uid()) + " FETCH (" + String.join(" ", items) + ")");
       }
     }
     if (!modified.isEmpty()) {
