@@ -47,7 +47,12 @@ class Pop3CheapCommandsTest {
       }
       List<String> answers = new ArrayList<>();
       try {
-        assertThat(busy.await(30, TimeUnit.SECONDS)).isTrue();
+        // Every carrier is busy once every hog runs, or when one still waits after 30 s: a hog never yields, so a
+        // hog that has not started has found no free carrier (another of the JVM's virtual threads holds one; seen
+        // once in a full `make check` under load). Either way nothing is left for a hand-off to a virtual thread.
+        if (!busy.await(30, TimeUnit.SECONDS)) {
+          assertThat(busy.getCount()).as("hogs running").isLessThan(carriers);
+        }
         answers.add(pop.command("STAT"));
         answers.add(pop.command("NOOP"));
         answers.add(pop.command("DELE 2"));
