@@ -28,8 +28,12 @@ FINGERPRINT_LINE = re.compile(r"Certificate SHA-256: ([0-9A-F:]{95})")
 
 
 def console(vm):
-    with open(vm.serial, "rb") as f:
-        return f.read().decode("utf-8", "replace")
+    """What the VM has written to its serial console so far (QEMU creates the file a moment after it starts)."""
+    try:
+        with open(vm.serial, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except FileNotFoundError:
+        return ""
 
 
 def wait_console(vm, pattern, timeout):
