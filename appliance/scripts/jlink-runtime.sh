@@ -10,9 +10,25 @@ dist=$1 out=$2
 : "${JAVA_HOME:?JAVA_HOME must name a JDK 21+}"
 jars=("$dist"/lib/*.jar)
 [ -e "${jars[0]}" ] || { echo "jlink-runtime: no jars in $dist/lib (run make dist)" >&2; exit 1; }
+# A jar that is an explicit module (a module-info.class at its root, e.g. acme4j) makes jdeps resolve its
+# `requires` as modules, which fails for the automatic ones it names (org.jose4j): such a jar stays on the class path,
+# is left out of the analysis, and the JDK modules it declares (java.*, jdk.*; not `static` ones: jar prints the modifier after the name) are added instead.
+analysed=() declared=()
+for j in "${jars[@]}"; do
+  desc=$("$JAVA_HOME/bin/jar" --describe-module --file "$j" 2>/dev/null || true)
+  if head -n1 <<<"$desc" | grep -q '!/module-info.class$'; then
+    declared+=($(awk '$1 == "requires" && $3 != "static" && $2 ~ /^(java|jdk)\./ {print $2}' <<<"$desc"))
+  else
+    analysed+=("$j")
+  fi
+done
 modules=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps --multi-release 25 \
-  --class-path "$dist/lib/*" "${jars[@]}" | tail -n1)
-[ -n "$modules" ] || { echo "jlink-runtime: jdeps found no modules" >&2; exit 1; }
+  --class-path "$dist/lib/*" "${analysed[@]}" | tail -n1)
+case "$modules" in ""|Error*) echo "jlink-runtime: jdeps found no modules: $modules" >&2; exit 1 ;; esac
+for m in "${declared[@]}"; do
+  modules="$modules,$m"
+done
+modules=$(echo "$modules" | tr , '\n' | sort -u | paste -sd, -)
 # jdk.charsets: ISO-2022-JP and other extended charsets (loaded by name, invisible to jdeps).
 # jdk.zipfs, jdk.localedata are not needed; jdk.crypto.ec is part of java.base since JDK 22.
 # java.desktop (and java.prefs, java.datatransfer, which it requires): only micrometer-core's Log4j2Metrics binder
