@@ -33,6 +33,7 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 import org.darwinmail.config.TlsConfig;
+import org.darwinmail.store.AtomicFile;
 import org.darwinmail.store.DataDir;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -134,7 +135,7 @@ public final class Tls {
    */
   public void install(String chainPem, String keyPem) {
     Path incoming = incoming(certFile);
-    atomicWrite(incoming, (keyPem.strip() + "\n" + chainPem.strip() + "\n").getBytes(StandardCharsets.US_ASCII));
+    AtomicFile.write(incoming, (keyPem.strip() + "\n" + chainPem.strip() + "\n").getBytes(StandardCharsets.US_ASCII));
     finishInstall(certFile, keyFile);
     reload();
   }
@@ -161,8 +162,8 @@ public final class Tls {
       if (chain.isEmpty() || keyPem.isEmpty()) {
         log.warn("ignoring {}: it holds no certificate and key", incoming);
       } else {
-        atomicWrite(key, keyPem.toString().getBytes(StandardCharsets.US_ASCII));
-        atomicWrite(cert, chain.toString().getBytes(StandardCharsets.US_ASCII));
+        AtomicFile.write(key, keyPem.toString().getBytes(StandardCharsets.US_ASCII));
+        AtomicFile.write(cert, chain.toString().getBytes(StandardCharsets.US_ASCII));
         log.info("installed the new TLS certificate in {}", cert);
       }
       Files.delete(incoming);
@@ -171,29 +172,6 @@ public final class Tls {
     }
   }
 
-  /** NAME.new (mode 0600), forced, renamed over NAME, the folder forced: the old content or the new, never a mix. */
-  private static void atomicWrite(Path file, byte[] content) {
-    Path dir = file.toAbsolutePath().getParent();
-    Path tmp = dir.resolve(file.getFileName() + ".new");
-    try {
-      Files.createDirectories(dir);
-      Files.deleteIfExists(tmp);
-      Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-      try (var ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.WRITE)) {
-        var b = java.nio.ByteBuffer.wrap(content);
-        while (b.hasRemaining()) {
-          ch.write(b);
-        }
-        ch.force(true);
-      }
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-      try (var d = java.nio.channels.FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
-        d.force(true);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + file + ": " + e.getMessage(), e);
-    }
-  }
 
   /**
    * True when {@code pem} is self-signed (issuer = subject, signed by its own key: one this class made, not one

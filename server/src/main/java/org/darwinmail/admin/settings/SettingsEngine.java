@@ -8,6 +8,7 @@ import java.util.List;
 import org.darwinmail.config.ConfigException;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.store.Addresses;
+import org.darwinmail.store.AtomicFile;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.RefusedException;
 import org.slf4j.Logger;

@@ -35,7 +35,7 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.darwinmail.admin.settings.AtomicFile;
+import org.darwinmail.store.AtomicFile;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.net.NetServer;
 import org.darwinmail.net.Tls;

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.darwinmail.admin.settings.AtomicFile;
+import org.darwinmail.store.AtomicFile;
 import org.darwinmail.auth.Passwords;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;

@@ -17,7 +17,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import org.darwinmail.DarwinMail;
-import org.darwinmail.admin.settings.AtomicFile;
+import org.darwinmail.store.AtomicFile;
 import org.darwinmail.admin.settings.SettingsEngine;
 import org.darwinmail.admin.tls.Acme;
 import org.darwinmail.admin.tls.AcmeRenewal;

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.darwinmail.admin.settings.AtomicFile;
+import org.darwinmail.store.AtomicFile;
 import org.darwinmail.admin.settings.Settings;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;

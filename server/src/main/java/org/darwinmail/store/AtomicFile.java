@@ -1,4 +1,4 @@
-package org.darwinmail.admin.settings;
+package org.darwinmail.store;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
