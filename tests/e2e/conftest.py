@@ -121,6 +121,26 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
+def inbox_by_header(server, users, header):
+    """(user, the number in `header`) -> (uid, bytes) for every message in each user's INBOX, read over IMAP
+    (imaplib, BODY.PEEK[]): what the backup tests compare between a live store and its restored copy."""
+    import imaplib
+    import re
+    pattern = re.compile(re.escape(header).encode() + rb": (\d+)")
+    out = {}
+    for user, pw in users.items():
+        m = imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=120)
+        m.login(user, pw)
+        m.select("INBOX", readonly=True)
+        typ, data = m.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
+        for item in data:
+            if isinstance(item, tuple):
+                uid = int(re.search(rb"UID (\d+)", item[0]).group(1))
+                out[(user, int(pattern.search(item[1]).group(1)))] = (uid, item[1])
+        m.logout()
+    return out
+
+
 def make_server(tmp: Path, extra_toml="", **kw) -> Server:
     s = Server(tmp, extra_toml, **kw)
     s.cli("domain", "add", s.domain)

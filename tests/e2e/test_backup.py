@@ -3,14 +3,12 @@ its control socket) while eight smtplib clients deliver; `backup verify` passes;
 directory on which a second server starts, and every message acknowledged before the backup started is there,
 byte-identical to the live server's copy, under the same UID. A backup whose blob was damaged fails verify with one
 line naming the file, and is not restored."""
-import imaplib
-import re
 import smtplib
 import threading
 import time
 from pathlib import Path
 
-from conftest import Server, make_server
+from conftest import Server, inbox_by_header, make_server
 
 USERS = {"alice@example.test": "alice-pw", "bob@example.test": "bob-pw"}
 
@@ -33,22 +31,6 @@ def deliver(server, start, acked, stop):
                 acked.append((n, to))
                 n += 8
 
-
-def stored(server):
-    """(user, X-Backup-Id) -> (uid, bytes), from INBOX over IMAP."""
-    out = {}
-    for user, pw in USERS.items():
-        m = imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=120)
-        m.login(user, pw)
-        m.select("INBOX", readonly=True)
-        typ, data = m.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
-        for item in data:
-            if isinstance(item, tuple):
-                uid = int(re.search(rb"UID (\d+)", item[0]).group(1))
-                n = int(re.search(rb"X-Backup-Id: (\d+)", item[1]).group(1))
-                out[(user, n)] = (uid, item[1])
-        m.logout()
-    return out
 
 
 def test_backup_while_mail_arrives_restores_every_acknowledged_message(tmp_path):
@@ -83,9 +65,9 @@ def test_backup_while_mail_arrives_restores_every_acknowledged_message(tmp_path)
         target = tmp_path / "restored-data"
         r = live.cli("backup", "restore", str(folder), "--to", str(target))
         assert r.stdout.startswith(f"restored {folder.name} into {target}: "), r.stdout
-        original = stored(live)
+        original = inbox_by_header(live, USERS, "X-Backup-Id")
         restored = Server(tmp_path, data_dir=target).start()
-        copy = stored(restored)
+        copy = inbox_by_header(restored, USERS, "X-Backup-Id")
         for n, to in before:
             assert (to, n) in copy, (to, n)
             assert copy[(to, n)] == original[(to, n)], (to, n)

@@ -6,13 +6,12 @@ server; the backup is restored onto a fresh data directory, where `darwinmail ve
 and a server started on it has every message acknowledged before the backup started, under the same UID, with the
 same bytes. Prints the backup's and the checks' times."""
 import imaplib
-import re
 import smtplib
 import threading
 import time
 from pathlib import Path
 
-from conftest import Server, make_server
+from conftest import Server, inbox_by_header, make_server
 
 CLIENTS = 20
 PER_CLIENT = 50      # each client sends at least this many, and goes on until the backup has been taken,
@@ -52,22 +51,6 @@ def client(server, k, acked, reads, errors, done):
     except Exception as e:  # reported by the test, not lost in a thread
         errors.append(f"client {k}: {e!r}")
 
-
-def stored(server):
-    """(user, X-Live-Id) -> (uid, bytes), from INBOX over IMAP."""
-    out = {}
-    for user, pw in USERS.items():
-        m = imaplib.IMAP4("127.0.0.1", server.port("imap"), timeout=120)
-        m.login(user, pw)
-        m.select("INBOX", readonly=True)
-        typ, data = m.uid("FETCH", "1:*", "(UID BODY.PEEK[])")
-        for item in data:
-            if isinstance(item, tuple):
-                uid = int(re.search(rb"UID (\d+)", item[0]).group(1))
-                n = int(re.search(rb"X-Live-Id: (\d+)", item[1]).group(1))
-                out[(user, n)] = (uid, item[1])
-        m.logout()
-    return out
 
 
 def test_backup_while_20_clients_deliver_and_read_restores_a_store_that_verifies(tmp_path):
@@ -121,9 +104,9 @@ def test_backup_while_20_clients_deliver_and_read_restores_a_store_that_verifies
         assert r.returncode == 0, r.stdout + r.stderr
         assert r.stdout.startswith(f"OK: {target}: "), r.stdout
 
-        original = stored(live)
+        original = inbox_by_header(live, USERS, "X-Live-Id")
         restored.start()
-        copy = stored(restored)
+        copy = inbox_by_header(restored, USERS, "X-Live-Id")
         missing = [(to, n) for to, n in before if (to, n) not in copy]
         assert not missing, f"{len(missing)} acknowledged messages missing, e.g. {missing[:5]}"
         for to, n in before:
