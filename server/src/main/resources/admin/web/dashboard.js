@@ -27,7 +27,7 @@ function render(d) {
     const tr = document.createElement('tr');
     cell(tr, l.name);
     cell(tr).appendChild(badge(l.state));
-    cell(tr, l.address || 'not configured');
+    cell(tr, l.address ? l.address.replace(/:\d+$/, '') : 'not configured'); // the host; the bound port is the next column
     cell(tr, l.port > 0 ? l.port : '');
     tr.dataset.service = l.name;
     tb.appendChild(tr);
