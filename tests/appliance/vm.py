@@ -7,6 +7,7 @@ of DSP0243) carrying the appliance's OVF properties.
 Only the QEMU process this object started is ever stopped, by its PID.
 """
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -17,10 +18,37 @@ from xml.sax.saxutils import quoteattr
 QEMU = "qemu-system-x86_64"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = (int(x) for x in f.read().split())
+            return low, high
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def free_port(taken=()):
+    """A loopback port that is free now and outside the kernel's ephemeral range.
+
+    QEMU binds its forwards a moment after this returns; a port from the
+    ephemeral range (what bind(0) hands out) can meanwhile become the local end
+    of one of the many outgoing connections the tests make (ssh, smtplib), and
+    QEMU then exits at start with "Could not set up host forwarding rule".
+    """
+    low, high = _ephemeral_range()
+    candidates = range(20000, low) if low > 21000 else range(high + 1, 65536)
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.choice(candidates)
+        if port in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free loopback port outside the ephemeral range")
 
 
 def ovf_env_iso(path, properties):
@@ -52,7 +80,9 @@ class VM:
         self.ssh_user = ssh_user
         self.ssh_key = ssh_key
         self.name = name
-        self.ports = {guest: free_port() for guest in forwards}
+        self.ports = {}
+        for guest in forwards:
+            self.ports[guest] = free_port(taken=set(self.ports.values()))
         self.serial = os.path.join(workdir, name + "-serial.log")
         self.proc = None
         self.ssh_config = os.path.join(workdir, name + "-ssh_config")
@@ -97,11 +127,30 @@ class VM:
             raise RuntimeError("ssh %r failed (%d): %s%s" % (command, r.returncode, r.stdout, r.stderr))
         return r
 
+    def qemu_log(self):
+        try:
+            with open(os.path.join(self.workdir, self.name + "-qemu.log")) as f:
+                return f.read()[-2000:].strip()
+        except OSError:
+            return ""
+
     def wait_ssh(self, timeout=900):
         deadline = time.monotonic() + timeout
+        restarts = 0
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("QEMU exited with %s; see %s" % (self.proc.returncode, self.serial))
+                said = self.qemu_log()
+                # A forward whose port was taken between free_port() and QEMU's bind: new ports, once more.
+                if "host forwarding" in said and restarts < 2 and time.monotonic() - self.started < 60:
+                    restarts += 1
+                    taken = set()
+                    for guest in self.ports:
+                        self.ports[guest] = free_port(taken=taken)
+                        taken.add(self.ports[guest])
+                    self.start()
+                    continue
+                raise RuntimeError("QEMU exited with %s: %s; see %s"
+                                   % (self.proc.returncode, said or "(it printed nothing)", self.serial))
             try:
                 if self.ssh("true", check=False, timeout=60).returncode == 0:
                     return time.monotonic() - self.started
