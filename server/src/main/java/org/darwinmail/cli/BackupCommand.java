@@ -1,10 +1,14 @@
 package org.darwinmail.cli;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.darwinmail.DarwinMail;
+import org.darwinmail.config.BackupS3Config;
+import org.darwinmail.config.ConfigException;
 import org.darwinmail.store.Backup;
+import org.darwinmail.store.BucketBackup;
 import org.darwinmail.store.BackupScheduler;
 import org.darwinmail.store.DataDir;
 import picocli.CommandLine.Command;
@@ -20,7 +24,9 @@ import picocli.CommandLine.Spec;
  * the data directory while the server runs (the command then runs inside it, over the control socket, like the
  * others), its check, and its restoration into an empty data directory. Backups go to a folder,
  * {@code <data_dir>/backup} unless told (the automatic backups before a migration are there too); another disk is
- * better, a hard-linked backup on the same disk shares its blobs with the data.
+ * better, a hard-linked backup on the same disk shares its blobs with the data. Or to a bucket: wherever a folder is
+ * taken, {@code s3://BUCKET[/PREFIX]} ({@link BucketBackup}, reached with {@code [backup.s3]}), and a backup there is
+ * {@code s3://BUCKET[/PREFIX]/NAME}.
  */
 @Command(name = "backup", description = "Back up, check and restore the data directory.", subcommands = {
     BackupCommand.Create.class, BackupCommand.ListBackups.class, BackupCommand.Verify.class,
@@ -45,12 +51,18 @@ final class BackupCommand {
   static final class BackupName {
     @Parameters(index = "0", paramLabel = "NAME")
     String name;
-    @Option(names = "--dir", paramLabel = "DIR", description = "Folder of the backups (default: <data_dir>/backup).")
-    Path dir;
+    @Option(names = "--dir", paramLabel = "DIR", description = "Folder of the backups (default: <data_dir>/backup),"
+        + " or s3://BUCKET[/PREFIX].")
+    String dir;
 
     /** NAME in DIR, or a path to a backup's folder. */
     Path resolve(Main main) {
-      return backup(main, name, dir);
+      return backup(main, name, dir == null ? null : Path.of(dir));
+    }
+
+    /** The backup in a bucket NAME or DIR names, or null when it is in a folder. */
+    InBucket inBucket(Main main) {
+      return BackupCommand.inBucket(main, name, dir);
     }
   }
 
@@ -59,19 +71,75 @@ final class BackupCommand {
     return name.contains("/") ? folder(main, Path.of(name)) : folder(main, dir).resolve(name);
   }
 
+  /** A backup in a bucket: the bucket destination and the backup's name there. */
+  record InBucket(BucketBackup.Target target, String name) {
+    String location() {
+      return target.location(name);
+    }
+  }
+
+  /**
+   * The backup NAME in bucket DIR ({@code s3://BUCKET[/PREFIX]}), or NAME given as {@code s3://BUCKET[/PREFIX]/NAME};
+   * null when neither is a bucket.
+   */
+  static InBucket inBucket(Main main, String name, String dir) {
+    if (BackupS3Config.isBucket(name)) {
+      if (dir != null) {
+        throw new CliException("give the backup as s3://BUCKET[/PREFIX]/NAME or as NAME with --dir, not both");
+      }
+      int slash = name.lastIndexOf('/');
+      if (slash < BackupS3Config.SCHEME.length()) {
+        throw new CliException(name + " names no backup: give s3://BUCKET[/PREFIX]/NAME");
+      }
+      return new InBucket(target(main, name.substring(0, slash)), checkedName(name.substring(slash + 1)));
+    }
+    if (BackupS3Config.isBucket(dir)) {
+      return new InBucket(target(main, dir), checkedName(name));
+    }
+    return null;
+  }
+
+  /**
+   * {@link BucketBackup#verify}, the backup downloaded under {@code <data_dir>/backup} (the data disk: a temporary
+   * file system may be too small for it).
+   */
+  static Backup.Report verifyInBucket(Main main, InBucket in) {
+    Path dataDir = main.cli.dataDir(main.config).toAbsolutePath();
+    return BucketBackup.verify(in.target(), in.name(), Files.isDirectory(dataDir) ? DataDir.of(dataDir).backup()
+        : Path.of(System.getProperty("java.io.tmpdir"))); // never a data directory made by a verify
+  }
+
+  private static String checkedName(String name) {
+    if (!name.matches("[A-Za-z0-9._-]{1,200}") || name.equals(".") || name.equals("..")) {
+      throw new CliException("\"" + name + "\" is not a backup's name");
+    }
+    return name;
+  }
+
+  /** The bucket destination {@code s3://...} with the settings' {@code [backup.s3]}. */
+  static BucketBackup.Target target(Main main, String destination) {
+    try {
+      return main.cli.config(main.config).backup().s3().target(destination);
+    } catch (ConfigException e) {
+      throw new CliException(e.getMessage());
+    }
+  }
+
   @Command(name = "create", description = "Back up the data directory into a new folder under DIR (default:"
-      + " <data_dir>/backup), without stopping mail. Prints the backup's folder.")
+      + " <data_dir>/backup), or into s3://BUCKET[/PREFIX] ([backup.s3] in the settings), without stopping mail."
+      + " Prints the backup's folder or location.")
   static final class Create implements Callable<Integer> {
     @ParentCommand
     BackupCommand parent;
     @Spec
     CommandSpec spec;
-    @Parameters(index = "0", arity = "0..1", paramLabel = "DIR")
-    Path dir;
+    @Parameters(index = "0", arity = "0..1", paramLabel = "DIR", description = "A folder, or s3://BUCKET[/PREFIX].")
+    String dir;
 
     @Override
     public Integer call() throws Exception {
-      Path dest = folder(parent.main, dir);
+      BucketBackup.Target bucket = BackupS3Config.isBucket(dir) ? target(parent.main, dir) : null;
+      Path dest = bucket != null ? null : folder(parent.main, dir == null ? null : Path.of(dir));
       if (!parent.main.cli.hasData(parent.main.config)) { // opening the services would create the data directory
         throw new CliException("no data yet in " + parent.main.cli.dataDir(parent.main.config) + ": nothing to back"
             + " up");
@@ -82,6 +150,16 @@ final class BackupCommand {
       }
       DarwinMail.Services s = Main.services(parent.main);
       long t0 = System.nanoTime();
+      if (bucket != null) {
+        BucketBackup.Uploaded u = BucketBackup.online(s.db(), s.mail(), s.blobs(), s.config().dataDir(), bucket,
+            "darwinmail", false, 0, 0);
+        double secs = (System.nanoTime() - t0) / 1e9;
+        spec.commandLine().getOut().printf("%s%n%d messages, %d blobs (%d uploaded, %d in the bucket already), %d"
+            + " files, %.1f MB (%.1f MB uploaded) in %.1f s: %.0f messages/s, %.1f MB/s%n", u.location(),
+            u.messages(), u.blobs(), u.uploadedBlobs(), u.blobs() - u.uploadedBlobs(), u.files(), u.bytes() / 1e6,
+            u.uploadedBytes() / 1e6, secs, u.messages() / secs, u.uploadedBytes() / 1e6 / secs);
+        return 0;
+      }
       Backup.Created b = Backup.online(s.db(), s.mail(), s.blobs(), s.config().dataDir(), dest, "darwinmail");
       double secs = (System.nanoTime() - t0) / 1e9;
       spec.commandLine().getOut().printf("%s%n%d messages, %d blobs (%d linked), %d files, %.1f MB in %.1f s%n",
@@ -90,32 +168,44 @@ final class BackupCommand {
     }
   }
 
-  @Command(name = "list", description = "List the backups in DIR (default: <data_dir>/backup).")
+  @Command(name = "list", description = "List the backups in DIR (default: <data_dir>/backup), or in"
+      + " s3://BUCKET[/PREFIX] (complete ones only: an upload without its MANIFEST is not a backup).")
   static final class ListBackups implements Callable<Integer> {
     @ParentCommand
     BackupCommand parent;
     @Spec
     CommandSpec spec;
     @Parameters(index = "0", arity = "0..1", paramLabel = "DIR")
-    Path dir;
+    String dir;
 
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      for (Backup.Listed l : Backup.listBackups(folder(parent.main, dir))) {
+      if (BackupS3Config.isBucket(dir)) {
+        for (BucketBackup.Listed l : BucketBackup.list(target(parent.main, dir))) {
+          out.println(line(l.name(), l.head()));
+        }
+        return 0;
+      }
+      for (Backup.Listed l : Backup.listBackups(folder(parent.main, dir == null ? null : Path.of(dir)))) {
         var h = l.head();
         String name = l.folder().getFileName().toString();
         if (h.isEmpty()) {
           out.println(name + "\tdatabase only (an automatic backup made by 0.2.0: no bodies, no manifest)");
-        } else if (h.containsKey("error")) {
-          out.println(name + "\tunreadable: " + h.get("error"));
         } else {
-          out.println(name + "\t" + h.getOrDefault("created", "?") + "\tDarwin Mail " + h.getOrDefault("written_by",
-              "?") + "\tschema " + h.getOrDefault("database_schema", "?") + "\t" + h.getOrDefault("messages", "?")
-              + " messages\t" + h.getOrDefault("blobs", "?") + " blobs");
+          out.println(line(name, h));
         }
       }
       return 0;
+    }
+
+    private static String line(String name, java.util.Map<String, String> h) {
+      if (h.containsKey("error")) {
+        return name + "\tunreadable: " + h.get("error");
+      }
+      return name + "\t" + h.getOrDefault("created", "?") + "\tDarwin Mail " + h.getOrDefault("written_by", "?")
+          + "\tschema " + h.getOrDefault("database_schema", "?") + "\t" + h.getOrDefault("messages", "?")
+          + " messages\t" + h.getOrDefault("blobs", "?") + " blobs";
     }
   }
 
@@ -131,8 +221,9 @@ final class BackupCommand {
 
     @Override
     public Integer call() {
-      Path b = named.resolve(parent.main);
-      Backup.Report r = Backup.verify(b);
+      InBucket in = named.inBucket(parent.main);
+      String b = in != null ? in.location() : named.resolve(parent.main).toString();
+      Backup.Report r = in != null ? verifyInBucket(parent.main, in) : Backup.verify(Path.of(b));
       PrintWriter out = spec.commandLine().getOut();
       for (String p : r.problems()) {
         out.println(p);
@@ -161,10 +252,12 @@ final class BackupCommand {
 
     @Override
     public Integer call() {
-      Path b = named.resolve(parent.main);
+      InBucket in = named.inBucket(parent.main);
       Path target = folder(parent.main, to);
-      Backup.Restored r = Backup.restore(b, target);
-      spec.commandLine().getOut().println("restored " + b.getFileName() + " into " + r.dataDir() + ": "
+      String b = in != null ? in.name() : named.resolve(parent.main).getFileName().toString();
+      Backup.Restored r = in != null ? BucketBackup.restore(in.target(), in.name(), target)
+          : Backup.restore(named.resolve(parent.main), target);
+      spec.commandLine().getOut().println("restored " + b + " into " + r.dataDir() + ": "
           + r.messages() + " messages, " + r.blobs() + " blobs (" + r.linked() + " linked), " + r.files()
           + " files; point data_dir at it and start the server");
       return 0;
@@ -195,7 +288,7 @@ final class BackupCommand {
         return 0;
       }
       var b = cfg.backup();
-      out.println(b.enabled() ? "schedule: " + b.schedule() + " (UTC) into " + b.folder(cfg.dataDir()) + ", keeping "
+      out.println(b.enabled() ? "schedule: " + b.schedule() + " (UTC) into " + b.destination(cfg.dataDir()) + ", keeping "
           + b.keep() + (b.keepDays() > 0 ? " and those younger than " + b.keepDays() + " days" : "")
           + (next != null ? "; next at " + next : live == null ? " (the server is not running)" : "")
           : "schedule: off (set [backup] schedule in the settings)");

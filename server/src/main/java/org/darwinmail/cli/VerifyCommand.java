@@ -27,17 +27,21 @@ final class VerifyCommand implements Callable<Integer> {
   Main main;
   @Spec
   CommandSpec spec;
-  @Option(names = "--backup", paramLabel = "NAME", description = "A backup in --dir, or a path to one.")
+  @Option(names = "--backup", paramLabel = "NAME", description = "A backup in --dir, or a path to one, or"
+      + " s3://BUCKET[/PREFIX]/NAME.")
   String backup;
-  @Option(names = "--dir", paramLabel = "DIR", description = "Folder of the backups (default: <data_dir>/backup).")
-  Path dir;
+  @Option(names = "--dir", paramLabel = "DIR", description = "Folder of the backups (default: <data_dir>/backup),"
+      + " or s3://BUCKET[/PREFIX].")
+  String dir;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     if (backup != null) {
-      Path b = BackupCommand.backup(main, backup, dir);
-      Backup.Report r = Backup.verify(b);
+      BackupCommand.InBucket in = BackupCommand.inBucket(main, backup, dir);
+      String b = in != null ? in.location() : BackupCommand.backup(main, backup, dir == null ? null : Path.of(dir))
+          .toString();
+      Backup.Report r = in != null ? BackupCommand.verifyInBucket(main, in) : Backup.verify(Path.of(b));
       return report(out, r.problems(), r.problemCount(), "backup " + b + ": " + r.messages() + " messages, "
           + r.queued() + " queued, " + r.blobs() + " blobs (" + r.unreferenced() + " named by no row: stored after"
           + " the database copy or awaiting collection), " + r.files() + " files");

@@ -53,7 +53,7 @@ public record BlobsConfig(String backend, String endpoint, String bucket, String
         pathStyle = pathStyle != null && pathStyle;
         cacheMb = cacheMb == null ? 1024L : cacheMb;
         Checks.range("blobs.cache_mb", cacheMb, 1, 10_000_000);
-        checkEndpoint(endpoint);
+        checkEndpoint("blobs.endpoint", endpoint);
         if (!BUCKET.matcher(bucket).matches() || bucket.contains("..")) {
           throw new ConfigException("blobs.bucket: \"" + bucket + "\" is not a bucket name (3-63 lower-case"
               + " letters, digits, dots and hyphens, a letter or digit at each end)");
@@ -73,17 +73,18 @@ public record BlobsConfig(String backend, String endpoint, String bucket, String
     }
   }
 
-  private static void checkEndpoint(String endpoint) {
+  /** An S3 endpoint: {@code https://HOST[:PORT]} or {@code http://...}, no path; {@code key} names it in errors. */
+  static void checkEndpoint(String key, String endpoint) {
     URI u;
     try {
       u = new URI(endpoint);
     } catch (URISyntaxException e) {
-      throw new ConfigException("blobs.endpoint: \"" + endpoint + "\" is not a URL");
+      throw new ConfigException(key + ": \"" + endpoint + "\" is not a URL");
     }
     if (u.getScheme() == null || !(u.getScheme().equals("https") || u.getScheme().equals("http"))
         || u.getHost() == null || u.getUserInfo() != null || u.getQuery() != null || u.getFragment() != null
         || !(u.getRawPath() == null || u.getRawPath().isEmpty() || u.getRawPath().equals("/"))) {
-      throw new ConfigException("blobs.endpoint: \"" + endpoint + "\" is not https://HOST[:PORT] (or http://)");
+      throw new ConfigException(key + ": \"" + endpoint + "\" is not https://HOST[:PORT] (or http://)");
     }
   }
 

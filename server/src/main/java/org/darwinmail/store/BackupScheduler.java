@@ -44,11 +44,23 @@ public final class BackupScheduler implements AutoCloseable {
 
   /**
    * What {@code [backup]} says (config.BackupConfig.plan: this package does not read the configuration): the
-   * schedule as written, its interval or its time of day (UTC; neither: off), the folder, and the retention.
+   * schedule as written, its interval or its time of day (UTC; neither: off), the folder, the retention, and the
+   * bucket the backups go to instead of the folder ({@link BucketBackup}; null: the folder).
    */
-  public record Plan(String schedule, Duration every, LocalTime daily, Path folder, int keep, int keepDays) {
+  public record Plan(String schedule, Duration every, LocalTime daily, Path folder, int keep, int keepDays,
+      BucketBackup.Target bucket) {
+    /** Into a folder. */
+    public Plan(String schedule, Duration every, LocalTime daily, Path folder, int keep, int keepDays) {
+      this(schedule, every, daily, folder, keep, keepDays, null);
+    }
+
     public boolean enabled() {
       return every != null || daily != null;
+    }
+
+    /** Where the backups go, as the user reads it: the folder, or {@code s3://BUCKET/PREFIX}. */
+    public String destination() {
+      return bucket == null ? folder.toString() : bucket.location();
     }
   }
 
@@ -56,6 +68,15 @@ public final class BackupScheduler implements AutoCloseable {
   @FunctionalInterface
   public interface Maker {
     Backup.Created make(Path dest, String prefix);
+  }
+
+  /**
+   * How one backup to a bucket is made, verified before its upload, and retention applied after it
+   * ({@link BucketBackup#online}).
+   */
+  @FunctionalInterface
+  public interface BucketMaker {
+    BucketBackup.Uploaded make(BucketBackup.Target bucket, String prefix, int keep, int keepDays);
   }
 
   /**
@@ -91,6 +112,7 @@ public final class BackupScheduler implements AutoCloseable {
   private final Path dataDir;
   private final Path folder;
   private final Maker maker;
+  private final BucketMaker bucketMaker;
   private final Clock clock;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition wake = lock.newCondition();
@@ -100,10 +122,15 @@ public final class BackupScheduler implements AutoCloseable {
   private Thread thread;
 
   BackupScheduler(Plan config, Path dataDir, Maker maker, Clock clock) {
+    this(config, dataDir, maker, null, clock);
+  }
+
+  BackupScheduler(Plan config, Path dataDir, Maker maker, BucketMaker bucketMaker, Clock clock) {
     this.config = config;
     this.dataDir = dataDir;
     this.folder = config.folder();
     this.maker = maker;
+    this.bucketMaker = bucketMaker;
     this.clock = clock;
     this.last = read(dataDir);
   }
@@ -111,15 +138,21 @@ public final class BackupScheduler implements AutoCloseable {
   /** Starts the schedule of {@code config} (nothing runs while it is off; {@link #status} still reads the file). */
   public static BackupScheduler start(Plan config, Path dataDir, Database db, MailStore mail,
       BlobStore blobs) {
-    return start(config, dataDir, (dest, prefix) -> Backup.online(db, mail, blobs, dataDir, dest, prefix));
+    return start(config, dataDir, (dest, prefix) -> Backup.online(db, mail, blobs, dataDir, dest, prefix),
+        (bucket, prefix, keep, keepDays) -> BucketBackup.online(db, mail, blobs, dataDir, bucket, prefix, true, keep,
+            keepDays));
   }
 
   static BackupScheduler start(Plan config, Path dataDir, Maker maker) {
-    BackupScheduler s = new BackupScheduler(config, dataDir, maker, Clock.systemUTC());
+    return start(config, dataDir, maker, null);
+  }
+
+  static BackupScheduler start(Plan config, Path dataDir, Maker maker, BucketMaker bucketMaker) {
+    BackupScheduler s = new BackupScheduler(config, dataDir, maker, bucketMaker, Clock.systemUTC());
     if (config.enabled()) {
       s.next = s.first(s.clock.instant());
       s.thread = Thread.ofVirtual().name("backup-scheduler").start(s::loop);
-      log.info("scheduled backups {} into {}, keeping {}{}; the next at {}", config.schedule(), s.folder,
+      log.info("scheduled backups {} into {}, keeping {}{}; the next at {}", config.schedule(), config.destination(),
           config.keep(), config.keepDays() > 0 ? " and those younger than " + config.keepDays() + " days" : "",
           s.next);
     }
@@ -191,17 +224,13 @@ public final class BackupScheduler implements AutoCloseable {
     Instant started = clock.instant();
     Status s;
     try {
-      Backup.removePartial(folder, PREFIX);
-      Backup.Created b = maker.make(folder, PREFIX);
-      Backup.Report r = Backup.verify(b.path());
-      if (!r.ok()) {
-        s = new Status(started, clock.instant(), false, "the new backup " + b.path() + " does not verify: "
-            + r.problems().getFirst() + (r.problemCount() > 1 ? " (and " + (r.problemCount() - 1) + " more)" : "")
-            + "; no older backup deleted", b.path().toString(), r.messages(), r.blobs(), b.bytes(), 0, next);
+      if (config.bucket() != null) {
+        // Verified before its upload (the staged copy), each object's SHA-256 checked by the bucket, retention after.
+        BucketBackup.Uploaded u = bucketMaker.make(config.bucket(), PREFIX, config.keep(), config.keepDays());
+        s = new Status(started, clock.instant(), true, "", u.location(), u.messages(), u.blobs(), u.bytes(),
+            u.deleted(), next);
       } else {
-        int deleted = retain(b.path());
-        s = new Status(started, clock.instant(), true, "", b.path().toString(), r.messages(), r.blobs(), b.bytes(),
-            deleted, next);
+        s = intoFolder(started);
       }
     } catch (RuntimeException | IOException e) {
       s = new Status(started, clock.instant(), false, Errors.plain(e), "", 0, 0, 0, 0, next);
@@ -213,10 +242,25 @@ public final class BackupScheduler implements AutoCloseable {
           s.backup(), s.messages(), s.blobs(), s.bytes(), Duration.between(s.started(), s.finished()).toSeconds(),
           s.deleted(), s.next());
     } else {
-      log.warn("scheduled backup into {} failed: {}{}", folder, s.error(),
+      log.warn("scheduled backup into {} failed: {}{}", config.destination(), s.error(),
           s.next() == null ? "" : "; trying again at " + s.next());
     }
     return s;
+  }
+
+  /** A backup into the folder, verified, then retention there. */
+  private Status intoFolder(Instant started) throws IOException {
+    Backup.removePartial(folder, PREFIX);
+    Backup.Created b = maker.make(folder, PREFIX);
+    Backup.Report r = Backup.verify(b.path());
+    if (!r.ok()) {
+      return new Status(started, clock.instant(), false, "the new backup " + b.path() + " does not verify: "
+          + r.problems().getFirst() + (r.problemCount() > 1 ? " (and " + (r.problemCount() - 1) + " more)" : "")
+          + "; no older backup deleted", b.path().toString(), r.messages(), r.blobs(), b.bytes(), 0, next);
+    }
+    int deleted = retain(b.path());
+    return new Status(started, clock.instant(), true, "", b.path().toString(), r.messages(), r.blobs(), b.bytes(),
+        deleted, next);
   }
 
   /**
@@ -279,7 +323,7 @@ public final class BackupScheduler implements AutoCloseable {
   public static String json(Plan config, Path dataDir, Status last, Instant next, Instant now) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("schedule", config.schedule());
-    m.put("folder", config.folder().toString());
+    m.put("folder", config.destination());
     m.put("keep", config.keep());
     m.put("keep_days", config.keepDays());
     m.put("next", next == null ? null : next.toString());
