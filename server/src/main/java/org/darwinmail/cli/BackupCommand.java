@@ -288,7 +288,8 @@ final class BackupCommand {
         return 0;
       }
       var b = cfg.backup();
-      out.println(b.enabled() ? "schedule: " + b.schedule() + " (UTC) into " + b.destination(cfg.dataDir()) + ", keeping "
+      out.println(b.enabled() ? "schedule: " + b.schedule() + " (UTC) into " + b.destination(cfg.dataDir())
+          + ", keeping "
           + b.keep() + (b.keepDays() > 0 ? " and those younger than " + b.keepDays() + " days" : "")
           + (next != null ? "; next at " + next : live == null ? " (the server is not running)" : "")
           : "schedule: off (set [backup] schedule in the settings)");
