@@ -119,7 +119,9 @@ public final class BucketBackup {
       if (Files.exists(staging)) {
         Backup.deleteTree(staging); // a staged copy a killed process left
       }
+      long t0 = System.nanoTime();
       Backup.Created b = Backup.online(db, mail, blobs, dataDir, staging, namePrefix);
+      long t1 = System.nanoTime();
       if (verify) {
         Backup.Report r = Backup.verify(b.path());
         if (!r.ok()) {
@@ -127,7 +129,10 @@ public final class BucketBackup {
               + (r.problemCount() > 1 ? " (and " + (r.problemCount() - 1) + " more)" : "") + "; nothing uploaded");
         }
       }
+      long t2 = System.nanoTime();
       Uploaded u = upload(c, t, b.path(), b.messages());
+      log.info("{}: staged in {} ms, verified in {} ms, uploaded in {} ms", u.location(), (t1 - t0) / 1_000_000,
+          (t2 - t1) / 1_000_000, (System.nanoTime() - t2) / 1_000_000);
       if (keep > 0) {
         int deleted = retain(c, t, namePrefix, keep, keepDays, u.name(), Instant.now());
         u = new Uploaded(u.name(), u.location(), u.files(), u.blobs(), u.uploadedBlobs(), u.bytes(),

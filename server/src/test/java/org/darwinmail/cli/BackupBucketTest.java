@@ -21,6 +21,7 @@ import org.darwinmail.config.ServerConfig;
 import org.darwinmail.s3.S3Client;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.BlobRef;
+import org.darwinmail.store.BackupScheduler;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.BucketBackup;
 import org.darwinmail.store.MessageRow;
@@ -276,6 +277,64 @@ class BackupBucketTest {
     assertThat(objects(bucket, "r/backups/scheduled-19990101-000000")).isEmpty();
     assertThat(objects(bucket, "r/blobs")).extracting(p -> p.getFileName().toString()).hasSize(2)
         .doesNotContain(orphan);
+  }
+
+  @Test
+  void scheduledBackupsGoToTheBucketAndKeepTheNewest() throws Exception {
+    String bucket = s3.newBucket();
+    Path c = config("[backup]\nschedule = \"every 2s\"\nfolder = \"s3://" + bucket + "/sched\"\nkeep = 1\n");
+    ServerConfig cfg = ConfigLoader.load(c);
+    deliver(cfg, 1, 2);
+    BucketBackup.Target t = cfg.backup().s3().target("s3://" + bucket + "/sched");
+    List<String> made = new ArrayList<>();
+    try (var s = DarwinMail.Services.open(cfg);
+        BackupScheduler sched = BackupScheduler.start(cfg.backup().plan(cfg.dataDir()), cfg.dataDir(), s.db(),
+            s.mail(), s.blobs())) {
+      long deadline = System.nanoTime() + 120_000_000_000L;
+      while (made.size() < 2 && System.nanoTime() < deadline) {
+        BackupScheduler.Status st = sched.status();
+        if (st != null && (made.isEmpty() || !made.getLast().equals(st.backup()))) {
+          assertThat(st.ok()).as(st.error()).isTrue();
+          made.add(st.backup());
+        }
+        Thread.sleep(100);
+      }
+    }
+    assertThat(made).hasSize(2).allMatch(b -> b.startsWith("s3://" + bucket + "/sched/scheduled-"));
+    // keep = 1: the newest alone (a third one may have run before the scheduler stopped).
+    List<String> kept = BucketBackup.list(t).stream().map(BucketBackup.Listed::location).toList();
+    assertThat(kept).hasSize(1).doesNotContain(made.getFirst());
+    String[] status = run("--config", c.toString(), "backup", "status");
+    assertThat(status[1]).contains("into s3://" + bucket + "/sched, keeping 1", "last: OK at", kept.getFirst());
+    assertThat(cfg.dataDir().resolve("backup").resolve(BucketBackup.STAGING)).doesNotExist();
+  }
+
+  /**
+   * The throughput of a backup to the bucket: {@code -Ddarwin.bucketBackupMessages=10000} for the figure in the
+   * README (300 by default, to keep the suite short). Each message is about 1 KB.
+   */
+  @Test
+  void throughputOfABackupOfManySmallMessages() throws Exception {
+    int n = Integer.getInteger("darwin.bucketBackupMessages", 300);
+    String bucket = s3.newBucket();
+    Path c = config("");
+    ServerConfig cfg = ConfigLoader.load(c);
+    try (var s = DarwinMail.Services.open(cfg)) {
+      s.directory().addDomain("one.test");
+      Account a = s.directory().addAccount("a@one.test", "a-password".toCharArray());
+      long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
+      for (int i = 0; i < n; i++) {
+        s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: message " + i + "\r\n\r\n"
+            + ("line " + i + " of a small message\r\n").repeat(30)), Instant.now());
+      }
+    }
+    String[] made = run("--config", c.toString(), "backup", "create", "s3://" + bucket);
+    assertThat(made[0]).as(made[2]).isEqualTo("0");
+    assertThat(made[1]).contains(n + " messages, " + n + " blobs (" + n + " uploaded");
+    System.out.println("bucket backup of " + n + " messages: " + made[1].lines().skip(1).findFirst().orElse(""));
+    String[] again = run("--config", c.toString(), "backup", "create", "s3://" + bucket);
+    assertThat(again[1]).contains("(0 uploaded, " + n + " in the bucket already)");
+    System.out.println("next bucket backup, nothing new: " + again[1].lines().skip(1).findFirst().orElse(""));
   }
 
   @Test
