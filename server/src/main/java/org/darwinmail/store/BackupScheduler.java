@@ -29,7 +29,9 @@ import tools.jackson.databind.json.JsonMapper;
  * {@code <folder>/scheduled-<yyyyMMdd-HHmmss>/}, verifies it ({@link Backup#verify}), and only then deletes the
  * scheduled backups that retention no longer keeps (the newest {@code keep}, and any younger than
  * {@code keep_days}). One backup at a time; a failure (a destination that is not writable, a full disk, a backup
- * that does not verify) is logged and recorded, and the next scheduled instant tries again. The last run's
+ * that does not verify) is logged and recorded, and the next scheduled instant tries again.
+ * With {@code folder = "s3://BUCKET/PREFIX"} the backups go to the bucket instead ({@link BucketBackup#online}: the
+ * staged copy verified before its upload, retention in the bucket after it). The last run's
  * outcome ({@link Status}: when, ok or the error, size, the next run) is kept in {@code <data_dir>/backup/
  * last-scheduled.json}, read back at start, so its age survives a restart; {@link #status()} is what the control
  * socket's {@code backup status} and the admin console show.
