@@ -402,10 +402,13 @@ public final class BucketBackup {
    * {@code stagingParent} (removed after): every file and body against the MANIFEST, the database booted from a copy.
    */
   public static Backup.Report verify(Target t, String name, Path stagingParent) {
+    Path root = null;
     Path staging = null;
     try (S3Client c = new S3Client(t.s3())) {
       Files.createDirectories(stagingParent);
-      staging = Files.createTempDirectory(stagingParent, ".bucket-verify-");
+      root = Files.createTempDirectory(stagingParent, ".bucket-verify-");
+      // One level down: a folder with a MANIFEST right under <data_dir>/backup would be listed as a backup there.
+      staging = Files.createDirectory(root.resolve(name));
       download(c, t, name, staging, false);
       return Backup.verify(staging);
     } catch (IOException e) {
@@ -413,8 +416,8 @@ public final class BucketBackup {
     } catch (StoreException e) {
       throw renamed(e, staging, t.location(name));
     } finally {
-      if (staging != null) {
-        Backup.deleteTree(staging);
+      if (root != null) {
+        Backup.deleteTree(root);
       }
     }
   }

@@ -141,6 +141,9 @@ class BackupBucketTest {
     assertThat(verified[0]).as(verified[1] + verified[2]).isEqualTo("0");
     assertThat(verified[1]).startsWith("OK: backup " + location + ": 5 messages");
     assertThat(run("--config", c.toString(), "backup", "verify", name, "--dir", dest)[0]).isEqualTo("0");
+    // The download verify checked is gone, and was never a backup of the local folder.
+    assertThat(Files.list(cfg.dataDir().resolve("backup")).map(p -> p.getFileName().toString()))
+        .noneMatch(n -> n.startsWith(".bucket"));
 
     Path restored = dir.resolve("restored");
     String[] r = run("--config", c.toString(), "backup", "restore", name, "--dir", dest, "--to", restored.toString());
