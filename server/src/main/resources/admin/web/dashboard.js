@@ -118,7 +118,11 @@ async function dnsHealth() {
     cell(tr).appendChild(link);
     cell(tr).appendChild(badge(DNS_WORDS[h.status] || h.status)).classList.add(h.status);
     cell(tr, `${h.counts.ok} of ${h.total} OK`);
-    cell(tr, h.problems.map((p) => `${p.type} ${p.name}: ${DNS_WORDS[p.status] || p.status}`).join('; '));
+    // wrong and can't-tell records by name (they need a look), missing ones counted (the DNS page lists them)
+    const named = h.problems.filter((p) => p.status !== 'missing')
+      .map((p) => `${p.type} ${p.name}: ${DNS_WORDS[p.status] || p.status}`);
+    if (h.counts.missing) named.push(`${h.counts.missing} missing`);
+    cell(tr, named.join('; '));
     tb.appendChild(tr);
   }
   say($('dns-note'), `As this server's DNS resolver sees them now; mail server ${r.data.hostname}.`

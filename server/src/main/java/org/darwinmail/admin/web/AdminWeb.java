@@ -135,7 +135,7 @@ public final class AdminWeb implements AutoCloseable {
     }
     AcmeRenewal renewal = new AcmeRenewal(acme, mail.tls(), o.clock()).start();
     AdminWeb web = new AdminWeb(net, bound, api, renewal);
-    api.console = new Console(mail, web::port, o.historyStep(), acme, renewal, domainDns);
+    api.console = new Console(mail, web::port, o.historyStep(), acme, renewal, domainDns, setup::tls);
     if (!api.setupDone()) {
       web.announceSetup(mail, codeFile);
     } else {

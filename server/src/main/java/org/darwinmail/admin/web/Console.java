@@ -42,7 +42,8 @@ final class Console {
   private final org.darwinmail.store.Directory directory;
 
   Console(DarwinMail mail, java.util.function.IntSupplier adminPort, Duration historyStep,
-      org.darwinmail.admin.tls.Acme acme, org.darwinmail.admin.tls.AcmeRenewal renewal, DomainDns dns) {
+      org.darwinmail.admin.tls.Acme acme, org.darwinmail.admin.tls.AcmeRenewal renewal, DomainDns dns,
+      java.util.function.Supplier<String> tlsChoice) {
     var s = mail.services();
     this.history = new History(io.micrometer.core.instrument.Metrics.globalRegistry, historyStep,
         Clock.systemUTC()).start();
@@ -51,7 +52,7 @@ final class Console {
     this.queueRows = s.queue();
     this.dns = dns;
     this.directory = s.directory();
-    this.dashboard = new Dashboard(mail, adminPort, history, acme, renewal);
+    this.dashboard = new Dashboard(mail, adminPort, history, acme, renewal, tlsChoice);
     this.queue = new ConsoleQueue(s.queue(), mail.delivery(), sends);
     this.trace = new ConsoleTrace(s.queue(), mail.delivery(), s.blobs());
   }

@@ -36,8 +36,12 @@ final class Dashboard {
   private final History history;
   private final Acme acme;
   private final AcmeRenewal renewal;
+  private final java.util.function.Supplier<String> tlsChoice;
 
-  Dashboard(DarwinMail mail, IntSupplier adminPort, History history, Acme acme, AcmeRenewal renewal) {
+  /** {@code tlsChoice}: what the wizard's TLS step did ("self-signed", "uploaded: ...", "ACME: ..."), or null. */
+  Dashboard(DarwinMail mail, IntSupplier adminPort, History history, Acme acme, AcmeRenewal renewal,
+      java.util.function.Supplier<String> tlsChoice) {
+    this.tlsChoice = tlsChoice;
     this.mail = mail;
     this.adminPort = adminPort;
     this.history = history;
@@ -86,8 +90,10 @@ final class Dashboard {
   }
 
   /**
-   * The certificate with where it came from ({@code source}: self-signed, uploaded or ACME: an ACME order is
-   * recorded and the served certificate is not self-signed) and, for ACME, the renewal's plan.
+   * The certificate with where it came from ({@code source}): ACME when an ACME order is recorded (the wizard forgets
+   * it when another certificate is installed) and the served certificate is not self-signed; uploaded when the
+   * wizard installed an uploaded one (self-signed or not) or the certificate is signed by a CA; else self-signed
+   * (the one the server made). For ACME, the renewal's plan.
    */
   private Map<String, Object> certificateCard() {
     Map<String, Object> c = certificate(mail.tls() == null ? null : mail.tls().certFile());
@@ -97,7 +103,9 @@ final class Dashboard {
     boolean selfSigned = (Boolean) c.get("selfSigned");
     AcmeRenewal.Plan plan = renewal == null || selfSigned ? null : renewal.plan();
     boolean fromAcme = !selfSigned && (plan != null || acme != null && acme.ordered() != null);
-    c.put("source", selfSigned ? "self-signed" : fromAcme ? "ACME" : "uploaded");
+    String choice = tlsChoice.get();
+    c.put("source", fromAcme ? "ACME" : !selfSigned || choice != null && choice.startsWith("uploaded") ? "uploaded"
+        : "self-signed");
     if (plan != null) {
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("hostname", plan.hostname());
