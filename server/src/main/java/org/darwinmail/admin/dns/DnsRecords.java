@@ -92,7 +92,8 @@ public final class DnsRecords {
     return out;
   }
 
-  static Seen check(Dns dns, Expected e) {
+  /** One expected record with what the resolver answers now. */
+  public static Seen check(Dns dns, Expected e) {
     return switch (e.type()) {
       case "MX" -> compare(e, mapped(dns.query(e.name(), Type.MX, MXRecord.class),
           r -> r.getPriority() + " " + r.getTarget().toString().toLowerCase(Locale.ROOT)), (want, got) ->

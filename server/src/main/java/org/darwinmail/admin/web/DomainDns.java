@@ -8,6 +8,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
 import org.darwinmail.admin.dns.DnsRecords;
 import org.darwinmail.config.HostPort;
@@ -19,8 +20,8 @@ import org.darwinmail.dns.Dns;
  * The DNS records of one mail domain as the wizard's step 7 and the console's DNS page show them: what to publish
  * ({@link DnsRecords#expected}: MX, the host's address, SPF, DKIM when signing is on, DMARC, autoconfig /
  * autodiscover, the SRV records of the client listeners that are on) beside what the server's resolver answers
- * now. Domains are checked side by side on virtual threads, so a resolver that does not answer costs one timeout
- * per record, not one per domain.
+ * now. The records of every domain are looked up side by side on virtual threads ({@link #MAX_LOOKUPS} at most
+ * in flight), so a resolver that does not answer costs a few timeouts, not one per record and domain.
  */
 final class DomainDns {
   /** The dashboard checks at most this many domains (the DNS page checks any one). */
@@ -30,7 +31,11 @@ final class DomainDns {
   record Parts(Dns dns, Dkim dkim, boolean dkimOn, ListenConfig listen, Supplier<String> hostname,
       Supplier<String> address) {}
 
+  /** Lookups in flight at once, over all requests: the dashboard's 50 domains do not flood the resolver. */
+  static final int MAX_LOOKUPS = 32;
+
   private final Parts parts;
+  private final Semaphore inFlight = new Semaphore(MAX_LOOKUPS);
 
   DomainDns(Parts parts) {
     this.parts = parts;
@@ -83,7 +88,7 @@ final class DomainDns {
     List<DnsRecords.Expected> expected = expected(domain);
     List<Map<String, Object>> rows = new ArrayList<>();
     Map<String, Integer> counts = counts();
-    for (DnsRecords.Seen s : DnsRecords.check(parts.dns(), expected)) {
+    for (DnsRecords.Seen s : checkAll(expected)) {
       Map<String, Object> row = new LinkedHashMap<>();
       row.put("name", s.record().name());
       row.put("type", s.record().type());
@@ -140,6 +145,36 @@ final class DomainDns {
       throw new IllegalStateException("DNS check failed: " + e.getCause().getMessage(), e.getCause());
     }
     return out;
+  }
+
+  /**
+   * Every record looked up at once, one virtual thread each (at most {@link #MAX_LOOKUPS} in flight): a silent
+   * resolver costs one timeout, not fourteen.
+   */
+  private List<DnsRecords.Seen> checkAll(List<DnsRecords.Expected> expected) {
+    try (ExecutorService ex = Executors.newVirtualThreadPerTaskExecutor()) {
+      List<Future<DnsRecords.Seen>> lookups = new ArrayList<>();
+      for (DnsRecords.Expected e : expected) {
+        lookups.add(ex.submit(() -> {
+          inFlight.acquire();
+          try {
+            return DnsRecords.check(parts.dns(), e);
+          } finally {
+            inFlight.release();
+          }
+        }));
+      }
+      List<DnsRecords.Seen> out = new ArrayList<>();
+      for (Future<DnsRecords.Seen> f : lookups) {
+        out.add(f.get());
+      }
+      return out;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while checking DNS", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("DNS check failed: " + e.getCause().getMessage(), e.getCause());
+    }
   }
 
   private static Map<String, Integer> counts() {

@@ -204,4 +204,25 @@ class ConsoleDnsTest {
     assertThat(Instant.parse(last.path("finished").asString())).isBefore(Instant.now().plusSeconds(1));
     assertThat(last.path("backup").asString()).startsWith(backups.resolve("scheduled-").toString());
   }
+
+  @Test
+  void aSilentResolverCostsAFewTimeoutsNotOnePerRecord() throws Exception {
+    try (java.net.DatagramSocket silent = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+      // every query reaches a socket that never answers (timeout 1 s per query)
+      start(c -> c.withDns(new DnsConfig(List.of("127.0.0.1:" + silent.getLocalPort()), 1)));
+      server.services().directory().addDomain("two.test");
+      server.services().directory().addDomain("three.test");
+      long t0 = System.nanoTime();
+      JsonNode health = get("/api/dns");
+      long millis = (System.nanoTime() - t0) / 1_000_000;
+      assertThat(health.path("domains").size()).isEqualTo(3);
+      health.path("domains").forEach(h -> {
+        assertThat(h.path("status").asString()).isEqualTo("unknown");
+        assertThat(h.path("counts").path("unknown").asInt()).isEqualTo(h.path("total").asInt());
+      });
+      // 3 domains x 14 records one after the other would take 42 timeouts at least
+      assertThat(millis).as("%d ms", millis).isLessThan(15_000);
+      System.out.println("ConsoleDnsTest: /api/dns for 3 domains (42 records) on a silent resolver: " + millis + " ms");
+    }
+  }
 }
