@@ -57,7 +57,10 @@ async function remove(kind, key) {
   await refresh();
 }
 
+// The forms' buttons are disabled in the HTML until their handler is attached here: a click before this module
+// ran would otherwise submit the form natively (a GET of the page) and lose what was typed.
 function form(id, errorId, path, body) {
+  $(id).querySelector('button[type=submit]').disabled = false;
   $(id).addEventListener('submit', async (e) => {
     e.preventDefault();
     say($(errorId), '');

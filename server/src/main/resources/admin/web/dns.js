@@ -60,6 +60,7 @@ if (await session()) {
     pick.appendChild(o);
   }
   if (domains.includes(wanted)) pick.value = wanted;
+  $('pick').querySelector('button').disabled = false; // disabled in the HTML until this handler is attached
   $('pick').addEventListener('submit', async (e) => {
     e.preventDefault();
     history.replaceState(null, '', '?' + new URLSearchParams({ domain: pick.value }));
