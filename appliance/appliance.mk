@@ -5,7 +5,7 @@
 #   make image            the system disk, provisioned by Ansible under QEMU (packer qemu)
 #   make ova              the OVA: image + blank data disk + OVF descriptor + manifest
 #   make ova-vmware       the production build: EL 9 + kickstart under VMware (packer vmware-iso)
-#   make appliance-lint   ansible-lint, ansible-playbook --syntax-check, packer validate
+#   make appliance-lint   ansible-lint, ansible-playbook --syntax-check, packer validate, nft -c of the firewall
 #   make appliance-test   lint, build, boot the OVA under QEMU (TCG), Testinfra, mail, disk swap
 
 APPLIANCE_BUILD   ?= build/appliance
@@ -37,7 +37,7 @@ A_PACKER_VARS = -var version=$(APPLIANCE_VERSION) -var git_commit=$(APPLIANCE_CO
 
 # Host tools (Debian packages), installed only when missing.
 appliance-deps:
-	@tools/apt-ensure qemu-system-x86 qemu-utils mmdebstrap packer ansible-core ansible-lint \
+	@tools/apt-ensure qemu-system-x86 qemu-utils mmdebstrap packer ansible-core ansible-lint nftables \
 		python3-testinfra python3-pytest grub-pc-bin grub2-common fdisk xorriso openssh-client e2fsprogs
 
 $(A_KEY):
@@ -92,6 +92,8 @@ appliance-lint: appliance-deps $(A_KEY)
 	cd ansible && ansible-playbook --syntax-check -i localhost, site.yml
 	packer validate $(A_PACKER_VARS) packer/
 	appliance/scripts/render-kickstart.sh $(AB)/http-lint $(A_KEY).pub $(APPLIANCE_VERSION) >/dev/null
+	mkdir -p $(AB) && $(PY) appliance/scripts/render-nftables.py > $(AB)/nftables-lint.conf
+	nft -c -f $(AB)/nftables-lint.conf
 	bash -n appliance/scripts/build-base.sh appliance/scripts/jlink-runtime.sh appliance/scripts/make-bundle.sh \
 		appliance/scripts/render-kickstart.sh appliance/scripts/timed
 	@echo "appliance-lint: passed"

@@ -4,13 +4,16 @@
 // [dns] servers. Queries are bounded by the UDP datagram; anything that does not parse is dropped.
 const dgram = require('node:dgram');
 
-const TYPES = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28 };
+const TYPES = { A: 1, CNAME: 5, PTR: 12, MX: 15, TXT: 16, AAAA: 28, SRV: 33 };
 
-// What the wizard test expects to see (wizard.spec.js): each status of the DNS step once.
+// What the wizard test expects to see (wizard.spec.js): each status of the DNS step once; dns.spec.js: an SRV record
+// published right (imaps) and one with the wrong port (submissions).
 const RECORDS = {
   'mail.example.test': [['A', '192.0.2.10']],
   '10.2.0.192.in-addr.arpa': [['PTR', 'mail.example.test']],
   'example.test': [['MX', [10, 'mail.example.test']], ['TXT', 'v=spf1 -all']],
+  '_imaps._tcp.example.test': [['SRV', [0, 1, 993, 'mail.example.test']]],
+  '_submissions._tcp.example.test': [['SRV', [0, 1, 4650, 'mail.example.test']]],
 };
 const REFUSED_ZONES = ['_dmarc.example.test', 'zen.spamhaus.org', 'bl.spamcop.net', 'b.barracudacentral.org'];
 
@@ -30,6 +33,13 @@ function rdata(type, value) {
     case 'A': return Buffer.from(value.split('.').map(Number));
     case 'CNAME': case 'PTR': return encodeName(value);
     case 'MX': { const p = Buffer.alloc(2); p.writeUInt16BE(value[0]); return Buffer.concat([p, encodeName(value[1])]); }
+    case 'SRV': { // RFC 2782: priority, weight, port, target
+      const p = Buffer.alloc(6);
+      p.writeUInt16BE(value[0], 0);
+      p.writeUInt16BE(value[1], 2);
+      p.writeUInt16BE(value[2], 4);
+      return Buffer.concat([p, encodeName(value[3])]);
+    }
     case 'TXT': {
       const chunks = [];
       for (let i = 0; i < value.length; i += 255) {

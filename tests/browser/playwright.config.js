@@ -16,6 +16,7 @@ module.exports = defineConfig({
     { name: 'wizard', testMatch: /wizard\.spec\.js$/ },
     { name: 'console', testMatch: /console\.spec\.js$/, dependencies: ['wizard'] },
     { name: 'operations', testMatch: /operations\.spec\.js$/, dependencies: ['wizard'] },
+    { name: 'dns', testMatch: /dns\.spec\.js$/, dependencies: ['wizard'] },
   ],
   use: {
     browserName: 'chromium',

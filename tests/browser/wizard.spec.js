@@ -197,8 +197,8 @@ test.describe.serial('first-run wizard', () => {
     await expect(page.locator('#sum-aliases')).toHaveText('postmaster@example.test, abuse@example.test');
     await expect(page.locator('#sum-address')).toHaveText('192.0.2.10');
     await expect(page.locator('#sum-tls')).toContainText('uploaded: CN=mail.example.test');
-    await expect(page.locator('#sum-dns')).toHaveText('2 of 8');
-    await expect(page.locator('#sum-pending')).toContainText('Publish the DNS records of step 7 (2 of 8 seen so far)');
+    await expect(page.locator('#sum-dns')).toHaveText('3 of 14');
+    await expect(page.locator('#sum-pending')).toContainText('Publish the DNS records of step 7 (3 of 14 seen so far)');
     expect(await page.evaluate(() => window.pwned)).toBeUndefined();
     expect(await page.locator('#sum-admin script, #sum-admin img').count()).toBe(0);
     expect(dialogs).toEqual([]);

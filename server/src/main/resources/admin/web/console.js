@@ -1,7 +1,5 @@
 // The console: domains, mailboxes and aliases over the JSON API. Every name is set with textContent.
-import { api, setCsrf, say } from '/static/api.js';
-
-const $ = (id) => document.getElementById(id);
+import { $, api, session, say } from '/static/nav.js';
 
 function rows(tbody, items, kind) {
   tbody.replaceChildren();
@@ -11,6 +9,15 @@ function rows(tbody, items, kind) {
       const td = document.createElement('td');
       td.textContent = c;
       tr.appendChild(td);
+    }
+    if (kind === 'domains') {
+      const link = document.createElement('a');
+      link.href = '/console/dns?' + new URLSearchParams({ domain: key });
+      link.textContent = 'DNS records';
+      link.setAttribute('aria-label', `DNS records of ${key}`);
+      const dnsCell = document.createElement('td');
+      dnsCell.appendChild(link);
+      tr.appendChild(dnsCell);
     }
     const td = document.createElement('td');
     const b = document.createElement('button');
@@ -50,7 +57,10 @@ async function remove(kind, key) {
   await refresh();
 }
 
+// The forms' buttons are disabled in the HTML until their handler is attached here: a click before this module
+// ran would otherwise submit the form natively (a GET of the page) and lose what was typed.
 function form(id, errorId, path, body) {
+  $(id).querySelector('button[type=submit]').disabled = false;
   $(id).addEventListener('submit', async (e) => {
     e.preventDefault();
     say($(errorId), '');
@@ -68,18 +78,4 @@ form('form-domain', 'error-domain', '/api/domains', () => ({ name: $('new-domain
 form('form-user', 'error-user', '/api/users', () => ({ address: $('new-user').value.trim(), password: $('new-user-password').value }));
 form('form-alias', 'error-alias', '/api/aliases', () => ({ source: $('new-alias').value.trim(), targets: $('new-alias-targets').value }));
 
-$('logout').addEventListener('click', async () => {
-  const r = await api('POST', '/api/logout', {});
-  if (!r.ok) return say($('error'), r.data.error || `Refused (${r.status}).`);
-  location.assign(r.data.next);
-});
-
-async function load() {
-  const s = await api('GET', '/api/session');
-  if (s.status === 401) return location.replace('/login');
-  setCsrf(s.data.csrf);
-  $('who').textContent = s.data.displayName ? `${s.data.displayName} (${s.data.user})` : s.data.user;
-  await refresh();
-}
-
-load();
+if (await session()) await refresh();

@@ -1,7 +1,51 @@
-// What every console page shares: the session (its CSRF token), who is signed in, signing out, the current tab.
+// What every console page shares: the header and the navigation bar (rendered here, once, for every page: a new
+// page adds a line to PAGES, its HTML holds only its <main>), the session (its CSRF token), who is signed in,
+// signing out, the current tab. The pages load this module with <script type="module">: no inline script.
 import { api, setCsrf, say } from '/static/api.js';
 
 export const $ = (id) => document.getElementById(id);
+
+// The console's pages, in the navigation bar's order.
+export const PAGES = [
+  ['/console/dashboard', 'Dashboard'],
+  ['/console/', 'Domains, mailboxes, aliases'],
+  ['/console/dns', 'DNS records'],
+  ['/console/queue', 'Queue'],
+  ['/console/senders', 'Blocked senders'],
+  ['/console/trace', 'Delivery trace'],
+];
+
+// The header (title, who is signed in, sign out) and the navigation, put before the page's <main>.
+function chrome() {
+  if ($('who')) return;
+  const header = document.createElement('header');
+  const h1 = document.createElement('h1');
+  h1.textContent = 'Darwin Mail console';
+  const who = document.createElement('div');
+  who.append('Signed in as ');
+  const name = document.createElement('span');
+  name.id = 'who';
+  const out = document.createElement('button');
+  out.type = 'button';
+  out.className = 'secondary';
+  out.id = 'logout';
+  out.textContent = 'Sign out';
+  who.append(name, ' ', out);
+  header.append(h1, who);
+  const nav = document.createElement('nav');
+  nav.className = 'console';
+  nav.setAttribute('aria-label', 'Console pages');
+  for (const [href, label] of PAGES) {
+    const a = document.createElement('a');
+    a.href = href;
+    a.textContent = label;
+    if (href === location.pathname) a.setAttribute('aria-current', 'page');
+    nav.appendChild(a);
+  }
+  document.body.prepend(header, nav);
+}
+
+chrome();
 
 // Signs the page in: returns the session, or sends the browser to the login page.
 export async function session() {
@@ -12,9 +56,6 @@ export async function session() {
   }
   setCsrf(s.data.csrf);
   $('who').textContent = s.data.displayName ? `${s.data.displayName} (${s.data.user})` : s.data.user;
-  for (const a of document.querySelectorAll('nav.console a')) {
-    if (a.getAttribute('href') === location.pathname) a.setAttribute('aria-current', 'page');
-  }
   $('logout').addEventListener('click', async () => {
     const r = await api('POST', '/api/logout', {});
     if (!r.ok) return say($('error'), r.data.error || `Refused (${r.status}).`);

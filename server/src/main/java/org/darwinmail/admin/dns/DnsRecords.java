@@ -4,16 +4,19 @@ import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.darwinmail.dns.Dns;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.SRVRecord;
 import org.xbill.DNS.Type;
 
 /**
  * The DNS records a mail domain needs (wizard step 7 and the console's domain page), each with what the server's
  * resolver ({@code [dns] servers}) sees now: the MX (RFC 5321 §5.1), the host's A/AAAA, SPF (RFC 7208), DKIM
- * (RFC 6376 §3.6.2.2, the server's own keys), DMARC (RFC 7489 §6.1), and the autoconfig / autodiscover names mail
- * programs look up. Propagation never blocks anything: a record not seen yet is "missing", an unanswered lookup
+ * (RFC 6376 §3.6.2.2, the server's own keys), DMARC (RFC 7489 §6.1), the autoconfig / autodiscover names and the
+ * SRV records (RFC 6186 §3, RFC 8314 §5.1) mail programs look up. MTA-STS and TLS-RPT are not listed: the server
+ * has no MTA-STS policy to publish yet. Propagation never blocks anything: a record not seen yet is "missing", an unanswered lookup
  * "can't tell".
  */
 public final class DnsRecords {
@@ -39,6 +42,22 @@ public final class DnsRecords {
    */
   public static List<Expected> expected(String domain, String hostname, String address,
       List<String[]> dkimSelectorAndValue) {
+    return expected(domain, hostname, address, dkimSelectorAndValue, Map.of());
+  }
+
+  /**
+   * RFC 6186 §3.1 / RFC 8314 §5.1: the SRV services mail programs look for, in the order listed (implicit TLS
+   * first); each is published only when its listener is on.
+   */
+  public static final List<String> CLIENT_SERVICES = List.of("submissions", "submission", "imaps", "imap",
+      "pop3s", "pop3");
+
+  /**
+   * {@link #expected(String, String, String, List)} and, for each of {@link #CLIENT_SERVICES} present in
+   * {@code clientPorts} (service to port), its SRV record pointing at the host (RFC 2782: priority 0, weight 1).
+   */
+  public static List<Expected> expected(String domain, String hostname, String address,
+      List<String[]> dkimSelectorAndValue, Map<String, Integer> clientPorts) {
     String d = domain.toLowerCase(Locale.ROOT);
     String h = hostname.toLowerCase(Locale.ROOT);
     List<Expected> out = new ArrayList<>();
@@ -54,6 +73,13 @@ public final class DnsRecords {
         "DMARC: what receivers do with mail failing SPF and DKIM, and where they report."));
     out.add(new Expected("autoconfig." + d, "CNAME", h + ".", "Thunderbird and others find the settings."));
     out.add(new Expected("autodiscover." + d, "CNAME", h + ".", "Outlook finds the settings."));
+    for (String service : CLIENT_SERVICES) {
+      Integer port = clientPorts.get(service);
+      if (port != null) {
+        out.add(new Expected("_" + service + "._tcp." + d, "SRV", "0 1 " + port + " " + h + ".",
+            "Mail programs find the " + service + " service (RFC 6186)."));
+      }
+    }
     return List.copyOf(out);
   }
 
@@ -66,7 +92,8 @@ public final class DnsRecords {
     return out;
   }
 
-  static Seen check(Dns dns, Expected e) {
+  /** One expected record with what the resolver answers now. */
+  public static Seen check(Dns dns, Expected e) {
     return switch (e.type()) {
       case "MX" -> compare(e, mapped(dns.query(e.name(), Type.MX, MXRecord.class),
           r -> r.getPriority() + " " + r.getTarget().toString().toLowerCase(Locale.ROOT)), (want, got) ->
@@ -74,6 +101,10 @@ public final class DnsRecords {
       case "A", "AAAA" -> compare(e, mapped(dns.addresses(e.name()), InetAddress::getHostAddress),
           (want, got) -> literal(want).equals(literal(got)));
       case "CNAME" -> cname(dns, e);
+      // RFC 2782: priority and weight are the publisher's choice; the port and the target must be ours
+      case "SRV" -> compare(e, mapped(dns.query(e.name(), Type.SRV, SRVRecord.class), r -> r.getPriority() + " "
+          + r.getWeight() + " " + r.getPort() + " " + r.getTarget().toString().toLowerCase(Locale.ROOT)),
+          (want, got) -> got.split(" ", 3)[2].equals(want.split(" ", 3)[2]));
       case "TXT" -> txt(dns, e);
       default -> new Seen(e, Status.UNKNOWN, List.of(), "Not checked.");
     };

@@ -29,6 +29,8 @@ public final class AcmeRenewal implements AutoCloseable {
   private final Clock clock;
   private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().name("acme-renewal").daemon().factory());
+  private volatile Instant nextCheck;
+  private volatile String lastFailure;
 
   public AcmeRenewal(Acme acme, Tls tls, Clock clock) {
     this.acme = acme;
@@ -37,6 +39,7 @@ public final class AcmeRenewal implements AutoCloseable {
   }
 
   public AcmeRenewal start() {
+    nextCheck = clock.instant().plusSeconds(60);
     timer.scheduleWithFixedDelay(this::checkQuietly, 60, EVERY.toSeconds(), TimeUnit.SECONDS);
     return this;
   }
@@ -45,9 +48,28 @@ public final class AcmeRenewal implements AutoCloseable {
     try {
       check();
     } catch (RuntimeException e) {
+      lastFailure = e.getMessage();
       log.warn("ACME renewal failed, tried again in {} hours: {}", EVERY.toHours(), e.getMessage());
+    } finally {
+      nextCheck = clock.instant().plus(EVERY);
     }
   }
+
+  /**
+   * For the console: null when the certificate is not from ACME; else the host name, when the next check runs,
+   * from when a check renews ({@link #BEFORE} before the end) and the last renewal failure (null if none).
+   */
+  public Plan plan() {
+    Acme.Ordered o = acme.ordered();
+    if (o == null) {
+      return null;
+    }
+    Instant end = notAfter(tls);
+    return new Plan(o.hostname(), o.directory(), nextCheck, end == null ? null : end.minus(BEFORE), lastFailure);
+  }
+
+  /** What {@link #plan} tells. */
+  public record Plan(String hostname, String directory, Instant nextCheck, Instant renewsFrom, String lastFailure) {}
 
   /** Renews now when an ACME order is recorded and the certificate ends within {@link #BEFORE}; true if renewed. */
   public boolean check() {
@@ -61,6 +83,7 @@ public final class AcmeRenewal implements AutoCloseable {
     }
     log.info("ACME: the certificate for {} ends {}: renewing", o.hostname(), end);
     acme.obtain(o.directory(), o.hostname(), o.email(), tls);
+    lastFailure = null;
     return true;
   }
 

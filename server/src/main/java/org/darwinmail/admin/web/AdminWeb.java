@@ -97,10 +97,17 @@ public final class AdminWeb implements AutoCloseable {
     Api api = new Api(services.directory(), new SettingsEngine(dataDir, services.directory()),
         new AdminAccounts(dataDir), setup, new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
         services.logins(), o.wrongCodeDelay(), codeFile);
-    api.steps(new WizardSteps(setup, new WizardSteps.Parts(new org.darwinmail.dns.Dns(mail.config().dns()),
-        mail.config().guard().inbound().dnsblZones(), mail.tls(), acme, new org.darwinmail.delivery.Dkim(dataDir,
-        mail.config().delivery().dkimSelector()), mail.config().delivery().dkim(), NetworkInfo::read,
-        WizardChecks.CONNECT_TIMEOUT)));
+    org.darwinmail.dns.Dns dns = new org.darwinmail.dns.Dns(mail.config().dns());
+    org.darwinmail.delivery.Dkim dkim = new org.darwinmail.delivery.Dkim(dataDir,
+        mail.config().delivery().dkimSelector());
+    WizardSteps steps = new WizardSteps(setup, new WizardSteps.Parts(dns,
+        mail.config().guard().inbound().dnsblZones(), mail.tls(), acme, dkim, mail.config().delivery().dkim(),
+        NetworkInfo::read, WizardChecks.CONNECT_TIMEOUT, mail.config().listen()));
+    api.steps(steps);
+    // The console's DNS page and card: the host name the wizard set (used from the next start) or the running one.
+    DomainDns domainDns = new DomainDns(new DomainDns.Parts(dns, dkim, mail.config().delivery().dkim(),
+        mail.config().listen(), () -> setup.settings().hostname() != null ? setup.settings().hostname()
+            : mail.config().hostname(), steps::address));
     if (address.isEmpty()) {
       return new AdminWeb(null, null, api, null);
     }
@@ -126,8 +133,9 @@ public final class AdminWeb implements AutoCloseable {
       net.close();
       throw e;
     }
-    AdminWeb web = new AdminWeb(net, bound, api, new AcmeRenewal(acme, mail.tls(), o.clock()).start());
-    api.console = new Console(mail, web::port, o.historyStep());
+    AcmeRenewal renewal = new AcmeRenewal(acme, mail.tls(), o.clock()).start();
+    AdminWeb web = new AdminWeb(net, bound, api, renewal);
+    api.console = new Console(mail, web::port, o.historyStep(), acme, renewal, domainDns, setup::tls);
     if (!api.setupDone()) {
       web.announceSetup(mail, codeFile);
     } else {

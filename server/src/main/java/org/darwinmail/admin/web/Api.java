@@ -416,7 +416,7 @@ final class Api {
         case "/console", "/console/" -> {
           return files.get("console.html", 200);
         }
-        case "/console/dashboard", "/console/queue", "/console/senders", "/console/trace" -> {
+        case "/console/dashboard", "/console/queue", "/console/senders", "/console/trace", "/console/dns" -> {
           return files.get(Console.PAGES.get(p), 200);
         }
         default -> {
@@ -465,6 +465,7 @@ final class Api {
         case "POST /api/senders/unblock" -> console.unblock(r, who);
         case "POST /api/lockouts/unlock" -> console.unlock(r, who);
         case "GET /api/trace" -> console.trace.get(r);
+        case "GET /api/dns" -> console.dns(r);
         case "POST /api/domains" -> {
           String name = field(body(r), "name");
           directory.addDomain(required(name, "name"));

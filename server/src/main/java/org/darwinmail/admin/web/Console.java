@@ -29,7 +29,7 @@ final class Console {
   private static final Logger log = LoggerFactory.getLogger(Console.class);
   /** The pages, by path, and their files (served by {@link StaticFiles}). */
   static final Map<String, String> PAGES = Map.of("/console/dashboard", "dashboard.html", "/console/queue",
-      "queue.html", "/console/senders", "senders.html", "/console/trace", "trace.html");
+      "queue.html", "/console/senders", "senders.html", "/console/trace", "trace.html", "/console/dns", "dns.html");
 
   final Dashboard dashboard;
   final ConsoleQueue queue;
@@ -38,15 +38,21 @@ final class Console {
   private final SendGuard sends;
   private final LoginGuard logins;
   private final QueueRepository queueRows;
+  private final DomainDns dns;
+  private final org.darwinmail.store.Directory directory;
 
-  Console(DarwinMail mail, java.util.function.IntSupplier adminPort, Duration historyStep) {
+  Console(DarwinMail mail, java.util.function.IntSupplier adminPort, Duration historyStep,
+      org.darwinmail.admin.tls.Acme acme, org.darwinmail.admin.tls.AcmeRenewal renewal, DomainDns dns,
+      java.util.function.Supplier<String> tlsChoice) {
     var s = mail.services();
     this.history = new History(io.micrometer.core.instrument.Metrics.globalRegistry, historyStep,
         Clock.systemUTC()).start();
     this.sends = s.guard().sends();
     this.logins = s.logins();
     this.queueRows = s.queue();
-    this.dashboard = new Dashboard(mail, adminPort, history);
+    this.dns = dns;
+    this.directory = s.directory();
+    this.dashboard = new Dashboard(mail, adminPort, history, acme, renewal, tlsChoice);
     this.queue = new ConsoleQueue(s.queue(), mail.delivery(), sends);
     this.trace = new ConsoleTrace(s.queue(), mail.delivery(), s.blobs());
   }
@@ -96,6 +102,30 @@ final class Console {
       throw new Api.BadRequest(422, name + " is too long");
     }
     return v.asString().strip();
+  }
+
+  // ---- DNS --------------------------------------------------------------------------------------------------
+
+  /**
+   * GET /api/dns: each domain's health (the dashboard's card); GET /api/dns?domain=NAME: that domain's records to
+   * publish, each with its live status (the DNS page). A name that is not one of the server's domains is 404.
+   */
+  Response dns(Request r) {
+    String domain = param(r, "domain").toLowerCase(Locale.ROOT);
+    List<String> domains = directory.domains();
+    if (domain.isEmpty()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("hostname", dns.hostname());
+      m.put("address", dns.address());
+      m.put("total", domains.size());
+      m.put("domains", dns.health(domains));
+      return Response.json(200, m);
+    }
+    if (domains.stream().noneMatch(d -> d.equalsIgnoreCase(domain))) {
+      return Response.error(404, "no such domain: " + domain);
+    }
+    Map<String, Object> m = dns.records(domain);
+    return Response.json(200, m);
   }
 
   // ---- blocked senders and locked-out logins ----------------------------------------------------------------

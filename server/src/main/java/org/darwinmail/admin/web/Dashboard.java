@@ -16,13 +16,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.IntSupplier;
 import org.darwinmail.DarwinMail;
+import org.darwinmail.admin.tls.Acme;
+import org.darwinmail.admin.tls.AcmeRenewal;
 import org.darwinmail.config.ListenConfig;
 import org.darwinmail.store.Account;
 
 /**
  * GET /api/dashboard: the state of the server at a glance: its listeners, the queue, blocked senders and locked
- * logins, the certificate's expiry, the data disk, the mailboxes' quota use, and the day's mail from {@link
- * History}.
+ * logins, the certificate (expiry, source, ACME renewal), the last scheduled backup, the data disk, the mailboxes'
+ * quota use, and the day's mail from {@link History}. The domains' DNS health is {@code GET /api/dns} (it waits for
+ * DNS answers; the dashboard asks for it separately so that the rest shows at once).
  */
 final class Dashboard {
   /** Mailboxes listed by quota use, the fullest first. */
@@ -31,11 +34,19 @@ final class Dashboard {
   private final DarwinMail mail;
   private final IntSupplier adminPort;
   private final History history;
+  private final Acme acme;
+  private final AcmeRenewal renewal;
+  private final java.util.function.Supplier<String> tlsChoice;
 
-  Dashboard(DarwinMail mail, IntSupplier adminPort, History history) {
+  /** {@code tlsChoice}: what the wizard's TLS step did ("self-signed", "uploaded: ...", "ACME: ..."), or null. */
+  Dashboard(DarwinMail mail, IntSupplier adminPort, History history, Acme acme, AcmeRenewal renewal,
+      java.util.function.Supplier<String> tlsChoice) {
+    this.tlsChoice = tlsChoice;
     this.mail = mail;
     this.adminPort = adminPort;
     this.history = history;
+    this.acme = acme;
+    this.renewal = renewal;
   }
 
   Response get() {
@@ -46,7 +57,8 @@ final class Dashboard {
     m.put("queueRecipients", s.queue().size());
     m.put("blockedSenders", s.guard().sends().blocked().size());
     m.put("lockedLogins", s.logins().locks().size());
-    m.put("certificate", certificate(mail.tls() == null ? null : mail.tls().certFile()));
+    m.put("certificate", certificateCard());
+    m.put("backup", backup());
     m.put("disk", disk(mail.config().dataDir()));
     m.put("users", users());
     m.put("history", history.view());
@@ -75,6 +87,47 @@ final class Dashboard {
       out.add(x);
     }
     return out;
+  }
+
+  /**
+   * The certificate with where it came from ({@code source}): ACME when an ACME order is recorded (the wizard forgets
+   * it when another certificate is installed) and the served certificate is not self-signed; uploaded when the
+   * wizard installed an uploaded one (self-signed or not) or the certificate is signed by a CA; else self-signed
+   * (the one the server made). For ACME, the renewal's plan.
+   */
+  private Map<String, Object> certificateCard() {
+    Map<String, Object> c = certificate(mail.tls() == null ? null : mail.tls().certFile());
+    if (c.containsKey("error")) {
+      return c;
+    }
+    boolean selfSigned = (Boolean) c.get("selfSigned");
+    AcmeRenewal.Plan plan = renewal == null || selfSigned ? null : renewal.plan();
+    boolean fromAcme = !selfSigned && (plan != null || acme != null && acme.ordered() != null);
+    String choice = tlsChoice.get();
+    c.put("source", fromAcme ? "ACME" : !selfSigned || choice != null && choice.startsWith("uploaded") ? "uploaded"
+        : "self-signed");
+    if (plan != null) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("hostname", plan.hostname());
+      r.put("directory", plan.directory());
+      r.put("renewsFrom", plan.renewsFrom() == null ? null : plan.renewsFrom().toString());
+      r.put("nextCheck", plan.nextCheck() == null ? null : plan.nextCheck().toString());
+      r.put("lastFailure", plan.lastFailure());
+      c.put("renewal", r);
+    }
+    return c;
+  }
+
+  /**
+   * The last scheduled backup ({@code store.BackupScheduler}, what {@code darwinmail backup status --json} prints):
+   * {@code schedule}, {@code next}, and {@code last} (when, size, verified or the error), null when none ran.
+   */
+  private Object backup() {
+    var b = mail.backups();
+    if (b == null) {
+      return null;
+    }
+    return Response.JSON.readTree(b.json());
   }
 
   /** The first certificate of the PEM file: subject, issuer, expiry, days left; or the error reading it. */

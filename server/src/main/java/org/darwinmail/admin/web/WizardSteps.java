@@ -11,7 +11,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Supplier;
-import org.darwinmail.admin.dns.DnsRecords;
 import org.darwinmail.admin.tls.Acme;
 import org.darwinmail.admin.tls.CertificateUpload;
 import org.darwinmail.delivery.Dkim;
@@ -32,16 +31,19 @@ final class WizardSteps {
 
   /** What the wiring gives the steps. */
   record Parts(Dns dns, List<String> dnsbls, Tls tls, Acme acme, Dkim dkim, boolean dkimOn,
-      Supplier<NetworkInfo> network, Duration probeTimeout) {}
+      Supplier<NetworkInfo> network, Duration probeTimeout, org.darwinmail.config.ListenConfig listen) {}
 
   private final SetupState setup;
   private final Parts parts;
   private final WizardChecks checks;
+  private final DomainDns records;
 
   WizardSteps(SetupState setup, Parts parts) {
     this.setup = setup;
     this.parts = parts;
     this.checks = new WizardChecks(parts.dns(), parts.dnsbls());
+    this.records = new DomainDns(new DomainDns.Parts(parts.dns(), parts.dkim(), parts.dkimOn(), parts.listen(),
+        () -> setup.settings().hostname(), this::address));
   }
 
   /** The step each route belongs to, or null for a route that is not ours. */
@@ -110,7 +112,8 @@ final class WizardSteps {
     return p;
   }
 
-  private String address() {
+  /** The address the A/AAAA record names: the public one the checks were given (behind NAT), else this host's. */
+  String address() {
     String a = setup.publicAddress();
     return a != null ? a : parts.network().get().primaryAddress();
   }
@@ -246,35 +249,10 @@ final class WizardSteps {
   }
 
   private Map<String, Object> dns() {
-    String domain = setup.settings().domain();
-    String hostname = setup.settings().hostname();
-    List<String[]> dkim = new ArrayList<>();
-    if (parts.dkimOn()) {
-      for (Dkim.Algorithm a : Dkim.Algorithm.values()) {
-        dkim.add(new String[] {parts.dkim().selector(a), parts.dkim().publicRecord(domain, a)});
-      }
-    }
-    List<DnsRecords.Expected> expected = DnsRecords.expected(domain, hostname, address(), dkim);
-    List<Map<String, Object>> rows = new ArrayList<>();
-    int ok = 0;
-    for (DnsRecords.Seen s : DnsRecords.check(parts.dns(), expected)) {
-      Map<String, Object> row = new LinkedHashMap<>();
-      row.put("name", s.record().name());
-      row.put("type", s.record().type());
-      row.put("value", s.record().value());
-      row.put("zone", s.record().name() + ". 3600 IN " + s.record().type() + " " + DnsRecords.rdata(s.record()));
-      row.put("purpose", s.record().purpose());
-      row.put("status", s.status().id());
-      row.put("seen", s.seen());
-      row.put("message", s.message());
-      rows.add(row);
-      ok += s.status() == DnsRecords.Status.OK ? 1 : 0;
-    }
-    setup.dnsSeen(ok + " of " + rows.size());
-    Map<String, Object> m = new LinkedHashMap<>();
-    m.put("domain", domain);
-    m.put("records", rows);
-    m.put("zone", DnsRecords.zoneFile(expected));
+    Map<String, Object> m = records.records(setup.settings().domain());
+    @SuppressWarnings("unchecked")
+    Map<String, Integer> counts = (Map<String, Integer>) m.remove("counts");
+    setup.dnsSeen(counts.get("ok") + " of " + ((List<?>) m.get("records")).size());
     return m;
   }
 

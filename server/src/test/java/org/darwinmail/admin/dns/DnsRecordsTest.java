@@ -76,4 +76,26 @@ class DnsRecordsTest {
         .contains("darwin._domainkey.example.test. 3600 IN TXT ( \"v=DKIM1; k=rsa; p=" + "A".repeat(255 - "v=DKIM1; k=rsa; p=".length()) + "\" \"")
         .contains("autoconfig.example.test. 3600 IN CNAME mail.example.test.\n");
   }
+
+  @Test
+  void srvRecordsOfTheClientListenersMatchOnPortAndTarget() throws Exception {
+    List<DnsRecords.Expected> withSrv = DnsRecords.expected("example.test", "mail.example.test", null, List.of(),
+        java.util.Map.of("imaps", 993, "submission", 587, "pop3", 110));
+    // RFC 8314 §5.1 / RFC 6186 §3: in DnsRecords.CLIENT_SERVICES' order, only the services given
+    assertThat(withSrv).filteredOn(e -> e.type().equals("SRV")).extracting(e -> e.name() + " " + e.value())
+        .containsExactly("_submission._tcp.example.test 0 1 587 mail.example.test.",
+            "_imaps._tcp.example.test 0 1 993 mail.example.test.", "_pop3._tcp.example.test 0 1 110 mail.example.test.");
+    testDns.add(new org.xbill.DNS.SRVRecord(Name.fromString("_imaps._tcp.example.test."), DClass.IN, 60, 5, 10, 993,
+        Name.fromString("MAIL.example.test.")))
+        .add(new org.xbill.DNS.SRVRecord(Name.fromString("_submission._tcp.example.test."), DClass.IN, 60, 0, 1, 25,
+            Name.fromString("mail.example.test.")));
+    java.util.Map<String, DnsRecords.Seen> seen = new java.util.HashMap<>();
+    DnsRecords.check(dns, withSrv).forEach(x -> seen.put(x.record().name(), x));
+    assertThat(seen.get("_imaps._tcp.example.test").status()).as("priority and weight are the publisher's")
+        .isEqualTo(DnsRecords.Status.OK);
+    assertThat(seen.get("_submission._tcp.example.test").status()).isEqualTo(DnsRecords.Status.WRONG);
+    assertThat(seen.get("_submission._tcp.example.test").seen()).containsExactly("0 1 25 mail.example.test.");
+    assertThat(seen.get("_pop3._tcp.example.test").status()).isEqualTo(DnsRecords.Status.MISSING);
+    assertThat(DnsRecords.zoneFile(withSrv)).contains("_imaps._tcp.example.test. 3600 IN SRV 0 1 993 mail.example.test.\n");
+  }
 }

@@ -21,12 +21,12 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /** Certificates for tests: a CA, an intermediate, leaves with chosen names and dates, as objects and PEM. */
-final class TestCerts {
+public final class TestCerts {
   private static final AtomicLong SERIAL = new AtomicLong(1);
 
-  record Issued(X509Certificate cert, KeyPair keys) {}
+  public record Issued(X509Certificate cert, KeyPair keys) {}
 
-  static KeyPair rsa() throws Exception {
+  public static KeyPair rsa() throws Exception {
     KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
     g.initialize(2048);
     return g.generateKeyPair();
@@ -39,7 +39,7 @@ final class TestCerts {
   }
 
   /** A certificate for {@code cn} (SANs {@code names}, none when empty) signed by {@code issuer} (null: itself). */
-  static Issued issue(String cn, Issued issuer, boolean ca, Instant from, Duration life, KeyPair keys,
+  public static Issued issue(String cn, Issued issuer, boolean ca, Instant from, Duration life, KeyPair keys,
       String... names) throws Exception {
     X500Name subject = new X500Name("CN=" + cn);
     X500Name issuerName = issuer == null ? subject : new X500Name(issuer.cert().getSubjectX500Principal().getName());
@@ -60,7 +60,7 @@ final class TestCerts {
     return new Issued(c, keys);
   }
 
-  static String pem(Object... objects) throws Exception {
+  public static String pem(Object... objects) throws Exception {
     StringWriter w = new StringWriter();
     try (JcaPEMWriter p = new JcaPEMWriter(w)) {
       for (Object o : objects) {
@@ -70,7 +70,7 @@ final class TestCerts {
     return w.toString();
   }
 
-  static String pkcs8(PrivateKey k) throws Exception {
+  public static String pkcs8(PrivateKey k) throws Exception {
     return pem(new org.bouncycastle.openssl.jcajce.JcaPKCS8Generator(k, null));
   }
 

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -21,11 +22,13 @@ import org.darwinmail.testing.Pebble;
 import org.darwinmail.testing.TestDns;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import tools.jackson.databind.JsonNode;
 
 /**
  * The wizard's ACME choice end to end: the host name points at the appliance (a loopback DNS server says so, to the
  * server and to pebble alike), the order runs against Debian's pebble, and the admin listener's next handshake
- * already serves the new certificate: no restart.
+ * already serves the new certificate: no restart; after setup the dashboard names ACME as its source, with the
+ * renewal 30 days before its end.
  */
 class WizardAcmeTest {
   @TempDir
@@ -69,6 +72,23 @@ class WizardAcmeTest {
           assertThat(served.getIssuerX500Principal().getName()).contains("Pebble");
         }
         assertThat(http.get("/api/setup/state", s[0]).body()).contains("\"tls\":\"ACME: CN=Pebble");
+
+        // after setup, the console's dashboard says where the certificate came from and when it is renewed
+        http.post("/api/setup/dns", "{}", s);
+        assertThat(http.post("/api/setup/mailbox", "{\"mailbox\":\"ada@example.test\",\"password\":"
+            + "\"mailbox-secret-1\"}", s).status()).isEqualTo(200);
+        AdminHttp.Reply done = http.post("/api/setup/finish", "{}", s);
+        assertThat(done.status()).as(done.body()).isEqualTo(200);
+        String admin = done.header("Set-Cookie");
+        JsonNode cert = Response.JSON.readTree(http.get("/api/dashboard", "Cookie: "
+            + admin.substring(0, admin.indexOf(';'))).body()).path("certificate");
+        assertThat(cert.path("source").asString()).isEqualTo("ACME");
+        assertThat(cert.path("issuer").asString()).contains("Pebble");
+        assertThat(cert.path("renewal").path("hostname").asString()).isEqualTo("mail.example.test");
+        assertThat(cert.path("renewal").path("directory").asString()).isEqualTo(pebble.directory());
+        assertThat(Instant.parse(cert.path("renewal").path("renewsFrom").asString()))
+            .isEqualTo(Instant.parse(cert.path("notAfter").asString()).minus(Duration.ofDays(30)));
+        assertThat(cert.path("renewal").path("lastFailure").isNull()).isTrue();
       } finally {
         pebble.close();
       }

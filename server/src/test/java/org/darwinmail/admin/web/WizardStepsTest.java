@@ -115,6 +115,6 @@ class WizardStepsTest {
     assertThat(http.post("/api/setup/dns", "{}", s).body()).contains("\"step\":\"mailbox\"");
     AdminHttp.Reply state = http.get("/api/setup/state", s[0]);
     assertThat(state.body()).contains("\"publicAddress\":\"192.0.2.10\"").contains("\"tls\":\"self-signed\"")
-        .contains("\"dnsSeen\":\"1 of 8\"").contains("The certificate is self-signed");
+        .contains("\"dnsSeen\":\"1 of 14\"").contains("The certificate is self-signed");
   }
 }
