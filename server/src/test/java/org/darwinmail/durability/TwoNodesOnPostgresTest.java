@@ -112,14 +112,17 @@ class TwoNodesOnPostgresTest {
         assertThat(inbox.getUIDNext()).isGreaterThan(all.last());
       }
 
-      // What a 250 costs here (for the README): small messages one after another on one connection.
-      try (Smtp smtp = new Smtp(n2)) {
-        long start = System.nanoTime();
-        for (int i = 0; i < 30; i++) {
-          assertThat(smtp.send("bob@" + DOMAIN, message("timed-" + i, 20))).startsWith("250");
+      // What a 250 costs here (for the README): small messages one after another on one connection, twice (the
+      // first round warms the node's code up).
+      for (int round = 1; round <= 2; round++) {
+        try (Smtp smtp = new Smtp(n2)) {
+          long start = System.nanoTime();
+          for (int i = 0; i < 30; i++) {
+            assertThat(smtp.send("bob@" + DOMAIN, message("timed-" + round + "-" + i, 20))).startsWith("250");
+          }
+          System.out.printf("round %d: 30 small messages in sequence on one connection: %.1f ms per message"
+              + " (MAIL, RCPT, DATA, body, 250)%n", round, (System.nanoTime() - start) / 30 / 1e6);
         }
-        System.out.printf("30 small messages in sequence: %.1f ms from end of DATA to 250, on average%n",
-            (System.nanoTime() - start) / 30 / 1e6);
       }
 
       // SIGKILL node 1 right after its 250: the messages are on node 2 (nothing waits in a local journal).
