@@ -30,11 +30,13 @@ import org.darwinmail.store.Database;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MailboxEvents;
+import org.darwinmail.store.PostgresDatabase;
 import org.darwinmail.store.QueueRepository;
 import org.darwinmail.store.SqlBlobCandidateRepository;
 import org.darwinmail.store.SqlDirectoryRepository;
 import org.darwinmail.store.SqlMessageRepository;
 import org.darwinmail.store.SqlQueueRepository;
+import org.darwinmail.store.SqlRunner;
 import org.darwinmail.store.SqlSenderRepository;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -64,6 +66,12 @@ public final class DarwinMail implements AutoCloseable {
     }
   }
 
+  /**
+   * The age below which the start-up sweep leaves an unreferenced blob alone when other nodes share the store: far
+   * longer than any node takes from a body's upload to its row's commit (a claim, one transaction).
+   */
+  static final Duration SHARED_SWEEP_AGE = Duration.ofMinutes(10);
+
   private final ServerConfig config;
   private final Services services;
   private final NetServer net = new NetServer();
@@ -86,8 +94,9 @@ public final class DarwinMail implements AutoCloseable {
     DarwinMail m = new DarwinMail(config, s);
     s.blobs().capacity().registerMetrics();
     try {
-      // Nothing is being delivered yet: every unreferenced blob is an orphan of a crash.
-      s.blobs().sweep(s::blobReferenced, Duration.ZERO);
+      // Nothing is being delivered yet by this node: every unreferenced blob is an orphan of a crash. On PostgreSQL
+      // other nodes may be between a blob's upload and its row's commit: only what is older than that can take.
+      s.blobs().sweep(s::blobReferenced, s.db().shared() ? SHARED_SWEEP_AGE : Duration.ZERO);
       m.collector = org.darwinmail.store.BlobCollector.start(new SqlBlobCandidateRepository(s.db()), s.blobs(),
           s::blobReferenced);
       m.listen();
@@ -179,23 +188,25 @@ public final class DarwinMail implements AutoCloseable {
    * Keeps the wiring of the storage and core in one place, for the server and for CLI commands alike: each object
    * is made once, here, in the order of its dependencies (a CLI process never starts the delivery engine).
    */
-  public record Services(ServerConfig config, Database db, BlobStore blobs, MailboxEvents events, MailStore mail,
+  public record Services(ServerConfig config, SqlRunner db, BlobStore blobs, MailboxEvents events, MailStore mail,
       QueueRepository queue, Directory directory, LocalDelivery local, Acceptance acceptance,
       DeliveryEngine delivery, LoginGuard logins, Guard guard) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       DataDir dir = DataDir.of(config.dataDir());
-      Database db = Database.open(dir.root());
+      SqlRunner db = database(config, dir);
       BlobStore blobs;
       try {
-        blobs = new BlobStore(dir.blobs(), config.store().diskReserveBytes(), blobBackend(config.blobs(), dir));
+        blobs = new BlobStore(dir.blobs(), config.store().diskReserveBytes(),
+            blobBackend(config.blobs(), dir, db.shared()));
       } catch (RuntimeException e) {
         db.close();
         throw e;
       }
       MailboxEvents events = new MailboxEvents();
       // Opening its intake journal applies what a previous run journaled but did not store, before anything reads.
-      MailStore mail = new MailStore(new SqlMessageRepository(db), blobs, events, dir.intake());
+      // On PostgreSQL there is none: a 250 means the rows are committed there (README, "Running on PostgreSQL").
+      MailStore mail = new MailStore(new SqlMessageRepository(db), blobs, events, db.shared() ? null : dir.intake());
       QueueRepository queue = new SqlQueueRepository(db);
       Directory directory = new Directory(new SqlDirectoryRepository(db), mail, config.guard().send().postmaster());
       LocalDelivery local = new LocalDelivery(mail);
@@ -217,11 +228,25 @@ public final class DarwinMail implements AutoCloseable {
     }
 
     /**
+     * The store's database ([store] engine): Derby under the data directory, or PostgreSQL shared by several nodes
+     * (its password read from password_file here, never logged).
+     */
+    private static SqlRunner database(ServerConfig config, DataDir dir) {
+      var s = config.store();
+      if (!s.postgresql()) {
+        return Database.open(dir.root());
+      }
+      return PostgresDatabase.open(dir.root(), s.url(), s.user(), java.nio.file.Path.of(s.passwordFile()),
+          s.poolSize());
+    }
+
+    /**
      * The backend of [blobs] (null: files in the data directory), after checking that the data directory's blobs
      * are there ({@link org.darwinmail.store.BlobLocation}); for S3, the bucket is listed once, so that a wrong
      * endpoint, bucket or key stops the start in one line rather than failing each delivery.
      */
-    private static org.darwinmail.store.BlobBackend blobBackend(org.darwinmail.config.BlobsConfig b, DataDir dir) {
+    private static org.darwinmail.store.BlobBackend blobBackend(org.darwinmail.config.BlobsConfig b, DataDir dir,
+        boolean shared) {
       if (!b.s3()) {
         org.darwinmail.store.BlobLocation.check(dir.blobs(), "files");
         return null;
@@ -244,7 +269,7 @@ public final class DarwinMail implements AutoCloseable {
         throw new org.darwinmail.store.StoreException("blobs: cannot list bucket " + b.bucket() + " at "
             + settings.endpoint() + ": " + org.darwinmail.errors.Errors.reason(e), e);
       }
-      return new org.darwinmail.store.S3Blobs(client, dir.blobs().resolve("cache"), b.cacheBytes());
+      return new org.darwinmail.store.S3Blobs(client, dir.blobs().resolve("cache"), b.cacheBytes(), shared);
     }
 
     /** Does any stored message (or queued item, or journaled message not stored yet) use this blob? */

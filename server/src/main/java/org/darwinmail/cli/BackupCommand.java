@@ -144,6 +144,9 @@ final class BackupCommand {
         throw new CliException("no data yet in " + parent.main.cli.dataDir(parent.main.config) + ": nothing to back"
             + " up");
       }
+      if (parent.main.cli.config(parent.main.config).store().postgresql()) {
+        throw new CliException(org.darwinmail.store.PostgresDatabase.NO_BACKUP + "; no backup made");
+      }
       if (parent.main.cli.config(parent.main.config).blobs().s3()) { // Backup copies data_dir/blobs only
         throw new CliException("the message bodies are in an S3 bucket ([blobs] backend = \"s3\"), which a backup"
             + " does not copy yet; no backup made (keep the bucket's versioning or replication on)");

@@ -65,7 +65,8 @@ public final class Cli implements AutoCloseable {
    * `domain list` on a fresh configuration made one).
    */
   boolean hasData(Path configFile) {
-    return live != null || opened != null || Files.isDirectory(org.darwinmail.store.DataDir.of(dataDir(configFile)).db());
+    return live != null || opened != null || config(configFile).store().postgresql() // the database is elsewhere
+        || Files.isDirectory(org.darwinmail.store.DataDir.of(dataDir(configFile)).db());
   }
 
   Path dataDir(Path configFile) {

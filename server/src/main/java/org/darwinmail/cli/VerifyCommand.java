@@ -49,6 +49,9 @@ final class VerifyCommand implements Callable<Integer> {
     if (dir != null) {
       throw new CliException("--dir goes with --backup");
     }
+    if (main.cli.config(main.config).store().postgresql()) {
+      throw new CliException(org.darwinmail.store.PostgresDatabase.NO_VERIFY);
+    }
     if (!Main.hasData(main, spec)) {
       return 1;
     }

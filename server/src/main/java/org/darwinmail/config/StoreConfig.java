@@ -9,11 +9,12 @@ package org.darwinmail.config;
  *                      1.5 % of the appliance's 64 GB data disk: hours of mail at a busy site, and room for Derby
  *                      to finish its work
  * @param engine        {@code derby} (the default: embedded, under the data directory) or {@code postgresql}
- *                      (issue 20: several nodes on one database). PostgreSQL is refused at load until the whole
- *                      store runs on it: only the outbound queue and the abuse guard have PostgreSQL code so far
+ *                      (issue 20: several nodes on one database; README, "Running on PostgreSQL"): the metadata
+ *                      in PostgreSQL, no intake journal (a {@code 250} follows the commit there)
  * @param url           PostgreSQL only: {@code jdbc:postgresql://HOST[:PORT]/DATABASE}
  * @param user          PostgreSQL only: the role to connect as
- * @param passwordFile  PostgreSQL only: a file whose first line is the password (kept out of this file)
+ * @param passwordFile  PostgreSQL only: a file whose first line is the password (kept out of this file; read at
+ *                      start, relative to the working directory)
  * @param poolSize      PostgreSQL only: connections per node
  */
 public record StoreConfig(Long diskReserveMb, String engine, String url, String user, String passwordFile,
@@ -44,9 +45,10 @@ public record StoreConfig(Long diskReserveMb, String engine, String url, String 
         if (user.isEmpty() || passwordFile.isEmpty()) {
           throw new ConfigException("store: engine = \"postgresql\" needs user and password_file");
         }
-        // No half-working mode: the mailboxes and the accounts are still Derby-only (issue 20).
-        throw new ConfigException("store.engine: \"postgresql\" cannot run yet (only the outbound queue and the"
-            + " abuse guard have PostgreSQL code, not the mailboxes and accounts); use \"derby\"");
+        java.nio.file.Path pw = java.nio.file.Path.of(passwordFile);
+        if (!java.nio.file.Files.isRegularFile(pw) || !java.nio.file.Files.isReadable(pw)) {
+          throw new ConfigException("store.password_file: " + passwordFile + " is not a readable file");
+        }
       }
       default -> throw new ConfigException("store.engine: \"" + engine + "\" is not an engine (\"derby\" or"
           + " \"postgresql\")");
@@ -59,6 +61,11 @@ public record StoreConfig(Long diskReserveMb, String engine, String url, String 
 
   public static StoreConfig defaults() {
     return new StoreConfig(null);
+  }
+
+  /** Is the store PostgreSQL (shared by every node), rather than the embedded Derby? */
+  public boolean postgresql() {
+    return POSTGRESQL.equals(engine);
   }
 
   /** The reserve in bytes. */

@@ -205,7 +205,9 @@ public final class Backup {
    * call stored first ({@link MailStore#awaitIntake}: the journal is then not part of the copy), no blob collected
    * meanwhile, then {@link #create}. The running server's {@code backup create} and its scheduled backups.
    */
-  public static Created online(Database db, MailStore mail, BlobStore blobs, Path dataDir, Path dest, String prefix) {
+  public static Created online(SqlRunner store, MailStore mail, BlobStore blobs, Path dataDir, Path dest,
+      String prefix) {
+    Database db = Database.derby(store, PostgresDatabase.NO_BACKUP);
     ONE.lock();
     try {
       if (!mail.awaitIntake()) {

@@ -138,8 +138,11 @@ public final class BackupScheduler implements AutoCloseable {
   }
 
   /** Starts the schedule of {@code config} (nothing runs while it is off; {@link #status} still reads the file). */
-  public static BackupScheduler start(Plan config, Path dataDir, Database db, MailStore mail,
+  public static BackupScheduler start(Plan config, Path dataDir, SqlRunner db, MailStore mail,
       BlobStore blobs) {
+    if (config.enabled()) {
+      Database.derby(db, "[backup] schedule: " + PostgresDatabase.NO_BACKUP); // a start refused in one line
+    }
     return start(config, dataDir, (dest, prefix) -> Backup.online(db, mail, blobs, dataDir, dest, prefix),
         (bucket, prefix, keep, keepDays) -> BucketBackup.online(db, mail, blobs, dataDir, bucket, prefix, true, keep,
             keepDays));

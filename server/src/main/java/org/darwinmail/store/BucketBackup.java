@@ -111,7 +111,7 @@ public final class BucketBackup {
    * {@link Backup#verify} first when {@code verify}, uploaded to {@code t}, the staged copy then removed; with
    * {@code keep} > 0, {@link #retain} afterwards (the scheduled backups), in the same turn of the process-wide lock.
    */
-  public static Uploaded online(Database db, MailStore mail, BlobStore blobs, Path dataDir, Target t,
+  public static Uploaded online(SqlRunner db, MailStore mail, BlobStore blobs, Path dataDir, Target t,
       String namePrefix, boolean verify, int keep, int keepDays) {
     ONE.lock();
     Path staging = DataDir.of(dataDir).backup().resolve(STAGING);

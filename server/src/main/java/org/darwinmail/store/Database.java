@@ -376,6 +376,17 @@ public final class Database implements SqlRunner, AutoCloseable {
     }
   }
 
+  /**
+   * {@code db} as Derby, for what works on Derby's files alone (backup, verify); on another engine a
+   * {@link StoreException} with {@code refusal} (one line: what to use instead).
+   */
+  public static Database derby(SqlRunner db, String refusal) {
+    if (db instanceof Database d) {
+      return d;
+    }
+    throw new StoreException(refusal);
+  }
+
   @FunctionalInterface
   public interface SqlWork<T> {
     T run(Connection c) throws SQLException;

@@ -25,11 +25,16 @@ public final class Directory {
 
   private final DirectoryRepository repo;
   private final MailStore mail;
-  private final GenerationCache<Boolean, Set<String>> domains = new GenerationCache<>(1);
+  /*
+   * The caches below are emptied by every change made through this object; on a database shared by several nodes
+   * (PostgreSQL) another node's change does not reach them, so there they also expire after SqlRunner.STALE_AFTER
+   * (one second) until change notification across nodes exists (ARCHITECTURE.md, "Several nodes").
+   */
+  private final GenerationCache<Boolean, Set<String>> domains;
   /** Resolutions by normalized address (RCPT TO costs no query on a busy MX); emptied by every change. */
-  private final GenerationCache<String, Resolution> resolutions = new GenerationCache<>(10_000);
+  private final GenerationCache<String, Resolution> resolutions;
   /** Aliases an account may send as, by address (each submission checks its sender); emptied by every change. */
-  private final GenerationCache<String, List<String>> sendAs = new GenerationCache<>(10_000);
+  private final GenerationCache<String, List<String>> sendAs;
   private final CredentialCache credentials = new CredentialCache();
 
   /** The admin mailbox's address as configured ({@code guard.send.postmaster}), normalized; "" = not configured. */
@@ -51,6 +56,9 @@ public final class Directory {
   public Directory(DirectoryRepository repo, MailStore mail, String admin) {
     this.repo = repo;
     this.mail = mail;
+    this.domains = GenerationCache.of(1, repo.shared());
+    this.resolutions = GenerationCache.of(10_000, repo.shared());
+    this.sendAs = GenerationCache.of(10_000, repo.shared());
     String a = admin == null || admin.isBlank() ? null : Addresses.normalize(admin);
     this.admin = a == null ? "" : a;
   }

@@ -12,6 +12,11 @@ import java.util.Optional;
  * engines (its SQL is portable).
  */
 public interface DirectoryRepository {
+  /** Whether other nodes change these tables too (a shared PostgreSQL): caches over them then expire. */
+  default boolean shared() {
+    return false;
+  }
+
   /** Adds a domain; refused when it exists. */
   void addDomain(String domain);
 

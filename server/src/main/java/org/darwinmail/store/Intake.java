@@ -553,6 +553,22 @@ public final class Intake implements AutoCloseable {
   }
 
   /**
+   * Whether {@code dir} holds a journal segment: a stop that applied everything removes them all, so a segment may
+   * hold accepted mail not stored yet ({@link PostgresDatabase}, which has no journal, refuses to start over one).
+   */
+  static boolean holdsRecords(Path dir) {
+    if (!Files.isDirectory(dir)) {
+      return false;
+    }
+    try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+      return s.anyMatch(p -> NAME.matcher(p.getFileName().toString()).matches()
+          && p.getFileName().toString().endsWith(".seg"));
+    } catch (IOException e) {
+      throw new StoreException("cannot read the intake journal " + dir + ": " + org.darwinmail.errors.Errors.reason(e));
+    }
+  }
+
+  /**
    * Refuses (one line, {@link DataFormat#newer}) a journal holding a segment whose first record has the magic of a
    * newer format ("DMI3" and up): this release would take it for the end of the segment and then reuse or delete the
    * file, losing the mail a newer release acknowledged. Reads the first 4 bytes of each segment; writes nothing.

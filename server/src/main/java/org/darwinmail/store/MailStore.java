@@ -37,7 +37,8 @@ public final class MailStore {
   private final MessageRepository repo;
   private final BlobStore blobs;
   private final MailboxEvents events;
-  private final GenerationCache<String, Optional<Long>> mailboxIds = new GenerationCache<>(10_000);
+  /** Mailbox ids by account and name; on a shared database read again after a second (another node renames). */
+  private final GenerationCache<String, Optional<Long>> mailboxIds;
   /** The intake journal feeding this store (its reads then wait for what was journaled before them), or null. */
   private final Intake intake;
 
@@ -56,6 +57,7 @@ public final class MailStore {
 
   MailStore(MessageRepository repo, BlobStore blobs, MailboxEvents events, Path intakeDir, long segmentSize) {
     this.repo = repo;
+    this.mailboxIds = GenerationCache.of(10_000, repo.shared());
     this.blobs = blobs;
     this.events = events;
     // Last: the journal's recovery uses this store (its reads do not wait for the journal yet, as intake is null).

@@ -15,6 +15,11 @@ import java.util.function.Function;
  * it; {@link SqlMessageRepository} is the implementation on both engines.
  */
 public interface MessageRepository {
+  /** Whether other nodes change these tables too (a shared PostgreSQL): caches over them then expire. */
+  default boolean shared() {
+    return false;
+  }
+
   /** A message to add: its UID and modseq are given by its mailbox when it is added. */
   record NewMessage(long mailboxId, BlobRef blob, Instant date, int flags, Set<String> keywords) {}
 

@@ -19,9 +19,9 @@ import org.slf4j.LoggerFactory;
  * nodes starting together one migrates and the others wait, then find nothing left to do; a schema newer than
  * this release is refused before anything is written.
  *
- * <p>Not yet used by the server: only the outbound queue ({@link SqlQueueRepository}) and the abuse guard
- * ({@link SqlSenderRepository}) run on PostgreSQL, and {@code [store] engine = "postgresql"} is refused at
- * configuration load until the mail store and the directory have theirs.
+ * <p>The server's store with {@code [store] engine = "postgresql"} ({@link #open(Path, String, String, Path, int)}):
+ * every repository runs on it, and the data directory keeps only what is this node's own (the TLS certificate, the
+ * blob cache, the control socket; no intake journal: README, "Running on PostgreSQL").
  */
 public final class PostgresDatabase implements SqlRunner, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(PostgresDatabase.class);
@@ -62,6 +62,39 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
     }
     return new PostgresDatabase(pool);
   }
+
+  /**
+   * The server's database on PostgreSQL, for the node whose data directory is {@code dataDir}: that directory's
+   * format manifest is checked first (a blob layout newer than this release is refused, as on Derby), and a
+   * journal of mail a Derby store accepted but has not stored yet stops the start in one line (this engine has no
+   * journal, so it would never be applied); then the pool and the migrations, then the manifest written.
+   */
+  public static PostgresDatabase open(Path dataDir, String url, String user, Path passwordFile, int poolSize) {
+    DataFormat.check(dataDir);
+    Path intake = DataDir.of(dataDir).intake();
+    if (Intake.holdsRecords(intake)) {
+      throw new StoreException("the intake journal " + intake + " holds mail accepted on Derby and not stored yet:"
+          + " start this data directory once with [store] engine = \"derby\" (it stores the journal), then switch");
+    }
+    try {
+      Files.createDirectories(dataDir);
+    } catch (IOException e) {
+      throw new StoreException("cannot create the data directory " + dataDir + ": "
+          + org.darwinmail.errors.Errors.reason(e), e);
+    }
+    PostgresDatabase db = open(url, user, readPassword(passwordFile), poolSize);
+    DataFormat.write(dataDir);
+    log.info("store on PostgreSQL at {} as {} ({} connections at most)", url, user, poolSize);
+    return db;
+  }
+
+  /** Why {@code darwinmail backup} (and a [backup] schedule) does not run on this engine, in one line. */
+  public static final String NO_BACKUP = "the store is PostgreSQL: back it up with pg_dump (or the database"
+      + " service's own backups), and the message bodies with the bucket's versioning or replication;"
+      + " darwinmail backup copies a Derby data directory only";
+  /** Why {@code darwinmail verify} does not run on this engine, in one line. */
+  public static final String NO_VERIFY = "the store is PostgreSQL: darwinmail verify checks a Derby data directory"
+      + " only (its checks of rows against blobs assume one node; PostgreSQL checks its own pages)";
 
   /** The password in {@code file}: its first line (a trailing newline is not part of it). */
   public static String readPassword(Path file) {

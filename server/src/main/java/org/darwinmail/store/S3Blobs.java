@@ -38,6 +38,11 @@ import org.darwinmail.s3.S3Client;
  * re-used each blob ({@link #recent}, the last {@link #RECENT} of them) and otherwise asks the object's
  * Last-Modified. The bucket belongs to one data directory: the start-up sweep deletes every object named like a
  * blob that no row refers to (other keys are left alone).
+ *
+ * <p>Shared by several nodes (on PostgreSQL), what this process remembers is not the truth: another node's
+ * collector may delete an object this one uploaded a minute ago. Then nothing is re-used (every commit uploads,
+ * which also renews the object's Last-Modified, the grace period every node's collector reads) and whether an object
+ * exists is asked of the bucket each time (the claim before a row refers to it).
  */
 public final class S3Blobs implements BlobBackend {
   private static final HexFormat HEX = HexFormat.of();
@@ -53,8 +58,17 @@ public final class S3Blobs implements BlobBackend {
   private final LinkedHashMap<String, Long> cached = new LinkedHashMap<>(64, 0.75f, true);
   private long cachedBytes;
 
+  /** Whether other nodes write and collect in this bucket too (see above). */
+  private final boolean shared;
+
   /** {@code cache} is a local folder for copies of blobs read as files, at most {@code cacheBytes} in all. */
   public S3Blobs(S3Client s3, Path cache, long cacheBytes) {
+    this(s3, cache, cacheBytes, false);
+  }
+
+  /** As above; {@code shared}: other nodes use this bucket too (a store on PostgreSQL). */
+  public S3Blobs(S3Client s3, Path cache, long cacheBytes, boolean shared) {
+    this.shared = shared;
     this.s3 = s3;
     this.cache = cache;
     this.cacheBytes = cacheBytes;
@@ -85,6 +99,9 @@ public final class S3Blobs implements BlobBackend {
 
   @Override
   public boolean reuse(String hash, long size) throws IOException {
+    if (shared) {
+      return false; // upload again: another node may be deleting the object, and the upload renews its time
+    }
     if (!recent.containsKey(hash)) {
       S3Client.Head h = s3.head(hash);
       if (h == null || h.size() != size) {
@@ -190,7 +207,7 @@ public final class S3Blobs implements BlobBackend {
 
   @Override
   public boolean exists(String hash) throws IOException {
-    return recent.containsKey(hash) || s3.head(hash) != null;
+    return !shared && recent.containsKey(hash) || s3.head(hash) != null;
   }
 
   @Override

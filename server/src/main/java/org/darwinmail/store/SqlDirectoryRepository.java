@@ -28,6 +28,11 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
   }
 
   @Override
+  public boolean shared() {
+    return db.shared();
+  }
+
+  @Override
   public void addDomain(String d) {
     db.tx(c -> {
       if (exists(c, "SELECT 1 FROM domains WHERE name = ?", d)) {

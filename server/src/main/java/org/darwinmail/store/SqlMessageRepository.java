@@ -39,6 +39,11 @@ public final class SqlMessageRepository implements MessageRepository {
     this.inserts = new GroupCommit<>(db, 64, SqlMessageRepository::insertBatch);
   }
 
+  @Override
+  public boolean shared() {
+    return db.shared();
+  }
+
   // ---- mailboxes -------------------------------------------------------------------------------------------
 
   @Override

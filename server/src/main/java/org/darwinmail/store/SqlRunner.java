@@ -7,7 +7,7 @@ import java.sql.SQLException;
  * repositories and {@link GroupCommit} take one; each engine retries what its own error codes call transient
  * (a deadlock victim, a serialization failure).
  */
-public interface SqlRunner {
+public interface SqlRunner extends AutoCloseable {
   /**
    * Runs {@code work} in one transaction (committed when it returns, rolled back when it throws), retried like
    * {@link #read}: the one transaction wrapper of both engines.
@@ -40,4 +40,22 @@ public interface SqlRunner {
 
   /** Where this engine's SQL differs from the portable SQL the repositories write. */
   SqlDialect dialect();
+
+  /**
+   * Whether other server processes may change these tables while this one runs (PostgreSQL shared by several
+   * nodes): then a cache of what is stored must not outlive {@link #STALE_AFTER}.
+   */
+  default boolean shared() {
+    return dialect() == SqlDialect.POSTGRESQL;
+  }
+
+  /**
+   * How long an in-process cache of stored data (addresses, domains, mailbox ids) is trusted on a {@link #shared}
+   * database, where another node's change does not empty it (ARCHITECTURE.md, "Several nodes").
+   */
+  java.time.Duration STALE_AFTER = java.time.Duration.ofSeconds(1);
+
+  /** Closes the pool (and, for Derby, shuts the engine's database down). */
+  @Override
+  void close();
 }

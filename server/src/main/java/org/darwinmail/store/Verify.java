@@ -92,7 +92,8 @@ public final class Verify {
    * whether anything refers to a blob now (rows, the queue, the intake journal), asked again before a blob is
    * called an orphan.
    */
-  public static Report store(Database db, MailStore mail, BlobStore blobs, Predicate<String> referenced) {
+  public static Report store(SqlRunner store, MailStore mail, BlobStore blobs, Predicate<String> referenced) {
+    Database db = Database.derby(store, PostgresDatabase.NO_VERIFY);
     long t0 = System.nanoTime();
     Instant start = Instant.now();
     Problems p = new Problems();

@@ -52,7 +52,7 @@ class ConfigLoaderTest {
   }
 
   @Test
-  void theStoreEngineIsDerbyByDefaultAndNothingElseRunsYet() throws Exception {
+  void theStoreEngineIsDerbyByDefaultOrACompletePostgresqlSection() throws Exception {
     assertThat(ConfigLoader.load(write("[store]\ndisk_reserve_mb = 5\n")).store().engine()).isEqualTo("derby");
     assertThat(ConfigLoader.load(write("[store]\nengine = \"derby\"\n")).store().engine()).isEqualTo("derby");
     assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"mysql\"\n")))
@@ -67,11 +67,17 @@ class ConfigLoaderTest {
         .isInstanceOf(ConfigException.class).hasMessageContaining("needs user and password_file");
     assertThatThrownBy(() -> ConfigLoader.load(write("[store]\npassword_fil = \"x\"\n")))
         .isInstanceOf(ConfigException.class).hasMessageContaining("unknown key").hasMessageContaining("password_fil");
-    // A complete PostgreSQL section is still refused, in one line: the mailboxes and accounts are Derby-only.
-    assertThatThrownBy(() -> ConfigLoader.load(write("[store]\nengine = \"postgresql\"\n"
-        + "url = \"jdbc:postgresql://db.example.test/mail\"\nuser = \"darwin\"\npassword_file = \"/etc/pw\"\n")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("\"postgresql\" cannot run yet")
+    // A complete PostgreSQL section loads; its password file must be readable, as blobs.credentials_file.
+    String pg = "[store]\nengine = \"postgresql\"\nurl = \"jdbc:postgresql://db.example.test/mail\"\n"
+        + "user = \"darwin\"\npool_size = 4\n";
+    assertThatThrownBy(() -> ConfigLoader.load(write(pg + "password_file = \"" + dir.resolve("nope") + "\"\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("store.password_file")
         .hasMessageNotContaining("\n");
+    Path pw = Files.writeString(dir.resolve("pg-password"), "secret\n");
+    var store = ConfigLoader.load(write(pg + "password_file = \"" + pw + "\"\n")).store();
+    assertThat(store.postgresql()).isTrue();
+    assertThat(store.url()).isEqualTo("jdbc:postgresql://db.example.test/mail");
+    assertThat(store.poolSize()).isEqualTo(4);
   }
 
   @Test

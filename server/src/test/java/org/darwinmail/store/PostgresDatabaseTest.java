@@ -36,6 +36,33 @@ class PostgresDatabaseTest {
   }
 
   @Test
+  void aServerNodeChecksItsDataDirectoryAndBackupAndVerifyRefuseInOneLine(@org.junit.jupiter.api.io.TempDir
+      java.nio.file.Path dir) throws Exception {
+    String url = pg.newDatabase();
+    java.nio.file.Path node = dir.resolve("node");
+    try (PostgresDatabase db = PostgresDatabase.open(node, url, PostgresCluster.USER, pg.passwordFile(), 4)) {
+      assertThat(db.shared()).isTrue();
+      assertThat(DataDir.of(node).format()).as("the node's manifest, as on Derby").exists();
+      MailStore mail = new MailStore(db, new BlobStore(node.resolve("blobs")), new MailboxEvents());
+      assertThatThrownBy(() -> Backup.online(db, mail, mail.blobs(), node, dir.resolve("b"), "x"))
+          .isInstanceOf(StoreException.class).hasMessage(PostgresDatabase.NO_BACKUP);
+      assertThatThrownBy(() -> Verify.store(db, mail, mail.blobs(), h -> false))
+          .isInstanceOf(StoreException.class).hasMessage(PostgresDatabase.NO_VERIFY);
+      var plan = new org.darwinmail.config.BackupConfig("every 1h", null, null, null).plan(node);
+      assertThatThrownBy(() -> BackupScheduler.start(plan, node, db, mail, mail.blobs()))
+          .isInstanceOf(StoreException.class).hasMessageContaining("pg_dump").hasMessageNotContaining("\n");
+      mail.blobs().close();
+    }
+    // A journal segment a Derby store left (stopped uncleanly) would never be applied here: refused.
+    java.nio.file.Path derby = dir.resolve("derby");
+    java.nio.file.Files.createDirectories(DataDir.of(derby).intake());
+    java.nio.file.Files.write(DataDir.of(derby).intake().resolve("0000000000000001.seg"), new byte[64]);
+    assertThatThrownBy(() -> PostgresDatabase.open(derby, url, PostgresCluster.USER, pg.passwordFile(), 4))
+        .isInstanceOf(StoreException.class).hasMessageContaining("engine = \"derby\"")
+        .hasMessageNotContaining("\n");
+  }
+
+  @Test
   void fourNodesStartingTogetherApplyEachMigrationOnce() throws Exception {
     String url = pg.newDatabase();
     ExecutorService ex = Executors.newFixedThreadPool(4);
