@@ -38,6 +38,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
         ps.setTimestamp(2, Timestamp.from(Instant.now()));
         insert(ps, "domain exists: " + d);
       }
+      changed(c);
       return null;
     });
   }
@@ -59,6 +60,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
         ps.setString(1, d);
         ps.executeUpdate();
       }
+      changed(c);
       return null;
     });
   }
@@ -99,6 +101,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
       for (String[] f : folders) {
         SqlMessageRepository.createMailbox(c, id, f[0], f[1]);
       }
+      changed(c);
       return new Account(id, a, hash, 0);
     });
   }
@@ -153,6 +156,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
           throw new RefusedException("no such account: " + a);
         }
       }
+      changed(c);
       return null;
     });
   }
@@ -168,12 +172,16 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
   }
 
   private boolean update(String sql, Object v, String a) {
-    return db.read(c -> {
+    return db.tx(c -> {
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         ps.setObject(1, v);
         ps.setString(2, a);
-        return ps.executeUpdate() > 0;
+        if (ps.executeUpdate() == 0) {
+          return false;
+        }
       }
+      changed(c);
+      return true;
     });
   }
 
@@ -194,6 +202,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
           insert(ps, "alias " + s + " is being changed by another session: try again");
         }
       }
+      changed(c);
       return null;
     });
   }
@@ -215,6 +224,9 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
             n += ps.executeUpdate();
           }
         }
+      }
+      if (n > 0) {
+        changed(c);
       }
       return n;
     });
@@ -245,6 +257,14 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
+
+  /**
+   * Tells the other nodes, at this transaction's commit, that the directory changed: they empty their caches
+   * ({@link Directory#listen}); this node's {@link Directory} empties its own after the call returns.
+   */
+  private void changed(Connection c) throws SQLException {
+    ClusterEvents.send(db, c, ClusterEvents.Topic.DIRECTORY, (String) null);
+  }
 
   /** Runs an INSERT; a unique violation (another session inserted the same name first) is refused. */
   private static void insert(PreparedStatement ps, String refusal) throws SQLException {
