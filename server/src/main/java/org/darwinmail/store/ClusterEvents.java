@@ -145,7 +145,7 @@ public interface ClusterEvents extends AutoCloseable {
     if (payload == null || payload.length() > 8_000) {
       return null;
     }
-    String[] parts = payload.split(" ");
+    String[] parts = payload.split(" ", -1);
     if (parts.length < 2 || parts[0].isEmpty()) {
       return null;
     }

@@ -39,6 +39,8 @@ final class PostgresClusterEvents implements ClusterEvents {
   private final Map<Topic, List<Consumer<String>>> listeners = new EnumMap<>(Topic.class);
   private final Thread thread;
   private volatile boolean closed;
+  /** Topics whose "anything may have changed" a listener failed to take (the pool not back yet): told again. */
+  private final java.util.EnumSet<Topic> owed = java.util.EnumSet.noneOf(Topic.class);
   /** Counts the times the channel started listening (1 after the first LISTEN): for tests and the log. */
   private volatile int connects;
 
@@ -144,7 +146,12 @@ final class PostgresClusterEvents implements ClusterEvents {
         try (Statement s = c.createStatement()) {
           s.execute("SELECT 1"); // a connection that died silently answers with an error here (socket timeout)
         }
-        call(Topic.MAILBOX, null);
+        java.util.Set<Topic> again = java.util.EnumSet.copyOf(owed);
+        again.add(Topic.MAILBOX);
+        owed.clear();
+        for (Topic t : again) {
+          call(t, null);
+        }
         nextCheck = System.nanoTime() + recheck.toNanos();
       }
     }
@@ -175,6 +182,9 @@ final class PostgresClusterEvents implements ClusterEvents {
       try {
         l.accept(key);
       } catch (RuntimeException e) {
+        if (key == null) {
+          owed.add(topic); // told again at the next recheck: a block or cache missed meanwhile is not lost
+        }
         log.warn("a {} listener of the cluster event channel failed: {}", topic, e.toString());
       }
     }
