@@ -29,6 +29,7 @@ import org.darwinmail.store.DataDir;
 import org.darwinmail.store.Database;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
+import org.darwinmail.store.ClusterEvents;
 import org.darwinmail.store.MailboxEvents;
 import org.darwinmail.store.PostgresDatabase;
 import org.darwinmail.store.QueueRepository;
@@ -190,7 +191,7 @@ public final class DarwinMail implements AutoCloseable {
    */
   public record Services(ServerConfig config, SqlRunner db, BlobStore blobs, MailboxEvents events, MailStore mail,
       QueueRepository queue, Directory directory, LocalDelivery local, Acceptance acceptance,
-      DeliveryEngine delivery, LoginGuard logins, Guard guard) implements AutoCloseable {
+      DeliveryEngine delivery, LoginGuard logins, Guard guard, ClusterEvents cluster) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       DataDir dir = DataDir.of(config.dataDir());
@@ -223,8 +224,15 @@ public final class DarwinMail implements AutoCloseable {
           id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false));
       Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
           new InboundAuth(config));
-      return new Services(config, db, blobs, events, mail, queue, directory, local, acceptance, delivery,
-          new LoginGuard(config.guard(), java.time.Clock.systemUTC()), guard);
+      LoginGuard logins = new LoginGuard(config.guard(), java.time.Clock.systemUTC());
+      // Other nodes' changes (ARCHITECTURE.md, "The cluster event channel"); on Derby, one node, none to hear.
+      ClusterEvents cluster = ClusterEvents.open(db);
+      mail.listen(cluster);
+      directory.listen(cluster);
+      sends.listen(cluster);
+      logins.share(cluster);
+      return new Services(config, db, blobs, events, mail, queue, directory, local, acceptance, delivery, logins,
+          guard, cluster);
     }
 
     /**
@@ -285,6 +293,7 @@ public final class DarwinMail implements AutoCloseable {
         mail.intake().close(); // applies what is journaled
       }
       blobs.close();
+      cluster.close();
       db.close();
     }
   }

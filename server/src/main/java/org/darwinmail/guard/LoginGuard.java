@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.darwinmail.config.GuardConfig;
+import org.darwinmail.store.ClusterEvents;
 
 /**
  * Throttles failed logins on every protocol (SMTP AUTH, IMAP, POP3), per account and per client address
@@ -30,6 +31,8 @@ public final class LoginGuard {
   private final Duration lockout;
   private final Clock clock;
   private final Map<String, Failures> byKey = new ConcurrentHashMap<>();
+  /** Where failures, successes and unlocks are told to the other nodes ({@link #share}); none by default. */
+  private volatile ClusterEvents cluster = ClusterEvents.LOCAL;
 
   public LoginGuard() {
     this(Clock.systemUTC());
@@ -56,8 +59,8 @@ public final class LoginGuard {
   /** Whether to refuse the attempt (locked) and how long to wait before answering it. */
   public Verdict check(String account, InetAddress address) {
     Instant now = clock.instant();
-    Failures ip = get(ipKey(address), now);
-    Failures pair = get(pairKey(account, address), now);
+    Failures ip = get(ipKey(address.getHostAddress()), now);
+    Failures pair = get(pairKey(account, address.getHostAddress()), now);
     Failures acct = get(accountKey(account), now);
     if (locked(ip, now, lockAfter * 3) || locked(pair, now, lockAfter) || locked(acct, now, accountLockAfter)) {
       return new Verdict(true, Duration.ZERO);
@@ -71,6 +74,11 @@ public final class LoginGuard {
   }
 
   public void failed(String account, InetAddress address) {
+    failed(account, address.getHostAddress());
+    cluster.publish(ClusterEvents.Topic.LOGIN, "f\n" + account + "\n" + address.getHostAddress());
+  }
+
+  private void failed(String account, String address) {
     Instant now = clock.instant();
     for (String k : new String[] {ipKey(address), pairKey(account, address), accountKey(account)}) {
       byKey.compute(k, (key, f) -> {
@@ -83,7 +91,43 @@ public final class LoginGuard {
   }
 
   public void succeeded(String account, InetAddress address) {
-    byKey.remove(pairKey(account, address));
+    if (byKey.remove(pairKey(account, address.getHostAddress())) != null) {
+      cluster.publish(ClusterEvents.Topic.LOGIN, "s\n" + account + "\n" + address.getHostAddress());
+    }
+  }
+
+  /**
+   * Shares failures, successes and unlocks with the other nodes (ARCHITECTURE.md, "The cluster event channel"): each
+   * node counts every node's failures, so a guessing attack spread over several nodes is locked out as on one, and
+   * a lockout lifted on one node is lifted on all. The counts stay in memory (a node started later knows only the
+   * failures since); an event missed while the channel reconnects is lost, which only delays a lockout.
+   */
+  public void share(ClusterEvents cluster) {
+    this.cluster = cluster;
+    cluster.subscribe(ClusterEvents.Topic.LOGIN, this::heard);
+  }
+
+  /** An event of another node's {@link #share}: "f" or "s", the account and the address; or "u" and a key. */
+  private void heard(String event) {
+    if (event == null || event.length() < 3 || event.charAt(1) != '\n') {
+      return; // "anything may have changed": failures missed meanwhile are not to be had again
+    }
+    String rest = event.substring(2);
+    if (event.charAt(0) == 'u') {
+      byKey.remove(rest);
+      return;
+    }
+    int nl = rest.lastIndexOf('\n');
+    if (nl < 0) {
+      return;
+    }
+    String account = rest.substring(0, nl);
+    String address = rest.substring(nl + 1);
+    switch (event.charAt(0)) {
+      case 'f' -> failed(account, address);
+      case 's' -> byKey.remove(pairKey(account, address));
+      default -> { } // an event of a newer release
+    }
   }
 
   /**
@@ -121,7 +165,9 @@ public final class LoginGuard {
 
   /** Lifts a lockout (a key from {@link #locks}) and forgets its failures; returns whether it was there. */
   public boolean unlock(String key) {
-    return byKey.remove(key) != null;
+    boolean was = byKey.remove(key) != null;
+    cluster.publish(ClusterEvents.Topic.LOGIN, "u\n" + key);
+    return was;
   }
 
   /** Sleeps the verdict's delay (on a virtual thread: costs no platform thread). */
@@ -152,16 +198,16 @@ public final class LoginGuard {
     return now.isAfter(f.last.plus(f.count >= lockAfter ? lockout : FORGET_AFTER));
   }
 
-  private static String ipKey(InetAddress a) {
-    return "ip:" + a.getHostAddress();
+  private static String ipKey(String address) {
+    return "ip:" + address;
   }
 
   private static String accountKey(String account) {
     return "acct:" + account.toLowerCase(Locale.ROOT);
   }
 
-  private static String pairKey(String account, InetAddress a) {
-    return "pair:" + account.toLowerCase(Locale.ROOT) + "|" + a.getHostAddress();
+  private static String pairKey(String account, String address) {
+    return "pair:" + account.toLowerCase(Locale.ROOT) + "|" + address;
   }
 
   private static final class Failures {

@@ -84,6 +84,45 @@ public final class SendGuard {
     }
   }
 
+  /**
+   * Hears of blocks and unblocks made on other nodes (ARCHITECTURE.md, "The cluster event channel"): the account's
+   * block is read again from the database and takes effect here at once; an unblock forgives the counted burst as
+   * it does on the node that lifted it. "Anything may have changed" (the channel reconnected) reads every block.
+   */
+  public void listen(org.darwinmail.store.ClusterEvents cluster) {
+    cluster.subscribe(org.darwinmail.store.ClusterEvents.Topic.SENDER, this::reload);
+  }
+
+  /** Takes the stored block of {@code account} (null: of every account) as this guard's. */
+  private void reload(String account) {
+    Map<String, Block> stored = new java.util.HashMap<>();
+    for (Block b : repository.blocks()) {
+      stored.put(key(b.account()), b);
+    }
+    java.util.Collection<String> accounts = account == null
+        ? new HashSet<>(blocks.keySet()) : List.of(key(account));
+    if (account == null) {
+      accounts.addAll(stored.keySet());
+    }
+    for (String a : accounts) {
+      Block b = stored.get(a);
+      if (b != null) {
+        if (blocks.put(a, b) == null) {
+          log.info("sender {} blocked on another node: {}", a, b.reason());
+        }
+      } else if (account == null && young(blocks.get(a))) {
+        continue; // blocked here a moment ago, maybe not stored yet: a missed unblock comes with its own event
+      } else if (blocks.remove(a) != null) {
+        counters.remove(a);
+        log.info("sender {} unblocked on another node", a);
+      }
+    }
+  }
+
+  private boolean young(Block b) {
+    return b != null && b.since().isAfter(clock.instant().minusSeconds(60));
+  }
+
   // ---- the verdicts ------------------------------------------------------------------------------------------
 
   /** What the session answers: go on, {@code 451 4.7.1} (limited, try later) or {@code 550 5.7.1} (blocked). */

@@ -312,6 +312,14 @@ public final class Directory {
 
   // ---- helpers ----------------------------------------------------------------------------------------------
 
+  /**
+   * Empties the caches when another node changes domains, accounts or aliases, or when this node may have missed
+   * such a change (the cluster event channel reconnected): ARCHITECTURE.md, "The cluster event channel".
+   */
+  public void listen(ClusterEvents cluster) {
+    cluster.subscribe(ClusterEvents.Topic.DIRECTORY, key -> changed());
+  }
+
   /** After a committed change of domains, accounts or aliases: cached answers are stale. */
   private void changed() {
     domains.invalidate();

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -115,6 +116,51 @@ public final class MailStore {
   public Optional<Long> mailboxId(long accountId, String name) {
     String n = canonicalName(name);
     return mailboxIds.get(accountId + "/" + n, k -> repo.mailbox(accountId, n).map(Mailbox::id));
+  }
+
+  /**
+   * Hears of other nodes' changes on the cluster event channel (ARCHITECTURE.md, "The cluster event channel"): a
+   * mailbox changed elsewhere wakes its sessions here, whose in-memory log then gives way to the database
+   * ({@link MailboxEvents#changedElsewhere}); mailboxes created, renamed or deleted elsewhere empty the cache of ids;
+   * "anything may have changed" (a reconnect, the periodic safety net) rechecks the watched mailboxes ({@link #recheck}).
+   */
+  public void listen(ClusterEvents cluster) {
+    cluster.subscribe(ClusterEvents.Topic.MAILBOX, key -> {
+      if (key == null) {
+        recheck();
+        return;
+      }
+      int colon = key.indexOf(':');
+      try {
+        long id = Long.parseLong(colon < 0 ? key : key.substring(0, colon));
+        long modseq = colon < 0 ? 0 : Long.parseLong(key.substring(colon + 1));
+        events.changedElsewhere(id, modseq);
+      } catch (NumberFormatException e) {
+        log.debug("cluster event with a bad mailbox key: {}", key);
+      }
+    });
+    cluster.subscribe(ClusterEvents.Topic.MAILBOXES, key -> mailboxesChanged());
+  }
+
+  /**
+   * The cluster's safety net: a watched mailbox (one a session here has selected) whose highest modseq in the
+   * database is past what this node's log knows changed elsewhere without this node hearing of it (a notification
+   * lost while the channel reconnected): its sessions are woken and read the database. Deleted ones likewise.
+   */
+  public void recheck() {
+    Map<Long, Long> known = events.watched();
+    if (known.isEmpty()) {
+      return;
+    }
+    Map<Long, Long> now = repo.highestModseqs(known.keySet());
+    for (Map.Entry<Long, Long> e : known.entrySet()) {
+      Long h = now.get(e.getKey());
+      if (h == null) {
+        events.changedElsewhere(e.getKey(), 0);
+      } else if (e.getValue() < 0 || h > e.getValue()) {
+        events.changedElsewhere(e.getKey(), h);
+      }
+    }
   }
 
   /** Mailboxes were created, renamed or removed (also by removing an account): cached ids are stale. */

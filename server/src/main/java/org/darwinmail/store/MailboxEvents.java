@@ -38,6 +38,13 @@ public final class MailboxEvents {
     /** Counts resets of the log: an establish from a read made before a reset is ignored. */
     long epoch;
 
+    /** Forgets the log: the next reader reads the database and establishes it again. */
+    void reset() {
+      log.clear();
+      base = Long.MAX_VALUE;
+      epoch++;
+    }
+
     void advance() {
       while (log.containsKey(complete + 1)) {
         complete++;
@@ -47,9 +54,7 @@ public final class MailboxEvents {
         base = log.pollFirstEntry().getKey();
       }
       if (log.size() > 2 * KEEP) {
-        log.clear();
-        base = Long.MAX_VALUE;
-        epoch++;
+        reset();
       }
     }
   }
@@ -153,6 +158,41 @@ public final class MailboxEvents {
       w.advance();
     }
     notify(w, mailboxId);
+  }
+
+  /**
+   * Another node changed the mailbox, reaching {@code modseq} (0: not known, as for a deleted mailbox); heard on
+   * the cluster event channel ({@link ClusterEvents}). The log cannot describe that change (it holds no rows of it),
+   * so unless it already reaches past it (it was established from a database read that saw it) it is reset: the
+   * next reader reads the database and establishes it again. Then the listeners are called.
+   */
+  public void changedElsewhere(long mailboxId, long modseq) {
+    Watch w = watches.get(mailboxId);
+    if (w == null) {
+      return;
+    }
+    synchronized (w) {
+      if (w.base == Long.MAX_VALUE || modseq <= 0 || modseq > w.complete) {
+        w.reset();
+      }
+    }
+    notify(w, mailboxId);
+  }
+
+  /**
+   * The watched mailboxes, each with the modseq up to which its log is complete (-1: not established), for the
+   * cluster's safety net ({@link MailStore#recheck}): a mailbox whose modseq in the database is higher changed
+   * elsewhere unheard.
+   */
+  public Map<Long, Long> watched() {
+    Map<Long, Long> out = new java.util.HashMap<>();
+    for (Map.Entry<Long, Watch> e : watches.entrySet()) {
+      Watch w = e.getValue();
+      synchronized (w) {
+        out.put(e.getKey(), w.base == Long.MAX_VALUE ? -1L : w.complete);
+      }
+    }
+    return out;
   }
 
   /** Calls every listener of {@code mailboxId} with the mailbox id (a change the log does not describe). */

@@ -70,6 +70,9 @@ public interface MessageRepository {
   /** The mailbox's highest modification sequence, or -1 when it does not exist. */
   long highestModseq(long mailboxId);
 
+  /** The highest modseq of each of these mailboxes that exists (the cluster's safety net, {@link MailStore#recheck}). */
+  java.util.Map<Long, Long> highestModseqs(Collection<Long> mailboxIds);
+
   /** Bytes used by all messages of an account. */
   long usage(long accountId);
 

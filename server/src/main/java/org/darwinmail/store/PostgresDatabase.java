@@ -29,6 +29,8 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
   static final long MIGRATION_LOCK = 0x44617277696e4d61L;
   private static final int ATTEMPTS = 8;
   private final HikariDataSource pool;
+  /** This node's name on the cluster event channel: random, new for each open ({@link ClusterEvents}). */
+  private final String node = Long.toHexString(new java.security.SecureRandom().nextLong() | Long.MIN_VALUE);
 
   private PostgresDatabase(HikariDataSource pool) {
     this.pool = pool;
@@ -172,6 +174,27 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
   @Override
   public SqlDialect dialect() {
     return SqlDialect.POSTGRESQL;
+  }
+
+  @Override
+  public String node() {
+    return node;
+  }
+
+  /**
+   * A connection of its own, outside the pool, for the cluster channel's {@code LISTEN} ({@link PostgresClusterEvents}):
+   * it stays open for the life of the node, so it must not hold a pooled one. Reads time out after
+   * {@code socketTimeoutSeconds} (a peer gone silently is noticed), TCP keep-alive on.
+   */
+  Connection listenerConnection(int socketTimeoutSeconds) throws SQLException {
+    java.util.Properties p = new java.util.Properties();
+    p.setProperty("user", pool.getUsername());
+    p.setProperty("password", pool.getPassword());
+    p.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
+    p.setProperty("connectTimeout", "10");
+    p.setProperty("tcpKeepAlive", "true");
+    p.setProperty("ApplicationName", "darwinmail-listen");
+    return java.sql.DriverManager.getConnection(pool.getJdbcUrl(), p);
   }
 
   @Override

@@ -92,6 +92,21 @@ public enum SqlDialect {
     }
   }
 
+  /**
+   * Sends {@code payload} on the notification {@code channel} in the caller's transaction on {@code c}: PostgreSQL
+   * delivers it to every listener when the transaction commits, never when it rolls back ({@code pg_notify}).
+   * Derby: nothing (one node: changes are announced in-process, {@link ClusterEvents#LOCAL}).
+   */
+  public void announce(Connection c, String channel, String payload) throws SQLException {
+    if (this == POSTGRESQL) {
+      try (PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+        ps.setString(1, channel);
+        ps.setString(2, payload);
+        ps.execute();
+      }
+    }
+  }
+
   /** The folder of this engine's own migration files, where one differs from the portable one. */
   String migrationFolder() {
     return name().toLowerCase(java.util.Locale.ROOT);

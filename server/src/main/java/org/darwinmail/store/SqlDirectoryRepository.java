@@ -43,6 +43,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
         ps.setTimestamp(2, Timestamp.from(Instant.now()));
         insert(ps, "domain exists: " + d);
       }
+      changed(c);
       return null;
     });
   }
@@ -64,6 +65,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
         ps.setString(1, d);
         ps.executeUpdate();
       }
+      changed(c);
       return null;
     });
   }
@@ -104,6 +106,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
       for (String[] f : folders) {
         SqlMessageRepository.createMailbox(c, id, f[0], f[1]);
       }
+      changed(c);
       return new Account(id, a, hash, 0);
     });
   }
@@ -158,6 +161,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
           throw new RefusedException("no such account: " + a);
         }
       }
+      changed(c);
       return null;
     });
   }
@@ -173,12 +177,16 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
   }
 
   private boolean update(String sql, Object v, String a) {
-    return db.read(c -> {
+    return db.tx(c -> {
       try (PreparedStatement ps = c.prepareStatement(sql)) {
         ps.setObject(1, v);
         ps.setString(2, a);
-        return ps.executeUpdate() > 0;
+        if (ps.executeUpdate() == 0) {
+          return false;
+        }
       }
+      changed(c);
+      return true;
     });
   }
 
@@ -199,6 +207,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
           insert(ps, "alias " + s + " is being changed by another session: try again");
         }
       }
+      changed(c);
       return null;
     });
   }
@@ -220,6 +229,9 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
             n += ps.executeUpdate();
           }
         }
+      }
+      if (n > 0) {
+        changed(c);
       }
       return n;
     });
@@ -250,6 +262,14 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
+
+  /**
+   * Tells the other nodes, at this transaction's commit, that the directory changed: they empty their caches
+   * ({@link Directory#listen}); this node's {@link Directory} empties its own after the call returns.
+   */
+  private void changed(Connection c) throws SQLException {
+    ClusterEvents.send(db, c, ClusterEvents.Topic.DIRECTORY, (String) null);
+  }
 
   /** Runs an INSERT; a unique violation (another session inserted the same name first) is refused. */
   private static void insert(PreparedStatement ps, String refusal) throws SQLException {

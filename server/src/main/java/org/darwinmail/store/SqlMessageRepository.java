@@ -36,7 +36,7 @@ public final class SqlMessageRepository implements MessageRepository {
 
   public SqlMessageRepository(SqlRunner db) {
     this.db = db;
-    this.inserts = new GroupCommit<>(db, 64, SqlMessageRepository::insertBatch);
+    this.inserts = new GroupCommit<>(db, 64, this::insertBatch);
   }
 
   @Override
@@ -48,7 +48,11 @@ public final class SqlMessageRepository implements MessageRepository {
 
   @Override
   public Mailbox createMailbox(long accountId, String name, String specialUse) {
-    return db.tx(c -> createMailbox(c, accountId, name, specialUse));
+    return db.tx(c -> {
+      Mailbox m = createMailbox(c, accountId, name, specialUse);
+      ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOXES, (String) null);
+      return m;
+    });
   }
 
   /** Creates a mailbox in the caller's transaction (also a new account's, {@link SqlDirectoryRepository}). */
@@ -168,6 +172,8 @@ public final class SqlMessageRepository implements MessageRepository {
           throw new RefusedException("no such mailbox, or it is INBOX");
         }
       }
+      ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOXES, (String) null);
+      ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOX, Long.toString(mailboxId));
       return null;
     });
   }
@@ -204,6 +210,7 @@ public final class SqlMessageRepository implements MessageRepository {
           }
         }
       }
+      ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOXES, (String) null);
       return null;
     });
   }
@@ -276,6 +283,30 @@ public final class SqlMessageRepository implements MessageRepository {
   }
 
   @Override
+  public Map<Long, Long> highestModseqs(Collection<Long> mailboxIds) {
+    List<Long> ids = List.copyOf(new TreeSet<>(mailboxIds));
+    Map<Long, Long> out = new HashMap<>();
+    for (int from = 0; from < ids.size(); from += 200) {
+      List<Long> chunk = ids.subList(from, Math.min(ids.size(), from + 200));
+      db.read(c -> {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, highest_modseq FROM mailboxes WHERE id IN ("
+            + String.join(", ", java.util.Collections.nCopies(chunk.size(), "?")) + ")")) {
+          for (int i = 0; i < chunk.size(); i++) {
+            ps.setLong(i + 1, chunk.get(i));
+          }
+          try (ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+              out.put(rs.getLong(1), rs.getLong(2));
+            }
+          }
+        }
+        return null;
+      });
+    }
+    return out;
+  }
+
+  @Override
   public long usage(long accountId) {
     return longOf("SELECT COALESCE(SUM(used_bytes), 0) FROM mailboxes WHERE account_id = ?", accountId, 0L);
   }
@@ -327,7 +358,7 @@ public final class SqlMessageRepository implements MessageRepository {
   }
 
   /** Runs a batch of {@link GroupCommit} requests (each a list of messages) in one transaction. */
-  private static List<List<MessageRow>> insertBatch(Connection c, List<List<NewMessage>> requests)
+  private List<List<MessageRow>> insertBatch(Connection c, List<List<NewMessage>> requests)
       throws SQLException {
     List<NewMessage> all = new ArrayList<>();
     requests.forEach(all::addAll);
@@ -345,7 +376,7 @@ public final class SqlMessageRepository implements MessageRepository {
    * Adds messages with new UIDs and modseqs, in the order given (UIDs ascending in that order within a mailbox).
    * Each mailbox row is updated once, mailboxes in ascending id order (one lock order: no deadlocks).
    */
-  private static List<MessageRow> insertAll(Connection c, List<NewMessage> msgs) throws SQLException {
+  private List<MessageRow> insertAll(Connection c, List<NewMessage> msgs) throws SQLException {
     TreeMap<Long, Integer> counts = new TreeMap<>();
     Map<Long, Long> bytes = new HashMap<>();
     for (NewMessage m : msgs) {
@@ -376,6 +407,11 @@ public final class SqlMessageRepository implements MessageRepository {
             Set.copyOf(m.keywords()), modseq));
       }
       ps.executeBatch();
+    }
+    List<String> reached = new ArrayList<>();
+    next.forEach((id, uidMod) -> reached.add(id + ":" + (uidMod[1] - 1)));
+    if (!reached.isEmpty()) {
+      ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOX, reached); // one notification for the whole batch
     }
     return rows;
   }
@@ -554,6 +590,9 @@ public final class SqlMessageRepository implements MessageRepository {
         out.add(new MessageRow(mailboxId, m.uid(), m.blob(), m.size(), m.internalDate(), f.flags(),
             Set.copyOf(f.keywords()), modseq));
       }
+      if (modseq != 0) {
+        ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOX, mailboxId + ":" + modseq);
+      }
       return new Changes<>(modseq, out);
     });
   }
@@ -608,6 +647,7 @@ public final class SqlMessageRepository implements MessageRepository {
           ps.executeUpdate();
         }
       }
+      ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOX, mailboxId + ":" + modseq);
       return new Changes<>(modseq, out);
     });
   }

@@ -38,6 +38,14 @@ public interface SqlRunner extends AutoCloseable {
    */
   <T> T read(Database.SqlWork<T> work);
 
+  /**
+   * This node's name on the cluster event channel ({@link ClusterEvents}): the events it sends carry it, so that its
+   * own listener passes them over. Unique per open database (a node); "" on Derby, which sends none.
+   */
+  default String node() {
+    return "";
+  }
+
   /** Where this engine's SQL differs from the portable SQL the repositories write. */
   SqlDialect dialect();
 

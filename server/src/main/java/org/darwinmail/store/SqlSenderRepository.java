@@ -50,18 +50,25 @@ public final class SqlSenderRepository implements SenderRepository {
         ps.setInt(4, b.messages());
         ps.setInt(5, b.recipients());
         ps.setInt(6, b.windowSeconds());
-        return ps.executeUpdate();
+        ps.executeUpdate();
       }
+      ClusterEvents.send(db, c, ClusterEvents.Topic.SENDER, b.account()); // other nodes' guards read it at commit
+      return null;
     });
   }
 
   @Override
   public boolean removeBlock(String account) {
     return db.tx(c -> {
+      int n;
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_blocks WHERE account = ?")) {
         ps.setString(1, account);
-        return ps.executeUpdate();
+        n = ps.executeUpdate();
       }
+      if (n > 0) {
+        ClusterEvents.send(db, c, ClusterEvents.Topic.SENDER, account);
+      }
+      return n;
     }) > 0;
   }
 

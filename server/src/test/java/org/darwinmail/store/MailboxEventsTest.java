@@ -51,6 +51,35 @@ class MailboxEventsTest {
     assertThat(calls.get()).isEqualTo(4);
   }
 
+  /**
+   * A change made on another node (heard on the cluster channel) has no rows in this log: the log must not go on
+   * answering as if it knew everything. Without the reset, a local change after the remote one left the log stuck
+   * below the remote modseq, answering "nothing new" to every session until 4,000 more changes reset it.
+   */
+  @Test
+  void aChangeElsewhereResetsTheLogUnlessItAlreadyReachesPastIt() {
+    MailboxEvents e = new MailboxEvents();
+    AtomicInteger calls = new AtomicInteger();
+    e.subscribe(1, id -> calls.incrementAndGet());
+    long epoch = e.epoch(1);
+    e.establish(1, 5, epoch);
+    e.changedElsewhere(1, 6); // another node took modseq 6
+    e.committed(1, 7, 7, List.of(row(2, 7)), List.of()); // then this node 7
+    assertThat(e.since(1, 5)).as("the log cannot tell modseq 6: the database must").isNull();
+    assertThat(e.epoch(1)).as("an establish read before the change is ignored").isNotEqualTo(epoch);
+    assertThat(calls.get()).isEqualTo(2);
+
+    long now = e.epoch(1);
+    e.establish(1, 7, now); // a session read the database: highest 7
+    e.changedElsewhere(1, 6); // the notification of 6, late: the log already reaches past it
+    assertThat(e.since(1, 7)).isEqualTo(new MailboxEvents.Delta(7, List.of(), List.of()));
+    assertThat(e.epoch(1)).isEqualTo(now);
+    e.changedElsewhere(1, 0); // deleted elsewhere (modseq unknown)
+    assertThat(e.since(1, 7)).isNull();
+    assertThat(calls.get()).isEqualTo(4);
+    assertThat(e.watched()).containsEntry(1L, -1L);
+  }
+
   @Test
   void anEstablishReadBeforeAResetIsIgnoredAndOldModseqsFallBackToTheDatabase() {
     MailboxEvents e = new MailboxEvents();

@@ -35,7 +35,7 @@ public final class PostgresCluster {
   private final Path dir;
   private final Path passwordFile;
   private final int port;
-  private final Process postgres;
+  private volatile Process postgres;
   private final AtomicInteger databases = new AtomicInteger();
   /** How long initdb and the start took, for the record (ms). */
   public final long startMillis;
@@ -77,13 +77,7 @@ public final class PostgresCluster {
       for (int attempt = 1; ; attempt++) {
         int port = freePort();
         Path log = dir.resolve("postgres.log");
-        // fsync off: a test cluster that dies with its machine is thrown away anyway.
-        ProcessBuilder pb = new ProcessBuilder(asUser(BIN.resolve("postgres").toString(), "-D", data.toString(),
-            "-p", Integer.toString(port), "-k", dir.toString(), "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-            "-c", "max_connections=200", "-c", "shared_buffers=32MB"))
-            .redirectErrorStream(true).redirectOutput(log.toFile());
-        Process p = pb.start();
+        Process p = launch(dir, port);
         if (waitReady(p, port, pw)) {
           return new PostgresCluster(dir, pw, port, p, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
         }
@@ -95,6 +89,52 @@ public final class PostgresCluster {
       }
     } catch (IOException e) {
       throw new IllegalStateException("cannot start PostgreSQL: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Starts the server on the cluster in {@code dir} (not waiting for it), its output appended to postgres.log. */
+  private static Process launch(Path dir, int port) throws IOException {
+    // fsync off: a test cluster that dies with its machine is thrown away anyway.
+    ProcessBuilder pb = new ProcessBuilder(asUser(BIN.resolve("postgres").toString(), "-D",
+        dir.resolve("data").toString(), "-p", Integer.toString(port), "-k", dir.toString(),
+        "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+        "-c", "full_page_writes=off", "-c", "max_connections=200", "-c", "shared_buffers=32MB"))
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("postgres.log").toFile()));
+    return pb.start();
+  }
+
+  /**
+   * A cluster of the caller's own, for a test that stops or restarts it ({@link #restart}) and so must not share
+   * the JVM's; the caller stops it ({@link #stop}).
+   */
+  public static PostgresCluster startPrivate() {
+    PostgresCluster c = start();
+    Runtime.getRuntime().addShutdownHook(new Thread(c::stop, "postgres-stop"));
+    return c;
+  }
+
+  /**
+   * Restarts the server as an operator would (fast shutdown, SIGINT, then a start on the same port and data): every
+   * connection is cut; clients must connect again. Returns when it accepts connections again.
+   */
+  public void restart() {
+    try {
+      Process old = postgres;
+      new ProcessBuilder("kill", "-INT", Long.toString(old.pid())).start().waitFor(10, TimeUnit.SECONDS);
+      if (!old.waitFor(20, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("PostgreSQL did not stop within 20 s");
+      }
+      Process p = launch(dir, port);
+      postgres = p;
+      if (!waitReady(p, port, passwordFile)) {
+        throw new IllegalStateException("PostgreSQL did not start again: " + Files.readString(dir.resolve("postgres.log")));
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot restart PostgreSQL: " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
