@@ -256,9 +256,11 @@ class BackupTest {
     ServerConfig cfg = ConfigLoader.load(c);
     fill(cfg);
     List<String> before = contents(cfg);
-    // Make the database one of schema 6 again (as 0.1.0 left it): V008's and V007's objects and rows go.
+    // Make the database one of schema 6 again (as 0.1.0 left it): V009's, V008's and V007's objects and rows go.
     try (Connection db = DriverManager.getConnection("jdbc:derby:" + cfg.dataDir().resolve("db").toAbsolutePath());
         Statement s = db.createStatement()) {
+      s.executeUpdate("ALTER TABLE messages DROP COLUMN save_date");
+      s.executeUpdate("DELETE FROM schema_version WHERE version = 9");
       s.executeUpdate("DROP TABLE orphan_subscriptions");
       s.executeUpdate("ALTER TABLE mailboxes DROP COLUMN recent_uid");
       s.executeUpdate("DELETE FROM schema_version WHERE version = 8");
@@ -274,7 +276,7 @@ class BackupTest {
       }
     }
     Files.delete(cfg.dataDir().resolve("FORMAT"));
-    assertThat(contents(cfg)).isEqualTo(before); // this start migrates V007 and V008, after the backup
+    assertThat(contents(cfg)).isEqualTo(before); // this start migrates V007 to V009, after the backup
 
     Path backups = cfg.dataDir().resolve("backup");
     String[] r = run("--config", c.toString(), "backup", "list");
