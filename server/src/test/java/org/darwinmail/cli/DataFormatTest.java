@@ -142,7 +142,7 @@ class DataFormatTest {
       assertThat(e.getSQLState()).isEqualTo("08006"); // Derby's normal answer to a shutdown
     }
     String line = "darwinmail: the data in " + data + " was written by a newer release of Darwin Mail (database"
-        + " schema 99, this release reads up to 8); start that release or a newer one on it, or restore a backup"
+        + " schema 99, this release reads up to 9); start that release or a newer one on it, or restore a backup"
         + " taken before the upgrade\n";
     for (String[] cmd : List.of(new String[] {"user", "list"}, new String[] {"serve"})) {
       String[] r = run(Stream.concat(Stream.of("--config", c.toString()), Stream.of(cmd)).toArray(String[]::new));
