@@ -42,6 +42,12 @@ class PreviewTest {
         .isEqualTo("a<b d");
   }
 
+  /** RFC 2045 §5.2: no Content-Type is text/plain; us-ascii. */
+  @Test
+  void aMessageWithoutContentTypeIsPlainText() {
+    assertThat(preview("Subject: x\r\n\r\nplain\r\n  body\r\n")).isEqualTo("plain body");
+  }
+
   @Test
   void noTextIsAnEmptyPreview() {
     assertThat(preview("Content-Type: image/png\r\n\r\nxxxx\r\n")).isEmpty();
