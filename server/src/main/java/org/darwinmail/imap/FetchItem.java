@@ -2,7 +2,10 @@ package org.darwinmail.imap;
 
 import java.util.List;
 
-/** One FETCH data item (RFC 3501 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ). */
+/**
+ * One FETCH data item (RFC 3501 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ, RFC 8514 SAVEDATE, RFC 8474 OBJECTID,
+ * RFC 8970 PREVIEW).
+ */
 public sealed interface FetchItem {
   record Flags() implements FetchItem {}
 
@@ -18,6 +21,18 @@ public sealed interface FetchItem {
   record Structure(boolean extensible) implements FetchItem {}
 
   record ModSeq() implements FetchItem {}
+
+  /** RFC 8514 §4.1. */
+  record SaveDate() implements FetchItem {}
+
+  /** RFC 8474 §5.1. */
+  record EmailId() implements FetchItem {}
+
+  /** RFC 8474 §5.2. */
+  record ThreadId() implements FetchItem {}
+
+  /** RFC 8970 §3; {@code lazy}: PREVIEW (LAZY). */
+  record Preview(boolean lazy) implements FetchItem {}
 
   /** What a section names inside a part (RFC 3501 §6.4.5 section-msgtext / section-text). */
   enum Spec { ALL, HEADER, HEADER_FIELDS, HEADER_FIELDS_NOT, TEXT, MIME }

@@ -56,8 +56,21 @@ public sealed interface ImapCommand {
 
   record Status(String tag, String mailbox, List<String> items) implements ImapCommand {}
 
-  record Append(String tag, String mailbox, List<String> flags, Instant date, ImapLiteral message)
-      implements ImapCommand {}
+  /** One message of APPEND or REPLACE: flags, date-time (null: now) and the literal. */
+  record AppendMessage(List<String> flags, Instant date, ImapLiteral message) {}
+
+  /** APPEND (RFC 3501 §6.3.11), of several messages at once with MULTIAPPEND (RFC 3502 §6.3.11). */
+  record Append(String tag, String mailbox, List<AppendMessage> messages) implements ImapCommand {
+    /** An APPEND of one message. */
+    Append(String tag, String mailbox, List<String> flags, Instant date, ImapLiteral message) {
+      this(tag, mailbox, List.of(new AppendMessage(flags, date, message)));
+    }
+
+    /** Drops every literal (a refused or failed command). */
+    void discard() {
+      messages.forEach(m -> m.message().discard());
+    }
+  }
 
   record Idle(String tag) implements ImapCommand {}
 
@@ -96,6 +109,10 @@ public sealed interface ImapCommand {
 
   record Store(String tag, boolean uid, SeqSet set, StoreOp op, boolean silent, List<String> flags,
       Long unchangedSince) implements ImapCommand {}
+
+  /** REPLACE / UID REPLACE (RFC 8508 §3.1): append {@code message} to {@code mailbox}, expunge {@code number}. */
+  record Replace(String tag, boolean uid, long number, String mailbox, AppendMessage message)
+      implements ImapCommand {}
 
   /** COPY, or MOVE (RFC 6851) when {@code move}. */
   record Copy(String tag, boolean uid, SeqSet set, String mailbox, boolean move) implements ImapCommand {}

@@ -174,10 +174,11 @@ public final class ImapFramer extends FrameDecoder {
   /** The text before a refused literal travels with the refusal (the session needs the tag). */
   public record Refused(String text, LiteralRefused refusal) {}
 
-  /** Whether a command's first line is "tag APPEND ...". */
+  /** Whether a command's first line is "tag APPEND ..." or a REPLACE (RFC 8508), which appends too. */
   static boolean isAppend(String text) {
-    String[] w = text.split(" ", 3);
-    return w.length >= 2 && w[1].equalsIgnoreCase("APPEND");
+    String[] w = text.split(" ", 4);
+    return w.length >= 2 && (w[1].equalsIgnoreCase("APPEND") || w[1].equalsIgnoreCase("REPLACE")
+        || w.length >= 3 && w[1].equalsIgnoreCase("UID") && w[2].equalsIgnoreCase("REPLACE"));
   }
 
   /** STARTTLS and COMPRESS change how the following bytes are framed (RFC 3501 §6.2.1, RFC 4978 §3). */

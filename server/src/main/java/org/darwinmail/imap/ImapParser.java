@@ -142,6 +142,7 @@ public final class ImapParser {
       case "STORE" -> store(false);
       case "COPY" -> copy(false, false);
       case "MOVE" -> copy(false, true);
+      case "REPLACE" -> replace(false);
       case "UID" -> {
         r.sp();
         String sub = r.upperAtom();
@@ -152,6 +153,7 @@ public final class ImapParser {
           case "SORT" -> sort(true);
           case "COPY" -> copy(true, false);
           case "MOVE" -> copy(true, true);
+          case "REPLACE" -> replace(true);
           case "EXPUNGE" -> {
             r.sp();
             yield new Expunge(tag, r.seqSet());
@@ -317,7 +319,8 @@ public final class ImapParser {
     while (!r.tryChar(')')) {
       r.tryChar(' ');
       String i = r.upperAtom();
-      if (!Set.of("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED")
+      if (!Set.of("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED",
+          "MAILBOXID")
           .contains(i)) {
         throw ImapException.bad("Unknown STATUS item " + i);
       }
@@ -336,10 +339,20 @@ public final class ImapParser {
   }
 
   // RFC 3501 §6.3.11: append = "APPEND" SP mailbox [SP flag-list] [SP date-time] SP literal
-  // (RFC 3516 literal8 and the RFC 6855 UTF8 form too)
+  // (RFC 3516 literal8 and the RFC 6855 UTF8 form too); RFC 3502 §6.3.11 (MULTIAPPEND): 1*append-message, each
+  // append-message = append-opts SP append-data, so several messages follow one mailbox
   private ImapCommand append() {
     String mbox = mailboxArg();
-    r.sp();
+    List<AppendMessage> messages = new ArrayList<>();
+    do {
+      r.sp();
+      messages.add(appendMessage());
+    } while (r.peek() == ' ');
+    return new Append(tag, mbox, List.copyOf(messages));
+  }
+
+  /** append-opts SP append-data: [flag-list SP] [date-time SP] literal (or literal8, or UTF8 (literal8)). */
+  private AppendMessage appendMessage() {
     List<String> flags = List.of();
     if (r.peek() == '(') {
       flags = flagList();
@@ -364,7 +377,17 @@ public final class ImapParser {
     if (utf8Data) {
       r.expect(')');
     }
-    return new Append(tag, mbox, flags, date, message);
+    return new AppendMessage(flags, date, message);
+  }
+
+  // RFC 8508 §6: replace = "REPLACE" SP seq-number SP mailbox append-message; uid-replace = "UID" SP replace
+  // (one message: REPLACE takes no MULTIAPPEND, §3.1)
+  private ImapCommand replace(boolean uid) {
+    r.sp();
+    long n = r.nzNumber();
+    String mbox = mailboxArg();
+    r.sp();
+    return new Replace(tag, uid, n, mbox, appendMessage());
   }
 
   static java.time.Instant dateTime(String s) {
@@ -473,6 +496,14 @@ public final class ImapParser {
         return new FetchItem.Structure(true);
       case "MODSEQ":
         return new FetchItem.ModSeq();
+      case "SAVEDATE": // RFC 8514 §4.1
+        return new FetchItem.SaveDate();
+      case "EMAILID": // RFC 8474 §5.1
+        return new FetchItem.EmailId();
+      case "THREADID": // RFC 8474 §5.2
+        return new FetchItem.ThreadId();
+      case "PREVIEW": // RFC 8970 §3: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], preview-mod = "LAZY"
+        return new FetchItem.Preview(r.tryWord(" (LAZY)"));
       case "RFC822":
         return new Section("RFC822", false, false, false, new int[0], Spec.ALL, List.of(), null);
       case "RFC822.HEADER":
@@ -744,6 +775,20 @@ public final class ImapParser {
         boolean sent = k.startsWith("SENT");
         String op = sent ? k.substring(4) : k;
         yield new SearchKey.Date(SearchKey.DateOp.valueOf(op), date(r.astring()), sent);
+      }
+      case "SAVEDBEFORE", "SAVEDON", "SAVEDSINCE" -> { // RFC 8514 §4.2
+        r.sp();
+        yield new SearchKey.SaveDate(SearchKey.DateOp.valueOf(k.substring(5)), date(r.astring()));
+      }
+      case "SAVEDATESUPPORTED" -> new SearchKey.SaveDateSupported();
+      case "EMAILID", "THREADID" -> { // RFC 8474 §6: objectid = 1*255(ALPHA / DIGIT / "_" / "-")
+        r.sp();
+        String id = r.atom();
+        if (id.length() > 255 || !id.chars().allMatch(ch -> ch < 0x80 && (Character.isLetterOrDigit(ch)
+            || ch == '_' || ch == '-'))) {
+          throw ImapException.bad("Bad objectid");
+        }
+        yield new SearchKey.ObjectId(k.equals("EMAILID"), id);
       }
       case "LARGER", "SMALLER" -> {
         r.sp();

@@ -266,7 +266,9 @@ public final class ImapSession extends Session {
       String refusal = allowed(cmd);
       if (refusal != null) {
         if (cmd instanceof Append a) {
-          a.message().discard();
+          a.discard();
+        } else if (cmd instanceof Replace x) {
+          x.message().message().discard();
         }
         reply(cmd.tag(), refusal);
         return;
@@ -390,6 +392,7 @@ public final class ImapSession extends Session {
       case Fetch x -> sel.fetch(x);
       case Store x -> sel.store(x);
       case Copy x -> sel.copy(x);
+      case Replace x -> sel.replace(x, boxes);
     }
   }
 

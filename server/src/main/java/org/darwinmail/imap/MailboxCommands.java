@@ -5,13 +5,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.Flags;
 import org.darwinmail.store.Mailbox;
+import org.darwinmail.store.MessageRepository;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.store.RefusedException;
 
@@ -66,12 +66,14 @@ final class MailboxCommands {
       }
       slash = name.indexOf('/', slash + 1);
     }
+    Mailbox made;
     try {
-      ctx.mail().createMailbox(st.account.id(), name, use);
+      made = ctx.mail().createMailbox(st.account.id(), name, use);
     } catch (RefusedException e) {
       throw ImapException.no("ALREADYEXISTS", "Mailbox exists");
     }
-    writer.ok(x.tag(), "CREATE completed");
+    // RFC 8474 §4.1: the new mailbox's MAILBOXID in the tagged OK
+    writer.ok(x.tag(), "[MAILBOXID (" + ObjectIds.mailboxId(made) + ")] CREATE completed");
   }
 
   /** RFC 3501 §6.3.4. */
@@ -229,7 +231,7 @@ final class MailboxCommands {
     writer.ok(x.tag(), verb + " completed");
   }
 
-  /** RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9051 DELETED. */
+  /** RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9051 DELETED, RFC 8474 MAILBOXID. */
   void status(Status x) {
     Mailbox m = existing(x.mailbox());
     statusLine(m, x.items());
@@ -241,6 +243,10 @@ final class MailboxCommands {
     List<MessageRow> rows = ctx.mail().messages(m.id());
     List<String> out = new ArrayList<>();
     for (String i : items) {
+      if (i.equals("MAILBOXID")) { // RFC 8474 §4.2: status-att-val =/ "MAILBOXID" SP "(" objectid ")"
+        out.add("MAILBOXID (" + ObjectIds.mailboxId(m) + ")");
+        continue;
+      }
       long v = switch (i) {
         case "MESSAGES" -> rows.size();
         case "RECENT" -> { // RFC 3501 §6.3.10: not yet taken as \Recent by a session (Updates.recentMark)
@@ -261,42 +267,64 @@ final class MailboxCommands {
         .bytes());
   }
 
-  /** RFC 3501 §6.3.11 with UIDPLUS APPENDUID (RFC 4315 §3), QUOTA (RFC 9208 §4.1.2 OVERQUOTA), APPENDLIMIT. */
+  /**
+   * RFC 3501 §6.3.11 with UIDPLUS APPENDUID (RFC 4315 §3: a UID set for several messages), MULTIAPPEND (RFC 3502:
+   * all or none), QUOTA (RFC 9208 §4.1.2 OVERQUOTA), APPENDLIMIT.
+   */
   void append(Append x) {
-    ImapLiteral lit = x.message();
     try {
-      Optional<Mailbox> target = ctx.mail().mailbox(st.account.id(), x.mailbox());
-      if (target.isEmpty()) {
-        throw ImapException.no("TRYCREATE", "No such mailbox");
+      Mailbox target = ctx.mail().mailbox(st.account.id(), x.mailbox())
+          .orElseThrow(() -> ImapException.no("TRYCREATE", "No such mailbox"));
+      if (x.messages().size() > 1 && x.messages().stream().anyMatch(m -> m.message().size() == 0)) {
+        // RFC 3502 §6.3.11: an empty message cancels a MULTIAPPEND ("unsuccessful for any reason (including being
+        // cancelled)": nothing is appended)
+        throw ImapException.no("CANNOT", "APPEND cancelled by an empty message; nothing appended");
       }
-      if (x.flags().stream().anyMatch(f -> f.equalsIgnoreCase("\\Recent"))) {
+      List<MessageRow> rows = store(target, x.messages());
+      updates.send(true);
+      writer.ok(x.tag(), "[APPENDUID " + target.uidValidity() + " "
+          + SeqSet.format(rows.stream().map(MessageRow::uid).toList()) + "] APPEND completed");
+    } catch (RuntimeException e) {
+      x.discard();
+      throw e;
+    }
+  }
+
+  /**
+   * Stores messages of APPEND or REPLACE in {@code target} in one transaction (all or none), after the checks
+   * that refuse them all: \Recent in the flags, the quota, a full disk. The caller discards the literals on failure.
+   */
+  List<MessageRow> store(Mailbox target, List<AppendMessage> messages) {
+    long total = 0;
+    for (AppendMessage m : messages) {
+      if (m.flags().stream().anyMatch(f -> f.equalsIgnoreCase("\\Recent"))) {
         throw ImapException.bad("\\Recent cannot be set");
       }
-      long quota = ctx.quotaLimit(st.account);
-      if (quota > 0 && ctx.mail().usage(st.account.id()) + lit.size() > quota) {
-        throw ImapException.no("OVERQUOTA", "Quota exceeded");
-      }
-      if (ctx.mail().blobs().capacity().full()) {
-        throw ImapException.storageFull();
-      }
+      total += m.message().size();
+    }
+    long quota = ctx.quotaLimit(st.account);
+    if (quota > 0 && ctx.mail().usage(st.account.id()) + total > quota) {
+      throw ImapException.no("OVERQUOTA", "Quota exceeded");
+    }
+    if (ctx.mail().blobs().capacity().full()) {
+      throw ImapException.storageFull();
+    }
+    List<MessageRepository.NewMessage> rows = new ArrayList<>();
+    Instant now = Instant.now();
+    for (AppendMessage m : messages) {
       BlobRef blob;
       try {
-        blob = lit.commit(ctx.mail().blobs());
+        blob = m.message().commit(ctx.mail().blobs());
       } catch (IOException e) {
         if (ctx.mail().blobs().capacity().recheck()) {
           throw ImapException.storageFull(); // the disk filled meanwhile: its state has its own log line
         }
         throw new org.darwinmail.store.StoreException("cannot store the message", e);
       }
-      Instant date = x.date() != null ? x.date() : Instant.now();
-      MessageRow row = ctx.mail().append(target.get().id(), blob, date, FlagNames.bits(x.flags()),
-          FlagNames.keywords(x.flags()));
-      updates.send(true);
-      writer.ok(x.tag(), "[APPENDUID " + target.get().uidValidity() + " " + row.uid() + "] APPEND completed");
-    } catch (RuntimeException e) {
-      lit.discard();
-      throw e;
+      rows.add(new MessageRepository.NewMessage(target.id(), blob, m.date() != null ? m.date() : now,
+          FlagNames.bits(m.flags()), FlagNames.keywords(m.flags())));
     }
+    return ctx.mail().appendAll(rows);
   }
 
   /** RFC 9208 §4.2: the one quota root "" holds the account's storage. */

@@ -3,7 +3,7 @@ package org.darwinmail.imap;
 import java.time.LocalDate;
 import java.util.List;
 
-/** A SEARCH key (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ). */
+/** A SEARCH key (RFC 3501 §6.4.4, RFC 7162 §3.1.5 MODSEQ, RFC 8514 §4.2, RFC 8474 §6). */
 public sealed interface SearchKey {
   record All() implements SearchKey {}
 
@@ -39,4 +39,13 @@ public sealed interface SearchKey {
   record Seqs(SeqSet set) implements SearchKey {}
 
   record ModSeq(long modseq) implements SearchKey {}
+
+  /** SAVEDBEFORE / SAVEDON / SAVEDSINCE (RFC 8514 §4.2), on the save date in UTC. */
+  record SaveDate(DateOp op, LocalDate date) implements SearchKey {}
+
+  /** SAVEDATESUPPORTED (RFC 8514 §4.2): every mailbox here keeps save dates, so every message matches. */
+  record SaveDateSupported() implements SearchKey {}
+
+  /** EMAILID ({@code email}) or THREADID (RFC 8474 §6). */
+  record ObjectId(boolean email, String id) implements SearchKey {}
 }

@@ -45,6 +45,10 @@ final class Searcher {
       case SearchKey.Seqs q -> q.set().saved() ? s.saved().contains(s.row().uid())
           : q.set().contains(s.msn(), s.maxMsn());
       case SearchKey.ModSeq m -> s.row().modseq() >= m.modseq();
+      case SearchKey.SaveDate d -> compare(new SearchKey.Date(d.op(), d.date(), false),
+          s.row().saveDate().atZone(ZoneOffset.UTC).toLocalDate());
+      case SearchKey.SaveDateSupported x -> true;
+      case SearchKey.ObjectId o -> o.email() && o.id().equals(ObjectIds.emailId(s.row())); // THREADID is NIL
     };
   }
 

@@ -122,6 +122,7 @@ final class SelectedCommands {
     writer.send("* OK [UIDVALIDITY " + m.uidValidity() + "] UIDs valid");
     writer.send("* OK [UIDNEXT " + uidNext + "] Predicted next UID");
     writer.send("* OK [HIGHESTMODSEQ " + fresh.highestModseq() + "] Highest");
+    writer.send("* OK [MAILBOXID (" + ObjectIds.mailboxId(m) + ")] Ok"); // RFC 8474 §4.1
     if (st.rev2) {
       writer.send(new Resp(st.utf8).raw("* LIST () \"/\" ").string(MailboxNames.toWire(m.name(), st.utf8)).bytes());
     }
@@ -349,7 +350,10 @@ final class SelectedCommands {
 
   // ---- FETCH ----
 
-  /** RFC 3501 §6.4.5 / §6.4.8, CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4, §3.2.6), BINARY (RFC 3516). */
+  /**
+   * RFC 3501 §6.4.5 / §6.4.8, CHANGEDSINCE and VANISHED (RFC 7162 §3.1.4, §3.2.6), BINARY (RFC 3516), SAVEDATE
+   * (RFC 8514), EMAILID / THREADID (RFC 8474), PREVIEW (RFC 8970).
+   */
   void fetch(Fetch x) {
     updates.send(x.uid());
     Selected m = sel();
@@ -400,6 +404,17 @@ final class SelectedCommands {
               + "\"");
           case FetchItem.Rfc822Size z -> out.raw("RFC822.SIZE " + r.size());
           case FetchItem.ModSeq q -> out.raw("MODSEQ (" + r.modseq() + ")");
+          // RFC 8514 §4.1: msg-att-static =/ "SAVEDATE" SP (date-time / nil); every mailbox here keeps it
+          case FetchItem.SaveDate d -> out.raw("SAVEDATE \"" + internalDate(r.saveDate()) + "\"");
+          // RFC 8474 §5: "EMAILID" SP "(" objectid ")", "THREADID" SP ("(" objectid ")" / nil)
+          case FetchItem.EmailId e -> out.raw("EMAILID (" + ObjectIds.emailId(r) + ")");
+          case FetchItem.ThreadId t -> out.raw("THREADID NIL");
+          case FetchItem.Preview v -> {
+            // RFC 8970 §3: "PREVIEW" SP nstring, at most 256 characters; computed at once, LAZY or not (bounded
+            // work: mime.Preview)
+            part = part != null ? part : MessageCache.get(mail.blobs(), r.blob());
+            out.raw("PREVIEW ").string(org.darwinmail.mime.Preview.of(part));
+          }
           case FetchItem.Envelope e -> {
             part = part != null ? part : MessageCache.get(mail.blobs(), r.blob());
             out.raw("ENVELOPE ");
@@ -676,5 +691,48 @@ final class SelectedCommands {
       updates.send(true); // moved into the selected mailbox: the EXISTS of the new copies follows the EXPUNGEs
     }
     writer.ok(x.tag(), "MOVE completed");
+  }
+
+  // ---- REPLACE ----
+
+  /**
+   * REPLACE / UID REPLACE (RFC 8508 §3.3): the new message is appended to the target mailbox as APPEND would (a
+   * failure there leaves the old one untouched), then the old one is expunged from the selected mailbox; one flow:
+   * the APPENDUID in an untagged OK, the new message's EXISTS when the target is the selected mailbox, the EXPUNGE
+   * (or VANISHED) of the old, and the tagged OK.
+   */
+  void replace(Replace x, MailboxCommands boxes) {
+    try {
+      writable(); // §3.3: the selected mailbox must be writable (EXAMINE: NO)
+      updates.send(x.uid());
+      Selected m = sel();
+      MessageRow old;
+      if (x.uid()) {
+        old = m.rows.get(x.number());
+        if (old == null || m.gone.contains(x.number())) {
+          throw ImapException.no("NONEXISTENT", "No message with that UID");
+        }
+      } else {
+        if (x.number() > m.size()) {
+          throw ImapException.bad("No message with that sequence number");
+        }
+        old = m.rows.get(m.uids.get((int) x.number() - 1));
+      }
+      var target = mail.mailbox(st.account.id(), x.mailbox())
+          .orElseThrow(() -> ImapException.no("TRYCREATE", "No such mailbox"));
+      List<MessageRow> added = boxes.store(target, List.of(x.message()));
+      writer.send("* OK [APPENDUID " + target.uidValidity() + " " + added.getFirst().uid()
+          + "] Replacement message ready");
+      if (target.id() == m.mailbox.id()) {
+        updates.send(true); // the new message's EXISTS first (RFC 8508 §3.3 example)
+      }
+      List<Long> removed = mail.expunge(m.mailbox.id(), List.of(old.uid()));
+      m.gone.addAll(removed);
+      updates.expunges(m);
+      writer.ok(x.tag(), (x.uid() ? "UID " : "") + "REPLACE completed");
+    } catch (RuntimeException e) {
+      x.message().message().discard();
+      throw e;
+    }
   }
 }

@@ -44,7 +44,8 @@ enum Verb {
   SORT(States.SELECTED),
   FETCH(States.SELECTED),
   STORE(States.SELECTED),
-  COPY(States.SELECTED);
+  COPY(States.SELECTED),
+  REPLACE(States.SELECTED);
 
   /** When the connection refuses a command its state allows, and the reply it gets then. */
   enum Refusal {
@@ -107,6 +108,7 @@ enum Verb {
       case Fetch x -> FETCH;
       case Store x -> STORE;
       case Copy x -> COPY;
+      case Replace x -> REPLACE;
     };
   }
 
@@ -174,7 +176,12 @@ enum Verb {
     UTF8_ACCEPT("UTF8=ACCEPT", Verb.ENABLE, Offer.ALWAYS), // RFC 6855
     SORT("SORT", Verb.SORT, Offer.ALWAYS), // RFC 5256
     BINARY("BINARY", Verb.FETCH, Offer.ALWAYS), // RFC 3516
-    COMPRESS_DEFLATE("COMPRESS=DEFLATE", Verb.COMPRESS, Offer.ALWAYS); // RFC 4978
+    COMPRESS_DEFLATE("COMPRESS=DEFLATE", Verb.COMPRESS, Offer.ALWAYS), // RFC 4978
+    MULTIAPPEND("MULTIAPPEND", Verb.APPEND, Offer.ALWAYS), // RFC 3502
+    REPLACE("REPLACE", Verb.REPLACE, Offer.ALWAYS), // RFC 8508
+    SAVEDATE("SAVEDATE", Verb.FETCH, Offer.ALWAYS), // RFC 8514
+    OBJECTID("OBJECTID", Verb.FETCH, Offer.ALWAYS), // RFC 8474
+    PREVIEW("PREVIEW", Verb.FETCH, Offer.ALWAYS); // RFC 8970
 
     final String atom;
     final Verb verb;

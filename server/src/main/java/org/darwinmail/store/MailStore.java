@@ -345,6 +345,21 @@ public final class MailStore {
     return row;
   }
 
+  /**
+   * IMAP APPEND of several messages into one mailbox (MULTIAPPEND, RFC 3502 §6.3.11): one transaction, so all are
+   * stored or none; UIDs ascend in the order given.
+   */
+  public List<MessageRow> appendAll(List<MessageRepository.NewMessage> messages) {
+    List<MessageRow> rows;
+    try (BlobStore.Claim claim = blobs.claim(messages.stream().map(m -> m.blob().hash()).toList())) {
+      rows = repo.append(messages);
+    }
+    for (MessageRow row : rows) {
+      events.committed(row.mailboxId(), row.modseq(), row.modseq(), List.of(row), List.of());
+    }
+    return rows;
+  }
+
   /** Every message of a mailbox, by ascending UID. */
   public List<MessageRow> messages(long mailboxId) {
     awaitIntake();

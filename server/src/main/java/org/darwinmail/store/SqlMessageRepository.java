@@ -29,7 +29,7 @@ import java.util.function.Function;
 public final class SqlMessageRepository implements MessageRepository {
   private static final String MAILBOX_COLUMNS =
       "id, account_id, name, special_use, subscribed, uid_validity, uid_next, highest_modseq";
-  private static final String MESSAGE_COLUMNS = "mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq";
+  private static final String MESSAGE_COLUMNS = "mailbox_id, uid, blob, size, internal_date, flags, keywords, modseq, save_date";
 
   private final SqlRunner db;
   private final GroupCommit<List<NewMessage>, List<MessageRow>> inserts;
@@ -388,8 +388,10 @@ public final class SqlMessageRepository implements MessageRepository {
       next.put(e.getKey(), advance(c, e.getKey(), e.getValue(), e.getValue(), bytes.get(e.getKey())));
     }
     List<MessageRow> rows = new ArrayList<>(msgs.size());
+    // RFC 8514 §3: the save date is now, for a copy too; whole milliseconds, as both engines store them
+    Instant saved = Instant.ofEpochMilli(System.currentTimeMillis());
     try (PreparedStatement ps = c.prepareStatement("INSERT INTO messages (" + MESSAGE_COLUMNS
-        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)")) {
+        + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
       for (NewMessage m : msgs) {
         long[] uidMod = next.get(m.mailboxId());
         long uid = uidMod[0]++;
@@ -402,9 +404,10 @@ public final class SqlMessageRepository implements MessageRepository {
         ps.setInt(6, m.flags());
         ps.setString(7, String.join(" ", m.keywords()));
         ps.setLong(8, modseq);
+        ps.setTimestamp(9, Timestamp.from(saved));
         ps.addBatch();
         rows.add(new MessageRow(m.mailboxId(), uid, m.blob().hash(), m.blob().size(), m.date(), m.flags(),
-            Set.copyOf(m.keywords()), modseq));
+            Set.copyOf(m.keywords()), modseq, saved));
       }
       ps.executeBatch();
     }
@@ -508,8 +511,10 @@ public final class SqlMessageRepository implements MessageRepository {
       while (rs.next()) {
         String kw = rs.getString(7);
         Set<String> keywords = kw.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(kw.split(" ")));
-        out.add(new MessageRow(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4),
-            rs.getTimestamp(5).toInstant(), rs.getInt(6), keywords, rs.getLong(8)));
+        Instant internal = rs.getTimestamp(5).toInstant();
+        Timestamp saved = rs.getTimestamp(9);
+        out.add(new MessageRow(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4), internal, rs.getInt(6),
+            keywords, rs.getLong(8), saved == null ? internal : saved.toInstant()));
       }
     }
     return out;
@@ -588,7 +593,7 @@ public final class SqlMessageRepository implements MessageRepository {
           }
         }
         out.add(new MessageRow(mailboxId, m.uid(), m.blob(), m.size(), m.internalDate(), f.flags(),
-            Set.copyOf(f.keywords()), modseq));
+            Set.copyOf(f.keywords()), modseq, m.saveDate()));
       }
       if (modseq != 0) {
         ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOX, mailboxId + ":" + modseq);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -54,6 +55,7 @@ class ImapParserTest {
   /** Each input (a command line, or its parts with literals) and the record it parses to, compared whole. */
   static Stream<Arguments> commands() {
     byte[] msg = "Subject: hi\r\n\r\nx\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] msg2 = "Subject: two\r\n\r\ny\r\n".getBytes(StandardCharsets.US_ASCII);
     SearchKey smith = new SearchKey.And(List.of(new SearchKey.Flag(Flags.FLAGGED, true),
         new SearchKey.Date(DateOp.SINCE, LocalDate.of(1994, 2, 1), false),
         new SearchKey.Not(new SearchKey.Header("FROM", "Smith"))));
@@ -137,7 +139,32 @@ class ImapParserTest {
         row("a UID STORE 1 FLAGS ($Forwarded)", new Store("a", true, set(1, 1), StoreOp.REPLACE, false,
             List.of("$Forwarded"), null)),
         row("A003 COPY 2:4 MEETING", new Copy("A003", false, set(2, 4), "MEETING", false)),
-        row("a UID MOVE 42:69 foo", new Copy("a", true, set(42, 69), "foo", true)));
+        row("a UID MOVE 42:69 foo", new Copy("a", true, set(42, 69), "foo", true)),
+        // RFC 3502 §6.3.11 (MULTIAPPEND): several append-messages, each with its own flags and date
+        row(List.of("A003 APPEND saved-messages (\\Seen) ", ImapLiteral.of(msg), " \"7-Feb-1994 21:52:25 -0800\" ",
+            ImapLiteral.of(msg2), " (\\Flagged) ", ImapLiteral.of(msg), ""), new Append("A003", "saved-messages",
+            List.of(new AppendMessage(List.of("\\Seen"), null, ImapLiteral.of(msg)),
+                new AppendMessage(List.of(), Instant.parse("1994-02-08T05:52:25Z"), ImapLiteral.of(msg2)),
+                new AppendMessage(List.of("\\Flagged"), null, ImapLiteral.of(msg))))),
+        // RFC 8508 §3.1 (REPLACE, UID REPLACE)
+        row(List.of("A003 REPLACE 4 Drafts ", ImapLiteral.of(msg), ""), new Replace("A003", false, 4, "Drafts",
+            new AppendMessage(List.of(), null, ImapLiteral.of(msg)))),
+        row(List.of("B004 UID REPLACE 2000 Drafts (\\Draft) ", ImapLiteral.of(msg), ""), new Replace("B004", true,
+            2000, "Drafts", new AppendMessage(List.of("\\Draft"), null, ImapLiteral.of(msg)))),
+        // RFC 8514 §4 (SAVEDATE), RFC 8474 §5-§6 (EMAILID, THREADID), RFC 8970 §3 (PREVIEW)
+        row("a FETCH 1:* (SAVEDATE EMAILID THREADID PREVIEW (LAZY) PREVIEW)", new Fetch("a", false, set(1, STAR),
+            List.of(new FetchItem.SaveDate(), new FetchItem.EmailId(), new FetchItem.ThreadId(),
+                new FetchItem.Preview(true), new FetchItem.Preview(false)), null, false)),
+        row("a FETCH 1 PREVIEW (LAZY)", new Fetch("a", false, set(1, 1), List.of(new FetchItem.Preview(true)),
+            null, false)),
+        row("a SEARCH SAVEDBEFORE 1-Jan-2020 SAVEDON 2-jan-2020 SAVEDSINCE 3-Jan-2020 SAVEDATESUPPORTED",
+            new Search("a", false, Set.of(), new SearchKey.And(List.of(
+                new SearchKey.SaveDate(DateOp.BEFORE, LocalDate.of(2020, 1, 1)),
+                new SearchKey.SaveDate(DateOp.ON, LocalDate.of(2020, 1, 2)),
+                new SearchKey.SaveDate(DateOp.SINCE, LocalDate.of(2020, 1, 3)), new SearchKey.SaveDateSupported())))),
+        row("a SEARCH OR EMAILID Mabc_1-x THREADID T1", new Search("a", false, Set.of(), new SearchKey.Or(
+            new SearchKey.ObjectId(true, "Mabc_1-x"), new SearchKey.ObjectId(false, "T1")))),
+        row("A042 STATUS foo (MAILBOXID)", new Status("A042", "foo", List.of("MAILBOXID"))));
   }
 
   @ParameterizedTest
@@ -151,7 +178,9 @@ class ImapParserTest {
   @ValueSource(strings = {"", "a", "a FETCH", "a FETCH 1", "a FETCH 0 UID", "a FETCH 1:* BODY[1.2.HEADER.FOO]",
       "a STORE 1 FLAGS (\\Bogus)", "a SEARCH (((", "a SEARCH OR ALL", "a LOGIN \"unterminated",
       "a SELECT", "a APPEND INBOX \"bad date\" {3}", "a FETCH 1 BODY[]<5>", "\"q\" NOOP", "a UID FROB",
-      "a FETCH 99999999999 UID", "a ENABLE"})
+      "a FETCH 99999999999 UID", "a ENABLE", "a FETCH 1 PREVIEW (FOO)", "a FETCH 1 (PREVIEW (LAZY)", "a SEARCH EMAILID",
+      "a SEARCH EMAILID M.1", "a SEARCH THREADID TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT", "a SEARCH SAVEDON 2020", "a REPLACE 0 x {3}",
+      "a REPLACE 1 x", "a UID REPLACE 1", "a STATUS x (MAILBOXIDS)"})
   void malformedCommandsAreBadNeverACrash(String line) {
     assertThatThrownBy(() -> parse(line)).isInstanceOf(ImapException.class)
         .satisfies(e -> assertThat(((ImapException) e).kind()).isEqualTo(ImapException.Kind.BAD));

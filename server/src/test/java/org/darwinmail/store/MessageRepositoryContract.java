@@ -190,6 +190,32 @@ abstract class MessageRepositoryContract {
     assertThat(r.usage(account)).isEqualTo(65);
   }
 
+  /**
+   * The save date (RFC 8514, V009): when the row was written, apart from the internal date APPEND gave; a copy keeps
+   * the internal date and gets its own save date; flag changes keep both; reading gives back what was written.
+   */
+  @Test
+  void aMessageKeepsItsSaveDateApartFromItsInternalDate() throws Exception {
+    Mailbox box = r.createMailbox(account, Mailbox.INBOX, null);
+    Mailbox to = r.createMailbox(account, "to", null);
+    Instant old = Instant.parse("2001-02-01T12:00:00Z");
+    Instant before = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    MessageRow a = r.append(List.of(new MessageRepository.NewMessage(box.id(), new BlobRef(BLOB_A, 10), old, 0,
+        Set.of()))).getFirst();
+    assertThat(a.internalDate()).isEqualTo(old);
+    assertThat(a.saveDate()).isBetween(before, Instant.now());
+    assertThat(r.message(box.id(), a.uid()).orElseThrow().saveDate()).isEqualTo(a.saveDate());
+    assertThat(r.messages(box.id()).getFirst().internalDate()).isEqualTo(old);
+    Thread.sleep(5);
+    MessageRow copy = r.copy(box.id(), List.of(a.uid()), to.id()).getFirst();
+    assertThat(copy.internalDate()).isEqualTo(old);
+    assertThat(copy.saveDate()).isAfter(a.saveDate());
+    assertThat(r.messages(to.id()).getFirst().saveDate()).isEqualTo(copy.saveDate());
+    MessageRow flagged = r.store(box.id(), List.of(a.uid()), null,
+        m -> new MessageRepository.Flagging(Flags.SEEN, Set.of())).items().getFirst();
+    assertThat(flagged.saveDate()).isEqualTo(a.saveDate());
+  }
+
   @Test
   void theRecentMarkMovesOnlyFromTheValueRead() {
     Mailbox box = r.createMailbox(account, Mailbox.INBOX, null);
