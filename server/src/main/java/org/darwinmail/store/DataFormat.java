@@ -25,12 +25,12 @@ public final class DataFormat {
   private static final Logger log = LoggerFactory.getLogger(DataFormat.class);
   static final String FILE = DataDir.FORMAT;
   /**
-   * The oldest release that reads what this one writes: 0.3.0 brings schema 8 (V008, the IMAP \Recent mark and
-   * subscriptions that outlive their mailbox) and 9 (V009, the IMAP save date), which 0.2.0 (schema 7) does not
-   * know; 0.1.0 knew up to 6 and has no FORMAT check. A release that adds a format step sets this to its own
-   * version (both steps are 0.3.0's, still in development: it stays 0.3.0).
+   * The oldest release that reads what this one writes: 0.4.0 brings schema 9 (V009, the IMAP save date), which
+   * 0.3.0 (schema 8) does not know; 0.3.0 brought 8 (V008, the IMAP \Recent mark and subscriptions that outlive their
+   * mailbox), 0.2.0 knew up to 7, 0.1.0 up to 6 and has no FORMAT check. A release that adds a format step sets this
+   * to its own version.
    */
-  static final String READABLE_FROM = "0.3.0";
+  static final String READABLE_FROM = "0.4.0";
   /** A manifest is a few lines; a longer file is not one. */
   private static final int MAX_BYTES = 16 * 1024;
 
