@@ -1,7 +1,9 @@
 """The downgrade refused (issue 18): the release before this one, built from its git tag by tools/release-dist, is
 started on a data directory this release wrote and migrated, and refuses with one line, writing nothing (no
-migration, no journal replay, no sweep, no certificate). 0.2.0 is the first release that reads <data_dir>/FORMAT;
-0.1.0 predates it and cannot refuse (test_upgrade_versions.py's docstring says what it does instead)."""
+migration, no journal replay, no sweep, no certificate). The release before is 0.3.0 (schema 8): this one writes
+schema 9 and readable_from=0.4.0. 0.2.0 is the first release that reads <data_dir>/FORMAT (DARWINMAIL_OLDER_RELEASE
+=v0.2.0 runs the same test with it); 0.1.0 predates it and cannot refuse (test_upgrade_versions.py's docstring says
+what it does instead)."""
 import os
 import smtplib
 import subprocess
@@ -11,7 +13,7 @@ import conftest
 from conftest import Server
 from test_upgrade_versions import REPO, Release, tree
 
-OLDER = os.environ.get("DARWINMAIL_OLDER_RELEASE", "v0.2.0")
+OLDER = os.environ.get("DARWINMAIL_OLDER_RELEASE", "v0.3.0")
 
 
 def test_the_release_before_refuses_data_this_release_wrote(tmp_path):
@@ -46,7 +48,8 @@ def test_the_release_before_refuses_data_this_release_wrote(tmp_path):
         said = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()]
         assert len(said) == 1, (args, said)
         assert said[0].startswith("darwinmail: the data in "), said[0]
-        # 0.2.0 names the first format it does not know (database schema 8, it reads up to 7) and what to start.
+        # The older release names the first format it does not know (database schema 9, 0.3.0 reads up to 8) and
+        # what to start.
         assert f"written by Darwin Mail {current_version}" in said[0], said
         assert f"start Darwin Mail {current_version} or newer on it" in said[0], said
         assert "restore a backup taken before the upgrade" in said[0]

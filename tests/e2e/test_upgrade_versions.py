@@ -26,7 +26,8 @@ notes; no test can make 0.1.0 refuse. What the current code promises from now on
 it just migrated: given a manifest written by a newer release (a later format, readable only from a later release),
 the current dist refuses to start with one line and exit status 1, and writes nothing in the data directory (no
 migration, no journal replay, no sweep). The refusal of a release that knows FORMAT is thus tested with the one
-release that knows it; when 0.3.0 exists, its upgrade test will start 0.2.0 on 0.3.0's data and assert that line.
+release that knows it, and test_downgrade.py starts the release before this one (0.3.0) on this release's data and
+asserts that line.
 """
 import hashlib
 import imaplib
