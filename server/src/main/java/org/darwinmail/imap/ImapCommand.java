@@ -89,6 +89,9 @@ public sealed interface ImapCommand {
 
   record SortKey(String key, boolean reverse) {}
 
+  /** RFC 5256 §4: THREAD (UID THREAD when {@code uid}) by ORDEREDSUBJECT or REFERENCES. */
+  record ThreadMessages(String tag, boolean uid, String algorithm, SearchKey key) implements ImapCommand {}
+
   record Fetch(String tag, boolean uid, SeqSet set, List<FetchItem> items, Long changedSince, boolean vanished)
       implements ImapCommand {}
 

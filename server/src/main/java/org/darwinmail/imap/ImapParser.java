@@ -138,6 +138,7 @@ public final class ImapParser {
       case "EXPUNGE" -> new Expunge(tag, null);
       case "SEARCH" -> search(false);
       case "SORT" -> sort(false);
+      case "THREAD" -> thread(false);
       case "FETCH" -> fetch(false);
       case "STORE" -> store(false);
       case "COPY" -> copy(false, false);
@@ -150,6 +151,7 @@ public final class ImapParser {
           case "STORE" -> store(true);
           case "SEARCH" -> search(true);
           case "SORT" -> sort(true);
+          case "THREAD" -> thread(true);
           case "COPY" -> copy(true, false);
           case "MOVE" -> copy(true, true);
           case "EXPUNGE" -> {
@@ -671,7 +673,9 @@ public final class ImapParser {
         reverse = true;
         continue;
       }
-      if (!Set.of("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO").contains(k)) {
+      // RFC 5957 §4 (SORT=DISPLAY): DISPLAYFROM and DISPLAYTO beside RFC 5256's keys
+      if (!Set.of("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO")
+          .contains(k)) {
         throw ImapException.bad("Unknown sort criterion " + k);
       }
       criteria.add(new SortKey(k, reverse));
@@ -684,6 +688,19 @@ public final class ImapParser {
     charset(r.astring());
     r.sp();
     return new Sort(tag, uid, returns, criteria, keys());
+  }
+
+  // RFC 5256 §4 / §5: thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria
+  private ImapCommand thread(boolean uid) {
+    r.sp();
+    String alg = r.upperAtom();
+    if (!alg.equals("ORDEREDSUBJECT") && !alg.equals("REFERENCES")) {
+      throw ImapException.bad("Unknown threading algorithm " + alg);
+    }
+    r.sp();
+    charset(r.astring());
+    r.sp();
+    return new ThreadMessages(tag, uid, alg, keys());
   }
 
   private SearchKey keys() {

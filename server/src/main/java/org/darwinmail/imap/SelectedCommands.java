@@ -206,6 +206,11 @@ final class SelectedCommands {
     respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SEARCH");
   }
 
+  /**
+   * The result of SEARCH or SORT: "* SEARCH" / "* SORT", or ESEARCH with return options (RFC 4731; for SORT, ESORT,
+   * RFC 5267 §3.1: MIN and MAX are the first and last in {@code found}'s order, which is the sort order, and ALL
+   * keeps that order, its ranges ascending, §3.2).
+   */
   private void respond(String tag, boolean uid, Set<String> returns, List<MessageRow> found, boolean modseq,
       String verb) {
     Selected m = sel();
@@ -257,17 +262,17 @@ final class SelectedCommands {
     }
     if (!nums.isEmpty()) {
       if (r.contains("MIN")) {
-        sb.append(" MIN ").append(nums.stream().mapToLong(Long::longValue).min().getAsLong());
+        sb.append(" MIN ").append(nums.get(0));
       }
       if (r.contains("MAX")) {
-        sb.append(" MAX ").append(nums.stream().mapToLong(Long::longValue).max().getAsLong());
+        sb.append(" MAX ").append(nums.get(nums.size() - 1));
       }
     }
     if (r.contains("COUNT")) {
       sb.append(" COUNT ").append(nums.size());
     }
     if (r.contains("ALL") && !nums.isEmpty()) {
-      sb.append(" ALL ").append(SeqSet.format(nums.stream().sorted().toList()));
+      sb.append(" ALL ").append(SeqSet.format(nums));
     }
     if (modseq && !found.isEmpty()) {
       sb.append(" MODSEQ ").append(highest);
@@ -279,7 +284,6 @@ final class SelectedCommands {
   /** RFC 5256 §3: the messages matching the search, ordered by the criteria, ties by sequence number. */
   void sort(Sort x) {
     updates.send(x.uid());
-    Selected m = sel();
     List<MessageRow> found = new ArrayList<>(matching(x.key()));
     Map<Long, MimePart> parts = new HashMap<>();
     java.util.function.Function<MessageRow, MimePart> part = r -> parts.computeIfAbsent(r.uid(),
@@ -293,6 +297,8 @@ final class SelectedCommands {
         case "SUBJECT" -> Comparator.comparing(once(r -> BaseSubject.of(part.apply(r).header("Subject"))));
         case "FROM", "TO", "CC" -> Comparator.comparing(once(r -> firstMailbox(part.apply(r).header(
             k.key().equals("FROM") ? "From" : k.key().equals("TO") ? "To" : "Cc"))));
+        case "DISPLAYFROM", "DISPLAYTO" -> Comparator.comparing(once(r -> SortValues.display(part.apply(r).header(
+            k.key().equals("DISPLAYFROM") ? "From" : "To"))));
         default -> throw ImapException.bad("Unknown sort key");
       };
       if (k.reverse()) {
@@ -302,13 +308,29 @@ final class SelectedCommands {
     }
     cmp = cmp.thenComparingLong(MessageRow::uid);
     found.sort(cmp);
-    List<Long> nums = found.stream().map(r -> x.uid() ? r.uid() : (long) m.msn(r.uid())).toList();
-    StringBuilder sb = new StringBuilder("* SORT");
-    for (long n : nums) {
-      sb.append(' ').append(n);
+    if (Searcher.usesModSeq(x.key())) {
+      updates.enableCondstore(); // RFC 7162 §3.1: SORT with MODSEQ too
     }
-    writer.send(sb.toString());
-    writer.ok(x.tag(), "SORT completed");
+    respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SORT");
+  }
+
+  /** RFC 5256 §3-4: THREAD and UID THREAD, by ORDEREDSUBJECT or REFERENCES, over the messages the search found. */
+  void thread(ThreadMessages x) {
+    updates.send(x.uid());
+    Selected m = sel();
+    List<Threads.Message> messages = new ArrayList<>();
+    for (MessageRow r : matching(x.key())) {
+      writer.checkClient();
+      MimePart p = MessageCache.get(mail.blobs(), r.blob());
+      long msn = m.msn(r.uid());
+      messages.add(new Threads.Message(x.uid() ? r.uid() : msn, msn,
+          Searcher.sentInstant(p, r.internalDate()), BaseSubject.extract(p.header("Subject")),
+          p.header("Message-ID"), p.header("References"), p.header("In-Reply-To")));
+    }
+    String threads = x.algorithm().equals("REFERENCES") ? Threads.references(messages)
+        : Threads.orderedSubject(messages);
+    writer.send(threads.isEmpty() ? "* THREAD" : "* THREAD " + threads);
+    writer.ok(x.tag(), "THREAD completed");
   }
 
   /** A sort key computed once per message (a sort compares each message about log n times). */
