@@ -388,6 +388,7 @@ public final class ImapSession extends Session {
       case Search x -> sel.search(x);
       case Sort x -> sel.sort(x);
       case ThreadMessages x -> sel.thread(x);
+      case CancelUpdate x -> sel.cancelUpdate(x);
       case Fetch x -> sel.fetch(x);
       case Store x -> sel.store(x);
       case Copy x -> sel.copy(x);

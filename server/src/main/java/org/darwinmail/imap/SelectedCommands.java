@@ -198,11 +198,13 @@ final class SelectedCommands {
 
   /** RFC 3501 §6.4.4, ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE MODSEQ (RFC 7162 §3.1.5). */
   void search(Search x) {
+    updateTagFree(x.tag(), x.returns());
     updates.send(x.uid());
     List<MessageRow> found = matching(x.key());
     if (Searcher.usesModSeq(x.key())) {
       updates.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
     }
+    keepUpdated(x.tag(), x.uid(), x.returns(), x.key(), null, found);
     respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SEARCH");
   }
 
@@ -237,6 +239,7 @@ final class SelectedCommands {
       return;
     }
     Set<String> r = returns.isEmpty() ? Set.of("ALL") : returns;
+    long[] partial = ImapCommand.partial(r);
     if (r.contains("SAVE")) {
       List<Long> saved = new ArrayList<>();
       boolean onlyMinMax = (r.contains("MIN") || r.contains("MAX")) && !r.contains("ALL") && !r.contains("COUNT");
@@ -247,6 +250,8 @@ final class SelectedCommands {
         if (r.contains("MAX")) {
           saved.add(found.get(found.size() - 1).uid());
         }
+      } else if (partial != null && !r.contains("COUNT") && !r.contains("MIN") && !r.contains("MAX")) {
+        slice(found, partial).forEach(f -> saved.add(f.uid())); // as RFC 9394 §3.1: the part returned
       } else {
         found.forEach(f -> saved.add(f.uid()));
       }
@@ -274,6 +279,12 @@ final class SelectedCommands {
     if (r.contains("ALL") && !nums.isEmpty()) {
       sb.append(" ALL ").append(SeqSet.format(nums));
     }
+    if (partial != null) {
+      // RFC 5267 §4.4: the results at positions low..high of the requested order; NIL when there are none
+      List<Long> slice = slice(nums, partial);
+      sb.append(" PARTIAL (").append(partial[0]).append(':').append(partial[1]).append(' ')
+          .append(slice.isEmpty() ? "NIL" : SeqSet.format(slice)).append(')');
+    }
     if (modseq && !found.isEmpty()) {
       sb.append(" MODSEQ ").append(highest);
     }
@@ -283,13 +294,24 @@ final class SelectedCommands {
 
   /** RFC 5256 §3: the messages matching the search, ordered by the criteria, ties by sequence number. */
   void sort(Sort x) {
+    updateTagFree(x.tag(), x.returns());
     updates.send(x.uid());
     List<MessageRow> found = new ArrayList<>(matching(x.key()));
+    sortRows(found, x.criteria());
+    if (Searcher.usesModSeq(x.key())) {
+      updates.enableCondstore(); // RFC 7162 §3.1: SORT with MODSEQ too
+    }
+    keepUpdated(x.tag(), x.uid(), x.returns(), x.key(), x.criteria(), found);
+    respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SORT");
+  }
+
+  /** Orders {@code found} by the criteria, ties by sequence number (RFC 5256 §3). */
+  private void sortRows(List<MessageRow> found, List<SortKey> criteria) {
     Map<Long, MimePart> parts = new HashMap<>();
     java.util.function.Function<MessageRow, MimePart> part = r -> parts.computeIfAbsent(r.uid(),
         u -> MessageCache.get(mail.blobs(), r.blob()));
     Comparator<MessageRow> cmp = null;
-    for (SortKey k : x.criteria()) {
+    for (SortKey k : criteria) {
       Comparator<MessageRow> c = switch (k.key()) {
         case "ARRIVAL" -> Comparator.comparing(MessageRow::internalDate);
         case "DATE" -> Comparator.comparing(once(r -> Searcher.sentInstant(part.apply(r), r.internalDate())));
@@ -306,12 +328,57 @@ final class SelectedCommands {
       }
       cmp = cmp == null ? c : cmp.thenComparing(c);
     }
-    cmp = cmp.thenComparingLong(MessageRow::uid);
+    cmp = cmp == null ? Comparator.comparingLong(MessageRow::uid) : cmp.thenComparingLong(MessageRow::uid);
     found.sort(cmp);
-    if (Searcher.usesModSeq(x.key())) {
-      updates.enableCondstore(); // RFC 7162 §3.1: SORT with MODSEQ too
+  }
+
+  private static <T> List<T> slice(List<T> ordered, long[] range) {
+    int from = (int) Math.min(range[0] - 1, ordered.size());
+    int to = (int) Math.min(range[1], ordered.size());
+    return ordered.subList(from, to);
+  }
+
+  // ---- CONTEXT=SEARCH, CONTEXT=SORT (RFC 5267 §4.3) ----
+
+  /** §4.3: UPDATE with the tag of a search still updating is BAD (before anything is answered). */
+  private void updateTagFree(String tag, Set<String> returns) {
+    Contexts c = sel().contexts;
+    if (returns.contains("UPDATE") && c != null && c.has(tag)) {
+      throw ImapException.bad("Duplicate search update tag");
     }
-    respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SORT");
+  }
+
+  /** RETURN (UPDATE): the search is kept up to date, or NOUPDATE when there are too many already (§4.3.1). */
+  private void keepUpdated(String tag, boolean uid, Set<String> returns, SearchKey key, List<SortKey> criteria,
+      List<MessageRow> found) {
+    if (!returns.contains("UPDATE")) {
+      return;
+    }
+    Selected m = sel();
+    if (m.contexts == null) {
+      m.contexts = new Contexts((k, crit) -> {
+        List<MessageRow> rows = new ArrayList<>(live(matching(k)));
+        if (crit != null) {
+          sortRows(rows, crit);
+        }
+        return rows.stream().map(MessageRow::uid).toList();
+      });
+    }
+    if (m.contexts.full()) {
+      writer.send("* NO [NOUPDATE \"" + tag + "\"] Too many contexts");
+      return;
+    }
+    m.contexts.add(tag, uid, Contexts.pin(key, m, st.savedResult), criteria,
+        found.stream().map(MessageRow::uid).toList(), m);
+  }
+
+  /** RFC 5267 §4.3.5: NO when a tag names no search being updated (the others stop all the same). */
+  void cancelUpdate(CancelUpdate x) {
+    Contexts c = sel().contexts;
+    if (c == null || !c.cancel(x.tags())) {
+      throw ImapException.no(null, "Unknown tag");
+    }
+    writer.ok(x.tag(), "Updates cancelled");
   }
 
   /** RFC 5256 §3-4: THREAD and UID THREAD, by ORDEREDSUBJECT or REFERENCES, over the messages the search found. */
@@ -638,6 +705,9 @@ final class SelectedCommands {
         }
         writer.send("* " + m.msn(r.uid()) + " FETCH (" + String.join(" ", items) + ")");
       }
+    }
+    if (m.contexts != null) {
+      m.contexts.refresh(m, writer, true); // RFC 5267 §4.3.2: ADDTO / REMOVEFROM with the causal FETCH
     }
     if (!modified.isEmpty()) {
       writer.ok(x.tag(), "[MODIFIED " + SeqSet.format(modified.stream().sorted().toList())

@@ -43,6 +43,7 @@ enum Verb {
   SEARCH(States.SELECTED),
   SORT(States.SELECTED),
   THREAD(States.SELECTED),
+  CANCELUPDATE(States.SELECTED),
   FETCH(States.SELECTED),
   STORE(States.SELECTED),
   COPY(States.SELECTED);
@@ -106,6 +107,7 @@ enum Verb {
       case Search x -> SEARCH;
       case Sort x -> SORT;
       case ThreadMessages x -> THREAD;
+      case CancelUpdate x -> CANCELUPDATE;
       case Fetch x -> FETCH;
       case Store x -> STORE;
       case Copy x -> COPY;
@@ -177,6 +179,8 @@ enum Verb {
     SORT("SORT", Verb.SORT, Offer.ALWAYS), // RFC 5256
     SORT_DISPLAY("SORT=DISPLAY", Verb.SORT, Offer.ALWAYS), // RFC 5957
     ESORT("ESORT", Verb.SORT, Offer.ALWAYS), // RFC 5267 §3
+    CONTEXT_SEARCH("CONTEXT=SEARCH", Verb.SEARCH, Offer.ALWAYS), // RFC 5267 §4: UPDATE, PARTIAL, CANCELUPDATE
+    CONTEXT_SORT("CONTEXT=SORT", Verb.SORT, Offer.ALWAYS),
     THREAD_ORDEREDSUBJECT("THREAD=ORDEREDSUBJECT", Verb.THREAD, Offer.ALWAYS), // RFC 5256 §3
     THREAD_REFERENCES("THREAD=REFERENCES", Verb.THREAD, Offer.ALWAYS),
     BINARY("BINARY", Verb.FETCH, Offer.ALWAYS), // RFC 3516
