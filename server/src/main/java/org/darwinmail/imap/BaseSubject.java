@@ -20,8 +20,8 @@ final class BaseSubject {
   }
 
   /**
-   * A base subject and whether extracting it removed a subj-refwd or subj-fwd-hdr: the message is a reply or a
-   * forward (RFC 5256 §3 REFERENCES step 6 compares that).
+   * A base subject and whether extracting it removed a subj-refwd, a "(fwd)" subj-trailer or a subj-fwd-hdr: the
+   * message is a reply or a forward (RFC 5256 §3 REFERENCES, step 5 compares that).
    */
   record Extracted(String base, boolean reply) {}
 
@@ -40,6 +40,7 @@ final class BaseSubject {
           e--;
         } else if (e - b >= 5 && t.regionMatches(true, e - 5, "(fwd)", 0, 5)) {
           e -= 5;
+          reply = true;
         } else {
           break;
         }

@@ -45,7 +45,7 @@ final class Threads {
       return message == null;
     }
 
-    /** The message a sibling sort compares: a dummy's first child (RFC 5256 §3 REFERENCES steps 5 and 7). */
+    /** The message a sibling sort compares: a dummy's first child (RFC 5256 §3 REFERENCES steps 4 and 6). */
     Message key() {
       Node n = this;
       while (n.dummy() && !n.children.isEmpty()) {
@@ -80,8 +80,9 @@ final class Threads {
     return render(roots);
   }
 
-  // RFC 5256 §3 REFERENCES (after JWZ): link by Message-ID / References / In-Reply-To, prune dummies, sort, then
-  // gather the roots of one base subject
+  // RFC 5256 §3 REFERENCES: (1) link by Message-ID / References / In-Reply-To, (2) the roots, (3) prune dummies,
+  // (4) sort the roots, (5) gather the roots of one base subject, (6) sort all siblings. (The comments below number
+  // the steps as RFC 5256 does.)
   static String references(List<Message> messages) {
     Map<String, Node> byId = new HashMap<>();
     List<Node> all = new ArrayList<>();
@@ -140,7 +141,7 @@ final class Threads {
         roots.add(n);
       }
     }
-    // (4) prune dummies
+    // (3) prune dummies
     prune(roots, null);
     for (Node n : all) {
       if (!n.children.isEmpty()) {
@@ -148,16 +149,16 @@ final class Threads {
       }
     }
     prune(roots, null); // a top dummy whose children went while pruning below it
-    // (5) sort the root set by date (a dummy by its first child, its children sorted first)
+    // (4) sort the root set by date (a dummy by its first child, its children sorted first)
     for (Node r : roots) {
       if (r.dummy()) {
         r.children.sort(BY_DATE);
       }
     }
     roots.sort(BY_DATE);
-    // (6) gather the roots of one base subject
+    // (5) gather the roots of one base subject
     roots = bySubject(roots);
-    // (7) sort every set of siblings by date, the deepest first: a dummy (only at the top) sorts by its first child
+    // (6) sort every set of siblings by date, the deepest first: a dummy (only at the top) sorts by its first child
     List<Node> order = new ArrayList<>();
     Deque<Node> todo = new ArrayDeque<>(roots);
     while (!todo.isEmpty()) {
@@ -206,7 +207,7 @@ final class Threads {
     return true;
   }
 
-  // (4) a dummy without children goes; a dummy with children gives them its place, except at the top with more
+  // (3) a dummy without children goes; a dummy with children gives them its place, except at the top with more
   // than one child (that dummy stays); promoted children are looked at again where they land
   private static void prune(List<Node> siblings, Node parent) {
     int i = 0;
@@ -229,7 +230,7 @@ final class Threads {
     }
   }
 
-  /** (6) The roots sharing a base subject put together. */
+  /** (5) The roots sharing a base subject put together. */
   private static List<Node> bySubject(List<Node> roots) {
     Map<String, Node> table = new HashMap<>();
     for (Node r : roots) {
@@ -324,8 +325,8 @@ final class Threads {
   private static final Object CLOSE = new Object();
 
   /**
-   * The msg-ids ("&lt;...&gt;", RFC 5322 §3.6.4) of a header value, at most {@code max} (the last ones), each
-   * without the brackets' surrounding comments or folding; an id longer than {@link #MAX_ID} is not valid.
+   * The msg-ids ("&lt;...&gt;", RFC 5322 §3.6.4) of a header value, at most {@code max} (the last ones; with
+   * {@code max} 1 the first), normalized; an id without "@" or longer than {@link #MAX_ID} is not valid.
    */
   static List<String> msgIds(String value, int max) {
     List<String> ids = new ArrayList<>();
@@ -348,10 +349,13 @@ final class Threads {
         i = nested; // "<a <b@c>": the inner one is the id
         continue;
       }
+      // normalized (RFC 5256 §3 REFERENCES: <"a"@b> is <a@b>): no quotes, no quoting backslashes, no spaces
       StringBuilder id = new StringBuilder();
       for (int k = open + 1; k < close; k++) {
         char c = value.charAt(k);
-        if (c > ' ') {
+        if (c == '\\' && k + 1 < close) {
+          id.append(value.charAt(++k));
+        } else if (c > ' ' && c != '"') {
           id.append(c);
         }
       }
