@@ -16,9 +16,20 @@ final class BaseSubject {
 
   /** The base subject, upper-cased for comparison; "" for none. */
   static String of(String raw) {
+    return extract(raw).base();
+  }
+
+  /**
+   * A base subject and whether extracting it removed a subj-refwd, a "(fwd)" subj-trailer or a subj-fwd-hdr: the
+   * message is a reply or a forward (RFC 5256 §3 REFERENCES, step 5 compares that).
+   */
+  record Extracted(String base, boolean reply) {}
+
+  static Extracted extract(String raw) {
     if (raw == null) {
-      return "";
+      return new Extracted("", false);
     }
+    boolean reply = false;
     String t = spaces(MimePart.decodeWords(raw));
     int b = 0;
     int e = t.length();
@@ -29,6 +40,7 @@ final class BaseSubject {
           e--;
         } else if (e - b >= 5 && t.regionMatches(true, e - 5, "(fwd)", 0, 5)) {
           e -= 5;
+          reply = true;
         } else {
           break;
         }
@@ -48,6 +60,7 @@ final class BaseSubject {
         int q = refwd(t, p, e);
         if (q >= 0) {
           b = q;
+          reply = true;
         } else if (lastBlob >= 0) {
           // (4), repeated by (5): each blob goes while what follows it is not empty; what follows the last one
           // cannot start a leader (refwd failed there), so the loop ends after this step
@@ -63,9 +76,10 @@ final class BaseSubject {
       if (e - b >= 6 && t.regionMatches(true, b, "[fwd:", 0, 5) && t.charAt(e - 1) == ']') {
         b += 5;
         e--;
+        reply = true;
         continue;
       }
-      return t.substring(b, e).toUpperCase(Locale.ROOT);
+      return new Extracted(t.substring(b, e).toUpperCase(Locale.ROOT), reply);
     }
   }
 

@@ -102,6 +102,26 @@ public sealed interface ImapCommand {
 
   record SortKey(String key, boolean reverse) {}
 
+  /** RFC 5267 §4.3.5: stop the updates of the searches with these tags. */
+  record CancelUpdate(String tag, List<String> tags) implements ImapCommand {}
+
+  /**
+   * The range of a PARTIAL return option (RFC 5267 §4.4) in a SEARCH or SORT's return options, as {low, high}, or
+   * null: the parser keeps it in the set as "PARTIAL low:high".
+   */
+  static long[] partial(Set<String> returns) {
+    for (String o : returns) {
+      if (o.startsWith("PARTIAL ")) {
+        int c = o.indexOf(':');
+        return new long[] {Long.parseLong(o.substring(8, c)), Long.parseLong(o.substring(c + 1))};
+      }
+    }
+    return null;
+  }
+
+  /** RFC 5256 §4: THREAD (UID THREAD when {@code uid}) by ORDEREDSUBJECT or REFERENCES. */
+  record ThreadMessages(String tag, boolean uid, String algorithm, SearchKey key) implements ImapCommand {}
+
   record Fetch(String tag, boolean uid, SeqSet set, List<FetchItem> items, Long changedSince, boolean vanished)
       implements ImapCommand {}
 

@@ -138,6 +138,8 @@ public final class ImapParser {
       case "EXPUNGE" -> new Expunge(tag, null);
       case "SEARCH" -> search(false);
       case "SORT" -> sort(false);
+      case "THREAD" -> thread(false);
+      case "CANCELUPDATE" -> cancelUpdate();
       case "FETCH" -> fetch(false);
       case "STORE" -> store(false);
       case "COPY" -> copy(false, false);
@@ -151,6 +153,7 @@ public final class ImapParser {
           case "STORE" -> store(true);
           case "SEARCH" -> search(true);
           case "SORT" -> sort(true);
+          case "THREAD" -> thread(true);
           case "COPY" -> copy(true, false);
           case "MOVE" -> copy(true, true);
           case "REPLACE" -> replace(true);
@@ -650,6 +653,8 @@ public final class ImapParser {
 
   // ---- SEARCH (RFC 3501 §6.4.4, RFC 4731 ESEARCH, RFC 5182 SEARCHRES) and SORT (RFC 5256) ----
 
+  // RFC 4466 §2.6 search-return-opts; RFC 4731 MIN MAX ALL COUNT, RFC 5182 SAVE, RFC 5267 §4 CONTEXT UPDATE and
+  // PARTIAL (kept in the set as "PARTIAL low:high", low <= high: see ImapCommand.partial)
   private Set<String> searchReturn() {
     Set<String> returns = new LinkedHashSet<>();
     if (r.tryWord("RETURN")) {
@@ -658,11 +663,29 @@ public final class ImapParser {
       while (!r.tryChar(')')) {
         r.tryChar(' ');
         String o = r.upperAtom();
-        if (!Set.of("MIN", "MAX", "ALL", "COUNT", "SAVE").contains(o)) {
+        if (o.equals("PARTIAL")) {
+          r.sp();
+          long a = r.nzNumber();
+          r.expect(':');
+          long b = r.nzNumber();
+          if (ImapCommand.partial(returns) != null) {
+            throw ImapException.bad("Only one PARTIAL"); // RFC 5267 §4.4
+          }
+          returns.add("PARTIAL " + Math.min(a, b) + ":" + Math.max(a, b));
+          continue;
+        }
+        if (!Set.of("MIN", "MAX", "ALL", "COUNT", "SAVE", "CONTEXT", "UPDATE").contains(o)) {
           throw ImapException.bad("Unknown SEARCH return option " + o);
         }
         returns.add(o);
+        if (returns.size() > 10) {
+          throw ImapException.bad("Too many return options");
+        }
       }
+      if (returns.contains("ALL") && ImapCommand.partial(returns) != null) {
+        throw ImapException.bad("PARTIAL conflicts with ALL"); // RFC 5267 §4.4
+      }
+      returns.remove("CONTEXT"); // §4.2: a hint, which changes no answer
       if (returns.isEmpty()) {
         returns.add("ALL");
       }
@@ -702,7 +725,9 @@ public final class ImapParser {
         reverse = true;
         continue;
       }
-      if (!Set.of("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO").contains(k)) {
+      // RFC 5957 §4 (SORT=DISPLAY): DISPLAYFROM and DISPLAYTO beside RFC 5256's keys
+      if (!Set.of("ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM", "DISPLAYTO")
+          .contains(k)) {
         throw ImapException.bad("Unknown sort criterion " + k);
       }
       criteria.add(new SortKey(k, reverse));
@@ -715,6 +740,37 @@ public final class ImapParser {
     charset(r.astring());
     r.sp();
     return new Sort(tag, uid, returns, criteria, keys());
+  }
+
+  // RFC 5267 §5: command-select =/ "CANCELUPDATE" 1*(SP quoted)
+  private ImapCommand cancelUpdate() {
+    List<String> tags = new ArrayList<>();
+    while (r.tryChar(' ')) {
+      if (r.peek() != '"') {
+        throw ImapException.bad("CANCELUPDATE takes quoted tags");
+      }
+      tags.add(r.string());
+      if (tags.size() > Contexts.MAX * 10) {
+        throw ImapException.bad("Too many tags");
+      }
+    }
+    if (tags.isEmpty()) {
+      throw ImapException.bad("CANCELUPDATE needs a tag");
+    }
+    return new CancelUpdate(tag, tags);
+  }
+
+  // RFC 5256 §4 / §5: thread = ["UID" SP] "THREAD" SP thread-alg SP search-criteria
+  private ImapCommand thread(boolean uid) {
+    r.sp();
+    String alg = r.upperAtom();
+    if (!alg.equals("ORDEREDSUBJECT") && !alg.equals("REFERENCES")) {
+      throw ImapException.bad("Unknown threading algorithm " + alg);
+    }
+    r.sp();
+    charset(r.astring());
+    r.sp();
+    return new ThreadMessages(tag, uid, alg, keys());
   }
 
   private SearchKey keys() {

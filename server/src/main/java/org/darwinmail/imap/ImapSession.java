@@ -389,6 +389,8 @@ public final class ImapSession extends Session {
       case Expunge x -> sel.expunge(x);
       case Search x -> sel.search(x);
       case Sort x -> sel.sort(x);
+      case ThreadMessages x -> sel.thread(x);
+      case CancelUpdate x -> sel.cancelUpdate(x);
       case Fetch x -> sel.fetch(x);
       case Store x -> sel.store(x);
       case Copy x -> sel.copy(x);

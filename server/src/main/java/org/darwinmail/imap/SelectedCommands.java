@@ -199,14 +199,21 @@ final class SelectedCommands {
 
   /** RFC 3501 §6.4.4, ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE MODSEQ (RFC 7162 §3.1.5). */
   void search(Search x) {
+    updateTagFree(x.tag(), x.returns());
     updates.send(x.uid());
     List<MessageRow> found = matching(x.key());
     if (Searcher.usesModSeq(x.key())) {
       updates.enableCondstore(); // RFC 7162 §3.1: SEARCH MODSEQ enables CONDSTORE
     }
+    keepUpdated(x.tag(), x.uid(), x.returns(), x.key(), null, found);
     respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SEARCH");
   }
 
+  /**
+   * The result of SEARCH or SORT: "* SEARCH" / "* SORT", or ESEARCH with return options (RFC 4731; for SORT, ESORT,
+   * RFC 5267 §3.1: MIN and MAX are the first and last in {@code found}'s order, which is the sort order, and ALL
+   * keeps that order, its ranges ascending, §3.2).
+   */
   private void respond(String tag, boolean uid, Set<String> returns, List<MessageRow> found, boolean modseq,
       String verb) {
     Selected m = sel();
@@ -233,6 +240,7 @@ final class SelectedCommands {
       return;
     }
     Set<String> r = returns.isEmpty() ? Set.of("ALL") : returns;
+    long[] partial = ImapCommand.partial(r);
     if (r.contains("SAVE")) {
       List<Long> saved = new ArrayList<>();
       boolean onlyMinMax = (r.contains("MIN") || r.contains("MAX")) && !r.contains("ALL") && !r.contains("COUNT");
@@ -243,6 +251,8 @@ final class SelectedCommands {
         if (r.contains("MAX")) {
           saved.add(found.get(found.size() - 1).uid());
         }
+      } else if (partial != null && !r.contains("COUNT") && !r.contains("MIN") && !r.contains("MAX")) {
+        slice(found, partial).forEach(f -> saved.add(f.uid())); // as RFC 9394 §3.1: the part returned
       } else {
         found.forEach(f -> saved.add(f.uid()));
       }
@@ -258,17 +268,23 @@ final class SelectedCommands {
     }
     if (!nums.isEmpty()) {
       if (r.contains("MIN")) {
-        sb.append(" MIN ").append(nums.stream().mapToLong(Long::longValue).min().getAsLong());
+        sb.append(" MIN ").append(nums.get(0));
       }
       if (r.contains("MAX")) {
-        sb.append(" MAX ").append(nums.stream().mapToLong(Long::longValue).max().getAsLong());
+        sb.append(" MAX ").append(nums.get(nums.size() - 1));
       }
     }
     if (r.contains("COUNT")) {
       sb.append(" COUNT ").append(nums.size());
     }
     if (r.contains("ALL") && !nums.isEmpty()) {
-      sb.append(" ALL ").append(SeqSet.format(nums.stream().sorted().toList()));
+      sb.append(" ALL ").append(SeqSet.format(nums));
+    }
+    if (partial != null) {
+      // RFC 5267 §4.4: the results at positions low..high of the requested order; NIL when there are none
+      List<Long> slice = slice(nums, partial);
+      sb.append(" PARTIAL (").append(partial[0]).append(':').append(partial[1]).append(' ')
+          .append(slice.isEmpty() ? "NIL" : SeqSet.format(slice)).append(')');
     }
     if (modseq && !found.isEmpty()) {
       sb.append(" MODSEQ ").append(highest);
@@ -279,14 +295,24 @@ final class SelectedCommands {
 
   /** RFC 5256 §3: the messages matching the search, ordered by the criteria, ties by sequence number. */
   void sort(Sort x) {
+    updateTagFree(x.tag(), x.returns());
     updates.send(x.uid());
-    Selected m = sel();
     List<MessageRow> found = new ArrayList<>(matching(x.key()));
+    sortRows(found, x.criteria());
+    if (Searcher.usesModSeq(x.key())) {
+      updates.enableCondstore(); // RFC 7162 §3.1: SORT with MODSEQ too
+    }
+    keepUpdated(x.tag(), x.uid(), x.returns(), x.key(), x.criteria(), found);
+    respond(x.tag(), x.uid(), x.returns(), found, Searcher.usesModSeq(x.key()), "SORT");
+  }
+
+  /** Orders {@code found} by the criteria, ties by sequence number (RFC 5256 §3). */
+  private void sortRows(List<MessageRow> found, List<SortKey> criteria) {
     Map<Long, MimePart> parts = new HashMap<>();
     java.util.function.Function<MessageRow, MimePart> part = r -> parts.computeIfAbsent(r.uid(),
         u -> MessageCache.get(mail.blobs(), r.blob()));
     Comparator<MessageRow> cmp = null;
-    for (SortKey k : x.criteria()) {
+    for (SortKey k : criteria) {
       Comparator<MessageRow> c = switch (k.key()) {
         case "ARRIVAL" -> Comparator.comparing(MessageRow::internalDate);
         case "DATE" -> Comparator.comparing(once(r -> Searcher.sentInstant(part.apply(r), r.internalDate())));
@@ -294,6 +320,8 @@ final class SelectedCommands {
         case "SUBJECT" -> Comparator.comparing(once(r -> BaseSubject.of(part.apply(r).header("Subject"))));
         case "FROM", "TO", "CC" -> Comparator.comparing(once(r -> firstMailbox(part.apply(r).header(
             k.key().equals("FROM") ? "From" : k.key().equals("TO") ? "To" : "Cc"))));
+        case "DISPLAYFROM", "DISPLAYTO" -> Comparator.comparing(once(r -> SortValues.display(part.apply(r).header(
+            k.key().equals("DISPLAYFROM") ? "From" : "To"))));
         default -> throw ImapException.bad("Unknown sort key");
       };
       if (k.reverse()) {
@@ -301,15 +329,76 @@ final class SelectedCommands {
       }
       cmp = cmp == null ? c : cmp.thenComparing(c);
     }
-    cmp = cmp.thenComparingLong(MessageRow::uid);
+    cmp = cmp == null ? Comparator.comparingLong(MessageRow::uid) : cmp.thenComparingLong(MessageRow::uid);
     found.sort(cmp);
-    List<Long> nums = found.stream().map(r -> x.uid() ? r.uid() : (long) m.msn(r.uid())).toList();
-    StringBuilder sb = new StringBuilder("* SORT");
-    for (long n : nums) {
-      sb.append(' ').append(n);
+  }
+
+  private static <T> List<T> slice(List<T> ordered, long[] range) {
+    int from = (int) Math.min(range[0] - 1, ordered.size());
+    int to = (int) Math.min(range[1], ordered.size());
+    return ordered.subList(from, to);
+  }
+
+  // ---- CONTEXT=SEARCH, CONTEXT=SORT (RFC 5267 §4.3) ----
+
+  /** §4.3: UPDATE with the tag of a search still updating is BAD (before anything is answered). */
+  private void updateTagFree(String tag, Set<String> returns) {
+    Contexts c = sel().contexts;
+    if (returns.contains("UPDATE") && c != null && c.has(tag)) {
+      throw ImapException.bad("Duplicate search update tag");
     }
-    writer.send(sb.toString());
-    writer.ok(x.tag(), "SORT completed");
+  }
+
+  /** RETURN (UPDATE): the search is kept up to date, or NOUPDATE when there are too many already (§4.3.1). */
+  private void keepUpdated(String tag, boolean uid, Set<String> returns, SearchKey key, List<SortKey> criteria,
+      List<MessageRow> found) {
+    if (!returns.contains("UPDATE")) {
+      return;
+    }
+    Selected m = sel();
+    if (m.contexts == null) {
+      m.contexts = new Contexts((k, crit) -> {
+        List<MessageRow> rows = new ArrayList<>(live(matching(k)));
+        if (crit != null) {
+          sortRows(rows, crit);
+        }
+        return rows.stream().map(MessageRow::uid).toList();
+      });
+    }
+    if (m.contexts.full()) {
+      writer.send("* NO [NOUPDATE \"" + tag + "\"] Too many contexts");
+      return;
+    }
+    m.contexts.add(tag, uid, Contexts.pin(key, m, st.savedResult), criteria,
+        found.stream().map(MessageRow::uid).toList(), m);
+  }
+
+  /** RFC 5267 §4.3.5: NO when a tag names no search being updated (the others stop all the same). */
+  void cancelUpdate(CancelUpdate x) {
+    Contexts c = sel().contexts;
+    if (c == null || !c.cancel(x.tags())) {
+      throw ImapException.no(null, "Unknown tag");
+    }
+    writer.ok(x.tag(), "Updates cancelled");
+  }
+
+  /** RFC 5256 §3-4: THREAD and UID THREAD, by ORDEREDSUBJECT or REFERENCES, over the messages the search found. */
+  void thread(ThreadMessages x) {
+    updates.send(x.uid());
+    Selected m = sel();
+    List<Threads.Message> messages = new ArrayList<>();
+    for (MessageRow r : matching(x.key())) {
+      writer.checkClient();
+      MimePart p = MessageCache.get(mail.blobs(), r.blob());
+      long msn = m.msn(r.uid());
+      messages.add(new Threads.Message(x.uid() ? r.uid() : msn, msn,
+          Searcher.sentInstant(p, r.internalDate()), BaseSubject.extract(p.header("Subject")),
+          p.header("Message-ID"), p.header("References"), p.header("In-Reply-To")));
+    }
+    String threads = x.algorithm().equals("REFERENCES") ? Threads.references(messages)
+        : Threads.orderedSubject(messages);
+    writer.send(threads.isEmpty() ? "* THREAD" : "* THREAD " + threads);
+    writer.ok(x.tag(), "THREAD completed");
   }
 
   /** A sort key computed once per message (a sort compares each message about log n times). */
@@ -631,6 +720,9 @@ final class SelectedCommands {
         }
         writer.send("* " + m.msn(r.uid()) + " FETCH (" + String.join(" ", items) + ")");
       }
+    }
+    if (m.contexts != null) {
+      m.contexts.refresh(m, writer, true); // RFC 5267 §4.3.2: ADDTO / REMOVEFROM with the causal FETCH
     }
     if (!modified.isEmpty()) {
       writer.ok(x.tag(), "[MODIFIED " + SeqSet.format(modified.stream().sorted().toList())

@@ -101,12 +101,18 @@ final class Updates {
     } else if (expungeOk && !s.gone.isEmpty()) {
       expunges(s);
     }
+    if (s.contexts != null) {
+      s.contexts.refresh(s, out, false); // RFC 5267 §4.3.3: ADDTO after the EXISTS of new messages
+    }
   }
 
   /** Announces and drops the messages expunged from the view (highest number first, so numbers stay valid). */
   void expunges(Selected s) {
     if (s.gone.isEmpty()) {
       return;
+    }
+    if (s.contexts != null) {
+      s.contexts.refresh(s, out, false); // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE
     }
     if (st.qresync) {
       List<Long> g = new ArrayList<>(new TreeSet<>(s.gone));

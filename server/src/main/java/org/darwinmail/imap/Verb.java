@@ -42,6 +42,8 @@ enum Verb {
   EXPUNGE(States.SELECTED),
   SEARCH(States.SELECTED),
   SORT(States.SELECTED),
+  THREAD(States.SELECTED),
+  CANCELUPDATE(States.SELECTED),
   FETCH(States.SELECTED),
   STORE(States.SELECTED),
   COPY(States.SELECTED),
@@ -105,6 +107,8 @@ enum Verb {
       case Expunge x -> EXPUNGE;
       case Search x -> SEARCH;
       case Sort x -> SORT;
+      case ThreadMessages x -> THREAD;
+      case CancelUpdate x -> CANCELUPDATE;
       case Fetch x -> FETCH;
       case Store x -> STORE;
       case Copy x -> COPY;
@@ -175,6 +179,12 @@ enum Verb {
     STATUS_SIZE("STATUS=SIZE", Verb.STATUS, Offer.ALWAYS), // RFC 8438
     UTF8_ACCEPT("UTF8=ACCEPT", Verb.ENABLE, Offer.ALWAYS), // RFC 6855
     SORT("SORT", Verb.SORT, Offer.ALWAYS), // RFC 5256
+    SORT_DISPLAY("SORT=DISPLAY", Verb.SORT, Offer.ALWAYS), // RFC 5957
+    ESORT("ESORT", Verb.SORT, Offer.ALWAYS), // RFC 5267 §3
+    CONTEXT_SEARCH("CONTEXT=SEARCH", Verb.SEARCH, Offer.ALWAYS), // RFC 5267 §4: UPDATE, PARTIAL, CANCELUPDATE
+    CONTEXT_SORT("CONTEXT=SORT", Verb.SORT, Offer.ALWAYS),
+    THREAD_ORDEREDSUBJECT("THREAD=ORDEREDSUBJECT", Verb.THREAD, Offer.ALWAYS), // RFC 5256 §3
+    THREAD_REFERENCES("THREAD=REFERENCES", Verb.THREAD, Offer.ALWAYS),
     BINARY("BINARY", Verb.FETCH, Offer.ALWAYS), // RFC 3516
     COMPRESS_DEFLATE("COMPRESS=DEFLATE", Verb.COMPRESS, Offer.ALWAYS), // RFC 4978
     MULTIAPPEND("MULTIAPPEND", Verb.APPEND, Offer.ALWAYS), // RFC 3502

@@ -21,6 +21,14 @@ class BaseSubjectTest {
     assertThat(BaseSubject.of(subject)).isEqualTo(base);
   }
 
+  /** RFC 5256 §3 REFERENCES step 5: did extraction remove a subj-refwd, "(fwd)" or a subj-fwd-hdr (a reply)? */
+  @ParameterizedTest(name = "{0} -> {1}")
+  @CsvSource(delimiter = '|', value = {"Re: hello | true", "[list] Fwd: hello | true", "[fwd: hello] | true",
+      "hello (fwd) | true", "[list] hello | false", "hello | false", "Reply | false"})
+  void repliesAndForwardsAreTold(String subject, boolean reply) {
+    assertThat(BaseSubject.extract(subject).reply()).isEqualTo(reply);
+  }
+
   @Test
   void adversarialSubjectsAreLinear() {
     String[] subjects = {"re:".repeat(100_000) + "x", "[a]".repeat(100_000) + "x", "[fwd:".repeat(50_000),

@@ -121,6 +121,23 @@ class ImapParserTest {
         row("a SEARCH RETURN (SAVE) $", new Search("a", false, Set.of("SAVE"), new SearchKey.Seqs(SeqSet.SAVED))),
         row("A283 SORT (SUBJECT REVERSE DATE) UTF-8 ALL", new Sort("A283", false, Set.of(), List.of(
             new SortKey("SUBJECT", false), new SortKey("DATE", true)), new SearchKey.All())),
+        // RFC 5957 §4 (SORT=DISPLAY), RFC 5267 §3.3 (ESORT), §4.2-4.4 (CONTEXT: the hint dropped, PARTIAL ordered)
+        row("a SORT (DISPLAYFROM REVERSE DISPLAYTO) UTF-8 ALL", new Sort("a", false, Set.of(), List.of(
+            new SortKey("DISPLAYFROM", false), new SortKey("DISPLAYTO", true)), new SearchKey.All())),
+        row("E01 UID SORT RETURN () (REVERSE DATE) UTF-8 UNDELETED", new Sort("E01", true, Set.of("ALL"),
+            List.of(new SortKey("DATE", true)), new SearchKey.Flag(Flags.DELETED, false))),
+        row("B02 UID SORT RETURN (UPDATE COUNT) (ARRIVAL) UTF-8 ALL", new Sort("B02", true,
+            Set.of("UPDATE", "COUNT"), List.of(new SortKey("ARRIVAL", false)), new SearchKey.All())),
+        row("A01 SEARCH RETURN (CONTEXT COUNT) ALL", new Search("A01", false, Set.of("COUNT"), new SearchKey.All())),
+        row("A02 UID SEARCH RETURN (CONTEXT) ALL", new Search("A02", true, Set.of("ALL"), new SearchKey.All())),
+        row("A03 UID SEARCH RETURN (PARTIAL 500:1) ALL", new Search("A03", true, Set.of("PARTIAL 1:500"),
+            new SearchKey.All())),
+        row("B04 CANCELUPDATE \"B01\" \"B02\"", new CancelUpdate("B04", List.of("B01", "B02"))),
+        // RFC 5256 §4
+        row("A283 THREAD ORDEREDSUBJECT UTF-8 FROM x", new ThreadMessages("A283", false, "ORDEREDSUBJECT",
+            new SearchKey.Header("FROM", "x"))),
+        row("A284 UID THREAD REFERENCES US-ASCII ALL", new ThreadMessages("A284", true, "REFERENCES",
+            new SearchKey.All())),
         row("A654 FETCH 2:4 (FLAGS BODY[HEADER.FIELDS (DATE FROM)])", new Fetch("A654", false, set(2, 4),
             List.of(new FetchItem.Flags(), section("BODY[HEADER.FIELDS (DATE FROM)]", false, Spec.HEADER_FIELDS,
                 List.of("DATE", "FROM"))), null, false)),
@@ -180,7 +197,12 @@ class ImapParserTest {
       "a SELECT", "a APPEND INBOX \"bad date\" {3}", "a FETCH 1 BODY[]<5>", "\"q\" NOOP", "a UID FROB",
       "a FETCH 99999999999 UID", "a ENABLE", "a FETCH 1 PREVIEW (FOO)", "a FETCH 1 (PREVIEW (LAZY)", "a SEARCH EMAILID",
       "a SEARCH EMAILID M.1", "a SEARCH THREADID TTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTTT", "a SEARCH SAVEDON 2020", "a REPLACE 0 x {3}",
-      "a REPLACE 1 x", "a UID REPLACE 1", "a STATUS x (MAILBOXIDS)"})
+      "a REPLACE 1 x", "a UID REPLACE 1", "a STATUS x (MAILBOXIDS)",
+      "a SORT (DISPLAYCC) UTF-8 ALL", "a SEARCH RETURN (PARTIAL 0:5) ALL",
+      "a SEARCH RETURN (PARTIAL 1:*) ALL", "a SEARCH RETURN (PARTIAL 1:2 ALL) ALL",
+      "a SEARCH RETURN (ALL PARTIAL 1:2) 1",
+      "a SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL", "a CANCELUPDATE", "a CANCELUPDATE B01",
+      "a THREAD REFS UTF-8 ALL", "a THREAD REFERENCES UTF-8", "a UID THREAD ORDEREDSUBJECT"})
   void malformedCommandsAreBadNeverACrash(String line) {
     assertThatThrownBy(() -> parse(line)).isInstanceOf(ImapException.class)
         .satisfies(e -> assertThat(((ImapException) e).kind()).isEqualTo(ImapException.Kind.BAD));

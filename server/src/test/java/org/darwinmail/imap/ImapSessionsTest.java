@@ -203,6 +203,49 @@ class ImapSessionsTest {
     return out;
   }
 
+  /**
+   * RFC 5267 §4.3 (CONTEXT=SEARCH / CONTEXT=SORT): a search kept up to date hears another session's changes while
+   * in IDLE, ADDTO after the EXISTS of new mail (§4.3.3), REMOVEFROM for a flag change, and REMOVEFROM before the
+   * EXPUNGE of a message it held (§4.3.4); a SORT context gets positions in its order.
+   */
+  @Test
+  void searchUpdatesFollowAnotherSessionsChanges() throws Exception {
+    try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw");
+        ImapClient b = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
+      a.cmd("CREATE Ctx");
+      a.append("Ctx", msg("c"));
+      a.append("Ctx", msg("a"));
+      a.cmd("SELECT Ctx");
+      b.cmd("ENABLE IMAP4rev2"); // no RECENT lines between the updates
+      b.cmd("SELECT Ctx");
+      b.c.send("u1 SEARCH RETURN (UPDATE COUNT) UNSEEN");
+      assertThat(b.until("u1 ")).containsExactly("* ESEARCH (TAG \"u1\") COUNT 2", "u1 OK SEARCH completed");
+      b.c.send("u2 UID SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 UNSEEN");
+      assertThat(b.until("u2 ")).containsExactly("* ESEARCH (TAG \"u2\") UID ALL 2,1", "u2 OK SORT completed");
+      b.c.send("i1 IDLE");
+      assertThat(b.c.read()).isEqualTo("+ idling");
+      a.append("Ctx", msg("b"));
+      assertThat(b.c.read()).isEqualTo("* 3 EXISTS");
+      assertThat(b.c.read()).isEqualTo("* ESEARCH (TAG \"u1\") ADDTO (0 3)");
+      assertThat(b.c.read()).isEqualTo("* ESEARCH (TAG \"u2\") UID ADDTO (2 3)"); // a, b, c
+      a.cmd("STORE 2 +FLAGS (\\Seen)");
+      assertThat(b.c.read()).startsWith("* 2 FETCH (UID 2 FLAGS (\\Seen)");
+      assertThat(b.c.read()).isEqualTo("* ESEARCH (TAG \"u1\") REMOVEFROM (0 2)");
+      assertThat(b.c.read()).isEqualTo("* ESEARCH (TAG \"u2\") UID REMOVEFROM (1 2)");
+      a.cmd("STORE 1 +FLAGS (\\Deleted)");
+      a.cmd("EXPUNGE");
+      List<String> lines = new java.util.ArrayList<>();
+      do {
+        lines.add(b.c.read());
+      } while (!lines.get(lines.size() - 1).equals("* 1 EXPUNGE"));
+      assertThat(lines).containsSubsequence("* ESEARCH (TAG \"u1\") REMOVEFROM (0 1)",
+          "* ESEARCH (TAG \"u2\") UID REMOVEFROM (2 1)", "* 1 EXPUNGE");
+      b.c.send("DONE");
+      assertThat(b.c.read()).isEqualTo("i1 OK IDLE terminated");
+      assertThat(b.cmd("SEARCH RETURN (ALL) UNSEEN")).contains("* ESEARCH (TAG \"t4\") ALL 2");
+    }
+  }
+
   @Test
   void idleHearsNewMailWithinASecond() throws Exception {
     try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
