@@ -35,7 +35,8 @@ final class Migrations {
       "V005__mailbox_usage.sql",
       "V006__intake.sql",
       "V007__blob_candidates.sql",
-      "V008__imap_recent_subscriptions.sql");
+      "V008__imap_recent_subscriptions.sql",
+      "V010__queue_leases.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 
