@@ -385,10 +385,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         if (k == null || k.token() != r.token()) {
           continue; // finished, or claimed again, meanwhile
         }
-        QueueRepository.Rcpt now2 = byId.get(r.id());
-        if (now2 != null) {
-          known.put(r.id(), now2);
-          replacePending(now2);
+        QueueRepository.Rcpt fresh = byId.get(r.id());
+        if (fresh != null) {
+          known.put(r.id(), fresh);
+          replacePending(fresh);
         } else if (dropPending(r)) {
           known.remove(r.id());
           lost++;
