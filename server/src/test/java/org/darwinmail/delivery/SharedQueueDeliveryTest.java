@@ -20,6 +20,7 @@ import org.darwinmail.config.ServerConfig;
 import org.darwinmail.dns.Dns;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
+import org.darwinmail.store.Database;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MailboxEvents;
@@ -28,6 +29,7 @@ import org.darwinmail.store.QueueRepository;
 import org.darwinmail.store.SqlDirectoryRepository;
 import org.darwinmail.store.SqlMessageRepository;
 import org.darwinmail.store.SqlQueueRepository;
+import org.darwinmail.store.SqlRunner;
 import org.darwinmail.testing.FakeSmtp;
 import org.darwinmail.testing.PostgresCluster;
 import org.darwinmail.testing.TestDns;
@@ -51,13 +53,18 @@ class SharedQueueDeliveryTest {
 
   /** One node: its own pool on the shared database, its own engine. */
   private final class Node implements AutoCloseable {
-    final PostgresDatabase db;
+    final SqlRunner db;
     final QueueRepository queue;
     final DeliveryEngine engine;
 
     Node(String name, Duration lease, int concurrency, int perDestination) throws IOException {
-      PostgresCluster pg = PostgresCluster.shared();
-      db = PostgresDatabase.open(url, PostgresCluster.USER, PostgresDatabase.readPassword(pg.passwordFile()), 4);
+      this(name, PostgresDatabase.open(url, PostgresCluster.USER,
+          PostgresDatabase.readPassword(PostgresCluster.shared().passwordFile()), 4), lease, concurrency,
+          perDestination);
+    }
+
+    Node(String name, SqlRunner db, Duration lease, int concurrency, int perDestination) throws IOException {
+      this.db = db;
       queue = new SqlQueueRepository(db);
       ServerConfig config = ServerConfig.defaults(Files.createDirectories(dir.resolve(name)))
           .withHostname(name + ".test")
@@ -75,7 +82,15 @@ class SharedQueueDeliveryTest {
     @Override
     public void close() {
       engine.close();
-      db.close();
+      closeDb();
+    }
+
+    void closeDb() {
+      if (db instanceof PostgresDatabase p) {
+        p.close();
+      } else if (db instanceof Database d) {
+        d.close();
+      }
     }
   }
 
@@ -197,7 +212,7 @@ class SharedQueueDeliveryTest {
       expected.add("m" + i + " u" + i + "@one.test");
     }
     await().atMost(Duration.ofSeconds(30)).until(() -> sink.held.size() == 5);
-    a.db.close(); // a is gone: no renewal, no record
+    a.closeDb(); // a is gone: no renewal, no record
     Instant died = Instant.now();
     sink.holding = false;
     b.engine.start();
@@ -210,5 +225,23 @@ class SharedQueueDeliveryTest {
     Thread.sleep(2000); // anything a still sent, or b sent twice, would come now
     assertThat(deliveredPairs()).doesNotHaveDuplicates().containsExactlyInAnyOrderElementsOf(expected);
     assertThat(b.queue.list()).isEmpty();
+  }
+
+  /**
+   * On Derby one process opens the database: the leases a previous run left (it was killed in the middle of its
+   * transactions) can be no one else's, and the next start attempts those recipients at once rather than when the
+   * leases would have ended (ten minutes here).
+   */
+  @Test
+  void onDerbyTheLeasesOfAKilledRunAreDueAtTheNextStart() throws Exception {
+    Database derby = Database.open(Files.createDirectories(dir.resolve("derby")));
+    Node n = new Node("derby", derby, Duration.ofMinutes(10), 5, 5);
+    BlobRef ref = body("left over");
+    n.queue.add("alice@a.test", List.of("u1@one.test"), ref.hash(), ref.size(), false, null,
+        new QueueRepository.Lease("the-killed-run", Instant.now().plus(Duration.ofMinutes(10))));
+    n.engine.start();
+    await().atMost(Duration.ofSeconds(30)).until(() -> deliveredPairs().size() >= 1);
+    assertThat(deliveredPairs()).containsExactly("left over u1@one.test");
+    await().atMost(Duration.ofSeconds(10)).until(() -> n.queue.size() == 0);
   }
 }
