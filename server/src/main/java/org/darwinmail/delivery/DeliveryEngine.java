@@ -138,7 +138,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
       Acceptance acceptance, Dns dns, java.util.function.LongPredicate held, Duration lease) {
     this.lease = lease;
-    this.owner = config.hostname() + "/" + ProcessHandle.current().pid() + "/"
+    String host = config.hostname();
+    // Within queue_recipients.lease_owner (200 characters) whatever the host name's length.
+    this.owner = (host.length() > 150 ? host.substring(0, 150) : host) + "/" + ProcessHandle.current().pid() + "/"
         + Long.toHexString(new java.security.SecureRandom().nextLong() >>> 16);
     this.config = config;
     this.held = held;
@@ -181,12 +183,17 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     handOver.readLock().lock();
     try {
       try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) { // kept from the collector until queued
-        // Leased to this engine as they are added: no other node attempts them meanwhile.
-        rows = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account,
-            leaseFrom(Instant.now()));
+        // Leased to this engine as they are added, so that no other node attempts them meanwhile; due now for any
+        // node when this engine does not run (a CLI process queuing a DSN).
+        String from = sender == null ? "" : sender;
+        rows = running
+            ? queue.add(from, recipients, blob.hash(), blob.size(), smtputf8, account, leaseFrom(Instant.now()))
+            : queue.add(from, recipients, blob.hash(), blob.size(), smtputf8, account);
       }
       synchronized (lock) {
-        rows.forEach(this::addPending);
+        if (!rows.isEmpty() && rows.getFirst().leaseOwner() != null) { // else the first read claims them
+          rows.forEach(this::addPending);
+        }
         wake = true;
         lock.notifyAll();
       }
