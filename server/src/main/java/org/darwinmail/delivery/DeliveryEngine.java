@@ -37,6 +37,15 @@ import org.slf4j.LoggerFactory;
  * so a crash or restart at any point before that retries it, and one after it is the only window for a
  * duplicate (RFC 5321 §6.1 accepts that).
  *
+ * <p>Several nodes on one queue (issue 20): the engine attempts only recipients it holds a lease on
+ * ({@link QueueRepository}): the mail it queues itself is leased to it as it is added, the rest it claims when
+ * due; it renews its leases every quarter of {@link #lease} while it runs, gives back what it had not started when
+ * it closes, and does not start an attempt whose lease has less than half its length left (the renewals failed:
+ * the database is out of reach, and another node may soon take the recipient). A node that dies leaves its
+ * recipients due again when their leases end. A failure is recorded only under the lease the attempt was made
+ * under (the fencing token); a delivery always is. On Derby (one process) the leases of a previous run are given
+ * back at start.
+ *
  * <p>The SMTP conversation itself (routing, EHLO, STARTTLS, MAIL/RCPT/DATA, reply classification) is {@link
  * RemoteDelivery}'s; this class only decides what to attempt when and what each result means for the queue.
  */
@@ -60,6 +69,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private static final Duration READ_AT_LEAST_EVERY = Duration.ofMinutes(1);
   /** Messages sent over one outbound connection at most, before it is closed and a new one opened. */
   private static final int REUSE_LIMIT = 100;
+  /**
+   * How long a lease lasts unless renewed: how long the recipients of a node that died wait for another node. Renewed
+   * every quarter of it, so an attempt (whatever its SMTP timeouts) keeps its lease while its node lives.
+   */
+  public static final Duration LEASE = Duration.ofMinutes(2);
+
+  private final Duration lease;
+  /** This engine's name on its leases: unique among the nodes running now (host name, process id, a random part). */
+  private final String owner;
 
   private final Object lock = new Object();
   // Guarded by lock: ----------------------------------------------------------------------------------------
@@ -80,8 +98,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * relay benchmark with 8,000 messages queued to one domain).
    */
   private final LinkedHashMap<String, LinkedHashMap<String, List<QueueRepository.Rcpt>>> pending = new LinkedHashMap<>();
-  /** Recipients pending or in flight. */
-  private final Set<Long> known = new HashSet<>();
+  /** Recipients pending or in flight, by id, as leased (the token and end of the lease last known). */
+  private final Map<Long, QueueRepository.Rcpt> known = new HashMap<>();
+  /** When the leases were last renewed. */
+  private Instant lastRenew = Instant.MIN;
   /** A read of the queue is running. */
   private boolean reading;
   /**
@@ -111,6 +131,17 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   /** @param held queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6) */
   public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
       Acceptance acceptance, Dns dns, java.util.function.LongPredicate held) {
+    this(config, queue, blobs, directory, acceptance, dns, held, LEASE);
+  }
+
+  /** @param lease how long a lease lasts unless renewed ({@link #LEASE}; tests make it seconds) */
+  public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
+      Acceptance acceptance, Dns dns, java.util.function.LongPredicate held, Duration lease) {
+    this.lease = lease;
+    String host = config.hostname();
+    // Within queue_recipients.lease_owner (200 characters) whatever the host name's length.
+    this.owner = (host.length() > 150 ? host.substring(0, 150) : host) + "/" + ProcessHandle.current().pid() + "/"
+        + Long.toHexString(new java.security.SecureRandom().nextLong() >>> 16);
     this.config = config;
     this.held = held;
     this.dc = config.delivery();
@@ -130,6 +161,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     return dkim;
   }
 
+  /** This engine's name on the leases it holds. */
+  public String owner() {
+    return owner;
+  }
+
+  private QueueRepository.Lease leaseFrom(Instant now) {
+    return new QueueRepository.Lease(owner, now.plus(lease));
+  }
+
   /** Recent events of outbound mail (the admin console's delivery trace). */
   public DeliveryLog trace() {
     return trace;
@@ -143,10 +183,17 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     handOver.readLock().lock();
     try {
       try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) { // kept from the collector until queued
-        rows = queue.add(sender == null ? "" : sender, recipients, blob.hash(), blob.size(), smtputf8, account);
+        // Leased to this engine as they are added, so that no other node attempts them meanwhile; due now for any
+        // node when this engine does not run (a CLI process queuing a DSN).
+        String from = sender == null ? "" : sender;
+        rows = running
+            ? queue.add(from, recipients, blob.hash(), blob.size(), smtputf8, account, leaseFrom(Instant.now()))
+            : queue.add(from, recipients, blob.hash(), blob.size(), smtputf8, account);
       }
       synchronized (lock) {
-        rows.forEach(this::addPending);
+        if (!rows.isEmpty() && rows.getFirst().leaseOwner() != null) { // else the first read claims them
+          rows.forEach(this::addPending);
+        }
         wake = true;
         lock.notifyAll();
       }
@@ -169,6 +216,10 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   // makes it read the queue again. So the queue is read when something there changed, not at every delivery.
 
   public void start() {
+    int orphaned = queue.releaseOrphanedLeases(Instant.now());
+    if (orphaned > 0) {
+      log.info("{} queued recipient(s) leased by the previous run are due again", orphaned);
+    }
     running = true;
     queued.set(queue.size());
     // Registered by a running engine only: a CLI process makes one (DarwinMail.Services) but never starts it.
@@ -211,12 +262,22 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     return r.messageId() + " " + r.domain();
   }
 
-  /** Adds a due recipient the schedule does not know yet (holding lock). */
+  /**
+   * Adds a recipient this engine holds a lease on (holding lock). One it knows already was claimed again after its
+   * lease ended: a pending copy takes the new lease; one in flight keeps the lease it was attempted under.
+   */
   private void addPending(QueueRepository.Rcpt r) {
-    if (known.add(r.id())) {
+    if (known.put(r.id(), r) == null) {
       pending.computeIfAbsent(destination(r), k -> new LinkedHashMap<>())
           .computeIfAbsent(groupKey(r), k -> new ArrayList<>()).add(r);
+      return;
     }
+    replacePending(r);
+  }
+
+  /** Recipients read from the queue at most this many at a time: what can start soon, so that nodes share. */
+  private int claimLimit() {
+    return Math.clamp(4L * dc.concurrency(), 50, READ_LIMIT);
   }
 
   /** Reads the due recipients and the time of the next deferred one. */
@@ -232,7 +293,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       Instant later = null;
       boolean read = false;
       try {
-        due = queue.due(now, READ_LIMIT);
+        due = queue.claim(now, claimLimit(), leaseFrom(now));
         later = queue.nextDueAfter(now);
         read = true;
       } finally {
@@ -245,7 +306,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           }
           settled.clear();
           if (read) {
-            moreDue = due.size() >= READ_LIMIT;
+            moreDue = due.size() >= claimLimit();
             nextLook = later == null ? Instant.MAX : later;
             lastRead = now;
           } else {
@@ -267,6 +328,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     }
     if (read) {
       read(now);
+    }
+    if (!now.isBefore(lastRenew.plus(lease.dividedBy(4)))) {
+      renew(now);
     }
     synchronized (lock) {
       var dests = pending.entrySet().iterator();
@@ -295,8 +359,77 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       }
       Instant next = nextLook.isBefore(lastRead.plus(READ_AT_LEAST_EVERY)) ? nextLook
           : lastRead.plus(READ_AT_LEAST_EVERY);
+      Instant renewal = lastRenew.plus(lease.dividedBy(4));
+      if (!known.isEmpty() && renewal.isBefore(next)) {
+        next = renewal;
+      }
       return Math.max(1, Duration.between(Instant.now(), next).toMillis());
     }
+  }
+
+  /**
+   * Renews the leases of every recipient pending or in flight. One no longer held (another node claimed it after
+   * its lease ended, while this engine could not renew) leaves the schedule if it has not started; one in flight
+   * goes on, and its failure will not be recorded.
+   */
+  private void renew(Instant now) {
+    List<QueueRepository.Rcpt> held;
+    synchronized (lock) {
+      held = List.copyOf(known.values());
+    }
+    if (held.isEmpty()) {
+      lastRenew = now;
+      return;
+    }
+    List<QueueRepository.Rcpt> renewed = queue.renew(held, leaseFrom(now));
+    lastRenew = now;
+    Map<Long, QueueRepository.Rcpt> byId = new HashMap<>();
+    renewed.forEach(r -> byId.put(r.id(), r));
+    int lost = 0;
+    synchronized (lock) {
+      for (QueueRepository.Rcpt r : held) {
+        QueueRepository.Rcpt k = known.get(r.id());
+        if (k == null || k.token() != r.token()) {
+          continue; // finished, or claimed again, meanwhile
+        }
+        QueueRepository.Rcpt fresh = byId.get(r.id());
+        if (fresh != null) {
+          known.put(r.id(), fresh);
+          replacePending(fresh);
+        } else if (dropPending(r)) {
+          known.remove(r.id());
+          lost++;
+        }
+      }
+    }
+    if (lost > 0) {
+      log.warn("{} queued recipient(s) not started here were claimed by another node (their lease had ended)", lost);
+    }
+  }
+
+  /** Replaces the pending copy of {@code r} (holding lock). */
+  private void replacePending(QueueRepository.Rcpt r) {
+    var groups = pending.get(destination(r));
+    List<QueueRepository.Rcpt> g = groups == null ? null : groups.get(groupKey(r));
+    if (g != null) {
+      g.replaceAll(x -> x.id() == r.id() ? r : x);
+    }
+  }
+
+  /** Takes {@code r} out of the pending groups (holding lock); false when it is not pending (in flight). */
+  private boolean dropPending(QueueRepository.Rcpt r) {
+    var groups = pending.get(destination(r));
+    List<QueueRepository.Rcpt> g = groups == null ? null : groups.get(groupKey(r));
+    if (g == null || !g.removeIf(x -> x.id() == r.id())) {
+      return false;
+    }
+    if (g.isEmpty()) {
+      groups.remove(groupKey(r));
+      if (groups.isEmpty()) {
+        pending.remove(destination(r));
+      }
+    }
+    return true;
   }
 
   /** Concurrency limits count per destination: the recipient domain, or the smarthost for all. */
@@ -384,6 +517,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     }
     // Let transactions in flight finish (a restart must not double them); bounded.
     long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+    List<QueueRepository.Rcpt> notStarted = new ArrayList<>();
     synchronized (lock) {
       while (active > 0 && System.nanoTime() < deadline) {
         try {
@@ -393,6 +527,16 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           break;
         }
       }
+      pending.values().forEach(groups -> groups.values().forEach(notStarted::addAll));
+      pending.clear();
+      notStarted.forEach(r -> known.remove(r.id()));
+    }
+    // What this engine had not started is due again at once, for another node (or the next start), not at the end
+    // of its leases.
+    try {
+      queue.release(notStarted, owner);
+    } catch (RuntimeException e) {
+      log.warn("could not give back the leases of {} queued recipient(s): {}", notStarted.size(), e.toString());
     }
   }
 
@@ -402,12 +546,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
    * Attempts one group, on {@code link} when it is a connection kept open to the same destination; returns the
    * connection to keep for the next group, or null.
    */
-  private Link deliverGroup(List<QueueRepository.Rcpt> rcpts, Link link) {
-    long messageId = rcpts.getFirst().messageId();
+  private Link deliverGroup(List<QueueRepository.Rcpt> group, Link link) {
+    long messageId = group.getFirst().messageId();
+    List<QueueRepository.Rcpt> rcpts = leased(group, Instant.now());
+    if (rcpts.isEmpty()) {
+      return link;
+    }
     if (held.test(messageId)) {
       // Its sender is blocked: out of the schedule until "darwinmail sender unblock" makes it due again.
-      queue.deferred(rcpts.stream().map(QueueRepository.Rcpt::id).toList(), Instant.now().plus(Duration.ofDays(3650)),
-          "held: the sender is blocked");
+      queue.deferLeased(rcpts, Instant.now().plus(Duration.ofDays(3650)), "held: the sender is blocked");
       return link;
     }
     QueueRepository.Entry m = queue.message(messageId).orElse(null);
@@ -436,15 +583,54 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   }
 
 
-  /** Records the results: delivered and bounced recipients leave the queue, the others wait their next turn. */
+  /**
+   * The recipients of {@code group} whose lease has at least half its length left, as last renewed; the others
+   * are not attempted here (the renewals are failing: another node may take them when their lease ends).
+   */
+  private List<QueueRepository.Rcpt> leased(List<QueueRepository.Rcpt> group, Instant now) {
+    List<QueueRepository.Rcpt> out = new ArrayList<>();
+    synchronized (lock) {
+      for (QueueRepository.Rcpt r : group) {
+        QueueRepository.Rcpt k = known.getOrDefault(r.id(), r);
+        if (k.leasedBy(owner, now.plus(lease.dividedBy(2)))) {
+          out.add(k);
+        }
+      }
+    }
+    if (out.size() < group.size()) {
+      log.warn("queue entry {}: {} recipient(s) not attempted: their lease could not be renewed",
+          group.getFirst().messageId(), group.size() - out.size());
+    }
+    return out;
+  }
+
+  /** Whether the lease {@code r} was attempted under is still this engine's at {@code now}, as last renewed. */
+  private boolean stillLeased(QueueRepository.Rcpt r, Instant now) {
+    synchronized (lock) {
+      QueueRepository.Rcpt k = known.get(r.id());
+      return k != null && k.token() == r.token() && k.leasedBy(owner, now);
+    }
+  }
+
+  /**
+   * Records the results: delivered and bounced recipients leave the queue, the others wait their next turn. A
+   * failure is recorded (and its DSN sent) only under the lease the attempt was made under; a delivery always.
+   */
   private void apply(QueueRepository.Entry m, List<QueueRepository.Rcpt> rcpts, Map<Long, Result> results) {
     Instant now = Instant.now();
     boolean expired = now.isAfter(m.created().plusSeconds(dc.lifetimeSeconds()));
     List<Long> done = new ArrayList<>();
+    List<QueueRepository.Rcpt> failed = new ArrayList<>();
     List<Dsn.Failure> failures = new ArrayList<>();
     List<QueueRepository.Rcpt> later = new ArrayList<>();
+    int lost = 0;
     for (QueueRepository.Rcpt r : rcpts) {
       Result res = results.get(r.id());
+      if (res.kind() != Result.Kind.DELIVERED && !stillLeased(r, now)) {
+        lost++;
+        trace.add(m.id(), "lease lost", m.sender(), r.recipient(), res.remoteMta(), res.detail());
+        continue;
+      }
       switch (res.kind()) {
         case DELIVERED -> {
           done.add(r.id());
@@ -454,7 +640,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
               res.detail());
         }
         case PERMANENT -> {
-          done.add(r.id());
+          failed.add(r);
           failures.add(new Dsn.Failure(r.recipient(), res.status(), res.detail(), res.remoteMta()));
           bounced.increment();
           trace.add(m.id(), "bounced", m.sender(), r.recipient(), res.remoteMta(), res.detail());
@@ -462,7 +648,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         }
         case TEMPORARY -> {
           if (expired) {
-            done.add(r.id());
+            failed.add(r);
             String status = res.status().startsWith("4") ? "5" + res.status().substring(1) : res.status();
             failures.add(new Dsn.Failure(r.recipient(), status.equals("5.0.0") ? "5.4.7" : status,
                 "delivery time expired after " + (r.attempts() + 1) + " attempts; last error: " + res.detail(),
@@ -476,23 +662,32 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         }
       }
     }
+    if (lost > 0) {
+      log.warn("queue entry {}: the failure of {} recipient(s) not recorded: their lease ended during the attempt",
+          m.id(), lost);
+    }
     if (!failures.isEmpty()) {
       notifySender(m, Dsn.Action.FAILED, failures);
     }
+    List<QueueRepository.Rcpt> deferredHere = new ArrayList<>();
     for (QueueRepository.Rcpt r : later) {
       Result res = results.get(r.id());
       Instant next = now.plusSeconds(dc.retryAfter(r.attempts() + 1));
-      queue.deferred(List.of(r.id()), next, res.detail());
+      if (queue.deferLeased(List.of(r), next, res.detail()).isEmpty()) {
+        log.warn("queue entry {}: <{}> not deferred: another node holds it now", m.id(), r.recipient());
+        continue;
+      }
+      deferredHere.add(r);
       deferredUntil(next);
       deferred.increment();
       trace.add(m.id(), "deferred", m.sender(), r.recipient(), res.remoteMta(), res.detail() + " (next attempt "
           + next + ")");
       log.info("queue entry {}: <{}> deferred until {}: {}", m.id(), r.recipient(), next, res.detail());
     }
-    if (!later.isEmpty() && !m.warned() && dc.delayWarningSeconds() > 0
+    if (!deferredHere.isEmpty() && !m.warned() && dc.delayWarningSeconds() > 0
         && now.isAfter(m.created().plusSeconds(dc.delayWarningSeconds()))) {
       List<Dsn.Failure> delayed = new ArrayList<>();
-      for (QueueRepository.Rcpt r : later) {
+      for (QueueRepository.Rcpt r : deferredHere) {
         Result res = results.get(r.id());
         delayed.add(new Dsn.Failure(r.recipient(), res.status(), res.detail(), res.remoteMta()));
       }
@@ -500,7 +695,16 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       notifySender(m, Dsn.Action.DELAYED, delayed);
     }
     queue.remove(m.id(), done);
-    queued.addAndGet(-done.size());
+    int removed = done.size();
+    if (!failed.isEmpty()) {
+      List<Long> gone = queue.removeLeased(m.id(), failed);
+      if (gone.size() < failed.size()) {
+        log.warn("queue entry {}: {} bounced recipient(s) were taken by another node meanwhile", m.id(),
+            failed.size() - gone.size());
+      }
+      removed += gone.size();
+    }
+    queued.addAndGet(-removed);
   }
 
   /**
@@ -547,10 +751,13 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           dest.remove();
         }
       }
-      known.removeAll(pendingIds);
+      known.keySet().removeAll(pendingIds);
       List<QueueRepository.Rcpt> free = new ArrayList<>();
+      Instant now = Instant.now();
       for (QueueRepository.Rcpt r : rows) {
-        if (known.contains(r.id())) {
+        // In a transaction here, or under another node's running lease (in a transaction there, or about to be).
+        if (known.containsKey(r.id()) || r.leaseOwner() != null && !r.leaseOwner().equals(owner)
+            && r.nextAttempt().isAfter(now)) {
           inFlight[0]++;
         } else {
           free.add(r);
@@ -598,7 +805,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   /** Makes a queued message due now (after a hold, or to retry before its time) and wakes the schedule. */
   public Action retryNow(long messageId, String kind, String who) {
-    Action a = act(messageId, kind, who, rcpts -> queue.retryNow(List.of(messageId)));
+    Action a = act(messageId, kind, who, rcpts -> {
+      // Leased here and taken out of the schedule: given back first, as retryNow leaves running leases alone.
+      queue.release(rcpts.stream().filter(r -> owner.equals(r.leaseOwner())).toList(), owner);
+      queue.retryNow(List.of(messageId));
+    });
     wake();
     return a;
   }

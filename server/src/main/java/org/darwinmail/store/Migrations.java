@@ -36,7 +36,8 @@ final class Migrations {
       "V006__intake.sql",
       "V007__blob_candidates.sql",
       "V008__imap_recent_subscriptions.sql",
-      "V009__savedate.sql");
+      "V009__savedate.sql",
+      "V010__queue_leases.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 

@@ -38,6 +38,14 @@ public enum SqlDialect {
   }
 
   /**
+   * Whether one process at a time opens the database (embedded Derby): then a lease found at start-up is a previous
+   * run's, and nobody holds it. PostgreSQL is shared by the nodes: a lease there may be a running node's.
+   */
+  public boolean oneProcess() {
+    return this == DERBY;
+  }
+
+  /**
    * {@code select} locking the rows it reads until the transaction ends; with {@code skipLocked}, rows another
    * transaction holds are passed over instead of waited for. Derby: {@code select} as it is (its writers take turns).
    */

@@ -24,9 +24,17 @@ import java.util.concurrent.locks.Lock;
  * in ascending id order within a batch), so that two nodes removing the last two recipients of one message take
  * turns and the second one sees the first one's deletion and removes the message. Additions and removals finished
  * together share a commit ({@link GroupCommit}).
+ *
+ * <p>Leases (V010, {@link QueueRepository}): one mechanism on both engines. A claim reads the due rows (on PostgreSQL
+ * with {@code FOR UPDATE SKIP LOCKED}: a concurrent claimer passes over them instead of waiting) and takes each with
+ * an {@code UPDATE} conditional on the token it read and on the row being still due, so a row changed meanwhile
+ * is not taken (on Derby, where there is no {@code SKIP LOCKED}, that condition is what would keep claimers apart;
+ * its writers also take turns in-process). Every later write of a lease names its token, and its owner where a
+ * lease ended by the owner's own failure record must not come back.
  */
 public final class SqlQueueRepository implements QueueRepository {
-  private static final String RCPT_COLUMNS = "id, message_id, recipient, domain, attempts, next_attempt, last_error";
+  private static final String RCPT_COLUMNS = "id, message_id, recipient, domain, attempts, next_attempt, last_error,"
+      + " lease_owner, lease_token";
   private static final String ENTRY_COLUMNS = "id, sender, blob, size, smtputf8, account, created_at, warned";
   private static final String DUE = "SELECT " + RCPT_COLUMNS + " FROM queue_recipients WHERE next_attempt <= ?"
       + " ORDER BY next_attempt, id FETCH FIRST %d ROWS ONLY";
@@ -41,8 +49,9 @@ public final class SqlQueueRepository implements QueueRepository {
 
   private record Removal(long messageId, List<Long> rcptIds) {}
 
+  /** @param lease the lease the recipients start under, or null (due now) */
   private record Addition(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
-      String account, Instant at) {}
+      String account, Instant at, Lease lease) {}
 
   public SqlQueueRepository(SqlRunner db) {
     this.db = db;
@@ -83,7 +92,14 @@ public final class SqlQueueRepository implements QueueRepository {
   public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
       String account) {
     return additions.submit(new Addition(sender, List.copyOf(recipients), blob, size, smtputf8, account,
-        Instant.now()));
+        Instant.now(), null));
+  }
+
+  @Override
+  public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
+      String account, Lease lease) {
+    return additions.submit(new Addition(sender, List.copyOf(recipients), blob, size, smtputf8, account,
+        Instant.now(), lease));
   }
 
   private List<Rcpt> insert(Connection c, Addition a) throws SQLException {
@@ -100,15 +116,21 @@ public final class SqlQueueRepository implements QueueRepository {
       id = dialect.insertedId(ps);
     }
     List<Rcpt> rows = new ArrayList<>();
+    Lease lease = a.lease();
+    Instant due = lease == null ? now : lease.until();
+    String owner = lease == null ? null : lease.owner();
+    int token = lease == null ? 0 : 1;
     try (PreparedStatement ps = dialect.insertReturningId(c, "INSERT INTO queue_recipients (message_id, recipient,"
-        + " domain, next_attempt) VALUES (?, ?, ?, ?)")) {
+        + " domain, next_attempt, lease_owner, lease_token) VALUES (?, ?, ?, ?, ?, ?)")) {
       for (String r : a.recipients()) {
         String domain = domainOf(r);
         ps.setLong(1, id);
         ps.setString(2, r);
         ps.setString(3, domain);
-        ps.setTimestamp(4, Timestamp.from(now));
-        rows.add(new Rcpt(dialect.insertedId(ps), id, r, domain, 0, now, null));
+        ps.setTimestamp(4, Timestamp.from(due));
+        ps.setString(5, owner);
+        ps.setInt(6, token);
+        rows.add(new Rcpt(dialect.insertedId(ps), id, r, domain, 0, due, null, owner, token));
       }
     }
     return rows;
@@ -132,31 +154,131 @@ public final class SqlQueueRepository implements QueueRepository {
 
   /**
    * The due rows are read locked with {@code FOR UPDATE SKIP LOCKED} on PostgreSQL, so a concurrent claimer passes
-   * over the rows this one is taking instead of waiting for them (and then finding them no longer due) or taking
-   * them too; on Derby the claimers of this one process take turns.
+   * over the rows this one is taking instead of waiting for them; each is then taken only if it is still due with
+   * the token read (the one condition both engines rely on; on Derby the claimers of this process also take turns).
    */
   @Override
-  public List<Rcpt> claim(Instant now, int limit, Instant leaseUntil) {
+  public List<Rcpt> claim(Instant now, int limit, Lease lease) {
     return write(c -> {
       List<Rcpt> due;
       try (PreparedStatement ps = c.prepareStatement(dialect.locking(DUE.formatted(limit), true))) {
         ps.setTimestamp(1, Timestamp.from(now));
         due = rcpts(ps);
       }
-      List<Rcpt> out = new ArrayList<>();
-      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ? WHERE id = ?")) {
+      if (due.isEmpty()) {
+        return due;
+      }
+      int[] taken;
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?, lease_owner = ?,"
+          + " lease_token = lease_token + 1 WHERE id = ? AND lease_token = ? AND next_attempt <= ?")) {
         for (Rcpt r : due) {
-          ps.setTimestamp(1, Timestamp.from(leaseUntil));
-          ps.setLong(2, r.id());
+          ps.setTimestamp(1, Timestamp.from(lease.until()));
+          ps.setString(2, lease.owner());
+          ps.setLong(3, r.id());
+          ps.setInt(4, r.token());
+          ps.setTimestamp(5, Timestamp.from(now));
           ps.addBatch();
-          out.add(new Rcpt(r.id(), r.messageId(), r.recipient(), r.domain(), r.attempts(), leaseUntil,
-              r.lastError()));
         }
-        ps.executeBatch();
+        taken = ps.executeBatch();
+      }
+      List<Rcpt> out = new ArrayList<>();
+      for (int i = 0; i < due.size(); i++) {
+        Rcpt r = due.get(i);
+        if (taken[i] == 1) {
+          out.add(new Rcpt(r.id(), r.messageId(), r.recipient(), r.domain(), r.attempts(), lease.until(),
+              r.lastError(), lease.owner(), r.token() + 1));
+        }
       }
       out.sort(Comparator.comparingLong(Rcpt::id));
       return out;
     });
+  }
+
+  @Override
+  public List<Rcpt> renew(List<Rcpt> rows, Lease lease) {
+    if (rows.isEmpty()) {
+      return List.of();
+    }
+    List<Rcpt> held = byId(rows);
+    return write(c -> {
+      int[] n;
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?"
+          + " WHERE id = ? AND lease_token = ? AND lease_owner = ?")) {
+        for (Rcpt r : held) {
+          ps.setTimestamp(1, Timestamp.from(lease.until()));
+          ps.setLong(2, r.id());
+          ps.setInt(3, r.token());
+          ps.setString(4, lease.owner());
+          ps.addBatch();
+        }
+        n = ps.executeBatch();
+      }
+      List<Rcpt> out = new ArrayList<>();
+      for (int i = 0; i < held.size(); i++) {
+        Rcpt r = held.get(i);
+        if (n[i] == 1) {
+          out.add(new Rcpt(r.id(), r.messageId(), r.recipient(), r.domain(), r.attempts(), lease.until(),
+              r.lastError(), lease.owner(), r.token()));
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public int release(List<Rcpt> held, String owner) {
+    if (held.isEmpty()) {
+      return 0;
+    }
+    return write(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?,"
+          + " lease_owner = NULL WHERE id = ? AND lease_token = ? AND lease_owner = ?")) {
+        Timestamp now = Timestamp.from(Instant.now());
+        for (Rcpt r : held) {
+          ps.setTimestamp(1, now);
+          ps.setLong(2, r.id());
+          ps.setInt(3, r.token());
+          ps.setString(4, owner);
+          ps.addBatch();
+        }
+        return count(ps.executeBatch());
+      }
+    });
+  }
+
+  @Override
+  public int releaseOrphanedLeases(Instant now) {
+    if (!dialect.oneProcess()) {
+      return 0;
+    }
+    return write(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?,"
+          + " lease_owner = NULL WHERE lease_owner IS NOT NULL AND next_attempt > ?")) {
+        ps.setTimestamp(1, Timestamp.from(now));
+        ps.setTimestamp(2, Timestamp.from(now));
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  /**
+   * In ascending id order: the order in which removals lock recipient rows (by message, then id; a message's
+   * recipients are numbered after those of older messages), so two transactions of one node never wait on each other
+   * in a cycle on PostgreSQL.
+   */
+  private static List<Rcpt> byId(List<Rcpt> rows) {
+    List<Rcpt> l = new ArrayList<>(rows);
+    l.sort(Comparator.comparingLong(Rcpt::id));
+    return l;
+  }
+
+  /** The rows a batch changed (a driver may answer SUCCESS_NO_INFO, -2, for a row it changed). */
+  private static int count(int[] batch) {
+    int n = 0;
+    for (int k : batch) {
+      n += k == 1 || k == Statement.SUCCESS_NO_INFO ? 1 : 0;
+    }
+    return n;
   }
 
   @Override
@@ -190,7 +312,7 @@ public final class SqlQueueRepository implements QueueRepository {
     try (ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
         out.add(new Rcpt(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getString(4), rs.getInt(5),
-            rs.getTimestamp(6).toInstant(), rs.getString(7)));
+            rs.getTimestamp(6).toInstant(), rs.getString(7), rs.getString(8), rs.getInt(9)));
       }
     }
     return out;
@@ -263,10 +385,15 @@ public final class SqlQueueRepository implements QueueRepository {
       }
       ps.executeBatch();
     }
+    deleteIfEmpty(c, r.messageId());
+  }
+
+  /** Deletes the message row when it has no recipient left (its row locked first by the caller). */
+  private static void deleteIfEmpty(Connection c, long messageId) throws SQLException {
     try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_messages WHERE id = ?"
         + " AND NOT EXISTS (SELECT 1 FROM queue_recipients WHERE message_id = ?)")) {
-      ps.setLong(1, r.messageId());
-      ps.setLong(2, r.messageId());
+      ps.setLong(1, messageId);
+      ps.setLong(2, messageId);
       ps.executeUpdate();
     }
   }
@@ -288,17 +415,73 @@ public final class SqlQueueRepository implements QueueRepository {
   @Override
   public void deferred(List<Long> rcptIds, Instant next, String error) {
     write(c -> {
+      // The token goes up: an attempt in flight under a lease records no failure over this.
       try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET attempts = attempts + 1,"
-          + " next_attempt = ?, last_error = ? WHERE id = ?")) {
+          + " next_attempt = ?, last_error = ?, lease_owner = NULL, lease_token = lease_token + 1 WHERE id = ?")) {
         for (long id : rcptIds) {
           ps.setTimestamp(1, Timestamp.from(next));
-          ps.setString(2, error == null || error.length() <= 1000 ? error : error.substring(0, 1000));
+          ps.setString(2, truncated(error));
           ps.setLong(3, id);
           ps.addBatch();
         }
         ps.executeBatch();
       }
       return null;
+    });
+  }
+
+  private static String truncated(String error) {
+    return error == null || error.length() <= 1000 ? error : error.substring(0, 1000);
+  }
+
+  @Override
+  public List<Long> deferLeased(List<Rcpt> rows, Instant next, String error) {
+    if (rows.isEmpty()) {
+      return List.of();
+    }
+    List<Rcpt> held = byId(rows);
+    return write(c -> {
+      int[] n;
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET attempts = attempts + 1,"
+          + " next_attempt = ?, last_error = ?, lease_owner = NULL WHERE id = ? AND lease_token = ?")) {
+        for (Rcpt r : held) {
+          ps.setTimestamp(1, Timestamp.from(next));
+          ps.setString(2, truncated(error));
+          ps.setLong(3, r.id());
+          ps.setInt(4, r.token());
+          ps.addBatch();
+        }
+        n = ps.executeBatch();
+      }
+      List<Long> out = new ArrayList<>();
+      for (int i = 0; i < held.size(); i++) {
+        if (n[i] == 1) {
+          out.add(held.get(i).id());
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public List<Long> removeLeased(long messageId, List<Rcpt> held) {
+    if (held.isEmpty()) {
+      return List.of();
+    }
+    return write(c -> {
+      lockMessages(c, List.of(messageId));
+      List<Long> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_recipients WHERE id = ? AND lease_token = ?")) {
+        for (Rcpt r : held) {
+          ps.setLong(1, r.id());
+          ps.setInt(2, r.token());
+          if (ps.executeUpdate() == 1) {
+            out.add(r.id());
+          }
+        }
+      }
+      deleteIfEmpty(c, messageId);
+      return out;
     });
   }
 
@@ -316,18 +499,23 @@ public final class SqlQueueRepository implements QueueRepository {
   public int retryNow(List<Long> messageIds) {
     return write(c -> {
       Timestamp now = Timestamp.from(Instant.now());
+      // A running lease stays its holder's: made due, its recipient would be claimed again while in flight.
+      String notLeased = " (lease_owner IS NULL OR next_attempt <= ?)";
       if (messageIds.isEmpty()) {
-        try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?, lease_owner = NULL"
+            + " WHERE" + notLeased)) {
           ps.setTimestamp(1, now);
+          ps.setTimestamp(2, now);
           return ps.executeUpdate();
         }
       }
       int n = 0;
-      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?"
-          + " WHERE message_id = ?")) {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?, lease_owner = NULL"
+          + " WHERE message_id = ? AND" + notLeased)) {
         for (long id : messageIds) {
           ps.setTimestamp(1, now);
           ps.setLong(2, id);
+          ps.setTimestamp(3, now);
           n += ps.executeUpdate();
         }
       }

@@ -218,6 +218,7 @@ abstract class QueueRepositoryContract {
     }
     Instant now = Instant.now().plusMillis(1);
     Instant leaseUntil = now.plus(Duration.ofMinutes(5)).truncatedTo(ChronoUnit.MILLIS);
+    List<String> owners = new ArrayList<>();
     List<QueueRepository> nodes = new ArrayList<>(List.of(q));
     for (int i = 0; i < 3; i++) {
       nodes.add(repository(engine.node()));
@@ -228,15 +229,19 @@ abstract class QueueRepositoryContract {
       CountDownLatch go = new CountDownLatch(1);
       List<Future<List<Long>>> fs = new ArrayList<>();
       for (QueueRepository node : nodes) {
+        String owner = "node-" + owners.size();
+        owners.add(owner);
         fs.add(ex.submit(() -> {
           go.await();
           List<Long> mine = new ArrayList<>();
           while (true) {
-            List<QueueRepository.Rcpt> got = node.claim(now, 7, leaseUntil);
+            List<QueueRepository.Rcpt> got = node.claim(now, 7, new QueueRepository.Lease(owner, leaseUntil));
             if (got.isEmpty()) {
               return mine;
             }
             assertThat(got).extracting(QueueRepository.Rcpt::nextAttempt).containsOnly(leaseUntil);
+            assertThat(got).extracting(QueueRepository.Rcpt::leaseOwner).containsOnly(owner);
+            assertThat(got).extracting(QueueRepository.Rcpt::token).containsOnly(1);
             mine.addAll(ids(got));
           }
         }));
@@ -252,11 +257,151 @@ abstract class QueueRepositoryContract {
     assertThat(q.due(leaseUntil.minusMillis(1), 1000)).isEmpty();
     assertThat(q.nextDueAfter(now)).isEqualTo(leaseUntil);
     QueueRepository other = nodes.get(2);
-    assertThat(ids(other.claim(leaseUntil, 1000, leaseUntil.plus(Duration.ofMinutes(5)))))
-        .containsExactlyElementsOf(all);
+    List<QueueRepository.Rcpt> again = other.claim(leaseUntil, 1000,
+        new QueueRepository.Lease("node-2", leaseUntil.plus(Duration.ofMinutes(5))));
+    assertThat(ids(again)).containsExactlyElementsOf(all);
+    assertThat(again).extracting(QueueRepository.Rcpt::token).containsOnly(2);
     // a claim is not an attempt: only a delivery's outcome (deferred) counts one
     assertThat(q.list().values().stream().flatMap(List::stream).toList())
         .extracting(QueueRepository.Rcpt::attempts).containsOnly(0);
+  }
+
+  private static QueueRepository.Lease lease(String owner, Instant until) {
+    return new QueueRepository.Lease(owner, until.truncatedTo(ChronoUnit.MILLIS));
+  }
+
+  /**
+   * Mail a node queues itself is leased to it as it is added: no other node claims it before the lease ends, and
+   * the node attempts it under token 1.
+   */
+  @Test
+  void mailAddedUnderALeaseIsNotClaimedByAnotherNodeBeforeTheLeaseEnds() {
+    Instant until = Instant.now().plus(Duration.ofMinutes(2));
+    List<QueueRepository.Rcpt> rows = q.add("alice@example.test", List.of("bob@example.org", "carol@example.net"),
+        BLOB, 10, false, null, lease("a", until));
+    assertThat(rows).extracting(QueueRepository.Rcpt::token).containsOnly(1);
+    assertThat(q.recipients(rows.getFirst().messageId())).extracting(QueueRepository.Rcpt::leaseOwner)
+        .containsOnly("a");
+    QueueRepository other = repository(engine.node());
+    assertThat(other.claim(Instant.now(), 100, lease("b", until.plusSeconds(60)))).isEmpty();
+    assertThat(q.nextDueAfter(Instant.now())).isEqualTo(until.truncatedTo(ChronoUnit.MILLIS));
+    assertThat(ids(other.claim(until.plusMillis(1), 100, lease("b", until.plusSeconds(60))))).isEqualTo(ids(rows));
+  }
+
+  /**
+   * A node that stalled past the end of its lease (or died) loses the recipient to the node that claims it next:
+   * the old holder can neither renew, nor defer, nor bounce it any more (its token is stale), while the new holder
+   * can; a delivery the old holder completes is still recorded, as the recipient did get the message.
+   */
+  @Test
+  void anExpiredLeaseIsTakenOverAndTheStaleHoldersFailuresAreRefused() {
+    List<QueueRepository.Rcpt> added = add("bob@example.org", "carol@example.org", "dave@example.org");
+    long message = added.getFirst().messageId();
+    Instant t0 = Instant.now().plusMillis(1);
+    Instant end = t0.plusSeconds(30);
+    List<QueueRepository.Rcpt> a = q.claim(t0, 10, lease("a", end));
+    assertThat(ids(a)).isEqualTo(ids(added));
+    QueueRepository other = repository(engine.node());
+    // before the end: nothing for b
+    assertThat(other.claim(end.minusMillis(1), 10, lease("b", end.plusSeconds(30)))).isEmpty();
+    // after it: all of it, token 2
+    List<QueueRepository.Rcpt> b = other.claim(end, 10, lease("b", end.plusSeconds(30)));
+    assertThat(ids(b)).isEqualTo(ids(added));
+    assertThat(b).extracting(QueueRepository.Rcpt::token).containsOnly(2);
+    assertThat(b).extracting(QueueRepository.Rcpt::leaseOwner).containsOnly("b");
+
+    assertThat(q.renew(a, lease("a", end.plusSeconds(60)))).isEmpty();
+    assertThat(q.deferLeased(List.of(a.get(0)), end.plusSeconds(600), "451 stale")).isEmpty();
+    assertThat(q.removeLeased(message, List.of(a.get(1)))).isEmpty();
+    // b's lease is untouched by a's refused writes
+    Map<Long, QueueRepository.Rcpt> now = byId(q.recipients(message));
+    assertThat(now.values()).extracting(QueueRepository.Rcpt::leaseOwner).containsOnly("b");
+    assertThat(now.values()).extracting(QueueRepository.Rcpt::attempts).containsOnly(0);
+    assertThat(now.values()).extracting(QueueRepository.Rcpt::lastError).containsOnlyNulls();
+
+    // the holder's own writes go through
+    List<QueueRepository.Rcpt> renewed = other.renew(b, lease("b", end.plusSeconds(90)));
+    assertThat(ids(renewed)).isEqualTo(ids(b));
+    assertThat(renewed).extracting(QueueRepository.Rcpt::nextAttempt)
+        .containsOnly(end.plusSeconds(90).truncatedTo(ChronoUnit.MILLIS));
+    assertThat(other.deferLeased(List.of(b.get(0)), end.plusSeconds(600), "451 later"))
+        .containsExactly(b.get(0).id());
+    QueueRepository.Rcpt deferred = byId(q.recipients(message)).get(b.get(0).id());
+    assertThat(deferred.attempts()).isEqualTo(1);
+    assertThat(deferred.leaseOwner()).isNull();
+    assertThat(deferred.lastError()).isEqualTo("451 later");
+    // a deferral ends the lease: a renewal with the same token does not bring it back
+    assertThat(other.renew(List.of(b.get(0)), lease("b", end.plusSeconds(120)))).isEmpty();
+    assertThat(other.removeLeased(message, List.of(b.get(1)))).containsExactly(b.get(1).id());
+
+    // a delivery by the stale holder is recorded all the same
+    q.remove(message, List.of(a.get(2).id()));
+    assertThat(ids(q.recipients(message))).containsExactly(added.get(0).id());
+  }
+
+  /** Delivered and bounced recipients are gone for every node: no claim offers them again. */
+  @Test
+  void deliveredRecipientsAreNotOfferedAgain() {
+    List<QueueRepository.Rcpt> added = add("bob@example.org", "carol@example.org", "dave@example.org");
+    long message = added.getFirst().messageId();
+    Instant t0 = Instant.now().plusMillis(1);
+    List<QueueRepository.Rcpt> a = q.claim(t0, 10, lease("a", t0.plusSeconds(5)));
+    q.remove(message, List.of(a.get(0).id()));
+    assertThat(q.removeLeased(message, List.of(a.get(1)))).containsExactly(a.get(1).id());
+    Instant later = t0.plus(Duration.ofDays(1));
+    QueueRepository other = repository(engine.node());
+    assertThat(ids(other.claim(later, 10, lease("b", later.plusSeconds(5))))).containsExactly(a.get(2).id());
+    other.remove(message, List.of(a.get(2).id()));
+    assertThat(other.claim(later.plus(Duration.ofDays(1)), 10, lease("b", later.plus(Duration.ofDays(2)))))
+        .isEmpty();
+    assertThat(q.message(message)).isEmpty();
+    assertThat(q.size()).isZero();
+  }
+
+  /**
+   * A node closing gives back what it had not started (due at once for another node); an administrator's hold ends
+   * a lease (the attempt in flight then records no failure over it); retry leaves a running lease to its holder.
+   */
+  @Test
+  void releaseHoldAndRetryRespectTheLease() {
+    List<QueueRepository.Rcpt> added = add("bob@example.org", "carol@example.org");
+    long message = added.getFirst().messageId();
+    Instant end = Instant.now().plusSeconds(60);
+    List<QueueRepository.Rcpt> a = q.claim(Instant.now(), 10, lease("a", end));
+    assertThat(q.retryNow(List.of(message))).isZero();
+    assertThat(q.retryNow(List.of())).isZero();
+    QueueRepository other = repository(engine.node());
+    assertThat(other.claim(Instant.now(), 10, lease("b", end))).isEmpty();
+    assertThat(q.release(List.of(a.get(0)), "not-a")).isZero();
+    assertThat(q.release(List.of(a.get(0)), "a")).isEqualTo(1);
+    assertThat(ids(other.claim(Instant.now().plusMillis(1), 10, lease("b", end)))).containsExactly(a.get(0).id());
+
+    q.deferred(List.of(a.get(1).id()), Instant.now().plus(Duration.ofDays(3650)), "held by admin");
+    assertThat(q.deferLeased(List.of(a.get(1)), Instant.now().plusSeconds(300), "451 in flight")).isEmpty();
+    QueueRepository.Rcpt held = byId(q.recipients(message)).get(a.get(1).id());
+    assertThat(held.lastError()).isEqualTo("held by admin");
+    assertThat(held.leaseOwner()).isNull();
+    assertThat(q.retryNow(List.of(message))).isEqualTo(1);
+  }
+
+  /**
+   * At start, the leases of a previous run: on Derby (one process opens the database) they can only be this
+   * node's previous run's, and are due again at once; on PostgreSQL another node may hold them, and they stay.
+   */
+  @Test
+  void orphanedLeasesAreReleasedAtStartOnlyWhereOneProcessOpensTheDatabase() {
+    List<QueueRepository.Rcpt> added = add("bob@example.org");
+    Instant end = Instant.now().plusSeconds(600);
+    q.claim(Instant.now(), 10, lease("a", end));
+    boolean one = engine.node().dialect().oneProcess();
+    assertThat(q.releaseOrphanedLeases(Instant.now())).isEqualTo(one ? 1 : 0);
+    assertThat(ids(q.due(Instant.now().plusMillis(1), 10))).isEqualTo(one ? ids(added) : List.of());
+  }
+
+  private static Map<Long, QueueRepository.Rcpt> byId(List<QueueRepository.Rcpt> rows) {
+    Map<Long, QueueRepository.Rcpt> m = new java.util.LinkedHashMap<>();
+    rows.forEach(r -> m.put(r.id(), r));
+    return m;
   }
 
   @Test

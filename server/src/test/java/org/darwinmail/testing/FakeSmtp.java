@@ -42,6 +42,17 @@ public final class FakeSmtp implements AutoCloseable {
   public final List<List<String>> deliveries = new CopyOnWriteArrayList<>();
   /** The Subject of each accepted message ("" when it has none). */
   public final List<String> subjects = new CopyOnWriteArrayList<>();
+  /** Each accepted message: its Subject, the recipients accepted for it, when (in the order accepted). */
+  public final List<Accepted> acceptedMessages = new CopyOnWriteArrayList<>();
+  /**
+   * Holding: a message whose data ends while this is set gets no final reply; its connection waits until
+   * {@link #dropHeld} closes it (a peer that never accepted it: nothing recorded).
+   */
+  public volatile boolean holding;
+  /** The connections held now. */
+  public final List<Socket> held = new CopyOnWriteArrayList<>();
+
+  public record Accepted(String subject, List<String> recipients, java.time.Instant at) {}
 
   /** @param rcptReply given the number of the transaction (1, 2, ...), the reply to every RCPT */
   public FakeSmtp(String ip, int port, boolean smtputf8, IntFunction<String> rcptReply) throws IOException {
@@ -155,9 +166,17 @@ public final class FakeSmtp implements AutoCloseable {
           if (gated) {
             gate.await();
           }
+          if (holding) {
+            held.add(s);
+            while (in.readLine() != null) {
+              // nothing comes before our reply; this ends when dropHeld closes the socket
+            }
+            return;
+          }
           messages.add(msg.toString());
           subjects.add(subjectOf(msg.toString()));
           deliveries.add(List.copyOf(rcpts));
+          acceptedMessages.add(new Accepted(subjectOf(msg.toString()), List.copyOf(rcpts), java.time.Instant.now()));
           accepted++;
           say(out, "250 2.0.0 accepted");
           if (dropAfterMessage) {
@@ -193,6 +212,14 @@ public final class FakeSmtp implements AutoCloseable {
   private static void say(OutputStream out, String s) throws IOException {
     out.write((s + "\r\n").getBytes(StandardCharsets.UTF_8));
     out.flush();
+  }
+
+  /** Closes the held connections without a final reply: their messages were never accepted. */
+  public void dropHeld() throws IOException {
+    for (Socket s : held) {
+      s.close();
+    }
+    held.clear();
   }
 
   @Override
