@@ -37,8 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
  * its account being made on node 1 (caches expire on a shared database); mail sent to node 1 is read over IMAP and
  * POP3 on node 2, byte for byte; APPENDs into one mailbox from both nodes at once get distinct UIDs, increasing on
  * each connection; and a message whose 250 came from node 1 is on node 2 although node 1 was SIGKILLed right after
- * that 250 (no local journal on PostgreSQL: the 250 follows the commit), small or large. Node 1 then restarts on
- * the shared store and serves the same mail.
+ * that 250 (no local journal on PostgreSQL: the 250 follows the commit), small or large; an IDLE session on node 2
+ * hears of a delivery to node 1. Node 1 then restarts on the shared store and serves the same mail.
  */
 @Tag("slow") // three cold server JVMs, PostgreSQL and S3Proxy: about a minute; `make test` (test-slow)
 class TwoNodesOnPostgresTest {
@@ -86,6 +86,43 @@ class TwoNodesOnPostgresTest {
       }
       assertThat(imapBodies(n2, "alice")).anyMatch(m -> m.endsWith(small)).anyMatch(m -> m.endsWith(large));
       assertThat(pop3Bodies(n2, "alice")).anyMatch(m -> m.endsWith(small)).anyMatch(m -> m.endsWith(large));
+
+      // IDLE on node 2, mail into node 1: the session on node 2 hears of it (the cluster event channel, NOTIFY sent
+      // in the delivering transaction; without it the 5 s re-check would still tell, later).
+      try (Socket idle = new Socket(n2.address(), n2.port("imap"))) {
+        idle.setSoTimeout(30_000);
+        BufferedReader in = new BufferedReader(new InputStreamReader(idle.getInputStream(), StandardCharsets.US_ASCII));
+        OutputStream out = idle.getOutputStream();
+        String banner = in.readLine();
+        assertThat(banner).startsWith("* OK");
+        for (String c : List.of("a LOGIN alice@" + DOMAIN + " alice-pw", "b SELECT INBOX")) {
+          out.write((c + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          String tag = c.substring(0, 1) + " ";
+          String l;
+          while (!(l = in.readLine()).startsWith(tag)) {
+            assertThat(l).startsWith("*");
+          }
+          assertThat(l).startsWith(tag + "OK");
+        }
+        out.write("c IDLE\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        assertThat(in.readLine()).startsWith("+");
+        long sentAt;
+        try (Smtp smtp = new Smtp(n1)) {
+          assertThat(smtp.send("alice@" + DOMAIN, message("idle-1", 3))).startsWith("250");
+          sentAt = System.nanoTime();
+        }
+        String l = in.readLine();
+        while (l != null && !l.endsWith(" EXISTS")) {
+          l = in.readLine();
+        }
+        assertThat(l).as("node 2's IDLE session hears of node 1's delivery").isEqualTo("* 3 EXISTS");
+        System.out.printf("IDLE on node 2 heard node 1's delivery %d ms after its 250%n",
+            (System.nanoTime() - sentAt) / 1_000_000);
+        out.write("DONE\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+      }
 
       // APPEND into bob's INBOX from both nodes at once: every UID once, increasing on each connection.
       ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -147,7 +184,7 @@ class TwoNodesOnPostgresTest {
       for (String m : sent) {
         assertThat(onNode1).anyMatch(b -> b.endsWith(m));
       }
-      assertThat(onNode1).hasSameSizeAs(onNode2).hasSize(6);
+      assertThat(onNode1).hasSameSizeAs(onNode2).hasSize(7);
     }
   }
 
