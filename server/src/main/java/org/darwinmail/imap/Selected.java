@@ -30,8 +30,6 @@ final class Selected {
   /** The mailbox's modseq when this view last caught up: later changes are read incrementally. */
   long syncedModseq;
   AutoCloseable subscription;
-  /** The searches kept up to date (RFC 5267 §4.3), null until the first; they end with the selection. */
-  Contexts contexts;
 
   Selected(Mailbox mailbox, boolean readOnly, List<MessageRow> messages) {
     this.mailbox = mailbox;

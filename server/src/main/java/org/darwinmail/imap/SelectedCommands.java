@@ -343,7 +343,7 @@ final class SelectedCommands {
 
   /** §4.3: UPDATE with the tag of a search still updating is BAD (before anything is answered). */
   private void updateTagFree(String tag, Set<String> returns) {
-    Contexts c = sel().contexts;
+    Contexts c = st.contexts;
     if (returns.contains("UPDATE") && c != null && c.has(tag)) {
       throw ImapException.bad("Duplicate search update tag");
     }
@@ -356,8 +356,8 @@ final class SelectedCommands {
       return;
     }
     Selected m = sel();
-    if (m.contexts == null) {
-      m.contexts = new Contexts((k, crit) -> {
+    if (st.contexts == null) {
+      st.contexts = new Contexts((k, crit) -> {
         List<MessageRow> rows = new ArrayList<>(live(matching(k)));
         if (crit != null) {
           sortRows(rows, crit);
@@ -365,17 +365,17 @@ final class SelectedCommands {
         return rows.stream().map(MessageRow::uid).toList();
       });
     }
-    if (m.contexts.full()) {
+    if (st.contexts.full()) {
       writer.send("* NO [NOUPDATE \"" + tag + "\"] Too many contexts");
       return;
     }
-    m.contexts.add(tag, uid, Contexts.pin(key, m, st.savedResult), criteria,
+    st.contexts.add(tag, uid, Contexts.pin(key, m, st.savedResult), criteria,
         found.stream().map(MessageRow::uid).toList(), m);
   }
 
   /** RFC 5267 §4.3.5: NO when a tag names no search being updated (the others stop all the same). */
   void cancelUpdate(CancelUpdate x) {
-    Contexts c = sel().contexts;
+    Contexts c = st.contexts;
     if (c == null || !c.cancel(x.tags())) {
       throw ImapException.no(null, "Unknown tag");
     }
@@ -721,8 +721,8 @@ final class SelectedCommands {
         writer.send("* " + m.msn(r.uid()) + " FETCH (" + String.join(" ", items) + ")");
       }
     }
-    if (m.contexts != null) {
-      m.contexts.refresh(m, writer, true); // RFC 5267 §4.3.2: ADDTO / REMOVEFROM with the causal FETCH
+    if (st.contexts != null) {
+      st.contexts.refresh(m, writer, true); // RFC 5267 §4.3.2: ADDTO / REMOVEFROM with the causal FETCH
     }
     if (!modified.isEmpty()) {
       writer.ok(x.tag(), "[MODIFIED " + SeqSet.format(modified.stream().sorted().toList())

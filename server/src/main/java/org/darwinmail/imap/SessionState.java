@@ -22,12 +22,15 @@ final class SessionState {
   boolean rev2;
   /** The result saved by SEARCH RETURN (SAVE): "$" (RFC 5182). */
   List<Long> savedResult = List.of();
+  /** The searches of the selected mailbox kept up to date (RFC 5267 §4: RETURN (UPDATE)), or null for none. */
+  Contexts contexts;
 
   /** Enters the selected state with this view; "$" is empty again (RFC 5182 §2.1, RFC 9051 §6.4.4.1). */
   void select(Selected s) {
     selected = s;
     state = State.SELECTED;
     savedResult = List.of();
+    contexts = null;
   }
 
   /** Leaves the selected state (its change subscription closed); nothing is sent. */
@@ -41,6 +44,7 @@ final class SessionState {
       }
     }
     selected = null;
+    contexts = null;
     if (state == State.SELECTED) {
       state = State.AUTHENTICATED;
     }

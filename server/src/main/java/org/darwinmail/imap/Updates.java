@@ -101,8 +101,8 @@ final class Updates {
     } else if (expungeOk && !s.gone.isEmpty()) {
       expunges(s);
     }
-    if (s.contexts != null) {
-      s.contexts.refresh(s, out, false); // RFC 5267 §4.3.3: ADDTO after the EXISTS of new messages
+    if (st.contexts != null) {
+      st.contexts.refresh(s, out, false); // RFC 5267 §4.3.3: ADDTO after the EXISTS of new messages
     }
   }
 
@@ -111,8 +111,8 @@ final class Updates {
     if (s.gone.isEmpty()) {
       return;
     }
-    if (s.contexts != null) {
-      s.contexts.refresh(s, out, false); // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE
+    if (st.contexts != null) {
+      st.contexts.refresh(s, out, false); // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE
     }
     if (st.qresync) {
       List<Long> g = new ArrayList<>(new TreeSet<>(s.gone));
