@@ -2,7 +2,7 @@
 #   make run     build and start a server on loopback ports with data in ./var
 #   make check   unit and protocol tests (JVM only, < 5 min)
 #   make test    everything: check, end-to-end with real clients, the browser tests, the appliance
-#   make dist    dist/darwinmail/ (launcher, lib/, example config); make dist-aot adds the AOT cache (1-2 min)
+#   make dist    dist/darwinmail/ (launcher, lib/, example config); make dist-aot adds the AOT caches (1-3 min)
 #   make bench   benchmarks beside Postfix and Dovecot (never part of test)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -36,13 +36,15 @@ build: jdk-check deps
 dist: build
 	tools/make-dist server/target $(DIST)
 
-# The server's AOT cache for this JDK, trained by a representative workload (tools/aot-train; ARCHITECTURE.md, "The
-# launcher and the JVM"). Not part of `dist`: the tests start servers with and without it on purpose.
+# The AOT caches for this JDK (the server's, lib/darwinmail.aot, and the commands', lib/darwinmail-cli.aot), trained
+# by a representative workload (tools/aot-train; ARCHITECTURE.md, "The launcher and the JVM"). Not part of `dist`:
+# the tests start servers with and without them on purpose.
 dist-aot: dist
 	tools/aot-train $(DIST) $(DIST)/lib/darwinmail.aot
 
-# swaks sends the README's first message; without root, say it is missing and run anyway.
-run: dist
+# swaks sends the README's first message; without root, say it is missing and run anyway. `make run AOT=1` trains
+# the AOT caches first (a new dist replaces them: they are only valid for the jars they were trained with).
+run: $(if $(AOT),dist-aot,dist)
 	-@tools/apt-ensure swaks
 	tools/dev-run $(DIST)
 

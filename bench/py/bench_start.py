@@ -10,7 +10,8 @@ For each Java (the dist tree on the build JDK; the jlink runtime when --runtime 
     at concurrency 10, then 1,000 more at concurrency 1: the warmed rate; the report gives their ratio.
 The machine's load average is read before every start and printed in the row. The AOT cache is the one the tree ships
 (lib/darwinmail.aot, or runtime/lib/darwinmail.aot for the runtime) when there is one, else one trained here by
-tools/aot-train. Darwin only: there is no peer to compare a JVM's start with.
+tools/aot-train (which trains the commands' cache, darwinmail-cli.aot, beside it: the CLI row "with" uses that one,
+"without" neither). Darwin only: there is no peer to compare a JVM's start with.
 """
 import argparse
 import imaplib
@@ -94,7 +95,7 @@ def tree_with_runtime(work, dist, runtime):
     os.makedirs(t)
     for d in ("bin", "conf", "lib"):
         shutil.copytree(os.path.join(dist, d), os.path.join(t, d), symlinks=True, copy_function=shutil.copy2)
-    for f in ("darwinmail.aot", "darwinmail.aot.where"):
+    for f in ("darwinmail.aot", "darwinmail.aot.where", "darwinmail-cli.aot", "darwinmail-cli.aot.where"):
         if os.path.exists(os.path.join(t, "lib", f)):
             os.unlink(os.path.join(t, "lib", f))
     shutil.copytree(os.path.abspath(runtime), os.path.join(t, "runtime"), symlinks=True, copy_function=shutil.copy2)

@@ -71,19 +71,35 @@ def wait_for_port(host, port, timeout=180):
     raise AssertionError("port %d not listening after %d s" % (port, timeout))
 
 
+AOT_CACHE = "/opt/darwinmail/runtime/lib/darwinmail.aot"
+
+
 def test_jvm_settings_are_the_launchers(host):
     """One place decides the JVM's settings (bin/darwinmail, the launcher): the appliance adds none of its own. The
-    image built here ships no AOT cache (darwinmail_aot_train is off under TCG), so the JVM runs without one."""
+    image ships the AOT cache trained at bundle time at /opt/darwinmail (make-bundle.sh), and the JVM uses it: it
+    says so in the service's journal."""
     cmdline = host.file("/proc/%d/cmdline" % main_pid(host)).content_string.replace("\0", " ")
     assert "-XX:+UseSerialGC" in cmdline and "-Xmx320m" in cmdline
     assert "-XX:+UseG1GC" not in cmdline and "MaxRAMPercentage" not in cmdline
+    assert "-XX:AOTCache=%s" % AOT_CACHE in cmdline
+    out = host.check_output("journalctl -b -u darwinmail.service --no-pager -o cat")
+    assert "Using AOT-linked classes: true" in out
+
+
+def test_the_commands_use_their_aot_cache(host):
+    """`darwinmail` (the admin command, run as the service's user) uses the commands' cache shipped in the image."""
+    log = "/tmp/darwinmail-cli-aot.log"
+    out = host.check_output("rm -f %s; JDK_JAVA_OPTIONS=-Xlog:aot=info:file=%s darwinmail domain list 2>/dev/null; "
+                            "cat %s" % (log, log, log))
+    assert "Opened AOT cache /opt/darwinmail/runtime/lib/darwinmail-cli.aot" in out
+    assert "Using AOT-linked classes: true" in out
 
 
 def test_a_stale_aot_cache_does_not_stop_the_service(host):
     """A cache that does not match this JVM and class path (here: garbage, marked as trained in this folder so the
-    launcher hands it to the JVM) is not used, and the service starts anyway."""
-    cache = "/opt/darwinmail/runtime/lib/darwinmail.aot"
-    host.check_output("head -c 100000 /dev/urandom > %s && echo /opt/darwinmail > %s.where" % (cache, cache))
+    launcher hands it to the JVM) is not used, and the service starts anyway. The shipped cache is put back after."""
+    cache = AOT_CACHE
+    host.check_output("mv %s %s.shipped && head -c 100000 /dev/urandom > %s" % (cache, cache, cache))
     try:
         host.check_output("systemctl restart darwinmail.service")
         wait_for_port(host, 25)
@@ -91,7 +107,7 @@ def test_a_stale_aot_cache_does_not_stop_the_service(host):
         cmdline = host.file("/proc/%d/cmdline" % main_pid(host)).content_string.replace("\0", " ")
         assert "-XX:AOTCache=%s" % cache in cmdline
     finally:
-        host.check_output("rm -f %s %s.where && systemctl restart darwinmail.service" % (cache, cache))
+        host.check_output("mv -f %s.shipped %s && systemctl restart darwinmail.service" % (cache, cache))
         wait_for_port(host, 25)
 
 

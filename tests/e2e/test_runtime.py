@@ -43,7 +43,9 @@ def tree(tmp_path):
     t.mkdir()
     for d in ("bin", "lib", "conf"):
         shutil.copytree(DIST / d, t / d, symlinks=True, copy_function=shutil.copy2)
-    (t / "lib" / "darwinmail.aot").unlink(missing_ok=True)
+    for c in ("darwinmail.aot", "darwinmail-cli.aot"):
+        (t / "lib" / c).unlink(missing_ok=True)
+        (t / "lib" / (c + ".where")).unlink(missing_ok=True)
     return t
 
 
@@ -142,5 +144,35 @@ def test_a_cache_moved_with_its_tree_is_not_used(tmp_path, tree, java):
     try:
         mail_round_trip(s, "from the moved tree", new=False)
         assert "Opened AOT cache" not in s.log_text()
+    finally:
+        s.stop()
+
+
+def test_the_commands_cache_is_used_and_a_broken_one_changes_no_output(tmp_path, tree):
+    """The administration commands' own cache (lib/darwinmail-cli.aot), recorded as tools/aot-train does (one command
+    sent to a running server with DARWINMAIL_AOT_OUTPUT): the launcher passes it and the JVM uses it (its log, asked
+    for through JDK_JAVA_OPTIONS, which the launcher's -Xlog:aot=off for stdout leaves alone); a corrupted one is not
+    used, and the command's exit status and output are the same, with no JVM message in them."""
+    s = TreeServer(tmp_path, tree).start()
+    try:
+        s.cli("domain", "add", "example.test")
+        cache = tree / "lib" / "darwinmail-cli.aot"
+        r = subprocess.run(s.command("domain", "list"), capture_output=True, text=True, timeout=300,
+                           env=dict(os.environ, DARWINMAIL_AOT_OUTPUT=str(cache)))
+        assert r.returncode == 0 and cache.exists(), r.stdout + r.stderr
+        (tree / "lib" / "darwinmail-cli.aot.where").write_text(str(tree) + "\n")
+        jvm_log = tmp_path / "cli-aot.log"
+        r = subprocess.run(s.command("domain", "list"), capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, JDK_JAVA_OPTIONS=f"-Xlog:aot=info:file={jvm_log}"))
+        assert (r.returncode, r.stdout) == (0, "example.test\n"), r.stderr
+        used = jvm_log.read_text()
+        assert "Opened AOT cache " + str(cache) in used
+        assert "Using AOT-linked classes: true" in used
+        for damage in (b"not an AOT cache\n" * 1000, cache.read_bytes()[: cache.stat().st_size // 3]):
+            cache.write_bytes(damage)
+            r = subprocess.run(s.command("domain", "list"), capture_output=True, text=True, timeout=120)
+            assert (r.returncode, r.stdout, r.stderr) == (0, "example.test\n", "")
+            r = subprocess.run(s.command("--version"), capture_output=True, text=True, timeout=120)
+            assert r.returncode == 0 and r.stdout.startswith("Darwin Mail ") and r.stderr == ""
     finally:
         s.stop()

@@ -24,9 +24,10 @@ import picocli.CommandLine.ParseResult;
  * {@code darwinmail}: runs the server ({@code serve}) and administers it (ARCHITECTURE.md,
  * "The CLI and the control socket"). Administration works whether or not the server runs: when it runs, the command is
  * sent over its control socket and executed inside it (the embedded database admits one process); otherwise the
- * database is opened here. The command line is parsed once, by picocli, here; a command for a running server is then
- * sent as it was typed and parsed again inside the server. Until that point this class touches neither the server's
- * classes nor the logging (issue 22: the client side answers in well under a second).
+ * database is opened here. A command for a running server is sent as it was typed, before picocli is loaded
+ * ({@link TypedLine} finds the configuration file), and parsed inside the server; any other line is parsed here, by
+ * picocli. Until a command runs locally (never for usage and version) this class touches neither the server's classes
+ * nor the logging (issue 22: the client side answers in well under a second).
  * Exit status: 0 success, 1 refused or failed (one line on stderr), 2 usage error.
  */
 @Command(name = "darwinmail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -46,6 +47,19 @@ public final class Main {
   Cli cli;
 
   public static void main(String[] args) {
+    // Issue 22: a command for a running server goes there as typed before anything else is loaded (picocli
+    // included): the server parses it. TypedLine declines what must be parsed here (serve, help, @files...).
+    TypedLine typed = TypedLine.scan(args);
+    if (typed != null) {
+      Integer forwarded = ControlClient.forward(typed.config(), Arrays.asList(args), typed.readsStdin(), System.in,
+          System.out, System.err);
+      if (forwarded != null) {
+        System.exit(forwarded);
+      }
+    } else if (TypedLine.versionOnly(args)) {
+      System.out.println(new Version().getVersion()[0]);
+      System.exit(0);
+    }
     Main main = new Main();
     CommandLine cl = commandLine(main, System.out, System.err);
     ParseResult parsed;
@@ -69,13 +83,18 @@ public final class Main {
       System.setProperty("darwinmail.log.target", "System.err");
       System.setProperty("darwinmail.log.level", "WARN");
     }
-    if (!serve && !help && parsed.hasSubcommand()) {
-      // Nothing loaded yet but picocli and this package's command classes: no logging, no server class.
+    if (!serve && !help && parsed.hasSubcommand() && typed == null) {
+      // A line TypedLine was not sure of. Nothing loaded yet but picocli and this package's command classes: no
+      // logging, no server class.
       Integer forwarded = ControlClient.forward(main.config, Arrays.asList(args),
           command.hasMatchedOption("--password-stdin"), System.in, System.out, System.err);
       if (forwarded != null) {
         System.exit(forwarded);
       }
+    }
+    if (help) {
+      // Usage or version: printed by picocli, without the server's settings or its logging (DarwinMail's).
+      System.exit(executeParsed(cl, parsed, args));
     }
     DarwinMail.prepareJvm();
     int code;

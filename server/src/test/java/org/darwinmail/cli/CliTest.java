@@ -252,6 +252,33 @@ class CliTest {
     assertThat(loaded).contains("org.darwinmail.cli.ControlClient");
     assertThat(loaded).noneMatch(n -> n.startsWith("io.netty.") || n.startsWith("org.apache.derby.")
         || n.startsWith("ch.qos.logback.") || n.startsWith("com.zaxxer.") || n.equals("tools.jackson.databind.ObjectMapper"));
+    // Sent as typed (TypedLine): picocli's model of every command is built by the server, not by the client (which
+    // loads only the exceptions Main catches, for the verifier).
+    assertThat(loaded).noneMatch(n -> n.equals("picocli.CommandLine") || n.startsWith("picocli.CommandLine$Model"));
+  }
+
+  /** Issue 22: {@code --version} and {@code --help} start neither the server's settings nor the logging. */
+  @Test
+  void versionAndHelpLoadNoLogging() throws Exception {
+    for (String option : List.of("--version", "--help")) {
+      Path classLog = dir.resolve("classes" + option + ".log");
+      List<String> cmd = new java.util.ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+          "-Xlog:class+load=info:file=" + classLog, "-cp", System.getProperty("java.class.path"),
+          "org.darwinmail.cli.Main", option));
+      Process p = new ProcessBuilder(cmd).start();
+      assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      assertThat(p.exitValue()).as(stderr(p)).isZero();
+      assertThat(out).contains(option.equals("--version") ? "Darwin Mail " + org.darwinmail.release.Release.VERSION + "\n"
+          : "Usage: darwinmail");
+      List<String> loaded = Files.readAllLines(classLog).stream()
+          .map(l -> l.replaceFirst("^\\[[^]]*\\]\\[[^]]*\\]\\[[^]]*\\] (\\S+) .*$", "$1")).toList();
+      assertThat(loaded).as(option).contains("org.darwinmail.cli.Main")
+          .noneMatch(n -> n.startsWith("ch.qos.logback.") || n.startsWith("org.slf4j."));
+      if (option.equals("--version")) {
+        assertThat(loaded).noneMatch(n -> n.equals("picocli.CommandLine") || n.startsWith("org.darwinmail.config."));
+      }
+    }
   }
 
   @Test
