@@ -151,23 +151,82 @@ public final class PostgresDatabase implements SqlRunner, AutoCloseable {
     return retrying(work);
   }
 
-  /** Retries a serialization failure (40001) or a deadlock victim (40P01) after a short random pause. */
+  /**
+   * A transaction as {@link SqlRunner#tx}, except that a connection lost in its COMMIT is reported as SQLSTATE
+   * 08007 (transaction resolution unknown): the commit may have happened, so it is never run again.
+   */
+  @Override
+  public <T> T tx(Database.SqlWork<T> work) {
+    return read(c -> {
+      c.setAutoCommit(false);
+      T result;
+      try {
+        result = work.run(c);
+      } catch (SQLException | RuntimeException e) {
+        try {
+          c.rollback();
+          c.setAutoCommit(true);
+        } catch (SQLException r) {
+          e.addSuppressed(r);
+        }
+        throw e;
+      }
+      try {
+        c.commit();
+      } catch (SQLException e) {
+        if (connectionLost(e.getSQLState())) {
+          throw new SQLException("the connection to PostgreSQL was lost during COMMIT: " + e.getMessage(), "08007", e);
+        }
+        throw e;
+      }
+      c.setAutoCommit(true);
+      return result;
+    });
+  }
+
+  /**
+   * Retries a serialization failure (40001) or a deadlock victim (40P01) after a short random pause, and work whose
+   * connection was lost before it committed (PostgreSQL restarted: 57P01-57P03, or a connection error, class 08,
+   * but not 08007) with a growing pause for up to about {@link #RECONNECT_MS} ms, while the pool opens new
+   * connections; then the error goes to the caller (a session answers with a temporary error).
+   */
   private <T> T retrying(Database.SqlWork<T> work) {
+    long waited = 0;
     for (int attempt = 1; ; attempt++) {
       try (Connection c = pool.getConnection()) {
         return work.run(c);
       } catch (SQLException e) {
         String st = e.getSQLState();
         if (attempt < ATTEMPTS && ("40001".equals(st) || "40P01".equals(st))) {
-          try {
-            Thread.sleep(1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10 * attempt));
-          } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-          }
+          pause(1 + java.util.concurrent.ThreadLocalRandom.current().nextInt(10 * attempt));
+          continue;
+        }
+        if (connectionLost(st) && !"08007".equals(st) && waited < RECONNECT_MS) {
+          long ms = Math.min(2_000, 50L << Math.min(attempt, 6));
+          log.info("PostgreSQL connection lost ({}: {}); trying again in {} ms", st, e.getMessage(), ms);
+          pause(ms);
+          waited += ms;
           continue;
         }
         throw new StoreException(e.getMessage(), e);
       }
+    }
+  }
+
+  /** How long work waits, in all, for PostgreSQL to come back before its error is reported. */
+  static final long RECONNECT_MS = 15_000;
+
+  /** A connection gone: PostgreSQL shutting down or starting (57P01-57P03) or a connection error (class 08). */
+  static boolean connectionLost(String sqlState) {
+    return sqlState != null && (sqlState.startsWith("08") || sqlState.equals("57P01") || sqlState.equals("57P02")
+        || sqlState.equals("57P03"));
+  }
+
+  private static void pause(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException ie) {
+      Thread.currentThread().interrupt();
     }
   }
 
