@@ -216,9 +216,15 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   // makes it read the queue again. So the queue is read when something there changed, not at every delivery.
 
   public void start() {
-    int orphaned = queue.releaseOrphanedLeases(Instant.now());
-    if (orphaned > 0) {
-      log.info("{} queued recipient(s) leased by the previous run are due again", orphaned);
+    try {
+      int orphaned = queue.releaseOrphanedLeases(Instant.now());
+      if (orphaned > 0) {
+        log.info("{} queued recipient(s) leased by the previous run are due again", orphaned);
+      }
+    } catch (org.darwinmail.store.StoreException e) {
+      // A start on a full disk (the database read-only): a lease is due when it ends anyway, this only hastened it.
+      log.warn("cannot release the previous run's leases now ({}); those recipients are due when their leases end",
+          e.getMessage());
     }
     running = true;
     queued.set(queue.size());
