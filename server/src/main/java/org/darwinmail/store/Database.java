@@ -184,6 +184,13 @@ public final class Database implements SqlRunner, AutoCloseable {
     }
   }
 
+  /** False while the pool is the read-only one a start on a full disk opened ({@link #firstPool}). */
+  @Override
+  public boolean writable() {
+    HikariDataSource p = pool;
+    return !p.isClosed() && !p.isReadOnly();
+  }
+
   /** A connection from the pool; a pool whose database stopped is replaced ({@link #reopen}) and the call fails. */
   private Connection borrow() throws SQLException {
     HikariDataSource p = pool;

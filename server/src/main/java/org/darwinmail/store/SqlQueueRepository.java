@@ -248,7 +248,9 @@ public final class SqlQueueRepository implements QueueRepository {
 
   @Override
   public int releaseOrphanedLeases(Instant now) {
-    if (!dialect.oneProcess()) {
+    // Not on a database that booted read-only (a start on a full disk): a change there makes Derby's pool reopen,
+    // and reads fail until space returns. The leases then end by themselves.
+    if (!dialect.oneProcess() || !db.writable()) {
       return 0;
     }
     return write(c -> {

@@ -46,6 +46,14 @@ public interface SqlRunner extends AutoCloseable {
     return "";
   }
 
+  /**
+   * Whether changes can be made now: false while Derby serves a database it booted read-only (a full disk), where a
+   * change would make it shut the database down and reopen it, and reads fail meanwhile.
+   */
+  default boolean writable() {
+    return true;
+  }
+
   /** Where this engine's SQL differs from the portable SQL the repositories write. */
   SqlDialect dialect();
 
