@@ -590,6 +590,23 @@ public final class Backup {
   /** What {@link #restore} wrote. */
   public record Restored(Path dataDir, int files, int blobs, int linked, long messages) {}
 
+  /** Refuses a restore target that is neither absent nor empty ({@code lost+found} allowed), before anything. */
+  static void checkEmpty(Path dataDir) {
+    if (!Files.exists(dataDir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.list(dataDir)) {
+      List<String> there = s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("lost+found")).toList();
+      if (!there.isEmpty()) {
+        throw new StoreException(dataDir + " is not empty (it holds " + String.join(", ",
+            there.subList(0, Math.min(3, there.size()))) + (there.size() > 3 ? ", ..." : "")
+            + "): restore into an empty data directory");
+      }
+    } catch (IOException e) {
+      throw new StoreException("cannot read " + dataDir + ": " + Errors.reason(e));
+    }
+  }
+
   /**
    * Fills {@code dataDir} (absent, or an empty folder: a file system's lost+found is allowed) from a backup this
    * release reads and that {@link #verify} passes. The database is copied, never booted here: the restored
@@ -598,20 +615,7 @@ public final class Backup {
   public static Restored restore(Path folder, Path dataDir) {
     Manifest m = manifest(folder);
     checkReadable(m);
-    try {
-      if (Files.exists(dataDir)) {
-        try (Stream<Path> s = Files.list(dataDir)) {
-          List<String> there = s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("lost+found")).toList();
-          if (!there.isEmpty()) {
-            throw new StoreException(dataDir + " is not empty (it holds " + String.join(", ",
-                there.subList(0, Math.min(3, there.size()))) + (there.size() > 3 ? ", ..." : "")
-                + "): restore into an empty data directory");
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw new StoreException("cannot read " + dataDir + ": " + Errors.reason(e));
-    }
+    checkEmpty(dataDir);
     Set<String> named = new HashSet<>();
     Report r = verify(folder, named);
     if (!r.ok()) {

@@ -430,7 +430,7 @@ public final class BucketBackup {
    */
   public static Backup.Restored restore(Target t, String name, Path dataDir) {
     Path target = dataDir.toAbsolutePath();
-    checkEmpty(target);
+    Backup.checkEmpty(target);
     Path staging = null;
     try (S3Client c = new S3Client(t.s3())) {
       Files.createDirectories(target.getParent());
@@ -446,23 +446,6 @@ public final class BucketBackup {
       if (staging != null) {
         Backup.deleteTree(staging);
       }
-    }
-  }
-
-  /** Refuses a data directory that is not absent or empty ({@code lost+found} allowed) before any download. */
-  private static void checkEmpty(Path dataDir) {
-    if (!Files.exists(dataDir)) {
-      return;
-    }
-    try (Stream<Path> s = Files.list(dataDir)) {
-      List<String> there = s.map(p -> p.getFileName().toString()).filter(n -> !n.equals("lost+found")).toList();
-      if (!there.isEmpty()) {
-        throw new StoreException(dataDir + " is not empty (it holds " + String.join(", ",
-            there.subList(0, Math.min(3, there.size()))) + (there.size() > 3 ? ", ..." : "")
-            + "): restore into an empty data directory");
-      }
-    } catch (IOException e) {
-      throw new StoreException("cannot read " + dataDir + ": " + Errors.reason(e));
     }
   }
 

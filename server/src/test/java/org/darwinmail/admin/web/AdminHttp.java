@@ -32,6 +32,23 @@ final class AdminHttp {
     this.port = port;
   }
 
+  /**
+   * Signs in over /api/login (which must answer 200) and returns the headers of that session's state-changing
+   * requests: its cookie and its CSRF token.
+   */
+  String[] signIn(String name, String password) throws Exception {
+    Reply r = post("/api/login", "{\"name\":\"" + name + "\",\"password\":\"" + password + "\"}");
+    if (r.status() != 200) {
+      throw new AssertionError("login of " + name + " answered " + r.status() + ": " + r.body());
+    }
+    String c = r.header("Set-Cookie");
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"csrf\":\"([^\"]+)\"").matcher(r.body());
+    if (!m.find()) {
+      throw new AssertionError("no CSRF token in the login answer: " + r.body());
+    }
+    return new String[] {"Cookie: " + c.substring(0, c.indexOf(';')), "X-CSRF-Token: " + m.group(1)};
+  }
+
   static SSLContext trustAll() throws Exception {
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(null, new TrustManager[] {new X509TrustManager() {

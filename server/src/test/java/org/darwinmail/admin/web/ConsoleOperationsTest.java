@@ -7,8 +7,6 @@ import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.darwinmail.admin.settings.Settings;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.config.ListenConfig;
@@ -61,12 +59,7 @@ class ConsoleOperationsTest {
     web = AdminWeb.start(server.server(), new AdminWeb.Options(Duration.ofSeconds(5), Duration.ofMinutes(30),
         Duration.ofHours(12), Duration.ofMillis(10), Clock.systemUTC()));
     http = new AdminHttp(web.port());
-    AdminHttp.Reply r = http.post("/api/login", "{\"name\":\"admin\",\"password\":\"correct horse battery\"}");
-    assertThat(r.status()).isEqualTo(200);
-    String c = r.header("Set-Cookie");
-    Matcher m = Pattern.compile("\"csrf\":\"([^\"]+)\"").matcher(r.body());
-    assertThat(m.find()).isTrue();
-    session = new String[] {"Cookie: " + c.substring(0, c.indexOf(';')), "X-CSRF-Token: " + m.group(1)};
+    session = http.signIn("admin", "correct horse battery");
   }
 
   @AfterEach
