@@ -199,30 +199,44 @@ public final class SqlQueueRepository implements QueueRepository {
     if (rows.isEmpty()) {
       return List.of();
     }
-    List<Rcpt> held = byId(rows);
-    return write(c -> {
-      int[] n;
-      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET next_attempt = ?"
-          + " WHERE id = ? AND lease_token = ? AND lease_owner = ?")) {
-        for (Rcpt r : held) {
+    String owner = lease.owner();
+    return write(c -> fenced(c, byId(rows), "UPDATE queue_recipients SET next_attempt = ?"
+        + " WHERE id = ? AND lease_token = ? AND lease_owner = ?", (ps, r) -> {
           ps.setTimestamp(1, Timestamp.from(lease.until()));
           ps.setLong(2, r.id());
           ps.setInt(3, r.token());
-          ps.setString(4, lease.owner());
-          ps.addBatch();
-        }
-        n = ps.executeBatch();
+          ps.setString(4, owner);
+        }).stream().map(r -> new Rcpt(r.id(), r.messageId(), r.recipient(), r.domain(), r.attempts(), lease.until(),
+            r.lastError(), owner, r.token())).toList());
+  }
+
+  /** A row's values for one batched statement. */
+  @FunctionalInterface
+  private interface RowBinder {
+    void bind(PreparedStatement ps, Rcpt r) throws SQLException;
+  }
+
+  /**
+   * Runs {@code sql} once per row of {@code held} in one batch, each guarded by its lease (the statement's WHERE
+   * names the token): the rows it changed, those whose lease still held.
+   */
+  private static List<Rcpt> fenced(Connection c, List<Rcpt> held, String sql, RowBinder binder)
+      throws SQLException {
+    int[] n;
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (Rcpt r : held) {
+        binder.bind(ps, r);
+        ps.addBatch();
       }
-      List<Rcpt> out = new ArrayList<>();
-      for (int i = 0; i < held.size(); i++) {
-        Rcpt r = held.get(i);
-        if (n[i] == 1) {
-          out.add(new Rcpt(r.id(), r.messageId(), r.recipient(), r.domain(), r.attempts(), lease.until(),
-              r.lastError(), lease.owner(), r.token()));
-        }
+      n = ps.executeBatch();
+    }
+    List<Rcpt> out = new ArrayList<>();
+    for (int i = 0; i < held.size(); i++) {
+      if (n[i] == 1) {
+        out.add(held.get(i));
       }
-      return out;
-    });
+    }
+    return out;
   }
 
   @Override
@@ -441,28 +455,14 @@ public final class SqlQueueRepository implements QueueRepository {
     if (rows.isEmpty()) {
       return List.of();
     }
-    List<Rcpt> held = byId(rows);
-    return write(c -> {
-      int[] n;
-      try (PreparedStatement ps = c.prepareStatement("UPDATE queue_recipients SET attempts = attempts + 1,"
-          + " next_attempt = ?, last_error = ?, lease_owner = NULL WHERE id = ? AND lease_token = ?")) {
-        for (Rcpt r : held) {
+    String why = truncated(error);
+    return write(c -> fenced(c, byId(rows), "UPDATE queue_recipients SET attempts = attempts + 1,"
+        + " next_attempt = ?, last_error = ?, lease_owner = NULL WHERE id = ? AND lease_token = ?", (ps, r) -> {
           ps.setTimestamp(1, Timestamp.from(next));
-          ps.setString(2, truncated(error));
+          ps.setString(2, why);
           ps.setLong(3, r.id());
           ps.setInt(4, r.token());
-          ps.addBatch();
-        }
-        n = ps.executeBatch();
-      }
-      List<Long> out = new ArrayList<>();
-      for (int i = 0; i < held.size(); i++) {
-        if (n[i] == 1) {
-          out.add(held.get(i).id());
-        }
-      }
-      return out;
-    });
+        }).stream().map(Rcpt::id).toList());
   }
 
   @Override
