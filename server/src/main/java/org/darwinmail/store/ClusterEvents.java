@@ -104,12 +104,17 @@ public interface ClusterEvents extends AutoCloseable {
    * nothing ({@link SqlDialect#announce}).
    */
   static void send(SqlRunner db, Connection c, Topic topic, Collection<String> keys) throws SQLException {
-    if (db.dialect() != SqlDialect.POSTGRESQL) {
+    if (!sent(db)) {
       return;
     }
     for (String payload : payloads(db.node(), topic, keys)) {
       db.dialect().announce(c, CHANNEL, payload);
     }
+  }
+
+  /** Whether {@link #send} on {@code db} sends anything (PostgreSQL); callers skip building keys when not. */
+  static boolean sent(SqlRunner db) {
+    return db.dialect() == SqlDialect.POSTGRESQL;
   }
 
   /** {@link #send} of one key (or none: {@code key} null). */
