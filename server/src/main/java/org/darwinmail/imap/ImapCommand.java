@@ -56,8 +56,38 @@ public sealed interface ImapCommand {
 
   record Status(String tag, String mailbox, List<String> items) implements ImapCommand {}
 
-  /** One message of APPEND or REPLACE: flags, date-time (null: now) and the literal. */
-  record AppendMessage(List<String> flags, Instant date, ImapLiteral message) {}
+  /**
+   * One message of APPEND or REPLACE: flags, date-time (null: now) and the literal; or, with CATENATE (RFC 4469 §5),
+   * no literal ({@code message} null) and the parts the message is assembled from.
+   */
+  record AppendMessage(List<String> flags, Instant date, ImapLiteral message, List<CatPart> catenate) {
+    AppendMessage(List<String> flags, Instant date, ImapLiteral message) {
+      this(flags, date, message, null);
+    }
+
+    /** Drops every literal of this message. */
+    void discard() {
+      if (message != null) {
+        message.discard();
+      }
+      if (catenate != null) {
+        catenate.forEach(p -> {
+          if (p instanceof CatText t) {
+            t.text().discard();
+          }
+        });
+      }
+    }
+  }
+
+  /** RFC 4469 §5: cat-part = text-literal / url. */
+  sealed interface CatPart {}
+
+  /** text-literal = "TEXT" SP literal. */
+  record CatText(ImapLiteral text) implements CatPart {}
+
+  /** url = "URL" SP astring: an IMAP URL (RFC 5092) naming a message or a part of one. */
+  record CatUrl(String url) implements CatPart {}
 
   /** APPEND (RFC 3501 §6.3.11), of several messages at once with MULTIAPPEND (RFC 3502 §6.3.11). */
   record Append(String tag, String mailbox, List<AppendMessage> messages) implements ImapCommand {
@@ -68,7 +98,7 @@ public sealed interface ImapCommand {
 
     /** Drops every literal (a refused or failed command). */
     void discard() {
-      messages.forEach(m -> m.message().discard());
+      messages.forEach(AppendMessage::discard);
     }
   }
 

@@ -366,6 +366,11 @@ public final class ImapParser {
       date = dateTime(r.string());
       r.sp();
     }
+    // RFC 4469 §5: append-data =/ "CATENATE" SP "(" cat-part *(SP cat-part) ")"
+    if (r.tryWord("CATENATE")) {
+      r.sp();
+      return new AppendMessage(flags, date, null, catParts());
+    }
     // RFC 6855 §4 (UTF8=ACCEPT): append-data =/ "UTF8" SP "(" literal8 ")", a message with UTF-8 headers.
     boolean utf8Data = r.tryWord("UTF8");
     if (utf8Data) {
@@ -381,6 +386,42 @@ public final class ImapParser {
       r.expect(')');
     }
     return new AppendMessage(flags, date, message);
+  }
+
+  /** At most this many parts in one CATENATE (each URL is a store read; literals are bounded by the session too). */
+  static final int MAX_CAT_PARTS = 100;
+
+  /**
+   * RFC 4469 §5: "(" cat-part *(SP cat-part) ")", cat-part = text-literal / url, text-literal = "TEXT" SP literal
+   * (literal8 taken too, as for APPEND: RFC 3516 §4.4), url = "URL" SP astring.
+   */
+  private List<CatPart> catParts() {
+    r.expect('(');
+    List<CatPart> parts = new ArrayList<>();
+    do {
+      if (parts.size() == MAX_CAT_PARTS) {
+        throw ImapException.bad("Too many CATENATE parts (at most " + MAX_CAT_PARTS + ")");
+      }
+      if (r.tryWord("TEXT")) {
+        r.sp();
+        r.tryChar('~');
+        if (r.peek() != ImapReader.LITERAL) {
+          throw ImapException.bad("CATENATE TEXT needs a literal");
+        }
+        parts.add(new CatText(r.literal()));
+      } else if (r.tryWord("URL")) {
+        r.sp();
+        String url = r.astring();
+        if (url.isEmpty()) {
+          throw ImapException.bad("Empty CATENATE URL");
+        }
+        parts.add(new CatUrl(url));
+      } else {
+        throw ImapException.bad("Expected TEXT or URL in CATENATE");
+      }
+    } while (r.tryChar(' '));
+    r.expect(')');
+    return List.copyOf(parts);
   }
 
   // RFC 8508 §6: replace = "REPLACE" SP seq-number SP mailbox append-message; uid-replace = "UID" SP replace

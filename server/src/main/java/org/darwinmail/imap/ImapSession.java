@@ -268,7 +268,7 @@ public final class ImapSession extends Session {
         if (cmd instanceof Append a) {
           a.discard();
         } else if (cmd instanceof Replace x) {
-          x.message().message().discard();
+          x.message().discard();
         }
         reply(cmd.tag(), refusal);
         return;
@@ -313,6 +313,9 @@ public final class ImapSession extends Session {
     }
     if (v.refused(isTls(), loginDisabled())) {
       return v.refusal.reply;
+    }
+    if (st.uidOnly && UidOnly.usesSequenceNumbers(c)) {
+      return UidOnly.REFUSAL;
     }
     return switch (c) {
       case Compress z -> channel.pipeline().get("deflate") != null ? "NO [COMPRESSIONACTIVE] Already compressing"
@@ -471,7 +474,10 @@ public final class ImapSession extends Session {
 
   // ---- authenticated ------------------------------------------------------------------------------------------
 
-  /** RFC 5161 §3.1; CONDSTORE and QRESYNC (RFC 7162 §3.2.3), UTF8=ACCEPT (RFC 6855 §3), IMAP4rev2 (RFC 9051). */
+  /**
+   * RFC 5161 §3.1; CONDSTORE and QRESYNC (RFC 7162 §3.2.3), UTF8=ACCEPT (RFC 6855 §3), IMAP4rev2 (RFC 9051), UIDONLY
+   * (RFC 9586 §3.1).
+   */
   private void enable(Enable x) {
     List<String> done = new ArrayList<>();
     for (String cap : x.capabilities()) {
@@ -492,6 +498,12 @@ public final class ImapSession extends Session {
         case "UTF8=ACCEPT" -> {
           if (!st.utf8) {
             st.utf8 = true;
+            done.add(cap);
+          }
+        }
+        case "UIDONLY" -> { // RFC 9586 §3.1
+          if (!st.uidOnly) {
+            st.uidOnly = true;
             done.add(cap);
           }
         }

@@ -275,7 +275,8 @@ final class MailboxCommands {
     try {
       Mailbox target = ctx.mail().mailbox(st.account.id(), x.mailbox())
           .orElseThrow(() -> ImapException.no("TRYCREATE", "No such mailbox"));
-      if (x.messages().size() > 1 && x.messages().stream().anyMatch(m -> m.message().size() == 0)) {
+      if (x.messages().size() > 1
+          && x.messages().stream().anyMatch(m -> m.message() != null && m.message().size() == 0)) {
         // RFC 3502 §6.3.11: an empty message cancels a MULTIAPPEND ("unsuccessful for any reason (including being
         // cancelled)": nothing is appended)
         throw ImapException.no("CANNOT", "APPEND cancelled by an empty message; nothing appended");
@@ -294,7 +295,23 @@ final class MailboxCommands {
    * Stores messages of APPEND or REPLACE in {@code target} in one transaction (all or none), after the checks
    * that refuse them all: \Recent in the flags, the quota, a full disk. The caller discards the literals on failure.
    */
-  List<MessageRow> store(Mailbox target, List<AppendMessage> messages) {
+  List<MessageRow> store(Mailbox target, List<AppendMessage> given) {
+    // RFC 4469 §5 (CATENATE): each catenated message is built first; a bad URL or a result over the limit refuses
+    // the whole command (with MULTIAPPEND too, RFC 4469 §4), and what was built is dropped.
+    List<AppendMessage> messages = new ArrayList<>(given.size());
+    try {
+      for (AppendMessage m : given) {
+        messages.add(m.catenate() == null ? m : new AppendMessage(m.flags(), m.date(),
+            Catenate.assemble(ctx.mail(), st.account, m.catenate(), ctx.config().imap().maxLiteralSize())));
+      }
+      return storeAll(target, messages);
+    } catch (RuntimeException e) {
+      messages.forEach(AppendMessage::discard);
+      throw e;
+    }
+  }
+
+  private List<MessageRow> storeAll(Mailbox target, List<AppendMessage> messages) {
     long total = 0;
     for (AppendMessage m : messages) {
       if (m.flags().stream().anyMatch(f -> f.equalsIgnoreCase("\\Recent"))) {

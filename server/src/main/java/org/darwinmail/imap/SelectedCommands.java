@@ -111,7 +111,8 @@ final class SelectedCommands {
     writer.send("* " + rows.size() + " EXISTS");
     if (!st.rev2) {
       writer.send("* " + s.recent.size() + " RECENT");
-      for (int i = 0; i < rows.size(); i++) {
+      // [UNSEEN n] carries a message sequence number: none after ENABLE UIDONLY (RFC 9586 §3)
+      for (int i = 0; i < rows.size() && !st.uidOnly; i++) {
         if (!rows.get(i).has(Flags.SEEN)) {
           writer.send("* OK [UNSEEN " + (i + 1) + "] First unseen");
           break;
@@ -478,7 +479,7 @@ final class SelectedCommands {
       writer.checkClient();
       MessageRow r = m.rows.getOrDefault(r0.uid(), r0);
       Resp out = new Resp(st.utf8);
-      out.raw("* " + m.msn(r.uid()) + " FETCH (");
+      out.raw(st.fetchHead(m, r.uid()));
       boolean first = true;
       MimePart part = null;
       for (FetchItem item : x.items()) {
@@ -614,13 +615,26 @@ final class SelectedCommands {
       return;
     }
     out.raw(sec.label()).sp();
-    if (p == null) {
+    byte[] data = sectionData(root, sec);
+    if (data == null) {
       out.raw("NIL");
       return;
     }
+    partial(out, sec, data, false);
+  }
+
+  /**
+   * The bytes a (non-BINARY) section names, before any partial range, or null when the part does not exist; FETCH
+   * and CATENATE's URLs (RFC 4469 §5) read sections through this one place.
+   */
+  static byte[] sectionData(MimePart root, Section sec) {
+    MimePart p = root.part(sec.path());
+    if (p == null) {
+      return null;
+    }
     // HEADER / TEXT of a part name the encapsulated message of a message/rfc822 part (RFC 3501 §6.4.5)
     MimePart msg = sec.path().length == 0 ? root : p.message;
-    byte[] data = switch (sec.spec()) {
+    return switch (sec.spec()) {
       case ALL -> sec.path().length == 0 ? root.bytes(root.start, root.end) : p.bodyBytes();
       case MIME -> p.headerBytes();
       case HEADER -> msg == null ? new byte[0] : msg.headerBytes();
@@ -628,7 +642,6 @@ final class SelectedCommands {
       case HEADER_FIELDS -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), false);
       case HEADER_FIELDS_NOT -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), true);
     };
-    partial(out, sec, data, false);
   }
 
   /** The section's bytes (or its partial range) as a literal, or as a literal8 when {@code literal8}. */
@@ -663,7 +676,7 @@ final class SelectedCommands {
     for (long uid : m.uids) {
       MessageRow r = m.rows.get(uid);
       if (r.modseq() > q.modseq()) {
-        writer.send("* " + m.msn(uid) + " FETCH (UID " + uid + " FLAGS (" + FlagNames.of(m, r) + ") MODSEQ ("
+        writer.send(st.fetchHead(m, uid) + "UID " + uid + " FLAGS (" + FlagNames.of(m, r) + ") MODSEQ ("
             + r.modseq() + "))");
       }
     }
@@ -718,7 +731,7 @@ final class SelectedCommands {
         if (st.condstore) {
           items.add("MODSEQ (" + r.modseq() + ")");
         }
-        writer.send("* " + m.msn(r.uid()) + " FETCH (" + String.join(" ", items) + ")");
+        writer.send(st.fetchHead(m, r.uid()) + String.join(" ", items) + ")");
       }
     }
     if (st.contexts != null) {
@@ -823,7 +836,7 @@ final class SelectedCommands {
       updates.expunges(m);
       writer.ok(x.tag(), (x.uid() ? "UID " : "") + "REPLACE completed");
     } catch (RuntimeException e) {
-      x.message().message().discard();
+      x.message().discard();
       throw e;
     }
   }

@@ -20,6 +20,17 @@ final class SessionState {
   boolean utf8;
   /** RFC 9051: IMAP4rev2 responses (no \Recent, ESEARCH for SEARCH, LIST after SELECT). */
   boolean rev2;
+  /** RFC 9586 §3: UIDs only; no message sequence number in a command or a response (UIDFETCH, VANISHED). */
+  boolean uidOnly;
+
+  /**
+   * The head of an untagged FETCH of the message {@code uid}: "* msn FETCH (", or "* uid UIDFETCH (" after ENABLE
+   * UIDONLY (RFC 9586 §3.3: uidfetch-resp = uniqueid SP "UIDFETCH" SP msg-att).
+   */
+  String fetchHead(Selected s, long uid) {
+    return uidOnly ? "* " + uid + " UIDFETCH (" : "* " + s.msn(uid) + " FETCH (";
+  }
+
   /** The result saved by SEARCH RETURN (SAVE): "$" (RFC 5182). */
   List<Long> savedResult = List.of();
   /** The searches of the selected mailbox kept up to date (RFC 5267 §4: RETURN (UPDATE)), or null for none. */

@@ -114,7 +114,7 @@ final class Updates {
     if (st.contexts != null) {
       st.contexts.refresh(s, out, false); // RFC 5267 §4.3.4: REMOVEFROM before the EXPUNGE
     }
-    if (st.qresync) {
+    if (st.qresync || st.uidOnly) { // RFC 9586 §3: VANISHED instead of EXPUNGE under UIDONLY too
       List<Long> g = new ArrayList<>(new TreeSet<>(s.gone));
       out.send("* VANISHED " + SeqSet.format(g)); // RFC 7162 §3.2.10
       s.uids.removeAll(s.gone);
@@ -139,7 +139,7 @@ final class Updates {
     if (msn == 0) {
       return;
     }
-    out.send("* " + msn + " FETCH (UID " + r.uid() + " FLAGS (" + FlagNames.of(s, r) + ")"
+    out.send(st.fetchHead(s, r.uid()) + "UID " + r.uid() + " FLAGS (" + FlagNames.of(s, r) + ")"
         + (st.condstore ? " MODSEQ (" + r.modseq() + ")" : "") + ")");
   }
 

@@ -35,6 +35,34 @@ class ImapParserFuzzTest {
     }
   }
 
+  /**
+   * CATENATE's URLs (RFC 4469 §5, RFC 5092): only a parsed URL or NO [BADURL url] comes out, and the URL echoed in
+   * the response code can neither close it early nor end the line (url-resp-text: TEXT-CHAR but "]").
+   */
+  @FuzzTest(maxDuration = "60s")
+  void catenateUrl(FuzzedDataProvider data) {
+    String url = data.consumeRemainingAsString();
+    try {
+      Catenate.Url u = Catenate.parse(url);
+      if (u.uid() <= 0 || u.mailbox().isEmpty()) {
+        throw new AssertionError("parsed without a UID or a mailbox: " + url);
+      }
+    } catch (ImapException e) {
+      if (url.isEmpty() && e.kind() == ImapException.Kind.BAD) {
+        return; // as the parser answers it: no URL to echo
+      }
+      String reply = e.reply();
+      if (!reply.startsWith("NO [BADURL ")) {
+        throw new AssertionError("not a BADURL: " + reply);
+      }
+      int close = reply.indexOf("] ");
+      String code = reply.substring("NO [BADURL ".length(), close);
+      if (code.isEmpty() || code.chars().anyMatch(c -> c < 0x20 || c == ']' || c > 0x7e)) {
+        throw new AssertionError("url-resp-text not kept to TEXT-CHAR but ']': " + reply);
+      }
+    }
+  }
+
   @FuzzTest(maxDuration = "60s")
   void framer(FuzzedDataProvider data) {
     ImapFramer framer = new ImapFramer(MAX_LINE, 4096, 64);

@@ -168,6 +168,16 @@ class ImapParserTest {
             new AppendMessage(List.of(), null, ImapLiteral.of(msg)))),
         row(List.of("B004 UID REPLACE 2000 Drafts (\\Draft) ", ImapLiteral.of(msg), ""), new Replace("B004", true,
             2000, "Drafts", new AppendMessage(List.of("\\Draft"), null, ImapLiteral.of(msg)))),
+        // RFC 4469 §5 (CATENATE; Appendix A's example, "section=" in lower case as there), with MULTIAPPEND
+        row(List.of("A003 APPEND Drafts (\\Seen \\Draft $MDNSent) CATENATE (URL \"/Drafts;UIDVALIDITY=385759045/;"
+            + "UID=20/;section=HEADER\" TEXT ", ImapLiteral.of(msg), " URL /Drafts/;UID=20/;section=1.MIME) ",
+            ImapLiteral.of(msg2), ""), new Append("A003", "Drafts", List.of(
+                new AppendMessage(List.of("\\Seen", "\\Draft", "$MDNSent"), null, null, List.of(
+                    new CatUrl("/Drafts;UIDVALIDITY=385759045/;UID=20/;section=HEADER"),
+                    new CatText(ImapLiteral.of(msg)), new CatUrl("/Drafts/;UID=20/;section=1.MIME"))),
+                new AppendMessage(List.of(), null, ImapLiteral.of(msg2))))),
+        row(List.of("B1 UID REPLACE 7 Drafts CATENATE (TEXT ~", ImapLiteral.of(msg), ")"), new Replace("B1", true, 7,
+            "Drafts", new AppendMessage(List.of(), null, null, List.of(new CatText(ImapLiteral.of(msg)))))),
         // RFC 8514 §4 (SAVEDATE), RFC 8474 §5-§6 (EMAILID, THREADID), RFC 8970 §3 (PREVIEW)
         row("a FETCH 1:* (SAVEDATE EMAILID THREADID PREVIEW (LAZY) PREVIEW)", new Fetch("a", false, set(1, STAR),
             List.of(new FetchItem.SaveDate(), new FetchItem.EmailId(), new FetchItem.ThreadId(),
@@ -202,10 +212,22 @@ class ImapParserTest {
       "a SEARCH RETURN (PARTIAL 1:*) ALL", "a SEARCH RETURN (PARTIAL 1:2 ALL) ALL",
       "a SEARCH RETURN (ALL PARTIAL 1:2) 1",
       "a SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL", "a CANCELUPDATE", "a CANCELUPDATE B01",
-      "a THREAD REFS UTF-8 ALL", "a THREAD REFERENCES UTF-8", "a UID THREAD ORDEREDSUBJECT"})
+      "a THREAD REFS UTF-8 ALL", "a THREAD REFERENCES UTF-8", "a UID THREAD ORDEREDSUBJECT",
+      "a APPEND x CATENATE", "a APPEND x CATENATE ()", "a APPEND x CATENATE (URL \"\")",
+      "a APPEND x CATENATE (TEXT \"x\")", "a APPEND x CATENATE (URL /a", "a APPEND x CATENATE URL /a",
+      "a APPEND x CATENATE (URL /a  URL /b)", "a APPEND x CATENATE (FOO /a)"})
   void malformedCommandsAreBadNeverACrash(String line) {
     assertThatThrownBy(() -> parse(line)).isInstanceOf(ImapException.class)
         .satisfies(e -> assertThat(((ImapException) e).kind()).isEqualTo(ImapException.Kind.BAD));
+  }
+
+  /** RFC 4469 §5: CATENATE's parts are bounded (each URL is a read of the store). */
+  @Test
+  void catenatePartsAreBounded() {
+    String parts = "URL /INBOX/;UID=1 ".repeat(ImapParser.MAX_CAT_PARTS);
+    assertThat(parse("a APPEND x CATENATE (" + parts.strip() + ")")).isInstanceOf(Append.class);
+    assertThatThrownBy(() -> parse("a APPEND x CATENATE (" + parts + "URL /INBOX/;UID=1)"))
+        .isInstanceOf(ImapException.class).hasMessageContaining("Too many CATENATE parts");
   }
 
   /** Issue 23: each search key is a pass over the mailbox; nesting must not get round the limit. */
