@@ -25,6 +25,7 @@ class ImapNotifyTest {
     server.addUser("nora@notify.test", "nora-pw");
     server.addUser("olga@notify.test", "olga-pw");
     server.addUser("pia@notify.test", "pia-pw");
+    server.addUser("rosa@notify.test", "rosa-pw");
   }
 
   static String msg(String subject) {
@@ -136,6 +137,28 @@ class ImapNotifyTest {
       // as after NOTIFY NONE (§5.8): nothing more
       b.append("Busy", msg("later"));
       assertThat(a.cmd("NOOP")).singleElement().asString().endsWith(" OK NOOP completed");
+    }
+  }
+
+  @Test
+  void moreMailboxesThanASessionMayWatchIsRefusedWithNotificationOverflow() throws Exception {
+    var mail = server.services().mail();
+    long account = server.services().directory().account("rosa@notify.test").orElseThrow().id();
+    for (int i = 0; i < Notifications.MAX_WATCHED; i++) {
+      mail.createMailbox(account, "Many/" + i, null);
+    }
+    try (ImapClient a = new ImapClient(server.port("imap")).login("rosa@notify.test", "rosa-pw")) {
+      // §3.1: "prohibitively expensive" may be refused NO [NOTIFICATIONOVERFLOW]; the previous registration stays
+      assertThat(a.cmd("NOTIFY SET (inboxes (MessageNew MessageExpunge))")).last().asString()
+          .endsWith(" OK NOTIFY completed");
+      assertThat(a.cmd("NOTIFY SET STATUS (personal (MessageNew MessageExpunge))")).singleElement().asString()
+          .endsWith(" NO [NOTIFICATIONOVERFLOW] More than " + Notifications.MAX_WATCHED + " mailboxes to watch");
+      assertThat(a.cmd("NOTIFY SET STATUS (mailboxes (Many/1 Many/10) (MessageNew MessageExpunge))")).hasSize(3);
+      ImapClient b = new ImapClient(server.port("imap")).login("rosa@notify.test", "rosa-pw");
+      b.append("Many/10", msg("ten"));
+      b.close();
+      a.c.setTimeout(5_000);
+      assertThat(a.c.read()).matches("\\* STATUS \"Many/10\" \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+\\)");
     }
   }
 
