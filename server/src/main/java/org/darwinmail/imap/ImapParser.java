@@ -211,7 +211,7 @@ public final class ImapParser {
         throw ImapException.bad("Too many event groups or mailbox names in NOTIFY");
       }
       if (g.selected()) {
-        // RFC 5465 §6.1/§6.2: one of "selected" and "selected-delayed", once: the selected mailbox has one behaviour
+        // RFC 5465 §6: one of "selected" and "selected-delayed", once: the selected mailbox has one behaviour
         if (selected) {
           throw ImapException.bad("selected or selected-delayed may be given once");
         }
@@ -303,15 +303,15 @@ public final class ImapParser {
   private static void notifyEventRules(NotifyFilter filter, Set<String> events) {
     boolean fresh = events.contains("MessageNew");
     boolean expunge = events.contains("MessageExpunge");
-    // §5.2/§5.3: "If one of MessageNew or MessageExpunge is specified, then both events MUST be specified."
+    // §5: MessageNew and MessageExpunge are asked for together, or the command is BAD
     if (fresh != expunge) {
       throw ImapException.bad("MessageNew and MessageExpunge go together");
     }
-    // §5.1/§5.4: FlagChange and AnnotationChange need MessageNew and MessageExpunge
+    // §5: FlagChange and AnnotationChange only with MessageNew and MessageExpunge
     if ((events.contains("FlagChange") || events.contains("AnnotationChange")) && !fresh) {
       throw ImapException.bad("FlagChange and AnnotationChange need MessageNew and MessageExpunge");
     }
-    // §6.1/§6.2: only message events apply to the selected mailbox
+    // §6: only message events apply to the selected mailbox
     if ((filter == NotifyFilter.SELECTED || filter == NotifyFilter.SELECTED_DELAYED) && events.stream().anyMatch(
         e -> e.equals("MailboxName") || e.equals("SubscriptionChange") || e.equals("MailboxMetadataChange")
             || e.equals("ServerMetadataChange"))) {

@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * IMAP NOTIFY (RFC 5465): what a session asked to hear of, and the unsolicited responses that tell it, sent between
- * commands (§5: "the server MAY send ... at any time") and during IDLE. The events come on the path IDLE uses: the
+ * commands (RFC 5465 §5: unsolicited, not only in IDLE) and during IDLE. The events come on the path IDLE uses: the
  * store's {@link org.darwinmail.store.MailboxEvents} (a watch per mailbox, no change log kept for it; another node's
  * changes arrive there through the cluster event channel, and its safety net rechecks watched mailboxes), and its
  * listeners of the set of mailboxes (created, renamed, deleted, subscribed), which the channel also carries.
@@ -91,15 +91,15 @@ final class Notifications {
 
   // ---- NOTIFY ----
 
-  /** RFC 5465 §3.1 NOTIFY SET, §3.2 NOTIFY NONE: the new registration replaces the old one. */
+  /** RFC 5465 §3: NOTIFY SET (the new registration replaces the old one) and NOTIFY NONE. */
   void set(Notify x) {
     if (x.groups().isEmpty()) {
       clear();
       out.ok(x.tag(), "NOTIFY completed");
       return;
     }
-    // §3.1: "If the server does not support an event ... it MUST respond with a tagged NO [BADEVENT]", listing those
-    // it supports (§8: unsupported-events-code = "BADEVENT" SP "(" event *(SP event) ")")
+    // §3.1: an event the server does not support is refused with a tagged NO [BADEVENT], which lists those it
+    // supports (§8: unsupported-events-code = "BADEVENT" SP "(" event *(SP event) ")")
     for (NotifyGroup g : x.groups()) {
       if (g.events() != null && !SUPPORTED.containsAll(g.events())) {
         throw ImapException.no("BADEVENT (" + String.join(" ", SUPPORTED) + ")", "Unsupported NOTIFY event");
@@ -108,7 +108,7 @@ final class Notifications {
     List<Mailbox> boxes = ctx.mail().mailboxes(st.account.id());
     Map<Long, NotifyGroup> want = matches(x.groups(), boxes);
     if (want.size() > MAX_WATCHED) {
-      // §3.1: a server MAY refuse a NOTIFY that would be "prohibitively expensive" with NO [NOTIFICATIONOVERFLOW]
+      // §3.1: a server may refuse a NOTIFY that would cost it too much with NO [NOTIFICATIONOVERFLOW]
       throw ImapException.no("NOTIFICATIONOVERFLOW", "More than " + MAX_WATCHED + " mailboxes to watch");
     }
     clear();
@@ -124,7 +124,7 @@ final class Notifications {
         continue;
       }
       Watched w = watch(m, g);
-      // §3.1: with STATUS, "the server MUST send a STATUS response for that mailbox before NOTIFY's tagged OK"
+      // §3.1: with the STATUS indicator, a STATUS for each mailbox with message events before NOTIFY's tagged OK
       // (not for the selected mailbox, whose changes are told as EXISTS, EXPUNGE and FETCH)
       boolean isSelected = s != null && s.mailbox.id() == m.id();
       w.status = status(m, g);
@@ -153,7 +153,7 @@ final class Notifications {
     overflow = false;
   }
 
-  /** Whether changes of the selected mailbox are told as they happen (§6.1 selected, §6.2 selected-delayed). */
+  /** Whether changes of the selected mailbox are told as they happen (§6: selected, selected-delayed). */
   boolean pushesSelected() {
     NotifyGroup g = selectedGroup;
     return g != null && g.events() != null;
@@ -195,8 +195,8 @@ final class Notifications {
       return;
     }
     if (overflow) {
-      // §5.8: the server "MUST notify these clients by sending an untagged OK [NOTIFICATIONOVERFLOW] response and
-      // MUST behave as if a NOTIFY NONE command had just been received"
+      // §5.8: the client is told with an untagged OK [NOTIFICATIONOVERFLOW], and the session goes on as after
+      // NOTIFY NONE
       clear();
       out.send("* OK [NOTIFICATIONOVERFLOW] Too many events; NOTIFY is off, set it again");
       log.info("[{}] NOTIFY overflow: more than {} events not delivered", out.id(), MAX_QUEUED);
@@ -237,9 +237,9 @@ final class Notifications {
   }
 
   /**
-   * The selected mailbox's changes (RFC 5465 §6.1, §6.2): EXISTS, FETCH FLAGS, EXPUNGE when {@code expungeOk} (with
-   * selected-delayed they wait for a command that may report them). MessageNew's fetch-att follows each EXISTS,
-   * here or in a command ({@link Updates#onNew}).
+   * The selected mailbox's changes (RFC 5465 §6 selected and selected-delayed, §5.2, §5.3): EXISTS, FETCH FLAGS,
+   * EXPUNGE when {@code expungeOk} (with selected-delayed they wait for a command that may report them).
+   * MessageNew's fetch-att follows each EXISTS, here or in a command ({@link Updates#onNew}).
    */
   private void pushSelected(Selected s, boolean expungeOk) {
     updates.send(expungeOk);
@@ -312,7 +312,7 @@ final class Notifications {
     }
   }
 
-  /** One LIST response of a mailbox event (RFC 5465 §5.4, §5.5; RFC 5258 §9 OLDNAME; \NonExistent for a deletion). */
+  /** One LIST response of a mailbox event (RFC 5465 §5.4 with OLDNAME, §5.5; \NonExistent for a deletion). */
   private void list(Mailbox m, boolean subscribed, String oldName, boolean deleted) {
     List<String> attrs = new ArrayList<>();
     if (deleted) {
@@ -349,19 +349,19 @@ final class Notifications {
     return g != null && g.events() != null && g.events().contains(event);
   }
 
-  /** The first non-selected group that covers a mailbox (RFC 5465 §6.3-§6.7), or null. */
+  /** The first non-selected group that covers a mailbox (RFC 5465 §6), or null. */
   private static NotifyGroup group(List<NotifyGroup> gs, String name, boolean subscribed) {
     for (NotifyGroup g : gs) {
       boolean match = switch (g.filter()) {
         case SELECTED, SELECTED_DELAYED -> false;
-        // §6.3 inboxes: where mail is delivered; here only INBOX (no rule files a message elsewhere)
+        // inboxes: where mail is delivered; here only INBOX (no rule files a message elsewhere)
         case INBOXES -> name.equals(Mailbox.INBOX);
-        case PERSONAL -> true; // §6.4: one personal namespace (NAMESPACE answers "" "/")
-        case SUBSCRIBED -> subscribed; // §6.5
-        // §6.6 subtree: the named mailboxes and all below them
+        case PERSONAL -> true; // one personal namespace (NAMESPACE answers "" "/")
+        case SUBSCRIBED -> subscribed;
+        // subtree: the named mailboxes and all below them
         case SUBTREE -> g.mailboxes().stream().anyMatch(b -> name.equals(canonical(b))
             || name.startsWith(canonical(b) + Mailbox.DELIMITER));
-        case MAILBOXES -> g.mailboxes().stream().anyMatch(b -> name.equals(canonical(b))); // §6.7, no wildcards
+        case MAILBOXES -> g.mailboxes().stream().anyMatch(b -> name.equals(canonical(b))); // no wildcards
       };
       if (match) {
         return g;

@@ -68,7 +68,7 @@ public final class MailboxEvents {
 
   private final Map<Long, Watch> watches = new ConcurrentHashMap<>();
 
-  /** Registers {@code listener} for changes of {@code mailboxId}, with the change log kept; close the handle to stop. */
+  /** Registers {@code listener} for changes of {@code mailboxId}, the change log kept; close the handle to stop. */
   public AutoCloseable subscribe(long mailboxId, LongConsumer listener) {
     return register(mailboxId, listener, true);
   }
@@ -254,7 +254,7 @@ public final class MailboxEvents {
     return () -> mailboxSets.remove(listener);
   }
 
-  /** Tells the listeners of {@link #subscribeMailboxes} that mailboxes were created, renamed, deleted or (un)subscribed. */
+  /** Tells the {@link #subscribeMailboxes} listeners: mailboxes were created, renamed, deleted or (un)subscribed. */
   public void mailboxesChanged() {
     for (Runnable l : mailboxSets) {
       l.run();
