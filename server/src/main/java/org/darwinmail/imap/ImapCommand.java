@@ -104,6 +104,26 @@ public sealed interface ImapCommand {
 
   record Idle(String tag) implements ImapCommand {}
 
+  /**
+   * NOTIFY SET [STATUS] event-groups, or NOTIFY NONE ({@code groups} empty) (RFC 5465 §3, §8). The parser checks the
+   * grammar and the BAD rules of the event lists; which events are supported is the handler's ({@link Notifications}).
+   */
+  record Notify(String tag, boolean status, List<NotifyGroup> groups) implements ImapCommand {}
+
+  /** RFC 5465 §6: filter-mailboxes. */
+  enum NotifyFilter { SELECTED, SELECTED_DELAYED, INBOXES, PERSONAL, SUBSCRIBED, SUBTREE, MAILBOXES }
+
+  /**
+   * One event-group: the filter, its mailbox names (SUBTREE, MAILBOXES; store form), the events (RFC 5423 names as
+   * RFC 5465 §5 spells them; unknown atoms kept as sent) or null for NONE, and MessageNew's fetch-att list (empty:
+   * none; BODY[...] taken as BODY.PEEK[...]: a notification never sets \Seen).
+   */
+  record NotifyGroup(NotifyFilter filter, List<String> mailboxes, Set<String> events, List<FetchItem> newItems) {
+    boolean selected() {
+      return filter == NotifyFilter.SELECTED || filter == NotifyFilter.SELECTED_DELAYED;
+    }
+  }
+
   /** RFC 9208 §4.2 / §4.3; SETQUOTA is refused (quotas are set by the administrator). */
   record GetQuota(String tag, String root) implements ImapCommand {}
 

@@ -117,6 +117,7 @@ public final class ImapParser {
       case "STATUS" -> status();
       case "APPEND" -> append();
       case "IDLE" -> new Idle(tag);
+      case "NOTIFY" -> notifyCommand();
       case "GETQUOTA" -> {
         r.sp();
         yield new GetQuota(tag, r.astring());
@@ -168,6 +169,154 @@ public final class ImapParser {
     };
     r.end();
     return c;
+  }
+
+  /** The event names of RFC 5465 §5 (RFC 5423), by their upper-case form: event atoms are case-insensitive. */
+  private static final Map<String, String> NOTIFY_EVENTS = new java.util.HashMap<>();
+
+  static {
+    for (String e : List.of("MessageNew", "MessageExpunge", "FlagChange", "AnnotationChange", "MailboxName",
+        "SubscriptionChange", "MailboxMetadataChange", "ServerMetadataChange")) {
+      NOTIFY_EVENTS.put(e.toUpperCase(Locale.ROOT), e);
+    }
+  }
+
+  /** Event groups and mailbox names in one NOTIFY (RFC 5465 §8 sets no bound; this one keeps the parser bounded). */
+  static final int MAX_NOTIFY_NAMES = 1000;
+
+  /**
+   * RFC 5465 §8: notify = "NOTIFY" SP (notify-set / notify-none); notify-set = "SET" [SP "STATUS"] SP event-groups;
+   * event-group = "(" filter-mailboxes SP events ")"; events = ("(" event *(SP event) ")") / "NONE".
+   */
+  private ImapCommand notifyCommand() {
+    r.sp();
+    if (r.tryWord("NONE")) {
+      return new Notify(tag, false, List.of());
+    }
+    if (!r.tryWord("SET")) {
+      throw ImapException.bad("NOTIFY SET or NOTIFY NONE");
+    }
+    r.sp();
+    boolean status = r.tryWord("STATUS");
+    if (status) {
+      r.sp();
+    }
+    List<NotifyGroup> groups = new ArrayList<>();
+    int names = 0;
+    boolean selected = false;
+    do {
+      NotifyGroup g = notifyGroup();
+      names += 1 + g.mailboxes().size();
+      if (names > MAX_NOTIFY_NAMES) {
+        throw ImapException.bad("Too many event groups or mailbox names in NOTIFY");
+      }
+      if (g.selected()) {
+        // RFC 5465 §6: one of "selected" and "selected-delayed", once: the selected mailbox has one behaviour
+        if (selected) {
+          throw ImapException.bad("selected or selected-delayed may be given once");
+        }
+        selected = true;
+      }
+      groups.add(g);
+    } while (r.tryChar(' '));
+    return new Notify(tag, status, List.copyOf(groups));
+  }
+
+  private NotifyGroup notifyGroup() {
+    r.expect('(');
+    String f = r.upperAtom();
+    NotifyFilter filter = switch (f) {
+      case "SELECTED" -> NotifyFilter.SELECTED;
+      case "SELECTED-DELAYED" -> NotifyFilter.SELECTED_DELAYED;
+      case "INBOXES" -> NotifyFilter.INBOXES;
+      case "PERSONAL" -> NotifyFilter.PERSONAL;
+      case "SUBSCRIBED" -> NotifyFilter.SUBSCRIBED;
+      case "SUBTREE" -> NotifyFilter.SUBTREE;
+      case "MAILBOXES" -> NotifyFilter.MAILBOXES;
+      default -> throw ImapException.bad("Unknown NOTIFY mailbox filter " + f);
+    };
+    List<String> boxes = new ArrayList<>();
+    r.sp();
+    if (filter == NotifyFilter.SUBTREE || filter == NotifyFilter.MAILBOXES) {
+      // one-or-more-mailbox = mailbox / "(" mailbox *(SP mailbox) ")"
+      if (r.tryChar('(')) {
+        do {
+          boxes.add(mailbox(r.astring()));
+          if (boxes.size() > MAX_NOTIFY_NAMES) {
+            throw ImapException.bad("Too many mailbox names in NOTIFY");
+          }
+        } while (r.tryChar(' '));
+        r.expect(')');
+      } else {
+        boxes.add(mailbox(r.astring()));
+      }
+      r.sp();
+    }
+    Set<String> events = null;
+    List<FetchItem> items = List.of();
+    if (!r.tryWord("NONE")) {
+      events = new LinkedHashSet<>();
+      r.expect('(');
+      String last = null;
+      while (true) {
+        if (r.peek() == '(' && "MessageNew".equals(last) && items.isEmpty()) {
+          items = notifyFetchItems(); // message-event = "MessageNew" [SP "(" fetch-att *(SP fetch-att) ")"]
+        } else {
+          String e = r.atom();
+          last = NOTIFY_EVENTS.getOrDefault(e.toUpperCase(Locale.ROOT), e);
+          events.add(last);
+          if (events.size() > 20) {
+            throw ImapException.bad("Too many NOTIFY events");
+          }
+        }
+        if (r.tryChar(')')) {
+          break;
+        }
+        r.sp();
+      }
+      notifyEventRules(filter, events);
+    }
+    r.expect(')');
+    return new NotifyGroup(filter, List.copyOf(boxes), events == null ? null : Set.copyOf(events), items);
+  }
+
+  /** MessageNew's fetch-att list, each BODY[...] as BODY.PEEK[...] (the notification does not set \Seen). */
+  private List<FetchItem> notifyFetchItems() {
+    r.expect('(');
+    List<FetchItem> items = new ArrayList<>();
+    do {
+      FetchItem i = fetchItem();
+      if (i instanceof FetchItem.Section x && !x.peek()) {
+        i = new FetchItem.Section(x.label(), true, x.binary(), x.sizeOnly(), x.path(), x.spec(), x.fields(),
+            x.partial());
+      }
+      items.add(i);
+      if (items.size() > 100) {
+        throw ImapException.bad("Too many FETCH items");
+      }
+    } while (r.tryChar(' '));
+    r.expect(')');
+    return List.copyOf(items);
+  }
+
+  /** The BAD rules of RFC 5465 §5 and §6 on one group's event list. */
+  private static void notifyEventRules(NotifyFilter filter, Set<String> events) {
+    boolean fresh = events.contains("MessageNew");
+    boolean expunge = events.contains("MessageExpunge");
+    // §5: MessageNew and MessageExpunge are asked for together, or the command is BAD
+    if (fresh != expunge) {
+      throw ImapException.bad("MessageNew and MessageExpunge go together");
+    }
+    // §5: FlagChange and AnnotationChange only with MessageNew and MessageExpunge
+    if ((events.contains("FlagChange") || events.contains("AnnotationChange")) && !fresh) {
+      throw ImapException.bad("FlagChange and AnnotationChange need MessageNew and MessageExpunge");
+    }
+    // §6: only message events apply to the selected mailbox
+    if ((filter == NotifyFilter.SELECTED || filter == NotifyFilter.SELECTED_DELAYED) && events.stream().anyMatch(
+        e -> e.equals("MailboxName") || e.equals("SubscriptionChange") || e.equals("MailboxMetadataChange")
+            || e.equals("ServerMetadataChange"))) {
+      throw ImapException.bad("Only message events apply to the selected mailbox");
+    }
   }
 
   private String mailboxArg() {

@@ -42,6 +42,7 @@ public final class ImapSession extends Session {
   private final Updates updates;
   private final SelectedCommands sel;
   private final MailboxCommands boxes;
+  private final Notifications notifications;
 
   // the command being assembled (text segments and literals)
   private List<Object> parts = new ArrayList<>();
@@ -65,6 +66,7 @@ public final class ImapSession extends Session {
     this.updates = new Updates(ctx.mail(), st, out);
     this.sel = new SelectedCommands(ctx, st, out, updates);
     this.boxes = new MailboxCommands(ctx, st, out, updates);
+    this.notifications = new Notifications(ctx, st, out, updates, sel, this::wake);
     framer.refuseAppendWhen(ctx.mail().blobs().capacity()::full);
   }
 
@@ -92,6 +94,7 @@ public final class ImapSession extends Session {
     try {
       discardCommand();
       deselect();
+      notifications.clear();
       st.state = State.LOGOUT;
     } finally {
       lock.unlock();
@@ -120,6 +123,9 @@ public final class ImapSession extends Session {
           bad(tag, "Line too long (limit " + t.limit() + " bytes)");
         }
         default -> log.warn("[{}] unexpected frame {}", id(), frame);
+      }
+      if (notifications.hasPending()) {
+        sendUnsolicited(); // RFC 5465 §5: what was heard during the command goes out after it
       }
     } finally {
       lock.unlock();
@@ -380,6 +386,7 @@ public final class ImapSession extends Session {
       case Status x -> boxes.status(x);
       case Append x -> boxes.append(x);
       case Idle x -> idle(x);
+      case Notify x -> notifications.set(x);
       case GetQuota x -> boxes.getQuota(x);
       case GetQuotaRoot x -> boxes.getQuotaRoot(x);
       case SetQuota x -> reply(x.tag(), "NO [NOPERM] Quotas are set by the administrator");
@@ -524,24 +531,53 @@ public final class ImapSession extends Session {
     st.deselect();
   }
 
-  /** A change in the selected mailbox (from any session, on the changer's thread): note it, wake IDLE. */
+  /**
+   * A change in the selected mailbox (from any session, on the changer's thread): note it; wake the session when it
+   * tells changes as they happen (IDLE, or NOTIFY with selected / selected-delayed).
+   */
   private void changed(Selected s) {
     s.dirty.set(true);
-    if (idleTag != null && idleWake.compareAndSet(false, true)) {
+    if (idleTag != null || notifications.pushesSelected()) {
+      wake();
+    }
+  }
+
+  /**
+   * Something to tell without a command (a change of the selected mailbox in IDLE, a NOTIFY event): a short virtual
+   * thread takes the session's lock (after the command running, if any) and sends it, at most one waiting at a time.
+   */
+  private void wake() {
+    if (idleWake.compareAndSet(false, true)) {
       Thread.ofVirtual().start(() -> {
         lock.lock();
         try {
           idleWake.set(false);
-          if (idleTag != null && st.selected == s) {
-            updates.send(true);
-            flush();
-          }
+          sendUnsolicited();
+          flush();
         } catch (RuntimeException e) {
-          log.warn("[{}] IDLE update failed: {}", id(), e.toString());
+          log.warn("[{}] unsolicited update failed: {}", id(), e.toString());
         } finally {
           lock.unlock();
         }
       });
+    }
+  }
+
+  /**
+   * Sends the updates of IDLE and NOTIFY's notifications, when the session is between commands (RFC 5465 §5; not
+   * while a command's literal or a SASL exchange is under way) and the client reads what it is sent (else they wait,
+   * and too many make a NOTIFICATIONOVERFLOW).
+   */
+  private void sendUnsolicited() {
+    io.netty.channel.Channel ch = channel;
+    if (st.state == State.LOGOUT || st.account == null || !parts.isEmpty() || saslTag != null || ch == null
+        || !ch.isActive() || !ch.isWritable()) {
+      return;
+    }
+    boolean idle = idleTag != null;
+    notifications.deliver(idle);
+    if (idle) {
+      updates.send(true);
     }
   }
 

@@ -473,7 +473,21 @@ final class SelectedCommands {
         seenNow.add(r.uid());
       }
     }
-    boolean hasFlags = x.items().stream().anyMatch(i -> i instanceof FetchItem.Flags);
+    fetchLines(m, rows, x.items(), seenNow);
+    writer.ok(x.tag(), (x.uid() ? "UID " : "") + "FETCH completed");
+  }
+
+  /**
+   * Untagged FETCH responses for messages of the view that are new to the client, with the fetch-att list of NOTIFY's
+   * MessageNew (RFC 5465 §5.2); the items are peeks (the parser made them so): nothing is marked \Seen.
+   */
+  void fetchLines(Selected m, List<MessageRow> rows, List<FetchItem> items) {
+    fetchLines(m, rows, items, Set.of());
+  }
+
+  /** One untagged FETCH per row (RFC 3501 §7.4.2), FLAGS added for the rows this FETCH marked \Seen. */
+  private void fetchLines(Selected m, List<MessageRow> rows, List<FetchItem> items, Set<Long> seenNow) {
+    boolean hasFlags = items.stream().anyMatch(i -> i instanceof FetchItem.Flags);
     int pending = 0;
     for (MessageRow r0 : rows) {
       writer.checkClient();
@@ -482,7 +496,7 @@ final class SelectedCommands {
       out.raw(st.fetchHead(m, r.uid()));
       boolean first = true;
       MimePart part = null;
-      for (FetchItem item : x.items()) {
+      for (FetchItem item : items) {
         if (!first) {
           out.sp();
         }
@@ -550,7 +564,6 @@ final class SelectedCommands {
         pending = 0;
       }
     }
-    writer.ok(x.tag(), (x.uid() ? "UID " : "") + "FETCH completed");
   }
 
   /** RFC 3501 §9 date-time, in UTC. */

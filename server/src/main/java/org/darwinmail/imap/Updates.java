@@ -20,6 +20,11 @@ final class Updates {
   private final MailStore mail;
   private final SessionState st;
   private final ReplyWriter out;
+  /**
+   * Told of the messages new to the view right after their EXISTS (NOTIFY's MessageNew fetch-att, RFC 5465 §5.2), or
+   * null.
+   */
+  java.util.function.BiConsumer<Selected, List<MessageRow>> onNew;
 
   Updates(MailStore mail, SessionState st, ReplyWriter out) {
     this.mail = mail;
@@ -71,6 +76,7 @@ final class Updates {
           }
         }
         long mark = newest > 0 ? recentMark(s, newest) : Long.MAX_VALUE;
+        List<MessageRow> fresh = new ArrayList<>();
         for (MessageRow r : changed) {
           MessageRow old = s.rows.get(r.uid());
           if (old != null) {
@@ -86,6 +92,7 @@ final class Updates {
             if (r.uid() > mark) {
               s.recent.add(r.uid());
             }
+            fresh.add(r);
             added++;
           }
         }
@@ -93,6 +100,9 @@ final class Updates {
           out.send("* " + s.size() + " EXISTS");
           if (!st.rev2) {
             out.send("* " + s.recent.size() + " RECENT");
+          }
+          if (onNew != null) {
+            onNew.accept(s, fresh);
           }
         }
       } else if (expungeOk) {

@@ -31,6 +31,7 @@ enum Verb {
   STATUS(States.AUTH),
   APPEND(States.AUTH),
   IDLE(States.AUTH),
+  NOTIFY(States.AUTH),
   GETQUOTA(States.AUTH),
   GETQUOTAROOT(States.AUTH),
   SETQUOTA(States.AUTH),
@@ -97,6 +98,7 @@ enum Verb {
       case Status x -> STATUS;
       case Append x -> APPEND;
       case Idle x -> IDLE;
+      case Notify x -> NOTIFY;
       case GetQuota x -> GETQUOTA;
       case GetQuotaRoot x -> GETQUOTAROOT;
       case SetQuota x -> SETQUOTA;
@@ -193,7 +195,8 @@ enum Verb {
     REPLACE("REPLACE", Verb.REPLACE, Offer.ALWAYS), // RFC 8508
     SAVEDATE("SAVEDATE", Verb.FETCH, Offer.ALWAYS), // RFC 8514
     OBJECTID("OBJECTID", Verb.FETCH, Offer.ALWAYS), // RFC 8474
-    PREVIEW("PREVIEW", Verb.FETCH, Offer.ALWAYS); // RFC 8970
+    PREVIEW("PREVIEW", Verb.FETCH, Offer.ALWAYS), // RFC 8970
+    NOTIFY("NOTIFY", Verb.NOTIFY, Offer.ALWAYS); // RFC 5465
 
     final String atom;
     final Verb verb;

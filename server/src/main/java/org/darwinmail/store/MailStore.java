@@ -166,6 +166,7 @@ public final class MailStore {
   /** Mailboxes were created, renamed or removed (also by removing an account): cached ids are stale. */
   public void mailboxesChanged() {
     mailboxIds.invalidate();
+    events.mailboxesChanged();
   }
 
   public Optional<Mailbox> mailbox(long accountId, String name) {
@@ -230,8 +231,10 @@ public final class MailStore {
     return repo.dropOrphanSubscription(accountId, canonicalName(name));
   }
 
+  /** Subscribes or unsubscribes a mailbox; told to IMAP NOTIFY here and, on the cluster channel, on other nodes. */
   public void setSubscribed(long mailboxId, boolean subscribed) {
     repo.setSubscribed(mailboxId, subscribed);
+    events.mailboxesChanged();
   }
 
   // ---- messages --------------------------------------------------------------------------------------------

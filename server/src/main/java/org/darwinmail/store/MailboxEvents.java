@@ -30,6 +30,13 @@ public final class MailboxEvents {
   /** One watched mailbox: its listeners and its change log (guarded by itself). */
   private static final class Watch {
     final Set<LongConsumer> listeners = ConcurrentHashMap.newKeySet();
+    /**
+     * Listeners that read the log (a selected mailbox: {@link #subscribe}); with none (only {@link #watch}ers, IMAP
+     * NOTIFY's other mailboxes) nothing is logged, so a watched mailbox costs no memory per change.
+     */
+    int logged;
+    /** The highest modseq heard of while nothing is logged, for the cluster's safety net ({@link #watched}). */
+    long heard;
     /** Changes by modseq; every modseq taken has an entry once its transaction committed (maybe empty). */
     final TreeMap<Long, Change> log = new TreeMap<>();
     /** Every change after base up to complete is in the log; base unknown (MAX_VALUE) until established. */
@@ -61,16 +68,40 @@ public final class MailboxEvents {
 
   private final Map<Long, Watch> watches = new ConcurrentHashMap<>();
 
-  /** Registers {@code listener} for changes of {@code mailboxId}; close the handle to stop. */
+  /** Registers {@code listener} for changes of {@code mailboxId}, the change log kept; close the handle to stop. */
   public AutoCloseable subscribe(long mailboxId, LongConsumer listener) {
+    return register(mailboxId, listener, true);
+  }
+
+  /**
+   * Registers {@code listener} for changes of {@code mailboxId} without reading the log (IMAP NOTIFY of a mailbox
+   * that is not selected: it reads the mailbox's status when told); close the handle to stop. The same path as
+   * {@link #subscribe}: local changes, other nodes' ({@link #changedElsewhere}) and the safety net reach it.
+   */
+  public AutoCloseable watch(long mailboxId, LongConsumer listener) {
+    return register(mailboxId, listener, false);
+  }
+
+  private AutoCloseable register(long mailboxId, LongConsumer listener, boolean log) {
     // Added and removed inside the map's atomic compute, so a subscription never lands in a watch being dropped.
     watches.compute(mailboxId, (k, w) -> {
       Watch x = w == null ? new Watch() : w;
       x.listeners.add(listener);
+      if (log) {
+        synchronized (x) {
+          x.logged++;
+        }
+      }
       return x;
     });
     return () -> watches.computeIfPresent(mailboxId, (k, w) -> {
-      w.listeners.remove(listener);
+      if (w.listeners.remove(listener) && log) {
+        synchronized (w) {
+          if (--w.logged == 0) {
+            w.reset(); // nobody reads it any more: its memory goes
+          }
+        }
+      }
       return w.listeners.isEmpty() ? null : w;
     });
   }
@@ -140,6 +171,12 @@ public final class MailboxEvents {
       return;
     }
     synchronized (w) {
+      w.heard = Math.max(w.heard, last);
+      if (w.logged == 0) {
+        w.reset();
+        notify(w, mailboxId);
+        return;
+      }
       for (long m = first; m <= last; m++) {
         if (m > w.complete || w.base == Long.MAX_VALUE) {
           w.log.putIfAbsent(m, new Change(new ArrayList<>(), new ArrayList<>()));
@@ -172,6 +209,7 @@ public final class MailboxEvents {
       return;
     }
     synchronized (w) {
+      w.heard = Math.max(w.heard, modseq);
       if (w.base == Long.MAX_VALUE || modseq <= 0 || modseq > w.complete) {
         w.reset();
       }
@@ -189,7 +227,8 @@ public final class MailboxEvents {
     for (Map.Entry<Long, Watch> e : watches.entrySet()) {
       Watch w = e.getValue();
       synchronized (w) {
-        out.put(e.getKey(), w.base == Long.MAX_VALUE ? -1L : w.complete);
+        long known = w.base != Long.MAX_VALUE ? w.complete : w.logged == 0 && w.heard > 0 ? w.heard : -1L;
+        out.put(e.getKey(), known);
       }
     }
     return out;
@@ -200,6 +239,25 @@ public final class MailboxEvents {
     Watch w = watches.get(mailboxId);
     if (w != null) {
       notify(w, mailboxId);
+    }
+  }
+
+  private final Set<Runnable> mailboxSets = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Registers {@code listener} for changes of the set of mailboxes (created, renamed, deleted, subscribed or not; of
+   * any account, here or on another node: {@link MailStore#mailboxesChanged}); close the handle to stop. It must not
+   * block. IMAP NOTIFY's MailboxName and SubscriptionChange events, and its watched set, come from it.
+   */
+  public AutoCloseable subscribeMailboxes(Runnable listener) {
+    mailboxSets.add(listener);
+    return () -> mailboxSets.remove(listener);
+  }
+
+  /** Tells the {@link #subscribeMailboxes} listeners: mailboxes were created, renamed, deleted or (un)subscribed. */
+  public void mailboxesChanged() {
+    for (Runnable l : mailboxSets) {
+      l.run();
     }
   }
 

@@ -221,7 +221,10 @@ public final class SqlMessageRepository implements MessageRepository {
       try (PreparedStatement ps = c.prepareStatement("UPDATE mailboxes SET subscribed = ? WHERE id = ?")) {
         ps.setInt(1, subscribed ? 1 : 0);
         ps.setLong(2, mailboxId);
-        return ps.executeUpdate();
+        int n = ps.executeUpdate();
+        // other nodes' IMAP NOTIFY sessions hear of it (SubscriptionChange) as of a rename
+        ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOXES, (String) null);
+        return n;
       }
     });
   }

@@ -37,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * its account being made on node 1 (caches expire on a shared database); mail sent to node 1 is read over IMAP and
  * POP3 on node 2, byte for byte; APPENDs into one mailbox from both nodes at once get distinct UIDs, increasing on
  * each connection; and a message whose 250 came from node 1 is on node 2 although node 1 was SIGKILLed right after
- * that 250 (no local journal on PostgreSQL: the 250 follows the commit), small or large; an IDLE session on node 2
+ * that 250 (no local journal on PostgreSQL: the 250 follows the commit), small or large; an IDLE session (and a NOTIFY one) on node 2
  * hears of a delivery to node 1. Node 1 then restarts on the shared store and serves the same mail.
  */
 @Tag("slow") // three cold server JVMs, PostgreSQL and S3Proxy: about a minute; `make test` (test-slow)
@@ -122,6 +122,30 @@ class TwoNodesOnPostgresTest {
             (System.nanoTime() - sentAt) / 1_000_000);
         out.write("DONE\r\n".getBytes(StandardCharsets.US_ASCII));
         out.flush();
+        while (!(l = in.readLine()).startsWith("c ")) {
+          assertThat(l).startsWith("*");
+        }
+
+        // NOTIFY on node 2, INBOX not selected (RFC 5465): mail into node 1 comes as an unsolicited STATUS between
+        // commands, on the same event path as IDLE
+        for (String c : List.of("d UNSELECT", "e NOTIFY SET (inboxes (MessageNew MessageExpunge))")) {
+          out.write((c + "\r\n").getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          String tag = c.substring(0, 1) + " ";
+          while (!(l = in.readLine()).startsWith(tag)) {
+            assertThat(l).startsWith("*");
+          }
+          assertThat(l).startsWith(tag + "OK");
+        }
+        try (Smtp smtp = new Smtp(n1)) {
+          assertThat(smtp.send("alice@" + DOMAIN, message("notify-1", 3))).startsWith("250");
+          sentAt = System.nanoTime();
+        }
+        l = in.readLine();
+        assertThat(l).as("node 2's NOTIFY session hears of node 1's delivery")
+            .matches("\\* STATUS \"INBOX\" \\(MESSAGES 4 UIDNEXT \\d+ UIDVALIDITY \\d+\\)");
+        System.out.printf("NOTIFY on node 2 heard node 1's delivery %d ms after its 250%n",
+            (System.nanoTime() - sentAt) / 1_000_000);
       }
 
       // APPEND into bob's INBOX from both nodes at once: every UID once, increasing on each connection.
@@ -184,7 +208,7 @@ class TwoNodesOnPostgresTest {
       for (String m : sent) {
         assertThat(onNode1).anyMatch(b -> b.endsWith(m));
       }
-      assertThat(onNode1).hasSameSizeAs(onNode2).hasSize(7);
+      assertThat(onNode1).hasSameSizeAs(onNode2).hasSize(8); // small, large, idle-1, notify-1, four sent before the SIGKILL
     }
   }
 

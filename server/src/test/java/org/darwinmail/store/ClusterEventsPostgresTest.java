@@ -175,6 +175,36 @@ class ClusterEventsPostgresTest {
     assertThat(onA.availablePermits()).as("a heard none of its own changes twice").isEqualTo(2);
   }
 
+  /**
+   * IMAP NOTIFY's listeners on node b (a watch without a log, the set of mailboxes) hear a's delivery into a mailbox
+   * b has not selected, and a's subscription change and rename (issue 20: NOTIFY across nodes).
+   */
+  @Test
+  void notifyListenersOnOneNodeHearDeliveriesSubscriptionsAndRenamesOnAnother() throws Exception {
+    Node[] n = twoNodes(PostgresCluster.shared(), NEVER);
+    Node a = n[0];
+    Node b = n[1];
+    long inbox = inbox(a, "nell@example.test");
+    Semaphore watched = new Semaphore(0);
+    AutoCloseable w = b.mail.events().watch(inbox, id -> watched.release());
+    Semaphore set = new Semaphore(0);
+    AutoCloseable l = b.mail.events().subscribeMailboxes(set::release);
+    a.mail.deliver(List.of(inbox), blob(a.blobs, "Subject: n\r\n\r\nbody\r\n"), Instant.now());
+    woken(watched, "b's NOTIFY watch woken by a's delivery");
+    assertThat(b.mail.events().since(inbox, 0)).as("a watch keeps no log").isNull();
+    set.drainPermits(); // the account's folders, announced before the delivery (notifications come in commit order)
+    long account = b.mail.mailbox(inbox).orElseThrow().accountId();
+    Mailbox box = a.mail.createMailbox(account, "Lists", null);
+    woken(set, "b hears a's CREATE");
+    a.mail.setSubscribed(box.id(), false);
+    woken(set, "b hears a's UNSUBSCRIBE");
+    a.mail.renameMailbox(account, "Lists", "Groups");
+    woken(set, "b hears a's RENAME");
+    assertThat(b.mail.mailboxes(account)).extracting(Mailbox::name).contains("Groups");
+    w.close();
+    l.close();
+  }
+
   @Test
   void aDirectoryChangeOnOneNodeEmptiesTheCachesOfAnother() {
     Node[] n = twoNodes(PostgresCluster.shared(), NEVER);

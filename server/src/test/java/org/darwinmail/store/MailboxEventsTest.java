@@ -57,6 +57,52 @@ class MailboxEventsTest {
    * below the remote modseq, answering "nothing new" to every session until 4,000 more changes reset it.
    */
   @Test
+  void aWatchHearsEveryChangeWithoutALogAndTheSafetyNetKnowsWhatItHeard() throws Exception {
+    MailboxEvents e = new MailboxEvents();
+    List<Long> heard = new ArrayList<>();
+    AutoCloseable w = e.watch(1, heard::add);
+    assertThat(e.watched()).containsEntry(1L, -1L); // nothing heard yet: the safety net reads the database once
+    e.committed(1, 4, 4, List.of(row(1, 4)), List.of());
+    e.changedElsewhere(1, 6); // another node's change, through the cluster channel
+    assertThat(heard).containsExactly(1L, 1L);
+    assertThat(e.since(1, 3)).as("no log is kept for a watch").isNull();
+    assertThat(e.watched()).containsEntry(1L, 6L);
+    // a subscriber (a selected mailbox) on the same mailbox gets its log; when it leaves, the log goes
+    AtomicInteger sub = new AtomicInteger();
+    AutoCloseable s = e.subscribe(1, id -> sub.incrementAndGet());
+    e.establish(1, 6, e.epoch(1));
+    e.committed(1, 7, 7, List.of(row(2, 7)), List.of());
+    assertThat(e.since(1, 6)).isEqualTo(new MailboxEvents.Delta(7, List.of(row(2, 7)), List.of()));
+    s.close();
+    assertThat(e.since(1, 6)).isNull();
+    e.committed(1, 8, 8, List.of(row(3, 8)), List.of());
+    assertThat(heard).hasSize(4);
+    assertThat(sub.get()).isEqualTo(1);
+    w.close();
+    assertThat(e.watched()).isEmpty();
+  }
+
+  @Test
+  void listenersOfTheSetOfMailboxesHearCreateRenameDeleteAndSubscriptions() throws Exception {
+    try (var s = DarwinMail.Services.open(ServerConfig.defaults(dir))) {
+      MailStore mail = s.mail();
+      s.directory().addDomain("example.test");
+      Account a = s.directory().addAccount("set@example.test", "pw".toCharArray());
+      AtomicInteger told = new AtomicInteger();
+      AutoCloseable l = mail.events().subscribeMailboxes(told::incrementAndGet);
+      Mailbox m = mail.createMailbox(a.id(), "Box", null);
+      assertThat(told.get()).isEqualTo(1);
+      mail.renameMailbox(a.id(), "Box", "Crate");
+      mail.setSubscribed(m.id(), false);
+      mail.deleteMailbox(m.id());
+      assertThat(told.get()).isEqualTo(4);
+      l.close();
+      mail.createMailbox(a.id(), "Other", null);
+      assertThat(told.get()).isEqualTo(4);
+    }
+  }
+
+  @Test
   void aChangeElsewhereResetsTheLogUnlessItAlreadyReachesPastIt() {
     MailboxEvents e = new MailboxEvents();
     AtomicInteger calls = new AtomicInteger();
