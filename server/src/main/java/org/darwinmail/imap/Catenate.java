@@ -188,7 +188,7 @@ final class Catenate {
   }
 
   private static byte[] sectionData(MailStore mail, MessageRow row, FetchItem.Section sec) {
-    return SelectedCommands.sectionData(MessageCache.get(mail.blobs(), row.blob()), sec);
+    return sec.of(MessageCache.get(mail.blobs(), row.blob()));
   }
 
   private static byte[] whole(MailStore mail, MessageRow row) {

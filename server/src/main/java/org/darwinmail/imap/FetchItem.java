@@ -1,6 +1,7 @@
 package org.darwinmail.imap;
 
 import java.util.List;
+import org.darwinmail.mime.MimePart;
 
 /**
  * One FETCH data item (RFC 3501 §6.4.5, RFC 3516 BINARY, RFC 7162 MODSEQ, RFC 8514 SAVEDATE, RFC 8474 OBJECTID,
@@ -48,6 +49,27 @@ public sealed interface FetchItem {
       List<String> fields, long[] partial) implements FetchItem {
     public boolean setsSeen() {
       return !peek;
+    }
+
+    /**
+     * This section's bytes in the message {@code root} (without a partial range), or null when the part does not
+     * exist; FETCH and CATENATE's URLs read sections through it.
+     */
+    byte[] of(MimePart root) {
+      MimePart p = root.part(path);
+      if (p == null) {
+        return null;
+      }
+      // HEADER / TEXT of a part name the encapsulated message of a message/rfc822 part (RFC 3501 §6.4.5)
+      MimePart msg = path.length == 0 ? root : p.message;
+      return switch (spec) {
+        case ALL -> path.length == 0 ? root.bytes(root.start, root.end) : p.bodyBytes();
+        case MIME -> p.headerBytes();
+        case HEADER -> msg == null ? new byte[0] : msg.headerBytes();
+        case TEXT -> msg == null ? new byte[0] : msg.bodyBytes();
+        case HEADER_FIELDS -> msg == null ? new byte[0] : msg.headerFields(fields, false);
+        case HEADER_FIELDS_NOT -> msg == null ? new byte[0] : msg.headerFields(fields, true);
+      };
     }
   }
 }

@@ -628,33 +628,12 @@ final class SelectedCommands {
       return;
     }
     out.raw(sec.label()).sp();
-    byte[] data = sectionData(root, sec);
+    byte[] data = sec.of(root);
     if (data == null) {
       out.raw("NIL");
       return;
     }
     partial(out, sec, data, false);
-  }
-
-  /**
-   * The bytes a (non-BINARY) section names, before any partial range, or null when the part does not exist; FETCH
-   * and CATENATE's URLs (RFC 4469 §5) read sections through this one place.
-   */
-  static byte[] sectionData(MimePart root, Section sec) {
-    MimePart p = root.part(sec.path());
-    if (p == null) {
-      return null;
-    }
-    // HEADER / TEXT of a part name the encapsulated message of a message/rfc822 part (RFC 3501 §6.4.5)
-    MimePart msg = sec.path().length == 0 ? root : p.message;
-    return switch (sec.spec()) {
-      case ALL -> sec.path().length == 0 ? root.bytes(root.start, root.end) : p.bodyBytes();
-      case MIME -> p.headerBytes();
-      case HEADER -> msg == null ? new byte[0] : msg.headerBytes();
-      case TEXT -> msg == null ? new byte[0] : msg.bodyBytes();
-      case HEADER_FIELDS -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), false);
-      case HEADER_FIELDS_NOT -> msg == null ? new byte[0] : msg.headerFields(sec.fields(), true);
-    };
   }
 
   /** The section's bytes (or its partial range) as a literal, or as a literal8 when {@code literal8}. */
