@@ -27,7 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
  * server process of its own on 127.0.0.2, .3 and .4: (a) mail sent to node 1 wakes an IDLE session on node 3;
  * (b) a burst split over the three nodes blocks the sender at the message one node would have blocked it at, every
  * node then refuses it, and an unblock by node 2's CLI lifts it on every node; (c) a password changed and an
- * account removed on node 1 are refused on node 3 at once; (d) outbound mail queued on all three nodes reaches a
+ * account removed on node 1 are refused on node 3 at once; (d) failed logins on node 1 lock the account out on
+ * node 3 within a second; (e) outbound mail queued on all three nodes reaches a
  * local sink while node 2 is SIGKILLed in the middle of its SMTP transactions: every recipient gets every message,
  * none twice (node 2's leases run out and the others deliver what it held). Each step prints how long it took.
  */
@@ -37,6 +38,8 @@ class ThreeNodesTest {
   /** The burst threshold of the test: the seventh message in the window blocks the sender. */
   private static final int BURST = 6;
   private static final int OUTBOUND = 24;
+  /** Failed logins from one address for one account before a lockout. */
+  private static final int LOCK_AFTER = 4;
 
   @TempDir
   Path dir;
@@ -47,6 +50,7 @@ class ThreeNodesTest {
       dns.mx("far.test", 10, "mx.far.test").a("mx.far.test", "127.0.0.1");
       String toml = "[dns]\nservers = [\"" + dns.address() + "\"]\ntimeout_seconds = 2\n"
           + "[delivery]\nport = " + sink.port() + "\nretry_seconds = [1]\ndkim = false\nper_destination = 4\n"
+          + "[guard]\nlogin_lock_after = " + LOCK_AFTER + "\nlogin_delay_millis = 10\n"
           + "[guard.send]\nburst_messages = " + BURST + "\nallowlist = [\"bulk@" + DOMAIN + "\"]\n";
       ClusterNode.Shared store = ClusterNode.Shared.create();
       ClusterNode n1 = ClusterNode.configure("node1", "127.0.0.2", dir, store, toml);
@@ -56,7 +60,7 @@ class ThreeNodesTest {
         long t0 = System.nanoTime();
         n1.start().awaitListening(240);
         ok(n1.cli("", "domain", "add", DOMAIN));
-        for (String u : List.of("alice", "burst", "carol", "bulk")) {
+        for (String u : List.of("alice", "burst", "carol", "dave", "bulk")) {
           ok(n1.cli(u + "-pw\n", "user", "add", u + "@" + DOMAIN, "--password-stdin"));
         }
         n2.start();
@@ -68,6 +72,7 @@ class ThreeNodesTest {
         idleOnNode3HearsMailSentToNode1(n1, n3);
         aBurstSplitOverThreeNodesBlocksTheSenderEverywhere(List.of(n1, n2, n3));
         directoryChangesOnNode1AreSeenOnNode3(n1, n3);
+        aLoginLockoutOnNode1HoldsOnNode3(n1, n3);
         outboundDeliverySurvivesNode2Killed(List.of(n1, n2, n3), sink);
       }
     }
@@ -159,7 +164,27 @@ class ThreeNodesTest {
   }
 
   /**
-   * (d) Outbound mail submitted on all three nodes while the sink holds every transaction at its end of data (no
+   * (d) Failed logins on node 1 lock the account out for this address there, and on node 3 within a second: even the
+   * right password is refused there ({@code NO [UNAVAILABLE]}). Node 3 is asked with a wrong password while it
+   * waits, since a successful login would clear the failures (on every node).
+   */
+  private static void aLoginLockoutOnNode1HoldsOnNode3(ClusterNode n1, ClusterNode n3) throws Exception {
+    String dave = "dave@" + DOMAIN;
+    for (int i = 0; i < LOCK_AFTER; i++) {
+      assertThat(imapLogin(n1, dave, "wrong")).startsWith("a NO [AUTHENTICATIONFAILED]");
+    }
+    long lockedAt = System.nanoTime();
+    assertThat(imapLogin(n1, dave, "dave-pw")).as("locked out on node 1").startsWith("a NO [UNAVAILABLE]");
+    long seen = await("node 3 refuses dave as locked out",
+        () -> imapLogin(n3, dave, "wrong").startsWith("a NO [UNAVAILABLE]"));
+    assertThat(imapLogin(n3, dave, "dave-pw")).as("the right password, on node 3").startsWith("a NO [UNAVAILABLE]");
+    System.out.printf("(d) %d failed logins on node 1: node 3 refused the account as locked out %d ms later%n",
+        LOCK_AFTER, ms(lockedAt));
+    assertThat(seen).as("within a second").isLessThan(1_000);
+  }
+
+  /**
+   * (e) Outbound mail submitted on all three nodes while the sink holds every transaction at its end of data (no
    * reply yet): once node 2 has transactions held there, it is SIGKILLed; the sink then answers. Node 2's messages
    * were never accepted, and its leases run out: nodes 1 and 3 deliver them. Every recipient gets every message
    * exactly once.
@@ -178,7 +203,7 @@ class ThreeNodesTest {
         60);
     int heldBy2 = (int) sink.heldHelos.stream().filter(h -> h.startsWith("node2")).count();
     nodes.get(1).kill();
-    System.out.printf("(d) node 2 SIGKILLed with %d transaction(s) held at the sink (%d held in all), %d ms after"
+    System.out.printf("(e) node 2 SIGKILLed with %d transaction(s) held at the sink (%d held in all), %d ms after"
         + " the queue filled%n", heldBy2, sink.held.size(), ms(t0));
     sink.holding = false;
     sink.dropHeld(); // the held transactions end without a reply: not accepted, to be tried again
@@ -189,7 +214,7 @@ class ThreeNodesTest {
     for (String p : pairs(sink)) {
       got.merge(p, 1, Integer::sum);
     }
-    System.out.printf("(d) %d messages to %d recipients delivered %d ms after node 2's SIGKILL (its leases: 2 min)%n",
+    System.out.printf("(e) %d messages to %d recipients delivered %d ms after node 2's SIGKILL (its leases: 2 min)%n",
         OUTBOUND, expected.size(), done);
     assertThat(got).as("every (message, recipient) once").isEqualTo(expected);
   }
