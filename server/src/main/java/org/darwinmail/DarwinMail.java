@@ -230,6 +230,9 @@ public final class DarwinMail implements AutoCloseable {
       mail.listen(cluster);
       directory.listen(cluster);
       sends.listen(cluster);
+      if (db.shared()) {
+        sends.countAcrossNodes(); // a burst spread over the nodes is counted as one (table sender_counts)
+      }
       logins.share(cluster);
       return new Services(config, db, blobs, events, mail, queue, directory, local, acceptance, delivery, logins,
           guard, cluster);

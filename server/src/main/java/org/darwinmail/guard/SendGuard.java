@@ -57,6 +57,8 @@ public final class SendGuard {
   private final Map<String, Counters> counters = new ConcurrentHashMap<>();
   private final Map<String, Block> blocks = new ConcurrentHashMap<>();
   private final HeldMailQueue queue;
+  /** The burst counts come from every node sharing the database ({@link #countAcrossNodes}); else this one's. */
+  private volatile boolean acrossNodes;
 
   /** @param queue the outbound queue's side of holding a blocked account's mail */
   public SendGuard(ServerConfig config, SenderRepository repository, Directory directory, Acceptance acceptance,
@@ -91,6 +93,16 @@ public final class SendGuard {
    */
   public void listen(org.darwinmail.store.ClusterEvents cluster) {
     cluster.subscribe(org.darwinmail.store.ClusterEvents.Topic.SENDER, this::reload);
+  }
+
+  /**
+   * Counts bursts over every node sharing the database (ARCHITECTURE.md, "Several nodes"; issue 20): each accepted
+   * message, and each attempt refused by a limit, is added to the account's shared counts (table sender_counts)
+   * and the burst is judged on their sum, so a burst spread over several nodes blocks the account as on one node.
+   * The minute, hour and day limits stay per node. Not called on one node (Derby): the counts stay in memory.
+   */
+  public void countAcrossNodes() {
+    acrossNodes = true;
   }
 
   /** Takes the stored block of {@code account} (null: of every account) as this guard's. */
@@ -242,12 +254,15 @@ public final class SendGuard {
       Counters c = counters(account);
       synchronized (c) {
         long now = clock.millis();
-        if (over(c.burstMessages.sum(now), 1, l.burstMessages())) {
+        if (over(c.burstMessages(now), 1, l.burstMessages())) {
           return block(c, l, now, "burst");
         }
         Verdict v = rate(c, l, now, 1, 0, 0);
         if (!v.ok()) {
           c.burstMessages.add(now, 1); // knocking on after 451 is part of a burst
+          if (shared(c, l, now, 1, 0)) {
+            return block(c, l, now, "burst");
+          }
           limited(v);
         }
         return v;
@@ -267,7 +282,7 @@ public final class SendGuard {
       synchronized (c) {
         long now = clock.millis();
         int n = recipients.size() + 1;
-        if (over(c.burstRecipients.sum(now), n, l.burstRecipients())) {
+        if (over(c.burstRecipients(now), n, l.burstRecipients())) {
           return block(c, l, now, "burst");
         }
         Verdict v = rate(c, l, now, 0, n, fresh + (isNew ? 1 : 0));
@@ -298,8 +313,8 @@ public final class SendGuard {
       synchronized (c) {
         long now = clock.millis();
         int n = recipients.size();
-        if (over(c.burstMessages.sum(now), 1, l.burstMessages())
-            || over(c.burstRecipients.sum(now), n, l.burstRecipients())) {
+        if (over(c.burstMessages(now), 1, l.burstMessages())
+            || over(c.burstRecipients(now), n, l.burstRecipients())) {
           return block(c, l, now, "burst");
         }
         for (String r : recipients) {
@@ -310,8 +325,14 @@ public final class SendGuard {
         Verdict v = rate(c, l, now, 1, n, newOnes.size());
         if (!v.ok()) {
           c.burstMessages.add(now, 1);
+          if (shared(c, l, now, 1, 0)) {
+            return block(c, l, now, "burst");
+          }
           limited(v);
           return v;
+        }
+        if (shared(c, l, now, 1, n)) {
+          return block(c, l, now, "burst"); // the other nodes' messages and this one make a burst
         }
         c.add(now, 1, n, newOnes.size());
         known.addAll(newOnes);
@@ -346,6 +367,31 @@ public final class SendGuard {
         : new Verdict(Outcome.LIMITED, "Sending limit reached (" + what + "), try again later");
   }
 
+  /**
+   * On several nodes ({@link #countAcrossNodes}): adds {@code msgs} and {@code rcpts} to the account's shared counts
+   * and keeps the sums every node made; true when they, this addition included, go over a burst threshold. On one
+   * node, or when the database cannot be reached (logged; this node's counts then decide), false.
+   */
+  private boolean shared(Counters c, SendLimits l, long now, int msgs, int rcpts) {
+    if (!acrossNodes) {
+      return false;
+    }
+    long bucket = c.burstMessages.bucketStart(now);
+    SenderRepository.Counts sum;
+    try {
+      sum = repository.count(c.account, bucket, msgs, rcpts, now - c.burstMessages.lengthMillis());
+    } catch (StoreException e) {
+      log.warn("cannot count {} on the shared database ({}): this node's counts decide", c.account, e.getMessage());
+      return false;
+    }
+    c.shared = sum;
+    c.sharedAt = now;
+    int burstMsgs = l.burstMessages();
+    int burstRcpts = l.burstRecipients();
+    return (burstMsgs > 0 && msgs > 0 && sum.messages() > burstMsgs)
+        || (burstRcpts > 0 && rcpts > 0 && sum.recipients() > burstRcpts);
+  }
+
   private void limited(Verdict v) {
     Metrics.counter("darwinmail.guard.send.limited").increment();
   }
@@ -357,8 +403,8 @@ public final class SendGuard {
 
   /** Records the block (durably, then in memory), tells the postmaster, and returns the BLOCKED verdict. */
   private Verdict block(Counters c, SendLimits l, long now, String why) {
-    int msgs = (int) c.burstMessages.sum(now);
-    int rcpts = (int) c.burstRecipients.sum(now);
+    int msgs = (int) c.burstMessages(now);
+    int rcpts = (int) c.burstRecipients(now);
     int window = l.burstWindowSeconds();
     Block b = new Block(c.account, Instant.ofEpochMilli(now), why + ": " + msgs + " messages, " + rcpts
         + " recipients in " + window + " s (thresholds " + l.burstMessages() + " messages, " + l.burstRecipients()
@@ -478,11 +524,29 @@ public final class SendGuard {
     final SlidingWindow burstMessages;
     final SlidingWindow burstRecipients;
     Set<String> known;
+    /** The sums of every node, as the last {@link #shared} count read them (null: none yet), and when. */
+    SenderRepository.Counts shared;
+    long sharedAt;
 
     Counters(String account, int burstWindowSeconds) {
       this.account = account;
       this.burstMessages = new SlidingWindow(burstWindowSeconds * 1000L);
       this.burstRecipients = new SlidingWindow(burstWindowSeconds * 1000L);
+    }
+
+    /** The burst's messages: this node's, or every node's as last read (while younger than one bucket). */
+    long burstMessages(long now) {
+      long mine = burstMessages.sum(now);
+      return recent(now) ? Math.max(mine, shared.messages()) : mine;
+    }
+
+    long burstRecipients(long now) {
+      long mine = burstRecipients.sum(now);
+      return recent(now) ? Math.max(mine, shared.recipients()) : mine;
+    }
+
+    private boolean recent(long now) {
+      return shared != null && now - sharedAt >= 0 && now - sharedAt < burstMessages.bucketMillis();
     }
 
     void add(long now, int msgs, int rcpts, int fresh) {

@@ -20,8 +20,17 @@ final class SlidingWindow {
     return length;
   }
 
+  long bucketMillis() {
+    return bucketMillis;
+  }
+
+  /** The start of the bucket {@code now} falls in (the shared counts use the same buckets). */
+  long bucketStart(long now) {
+    return now - now % bucketMillis;
+  }
+
   void add(long now, long n) {
-    long start = now - now % bucketMillis;
+    long start = bucketStart(now);
     int i = (int) ((start / bucketMillis) % BUCKETS);
     if (starts[i] != start) {
       starts[i] = start;

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * listener with null ("anything may have changed"), since what was committed meanwhile was announced to nobody. It
  * does the same after the first {@code LISTEN}: what changed between the components' start and then. Every
  * {@link #recheck} it calls the {@link Topic#MAILBOX} listeners with null (the mail store compares its watched
- * mailboxes' modseqs with the database) and checks that its connection still answers.
+ * mailboxes' modseqs with the database) and the {@link Topic#SENDER} listeners too (the send guard reads the blocks
+ * again), and checks that its connection still answers.
  */
 final class PostgresClusterEvents implements ClusterEvents {
   private static final Logger log = LoggerFactory.getLogger(PostgresClusterEvents.class);
@@ -148,6 +149,7 @@ final class PostgresClusterEvents implements ClusterEvents {
         }
         java.util.Set<Topic> again = java.util.EnumSet.copyOf(owed);
         again.add(Topic.MAILBOX);
+        again.add(Topic.SENDER); // blocks: a missed block or unblock is read from the table within this period
         owed.clear();
         for (Topic t : again) {
           call(t, null);

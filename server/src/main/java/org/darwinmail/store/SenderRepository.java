@@ -6,8 +6,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * What the outbound abuse guard keeps (tables sender_blocks and sender_recipients, migration V003): the blocks in
- * force and the recipients each account already wrote to. {@link SqlSenderRepository} is the
+ * What the outbound abuse guard keeps (tables sender_blocks and sender_recipients, migration V003; sender_counts,
+ * V011): the blocks in force, the recipients each account already wrote to, and, on a database shared by several
+ * nodes, each account's burst counts from every node. {@link SqlSenderRepository} is the
  * implementation (Derby and PostgreSQL).
  */
 public interface SenderRepository {
@@ -20,7 +21,18 @@ public interface SenderRepository {
   /** Stores a block; durable when it returns. */
   void addBlock(Block b);
 
-  /** Removes the block of {@code account}; returns whether there was one. */
+  /** An account's burst figures summed over every node: messages and recipients. */
+  record Counts(long messages, long recipients) {}
+
+  /**
+   * Adds {@code messages} and {@code recipients} to {@code account}'s count in the bucket starting at {@code bucket}
+   * (epoch milliseconds), deletes its buckets starting at or before {@code since}, and returns the sums of its
+   * buckets after {@code since}, this addition included, as committed by every node. Concurrent calls for one
+   * account and bucket take turns on its row, so each sees the others' additions.
+   */
+  Counts count(String account, long bucket, int messages, int recipients, long since);
+
+  /** Removes the block of {@code account} and forgets its burst counts; returns whether there was a block. */
   boolean removeBlock(String account);
 
   /** The recipients {@code account} already wrote to. */

@@ -12,7 +12,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The abuse guard's tables (sender_blocks, sender_recipients) on either engine. A recipient already known, because
+ * The abuse guard's tables (sender_blocks, sender_recipients, sender_counts) on either engine. A recipient already known, because
  * another session or node recorded it first, is skipped ({@link SqlDialect#skippingDuplicates}).
  */
 public final class SqlSenderRepository implements SenderRepository {
@@ -65,11 +65,77 @@ public final class SqlSenderRepository implements SenderRepository {
         ps.setString(1, account);
         n = ps.executeUpdate();
       }
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_counts WHERE account = ?")) {
+        ps.setString(1, account); // the burst that caused the block is forgiven on every node
+        ps.executeUpdate();
+      }
       if (n > 0) {
         ClusterEvents.send(db, c, ClusterEvents.Topic.SENDER, account);
       }
       return n;
     }) > 0;
+  }
+
+  @Override
+  public Counts count(String account, long bucket, int messages, int recipients, long since) {
+    boolean pg = db.dialect() == SqlDialect.POSTGRESQL;
+    return db.tx(c -> {
+      // The bucket's row first: its lock orders concurrent counts of the account, so the sum below sees theirs.
+      if (pg) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_counts VALUES (?, ?, ?, ?)"
+            + " ON CONFLICT (account, bucket) DO UPDATE SET messages = sender_counts.messages + EXCLUDED.messages,"
+            + " recipients = sender_counts.recipients + EXCLUDED.recipients")) {
+          bind(ps, account, bucket, messages, recipients);
+          ps.executeUpdate();
+        }
+      } else if (add(c, account, bucket, messages, recipients) == 0) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO sender_counts VALUES (?, ?, ?, ?)")) {
+          bind(ps, account, bucket, messages, recipients);
+          ps.executeUpdate();
+        } catch (SQLException e) {
+          if (!SqlDialect.duplicate(e)) {
+            throw e;
+          }
+          add(c, account, bucket, messages, recipients); // another session inserted the row first (Derby goes on)
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement(
+          "DELETE FROM sender_counts WHERE account = ? AND bucket <= ?")) {
+        ps.setString(1, account);
+        ps.setLong(2, since);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps = c.prepareStatement("SELECT SUM(messages), SUM(recipients) FROM sender_counts"
+          + " WHERE account = ? AND bucket > ?")) {
+        ps.setString(1, account);
+        ps.setLong(2, since);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return new Counts(rs.getLong(1), rs.getLong(2));
+        }
+      }
+    });
+  }
+
+  /** Derby's half of the upsert: adds to an existing row; how many rows it changed. */
+  private static int add(java.sql.Connection c, String account, long bucket, int messages, int recipients)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE sender_counts SET messages = messages + ?,"
+        + " recipients = recipients + ? WHERE account = ? AND bucket = ?")) {
+      ps.setInt(1, messages);
+      ps.setInt(2, recipients);
+      ps.setString(3, account);
+      ps.setLong(4, bucket);
+      return ps.executeUpdate();
+    }
+  }
+
+  private static void bind(PreparedStatement ps, String account, long bucket, int messages, int recipients)
+      throws SQLException {
+    ps.setString(1, account);
+    ps.setLong(2, bucket);
+    ps.setInt(3, messages);
+    ps.setInt(4, recipients);
   }
 
   @Override

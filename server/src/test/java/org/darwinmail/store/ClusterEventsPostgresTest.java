@@ -68,6 +68,7 @@ class ClusterEventsPostgresTest {
       SendGuard g = new SendGuard(c, new SqlSenderRepository(db), directory, blobs, new LocalDelivery(mail), null,
           Clock.systemUTC());
       g.listen(cluster);
+      g.countAcrossNodes(); // as DarwinMail.Services does on a shared database
       return g;
     }
 
@@ -84,6 +85,12 @@ class ClusterEventsPostgresTest {
     password = pg.password();
     String url = pg.newDatabase();
     return new Node[] {new Node(url, "a", recheck), new Node(url, "b", recheck)};
+  }
+
+  private Node[] threeNodes(PostgresCluster pg, Duration recheck) {
+    password = pg.password();
+    String url = pg.newDatabase();
+    return new Node[] {new Node(url, "a", recheck), new Node(url, "b", recheck), new Node(url, "c", recheck)};
   }
 
   @AfterEach
@@ -277,6 +284,73 @@ class ClusterEventsPostgresTest {
 
     ga.unblock(acct, SendGuard.HeldMail.KEEP);
     await("b's guard lets the account send again", () -> gb.begin(acct).verdict().ok());
+  }
+
+  /** One message to a new recipient through {@code g}; the verdict that decided it (MAIL, RCPT or the accept). */
+  private static SendGuard.Outcome send(SendGuard g, String acct, int i) {
+    SendGuard.Tx tx = g.begin(acct);
+    if (!tx.verdict().ok()) {
+      return tx.verdict().outcome();
+    }
+    SendGuard.Verdict v = tx.rcpt("r" + i + "@elsewhere.test");
+    return v.ok() ? tx.accept().outcome() : v.outcome();
+  }
+
+  /**
+   * A burst split over three nodes, one message on each in turn, blocks the sender at the same message as the same
+   * burst sent through one node: the counts of every node are summed in the database (table sender_counts). Without
+   * the shared counts each node counted its third of the burst and the seventh message went through.
+   */
+  @Test
+  void aBurstSplitOverThreeNodesBlocksTheSenderAsOneNodeWould() {
+    Node[] n = threeNodes(PostgresCluster.shared(), NEVER);
+    String toml = "[guard.send]\nburst_messages = 6\n";
+    SendGuard[] g = {n[0].sendGuard(toml), n[1].sendGuard(toml), n[2].sendGuard(toml)};
+    List<SendGuard.Outcome> alone = new ArrayList<>();
+    List<SendGuard.Outcome> spread = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      alone.add(send(g[0], "alone@example.test", i));
+      spread.add(send(g[i % 3], "spread@example.test", i));
+    }
+    assertThat(alone).as("one node").containsExactly(SendGuard.Outcome.OK, SendGuard.Outcome.OK,
+        SendGuard.Outcome.OK, SendGuard.Outcome.OK, SendGuard.Outcome.OK, SendGuard.Outcome.OK,
+        SendGuard.Outcome.BLOCKED, SendGuard.Outcome.BLOCKED);
+    assertThat(spread).as("three nodes in turn").isEqualTo(alone);
+    for (SendGuard each : g) {
+      await("every node refuses the blocked sender",
+          () -> each.begin("spread@example.test").verdict().outcome() == SendGuard.Outcome.BLOCKED);
+    }
+
+    // Lifted on node b: every node lets the account send again, its burst forgiven everywhere (its counts gone).
+    g[1].unblock("spread@example.test", SendGuard.HeldMail.KEEP);
+    for (SendGuard each : g) {
+      await("every node lets the account send again", () -> each.begin("spread@example.test").verdict().ok());
+    }
+    for (int i = 0; i < 6; i++) {
+      assertThat(send(g[i % 3], "spread@example.test", 100 + i)).as("after the unblock, message " + i)
+          .isEqualTo(SendGuard.Outcome.OK);
+    }
+  }
+
+  /** A block stored without a notification (the channel was down) is read by the periodic re-read of the blocks. */
+  @Test
+  void aBlockNobodyAnnouncedIsFoundByThePeriodicReread() {
+    Node[] n = twoNodes(PostgresCluster.shared(), Duration.ofMillis(300));
+    SendGuard gb = n[1].sendGuard("");
+    assertThat(gb.begin("quiet@example.test").verdict().ok()).isTrue();
+    n[0].db.tx(c -> {
+      try (var ps = c.prepareStatement("INSERT INTO sender_blocks VALUES (?, ?, ?, ?, ?, ?)")) {
+        ps.setString(1, "quiet@example.test");
+        ps.setTimestamp(2, java.sql.Timestamp.from(java.time.Instant.now().minusSeconds(120)));
+        ps.setString(3, "stored by hand");
+        ps.setInt(4, 1);
+        ps.setInt(5, 1);
+        ps.setInt(6, 600);
+        return ps.executeUpdate();
+      }
+    });
+    await("b's guard reads the block at its next re-read",
+        () -> gb.begin("quiet@example.test").verdict().outcome() == SendGuard.Outcome.BLOCKED);
   }
 
   @Test

@@ -70,6 +70,57 @@ abstract class SenderRepositoryContract {
     assertThat(s.knownRecipients("alice@example.test")).containsExactly(longest.substring(0, 320));
   }
 
+  /**
+   * Burst counts: every node's additions to one account are summed over the window's buckets, a bucket's row added
+   * to rather than repeated, buckets at or before the window's start deleted, and an unblock forgets them.
+   */
+  @Test
+  void burstCountsAreSummedOverEveryNodeWithinTheWindow() {
+    SenderRepository other = repository(engine.node());
+    String a = "counted@example.test";
+    assertThat(s.count(a, 10_000, 1, 3, 0)).isEqualTo(new SenderRepository.Counts(1, 3));
+    assertThat(other.count(a, 10_000, 1, 2, 0)).isEqualTo(new SenderRepository.Counts(2, 5));
+    assertThat(s.count(a, 20_000, 1, 1, 0)).isEqualTo(new SenderRepository.Counts(3, 6));
+    assertThat(s.count("else@example.test", 20_000, 1, 1, 0)).isEqualTo(new SenderRepository.Counts(1, 1));
+    // the window moved past the first bucket: its counts are gone
+    assertThat(other.count(a, 30_000, 1, 0, 10_000)).isEqualTo(new SenderRepository.Counts(2, 1));
+    assertThat(other.count(a, 30_000, 0, 0, 0)).as("the old bucket was deleted, not only left out")
+        .isEqualTo(new SenderRepository.Counts(2, 1));
+    s.removeBlock(a);
+    assertThat(other.count(a, 30_000, 0, 0, 0)).as("forgotten by an unblock").isEqualTo(
+        new SenderRepository.Counts(0, 0));
+  }
+
+  /** Two nodes counting one account in one bucket at once: every addition kept, and the last sum sees them all. */
+  @Test
+  void twoNodesCountingOneAccountTogetherLoseNothing() throws Exception {
+    SenderRepository other = repository(engine.node());
+    ExecutorService ex = Executors.newFixedThreadPool(2);
+    List<Long> seen = java.util.Collections.synchronizedList(new ArrayList<>());
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<?>> fs = new ArrayList<>();
+      for (SenderRepository node : List.of(s, other)) {
+        fs.add(ex.submit(() -> {
+          go.await();
+          for (int i = 0; i < 40; i++) {
+            seen.add(node.count("busy@example.test", 5_000, 1, 2, 0).messages());
+          }
+          return null;
+        }));
+      }
+      go.countDown();
+      for (Future<?> f : fs) {
+        f.get();
+      }
+    } finally {
+      ex.shutdownNow();
+    }
+    assertThat(s.count("busy@example.test", 5_000, 0, 0, 0)).isEqualTo(new SenderRepository.Counts(80, 160));
+    assertThat(seen).as("each count saw its own addition and every one committed before it").doesNotHaveDuplicates()
+        .hasSize(80);
+  }
+
   /** Two nodes recording the same first-time recipients of one account at once: no error, each recorded once. */
   @Test
   void twoNodesRecordingTheSameRecipientsTogetherBothSucceed() throws Exception {

@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  * the running node over its control socket, as an operator's would.
  */
 public final class ClusterNode implements AutoCloseable {
-  private static final List<String> LISTENERS = List.of("smtp", "imap", "pop3");
+  private static final List<String> LISTENERS = List.of("smtp", "submission", "imap", "pop3");
 
   private final String name;
   private final String address;
@@ -56,6 +56,15 @@ public final class ClusterNode implements AutoCloseable {
    * with free ports on that address; does not start it.
    */
   public static ClusterNode configure(String name, String address, Path parent, Shared store) throws IOException {
+    return configure(name, address, parent, store, "");
+  }
+
+  /**
+   * As {@link #configure(String, String, Path, Shared)}, with {@code moreToml} appended to the file (tables of its
+   * own: {@code [dns]}, {@code [delivery]}, {@code [guard.send]}...).
+   */
+  public static ClusterNode configure(String name, String address, Path parent, Shared store, String moreToml)
+      throws IOException {
     Path dir = Files.createDirectories(parent.resolve(name));
     Map<String, Integer> ports = new LinkedHashMap<>();
     for (String l : LISTENERS) {
@@ -77,7 +86,8 @@ public final class ClusterNode implements AutoCloseable {
         .append("endpoint = \"").append(store.endpoint()).append("\"\n")
         .append("bucket = \"").append(store.bucket()).append("\"\n")
         .append("credentials_file = \"").append(store.credentialsFile()).append("\"\n")
-        .append("path_style = true\n");
+        .append("path_style = true\n")
+        .append(moreToml);
     Path config = dir.resolve("darwinmail.toml");
     Files.writeString(config, toml.toString(), StandardCharsets.UTF_8);
     return new ClusterNode(name, address, dir, config, ports);

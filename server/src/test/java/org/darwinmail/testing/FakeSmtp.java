@@ -51,6 +51,8 @@ public final class FakeSmtp implements AutoCloseable {
   public volatile boolean holding;
   /** The connections held now. */
   public final List<Socket> held = new CopyOnWriteArrayList<>();
+  /** The EHLO name of each connection when it was held (which client, of several, is waiting for its reply). */
+  public final List<String> heldHelos = new CopyOnWriteArrayList<>();
 
   public record Accepted(String subject, List<String> recipients, java.time.Instant at) {}
 
@@ -124,10 +126,12 @@ public final class FakeSmtp implements AutoCloseable {
       int accepted = 0;
       boolean anyRcpt = false;
       List<String> rcpts = new java.util.ArrayList<>();
+      String helo = "";
       String line;
       while ((line = in.readLine()) != null) {
         String u = line.toUpperCase();
         if (u.startsWith("EHLO")) {
+          helo = line.length() > 5 ? line.substring(5).trim() : "";
           say(out, "250-fake.test\r\n250-8BITMIME\r\n" + (smtputf8 ? "250-SMTPUTF8\r\n" : "")
               + (brokenTls ? "250-STARTTLS\r\n" : "") + "250 SIZE 1000000");
         } else if (u.equals("STARTTLS") && brokenTls) {
@@ -168,6 +172,7 @@ public final class FakeSmtp implements AutoCloseable {
           }
           if (holding) {
             held.add(s);
+            heldHelos.add(helo);
             while (in.readLine() != null) {
               // nothing comes before our reply; this ends when dropHeld closes the socket
             }
@@ -220,6 +225,7 @@ public final class FakeSmtp implements AutoCloseable {
       s.close();
     }
     held.clear();
+    heldHelos.clear();
   }
 
   @Override

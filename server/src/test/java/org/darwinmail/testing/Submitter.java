@@ -24,9 +24,14 @@ public final class Submitter implements AutoCloseable {
 
   /** Connects from {@code from} and reads the greeting (null when the server closed at once). */
   public Submitter(String from, int port) throws IOException {
+    this(from, "127.0.0.1", port);
+  }
+
+  /** Connects from {@code from} to {@code host} (a cluster node's loopback address) and reads the greeting. */
+  public Submitter(String from, String host, int port) throws IOException {
     socket = new Socket();
     socket.bind(new InetSocketAddress(InetAddress.getByName(from), 0));
-    socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
+    socket.connect(new InetSocketAddress(host, port), 5_000);
     socket.setSoTimeout(15_000);
     in = socket.getInputStream();
     out = socket.getOutputStream();
@@ -35,7 +40,16 @@ public final class Submitter implements AutoCloseable {
 
   /** Submission from 127.0.0.1, logged in. */
   public Submitter(int port, String user, String password) throws IOException {
-    this("127.0.0.1", port);
+    this("127.0.0.1", "127.0.0.1", port, user, password);
+  }
+
+  /** Submission from 127.0.0.1 to {@code host} (a cluster node's address), logged in. */
+  public Submitter(String host, int port, String user, String password) throws IOException {
+    this("127.0.0.1", host, port, user, password);
+  }
+
+  private Submitter(String from, String host, int port, String user, String password) throws IOException {
+    this(from, host, port);
     expect(greeting, "220");
     startTls();
     expect(auth(user, password), "235");
