@@ -43,15 +43,28 @@ final class MailboxCommands {
     return MailboxNames.toWire(name, st.utf8);
   }
 
-  /** RFC 3501 §6.3.3, RFC 6154 §3 (USE); missing superior names are created too. */
+  /**
+   * RFC 3501 §6.3.3, RFC 6154 §3 (USE); missing superior names are created too. RFC 6154 §3: a mailbox that cannot
+   * get the use asked for MUST NOT be created (tagged NO), with USEATTR when the use is the reason: one this server
+   * does not know, more than one for a mailbox (a mailbox here has at most one), or a use another of the account's
+   * mailboxes has already (one mailbox per use, so that a client and delivery agree on which is "the" Sent).
+   */
   void create(Create x) {
     String name = org.darwinmail.store.MailStore.canonicalName(x.mailbox());
     MailboxNames.validName(name);
     String use = null;
-    if (x.specialUse() != null) {
-      String u = x.specialUse().startsWith("\\") ? x.specialUse().substring(1) : "";
+    if (x.uses().size() > 1) {
+      throw ImapException.no("USEATTR", "A mailbox has at most one special use here");
+    }
+    if (x.uses().size() == 1) {
+      String asked = x.uses().get(0);
+      String u = asked.substring(1);
       use = USES.stream().filter(k -> k.equalsIgnoreCase(u)).findFirst()
-          .orElseThrow(() -> ImapException.no("USEATTR", "Unsupported special use " + x.specialUse()));
+          .orElseThrow(() -> ImapException.no("USEATTR", "Unsupported special use " + asked));
+      String wanted = use;
+      if (ctx.mail().mailboxes(st.account.id()).stream().anyMatch(m -> wanted.equalsIgnoreCase(m.specialUse()))) {
+        throw ImapException.no("USEATTR", "Another mailbox has the special use \\" + use);
+      }
     }
     if (ctx.mail().mailbox(st.account.id(), name).isPresent()) {
       throw ImapException.no("ALREADYEXISTS", "Mailbox exists");
@@ -231,7 +244,10 @@ final class MailboxCommands {
     writer.ok(x.tag(), verb + " completed");
   }
 
-  /** RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9051 DELETED, RFC 8474 MAILBOXID. */
+  /**
+   * RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9051 DELETED, RFC 9208 DELETED-STORAGE, RFC 8474
+   * MAILBOXID.
+   */
   void status(Status x) {
     Mailbox m = existing(x.mailbox());
     statusLine(m, x.items());
@@ -257,6 +273,9 @@ final class MailboxCommands {
         case "UIDVALIDITY" -> m.uidValidity();
         case "UNSEEN" -> rows.stream().filter(r -> !r.has(Flags.SEEN)).count();
         case "DELETED" -> rows.stream().filter(r -> r.has(Flags.DELETED)).count();
+        // RFC 9208 §5.1: a server with QUOTA=RES-STORAGE MUST support DELETED-STORAGE; its value (§4.1.4) is the
+        // sum of the RFC822.SIZEs of the \Deleted messages, exact here (what quotas count: used_bytes)
+        case "DELETED-STORAGE" -> rows.stream().filter(r -> r.has(Flags.DELETED)).mapToLong(MessageRow::size).sum();
         case "HIGHESTMODSEQ" -> m.highestModseq();
         case "SIZE" -> rows.stream().mapToLong(MessageRow::size).sum();
         default -> throw ImapException.bad("Unknown STATUS item");
@@ -327,7 +346,45 @@ final class MailboxCommands {
     return ctx.mail().appendAll(rows);
   }
 
-  /** RFC 9208 §4.2: the one quota root "" holds the account's storage. */
+  /**
+   * RFC 9208 §4.1.3 (QUOTASET): sets the user's own STORAGE limit on the one root "", up to the administrator's
+   * (store.Directory.setUserQuota); an empty list removes it (RFC 9208 §4.1.3: "Any previous resource limits for the
+   * named quota root are discarded"). The untagged QUOTA then shows the limit in force. Refused with the §4.1.3 NO
+   * text: another root, a resource other than STORAGE (§5: only QUOTA=RES-STORAGE is announced), a limit of 0 or
+   * above the administrator's.
+   */
+  void setQuota(SetQuota x) {
+    if (!x.root().isEmpty()) {
+      throw ImapException.no("NONEXISTENT", "SETQUOTA error: can't set that data (no such quota root)");
+    }
+    for (String r : x.limits().keySet()) {
+      if (!r.equals("STORAGE")) {
+        throw ImapException.no(null, "SETQUOTA error: can't set that data (unsupported resource " + r + ")");
+      }
+    }
+    Long kib = x.limits().get("STORAGE");
+    long bytes = 0;
+    if (kib != null) {
+      // RFC 9208 §5.1: STORAGE is counted in units of 1024 octets; 0 here means "no limit", so it is not a limit
+      if (kib == 0 || kib > Long.MAX_VALUE / 1024) {
+        throw ImapException.no(null, "SETQUOTA error: can't set that data (STORAGE must be 1 to "
+            + Long.MAX_VALUE / 1024 + ")");
+      }
+      bytes = kib * 1024;
+    }
+    if (!ctx.directory().setUserQuota(st.account.id(), bytes)) {
+      long admin = ctx.adminQuota(st.account);
+      throw ImapException.no("NOPERM", "SETQUOTA error: can't set that data (above the administrator's limit, STORAGE "
+          + admin / 1024 + ")");
+    }
+    long limit = ctx.quotaLimit(st.account);
+    if (limit > 0) {
+      writer.send(quotaLine(limit));
+    }
+    writer.ok(x.tag(), "SETQUOTA completed");
+  }
+
+  /** RFC 9208 §4.1.1: the one quota root "" holds the account's storage. */
   void getQuota(GetQuota x) {
     long limit = ctx.quotaLimit(st.account);
     if (!x.root().isEmpty() || limit <= 0) {
@@ -337,7 +394,7 @@ final class MailboxCommands {
     writer.ok(x.tag(), "GETQUOTA completed");
   }
 
-  /** RFC 9208 §4.3. */
+  /** RFC 9208 §4.1.2. */
   void getQuotaRoot(GetQuotaRoot x) {
     Mailbox m = existing(x.mailbox());
     long limit = ctx.quotaLimit(st.account);
