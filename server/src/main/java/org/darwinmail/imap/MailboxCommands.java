@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import org.darwinmail.imap.ImapCommand.*;
@@ -217,6 +218,18 @@ final class MailboxCommands {
       if (specialOnly && (m == null || m.specialUse() == null)) {
         continue;
       }
+      // RFC 5819 §2: a STATUS for each selectable mailbox listed, after its LIST; none for one that is not (here a
+      // \NonExistent name). A mailbox deleted since the names were read gets no STATUS and is listed as not
+      // selectable ("the server may have to buffer the LIST reply"): its STATUS is read before its LIST is sent.
+      byte[] status = null;
+      if (m != null && !x.statusItems().isEmpty()) {
+        Optional<Mailbox> now = ctx.mail().mailbox(m.id());
+        if (now.isPresent()) {
+          status = statusLine(now.get(), x.statusItems());
+        } else {
+          m = null;
+        }
+      }
       List<String> attrs = new ArrayList<>();
       if (m == null) {
         attrs.add(extended ? "\\NonExistent" : "\\Noselect");
@@ -237,8 +250,8 @@ final class MailboxCommands {
         line.raw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
       }
       writer.send(line.bytes());
-      if (m != null && !x.statusItems().isEmpty()) {
-        statusLine(m, x.statusItems());
+      if (status != null) {
+        writer.send(status);
       }
     }
     writer.ok(x.tag(), verb + " completed");
@@ -250,12 +263,12 @@ final class MailboxCommands {
    */
   void status(Status x) {
     Mailbox m = existing(x.mailbox());
-    statusLine(m, x.items());
+    writer.send(statusLine(ctx.mail().mailbox(m.id()).orElse(m), x.items()));
     writer.ok(x.tag(), "STATUS completed");
   }
 
-  private void statusLine(Mailbox mb, List<String> items) {
-    Mailbox m = ctx.mail().mailbox(mb.id()).orElse(mb);
+  /** The untagged STATUS of {@code m} (as read now) with {@code items} in the order asked. */
+  private byte[] statusLine(Mailbox m, List<String> items) {
     List<MessageRow> rows = ctx.mail().messages(m.id());
     List<String> out = new ArrayList<>();
     for (String i : items) {
@@ -282,8 +295,8 @@ final class MailboxCommands {
       };
       out.add(i + " " + v);
     }
-    writer.send(new Resp(st.utf8).raw("* STATUS ").string(wire(m.name())).raw(" (" + String.join(" ", out) + ")")
-        .bytes());
+    return new Resp(st.utf8).raw("* STATUS ").string(wire(m.name())).raw(" (" + String.join(" ", out) + ")")
+        .bytes();
   }
 
   /**
