@@ -351,7 +351,7 @@ public final class ImapParser {
   }
 
   // RFC 9051 §9 / RFC 3501 §9: "(" status-att *(SP status-att) ")", at least one item, also in LIST's RETURN
-  // (STATUS ...) (RFC 5819 §4); DELETED-STORAGE from RFC 9208 §7, SIZE from RFC 8438 §6
+  // (STATUS ...) (RFC 5819 §4); DELETED-STORAGE from RFC 9208 §7, SIZE from RFC 8438 (its formal syntax)
   private List<String> statusItems() {
     List<String> items = new ArrayList<>();
     r.expect('(');

@@ -301,7 +301,7 @@ final class MailboxCommands {
 
   /**
    * RFC 3501 §6.3.11 with UIDPLUS APPENDUID (RFC 4315 §3: a UID set for several messages), MULTIAPPEND (RFC 3502:
-   * all or none), QUOTA (RFC 9208 §4.1.2 OVERQUOTA), APPENDLIMIT.
+   * all or none), QUOTA (RFC 9208 §4.3.1 OVERQUOTA), APPENDLIMIT.
    */
   void append(Append x) {
     try {
