@@ -126,8 +126,12 @@ public final class LocalDelivery {
         .map(Mailbox::id).findFirst();
   }
 
-  /** True when delivering {@code incoming} more bytes would take the account over its quota (0 = none). */
+  /**
+   * True when delivering {@code incoming} more bytes would take the account over the limit in force (the
+   * administrator's or the user's own, {@link Account#limitBytes}; 0 = none).
+   */
   public boolean overQuota(Account a, long incoming) {
-    return a.quotaBytes() > 0 && store.usage(a.id()) + Math.max(incoming, 1) > a.quotaBytes();
+    long limit = a.limitBytes();
+    return limit > 0 && store.usage(a.id()) + Math.max(incoming, 1) > limit;
   }
 }

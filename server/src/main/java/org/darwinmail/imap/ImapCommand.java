@@ -40,7 +40,8 @@ public sealed interface ImapCommand {
   record Select(String tag, String mailbox, boolean readOnly, boolean condstore, Qresync qresync)
       implements ImapCommand {}
 
-  record Create(String tag, String mailbox, String specialUse) implements ImapCommand {}
+  /** CREATE (RFC 3501 §6.3.3) with RFC 6154 §3 USE (...): the special uses asked for, as written (\Sent). */
+  record Create(String tag, String mailbox, List<String> uses) implements ImapCommand {}
 
   record Delete(String tag, String mailbox) implements ImapCommand {}
 
@@ -124,12 +125,14 @@ public sealed interface ImapCommand {
     }
   }
 
-  /** RFC 9208 §4.2 / §4.3; SETQUOTA is refused (quotas are set by the administrator). */
+  /** RFC 9208 §4.1.1. */
   record GetQuota(String tag, String root) implements ImapCommand {}
 
+  /** RFC 9208 §4.1.2. */
   record GetQuotaRoot(String tag, String mailbox) implements ImapCommand {}
 
-  record SetQuota(String tag) implements ImapCommand {}
+  /** RFC 9208 §4.1.3: the resource limits by upper-case name, in the order given (none: remove the limits). */
+  record SetQuota(String tag, String root, Map<String, Long> limits) implements ImapCommand {}
 
   /** RFC 4978. */
   record Compress(String tag, String mechanism) implements ImapCommand {}

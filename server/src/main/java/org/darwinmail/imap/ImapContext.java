@@ -9,8 +9,13 @@ import org.darwinmail.store.MailStore;
 
 /** What every IMAP session shares: configuration, the mail core, TLS and the login guard. */
 public record ImapContext(ServerConfig config, Directory directory, MailStore mail, Tls tls, Logins<Account> logins) {
-  /** The account's quota in bytes as the administrator set it now (0: none). */
+  /** The account's limit in bytes in force now: the administrator's or the user's own, the smaller (0: none). */
   long quotaLimit(Account account) {
+    return directory.account(account.id()).map(Account::limitBytes).orElse(0L);
+  }
+
+  /** The administrator's quota in bytes now (0: none): the ceiling of SETQUOTA (RFC 9208 §4.1.3). */
+  long adminQuota(Account account) {
     return directory.account(account.id()).map(Account::quotaBytes).orElse(0L);
   }
 }

@@ -123,12 +123,7 @@ public final class ImapParser {
         yield new GetQuota(tag, r.astring());
       }
       case "GETQUOTAROOT" -> new GetQuotaRoot(tag, mailboxArg());
-      case "SETQUOTA" -> {
-        while (!r.atEnd()) {
-          r.next();
-        }
-        yield new SetQuota(tag);
-      }
+      case "SETQUOTA" -> setQuota();
       case "COMPRESS" -> {
         r.sp();
         yield new Compress(tag, r.upperAtom());
@@ -394,10 +389,11 @@ public final class ImapParser {
     return new Select(tag, mbox, readOnly, condstore, q);
   }
 
-  // RFC 6154 §5.3: create-param =/ "USE" SP "(" [use-attr *(SP use-attr)] ")"
+  // RFC 6154 §6: create-param =/ "USE" SP "(" [use-attr *(SP use-attr)] ")"; use-attr = "\\All" / ... /
+  // use-attr-ext ("\\" atom). Which uses a mailbox may have is the handler's business (USEATTR).
   private ImapCommand create() {
     String mbox = mailboxArg();
-    String use = null;
+    List<String> uses = new ArrayList<>();
     if (r.tryChar(' ')) {
       r.expect('(');
       if (!r.tryWord("USE")) {
@@ -405,20 +401,58 @@ public final class ImapParser {
       }
       r.sp();
       r.expect('(');
-      while (!r.tryChar(')')) {
-        r.tryChar(' ');
-        String a = r.atom();
-        if (use != null) {
-          throw ImapException.no("USEATTR", "Only one special use per mailbox");
-        }
-        use = a;
+      if (!r.tryChar(')')) {
+        do {
+          uses.add(useAttr());
+          if (uses.size() > 20) {
+            throw ImapException.bad("Too many special uses");
+          }
+        } while (r.tryChar(' '));
+        r.expect(')');
       }
       r.expect(')');
     }
     if (mbox.endsWith("/")) {
       mbox = mbox.substring(0, mbox.length() - 1);
     }
-    return new Create(tag, mbox, use);
+    return new Create(tag, mbox, List.copyOf(uses));
+  }
+
+  private String useAttr() {
+    if (r.peek() != '\\') {
+      throw ImapException.bad("A special use starts with \\");
+    }
+    String a = r.atom();
+    if (a.length() < 2) {
+      throw ImapException.bad("Empty special use");
+    }
+    return a;
+  }
+
+  // RFC 9208 §7: setquota = "SETQUOTA" SP quota-root-name SP setquota-list;
+  // setquota-list = "(" [setquota-resource *(SP setquota-resource)] ")"; setquota-resource = resource-name SP
+  // resource-limit; resource-limit = number64; resource-name = atom (the registered names and extensions)
+  private ImapCommand setQuota() {
+    r.sp();
+    String root = r.astring();
+    r.sp();
+    r.expect('(');
+    Map<String, Long> limits = new LinkedHashMap<>();
+    if (!r.tryChar(')')) {
+      do {
+        String name = r.upperAtom();
+        r.sp();
+        long limit = r.number();
+        if (limits.put(name, limit) != null) {
+          throw ImapException.bad("Resource " + name + " given twice");
+        }
+        if (limits.size() > 20) {
+          throw ImapException.bad("Too many resources");
+        }
+      } while (r.tryChar(' '));
+      r.expect(')');
+    }
+    return new SetQuota(tag, root, limits);
   }
 
   // RFC 5258 §6: list = "LIST" [SP list-select-opts] SP mailbox SP mbox-or-pat [SP list-return-opts]
@@ -465,14 +499,18 @@ public final class ImapParser {
     return new ListMailboxes(tag, ref, patterns, lsub, selection, returns, status);
   }
 
+  // RFC 9051 §9 / RFC 3501 §9: "(" status-att *(SP status-att) ")", at least one item, also in LIST's RETURN
+  // (STATUS ...) (RFC 5819 §4); DELETED-STORAGE from RFC 9208 §7, SIZE from RFC 8438 (its formal syntax)
   private List<String> statusItems() {
     List<String> items = new ArrayList<>();
     r.expect('(');
-    while (!r.tryChar(')')) {
-      r.tryChar(' ');
+    if (r.peek() == ')') {
+      throw ImapException.bad("STATUS needs at least one item");
+    }
+    do {
       String i = r.upperAtom();
       if (!Set.of("MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED",
-          "MAILBOXID")
+          "DELETED-STORAGE", "MAILBOXID")
           .contains(i)) {
         throw ImapException.bad("Unknown STATUS item " + i);
       }
@@ -480,7 +518,8 @@ public final class ImapParser {
       if (items.size() > 20) {
         throw ImapException.bad("Too many STATUS items");
       }
-    }
+    } while (r.tryChar(' '));
+    r.expect(')');
     return items;
   }
 

@@ -389,7 +389,7 @@ public final class ImapSession extends Session {
       case Notify x -> notifications.set(x);
       case GetQuota x -> boxes.getQuota(x);
       case GetQuotaRoot x -> boxes.getQuotaRoot(x);
-      case SetQuota x -> reply(x.tag(), "NO [NOPERM] Quotas are set by the administrator");
+      case SetQuota x -> boxes.setQuota(x);
       case Compress x -> compress(x);
       case Close x -> sel.close(x);
       case Unselect x -> {

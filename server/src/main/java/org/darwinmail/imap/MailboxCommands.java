@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import org.darwinmail.imap.ImapCommand.*;
@@ -43,15 +44,28 @@ final class MailboxCommands {
     return MailboxNames.toWire(name, st.utf8);
   }
 
-  /** RFC 3501 §6.3.3, RFC 6154 §3 (USE); missing superior names are created too. */
+  /**
+   * RFC 3501 §6.3.3, RFC 6154 §3 (USE); missing superior names are created too. RFC 6154 §3: a mailbox that cannot
+   * get the use asked for MUST NOT be created (tagged NO), with USEATTR when the use is the reason: one this server
+   * does not know, more than one for a mailbox (a mailbox here has at most one), or a use another of the account's
+   * mailboxes has already (one mailbox per use, so that a client and delivery agree on which is "the" Sent).
+   */
   void create(Create x) {
     String name = org.darwinmail.store.MailStore.canonicalName(x.mailbox());
     MailboxNames.validName(name);
     String use = null;
-    if (x.specialUse() != null) {
-      String u = x.specialUse().startsWith("\\") ? x.specialUse().substring(1) : "";
+    if (x.uses().size() > 1) {
+      throw ImapException.no("USEATTR", "A mailbox has at most one special use here");
+    }
+    if (x.uses().size() == 1) {
+      String asked = x.uses().get(0);
+      String u = asked.substring(1);
       use = USES.stream().filter(k -> k.equalsIgnoreCase(u)).findFirst()
-          .orElseThrow(() -> ImapException.no("USEATTR", "Unsupported special use " + x.specialUse()));
+          .orElseThrow(() -> ImapException.no("USEATTR", "Unsupported special use " + asked));
+      String wanted = use;
+      if (ctx.mail().mailboxes(st.account.id()).stream().anyMatch(m -> wanted.equalsIgnoreCase(m.specialUse()))) {
+        throw ImapException.no("USEATTR", "Another mailbox has the special use \\" + use);
+      }
     }
     if (ctx.mail().mailbox(st.account.id(), name).isPresent()) {
       throw ImapException.no("ALREADYEXISTS", "Mailbox exists");
@@ -204,6 +218,18 @@ final class MailboxCommands {
       if (specialOnly && (m == null || m.specialUse() == null)) {
         continue;
       }
+      // RFC 5819 §2: a STATUS for each selectable mailbox listed, after its LIST; none for one that is not (here a
+      // \NonExistent name). A mailbox deleted since the names were read gets no STATUS and is listed as not
+      // selectable ("the server may have to buffer the LIST reply"): its STATUS is read before its LIST is sent.
+      byte[] status = null;
+      if (m != null && !x.statusItems().isEmpty()) {
+        Optional<Mailbox> now = ctx.mail().mailbox(m.id());
+        if (now.isPresent()) {
+          status = statusLine(now.get(), x.statusItems());
+        } else {
+          m = null;
+        }
+      }
       List<String> attrs = new ArrayList<>();
       if (m == null) {
         attrs.add(extended ? "\\NonExistent" : "\\Noselect");
@@ -224,22 +250,25 @@ final class MailboxCommands {
         line.raw(" (\"CHILDINFO\" (\"SUBSCRIBED\"))");
       }
       writer.send(line.bytes());
-      if (m != null && !x.statusItems().isEmpty()) {
-        statusLine(m, x.statusItems());
+      if (status != null) {
+        writer.send(status);
       }
     }
     writer.ok(x.tag(), verb + " completed");
   }
 
-  /** RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9051 DELETED, RFC 8474 MAILBOXID. */
+  /**
+   * RFC 3501 §6.3.10, RFC 7162 HIGHESTMODSEQ, RFC 8438 SIZE, RFC 9051 DELETED, RFC 9208 DELETED-STORAGE, RFC 8474
+   * MAILBOXID.
+   */
   void status(Status x) {
     Mailbox m = existing(x.mailbox());
-    statusLine(m, x.items());
+    writer.send(statusLine(ctx.mail().mailbox(m.id()).orElse(m), x.items()));
     writer.ok(x.tag(), "STATUS completed");
   }
 
-  private void statusLine(Mailbox mb, List<String> items) {
-    Mailbox m = ctx.mail().mailbox(mb.id()).orElse(mb);
+  /** The untagged STATUS of {@code m} (as read now) with {@code items} in the order asked. */
+  private byte[] statusLine(Mailbox m, List<String> items) {
     List<MessageRow> rows = ctx.mail().messages(m.id());
     List<String> out = new ArrayList<>();
     for (String i : items) {
@@ -257,19 +286,22 @@ final class MailboxCommands {
         case "UIDVALIDITY" -> m.uidValidity();
         case "UNSEEN" -> rows.stream().filter(r -> !r.has(Flags.SEEN)).count();
         case "DELETED" -> rows.stream().filter(r -> r.has(Flags.DELETED)).count();
+        // RFC 9208 §5.1: a server with QUOTA=RES-STORAGE MUST support DELETED-STORAGE; its value (§4.1.4) is the
+        // sum of the RFC822.SIZEs of the \Deleted messages, exact here (what quotas count: used_bytes)
+        case "DELETED-STORAGE" -> rows.stream().filter(r -> r.has(Flags.DELETED)).mapToLong(MessageRow::size).sum();
         case "HIGHESTMODSEQ" -> m.highestModseq();
         case "SIZE" -> rows.stream().mapToLong(MessageRow::size).sum();
         default -> throw ImapException.bad("Unknown STATUS item");
       };
       out.add(i + " " + v);
     }
-    writer.send(new Resp(st.utf8).raw("* STATUS ").string(wire(m.name())).raw(" (" + String.join(" ", out) + ")")
-        .bytes());
+    return new Resp(st.utf8).raw("* STATUS ").string(wire(m.name())).raw(" (" + String.join(" ", out) + ")")
+        .bytes();
   }
 
   /**
    * RFC 3501 §6.3.11 with UIDPLUS APPENDUID (RFC 4315 §3: a UID set for several messages), MULTIAPPEND (RFC 3502:
-   * all or none), QUOTA (RFC 9208 §4.1.2 OVERQUOTA), APPENDLIMIT.
+   * all or none), QUOTA (RFC 9208 §4.3.1 OVERQUOTA), APPENDLIMIT.
    */
   void append(Append x) {
     try {
@@ -344,7 +376,45 @@ final class MailboxCommands {
     return ctx.mail().appendAll(rows);
   }
 
-  /** RFC 9208 §4.2: the one quota root "" holds the account's storage. */
+  /**
+   * RFC 9208 §4.1.3 (QUOTASET): sets the user's own STORAGE limit on the one root "", up to the administrator's
+   * (store.Directory.setUserQuota); an empty list removes it (RFC 9208 §4.1.3: "Any previous resource limits for the
+   * named quota root are discarded"). The untagged QUOTA then shows the limit in force. Refused with the §4.1.3 NO
+   * text: another root, a resource other than STORAGE (§5: only QUOTA=RES-STORAGE is announced), a limit of 0 or
+   * above the administrator's.
+   */
+  void setQuota(SetQuota x) {
+    if (!x.root().isEmpty()) {
+      throw ImapException.no("NONEXISTENT", "SETQUOTA error: can't set that data (no such quota root)");
+    }
+    for (String r : x.limits().keySet()) {
+      if (!r.equals("STORAGE")) {
+        throw ImapException.no(null, "SETQUOTA error: can't set that data (unsupported resource " + r + ")");
+      }
+    }
+    Long kib = x.limits().get("STORAGE");
+    long bytes = 0;
+    if (kib != null) {
+      // RFC 9208 §5.1: STORAGE is counted in units of 1024 octets; 0 here means "no limit", so it is not a limit
+      if (kib == 0 || kib > Long.MAX_VALUE / 1024) {
+        throw ImapException.no(null, "SETQUOTA error: can't set that data (STORAGE must be 1 to "
+            + Long.MAX_VALUE / 1024 + ")");
+      }
+      bytes = kib * 1024;
+    }
+    if (!ctx.directory().setUserQuota(st.account.id(), bytes)) {
+      long admin = ctx.adminQuota(st.account);
+      throw ImapException.no("NOPERM", "SETQUOTA error: can't set that data (above the administrator's limit, STORAGE "
+          + admin / 1024 + ")");
+    }
+    long limit = ctx.quotaLimit(st.account);
+    if (limit > 0) {
+      writer.send(quotaLine(limit));
+    }
+    writer.ok(x.tag(), "SETQUOTA completed");
+  }
+
+  /** RFC 9208 §4.1.1: the one quota root "" holds the account's storage. */
   void getQuota(GetQuota x) {
     long limit = ctx.quotaLimit(st.account);
     if (!x.root().isEmpty() || limit <= 0) {
@@ -354,7 +424,7 @@ final class MailboxCommands {
     writer.ok(x.tag(), "GETQUOTA completed");
   }
 
-  /** RFC 9208 §4.3. */
+  /** RFC 9208 §4.1.2. */
   void getQuotaRoot(GetQuotaRoot x) {
     Mailbox m = existing(x.mailbox());
     long limit = ctx.quotaLimit(st.account);

@@ -176,6 +176,7 @@ enum Verb {
     CONDSTORE("CONDSTORE", Verb.SELECT, Offer.ALWAYS), // RFC 7162 §3.1
     QRESYNC("QRESYNC", Verb.SELECT, Offer.ALWAYS), // RFC 7162 §3.2
     QUOTA("QUOTA", Verb.GETQUOTA, Offer.ALWAYS), // RFC 9208
+    QUOTASET("QUOTASET", Verb.SETQUOTA, Offer.ALWAYS), // RFC 9208 §4.1.3: the user's own limit (MailboxCommands)
     QUOTA_STORAGE("QUOTA=RES-STORAGE", Verb.GETQUOTA, Offer.ALWAYS),
     APPENDLIMIT("APPENDLIMIT=", Verb.APPEND, Offer.ALWAYS), // RFC 7889: the limit follows
     STATUS_SIZE("STATUS=SIZE", Verb.STATUS, Offer.ALWAYS), // RFC 8438

@@ -138,7 +138,7 @@ public final class SmtpSession extends Session {
     }
     return ctx.directory().cachedResolution(r.to().address())
         .filter(res -> !res.accounts().isEmpty() && res.remote().isEmpty()
-            && res.accounts().stream().allMatch(a -> a.quotaBytes() == 0))
+            && res.accounts().stream().allMatch(a -> a.limitBytes() == 0))
         .isPresent();
   }
 

@@ -134,6 +134,22 @@ public final class Directory {
     changed();
   }
 
+  /**
+   * The user's own limit (IMAP SETQUOTA, RFC 9208 §4.1.3): 0 (none) or up to the administrator's quota when one is
+   * set; the administrator's quota itself stays as {@link #setQuota} put it. False when refused (above that quota,
+   * or no such account).
+   */
+  public boolean setUserQuota(long accountId, long bytes) {
+    if (bytes < 0) {
+      throw new RefusedException("a quota is 0 (none) or a positive number of bytes");
+    }
+    if (!repo.setUserQuota(accountId, bytes)) {
+      return false;
+    }
+    changed();
+    return true;
+  }
+
   /** The account when {@code password} is right; empty otherwise (same cost whether or not it exists). */
   public Optional<Account> authenticate(String address, char[] password) {
     Optional<Account> acc = account(address);

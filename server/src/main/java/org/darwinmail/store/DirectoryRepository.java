@@ -54,6 +54,12 @@ public interface DirectoryRepository {
   boolean setQuota(String address, long bytes);
 
   /**
+   * Sets the account's own limit (0: none), in one statement that keeps it at or below the administrator's quota
+   * when that is set. False when there is no such account or {@code bytes} is above that quota.
+   */
+  boolean setUserQuota(long accountId, long bytes);
+
+  /**
    * Adds targets to an alias (those it has already are skipped). Refused when the source's domain does not exist
    * ("@domain" for a catch-all) or an account has the source's address.
    */

@@ -38,7 +38,8 @@ final class Migrations {
       "V008__imap_recent_subscriptions.sql",
       "V009__savedate.sql",
       "V010__queue_leases.sql",
-      "V011__sender_counts.sql");
+      "V011__sender_counts.sql",
+      "V012__user_quota.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 

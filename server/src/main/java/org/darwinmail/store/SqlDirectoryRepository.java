@@ -20,7 +20,7 @@ import java.util.Optional;
  * name found to exist.
  */
 public final class SqlDirectoryRepository implements DirectoryRepository {
-  private static final String ACCOUNT_COLUMNS = "id, address, password_hash, quota_bytes";
+  private static final String ACCOUNT_COLUMNS = "id, address, password_hash, quota_bytes, user_quota_bytes";
   private final SqlRunner db;
 
   public SqlDirectoryRepository(SqlRunner db) {
@@ -126,7 +126,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
       ps.setObject(1, arg);
       try (ResultSet rs = ps.executeQuery()) {
         return rs.next()
-            ? Optional.of(new Account(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4)))
+            ? Optional.of(new Account(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)))
             : Optional.empty();
       }
     }
@@ -139,7 +139,7 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
           "SELECT " + ACCOUNT_COLUMNS + " FROM accounts ORDER BY address")) {
         while (rs.next()) {
-          out.add(new Account(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4)));
+          out.add(new Account(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getLong(4), rs.getLong(5)));
         }
       }
       return out;
@@ -174,6 +174,24 @@ public final class SqlDirectoryRepository implements DirectoryRepository {
   @Override
   public boolean setQuota(String a, long bytes) {
     return update("UPDATE accounts SET quota_bytes = ? WHERE address = ?", bytes, a);
+  }
+
+  @Override
+  public boolean setUserQuota(long accountId, long bytes) {
+    // one statement: an administrator's change between a read and this write cannot let the user's limit pass it
+    return db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE accounts SET user_quota_bytes = ? WHERE id = ?"
+          + " AND (quota_bytes = 0 OR quota_bytes >= ?)")) {
+        ps.setLong(1, bytes);
+        ps.setLong(2, accountId);
+        ps.setLong(3, bytes);
+        if (ps.executeUpdate() == 0) {
+          return false;
+        }
+      }
+      changed(c);
+      return true;
+    });
   }
 
   private boolean update(String sql, Object v, String a) {

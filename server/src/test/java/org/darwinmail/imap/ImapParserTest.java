@@ -79,10 +79,13 @@ class ImapParserTest {
         row("a SELECT INBOX (CONDSTORE)", new Select("a", "INBOX", false, true, null)),
         row("A02 SELECT INBOX (QRESYNC (67890007 20050715194045000 41,43:211,214:541))", new Select("A02", "INBOX",
             false, true, new Qresync(67890007, 20050715194045000L, set(41, 41, 43, 211, 214, 541)))),
-        row("A003 CREATE owatagusiam/", new Create("A003", "owatagusiam", null)), // RFC 3501 §6.3.3
+        row("A003 CREATE owatagusiam/", new Create("A003", "owatagusiam", List.of())), // RFC 3501 §6.3.3
         row("t1 CREATE \"Important Messages\" (USE (\\Important))", new Create("t1", "Important Messages",
-            "\\Important")),
-        row("t CREATE \"Entw&APw-rfe\"", new Create("t", "Entw\u00fcrfe", null)),
+            List.of("\\Important"))),
+        // RFC 6154 §6: several use-attrs, or none, are grammar; which a mailbox may have is the handler's (USEATTR)
+        row("t1 CREATE x (USE (\\Sent \\Drafts))", new Create("t1", "x", List.of("\\Sent", "\\Drafts"))),
+        row("t1 CREATE x (USE ())", new Create("t1", "x", List.of())),
+        row("t CREATE \"Entw&APw-rfe\"", new Create("t", "Entw\u00fcrfe", List.of())),
         row("A683 DELETE blurdybloop", new Delete("A683", "blurdybloop")),
         row("A683 RENAME blurdybloop sarasoop", new Rename("A683", "blurdybloop", "sarasoop")),
         row("A002 SUBSCRIBE #news.comp.mail.mime", new Subscribe("A002", "#news.comp.mail.mime", true)),
@@ -105,7 +108,13 @@ class ImapParserTest {
         row("a002 IDLE", new Idle("a002")),
         row("G0001 GETQUOTA \"\"", new GetQuota("G0001", "")),
         row("A003 GETQUOTAROOT INBOX", new GetQuotaRoot("A003", "INBOX")),
-        row("S0000 SETQUOTA \"\" (STORAGE 512)", new SetQuota("S0000")),
+        // RFC 9208 §4.1.3 example, §7 (setquota-list may be empty; number64 limits)
+        row("S0000 SETQUOTA \"\" (STORAGE 512)", new SetQuota("S0000", "", limits("STORAGE", 512L))),
+        row("S1 SETQUOTA \"\" (storage 9223372036854775807 MESSAGE 5)", new SetQuota("S1", "",
+            limits("STORAGE", Long.MAX_VALUE, "MESSAGE", 5L))),
+        row("S2 SETQUOTA \"\" ()", new SetQuota("S2", "", limits())),
+        row("A042 STATUS x (DELETED DELETED-STORAGE SIZE)", new Status("A042", "x",
+            List.of("DELETED", "DELETED-STORAGE", "SIZE"))),
         row("a COMPRESS DEFLATE", new Compress("a", "DEFLATE")),
         // RFC 3501 §6.4, RFC 3691, RFC 4315 §2.1
         row("FXXZ CHECK", new Check("FXXZ")),
@@ -201,6 +210,15 @@ class ImapParserTest {
         .isEqualTo(expected);
   }
 
+  /** SETQUOTA's resource limits in the order written. */
+  private static Map<String, Long> limits(Object... nameThenLimit) {
+    Map<String, Long> m = new LinkedHashMap<>();
+    for (int i = 0; i < nameThenLimit.length; i += 2) {
+      m.put((String) nameThenLimit[i], (Long) nameThenLimit[i + 1]);
+    }
+    return m;
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"", "a", "a FETCH", "a FETCH 1", "a FETCH 0 UID", "a FETCH 1:* BODY[1.2.HEADER.FOO]",
       "a STORE 1 FLAGS (\\Bogus)", "a SEARCH (((", "a SEARCH OR ALL", "a LOGIN \"unterminated",
@@ -215,7 +233,14 @@ class ImapParserTest {
       "a THREAD REFS UTF-8 ALL", "a THREAD REFERENCES UTF-8", "a UID THREAD ORDEREDSUBJECT",
       "a APPEND x CATENATE", "a APPEND x CATENATE ()", "a APPEND x CATENATE (URL \"\")",
       "a APPEND x CATENATE (TEXT \"x\")", "a APPEND x CATENATE (URL /a", "a APPEND x CATENATE URL /a",
-      "a APPEND x CATENATE (URL /a  URL /b)", "a APPEND x CATENATE (FOO /a)"})
+      "a APPEND x CATENATE (URL /a  URL /b)", "a APPEND x CATENATE (FOO /a)",
+      // RFC 9208 §7 setquota; RFC 9051 §9 / RFC 5819 §4 status-att list of one or more; RFC 6154 §6 use-attr
+      "a SETQUOTA", "a SETQUOTA \"\"", "a SETQUOTA \"\" STORAGE 5", "a SETQUOTA \"\" (STORAGE)",
+      "a SETQUOTA \"\" (STORAGE -1)", "a SETQUOTA \"\" (STORAGE 5 STORAGE 6)",
+      "a SETQUOTA \"\" (STORAGE 99999999999999999999)", "a SETQUOTA \"\" (STORAGE 5", "a SETQUOTA \"\" (STORAGE 5 )",
+      "a STATUS INBOX ()", "a STATUS INBOX (MESSAGES  UNSEEN)", "a STATUS INBOX ( MESSAGES)",
+      "a LIST \"\" * RETURN (STATUS ())", "a CREATE x (USE (Sent))", "a CREATE x (USE (\\Sent)",
+      "a CREATE x (USE (\\Sent  \\Drafts))", "a CREATE x (USE (\\))"})
   void malformedCommandsAreBadNeverACrash(String line) {
     assertThatThrownBy(() -> parse(line)).isInstanceOf(ImapException.class)
         .satisfies(e -> assertThat(((ImapException) e).kind()).isEqualTo(ImapException.Kind.BAD));

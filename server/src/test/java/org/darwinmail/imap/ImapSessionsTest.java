@@ -28,6 +28,7 @@ class ImapSessionsTest {
     server = SharedServer.get();
     server.addUser("ann@sessions.test", "ann-pw");
     server.addUser("quota@sessions.test", "quota-pw");
+    server.addUser("ownlimit@sessions.test", "ownlimit-pw");
   }
 
 
@@ -329,6 +330,34 @@ class ImapSessionsTest {
       assertThat(a.cmd("GETQUOTA \"\"")).contains("* QUOTA \"\" (STORAGE 1 2)");
       assertThat(a.cmd("STATUS INBOX (MESSAGES)")).contains("* STATUS \"INBOX\" (MESSAGES 1)");
     }
+  }
+
+  /**
+   * RFC 9208 §4.1.3 (QUOTASET): the limit a user sets for themselves with SETQUOTA holds for delivery too (SMTP RCPT
+   * with a SIZE above it: 452 4.2.2), and the administrator's quota stays as it was set.
+   */
+  @Test
+  void theUsersOwnLimitHoldsForDeliveryAndLeavesTheAdministratorsQuota() throws Exception {
+    server.services().directory().setQuota("ownlimit@sessions.test", 1_048_576);
+    try (ImapClient a = new ImapClient(server.port("imap")).login("ownlimit@sessions.test", "ownlimit-pw")) {
+      assertThat(a.cmd("SETQUOTA \"\" (STORAGE 2)")).containsExactly("* QUOTA \"\" (STORAGE 0 2)",
+          "t2 OK SETQUOTA completed");
+    }
+    try (org.darwinmail.testing.LineClient s = new org.darwinmail.testing.LineClient("127.0.0.1",
+        server.port("smtp"))) {
+      assertThat(s.read()).startsWith("220 ");
+      s.send("EHLO client.example.net");
+      String line;
+      do {
+        line = s.read();
+      } while (line.startsWith("250-"));
+      s.send("MAIL FROM:<someone@example.net> SIZE=5000");
+      assertThat(s.read()).startsWith("250 ");
+      s.send("RCPT TO:<ownlimit@sessions.test>");
+      assertThat(s.read()).startsWith("452 4.2.2");
+    }
+    assertThat(server.services().directory().account("ownlimit@sessions.test").orElseThrow().quotaBytes())
+        .isEqualTo(1_048_576);
   }
 
   @Test

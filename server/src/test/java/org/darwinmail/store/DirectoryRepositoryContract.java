@@ -111,6 +111,34 @@ abstract class DirectoryRepositoryContract {
     assertThat(d.firstAccount()).contains("bob@a.test");
   }
 
+  /**
+   * IMAP SETQUOTA (RFC 9208 §4.1.3, V012): the user's own limit is kept apart from the administrator's, may be set
+   * up to it (any value when the administrator set none) and never above; the limit in force is the smaller.
+   */
+  @Test
+  void theUsersOwnLimitStaysAtOrBelowTheAdministratorsAndLeavesItAsItIs() {
+    d.addDomain("a.test");
+    Account bob = d.addAccount("bob@a.test", "h", FOLDERS);
+    assertThat(d.setUserQuota(bob.id(), 5_000_000)).isTrue(); // no administrator's limit: anything
+    assertThat(d.account(bob.id()).orElseThrow().limitBytes()).isEqualTo(5_000_000);
+    assertThat(d.setQuota("bob@a.test", 1_000_000)).isTrue(); // the administrator lowers theirs below it
+    Account now = d.account(bob.id()).orElseThrow();
+    assertThat(now.quotaBytes()).isEqualTo(1_000_000);
+    assertThat(now.userQuotaBytes()).isEqualTo(5_000_000);
+    assertThat(now.limitBytes()).isEqualTo(1_000_000);
+    assertThat(d.setUserQuota(bob.id(), 1_000_001)).isFalse(); // above the administrator's: refused, unchanged
+    assertThat(d.account(bob.id()).orElseThrow().userQuotaBytes()).isEqualTo(5_000_000);
+    assertThat(d.setUserQuota(bob.id(), 1_000_000)).isTrue(); // up to it
+    assertThat(d.setUserQuota(bob.id(), 2048)).isTrue();
+    now = d.account(bob.id()).orElseThrow();
+    assertThat(now).isEqualTo(new Account(bob.id(), "bob@a.test", "h", 1_000_000, 2048));
+    assertThat(now.limitBytes()).isEqualTo(2048);
+    assertThat(d.accounts()).containsExactly(now);
+    assertThat(d.setUserQuota(bob.id(), 0)).isTrue(); // none of their own: the administrator's is in force
+    assertThat(d.account(bob.id()).orElseThrow().limitBytes()).isEqualTo(1_000_000);
+    assertThat(d.setUserQuota(bob.id() + 1000, 1)).isFalse(); // no such account
+  }
+
   @Test
   void passwordQuotaAndRemovalSayWhetherTheAccountExisted() {
     d.addDomain("a.test");
