@@ -45,11 +45,17 @@ final class StoreCommand {
     Path targetFile;
     @Option(names = "--verify-only", description = "Compare the two stores without copying anything.")
     boolean verifyOnly;
+    @Option(names = "--batch", paramLabel = "ROWS", defaultValue = "1000", description = "Rows copied per"
+        + " transaction on the target (default: ${DEFAULT-VALUE}).")
+    int batch;
 
     @Override
     public Integer call() {
       Main main = parent.main;
       PrintWriter out = spec.commandLine().getOut();
+      if (batch < 1 || batch > 100_000) {
+        throw new CliException("--batch " + batch + ": give 1 to 100000 rows");
+      }
       ServerConfig source = main.loadConfig();
       Path sourceDir = source.dataDir().toAbsolutePath().normalize();
       if (main.cli.server() != null) {
@@ -104,7 +110,7 @@ final class StoreCommand {
         StoreMigration m = new StoreMigration(from, into, line -> {
           out.println("copied " + line);
           out.flush();
-        });
+        }).batch(batch);
         if (!verifyOnly) {
           out.println("migrating " + from.id() + " into " + into.id());
           StoreMigration.Copied c = m.migrate();

@@ -179,6 +179,12 @@ public final class StoreMigration {
     this.progress = progress;
   }
 
+  /** Rows per batch: each batch is one transaction on the target. */
+  public StoreMigration batch(int rows) {
+    this.batch = rows;
+    return this;
+  }
+
   // ---- the copy --------------------------------------------------------------------------------------------------
 
   /** Copies what is not yet copied (the record says what is), then sets the identity counters and marks it done. */

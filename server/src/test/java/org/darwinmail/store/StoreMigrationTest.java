@@ -232,6 +232,49 @@ class StoreMigrationTest {
   }
 
   @Test
+  @Tag("slow") // the command in a JVM of its own, SIGKILLed: `make test` (test-slow)
+  void aMigrationKilledInTheMiddleIsCompletedByTheSameCommand() throws Exception {
+    Setup s = setup(derbyStore(400));
+    List<String> command = List.of(ProcessHandle.current().info().command().orElseThrow(), "-cp",
+        System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config", s.source().toString(), "store",
+        "migrate", "--to", "postgresql", "--target", s.target().toString(), "--batch", "5");
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(tmp.resolve("run1.txt").toFile())
+        .start();
+    long copied = 0;
+    long deadline = System.nanoTime() + 120_000_000_000L;
+    while (copied == 0 && p.isAlive() && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+      copied = progress(s.url(), "messages");
+    }
+    p.destroyForcibly(); // SIGKILL
+    p.waitFor();
+    assertThat(copied).as(Files.readString(tmp.resolve("run1.txt"))).isPositive();
+    long before = count(s.url(), "messages");
+    assertThat(before).isLessThan(413);
+
+    String[] r = cli(s.source(), "store", "migrate", "--to", "postgresql", "--target", s.target().toString(),
+        "--batch", "5");
+    assertThat(r[0]).as(r[1] + r[2]).isEqualTo("0");
+    assertThat(r[1]).contains("messages: 412 rows (" + (412 - before) + " in this run)")
+        .contains("bodies (412 already there)").contains("verified: 14 tables and 412 bodies");
+    assertThat(count(s.url(), "messages")).isEqualTo(412);
+    System.out.println("killed after " + before + " message rows; the second run: " + line(r[1], "copied "));
+  }
+
+  /** The rows of {@code table} the migration record says are copied (0 before its first batch). */
+  private static long progress(String url, String table) {
+    try (Connection c = connect(url); java.sql.PreparedStatement ps = c.prepareStatement("SELECT copied FROM "
+        + StoreMigration.RECORD + " WHERE tbl = ?")) {
+      ps.setString(1, table);
+      try (var r = ps.executeQuery()) {
+        return r.next() ? r.getLong(1) : 0;
+      }
+    } catch (Exception e) {
+      return 0; // no record table yet
+    }
+  }
+
+  @Test
   void aDamagedTargetFailsVerificationNamingTheTable() throws Exception {
     Setup s = setup(derbyStore(0));
     assertThat(cli(s.source(), "store", "migrate", "--to", "postgresql", "--target", s.target().toString())[0])
@@ -281,7 +324,8 @@ class StoreMigrationTest {
     long t2 = System.nanoTime();
     assertThat(v[0]).as(v[1] + v[2]).isEqualTo("0");
     System.out.printf("store migrate, 10,000 messages: migration and verification %.1f s (%s), --verify-only %.1f s"
-        + " (%s)%n", (t1 - t0) / 1e9, line(r[1], "copied "), (t2 - t1) / 1e9, line(v[1], "verified"));
+        + " (%s)%n", (t1 - t0) / 1e9, line(r[1], "copied ") + "; " + line(r[1], "verified"), (t2 - t1) / 1e9,
+        line(v[1], "verified"));
   }
 
   /** The first line that differs, rather than two whole mailboxes. */
@@ -293,7 +337,8 @@ class StoreMigrationTest {
   }
 
   private static String line(String out, String prefix) {
-    return out.lines().filter(l -> l.startsWith(prefix) && l.contains(" s")).reduce((a, b) -> a + "; " + b).orElse("");
+    return out.lines().filter(l -> l.startsWith(prefix) && l.matches(".* in [0-9.]+ s\\)?$"))
+        .reduce((a, b) -> a + "; " + b).orElse("");
   }
 
   /** Every account's mailboxes as IMAP shows them: UIDVALIDITY, and each message's UID, flags and bytes. */
