@@ -105,8 +105,8 @@ final class StoreCommand {
         }
         default -> throw new CliException("--to " + to + ": give postgresql or derby");
       }
-      try (StoreMigration.Side from = StoreMigration.open(source, targetDir);
-          StoreMigration.Side into = StoreMigration.open(target, targetDir)) {
+      try (StoreMigration.Side from = side(source, targetDir);
+          StoreMigration.Side into = side(target, targetDir)) {
         StoreMigration m = new StoreMigration(from, into, line -> {
           out.println("copied " + line);
           out.flush();
@@ -137,6 +137,24 @@ final class StoreCommand {
       out.print(configLines(target, !targetDir.equals(sourceDir)));
       out.flush();
       return 0;
+    }
+
+    /** The store {@code c} names, opened as a side of the migration ({@link StoreMigration#open}). */
+    static StoreMigration.Side side(ServerConfig c, Path stagingDir) {
+      StoreConfig st = c.store();
+      BlobsConfig b = c.blobs();
+      org.darwinmail.s3.S3Client.Settings s3 = null;
+      if (b.s3()) {
+        try {
+          s3 = new org.darwinmail.s3.S3Client.Settings(java.net.URI.create(b.endpoint()), b.bucket(), b.region(),
+              b.pathStyle(), org.darwinmail.s3.Credentials.read(Path.of(b.credentialsFile())),
+              java.time.Duration.ofSeconds(30));
+        } catch (IOException e) {
+          throw new CliException("blobs.credentials_file: " + org.darwinmail.errors.Errors.describe(e));
+        }
+      }
+      return StoreMigration.open(c.dataDir(), st.postgresql() ? st.url() : null, st.user(),
+          st.postgresql() ? Path.of(st.passwordFile()) : null, s3, b.cacheBytes(), stagingDir);
     }
 
     /** A target Derby data directory is new: absent, empty, or the one an interrupted run of this command began. */

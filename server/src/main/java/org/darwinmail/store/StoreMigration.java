@@ -31,6 +31,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import org.darwinmail.s3.S3Client;
 
 /**
  * Moves a store from one engine to the other ({@code darwinmail store migrate}, issue 20; ARCHITECTURE.md, "Moving a
@@ -89,27 +90,26 @@ public final class StoreMigration {
   }
 
   /**
-   * Opens the store {@code config} names, as a side of a migration: Derby under its data directory (migrated by
-   * {@link Database#open}) or PostgreSQL (by {@link PostgresDatabase#open(String, String, String, int)}: no node
-   * manifest, four connections), and its [blobs] backend. {@code stagingDir}: the data directory whose
-   * {@code blobs/tmp} stages bodies on their way in (the same file system as a files backend's).
+   * Opens one side of a migration: Derby under {@code dataDir} (migrated by {@link Database#open}) when {@code url}
+   * is null, else PostgreSQL (by {@link PostgresDatabase#open(String, String, String, int)}: no node manifest, four
+   * connections); its bodies in {@code dataDir/blobs} when {@code s3} is null, else in that bucket.
+   * {@code stagingDir}: the data directory whose {@code blobs/tmp} stages bodies on their way in (the same file
+   * system as a files backend's). The caller ({@code cli.StoreCommand}) reads these from the configuration.
    */
-  public static Side open(org.darwinmail.config.ServerConfig config, Path stagingDir) {
-    var st = config.store();
-    Path dataDir = config.dataDir().toAbsolutePath().normalize();
-    SqlRunner db = st.postgresql()
-        ? PostgresDatabase.open(st.url(), st.user(), PostgresDatabase.readPassword(Path.of(st.passwordFile())), 4)
-        : Database.open(dataDir);
-    String location = location(config.blobs());
+  public static Side open(Path dataDir, String url, String user, Path passwordFile, S3Client.Settings s3,
+      long cacheBytes, Path stagingDir) {
+    Path dir = dataDir.toAbsolutePath().normalize();
+    SqlRunner db = url != null ? PostgresDatabase.open(url, user, PostgresDatabase.readPassword(passwordFile), 4)
+        : Database.open(dir);
+    String location = s3 == null ? "files" : "s3 " + s3.endpoint() + " " + s3.bucket();
     BlobBackend blobs;
     try {
-      blobs = backend(config.blobs(), DataDir.of(dataDir).blobs());
+      blobs = s3 == null ? new FileBlobs(DataDir.of(dir).blobs()) : bucket(s3, DataDir.of(dir).blobs(), cacheBytes);
     } catch (RuntimeException e) {
       db.close();
       throw e;
     }
-    String id = (st.postgresql() ? "postgresql " + st.url() + " as " + st.user() : "derby " + dataDir)
-        + ", bodies in " + location;
+    String id = (url != null ? "postgresql " + url + " as " + user : "derby " + dir) + ", bodies in " + location;
     return new Side(id, db, blobs, DataDir.of(stagingDir).blobs().resolve("tmp"), location);
   }
 
@@ -121,38 +121,17 @@ public final class StoreMigration {
     return Intake.holdsRecords(DataDir.of(dataDir).intake());
   }
 
-  /** Where [blobs] keeps bodies, in {@link BlobLocation}'s words: "files" or "s3 ENDPOINT BUCKET". */
-  public static String location(org.darwinmail.config.BlobsConfig b) {
-    if (!b.s3()) {
-      return "files";
-    }
-    // The endpoint as S3Client.Settings normalises it, which is how the server records it (DarwinMail.Services).
-    var settings = new org.darwinmail.s3.S3Client.Settings(java.net.URI.create(b.endpoint()), b.bucket(),
-        b.region(), b.pathStyle(), null, Duration.ofSeconds(30));
-    return "s3 " + settings.endpoint() + " " + b.bucket();
-  }
-
-  private static BlobBackend backend(org.darwinmail.config.BlobsConfig b, Path root) {
-    if (!b.s3()) {
-      return new FileBlobs(root);
-    }
-    org.darwinmail.s3.Credentials creds;
-    try {
-      creds = org.darwinmail.s3.Credentials.read(Path.of(b.credentialsFile()));
-    } catch (IOException e) {
-      throw new StoreException("blobs.credentials_file: " + org.darwinmail.errors.Errors.describe(e), e);
-    }
-    var settings = new org.darwinmail.s3.S3Client.Settings(java.net.URI.create(b.endpoint()), b.bucket(),
-        b.region(), b.pathStyle(), creds, Duration.ofSeconds(30));
-    org.darwinmail.s3.S3Client client = new org.darwinmail.s3.S3Client(settings);
+  /** The bucket as a backend, listed once so that a wrong endpoint, bucket or key stops here in one line. */
+  private static BlobBackend bucket(S3Client.Settings settings, Path root, long cacheBytes) {
+    S3Client client = new S3Client(settings);
     try {
       client.list("darwinmail-probe/", null);
     } catch (IOException e) {
       client.close();
-      throw new StoreException("blobs: cannot list bucket " + b.bucket() + " at " + settings.endpoint() + ": "
+      throw new StoreException("blobs: cannot list bucket " + settings.bucket() + " at " + settings.endpoint() + ": "
           + org.darwinmail.errors.Errors.reason(e), e);
     }
-    return new S3Blobs(client, root.resolve("cache"), b.cacheBytes(), true);
+    return new S3Blobs(client, root.resolve("cache"), cacheBytes, true);
   }
 
   /** What a verification found: per-table figures, the bodies checked, and every difference, in words. */

@@ -190,10 +190,10 @@ class StoreMigrationTest {
   @Test
   void aRunStoppedInTheMiddleIsContinuedByTheSameCommandAndAnotherSourceIsRefused() throws Exception {
     Setup s = setup(derbyStore(30));
-    ServerConfig source = ConfigLoader.load(s.source());
-    ServerConfig target = ConfigLoader.load(s.target());
-    try (StoreMigration.Side from = StoreMigration.open(source, s.node());
-        StoreMigration.Side into = StoreMigration.open(target, s.node())) {
+    S3Server s3 = S3Server.shared();
+    try (StoreMigration.Side from = StoreMigration.open(s.node(), null, null, null, null, 0, s.node());
+        StoreMigration.Side into = StoreMigration.open(s.node(), s.url(), PostgresCluster.USER,
+            PostgresCluster.shared().passwordFile(), s3.settings(s.bucket()), 1 << 20, s.node())) {
       StoreMigration m = new StoreMigration(from, into, line -> {});
       m.batch = 7;
       int[] batches = {0};
