@@ -38,16 +38,33 @@ public final class BlobLocation {
             + " change " + f + ", or put [blobs] back");
       }
       if (recorded == null || !Files.exists(f)) {
-        Files.createDirectories(root);
-        Path tmp = root.resolve(FILE + ".tmp");
-        Files.writeString(tmp, where + "\n", StandardCharsets.UTF_8);
-        BlobStore.force(tmp);
-        Files.move(tmp, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        BlobStore.force(root);
+        write(root, where);
       }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot check where the blobs are (" + f + ")", e);
     }
+  }
+
+  /**
+   * Records {@code where} whatever was recorded before: the switch of a data directory to the store a finished
+   * {@link StoreMigration} copied its bodies to.
+   */
+  public static void record(Path root, String where) {
+    try {
+      write(root, where);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot record where the blobs are (" + root.resolve(FILE) + ")", e);
+    }
+  }
+
+  private static void write(Path root, String where) throws IOException {
+    Files.createDirectories(root);
+    Path tmp = root.resolve(FILE + ".tmp");
+    Files.writeString(tmp, where + "\n", StandardCharsets.UTF_8);
+    BlobStore.force(tmp);
+    Files.move(tmp, root.resolve(FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    BlobStore.force(root);
   }
 
   private static String describe(String where) {
