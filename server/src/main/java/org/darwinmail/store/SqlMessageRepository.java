@@ -621,28 +621,44 @@ public final class SqlMessageRepository implements MessageRepository {
   @Override
   public Changes<Long> expunge(long mailboxId, Collection<Long> uids) {
     return db.tx(c -> {
-      List<MessageRow> present = select(c, mailboxId, uids);
-      if (present.isEmpty()) {
+      if (select(c, mailboxId, uids).isEmpty()) {
         return new Changes<Long>(0, List.of());
       }
       long modseq = advance(c, mailboxId, 0, 1, 0)[1];
-      List<Long> out = new ArrayList<>();
+      // Read again under the mailbox row's lock, which every expunge takes (advance) before deleting: a row another
+      // expunge removed before we took it is not counted as ours, and nobody else removes one until we commit.
+      List<MessageRow> present = select(c, mailboxId, uids);
+      List<Long> out = new ArrayList<>(present.size());
       long freed = 0;
-      try (PreparedStatement del = c.prepareStatement("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
-          PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {
-        for (MessageRow m : present) {
+      for (MessageRow m : present) {
+        out.add(m.uid());
+        freed += m.size();
+      }
+      // A statement per EXPUNGE_CHUNK messages, not per message: the blob-candidates trigger (V007) runs once per
+      // statement, and it was most of the cost of a POP3 QUIT that deletes 1,000 messages.
+      for (int from = 0; from < out.size(); from += EXPUNGE_CHUNK) {
+        List<Long> chunk = out.subList(from, Math.min(out.size(), from + EXPUNGE_CHUNK));
+        try (PreparedStatement del = c.prepareStatement("DELETE FROM messages WHERE mailbox_id = ? AND uid IN ("
+            + "?,".repeat(chunk.size() - 1) + "?)")) {
           del.setLong(1, mailboxId);
-          del.setLong(2, m.uid());
-          if (del.executeUpdate() == 0) {
-            continue; // another session expunged it between our read and our lock on the mailbox
+          for (int i = 0; i < chunk.size(); i++) {
+            del.setLong(i + 2, chunk.get(i));
           }
-          rec.setLong(1, mailboxId);
-          rec.setLong(2, m.uid());
-          rec.setLong(3, modseq);
-          rec.executeUpdate();
-          out.add(m.uid());
-          freed += m.size();
+          int n = del.executeUpdate();
+          if (n != chunk.size()) {
+            throw new IllegalStateException("expunge of mailbox " + mailboxId + " removed " + n + " rows of "
+                + chunk.size() + " read under its lock");
+          }
         }
+      }
+      try (PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {
+        for (long uid : out) {
+          rec.setLong(1, mailboxId);
+          rec.setLong(2, uid);
+          rec.setLong(3, modseq);
+          rec.addBatch();
+        }
+        rec.executeBatch();
       }
       if (freed > 0) {
         try (PreparedStatement ps = c.prepareStatement(
@@ -656,6 +672,9 @@ public final class SqlMessageRepository implements MessageRepository {
       return new Changes<>(modseq, out);
     });
   }
+
+  /** Messages removed by one DELETE statement in {@link #expunge}. */
+  static final int EXPUNGE_CHUNK = 200;
 
   @Override
   public List<MessageRow> copy(long fromMailboxId, Collection<Long> uids, long toMailboxId) {
