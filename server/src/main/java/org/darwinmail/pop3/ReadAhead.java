@@ -82,10 +82,6 @@ final class ReadAhead {
     }
   }
 
-  int size() {
-    return count;
-  }
-
   private int indexOf(int msg) {
     for (int i = 0; i < count; i++) {
       if (numbers[i] == msg) {
