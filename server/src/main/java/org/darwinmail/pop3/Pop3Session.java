@@ -124,6 +124,12 @@ public final class Pop3Session extends Session {
   private Mailbox inbox;
   private List<MessageRow> messages = List.of();
   private boolean[] deleted = new boolean[0];
+  // RETR answers read ahead of a client retrieving in order, sent from the event loop (inline).
+  private final ReadAhead ahead = new ReadAhead();
+  private int lastRetr;
+  // The command inline() parsed, reused when the same line reaches onFrame (on either thread).
+  private String parsedText;
+  private Pop3Command parsed;
 
   public Pop3Session(Pop3Context ctx, Pop3Framer framer) {
     this.ctx = ctx;
@@ -147,6 +153,7 @@ public final class Pop3Session extends Session {
 
   @Override
   protected void onClose() {
+    ahead.clear();
     releaseMaildrop(); // a dropped connection deletes nothing (RFC 1939 §6)
   }
 
@@ -165,12 +172,14 @@ public final class Pop3Session extends Session {
    * and every command answered from the session's memory, that is from the snapshot taken at login (RFC 1939 §5:
    * the numbers and sizes are fixed for the session), with no storage, no password hash and no pause. In
    * TRANSACTION that is STAT, LIST, UIDL, DELE, NOOP, RSET and CAPA; a client retrieving and deleting its mail pays
-   * the hand-off to a virtual thread and back for RETR only. Errors (an unknown command, a wrong state, a bad
-   * number) are answered inline too. Not inline: PASS and AUTH (the login guard, Argon2id, the snapshot), STLS (it
-   * changes the pipeline), QUIT in TRANSACTION (the UPDATE state writes the store), RETR and TOP (they read the
-   * blob file, which can stall on a slow or failing disk and would then stop every connection of the loop), and a
-   * whole-maildrop LIST or UIDL of more than {@link #INLINE_LISTING} messages (memory, but long enough to be felt by
-   * the other connections of the loop).
+   * the hand-off to a virtual thread and back for RETR only, and for one RETR in {@link ReadAhead#MAX_MESSAGES} at
+   * most when it retrieves in order: a RETR whose answer was read ahead ({@link #readAhead}) is answered inline
+   * too. Errors (an unknown command, a wrong state, a bad or deleted message number, for RETR and TOP as well) are
+   * answered inline. Not inline: PASS and AUTH
+   * (the login guard, Argon2id, the snapshot), STLS (it changes the pipeline), QUIT in TRANSACTION (the UPDATE state
+   * writes the store), RETR not read ahead and TOP (they read the blob file, which can stall on a slow or failing
+   * disk and would then stop every connection of the loop), and a whole-maildrop LIST or UIDL of more than
+   * {@link #INLINE_LISTING} messages (memory, but long enough to be felt by the other connections of the loop).
    */
   @Override
   protected boolean inline(Object frame) {
@@ -195,6 +204,8 @@ public final class Pop3Session extends Session {
     } catch (Pop3Exception e) {
       return true; // a syntax error: answered from memory
     }
+    parsedText = text;
+    parsed = cmd;
     if (cmd instanceof Stls) {
       return false; // resumes the framer or changes the pipeline: on the session's thread, as always
     }
@@ -215,8 +226,8 @@ public final class Pop3Session extends Session {
       case Pass p -> false;
       case Auth a -> false;
       case Stls s -> false;
-      case Retr r -> false;
-      case Top t -> false;
+      case Retr r -> ahead.has(r.msg()) || !present(r.msg()); // read ahead, or refused from memory
+      case Top t -> !present(t.msg());
     };
   }
 
@@ -240,10 +251,13 @@ public final class Pop3Session extends Session {
     }
     Pop3Command cmd;
     try {
-      cmd = Pop3Command.parse(text);
+      cmd = text == parsedText ? parsed : Pop3Command.parse(text); // the same line object: inline() parsed it
     } catch (Pop3Exception e) {
       error(e.reply());
       return;
+    } finally {
+      parsedText = null;
+      parsed = null;
     }
     Reply pre = precondition(cmd);
     if (pre != null) {
@@ -494,10 +508,54 @@ public final class Pop3Session extends Session {
     return inbox.uidValidity() + "." + m.uid();
   }
 
-  /** RFC 1939 §5 RETR. */
+  /**
+   * RFC 1939 §5 RETR: the answer read ahead (on the event loop, inline), or read now (on the virtual thread), then,
+   * when the client retrieves in order, the answers to the next messages read ahead ({@link #readAhead}).
+   */
   private void retr(Retr r) {
     MessageRow m = message(r.msg());
-    stream(m, -1, Reply.ok(m.size() + " octets"));
+    ByteBuf ready = ahead.take(r.msg());
+    boolean inOrder = r.msg() == lastRetr + 1;
+    lastRetr = r.msg();
+    if (ready != null) {
+      send(ready);
+      return;
+    }
+    stream(m, -1, retrStatus(m));
+    if (inOrder) {
+      readAhead(r.msg() + 1);
+    }
+  }
+
+  private static Reply retrStatus(MessageRow m) {
+    return Reply.ok(m.size() + " octets");
+  }
+
+  /**
+   * Reads the answers to RETR of the messages from {@code first} on (not deleted, small: at most
+   * {@link BlobStore#SMALL}), as many as {@link ReadAhead} has room for, on the session's virtual thread, so that the
+   * event loop can send them when asked without touching the disk. Stops at the first message that does not fit
+   * or cannot be read (its RETR then reads it, and reports what is wrong).
+   */
+  private void readAhead(int first) {
+    for (int n = first; n <= messages.size() && channel.isActive(); n++) {
+      MessageRow m = messages.get(n - 1);
+      if (deleted[n - 1] || ahead.has(n)) {
+        continue;
+      }
+      if (m.size() <= 0 || m.size() > BlobStore.SMALL || !ahead.room((int) m.size())) {
+        return;
+      }
+      ByteBuf b;
+      try {
+        b = whole(m, retrStatus(m));
+      } catch (Pop3Exception e) {
+        return;
+      }
+      if (b == null || !ahead.put(n, b)) {
+        return;
+      }
+    }
   }
 
   /** RFC 1939 §7 TOP. */
@@ -510,6 +568,7 @@ public final class Pop3Session extends Session {
   private void dele(Dele d) {
     message(d.msg());
     deleted[d.msg() - 1] = true;
+    ahead.drop(d.msg());
     reply(Reply.DELETED.withText("Message " + d.msg() + " deleted"));
   }
 
@@ -527,6 +586,7 @@ public final class Pop3Session extends Session {
       return;
     }
     state = State.UPDATE;
+    ahead.clear();
     List<Long> uids = new ArrayList<>();
     for (int i = 0; i < messages.size(); i++) {
       if (deleted[i]) {
@@ -557,8 +617,12 @@ public final class Pop3Session extends Session {
    * message size. A small message is one write, flushed with the other answers of the batch (PIPELINING).
    */
   private void stream(MessageRow m, long bodyLines, Reply status) {
-    if (bodyLines < 0 && m.size() > 0 && m.size() <= BlobStore.SMALL && whole(m, status)) {
-      return;
+    if (bodyLines < 0 && m.size() > 0 && m.size() <= BlobStore.SMALL) {
+      ByteBuf answer = whole(m, status);
+      if (answer != null) {
+        send(answer);
+        return;
+      }
     }
     InputStream in;
     try {
@@ -608,11 +672,11 @@ public final class Pop3Session extends Session {
    * RETR of a small message in one buffer: the status line, then the blob read straight into the same (direct)
    * buffer with one positional read, then ".CRLF". A message already in the form RFC 1939 §3 sends (every line ending
    * in CRLF, none starting with ".", as mail received over SMTP nearly always is) goes out as stored, without passing
-   * through {@link DotStuffer} or the heap; the buffer joins the batch's other answers ({@code send(ByteBuf)}), so the
-   * answer costs one write to the event loop. Returns false, having sent nothing, when the file is not the size of
-   * the row (the streaming path then handles it).
+   * through {@link DotStuffer} or the heap. Returns the answer, which joins the batch's other answers
+   * ({@code send(ByteBuf)}) without a copy or waits in {@link ReadAhead}; null when the file is not the size of the row
+   * (the streaming path then handles it).
    */
-  private boolean whole(MessageRow m, Reply status) {
+  private ByteBuf whole(MessageRow m, Reply status) {
     int size = (int) m.size();
     ByteBuf out = null;
     try (FileChannel fc = ctx.mail().openChannel(m)) {
@@ -626,7 +690,7 @@ public final class Pop3Session extends Session {
         pos += n;
       }
       if (pos != size) {
-        return false; // a file that is not the row's size: the general path copes with anything
+        return null; // a file that is not the row's size: the general path copes with anything
       }
       if (!canonical(out, start, out.writerIndex())) {
         ByteBuf stuffed = channel.alloc().directBuffer(head.length + size + size / 16 + 8);
@@ -638,14 +702,12 @@ public final class Pop3Session extends Session {
         d.finish(stuffed);
         out.release();
         out = null;
-        send(stuffed);
-        return true;
+        return stuffed;
       }
       out.writeBytes(END);
       ByteBuf whole = out;
       out = null;
-      send(whole);
-      return true;
+      return whole;
     } catch (NoSuchFileException e) {
       throw new Pop3Exception(Reply.MESSAGE_GONE);
     } catch (IOException e) {
@@ -704,6 +766,11 @@ public final class Pop3Session extends Session {
       throw new Pop3Exception(Reply.ALREADY_DELETED);
     }
     return messages.get(msg - 1);
+  }
+
+  /** Whether message {@code msg} (1-based) is in the snapshot and not marked deleted. */
+  private boolean present(int msg) {
+    return msg >= 1 && msg <= messages.size() && !deleted[msg - 1];
   }
 
   private int count() {

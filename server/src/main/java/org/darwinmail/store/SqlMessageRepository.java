@@ -624,28 +624,43 @@ public final class SqlMessageRepository implements MessageRepository {
   @Override
   public Changes<Long> expunge(long mailboxId, Collection<Long> uids) {
     return db.tx(c -> {
-      List<MessageRow> present = select(c, mailboxId, uids);
-      if (present.isEmpty()) {
+      if (select(c, mailboxId, uids).isEmpty()) {
         return new Changes<Long>(0, List.of());
       }
       long modseq = advance(c, mailboxId, 0, 1, 0)[1];
-      List<Long> out = new ArrayList<>();
+      // Read again under the mailbox row's lock, which every expunge takes (advance) before deleting: a row another
+      // expunge removed before we took it is not counted as ours, and nobody else removes one until we commit.
+      List<MessageRow> present = select(c, mailboxId, uids);
+      List<Long> out = new ArrayList<>(present.size());
       long freed = 0;
-      try (PreparedStatement del = c.prepareStatement("DELETE FROM messages WHERE mailbox_id = ? AND uid = ?");
-          PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {
-        for (MessageRow m : present) {
+      for (MessageRow m : present) {
+        out.add(m.uid());
+        freed += m.size();
+      }
+      // One statement per run of neighbouring messages (no other message of the mailbox between them), not per
+      // message: the blob-candidates trigger (V007) runs once per statement, and it was most of the cost of a POP3
+      // QUIT that deletes 1,000 messages (one run when a client deletes all it downloaded).
+      try (PreparedStatement del = c.prepareStatement(
+          "DELETE FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ?")) {
+        for (long[] run : runs(c, mailboxId, out)) {
           del.setLong(1, mailboxId);
-          del.setLong(2, m.uid());
-          if (del.executeUpdate() == 0) {
-            continue; // another session expunged it between our read and our lock on the mailbox
+          del.setLong(2, run[0]);
+          del.setLong(3, run[1]);
+          int n = del.executeUpdate();
+          if (n != run[2]) {
+            throw new IllegalStateException("expunge of mailbox " + mailboxId + " removed " + n + " rows of "
+                + run[2] + " read under its lock");
           }
-          rec.setLong(1, mailboxId);
-          rec.setLong(2, m.uid());
-          rec.setLong(3, modseq);
-          rec.executeUpdate();
-          out.add(m.uid());
-          freed += m.size();
         }
+      }
+      try (PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {
+        for (long uid : out) {
+          rec.setLong(1, mailboxId);
+          rec.setLong(2, uid);
+          rec.setLong(3, modseq);
+          rec.addBatch();
+        }
+        rec.executeBatch();
       }
       if (freed > 0) {
         try (PreparedStatement ps = c.prepareStatement(
@@ -658,6 +673,42 @@ public final class SqlMessageRepository implements MessageRepository {
       ClusterEvents.send(db, c, ClusterEvents.Topic.MAILBOX, mailboxId + ":" + modseq);
       return new Changes<>(modseq, out);
     });
+  }
+
+  /**
+   * The runs of {@code uids} (ascending, present) among the mailbox's messages: {first uid, last uid, count} for
+   * each maximal sequence with no other message of the mailbox between its first and last.
+   */
+  private static List<long[]> runs(Connection c, long mailboxId, List<Long> uids) throws SQLException {
+    List<long[]> runs = new ArrayList<>();
+    if (uids.isEmpty()) {
+      return runs;
+    }
+    try (PreparedStatement ps = c.prepareStatement(
+        "SELECT uid FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid")) {
+      ps.setLong(1, mailboxId);
+      ps.setLong(2, uids.getFirst());
+      ps.setLong(3, uids.getLast());
+      try (ResultSet rs = ps.executeQuery()) {
+        int next = 0; // the index in uids of the next wanted uid
+        long[] run = null;
+        while (rs.next() && next < uids.size()) {
+          long uid = rs.getLong(1);
+          if (uid == uids.get(next)) {
+            if (run == null) {
+              run = new long[] {uid, uid, 0};
+              runs.add(run);
+            }
+            run[1] = uid;
+            run[2]++;
+            next++;
+          } else {
+            run = null; // a message that stays: the run ends
+          }
+        }
+      }
+    }
+    return runs;
   }
 
   @Override

@@ -5,9 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
@@ -29,41 +26,14 @@ class Pop3CheapCommandsTest {
     try (RawPop3 pop = new RawPop3(server.port("pop3"))) {
       pop.login("dora@cheap.test", "dora-pw");
 
-      // Occupy every carrier with computing virtual threads (no time slicing: each keeps its carrier until released).
-      String configured = System.getProperty("jdk.virtualThreadScheduler.parallelism");
-      int carriers = Math.max(Runtime.getRuntime().availableProcessors(),
-          configured == null ? 0 : Integer.parseInt(configured));
-      AtomicBoolean release = new AtomicBoolean();
-      CountDownLatch busy = new CountDownLatch(carriers);
-      List<Thread> hogs = new ArrayList<>();
-      long cap = System.nanoTime() + TimeUnit.SECONDS.toNanos(40); // a failing run must not spin for ever
-      for (int i = 0; i < carriers; i++) {
-        hogs.add(Thread.ofVirtual().start(() -> {
-          busy.countDown();
-          while (!release.get() && System.nanoTime() < cap) {
-            Thread.onSpinWait();
-          }
-        }));
-      }
       List<String> answers = new ArrayList<>();
-      try {
-        // Every carrier is busy once every hog runs, or when one still waits after 30 s: a hog never yields, so a
-        // hog that has not started has found no free carrier (another of the JVM's virtual threads holds one; seen
-        // once in a full `make check` under load). Either way nothing is left for a hand-off to a virtual thread.
-        if (!busy.await(30, TimeUnit.SECONDS)) {
-          assertThat(busy.getCount()).as("hogs running").isLessThan(carriers);
-        }
+      try (BusyCarriers busy = new BusyCarriers()) {
         answers.add(pop.command("STAT"));
         answers.add(pop.command("NOOP"));
         answers.add(pop.command("DELE 2"));
         answers.add(pop.command("LIST 3"));
         answers.add(pop.command("DELE 2"));
         answers.add(pop.command("UIDL 1"));
-      } finally {
-        release.set(true);
-        for (Thread t : hogs) {
-          t.join();
-        }
       }
       assertThat(answers).hasSize(6);
       assertThat(answers.get(0)).startsWith("+OK 3 ");

@@ -3,6 +3,7 @@ package org.darwinmail.store;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
@@ -18,6 +19,7 @@ abstract class BlobCandidateRepositoryContract {
   private static final String BLOB_A = "aa".repeat(32);
   private static final String BLOB_B = "bb".repeat(32);
   private Engine engine;
+  private SqlRunner node;
   private MessageRepository mail;
   private BlobCandidateRepository r;
   private long account;
@@ -29,7 +31,7 @@ abstract class BlobCandidateRepositoryContract {
   @BeforeEach
   void open() {
     engine = engine();
-    SqlRunner node = engine.node();
+    node = engine.node();
     r = repository(node);
     mail = new SqlMessageRepository(node);
     DirectoryRepository d = new SqlDirectoryRepository(node);
@@ -67,5 +69,37 @@ abstract class BlobCandidateRepositoryContract {
     assertThat(left).extracting(BlobCandidateRepository.Candidate::hash).containsExactly(BLOB_A);
     r.settled(left.getFirst());
     assertThat(r.candidates(10)).isEmpty();
+  }
+
+  /**
+   * A POP3 QUIT or an EXPUNGE of many messages deletes each run of neighbouring messages in one statement, not one
+   * statement per message: the statement trigger (V007) adds one row per blob per statement, so 450 messages sharing
+   * a body, deleted around two that stay, make three rows (450 with the old per-message statements).
+   */
+  @Test
+  void anExpungeOfManyMessagesDeletesThemInFewStatements() {
+    Mailbox inbox = mail.createMailbox(account, Mailbox.INBOX, null);
+    List<MessageRepository.NewMessage> many = new ArrayList<>();
+    for (int i = 0; i < 452; i++) {
+      many.add(new MessageRepository.NewMessage(inbox.id(), new BlobRef(BLOB_A, 1), Instant.now(), 0, Set.of()));
+    }
+    mail.append(many);
+    List<Long> all = mail.messages(inbox.id()).stream().map(MessageRow::uid).toList();
+    List<Long> kept = List.of(all.get(100), all.get(300));
+    List<Long> uids = all.stream().filter(u -> !kept.contains(u)).toList();
+    List<Long> asked = new ArrayList<>(uids);
+    asked.add(all.getLast() + 1000); // not there: not reported
+    MessageRepository.Changes<Long> removed = mail.expunge(inbox.id(), asked);
+    assertThat(removed.items()).containsExactlyElementsOf(uids);
+    assertThat(mail.messages(inbox.id())).extracting(MessageRow::uid).containsExactlyElementsOf(kept);
+    assertThat(mail.expungedSince(inbox.id(), removed.modseq() - 1)).containsExactlyInAnyOrderElementsOf(uids);
+    long rows = node.read(c -> {
+      try (var ps = c.prepareStatement("SELECT COUNT(*) FROM blob_candidates"); var rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    });
+    assertThat(rows).isEqualTo(3);
+    assertThat(mail.expunge(inbox.id(), uids).items()).isEmpty();
   }
 }
