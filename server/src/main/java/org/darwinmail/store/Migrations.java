@@ -37,7 +37,8 @@ final class Migrations {
       "V007__blob_candidates.sql",
       "V008__imap_recent_subscriptions.sql",
       "V009__savedate.sql",
-      "V010__queue_leases.sql");
+      "V010__queue_leases.sql",
+      "V013__delivery_trace.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 
