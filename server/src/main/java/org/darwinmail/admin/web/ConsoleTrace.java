@@ -153,6 +153,7 @@ final class ConsoleTrace {
     out.put("queued", queued);
     out.put("events", list);
     out.put("offset", offset);
+    out.put("page", PAGE);
     out.put("more", page.more());
     out.put("note", "Events are kept " + config.traceRetentionDays() + " days, at most "
         + String.format(Locale.ROOT, "%,d", config.traceMaxRows()) + ", newest first; the queue's rows keep each"
