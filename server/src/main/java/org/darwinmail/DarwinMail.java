@@ -117,6 +117,7 @@ public final class DarwinMail implements AutoCloseable {
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
     var logins = org.darwinmail.guard.Logins.mail(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();
+    services.trace().start();
     delivery.start();
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
         services.acceptance().via(delivery), tls, logins, services.guard());
@@ -191,7 +192,8 @@ public final class DarwinMail implements AutoCloseable {
    */
   public record Services(ServerConfig config, SqlRunner db, BlobStore blobs, MailboxEvents events, MailStore mail,
       QueueRepository queue, Directory directory, LocalDelivery local, Acceptance acceptance,
-      DeliveryEngine delivery, LoginGuard logins, Guard guard, ClusterEvents cluster) implements AutoCloseable {
+      DeliveryEngine delivery, LoginGuard logins, Guard guard, ClusterEvents cluster,
+      org.darwinmail.delivery.TraceLog trace) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       DataDir dir = DataDir.of(config.dataDir());
@@ -213,7 +215,11 @@ public final class DarwinMail implements AutoCloseable {
       LocalDelivery local = new LocalDelivery(mail);
       // Where accepted mail goes, and who the postmaster is (ARCHITECTURE.md, "The data path of one message"):
       // local only here; the delivery engine adds its queue (via) for its DSNs and for SMTP.
-      Acceptance acceptance = new Acceptance(config, directory, blobs, local, null);
+      // The delivery trace (issue 17): written behind once the server starts it, at once in a CLI process.
+      org.darwinmail.delivery.TraceLog trace = new org.darwinmail.delivery.TraceLog(
+          new org.darwinmail.store.SqlTraceRepository(db), config.delivery().traceRetentionDays(),
+          config.delivery().traceMaxRows());
+      Acceptance acceptance = new Acceptance(config, directory, blobs, local, null).tracing(trace);
       // The abuse guard holds the queued mail of blocked senders and releases it on unblock (whoever unblocks then
       // wakes the engine: `darwinmail sender unblock`, as `queue retry` does).
       SendGuard sends = new SendGuard(config, new SqlSenderRepository(db), directory, acceptance,
@@ -235,7 +241,7 @@ public final class DarwinMail implements AutoCloseable {
       }
       logins.share(cluster);
       return new Services(config, db, blobs, events, mail, queue, directory, local, acceptance, delivery, logins,
-          guard, cluster);
+          guard, cluster, trace);
     }
 
     /**
@@ -292,6 +298,7 @@ public final class DarwinMail implements AutoCloseable {
     @Override
     public void close() {
       delivery.close(); // lets attempts in flight finish; nothing to do when it was never started
+      trace.close(); // writes what waits
       if (mail.intake() != null) {
         mail.intake().close(); // applies what is journaled
       }

@@ -1,9 +1,12 @@
-// The delivery trace: by Message-ID, queue ID or recipient, what was queued, where it went, each remote answer.
+// The delivery trace: by Message-ID, queue ID or recipient, what was received, where it went, each remote answer;
+// newest first, a page at a time. Every value goes in as text (textContent), never as markup.
 import { $, api, session, cell, el, badge, when, say } from '/static/nav.js';
 
-async function trace(q) {
+let current = { q: '', offset: 0, size: 0, page: 100 };
+
+async function trace(q, offset = 0) {
   say($('error-trace'), '');
-  const r = await api('GET', `/api/trace?q=${encodeURIComponent(q)}`);
+  const r = await api('GET', `/api/trace?q=${encodeURIComponent(q)}&offset=${offset}`);
   if (r.status === 401) return location.replace('/login');
   if (!r.ok) return say($('error-trace'), r.data.error || `Refused (${r.status}).`);
   const d = r.data;
@@ -34,6 +37,9 @@ async function trace(q) {
     const m = d.messages[String(e.id)];
     if (m && m.subject) id.appendChild(el('span', m.subject, 'answer'));
     cell(tr).appendChild(badge(e.event));
+    const msg = cell(tr, e.messageId || '');
+    if (e.client) msg.appendChild(el('span', `from ${e.client}`, 'answer'));
+    if (e.size) msg.appendChild(el('span', `${e.size} bytes`, 'answer'));
     cell(tr, e.recipient);
     cell(tr, e.remote);
     cell(tr, e.detail);
@@ -41,11 +47,17 @@ async function trace(q) {
   });
   $('events').replaceChildren(...events);
   $('events-card').hidden = false;
+  current = { q, offset: d.offset, size: events.length, page: d.page };
+  $('newer').hidden = d.offset === 0;
+  $('older').hidden = !d.more;
   $('note').textContent = (events.length ? '' : 'No event recorded for this search. ') + d.note;
   const u = new URL(location.href);
   u.searchParams.set('q', q);
   history.replaceState(null, '', u);
 }
+
+$('older').addEventListener('click', () => trace(current.q, current.offset + current.size));
+$('newer').addEventListener('click', () => trace(current.q, Math.max(0, current.offset - current.page)));
 
 $('form-trace').addEventListener('submit', (e) => {
   e.preventDefault();

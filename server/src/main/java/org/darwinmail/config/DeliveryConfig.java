@@ -22,11 +22,15 @@ import java.util.List;
  *                              match its certificate either way (it receives our password).
  * @param dkim                  sign outbound mail of local domains (RFC 6376)
  * @param dkimSelector          the DKIM selector of the per-domain keys
+ * @param traceRetentionDays    days the delivery trace (ARCHITECTURE.md, "Outbound delivery") keeps an event
+ *                              (default 30)
+ * @param traceMaxRows          events the delivery trace keeps at most, the oldest pruned first (default 1,000,000:
+ *                              about 400 MB in the database with every text at its longest)
  */
 public record DeliveryConfig(Integer concurrency, Integer perDestination, Integer port, Integer connectTimeoutSeconds,
     List<Integer> retrySeconds, Long lifetimeSeconds, Long delayWarningSeconds, String smarthost,
     String smarthostUser, String smarthostPassword, String smarthostTls, String smarthostCa, Boolean dkim,
-    String dkimSelector) {
+    String dkimSelector, Integer traceRetentionDays, Long traceMaxRows) {
 
   public DeliveryConfig {
     concurrency = concurrency == null ? 20 : concurrency;
@@ -43,6 +47,10 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     smarthostCa = smarthostCa == null ? "" : smarthostCa.trim();
     dkim = dkim == null ? Boolean.TRUE : dkim;
     dkimSelector = dkimSelector == null ? "darwin" : dkimSelector.trim();
+    traceRetentionDays = traceRetentionDays == null ? 30 : traceRetentionDays;
+    traceMaxRows = traceMaxRows == null ? 1_000_000L : traceMaxRows;
+    Checks.range("delivery.trace_retention_days", traceRetentionDays, 1, 3650);
+    Checks.range("delivery.trace_max_rows", traceMaxRows, 1000, 100_000_000);
     Checks.range("delivery.concurrency", concurrency, 1, 1000);
     Checks.range("delivery.per_destination", perDestination, 1, 1000);
     Checks.range("delivery.port", port, 1, 65535);
@@ -70,7 +78,7 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   }
 
   public static DeliveryConfig defaults() {
-    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** The wait before attempt number {@code attempts + 1} (attempts already made, at least 1). */
@@ -81,29 +89,36 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   public DeliveryConfig withPort(int p) {
     return new DeliveryConfig(concurrency, perDestination, p, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector);
+        dkimSelector, traceRetentionDays, traceMaxRows);
   }
 
   public DeliveryConfig withConcurrency(int total, int oneDestination) {
     return new DeliveryConfig(total, oneDestination, port, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector);
+        dkimSelector, traceRetentionDays, traceMaxRows);
   }
 
   public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
         delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector);
+        dkimSelector, traceRetentionDays, traceMaxRows);
   }
 
   public DeliveryConfig withSmarthostCa(String file) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, file, dkim,
-        dkimSelector);
+        dkimSelector, traceRetentionDays, traceMaxRows);
+  }
+
+  public DeliveryConfig withTrace(int retentionDays, long maxRows) {
+    return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
+        lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
+        dkim, dkimSelector, retentionDays, maxRows);
   }
 
   public DeliveryConfig withSmarthost(String host, String user, String password, String tls) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
-        lifetimeSeconds, delayWarningSeconds, host, user, password, tls, smarthostCa, dkim, dkimSelector);
+        lifetimeSeconds, delayWarningSeconds, host, user, password, tls, smarthostCa, dkim, dkimSelector,
+        traceRetentionDays, traceMaxRows);
   }
 }

@@ -28,14 +28,17 @@ public final class Acceptance {
   private final String hostname;
   /** The admin mailbox as configured ({@code guard.send.postmaster}), "" when not. */
   private final String admin;
+  /** The delivery trace's writer, or null (nothing traced: tests that make their own). */
+  private final TraceLog trace;
 
   public Acceptance(ServerConfig config, Directory directory, BlobStore blobs, LocalDelivery local,
       Outbound outbound) {
-    this(directory, blobs, local, outbound, config.hostname(), config.guard().send().postmaster());
+    this(directory, blobs, local, outbound, config.hostname(), config.guard().send().postmaster(), null);
   }
 
   private Acceptance(Directory directory, BlobStore blobs, LocalDelivery local, Outbound outbound, String hostname,
-      String admin) {
+      String admin, TraceLog trace) {
+    this.trace = trace;
     this.directory = directory;
     this.blobs = blobs;
     this.local = local;
@@ -46,7 +49,17 @@ public final class Acceptance {
 
   /** The same service queuing remote mail through {@code queue} (the delivery engine, once it runs). */
   public Acceptance via(Outbound queue) {
-    return new Acceptance(directory, blobs, local, queue, hostname, admin);
+    return new Acceptance(directory, blobs, local, queue, hostname, admin, trace);
+  }
+
+  /** The same service recording what it accepts in the delivery trace {@code log}. */
+  public Acceptance tracing(TraceLog log) {
+    return new Acceptance(directory, blobs, local, outbound, hostname, admin, log);
+  }
+
+  /** The delivery trace's writer, or null. */
+  public TraceLog traceLog() {
+    return trace;
   }
 
   /** A recipient as accepted: the address as given and where mail to it goes. */
@@ -110,7 +123,12 @@ public final class Acceptance {
    * already and carries {@link #receivedReturnPath}.
    */
   public Receipt accept(Envelope e, BlobRef blob, BlobStore.Small small) throws IOException {
-    Receipt r = store(e, blob, small);
+    return accept(e, blob, small, Outbound.Origin.NONE);
+  }
+
+  /** {@link #accept}, recording in the delivery trace where the message came from. */
+  public Receipt accept(Envelope e, BlobRef blob, BlobStore.Small small, Outbound.Origin origin) throws IOException {
+    Receipt r = store(e, blob, small, origin);
     RECEIVED.increment();
     return r;
   }
@@ -119,7 +137,8 @@ public final class Acceptance {
   private static final io.micrometer.core.instrument.Counter RECEIVED =
       io.micrometer.core.instrument.Metrics.counter("darwinmail.messages.received");
 
-  private Receipt store(Envelope e, BlobRef blob, BlobStore.Small small) throws IOException {
+  private Receipt store(Envelope e, BlobRef blob, BlobStore.Small small, Outbound.Origin origin)
+      throws IOException {
     List<LocalDelivery.To> to = new ArrayList<>();
     List<String> remote = new ArrayList<>();
     for (Recipient r : e.recipients()) {
@@ -140,14 +159,43 @@ public final class Acceptance {
       small = null;
     }
     if (!remote.isEmpty()) {
-      outbound.enqueue(e.sender(), remote, blob, e.smtputf8(), e.account());
+      outbound.enqueue(e.sender(), remote, blob, e.smtputf8(), e.account(), origin);
     }
     if (!to.isEmpty() && small != null) {
       local.deliver(to, small);
     } else if (!to.isEmpty()) {
       local.deliver(to, remote.isEmpty() ? blob : local.withReturnPath(e.sender(), blob));
     }
+    if (!to.isEmpty()) {
+      traceLocal(e, to, blob.size(), origin);
+    }
     return new Receipt((int) to.stream().map(t -> t.account().id()).distinct().count(), remote.size());
+  }
+
+  /**
+   * The delivery trace of local delivery, written behind (no commit on the path that answers the client): each
+   * recipient that has a local mailbox "received", then each copy "stored" with its account and folder. Remote
+   * recipients are traced by the queue, in its own transaction ("queued").
+   */
+  private void traceLocal(Envelope e, List<LocalDelivery.To> to, long size, Outbound.Origin origin) {
+    if (trace == null) {
+      return;
+    }
+    java.time.Instant now = java.time.Instant.now();
+    String sender = e.sender() == null ? "" : e.sender();
+    for (Recipient r : e.recipients()) {
+      if (!r.resolution().accounts().isEmpty()) {
+        trace.add(new org.darwinmail.store.TraceRepository.Event(now, "received", 0, origin.messageId(), sender,
+            r.address(), origin.client(), size, "", origin.client().isEmpty() ? "written by this server"
+                : "from " + origin.client() + (e.account() == null ? "" : ", submitted by " + e.account())));
+      }
+    }
+    for (LocalDelivery.To t : to) {
+      trace.add(new org.darwinmail.store.TraceRepository.Event(now, "stored", 0, origin.messageId(), sender,
+          t.account().address(), origin.client(), size, "", "mailbox " + (t.folder() == null ? "INBOX"
+              : t.tag() ? t.folder() + " (INBOX when there is no such folder)" : t.folder()) + " of "
+              + t.account().address()));
+    }
   }
 
   /**
@@ -178,6 +226,12 @@ public final class Acceptance {
       w.write(message);
       blob = w.commit();
     }
-    return store(new Envelope(sender, rs, smtputf8, null, false), blob, null);
+    String messageId = "";
+    try {
+      messageId = DeliveryLog.summary(new java.io.ByteArrayInputStream(message)).messageId();
+    } catch (IOException e) {
+      // cannot happen reading an array
+    }
+    return store(new Envelope(sender, rs, smtputf8, null, false), blob, null, new Outbound.Origin("", messageId));
   }
 }

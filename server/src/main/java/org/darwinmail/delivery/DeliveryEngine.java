@@ -123,10 +123,12 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final Counter deferred = Metrics.counter("darwinmail.delivery.recipients", "result", "deferred");
   private final Counter bounced = Metrics.counter("darwinmail.delivery.recipients", "result", "bounced");
   private final AtomicLong queued = new AtomicLong();
+  /** Recipients this engine delivered since it was made (the counters above are the process's, all engines'). */
+  private final AtomicLong deliveredHere = new AtomicLong();
   /** Queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6). */
   private final java.util.function.LongPredicate held;
-  /** Recent events of outbound mail, for the admin console's delivery trace (memory only). */
-  private final DeliveryLog trace = new DeliveryLog();
+  /** The events of outbound mail, for the delivery trace (durable: {@link TraceLog}, the queue's transactions). */
+  private final DeliveryLog trace;
 
   /** @param held queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6) */
   public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
@@ -149,6 +151,7 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     this.blobs = blobs;
     this.directory = directory;
     this.acceptance = acceptance.via(this);
+    this.trace = new DeliveryLog(acceptance.traceLog());
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
     this.remote = new RemoteDelivery(config, blobs, directory, dns, dkim);
   }
@@ -159,6 +162,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   public Dkim dkim() {
     return dkim;
+  }
+
+  /** Recipients this engine delivered since it was made. */
+  public long deliveredHere() {
+    return deliveredHere.get();
   }
 
   /** This engine's name on the leases it holds. */
@@ -179,16 +187,28 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   @Override
   public void enqueue(String sender, List<String> recipients, BlobRef blob, boolean smtputf8, String account) {
+    enqueue(sender, recipients, blob, smtputf8, account, Origin.NONE);
+  }
+
+  @Override
+  public void enqueue(String sender, List<String> recipients, BlobRef blob, boolean smtputf8, String account,
+      Origin origin) {
     List<QueueRepository.Rcpt> rows;
+    String how = (origin.client().isEmpty() ? "written by this server" : "received from " + origin.client())
+        + (account == null ? "" : ", submitted by " + account);
+    Instant at = Instant.now();
+    // the trace's "queued" event of each recipient, in the queue's own transaction
+    java.util.function.Function<QueueRepository.Rcpt, org.darwinmail.store.TraceRepository.Event> queuedEvent =
+        r -> new org.darwinmail.store.TraceRepository.Event(at, "queued", r.messageId(), origin.messageId(),
+            sender == null ? "" : sender, r.recipient(), origin.client(), blob.size(), "", how);
     handOver.readLock().lock();
     try {
       try (BlobStore.Claim claim = blobs.claim(List.of(blob.hash()))) { // kept from the collector until queued
         // Leased to this engine as they are added, so that no other node attempts them meanwhile; due now for any
         // node when this engine does not run (a CLI process queuing a DSN).
         String from = sender == null ? "" : sender;
-        rows = running
-            ? queue.add(from, recipients, blob.hash(), blob.size(), smtputf8, account, leaseFrom(Instant.now()))
-            : queue.add(from, recipients, blob.hash(), blob.size(), smtputf8, account);
+        rows = queue.add(from, recipients, blob.hash(), blob.size(), smtputf8, account,
+            running ? leaseFrom(Instant.now()) : null, trace.sink() == null ? r -> null : queuedEvent);
       }
       synchronized (lock) {
         if (!rows.isEmpty() && rows.getFirst().leaseOwner() != null) { // else the first read claims them
@@ -201,10 +221,6 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       handOver.readLock().unlock();
     }
     queued.addAndGet(recipients.size());
-    for (QueueRepository.Rcpt r : rows) {
-      trace.add(r.messageId(), "queued", sender, r.recipient(), "", account == null ? "received" : "submitted by "
-          + account);
-    }
     log.info("queued {} for {} recipient(s) from <{}>", rows.isEmpty() ? "nothing" : rows.getFirst().messageId(),
         recipients.size(), sender);
   }
@@ -629,6 +645,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     List<QueueRepository.Rcpt> failed = new ArrayList<>();
     List<Dsn.Failure> failures = new ArrayList<>();
     List<QueueRepository.Rcpt> later = new ArrayList<>();
+    // the trace's events of the changes below, each written in the change's own transaction
+    List<org.darwinmail.store.TraceRepository.Event> doneEvents = new ArrayList<>();
+    Map<Long, org.darwinmail.store.TraceRepository.Event> failedEvents = new HashMap<>();
     int lost = 0;
     for (QueueRepository.Rcpt r : rcpts) {
       Result res = results.get(r.id());
@@ -641,7 +660,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
         case DELIVERED -> {
           done.add(r.id());
           delivered.increment();
-          trace.add(m.id(), "delivered", m.sender(), r.recipient(), res.remoteMta(), res.detail());
+          deliveredHere.incrementAndGet();
+          doneEvents.add(trace.event(m.id(), "delivered", m.sender(), r.recipient(), res.remoteMta(), res.detail()));
           log.info("queue entry {}: delivered to <{}> via {}: {}", m.id(), r.recipient(), res.remoteMta(),
               res.detail());
         }
@@ -649,7 +669,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
           failed.add(r);
           failures.add(new Dsn.Failure(r.recipient(), res.status(), res.detail(), res.remoteMta()));
           bounced.increment();
-          trace.add(m.id(), "bounced", m.sender(), r.recipient(), res.remoteMta(), res.detail());
+          failedEvents.put(r.id(), trace.event(m.id(), "bounced", m.sender(), r.recipient(), res.remoteMta(),
+              res.detail()));
           log.info("queue entry {}: <{}> failed: {}", m.id(), r.recipient(), res.detail());
         }
         case TEMPORARY -> {
@@ -660,7 +681,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
                 "delivery time expired after " + (r.attempts() + 1) + " attempts; last error: " + res.detail(),
                 res.remoteMta()));
             bounced.increment();
-            trace.add(m.id(), "bounced", m.sender(), r.recipient(), res.remoteMta(), "expired: " + res.detail());
+            failedEvents.put(r.id(), trace.event(m.id(), "bounced", m.sender(), r.recipient(), res.remoteMta(),
+                "expired: " + res.detail()));
             log.info("queue entry {}: <{}> expired: {}", m.id(), r.recipient(), res.detail());
           } else {
             later.add(r);
@@ -679,15 +701,16 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     for (QueueRepository.Rcpt r : later) {
       Result res = results.get(r.id());
       Instant next = now.plusSeconds(dc.retryAfter(r.attempts() + 1));
-      if (queue.deferLeased(List.of(r), next, res.detail()).isEmpty()) {
+      var deferredEvent = trace.event(m.id(), "deferred", m.sender(), r.recipient(), res.remoteMta(), res.detail()
+          + " (next attempt " + next + ")");
+      if (queue.deferLeased(List.of(r), next, res.detail(), x -> trace.sink() == null ? null : deferredEvent)
+          .isEmpty()) {
         log.warn("queue entry {}: <{}> not deferred: another node holds it now", m.id(), r.recipient());
         continue;
       }
       deferredHere.add(r);
       deferredUntil(next);
       deferred.increment();
-      trace.add(m.id(), "deferred", m.sender(), r.recipient(), res.remoteMta(), res.detail() + " (next attempt "
-          + next + ")");
       log.info("queue entry {}: <{}> deferred until {}: {}", m.id(), r.recipient(), next, res.detail());
     }
     if (!deferredHere.isEmpty() && !m.warned() && dc.delayWarningSeconds() > 0
@@ -700,10 +723,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
       queue.markWarned(m.id());
       notifySender(m, Dsn.Action.DELAYED, delayed);
     }
-    queue.remove(m.id(), done);
+    queue.remove(m.id(), done, trace.sink() == null ? List.of() : doneEvents);
     int removed = done.size();
     if (!failed.isEmpty()) {
-      List<Long> gone = queue.removeLeased(m.id(), failed);
+      List<Long> gone = queue.removeLeased(m.id(), failed, x -> trace.sink() == null ? null
+          : failedEvents.get(x.id()));
       if (gone.size() < failed.size()) {
         log.warn("queue entry {}: {} bounced recipient(s) were taken by another node meanwhile", m.id(),
             failed.size() - gone.size());

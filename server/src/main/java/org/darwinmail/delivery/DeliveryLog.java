@@ -4,74 +4,55 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Locale;
+import org.darwinmail.store.TraceRepository;
 
 /**
- * What happened to outbound mail lately, for the admin console's delivery trace: each message queued (its sender,
- * recipients and Message-ID) and each event of each recipient (an attempt's remote answer, delivered, deferred,
- * bounced, and the administrator's hold, release, retry, delete and bounce with who did it). Kept in memory only,
- * the last {@link #CAPACITY} events (a restart forgets them; the queue's own rows keep the last answer of what is
- * still queued). Bounded: every text is cut to {@link #MAX_TEXT} characters.
+ * The delivery engine's side of the delivery trace (issue 17): builds the events of outbound mail (queued, each
+ * attempt's remote MTA and answer: delivered, deferred, bounced; administrators' hold, release, retry, delete and
+ * bounce with who did it) for the durable trace ({@link TraceLog}, table {@code trace_events}), and keeps each queue
+ * entry's Message-ID, From and Subject as read at its first attempt (memory only, the last {@link #SUMMARIES}: the
+ * queue page's summary and the events' Message-ID).
  */
 public final class DeliveryLog {
-  /** Events kept: at most about 5 MB with every text at its longest (the server's heap is 320 MB). */
-  static final int CAPACITY = 10_000;
-  static final int MAX_TEXT = 300;
   /** Header summaries kept (the queue entries attempted last), each field at most {@link #MAX_FIELD}. */
   static final int SUMMARIES = 5_000;
   static final int MAX_FIELD = 200;
+  static final int MAX_TEXT = 300;
   /** How much of a message's header section is read for its Message-ID. */
   static final int HEADER_LIMIT = 32 * 1024;
 
-  /**
-   * One event.
-   *
-   * @param queueId   the queue entry's id ({@code darwinmail queue list}, the console's queue page)
-   * @param kind      queued, delivered, deferred, bounced, held, released, retried, deleted
-   * @param recipient the recipient, or "" for an event of the whole message
-   * @param remote    the remote MTA that answered, or ""
-   * @param detail    the remote answer or what was done (and by whom)
-   */
-  public record Event(Instant at, long queueId, String kind, String sender, String recipient, String messageId,
-      String remote, String detail) {}
-
-  private final ArrayDeque<Event> events = new ArrayDeque<>();
   /** The Message-ID of each queue entry seen lately (the oldest forgotten first). */
   private final java.util.LinkedHashMap<Long, Summary> summaries = new java.util.LinkedHashMap<>(64, 0.75f, false) {
     @Override
     protected boolean removeEldestEntry(java.util.Map.Entry<Long, Summary> eldest) {
-      return size() > Math.min(capacity, SUMMARIES);
+      return size() > SUMMARIES;
     }
   };
-  private final int capacity;
+  /** Where events written behind go, or null (nothing traced). */
+  private final TraceLog sink;
 
-  public DeliveryLog() {
-    this(CAPACITY);
+  public DeliveryLog(TraceLog sink) {
+    this.sink = sink;
   }
 
-  DeliveryLog(int capacity) {
-    this.capacity = capacity;
+  /** The durable trace, or null. */
+  public TraceLog sink() {
+    return sink;
   }
 
-  /** Records one event. */
+  /** An event of a queue entry, its Message-ID from the summary when one was read. */
+  public TraceRepository.Event event(long queueId, String kind, String sender, String recipient, String remote,
+      String detail) {
+    Summary sm = summaryOf(queueId);
+    return new TraceRepository.Event(Instant.now(), kind, queueId, sm == null ? "" : sm.messageId(),
+        sender == null ? "" : sender, recipient, "", 0, remote == null ? "" : remote, detail == null ? "" : detail);
+  }
+
+  /** Records an event written behind (one not part of a change to the queue: a lease lost, an administrator's). */
   public void add(long queueId, String kind, String sender, String recipient, String remote, String detail) {
-    Event e = new Event(Instant.now(), queueId, kind, cut(sender), cut(recipient), "", cut(remote), cut(detail));
-    synchronized (events) {
-      if (events.size() >= capacity) {
-        events.removeFirst();
-      }
-      events.addLast(e);
+    if (sink != null) {
+      sink.add(event(queueId, kind, sender, recipient, remote, detail));
     }
-  }
-
-  private static String cut(String s) {
-    if (s == null) {
-      return "";
-    }
-    return s.length() > MAX_TEXT ? s.substring(0, MAX_TEXT) + "…" : s;
   }
 
   /** A queued message's Message-ID, From and Subject as written in its header ("" for each one missing). */
@@ -79,7 +60,7 @@ public final class DeliveryLog {
 
   /** The summary recorded for a queue entry, or null when none was recorded. */
   public Summary summaryOf(long queueId) {
-    synchronized (events) {
+    synchronized (summaries) {
       return summaries.get(queueId);
     }
   }
@@ -92,42 +73,9 @@ public final class DeliveryLog {
 
   /** Records a queue entry's summary. */
   public void summary(long queueId, Summary summary) {
-    synchronized (events) {
+    synchronized (summaries) {
       summaries.put(queueId, summary);
     }
-  }
-
-  /**
-   * Every event of the messages that match {@code query}: a queue id (digits), a Message-ID (with or without its
-   * angle brackets) or a recipient address (case-insensitive). Oldest first, at most {@code limit}.
-   */
-  public List<Event> trace(String query, int limit) {
-    String q = query.strip().toLowerCase(Locale.ROOT);
-    String bare = q.startsWith("<") && q.endsWith(">") ? q.substring(1, q.length() - 1) : q;
-    List<Event> all = new ArrayList<>();
-    synchronized (events) {
-      for (Event e : events) {
-        Summary sm = summaries.get(e.queueId());
-        String mid = sm == null ? null : sm.messageId();
-        all.add(mid == null ? e : new Event(e.at(), e.queueId(), e.kind(), e.sender(), e.recipient(), mid,
-            e.remote(), e.detail()));
-      }
-    }
-    java.util.Set<Long> ids = new java.util.HashSet<>();
-    for (Event e : all) {
-      String mid = e.messageId().toLowerCase(Locale.ROOT);
-      boolean byMessageId = !bare.isEmpty() && (mid.equals(bare) || mid.equals("<" + bare + ">"));
-      if (String.valueOf(e.queueId()).equals(q) || byMessageId || e.recipient().equalsIgnoreCase(q)) {
-        ids.add(e.queueId());
-      }
-    }
-    List<Event> out = new ArrayList<>();
-    for (Event e : all) {
-      if (ids.contains(e.queueId()) && out.size() < limit) {
-        out.add(e);
-      }
-    }
-    return out;
   }
 
   /**

@@ -28,6 +28,8 @@ final class IncomingMessage {
   private long size;
   private boolean tooBig;
   private int received;
+  /** The Message-ID field as written (RFC 5322 §3.6.4), or the one submission added; "" when none: the trace's. */
+  private String messageId = "";
 
   /** One header field, unfolded. */
   record Header(String name, String value) {}
@@ -97,7 +99,23 @@ final class IncomingMessage {
     }
     byte[] t = trace.getBytes(StandardCharsets.UTF_8);
     blob.write(t, 0, t.length);
-    byte[] extra = extraHeaders.apply(headers).getBytes(StandardCharsets.UTF_8);
+    String added = extraHeaders.apply(headers);
+    for (Header h : headers) {
+      if (h.name().equalsIgnoreCase("Message-ID") && messageId.isEmpty()) {
+        messageId = h.value();
+      }
+    }
+    if (messageId.isEmpty() && !added.isEmpty()) {
+      for (Header h : parse(added)) {
+        if (h.name().equalsIgnoreCase("Message-ID")) {
+          messageId = h.value();
+        }
+      }
+    }
+    if (messageId.length() > 300) {
+      messageId = messageId.substring(0, 300);
+    }
+    byte[] extra = added.getBytes(StandardCharsets.UTF_8);
     blob.write(extra, 0, extra.length);
     blob.write(head, 0, headLen);
     head = null;
@@ -143,6 +161,11 @@ final class IncomingMessage {
 
   long size() {
     return size;
+  }
+
+  /** The message's Message-ID as written ("" when it has none), known once the header section was read. */
+  String messageId() {
+    return messageId;
   }
 
   /** Completes the blob durably (header section flushed first if the message had no body). */

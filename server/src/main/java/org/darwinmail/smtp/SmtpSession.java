@@ -12,6 +12,7 @@ import java.util.Map;
 import org.darwinmail.auth.Sasl;
 import org.darwinmail.delivery.Acceptance;
 import org.darwinmail.delivery.Acceptance.Recipient;
+import org.darwinmail.delivery.Outbound;
 import org.darwinmail.guard.HarvestGuard;
 import org.darwinmail.guard.Logins;
 import org.darwinmail.guard.SendGuard;
@@ -642,7 +643,7 @@ public final class SmtpSession extends Session {
       return;
     }
     try {
-      deliver(blob, small);
+      deliver(blob, small, msg.messageId());
     } catch (StoreException | IOException e) {
       Reply r = storageFailure("cannot deliver " + blob.hash(), e);
       resetTransaction();
@@ -677,9 +678,10 @@ public final class SmtpSession extends Session {
   }
 
   /** Hands the message to the one acceptance service (ARCHITECTURE.md, "The data path of one message"). */
-  private void deliver(BlobRef blob, BlobStore.Small small) throws IOException {
+  private void deliver(BlobRef blob, BlobStore.Small small, String messageId) throws IOException {
     ctx.acceptance().accept(new Acceptance.Envelope(sender.address(), List.copyOf(recipients),
-        mailParams.containsKey("SMTPUTF8"), account == null ? null : account.address(), quarantine), blob, small);
+        mailParams.containsKey("SMTPUTF8"), account == null ? null : account.address(), quarantine), blob, small,
+        new Outbound.Origin(remoteAddress().getAddress().getHostAddress(), messageId));
   }
 
   /**

@@ -57,6 +57,13 @@ public interface QueueRepository {
   List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8, String account,
       Lease lease);
 
+  /**
+   * {@link #add} ({@code lease} null: due now) with the delivery trace's event of each recipient ({@code queued}:
+   * {@code traced} given a row, its queue id set) inserted in the same transaction.
+   */
+  List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8, String account,
+      Lease lease, java.util.function.Function<Rcpt, TraceRepository.Event> traced);
+
   /** Recipients due at {@code now}, oldest first, at most {@code limit}. */
   List<Rcpt> due(Instant now, int limit);
 
@@ -103,6 +110,9 @@ public interface QueueRepository {
    */
   void remove(long messageId, List<Long> rcptIds);
 
+  /** {@link #remove} with the delivery trace's events ({@code delivered}) inserted in the same transaction. */
+  void remove(long messageId, List<Long> rcptIds, List<TraceRepository.Event> trace);
+
   /**
    * Records a temporary failure: one more attempt, the next one at {@code next}. Not fenced: ends any lease (an
    * attempt in flight then records nothing but a delivery); for an administrator's or the guard's hold.
@@ -116,10 +126,21 @@ public interface QueueRepository {
   List<Long> deferLeased(List<Rcpt> held, Instant next, String error);
 
   /**
+   * {@link #deferLeased} with the delivery trace's event of each row recorded ({@code traced} given the row)
+   * inserted in the same transaction; none for a row another node holds now.
+   */
+  List<Long> deferLeased(List<Rcpt> held, Instant next, String error,
+      java.util.function.Function<Rcpt, TraceRepository.Event> traced);
+
+  /**
    * Removes recipients (bounced) whose token is still the one given (fencing), then their message when none is
    * left. Returns the ids removed.
    */
   List<Long> removeLeased(long messageId, List<Rcpt> held);
+
+  /** {@link #removeLeased} with the delivery trace's event of each row removed inserted in the same transaction. */
+  List<Long> removeLeased(long messageId, List<Rcpt> held,
+      java.util.function.Function<Rcpt, TraceRepository.Event> traced);
 
   /** Records that the delay notice (RFC 3464 "delayed") was sent for this message. */
   void markWarned(long messageId);

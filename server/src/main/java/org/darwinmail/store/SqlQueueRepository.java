@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.Lock;
+import java.util.function.Function;
 
 /**
  * The outbound queue's tables (migration V002: queue_messages, queue_recipients) on either engine; where they
@@ -47,11 +48,14 @@ public final class SqlQueueRepository implements QueueRepository {
   /** Messages queued together share one transaction. */
   private final GroupCommit<Addition, List<Rcpt>> additions;
 
-  private record Removal(long messageId, List<Long> rcptIds) {}
+  private record Removal(long messageId, List<Long> rcptIds, List<TraceRepository.Event> trace) {}
+
+  /** No delivery trace events. */
+  private static final Function<Rcpt, TraceRepository.Event> UNTRACED = r -> null;
 
   /** @param lease the lease the recipients start under, or null (due now) */
   private record Addition(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
-      String account, Instant at, Lease lease) {}
+      String account, Instant at, Lease lease, Function<Rcpt, TraceRepository.Event> traced) {}
 
   public SqlQueueRepository(SqlRunner db) {
     this.db = db;
@@ -91,15 +95,20 @@ public final class SqlQueueRepository implements QueueRepository {
   @Override
   public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
       String account) {
-    return additions.submit(new Addition(sender, List.copyOf(recipients), blob, size, smtputf8, account,
-        Instant.now(), null));
+    return add(sender, recipients, blob, size, smtputf8, account, null, UNTRACED);
   }
 
   @Override
   public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
       String account, Lease lease) {
+    return add(sender, recipients, blob, size, smtputf8, account, lease, UNTRACED);
+  }
+
+  @Override
+  public List<Rcpt> add(String sender, List<String> recipients, String blob, long size, boolean smtputf8,
+      String account, Lease lease, Function<Rcpt, TraceRepository.Event> traced) {
     return additions.submit(new Addition(sender, List.copyOf(recipients), blob, size, smtputf8, account,
-        Instant.now(), lease));
+        Instant.now(), lease, traced));
   }
 
   private List<Rcpt> insert(Connection c, Addition a) throws SQLException {
@@ -133,7 +142,23 @@ public final class SqlQueueRepository implements QueueRepository {
         rows.add(new Rcpt(dialect.insertedId(ps), id, r, domain, 0, due, null, owner, token));
       }
     }
+    traced(c, rows, a.traced());
     return rows;
+  }
+
+  /** Inserts the delivery trace's event of each row ({@code traced} may return null: none), in {@code c}'s transaction. */
+  private static void traced(Connection c, List<Rcpt> rows, Function<Rcpt, TraceRepository.Event> traced)
+      throws SQLException {
+    List<TraceRepository.Event> events = new ArrayList<>();
+    for (Rcpt r : rows) {
+      TraceRepository.Event e = traced.apply(r);
+      if (e != null) {
+        events.add(e);
+      }
+    }
+    if (!events.isEmpty()) {
+      SqlTraceRepository.insert(c, events);
+    }
   }
 
   private static String domainOf(String address) {
@@ -386,8 +411,13 @@ public final class SqlQueueRepository implements QueueRepository {
 
   @Override
   public void remove(long messageId, List<Long> rcptIds) {
+    remove(messageId, rcptIds, List.of());
+  }
+
+  @Override
+  public void remove(long messageId, List<Long> rcptIds, List<TraceRepository.Event> trace) {
     if (!rcptIds.isEmpty()) {
-      removals.submit(new Removal(messageId, List.copyOf(rcptIds)));
+      removals.submit(new Removal(messageId, List.copyOf(rcptIds), List.copyOf(trace)));
     }
   }
 
@@ -402,6 +432,9 @@ public final class SqlQueueRepository implements QueueRepository {
       ps.executeBatch();
     }
     deleteIfEmpty(c, r.messageId());
+    if (!r.trace().isEmpty()) {
+      SqlTraceRepository.insert(c, r.trace());
+    }
   }
 
   /** Deletes the message row when it has no recipient left (its row locked first by the caller). */
@@ -452,37 +485,55 @@ public final class SqlQueueRepository implements QueueRepository {
 
   @Override
   public List<Long> deferLeased(List<Rcpt> rows, Instant next, String error) {
+    return deferLeased(rows, next, error, UNTRACED);
+  }
+
+  @Override
+  public List<Long> deferLeased(List<Rcpt> rows, Instant next, String error,
+      Function<Rcpt, TraceRepository.Event> traced) {
     if (rows.isEmpty()) {
       return List.of();
     }
     String why = truncated(error);
-    return write(c -> fenced(c, byId(rows), "UPDATE queue_recipients SET attempts = attempts + 1,"
-        + " next_attempt = ?, last_error = ?, lease_owner = NULL WHERE id = ? AND lease_token = ?", (ps, r) -> {
-          ps.setTimestamp(1, Timestamp.from(next));
-          ps.setString(2, why);
-          ps.setLong(3, r.id());
-          ps.setInt(4, r.token());
-        }).stream().map(Rcpt::id).toList());
+    return write(c -> {
+      List<Rcpt> done = fenced(c, byId(rows), "UPDATE queue_recipients SET attempts = attempts + 1,"
+          + " next_attempt = ?, last_error = ?, lease_owner = NULL WHERE id = ? AND lease_token = ?", (ps, r) -> {
+            ps.setTimestamp(1, Timestamp.from(next));
+            ps.setString(2, why);
+            ps.setLong(3, r.id());
+            ps.setInt(4, r.token());
+          });
+      traced(c, done, traced);
+      return done.stream().map(Rcpt::id).toList();
+    });
   }
 
   @Override
   public List<Long> removeLeased(long messageId, List<Rcpt> held) {
+    return removeLeased(messageId, held, UNTRACED);
+  }
+
+  @Override
+  public List<Long> removeLeased(long messageId, List<Rcpt> held, Function<Rcpt, TraceRepository.Event> traced) {
     if (held.isEmpty()) {
       return List.of();
     }
     return write(c -> {
       lockMessages(c, List.of(messageId));
       List<Long> out = new ArrayList<>();
+      List<Rcpt> gone = new ArrayList<>();
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM queue_recipients WHERE id = ? AND lease_token = ?")) {
         for (Rcpt r : held) {
           ps.setLong(1, r.id());
           ps.setInt(2, r.token());
           if (ps.executeUpdate() == 1) {
             out.add(r.id());
+            gone.add(r);
           }
         }
       }
       deleteIfEmpty(c, messageId);
+      traced(c, gone, traced);
       return out;
     });
   }

@@ -70,7 +70,8 @@ public final class StoreMigration {
       new Table("sender_blocks", List.of("account"), "S", false),
       new Table("sender_recipients", List.of("account", "recipient"), "SS", false),
       new Table("sender_counts", List.of("account", "bucket"), "SL", false),
-      new Table("blob_candidates", List.of("id"), "L", true));
+      new Table("blob_candidates", List.of("id"), "L", true),
+      new Table("trace_events", List.of("id"), "L", true));
 
   /**
    * One side of a migration: its database, its bodies, a description for messages and the migration record

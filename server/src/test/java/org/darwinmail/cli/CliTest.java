@@ -206,6 +206,30 @@ class CliTest {
     assertThat(out).matches("(?s)\\d+  queued as 3fa2b1c9d0e1  .*<ann@cli.test>  10 bytes.*x@remote.test.*");
   }
 
+  /** Issue 17: `darwinmail trace` reads the delivery trace the console reads, newest first; bad input is a usage error. */
+  @Test
+  void traceShowsTheStoredEventsOfAMessage() throws Exception {
+    Path c = config();
+    run("", "--config", c.toString(), "domain", "add", "cli.test");
+    try (DarwinMail.Services s = DarwinMail.Services.open(ConfigLoader.load(c))) {
+      java.time.Instant t = java.time.Instant.parse("2026-11-02T08:00:00Z");
+      s.trace().repository().add(List.of(
+          new org.darwinmail.store.TraceRepository.Event(t, "queued", 5, "<m5@cli.test>", "ann@cli.test",
+              "x@remote.test", "192.0.2.1", 10, "", "received from 192.0.2.1"),
+          new org.darwinmail.store.TraceRepository.Event(t.plusSeconds(60), "deferred", 5, "", "ann@cli.test",
+              "x@remote.test", "", 0, "mx.remote.test", "451 4.3.0 <b>later</b>")));
+    }
+    String[] r = run("", "--config", c.toString(), "trace", "<M5@cli.test>");
+    assertThat(r[0]).isEqualTo("0");
+    assertThat(r[1]).isEqualTo("2026-11-02T08:01:00Z  5  deferred  x@remote.test  remote mx.remote.test  451 4.3.0"
+        + " <b>later</b>\n2026-11-02T08:00:00Z  5  queued  x@remote.test  <m5@cli.test>  client 192.0.2.1  10 bytes"
+        + "  received from 192.0.2.1\n");
+    assertThat(run("", "--config", c.toString(), "trace", "x@remote.test", "--limit", "1")[1])
+        .contains("deferred").doesNotContain("queued").contains("(older events: --offset 1)");
+    assertThat(run("", "--config", c.toString(), "trace", "6")[1]).isEqualTo("No event recorded for 6.\n");
+    assertThat(run("", "--config", c.toString(), "trace", "5", "--limit", "0")[0]).isEqualTo("2");
+  }
+
   @Test
   void aRunningServerExecutesCommandsForASeparateProcess() throws Exception {
     Path c = config();

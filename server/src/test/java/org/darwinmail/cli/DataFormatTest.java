@@ -65,7 +65,7 @@ class DataFormatTest {
     assertThat(run("--config", c.toString(), "domain", "add", "one.test")[0]).isEqualTo("0");
     Path manifest = dir.resolve("var").resolve("FORMAT");
     List<String> lines = Files.readAllLines(manifest).stream().filter(l -> !l.startsWith("#")).toList();
-    assertThat(lines).containsExactly("written_by=" + pomVersion(), "readable_from=0.4.0", "database_schema=12",
+    assertThat(lines).containsExactly("written_by=" + pomVersion(), "readable_from=0.4.0", "database_schema=13",
         "intake_journal=2", "blob_layout=1");
     assertThat(dir.resolve("var").resolve("FORMAT.new")).doesNotExist();
     try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c))) {
@@ -86,12 +86,13 @@ class DataFormatTest {
     Path c = config();
     assertThat(run("--config", c.toString(), "domain", "add", "one.test")[0]).isEqualTo("0");
     Path data = dir.resolve("var");
-    Files.writeString(data.resolve("FORMAT"), "written_by=0.3.0\nreadable_from=0.3.0\ndatabase_schema=13\n"
-        + "intake_journal=2\nblob_layout=1\n");
+    int newer = org.darwinmail.store.Database.SCHEMA + 1;
+    Files.writeString(data.resolve("FORMAT"), "written_by=0.3.0\nreadable_from=0.3.0\ndatabase_schema=" + newer
+        + "\nintake_journal=2\nblob_layout=1\n");
     Map<String, String> before = snapshot(data);
-    String line = "darwinmail: the data in " + data + " was written by Darwin Mail 0.3.0 (database schema 13, this"
-        + " release reads up to 12); start Darwin Mail 0.3.0 or newer on it, or restore a backup taken before the"
-        + " upgrade\n";
+    String line = "darwinmail: the data in " + data + " was written by Darwin Mail 0.3.0 (database schema " + newer
+        + ", this release reads up to " + (newer - 1) + "); start Darwin Mail 0.3.0 or newer on it, or restore a"
+        + " backup taken before the upgrade\n";
     for (String[] cmd : List.of(new String[] {"serve"}, new String[] {"user", "list"})) {
       Process p = CliTest.cli(c, cmd);
       try {
@@ -142,7 +143,7 @@ class DataFormatTest {
       assertThat(e.getSQLState()).isEqualTo("08006"); // Derby's normal answer to a shutdown
     }
     String line = "darwinmail: the data in " + data + " was written by a newer release of Darwin Mail (database"
-        + " schema 99, this release reads up to 12); start that release or a newer one on it, or restore a backup"
+        + " schema 99, this release reads up to 13); start that release or a newer one on it, or restore a backup"
         + " taken before the upgrade\n";
     for (String[] cmd : List.of(new String[] {"user", "list"}, new String[] {"serve"})) {
       String[] r = run(Stream.concat(Stream.of("--config", c.toString()), Stream.of(cmd)).toArray(String[]::new));

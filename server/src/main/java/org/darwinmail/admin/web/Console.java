@@ -54,7 +54,8 @@ final class Console {
     this.directory = s.directory();
     this.dashboard = new Dashboard(mail, adminPort, history, acme, renewal, tlsChoice);
     this.queue = new ConsoleQueue(s.queue(), mail.delivery(), sends);
-    this.trace = new ConsoleTrace(s.queue(), mail.delivery(), s.blobs());
+    this.trace = new ConsoleTrace(s.queue(), mail.delivery(), s.blobs(), s.trace().repository(),
+        mail.config().delivery());
   }
 
   void close() {

@@ -11,26 +11,48 @@ import org.darwinmail.delivery.DeliveryEngine;
 import org.darwinmail.delivery.DeliveryLog;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.QueueRepository;
+import org.darwinmail.store.TraceRepository;
 
 /**
- * GET /api/trace?q=: the delivery trace of outbound mail by queue id, Message-ID or recipient: the messages still
- * queued that match (each recipient's attempts and last remote answer, from the queue's rows) and the events the
- * delivery engine recorded lately ({@link DeliveryLog}: queued, each attempt's remote answer, delivered, deferred,
- * bounced, and administrators' actions). The events are kept in memory only: a restart forgets them.
+ * GET /api/trace?q=&offset=: the delivery trace by queue id, Message-ID or recipient: the messages still queued that
+ * match (each recipient's attempts and last remote answer, from the queue's rows) and a page of the events stored
+ * ({@link TraceRepository}, table {@code trace_events}: received, queued, stored in a local mailbox, each attempt's
+ * remote host and answer, delivered, deferred, bounced, and administrators' actions), newest first. The events
+ * outlive restarts and are the same on every node of a shared database; they are kept
+ * {@code delivery.trace_retention_days}, at most {@code delivery.trace_max_rows}.
  */
 final class ConsoleTrace {
-  static final int MAX_EVENTS = 1000;
+  /** Events a page holds. */
+  static final int PAGE = 100;
+  /** The furthest a page may start: paging stays an index read, never a walk through the whole table. */
+  static final int MAX_OFFSET = 100_000;
   /** Queued messages whose header section is read, at most, to find a Message-ID not seen yet. */
   static final int MAX_HEADER_READS = 5000;
 
   private final QueueRepository queue;
   private final DeliveryEngine engine;
   private final BlobStore blobs;
+  private final TraceRepository events;
+  private final org.darwinmail.config.DeliveryConfig config;
 
-  ConsoleTrace(QueueRepository queue, DeliveryEngine engine, BlobStore blobs) {
+  ConsoleTrace(QueueRepository queue, DeliveryEngine engine, BlobStore blobs, TraceRepository events,
+      org.darwinmail.config.DeliveryConfig config) {
     this.queue = queue;
     this.engine = engine;
     this.blobs = blobs;
+    this.events = events;
+    this.config = config;
+  }
+
+  /** The offset parameter: "" is 0; digits up to {@link #MAX_OFFSET}, else a clear refusal. */
+  static int offset(String s) {
+    if (s.isEmpty()) {
+      return 0;
+    }
+    if (!s.matches("[0-9]{1,6}") || Integer.parseInt(s) > MAX_OFFSET) {
+      throw new Api.BadRequest(422, "offset must be a number from 0 to " + MAX_OFFSET);
+    }
+    return Integer.parseInt(s);
   }
 
   private static String bare(String id) {
@@ -53,11 +75,28 @@ final class ConsoleTrace {
     return s;
   }
 
+  /** One event as the API gives it (the queue id null for a message not queued). */
+  static Map<String, Object> json(TraceRepository.Event ev) {
+    Map<String, Object> x = new LinkedHashMap<>();
+    x.put("at", ev.at().toString());
+    x.put("id", ev.queueId() == 0 ? null : ev.queueId());
+    x.put("event", ev.kind());
+    x.put("sender", ev.sender());
+    x.put("recipient", ev.recipient());
+    x.put("messageId", ev.messageId());
+    x.put("client", ev.client());
+    x.put("size", ev.size());
+    x.put("remote", ev.remote());
+    x.put("detail", ev.detail());
+    return x;
+  }
+
   Response get(Request r) {
     String q = Console.param(r, "q");
     if (q.isEmpty()) {
       throw new Api.BadRequest(422, "give a queue id, a Message-ID or a recipient address");
     }
+    int offset = offset(Console.param(r, "offset"));
     String lower = q.toLowerCase(Locale.ROOT);
     Instant now = Instant.now();
     int[] reads = {0};
@@ -95,23 +134,15 @@ final class ConsoleTrace {
       msg.put("recipients", rcpts);
       queued.add(msg);
     }
-    List<Map<String, Object>> events = new ArrayList<>();
-    for (DeliveryLog.Event ev : engine.trace().trace(q, MAX_EVENTS)) {
-      Map<String, Object> x = new LinkedHashMap<>();
-      x.put("at", ev.at().toString());
-      x.put("id", ev.queueId());
-      x.put("event", ev.kind());
-      x.put("sender", ev.sender());
-      x.put("recipient", ev.recipient());
-      x.put("messageId", ev.messageId());
-      x.put("remote", ev.remote());
-      x.put("detail", ev.detail());
-      events.add(x);
+    TraceRepository.Page page = events.search(q, offset, PAGE);
+    List<Map<String, Object>> list = new ArrayList<>();
+    for (TraceRepository.Event ev : page.events()) {
+      list.add(json(ev));
     }
-    // what each traced message was, as its header said (read at its first attempt)
+    // what each traced queue entry was, as its header said (read at its first attempt, while this process runs)
     Map<String, Object> messages = new LinkedHashMap<>();
-    for (DeliveryLog.Event ev : engine.trace().trace(q, MAX_EVENTS)) {
-      DeliveryLog.Summary sm = engine.trace().summaryOf(ev.queueId());
+    for (TraceRepository.Event ev : page.events()) {
+      DeliveryLog.Summary sm = ev.queueId() == 0 ? null : engine.trace().summaryOf(ev.queueId());
       if (sm != null) {
         messages.putIfAbsent(String.valueOf(ev.queueId()), sm);
       }
@@ -120,9 +151,13 @@ final class ConsoleTrace {
     out.put("query", q);
     out.put("messages", messages);
     out.put("queued", queued);
-    out.put("events", events);
-    out.put("note", "Events are kept in memory since the server started (the last 10,000); the queue's rows"
-        + " keep each queued recipient's last answer.");
+    out.put("events", list);
+    out.put("offset", offset);
+    out.put("page", PAGE);
+    out.put("more", page.more());
+    out.put("note", "Events are kept " + config.traceRetentionDays() + " days, at most "
+        + String.format(Locale.ROOT, "%,d", config.traceMaxRows()) + ", newest first; the queue's rows keep each"
+        + " queued recipient's last answer.");
     return Response.json(200, out);
   }
 }

@@ -116,8 +116,12 @@ class ConsoleOperationsTest {
     await().atMost(Duration.ofSeconds(20)).until(() -> queue("?state=deferred").path("messages").get(0)
         .path("recipients").get(0).path("attempts").asInt() >= 4); // first, hold, release, retry
 
+    // administrators' actions are written behind (TraceLog, within a quarter of a second)
+    await().atMost(Duration.ofSeconds(10)).until(() -> json(http.get("/api/trace?q=carol@remote.example", session))
+        .path("events").valueStream().anyMatch(e -> e.path("event").asString().equals("retried")));
     JsonNode trace = json(http.get("/api/trace?q=carol@remote.example", session));
-    List<String> events = trace.path("events").valueStream().map(e -> e.path("event").asString()).toList();
+    List<String> events = trace.path("events").valueStream().map(e -> e.path("event").asString()).toList()
+        .reversed(); // the API answers newest first
     assertThat(events).containsSubsequence("queued", "deferred", "held", "released", "deferred", "retried");
     assertThat(trace.path("queued").get(0).path("messageId").asString()).contains("@");
     String messageId = trace.path("queued").get(0).path("messageId").asString();
@@ -138,8 +142,8 @@ class ConsoleOperationsTest {
     long id = submitToRemote("bob@" + D, "bob-pw");
     assertThat(act("delete", id).path("done").asBoolean()).isTrue();
     assertThat(queue("").path("total").asInt()).isZero();
-    assertThat(json(http.get("/api/trace?q=" + id, session)).path("events").valueStream()
-        .map(e -> e.path("event").asString()).toList()).contains("deleted");
+    await().atMost(Duration.ofSeconds(10)).until(() -> json(http.get("/api/trace?q=" + id, session))
+        .path("events").valueStream().map(e -> e.path("event").asString()).toList().contains("deleted"));
   }
 
   @Test
