@@ -62,27 +62,27 @@ from mailpeers import Dnsmasq
 REPO = Path(__file__).resolve().parents[2]
 
 
+def version(tag):
+    return tuple(int(x) for x in tag.lstrip("v").split("."))
+
+
 def listed_releases():
-    """The release tags tools/releases.tsv lists, oldest first (the file lists them in release order)."""
+    """The release tags tools/releases.tsv lists, oldest first."""
     tags = []
     for line in (REPO / "tools" / "releases.tsv").read_text().splitlines():
         if line.strip() and not line.startswith("#"):
             tags.append(line.split("\t")[0])
     assert tags, "tools/releases.tsv lists no release"
-    return tags
+    return sorted(tags, key=version)
 
 
 RELEASES = listed_releases()
 NEWEST = RELEASES[-1]
 PREVIOUS = [t.strip() for t in os.environ.get("DARWINMAIL_PREVIOUS_RELEASE", "").split(",") if t.strip()] \
     or list(dict.fromkeys([RELEASES[0], NEWEST]))
-
-
-def version(tag):
-    return tuple(int(x) for x in tag.lstrip("v").split("."))
-
-
 WIZARD_FROM = (0, 3, 0)  # the first-run wizard (and its TLS upload) came with 0.3.0
+FORMAT_FROM = (0, 2, 0)  # the first release that writes and reads <data_dir>/FORMAT
+SCHEMA_BEFORE_FORMAT = 6  # 0.1.0's database schema (it has no FORMAT to say so)
 
 USERS = {"alice@example.test": "alice-pw", "bob@example.test": "bob-pw", "carol@second.test": "carol-pw",
          "dave@third.test": "dave-pw"}
@@ -413,10 +413,6 @@ def wait(predicate, timeout=90, what="condition"):
             return
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-FORMAT_FROM = (0, 2, 0)  # the first release that writes and reads <data_dir>/FORMAT
-SCHEMA_BEFORE_FORMAT = 6  # 0.1.0's database schema (it has no FORMAT to say so)
 
 
 def release_dist(tag):
