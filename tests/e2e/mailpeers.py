@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "py"))
-from private_postfix import PrivatePostfix, stop_pid  # noqa: E402  (the helper shared with bench/py/peers.py)
+from private_postfix import PrivatePostfix  # noqa: E402  (the helper shared with bench/py/peers.py)
 
 
 def free_udp_tcp_port():
@@ -74,9 +74,15 @@ class Dnsmasq:
         return self.start()
 
     def stop(self):
+        # dnsmasq is our child: once it exits it stays a zombie until waited for, and stop_pid's signal-0 probe
+        # would count it alive for its whole 20 s; Popen's wait reaps it.
         if self.proc and self.proc.poll() is None:
-            stop_pid(self.proc.pid)
-            self.proc.wait()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
         self.proc = None
 
     def toml(self):

@@ -1,8 +1,8 @@
 """The downgrade refused (issue 18): the release before this one, built from its git tag by tools/release-dist, is
 started on a data directory this release wrote and migrated, and refuses with one line, writing nothing (no
-migration, no journal replay, no sweep, no certificate). The release before is 0.3.0 (schema 8): this one writes
-schema 9 and readable_from=0.4.0. 0.2.0 is the first release that reads <data_dir>/FORMAT (DARWINMAIL_OLDER_RELEASE
-=v0.2.0 runs the same test with it); 0.1.0 predates it and cannot refuse (test_upgrade_versions.py's docstring says
+migration, no journal replay, no sweep, no certificate). The release before is the newest one tools/releases.tsv
+lists, today 0.3.0 (schema 8): this one writes schema 10 and readable_from=0.4.0. 0.2.0 is the first release that
+reads <data_dir>/FORMAT (DARWINMAIL_OLDER_RELEASE=v0.2.0 runs the same test with it); 0.1.0 predates it and cannot refuse (test_upgrade_versions.py's docstring says
 what it does instead)."""
 import os
 import smtplib
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import conftest
 from conftest import Server
-from test_upgrade_versions import REPO, Release, tree
+from test_upgrade_versions import NEWEST, REPO, Release, tree
 
-OLDER = os.environ.get("DARWINMAIL_OLDER_RELEASE", "v0.3.0")
+OLDER = os.environ.get("DARWINMAIL_OLDER_RELEASE", NEWEST)  # the newest release tools/releases.tsv lists
 
 
 def test_the_release_before_refuses_data_this_release_wrote(tmp_path):
