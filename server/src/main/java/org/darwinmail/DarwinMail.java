@@ -218,7 +218,8 @@ public final class DarwinMail implements AutoCloseable {
       // The delivery trace (issue 17): written behind once the server starts it, at once in a CLI process.
       org.darwinmail.delivery.TraceLog trace = new org.darwinmail.delivery.TraceLog(
           new org.darwinmail.store.SqlTraceRepository(db), config.delivery().traceRetentionDays(),
-          config.delivery().traceMaxRows());
+          config.delivery().traceMaxRows(), db.shared() ? () -> true
+              : () -> blobs.capacity().freeBytes() >= org.darwinmail.delivery.TraceLog.ROOM && !blobs.capacity().full());
       Acceptance acceptance = new Acceptance(config, directory, blobs, local, null).tracing(trace);
       // The abuse guard holds the queued mail of blocked senders and releases it on unblock (whoever unblocks then
       // wakes the engine: `darwinmail sender unblock`, as `queue retry` does).

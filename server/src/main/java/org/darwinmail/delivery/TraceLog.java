@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 import java.util.concurrent.atomic.AtomicLong;
 import org.darwinmail.store.TraceRepository;
 import org.slf4j.Logger;
@@ -18,16 +19,24 @@ import org.slf4j.LoggerFactory;
  * #MAX_PENDING} wait; beyond that an event is dropped and counted (a stalled database). Every {@link #PRUNE_EVERY}
  * the events older than the retention, then the oldest beyond the row cap, are deleted; on several nodes each
  * prunes, which deletes the same rows (a no-op for the later ones).
+ *
+ * <p>Mail comes before its trace: while the data directory's disk has less than {@link #ROOM} free (or new mail is
+ * refused), nothing is written behind and events wait (then drop, as above) until space returns. On a full disk a
+ * trace batch that needs a new page was what made Derby stop and reopen, and sessions fail meanwhile
+ * (tests/e2e/test_full_disk.py).
  */
 public final class TraceLog implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TraceLog.class);
   static final Duration FLUSH = Duration.ofMillis(250);
   static final Duration PRUNE_EVERY = Duration.ofHours(1);
   static final int MAX_PENDING = 10_000;
+  /** Free space on the data directory's disk under which nothing is written behind. */
+  public static final long ROOM = 64L << 20;
 
   private final TraceRepository repository;
   private final Duration retention;
   private final long maxRows;
+  private final BooleanSupplier room;
   private final List<TraceRepository.Event> pending = new ArrayList<>();
   private final AtomicLong dropped = new AtomicLong();
   private Thread thread;
@@ -35,7 +44,13 @@ public final class TraceLog implements AutoCloseable {
   private Instant lastPrune = Instant.EPOCH;
 
   public TraceLog(TraceRepository repository, int retentionDays, long maxRows) {
+    this(repository, retentionDays, maxRows, () -> true);
+  }
+
+  /** A writer that writes behind only while {@code room} says the disk has room ({@link #ROOM}). */
+  public TraceLog(TraceRepository repository, int retentionDays, long maxRows, BooleanSupplier room) {
     this.repository = repository;
+    this.room = room;
     this.retention = Duration.ofDays(retentionDays);
     this.maxRows = maxRows;
   }
@@ -121,6 +136,9 @@ public final class TraceLog implements AutoCloseable {
           return;
         }
       }
+      if (!room.getAsBoolean()) {
+        continue;
+      }
       flush();
       Instant now = Instant.now();
       if (Duration.between(lastPrune, now).compareTo(PRUNE_EVERY) >= 0) {
@@ -150,6 +168,15 @@ public final class TraceLog implements AutoCloseable {
         Thread.currentThread().interrupt();
       }
     }
-    flush();
+    if (room.getAsBoolean()) {
+      flush();
+    } else {
+      synchronized (this) {
+        if (!pending.isEmpty()) {
+          log.warn("delivery trace: {} events not written at shutdown: the disk is full", pending.size());
+          pending.clear();
+        }
+      }
+    }
   }
 }
