@@ -33,11 +33,12 @@ async function trace(q, offset = 0) {
   const events = d.events.map((e) => {
     const tr = document.createElement('tr');
     cell(tr, when(e.at));
-    const id = cell(tr, e.id);
-    const m = d.messages[String(e.id)];
-    if (m && m.subject) id.appendChild(el('span', m.subject, 'answer'));
+    cell(tr, e.id);
     cell(tr).appendChild(badge(e.event));
     const msg = cell(tr, e.messageId || '');
+    // the queued message's subject beside its Message-ID (a narrow ID column broke it letter by letter)
+    const m = d.messages[String(e.id)];
+    if (m && m.subject) msg.appendChild(el('span', m.subject, 'answer'));
     if (e.client) msg.appendChild(el('span', `from ${e.client}`, 'answer'));
     if (e.size) msg.appendChild(el('span', `${e.size} bytes`, 'answer'));
     cell(tr, e.recipient);

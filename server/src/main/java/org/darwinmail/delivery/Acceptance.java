@@ -1,7 +1,9 @@
 package org.darwinmail.delivery;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import org.darwinmail.config.ServerConfig;
@@ -10,6 +12,7 @@ import org.darwinmail.store.Addresses;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
+import org.darwinmail.store.TraceRepository.Event;
 
 /**
  * Accepting a message: the one place that decides where accepted mail goes (ARCHITECTURE.md, "The data path of one
@@ -181,17 +184,17 @@ public final class Acceptance {
     if (trace == null) {
       return;
     }
-    java.time.Instant now = java.time.Instant.now();
+    Instant now = Instant.now();
     String sender = e.sender() == null ? "" : e.sender();
     for (Recipient r : e.recipients()) {
       if (!r.resolution().accounts().isEmpty()) {
-        trace.add(new org.darwinmail.store.TraceRepository.Event(now, "received", 0, origin.messageId(), sender,
+        trace.add(new Event(now, "received", 0, origin.messageId(), sender,
             r.address(), origin.client(), size, "", origin.client().isEmpty() ? "written by this server"
                 : "from " + origin.client() + (e.account() == null ? "" : ", submitted by " + e.account())));
       }
     }
     for (LocalDelivery.To t : to) {
-      trace.add(new org.darwinmail.store.TraceRepository.Event(now, "stored", 0, origin.messageId(), sender,
+      trace.add(new Event(now, "stored", 0, origin.messageId(), sender,
           t.account().address(), origin.client(), size, "", "mailbox " + (t.folder() == null ? "INBOX"
               : t.tag() ? t.folder() + " (INBOX when there is no such folder)" : t.folder()) + " of "
               + t.account().address()));
@@ -228,7 +231,7 @@ public final class Acceptance {
     }
     String messageId = "";
     try {
-      messageId = DeliveryLog.summary(new java.io.ByteArrayInputStream(message)).messageId();
+      messageId = DeliveryLog.summary(new ByteArrayInputStream(message)).messageId();
     } catch (IOException e) {
       // cannot happen reading an array
     }

@@ -7,6 +7,11 @@ import org.darwinmail.testing.LineClient;
 
 /** A small IMAP test client over {@link LineClient}: sends a tagged command and collects lines up to its reply. */
 final class ImapClient implements AutoCloseable {
+  /** A small message with this subject, for APPEND and SMTP. */
+  static String message(String subject) {
+    return "From: x@example.test\r\nSubject: " + subject + "\r\n\r\nbody of " + subject + "\r\n";
+  }
+
   final LineClient c;
   private int n;
 

@@ -28,10 +28,6 @@ class ImapNotifyTest {
     server.addUser("rosa@notify.test", "rosa-pw");
   }
 
-  static String msg(String subject) {
-    return "From: x@example.test\r\nSubject: " + subject + "\r\n\r\nbody of " + subject + "\r\n";
-  }
-
   @Test
   void personalMessageEventsReachAnotherSessionBetweenCommandsAsStatus() throws Exception {
     try (ImapClient a = new ImapClient(server.port("imap")).login("nora@notify.test", "nora-pw");
@@ -43,7 +39,7 @@ class ImapNotifyTest {
       a.c.setTimeout(5_000);
 
       // APPEND from another session into a mailbox A has not selected: A hears it without sending a command
-      b.append("Lists", msg("one"));
+      b.append("Lists", ImapClient.message("one"));
       assertThat(a.c.read()).matches("\\* STATUS \"Lists\" \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+\\)");
 
       // mail delivered by SMTP into INBOX
@@ -70,11 +66,11 @@ class ImapNotifyTest {
       assertThat(a.c.read()).matches("\\* STATUS \"Lists\" \\(MESSAGES 0 UIDNEXT 2 UIDVALIDITY \\d+\\)");
 
       // the selected mailbox gets no STATUS; NOTIFY NONE ends it all
-      b.append("Sent", msg("sent"));
+      b.append("Sent", ImapClient.message("sent"));
       List<String> noop = a.cmd("NOOP");
       assertThat(noop).contains("* 1 EXISTS").noneMatch(l -> l.startsWith("* STATUS"));
       a.cmd("NOTIFY NONE");
-      b.append("Lists", msg("two"));
+      b.append("Lists", ImapClient.message("two"));
       assertThat(a.cmd("NOOP")).singleElement().asString().endsWith(" OK NOOP completed");
     }
   }
@@ -84,11 +80,11 @@ class ImapNotifyTest {
     try (ImapClient a = new ImapClient(server.port("imap")).login("olga@notify.test", "olga-pw");
         ImapClient b = new ImapClient(server.port("imap")).login("olga@notify.test", "olga-pw")) {
       a.cmd("ENABLE IMAP4rev2"); // no \Recent: the lines below do not depend on who takes it
-      b.append("INBOX", msg("first"));
+      b.append("INBOX", ImapClient.message("first"));
       a.cmd("SELECT INBOX");
       a.cmd("NOTIFY SET (selected (MessageNew (UID FLAGS) MessageExpunge FlagChange))");
       a.c.setTimeout(5_000);
-      b.append("INBOX", msg("second"));
+      b.append("INBOX", ImapClient.message("second"));
       assertThat(a.c.read()).isEqualTo("* 2 EXISTS");
       assertThat(a.c.read()).isEqualTo("* 2 FETCH (UID 2 FLAGS ())");
       b.cmd("SELECT INBOX");
@@ -103,7 +99,7 @@ class ImapNotifyTest {
       a.cmd("NOTIFY SET (selected-delayed (MessageNew MessageExpunge))");
       b.cmd("STORE 1 +FLAGS (\\Deleted)");
       b.cmd("EXPUNGE");
-      b.append("INBOX", msg("third"));
+      b.append("INBOX", ImapClient.message("third"));
       List<String> pushed = a.until("* 2 EXISTS");
       assertThat(pushed).noneMatch(l -> l.contains("EXPUNGE"));
       List<String> noop = a.cmd("NOOP");
@@ -135,7 +131,7 @@ class ImapNotifyTest {
       assertThat(a.c.read()).startsWith("p1 OK");
       assertThat(a.c.read()).startsWith("* OK [NOTIFICATIONOVERFLOW]");
       // as after NOTIFY NONE (§5.8): nothing more
-      b.append("Busy", msg("later"));
+      b.append("Busy", ImapClient.message("later"));
       assertThat(a.cmd("NOOP")).singleElement().asString().endsWith(" OK NOOP completed");
     }
   }
@@ -155,7 +151,7 @@ class ImapNotifyTest {
           .endsWith(" NO [NOTIFICATIONOVERFLOW] More than " + Notifications.MAX_WATCHED + " mailboxes to watch");
       assertThat(a.cmd("NOTIFY SET STATUS (mailboxes (Many/1 Many/10) (MessageNew MessageExpunge))")).hasSize(3);
       ImapClient b = new ImapClient(server.port("imap")).login("rosa@notify.test", "rosa-pw");
-      b.append("Many/10", msg("ten"));
+      b.append("Many/10", ImapClient.message("ten"));
       b.close();
       a.c.setTimeout(5_000);
       assertThat(a.c.read()).matches("\\* STATUS \"Many/10\" \\(MESSAGES 1 UIDNEXT 2 UIDVALIDITY \\d+\\)");

@@ -31,18 +31,13 @@ class ImapSessionsTest {
     server.addUser("ownlimit@sessions.test", "ownlimit-pw");
   }
 
-
-  static String msg(String subject) {
-    return "From: x@example.test\r\nSubject: " + subject + "\r\n\r\nbody of " + subject + "\r\n";
-  }
-
   @Test
   void twoSessionsSeeEachOthersChangesAtTheAllowedMoments() throws Exception {
     try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw");
         ImapClient b = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
       a.cmd("CREATE Shared");
       for (int i = 1; i <= 3; i++) {
-        a.append("Shared", msg("m" + i));
+        a.append("Shared", ImapClient.message("m" + i));
       }
       assertThat(a.cmd("SELECT Shared")).contains("* 3 EXISTS");
       assertThat(b.cmd("SELECT Shared")).contains("* 3 EXISTS");
@@ -63,7 +58,7 @@ class ImapSessionsTest {
       // B idles; A appends, flags, expunges: B hears each without asking.
       b.c.send("i1 IDLE");
       assertThat(b.c.read()).isEqualTo("+ idling");
-      a.append("Shared", msg("m4"));
+      a.append("Shared", ImapClient.message("m4"));
       assertThat(b.c.read()).isEqualTo("* 3 EXISTS");
       // \Recent in exactly one session (RFC 3501 §2.3.2): B's wake-up or A's own APPEND takes it, whichever is first
       assertThat(b.c.read()).matches("\\* [01] RECENT");
@@ -91,7 +86,7 @@ class ImapSessionsTest {
         ImapClient b = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
       a.cmd("CREATE NoExpungeDuring");
       for (int i = 1; i <= 3; i++) {
-        a.append("NoExpungeDuring", msg("n" + i));
+        a.append("NoExpungeDuring", ImapClient.message("n" + i));
       }
       a.cmd("SELECT NoExpungeDuring");
       b.cmd("SELECT NoExpungeDuring");
@@ -122,8 +117,8 @@ class ImapSessionsTest {
         ImapClient b = new ImapClient(server.port("imap")).login("recent@sessions.test", "recent-pw");
         ImapClient d = new ImapClient(server.port("imap")).login("recent@sessions.test", "recent-pw")) {
       d.cmd("CREATE Rec");
-      d.append("Rec", msg("before 1"));
-      d.append("Rec", msg("before 2"));
+      d.append("Rec", ImapClient.message("before 1"));
+      d.append("Rec", ImapClient.message("before 2"));
       assertThat(a.cmd("SELECT Rec")).contains("* 2 RECENT");
       assertThat(b.cmd("SELECT Rec")).contains("* 0 RECENT");
       java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
@@ -139,7 +134,7 @@ class ImapSessionsTest {
           }));
         }
         for (int i = 1; i <= 12; i++) {
-          d.append("Rec", msg("new " + i));
+          d.append("Rec", ImapClient.message("new " + i));
         }
         done.set(true);
         for (var f : lookers) {
@@ -175,7 +170,7 @@ class ImapSessionsTest {
     try (ImapClient a = new ImapClient(server.port("imap")).login("kw@sessions.test", "kw-pw");
         ImapClient b = new ImapClient(server.port("imap")).login("kw@sessions.test", "kw-pw")) {
       a.cmd("CREATE K");
-      a.append("K", msg("k1"));
+      a.append("K", ImapClient.message("k1"));
       a.cmd("SELECT K");
       b.cmd("SELECT K");
       a.cmd("STORE 1 +FLAGS ($Project)");
@@ -214,8 +209,8 @@ class ImapSessionsTest {
     try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw");
         ImapClient b = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
       a.cmd("CREATE Ctx");
-      a.append("Ctx", msg("c"));
-      a.append("Ctx", msg("a"));
+      a.append("Ctx", ImapClient.message("c"));
+      a.append("Ctx", ImapClient.message("a"));
       a.cmd("SELECT Ctx");
       b.cmd("ENABLE IMAP4rev2"); // no RECENT lines between the updates
       b.cmd("SELECT Ctx");
@@ -225,7 +220,7 @@ class ImapSessionsTest {
       assertThat(b.until("u2 ")).containsExactly("* ESEARCH (TAG \"u2\") UID ALL 2,1", "u2 OK SORT completed");
       b.c.send("i1 IDLE");
       assertThat(b.c.read()).isEqualTo("+ idling");
-      a.append("Ctx", msg("b"));
+      a.append("Ctx", ImapClient.message("b"));
       assertThat(b.c.read()).isEqualTo("* 3 EXISTS");
       assertThat(b.c.read()).isEqualTo("* ESEARCH (TAG \"u1\") ADDTO (0 3)");
       assertThat(b.c.read()).isEqualTo("* ESEARCH (TAG \"u2\") UID ADDTO (2 3)"); // a, b, c
@@ -258,7 +253,7 @@ class ImapSessionsTest {
           server.services().directory().account("ann@sessions.test").orElseThrow().id(), "Fast").orElseThrow();
       var blobs = server.services().blobs();
       var w = blobs.create();
-      w.write(msg("fast").getBytes(StandardCharsets.US_ASCII));
+      w.write(ImapClient.message("fast").getBytes(StandardCharsets.US_ASCII));
       var ref = w.commit();
       a.c.setTimeout(1000); // the user notices within a second
       server.services().mail().deliver(List.of(box.id()), ref, java.time.Instant.now());
@@ -275,7 +270,7 @@ class ImapSessionsTest {
     try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
       a.cmd("CREATE Sync");
       for (int i = 1; i <= 4; i++) {
-        a.append("Sync", msg("s" + i));
+        a.append("Sync", ImapClient.message("s" + i));
       }
       a.cmd("ENABLE QRESYNC");
       List<String> sel = a.cmd("SELECT Sync");
@@ -301,8 +296,8 @@ class ImapSessionsTest {
     server.addUser("restart@sessions.test", "restart-pw");
     String validity;
     try (ImapClient a = new ImapClient(server.port("imap")).login("restart@sessions.test", "restart-pw")) {
-      a.append("INBOX", msg("r1"));
-      a.append("INBOX", msg("r2"));
+      a.append("INBOX", ImapClient.message("r1"));
+      a.append("INBOX", ImapClient.message("r2"));
       a.cmd("SELECT INBOX");
       a.cmd("STORE 2 +FLAGS (\\Deleted)");
       a.cmd("EXPUNGE");
@@ -311,7 +306,7 @@ class ImapSessionsTest {
     server.restart();
     try (ImapClient a = new ImapClient(server.port("imap")).login("restart@sessions.test", "restart-pw")) {
       assertThat(a.cmd("STATUS INBOX (UIDVALIDITY)").get(0)).isEqualTo(validity);
-      a.append("INBOX", msg("r3"));
+      a.append("INBOX", ImapClient.message("r3"));
       a.cmd("SELECT INBOX");
       assertThat(a.cmd("UID SEARCH ALL")).contains("* SEARCH 1 3");
     }
@@ -321,7 +316,7 @@ class ImapSessionsTest {
   void appendOverQuotaIsRefusedAndGetQuotaRootReportsUsage() throws Exception {
     server.services().directory().setQuota("quota@sessions.test", 2048);
     try (ImapClient a = new ImapClient(server.port("imap")).login("quota@sessions.test", "quota-pw")) {
-      a.append("INBOX", msg("small"));
+      a.append("INBOX", ImapClient.message("small"));
       List<String> q = a.cmd("GETQUOTAROOT INBOX");
       assertThat(q).contains("* QUOTAROOT \"INBOX\" \"\"", "* QUOTA \"\" (STORAGE 1 2)");
       String big = "Subject: big\r\n\r\n" + "x".repeat(3000) + "\r\n";

@@ -6,10 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import org.darwinmail.testing.AtOnce;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -194,37 +191,22 @@ abstract class DirectoryRepositoryContract {
     d.addDomain("a.test");
     DirectoryRepository other = repository(engine.node());
     int n = 30;
-    ExecutorService ex = Executors.newFixedThreadPool(2);
-    List<Integer> refused = new ArrayList<>();
-    try {
-      CountDownLatch go = new CountDownLatch(1);
-      List<Future<Integer>> fs = new ArrayList<>();
-      for (DirectoryRepository r : List.of(d, other)) {
-        fs.add(ex.submit(() -> {
-          go.await();
-          int lost = 0;
-          for (int i = 0; i < n; i++) {
-            try {
-              r.addAccount("user" + i + "@a.test", "h", FOLDERS);
-            } catch (RefusedException e) {
-              lost++;
-            }
-            try {
-              r.addDomain("d" + i + ".test");
-            } catch (RefusedException e) {
-              lost++;
-            }
-          }
-          return lost;
-        }));
+    List<Integer> refused = AtOnce.run(List.of(d, other), r -> {
+      int lost = 0;
+      for (int i = 0; i < n; i++) {
+        try {
+          r.addAccount("user" + i + "@a.test", "h", FOLDERS);
+        } catch (RefusedException e) {
+          lost++;
+        }
+        try {
+          r.addDomain("d" + i + ".test");
+        } catch (RefusedException e) {
+          lost++;
+        }
       }
-      go.countDown();
-      for (Future<Integer> f : fs) {
-        refused.add(f.get());
-      }
-    } finally {
-      ex.shutdownNow();
-    }
+      return lost;
+    });
     assertThat(refused.get(0) + refused.get(1)).isEqualTo(2 * n);
     assertThat(d.accounts()).hasSize(n);
     assertThat(other.domains()).hasSize(n + 1);

@@ -10,10 +10,10 @@ import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.darwinmail.testing.AtOnce;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -286,40 +286,26 @@ abstract class MessageRepositoryContract {
     List<Long> uids = Collections.synchronizedList(new ArrayList<>());
     List<Long> modseqs = Collections.synchronizedList(new ArrayList<>());
     List<Long> expunged = Collections.synchronizedList(new ArrayList<>());
-    ExecutorService ex = Executors.newFixedThreadPool(2);
-    try {
-      CountDownLatch go = new CountDownLatch(1);
-      List<Future<?>> fs = new ArrayList<>();
-      for (MessageRepository node : List.of(r, other)) {
-        fs.add(ex.submit(() -> {
-          go.await();
-          for (int i = 0; i < n; i++) {
-            MessageRow row = node.append(List.of(msg(box.id(), BLOB_A, 1))).getFirst();
-            uids.add(row.uid());
-            modseqs.add(row.modseq());
-            long flagged = node.store(box.id(), List.of(row.uid()), null,
-                m -> new MessageRepository.Flagging(Flags.SEEN, Set.of())).modseq();
-            if (flagged != 0) {
-              modseqs.add(flagged);
-            }
-            if (i % 3 == 0) {
-              MessageRepository.Changes<Long> gone = node.expunge(box.id(), List.of(row.uid(), row.uid() - 1));
-              if (gone.modseq() != 0) {
-                modseqs.add(gone.modseq());
-                expunged.addAll(gone.items());
-              }
-            }
+    AtOnce.run(List.of(r, other), node -> {
+      for (int i = 0; i < n; i++) {
+        MessageRow row = node.append(List.of(msg(box.id(), BLOB_A, 1))).getFirst();
+        uids.add(row.uid());
+        modseqs.add(row.modseq());
+        long flagged = node.store(box.id(), List.of(row.uid()), null,
+            m -> new MessageRepository.Flagging(Flags.SEEN, Set.of())).modseq();
+        if (flagged != 0) {
+          modseqs.add(flagged);
+        }
+        if (i % 3 == 0) {
+          MessageRepository.Changes<Long> gone = node.expunge(box.id(), List.of(row.uid(), row.uid() - 1));
+          if (gone.modseq() != 0) {
+            modseqs.add(gone.modseq());
+            expunged.addAll(gone.items());
           }
-          return null;
-        }));
+        }
       }
-      go.countDown();
-      for (Future<?> f : fs) {
-        f.get();
-      }
-    } finally {
-      ex.shutdownNow();
-    }
+      return null;
+    });
     assertThat(new HashSet<>(uids)).hasSize(2 * n);
     assertThat(uids).allMatch(u -> u >= 1 && u <= 2 * n);
     assertThat(new HashSet<>(modseqs)).hasSameSizeAs(modseqs);

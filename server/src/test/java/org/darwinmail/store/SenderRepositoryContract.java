@@ -6,10 +6,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import org.darwinmail.testing.AtOnce;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -95,27 +92,13 @@ abstract class SenderRepositoryContract {
   @Test
   void twoNodesCountingOneAccountTogetherLoseNothing() throws Exception {
     SenderRepository other = repository(engine.node());
-    ExecutorService ex = Executors.newFixedThreadPool(2);
     List<Long> seen = java.util.Collections.synchronizedList(new ArrayList<>());
-    try {
-      CountDownLatch go = new CountDownLatch(1);
-      List<Future<?>> fs = new ArrayList<>();
-      for (SenderRepository node : List.of(s, other)) {
-        fs.add(ex.submit(() -> {
-          go.await();
-          for (int i = 0; i < 40; i++) {
-            seen.add(node.count("busy@example.test", 5_000, 1, 2, 0).messages());
-          }
-          return null;
-        }));
+    AtOnce.run(List.of(s, other), node -> {
+      for (int i = 0; i < 40; i++) {
+        seen.add(node.count("busy@example.test", 5_000, 1, 2, 0).messages());
       }
-      go.countDown();
-      for (Future<?> f : fs) {
-        f.get();
-      }
-    } finally {
-      ex.shutdownNow();
-    }
+      return null;
+    });
     assertThat(s.count("busy@example.test", 5_000, 0, 0, 0)).isEqualTo(new SenderRepository.Counts(80, 160));
     assertThat(seen).as("each count saw its own addition and every one committed before it").doesNotHaveDuplicates()
         .hasSize(80);
@@ -129,26 +112,12 @@ abstract class SenderRepositoryContract {
     for (int i = 0; i < 50; i++) {
       rcpts.add("r" + i + "@example.org");
     }
-    ExecutorService ex = Executors.newFixedThreadPool(2);
-    try {
-      CountDownLatch go = new CountDownLatch(1);
-      List<Future<?>> fs = new ArrayList<>();
-      for (SenderRepository node : List.of(s, other)) {
-        fs.add(ex.submit(() -> {
-          go.await();
-          for (String r : rcpts) {
-            node.rememberRecipients("alice@example.test", List.of(r, "common@example.org"), Instant.now());
-          }
-          return null;
-        }));
+    AtOnce.run(List.of(s, other), node -> {
+      for (String r : rcpts) {
+        node.rememberRecipients("alice@example.test", List.of(r, "common@example.org"), Instant.now());
       }
-      go.countDown();
-      for (Future<?> f : fs) {
-        f.get();
-      }
-    } finally {
-      ex.shutdownNow();
-    }
+      return null;
+    });
     assertThat(s.knownRecipients("alice@example.test")).hasSize(51);
   }
 }
