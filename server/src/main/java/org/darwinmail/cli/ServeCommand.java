@@ -20,6 +20,7 @@ final class ServeCommand implements Runnable {
       throw new CliException("the server is already running");
     }
     ServerConfig config = ConfigLoader.load(main.config);
+    org.darwinmail.admin.web.AdminWeb.installMetrics();
     DarwinMail server = DarwinMail.start(config);
     ControlServer control = ControlServer.start(config.dataDir(), Cli.controlHandler(server));
     org.darwinmail.admin.web.AdminWeb web = org.darwinmail.admin.web.AdminWeb.start(server);

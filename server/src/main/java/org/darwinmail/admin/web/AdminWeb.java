@@ -82,6 +82,15 @@ public final class AdminWeb implements AutoCloseable {
     this.renewal = renewal;
   }
 
+  /**
+   * Adds /metrics's Prometheus registry to Micrometer's global one. Called by {@code serve} before the server makes
+   * its first meter: a registry added later sees the meters but counts only from then on (a message received while
+   * the server started was missing from /metrics), and Micrometer warns about it.
+   */
+  public static void installMetrics() {
+    Metrics.install();
+  }
+
   public static AdminWeb start(DarwinMail mail) {
     return start(mail, Options.defaults());
   }

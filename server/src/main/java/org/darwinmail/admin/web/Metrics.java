@@ -5,7 +5,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 /**
  * The Prometheus view of Micrometer's global registry, where every meter of the server is registered. Added once
- * per process, by the first admin listener: the global registry hands it every meter registered before and after.
+ * per process, before the server's first meter ({@code serve} calls {@link AdminWeb#installMetrics}; an admin
+ * listener started otherwise, as in tests, adds it then): a registry added after a meter counts only from then on.
  */
 final class Metrics {
   private static final PrometheusMeterRegistry PROMETHEUS = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
