@@ -276,12 +276,12 @@ public final class BucketBackup {
   }
 
   @FunctionalInterface
-  private interface Work<T> {
+  interface Work<T> {
     void run(T item) throws IOException;
   }
 
   /** Runs {@code work} on every item, {@link #PARALLEL} at a time; the first failure stops the rest and is thrown. */
-  private static <T> void parallel(List<T> items, Work<T> work) throws IOException {
+  static <T> void parallel(List<T> items, Work<T> work) throws IOException {
     try (ExecutorService ex = Executors.newFixedThreadPool(PARALLEL, Thread.ofVirtual().name("bucket-backup-", 0)
         .factory())) {
       List<Future<?>> fs = new ArrayList<>(items.size());
@@ -464,6 +464,11 @@ public final class BucketBackup {
    * stops the restore, nothing restored), then the folder's restore (verify, copy).
    */
   public static Backup.Restored restore(Target t, String name, Path dataDir) {
+    return restore(t, name, dataDir, null);
+  }
+
+  /** {@link #restore}, the bodies uploaded to {@code into} ({@link Backup#restore(Path, Path, Backup.BlobsInto)}). */
+  public static Backup.Restored restore(Target t, String name, Path dataDir, Backup.BlobsInto into) {
     Path target = dataDir.toAbsolutePath();
     Backup.checkEmpty(target);
     Path staging = null;
@@ -471,7 +476,7 @@ public final class BucketBackup {
       Files.createDirectories(target.getParent());
       staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".restore-");
       download(c, t, name, staging, true);
-      return Backup.restore(staging, target);
+      return Backup.restore(staging, target, into);
     } catch (IOException e) {
       throw new StoreException("cannot restore " + t.location(name) + ": " + Errors.reason(e)
           + "; nothing restored", e);
