@@ -104,4 +104,42 @@ class S3ClientMultipartTest {
     assertThat(client.listMultipartUploads("mp4/left")).isEmpty();
     client.abortMultipartUpload("mp4/left", id); // gone already: no error
   }
+
+  /**
+   * Figures, not a check of speed: a file of {@code darwin.multipartMiB} MiB (default 24) in 16 MiB parts, and in one
+   * PUT, each read back whole. README, "Backups in a bucket".
+   */
+  @Test
+  void throughputOfALargeFileInPartsAndInOnePut() throws Exception {
+    long mib = Long.getLong("darwin.multipartMiB", 24);
+    Path f = dir.resolve("large");
+    byte[] chunk = new byte[1 << 20];
+    new Random(5).nextBytes(chunk);
+    try (var out = Files.newOutputStream(f)) {
+      for (long i = 0; i < mib; i++) {
+        out.write(chunk);
+      }
+    }
+    byte[] sha = MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(f));
+    byte[] md5 = MessageDigest.getInstance("MD5").digest(Files.readAllBytes(f));
+    long t0 = System.nanoTime();
+    client.putMultipart("mp5/parts", f, Files.size(f), 16L << 20, sha, null);
+    long t1 = System.nanoTime();
+    assertThat(client.head("mp5/parts").size()).isEqualTo(Files.size(f));
+    System.out.printf("%d MiB in 16 MiB parts: %.2f s (%.0f MB/s)%n", mib, (t1 - t0) / 1e9,
+        Files.size(f) / 1e6 / ((t1 - t0) / 1e9));
+    try {
+      client.put("mp5/whole", f, sha, md5, Files.size(f));
+      long t2 = System.nanoTime();
+      assertThat(client.head("mp5/whole").size()).isEqualTo(Files.size(f));
+      System.out.printf("%d MiB in one PUT: %.2f s (%.0f MB/s)%n", mib, (t2 - t1) / 1e9,
+          Files.size(f) / 1e6 / ((t2 - t1) / 1e9));
+    } catch (S3Exception e) {
+      if (mib <= 64) {
+        throw e;
+      }
+      System.out.println(mib + " MiB in one PUT: failed after " + (System.nanoTime() - t1) / 1_000_000_000 + " s: "
+          + e.getMessage());
+    }
+  }
 }
