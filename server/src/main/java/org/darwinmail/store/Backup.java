@@ -42,12 +42,14 @@ import org.slf4j.LoggerFactory;
  * Backups of a data directory (ARCHITECTURE.md, "Backups"; issue 18): {@link #create} writes a folder
  * {@code <dest>/<prefix>-<yyyyMMdd-HHmmss>/} holding a Derby online backup of the database ({@code db/}, consistent at
  * one instant while the server runs), every blob ({@code blobs/ab/<sha-256>}: hard links when the destination is on
- * the data directory's file system or holds an earlier backup with the same blob, copies otherwise), the TLS and DKIM
+ * the data directory's file system or holds an earlier backup with the same blob, copies otherwise; downloads from the
+ * bucket when {@code [blobs] backend = "s3"}, but for those the earlier backup holds), the TLS and DKIM
  * keys, the admin console's accounts and wizard state, the settings overlay and the data format manifest, and last a {@code MANIFEST}: the backup format, the
  * release, the formats of the data in it, and a SHA-256 per file (a blob's name is its SHA-256). The folder is
  * written as {@code <name>.partial} and renamed when complete. {@link #verify} checks every file against the manifest,
  * every blob against its name, and boots a copy of the database to check that every message's body is there.
- * {@link #restore} fills an empty data directory from a verified backup; the backup itself is never booted, so no
+ * {@link #restore} fills an empty data directory from a verified backup (the bodies as files, or uploaded to the bucket
+ * the restoring configuration names: {@link BlobsInto}); the backup itself is never booted, so no
  * migration ever runs on it (the restored directory is migrated by its first start, as any older data).
  */
 public final class Backup {
