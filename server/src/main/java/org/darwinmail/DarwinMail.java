@@ -269,16 +269,8 @@ public final class DarwinMail implements AutoCloseable {
         org.darwinmail.store.BlobLocation.check(dir.blobs(), "files");
         return null;
       }
-      org.darwinmail.s3.Credentials creds;
-      try {
-        creds = org.darwinmail.s3.Credentials.read(java.nio.file.Path.of(b.credentialsFile()));
-      } catch (java.io.IOException e) {
-        throw new org.darwinmail.config.ConfigException("blobs.credentials_file: "
-            + org.darwinmail.errors.Errors.describe(e), e);
-      }
-      var settings = new org.darwinmail.s3.S3Client.Settings(java.net.URI.create(b.endpoint()), b.bucket(),
-          b.region(), b.pathStyle(), creds, Duration.ofSeconds(30));
-      org.darwinmail.store.BlobLocation.check(dir.blobs(), "s3 " + settings.endpoint() + " " + b.bucket());
+      var settings = blobSettings(b);
+      org.darwinmail.store.BlobLocation.check(dir.blobs(), blobLocation(settings));
       org.darwinmail.s3.S3Client client = new org.darwinmail.s3.S3Client(settings);
       try {
         client.list("darwinmail-probe/", null);
@@ -288,6 +280,31 @@ public final class DarwinMail implements AutoCloseable {
             + settings.endpoint() + ": " + org.darwinmail.errors.Errors.reason(e), e);
       }
       return new org.darwinmail.store.S3Blobs(client, dir.blobs().resolve("cache"), b.cacheBytes(), shared);
+    }
+
+    /** How to reach the bucket of {@code [blobs] backend = "s3"} (its credentials file read). */
+    public static org.darwinmail.s3.S3Client.Settings blobSettings(org.darwinmail.config.BlobsConfig b) {
+      org.darwinmail.s3.Credentials creds;
+      try {
+        creds = org.darwinmail.s3.Credentials.read(java.nio.file.Path.of(b.credentialsFile()));
+      } catch (java.io.IOException e) {
+        throw new org.darwinmail.config.ConfigException("blobs.credentials_file: "
+            + org.darwinmail.errors.Errors.describe(e), e);
+      }
+      return new org.darwinmail.s3.S3Client.Settings(java.net.URI.create(b.endpoint()), b.bucket(),
+          b.region(), b.pathStyle(), creds, Duration.ofSeconds(30));
+    }
+
+    /** Where a restore puts the bodies for {@code [blobs] backend = "s3"}: that bucket (close it after). */
+    public static org.darwinmail.store.Backup.BlobsInto blobsInto(org.darwinmail.config.BlobsConfig b) {
+      var settings = blobSettings(b);
+      return new org.darwinmail.store.Backup.BlobsInto(new org.darwinmail.s3.S3Client(settings),
+          blobLocation(settings));
+    }
+
+    /** What {@code blobs/location} records for a bucket ({@link org.darwinmail.store.BlobLocation}). */
+    public static String blobLocation(org.darwinmail.s3.S3Client.Settings s) {
+      return "s3 " + s.endpoint() + " " + s.bucket();
     }
 
     /** Does any stored message (or queued item, or journaled message not stored yet) use this blob? */

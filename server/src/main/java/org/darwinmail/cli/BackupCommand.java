@@ -147,10 +147,6 @@ final class BackupCommand {
       if (parent.main.cli.config(parent.main.config).store().postgresql()) {
         throw new CliException(org.darwinmail.store.PostgresDatabase.NO_BACKUP + "; no backup made");
       }
-      if (parent.main.cli.config(parent.main.config).blobs().s3()) { // Backup copies data_dir/blobs only
-        throw new CliException("the message bodies are in an S3 bucket ([blobs] backend = \"s3\"), which a backup"
-            + " does not copy yet; no backup made (keep the bucket's versioning or replication on)");
-      }
       DarwinMail.Services s = Main.services(parent.main);
       long t0 = System.nanoTime();
       if (bucket != null) {
@@ -258,12 +254,19 @@ final class BackupCommand {
       InBucket in = named.inBucket(parent.main);
       Path target = folder(parent.main, to);
       String b = in != null ? in.name() : named.resolve(parent.main).getFileName().toString();
-      Backup.Restored r = in != null ? BucketBackup.restore(in.target(), in.name(), target)
-          : Backup.restore(named.resolve(parent.main), target);
-      spec.commandLine().getOut().println("restored " + b + " into " + r.dataDir() + ": "
-          + r.messages() + " messages, " + r.blobs() + " blobs (" + r.linked() + " linked), " + r.files()
-          + " files; point data_dir at it and start the server");
-      return 0;
+      // The bodies go where this configuration's [blobs] says: files in the data directory, or its bucket.
+      org.darwinmail.config.BlobsConfig blobs = parent.main.cli.config(parent.main.config).blobs();
+      try (Backup.BlobsInto into = blobs.s3() ? DarwinMail.Services.blobsInto(blobs) : null) {
+        Backup.Restored r = in != null ? BucketBackup.restore(in.target(), in.name(), target, into)
+            : Backup.restore(named.resolve(parent.main), target, into);
+        String where = r.into() == null ? r.linked() + " linked"
+            : r.into().uploaded() + " uploaded to bucket " + blobs.bucket() + ", " + r.into().there()
+                + " there already";
+        spec.commandLine().getOut().println("restored " + b + " into " + r.dataDir() + ": "
+            + r.messages() + " messages, " + r.blobs() + " blobs (" + where + "), " + r.files()
+            + " files; point data_dir at it and start the server");
+        return 0;
+      }
     }
   }
 

@@ -42,12 +42,14 @@ import org.slf4j.LoggerFactory;
  * Backups of a data directory (ARCHITECTURE.md, "Backups"; issue 18): {@link #create} writes a folder
  * {@code <dest>/<prefix>-<yyyyMMdd-HHmmss>/} holding a Derby online backup of the database ({@code db/}, consistent at
  * one instant while the server runs), every blob ({@code blobs/ab/<sha-256>}: hard links when the destination is on
- * the data directory's file system or holds an earlier backup with the same blob, copies otherwise), the TLS and DKIM
+ * the data directory's file system or holds an earlier backup with the same blob, copies otherwise; downloads from the
+ * bucket when {@code [blobs] backend = "s3"}, but for those the earlier backup holds), the TLS and DKIM
  * keys, the admin console's accounts and wizard state, the settings overlay and the data format manifest, and last a {@code MANIFEST}: the backup format, the
  * release, the formats of the data in it, and a SHA-256 per file (a blob's name is its SHA-256). The folder is
  * written as {@code <name>.partial} and renamed when complete. {@link #verify} checks every file against the manifest,
  * every blob against its name, and boots a copy of the database to check that every message's body is there.
- * {@link #restore} fills an empty data directory from a verified backup; the backup itself is never booted, so no
+ * {@link #restore} fills an empty data directory from a verified backup (the bodies as files, or uploaded to the bucket
+ * the restoring configuration names: {@link BlobsInto}); the backup itself is never booted, so no
  * migration ever runs on it (the restored directory is migrated by its first start, as any older data).
  */
 public final class Backup {
@@ -82,6 +84,17 @@ public final class Backup {
    */
   public static Created create(Connection c, Path dataDir, Path destDir, String prefix, boolean withIntake)
       throws SQLException, IOException {
+    return create(c, dataDir, destDir, prefix, withIntake, null);
+  }
+
+  /**
+   * {@link #create}, the bodies read from {@code bucket} when they are in one ({@code [blobs] backend = "s3"}; null:
+   * files in the data directory): every object named like a blob, linked from the destination's newest earlier
+   * backup when it holds it, else downloaded ({@link BucketBackup#PARALLEL} at a time) and kept only when it hashes
+   * to its name.
+   */
+  public static Created create(Connection c, Path dataDir, Path destDir, String prefix, boolean withIntake,
+      BlobBackend bucket) throws SQLException, IOException {
     if (Files.exists(destDir) && !Files.isDirectory(destDir)) {
       throw new IOException("not a folder");
     }
@@ -100,15 +113,15 @@ public final class Backup {
       // not a POSIX file system: its own access control
     }
     try {
-      return write(c, dataDir, dest, work, name, withIntake);
+      return write(c, dataDir, dest, work, name, withIntake, bucket);
     } catch (SQLException | IOException | RuntimeException e) {
       deleteTree(work); // nothing half-written stays: the next attempt starts clean
       throw e;
     }
   }
 
-  private static Created write(Connection c, Path dataDir, Path dest, Path work, String name, boolean withIntake)
-      throws SQLException, IOException {
+  private static Created write(Connection c, Path dataDir, Path dest, Path work, String name, boolean withIntake,
+      BlobBackend bucket) throws SQLException, IOException {
     Path previous = latest(dest);
     try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
       ps.setString(1, work.toString()); // Derby writes work/<database folder name>: work/db
@@ -123,6 +136,7 @@ public final class Backup {
     head.put("database_schema", Integer.toString(schema(c)));
     head.put("intake_journal", format.getProperty("intake_journal", "1"));
     head.put("blob_layout", format.getProperty("blob_layout", "1"));
+    head.put("blob_backend", bucket == null ? "files" : "s3"); // where the bodies were; a restore puts them where told
     head.put("messages", Long.toString(count(c, "messages")));
     head.put("queued", Long.toString(count(c, "queue_messages")));
 
@@ -152,7 +166,17 @@ public final class Backup {
     int linked = 0;
     List<String> blobLines = new ArrayList<>();
     Path blobRoot = dataDir.resolve("blobs");
-    if (Files.isDirectory(blobRoot)) {
+    if (bucket != null) {
+      Map<String, Long> got = fromBucket(bucket, work, previous);
+      for (Map.Entry<String, Long> e : new java.util.TreeMap<>(got).entrySet()) {
+        blobs++;
+        if (e.getValue() < 0) {
+          linked++;
+        }
+        blobLines.add("blob=" + e.getKey());
+        bytes[0] += Files.size(work.resolve("blobs").resolve(e.getKey().substring(0, 2)).resolve(e.getKey()));
+      }
+    } else if (Files.isDirectory(blobRoot)) {
       for (Path f : list(blobRoot)) {
         String hash = f.getFileName().toString();
         if (!isHash(hash) || !f.getParent().getFileName().toString().equals(hash.substring(0, 2))) {
@@ -197,6 +221,45 @@ public final class Backup {
     return new Created(done, fileLines.size(), blobs, linked, bytes[0], Long.parseLong(head.get("messages")));
   }
 
+  /**
+   * Every body in {@code bucket} into {@code work/blobs/}: linked from {@code previous} (the destination's newest
+   * backup) when there, else downloaded and kept only when it hashes to its name (an object is whole once listed;
+   * one that does not hash to its name is left out, as a damaged file would be, and reported by the backup's verify
+   * for each message that names it). Returns each body kept: -1 when linked, else its size.
+   */
+  private static Map<String, Long> fromBucket(BlobBackend bucket, Path work, Path previous) throws IOException {
+    List<String> hashes = new ArrayList<>();
+    bucket.sweep((key, written) -> {
+      hashes.add(key); // sweep visits every key named like a blob; false: none removed
+      return false;
+    });
+    Map<String, Long> got = new java.util.concurrent.ConcurrentHashMap<>();
+    BucketBackup.parallel(hashes, hash -> {
+      Path target = work.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
+      Files.createDirectories(target.getParent());
+      Path old = previous == null ? null : previous.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
+      if (old != null && Files.isRegularFile(old) && link(old, target)) {
+        got.put(hash, -1L);
+        return;
+      }
+      MessageDigest d = sha256();
+      try (InputStream in = new DigestInputStream(bucket.open(hash), d);
+          OutputStream out = Files.newOutputStream(target)) {
+        in.transferTo(out);
+      } catch (NoSuchFileException e) {
+        Files.deleteIfExists(target);
+        return; // deleted since the listing: no row of the database copy names it (collection is held)
+      }
+      if (!HEX.formatHex(d.digest()).equals(hash)) {
+        log.warn("backup: the body {} in {} does not hash to its name; left out", hash, bucket.describe());
+        Files.delete(target);
+        return;
+      }
+      got.put(hash, Files.size(target));
+    });
+    return got;
+  }
+
   /** One backup at a time in this process: a scheduled one and {@code backup create} wait for each other. */
   private static final java.util.concurrent.locks.ReentrantLock ONE = new java.util.concurrent.locks.ReentrantLock();
 
@@ -214,9 +277,10 @@ public final class Backup {
         throw new StoreException("accepted mail cannot be stored right now (is the disk full?); no backup made");
       }
       try (BlobStore.Hold hold = blobs.holdCollection()) {
+        BlobBackend bucket = blobs.backend() instanceof S3Blobs b ? b : null;
         return db.read(c -> {
           try {
-            return create(c, dataDir, dest, prefix, false);
+            return create(c, dataDir, dest, prefix, false, bucket);
           } catch (IOException e) {
             throw new StoreException("cannot back up into " + dest + ": " + Errors.reason(e), e);
           }
@@ -588,7 +652,25 @@ public final class Backup {
   // ---- restoring ---------------------------------------------------------------------------------------------
 
   /** What {@link #restore} wrote. */
-  public record Restored(Path dataDir, int files, int blobs, int linked, long messages) {}
+  public record Restored(Path dataDir, int files, int blobs, int linked, long messages, BlobsInto into) {}
+
+  /**
+   * Where a restore puts the bodies when they are not files in the data directory: the bucket of the restoring
+   * configuration's {@code [blobs]} (its client, and the {@link BlobLocation} it records), and how many bodies were
+   * uploaded there and how many it held already (filled in by {@link #restore}).
+   */
+  public record BlobsInto(org.darwinmail.s3.S3Client client, String location, int uploaded, int there)
+      implements AutoCloseable {
+    public BlobsInto(org.darwinmail.s3.S3Client client, String location) {
+      this(client, location, 0, 0);
+    }
+
+    /** Closes the client (a copy made by {@link #restore} shares it). */
+    @Override
+    public void close() {
+      client.close();
+    }
+  }
 
   /** Refuses a restore target that is neither absent nor empty ({@code lost+found} allowed), before anything. */
   static void checkEmpty(Path dataDir) {
@@ -613,6 +695,15 @@ public final class Backup {
    * directory's first start migrates it when it is older, and the backup stays as it was.
    */
   public static Restored restore(Path folder, Path dataDir) {
+    return restore(folder, dataDir, null);
+  }
+
+  /**
+   * {@link #restore}, the bodies uploaded to {@code into}'s bucket (each one it does not hold with its size, with its
+   * digests checked by the server) instead of into {@code dataDir/blobs/}, and the bucket recorded as where the
+   * restored directory's bodies are ({@link BlobLocation}); null: files in the data directory.
+   */
+  public static Restored restore(Path folder, Path dataDir, BlobsInto into) {
     Manifest m = manifest(folder);
     checkReadable(m);
     checkEmpty(dataDir);
@@ -638,10 +729,20 @@ public final class Backup {
       // restored store has no orphan for `darwinmail verify` to find); all of them when the backup holds an intake
       // journal (the one before a migration), whose messages have no rows yet.
       boolean journal = m.files().keySet().stream().anyMatch(f -> f.startsWith(DataDir.INTAKE + "/"));
-      for (String h : m.blobs()) {
-        if (!journal && !named.contains(h)) {
-          continue;
-        }
+      List<String> wanted = m.blobs().stream().filter(h -> journal || named.contains(h)).toList();
+      if (into != null) {
+        java.util.concurrent.atomic.AtomicInteger uploaded = new java.util.concurrent.atomic.AtomicInteger();
+        org.darwinmail.s3.S3Client client = into.client();
+        BucketBackup.parallel(wanted, h -> {
+          if (upload(client, h, folder.resolve("blobs").resolve(h.substring(0, 2)).resolve(h))) {
+            uploaded.incrementAndGet();
+          }
+        });
+        BlobLocation.record(dataDir.resolve("blobs"), into.location());
+        into = new BlobsInto(into.client(), into.location(), uploaded.get(), wanted.size() - uploaded.get());
+        blobs = wanted.size();
+      }
+      for (String h : into != null ? List.<String>of() : wanted) {
         blobs++;
         Path target = dataDir.resolve("blobs").resolve(h.substring(0, 2)).resolve(h);
         Files.createDirectories(target.getParent());
@@ -662,7 +763,30 @@ public final class Backup {
       throw new StoreException("cannot restore into " + dataDir + ": " + Errors.reason(e)
           + " (empty it before trying again)");
     }
-    return new Restored(dataDir, m.files().size(), blobs, linked, r.messages());
+    return new Restored(dataDir, m.files().size(), blobs, linked, r.messages(), into);
+  }
+
+  /**
+   * Puts a body into the restore's bucket under its hash (as {@link S3Blobs} keys it) unless an object of its size is
+   * there: false then. The server checks the upload against its SHA-256 (the name) and MD5.
+   */
+  private static boolean upload(org.darwinmail.s3.S3Client c, String hash, Path file) throws IOException {
+    long size = Files.size(file);
+    org.darwinmail.s3.S3Client.Head h = c.head(hash);
+    if (h != null && h.size() == size) {
+      return false;
+    }
+    MessageDigest md5;
+    try {
+      md5 = MessageDigest.getInstance("MD5");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+    try (InputStream in = new DigestInputStream(Files.newInputStream(file), md5)) {
+      in.transferTo(OutputStream.nullOutputStream());
+    }
+    c.put(hash, file, HEX.parseHex(hash), md5.digest(), size);
+    return true;
   }
 
   /** One backup found by {@link #list}: its folder and MANIFEST head (empty for a database-only backup). */

@@ -49,8 +49,11 @@ import org.slf4j.LoggerFactory;
  * A body already in the bucket with its size (one ListObjectsV2 page per 1,000 bodies, not a HEAD each) is not
  * uploaded again. Every PUT carries its content's SHA-256 (SigV4's payload hash, which the server checks), computed
  * while the file is read and compared with the MANIFEST's (a file) or the name (a body): what is stored is what
- * the MANIFEST says. Files are streamed from disk; one object is at most {@link #MAX_OBJECT} (S3's single-PUT
- * limit: {@link S3Client} has no multipart upload), a larger file fails the backup with one line.
+ * the MANIFEST says. Files are streamed from disk; one above {@link #MULTIPART_ABOVE} (the database's files, a large
+ * body) goes in parts of {@link #PART} ({@link S3Client#putMultipart}: each part with its own digests, the whole
+ * file's SHA-256 compared with the MANIFEST's before the upload is completed, aborted on any failure), so a file may
+ * be larger than S3's 5 GB single PUT and a failed request sends one part again, not the file. Uploads in parts a
+ * killed process left under the prefix are aborted at the next upload.
  *
  * <p>Reading ({@link #verify}, {@link #restore}) downloads the backup into a staging folder, hashing each object as
  * it is written, then runs {@link Backup#verify} / {@link Backup#restore} on it (the folder's checks, the database
@@ -62,6 +65,15 @@ public final class BucketBackup {
   private static final Logger log = LoggerFactory.getLogger(BucketBackup.class);
   /** S3's largest single PUT. */
   public static final long MAX_OBJECT = 5L << 30;
+  /** Files larger than this are uploaded in parts. */
+  public static final long MULTIPART_ABOVE = 64L << 20;
+  /** The size of a part (larger when a file would need more than 10,000). */
+  public static final long PART = 16L << 20;
+  /** {@link #MULTIPART_ABOVE} and {@link #PART}, lowered by tests (S3's smallest part is 5 MiB). */
+  static volatile long multipartAbove = MULTIPART_ABOVE;
+  static volatile long partSize = PART;
+  /** Called after each part is stored; a test's hook (throwing fails the upload), null otherwise. */
+  static volatile S3Client.PartDone afterPart;
   /** Uploads and downloads in flight at once. */
   static final int PARALLEL = 8;
   /** The folder under {@code <data_dir>/backup} where a bucket backup is staged. */
@@ -159,6 +171,7 @@ public final class BucketBackup {
     for (int i = 2; !c.list(t.key("backups/" + name + "/"), null).entries().isEmpty(); i++) {
       name = base + "-" + i;
     }
+    abortLeftovers(c, t);
     Map<String, Long> there = blobsInBucket(c, t);
     List<Item> items = new ArrayList<>();
     for (Map.Entry<String, String[]> e : m.files().entrySet()) {
@@ -195,8 +208,16 @@ public final class BucketBackup {
 
   private static long put(S3Client c, Item i) throws IOException {
     long size = Files.size(i.file());
-    if (size > MAX_OBJECT) {
-      throw new IOException(i.rel() + " is larger than 5 GiB, S3's largest single upload");
+    if (size > multipartAbove || size > MAX_OBJECT) {
+      long part = Math.max(partSize, ((size / S3Client.MAX_PARTS >> 20) + 1) << 20);
+      try {
+        c.putMultipart(i.key(), i.file(), size, part, i.sha256() == null ? null : HEX.parseHex(i.sha256()),
+            afterPart);
+      } catch (IOException e) {
+        throw new IOException(i.rel() + " (" + size + " bytes, in parts): " + Errors.reason(e)
+            + "; the upload was aborted, nothing more uploaded", e);
+      }
+      return size;
     }
     MessageDigest sha = digest("SHA-256");
     MessageDigest md5 = digest("MD5");
@@ -214,6 +235,20 @@ public final class BucketBackup {
     }
     c.put(i.key(), i.file(), hash, md5.digest(), size); // the server checks the body against the signed hash
     return size;
+  }
+
+  /**
+   * Aborts the uploads in parts under {@code PREFIX/backups/} and {@code PREFIX/blobs/}: a process killed during a
+   * backup leaves its parts stored (and billed) but invisible to a listing of objects. A prefix belongs to one data
+   * directory and its backups are made one at a time ({@link #ONE}), so none is in progress.
+   */
+  private static void abortLeftovers(S3Client c, Target t) throws IOException {
+    for (String under : List.of(t.key("backups/"), t.key("blobs/"))) {
+      for (S3Client.Upload u : c.listMultipartUploads(under)) {
+        log.info("{}: aborting an upload in parts of {} a previous backup left", t.location(), u.key());
+        c.abortMultipartUpload(u.key(), u.uploadId());
+      }
+    }
   }
 
   /** The bodies in the bucket and their sizes (every page of {@code PREFIX/blobs/}). */
@@ -241,12 +276,12 @@ public final class BucketBackup {
   }
 
   @FunctionalInterface
-  private interface Work<T> {
+  interface Work<T> {
     void run(T item) throws IOException;
   }
 
   /** Runs {@code work} on every item, {@link #PARALLEL} at a time; the first failure stops the rest and is thrown. */
-  private static <T> void parallel(List<T> items, Work<T> work) throws IOException {
+  static <T> void parallel(List<T> items, Work<T> work) throws IOException {
     try (ExecutorService ex = Executors.newFixedThreadPool(PARALLEL, Thread.ofVirtual().name("bucket-backup-", 0)
         .factory())) {
       List<Future<?>> fs = new ArrayList<>(items.size());
@@ -429,6 +464,11 @@ public final class BucketBackup {
    * stops the restore, nothing restored), then the folder's restore (verify, copy).
    */
   public static Backup.Restored restore(Target t, String name, Path dataDir) {
+    return restore(t, name, dataDir, null);
+  }
+
+  /** {@link #restore}, the bodies uploaded to {@code into} ({@link Backup#restore(Path, Path, Backup.BlobsInto)}). */
+  public static Backup.Restored restore(Target t, String name, Path dataDir, Backup.BlobsInto into) {
     Path target = dataDir.toAbsolutePath();
     Backup.checkEmpty(target);
     Path staging = null;
@@ -436,7 +476,7 @@ public final class BucketBackup {
       Files.createDirectories(target.getParent());
       staging = Files.createTempDirectory(target.getParent(), "." + target.getFileName() + ".restore-");
       download(c, t, name, staging, true);
-      return Backup.restore(staging, target);
+      return Backup.restore(staging, target, into);
     } catch (IOException e) {
       throw new StoreException("cannot restore " + t.location(name) + ": " + Errors.reason(e)
           + "; nothing restored", e);
