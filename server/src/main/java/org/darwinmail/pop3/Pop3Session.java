@@ -179,9 +179,9 @@ public final class Pop3Session extends Session {
    * and every command answered from the session's memory, that is from the snapshot taken at login (RFC 1939 §5:
    * the numbers and sizes are fixed for the session), with no storage, no password hash and no pause. In
    * TRANSACTION that is STAT, LIST, UIDL, DELE, NOOP, RSET and CAPA; a client retrieving and deleting its mail pays
-   * the hand-off to a virtual thread and back for RETR only, and for one RETR in {@link ReadAhead#MAX_MESSAGES} at
-   * most when it retrieves in order: a RETR whose answer was read ahead ({@link #readAhead}) is answered inline
-   * too. Errors (an unknown command, a wrong state, a bad or deleted message number, for RETR and TOP as well) are
+   * the hand-off to a virtual thread and back for RETR only, and only for its first RETR when it retrieves in order:
+   * a RETR whose answer was read ahead ({@link #readAhead}, kept topped up by {@link #refill}) is answered inline
+   * too (RFC 1939 §5: DELE only marks the message, the UPDATE state after QUIT removes it). Errors (an unknown command, a wrong state, a bad or deleted message number, for RETR and TOP as well) are
    * answered inline. Not inline: PASS and AUTH
    * (the login guard, Argon2id, the snapshot), STLS (it changes the pipeline), QUIT in TRANSACTION (the UPDATE state
    * writes the store), RETR not read ahead and TOP (they read the blob file, which can stall on a slow or failing

@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * The RETR answers one POP3 session has read ahead, complete (status line, byte-stuffed message, ".CRLF"), keyed by
  * message number, so that the event loop can send them without waiting for the disk (ARCHITECTURE.md, "Threading
  * model": a RETR found here is answered inline). A client retrieving its mail in order (what POP3 clients do) then
- * costs one hand-off to a virtual thread per {@link #MAX_MESSAGES} messages instead of one per message.
+ * costs one hand-off to a virtual thread at its first RETR instead of one per message: the session refills what is
+ * held from a virtual thread of its own when it runs {@link #low}.
  *
  * <p>Bounded twice: {@link #MAX_BYTES} per session and {@link #BUDGET} for all sessions together (direct memory from
  * Netty's pool). Thread-safe (every method holds the object's lock): the session's frames are handled one at a time
