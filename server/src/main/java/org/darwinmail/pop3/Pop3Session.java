@@ -181,12 +181,13 @@ public final class Pop3Session extends Session {
    * TRANSACTION that is STAT, LIST, UIDL, DELE, NOOP, RSET and CAPA; a client retrieving and deleting its mail pays
    * the hand-off to a virtual thread and back for RETR only, and only for its first RETR when it retrieves in order:
    * a RETR whose answer was read ahead ({@link #readAhead}, kept topped up by {@link #refill}) is answered inline
-   * too (RFC 1939 §5: DELE only marks the message, the UPDATE state after QUIT removes it). Errors (an unknown command, a wrong state, a bad or deleted message number, for RETR and TOP as well) are
-   * answered inline. Not inline: PASS and AUTH
-   * (the login guard, Argon2id, the snapshot), STLS (it changes the pipeline), QUIT in TRANSACTION (the UPDATE state
-   * writes the store), RETR not read ahead and TOP (they read the blob file, which can stall on a slow or failing
-   * disk and would then stop every connection of the loop), and a whole-maildrop LIST or UIDL of more than
-   * {@link #INLINE_LISTING} messages (memory, but long enough to be felt by the other connections of the loop).
+   * too (RFC 1939 §5: DELE only marks the message, the UPDATE state after QUIT removes it). Errors (an unknown
+   * command, a wrong state, a bad or deleted message number, for RETR and TOP as well) are answered inline. Not
+   * inline: PASS and AUTH (the login guard, Argon2id, the snapshot), STLS (it changes the pipeline), QUIT in
+   * TRANSACTION (the UPDATE state writes the store), RETR not read ahead and TOP (they read the blob file, which can
+   * stall on a slow or failing disk and would then stop every connection of the loop), and a whole-maildrop LIST or
+   * UIDL of more than {@link #INLINE_LISTING} messages (memory, but long enough to be felt by the other connections
+   * of the loop).
    */
   @Override
   protected boolean inline(Object frame) {
