@@ -340,8 +340,31 @@ def tree_cpu_seconds(pid):
     return t / hz
 
 
+def jit_cpu_seconds(pid):
+    """utime+stime of pid's JIT compiler threads ("C1/C2 CompilerThre..."), in seconds; 0 for a process without
+    them (Dovecot). Only live threads count: a compiler thread the JVM has retired takes its time with it, so this
+    can only under-state the JIT's share."""
+    hz = os.sysconf("SC_CLK_TCK")
+    t = 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                s = f.read()
+            if "CompilerThre" in s[s.index("(") + 1:s.rindex(")")]:
+                f = s.rsplit(")", 1)[1].split()
+                t += int(f[11]) + int(f[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    return t / hz
+
+
 class Meter:
-    """Wall time, system CPU busy/iowait and CPU seconds of one server's process tree over a run."""
+    """Wall time, system CPU busy/iowait and CPU seconds of one server's process tree over a run (server_cpu), and
+    of that the JVM's JIT compiler threads' (server_jit_cpu; 0 for a server that is not a JVM)."""
 
     def __init__(self, pid):
         self.pid = pid
@@ -349,9 +372,11 @@ class Meter:
     def __enter__(self):
         self.t0, self.c0 = time.time(), cpu_snapshot()
         self.p0 = tree_cpu_seconds(self.pid) if self.pid else 0
+        self.j0 = jit_cpu_seconds(self.pid) if self.pid else 0
         return self
 
     def __exit__(self, *a):
         self.seconds = time.time() - self.t0
         self.busy, self.iowait = cpu_delta(self.c0, cpu_snapshot())
         self.server_cpu = (tree_cpu_seconds(self.pid) - self.p0) if self.pid else 0
+        self.server_jit_cpu = (jit_cpu_seconds(self.pid) - self.j0) if self.pid else 0

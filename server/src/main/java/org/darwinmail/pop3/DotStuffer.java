@@ -1,6 +1,8 @@
 package org.darwinmail.pop3;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.util.ByteProcessor;
 
 /**
  * Turns a stored message into the body of a POP3 multi-line response (RFC 1939 §3), a chunk at a time so that a
@@ -31,14 +33,22 @@ final class DotStuffer {
 
   /** Transforms {@code len} bytes of the message into {@code out}. */
   void feed(byte[] in, int off, int len, ByteBuf out) {
-    int end = off + len;
-    int i = off;
+    feed(Unpooled.wrappedBuffer(in, off, len), out); // a view of the array, not a copy
+  }
+
+  /**
+   * Transforms the readable bytes of {@code in} into {@code out} in one pass, without copying them anywhere else
+   * first ({@code in} may be the direct buffer a blob was read into); {@code in}'s reader index is not moved.
+   */
+  void feed(ByteBuf in, ByteBuf out) {
+    int i = in.readerIndex();
+    int end = in.writerIndex();
     while (i < end && !done) {
       if (!cr && !lineStart) {
         // Inside a line: the bytes up to the next CR or LF go out as they are, in one copy.
-        int j = i;
-        while (j < end && in[j] != '\r' && in[j] != '\n') {
-          j++;
+        int j = in.forEachByte(i, end - i, ByteProcessor.FIND_CRLF);
+        if (j < 0) {
+          j = end;
         }
         if (j > i) {
           out.writeBytes(in, i, j - i);
@@ -47,7 +57,7 @@ final class DotStuffer {
           continue;
         }
       }
-      byte b = in[i++];
+      byte b = in.getByte(i++);
       if (cr) {
         cr = false;
         if (b == '\n') {

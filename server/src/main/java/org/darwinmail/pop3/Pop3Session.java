@@ -14,6 +14,7 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.darwinmail.auth.Sasl;
 import org.darwinmail.guard.Logins;
 import org.darwinmail.net.Frames;
@@ -124,9 +125,15 @@ public final class Pop3Session extends Session {
   private Mailbox inbox;
   private List<MessageRow> messages = List.of();
   private boolean[] deleted = new boolean[0];
-  // RETR answers read ahead of a client retrieving in order, sent from the event loop (inline).
+  // RETR answers read ahead of a client retrieving in order, sent from the event loop (inline), and topped up by a
+  // refill on a virtual thread of its own (readAhead). Marks in `deleted` change under ahead's lock (the refill
+  // reads them).
   private final ReadAhead ahead = new ReadAhead();
-  private int lastRetr;
+  private volatile int lastRetr;
+  private final AtomicBoolean refilling = new AtomicBoolean();
+  // Where the last read-ahead stopped other than for room: a message too big or unreadable, or past the last one
+  // (messages.size() + 1); 0 when it stopped for room. A refill is started only when it can get further.
+  private volatile int blockedAt;
   // The command inline() parsed, reused when the same line reaches onFrame (on either thread).
   private String parsedText;
   private Pop3Command parsed;
@@ -153,7 +160,7 @@ public final class Pop3Session extends Session {
 
   @Override
   protected void onClose() {
-    ahead.clear();
+    ahead.close();
     releaseMaildrop(); // a dropped connection deletes nothing (RFC 1939 §6)
   }
 
@@ -172,14 +179,15 @@ public final class Pop3Session extends Session {
    * and every command answered from the session's memory, that is from the snapshot taken at login (RFC 1939 §5:
    * the numbers and sizes are fixed for the session), with no storage, no password hash and no pause. In
    * TRANSACTION that is STAT, LIST, UIDL, DELE, NOOP, RSET and CAPA; a client retrieving and deleting its mail pays
-   * the hand-off to a virtual thread and back for RETR only, and for one RETR in {@link ReadAhead#MAX_MESSAGES} at
-   * most when it retrieves in order: a RETR whose answer was read ahead ({@link #readAhead}) is answered inline
-   * too. Errors (an unknown command, a wrong state, a bad or deleted message number, for RETR and TOP as well) are
-   * answered inline. Not inline: PASS and AUTH
-   * (the login guard, Argon2id, the snapshot), STLS (it changes the pipeline), QUIT in TRANSACTION (the UPDATE state
-   * writes the store), RETR not read ahead and TOP (they read the blob file, which can stall on a slow or failing
-   * disk and would then stop every connection of the loop), and a whole-maildrop LIST or UIDL of more than
-   * {@link #INLINE_LISTING} messages (memory, but long enough to be felt by the other connections of the loop).
+   * the hand-off to a virtual thread and back for RETR only, and only for its first RETR when it retrieves in order:
+   * a RETR whose answer was read ahead ({@link #readAhead}, kept topped up by {@link #refill}) is answered inline
+   * too (RFC 1939 §5: DELE only marks the message, the UPDATE state after QUIT removes it). Errors (an unknown
+   * command, a wrong state, a bad or deleted message number, for RETR and TOP as well) are answered inline. Not
+   * inline: PASS and AUTH (the login guard, Argon2id, the snapshot), STLS (it changes the pipeline), QUIT in
+   * TRANSACTION (the UPDATE state writes the store), RETR not read ahead and TOP (they read the blob file, which can
+   * stall on a slow or failing disk and would then stop every connection of the loop), and a whole-maildrop LIST or
+   * UIDL of more than {@link #INLINE_LISTING} messages (memory, but long enough to be felt by the other connections
+   * of the loop).
    */
   @Override
   protected boolean inline(Object frame) {
@@ -510,7 +518,10 @@ public final class Pop3Session extends Session {
 
   /**
    * RFC 1939 §5 RETR: the answer read ahead (on the event loop, inline), or read now (on the virtual thread), then,
-   * when the client retrieves in order, the answers to the next messages read ahead ({@link #readAhead}).
+   * when the client retrieves in order, the answers to the next messages read ahead ({@link #readAhead}): here, before
+   * the answer goes out, when nothing was held (the client's next RETR is then answered inline, even when every
+   * virtual-thread carrier is busy); on a virtual thread of its own ({@link #refill}) when what is held runs low, so
+   * that a client retrieving in order never waits for the disk or a virtual thread after its first RETR.
    */
   private void retr(Retr r) {
     MessageRow m = message(r.msg());
@@ -519,11 +530,44 @@ public final class Pop3Session extends Session {
     lastRetr = r.msg();
     if (ready != null) {
       send(ready);
+      refill();
       return;
     }
     stream(m, -1, retrStatus(m));
-    if (inOrder) {
-      readAhead(r.msg() + 1);
+    if (inOrder && refilling.compareAndSet(false, true)) {
+      try {
+        readAhead(r.msg() + 1);
+      } finally {
+        refilling.set(false);
+      }
+    }
+  }
+
+  /**
+   * Starts reading the next answers ahead on a virtual thread of its own when what is held runs low
+   * ({@link ReadAhead#low}), no refill runs already, and the last one did not stop where this one would. The session
+   * goes on answering meanwhile (inline, from what is held); the refill only adds to {@link #ahead}, never writes to
+   * the channel, so the order of the answers is the session's alone.
+   */
+  private void refill() {
+    int blocked = blockedAt;
+    if (blocked > 0 && lastRetr < blocked || !ahead.low() || !refilling.compareAndSet(false, true)) {
+      return;
+    }
+    int from = lastRetr + 1;
+    try {
+      Thread.ofVirtual().name("pop3-read-ahead").start(() -> {
+        try {
+          readAhead(from);
+        } catch (RuntimeException e) {
+          log.warn("[{}] POP3 read-ahead failed", id(), e); // the RETR reads the message itself, and says what is wrong
+        } finally {
+          refilling.set(false);
+        }
+      });
+    } catch (RuntimeException e) {
+      refilling.set(false);
+      throw e;
     }
   }
 
@@ -533,28 +577,57 @@ public final class Pop3Session extends Session {
 
   /**
    * Reads the answers to RETR of the messages from {@code first} on (not deleted, small: at most
-   * {@link BlobStore#SMALL}), as many as {@link ReadAhead} has room for, on the session's virtual thread, so that the
-   * event loop can send them when asked without touching the disk. Stops at the first message that does not fit
-   * or cannot be read (its RETR then reads it, and reports what is wrong).
+   * {@link BlobStore#SMALL}), as many as {@link ReadAhead} has room for, on a virtual thread (the session's, or a
+   * refill's: one at a time, {@link #refilling}), so that the event loop can send them when asked without touching
+   * the disk. Stops at the first message that does not fit or cannot be read (its RETR then reads it, and reports
+   * what is wrong), and records where ({@link #blockedAt}). A message marked deleted while it was read is not kept:
+   * the mark and the put agree under the lock of {@link #ahead}.
    */
   private void readAhead(int first) {
-    for (int n = first; n <= messages.size() && channel.isActive(); n++) {
+    for (int n = first; n <= messages.size(); n++) {
+      if (!channel.isActive()) {
+        return;
+      }
       MessageRow m = messages.get(n - 1);
-      if (deleted[n - 1] || ahead.has(n)) {
+      if (isDeleted(n) || ahead.has(n)) {
         continue;
       }
-      if (m.size() <= 0 || m.size() > BlobStore.SMALL || !ahead.room((int) m.size())) {
+      if (m.size() <= 0 || m.size() > BlobStore.SMALL) {
+        blockedAt = n;
+        return;
+      }
+      if (!ahead.room((int) m.size())) {
+        blockedAt = 0;
         return;
       }
       ByteBuf b;
       try {
         b = whole(m, retrStatus(m));
       } catch (Pop3Exception e) {
+        blockedAt = n;
         return;
       }
-      if (b == null || !ahead.put(n, b)) {
+      if (b == null) {
+        blockedAt = n;
         return;
       }
+      synchronized (ahead) {
+        if (deleted[n - 1] || n <= lastRetr) {
+          b.release(); // deleted, or asked for (and read by its RETR) while it was being read
+          continue;
+        }
+        if (!ahead.put(n, b)) {
+          blockedAt = 0;
+          return;
+        }
+      }
+    }
+    blockedAt = messages.size() + 1;
+  }
+
+  private boolean isDeleted(int msg) {
+    synchronized (ahead) {
+      return deleted[msg - 1];
     }
   }
 
@@ -567,14 +640,19 @@ public final class Pop3Session extends Session {
   /** RFC 1939 §5 DELE: only marks the message; it goes in the UPDATE state. */
   private void dele(Dele d) {
     message(d.msg());
-    deleted[d.msg() - 1] = true;
-    ahead.drop(d.msg());
+    synchronized (ahead) {
+      deleted[d.msg() - 1] = true;
+      ahead.drop(d.msg());
+    }
     reply(Reply.DELETED.withText("Message " + d.msg() + " deleted"));
   }
 
   /** RFC 1939 §5 RSET: unmark every message. */
   private void rset() {
-    deleted = new boolean[messages.size()];
+    synchronized (ahead) {
+      deleted = new boolean[messages.size()];
+    }
+    blockedAt = 0; // messages marked deleted may be read ahead again
     reply(Reply.ok("Maildrop has " + count() + " messages (" + totalSize() + " octets)"));
   }
 
@@ -586,7 +664,7 @@ public final class Pop3Session extends Session {
       return;
     }
     state = State.UPDATE;
-    ahead.clear();
+    ahead.close();
     List<Long> uids = new ArrayList<>();
     for (int i = 0; i < messages.size(); i++) {
       if (deleted[i]) {
@@ -693,12 +771,11 @@ public final class Pop3Session extends Session {
         return null; // a file that is not the row's size: the general path copes with anything
       }
       if (!canonical(out, start, out.writerIndex())) {
+        // Byte-stuffed in one pass from the buffer the file was read into to the answer (no copy through the heap).
         ByteBuf stuffed = channel.alloc().directBuffer(head.length + size + size / 16 + 8);
         stuffed.writeBytes(head);
-        byte[] raw = new byte[size];
-        out.getBytes(start, raw);
         DotStuffer d = new DotStuffer(-1);
-        d.feed(raw, 0, size, stuffed);
+        d.feed(out.readerIndex(start), stuffed);
         d.finish(stuffed);
         out.release();
         out = null;

@@ -7,11 +7,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * The RETR answers one POP3 session has read ahead, complete (status line, byte-stuffed message, ".CRLF"), keyed by
  * message number, so that the event loop can send them without waiting for the disk (ARCHITECTURE.md, "Threading
  * model": a RETR found here is answered inline). A client retrieving its mail in order (what POP3 clients do) then
- * costs one hand-off to a virtual thread per {@link #MAX_MESSAGES} messages instead of one per message.
+ * costs one hand-off to a virtual thread at its first RETR instead of one per message: the session refills what is
+ * held from a virtual thread of its own when it runs {@link #low}.
  *
  * <p>Bounded twice: {@link #MAX_BYTES} per session and {@link #BUDGET} for all sessions together (direct memory from
- * Netty's pool). Not thread-safe: the session's frames are handled one at a time ({@code net.SessionRunner}), on the
- * event loop or on the virtual thread, with a happens-before between them.
+ * Netty's pool). Thread-safe (every method holds the object's lock): the session's frames are handled one at a time
+ * ({@code net.SessionRunner}), on the event loop or on the virtual thread, but a refill ({@code Pop3Session}) adds
+ * answers from a virtual thread of its own meanwhile. The session holds the same lock where a deletion mark must
+ * agree with what is held (DELE, RSET, a refill's put).
  */
 final class ReadAhead {
   /** Most answers held by one session. */
@@ -26,14 +29,15 @@ final class ReadAhead {
   private final int[] numbers = new int[MAX_MESSAGES];
   private int count;
   private int bytes;
+  private boolean closed; // QUIT or a closed connection: nothing is held any more
 
   /** Whether the answer to RETR {@code msg} is here. */
-  boolean has(int msg) {
+  synchronized boolean has(int msg) {
     return indexOf(msg) >= 0;
   }
 
   /** Removes and returns the answer to RETR {@code msg}, now the caller's to release; null when not held. */
-  ByteBuf take(int msg) {
+  synchronized ByteBuf take(int msg) {
     int i = indexOf(msg);
     if (i < 0) {
       return null;
@@ -44,7 +48,7 @@ final class ReadAhead {
   }
 
   /** Releases the answer for {@code msg}, if held (DELE: it will not be asked for). */
-  void drop(int msg) {
+  synchronized void drop(int msg) {
     int i = indexOf(msg);
     if (i >= 0) {
       answers[i].release();
@@ -53,14 +57,14 @@ final class ReadAhead {
   }
 
   /** Whether an answer of {@code size} bytes may be added now. */
-  boolean room(int size) {
+  synchronized boolean room(int size) {
     return count < MAX_MESSAGES && bytes + size <= MAX_BYTES && held.get() + size <= BUDGET;
   }
 
   /** Takes over {@code answer}, the complete answer to RETR {@code msg}; false (released) when there is no room. */
-  boolean put(int msg, ByteBuf answer) {
+  synchronized boolean put(int msg, ByteBuf answer) {
     int size = answer.readableBytes();
-    if (count < MAX_MESSAGES && bytes + size <= MAX_BYTES) {
+    if (!closed && count < MAX_MESSAGES && bytes + size <= MAX_BYTES) {
       if (held.addAndGet(size) <= BUDGET) {
         answers[count] = answer;
         numbers[count] = msg;
@@ -74,8 +78,17 @@ final class ReadAhead {
     return false;
   }
 
-  /** Releases everything held (QUIT, a closed connection). */
-  void clear() {
+  /**
+   * Whether the session should read more ahead: at most half of what it may hold is held, so that a refill running
+   * while the client retrieves what is left has room for a worthwhile batch.
+   */
+  synchronized boolean low() {
+    return !closed && count <= MAX_MESSAGES / 2 && bytes <= MAX_BYTES / 2;
+  }
+
+  /** Releases everything held (QUIT, a closed connection); what a refill puts afterwards is released at once. */
+  synchronized void close() {
+    closed = true;
     while (count > 0) {
       answers[count - 1].release();
       remove(count - 1);

@@ -2,6 +2,7 @@ package org.darwinmail.store;
 
 import java.io.IOException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -17,8 +18,9 @@ import org.slf4j.LoggerFactory;
  * (triggers, V007: every path, cascades included). Every {@link #INTERVAL} this thread reads the candidates and
  * asks {@link BlobStore#collect} to delete each blob under its hash's lock, which a writer about to refer to the
  * blob also takes (see {@link BlobStore}): deleted only when no claim is held, the file is older than the grace
- * period and no committed row refers to it. Then the candidate rows up to the id read go. A crash between the two
- * leaves a candidate whose blob is gone (done at the next pass); nothing referenced is ever deleted.
+ * period and no committed row refers to it. Then the candidate rows up to the id read go, those of the whole pass in
+ * one transaction. A crash between the two leaves candidates whose blobs are gone (done at the next pass); nothing
+ * referenced is ever deleted.
  */
 public final class BlobCollector implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(BlobCollector.class);
@@ -83,7 +85,10 @@ public final class BlobCollector implements AutoCloseable {
   /** One pass: returns how many candidates were settled (deleted, or still referenced). */
   int collectOnce() {
     List<BlobCandidateRepository.Candidate> batch = candidates.candidates(BATCH);
-    int settled = 0;
+    // Settled together at the end of the pass, in one transaction (a commit per blob was most of the collector's
+    // CPU after a POP3 QUIT of 1,000 messages). A crash before it leaves candidates whose blobs are gone: the next
+    // pass finds them gone and settles them.
+    List<BlobCandidateRepository.Candidate> settledNow = new ArrayList<>(batch.size());
     int deleted = 0;
     for (BlobCandidateRepository.Candidate cand : batch) {
       BlobStore.Collected r;
@@ -96,16 +101,16 @@ public final class BlobCollector implements AutoCloseable {
       if (r == BlobStore.Collected.BUSY) {
         continue;
       }
-      candidates.settled(cand);
-      settled++;
+      settledNow.add(cand);
       if (r == BlobStore.Collected.DELETED) {
         deleted++;
       }
     }
+    candidates.settled(settledNow);
     if (deleted > 0) {
       log.info("deleted {} blob(s) no message refers to any more", deleted);
     }
-    return settled;
+    return settledNow.size();
   }
 
   @Override

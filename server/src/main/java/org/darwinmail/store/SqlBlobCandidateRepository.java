@@ -28,12 +28,18 @@ public final class SqlBlobCandidateRepository implements BlobCandidateRepository
   }
 
   @Override
-  public void settled(Candidate cand) {
-    db.read(c -> {
+  public void settled(List<Candidate> settled) {
+    if (settled.isEmpty()) {
+      return;
+    }
+    db.tx(c -> {
       try (PreparedStatement ps = c.prepareStatement("DELETE FROM blob_candidates WHERE hash = ? AND id <= ?")) {
-        ps.setString(1, cand.hash());
-        ps.setLong(2, cand.upToId());
-        return ps.executeUpdate();
+        for (Candidate cand : settled) {
+          ps.setString(1, cand.hash());
+          ps.setLong(2, cand.upToId());
+          ps.addBatch();
+        }
+        return ps.executeBatch();
       }
     });
   }

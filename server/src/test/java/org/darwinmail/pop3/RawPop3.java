@@ -38,6 +38,12 @@ final class RawPop3 implements AutoCloseable {
     return line();
   }
 
+  /** Sends commands (CRLF-terminated lines, any number) in one write without reading anything (PIPELINING). */
+  void send(String lines) throws IOException {
+    out.write(lines.getBytes(StandardCharsets.UTF_8));
+    out.flush();
+  }
+
   void login(String user, String password) throws IOException {
     assertThat(command("USER " + user)).startsWith("+OK");
     assertThat(command("PASS " + password)).startsWith("+OK");

@@ -64,7 +64,7 @@ abstract class BlobCandidateRepositoryContract {
     assertThat(r.candidates(1)).hasSize(1);
     add(inbox.id(), BLOB_A);
     mail.expunge(inbox.id(), List.of(3L)); // recorded after the read: stays
-    found.forEach(r::settled);
+    r.settled(found); // the collector's pass: all in one transaction
     List<BlobCandidateRepository.Candidate> left = r.candidates(10);
     assertThat(left).extracting(BlobCandidateRepository.Candidate::hash).containsExactly(BLOB_A);
     r.settled(left.getFirst());
