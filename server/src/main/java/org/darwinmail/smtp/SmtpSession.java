@@ -555,7 +555,10 @@ public final class SmtpSession extends Session {
     try {
       part = ctx.urlAuth().resolve(b.url(), "submit+" + account.address());
     } catch (UrlAuth.Refused e) {
-      log.info("[{}] BURL refused: {}", id(), e.getMessage()); // the URL holds a token: not logged
+      // one line for this refusal, with why (logRefusal's format); the URL holds a token: not logged
+      log.info("[{}] {} ({}) BURL: refused ({})", id(), remoteAddress().getAddress().getHostAddress(),
+          account.address(), e.getMessage());
+      refusalLogged = true;
       resetTransaction();
       error(switch (e.failure) {
         case UNAUTHORIZED -> Reply.BURL_UNAUTHORIZED;
