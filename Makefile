@@ -61,7 +61,7 @@ test-slow: jdk-check deps
 # its @FuzzTest maxDuration (60 s). Findings are saved under server/src/test/resources/<package>/<Class>Inputs/.
 FUZZ_TARGETS := smtp.SmtpParserFuzzTest:commandParser smtp.SmtpParserFuzzTest:mailPath smtp.SmtpParserFuzzTest:framer \
   imap.ImapParserFuzzTest:commandParser imap.ImapParserFuzzTest:framer pop3.Pop3ParserFuzzTest:commandParser \
-  mime.MimeStructureFuzzTest:structure imap.ListPatternFuzzTest:pattern
+  mime.MimeStructureFuzzTest:structure imap.ListPatternFuzzTest:pattern urlauth.ImapUrlFuzzTest:url
 fuzz: jdk-check deps
 	@failed=""; for t in $(FUZZ_TARGETS); do echo "== fuzzing $$t"; \
 	  JAZZER_FUZZ=1 $(MVN) test -Dtest="org.darwinmail.$${t/:/#}" -Dsurefire.failIfNoSpecifiedTests=false \

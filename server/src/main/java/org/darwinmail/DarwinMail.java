@@ -119,8 +119,11 @@ public final class DarwinMail implements AutoCloseable {
     DeliveryEngine delivery = services.delivery();
     services.trace().start();
     delivery.start();
+    // IMAP URLAUTH (RFC 4467), which SMTP BURL resolves against too (RFC 4468 §5)
+    var urlAuth = new org.darwinmail.urlauth.UrlAuth(config.hostname(), services.directory(), services.mail(),
+        new org.darwinmail.store.UrlAuthKeys(services.db()), java.time.Clock.systemUTC());
     SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        services.acceptance().via(delivery), tls, logins, services.guard());
+        services.acceptance().via(delivery), tls, logins, services.guard(), urlAuth);
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
@@ -129,7 +132,7 @@ public final class DarwinMail implements AutoCloseable {
     bind("pop3", config.listen().pop3(), new Pop3Server(pop3, false));
     bind("pop3s", config.listen().pop3s(), new Pop3Server(pop3, true));
     org.darwinmail.imap.ImapContext imap = new org.darwinmail.imap.ImapContext(config, services.directory(),
-        services.mail(), tls, logins);
+        services.mail(), tls, logins, urlAuth);
     bind("imap", config.listen().imap(), new org.darwinmail.imap.ImapServer(imap, false));
     bind("imaps", config.listen().imaps(), new org.darwinmail.imap.ImapServer(imap, true));
   }

@@ -48,7 +48,7 @@ class PackageCycleTest {
       assertThat(graph.get(p)).as(p).doesNotContainAnyElementsOf(protocols);
     }
     for (String core : List.of("config", "net", "dns", "store", "auth", "mime", "delivery", "guard", "errors",
-        "release")) {
+        "release", "urlauth")) {
       assertThat(graph.getOrDefault(core, Set.of())).as(core)
           .doesNotContainAnyElementsOf(Set.of("smtp", "imap", "pop3", "cli", "admin", "(root)"));
     }

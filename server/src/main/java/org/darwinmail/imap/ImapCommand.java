@@ -137,6 +137,15 @@ public sealed interface ImapCommand {
   /** RFC 4978. */
   record Compress(String tag, String mechanism) implements ImapCommand {}
 
+  /** RFC 4467 §6.1: one mailbox's access key ({@code mailbox} null: all of them), with the mechanisms named. */
+  record ResetKey(String tag, String mailbox, List<String> mechanisms) implements ImapCommand {}
+
+  /** RFC 4467 §6.2: rump URLs, each with its mechanism ({@code mechanisms} in the same order). */
+  record GenUrlAuth(String tag, List<String> urls, List<String> mechanisms) implements ImapCommand {}
+
+  /** RFC 4467 §6.3. */
+  record UrlFetch(String tag, List<String> urls) implements ImapCommand {}
+
   // ---- selected (§6.4) ----
   record Check(String tag) implements ImapCommand {}
 

@@ -6,9 +6,11 @@ import org.darwinmail.net.Tls;
 import org.darwinmail.store.Account;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
+import org.darwinmail.urlauth.UrlAuth;
 
-/** What every IMAP session shares: configuration, the mail core, TLS and the login guard. */
-public record ImapContext(ServerConfig config, Directory directory, MailStore mail, Tls tls, Logins<Account> logins) {
+/** What every IMAP session shares: configuration, the mail core, TLS, the login guard and URLAUTH. */
+public record ImapContext(ServerConfig config, Directory directory, MailStore mail, Tls tls, Logins<Account> logins,
+    UrlAuth urlAuth) {
   /** The account's limit in bytes in force now: the administrator's or the user's own, the smaller (0: none). */
   long quotaLimit(Account account) {
     return directory.account(account.id()).map(Account::limitBytes).orElse(0L);

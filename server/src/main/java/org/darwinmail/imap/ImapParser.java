@@ -128,6 +128,9 @@ public final class ImapParser {
         r.sp();
         yield new Compress(tag, r.upperAtom());
       }
+      case "RESETKEY" -> resetKey();
+      case "GENURLAUTH" -> genUrlAuth();
+      case "URLFETCH" -> urlFetch();
       case "CHECK" -> new Check(tag);
       case "CLOSE" -> new Close(tag);
       case "UNSELECT" -> new Unselect(tag);
@@ -164,6 +167,58 @@ public final class ImapParser {
     };
     r.end();
     return c;
+  }
+
+  /** URLs in one GENURLAUTH or URLFETCH (RFC 4467 sets no bound; this one keeps the parser bounded). */
+  static final int MAX_URLS = 100;
+
+  // RFC 4467 §9: resetkey = "RESETKEY" [SP mailbox *(SP mechanism)]
+  private ImapCommand resetKey() {
+    if (!r.tryChar(' ')) {
+      return new ResetKey(tag, null, List.of());
+    }
+    String mbox = mailbox(r.astring());
+    List<String> mechs = new ArrayList<>();
+    while (r.tryChar(' ')) {
+      if (mechs.size() == MAX_URLS) {
+        throw ImapException.bad("Too many mechanisms");
+      }
+      mechs.add(r.upperAtom());
+    }
+    return new ResetKey(tag, mbox, mechs);
+  }
+
+  // RFC 4467 §9: genurlauth = "GENURLAUTH" 1*(SP url-rump SP mechanism); url-rump = astring
+  private ImapCommand genUrlAuth() {
+    List<String> urls = new ArrayList<>();
+    List<String> mechs = new ArrayList<>();
+    while (r.tryChar(' ')) {
+      if (urls.size() == MAX_URLS) {
+        throw ImapException.bad("Too many URLs (at most " + MAX_URLS + ")");
+      }
+      urls.add(r.astring());
+      r.sp();
+      mechs.add(r.upperAtom());
+    }
+    if (urls.isEmpty()) {
+      throw ImapException.bad("GENURLAUTH url mechanism");
+    }
+    return new GenUrlAuth(tag, urls, mechs);
+  }
+
+  // RFC 4467 §9: urlfetch = "URLFETCH" 1*(SP astring)
+  private ImapCommand urlFetch() {
+    List<String> urls = new ArrayList<>();
+    while (r.tryChar(' ')) {
+      if (urls.size() == MAX_URLS) {
+        throw ImapException.bad("Too many URLs (at most " + MAX_URLS + ")");
+      }
+      urls.add(r.astring());
+    }
+    if (urls.isEmpty()) {
+      throw ImapException.bad("URLFETCH url");
+    }
+    return new UrlFetch(tag, urls);
   }
 
   /** The event names of RFC 5465 §5 (RFC 5423), by their upper-case form: event atoms are case-insensitive. */

@@ -42,6 +42,7 @@ public final class ImapSession extends Session {
   private final Updates updates;
   private final SelectedCommands sel;
   private final MailboxCommands boxes;
+  private final UrlAuthCommands urls;
   private final Notifications notifications;
 
   // the command being assembled (text segments and literals)
@@ -66,6 +67,7 @@ public final class ImapSession extends Session {
     this.updates = new Updates(ctx.mail(), st, out);
     this.sel = new SelectedCommands(ctx, st, out, updates);
     this.boxes = new MailboxCommands(ctx, st, out, updates);
+    this.urls = new UrlAuthCommands(ctx, st, out);
     this.notifications = new Notifications(ctx, st, out, updates, sel, this::wake);
     framer.refuseAppendWhen(ctx.mail().blobs().capacity()::full);
   }
@@ -391,6 +393,9 @@ public final class ImapSession extends Session {
       case GetQuotaRoot x -> boxes.getQuotaRoot(x);
       case SetQuota x -> boxes.setQuota(x);
       case Compress x -> compress(x);
+      case ResetKey x -> urls.resetKey(x);
+      case GenUrlAuth x -> urls.genUrlAuth(x);
+      case UrlFetch x -> urls.urlFetch(x);
       case Close x -> sel.close(x);
       case Unselect x -> {
         deselect();

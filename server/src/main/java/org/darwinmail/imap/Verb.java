@@ -36,6 +36,9 @@ enum Verb {
   GETQUOTAROOT(States.AUTH),
   SETQUOTA(States.AUTH),
   COMPRESS(States.AUTH),
+  RESETKEY(States.AUTH), // RFC 4467 §6
+  GENURLAUTH(States.AUTH),
+  URLFETCH(States.AUTH),
   // selected (§6.4)
   CHECK(States.SELECTED),
   CLOSE(States.SELECTED),
@@ -103,6 +106,9 @@ enum Verb {
       case GetQuotaRoot x -> GETQUOTAROOT;
       case SetQuota x -> SETQUOTA;
       case Compress x -> COMPRESS;
+      case ResetKey x -> RESETKEY;
+      case GenUrlAuth x -> GENURLAUTH;
+      case UrlFetch x -> URLFETCH;
       case Check x -> CHECK;
       case Close x -> CLOSE;
       case Unselect x -> UNSELECT;
@@ -193,6 +199,7 @@ enum Verb {
     COMPRESS_DEFLATE("COMPRESS=DEFLATE", Verb.COMPRESS, Offer.ALWAYS), // RFC 4978
     MULTIAPPEND("MULTIAPPEND", Verb.APPEND, Offer.ALWAYS), // RFC 3502
     CATENATE("CATENATE", Verb.APPEND, Offer.ALWAYS), // RFC 4469
+    URLAUTH("URLAUTH", Verb.GENURLAUTH, Offer.ALWAYS), // RFC 4467: GENURLAUTH, URLFETCH, RESETKEY
     REPLACE("REPLACE", Verb.REPLACE, Offer.ALWAYS), // RFC 8508
     SAVEDATE("SAVEDATE", Verb.FETCH, Offer.ALWAYS), // RFC 8514
     OBJECTID("OBJECTID", Verb.FETCH, Offer.ALWAYS), // RFC 8474

@@ -77,6 +77,15 @@ public record Reply(int code, String status, String text) {
   public static final Reply HARVEST_CLOSE = new Reply(421, "4.7.0", "Too many unknown recipients, closing connection");
   public static final Reply LOCAL_PART_TOO_LONG = new Reply(553, "5.1.3", "Local part too long");
   public static final Reply BDAT_SYNTAX = new Reply(501, "5.5.4", "Syntax: BDAT size [LAST]");
+  public static final Reply BURL_SYNTAX = new Reply(501, "5.5.4", "Syntax: BURL imap-url [LAST]");
+  // RFC 4468 §6: BURL's replies
+  public static final Reply BURL_NOT_OFFERED = new Reply(503, "5.5.1",
+      "BURL is not offered on this port; use submission (587 or 465)");
+  public static final Reply BURL_MORE = new Reply(250, "2.5.0", "Waiting for additional BURL or BDAT commands");
+  public static final Reply BURL_UNAUTHORIZED = new Reply(554, "5.7.0", "IMAP URL authorization failed");
+  public static final Reply BURL_UNRESOLVED = new Reply(554, "5.6.6", "IMAP URL resolution failed");
+  public static final Reply BURL_TRUST = new Reply(554, "5.7.8", "URL resolution requires trust relationship");
+  public static final Reply BURL_TOO_MANY = new Reply(554, "5.5.3", "Too many BURL parts in one message");
   public static final Reply AUTH_SYNTAX = new Reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
   public static final Reply BAD_PARAMETERS = new Reply(501, "5.5.4", "Bad parameters");
   public static final Reply BAD_PARAMETER = new Reply(501, "5.5.4", "Bad parameter");

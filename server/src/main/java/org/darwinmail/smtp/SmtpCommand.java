@@ -24,6 +24,9 @@ public sealed interface SmtpCommand {
   /** BDAT (RFC 3030 §2): the framer has already switched to reading {@code size} bytes. */
   record Bdat(long size, boolean last) implements SmtpCommand {}
 
+  /** BURL (RFC 4468 §3.3): an IMAP URL whose data is the next part of the message; {@code last} ends it. */
+  record Burl(String url, boolean last) implements SmtpCommand {}
+
   record Rset() implements SmtpCommand {}
 
   record Noop() implements SmtpCommand {}
@@ -59,6 +62,7 @@ public sealed interface SmtpCommand {
     RCPT(List.of("RCPT"), true, true, false, true, null),
     DATA(List.of("DATA"), true, true, true, true, null),
     BDAT(List.of("BDAT"), true, true, false, true, "CHUNKING"), // RFC 3030 §2
+    BURL(List.of("BURL"), true, true, false, true, "BURL imap"), // RFC 4468 §3.1: URLAUTH IMAP URLs
     RSET(List.of("RSET"), false, false, false, true, null),
     NOOP(List.of("NOOP"), false, false, true, true, null),
     QUIT(List.of("QUIT"), false, false, true, true, null),
@@ -92,6 +96,7 @@ public sealed interface SmtpCommand {
         case Rcpt r -> RCPT;
         case Data d -> DATA;
         case Bdat b -> BDAT;
+        case Burl b -> BURL;
         case Rset r -> RSET;
         case Noop n -> NOOP;
         case Quit q -> QUIT;
@@ -155,6 +160,14 @@ public sealed interface SmtpCommand {
           throw new SmtpException(Reply.BDAT_SYNTAX);
         }
         yield new Bdat(size, arg.toUpperCase(Locale.ROOT).endsWith(" LAST"));
+      }
+      case "BURL" -> {
+        // RFC 4468 §3.3: "BURL" SP absolute-URI [SP end-marker]; end-marker = "LAST"
+        String[] parts = arg.split(" +");
+        if (arg.isEmpty() || parts.length > 2 || parts.length == 2 && !parts[1].equalsIgnoreCase("LAST")) {
+          throw new SmtpException(Reply.BURL_SYNTAX);
+        }
+        yield new Burl(parts[0], parts.length == 2);
       }
       case "RSET" -> noArg(arg, verb, new Rset());
       case "NOOP" -> new Noop();

@@ -20,6 +20,7 @@ import org.darwinmail.net.Frames;
 import org.darwinmail.net.Session;
 import org.darwinmail.smtp.SmtpCommand.Auth;
 import org.darwinmail.smtp.SmtpCommand.Bdat;
+import org.darwinmail.smtp.SmtpCommand.Burl;
 import org.darwinmail.smtp.SmtpCommand.Data;
 import org.darwinmail.smtp.SmtpCommand.Expn;
 import org.darwinmail.smtp.SmtpCommand.Hello;
@@ -38,6 +39,7 @@ import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.StoreException;
+import org.darwinmail.urlauth.UrlAuth;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,6 +53,9 @@ public final class SmtpSession extends Session {
 
   /** Which listener the session came from. */
   public enum Kind { MX, SUBMISSION, SUBMISSIONS }
+
+  /** BURL commands in one message (RFC 4468 sets no bound; CATENATE's is the same). */
+  static final int MAX_BURL_PARTS = 100;
 
   private final SmtpContext ctx;
   private final SmtpFramer framer;
@@ -72,6 +77,8 @@ public final class SmtpSession extends Session {
   private boolean bdatUsed;
   private Bdat bdat;
   private Reply bdatError;
+  /** BURL commands in this message (RFC 4468): at most {@link #MAX_BURL_PARTS}. */
+  private int burlParts;
   private SaslExchange sasl;
   private boolean fromRefused;
   // The abuse guard's view of this transaction (submission only): limits checked at MAIL/RCPT, counted at 250.
@@ -212,6 +219,7 @@ public final class SmtpSession extends Session {
         case Rcpt r -> rcpt(r);
         case Data d -> data();
         case Bdat b -> bdatStart(b);
+        case Burl b -> burl(b);
         case Rset r -> {
           resetTransaction();
           reply(Reply.RESET);
@@ -252,6 +260,7 @@ public final class SmtpSession extends Session {
       case DATA -> sender == null ? Reply.NEED_MAIL : bdatUsed ? Reply.BDAT_AFTER_DATA
           : recipients.isEmpty() ? Reply.NEED_RCPT : null;
       case BDAT -> sender == null ? Reply.NEED_MAIL : recipients.isEmpty() ? Reply.NEED_RCPT : null;
+      case BURL -> sender == null ? Reply.NEED_MAIL : recipients.isEmpty() ? Reply.NEED_RCPT : null;
       // Allowed in every state (RFC 5321 §4.1.4). No default: a new command must say where it is allowed.
       case STARTTLS, HELLO, RSET, NOOP, QUIT, VRFY, EXPN, HELP -> null;
     };
@@ -267,6 +276,9 @@ public final class SmtpSession extends Session {
       case AUTH -> kind == Kind.MX ? Reply.AUTH_NOT_OFFERED : !isTls() ? Reply.TLS_REQUIRED
           : account != null ? Reply.ALREADY_AUTHENTICATED : null;
       case MAIL -> kind != Kind.MX && account == null ? (isTls() ? Reply.AUTH_REQUIRED : Reply.TLS_REQUIRED) : null;
+      // RFC 4468 §3.1, §5: a submission extension, and the URL is resolved as the authenticated user
+      case BURL -> kind == Kind.MX ? Reply.BURL_NOT_OFFERED
+          : account == null ? (isTls() ? Reply.AUTH_REQUIRED : Reply.TLS_REQUIRED) : null;
       case HELLO, RCPT, DATA, BDAT, RSET, NOOP, QUIT, VRFY, EXPN, HELP -> null;
     };
   }
@@ -521,6 +533,61 @@ public final class SmtpSession extends Session {
     bdatUsed = true;
     if (b.size() == 0) {
       bdatEnd();
+    }
+  }
+
+  /**
+   * RFC 4468 §3.2-3.4: the data the URL names (resolved against the local store for "submit+" the account, §5) is
+   * the next part of the message, after the BDAT chunks and BURL parts before it; LAST ends the message. A URL
+   * that does not resolve ends the transaction (RFC 4468 §6 codes) with nothing delivered, as a refused BDAT does.
+   */
+  private void burl(Burl b) {
+    if (incoming == null) {
+      openMessage();
+    }
+    bdatUsed = true;
+    if (++burlParts > MAX_BURL_PARTS) {
+      resetTransaction();
+      error(Reply.BURL_TOO_MANY);
+      return;
+    }
+    UrlAuth.Part part;
+    try {
+      part = ctx.urlAuth().resolve(b.url(), "submit+" + account.address());
+    } catch (UrlAuth.Refused e) {
+      // one line for this refusal, with why (logRefusal's format); the URL holds a token: not logged
+      log.info("[{}] {} ({}) BURL: refused ({})", id(), remoteAddress().getAddress().getHostAddress(),
+          account.address(), e.getMessage());
+      refusalLogged = true;
+      resetTransaction();
+      error(switch (e.failure) {
+        case UNAUTHORIZED -> Reply.BURL_UNAUTHORIZED;
+        case FOREIGN -> Reply.BURL_TRUST;
+        case SYNTAX, NOT_FOUND -> Reply.BURL_UNRESOLVED;
+      });
+      return;
+    }
+    if (incoming.size() + part.size() > ctx.config().smtp().maxMessageSize()) {
+      finishWith(Reply.TOO_BIG); // RFC 4468 §6: before a byte of the part is copied
+      return;
+    }
+    try (java.io.InputStream in = ctx.urlAuth().open(part)) {
+      byte[] buf = new byte[64 * 1024];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        incoming.write(n == buf.length ? buf : java.util.Arrays.copyOf(buf, n));
+      }
+    } catch (IOException e) {
+      Reply r = storageFailure("cannot copy a BURL part", e);
+      resetTransaction();
+      reply(r);
+      return;
+    }
+    if (b.last()) {
+      finishMessage();
+    } else if (incoming.tooBig()) {
+      finishWith(Reply.TOO_BIG);
+    } else {
+      reply(Reply.BURL_MORE);
     }
   }
 
@@ -893,6 +960,7 @@ public final class SmtpSession extends Session {
     mailParams = null;
     recipients.clear();
     bdatUsed = false;
+    burlParts = 0;
     if (incoming != null) {
       incoming.abort();
       incoming = null;

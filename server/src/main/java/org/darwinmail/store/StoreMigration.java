@@ -71,7 +71,8 @@ public final class StoreMigration {
       new Table("sender_recipients", List.of("account", "recipient"), "SS", false),
       new Table("sender_counts", List.of("account", "bucket"), "SL", false),
       new Table("blob_candidates", List.of("id"), "L", true),
-      new Table("trace_events", List.of("id"), "L", true));
+      new Table("trace_events", List.of("id"), "L", true),
+      new Table("urlauth_keys", List.of("mailbox_id"), "L", false));
 
   /**
    * One side of a migration: its database, its bodies, a description for messages and the migration record

@@ -248,6 +248,26 @@ class ImapParserTest {
 
   /** RFC 4469 §5: CATENATE's parts are bounded (each URL is a read of the store). */
   @Test
+  void parsesTheUrlauthCommands() {
+    // RFC 4467 §6's examples
+    assertThat(parse("a31 RESETKEY")).isEqualTo(new ResetKey("a31", null, List.of()));
+    assertThat(parse("a32 RESETKEY INBOX")).isEqualTo(new ResetKey("a32", "INBOX", List.of()));
+    assertThat(parse("a33 RESETKEY INBOX XSAMPLE")).isEqualTo(new ResetKey("a33", "INBOX", List.of("XSAMPLE")));
+    String u1 = "imap://joe@example.com/INBOX/;uid=20/;section=1.2;urlauth=submit+fred";
+    String u2 = "imap://joe@example.com/INBOX/;uid=20/;section=1.3;urlauth=submit+fred";
+    assertThat(parse("a001 GENURLAUTH \"" + u1 + "\" INTERNAL \"" + u2 + "\" internal"))
+        .isEqualTo(new GenUrlAuth("a001", List.of(u1, u2), List.of("INTERNAL", "INTERNAL")));
+    assertThat(parse("a002 URLFETCH \"" + u1 + ":internal:91354a473744909de610943775f92038\""))
+        .isEqualTo(new UrlFetch("a002", List.of(u1 + ":internal:91354a473744909de610943775f92038")));
+    for (String bad : List.of("a GENURLAUTH", "a GENURLAUTH \"u\"", "a URLFETCH", "a RESETKEY INBOX (X)")) {
+      assertThatThrownBy(() -> parse(bad)).as(bad).isInstanceOf(ImapException.class);
+    }
+    String many = "a URLFETCH" + " x".repeat(ImapParser.MAX_URLS + 1);
+    assertThatThrownBy(() -> parse(many)).isInstanceOf(ImapException.class).hasMessageContaining("Too many URLs");
+    assertThat(parse("a URLFETCH" + " x".repeat(ImapParser.MAX_URLS))).isInstanceOf(UrlFetch.class);
+  }
+
+  @Test
   void catenatePartsAreBounded() {
     String parts = "URL /INBOX/;UID=1 ".repeat(ImapParser.MAX_CAT_PARTS);
     assertThat(parse("a APPEND x CATENATE (" + parts.strip() + ")")).isInstanceOf(Append.class);

@@ -24,6 +24,13 @@ class SmtpCommandTest {
     assertThat(SmtpCommand.parse("RCPT TO:<\"John Doe\"@example.com>"))
         .isEqualTo(new SmtpCommand.Rcpt(new MailPath("John Doe", "example.com"), Map.of()));
     assertThat(SmtpCommand.parse("BDAT 1000 LAST")).isEqualTo(new SmtpCommand.Bdat(1000, true));
+    // RFC 4468 §3.3 / §7 example
+    assertThat(SmtpCommand.parse("BURL imap://harry@gray.example.com/outbox;uidvalidity=1078863300/;uid=25;"
+        + "urlauth=submit+harry:internal:91354a473744909de610943775f92038 LAST")).isEqualTo(new SmtpCommand.Burl(
+        "imap://harry@gray.example.com/outbox;uidvalidity=1078863300/;uid=25;urlauth=submit+harry:internal:"
+            + "91354a473744909de610943775f92038", true));
+    assertThat(SmtpCommand.parse("burl imap://a@b/x/;uid=1;urlauth=submit+a"))
+        .isEqualTo(new SmtpCommand.Burl("imap://a@b/x/;uid=1;urlauth=submit+a", false));
     assertThat(SmtpCommand.parse("AUTH plain dGVzdA==")).isEqualTo(new SmtpCommand.Auth("PLAIN", "dGVzdA=="));
     assertThat(SmtpCommand.parse("NOOP anything")).isEqualTo(new SmtpCommand.Noop());
   }
@@ -43,6 +50,9 @@ class SmtpCommandTest {
       "MAIL FROM:<a@b.c> SIZE=1 SIZE=2|501",
       "DATA now|501",
       "BDAT x|501",
+      "BURL|501",
+      "BURL imap://a@b/x/;UID=1 FIRST|501",
+      "BURL imap://a@b/x/;UID=1 LAST more|501",
       "BDAT 5 FIRST|501",
       "BDAT 99999999999999999999|501",
       "XYZZY|500",

@@ -156,6 +156,12 @@ public final class Submitter implements AutoCloseable {
     }
   }
 
+  /** Bytes as they are (a BDAT chunk). */
+  public void raw(byte[] bytes) throws IOException {
+    out.write(bytes);
+    out.flush();
+  }
+
   public void send(String line) throws IOException {
     out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
     out.flush();
