@@ -58,6 +58,8 @@ public final class SendGuard {
   private final Map<String, Counters> counters = new ConcurrentHashMap<>();
   private final Map<String, Block> blocks = new ConcurrentHashMap<>();
   private final HeldMailQueue queue;
+  /** Orders {@link #reload} and an unblock's removal of the block (the database's and the map's). */
+  private final Object reloading = new Object();
   /** The burst counts come from every node sharing the database ({@link #countAcrossNodes}); else this one's. */
   private volatile boolean acrossNodes;
 
@@ -107,8 +109,18 @@ public final class SendGuard {
     acrossNodes = true;
   }
 
-  /** Takes the stored block of {@code account} (null: of every account) as this guard's. */
+  /**
+   * Takes the stored block of {@code account} (null: of every account) as this guard's. Runs under
+   * {@link #reloading}, as an unblock here does: a re-read that saw a block just before this node's unblock deleted
+   * it cannot put it back after (the unblocking node does not hear its own event, so it would stay blocked).
+   */
   private void reload(String account) {
+    synchronized (reloading) {
+      reloadLocked(account);
+    }
+  }
+
+  private void reloadLocked(String account) {
     Map<String, Block> stored = new java.util.HashMap<>();
     for (Block b : repository.blocks()) {
       stored.put(key(b.account()), b);
@@ -190,9 +202,13 @@ public final class SendGuard {
   public Unblocked unblock(String account, HeldMail held) {
     boolean deleteHeld = held == HeldMail.DELETE;
     String a = key(account);
-    boolean stored = repository.removeBlock(a);
-    Block b = blocks.remove(a);
-    counters.remove(a); // a fresh start: the burst that caused the block is forgiven
+    boolean stored;
+    Block b;
+    synchronized (reloading) {
+      stored = repository.removeBlock(a);
+      b = blocks.remove(a);
+      counters.remove(a); // a fresh start: the burst that caused the block is forgiven
+    }
     HeldMailQueue q = queue;
     int released = 0;
     int deleted = 0;
