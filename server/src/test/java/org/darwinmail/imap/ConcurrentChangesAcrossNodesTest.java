@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  *       flags, and on each connection a message's MODSEQ never goes back and changed flags come with a higher one.
  * </ul>
  *
- * The servers are in-process (no cold JVMs): about 10 s, so it runs in {@code make check}.
+ * The servers are in-process (no cold JVMs): 9-38 s on the shared machine, so it runs in {@code make check}.
  */
 class ConcurrentChangesAcrossNodesTest {
   private static final int ROUNDS = 12;
