@@ -79,6 +79,8 @@ public final class DarwinMail implements AutoCloseable {
   private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
   private org.darwinmail.store.BlobCollector collector;
   private org.darwinmail.store.BackupScheduler backups;
+  /** POP3's maildrop locks as every node sees them (PostgreSQL's advisory locks; none to share on Derby). */
+  private org.darwinmail.store.ClusterLocks clusterLocks = org.darwinmail.store.ClusterLocks.LOCAL;
   private Tls tls;
 
   private DarwinMail(ServerConfig config, Services services) {
@@ -127,8 +129,9 @@ public final class DarwinMail implements AutoCloseable {
     bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
     bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
     bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
+    clusterLocks = org.darwinmail.store.ClusterLocks.open(services.db());
     Pop3Context pop3 = new Pop3Context(config, services.directory(), services.mail(), tls, logins,
-        new MaildropLocks());
+        new MaildropLocks(clusterLocks));
     bind("pop3", config.listen().pop3(), new Pop3Server(pop3, false));
     bind("pop3s", config.listen().pop3s(), new Pop3Server(pop3, true));
     org.darwinmail.imap.ImapContext imap = new org.darwinmail.imap.ImapContext(config, services.directory(),
@@ -186,6 +189,7 @@ public final class DarwinMail implements AutoCloseable {
     if (collector != null) {
       collector.close();
     }
+    clusterLocks.close();
     services.close();
   }
 

@@ -25,6 +25,7 @@ import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.SenderRepository;
 import org.darwinmail.store.SenderRepository.Block;
+import org.darwinmail.store.SenderRepository.Tally;
 import org.darwinmail.store.StoreException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +58,8 @@ public final class SendGuard {
   private final Map<String, Counters> counters = new ConcurrentHashMap<>();
   private final Map<String, Block> blocks = new ConcurrentHashMap<>();
   private final HeldMailQueue queue;
+  /** Orders {@link #reload} and an unblock's removal of the block (the database's and the map's). */
+  private final Object reloading = new Object();
   /** The burst counts come from every node sharing the database ({@link #countAcrossNodes}); else this one's. */
   private volatile boolean acrossNodes;
 
@@ -99,14 +102,25 @@ public final class SendGuard {
    * Counts bursts over every node sharing the database (ARCHITECTURE.md, "Several nodes"; issue 20): each accepted
    * message, and each attempt refused by a limit, is added to the account's shared counts (table sender_counts)
    * and the burst is judged on their sum, so a burst spread over several nodes blocks the account as on one node.
-   * The minute, hour and day limits stay per node. Not called on one node (Derby): the counts stay in memory.
+   * The minute, hour and day limits are judged on every node's counts too (table sender_rates, {@link #sharedRate}).
+   * Not called on one node (Derby): the counts stay in memory, at no extra cost.
    */
   public void countAcrossNodes() {
     acrossNodes = true;
   }
 
-  /** Takes the stored block of {@code account} (null: of every account) as this guard's. */
+  /**
+   * Takes the stored block of {@code account} (null: of every account) as this guard's. Runs under
+   * {@link #reloading}, as an unblock here does: a re-read that saw a block just before this node's unblock deleted
+   * it cannot put it back after (the unblocking node does not hear its own event, so it would stay blocked).
+   */
   private void reload(String account) {
+    synchronized (reloading) {
+      reloadLocked(account);
+    }
+  }
+
+  private void reloadLocked(String account) {
     Map<String, Block> stored = new java.util.HashMap<>();
     for (Block b : repository.blocks()) {
       stored.put(key(b.account()), b);
@@ -188,9 +202,13 @@ public final class SendGuard {
   public Unblocked unblock(String account, HeldMail held) {
     boolean deleteHeld = held == HeldMail.DELETE;
     String a = key(account);
-    boolean stored = repository.removeBlock(a);
-    Block b = blocks.remove(a);
-    counters.remove(a); // a fresh start: the burst that caused the block is forgiven
+    boolean stored;
+    Block b;
+    synchronized (reloading) {
+      stored = repository.removeBlock(a);
+      b = blocks.remove(a);
+      counters.remove(a); // a fresh start: the burst that caused the block is forgiven
+    }
     HeldMailQueue q = queue;
     int released = 0;
     int deleted = 0;
@@ -257,7 +275,7 @@ public final class SendGuard {
         if (over(c.burstMessages(now), 1, l.burstMessages())) {
           return block(c, l, now, "burst");
         }
-        Verdict v = rate(c, l, now, 1, 0, 0);
+        Verdict v = rate(c.sums(now), l, 1, 0, 0);
         if (!v.ok()) {
           c.burstMessages.add(now, 1); // knocking on after 451 is part of a burst
           if (shared(c, l, now, 1, 0)) {
@@ -285,7 +303,7 @@ public final class SendGuard {
         if (over(c.burstRecipients(now), n, l.burstRecipients())) {
           return block(c, l, now, "burst");
         }
-        Verdict v = rate(c, l, now, 0, n, fresh + (isNew ? 1 : 0));
+        Verdict v = rate(c.sums(now), l, 0, n, fresh + (isNew ? 1 : 0));
         if (!v.ok()) {
           limited(v);
           return v;
@@ -322,7 +340,10 @@ public final class SendGuard {
             newOnes.add(r);
           }
         }
-        Verdict v = rate(c, l, now, 1, n, newOnes.size());
+        Verdict v = rate(c.sums(now), l, 1, n, newOnes.size());
+        if (v.ok() && acrossNodes) {
+          v = sharedRate(c, l, now, 1, n, newOnes.size()); // every node's counts; this message added when OK
+        }
         if (!v.ok()) {
           c.burstMessages.add(now, 1);
           if (shared(c, l, now, 1, 0)) {
@@ -353,18 +374,54 @@ public final class SendGuard {
     return limit > 0 && adding > 0 && current + adding > limit;
   }
 
-  private static Verdict rate(Counters c, SendLimits l, long now, int msgs, int rcpts, int fresh) {
-    String what = over(c.msgMinute.sum(now), msgs, l.messagesPerMinute()) ? l.messagesPerMinute() + " messages per minute"
-        : over(c.msgHour.sum(now), msgs, l.messagesPerHour()) ? l.messagesPerHour() + " messages per hour"
-        : over(c.msgDay.sum(now), msgs, l.messagesPerDay()) ? l.messagesPerDay() + " messages per day"
-        : over(c.rcptMinute.sum(now), rcpts, l.recipientsPerMinute()) ? l.recipientsPerMinute() + " recipients per minute"
-        : over(c.rcptHour.sum(now), rcpts, l.recipientsPerHour()) ? l.recipientsPerHour() + " recipients per hour"
-        : over(c.rcptDay.sum(now), rcpts, l.recipientsPerDay()) ? l.recipientsPerDay() + " recipients per day"
-        : over(c.newHour.sum(now), fresh, l.newRecipientsPerHour()) ? l.newRecipientsPerHour() + " new recipients per hour"
-        : over(c.newDay.sum(now), fresh, l.newRecipientsPerDay()) ? l.newRecipientsPerDay() + " new recipients per day"
+  /** The windows of the limits, in seconds, in the order of {@link Sums}: minute, hour, day. */
+  private static final int[] WINDOWS = {60, 3600, 86_400};
+
+  /** An account's counts over the limits' windows: this node's ({@link Counters#sums}) or every node's. */
+  private record Sums(Tally minute, Tally hour, Tally day) {
+    static Sums of(List<Tally> t) {
+      return new Sums(t.get(0), t.get(1), t.get(2));
+    }
+  }
+
+  /** Sums over every limit: {@link #rate} refuses one more unless no limit is set. */
+  private static final Sums MAXED = new Sums(new Tally(Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE),
+      new Tally(Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE),
+      new Tally(Integer.MAX_VALUE, Integer.MAX_VALUE, Integer.MAX_VALUE));
+
+  /** The verdict of the limits for {@code msgs}, {@code rcpts} and {@code fresh} more on top of {@code s}. */
+  private static Verdict rate(Sums s, SendLimits l, int msgs, int rcpts, int fresh) {
+    String what = over(s.minute().messages(), msgs, l.messagesPerMinute()) ? l.messagesPerMinute() + " messages per minute"
+        : over(s.hour().messages(), msgs, l.messagesPerHour()) ? l.messagesPerHour() + " messages per hour"
+        : over(s.day().messages(), msgs, l.messagesPerDay()) ? l.messagesPerDay() + " messages per day"
+        : over(s.minute().recipients(), rcpts, l.recipientsPerMinute()) ? l.recipientsPerMinute() + " recipients per minute"
+        : over(s.hour().recipients(), rcpts, l.recipientsPerHour()) ? l.recipientsPerHour() + " recipients per hour"
+        : over(s.day().recipients(), rcpts, l.recipientsPerDay()) ? l.recipientsPerDay() + " recipients per day"
+        : over(s.hour().fresh(), fresh, l.newRecipientsPerHour()) ? l.newRecipientsPerHour() + " new recipients per hour"
+        : over(s.day().fresh(), fresh, l.newRecipientsPerDay()) ? l.newRecipientsPerDay() + " new recipients per day"
         : null;
     return what == null ? Verdict.OK
         : new Verdict(Outcome.LIMITED, "Sending limit reached (" + what + "), try again later");
+  }
+
+  /**
+   * On several nodes ({@link #countAcrossNodes}), the authoritative limits: the verdict on the sums of every node
+   * (table sender_rates), read and, when OK, added to in one transaction that takes turns with every node's count
+   * of the account (ARCHITECTURE.md, "Several nodes"). When the database cannot be reached, this node's counts,
+   * already checked, decide (logged).
+   */
+  private Verdict sharedRate(Counters c, SendLimits l, long now, int msgs, int rcpts, int fresh) {
+    if (rate(MAXED, l, 1, 1, 1).ok()) {
+      return Verdict.OK; // no limit set: nothing to count
+    }
+    try {
+      List<Tally> sums = repository.rates(c.account, now, WINDOWS, new Tally(msgs, rcpts, fresh),
+          t -> rate(Sums.of(t), l, msgs, rcpts, fresh).ok());
+      return rate(Sums.of(sums), l, msgs, rcpts, fresh);
+    } catch (StoreException e) {
+      log.warn("cannot count {} on the shared database ({}): this node's limits decide", c.account, e.getMessage());
+      return Verdict.OK;
+    }
   }
 
   /**
@@ -532,6 +589,13 @@ public final class SendGuard {
       this.account = account;
       this.burstMessages = new SlidingWindow(burstWindowSeconds * 1000L);
       this.burstRecipients = new SlidingWindow(burstWindowSeconds * 1000L);
+    }
+
+    /** This node's counts over the limits' windows. */
+    Sums sums(long now) {
+      return new Sums(new Tally(msgMinute.sum(now), rcptMinute.sum(now), 0),
+          new Tally(msgHour.sum(now), rcptHour.sum(now), newHour.sum(now)),
+          new Tally(msgDay.sum(now), rcptDay.sum(now), newDay.sum(now)));
     }
 
     /** The burst's messages: this node's, or every node's as last read (while younger than one bucket). */

@@ -41,7 +41,8 @@ final class Migrations {
       "V011__sender_counts.sql",
       "V012__user_quota.sql",
       "V013__delivery_trace.sql",
-      "V014__urlauth_keys.sql");
+      "V014__urlauth_keys.sql",
+      "V015__sender_rates.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 

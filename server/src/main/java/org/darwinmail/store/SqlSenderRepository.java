@@ -10,9 +10,10 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 
 /**
- * The abuse guard's tables (sender_blocks, sender_recipients, sender_counts) on either engine. A recipient already known, because
+ * The abuse guard's tables (sender_blocks, sender_recipients, sender_counts, sender_rates) on either engine. A recipient already known, because
  * another session or node recorded it first, is skipped ({@link SqlDialect#skippingDuplicates}).
  */
 public final class SqlSenderRepository implements SenderRepository {
@@ -69,6 +70,10 @@ public final class SqlSenderRepository implements SenderRepository {
         ps.setString(1, account); // the burst that caused the block is forgiven on every node
         ps.executeUpdate();
       }
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_rates WHERE account = ?")) {
+        ps.setString(1, account); // and the limits start afresh, as the unblocking node's memory does
+        ps.executeUpdate();
+      }
       if (n > 0) {
         ClusterEvents.send(db, c, ClusterEvents.Topic.SENDER, account);
       }
@@ -115,6 +120,96 @@ public final class SqlSenderRepository implements SenderRepository {
         }
       }
     });
+  }
+
+  @Override
+  public List<Tally> rates(String account, long now, int[] windowSeconds, Tally adding,
+      Predicate<List<Tally>> allow) {
+    return db.tx(c -> {
+      // The account's row of span 0 first, a lock only: every count of the account, on any node, takes turns on it,
+      // so the sums below include every committed addition and none is made meanwhile (the buckets of two nodes'
+      // clocks may differ: their rows alone would not order the counts).
+      addRate(c, account, 0, 0, Tally.ZERO);
+      try (PreparedStatement ps = c.prepareStatement("DELETE FROM sender_rates WHERE account = ? AND span > 0"
+          + " AND bucket <= CAST(? AS BIGINT) - CAST(span AS BIGINT) * 1000")) {
+        ps.setString(1, account);
+        ps.setLong(2, now);
+        ps.executeUpdate();
+      }
+      java.util.Map<Integer, Tally> bySpan = new java.util.HashMap<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT span, SUM(messages), SUM(recipients), SUM(fresh)"
+          + " FROM sender_rates WHERE account = ? AND span > 0 AND bucket > CAST(? AS BIGINT)"
+          + " - CAST(span AS BIGINT) * 1000 GROUP BY span")) { // a bucket ahead of now: a node whose clock is ahead
+        ps.setString(1, account);
+        ps.setLong(2, now);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            bySpan.put(rs.getInt(1), new Tally(rs.getLong(2), rs.getLong(3), rs.getLong(4)));
+          }
+        }
+      }
+      List<Tally> sums = new ArrayList<>();
+      for (int w : windowSeconds) {
+        sums.add(bySpan.getOrDefault(w, Tally.ZERO));
+      }
+      if (allow.test(sums)) {
+        for (int w : windowSeconds) {
+          long bucketMillis = Math.max(1, w * 1000L / 60);
+          addRate(c, account, w, now - Math.floorMod(now, bucketMillis), adding);
+        }
+      }
+      return sums;
+    });
+  }
+
+  /** Adds to one row of sender_rates, made when missing (an upsert on either engine). */
+  private void addRate(java.sql.Connection c, String account, int span, long bucket, Tally t) throws SQLException {
+    String insert = "INSERT INTO sender_rates VALUES (?, ?, ?, ?, ?, ?)";
+    if (db.dialect() == SqlDialect.POSTGRESQL) {
+      try (PreparedStatement ps = c.prepareStatement(insert + " ON CONFLICT (account, span, bucket) DO UPDATE SET"
+          + " messages = sender_rates.messages + EXCLUDED.messages,"
+          + " recipients = sender_rates.recipients + EXCLUDED.recipients, fresh = sender_rates.fresh + EXCLUDED.fresh")) {
+        bindRate(ps, account, span, bucket, t);
+        ps.executeUpdate();
+      }
+      return;
+    }
+    if (updateRate(c, account, span, bucket, t) > 0) {
+      return;
+    }
+    try (PreparedStatement ps = c.prepareStatement(insert)) {
+      bindRate(ps, account, span, bucket, t);
+      ps.executeUpdate();
+    } catch (SQLException e) {
+      if (!SqlDialect.duplicate(e)) {
+        throw e;
+      }
+      updateRate(c, account, span, bucket, t); // another session inserted the row first (Derby goes on)
+    }
+  }
+
+  private static int updateRate(java.sql.Connection c, String account, int span, long bucket, Tally t)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE sender_rates SET messages = messages + ?,"
+        + " recipients = recipients + ?, fresh = fresh + ? WHERE account = ? AND span = ? AND bucket = ?")) {
+      ps.setLong(1, t.messages());
+      ps.setLong(2, t.recipients());
+      ps.setLong(3, t.fresh());
+      ps.setString(4, account);
+      ps.setInt(5, span);
+      ps.setLong(6, bucket);
+      return ps.executeUpdate();
+    }
+  }
+
+  private static void bindRate(PreparedStatement ps, String account, int span, long bucket, Tally t)
+      throws SQLException {
+    ps.setString(1, account);
+    ps.setInt(2, span);
+    ps.setLong(3, bucket);
+    ps.setLong(4, t.messages());
+    ps.setLong(5, t.recipients());
+    ps.setLong(6, t.fresh());
   }
 
   /** Derby's half of the upsert: adds to an existing row; how many rows it changed. */

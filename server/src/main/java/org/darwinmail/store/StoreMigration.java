@@ -51,7 +51,7 @@ public final class StoreMigration {
   private static final HexFormat HEX = HexFormat.of();
   private static final BigInteger MOD = BigInteger.ONE.shiftLeft(256);
 
-  /** A table, its key columns (L: BIGINT/INT, S: text) and whether its first key is an identity column. */
+  /** A table, its key columns (L: BIGINT, I: INT, S: text) and whether its first key is an identity column. */
   record Table(String name, List<String> keys, String keyTypes, boolean identity) {}
 
   /** Every table of schema {@link Database#SCHEMA}, parents before children ({@code schema_version} is made by each side's migrations). */
@@ -70,6 +70,7 @@ public final class StoreMigration {
       new Table("sender_blocks", List.of("account"), "S", false),
       new Table("sender_recipients", List.of("account", "recipient"), "SS", false),
       new Table("sender_counts", List.of("account", "bucket"), "SL", false),
+      new Table("sender_rates", List.of("account", "span", "bucket"), "SIL", false),
       new Table("blob_candidates", List.of("id"), "L", true),
       new Table("trace_events", List.of("id"), "L", true),
       new Table("urlauth_keys", List.of("mailbox_id"), "L", false));
@@ -622,28 +623,33 @@ public final class StoreMigration {
     });
   }
 
-  /** {@code (k1 > ?) OR (k1 = ? AND k2 > ?)}: after the last key copied, in the source's own order. */
+  /**
+   * {@code k1 > ? OR (k1 = ? AND (k2 > ? OR (k2 = ? AND k3 > ?)))}: after the last key copied, in the source's own
+   * order.
+   */
   private static String afterKey(Table t) {
     List<String> keys = t.keys();
-    if (keys.size() == 1) {
-      return keys.getFirst() + " > ?";
+    String out = keys.getLast() + " > ?";
+    for (int i = keys.size() - 2; i >= 0; i--) {
+      out = "(" + keys.get(i) + " > ? OR (" + keys.get(i) + " = ? AND " + out + "))";
     }
-    return "(" + keys.get(0) + " > ? OR (" + keys.get(0) + " = ? AND " + keys.get(1) + " > ?))";
+    return out;
   }
 
   private static void bindAfter(PreparedStatement ps, Table t, String key) throws SQLException {
     String[] parts = key.split(" ", -1);
-    Object[] v = new Object[parts.length];
+    int p = 1;
     for (int i = 0; i < parts.length; i++) {
       String s = URLDecoder.decode(parts[i], StandardCharsets.UTF_8);
-      v[i] = t.keyTypes().charAt(i) == 'L' ? (Object) Long.parseLong(s) : s;
-    }
-    if (v.length == 1) {
-      ps.setObject(1, v[0]);
-    } else {
-      ps.setObject(1, v[0]);
-      ps.setObject(2, v[0]);
-      ps.setObject(3, v[1]);
+      Object v = switch (t.keyTypes().charAt(i)) {
+        case 'L' -> Long.parseLong(s);
+        case 'I' -> Integer.parseInt(s);
+        default -> s;
+      };
+      ps.setObject(p++, v);
+      if (i < parts.length - 1) {
+        ps.setObject(p++, v); // "k > ?" and "k = ?"
+      }
     }
   }
 

@@ -17,6 +17,8 @@ import org.darwinmail.store.Database;
 import org.darwinmail.store.Directory;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.MailboxEvents;
+import org.darwinmail.store.SenderRepository.Block;
+import org.darwinmail.store.SenderRepository.Tally;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -244,5 +246,98 @@ class SendGuardTest {
     String notice = java.nio.file.Files.readString(mail.blobs().path(inbox.getFirst().blob()));
     assertThat(notice).startsWith("Return-Path: <>\r\nFrom: Darwin Mail <MAILER-DAEMON@")
         .contains("Subject: Sending blocked for " + acct);
+  }
+
+  /**
+   * Another node's event makes this guard re-read the blocks while an unblock runs here: a re-read that saw the block
+   * before the unblock deleted it must not put it back after (the unblocking node never hears its own event, so the
+   * account stayed blocked on the node that lifted it: ClusterEventsPostgresTest failed once so under load). The
+   * repository below holds the re-read between its query and its answer until the unblock has deleted the row, or
+   * for a second when the unblock waits for the re-read (the fix).
+   */
+  @Test
+  void aBlockReReadDuringAnUnblockDoesNotComeBack() throws Exception {
+    if (db == null) {
+      db = Database.open(dir);
+    }
+    org.darwinmail.store.SenderRepository real = new org.darwinmail.store.SqlSenderRepository(db);
+    java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch deleted = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicBoolean slow = new java.util.concurrent.atomic.AtomicBoolean();
+    org.darwinmail.store.SenderRepository repo = new org.darwinmail.store.SenderRepository() {
+      @Override
+      public List<Block> blocks() {
+        List<Block> b = real.blocks();
+        if (slow.get()) {
+          reading.countDown();
+          try {
+            deleted.await(1, java.util.concurrent.TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return b;
+      }
+
+      @Override
+      public void addBlock(Block b) {
+        real.addBlock(b);
+      }
+
+      @Override
+      public Counts count(String account, long bucket, int messages, int recipients, long since) {
+        return real.count(account, bucket, messages, recipients, since);
+      }
+
+      @Override
+      public List<Tally> rates(String account, long now, int[] windowSeconds, Tally adding,
+          java.util.function.Predicate<List<Tally>> allow) {
+        return real.rates(account, now, windowSeconds, adding, allow);
+      }
+
+      @Override
+      public boolean removeBlock(String account) {
+        boolean was = real.removeBlock(account);
+        deleted.countDown();
+        return was;
+      }
+
+      @Override
+      public java.util.Set<String> knownRecipients(String account) {
+        return real.knownRecipients(account);
+      }
+
+      @Override
+      public void rememberRecipients(String account, java.util.Collection<String> recipients, Instant at) {
+        real.rememberRecipients(account, recipients, at);
+      }
+    };
+    real.addBlock(new Block(acct, clock.instant(), "stored by another node", 9, 9, 600));
+    ServerConfig c = ServerConfig.defaults(dir);
+    BlobStore blobs = new BlobStore(dir.resolve("blobs"));
+    MailStore mail = new MailStore(db, blobs, new MailboxEvents());
+    SendGuard g = new SendGuard(c, repo, new Directory(db, mail), blobs, new LocalDelivery(mail), null, clock);
+    List<java.util.function.Consumer<String>> heard = new ArrayList<>();
+    g.listen(new org.darwinmail.store.ClusterEvents() {
+      @Override
+      public void subscribe(Topic topic, java.util.function.Consumer<String> listener) {
+        heard.add(listener);
+      }
+
+      @Override
+      public void publish(Topic topic, String key) {}
+
+      @Override
+      public void close() {}
+    });
+    assertThat(g.held(acct)).isTrue();
+
+    slow.set(true);
+    Thread reread = Thread.startVirtualThread(() -> heard.getFirst().accept(acct));
+    assertThat(reading.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+    g.unblock(acct, SendGuard.HeldMail.KEEP);
+    reread.join();
+    assertThat(g.held(acct)).as("blocked again by the re-read").isFalse();
+    assertThat(g.begin(acct).verdict().ok()).isTrue();
   }
 }

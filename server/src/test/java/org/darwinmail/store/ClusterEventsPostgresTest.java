@@ -23,6 +23,7 @@ import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.guard.SendGuard;
 import org.darwinmail.testing.PostgresCluster;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -332,6 +333,38 @@ class ClusterEventsPostgresTest {
     }
   }
 
+  /**
+   * The minute, hour and day limits count every node's messages (issue 20): three messages a minute allowed, sent
+   * one on each of three nodes in turn, and the fourth is refused with 451 on whichever node it reaches, as through
+   * one node. Without the shared counts each node allowed its own three and the fourth went through. The same for
+   * recipients per hour, counted over the nodes.
+   */
+  @Test
+  void theMinuteHourAndDayLimitsCountEveryNodesMessages() {
+    Node[] n = threeNodes(PostgresCluster.shared(), NEVER);
+    String toml = "[guard.send]\nmessages_per_minute = 3\nrecipients_per_hour = 5\n";
+    SendGuard[] g = {n[0].sendGuard(toml), n[1].sendGuard(toml), n[2].sendGuard(toml)};
+    List<SendGuard.Outcome> alone = new ArrayList<>();
+    List<SendGuard.Outcome> spread = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      alone.add(send(g[0], "minute-alone@example.test", i));
+      spread.add(send(g[i % 3], "minute-spread@example.test", i));
+    }
+    assertThat(alone).as("one node").containsExactly(SendGuard.Outcome.OK, SendGuard.Outcome.OK,
+        SendGuard.Outcome.OK, SendGuard.Outcome.LIMITED, SendGuard.Outcome.LIMITED);
+    assertThat(spread).as("three nodes in turn").isEqualTo(alone);
+
+    // Recipients per hour: two, then two on another node, then two on a third: the third message is one too many.
+    List<SendGuard.Outcome> rcpts = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      SendGuard.Tx tx = g[i].begin("hour@example.test");
+      tx.rcpt("p" + i + "@elsewhere.test");
+      tx.rcpt("q" + i + "@elsewhere.test");
+      rcpts.add(tx.accept().outcome());
+    }
+    assertThat(rcpts).containsExactly(SendGuard.Outcome.OK, SendGuard.Outcome.OK, SendGuard.Outcome.LIMITED);
+  }
+
   /** A block stored without a notification (the channel was down) is read by the periodic re-read of the blocks. */
   @Test
   void aBlockNobodyAnnouncedIsFoundByThePeriodicReread() {
@@ -370,6 +403,54 @@ class ClusterEventsPostgresTest {
     }
     assertThat(lb.check("dave@example.test", client).locked()).isFalse();
     await("a's lockout lifted by b's unlock", () -> !la.check("dave@example.test", client).locked());
+  }
+
+  /**
+   * Failed logins spread over three nodes, one on each in turn, lock the address out (for that account) on every
+   * node once they add up to one node's lockout, though no node saw that many; an unlock on one lifts it on all
+   * within a second (the channel, not the 5 s re-read).
+   */
+  @Test
+  void loginFailuresSpreadOverThreeNodesLockTheAddressOutOnAll() throws Exception {
+    Node[] n = threeNodes(PostgresCluster.shared(), NEVER);
+    LoginGuard[] l = {n[0].loginGuard(), n[1].loginGuard(), n[2].loginGuard()};
+    LoginGuard alone = new LoginGuard();
+    InetAddress client = InetAddress.getByName("192.0.2.9");
+    int failures = 0;
+    while (!alone.check("erin@example.test", client).locked()) {
+      alone.failed("erin@example.test", client);
+      failures++;
+    }
+    for (int i = 0; i < failures; i++) {
+      int k = i % 3;
+      assertThat(l[k].check("erin@example.test", client).locked()).as("failure " + i).isFalse();
+      l[k].failed("erin@example.test", client);
+    }
+    for (LoginGuard each : l) {
+      Awaitility.await().atMost(Duration.ofSeconds(1)).until(() -> each.check("erin@example.test", client).locked());
+    }
+    l[0].unlock(l[0].locks().stream().filter(x -> x.kind().equals("account from address")).findFirst()
+        .orElseThrow().key());
+    for (LoginGuard each : l) {
+      Awaitility.await().atMost(Duration.ofSeconds(1)).until(() -> !each.check("erin@example.test", client).locked());
+    }
+  }
+
+  /** An unblock on node a lets the sender send on node b within a second: heard on the channel. */
+  @Test
+  void anUnblockOnOneNodeLetsTheSenderSendOnAnotherWithinASecond() {
+    Node[] n = twoNodes(PostgresCluster.shared(), NEVER);
+    String toml = "[guard.send]\nburst_messages = 2\n";
+    SendGuard ga = n[0].sendGuard(toml);
+    SendGuard gb = n[1].sendGuard(toml);
+    String acct = "unblock@example.test";
+    for (int i = 0; i < 3; i++) {
+      send(ga, acct, i);
+    }
+    Awaitility.await().atMost(Duration.ofSeconds(1))
+        .until(() -> gb.begin(acct).verdict().outcome() == SendGuard.Outcome.BLOCKED);
+    ga.unblock(acct, SendGuard.HeldMail.KEEP);
+    Awaitility.await().atMost(Duration.ofSeconds(1)).until(() -> send(gb, acct, 10) == SendGuard.Outcome.OK);
   }
 
   @Test

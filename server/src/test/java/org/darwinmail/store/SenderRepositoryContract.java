@@ -104,6 +104,57 @@ abstract class SenderRepositoryContract {
         .hasSize(80);
   }
 
+  private static final int[] WINDOWS = {60, 3600};
+
+  /**
+   * The limits' windows: each is summed over its own length (the minute forgets what the hour keeps), an addition
+   * is made only when allowed, and an unblock forgets them.
+   */
+  @Test
+  void rateCountsAreSummedPerWindowAndAddedOnlyWhenAllowed() {
+    SenderRepository other = repository(engine.node());
+    String a = "rate@example.test";
+    SenderRepository.Tally one = new SenderRepository.Tally(1, 2, 1);
+    long t0 = 10_000_000L;
+    assertThat(s.rates(a, t0, WINDOWS, one, sums -> true)).containsExactly(SenderRepository.Tally.ZERO,
+        SenderRepository.Tally.ZERO);
+    assertThat(other.rates(a, t0 + 1_000, WINDOWS, one, sums -> true))
+        .containsExactly(one, one);
+    assertThat(s.rates(a, t0 + 2_000, WINDOWS, one, sums -> false)).as("a refused count adds nothing")
+        .containsExactly(new SenderRepository.Tally(2, 4, 2), new SenderRepository.Tally(2, 4, 2));
+    assertThat(s.rates(a, t0 + 60_500, WINDOWS, SenderRepository.Tally.ZERO, sums -> true))
+        .as("a minute later: the first left the minute, not the hour")
+        .containsExactly(one, new SenderRepository.Tally(2, 4, 2));
+    assertThat(s.rates("else@example.test", t0, WINDOWS, SenderRepository.Tally.ZERO, sums -> true))
+        .containsExactly(SenderRepository.Tally.ZERO, SenderRepository.Tally.ZERO);
+    s.removeBlock(a);
+    assertThat(other.rates(a, t0 + 62_000, WINDOWS, SenderRepository.Tally.ZERO, sums -> true))
+        .as("forgotten by an unblock").containsExactly(SenderRepository.Tally.ZERO, SenderRepository.Tally.ZERO);
+  }
+
+  /**
+   * Two nodes counting one account at once against a limit of 30 messages an hour: exactly 30 are allowed, though
+   * each node asks 40 times (each count sees every count committed before it: they take turns on the account).
+   */
+  @Test
+  void twoNodesCountingAgainstOneLimitTogetherAllowExactlyTheLimit() throws Exception {
+    SenderRepository other = repository(engine.node());
+    java.util.concurrent.atomic.AtomicInteger allowed = new java.util.concurrent.atomic.AtomicInteger();
+    AtOnce.run(List.of(s, other), node -> {
+      for (int i = 0; i < 40; i++) {
+        // two nodes' clocks a minute apart: other buckets, whose rows alone would not make the counts take turns
+        long now = 50_000_000L + (node == s ? 0 : 60_000);
+        List<SenderRepository.Tally> sums = node.rates("busy@example.test", now, WINDOWS,
+            new SenderRepository.Tally(1, 1, 0), t -> t.get(1).messages() < 30);
+        if (sums.get(1).messages() < 30) {
+          allowed.incrementAndGet();
+        }
+      }
+      return null;
+    });
+    assertThat(allowed.get()).isEqualTo(30);
+  }
+
   /** Two nodes recording the same first-time recipients of one account at once: no error, each recorded once. */
   @Test
   void twoNodesRecordingTheSameRecipientsTogetherBothSucceed() throws Exception {

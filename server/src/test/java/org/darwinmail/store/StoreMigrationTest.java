@@ -98,6 +98,11 @@ class StoreMigrationTest {
               + " FROM queue_messages");
           st.executeUpdate("INSERT INTO sender_blocks VALUES ('two@b.test', CURRENT_TIMESTAMP, 'burst', 40, 90, 60)");
           st.executeUpdate("INSERT INTO sender_recipients VALUES ('one@a.test', 'far@remote.test', CURRENT_TIMESTAMP)");
+          // sender_rates has three key columns: twelve rows make batches of 5 resume inside an account and a span
+          for (int i = 0; i < 12; i++) {
+            st.executeUpdate("INSERT INTO sender_rates VALUES ('" + (i < 8 ? "one@a.test" : "two@b.test") + "', "
+                + (i % 2 == 0 ? 60 : 3600) + ", " + (1_000_000L * (i / 2)) + ", " + i + ", " + (2 * i) + ", 0)");
+          }
         }
         return null;
       });
@@ -206,9 +211,11 @@ class StoreMigrationTest {
       assertThat(m.done()).isFalse();
       assertThat(count(s.url(), "messages")).isEqualTo(14);
     }
-    String[] r = cli(s.source(), "store", "migrate", "--to", "postgresql", "--target", s.target().toString());
+    String[] r = cli(s.source(), "store", "migrate", "--to", "postgresql", "--target", s.target().toString(),
+        "--batch", "5");
     assertThat(r[0]).as(r[1] + r[2]).isEqualTo("0");
-    assertThat(r[1]).contains("messages: 42 rows (28 in this run)").contains("verified");
+    assertThat(r[1]).contains("messages: 42 rows (28 in this run)").contains("sender_rates: 12 rows")
+        .contains("verified");
     assertThat(count(s.url(), "messages")).isEqualTo(42);
 
     // Run again: nothing left to copy, verified again.

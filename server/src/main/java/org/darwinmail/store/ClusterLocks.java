@@ -1,0 +1,44 @@
+package org.darwinmail.store;
+
+/**
+ * Exclusive locks that every node sharing the database honours (issue 20; ARCHITECTURE.md, "Several nodes"): POP3's
+ * maildrop lock (RFC 1939 §8). On PostgreSQL ({@link PostgresClusterLocks}) they are session advisory locks on one
+ * connection of the node's own, outside the pool: PostgreSQL frees them when that connection ends, so a node that
+ * dies holds nothing. On Derby ({@link #LOCAL}), one node: every lock is granted, the caller's own (in-memory) lock
+ * being the lock.
+ *
+ * <p>A caller takes a given lock at most once at a time per node (advisory locks of one connection stack): it keeps
+ * its own in-memory lock and asks here only when it got that one.
+ */
+public interface ClusterLocks extends AutoCloseable {
+  /** The maildrop locks' space ("POP3" in ASCII); a lock's id is the account's id. */
+  int MAILDROP = 0x504f5033;
+
+  /** One node (Derby): nothing to share. */
+  ClusterLocks LOCAL = new ClusterLocks() {
+    @Override
+    public boolean tryLock(int space, long id) {
+      return true;
+    }
+
+    @Override
+    public void unlock(int space, long id) {}
+
+    @Override
+    public void close() {}
+  };
+
+  /** The locks of {@code db}: advisory locks on PostgreSQL, {@link #LOCAL} on Derby. */
+  static ClusterLocks open(SqlRunner db) {
+    return db instanceof PostgresDatabase pg ? new PostgresClusterLocks(pg) : LOCAL;
+  }
+
+  /** Takes lock {@code id} of {@code space} unless another node holds it; does not wait. */
+  boolean tryLock(int space, long id);
+
+  /** Releases a lock this node took. */
+  void unlock(int space, long id);
+
+  @Override
+  void close();
+}

@@ -1,0 +1,111 @@
+package org.darwinmail.store;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.HashSet;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link ClusterLocks} on PostgreSQL: {@code pg_try_advisory_lock(space, id)} on one connection of this node's own
+ * (not the pool's: a session lock lives as long as its connection, so it must stay open; opened at the first lock).
+ * The two-key form: a space of its own, apart from the migrations' one-key lock; the id is the low 32 bits of the
+ * account id (two accounts 2^32 apart would share a lock: one would be told "in use" while the other is open).
+ * Calls take turns on the connection (each is one short statement). When it breaks (PostgreSQL restarted), the locks
+ * went with it: the next call opens another and takes the held locks again, one taken meanwhile by another node
+ * being logged and left to it.
+ */
+final class PostgresClusterLocks implements ClusterLocks {
+  private static final Logger log = LoggerFactory.getLogger(PostgresClusterLocks.class);
+  private final PostgresDatabase db;
+  /** Guarded by this. */
+  private Connection connection;
+  private final Set<Key> held = new HashSet<>();
+
+  private record Key(int space, int id) {}
+
+  PostgresClusterLocks(PostgresDatabase db) {
+    this.db = db;
+  }
+
+  @Override
+  public synchronized boolean tryLock(int space, long id) {
+    Key k = new Key(space, (int) id);
+    if (call("pg_try_advisory_lock", k)) {
+      held.add(k);
+      return true;
+    }
+    return false;
+  }
+
+  @Override
+  public synchronized void unlock(int space, long id) {
+    Key k = new Key(space, (int) id);
+    if (!held.remove(k)) {
+      return;
+    }
+    try {
+      call("pg_advisory_unlock", k);
+    } catch (StoreException e) {
+      log.warn("cannot release lock {}/{} ({}): it goes with the connection", space, id, e.getMessage());
+    }
+  }
+
+  /** Runs {@code function(space, id)}; once more on a new connection when the first one fails. */
+  private boolean call(String function, Key k) {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return run(connection(), function, k);
+      } catch (SQLException e) {
+        drop();
+        if (attempt > 0) {
+          throw new StoreException("cannot reach PostgreSQL for a lock: " + e.getMessage(), e);
+        }
+      }
+    }
+  }
+
+  private static boolean run(Connection c, String function, Key k) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT " + function + "(?, ?)")) {
+      ps.setInt(1, k.space());
+      ps.setInt(2, k.id());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
+  }
+
+  private Connection connection() throws SQLException {
+    if (connection == null) {
+      Connection c = db.listenerConnection(30);
+      for (Key k : Set.copyOf(held)) { // the locks of a broken connection went with it
+        if (!run(c, "pg_try_advisory_lock", k)) {
+          held.remove(k);
+          log.warn("lock {}/{} was taken by another node while the connection was down", k.space(), k.id());
+        }
+      }
+      connection = c;
+    }
+    return connection;
+  }
+
+  private void drop() {
+    if (connection != null) {
+      try {
+        connection.close();
+      } catch (SQLException e) {
+        // gone already
+      }
+      connection = null;
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    held.clear();
+    drop(); // PostgreSQL frees every lock of the connection
+  }
+}
