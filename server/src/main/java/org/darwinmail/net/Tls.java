@@ -82,6 +82,15 @@ public final class Tls {
   }
 
   public static Tls load(TlsConfig config, Path dataDir, String hostname) {
+    return load(config, dataDir, hostname, java.util.List.of());
+  }
+
+  /**
+   * As above; the self-signed certificate made under {@code data_dir/tls} also names {@code otherNames} (the
+   * {@code mta-sts.<domain>} names of {@code [mta_sts]}), and one that is self-signed but lacks one of them is made
+   * anew (a certificate from a CA or a configured file is never touched).
+   */
+  public static Tls load(TlsConfig config, Path dataDir, String hostname, java.util.List<String> otherNames) {
     Path cert;
     Path key;
     if (!config.certFile().isEmpty()) {
@@ -91,17 +100,21 @@ public final class Tls {
       cert = DataDir.of(dataDir).tlsCert();
       key = DataDir.of(dataDir).tlsKey();
       if (!Files.exists(cert) || !Files.exists(key)) {
-        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+        generateSelfSigned(cert, key, hostname, otherNames, SELF_SIGNED_LIFE);
       }
     }
     finishInstall(cert, key);
+    if (config.certFile().isEmpty() && !otherNames.isEmpty() && selfSignedWithout(cert, otherNames)) {
+      log.info("the self-signed TLS certificate {} does not name {}: making a new one", cert, otherNames);
+      generateSelfSigned(cert, key, hostname, otherNames, SELF_SIGNED_LIFE);
+    }
     // Any self-signed certificate near its end, the generated one or a configured one (the appliance's, made at
     // first boot): a certificate from a CA is renewed by whoever got it, never here.
     if (selfSignedAndEnding(cert)) {
       log.info("the self-signed TLS certificate {} ends within {} days: making a new one", cert,
           RENEW_BEFORE.toDays());
       try {
-        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+        generateSelfSigned(cert, key, hostname, otherNames, SELF_SIGNED_LIFE);
       } catch (RuntimeException e) {
         log.warn("cannot replace the TLS certificate {}: {}; serving it as it is", cert, e.getMessage());
       }
@@ -190,11 +203,38 @@ public final class Tls {
     }
   }
 
+  /** Is {@code pem} a self-signed certificate whose subject alternative names lack one of {@code names}? */
+  private static boolean selfSignedWithout(Path pem, java.util.List<String> names) {
+    try (var in = Files.newInputStream(pem)) {
+      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
+      if (!c.getIssuerX500Principal().equals(c.getSubjectX500Principal())) {
+        return false;
+      }
+      java.util.Set<String> has = new java.util.HashSet<>();
+      if (c.getSubjectAlternativeNames() != null) {
+        for (java.util.List<?> san : c.getSubjectAlternativeNames()) {
+          if (Integer.valueOf(2).equals(san.get(0))) {
+            has.add(String.valueOf(san.get(1)).toLowerCase(java.util.Locale.ROOT));
+          }
+        }
+      }
+      return !has.containsAll(names);
+    } catch (IOException | GeneralSecurityException e) {
+      return false;
+    }
+  }
+
   /**
    * A 2048-bit RSA key and a self-signed certificate naming {@code hostname}, valid for {@code life}, written to
    * {@code key} and {@code cert} (each through a temporary file beside it, moved into place).
    */
   public static void generateSelfSigned(Path cert, Path key, String hostname, Duration life) {
+    generateSelfSigned(cert, key, hostname, java.util.List.of(), life);
+  }
+
+  /** As above, {@code otherNames} also in the subject alternative names. */
+  public static void generateSelfSigned(Path cert, Path key, String hostname, java.util.List<String> otherNames,
+      Duration life) {
     try {
       Files.createDirectories(cert.toAbsolutePath().getParent());
       Files.createDirectories(key.toAbsolutePath().getParent());
@@ -205,8 +245,15 @@ public final class Tls {
       Instant from = Instant.now().minus(Duration.ofDays(1)); // a client whose clock is a little behind
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()),
           Date.from(from), Date.from(from.plus(life)), name, kp.getPublic());
+      java.util.List<GeneralName> sans = new java.util.ArrayList<>();
+      sans.add(new GeneralName(GeneralName.dNSName, hostname));
+      for (String n : otherNames) {
+        if (!n.equalsIgnoreCase(hostname)) {
+          sans.add(new GeneralName(GeneralName.dNSName, n));
+        }
+      }
       b.addExtension(Extension.subjectAlternativeName, false,
-          new GeneralNames(new GeneralName(GeneralName.dNSName, hostname)));
+          new GeneralNames(sans.toArray(GeneralName[]::new)));
       var holder = b.build(new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate()));
       Path tmpKey = key.resolveSibling(key.getFileName() + ".tmp");
       Files.deleteIfExists(tmpKey);
