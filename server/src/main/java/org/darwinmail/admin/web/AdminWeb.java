@@ -110,7 +110,8 @@ public final class AdminWeb implements AutoCloseable {
     api.steps(steps);
     // The console's DNS page and card: the host name the wizard set (used from the next start) or the running one.
     DomainDns domainDns = new DomainDns(new DomainDns.Parts(dns, dkim, mail.config().delivery().dkim(),
-        mail.config().listen(), mail.config().mtaSts(), () -> setup.settings().hostname() != null ? setup.settings().hostname()
+        mail.config().listen(), mail.config().mtaSts(),
+        () -> setup.settings().hostname() != null ? setup.settings().hostname()
             : mail.config().hostname(), steps::address));
     // The MTA-STS policy ([listen] https): a listener of its own, serving nothing else.
     MtaStsWeb policy = MtaStsWeb.start(mail, o.requestDeadline());
@@ -144,7 +145,8 @@ public final class AdminWeb implements AutoCloseable {
     }
     AcmeRenewal renewal = new AcmeRenewal(acme, mail.tls(), o.clock()).start();
     AdminWeb web = new AdminWeb(net, bound, api, renewal, policy);
-    api.console = new Console(mail, web::port, o.historyStep(), acme, renewal, domainDns, setup::tls);
+    api.console = new Console(mail, name -> name.equals("https") ? web.httpsPort() : web.port(), o.historyStep(),
+        acme, renewal, domainDns, setup::tls);
     if (!api.setupDone()) {
       web.announceSetup(mail, codeFile);
     } else {

@@ -141,6 +141,12 @@ class MtaStsWebTest {
         .isEqualTo("v=TLSRPTv1; rua=mailto:postmaster@" + D);
     assertThat(ConsoleDnsTest.row(rec, "_smtp._tls." + D, "TXT").path("status").asString()).isEqualTo("missing");
     assertThat(page.path("zone").asString()).contains("_mta-sts." + D + ". 3600 IN TXT \"v=STSv1; id=" + id + "\"\n");
+    // the dashboard lists the policy's listener beside the others
+    JsonNode listeners = Response.JSON.readTree(http.get("/api/dashboard", session).body()).path("listeners");
+    JsonNode https = listeners.valueStream().filter(l -> l.path("name").asString().equals("https")).findFirst()
+        .orElseThrow();
+    assertThat(https.path("port").asInt()).isEqualTo(web.httpsPort());
+    assertThat(https.path("state").asString()).isEqualTo("up");
     // a domain that does not publish lists none of them
     JsonNode other = Response.JSON.readTree(http.get("/api/dns?domain=" + OTHER, session).body()).path("records");
     assertThat(other.toString()).doesNotContain("_mta-sts.").doesNotContain("_smtp._tls.");
