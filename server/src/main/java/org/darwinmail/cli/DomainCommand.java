@@ -74,7 +74,7 @@ final class DomainCommand {
       }
       out.println("_dmarc." + d + ".\tIN\tTXT\t\"v=DMARC1; p=quarantine; rua=mailto:postmaster@" + d + "\"");
       var mtaSts = parent.main.loadConfig().mtaSts();
-      if (mtaSts.publishes(d)) {
+      if (mtaSts.publishes(d) && !parent.main.loadConfig().listen().https().isEmpty()) {
         // RFC 8461 §3.1 (the id of the policy served on [listen] https), §3.3 (its host); RFC 8460 §3 (TLS-RPT)
         var policy = new org.darwinmail.admin.dns.MtaStsPolicy(mtaSts.mode(), host, mtaSts.maxAge());
         out.println("_mta-sts." + d + ".\tIN\tTXT\t\"" + policy.record() + "\"");

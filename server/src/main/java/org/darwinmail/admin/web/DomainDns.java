@@ -61,8 +61,10 @@ final class DomainDns {
       }
     }
     MtaStsConfig m = parts.mtaSts();
-    // The policy MtaStsWeb serves for this domain, with the host name the MX record names.
-    MtaStsPolicy policy = m.publishes(domain) ? new MtaStsPolicy(m.mode(), hostname(), m.maxAge()) : null;
+    // The policy MtaStsWeb serves for this domain, with the host name the MX record names; none while [listen] https
+    // is off (nothing would serve it).
+    MtaStsPolicy policy = m.publishes(domain) && !parts.listen().https().isEmpty()
+        ? new MtaStsPolicy(m.mode(), hostname(), m.maxAge()) : null;
     return DnsRecords.expected(domain, hostname(), address(), dkim, clientPorts(parts.listen()), policy);
   }
 

@@ -27,6 +27,7 @@ import org.darwinmail.net.Tls;
  * must not follow them).
  */
 public final class MtaStsWeb implements AutoCloseable {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MtaStsWeb.class);
   static final String PATH = "/.well-known/mta-sts.txt";
   private final NetServer net;
   private final InetSocketAddress bound;
@@ -40,6 +41,10 @@ public final class MtaStsWeb implements AutoCloseable {
   static MtaStsWeb start(DarwinMail mail, Duration requestDeadline) {
     String address = mail.config().listen().https();
     if (address.isEmpty()) {
+      if (!mail.config().mtaSts().domains().isEmpty()) {
+        log.warn("[mta_sts] lists {} but [listen] https is off: no MTA-STS policy is served, and the DNS pages list "
+            + "no MTA-STS records", mail.config().mtaSts().domains());
+      }
       return null;
     }
     var directory = mail.services().directory();

@@ -151,4 +151,17 @@ class MtaStsWebTest {
     JsonNode other = Response.JSON.readTree(http.get("/api/dns?domain=" + OTHER, session).body()).path("records");
     assertThat(other.toString()).doesNotContain("_mta-sts.").doesNotContain("_smtp._tls.");
   }
+
+  @Test
+  void withoutTheHttpsListenerNoMtaStsRecordIsListed() {
+    org.darwinmail.dns.Dns resolver = new org.darwinmail.dns.Dns(new DnsConfig(List.of(dns.address()), 1));
+    MtaStsConfig on = new MtaStsConfig(List.of(D), "testing", null);
+    var listen = org.darwinmail.config.ListenConfig.ephemeral();
+    DomainDns off = new DomainDns(new DomainDns.Parts(resolver, null, false, listen, on, () -> HOST, () -> null));
+    assertThat(off.expected(D)).extracting(e -> e.name()).doesNotContain("_mta-sts." + D, "mta-sts." + D);
+    DomainDns served = new DomainDns(new DomainDns.Parts(resolver, null, false, listen.withHttps("127.0.0.1:0"), on,
+        () -> HOST, () -> null));
+    assertThat(served.expected(D)).extracting(e -> e.name()).contains("_mta-sts." + D, "mta-sts." + D,
+        "_smtp._tls." + D);
+  }
 }

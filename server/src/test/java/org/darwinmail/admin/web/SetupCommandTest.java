@@ -27,7 +27,7 @@ class SetupCommandTest {
     Path c = dir.resolve("darwinmail.toml");
     Files.writeString(c, "hostname = \"cli.test\"\ndata_dir = \"var\"\n[listen]\nsmtp = \"127.0.0.1:0\"\n"
         + "submission = \"\"\nsubmissions = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\npop3s = \"\"\n"
-        + "admin = \"127.0.0.1:0\"\n");
+        + "admin = \"127.0.0.1:0\"\nhttps = \"127.0.0.1:0\"\n");
     return c;
   }
 
