@@ -86,9 +86,10 @@ public final class Tls {
   }
 
   /**
-   * As above; the self-signed certificate made under {@code data_dir/tls} also names {@code otherNames} (the
-   * {@code mta-sts.<domain>} names of {@code [mta_sts]}), and one that is self-signed but lacks one of them is made
-   * anew (a certificate from a CA or a configured file is never touched).
+   * As above; a self-signed certificate made here (at the first start, or in place of one near its end) also names
+   * {@code otherNames} (the {@code mta-sts.<domain>} names of {@code [mta_sts]}). A certificate that exists is not
+   * made anew for them: it may be one the administrator uploaded, and senders accept an MTA-STS policy only over a
+   * CA's certificate anyway (ACME adds the names).
    */
   public static Tls load(TlsConfig config, Path dataDir, String hostname, java.util.List<String> otherNames) {
     Path cert;
@@ -104,10 +105,6 @@ public final class Tls {
       }
     }
     finishInstall(cert, key);
-    if (config.certFile().isEmpty() && !otherNames.isEmpty() && selfSignedWithout(cert, otherNames)) {
-      log.info("the self-signed TLS certificate {} does not name {}: making a new one", cert, otherNames);
-      generateSelfSigned(cert, key, hostname, otherNames, SELF_SIGNED_LIFE);
-    }
     // Any self-signed certificate near its end, the generated one or a configured one (the appliance's, made at
     // first boot): a certificate from a CA is renewed by whoever got it, never here.
     if (selfSignedAndEnding(cert)) {
@@ -200,27 +197,6 @@ public final class Tls {
       return c.getNotAfter().toInstant().isBefore(Instant.now().plus(RENEW_BEFORE));
     } catch (IOException | GeneralSecurityException e) {
       return false; // not ours to replace; loading it says what is wrong
-    }
-  }
-
-  /** Is {@code pem} a self-signed certificate whose subject alternative names lack one of {@code names}? */
-  private static boolean selfSignedWithout(Path pem, java.util.List<String> names) {
-    try (var in = Files.newInputStream(pem)) {
-      X509Certificate c = (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
-      if (!c.getIssuerX500Principal().equals(c.getSubjectX500Principal())) {
-        return false;
-      }
-      java.util.Set<String> has = new java.util.HashSet<>();
-      if (c.getSubjectAlternativeNames() != null) {
-        for (java.util.List<?> san : c.getSubjectAlternativeNames()) {
-          if (Integer.valueOf(2).equals(san.get(0))) {
-            has.add(String.valueOf(san.get(1)).toLowerCase(java.util.Locale.ROOT));
-          }
-        }
-      }
-      return !has.containsAll(names);
-    } catch (IOException | GeneralSecurityException e) {
-      return false;
     }
   }
 
