@@ -115,7 +115,9 @@ public final class DarwinMail implements AutoCloseable {
   }
 
   private void listen() {
-    tls = Tls.load(config.tls(), config.dataDir(), config.hostname());
+    // The MTA-STS policy's host names (RFC 8461 §3.3) are in the self-signed certificate too.
+    tls = Tls.load(config.tls(), config.dataDir(), config.hostname(),
+        config.mtaSts().domains().stream().map(d -> "mta-sts." + d).toList());
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
     var logins = org.darwinmail.guard.Logins.mail(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();

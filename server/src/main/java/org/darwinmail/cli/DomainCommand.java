@@ -39,9 +39,10 @@ final class DomainCommand {
 
   /**
    * The records to publish for a domain, in zone-file syntax: MX (RFC 5321 §5.1), SPF (RFC 7208), the DKIM key
-   * (RFC 6376 §3.6.1) and DMARC (RFC 7489 §6.3).
+   * (RFC 6376 §3.6.1) and DMARC (RFC 7489 §6.3); MTA-STS and TLS-RPT when the domain is in {@code [mta_sts]}.
    */
-  @Command(name = "dns", description = "Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC).")
+  @Command(name = "dns", description = "Print the DNS records to publish for a domain (MX, SPF, DKIM, DMARC; "
+      + "MTA-STS and TLS-RPT when [mta_sts] lists it).")
   static final class Dns implements Callable<Integer> {
     @ParentCommand
     DomainCommand parent;
@@ -72,6 +73,14 @@ final class DomainCommand {
         out.println(dkim.selector(a) + "._domainkey." + d + ".\tIN\tTXT\t( " + quoted + " )");
       }
       out.println("_dmarc." + d + ".\tIN\tTXT\t\"v=DMARC1; p=quarantine; rua=mailto:postmaster@" + d + "\"");
+      var mtaSts = parent.main.loadConfig().mtaSts();
+      if (mtaSts.publishes(d) && !parent.main.loadConfig().listen().https().isEmpty()) {
+        // RFC 8461 §3.1 (the id of the policy served on [listen] https), §3.3 (its host); RFC 8460 §3 (TLS-RPT)
+        var policy = new org.darwinmail.admin.dns.MtaStsPolicy(mtaSts.mode(), host, mtaSts.maxAge());
+        out.println("_mta-sts." + d + ".\tIN\tTXT\t\"" + policy.record() + "\"");
+        out.println("mta-sts." + d + ".\tIN\tCNAME\t" + host + ".");
+        out.println("_smtp._tls." + d + ".\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:postmaster@" + d + "\"");
+      }
       return 0;
     }
   }

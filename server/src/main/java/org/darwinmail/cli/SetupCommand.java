@@ -5,6 +5,8 @@ import java.util.concurrent.Callable;
 import org.darwinmail.admin.settings.Settings;
 import org.darwinmail.admin.settings.SettingsEngine;
 import org.darwinmail.admin.web.Unattended;
+import org.darwinmail.config.ConfigException;
+import org.darwinmail.config.MtaStsConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
@@ -31,6 +33,9 @@ final class SetupCommand implements Callable<Integer> {
   String admin;
   @Option(names = "--password-stdin", description = "Read the password from the first line of standard input.")
   boolean stdin;
+  @Option(names = "--mta-sts", paramLabel = "MODE", description = "Publish an MTA-STS policy for the domain: "
+      + "testing, enforce or none (RFC 8461; served on [listen] https, kept in settings.toml).")
+  String mtaSts;
   @picocli.CommandLine.Spec
   picocli.CommandLine.Model.CommandSpec spec;
 
@@ -43,9 +48,13 @@ final class SetupCommand implements Callable<Integer> {
     char[] password = UserCommand.password(main, stdin);
     String box = mailbox != null ? mailbox : "postmaster@" + domain;
     try {
-      Unattended.complete(main.loadConfig().dataDir(), Main.services(main).directory(),
-          new Settings(hostname, domain, box, password, List.of()), admin, null, password);
-    } catch (SettingsEngine.Invalid e) {
+      Settings settings = new Settings(hostname, domain, box, password, List.of());
+      if (mtaSts != null) {
+        settings = settings.withMtaSts(new MtaStsConfig(List.of(domain), mtaSts, null));
+      }
+      Unattended.complete(main.loadConfig().dataDir(), Main.services(main).directory(), settings, admin, null,
+          password);
+    } catch (SettingsEngine.Invalid | ConfigException e) {
       throw new CliException(e.getMessage());
     }
     // The domain's DKIM keys, made now as `domain add` makes them (the records to publish name them).

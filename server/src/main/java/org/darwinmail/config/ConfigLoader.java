@@ -116,6 +116,6 @@ public final class ConfigLoader {
 
   private static ServerConfig withDataDir(ServerConfig c, Path d) {
     return new ServerConfig(c.hostname(), d, c.listen(), c.dns(), c.tls(), c.smtp(), c.imap(), c.pop3(),
-        c.delivery(), c.guard(), c.store(), c.blobs(), c.backup());
+        c.delivery(), c.guard(), c.store(), c.blobs(), c.backup(), c.mtaSts());
   }
 }

@@ -82,6 +82,16 @@ public final class Tls {
   }
 
   public static Tls load(TlsConfig config, Path dataDir, String hostname) {
+    return load(config, dataDir, hostname, java.util.List.of());
+  }
+
+  /**
+   * As above; a self-signed certificate made here (at the first start, or in place of one near its end) also names
+   * {@code otherNames} (the {@code mta-sts.<domain>} names of {@code [mta_sts]}). A certificate that exists is not
+   * made anew for them: it may be one the administrator uploaded, and senders accept an MTA-STS policy only over a
+   * CA's certificate anyway (ACME adds the names).
+   */
+  public static Tls load(TlsConfig config, Path dataDir, String hostname, java.util.List<String> otherNames) {
     Path cert;
     Path key;
     if (!config.certFile().isEmpty()) {
@@ -91,7 +101,7 @@ public final class Tls {
       cert = DataDir.of(dataDir).tlsCert();
       key = DataDir.of(dataDir).tlsKey();
       if (!Files.exists(cert) || !Files.exists(key)) {
-        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+        generateSelfSigned(cert, key, hostname, otherNames, SELF_SIGNED_LIFE);
       }
     }
     finishInstall(cert, key);
@@ -101,7 +111,7 @@ public final class Tls {
       log.info("the self-signed TLS certificate {} ends within {} days: making a new one", cert,
           RENEW_BEFORE.toDays());
       try {
-        generateSelfSigned(cert, key, hostname, SELF_SIGNED_LIFE);
+        generateSelfSigned(cert, key, hostname, otherNames, SELF_SIGNED_LIFE);
       } catch (RuntimeException e) {
         log.warn("cannot replace the TLS certificate {}: {}; serving it as it is", cert, e.getMessage());
       }
@@ -195,6 +205,12 @@ public final class Tls {
    * {@code key} and {@code cert} (each through a temporary file beside it, moved into place).
    */
   public static void generateSelfSigned(Path cert, Path key, String hostname, Duration life) {
+    generateSelfSigned(cert, key, hostname, java.util.List.of(), life);
+  }
+
+  /** As above, {@code otherNames} also in the subject alternative names. */
+  public static void generateSelfSigned(Path cert, Path key, String hostname, java.util.List<String> otherNames,
+      Duration life) {
     try {
       Files.createDirectories(cert.toAbsolutePath().getParent());
       Files.createDirectories(key.toAbsolutePath().getParent());
@@ -205,8 +221,15 @@ public final class Tls {
       Instant from = Instant.now().minus(Duration.ofDays(1)); // a client whose clock is a little behind
       X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, new BigInteger(64, new SecureRandom()),
           Date.from(from), Date.from(from.plus(life)), name, kp.getPublic());
+      java.util.List<GeneralName> sans = new java.util.ArrayList<>();
+      sans.add(new GeneralName(GeneralName.dNSName, hostname));
+      for (String n : otherNames) {
+        if (!n.equalsIgnoreCase(hostname)) {
+          sans.add(new GeneralName(GeneralName.dNSName, n));
+        }
+      }
       b.addExtension(Extension.subjectAlternativeName, false,
-          new GeneralNames(new GeneralName(GeneralName.dNSName, hostname)));
+          new GeneralNames(sans.toArray(GeneralName[]::new)));
       var holder = b.build(new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate()));
       Path tmpKey = key.resolveSibling(key.getFileName() + ".tmp");
       Files.deleteIfExists(tmpKey);

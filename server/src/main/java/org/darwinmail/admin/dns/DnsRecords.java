@@ -15,9 +15,10 @@ import org.xbill.DNS.Type;
  * The DNS records a mail domain needs (wizard step 7 and the console's domain page), each with what the server's
  * resolver ({@code [dns] servers}) sees now: the MX (RFC 5321 §5.1), the host's A/AAAA, SPF (RFC 7208), DKIM
  * (RFC 6376 §3.6.2.2, the server's own keys), DMARC (RFC 7489 §6.1), the autoconfig / autodiscover names and the
- * SRV records (RFC 6186 §3, RFC 8314 §5.1) mail programs look up. MTA-STS and TLS-RPT are not listed: the server
- * has no MTA-STS policy to publish yet. Propagation never blocks anything: a record not seen yet is "missing", an unanswered lookup
- * "can't tell".
+ * SRV records (RFC 6186 §3, RFC 8314 §5.1) mail programs look up, and for a domain publishing MTA-STS
+ * ({@code [mta_sts]}) the policy's TXT record (RFC 8461 §3.1), the {@code mta-sts} host that serves it (§3.3) and
+ * the TLS-RPT record (RFC 8460 §3). Propagation never blocks anything: a record not seen yet is "missing", an
+ * unanswered lookup "can't tell".
  */
 public final class DnsRecords {
   /** One record to publish; {@code name} is the full owner name, {@code value} as in a zone file's RDATA. */
@@ -58,6 +59,16 @@ public final class DnsRecords {
    */
   public static List<Expected> expected(String domain, String hostname, String address,
       List<String[]> dkimSelectorAndValue, Map<String, Integer> clientPorts) {
+    return expected(domain, hostname, address, dkimSelectorAndValue, clientPorts, null);
+  }
+
+  /**
+   * As above, and when {@code mtaSts} is not null (the domain publishes that policy): {@code _mta-sts} TXT with the
+   * policy's id (RFC 8461 §3.1), {@code mta-sts} as a CNAME to the host, which serves the policy over HTTPS
+   * (§3.3), and {@code _smtp._tls} TXT asking for TLS reports to the domain's postmaster (RFC 8460 §3).
+   */
+  public static List<Expected> expected(String domain, String hostname, String address,
+      List<String[]> dkimSelectorAndValue, Map<String, Integer> clientPorts, MtaStsPolicy mtaSts) {
     String d = domain.toLowerCase(Locale.ROOT);
     String h = hostname.toLowerCase(Locale.ROOT);
     List<Expected> out = new ArrayList<>();
@@ -79,6 +90,14 @@ public final class DnsRecords {
         out.add(new Expected("_" + service + "._tcp." + d, "SRV", "0 1 " + port + " " + h + ".",
             "Mail programs find the " + service + " service (RFC 6186)."));
       }
+    }
+    if (mtaSts != null) {
+      out.add(new Expected("_mta-sts." + d, "TXT", mtaSts.record(),
+          "MTA-STS: senders fetch the policy (mode " + mtaSts.mode() + ") when this id changes."));
+      out.add(new Expected("mta-sts." + d, "CNAME", h + ".",
+          "MTA-STS: the policy is served over HTTPS at https://mta-sts." + d + "/.well-known/mta-sts.txt."));
+      out.add(new Expected("_smtp._tls." + d, "TXT", "v=TLSRPTv1; rua=mailto:postmaster@" + d,
+          "TLS-RPT: where senders report TLS failures (RFC 8460)."));
     }
     return List.copyOf(out);
   }
@@ -126,7 +145,10 @@ public final class DnsRecords {
     return compare(e, c, String::equals);
   }
 
-  /** TXT: only the strings of the record's kind count (v=spf1 at the domain, v=DMARC1, v=DKIM1). */
+  /**
+   * TXT: only the strings of the record's kind count (v=spf1 at the domain, v=DMARC1, v=DKIM1, v=STSv1,
+   * v=TLSRPTv1).
+   */
   private static Seen txt(Dns dns, Expected e) {
     String kind = e.value().split("[;\\s]", 2)[0].toLowerCase(Locale.ROOT);
     Dns.Answer<String> all = dns.txt(e.name());
@@ -139,6 +161,12 @@ public final class DnsRecords {
       }
       if (kind.equals("v=dkim1")) {
         return tag(got, "p").equals(tag(want, "p"));
+      }
+      if (kind.equals("v=stsv1")) {
+        return tag(got, "id").equals(tag(want, "id")); // RFC 8461 §3.1: another id, senders keep an old policy
+      }
+      if (kind.equals("v=tlsrptv1")) {
+        return !tag(got, "rua").isEmpty(); // RFC 8460 §3: any report address is the publisher's choice
       }
       return !tag(got, "p").isEmpty(); // DMARC: any policy is a policy; the value shown is a suggestion
     });

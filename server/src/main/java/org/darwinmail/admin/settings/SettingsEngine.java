@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.darwinmail.config.ConfigException;
 import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.config.MtaStsConfig;
 import org.darwinmail.store.Addresses;
 import org.darwinmail.store.AtomicFile;
 import org.darwinmail.store.Directory;
@@ -118,10 +119,32 @@ public final class SettingsEngine {
         aliases.add(Addresses.localPartOf(address));
       }
     }
-    if (host != null) {
-      settingsText(host); // a value the configuration loader refuses is refused here, before anything is written
+    MtaStsConfig mtaSts = s.mtaSts() == null ? null : checkMtaSts(s.mtaSts(), domain);
+    if (host != null || mtaSts != null) {
+      // a value the configuration loader refuses is refused here, before anything is written
+      settingsText(host, mtaSts);
     }
-    return new Settings(host, domain, mailbox, s.mailboxPassword(), aliases);
+    return new Settings(host, domain, mailbox, s.mailboxPassword(), aliases, mtaSts);
+  }
+
+  /**
+   * The MTA-STS setting: each of its domains a mail domain (in the directory, or the document's own domain); mode
+   * and max_age as {@link MtaStsConfig} checks them (RFC 8461 §3.2).
+   */
+  private MtaStsConfig checkMtaSts(MtaStsConfig m, String documentDomain) {
+    List<String> domains = new ArrayList<>();
+    for (String d : m.domains()) {
+      String name = checkDomain(d);
+      if (!name.equals(documentDomain) && !directory.domains().contains(name)) {
+        throw new Invalid("mta_sts", name + " is not a mail domain of this server: add it first.");
+      }
+      domains.add(name);
+    }
+    try {
+      return new MtaStsConfig(domains, m.mode(), m.maxAge());
+    } catch (ConfigException e) {
+      throw new Invalid("mta_sts", e.getMessage());
+    }
   }
 
   /**
@@ -151,12 +174,19 @@ public final class SettingsEngine {
     } catch (RefusedException e) {
       throw new Invalid("directory", e.getMessage());
     }
-    if (s.hostname() != null) {
-      String text = settingsText(s.hostname());
+    if (s.hostname() != null || s.mtaSts() != null) {
+      String text = settingsText(s.hostname(), s.mtaSts());
       String old = read();
       if (!text.equals(old)) {
         AtomicFile.write(file(), text.getBytes(StandardCharsets.UTF_8));
-        done.add("hostname set to " + s.hostname() + " in " + file().getFileName());
+        if (s.hostname() != null && !s.hostname().equals(storedHostname(old))) {
+          done.add("hostname set to " + s.hostname() + " in " + file().getFileName());
+        }
+        if (s.mtaSts() != null) {
+          done.add("MTA-STS " + (s.mtaSts().domains().isEmpty() ? "off"
+              : s.mtaSts().mode() + " (max_age " + s.mtaSts().maxAge() + ") for "
+              + String.join(", ", s.mtaSts().domains())) + " in " + file().getFileName());
+        }
       }
     }
     for (String d : done) {
@@ -167,7 +197,10 @@ public final class SettingsEngine {
 
   /** The host name stored in settings.toml, or null. */
   public String storedHostname() {
-    String text = read();
+    return storedHostname(read());
+  }
+
+  private static String storedHostname(String text) {
     if (text == null) {
       return null;
     }
@@ -183,11 +216,24 @@ public final class SettingsEngine {
     }
   }
 
-  /** settings.toml with {@code hostname} set and every other key kept; checked by the configuration loader. */
-  private String settingsText(String hostname) {
+  /**
+   * settings.toml with {@code hostname} and the {@code [mta_sts]} table set (each when not null) and every other key
+   * kept; checked by the configuration loader.
+   */
+  private String settingsText(String hostname, MtaStsConfig mtaSts) {
     String old = read();
     ObjectNode tree = old == null ? TOML.createObjectNode() : (ObjectNode) TOML.readTree(old);
-    tree.put("hostname", hostname);
+    if (hostname != null) {
+      tree.put("hostname", hostname);
+    }
+    if (mtaSts != null) {
+      ObjectNode m = TOML.createObjectNode();
+      m.put("mode", mtaSts.mode());
+      m.put("max_age", mtaSts.maxAge());
+      var list = m.putArray("domains");
+      mtaSts.domains().forEach(list::add);
+      tree.set("mta_sts", m);
+    }
     String text = TOML.writeValueAsString(tree);
     try {
       ConfigLoader.parse(text);

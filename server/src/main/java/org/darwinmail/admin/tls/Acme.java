@@ -53,13 +53,14 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A certificate from an ACME CA (RFC 8555; Let's Encrypt by default) for the server's host name, with acme4j.
+ * A certificate from an ACME CA (RFC 8555; Let's Encrypt by default) for the server's host name, and the
+ * {@code mta-sts.<domain>} names of the domains publishing MTA-STS when they validate, with acme4j.
  *
  * <p>The challenge is HTTP-01 (RFC 8555 §8.3), answered by a small HTTP listener that is open only while an order
  * is validated, on {@code http01} (port 80 of every address on the appliance). TLS-ALPN-01 (RFC 8737 §3) is not
- * usable: the CA connects to port 443 only, which no Darwin Mail listener owns, and SMTP/IMAPS ports are not
- * accepted by CAs; DNS-01 needs the DNS provider's API. So port 80 must reach the appliance during an order and
- * each renewal (nothing else listens there).
+ * usable: the CA connects to port 443 only, which only the MTA-STS policy listener ({@code [listen] https}) owns, and
+ * only where it is configured, and SMTP/IMAPS ports are not accepted by CAs; DNS-01 needs the DNS provider's API.
+ * So port 80 must reach the appliance during an order and each renewal (nothing else listens there).
  *
  * <p>The account key and what was ordered are kept in {@code <data_dir>/tls/acme/} (mode 0600) so that
  * {@link AcmeRenewal} can renew before the end; the certificate is installed through {@link Tls#install} (atomic,
@@ -86,18 +87,50 @@ public final class Acme {
 
   private final Path dir;
   private final Options options;
+  private final java.util.function.Supplier<List<String>> otherNames;
 
   public Acme(Path dataDir, Options options) {
-    this.dir = org.darwinmail.store.DataDir.of(dataDir).tlsCert().resolveSibling("acme");
-    this.options = options;
+    this(dataDir, options, List::of);
   }
 
   /**
-   * Orders a certificate for {@code hostname} from {@code directory} (the account is made, or found, with
-   * {@code email} as contact, agreeing to the CA's terms), installs it into {@code tls} and records the order for
-   * renewal. Throws {@link AcmeFailure} with a message for the administrator.
+   * {@code otherNames}: more names for every order and renewal besides the host name, read at each order (the
+   * {@code mta-sts.<domain>} names of the domains publishing MTA-STS, RFC 8461 §3.3).
+   */
+  public Acme(Path dataDir, Options options, java.util.function.Supplier<List<String>> otherNames) {
+    this.dir = org.darwinmail.store.DataDir.of(dataDir).tlsCert().resolveSibling("acme");
+    this.options = options;
+    this.otherNames = otherNames;
+  }
+
+  /** The CA could not validate one of the other names (not the host name). */
+  private static final class OtherNameFailure extends AcmeFailure {
+    OtherNameFailure(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Orders a certificate for {@code hostname} and the other names from {@code directory} (the account is made, or
+   * found, with {@code email} as contact, agreeing to the CA's terms), installs it into {@code tls} and records the
+   * order for renewal. When the CA cannot validate one of the other names (its DNS does not point here yet), the
+   * certificate is ordered for the host name alone, so that mail's TLS never waits on MTA-STS. Throws
+   * {@link AcmeFailure} with a message for the administrator.
    */
   public X509Certificate obtain(String directory, String hostname, String email, Tls tls) {
+    List<String> others = otherNames.get().stream().map(n -> n.toLowerCase(java.util.Locale.ROOT))
+        .filter(n -> !n.equalsIgnoreCase(hostname)).distinct().toList();
+    if (!others.isEmpty()) {
+      try {
+        return obtain(directory, hostname, others, email, tls);
+      } catch (OtherNameFailure e) {
+        log.warn("ACME: {}; ordering a certificate for {} alone", e.getMessage(), hostname);
+      }
+    }
+    return obtain(directory, hostname, List.of(), email, tls);
+  }
+
+  private X509Certificate obtain(String directory, String hostname, List<String> others, String email, Tls tls) {
     try {
       Session session = session(directory);
       AccountBuilder ab = new AccountBuilder().agreeToTermsOfService().useKeyPair(accountKey());
@@ -105,7 +138,7 @@ public final class Acme {
         ab.addEmail(email.strip());
       }
       Account account = ab.create(session);
-      Order order = account.newOrder().domain(hostname).create();
+      Order order = account.newOrder().domain(hostname).domains(others).create();
       Map<String, String> tokens = new ConcurrentHashMap<>();
       try (NetServer http = new NetServer(1)) {
         http.bind("acme-http01", options.http01(), responder(tokens));
@@ -118,6 +151,11 @@ public final class Acme {
           tokens.put(ch.getToken(), ch.getAuthorization());
           ch.trigger();
           Status s = auth.waitForCompletion(options.timeout());
+          String name = auth.getIdentifier().getDomain();
+          if (s != Status.VALID && !name.equalsIgnoreCase(hostname)) {
+            throw new OtherNameFailure("the CA could not validate " + name + " over HTTP: "
+                + ch.getError().map(Object::toString).orElse(s.toString()));
+          }
           if (s != Status.VALID) {
             throw new AcmeFailure("The CA could not validate " + hostname + " over HTTP on port "
                 + options.http01().port() + ": " + ch.getError().map(Object::toString).orElse(s.toString())
@@ -145,7 +183,8 @@ public final class Acme {
       }
       tls.install(checked.chainPem(), checked.keyPem());
       record(new Ordered(directory, hostname, email == null ? "" : email.strip()));
-      log.info("ACME: installed a certificate for {} from {}, valid until {}", hostname, directory,
+      log.info("ACME: installed a certificate for {}{} from {}, valid until {}", hostname,
+          others.isEmpty() ? "" : " and " + String.join(", ", others), directory,
           chain.getFirst().getNotAfter().toInstant());
       return chain.getFirst();
     } catch (AcmeException e) {
@@ -262,7 +301,7 @@ public final class Acme {
   }
 
   /** A refusal or failure to show the administrator as it is. */
-  public static final class AcmeFailure extends RuntimeException {
+  public static class AcmeFailure extends RuntimeException {
     AcmeFailure(String message) {
       super(message);
     }

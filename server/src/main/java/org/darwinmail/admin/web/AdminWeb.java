@@ -74,12 +74,14 @@ public final class AdminWeb implements AutoCloseable {
   private final InetSocketAddress bound;
   private final Api api;
   private final AcmeRenewal renewal;
+  private final MtaStsWeb policy;
 
-  private AdminWeb(NetServer net, InetSocketAddress bound, Api api, AcmeRenewal renewal) {
+  private AdminWeb(NetServer net, InetSocketAddress bound, Api api, AcmeRenewal renewal, MtaStsWeb policy) {
     this.net = net;
     this.bound = bound;
     this.api = api;
     this.renewal = renewal;
+    this.policy = policy;
   }
 
   /**
@@ -102,7 +104,9 @@ public final class AdminWeb implements AutoCloseable {
     Path codeFile = org.darwinmail.store.DataDir.of(dataDir).setupCode();
     var services = mail.services();
     SetupState setup = new SetupState(dataDir);
-    Acme acme = new Acme(dataDir, o.acme());
+    // ACME orders add mta-sts.<domain> for the domains publishing MTA-STS (RFC 8461 §3.3: the policy's host).
+    Acme acme = new Acme(dataDir, o.acme(),
+        () -> mail.config().mtaSts().domains().stream().map(d -> "mta-sts." + d).toList());
     Api api = new Api(services.directory(), new SettingsEngine(dataDir, services.directory()),
         new AdminAccounts(dataDir), setup, new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
         services.logins(), o.wrongCodeDelay(), codeFile);
@@ -111,14 +115,17 @@ public final class AdminWeb implements AutoCloseable {
         mail.config().delivery().dkimSelector());
     WizardSteps steps = new WizardSteps(setup, new WizardSteps.Parts(dns,
         mail.config().guard().inbound().dnsblZones(), mail.tls(), acme, dkim, mail.config().delivery().dkim(),
-        NetworkInfo::read, WizardChecks.CONNECT_TIMEOUT, mail.config().listen()));
+        NetworkInfo::read, WizardChecks.CONNECT_TIMEOUT, mail.config().listen(), mail.config().mtaSts()));
     api.steps(steps);
     // The console's DNS page and card: the host name the wizard set (used from the next start) or the running one.
     DomainDns domainDns = new DomainDns(new DomainDns.Parts(dns, dkim, mail.config().delivery().dkim(),
-        mail.config().listen(), () -> setup.settings().hostname() != null ? setup.settings().hostname()
+        mail.config().listen(), mail.config().mtaSts(),
+        () -> setup.settings().hostname() != null ? setup.settings().hostname()
             : mail.config().hostname(), steps::address));
+    // The MTA-STS policy ([listen] https): a listener of its own, serving nothing else.
+    MtaStsWeb policy = MtaStsWeb.start(mail, o.requestDeadline());
     if (address.isEmpty()) {
-      return new AdminWeb(null, null, api, null);
+      return new AdminWeb(null, null, api, null, policy);
     }
     Metrics.install();
     Tls tls = mail.tls();
@@ -131,7 +138,7 @@ public final class AdminWeb implements AutoCloseable {
             .addLast("http", new HttpServerCodec(MAX_LINE, MAX_HEADERS, 8192))
             .addLast("headers", new HttpGate.SecurityHeaders())
             .addLast("aggregate", new HttpObjectAggregator(MAX_BODY))
-            .addLast("gate", new HttpGate(api, o.requestDeadline()));
+            .addLast("gate", new HttpGate(api::handle, o.requestDeadline()));
       }
     };
     InetSocketAddress bound;
@@ -140,11 +147,15 @@ public final class AdminWeb implements AutoCloseable {
           services.guard().connections().wrap("admin", init));
     } catch (RuntimeException e) {
       net.close();
+      if (policy != null) {
+        policy.close();
+      }
       throw e;
     }
     AcmeRenewal renewal = new AcmeRenewal(acme, mail.tls(), o.clock()).start();
-    AdminWeb web = new AdminWeb(net, bound, api, renewal);
-    api.console = new Console(mail, web::port, o.historyStep(), acme, renewal, domainDns, setup::tls);
+    AdminWeb web = new AdminWeb(net, bound, api, renewal, policy);
+    api.console = new Console(mail, name -> name.equals("https") ? web.httpsPort() : web.port(), o.historyStep(),
+        acme, renewal, domainDns, setup::tls);
     if (!api.setupDone()) {
       web.announceSetup(mail, codeFile);
     } else {
@@ -188,8 +199,16 @@ public final class AdminWeb implements AutoCloseable {
     return bound == null ? -1 : bound.getPort();
   }
 
+  /** The MTA-STS policy listener's port ({@code [listen] https}), or -1 when it is off. */
+  public int httpsPort() {
+    return policy == null ? -1 : policy.port();
+  }
+
   @Override
   public void close() {
+    if (policy != null) {
+      policy.close();
+    }
     if (renewal != null) {
       renewal.close();
     }

@@ -41,7 +41,7 @@ final class Console {
   private final DomainDns dns;
   private final org.darwinmail.store.Directory directory;
 
-  Console(DarwinMail mail, java.util.function.IntSupplier adminPort, Duration historyStep,
+  Console(DarwinMail mail, java.util.function.ToIntFunction<String> webPorts, Duration historyStep,
       org.darwinmail.admin.tls.Acme acme, org.darwinmail.admin.tls.AcmeRenewal renewal, DomainDns dns,
       java.util.function.Supplier<String> tlsChoice) {
     var s = mail.services();
@@ -52,7 +52,7 @@ final class Console {
     this.queueRows = s.queue();
     this.dns = dns;
     this.directory = s.directory();
-    this.dashboard = new Dashboard(mail, adminPort, history, acme, renewal, tlsChoice);
+    this.dashboard = new Dashboard(mail, webPorts, history, acme, renewal, tlsChoice);
     this.queue = new ConsoleQueue(s.queue(), mail.delivery(), sends);
     this.trace = new ConsoleTrace(s.queue(), mail.delivery(), s.blobs(), s.trace().repository(),
         mail.config().delivery());

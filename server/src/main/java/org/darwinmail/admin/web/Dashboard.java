@@ -14,7 +14,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.IntSupplier;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.admin.tls.Acme;
 import org.darwinmail.admin.tls.AcmeRenewal;
@@ -32,18 +31,19 @@ final class Dashboard {
   static final int MAX_USERS = 200;
 
   private final DarwinMail mail;
-  private final IntSupplier adminPort;
+  /** The ports of the admin web's own listeners ("admin", "https"), -1 when off. */
+  private final java.util.function.ToIntFunction<String> webPorts;
   private final History history;
   private final Acme acme;
   private final AcmeRenewal renewal;
   private final java.util.function.Supplier<String> tlsChoice;
 
   /** {@code tlsChoice}: what the wizard's TLS step did ("self-signed", "uploaded: ...", "ACME: ..."), or null. */
-  Dashboard(DarwinMail mail, IntSupplier adminPort, History history, Acme acme, AcmeRenewal renewal,
-      java.util.function.Supplier<String> tlsChoice) {
+  Dashboard(DarwinMail mail, java.util.function.ToIntFunction<String> webPorts, History history, Acme acme,
+      AcmeRenewal renewal, java.util.function.Supplier<String> tlsChoice) {
     this.tlsChoice = tlsChoice;
     this.mail = mail;
-    this.adminPort = adminPort;
+    this.webPorts = webPorts;
     this.history = history;
     this.acme = acme;
     this.renewal = renewal;
@@ -76,9 +76,11 @@ final class Dashboard {
     configured.put("pop3", l.pop3());
     configured.put("pop3s", l.pop3s());
     configured.put("admin", l.admin());
+    configured.put("https", l.https());
     List<Map<String, Object>> out = new ArrayList<>();
     for (var e : configured.entrySet()) {
-      int port = e.getKey().equals("admin") ? adminPort.getAsInt() : mail.port(e.getKey());
+      boolean web = e.getKey().equals("admin") || e.getKey().equals("https");
+      int port = web ? webPorts.applyAsInt(e.getKey()) : mail.port(e.getKey());
       Map<String, Object> x = new LinkedHashMap<>();
       x.put("name", e.getKey());
       x.put("address", e.getValue());

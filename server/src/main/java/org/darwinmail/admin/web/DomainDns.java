@@ -11,15 +11,18 @@ import java.util.concurrent.Future;
 import java.util.concurrent.Semaphore;
 import java.util.function.Supplier;
 import org.darwinmail.admin.dns.DnsRecords;
+import org.darwinmail.admin.dns.MtaStsPolicy;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ListenConfig;
+import org.darwinmail.config.MtaStsConfig;
 import org.darwinmail.delivery.Dkim;
 import org.darwinmail.dns.Dns;
 
 /**
  * The DNS records of one mail domain as the wizard's step 7 and the console's DNS page show them: what to publish
  * ({@link DnsRecords#expected}: MX, the host's address, SPF, DKIM when signing is on, DMARC, autoconfig /
- * autodiscover, the SRV records of the client listeners that are on) beside what the server's resolver answers
+ * autodiscover, the SRV records of the client listeners that are on, MTA-STS and TLS-RPT for a domain in
+ * {@code [mta_sts] domains}) beside what the server's resolver answers
  * now. The records of every domain are looked up side by side on virtual threads ({@link #MAX_LOOKUPS} at most
  * in flight), so a resolver that does not answer costs a few timeouts, not one per record and domain.
  */
@@ -28,8 +31,8 @@ final class DomainDns {
   static final int MAX_DOMAINS = 50;
 
   /** What the records depend on; the host name and the address are read at each request (the wizard sets them). */
-  record Parts(Dns dns, Dkim dkim, boolean dkimOn, ListenConfig listen, Supplier<String> hostname,
-      Supplier<String> address) {}
+  record Parts(Dns dns, Dkim dkim, boolean dkimOn, ListenConfig listen, MtaStsConfig mtaSts,
+      Supplier<String> hostname, Supplier<String> address) {}
 
   /** Lookups in flight at once, over all requests: the dashboard's 50 domains do not flood the resolver. */
   static final int MAX_LOOKUPS = 32;
@@ -57,7 +60,12 @@ final class DomainDns {
         dkim.add(new String[] {parts.dkim().selector(a), parts.dkim().publicRecord(domain, a)});
       }
     }
-    return DnsRecords.expected(domain, hostname(), address(), dkim, clientPorts(parts.listen()));
+    MtaStsConfig m = parts.mtaSts();
+    // The policy MtaStsWeb serves for this domain, with the host name the MX record names; none while [listen] https
+    // is off (nothing would serve it).
+    MtaStsPolicy policy = m.publishes(domain) && !parts.listen().https().isEmpty()
+        ? new MtaStsPolicy(m.mode(), hostname(), m.maxAge()) : null;
+    return DnsRecords.expected(domain, hostname(), address(), dkim, clientPorts(parts.listen()), policy);
   }
 
   /**

@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The last handler of an admin connection: answers decoding failures (414 request line too long, 431 headers too
- * large, 400 otherwise) and closes; hands each whole request to {@link Api} on a virtual thread (a login hashes
+ * large, 400 otherwise) and closes; hands each whole request to its {@link Handler} ({@link Api}, or
+ * {@link MtaStsWeb}'s policy) on a virtual thread (a login hashes
  * with Argon2id, the wizard writes files), one request at a time per connection (reading is paused meanwhile);
  * keeps the request deadline: from the connection's start, or the end of the previous response, a whole request
  * must arrive within {@code deadline} (TLS handshake included), or the connection is closed. A slow client
@@ -41,7 +42,12 @@ import org.slf4j.LoggerFactory;
 final class HttpGate extends SimpleChannelInboundHandler<FullHttpRequest> {
   private static final Logger log = LoggerFactory.getLogger(HttpGate.class);
   private static final ExecutorService WORKERS = Executors.newVirtualThreadPerTaskExecutor();
-  private final Api api;
+  /** What answers a whole request: the admin API, or the MTA-STS policy ({@link MtaStsWeb}). */
+  interface Handler {
+    Response handle(Request r);
+  }
+
+  private final Handler api;
   private final Duration deadline;
   private ScheduledFuture<?> timer;
   /** Requests a client pipelined behind the one being answered (decoded from bytes already read); answered in order. */
@@ -49,7 +55,7 @@ final class HttpGate extends SimpleChannelInboundHandler<FullHttpRequest> {
   private boolean busy;
   static final int MAX_PIPELINED = 8;
 
-  HttpGate(Api api, Duration deadline) {
+  HttpGate(Handler api, Duration deadline) {
     this.api = api;
     this.deadline = deadline;
   }

@@ -31,7 +31,8 @@ final class WizardSteps {
 
   /** What the wiring gives the steps. */
   record Parts(Dns dns, List<String> dnsbls, Tls tls, Acme acme, Dkim dkim, boolean dkimOn,
-      Supplier<NetworkInfo> network, Duration probeTimeout, org.darwinmail.config.ListenConfig listen) {}
+      Supplier<NetworkInfo> network, Duration probeTimeout, org.darwinmail.config.ListenConfig listen,
+      org.darwinmail.config.MtaStsConfig mtaSts) {}
 
   private final SetupState setup;
   private final Parts parts;
@@ -43,7 +44,7 @@ final class WizardSteps {
     this.parts = parts;
     this.checks = new WizardChecks(parts.dns(), parts.dnsbls());
     this.records = new DomainDns(new DomainDns.Parts(parts.dns(), parts.dkim(), parts.dkimOn(), parts.listen(),
-        () -> setup.settings().hostname(), this::address));
+        parts.mtaSts(), () -> setup.settings().hostname(), this::address));
   }
 
   /** The step each route belongs to, or null for a route that is not ours. */

@@ -98,4 +98,62 @@ class DnsRecordsTest {
     assertThat(seen.get("_pop3._tcp.example.test").status()).isEqualTo(DnsRecords.Status.MISSING);
     assertThat(DnsRecords.zoneFile(withSrv)).contains("_imaps._tcp.example.test. 3600 IN SRV 0 1 993 mail.example.test.\n");
   }
+
+  @Test
+  void mtaStsAndTlsRptRecordsAreListedAndCheckedWhenPublished() throws Exception {
+    MtaStsPolicy policy = new MtaStsPolicy("enforce", "mail.example.test", 604800);
+    List<DnsRecords.Expected> with = DnsRecords.expected("example.test", "mail.example.test", null, List.of(),
+        java.util.Map.of(), policy);
+    assertThat(with).extracting(e -> e.type() + " " + e.name() + " " + e.value()).contains(
+        "TXT _mta-sts.example.test v=STSv1; id=" + policy.id(),
+        "CNAME mta-sts.example.test mail.example.test.",
+        "TXT _smtp._tls.example.test v=TLSRPTv1; rua=mailto:postmaster@example.test");
+    assertThat(DnsRecords.expected("example.test", "mail.example.test", null, List.of(), java.util.Map.of(), null))
+        .as("MTA-STS off: none of its records").extracting(DnsRecords.Expected::name)
+        .doesNotContain("_mta-sts.example.test", "mta-sts.example.test", "_smtp._tls.example.test");
+    assertThat(DnsRecords.zoneFile(with))
+        .contains("_mta-sts.example.test. 3600 IN TXT \"v=STSv1; id=" + policy.id() + "\"\n")
+        .contains("mta-sts.example.test. 3600 IN CNAME mail.example.test.\n")
+        .contains("_smtp._tls.example.test. 3600 IN TXT \"v=TLSRPTv1; rua=mailto:postmaster@example.test\"\n");
+
+    java.util.function.Function<String, DnsRecords.Seen> seen = name -> DnsRecords.check(dns, with).stream()
+        .filter(x -> x.record().name().equals(name)).findFirst().orElseThrow();
+    assertThat(seen.apply("_mta-sts.example.test").status()).isEqualTo(DnsRecords.Status.MISSING);
+    assertThat(seen.apply("mta-sts.example.test").status()).isEqualTo(DnsRecords.Status.MISSING);
+    assertThat(seen.apply("_smtp._tls.example.test").status()).isEqualTo(DnsRecords.Status.MISSING);
+
+    // an old id: senders keep the policy they cached, so it is wrong, not ok
+    testDns.txt("_mta-sts.example.test", "v=STSv1; id=20190101").txt("_smtp._tls.example.test", "v=spf1 -all")
+        .add(new CNAMERecord(Name.fromString("mta-sts.example.test."), DClass.IN, 60,
+            Name.fromString("web.elsewhere.test.")));
+    assertThat(seen.apply("_mta-sts.example.test").status()).isEqualTo(DnsRecords.Status.WRONG);
+    assertThat(seen.apply("_mta-sts.example.test").seen()).containsExactly("v=STSv1; id=20190101");
+    assertThat(seen.apply("mta-sts.example.test").status()).isEqualTo(DnsRecords.Status.WRONG);
+    assertThat(seen.apply("_smtp._tls.example.test").status()).as("only v=TLSRPTv1 strings count")
+        .isEqualTo(DnsRecords.Status.MISSING);
+
+    testDns.clear("_mta-sts.example.test");
+    testDns.clear("mta-sts.example.test");
+    testDns.txt("_mta-sts.example.test", "v=STSv1;id=" + policy.id() + ";")
+        .txt("_smtp._tls.example.test", "v=TLSRPTv1; rua=mailto:tls-reports@report.example.test")
+        .add(new CNAMERecord(Name.fromString("mta-sts.example.test."), DClass.IN, 60,
+            Name.fromString("mail.example.test.")));
+    assertThat(seen.apply("_mta-sts.example.test").status()).isEqualTo(DnsRecords.Status.OK);
+    assertThat(seen.apply("mta-sts.example.test").status()).isEqualTo(DnsRecords.Status.OK);
+    assertThat(seen.apply("_smtp._tls.example.test").status()).as("another report address is the publisher's choice")
+        .isEqualTo(DnsRecords.Status.OK);
+
+    testDns.servfail("_smtp._tls.example.test");
+    assertThat(seen.apply("_smtp._tls.example.test").status()).isEqualTo(DnsRecords.Status.UNKNOWN);
+  }
+
+  @Test
+  void thePolicyIdFollowsItsText() {
+    MtaStsPolicy p = new MtaStsPolicy("testing", "Mail.Example.Test.", 86400);
+    assertThat(p.text()).isEqualTo("version: STSv1\r\nmode: testing\r\nmx: mail.example.test\r\nmax_age: 86400\r\n");
+    assertThat(p.id()).matches("[0-9a-f]{20}").isEqualTo(new MtaStsPolicy("testing", "mail.example.test", 86400).id());
+    assertThat(new MtaStsPolicy("enforce", "mail.example.test", 86400).id()).isNotEqualTo(p.id());
+    assertThat(new MtaStsPolicy("testing", "mail.example.test", 86401).id()).isNotEqualTo(p.id());
+    assertThat(new MtaStsPolicy("testing", "mx.example.test", 86400).id()).isNotEqualTo(p.id());
+  }
 }

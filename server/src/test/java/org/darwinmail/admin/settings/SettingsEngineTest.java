@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.config.MtaStsConfig;
 import org.darwinmail.config.ServerConfig;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -65,6 +66,37 @@ class SettingsEngineTest {
     assertThat(Files.readString(engine.file())).isEqualTo(text);
     assertThat(Files.getLastModifiedTime(engine.file()).toMillis()).isEqualTo(modified);
     assertThat(Files.exists(dir.resolve("settings.toml.new"))).isFalse();
+  }
+
+  @Test
+  void mtaStsIsStoredInTheSettingsFileAndApplyingItTwiceChangesNothing() throws Exception {
+    Settings doc = whole().withMtaSts(new MtaStsConfig(List.of("Example.Test"), "enforce", 86400L));
+    List<String> done = engine.apply(doc, "test");
+    assertThat(done).contains("MTA-STS enforce (max_age 86400) for example.test in settings.toml");
+    MtaStsConfig stored = ConfigLoader.load(config()).mtaSts();
+    assertThat(stored.domains()).containsExactly("example.test");
+    assertThat(stored.mode()).isEqualTo("enforce");
+    assertThat(stored.maxAge()).isEqualTo(86400L);
+    assertThat(ConfigLoader.load(config()).hostname()).isEqualTo("mail.example.test");
+    String text = Files.readString(engine.file());
+    long modified = Files.getLastModifiedTime(engine.file()).toMillis();
+    Thread.sleep(20);
+    assertThat(engine.apply(doc, "test")).isEmpty();
+    assertThat(Files.readString(engine.file())).isEqualTo(text);
+    assertThat(Files.getLastModifiedTime(engine.file()).toMillis()).isEqualTo(modified);
+    // a document without MTA-STS leaves it as it is
+    engine.apply(new Settings("other.example.test", null, null, null, List.of()), "test");
+    assertThat(ConfigLoader.load(config()).mtaSts().domains()).containsExactly("example.test");
+  }
+
+  @Test
+  void mtaStsForADomainThatIsNotAMailDomainOrABadModeIsRefused() {
+    assertThatThrownBy(() -> engine.apply(new Settings(null, null, null, null, List.of(),
+        new MtaStsConfig(List.of("elsewhere.test"), "testing", null)), "test"))
+        .isInstanceOf(SettingsEngine.Invalid.class).hasMessageContaining("elsewhere.test is not a mail domain");
+    assertThatThrownBy(() -> engine.apply(whole().withMtaSts(new MtaStsConfig(List.of("example.test"), "testing",
+        MtaStsConfig.MAX_AGE_LIMIT + 1)), "test")).hasMessageContaining("mta_sts.max_age");
+    assertThat(Files.exists(engine.file())).isFalse();
   }
 
   @Test

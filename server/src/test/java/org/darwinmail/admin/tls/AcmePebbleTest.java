@@ -10,6 +10,7 @@ import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import org.darwinmail.config.HostPort;
@@ -94,5 +95,29 @@ class AcmePebbleTest {
         .hasMessageContaining("could not validate " + HOST).hasMessageContaining("Port 80 must reach");
     assertThat(Files.readAllBytes(tls.certFile())).as("the old certificate stays").isEqualTo(before);
     assertThat(acme().ordered()).isNull();
+  }
+
+  @Test
+  void theMtaStsNamesAreOrderedWithTheHostNameWhenTheyPointHere() throws Exception {
+    String policyHost = "mta-sts.example.test";
+    dns.a(policyHost, "127.0.0.1");
+    Tls tls = Tls.load(new TlsConfig(null, null), dir, HOST);
+    Acme acme = new Acme(dir, new Acme.Options(HostPort.parse("http01", "127.0.0.1:" + pebble.http01Port()),
+        pebble.trust(), Duration.ofSeconds(30)), () -> List.of(policyHost));
+    acme.obtain(directory, HOST, "", tls);
+    assertThat(CertificateUpload.dnsNames(served(tls))).containsExactlyInAnyOrder(HOST, policyHost);
+    assertThat(acme.ordered().hostname()).isEqualTo(HOST);
+  }
+
+  @Test
+  void anMtaStsNameThatDoesNotPointHereLeavesTheHostNamesCertificate() throws Exception {
+    String policyHost = "mta-sts.example.test";
+    dns.a(policyHost, "127.0.0.2"); // nothing answers HTTP there
+    Tls tls = Tls.load(new TlsConfig(null, null), dir, HOST);
+    Acme acme = new Acme(dir, new Acme.Options(HostPort.parse("http01", "127.0.0.1:" + pebble.http01Port()),
+        pebble.trust(), Duration.ofSeconds(30)), () -> List.of(policyHost));
+    acme.obtain(directory, HOST, "", tls);
+    assertThat(served(tls).getIssuerX500Principal().getName()).contains("Pebble");
+    assertThat(CertificateUpload.dnsNames(served(tls))).containsExactly(HOST);
   }
 }

@@ -27,7 +27,7 @@ class SetupCommandTest {
     Path c = dir.resolve("darwinmail.toml");
     Files.writeString(c, "hostname = \"cli.test\"\ndata_dir = \"var\"\n[listen]\nsmtp = \"127.0.0.1:0\"\n"
         + "submission = \"\"\nsubmissions = \"\"\nimap = \"\"\nimaps = \"\"\npop3 = \"\"\npop3s = \"\"\n"
-        + "admin = \"127.0.0.1:0\"\n");
+        + "admin = \"127.0.0.1:0\"\nhttps = \"127.0.0.1:0\"\n");
     return c;
   }
 
@@ -49,15 +49,31 @@ class SetupCommandTest {
     assertThat(r[0]).as(r[2]).isEqualTo("1");
 
     r = run("correct horse battery\n", "--config", c.toString(), "setup", "--domain", "example.test",
-        "--password-stdin");
+        "--password-stdin", "--mta-sts", "sometimes");
+    assertThat(r[0]).as("an MTA-STS mode that is none of none, testing, enforce").isEqualTo("1");
+    assertThat(r[2]).contains("mta_sts.mode");
+
+    r = run("correct horse battery\n", "--config", c.toString(), "setup", "--domain", "example.test",
+        "--password-stdin", "--mta-sts", "enforce");
     assertThat(r[0]).as(r[2]).isEqualTo("0");
     assertThat(r[1]).contains("postmaster@example.test");
     // Again (a first boot that ran twice): the same answer, nothing added twice.
+    String settings = Files.readString(dir.resolve("var/settings.toml"));
     r = run("correct horse battery\n", "--config", c.toString(), "setup", "--domain", "example.test",
-        "--password-stdin");
+        "--password-stdin", "--mta-sts", "enforce");
     assertThat(r[0]).as(r[2]).isEqualTo("0");
+    assertThat(Files.readString(dir.resolve("var/settings.toml"))).isEqualTo(settings);
 
     var config = ConfigLoader.load(c);
+    assertThat(config.mtaSts().domains()).containsExactly("example.test");
+    assertThat(config.mtaSts().mode()).isEqualTo("enforce");
+    // the records to publish, without a browser
+    String id = new org.darwinmail.admin.dns.MtaStsPolicy("enforce", "cli.test", config.mtaSts().maxAge()).id();
+    r = run("", "--config", c.toString(), "domain", "dns", "example.test");
+    assertThat(r[0]).as(r[2]).isEqualTo("0");
+    assertThat(r[1]).contains("_mta-sts.example.test.\tIN\tTXT\t\"v=STSv1; id=" + id + "\"\n")
+        .contains("mta-sts.example.test.\tIN\tCNAME\tcli.test.\n")
+        .contains("_smtp._tls.example.test.\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:postmaster@example.test\"\n");
     Duration t = Duration.ofSeconds(5);
     try (DarwinMail m = DarwinMail.start(config);
         AdminWeb web = AdminWeb.start(m, new AdminWeb.Options(t, Duration.ofMinutes(30), Duration.ofHours(12),
