@@ -22,6 +22,12 @@ def test_service_enabled_and_running(host):
     assert svc.is_running
 
 
+def test_boot_has_no_ordering_cycle(host):
+    """systemd breaks an ordering loop by dropping a job it picks at random: a boot could skip
+    darwinmail-setup.service (the data disk's ownership, the OVF domain) with no error."""
+    assert "ordering cycle" not in host.check_output("journalctl -b _PID=1 --no-pager -o cat")
+
+
 def test_runs_as_unprivileged_user_on_jlink_runtime(host):
     """The JVM is the jlink runtime under /opt/darwinmail, not a system Java."""
     pid = main_pid(host)

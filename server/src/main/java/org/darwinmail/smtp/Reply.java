@@ -84,7 +84,8 @@ public record Reply(int code, String status, String text) {
   public static final Reply BURL_MORE = new Reply(250, "2.5.0", "Waiting for additional BURL or BDAT commands");
   public static final Reply BURL_UNAUTHORIZED = new Reply(554, "5.7.0", "IMAP URL authorization failed");
   public static final Reply BURL_UNRESOLVED = new Reply(554, "5.6.6", "IMAP URL resolution failed");
-  public static final Reply BURL_TRUST = new Reply(554, "5.7.8", "URL resolution requires trust relationship");
+  // 5.7.14, not RFC 4468's printed 5.7.8 (already "authentication credentials invalid"): verified errata 895, 896
+  public static final Reply BURL_TRUST = new Reply(554, "5.7.14", "URL resolution requires trust relationship");
   public static final Reply BURL_TOO_MANY = new Reply(554, "5.5.3", "Too many BURL parts in one message");
   public static final Reply AUTH_SYNTAX = new Reply(501, "5.5.4", "Syntax: AUTH mechanism [initial-response]");
   public static final Reply BAD_PARAMETERS = new Reply(501, "5.5.4", "Bad parameters");

@@ -194,7 +194,7 @@ class UrlAuthBurlTest {
       assertThat(refused(gone)).isEqualTo("554 5.6.6 IMAP URL resolution failed");
       // another server's URL: a trust relationship would be needed
       assertThat(refused(good.replace("@" + server.config().hostname() + "/", "@imap.elsewhere.test/")))
-          .isEqualTo("554 5.7.8 URL resolution requires trust relationship");
+          .isEqualTo("554 5.7.14 URL resolution requires trust relationship");
       // not a URL: too long, or not IMAP
       assertThat(refused("imap://" + "x".repeat(1900))).isEqualTo("554 5.6.6 IMAP URL resolution failed");
       assertThat(refused("https://example.test/x")).isEqualTo("554 5.6.6 IMAP URL resolution failed");

@@ -38,6 +38,12 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClusterEventsPostgresTest {
   private static final Duration NEVER = Duration.ofHours(1);
+  /**
+   * How long a test waits for another node to hear of a change. Within a second is what the channel gives (issue
+   * 20); the bound is looser so that a loaded CI machine does not fail the test, and still far below NEVER: with
+   * re-reads off, only the channel can have carried the change.
+   */
+  private static final Duration CHANNEL = Duration.ofSeconds(10);
 
   @TempDir
   Path dir;
@@ -408,7 +414,7 @@ class ClusterEventsPostgresTest {
   /**
    * Failed logins spread over three nodes, one on each in turn, lock the address out (for that account) on every
    * node once they add up to one node's lockout, though no node saw that many; an unlock on one lifts it on all
-   * within a second (the channel, not the 5 s re-read).
+   * within a second here (the channel; re-reads are off).
    */
   @Test
   void loginFailuresSpreadOverThreeNodesLockTheAddressOutOnAll() throws Exception {
@@ -427,16 +433,16 @@ class ClusterEventsPostgresTest {
       l[k].failed("erin@example.test", client);
     }
     for (LoginGuard each : l) {
-      Awaitility.await().atMost(Duration.ofSeconds(1)).until(() -> each.check("erin@example.test", client).locked());
+      Awaitility.await().atMost(CHANNEL).until(() -> each.check("erin@example.test", client).locked());
     }
     l[0].unlock(l[0].locks().stream().filter(x -> x.kind().equals("account from address")).findFirst()
         .orElseThrow().key());
     for (LoginGuard each : l) {
-      Awaitility.await().atMost(Duration.ofSeconds(1)).until(() -> !each.check("erin@example.test", client).locked());
+      Awaitility.await().atMost(CHANNEL).until(() -> !each.check("erin@example.test", client).locked());
     }
   }
 
-  /** An unblock on node a lets the sender send on node b within a second: heard on the channel. */
+  /** An unblock on node a lets the sender send on node b: heard on the channel (re-reads are off). */
   @Test
   void anUnblockOnOneNodeLetsTheSenderSendOnAnotherWithinASecond() {
     Node[] n = twoNodes(PostgresCluster.shared(), NEVER);
@@ -447,10 +453,10 @@ class ClusterEventsPostgresTest {
     for (int i = 0; i < 3; i++) {
       send(ga, acct, i);
     }
-    Awaitility.await().atMost(Duration.ofSeconds(1))
+    Awaitility.await().atMost(CHANNEL)
         .until(() -> gb.begin(acct).verdict().outcome() == SendGuard.Outcome.BLOCKED);
     ga.unblock(acct, SendGuard.HeldMail.KEEP);
-    Awaitility.await().atMost(Duration.ofSeconds(1)).until(() -> send(gb, acct, 10) == SendGuard.Outcome.OK);
+    Awaitility.await().atMost(CHANNEL).until(() -> send(gb, acct, 10) == SendGuard.Outcome.OK);
   }
 
   @Test
