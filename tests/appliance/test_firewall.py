@@ -1,11 +1,11 @@
-"""Only SSH, the mail listeners, the admin UI, the MTA-STS policy's 443 and ACME's HTTP-01 port 80 are
+"""Only SSH, the mail listeners, the admin UI and ACME's HTTP-01 port 80 are
 reachable; a service started by mistake on another port stays unreachable from
 the network."""
 import socket
 
 from conftest import listener_ports
 
-EXPECTED_OPEN = {22, 80, 25, 465, 587, 110, 995, 143, 993, 8443, 443}
+EXPECTED_OPEN = {22, 80, 25, 465, 587, 110, 995, 143, 993, 8443}
 
 
 def test_ruleset_drops_by_default_and_opens_exactly_the_appliance_ports(host):
