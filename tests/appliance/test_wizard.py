@@ -19,6 +19,7 @@ import pytest
 
 from conftest import FORWARDS, deploy_disk, record
 from mail import imap_messages, send
+from postmortem import journal, serial_tail
 from vm import VM
 
 DOMAIN = "wizard.test"
@@ -46,6 +47,17 @@ def wait_console(vm, pattern, timeout):
             raise RuntimeError("QEMU exited with %s; see %s" % (vm.proc.returncode, vm.serial))
         time.sleep(3)
     raise TimeoutError("%r not on the console after %d s; see %s" % (pattern.pattern, timeout, vm.serial))
+
+
+def diagnosed(vm, system, workdir, step):
+    """Runs step(); when it times out, the VM is stopped and the error carries the console's last lines and what
+    the guest's own journal says (this copy has no SSH to ask it)."""
+    try:
+        return step()
+    except TimeoutError as e:
+        power_cut(vm)
+        raise TimeoutError("%s\n--- %s serial console, last lines:\n%s\n--- %s" % (
+            e, vm.name, serial_tail(vm), journal(system, workdir, vm.name))) from None
 
 
 def power_cut(vm):
@@ -130,13 +142,13 @@ def wizard_copy(ova_disks, workdir, admin_key):
 
 
 @pytest.fixture(scope="module")
-def set_up(wizard_copy):
-    vm = wizard_copy[0]
+def set_up(wizard_copy, workdir):
+    vm, system = wizard_copy[0], wizard_copy[1]
     start = time.monotonic()
-    code = wait_console(vm, CODE_LINE, 1800).group(1)
+    code = diagnosed(vm, system, workdir, lambda: wait_console(vm, CODE_LINE, 1800)).group(1)
     fingerprint = wait_console(vm, FINGERPRINT_LINE, 60).group(1)
     record("vm3 boot to the setup code on the console", time.monotonic() - start)
-    wait_https(vm, 600)
+    diagnosed(vm, system, workdir, lambda: wait_https(vm, 600))
     admin = Admin(vm, fingerprint)
 
     status, text = admin.request("POST", "/api/setup/code", {"code": "AAAAA-BBBBB"})
@@ -198,8 +210,8 @@ def test_next_boot_shows_no_code(set_up, wizard_copy, workdir, admin_key):
     vm4 = VM(workdir, [system, data], iso=None, forwards=FORWARDS, memory=2048, cpus=2, ssh_user="admin",
              ssh_key=admin_key, name="vm3-second-boot").start()
     try:
-        vm4.wait_port(25, timeout=1800)
-        wait_https(vm4, 600)
+        diagnosed(vm4, system, workdir, lambda: vm4.wait_port(25, timeout=1800))
+        diagnosed(vm4, system, workdir, lambda: wait_https(vm4, 600))
         record("vm3 second boot to SMTP banner", time.monotonic() - start)
         status, _ = Admin(vm4, set_up["fingerprint"]).request("GET", "/setup/")
         assert status == 404
