@@ -26,6 +26,7 @@ import org.darwinmail.store.Flags;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.urlauth.UrlAuth;
 
 /**
  * SELECT and EXAMINE, and the commands of the selected state (RFC 3501 §6.4) with their extensions, on the session's
@@ -124,6 +125,9 @@ final class SelectedCommands {
     writer.send("* OK [UIDNEXT " + uidNext + "] Predicted next UID");
     writer.send("* OK [HIGHESTMODSEQ " + fresh.highestModseq() + "] Highest");
     writer.send("* OK [MAILBOXID (" + ObjectIds.mailboxId(m) + ")] Ok"); // RFC 8474 §4.1
+    // RFC 4467 §7.1: with URLAUTH advertised, the mechanisms of the mailbox on selection (untagged: the tagged OK
+    // carries READ-WRITE / READ-ONLY, and a response has one code)
+    writer.send("* OK [URLMECH " + UrlAuth.INTERNAL + "] URLAUTH mechanisms");
     if (st.rev2) {
       writer.send(new Resp(st.utf8).raw("* LIST () \"/\" ").string(MailboxNames.toWire(m.name(), st.utf8)).bytes());
     }
