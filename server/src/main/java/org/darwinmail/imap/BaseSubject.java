@@ -1,6 +1,5 @@
 package org.darwinmail.imap;
 
-import java.util.Locale;
 import org.darwinmail.mime.MimePart;
 
 /**
@@ -14,7 +13,7 @@ import org.darwinmail.mime.MimePart;
 final class BaseSubject {
   private BaseSubject() {}
 
-  /** The base subject, upper-cased for comparison; "" for none. */
+  /** The base subject, in i;unicode-casemap's titlecased canonical form (RFC 5051) for comparison; "" for none. */
   static String of(String raw) {
     return extract(raw).base();
   }
@@ -79,7 +78,7 @@ final class BaseSubject {
         reply = true;
         continue;
       }
-      return new Extracted(t.substring(b, e).toUpperCase(Locale.ROOT), reply);
+      return new Extracted(Casemap.key(t.substring(b, e)), reply);
     }
   }
 

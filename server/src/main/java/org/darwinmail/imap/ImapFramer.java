@@ -34,13 +34,23 @@ public final class ImapFramer extends FrameDecoder {
   /**
    * A literal larger than allowed, or the message of an APPEND while the store cannot take mail ({@code storageFull};
    * see {@link #refuseAppendWhen}). For "{n}" the client waits for "+", so nothing was sent and the framer is back at
-   * a line start; for "{n+}" the bytes and the rest of the command are dropped.
+   * a line start; for "{n+}" the bytes and the rest of the command are dropped. {@code perCommand}: not this
+   * literal's size but the command's literals together before login ({@link #MAX_COMMAND_BEFORE_AUTH}) or their
+   * number ({@link #MAX_LITERALS}); {@code limit} is then that bound.
    */
-  public record LiteralRefused(long size, long limit, boolean sync, boolean storageFull) {
+  public record LiteralRefused(long size, long limit, boolean sync, boolean storageFull, boolean perCommand) {
     public LiteralRefused(long size, long limit, boolean sync) {
-      this(size, limit, sync, false);
+      this(size, limit, sync, false, false);
     }
   }
+
+  /**
+   * The bytes of all the literals of one command before login (issue 19): the session holds them in the heap (it
+   * spools nothing for an unauthenticated client), so their sum is bounded, not only each one.
+   */
+  public static final long MAX_COMMAND_BEFORE_AUTH = 1024 * 1024;
+  /** The literals of one command (MULTIAPPEND and CATENATE send one per message or part). */
+  public static final int MAX_LITERALS = 100;
 
   /** A line over the limit; {@code tag} is its first word when it looked like a tag. */
   public record TooLong(String tag, int limit) {}
@@ -56,6 +66,8 @@ public final class ImapFramer extends FrameDecoder {
   private Mode mode = Mode.LINE;
   private long remaining;
   private boolean endPending;
+  private long commandBytes; // the literals announced so far in the command being framed
+  private int commandLiterals;
   private boolean continuation; // the next line continues a command (after a literal)
   private String longTag;
 
@@ -130,14 +142,24 @@ public final class ImapFramer extends FrameDecoder {
           long n = Long.parseLong(digits);
           String before = text.substring(0, open);
           boolean full = authenticated && !continuation && isAppend(before) && storageFull.getAsBoolean();
-          if (n > literalLimit() || full) {
+          if (!continuation) {
+            commandBytes = 0;
+            commandLiterals = 0;
+          }
+          commandLiterals++;
+          boolean tooMany = commandLiterals > MAX_LITERALS;
+          boolean overBudget = !authenticated && commandBytes + n > MAX_COMMAND_BEFORE_AUTH;
+          if (n > literalLimit() || full || tooMany || overBudget) {
             continuation = false;
             if (!sync) {
               remaining = n;
               mode = Mode.DISCARD_CMD;
             }
-            return new Refused(before, new LiteralRefused(n, literalLimit(), sync, full));
+            boolean perCommand = !full && n <= literalLimit();
+            long limit = !perCommand ? literalLimit() : tooMany ? MAX_LITERALS : MAX_COMMAND_BEFORE_AUTH;
+            return new Refused(before, new LiteralRefused(n, limit, sync, full, perCommand));
           }
+          commandBytes += n;
           continuation = true;
           remaining = n;
           if (n > 0) {

@@ -136,7 +136,9 @@ final class ImapReader {
     if (c == LITERAL) {
       ImapLiteral l = literal();
       if (l.bytes() == null) {
-        throw ImapException.bad("Literal too large for this argument");
+        // spooled (ImapSession.MEMORY_LITERAL, MEMORY_BUDGET): too long for a string argument
+        throw ImapException.bad("Literal too large for this argument (at most " + ImapSession.MEMORY_LITERAL
+            + " bytes, " + ImapSession.MEMORY_BUDGET + " in all the literals of one command)");
       }
       return l.text();
     }

@@ -32,7 +32,15 @@ public final class ImapSession extends Session {
   private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
   private static final int MAX_ERRORS = 30;
   private static final int MAX_PARTS = 200;
-  private static final long MEMORY_LITERAL = 256 * 1024;
+  /**
+   * The literals of one command kept in the heap, in all (issue 19: 200 literals of 256 KB each were 50 MB a
+   * connection): after login, a literal over {@link #MEMORY_LITERAL} or one that would pass this budget is spooled
+   * to a staged blob instead (APPEND and CATENATE read it from there; as a string argument it is BAD); before login
+   * nothing is spooled and the framer refuses a command past the budget ({@link ImapFramer#MAX_COMMAND_BEFORE_AUTH}).
+   */
+  static final long MEMORY_BUDGET = ImapFramer.MAX_COMMAND_BEFORE_AUTH;
+  /** The largest literal kept in the heap (and so the longest string argument sent as a literal). */
+  static final long MEMORY_LITERAL = 64 * 1024;
 
   private final ImapContext ctx;
   private final ImapFramer framer;
@@ -50,6 +58,8 @@ public final class ImapSession extends Session {
   private ByteArrayOutputStream literalBytes;
   private BlobStore.BlobWriter literalBlob;
   private long literalSize;
+  /** Bytes of the command being assembled held in the heap as literals (at most MEMORY_BUDGET). */
+  private long literalsInMemory;
   private String saslTag;
   private volatile String idleTag;
   private final AtomicBoolean idleWake = new AtomicBoolean();
@@ -149,7 +159,9 @@ public final class ImapSession extends Session {
     }
     parts.add(l.text());
     if (l.hasLiteral()) {
-      if (parts.size() > MAX_PARTS) {
+      // the framer bounds the literals of one command (their number; their sum before login); this is a backstop
+      boolean preAuth = st.state == State.NOT_AUTHENTICATED;
+      if (parts.size() > MAX_PARTS || preAuth && literalsInMemory + l.literal() > MEMORY_BUDGET) {
         String tag = ImapParser.tagOf((String) parts.get(0));
         discardCommand();
         bad(tag, "Too many literals in one command");
@@ -160,9 +172,10 @@ public final class ImapSession extends Session {
         return;
       }
       literalSize = l.literal();
-      if (l.literal() > MEMORY_LITERAL) {
+      if (!preAuth && (l.literal() > MEMORY_LITERAL || literalsInMemory + l.literal() > MEMORY_BUDGET)) {
         literalBlob = ctx.mail().blobs().create();
       } else {
+        literalsInMemory += l.literal();
         literalBytes = new ByteArrayOutputStream((int) l.literal());
       }
       if (l.sync()) {
@@ -178,6 +191,7 @@ public final class ImapSession extends Session {
     }
     List<Object> cmd = parts;
     parts = new ArrayList<>();
+    literalsInMemory = 0;
     execute(cmd);
   }
 
@@ -213,13 +227,17 @@ public final class ImapSession extends Session {
     String first = parts.isEmpty() ? r.text() : (String) parts.get(0);
     String tag = ImapParser.tagOf(first);
     discardCommand();
-    String text = "Literal too large (" + r.refusal().size() + " bytes; limit " + r.refusal().limit() + ")";
+    String text = !r.refusal().perCommand()
+        ? "Literal too large (" + r.refusal().size() + " bytes; limit " + r.refusal().limit() + ")"
+        : r.refusal().limit() == ImapFramer.MAX_LITERALS ? "Too many literals in one command (limit "
+            + ImapFramer.MAX_LITERALS + ")"
+        : "Too much literal data in one command before login (limit " + r.refusal().limit() + " bytes)";
     if (r.refusal().storageFull()) {
       // The tagged reply instead of the "+" (RFC 9051 §7.5: a command the server will not take is answered before
       // the rest is sent; as for a literal over APPENDLIMIT, RFC 7889): the client does not send the message.
       reply(tag, ImapException.storageFull().reply());
-    } else if (st.state == State.NOT_AUTHENTICATED) {
-      bad(tag, text); // PreAuthLiteralLimit: no big literal before login
+    } else if (st.state == State.NOT_AUTHENTICATED || r.refusal().perCommand()) {
+      bad(tag, text); // PreAuthLiteralLimit: no big literal before login; a command past the framer's bounds
     } else {
       reply(tag, "NO [TOOBIG] " + text);
     }
@@ -238,6 +256,7 @@ public final class ImapSession extends Session {
     }
     literalBytes = null;
     literalLost = false;
+    literalsInMemory = 0;
   }
 
   private void execute(List<Object> cmdParts) {

@@ -26,6 +26,7 @@ import org.darwinmail.store.Flags;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.urlauth.UrlAuth;
 
 /**
  * SELECT and EXAMINE, and the commands of the selected state (RFC 3501 §6.4) with their extensions, on the session's
@@ -124,6 +125,9 @@ final class SelectedCommands {
     writer.send("* OK [UIDNEXT " + uidNext + "] Predicted next UID");
     writer.send("* OK [HIGHESTMODSEQ " + fresh.highestModseq() + "] Highest");
     writer.send("* OK [MAILBOXID (" + ObjectIds.mailboxId(m) + ")] Ok"); // RFC 8474 §4.1
+    // RFC 4467 §7.1: with URLAUTH advertised, the mechanisms of the mailbox on selection (untagged: the tagged OK
+    // carries READ-WRITE / READ-ONLY, and a response has one code)
+    writer.send("* OK [URLMECH " + UrlAuth.INTERNAL + "] URLAUTH mechanisms");
     if (st.rev2) {
       writer.send(new Resp(st.utf8).raw("* LIST () \"/\" ").string(MailboxNames.toWire(m.name(), st.utf8)).bytes());
     }
@@ -318,11 +322,13 @@ final class SelectedCommands {
         case "ARRIVAL" -> Comparator.comparing(MessageRow::internalDate);
         case "DATE" -> Comparator.comparing(once(r -> Searcher.sentInstant(part.apply(r), r.internalDate())));
         case "SIZE" -> Comparator.comparingLong(MessageRow::size);
-        case "SUBJECT" -> Comparator.comparing(once(r -> BaseSubject.of(part.apply(r).header("Subject"))));
+        // strings compare under i;unicode-casemap (RFC 5051): keys in its form, in code point order
+        case "SUBJECT" -> Comparator.comparing(once(r -> BaseSubject.of(part.apply(r).header("Subject"))),
+            Casemap::compare);
         case "FROM", "TO", "CC" -> Comparator.comparing(once(r -> firstMailbox(part.apply(r).header(
-            k.key().equals("FROM") ? "From" : k.key().equals("TO") ? "To" : "Cc"))));
+            k.key().equals("FROM") ? "From" : k.key().equals("TO") ? "To" : "Cc"))), Casemap::compare);
         case "DISPLAYFROM", "DISPLAYTO" -> Comparator.comparing(once(r -> SortValues.display(part.apply(r).header(
-            k.key().equals("DISPLAYFROM") ? "From" : "To"))));
+            k.key().equals("DISPLAYFROM") ? "From" : "To"))), Casemap::compare);
         default -> throw ImapException.bad("Unknown sort key");
       };
       if (k.reverse()) {
@@ -424,12 +430,12 @@ final class SelectedCommands {
       AddressList l = MimePart.addresses(header);
       for (Address a : l) {
         if (a instanceof org.apache.james.mime4j.dom.address.Mailbox mb) {
-          return mb.getLocalPart() == null ? "" : mb.getLocalPart().toUpperCase(Locale.ROOT);
+          return mb.getLocalPart() == null ? "" : Casemap.key(mb.getLocalPart());
         }
         if (a instanceof Group g) {
           // RFC 5256 §3: the addr-mailbox of the first address as ENVELOPE gives it; a group starts with an
           // address whose addr-mailbox is the group's name (RFC 3501 §7.4.2), not its first member's
-          return g.getName() == null ? "" : g.getName().toUpperCase(Locale.ROOT);
+          return g.getName() == null ? "" : Casemap.key(g.getName());
         }
       }
     } catch (RuntimeException e) {

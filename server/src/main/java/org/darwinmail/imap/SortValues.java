@@ -1,7 +1,6 @@
 package org.darwinmail.imap;
 
 import java.util.List;
-import java.util.Locale;
 import org.apache.james.mime4j.dom.address.Address;
 import org.apache.james.mime4j.dom.address.AddressList;
 import org.apache.james.mime4j.dom.address.Group;
@@ -15,7 +14,7 @@ final class SortValues {
   /**
    * RFC 5957 §3 (SORT=DISPLAY): the display sort value of the first address of {@code header}: a group's name; else
    * the decoded addr-name ENVELOPE gives (a bare "user@host (Name)" takes its comment, as in ENVELOPE); else
-   * addr-mailbox "@" addr-host; else addr-mailbox; else "". Upper-cased for comparison.
+   * addr-mailbox "@" addr-host; else addr-mailbox; else "". In i;unicode-casemap form (RFC 5051).
    */
   static String display(String header) {
     if (header == null || header.isBlank()) {
@@ -45,7 +44,7 @@ final class SortValues {
       } else {
         v = "";
       }
-      return v == null ? "" : v.strip().toUpperCase(Locale.ROOT);
+      return v == null ? "" : Casemap.key(v.strip());
     } catch (RuntimeException e) {
       return ""; // unreadable: sorts first, as for SORT FROM
     }

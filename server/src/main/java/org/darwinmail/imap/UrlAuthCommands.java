@@ -12,7 +12,8 @@ import org.darwinmail.urlauth.UrlAuth;
 
 /**
  * URLAUTH (RFC 4467) on the session's state and output: RESETKEY, GENURLAUTH and URLFETCH, through the server's one
- * {@link UrlAuth} (which SMTP BURL uses too). URLFETCH uses the access identifier "user+" the logged-in user.
+ * {@link UrlAuth} (which SMTP BURL uses too). URLFETCH resolves as an IMAP session of the logged-in user: URLs for
+ * "user+" that user, "authuser" and "anonymous" (RFC 4467 §2.3.3).
  */
 final class UrlAuthCommands {
   private final ImapContext ctx;
@@ -53,7 +54,7 @@ final class UrlAuthCommands {
         made.add(ctx.urlAuth().generate(st.account, url, x.mechanisms().get(i)));
       } catch (UrlAuth.Refused e) {
         throw ImapException.no(null, "GENURLAUTH refused: " + switch (e.failure) {
-          case SYNTAX -> "not a URLAUTH rump URL with a submit+ or user+ access and INTERNAL";
+          case SYNTAX -> "not a URLAUTH rump URL with INTERNAL";
           case FOREIGN -> "the URL names another server";
           case UNAUTHORIZED -> "the URL names another user's mailbox";
           case NOT_FOUND -> "no such mailbox or UIDVALIDITY";
@@ -73,7 +74,7 @@ final class UrlAuthCommands {
     for (String url : x.urls()) {
       Resp r = new Resp(st.utf8).raw("* URLFETCH ").string(url).sp();
       try {
-        UrlAuth.Part p = ctx.urlAuth().resolve(url, "user+" + st.account.address());
+        UrlAuth.Part p = ctx.urlAuth().resolve(url, UrlAuth.imapUser(st.account.address()));
         try (InputStream in = ctx.urlAuth().open(p)) {
           r.literal(in.readAllBytes());
         } catch (IOException e) {

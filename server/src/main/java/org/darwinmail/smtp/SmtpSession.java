@@ -553,7 +553,7 @@ public final class SmtpSession extends Session {
     }
     UrlAuth.Part part;
     try {
-      part = ctx.urlAuth().resolve(b.url(), "submit+" + account.address());
+      part = ctx.urlAuth().resolve(b.url(), UrlAuth.submitter(account.address()));
     } catch (UrlAuth.Refused e) {
       // one line for this refusal, with why (logRefusal's format); the URL holds a token: not logged
       log.info("[{}] {} ({}) BURL: refused ({})", id(), remoteAddress().getAddress().getHostAddress(),

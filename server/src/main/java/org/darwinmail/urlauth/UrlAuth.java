@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
 import java.time.Clock;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.Locale;
 import javax.crypto.Mac;
@@ -25,8 +26,8 @@ import org.darwinmail.store.UrlAuthKeys;
  * IMAP URLAUTH (RFC 4467) for this server's own store, shared by IMAP (GENURLAUTH, URLFETCH, RESETKEY) and SMTP
  * submission (BURL, RFC 4468 §5: a submission server co-located with the IMAP server resolves the URL itself). The
  * INTERNAL mechanism (RFC 4467 §7 leaves the algorithm to the server): the token is HMAC-SHA256 of the rump URL
- * under the mailbox access key ({@link UrlAuthKeys}, one per user and mailbox), 64 hex digits. Access identifiers
- * "submit+user" and "user+user" only (RFC 4467 §2.3.3); "authuser" and "anonymous" are not offered.
+ * under the mailbox access key ({@link UrlAuthKeys}, one per user and mailbox), 64 hex digits. The four access
+ * identifiers of RFC 4467 §2.3.3: "submit+user", "user+user", "authuser" and "anonymous".
  */
 public final class UrlAuth {
   /** The one mechanism (RFC 4467 §7). */
@@ -54,12 +55,27 @@ public final class UrlAuth {
     }
   }
 
-  /** What a URL names: a whole stored message (streamed) or a section's bytes. */
-  public record Part(MessageRow row, byte[] section) {
-    public long size() {
-      return section == null ? row.size() : section.length;
-    }
+  /**
+   * Who uses a URL (RFC 4467 §3): the submission server acting for a user ("submit+user"), an IMAP session of a user
+   * ("user+user"), or a session with no user ("anonymous", RFC 4467 §2.3.3; this server has none yet).
+   */
+  public static String submitter(String address) {
+    return "submit+" + address;
+  }
 
+  /** The access of an IMAP session logged in as {@code address}. */
+  public static String imapUser(String address) {
+    return "user+" + address;
+  }
+
+  /**
+   * What a URL names: a whole stored message (streamed), or the bytes of a section or of a ";PARTIAL=" range
+   * ({@code bytes}, already cut to the range).
+   */
+  public record Part(MessageRow row, byte[] bytes) {
+    public long size() {
+      return bytes == null ? row.size() : bytes.length;
+    }
   }
 
   private final String hostname;
@@ -78,8 +94,8 @@ public final class UrlAuth {
 
   /**
    * GENURLAUTH (RFC 4467 §6.2): the rump URL with ":INTERNAL:token" appended. The URL must name a mailbox of
-   * {@code owner} on this server (and its current UIDVALIDITY when it gives one), carry no token yet, and give a
-   * "submit+" or "user+" access identifier.
+   * {@code owner} on this server (and its current UIDVALIDITY when it gives one), carry no token yet, and give one
+   * of the access identifiers of RFC 4467 §2.3.3 (the parser reads no other).
    */
   public String generate(Account owner, String rump, String mechanism) {
     if (!INTERNAL.equalsIgnoreCase(mechanism)) {
@@ -88,9 +104,6 @@ public final class UrlAuth {
     ImapUrl u = ImapUrl.parse(rump);
     if (u.token() != null) {
       throw new Refused(Failure.SYNTAX, "not a rump URL");
-    }
-    if (!u.access().startsWith("submit+") && !u.access().startsWith("user+")) {
-      throw new Refused(Failure.SYNTAX, "access identifier not supported");
     }
     if (!u.host().equals(hostname)) {
       throw new Refused(Failure.FOREIGN, "not this server");
@@ -103,9 +116,9 @@ public final class UrlAuth {
   }
 
   /**
-   * Resolves a URL for {@code access} (RFC 4467 §3: the access identifier of the one using it: "submit+user" for the
-   * submission server acting for user, "user+user" for an IMAP session of user): the token, the access identifier
-   * and the expiry first, then the message and part.
+   * Resolves a URL for {@code access} (RFC 4467 §3: the access identifier of the one using it: {@link #submitter}
+   * for the submission server acting for a user, {@link #imapUser} for an IMAP session of a user, "anonymous" for a
+   * session with none): the token, the access identifier and the expiry first, then the message, part and range.
    */
   public Part resolve(String url, String access) {
     ImapUrl u = ImapUrl.parse(url);
@@ -115,7 +128,7 @@ public final class UrlAuth {
     if (!u.host().equals(hostname)) {
       throw new Refused(Failure.FOREIGN, "not this server");
     }
-    if (!sameAccess(u.access(), access)) {
+    if (!allows(u.access(), access)) {
       throw new Refused(Failure.UNAUTHORIZED, "access identifier is not " + access);
     }
     Account owner = directory.account(Addresses.normalize(u.user()))
@@ -136,19 +149,26 @@ public final class UrlAuth {
       throw new Refused(Failure.NOT_FOUND, "UIDVALIDITY changed"); // RFC 5092 §5: names nothing now
     }
     MessageRow row = mail.message(box.id(), u.uid()).orElseThrow(() -> new Refused(Failure.NOT_FOUND, "no such UID"));
-    if (u.section() == null) {
+    if (u.part() == null && u.partial() == null) {
       return new Part(row, null);
     }
-    byte[] bytes = section(row, u.section());
+    byte[] bytes = u.part() == null ? whole(row) : section(row, u.part());
     if (bytes == null) {
       throw new Refused(Failure.NOT_FOUND, "no such part");
+    }
+    if (u.partial() != null) {
+      // RFC 5092 §5 / RFC 3501 §6.4.5: ;PARTIAL=origin.length is BODY[section]<origin.length>: the bytes from the
+      // origin, at most length of them; an origin past the end is the empty string
+      int from = (int) Math.min(u.partial()[0], bytes.length);
+      int len = (int) Math.min(u.partial()[1], bytes.length - from);
+      bytes = Arrays.copyOfRange(bytes, from, from + len);
     }
     return new Part(row, bytes);
   }
 
-  /** The bytes of a resolved part: the stored message streamed from its blob, or the section's. */
+  /** The bytes of a resolved part: the stored message streamed from its blob, or the section's or range's. */
   public InputStream open(Part p) throws IOException {
-    return p.section() == null ? mail.open(p.row()) : new ByteArrayInputStream(p.section());
+    return p.bytes() == null ? mail.open(p.row()) : new ByteArrayInputStream(p.bytes());
   }
 
   /** RESETKEY (RFC 4467 §6.1): the key of one mailbox of the account, or of all of them ({@code name} null). */
@@ -171,8 +191,18 @@ public final class UrlAuth {
     return box;
   }
 
-  /** "submit+" / "user+" and the address compared as addresses; other identifiers as they are. */
-  private static boolean sameAccess(String inUrl, String wanted) {
+  /**
+   * RFC 4467 §2.3.3: "anonymous" allows any session, "authuser" any session logged in as a user (not an anonymous
+   * one; the submission server acts for a logged-in user), "submit+" / "user+" only that use by that user (the
+   * addresses compared as addresses).
+   */
+  private static boolean allows(String inUrl, String wanted) {
+    if (inUrl.equals("anonymous")) {
+      return true;
+    }
+    if (inUrl.equals("authuser")) {
+      return !wanted.equals("anonymous");
+    }
     int a = inUrl.indexOf('+');
     int b = wanted.indexOf('+');
     if (a < 0 || b < 0) {
@@ -193,37 +223,36 @@ public final class UrlAuth {
     }
   }
 
-  /**
-   * A section's bytes as FETCH BODY[section] returns them (RFC 3501 §6.4.5), or null when the part does not exist:
-   * part numbers, then HEADER / TEXT (of a message/rfc822 part's message) or MIME (the part's own header).
-   */
-  private byte[] section(MessageRow row, String section) {
-    byte[] data;
+  private byte[] whole(MessageRow row) {
     try (InputStream in = mail.open(row)) {
-      data = in.readAllBytes();
+      return in.readAllBytes();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /**
+   * A section's bytes as FETCH BODY[section] returns them (RFC 3501 §6.4.5), or null when the part does not exist:
+   * part numbers, then HEADER / TEXT / HEADER.FIELDS[.NOT] (of the message, or of a message/rfc822 part's message)
+   * or MIME (the part's own header).
+   */
+  private byte[] section(MessageRow row, ImapUrl.Section section) {
+    byte[] data = whole(row);
     MimePart root = MimePart.parse(data);
-    String spec = "";
-    String numbers = section;
-    int dot = section.lastIndexOf('.');
-    if (!Character.isDigit(section.charAt(section.length() - 1))) {
-      spec = dot < 0 ? section : section.substring(dot + 1);
-      numbers = dot < 0 ? "" : section.substring(0, dot);
-    }
-    int[] path = numbers.isEmpty() ? new int[0]
-        : java.util.Arrays.stream(numbers.split("\\.")).mapToInt(Integer::parseInt).toArray();
+    int[] path = section.path();
     MimePart p = root.part(path);
     if (p == null) {
       return null;
     }
+    // HEADER / TEXT of a part name the encapsulated message of a message/rfc822 part (RFC 3501 §6.4.5)
     MimePart msg = path.length == 0 ? root : p.message;
-    return switch (spec) {
+    return switch (section.text()) {
       case "" -> path.length == 0 ? data : p.bodyBytes();
       case "MIME" -> p.headerBytes();
       case "HEADER" -> msg == null ? null : msg.headerBytes();
       case "TEXT" -> msg == null ? null : msg.bodyBytes();
+      case "HEADER.FIELDS" -> msg == null ? null : msg.headerFields(section.fields(), false);
+      case "HEADER.FIELDS.NOT" -> msg == null ? null : msg.headerFields(section.fields(), true);
       default -> null;
     };
   }

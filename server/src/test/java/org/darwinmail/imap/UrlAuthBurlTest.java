@@ -284,6 +284,150 @@ class UrlAuthBurlTest {
     }
   }
 
+  /** The first literal of a response (ASCII messages: one character a byte), or null when it has none. */
+  static String literal(List<String> response) {
+    String all = String.join("\r\n", response);
+    Matcher m = Pattern.compile("\\{(\\d+)}\r\n").matcher(all);
+    return m.find() ? all.substring(m.end(), m.end() + Integer.parseInt(m.group(1))) : null;
+  }
+
+  static final String NESTED = "From: alice@burl.test\r\nTo: bob@burl.test\r\nSubject: sections\r\n"
+      + "Date: Fri, 4 Dec 2026 09:02:00 +0000\r\nMessage-ID: <sections@burl.test>\r\nMIME-Version: 1.0\r\n"
+      + "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+      + "--b1\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n"
+      + "--b1\r\nContent-Type: message/rfc822\r\n\r\n"
+      + "From: carol@x.test\r\nSubject: inner\r\nTo: dave@x.test\r\n\r\ninner body\r\n\r\n"
+      + "--b1--\r\n"; // the CRLF before a boundary is the boundary's (RFC 2046 §5.1.1): the inner body ends in one
+
+  @Test
+  void selectAndExamineAnnounceTheUrlauthMechanism() throws Exception {
+    try (ImapClient c = new ImapClient(server.port("imap")).login(ALICE, "alice-pw")) {
+      // RFC 4467 §7.1: URLMECH with the mailbox's mechanisms when it is selected
+      for (String cmd : List.of("SELECT INBOX", "EXAMINE INBOX")) {
+        List<String> r = c.cmd(cmd);
+        assertThat(r).as(cmd).contains("* OK [URLMECH INTERNAL] URLAUTH mechanisms");
+        assertThat(r.indexOf("* OK [URLMECH INTERNAL] URLAUTH mechanisms")).isLessThan(r.size() - 1);
+        assertThat(r.getLast()).contains(" OK [READ-");
+      }
+    }
+  }
+
+  @Test
+  void authuserAndAnonymousUrlsServeAnyLoggedInUserAndUserUrlsOnlyTheirUser() throws Exception {
+    try (ImapClient c = new ImapClient(server.port("imap")).login(ALICE, "alice-pw");
+        ImapClient b = new ImapClient(server.port("imap")).login(BOB, "bob-pw");
+        Submitter bs = new Submitter(server.port("submission"), BOB, "bob-pw")) {
+      long[] uid = append(c, "shared1", DRAFT);
+      // RFC 4467 §2.3.3: "authuser" is any session logged in as a user; "anonymous" any session at all
+      String auth = generate(c, rump(ALICE, "shared1", uid, "/;SECTION=HEADER", "authuser"));
+      String anon = generate(c, rump(ALICE, "shared1", uid, "/;SECTION=TEXT", "anonymous"));
+      String forBob = generate(c, rump(ALICE, "shared1", uid, "/;SECTION=TEXT", "user+" + BOB));
+      String forAlice = generate(c, rump(ALICE, "shared1", uid, "/;SECTION=TEXT", "user+" + ALICE));
+      String header = DRAFT.substring(0, DRAFT.indexOf("\r\n\r\n") + 4);
+      String text = DRAFT.substring(DRAFT.indexOf("\r\n\r\n") + 4);
+      int textBytes = text.getBytes(StandardCharsets.UTF_8).length;
+      assertThat(literal(b.cmd("URLFETCH \"" + auth + "\""))).isEqualTo(header);
+      assertThat(String.join("\n", b.cmd("URLFETCH \"" + anon + "\""))).contains("{" + textBytes + "}\nthe draft");
+      assertThat(String.join("\n", b.cmd("URLFETCH \"" + forBob + "\""))).contains("{" + textBytes + "}\nthe draft");
+      assertThat(b.cmd("URLFETCH \"" + forAlice + "\"").getFirst()).isEqualTo("* URLFETCH \"" + forAlice + "\" NIL");
+      assertThat(literal(c.cmd("URLFETCH \"" + auth + "\""))).isEqualTo(header);
+      assertThat(c.cmd("URLFETCH \"" + forBob + "\"").getFirst()).isEqualTo("* URLFETCH \"" + forBob + "\" NIL");
+      // the access identifier is signed: edited from user+bob to authuser, the token no longer verifies
+      String edited = forBob.replace("URLAUTH=user+bob%40burl.test", "URLAUTH=authuser");
+      assertThat(edited).isNotEqualTo(forBob);
+      assertThat(b.cmd("URLFETCH \"" + edited + "\"").getFirst()).isEqualTo("* URLFETCH \"" + edited + "\" NIL");
+      // BURL (RFC 4468): the submission server acts for a logged-in user, so "authuser" and "anonymous" resolve
+      // for bob; alice's "user+" URL does not
+      // (bob may send only what is From him: a message of alice's written for bob to send)
+      String bobsDraft = DRAFT.replace("From: alice@burl.test", "From: bob@burl.test");
+      String whole = generate(c, rump(ALICE, "shared1", append(c, "shared1", bobsDraft), "", "authuser"));
+      int before = inbox(BOB).size();
+      bs.send("MAIL FROM:<" + BOB + ">");
+      Submitter.expect(bs.read(), "250");
+      bs.send("RCPT TO:<" + BOB + ">");
+      Submitter.expect(bs.read(), "250");
+      bs.send("BURL " + whole + " LAST");
+      assertThat(bs.read()).startsWith("250 2.0.0 OK queued as ");
+      assertTraceThen(inbox(BOB).getLast(), bobsDraft.getBytes(StandardCharsets.UTF_8));
+      assertThat(inbox(BOB)).hasSize(before + 1);
+      bs.send("MAIL FROM:<" + BOB + ">");
+      Submitter.expect(bs.read(), "250");
+      bs.send("RCPT TO:<" + BOB + ">");
+      Submitter.expect(bs.read(), "250");
+      bs.send("BURL " + forAlice + " LAST");
+      assertThat(bs.read()).isEqualTo("554 5.7.0 IMAP URL authorization failed");
+    }
+  }
+
+  @Test
+  void headerFieldsMimeAndPartialUrlsReturnWhatFetchReturns() throws Exception {
+    try (ImapClient c = new ImapClient(server.port("imap")).login(ALICE, "alice-pw")) {
+      long[] uid = append(c, "sections1", NESTED);
+      c.cmd("EXAMINE sections1");
+      // RFC 5092 §3: each URL names BODY[section]<partial> of the message: URLFETCH returns the bytes FETCH does
+      String[][] cases = {
+          {"/;SECTION=HEADER.FIELDS%20(Subject%20To)", "HEADER.FIELDS (Subject To)", ""},
+          {"/;SECTION=HEADER.FIELDS.NOT%20(Subject%20Content-Type)", "HEADER.FIELDS.NOT (Subject Content-Type)", ""},
+          {"/;SECTION=1.MIME", "1.MIME", ""},
+          {"/;SECTION=2.MIME", "2.MIME", ""},
+          {"/;SECTION=2.HEADER", "2.HEADER", ""},
+          {"/;SECTION=2.TEXT", "2.TEXT", ""},
+          {"/;SECTION=2.HEADER.FIELDS%20(SUBJECT)", "2.HEADER.FIELDS (SUBJECT)", ""},
+          {"/;SECTION=2", "2", ""},
+          {"/;SECTION=1/;PARTIAL=0.5", "1", "<0.5>"},
+          {"/;SECTION=TEXT/;PARTIAL=4.12", "TEXT", "<4.12>"},
+          {"/;PARTIAL=6.20", "", "<6.20>"},
+          {"/;SECTION=HEADER.FIELDS%20(From)/;PARTIAL=6", "HEADER.FIELDS (From)", "<6.1000>"},
+      };
+      for (String[] k : cases) {
+        String url = generate(c, rump(ALICE, "sections1", uid, k[0], "user+" + ALICE));
+        String fetched = literal(c.cmd("URLFETCH \"" + url + "\""));
+        String expected = literal(c.cmd("UID FETCH " + uid[1] + " BODY.PEEK[" + k[1] + "]" + k[2]));
+        assertThat(fetched).as(k[0]).isNotNull().isEqualTo(expected);
+      }
+      String h = literal(c.cmd("URLFETCH \"" + generate(c, rump(ALICE, "sections1", uid,
+          "/;SECTION=HEADER.FIELDS%20(Subject%20To)", "user+" + ALICE)) + "\""));
+      assertThat(h).isEqualTo("To: bob@burl.test\r\nSubject: sections\r\n\r\n");
+      String inner = literal(c.cmd("URLFETCH \"" + generate(c, rump(ALICE, "sections1", uid,
+          "/;SECTION=2.HEADER.FIELDS%20(SUBJECT)", "user+" + ALICE)) + "\""));
+      assertThat(inner).isEqualTo("Subject: inner\r\n\r\n");
+      // a range past the end is the empty string (RFC 3501 §6.4.5); a part that is not there is NIL
+      String past = generate(c, rump(ALICE, "sections1", uid, "/;SECTION=1/;PARTIAL=500.10", "user+" + ALICE));
+      assertThat(c.cmd("URLFETCH \"" + past + "\"").getFirst()).isEqualTo("* URLFETCH \"" + past + "\" {0}");
+      String none = generate(c, rump(ALICE, "sections1", uid, "/;SECTION=3.MIME", "user+" + ALICE));
+      assertThat(c.cmd("URLFETCH \"" + none + "\"").getFirst()).isEqualTo("* URLFETCH \"" + none + "\" NIL");
+      // the range is signed: a URL edited to another range does not verify
+      String ranged = generate(c, rump(ALICE, "sections1", uid, "/;SECTION=1/;PARTIAL=0.5", "user+" + ALICE));
+      String wider = ranged.replace(";PARTIAL=0.5", ";PARTIAL=0.50");
+      assertThat(c.cmd("URLFETCH \"" + wider + "\"").getFirst()).isEqualTo("* URLFETCH \"" + wider + "\" NIL");
+    }
+  }
+
+  @Test
+  void burlAssemblesHeaderFieldsAndSectionsOfADraft() throws Exception {
+    try (ImapClient c = new ImapClient(server.port("imap")).login(ALICE, "alice-pw");
+        Submitter s = new Submitter(server.port("submission"), ALICE, "alice-pw")) {
+      long[] uid = append(c, "sections2", NESTED);
+      String head = generate(c, rump(ALICE, "sections2", uid,
+          "/;SECTION=HEADER.FIELDS%20(From%20To%20Subject%20Date%20Message-ID)", "submit+" + ALICE));
+      String body = generate(c, rump(ALICE, "sections2", uid, "/;SECTION=2.TEXT", "submit+" + ALICE));
+      int before = inbox(BOB).size();
+      s.send("MAIL FROM:<" + ALICE + ">");
+      Submitter.expect(s.read(), "250");
+      s.send("RCPT TO:<" + BOB + ">");
+      Submitter.expect(s.read(), "250");
+      s.send("BURL " + head);
+      assertThat(s.read()).isEqualTo("250 2.5.0 Waiting for additional BURL or BDAT commands");
+      s.send("BURL " + body + " LAST");
+      assertThat(s.read()).startsWith("250 2.0.0 OK queued as ");
+      List<byte[]> after = inbox(BOB);
+      assertThat(after).hasSize(before + 1);
+      assertTraceThen(after.getLast(), ("From: alice@burl.test\r\nTo: bob@burl.test\r\nSubject: sections\r\n"
+          + "Date: Fri, 4 Dec 2026 09:02:00 +0000\r\nMessage-ID: <sections@burl.test>\r\n\r\ninner body\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+    }
+  }
+
   @Test
   void burlPartsAreBoundedInNumberAndTotalSize() throws Exception {
     try (TestServer small = TestServer.start(c -> c.withSmtp(new SmtpConfig(2048L, 5, 4096, 30, 3600, 5, 5)))) {

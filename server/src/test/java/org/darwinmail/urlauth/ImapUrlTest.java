@@ -41,6 +41,46 @@ class ImapUrlTest {
     assertThat(u.access()).isEqualTo("user+a@b.test");
   }
 
+  @Test
+  void headerFieldsSectionsAndPartialRangesAreRead() {
+    // RFC 5092 §3 enc-section is RFC 3501's section-spec %-encoded; ipartial = "/;PARTIAL=" number ["." nz-number]
+    ImapUrl u = ImapUrl.parse("imap://joe@example.com/INBOX/;UID=20/;SECTION=2.header.fields%20(Subject%20X-A)"
+        + "/;PARTIAL=10.20;URLAUTH=authuser");
+    assertThat(u.section()).isEqualTo("2.HEADER.FIELDS (SUBJECT X-A)");
+    assertThat(u.part().path()).containsExactly(2);
+    assertThat(u.part().text()).isEqualTo("HEADER.FIELDS");
+    assertThat(u.part().fields()).containsExactly("SUBJECT", "X-A");
+    assertThat(u.partial()).containsExactly(10, 20);
+    assertThat(u.access()).isEqualTo("authuser");
+    ImapUrl not = ImapUrl.parse("imap://joe@example.com/INBOX/;UID=20/;SECTION=HEADER.FIELDS.NOT%20(To)"
+        + ";URLAUTH=ANONYMOUS");
+    assertThat(not.part().path()).isEmpty();
+    assertThat(not.part().text()).isEqualTo("HEADER.FIELDS.NOT");
+    assertThat(not.partial()).isNull();
+    assertThat(not.access()).isEqualTo("anonymous");
+    ImapUrl range = ImapUrl.parse("imap://joe@example.com/INBOX/;UID=20/;PARTIAL=7;URLAUTH=user+joe");
+    assertThat(range.part()).isNull();
+    assertThat(range.partial()).containsExactly(7, Long.MAX_VALUE);
+    assertThat(range.rump()).endsWith("/;PARTIAL=7;URLAUTH=user+joe"); // the token signs the range too
+    ImapUrl mime = ImapUrl.parse("imap://joe@example.com/INBOX/;UID=20/;SECTION=1.3.MIME;URLAUTH=user+joe");
+    assertThat(mime.part().path()).containsExactly(1, 3);
+    assertThat(mime.part().text()).isEqualTo("MIME");
+    assertThat(ImapUrl.parse("imap://joe@example.com/INBOX/;UID=20/;SECTION=1.2;URLAUTH=user+joe").part().text())
+        .isEmpty();
+  }
+
+  @Test
+  void headerFieldListsAndPartNumbersAreBounded() {
+    String many = "(X" + "%20X".repeat(64) + ")"; // 65 names; 64 are read
+    assertThatThrownBy(() -> ImapUrl.parse("imap://a@b/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20" + many
+        + ";URLAUTH=authuser")).isInstanceOf(UrlAuth.Refused.class);
+    String deep = "1.".repeat(25) + "1";
+    assertThatThrownBy(() -> ImapUrl.parse("imap://a@b/INBOX/;UID=1/;SECTION=" + deep + ";URLAUTH=authuser"))
+        .isInstanceOf(UrlAuth.Refused.class);
+    assertThat(ImapUrl.parse("imap://a@b/INBOX/;UID=1/;SECTION=" + "1.".repeat(24) + "1;URLAUTH=authuser")
+        .part().path()).hasSize(25);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {
       "", "imap://", "http://a@b/INBOX/;UID=1;URLAUTH=submit+a", // not imap
@@ -50,8 +90,23 @@ class ImapUrlTest {
       "imap://a@b/INBOX/;UID=1", // no URLAUTH
       "imap://a@b/INBOX/;UID=1;URLAUTH=submit+a:INTERNAL:abc", // token under 32 hex digits
       "imap://a@b/INBOX/;UID=1;URLAUTH=submit+a:INTERNAL:gggggggggggggggggggggggggggggggg",
-      "imap://a@b/INBOX/;UID=1/;SECTION=1.HEADER.FIELDS%20(To);URLAUTH=submit+a", // not offered
       "imap://a@b/INBOX/;UID=1/;SECTION=0;URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=1.0;URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=1.;URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=MIME;URLAUTH=submit+a", // MIME needs a part
+      "imap://a@b/INBOX/;UID=1/;SECTION=123456;URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=HEADER.FIELDS;URLAUTH=submit+a", // no list
+      "imap://a@b/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20();URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(To%20%20Cc);URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(To:);URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=HEADER.FIELDSX%20(To);URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;SECTION=HEADER.FIELDS.NOT%20(To;URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;PARTIAL=x;URLAUTH=submit+a",
+      "imap://a@b/INBOX/;UID=1/;PARTIAL=0.0;URLAUTH=submit+a", // length is nz-number
+      "imap://a@b/INBOX/;UID=1/;PARTIAL=1/;SECTION=1;URLAUTH=submit+a", // section before partial
+      "imap://a@b/INBOX/;UID=1;URLAUTH=fred", // RFC 4467 §2.3.3 names four access identifiers
+      "imap://a@b/INBOX/;UID=1;URLAUTH=user+",
+      "imap://a@b/INBOX/;UID=1;URLAUTH=admin+a",
       "imap://a@b/INBOX/;UID=1;EXPIRE=yesterday;URLAUTH=submit+a",
       "imap://a@b/IN%4/;UID=1;URLAUTH=submit+a", // a bad escape
       "imap://a@b/INBOX/;UID=1;URLAUTH=submit+a%2"})
