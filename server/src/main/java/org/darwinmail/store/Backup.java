@@ -176,14 +176,29 @@ public final class Backup {
         blobLines.add("blob=" + e.getKey());
         bytes[0] += Files.size(work.resolve("blobs").resolve(e.getKey().substring(0, 2)).resolve(e.getKey()));
       }
-    } else if (Files.isDirectory(blobRoot)) {
-      for (Path f : list(blobRoot)) {
+    } else if (Files.isDirectory(blobRoot) || withIntake) {
+      // The journal's bodies (the backup before a migration, taken before the journal is replayed): the blob file
+      // of a journaled message is written unforced and without a temporary file, so a process killed meanwhile
+      // leaves it empty or short (and a power cut, any blob the journal still names); the start that replays the
+      // journal rewrites it, but a link taken now would keep the torn file. Such a blob goes into the backup from
+      // the journal's copy instead, and so does one the journal holds that has no file yet.
+      Map<String, byte[]> journaled = withIntake ? Intake.journaledBodies(dataDir.resolve(DataDir.INTAKE))
+          : new HashMap<>();
+      for (Path f : Files.isDirectory(blobRoot) ? list(blobRoot) : List.<Path>of()) {
         String hash = f.getFileName().toString();
         if (!isHash(hash) || !f.getParent().getFileName().toString().equals(hash.substring(0, 2))) {
           continue; // blobs/tmp/ and anything not a blob
         }
         Path target = work.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
         Files.createDirectories(target.getParent());
+        byte[] body = journaled.remove(hash);
+        if (body != null && !whole(f, hash)) {
+          writeForced(target, body);
+          blobs++;
+          blobLines.add("blob=" + hash);
+          bytes[0] += body.length;
+          continue;
+        }
         Path old = previous == null ? null : previous.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
         if (link(f, target) || (old != null && Files.isRegularFile(old) && link(old, target))) {
           linked++;
@@ -193,6 +208,14 @@ public final class Backup {
         blobs++;
         blobLines.add("blob=" + hash);
         bytes[0] += Files.size(target);
+      }
+      for (Map.Entry<String, byte[]> e : new java.util.TreeMap<>(journaled).entrySet()) {
+        Path target = work.resolve("blobs").resolve(e.getKey().substring(0, 2)).resolve(e.getKey());
+        Files.createDirectories(target.getParent());
+        writeForced(target, e.getValue()); // journaled, no file yet: the replay would write it
+        blobs++;
+        blobLines.add("blob=" + e.getKey());
+        bytes[0] += e.getValue().length;
       }
     }
     head.put("blobs", Integer.toString(blobs));
@@ -331,6 +354,21 @@ public final class Backup {
     } catch (IOException | UnsupportedOperationException | SecurityException e) {
       return false; // another file system: copied instead
     }
+  }
+
+  /** Whether {@code f} holds the content its name is the SHA-256 of (false when it is gone). */
+  private static boolean whole(Path f, String hash) throws IOException {
+    try {
+      return hash(f).equals(hash);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+  }
+
+  /** A new file holding {@code bytes}, forced. */
+  private static void writeForced(Path target, byte[] bytes) throws IOException {
+    Files.write(target, bytes, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+    BlobStore.force(target);
   }
 
   /** Copies a blob, keeping it only when its content hashes to its name; forced. */
