@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * {@code <dest>/<prefix>-<yyyyMMdd-HHmmss>/} holding a Derby online backup of the database ({@code db/}, consistent at
  * one instant while the server runs), every blob ({@code blobs/ab/<sha-256>}: hard links when the destination is on
  * the data directory's file system or holds an earlier backup with the same blob, copies otherwise; downloads from the
- * bucket when {@code [blobs] backend = "s3"}, but for those the earlier backup holds), the TLS and DKIM
+ * bucket when {@code [blobs] backend = "s3"}, but for those the earlier backup holds or, staged for a bucket
+ * destination, those that destination holds), the TLS and DKIM
  * keys, the admin console's accounts and wizard state, the settings overlay and the data format manifest, and last a {@code MANIFEST}: the backup format, the
  * release, the formats of the data in it, and a SHA-256 per file (a blob's name is its SHA-256). The folder is
  * written as {@code <name>.partial} and renamed when complete. {@link #verify} checks every file against the manifest,
@@ -95,6 +96,17 @@ public final class Backup {
    */
   public static Created create(Connection c, Path dataDir, Path destDir, String prefix, boolean withIntake,
       BlobBackend bucket) throws SQLException, IOException {
+    return create(c, dataDir, destDir, prefix, withIntake, bucket, Map.of());
+  }
+
+  /**
+   * {@link #create} from a bucket, but for the bodies in {@code elsewhere} (hash to size): those the final
+   * destination holds already (a bucket backup's destination, {@link BucketBackup#online}). They are listed in the
+   * MANIFEST like every body but neither downloaded nor written here: the folder is a staged copy, complete once
+   * uploaded beside them. {@link #verify(Path, Set)} is told of them.
+   */
+  static Created create(Connection c, Path dataDir, Path destDir, String prefix, boolean withIntake,
+      BlobBackend bucket, Map<String, Long> elsewhere) throws SQLException, IOException {
     if (Files.exists(destDir) && !Files.isDirectory(destDir)) {
       throw new IOException("not a folder");
     }
@@ -113,7 +125,7 @@ public final class Backup {
       // not a POSIX file system: its own access control
     }
     try {
-      return write(c, dataDir, dest, work, name, withIntake, bucket);
+      return write(c, dataDir, dest, work, name, withIntake, bucket, elsewhere);
     } catch (SQLException | IOException | RuntimeException e) {
       deleteTree(work); // nothing half-written stays: the next attempt starts clean
       throw e;
@@ -121,7 +133,7 @@ public final class Backup {
   }
 
   private static Created write(Connection c, Path dataDir, Path dest, Path work, String name, boolean withIntake,
-      BlobBackend bucket) throws SQLException, IOException {
+      BlobBackend bucket, Map<String, Long> elsewhere) throws SQLException, IOException {
     Path previous = latest(dest);
     try (PreparedStatement ps = c.prepareStatement("CALL SYSCS_UTIL.SYSCS_BACKUP_DATABASE(?)")) {
       ps.setString(1, work.toString()); // Derby writes work/<database folder name>: work/db
@@ -167,23 +179,42 @@ public final class Backup {
     List<String> blobLines = new ArrayList<>();
     Path blobRoot = dataDir.resolve("blobs");
     if (bucket != null) {
-      Map<String, Long> got = fromBucket(bucket, work, previous);
+      Map<String, Long> got = fromBucket(bucket, work, previous, elsewhere);
       for (Map.Entry<String, Long> e : new java.util.TreeMap<>(got).entrySet()) {
         blobs++;
+        blobLines.add("blob=" + e.getKey());
+        if (e.getValue() == ELSEWHERE) {
+          bytes[0] += elsewhere.get(e.getKey());
+          continue;
+        }
         if (e.getValue() < 0) {
           linked++;
         }
-        blobLines.add("blob=" + e.getKey());
         bytes[0] += Files.size(work.resolve("blobs").resolve(e.getKey().substring(0, 2)).resolve(e.getKey()));
       }
-    } else if (Files.isDirectory(blobRoot)) {
-      for (Path f : list(blobRoot)) {
+    } else if (Files.isDirectory(blobRoot) || withIntake) {
+      // The journal's bodies (the backup before a migration, taken before the journal is replayed): the blob file
+      // of a journaled message is written unforced and without a temporary file, so a process killed meanwhile
+      // leaves it empty or short (and a power cut, any blob the journal still names); the start that replays the
+      // journal rewrites it, but a link taken now would keep the torn file. Such a blob goes into the backup from
+      // the journal's copy instead, and so does one the journal holds that has no file yet.
+      Map<String, byte[]> journaled = withIntake ? Intake.journaledBodies(dataDir.resolve(DataDir.INTAKE))
+          : new HashMap<>();
+      for (Path f : Files.isDirectory(blobRoot) ? list(blobRoot) : List.<Path>of()) {
         String hash = f.getFileName().toString();
         if (!isHash(hash) || !f.getParent().getFileName().toString().equals(hash.substring(0, 2))) {
           continue; // blobs/tmp/ and anything not a blob
         }
         Path target = work.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
         Files.createDirectories(target.getParent());
+        byte[] body = journaled.remove(hash);
+        if (body != null && !whole(f, hash)) {
+          writeForced(target, body);
+          blobs++;
+          blobLines.add("blob=" + hash);
+          bytes[0] += body.length;
+          continue;
+        }
         Path old = previous == null ? null : previous.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
         if (link(f, target) || (old != null && Files.isRegularFile(old) && link(old, target))) {
           linked++;
@@ -193,6 +224,14 @@ public final class Backup {
         blobs++;
         blobLines.add("blob=" + hash);
         bytes[0] += Files.size(target);
+      }
+      for (Map.Entry<String, byte[]> e : new java.util.TreeMap<>(journaled).entrySet()) {
+        Path target = work.resolve("blobs").resolve(e.getKey().substring(0, 2)).resolve(e.getKey());
+        Files.createDirectories(target.getParent());
+        writeForced(target, e.getValue()); // journaled, no file yet: the replay would write it
+        blobs++;
+        blobLines.add("blob=" + e.getKey());
+        bytes[0] += e.getValue().length;
       }
     }
     head.put("blobs", Integer.toString(blobs));
@@ -225,16 +264,26 @@ public final class Backup {
    * Every body in {@code bucket} into {@code work/blobs/}: linked from {@code previous} (the destination's newest
    * backup) when there, else downloaded and kept only when it hashes to its name (an object is whole once listed;
    * one that does not hash to its name is left out, as a damaged file would be, and reported by the backup's verify
-   * for each message that names it). Returns each body kept: -1 when linked, else its size.
+   * for each message that names it), but for those {@code elsewhere} names, which are not fetched at all. Returns
+   * each body kept: -1 when linked, {@link #ELSEWHERE} when left where it is, else its size.
    */
-  private static Map<String, Long> fromBucket(BlobBackend bucket, Path work, Path previous) throws IOException {
+  private static Map<String, Long> fromBucket(BlobBackend bucket, Path work, Path previous,
+      Map<String, Long> elsewhere) throws IOException {
     List<String> hashes = new ArrayList<>();
     bucket.sweep((key, written) -> {
       hashes.add(key); // sweep visits every key named like a blob; false: none removed
       return false;
     });
     Map<String, Long> got = new java.util.concurrent.ConcurrentHashMap<>();
-    BucketBackup.parallel(hashes, hash -> {
+    List<String> fetched = new ArrayList<>();
+    for (String hash : hashes) {
+      if (elsewhere.containsKey(hash)) {
+        got.put(hash, ELSEWHERE);
+      } else {
+        fetched.add(hash);
+      }
+    }
+    BucketBackup.parallel(fetched, hash -> {
       Path target = work.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
       Files.createDirectories(target.getParent());
       Path old = previous == null ? null : previous.resolve("blobs").resolve(hash.substring(0, 2)).resolve(hash);
@@ -260,6 +309,9 @@ public final class Backup {
     return got;
   }
 
+  /** {@link #fromBucket}'s mark of a body the destination holds already: listed, not fetched. */
+  private static final long ELSEWHERE = -2;
+
   /** One backup at a time in this process: a scheduled one and {@code backup create} wait for each other. */
   private static final java.util.concurrent.locks.ReentrantLock ONE = new java.util.concurrent.locks.ReentrantLock();
 
@@ -270,6 +322,12 @@ public final class Backup {
    */
   public static Created online(SqlRunner store, MailStore mail, BlobStore blobs, Path dataDir, Path dest,
       String prefix) {
+    return online(store, mail, blobs, dataDir, dest, prefix, Map.of());
+  }
+
+  /** {@link #online}, the bodies in {@code elsewhere} not fetched from the store's bucket ({@link #create}). */
+  static Created online(SqlRunner store, MailStore mail, BlobStore blobs, Path dataDir, Path dest, String prefix,
+      Map<String, Long> elsewhere) {
     Database db = Database.derby(store, PostgresDatabase.NO_BACKUP);
     ONE.lock();
     try {
@@ -280,7 +338,7 @@ public final class Backup {
         BlobBackend bucket = blobs.backend() instanceof S3Blobs b ? b : null;
         return db.read(c -> {
           try {
-            return create(c, dataDir, dest, prefix, false, bucket);
+            return create(c, dataDir, dest, prefix, false, bucket, bucket == null ? Map.of() : elsewhere);
           } catch (IOException e) {
             throw new StoreException("cannot back up into " + dest + ": " + Errors.reason(e), e);
           }
@@ -331,6 +389,21 @@ public final class Backup {
     } catch (IOException | UnsupportedOperationException | SecurityException e) {
       return false; // another file system: copied instead
     }
+  }
+
+  /** Whether {@code f} holds the content its name is the SHA-256 of (false when it is gone). */
+  private static boolean whole(Path f, String hash) throws IOException {
+    try {
+      return hash(f).equals(hash);
+    } catch (NoSuchFileException e) {
+      return false;
+    }
+  }
+
+  /** A new file holding {@code bytes}, forced. */
+  private static void writeForced(Path target, byte[] bytes) throws IOException {
+    Files.write(target, bytes, java.nio.file.StandardOpenOption.CREATE_NEW, java.nio.file.StandardOpenOption.WRITE);
+    BlobStore.force(target);
   }
 
   /** Copies a blob, keeping it only when its content hashes to its name; forced. */
@@ -533,11 +606,19 @@ public final class Backup {
    * mailbox's UIDs are below its UIDNEXT and its recorded usage is its messages' sizes.
    */
   public static Report verify(Path folder) {
-    return verify(folder, new HashSet<>());
+    return verify(folder, new HashSet<>(), Set.of());
+  }
+
+  /**
+   * {@link #verify} of a staged copy whose bodies in {@code elsewhere} are not in the folder but in the destination
+   * it is uploaded to ({@link #create} with them): those are counted present when absent here.
+   */
+  static Report verify(Path folder, Set<String> elsewhere) {
+    return verify(folder, new HashSet<>(), elsewhere);
   }
 
   /** {@link #verify}, adding to {@code named} every blob a row of the backup's database names. */
-  private static Report verify(Path folder, Set<String> named) {
+  private static Report verify(Path folder, Set<String> named, Set<String> elsewhere) {
     Manifest m = manifest(folder);
     checkReadable(m);
     List<String> problems = new ArrayList<>();
@@ -568,6 +649,9 @@ public final class Backup {
           problem.accept(rel + ": damaged (its content does not hash to its name)");
         }
       } catch (NoSuchFileException x) {
+        if (elsewhere.contains(h)) {
+          continue; // in the destination already
+        }
         badBlobs.put(h, "missing");
         problem.accept(rel + ": missing");
       } catch (IOException x) {
@@ -708,7 +792,7 @@ public final class Backup {
     checkReadable(m);
     checkEmpty(dataDir);
     Set<String> named = new HashSet<>();
-    Report r = verify(folder, named);
+    Report r = verify(folder, named, Set.of());
     if (!r.ok()) {
       throw new StoreException("the backup " + folder + " is damaged (" + r.problemCount() + " problem(s), the first: "
           + r.problems().getFirst() + "); nothing restored");

@@ -132,10 +132,13 @@ public final class BucketBackup {
         Backup.deleteTree(staging); // a staged copy a killed process left
       }
       long t0 = System.nanoTime();
-      Backup.Created b = Backup.online(db, mail, blobs, dataDir, staging, namePrefix);
+      // Bodies in a bucket: those the destination holds already are not downloaded into the staging folder only to
+      // be found there by the upload (one listing of PREFIX/blobs/ instead of a GET each).
+      Map<String, Long> there = blobs.backend() instanceof S3Blobs ? blobsInBucket(c, t) : Map.of();
+      Backup.Created b = Backup.online(db, mail, blobs, dataDir, staging, namePrefix, there);
       long t1 = System.nanoTime();
       if (verify) {
-        Backup.Report r = Backup.verify(b.path());
+        Backup.Report r = Backup.verify(b.path(), there.keySet());
         if (!r.ok()) {
           throw new StoreException("the new backup does not verify: " + r.problems().getFirst()
               + (r.problemCount() > 1 ? " (and " + (r.problemCount() - 1) + " more)" : "") + "; nothing uploaded");
@@ -181,6 +184,14 @@ public final class BucketBackup {
     long bytes = 0;
     for (String h : m.blobs()) {
       Path f = folder.resolve("blobs").resolve(h.substring(0, 2)).resolve(h);
+      if (!Files.exists(f)) { // not staged: the destination held it when the backup began ({@link #online})
+        if (there.get(h) == null) {
+          throw new IOException("blobs/" + h.substring(0, 2) + "/" + h + " is neither staged nor in "
+              + t.location() + " any more; nothing more uploaded");
+        }
+        bytes += there.get(h);
+        continue;
+      }
       long size = Files.size(f);
       bytes += size;
       if (!Long.valueOf(size).equals(there.get(h))) { // absent, or not whole: uploaded (again)

@@ -569,6 +569,29 @@ public final class Intake implements AutoCloseable {
   }
 
   /**
+   * The bodies the journal in {@code dir} holds, by hash: every record of every segment, stored or not (a segment
+   * still there may name blobs never forced). For the backup before a migration ({@link Backup#create} with the
+   * journal), which must not take a blob file a killed process left empty or short for the body. Reads only.
+   */
+  static java.util.Map<String, byte[]> journaledBodies(Path dir) throws IOException {
+    java.util.Map<String, byte[]> out = new java.util.HashMap<>();
+    if (!Files.isDirectory(dir)) {
+      return out;
+    }
+    List<Path> segments;
+    try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+      segments = s.filter(p -> NAME.matcher(p.getFileName().toString()).matches()
+          && p.getFileName().toString().endsWith(".seg")).sorted().toList();
+    }
+    for (Path seg : segments) {
+      for (Entry e : read(seg)) {
+        out.put(e.body().hash(), e.body().bytes());
+      }
+    }
+    return out;
+  }
+
+  /**
    * Refuses (one line, {@link DataFormat#newer}) a journal holding a segment whose first record has the magic of a
    * newer format ("DMI3" and up): this release would take it for the end of the segment and then reuse or delete the
    * file, losing the mail a newer release acknowledged. Reads the first 4 bytes of each segment; writes nothing.

@@ -179,4 +179,153 @@ class BackupS3Test {
     assertThat(r[1]).contains("3 blobs (0 uploaded to bucket " + blobBucket + ", 3 there already)");
     assertThat(contents(ConfigLoader.load(rc))).isEqualTo(before);
   }
+
+  /**
+   * A bucket backup of bodies in a bucket fetches only the bodies its destination lacks: the store's bucket is
+   * reached through {@link CountingProxy} (real sockets between the server's S3 client and S3Proxy), which counts
+   * the GETs of bodies. The first backup fetches every body, the second only the two delivered since (it used to
+   * fetch all five again, to find them in the destination and upload none); the second restores whole.
+   */
+  @Test
+  void aBucketBackupFetchesOnlyTheBodiesItsDestinationLacks() throws Exception {
+    String blobBucket = s3.newBucket();
+    try (CountingProxy proxy = new CountingProxy(s3.endpoint(), blobBucket)) {
+      Path c = dir.resolve("counted.toml");
+      Files.writeString(c, Files.readString(config("plain.toml", "var", blobBucket)).replaceFirst(
+          "\\[blobs\\]\nbackend = \"s3\"\nendpoint = \"[^\"]+\"",
+          "[blobs]\nbackend = \"s3\"\nendpoint = \"" + proxy.endpoint() + "\""));
+      ServerConfig cfg = ConfigLoader.load(c);
+      deliver(cfg, 1, 3);
+      String dest = "s3://" + s3.newBucket() + "/site";
+      long before = proxy.bodyGets();
+      String[] made = CliTest.run("", "--config", c.toString(), "backup", "create", dest);
+      assertThat(made[0]).as(made[2]).isEqualTo("0");
+      assertThat(made[1]).contains("3 messages, 3 blobs (3 uploaded, 0 in the bucket already)");
+      assertThat(proxy.bodyGets() - before).isEqualTo(3);
+
+      deliver(cfg, 4, 2);
+      List<String> expected = contents(cfg);
+      before = proxy.bodyGets();
+      made = CliTest.run("", "--config", c.toString(), "backup", "create", dest);
+      assertThat(made[0]).as(made[2]).isEqualTo("0");
+      assertThat(made[1]).contains("5 messages, 5 blobs (2 uploaded, 3 in the bucket already)");
+      assertThat(proxy.bodyGets() - before).isEqualTo(2);
+      String location = made[1].lines().findFirst().orElseThrow();
+      assertThat(CliTest.run("", "--config", c.toString(), "backup", "verify", location)[0]).isEqualTo("0");
+
+      // Restored with the bodies as files: every one of the five comes out of the backup's bucket.
+      Path rc = dir.resolve("files.toml");
+      Files.writeString(rc, Files.readString(CliTest.config(dir)).replace("data_dir = \"var\"",
+          "data_dir = \"restored\"") + "[backup.s3]\nendpoint = \"" + s3.endpoint() + "\"\ncredentials_file = \""
+          + s3.credentialsFile() + "\"\npath_style = true\n");
+      String[] r = CliTest.run("", "--config", rc.toString(), "backup", "restore", location, "--to",
+          dir.resolve("restored").toString());
+      assertThat(r[0]).as(r[2]).isEqualTo("0");
+      assertThat(contents(ConfigLoader.load(rc))).isEqualTo(expected);
+    }
+  }
+
+  /**
+   * A TCP relay to S3Proxy that reads the requests going through it (HTTP/1.1, RFC 9112: a request line, header
+   * lines, a body of Content-Length bytes) and counts the GETs of an object named like a body in {@code bucket}
+   * (path-style: {@code GET /bucket/<sha-256>}); the answers are relayed as they come.
+   */
+  static final class CountingProxy implements AutoCloseable {
+    private final java.net.ServerSocket server;
+    private final java.net.URI target;
+    private final String bucket;
+    private final java.util.concurrent.atomic.AtomicLong bodyGets = new java.util.concurrent.atomic.AtomicLong();
+
+    CountingProxy(java.net.URI target, String bucket) throws IOException {
+      this.target = target;
+      this.bucket = bucket;
+      server = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+      Thread.ofVirtual().start(this::accept);
+    }
+
+    String endpoint() {
+      return "http://127.0.0.1:" + server.getLocalPort();
+    }
+
+    long bodyGets() {
+      return bodyGets.get();
+    }
+
+    private void accept() {
+      while (!server.isClosed()) {
+        try {
+          java.net.Socket client = server.accept();
+          java.net.Socket upstream = new java.net.Socket(target.getHost(), target.getPort());
+          Thread.ofVirtual().start(() -> relay(upstream, client));
+          Thread.ofVirtual().start(() -> requests(client, upstream));
+        } catch (IOException e) {
+          return; // closed
+        }
+      }
+    }
+
+    private static void relay(java.net.Socket from, java.net.Socket to) {
+      try (from; to) {
+        from.getInputStream().transferTo(to.getOutputStream());
+      } catch (IOException e) {
+        // one side closed
+      }
+    }
+
+    private void requests(java.net.Socket client, java.net.Socket upstream) {
+      try (client; upstream) {
+        var in = new java.io.BufferedInputStream(client.getInputStream());
+        OutputStream out = upstream.getOutputStream();
+        while (true) {
+          List<String> head = new ArrayList<>();
+          long length = 0;
+          for (String line; !(line = line(in)).isEmpty(); ) {
+            head.add(line);
+            if (line.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+              length = Long.parseLong(line.substring(15).strip());
+            }
+          }
+          if (head.isEmpty()) {
+            return;
+          }
+          String[] request = head.getFirst().split(" ");
+          if (request[0].equals("GET") && request[1].matches("/" + bucket + "/[0-9a-f]{64}")) {
+            bodyGets.incrementAndGet();
+          }
+          out.write((String.join("\r\n", head) + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+          byte[] buf = new byte[64 * 1024];
+          for (long left = length; left > 0; ) {
+            int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+            if (n < 0) {
+              return;
+            }
+            out.write(buf, 0, n);
+            left -= n;
+          }
+          out.flush();
+        }
+      } catch (IOException e) {
+        // one side closed
+      }
+    }
+
+    /** One line without its CRLF ("" at the end of the headers or of the stream), at most 64 KiB. */
+    private static String line(InputStream in) throws IOException {
+      StringBuilder b = new StringBuilder();
+      for (int ch; (ch = in.read()) >= 0 && ch != '\n'; ) {
+        if (b.length() > 65_536) {
+          throw new IOException("header line too long");
+        }
+        if (ch != '\r') {
+          b.append((char) ch);
+        }
+      }
+      return b.toString();
+    }
+
+    @Override
+    public void close() throws IOException {
+      server.close();
+    }
+  }
 }
