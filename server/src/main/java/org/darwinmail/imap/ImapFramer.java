@@ -49,6 +49,16 @@ public final class ImapFramer extends FrameDecoder {
    * spools nothing for an unauthenticated client), so their sum is bounded, not only each one.
    */
   public static final long MAX_COMMAND_BEFORE_AUTH = 1024 * 1024;
+  /**
+   * The literals of one command kept in the heap, in all (issue 19: 200 literals of 256 KB each were 50 MB a
+   * connection): after login, a literal over {@link #MEMORY_LITERAL} or one that would pass this budget is spooled
+   * by ImapSession to a staged blob instead (APPEND and CATENATE read it from there; as a string argument it is
+   * BAD); before login nothing is spooled and the framer refuses a command past the budget
+   * ({@link #MAX_COMMAND_BEFORE_AUTH}).
+   */
+  static final long MEMORY_BUDGET = MAX_COMMAND_BEFORE_AUTH;
+  /** The largest literal kept in the heap (and so the longest string argument sent as a literal). */
+  static final long MEMORY_LITERAL = 64 * 1024;
   /** The literals of one command (MULTIAPPEND and CATENATE send one per message or part). */
   public static final int MAX_LITERALS = 100;
 

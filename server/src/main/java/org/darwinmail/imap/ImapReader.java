@@ -136,9 +136,9 @@ final class ImapReader {
     if (c == LITERAL) {
       ImapLiteral l = literal();
       if (l.bytes() == null) {
-        // spooled (ImapSession.MEMORY_LITERAL, MEMORY_BUDGET): too long for a string argument
-        throw ImapException.bad("Literal too large for this argument (at most " + ImapSession.MEMORY_LITERAL
-            + " bytes, " + ImapSession.MEMORY_BUDGET + " in all the literals of one command)");
+        // spooled (ImapFramer.MEMORY_LITERAL, MEMORY_BUDGET): too long for a string argument
+        throw ImapException.bad("Literal too large for this argument (at most " + ImapFramer.MEMORY_LITERAL
+            + " bytes, " + ImapFramer.MEMORY_BUDGET + " in all the literals of one command)");
       }
       return l.text();
     }

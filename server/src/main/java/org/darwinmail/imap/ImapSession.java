@@ -32,15 +32,6 @@ public final class ImapSession extends Session {
   private static final Logger log = LoggerFactory.getLogger(ImapSession.class);
   private static final int MAX_ERRORS = 30;
   private static final int MAX_PARTS = 200;
-  /**
-   * The literals of one command kept in the heap, in all (issue 19: 200 literals of 256 KB each were 50 MB a
-   * connection): after login, a literal over {@link #MEMORY_LITERAL} or one that would pass this budget is spooled
-   * to a staged blob instead (APPEND and CATENATE read it from there; as a string argument it is BAD); before login
-   * nothing is spooled and the framer refuses a command past the budget ({@link ImapFramer#MAX_COMMAND_BEFORE_AUTH}).
-   */
-  static final long MEMORY_BUDGET = ImapFramer.MAX_COMMAND_BEFORE_AUTH;
-  /** The largest literal kept in the heap (and so the longest string argument sent as a literal). */
-  static final long MEMORY_LITERAL = 64 * 1024;
 
   private final ImapContext ctx;
   private final ImapFramer framer;
@@ -58,7 +49,7 @@ public final class ImapSession extends Session {
   private ByteArrayOutputStream literalBytes;
   private BlobStore.BlobWriter literalBlob;
   private long literalSize;
-  /** Bytes of the command being assembled held in the heap as literals (at most MEMORY_BUDGET). */
+  /** Bytes of the command being assembled held in the heap as literals (at most ImapFramer.MEMORY_BUDGET). */
   private long literalsInMemory;
   private String saslTag;
   private volatile String idleTag;
@@ -161,7 +152,7 @@ public final class ImapSession extends Session {
     if (l.hasLiteral()) {
       // the framer bounds the literals of one command (their number; their sum before login); this is a backstop
       boolean preAuth = st.state == State.NOT_AUTHENTICATED;
-      if (parts.size() > MAX_PARTS || preAuth && literalsInMemory + l.literal() > MEMORY_BUDGET) {
+      if (parts.size() > MAX_PARTS || preAuth && literalsInMemory + l.literal() > ImapFramer.MEMORY_BUDGET) {
         String tag = ImapParser.tagOf((String) parts.get(0));
         discardCommand();
         bad(tag, "Too many literals in one command");
@@ -172,7 +163,8 @@ public final class ImapSession extends Session {
         return;
       }
       literalSize = l.literal();
-      if (!preAuth && (l.literal() > MEMORY_LITERAL || literalsInMemory + l.literal() > MEMORY_BUDGET)) {
+      if (!preAuth && (l.literal() > ImapFramer.MEMORY_LITERAL
+          || literalsInMemory + l.literal() > ImapFramer.MEMORY_BUDGET)) {
         literalBlob = ctx.mail().blobs().create();
       } else {
         literalsInMemory += l.literal();

@@ -17,8 +17,8 @@ import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 
 /**
- * The heap a connection's literals may take (issue 19): at most {@link ImapSession#MEMORY_BUDGET} in all the
- * literals of one command. After login a literal over {@link ImapSession#MEMORY_LITERAL}, or one past the budget, is
+ * The heap a connection's literals may take (issue 19): at most {@link ImapFramer#MEMORY_BUDGET} in all the
+ * literals of one command. After login a literal over {@link ImapFramer#MEMORY_LITERAL}, or one past the budget, is
  * spooled to disk (a MULTIAPPEND of many messages still stores each byte for byte) and is BAD where a string is
  * expected; before login nothing is spooled and a command past the budget is BAD.
  */
@@ -85,7 +85,7 @@ class ImapLiteralBudgetTest {
     TestServer server = SharedServer.get();
     try (ImapClient c = new ImapClient(server.port("imap")).login(USER, "pw")) {
       c.cmd("SELECT INBOX");
-      byte[] text = new byte[(int) ImapSession.MEMORY_LITERAL + 1];
+      byte[] text = new byte[(int) ImapFramer.MEMORY_LITERAL + 1];
       Arrays.fill(text, (byte) 'x');
       c.c.raw(("s1 SEARCH TEXT {" + text.length + "+}\r\n").getBytes(StandardCharsets.US_ASCII));
       c.c.raw(text);
