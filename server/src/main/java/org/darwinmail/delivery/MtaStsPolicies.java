@@ -29,6 +29,8 @@ import org.slf4j.LoggerFactory;
 final class MtaStsPolicies {
   private static final Logger log = LoggerFactory.getLogger(MtaStsPolicies.class);
   static final Duration RETRY_FETCH = Duration.ofMinutes(5);
+  /** Recipient domains remembered in memory, at most. */
+  static final int MEMORY = 10_000;
 
   /** The policy of a domain: where it came from (fetched now, or cached), with its id. */
   record Applied(String domain, String id, MtaSts.Policy policy, boolean cached, Instant expires) {}
@@ -83,7 +85,7 @@ final class MtaStsPolicies {
       p = MtaSts.parse(text);
       Instant expires = now.plusSeconds(p.maxAge());
       Applied a = new Applied(domain, id.get(), p, false, expires);
-      cache.put(domain, Optional.of(a));
+      remember(domain, Optional.of(a));
       failed.remove(domain);
       if (repo != null) {
         try {
@@ -104,6 +106,9 @@ final class MtaStsPolicies {
     } catch (MtaSts.Invalid e) {
       reason = "the policy is not valid: " + e.getMessage();
     }
+    if (failed.size() >= MEMORY) {
+      failed.clear();
+    }
     failed.put(domain, new Failed(id.get(), now, reason));
     count(domain, result);
     log.warn("MTA-STS: {}: policy {} could not be had: {}{}", domain, id.get(), reason,
@@ -118,19 +123,24 @@ final class MtaStsPolicies {
     return f == null ? null : f.reason();
   }
 
-  /** The unexpired cached policy of {@code domain}: from memory, else read once from the database. */
+  /**
+   * The unexpired cached policy of {@code domain}: from memory, else read once from the database (outside the map's
+   * lock: two deliveries racing read the same row). The memory holds at most {@link #MEMORY} domains (those with no
+   * policy included); beyond, it starts again from the database.
+   */
   private Optional<Applied> cached(String domain, Instant now) {
-    Optional<Applied> c = cache.computeIfAbsent(domain, d -> {
-      if (repo == null) {
-        return Optional.empty();
+    Optional<Applied> c = cache.get(domain);
+    if (c == null) {
+      c = Optional.empty();
+      if (repo != null) {
+        try {
+          c = repo.policy(domain).flatMap(MtaStsPolicies::applied);
+        } catch (RuntimeException e) {
+          log.warn("MTA-STS: {}: the cached policy could not be read: {}", domain, e.toString());
+        }
       }
-      try {
-        return repo.policy(d).flatMap(MtaStsPolicies::applied);
-      } catch (RuntimeException e) {
-        log.warn("MTA-STS: {}: the cached policy could not be read: {}", d, e.toString());
-        return Optional.empty();
-      }
-    });
+      remember(domain, c);
+    }
     if (c.isPresent() && !now.isBefore(c.get().expires())) {
       cache.put(domain, Optional.empty());
       if (repo != null) {
@@ -143,6 +153,16 @@ final class MtaStsPolicies {
       return Optional.empty();
     }
     return c;
+  }
+
+  private void remember(String domain, Optional<Applied> a) {
+    if (cache.size() >= MEMORY && !cache.containsKey(domain)) {
+      cache.clear(); // the policies are in the database; without one, in memory only (tests, a CLI process)
+      if (repo == null) {
+        log.info("MTA-STS: more than {} recipient domains seen: the policies cached in memory are dropped", MEMORY);
+      }
+    }
+    cache.put(domain, a);
   }
 
   private static Optional<Applied> applied(MtaStsRepository.Stored s) {
