@@ -182,14 +182,14 @@ final class PolicyFetch {
         if (!size.matches("[0-9A-Fa-f]{1,8}")) {
           throw new PolicyRefused(where + ": a malformed chunk");
         }
-        int n = Integer.parseInt(size, 16);
+        long n = Long.parseLong(size, 16);
         if (n == 0) {
           break;
         }
         if (body.size() + n > MAX_BODY) {
           throw tooLarge(where);
         }
-        body.write(b.bytes(n));
+        body.write(b.bytes((int) n));
         b.line(); // the CRLF ending the chunk
       }
     } else if (length >= 0) {

@@ -40,11 +40,12 @@ class MtaStsDeliveryTest {
   static FakeSmtp misnamed;
   static FakeSmtp plain;
   static FakeSmtp self;
+  static FakeSmtp expired;
   static TestServer a;
 
   static final List<String> DOMAINS = List.of("enforce-ok.test", "enforce-misnamed.test", "enforce-plain.test",
       "enforce-unnamed.test", "enforce-self.test", "testing-misnamed.test", "none-plain.test", "cached.test",
-      "big.test", "restart.test");
+      "big.test", "restart.test", "enforce-expired.test");
 
   @BeforeAll
   static void start() throws Exception {
@@ -57,11 +58,13 @@ class MtaStsDeliveryTest {
     misnamed = new FakeSmtp("127.0.0.3", port, true, n -> "250 2.1.5 ok");
     plain = new FakeSmtp("127.0.0.4", port, true, n -> "250 2.1.5 ok");
     self = new FakeSmtp("127.0.0.5", port, true, n -> "250 2.1.5 ok");
+    expired = new FakeSmtp("127.0.0.6", port, true, n -> "250 2.1.5 ok");
+    expired.tls = ca.expired("expired.mx.test");
     good.tls = ca.server("good.mx.test");
     misnamed.tls = ca.server("other.mx.test");
     self.tls = TestCa.selfSigned("self.mx.test");
     dns.a("good.mx.test", "127.0.0.2").a("misnamed.mx.test", "127.0.0.3").a("plain.mx.test", "127.0.0.4")
-        .a("self.mx.test", "127.0.0.5");
+        .a("self.mx.test", "127.0.0.5").a("expired.mx.test", "127.0.0.6");
     for (String d : DOMAINS) {
       dns.a("mta-sts." + d, "127.0.0.1");
     }
@@ -78,7 +81,7 @@ class MtaStsDeliveryTest {
   @AfterAll
   static void stop() throws Exception {
     a.close();
-    for (AutoCloseable c : List.of(good, misnamed, plain, self, web, dns)) {
+    for (AutoCloseable c : List.of(good, misnamed, plain, self, expired, web, dns)) {
       c.close();
     }
   }
@@ -172,6 +175,17 @@ class MtaStsDeliveryTest {
         + " its certificate does not chain to a trusted CA");
     assertThat(self.subjects).doesNotContain("sts enforce self");
     assertThat(results(a, "enforce-self.test")).contains("certificate-not-trusted");
+  }
+
+  @Test
+  void enforceDefersWhenTheMxCertificateHasExpired() throws Exception {
+    publish("enforce-expired.test", "1", "expired.mx.test", "enforce", "expired.mx.test");
+    send(a, "enforce-expired.test", "sts enforce expired");
+    QueueRepository.Rcpt r = deferred(a, "enforce-expired.test", "MTA-STS enforce");
+    assertThat(r.lastError()).isEqualTo("MTA-STS enforce: expired.mx.test [127.0.0.6] has no valid certificate:"
+        + " its certificate has expired or is not yet valid");
+    assertThat(expired.subjects).doesNotContain("sts enforce expired");
+    assertThat(results(a, "enforce-expired.test")).contains("certificate-expired");
   }
 
   @Test

@@ -96,9 +96,56 @@ class MtaStsTest {
             "larger than 64 KB"},
         {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nX: " + "y".repeat(PolicyFetch.MAX_HEAD) + "\r\n\r\n",
             "longer than 16 KB"},
+        {"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\nFFFFFFFF\r\n",
+            "larger than 64 KB"},
         {"SSH-2.0-OpenSSH\r\n", "not an HTTP answer"}}) {
       assertThatThrownBy(() -> read(bad[0])).as(bad[1]).isInstanceOf(PolicyFetch.PolicyRefused.class)
           .hasMessageContaining(bad[1]);
     }
+  }
+
+  /**
+   * Mutations of valid inputs (bytes flipped, cut, repeated; a fixed seed): the record parser only answers, the
+   * policy parser only answers or refuses with {@link MtaSts.Invalid}, the HTTP reader only with an IOException.
+   */
+  @Test
+  void mangledInputsOnlyEverGiveAnAnswerOrARefusal() {
+    java.util.Random rnd = new java.util.Random(8461);
+    String policy = "version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\nmx: *.example.net\r\nmax_age: 604800\r\n";
+    String http = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + Integer.toHexString(policy.length()) + "\r\n" + policy + "\r\n0\r\n\r\n";
+    for (int i = 0; i < 3000; i++) {
+      String p = mangle(policy, rnd);
+      String t = mangle("v=STSv1; id=20160831085700Z; ext=1;", rnd);
+      String h = mangle(http, rnd);
+      MtaSts.id(List.of(t));
+      try {
+        MtaSts.Policy parsed = MtaSts.parse(p);
+        assertThat(parsed.maxAge()).isBetween(0L, MtaSts.MAX_AGE_LIMIT);
+      } catch (MtaSts.Invalid e) {
+        assertThat(e.getMessage()).isNotBlank();
+      }
+      try {
+        read(h);
+      } catch (java.io.IOException e) {
+        assertThat(e.getMessage()).isNotBlank();
+      } catch (Exception e) {
+        throw new AssertionError("input " + i + ": " + h, e);
+      }
+    }
+  }
+
+  private static String mangle(String s, java.util.Random rnd) {
+    StringBuilder b = new StringBuilder(s);
+    for (int n = rnd.nextInt(4); n >= 0; n--) {
+      int at = rnd.nextInt(b.length() + 1);
+      switch (rnd.nextInt(4)) {
+        case 0 -> b.insert(at, (char) rnd.nextInt(256));
+        case 1 -> { if (at < b.length()) b.deleteCharAt(at); }
+        case 2 -> b.setLength(at);
+        default -> b.insert(at, b.substring(0, Math.min(b.length(), rnd.nextInt(40))));
+      }
+    }
+    return b.toString();
   }
 }
