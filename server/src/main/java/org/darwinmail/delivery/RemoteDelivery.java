@@ -81,11 +81,7 @@ final class RemoteDelivery {
    * is not used (the message waits: never sent in clear text or to an unverified host); in "testing" mode the
    * message goes as it would without the policy and the failure is recorded (the trace, the log, TLS report counts).
    */
-  private record Sts(MtaStsPolicies.Applied policy, boolean enforce, boolean mxMatches, SmtpClient.CertCheck cert) {
-    String mode() {
-      return enforce ? "enforce" : "testing";
-    }
-  }
+  private record Sts(MtaStsPolicies.Applied policy, boolean enforce, boolean mxMatches, SmtpClient.CertCheck cert) {}
 
   /** A refusal under an "enforce" policy: its message is the whole sentence the queue and the trace show. */
   static final class StsRefused extends SmtpClient.HostException {
@@ -354,7 +350,7 @@ final class RemoteDelivery {
           throw new StsRefused("MTA-STS enforce: " + mta + " refused STARTTLS: " + r.text());
         }
       }
-      String stsNote = sts == null ? null : stsVerdict(sts, t, mta, c.isTls());
+      String stsNote = sts == null ? null : stsVerdict(sts, t, mta, c.isTls(), caps.containsKey("STARTTLS"));
       if (t.smarthost() && !c.isTls()) {
         throw new SmtpClient.HostException(mta + " does not offer TLS, which the smarthost setting requires");
       }
@@ -381,11 +377,15 @@ final class RemoteDelivery {
    * TLS report; under "enforce" a failure throws {@link StsRefused} (the host is not used); under "testing" it is
    * returned as a note for the trace and the log (null: the session passed).
    */
-  private String stsVerdict(Sts sts, Target t, String mta, boolean tlsUp) throws StsRefused {
+  private String stsVerdict(Sts sts, Target t, String mta, boolean tlsUp, boolean offered) throws StsRefused {
     String domain = sts.policy().domain();
     String result;
     String words;
-    if (!tlsUp) {
+    if (!tlsUp && offered) {
+      // "testing" only: the handshake failed and this is the clear-text retry of opportunistic TLS
+      result = "validation-failure";
+      words = "the TLS handshake with " + mta + " failed";
+    } else if (!tlsUp) {
       result = "starttls-not-supported";
       words = mta + " does not offer STARTTLS";
     } else if (sts.cert().failure() != null) {
