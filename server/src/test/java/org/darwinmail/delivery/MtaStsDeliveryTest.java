@@ -247,6 +247,28 @@ class MtaStsDeliveryTest {
   }
 
   /**
+   * The policy host must present a certificate from a trusted CA naming {@code mta-sts.<domain>} (RFC 8461 §3.3): one
+   * that is self-signed gives no policy (the domain is treated as having none) and is counted as sts-webpki-invalid.
+   */
+  @Test
+  void aPolicyHostWithoutAValidCertificateGivesNoPolicy() throws Exception {
+    try (PolicyServer untrusted = new PolicyServer(TestCa.selfSigned("mta-sts.webpki.test"));
+        TestServer s = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+            .withDelivery(DeliveryConfig.defaults().withPort(good.port()).withRetry(List.of(1), 3600, 0)
+                .withMtaSts(true, untrusted.port(), ca.pemFile().toString())))) {
+      s.addUser("alice@a.test", "alice-pw");
+      dns.a("mta-sts.webpki.test", "127.0.0.1").txt("_mta-sts.webpki.test", "v=STSv1; id=1;")
+          .mx("webpki.test", 10, "plain.mx.test");
+      untrusted.set("mta-sts.webpki.test", PolicyServer.Answer.policy("version: STSv1\r\nmode: enforce\r\n"
+          + "mx: good.mx.test\r\nmax_age: 86400\r\n"));
+      send(s, "webpki.test", "sts webpki");
+      assertThat(received(plain, "sts webpki")).as("over TLS").isFalse();
+      assertThat(untrusted.requests("mta-sts.webpki.test")).as("no request after the handshake failed").isZero();
+      assertThat(results(s, "webpki.test")).containsExactly("sts-webpki-invalid");
+    }
+  }
+
+  /**
    * The cache is in the database: after a restart the stored policy applies without a fetch (the policy host now
    * fails), so an MX the policy does not name is still refused.
    */
