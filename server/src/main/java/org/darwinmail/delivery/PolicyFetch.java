@@ -36,10 +36,10 @@ final class PolicyFetch {
 
   private final Dns dns;
   private final int port;
-  private final SSLSocketFactory tls;
+  private final java.util.function.Supplier<SSLSocketFactory> tls;
 
-  /** @param tls a verifying factory ({@link SmtpClient#verifying}): the CAs trusted; the name is checked here */
-  PolicyFetch(Dns dns, int port, SSLSocketFactory tls) {
+  /** @param tls a verifying factory (the CAs trusted; the name is checked here), asked at each fetch */
+  PolicyFetch(Dns dns, int port, java.util.function.Supplier<SSLSocketFactory> tls) {
     this.dns = dns;
     this.port = port;
     this.tls = tls;
@@ -97,7 +97,7 @@ final class PolicyFetch {
     try {
       plain.connect(new InetSocketAddress(a, port), (int) CONNECT.toMillis());
       plain.setSoTimeout((int) CONNECT.toMillis());
-      SSLSocket s = (SSLSocket) tls.createSocket(plain, host, port, true);
+      SSLSocket s = (SSLSocket) tls.get().createSocket(plain, host, port, true);
       SSLParameters p = s.getSSLParameters();
       p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
       p.setEndpointIdentificationAlgorithm("HTTPS"); // RFC 6125 name check against mta-sts.DOMAIN

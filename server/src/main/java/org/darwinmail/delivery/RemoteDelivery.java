@@ -43,8 +43,12 @@ final class RemoteDelivery {
   private final javax.net.ssl.SSLSocketFactory smarthostTls;
   /** MTA-STS (RFC 8461) towards MX hosts; null when {@code delivery.mta_sts} is off. */
   private final MtaStsPolicies policies;
-  /** The CAs an MX host's certificate must chain to under a policy ({@code delivery.mta_sts_ca}). */
-  private final javax.net.ssl.X509ExtendedTrustManager stsTrust;
+  /**
+   * The CAs an MX host's or policy host's certificate must chain to ({@code delivery.mta_sts_ca}): read at start
+   * when it is a file (a bad one stops the start), the system's trust store at first use (a CLI process that opens
+   * the store never needs it).
+   */
+  private volatile javax.net.ssl.X509ExtendedTrustManager stsTrust;
 
   /** Signatures of the messages delivered last, by queue entry id ({@link #signature}). */
   private final Map<Long, java.util.Optional<String>> signatures = java.util.Collections.synchronizedMap(
@@ -66,13 +70,21 @@ final class RemoteDelivery {
     this.dkim = dkim;
     this.smarthostTls = dc.smarthost().isEmpty() ? null : SmtpClient.verifying(dc.smarthostCa());
     if (dc.mtaSts() && dc.smarthost().isEmpty()) {
-      this.stsTrust = SmtpClient.trustOf(dc.mtaStsCa());
-      this.policies = new MtaStsPolicies(dns, new PolicyFetch(dns, dc.mtaStsPort(), SmtpClient.factory(stsTrust)),
-          stsCache, java.time.Clock.systemUTC());
+      this.stsTrust = dc.mtaStsCa().isEmpty() ? null : SmtpClient.trustOf(dc.mtaStsCa());
+      this.policies = new MtaStsPolicies(dns, new PolicyFetch(dns, dc.mtaStsPort(),
+          () -> SmtpClient.factory(stsTrust())), stsCache, java.time.Clock.systemUTC());
     } else {
-      this.stsTrust = null;
       this.policies = null;
     }
+  }
+
+  private javax.net.ssl.X509ExtendedTrustManager stsTrust() {
+    javax.net.ssl.X509ExtendedTrustManager t = stsTrust;
+    if (t == null) {
+      t = SmtpClient.trustOf("");
+      stsTrust = t;
+    }
+    return t;
   }
 
   /**
@@ -233,7 +245,7 @@ final class RemoteDelivery {
       }
       for (InetAddress a : addrs) {
         Sts sts = policy == null ? null : new Sts(policy, enforce, mxMatches,
-            new SmtpClient.CertCheck(stsTrust, enforce));
+            new SmtpClient.CertCheck(stsTrust(), enforce));
         try {
           try {
             return attempt(m, rcpts, t, a, dkimHeader, true, sts);
@@ -245,7 +257,7 @@ final class RemoteDelivery {
             // under an "enforce" policy (open throws StsRefused there, which is no SSLException).
             log.info("queue entry {}: TLS with {} failed ({}), retrying without", m.id(), t.host(), e.getMessage());
             return attempt(m, rcpts, t, a, dkimHeader, false, sts == null ? null
-                : new Sts(policy, false, mxMatches, new SmtpClient.CertCheck(stsTrust, false)));
+                : new Sts(policy, false, mxMatches, new SmtpClient.CertCheck(stsTrust(), false)));
           }
         } catch (StsRefused e) {
           lastError = e.getMessage();
