@@ -33,7 +33,7 @@ import picocli.CommandLine.ParseResult;
 @Command(name = "darwinmail", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Darwin Mail: a complete mail server.",
     subcommands = {ServeCommand.class, DomainCommand.class, UserCommand.class, AliasCommand.class,
-        SenderCommand.class, QueueCommand.class, TraceCommand.class, BackupCommand.class, VerifyCommand.class, SetupCommand.class,
+        SenderCommand.class, QueueCommand.class, TraceCommand.class, MtaStsCommand.class, BackupCommand.class, VerifyCommand.class, SetupCommand.class,
         StoreCommand.class})
 public final class Main {
   /**

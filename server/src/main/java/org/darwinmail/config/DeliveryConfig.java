@@ -26,11 +26,19 @@ import java.util.List;
  *                              (default 30)
  * @param traceMaxRows          events the delivery trace keeps at most, the oldest pruned first (default 1,000,000:
  *                              about 400 MB in the database with every text at its longest)
+ * @param mtaSts                honour the MTA-STS policies (RFC 8461) of recipient domains when delivering through
+ *                              their MX hosts (not through a smarthost); default true
+ * @param mtaStsPort            TCP port of the policy hosts' HTTPS ({@code https://mta-sts.DOMAIN/}: 443; tests point
+ *                              it elsewhere)
+ * @param mtaStsCa              PEM file of the CA certificates that a policy host's and, under a policy, an MX host's
+ *                              certificate must chain to; "" (the default) = the system's trust store. For a private
+ *                              CA, and for tests: never a way to turn the checks off.
  */
 public record DeliveryConfig(Integer concurrency, Integer perDestination, Integer port, Integer connectTimeoutSeconds,
     List<Integer> retrySeconds, Long lifetimeSeconds, Long delayWarningSeconds, String smarthost,
     String smarthostUser, String smarthostPassword, String smarthostTls, String smarthostCa, Boolean dkim,
-    String dkimSelector, Integer traceRetentionDays, Long traceMaxRows) {
+    String dkimSelector, Integer traceRetentionDays, Long traceMaxRows, Boolean mtaSts, Integer mtaStsPort,
+    String mtaStsCa) {
 
   public DeliveryConfig {
     concurrency = concurrency == null ? 20 : concurrency;
@@ -49,6 +57,13 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     dkimSelector = dkimSelector == null ? "darwin" : dkimSelector.trim();
     traceRetentionDays = traceRetentionDays == null ? 30 : traceRetentionDays;
     traceMaxRows = traceMaxRows == null ? 1_000_000L : traceMaxRows;
+    mtaSts = mtaSts == null ? Boolean.TRUE : mtaSts;
+    mtaStsPort = mtaStsPort == null ? 443 : mtaStsPort;
+    mtaStsCa = mtaStsCa == null ? "" : mtaStsCa.trim();
+    Checks.range("delivery.mta_sts_port", mtaStsPort, 1, 65535);
+    if (!mtaStsCa.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(mtaStsCa))) {
+      throw new ConfigException("delivery.mta_sts_ca: cannot read " + mtaStsCa);
+    }
     Checks.range("delivery.trace_retention_days", traceRetentionDays, 1, 3650);
     Checks.range("delivery.trace_max_rows", traceMaxRows, 1000, 100_000_000);
     Checks.range("delivery.concurrency", concurrency, 1, 1000);
@@ -78,7 +93,7 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   }
 
   public static DeliveryConfig defaults() {
-    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** The wait before attempt number {@code attempts + 1} (attempts already made, at least 1). */
@@ -89,36 +104,43 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   public DeliveryConfig withPort(int p) {
     return new DeliveryConfig(concurrency, perDestination, p, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
   }
 
   public DeliveryConfig withConcurrency(int total, int oneDestination) {
     return new DeliveryConfig(total, oneDestination, port, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
   }
 
   public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
         delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
   }
 
   public DeliveryConfig withSmarthostCa(String file) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, file, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
   }
 
   public DeliveryConfig withTrace(int retentionDays, long maxRows) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
-        dkim, dkimSelector, retentionDays, maxRows);
+        dkim, dkimSelector, retentionDays, maxRows, mtaSts, mtaStsPort, mtaStsCa);
   }
 
   public DeliveryConfig withSmarthost(String host, String user, String password, String tls) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, host, user, password, tls, smarthostCa, dkim, dkimSelector,
-        traceRetentionDays, traceMaxRows);
+        traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
+  }
+
+  /** MTA-STS towards MX hosts on or off, its policy hosts' HTTPS port, and the CAs it trusts ("" = the system's). */
+  public DeliveryConfig withMtaSts(boolean on, int httpsPort, String caFile) {
+    return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
+        lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
+        dkim, dkimSelector, traceRetentionDays, traceMaxRows, on, httpsPort, caFile);
   }
 }

@@ -127,6 +127,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final AtomicLong deliveredHere = new AtomicLong();
   /** Queue entries (by id) not to attempt: the abuse guard's held mail of blocked senders (issue 6). */
   private final java.util.function.LongPredicate held;
+  /** The MTA-STS policies and TLS report counts kept (null: in memory only). */
+  private final org.darwinmail.store.MtaStsRepository stsCache;
   /** The events of outbound mail, for the delivery trace (durable: {@link TraceLog}, the queue's transactions). */
   private final DeliveryLog trace;
 
@@ -139,6 +141,16 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   /** @param lease how long a lease lasts unless renewed ({@link #LEASE}; tests make it seconds) */
   public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
       Acceptance acceptance, Dns dns, java.util.function.LongPredicate held, Duration lease) {
+    this(config, queue, blobs, directory, acceptance, dns, held, lease, null);
+  }
+
+  /**
+   * @param stsCache where the MTA-STS policies of recipient domains and the TLS report counts are kept (V016);
+   *                 null: in memory only
+   */
+  public DeliveryEngine(ServerConfig config, QueueRepository queue, BlobStore blobs, Directory directory,
+      Acceptance acceptance, Dns dns, java.util.function.LongPredicate held, Duration lease,
+      org.darwinmail.store.MtaStsRepository stsCache) {
     this.lease = lease;
     String host = config.hostname();
     // Within queue_recipients.lease_owner (200 characters) whatever the host name's length.
@@ -153,7 +165,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     this.acceptance = acceptance.via(this);
     this.trace = new DeliveryLog(acceptance.traceLog());
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
-    this.remote = new RemoteDelivery(config, blobs, directory, dns, dkim);
+    this.remote = new RemoteDelivery(config, blobs, directory, dns, dkim, stsCache);
+    this.stsCache = stsCache;
   }
 
   public QueueRepository queue() {
@@ -176,6 +189,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
 
   private QueueRepository.Lease leaseFrom(Instant now) {
     return new QueueRepository.Lease(owner, now.plus(lease));
+  }
+
+  /** The MTA-STS policies cached and the TLS report counts (V016); null when kept in memory only. */
+  public org.darwinmail.store.MtaStsRepository mtaSts() {
+    return stsCache;
   }
 
   /** Recent events of outbound mail (the admin console's delivery trace). */

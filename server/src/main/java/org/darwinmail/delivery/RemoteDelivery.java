@@ -41,6 +41,14 @@ final class RemoteDelivery {
   private final Dkim dkim;
   /** TLS towards the smarthost: its certificate is verified (it receives our password). */
   private final javax.net.ssl.SSLSocketFactory smarthostTls;
+  /** MTA-STS (RFC 8461) towards MX hosts; null when {@code delivery.mta_sts} is off. */
+  private final MtaStsPolicies policies;
+  /**
+   * The CAs an MX host's or policy host's certificate must chain to ({@code delivery.mta_sts_ca}): read at start
+   * when it is a file (a bad one stops the start), the system's trust store at first use (a CLI process that opens
+   * the store never needs it).
+   */
+  private volatile javax.net.ssl.X509ExtendedTrustManager stsTrust;
 
   /** Signatures of the messages delivered last, by queue entry id ({@link #signature}). */
   private final Map<Long, java.util.Optional<String>> signatures = java.util.Collections.synchronizedMap(
@@ -51,7 +59,9 @@ final class RemoteDelivery {
         }
       });
 
-  RemoteDelivery(ServerConfig config, BlobStore blobs, Directory directory, Dns dns, Dkim dkim) {
+  /** @param stsCache where fetched MTA-STS policies and TLS report counts are kept; null: in memory only */
+  RemoteDelivery(ServerConfig config, BlobStore blobs, Directory directory, Dns dns, Dkim dkim,
+      org.darwinmail.store.MtaStsRepository stsCache) {
     this.config = config;
     this.dc = config.delivery();
     this.blobs = blobs;
@@ -59,6 +69,52 @@ final class RemoteDelivery {
     this.dns = dns;
     this.dkim = dkim;
     this.smarthostTls = dc.smarthost().isEmpty() ? null : SmtpClient.verifying(dc.smarthostCa());
+    if (dc.mtaSts() && dc.smarthost().isEmpty()) {
+      this.stsTrust = dc.mtaStsCa().isEmpty() ? null : SmtpClient.trustOf(dc.mtaStsCa());
+      this.policies = new MtaStsPolicies(dns, new PolicyFetch(dns, dc.mtaStsPort(),
+          () -> SmtpClient.factory(stsTrust())), stsCache, java.time.Clock.systemUTC());
+    } else {
+      this.policies = null;
+    }
+  }
+
+  private javax.net.ssl.X509ExtendedTrustManager stsTrust() {
+    javax.net.ssl.X509ExtendedTrustManager t = stsTrust;
+    if (t == null) {
+      t = SmtpClient.trustOf("");
+      stsTrust = t;
+    }
+    return t;
+  }
+
+  /**
+   * How an MX connection is checked under a recipient domain's MTA-STS policy (RFC 8461 §4, §5): in "enforce" mode
+   * a host must match the policy's mx patterns, offer STARTTLS and present a valid certificate for its name, or it
+   * is not used (the message waits: never sent in clear text or to an unverified host); in "testing" mode the
+   * message goes as it would without the policy and the failure is recorded (the trace, the log, TLS report counts).
+   */
+  private record Sts(MtaStsPolicies.Applied policy, boolean enforce, boolean mxMatches, SmtpClient.CertCheck cert) {}
+
+  /** A refusal under an "enforce" policy: its message is the whole sentence the queue and the trace show. */
+  static final class StsRefused extends SmtpClient.HostException {
+    StsRefused(String message) {
+      super(message);
+    }
+  }
+
+  /** RFC 8460 §4.3's result type for a certificate that failed the check, and the same in words. */
+  static String[] certProblem(java.security.cert.CertificateException e, String host) {
+    for (Throwable x = e; x != null; x = x.getCause()) {
+      if (x instanceof java.security.cert.CertificateExpiredException
+          || x instanceof java.security.cert.CertificateNotYetValidException) {
+        return new String[] {"certificate-expired", "its certificate has expired or is not yet valid"};
+      }
+    }
+    String m = String.valueOf(e.getMessage());
+    if (m.contains("No subject alternative") || m.contains("No name matching")) {
+      return new String[] {"certificate-host-mismatch", "its certificate does not name " + host};
+    }
+    return new String[] {"certificate-not-trusted", "its certificate does not chain to a trusted CA"};
   }
 
   /** The outcome for one recipient of one attempt. */
@@ -101,7 +157,7 @@ final class RemoteDelivery {
   private record Target(String host, int port, boolean smarthost) {}
 
   /** An open SMTP connection after EHLO (and STARTTLS and AUTH when used), ready for a transaction. */
-  record Link(SmtpClient client, String mta, Map<String, String> caps) {}
+  record Link(SmtpClient client, String mta, Map<String, String> caps, String stsNote) {}
 
   /** One message's results, and the connection to keep for the next message to the same destination, or null. */
   record Outcome(Map<Long, Result> results, Link link) {}
@@ -161,10 +217,25 @@ final class RemoteDelivery {
         case Dns.Route.Hosts h -> h.hosts().forEach(x -> targets.add(new Target(x, dc.port(), false)));
       }
     }
+    MtaStsPolicies.Applied policy = null;
+    if (policies != null) {
+      policy = policies.lookup(domain).filter(p -> p.policy().mode() != MtaSts.Mode.NONE).orElse(null);
+    }
+    boolean enforce = policy != null && policy.policy().mode() == MtaSts.Mode.ENFORCE;
     String dkimHeader = signature(m);
     String lastError = "no address for any mail server of " + domain;
     String lastStatus = "4.4.4";
     for (Target t : targets) {
+      boolean mxMatches = policy == null || policy.policy().allows(t.host());
+      if (!mxMatches && enforce) {
+        // RFC 8461 §4.1: an MX host the policy does not name is not used.
+        policies.count(domain, "validation-failure");
+        lastError = "MTA-STS enforce: " + t.host() + " is not a mail server the policy of " + domain + " names (mx: "
+            + String.join(", ", policy.policy().mx()) + ")";
+        lastStatus = "4.7.5";
+        log.info("queue entry {}: {}", m.id(), lastError);
+        continue;
+      }
       List<InetAddress> addrs;
       try {
         addrs = resolve(t);
@@ -173,17 +244,25 @@ final class RemoteDelivery {
         continue;
       }
       for (InetAddress a : addrs) {
+        Sts sts = policy == null ? null : new Sts(policy, enforce, mxMatches,
+            new SmtpClient.CertCheck(stsTrust(), enforce));
         try {
           try {
-            return attempt(m, rcpts, t, a, dkimHeader, true);
+            return attempt(m, rcpts, t, a, dkimHeader, true, sts);
           } catch (javax.net.ssl.SSLException e) {
             if (t.smarthost()) {
               throw e;
             }
-            // Opportunistic TLS (RFC 3207 §4.1, RFC 7435): a failed handshake is retried in clear text.
+            // Opportunistic TLS (RFC 3207 §4.1, RFC 7435): a failed handshake is retried in clear text; never
+            // under an "enforce" policy (open throws StsRefused there, which is no SSLException).
             log.info("queue entry {}: TLS with {} failed ({}), retrying without", m.id(), t.host(), e.getMessage());
-            return attempt(m, rcpts, t, a, dkimHeader, false);
+            return attempt(m, rcpts, t, a, dkimHeader, false, sts == null ? null
+                : new Sts(policy, false, mxMatches, new SmtpClient.CertCheck(stsTrust(), false)));
           }
+        } catch (StsRefused e) {
+          lastError = e.getMessage();
+          lastStatus = "4.7.5";
+          log.info("queue entry {}: {}", m.id(), lastError);
         } catch (IOException e) {
           lastError = t.host() + " [" + a.getHostAddress() + "]: " + Errors.describe(e);
           lastStatus = "4.4.1";
@@ -196,8 +275,8 @@ final class RemoteDelivery {
 
   /** A new connection to one address and one transaction on it. */
   private Outcome attempt(QueueRepository.Entry m, List<QueueRepository.Rcpt> rcpts, Target t, InetAddress a, String dkimHeader,
-      boolean tls) throws IOException {
-    Link link = open(t, a, tls);
+      boolean tls, Sts sts) throws IOException {
+    Link link = open(t, a, tls, sts);
     try {
       return transaction(link, m, rcpts, dkimHeader);
     } catch (IOException | RuntimeException e) {
@@ -245,14 +324,14 @@ final class RemoteDelivery {
    * Connects to one address and greets it: EHLO, STARTTLS when offered (required towards the smarthost), AUTH
    * towards the smarthost when configured. Throws when this host cannot be used (the next one is tried).
    */
-  private Link open(Target t, InetAddress a, boolean tls) throws IOException {
+  private Link open(Target t, InetAddress a, boolean tls, Sts sts) throws IOException {
     boolean implicit = t.smarthost() && dc.smarthostTls().equals("implicit");
     Duration connect = Duration.ofSeconds(dc.connectTimeoutSeconds());
     String mta = t.host() + " [" + a.getHostAddress() + "]";
     SmtpClient c;
     try {
       c = SmtpClient.connect(a, t.port(), t.host(), connect, implicit,
-          t.smarthost() ? smarthostTls : SmtpClient.OPPORTUNISTIC);
+          t.smarthost() ? smarthostTls : sts != null ? sts.cert().factory() : SmtpClient.OPPORTUNISTIC);
     } catch (javax.net.ssl.SSLHandshakeException e) {
       throw untrusted(mta, e);
     }
@@ -269,14 +348,21 @@ final class RemoteDelivery {
         if (r.code() == 220) {
           try {
             c.startTls();
-          } catch (javax.net.ssl.SSLHandshakeException e) {
-            throw t.smarthost() ? untrusted(mta, e) : e;
+          } catch (javax.net.ssl.SSLException e) {
+            if (sts != null && sts.enforce()) {
+              throw stsTlsFailed(sts, t, mta, e);
+            }
+            throw t.smarthost() && e instanceof javax.net.ssl.SSLHandshakeException h ? untrusted(mta, h) : e;
           }
           caps = c.ehlo(config.hostname());
         } else if (t.smarthost()) {
           throw new SmtpClient.HostException(mta + " refused STARTTLS: " + r.text());
+        } else if (sts != null && sts.enforce()) {
+          policies.count(sts.policy().domain(), "starttls-not-supported");
+          throw new StsRefused("MTA-STS enforce: " + mta + " refused STARTTLS: " + r.text());
         }
       }
+      String stsNote = sts == null ? null : stsVerdict(sts, t, mta, c.isTls(), caps.containsKey("STARTTLS"));
       if (t.smarthost() && !c.isTls()) {
         throw new SmtpClient.HostException(mta + " does not offer TLS, which the smarthost setting requires");
       }
@@ -291,11 +377,56 @@ final class RemoteDelivery {
           throw new SmtpClient.HostException(mta + " refused our login: " + r.text());
         }
       }
-      return new Link(c, mta, caps);
+      return new Link(c, mta, caps, stsNote);
     } catch (IOException | RuntimeException e) {
       c.close();
       throw e;
     }
+  }
+
+  /**
+   * The MTA-STS verdict of a connection that reached EHLO (after STARTTLS when offered): counted for the domain's
+   * TLS report; under "enforce" a failure throws {@link StsRefused} (the host is not used); under "testing" it is
+   * returned as a note for the trace and the log (null: the session passed).
+   */
+  private String stsVerdict(Sts sts, Target t, String mta, boolean tlsUp, boolean offered) throws StsRefused {
+    String domain = sts.policy().domain();
+    String result;
+    String words;
+    if (!tlsUp && offered) {
+      // "testing" only: the handshake failed and this is the clear-text retry of opportunistic TLS
+      result = "validation-failure";
+      words = "the TLS handshake with " + mta + " failed";
+    } else if (!tlsUp) {
+      result = "starttls-not-supported";
+      words = mta + " does not offer STARTTLS";
+    } else if (sts.cert().failure() != null) {
+      String[] p = certProblem(sts.cert().failure(), t.host());
+      result = p[0];
+      words = mta + " has no valid certificate: " + p[1];
+    } else if (!sts.mxMatches()) {
+      result = "validation-failure";
+      words = t.host() + " is not a mail server the policy of " + domain + " names";
+    } else {
+      policies.count(domain, "success");
+      return null;
+    }
+    policies.count(domain, result);
+    if (sts.enforce()) {
+      throw new StsRefused("MTA-STS enforce: " + words);
+    }
+    return "MTA-STS testing: " + words + " (delivered anyway)";
+  }
+
+  /** A TLS handshake that failed under an "enforce" policy: counted, and the reason in words. */
+  private StsRefused stsTlsFailed(Sts sts, Target t, String mta, javax.net.ssl.SSLException e) {
+    if (sts.cert().failure() != null) {
+      String[] p = certProblem(sts.cert().failure(), t.host());
+      policies.count(sts.policy().domain(), p[0]);
+      return new StsRefused("MTA-STS enforce: " + mta + " has no valid certificate: " + p[1]);
+    }
+    policies.count(sts.policy().domain(), "validation-failure");
+    return new StsRefused("MTA-STS enforce: TLS with " + mta + " failed: " + Errors.describe(e));
   }
 
   /** A smarthost whose certificate does not verify: not used (it would receive our password), with the reason. */
@@ -400,7 +531,11 @@ final class RemoteDelivery {
     sendBody(c, m, dkimHeader);
     SmtpClient.Response fin = c.read(SmtpClient.FINAL_TIMEOUT);
     for (QueueRepository.Rcpt r : accepted) {
-      results.put(r.id(), Result.of(fin, mta));
+      Result res = Result.of(fin, mta);
+      if (link.stsNote() != null && res.kind() == Result.Kind.DELIVERED) {
+        res = new Result(res.kind(), res.status(), res.detail() + " (" + link.stsNote() + ")", mta);
+      }
+      results.put(r.id(), res);
     }
     return new Outcome(results, fin.code() == 421 ? closed(link) : link);
   }

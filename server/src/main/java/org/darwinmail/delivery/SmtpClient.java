@@ -67,7 +67,7 @@ final class SmtpClient implements AutoCloseable {
   }
 
   /** A failure talking to one host: the next host or address may do better. */
-  static final class HostException extends IOException {
+  static class HostException extends IOException {
     HostException(String message) {
       super(message);
     }
@@ -165,6 +165,132 @@ final class SmtpClient implements AutoCloseable {
       return ctx.getSocketFactory();
     } catch (IOException | java.security.GeneralSecurityException e) {
       throw new IllegalStateException("delivery.smarthost_ca: " + caFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The trust of {@code caFile} (PEM) or, when empty, the system's trust store, as a trust manager that also checks
+   * the peer's name when the socket asks for it (endpoint identification): MTA-STS's policy hosts and MX hosts.
+   */
+  static javax.net.ssl.X509ExtendedTrustManager trustOf(String caFile) {
+    try {
+      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+          javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+      if (caFile.isEmpty()) {
+        tmf.init((java.security.KeyStore) null);
+      } else {
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(caFile))) {
+          int i = 0;
+          for (var c : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+            ks.setCertificateEntry("ca" + i++, c);
+          }
+          if (i == 0) {
+            throw new IllegalStateException("no certificate in " + caFile);
+          }
+        }
+        tmf.init(ks);
+      }
+      for (TrustManager tm : tmf.getTrustManagers()) {
+        if (tm instanceof javax.net.ssl.X509ExtendedTrustManager x) {
+          return x;
+        }
+      }
+      throw new IllegalStateException("no X.509 trust manager");
+    } catch (IOException | java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(caFile + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** A factory whose handshakes verify the peer through {@code trust} (which fails the handshake when it throws). */
+  static SSLSocketFactory factory(TrustManager trust) {
+    try {
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, new TrustManager[] {trust}, new SecureRandom());
+      return ctx.getSocketFactory();
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * A per-connection check of an MX host's certificate under an MTA-STS policy (RFC 8461 §4.2): the chain must lead
+   * to a trusted CA and name the MX host (RFC 6125; a wildcard only as the whole leftmost label), the check JSSE
+   * itself makes for HTTPS. The verdict is kept ({@link #failure}); when {@code strict} (enforce) a failure also
+   * fails the handshake, otherwise (testing) the connection goes on as opportunistic TLS would.
+   */
+  static final class CertCheck extends javax.net.ssl.X509ExtendedTrustManager {
+    private final javax.net.ssl.X509ExtendedTrustManager trust;
+    private final boolean strict;
+    private volatile java.security.cert.CertificateException failure;
+    private volatile boolean checked;
+
+    CertCheck(javax.net.ssl.X509ExtendedTrustManager trust, boolean strict) {
+      this.trust = trust;
+      this.strict = strict;
+    }
+
+    /** Why the certificate is not valid, or null when it is (or no handshake happened: see {@link #checked}). */
+    java.security.cert.CertificateException failure() {
+      return failure;
+    }
+
+    boolean checked() {
+      return checked;
+    }
+
+    SSLSocketFactory factory() {
+      return SmtpClient.factory(this);
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws java.security.cert.CertificateException {
+      checked = true;
+      try {
+        trust.checkServerTrusted(chain, authType, socket);
+      } catch (java.security.cert.CertificateException e) {
+        failure = e;
+        if (strict) {
+          throw e;
+        }
+      }
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("not used with an SSLEngine");
+    }
+
+    @Override
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("the MX host's name is needed to check its certificate");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
+        throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("a client certificate is not expected");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType, javax.net.ssl.SSLEngine engine)
+        throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("a client certificate is not expected");
+    }
+
+    @Override
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+        throws java.security.cert.CertificateException {
+      throw new java.security.cert.CertificateException("a client certificate is not expected");
+    }
+
+    @Override
+    public X509Certificate[] getAcceptedIssuers() {
+      return trust.getAcceptedIssuers();
     }
   }
 

@@ -42,7 +42,8 @@ final class Migrations {
       "V012__user_quota.sql",
       "V013__delivery_trace.sql",
       "V014__urlauth_keys.sql",
-      "V015__sender_rates.sql");
+      "V015__sender_rates.sql",
+      "V016__mta_sts.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 

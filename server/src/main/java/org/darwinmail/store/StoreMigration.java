@@ -73,7 +73,9 @@ public final class StoreMigration {
       new Table("sender_rates", List.of("account", "span", "bucket"), "SIL", false),
       new Table("blob_candidates", List.of("id"), "L", true),
       new Table("trace_events", List.of("id"), "L", true),
-      new Table("urlauth_keys", List.of("mailbox_id"), "L", false));
+      new Table("urlauth_keys", List.of("mailbox_id"), "L", false),
+      new Table("mta_sts_policies", List.of("domain"), "S", false),
+      new Table("tls_rpt_counts", List.of("day", "domain", "result"), "SSS", false));
 
   /**
    * One side of a migration: its database, its bodies, a description for messages and the migration record

@@ -206,6 +206,36 @@ class CliTest {
     assertThat(out).matches("(?s)\\d+  queued as 3fa2b1c9d0e1  .*<ann@cli.test>  10 bytes.*x@remote.test.*");
   }
 
+  /** `darwinmail mta-sts`: the policies outbound delivery cached and the TLS report counts, as stored (V016). */
+  @Test
+  void mtaStsShowsTheCachedPoliciesAndTheTlsReportCounts() throws Exception {
+    Path c = config();
+    run("", "--config", c.toString(), "domain", "add", "cli.test");
+    assertThat(run("", "--config", c.toString(), "mta-sts")[1]).isEqualTo("No MTA-STS policy cached.\n"
+        + "No TLS session to a domain with a policy in the last 7 day(s).\n");
+    java.time.Instant t = java.time.Instant.parse("2026-11-02T08:00:00Z");
+    java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+    try (DarwinMail.Services s = DarwinMail.Services.open(ConfigLoader.load(c))) {
+      var repo = s.delivery().mtaSts();
+      repo.save(new org.darwinmail.store.MtaStsRepository.Stored("remote.test", "20261102", "enforce",
+          List.of("mx.remote.test", "*.backup.remote.test"), 86400, t, t.plusSeconds(86400)));
+      repo.count(today, "remote.test", "success", 1);
+      repo.count(today, "remote.test", "success", 2);
+      repo.count(today, "remote.test", "certificate-host-mismatch", 1);
+      repo.count(today.minusDays(30), "remote.test", "success", 5);
+    }
+    String[] r = run("", "--config", c.toString(), "mta-sts");
+    assertThat(r[0]).isEqualTo("0");
+    assertThat(r[1]).isEqualTo("Policies cached:\n"
+        + "  remote.test  id 20261102  enforce  mx mx.remote.test *.backup.remote.test  fetched 2026-11-02T08:00:00Z"
+        + "  expires 2026-11-03T08:00:00Z\n"
+        + "TLS report counts (UTC days):\n"
+        + "  " + today + "  remote.test  certificate-host-mismatch  1\n"
+        + "  " + today + "  remote.test  success  3\n");
+    assertThat(run("", "--config", c.toString(), "mta-sts", "--days", "31")[1]).contains("success  5");
+    assertThat(run("", "--config", c.toString(), "mta-sts", "--days", "0")[0]).isEqualTo("2");
+  }
+
   /** Issue 17: `darwinmail trace` reads the delivery trace the console reads, newest first; bad input is a usage error. */
   @Test
   void traceShowsTheStoredEventsOfAMessage() throws Exception {

@@ -65,7 +65,7 @@ class DataFormatTest {
     assertThat(run("--config", c.toString(), "domain", "add", "one.test")[0]).isEqualTo("0");
     Path manifest = dir.resolve("var").resolve("FORMAT");
     List<String> lines = Files.readAllLines(manifest).stream().filter(l -> !l.startsWith("#")).toList();
-    assertThat(lines).containsExactly("written_by=" + pomVersion(), "readable_from=0.4.0", "database_schema=15",
+    assertThat(lines).containsExactly("written_by=" + pomVersion(), "readable_from=0.4.0", "database_schema=16",
         "intake_journal=2", "blob_layout=1");
     assertThat(dir.resolve("var").resolve("FORMAT.new")).doesNotExist();
     try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c))) {
@@ -143,7 +143,7 @@ class DataFormatTest {
       assertThat(e.getSQLState()).isEqualTo("08006"); // Derby's normal answer to a shutdown
     }
     String line = "darwinmail: the data in " + data + " was written by a newer release of Darwin Mail (database"
-        + " schema 99, this release reads up to 15); start that release or a newer one on it, or restore a backup"
+        + " schema 99, this release reads up to " + org.darwinmail.store.Database.SCHEMA + "); start that release or a newer one on it, or restore a backup"
         + " taken before the upgrade\n";
     for (String[] cmd : List.of(new String[] {"user", "list"}, new String[] {"serve"})) {
       String[] r = run(Stream.concat(Stream.of("--config", c.toString()), Stream.of(cmd)).toArray(String[]::new));

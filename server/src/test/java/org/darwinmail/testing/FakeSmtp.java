@@ -27,6 +27,10 @@ public final class FakeSmtp implements AutoCloseable {
   /** Offer STARTTLS and then answer the handshake with garbage (a broken TLS set-up). */
   public volatile boolean brokenTls;
   public final AtomicInteger startTlsAttempts = new AtomicInteger();
+  /** Offer STARTTLS and serve it with this context's certificate (a real handshake); null: no STARTTLS. */
+  public volatile javax.net.ssl.SSLContext tls;
+  /** Whether each accepted message came over TLS, in the order accepted. */
+  public final List<Boolean> overTls = new CopyOnWriteArrayList<>();
   public final AtomicInteger transactions = new AtomicInteger();
   public final AtomicInteger connections = new AtomicInteger();
   /** Closed: the first message's final reply waits until it opens. */
@@ -116,9 +120,10 @@ public final class FakeSmtp implements AutoCloseable {
     }
   }
 
-  private void session(Socket s) {
+  private void session(Socket s0) {
     connections.incrementAndGet();
-    try (s) {
+    Socket s = s0;
+    try (s0) {
       BufferedReader in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
       OutputStream out = s.getOutputStream();
       say(out, "220 fake.test ESMTP");
@@ -133,12 +138,24 @@ public final class FakeSmtp implements AutoCloseable {
         if (u.startsWith("EHLO")) {
           helo = line.length() > 5 ? line.substring(5).trim() : "";
           say(out, "250-fake.test\r\n250-8BITMIME\r\n" + (smtputf8 ? "250-SMTPUTF8\r\n" : "")
-              + (brokenTls ? "250-STARTTLS\r\n" : "") + "250 SIZE 1000000");
+              + (brokenTls || (tls != null && !(s instanceof javax.net.ssl.SSLSocket)) ? "250-STARTTLS\r\n" : "")
+              + "250 SIZE 1000000");
         } else if (u.equals("STARTTLS") && brokenTls) {
           startTlsAttempts.incrementAndGet();
           say(out, "220 2.0.0 go ahead");
           say(out, "this is not a TLS server hello");
           return;
+        } else if (u.equals("STARTTLS") && tls != null && !(s instanceof javax.net.ssl.SSLSocket)) {
+          // RFC 3207: "220", then the handshake on the same connection, then the session starts over.
+          startTlsAttempts.incrementAndGet();
+          say(out, "220 2.0.0 go ahead");
+          javax.net.ssl.SSLSocket t = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket(s, null, true);
+          t.setUseClientMode(false);
+          t.startHandshake();
+          s = t;
+          in = new BufferedReader(new InputStreamReader(t.getInputStream(), StandardCharsets.UTF_8));
+          out = t.getOutputStream();
+          helo = "";
         } else if (u.startsWith("MAIL")) {
           if (messagesPerConnection > 0 && accepted >= messagesPerConnection) {
             say(out, "421 4.7.0 too many messages in this connection");
@@ -179,6 +196,7 @@ public final class FakeSmtp implements AutoCloseable {
             return;
           }
           messages.add(msg.toString());
+          overTls.add(s instanceof javax.net.ssl.SSLSocket);
           subjects.add(subjectOf(msg.toString()));
           deliveries.add(List.copyOf(rcpts));
           acceptedMessages.add(new Accepted(subjectOf(msg.toString()), List.copyOf(rcpts), java.time.Instant.now()));
