@@ -14,7 +14,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (PASSWORD, REPO_DIR, Report, Unavailable, cpu_delta, cpu_snapshot, free_port, java_bin, loadgen,
-                      log, make_workdir, remove_workdir, stop_pid, tree_cpu_seconds, wait_port)
+                      jit_cpu_seconds, log, make_workdir, remove_workdir, stop_pid, tree_cpu_seconds, wait_port)
 from darwin import Darwin, Dnsmasq, darwin_notes
 
 PGBIN = "/usr/lib/postgresql/15/bin"
@@ -127,6 +127,10 @@ def cpu(pids):
     return sum(tree_cpu_seconds(p) for p in pids if p)
 
 
+def jit(pids):
+    return sum(jit_cpu_seconds(p) for p in pids if p)
+
+
 def smtp_source(port, conc, count, size, timeout):
     cmd = ["smtp-source", "-s", str(conc), "-m", str(count), "-l", str(size), "-f", "bench@example.test",
            "-t", SMTP_USER, "-M", "client.bench.test", "127.0.0.1:%d" % port]
@@ -167,36 +171,37 @@ def measure(label, nodes, others, a, users, rep):
     parallel([lambda n=n: smtp_source(n.ports["smtp"], max(1, a.concurrency // k), a.warmup // k, a.size, 600)
               for n in nodes])
     before = stored(nodes[0])
-    c0, n0, o0, t0 = cpu_snapshot(), cpu(node_pids), cpu(other_pids), time.time()
+    c0, n0, o0, j0, t0 = cpu_snapshot(), cpu(node_pids), cpu(other_pids), jit(node_pids), time.time()
     res = parallel([lambda n=n: smtp_source(n.ports["smtp"], max(1, a.concurrency // k), a.messages // k, a.size, 900)
                     for n in nodes])
     dt = time.time() - t0
     busy, _ = cpu_delta(c0, cpu_snapshot())
-    ncpu, ocpu = cpu(node_pids) - n0, cpu(other_pids) - o0
+    ncpu, ocpu, jcpu = cpu(node_pids) - n0, cpu(other_pids) - o0, jit(node_pids) - j0
     sent = (a.messages // k) * k
     got = stored(nodes[-1]) - before
     errors = [e for r, e in res if r != 0]
-    rep.row(label, "SMTP ingest", str(sent), sent / dt, 1000 * ncpu / sent, 1000 * ocpu / sent,
+    rep.row(label, "SMTP ingest", str(sent), sent / dt, 1000 * ncpu / sent, 1000 * jcpu / sent, 1000 * ocpu / sent,
             "%.0f" % busy, "%d stored%s" % (got, "; " + errors[0] if errors else ""))
     # The IMAP mix: seeded through node 1, the clients split over the nodes.
     r, res, out = loadgen(["imap-seed", "--port", nodes[0].ports["imap"], "--users", ",".join(users), "--password",
                            PASSWORD, "--count", a.imap_messages, "--seed", 42], timeout=900)
     if r != 0:
-        rep.row(label, "IMAP mix", "-", "NOT MEASURED", "-", "-", "-", "seeding failed: " + out[-200:])
+        rep.row(label, "IMAP mix", "-", "NOT MEASURED", "-", "-", "-", "-", "seeding failed: " + out[-200:])
         return
     per = max(1, a.imap_clients // k)
-    c0, n0, o0 = cpu_snapshot(), cpu(node_pids), cpu(other_pids)
+    c0, n0, o0, j0 = cpu_snapshot(), cpu(node_pids), cpu(other_pids), jit(node_pids)
     runs = parallel([lambda n=n: loadgen(["imap-load", "--port", n.ports["imap"], "--users", ",".join(users),
                                           "--password", PASSWORD, "--clients", per, "--duration", a.imap_duration,
                                           "--warmup", 3, "--seed", 42], timeout=a.imap_duration + 300)
                      for n in nodes])
     busy, _ = cpu_delta(c0, cpu_snapshot())
-    ncpu, ocpu = cpu(node_pids) - n0, cpu(other_pids) - o0
+    ncpu, ocpu, jcpu = cpu(node_pids) - n0, cpu(other_pids) - o0, jit(node_pids) - j0
     ops = sum(int(x[1].get("ops", 0)) for x in runs)
     errs = sum(int(x[1].get("errors", 0)) for x in runs)
     bad = [x[0] for x in runs if x[0] != 0]
     # CPU over the whole run (3 s of ramp-up included), ops over the measured window.
-    rep.row(label, "IMAP mix", str(ops), ops / a.imap_duration, 1000 * ncpu / max(1, ops), 1000 * ocpu / max(1, ops),
+    rep.row(label, "IMAP mix", str(ops), ops / a.imap_duration, 1000 * ncpu / max(1, ops), 1000 * jcpu / max(1, ops),
+            1000 * ocpu / max(1, ops),
             "%.0f" % busy, "%d errors%s" % (errs, ", loadgen rc %s" % bad if bad else ""))
 
 
@@ -220,7 +225,8 @@ def main():
                  " bytes at concurrency %d, IMAP mix %d clients for %d s" % (a.messages, a.size, a.concurrency,
                                                                           a.imap_clients, a.imap_duration),
                  "make bench-cluster")
-    rep.columns("store", "load", "messages/ops", "per second", "nodes' CPU ms each", "PostgreSQL+S3Proxy CPU ms each",
+    rep.columns("store", "load", "messages/ops", "per second", "nodes' CPU ms each", "of which JIT",
+                "PostgreSQL+S3Proxy CPU ms each",
                 "CPU busy %", "check")
     work = make_workdir("cluster")
     dns = pg = s3 = None
@@ -266,7 +272,9 @@ def main():
         remove_workdir(work)
     rep.note("Everything on one machine of 2 CPUs (nodes, PostgreSQL, S3Proxy, smtp-source, the load generator): "
              "throughput cannot grow with nodes here; what the table shows is the CPU one message or one IMAP command "
-             "costs in each configuration and whether nodes contend (more CPU per message with more nodes would say so).")
+             "costs in each configuration and whether nodes contend (more CPU per message with more nodes would say so). "
+             "Each node's JVM compiles the same code for itself (the warm-up is split over the nodes): 'of which JIT' "
+             "is the nodes' compiler threads' share, the cost of more JVMs rather than of contention.")
     rep.note("PostgreSQL 15 with its default durability (fsync on, synchronous_commit on) and shared_buffers 128 MB; "
              "S3Proxy on a local folder (jclouds filesystem-nio2); each node pool_size 8. 'PostgreSQL+S3Proxy CPU' is "
              "their process trees' CPU (live backends) per message or op; on Derby that work is inside the node.")
