@@ -387,21 +387,19 @@ public final class BlobStore {
 
   /** {@link #collect}'s decision, under the hash's locks. */
   private Collected collectLocked(String hash, Predicate<String> referenced, Duration grace) throws IOException {
-    {
-      Instant written = backend.written(hash);
-      if (written == null) {
-        return Collected.DELETED;
-      }
-      if (written.isAfter(Instant.now().minus(grace))) {
-        return Collected.BUSY;
-      }
-      if (referenced.test(hash)) {
-        return Collected.REFERENCED;
-      }
-      collectionHook.run();
-      backend.delete(hash);
+    Instant written = backend.written(hash);
+    if (written == null) {
       return Collected.DELETED;
     }
+    if (written.isAfter(Instant.now().minus(grace))) {
+      return Collected.BUSY;
+    }
+    if (referenced.test(hash)) {
+      return Collected.REFERENCED;
+    }
+    collectionHook.run();
+    backend.delete(hash);
+    return Collected.DELETED;
   }
 
   /** Run by {@link #collect} just before it deletes (tests interleave another node's writer there). */
