@@ -5,6 +5,8 @@
 #   make bench-pop3     retrieve and delete 1,000 x 10 KB, Darwin vs Dovecot
 #   make bench-relay    submission -> remote delivery into smtp-sink, Darwin vs Postfix
 #   make bench-idle     memory of up to 10,000 IMAP connections in IDLE, Darwin and Dovecot
+#   make bench-cluster  SMTP ingest and the IMAP mix on PostgreSQL + S3 (S3Proxy) with 1, 2, 3 nodes and on Derby,
+#                       per-message CPU (Darwin only; not in `make bench`)
 #   make bench-start    start to greeting / first FETCH, CLI latency, first 1,000 vs warmed SMTP rate, with and
 #                       without the AOT cache, on the JDK and on the jlink runtime (Darwin only; not in `make bench`)
 # BENCH_ONLY=peer measures only Postfix/Dovecot (no `make dist`); BENCH_ONLY=darwin only Darwin Mail.
@@ -14,7 +16,7 @@ BENCH_DIST_DEP := $(if $(filter peer,$(BENCH_ONLY)),,dist)
 BENCH_LOADGEN := bench/loadgen/target/darwin-bench-loadgen.jar
 BENCH_RUN = BENCH_ONLY=$(BENCH_ONLY) $(PY) bench/py/bench_$(1).py --dist $(DIST) $(BENCH_ARGS)
 
-.PHONY: bench bench-deps bench-loadgen bench-smtp bench-imap bench-pop3 bench-relay bench-idle bench-start
+.PHONY: bench bench-deps bench-loadgen bench-smtp bench-imap bench-pop3 bench-relay bench-idle bench-start bench-cluster
 
 bench-deps:
 	@tools/apt-ensure postfix dovecot-imapd dovecot-pop3d dovecot-lmtpd dnsmasq-base openssl
@@ -39,6 +41,12 @@ bench-relay: bench-deps bench-loadgen $(BENCH_DIST_DEP)
 
 bench-idle: bench-deps bench-loadgen $(BENCH_DIST_DEP)
 	$(call BENCH_RUN,idle)
+
+# PostgreSQL 15 (Debian's) and S3Proxy (the jar the server's tests use, copied at generate-test-resources).
+bench-cluster: bench-deps bench-loadgen dist
+	@tools/apt-ensure postgresql
+	$(MVN) generate-test-resources
+	$(PY) bench/py/bench_cluster.py --dist $(DIST) $(BENCH_ARGS)
 
 # The jlink runtime of appliance/appliance.mk ($(A_RUNTIME)), built from the dist tree.
 bench-start: bench-deps dist appliance-runtime

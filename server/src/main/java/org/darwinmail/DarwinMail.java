@@ -211,6 +211,9 @@ public final class DarwinMail implements AutoCloseable {
       try {
         blobs = new BlobStore(dir.blobs(), config.store().diskReserveBytes(),
             blobBackend(config.blobs(), dir, db.shared()));
+        // Several nodes: a blob's claim and its collection exclude each other across nodes too (BlobStore); the
+        // locks' own connection, outside the pool, opened at the first claim.
+        blobs.shareClaims(org.darwinmail.store.ClusterLocks.open(db));
       } catch (RuntimeException e) {
         db.close();
         throw e;

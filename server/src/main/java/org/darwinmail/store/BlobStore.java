@@ -50,6 +50,16 @@ import org.slf4j.LoggerFactory;
  * not failed by a collection between its {@link BlobWriter#commit()} and its claim, the writers that re-use an
  * existing file touch its modification time under the lock, and the collector leaves a blob modified within its
  * grace period for later; {@code commit} also holds a claim from its rename (or re-use) until its fsync.
+ *
+ * <p>Several nodes sharing one bucket (PostgreSQL, {@link #shareClaims}): the locks and claims above are one
+ * process's, and another node's collector could read an object as old and unreferenced, then delete it just after
+ * this node re-uploaded the same content and claimed it, before its row committed. So a claim is also a shared
+ * {@link ClusterLocks#BLOB} lock in PostgreSQL, taken before the claim checks the object is there and held until the
+ * claim is closed, and the collector deletes only holding that lock exclusively (tried, not waited for: BUSY when
+ * some node's claim holds it). Either the collector's lock came first, and the writer's claim, waiting for it, then
+ * finds the object gone ({@link Missing}: written again and retried), or the claim came first and the collector
+ * leaves the blob for a later pass, by which time the row is committed and seen. The locks are session locks of one
+ * connection of the node's own: a node that dies frees its claims with its connection.
  */
 public final class BlobStore {
   /** The layout this release writes ({@code blobs/ab/<sha-256>}), recorded in the manifest ({@link DataFormat}). */
@@ -85,6 +95,10 @@ public final class BlobStore {
   /** Backups under way ({@link #holdCollection}): while above 0, {@link #collect} deletes nothing. */
   private final java.util.concurrent.atomic.AtomicInteger collectionHolds =
       new java.util.concurrent.atomic.AtomicInteger();
+  /** The claims every node sees ({@link #shareClaims}); none to share with one node. */
+  private volatile ClusterLocks cluster = ClusterLocks.LOCAL;
+  /** How long a claim waits for another node's collection of the same blob (a few requests to S3) at most. */
+  static final Duration CLAIM_WAIT = Duration.ofSeconds(30);
 
   /** A blob store that refuses new mail only when its file system is full. */
   public BlobStore(Path root) {
@@ -122,9 +136,39 @@ public final class BlobStore {
     return backend;
   }
 
+  /**
+   * Makes claims and collections hold {@code locks} too (several nodes on one bucket, see above); this store closes
+   * them with itself.
+   */
+  public void shareClaims(ClusterLocks locks) {
+    this.cluster = locks;
+  }
+
   /** Closes the backend (S3: its HTTP client); after the intake journal is applied. */
   public void close() {
     backend.close();
+    cluster.close();
+  }
+
+  /** The blob's lock id among {@link ClusterLocks#BLOB}: the first 32 bits of its hash (a collision only delays). */
+  private static long clusterId(String hash) {
+    return (int) Long.parseLong(hash.substring(0, 8), 16);
+  }
+
+  /** Takes the blob's shared cluster lock, waiting while another node's collector holds it (briefly). */
+  private void claimAcrossNodes(String hash) {
+    long deadline = System.nanoTime() + CLAIM_WAIT.toNanos();
+    while (!cluster.tryLockShared(ClusterLocks.BLOB, clusterId(hash))) {
+      if (System.nanoTime() > deadline) {
+        throw new StoreException("blob " + hash + " is being collected by another node for over " + CLAIM_WAIT);
+      }
+      try {
+        Thread.sleep(5);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new StoreException("interrupted while claiming blob " + hash, e);
+      }
+    }
   }
 
   /** Whether new mail can be taken: free space over the reserve, and the intake storing. */
@@ -222,8 +266,14 @@ public final class BlobStore {
         } finally {
           lock.unlock();
         }
+        try {
+          claimAcrossNodes(checked(h)); // before the check: no node's collector deletes it after the check
+        } catch (RuntimeException e) {
+          releaseLocal(h);
+          throw e;
+        }
         held.add(h);
-        if (!exists(checked(h))) {
+        if (!exists(h)) {
           throw new Missing(h);
         }
       }
@@ -244,15 +294,24 @@ public final class BlobStore {
     }
   }
 
+  /** Releases claims taken by {@link #claim}: the cluster's lock, then this process's claim. */
   private void release(List<String> hashes) {
     for (String h : hashes) {
-      ReentrantLock lock = lock(h);
-      lock.lock();
       try {
-        claims.computeIfPresent(h, (k, n) -> n == 1 ? null : n - 1);
+        cluster.unlockShared(ClusterLocks.BLOB, clusterId(h));
       } finally {
-        lock.unlock();
+        releaseLocal(h);
       }
+    }
+  }
+
+  private void releaseLocal(String h) {
+    ReentrantLock lock = lock(h);
+    lock.lock();
+    try {
+      claims.computeIfPresent(h, (k, n) -> n == 1 ? null : n - 1);
+    } finally {
+      lock.unlock();
     }
   }
 
@@ -301,7 +360,8 @@ public final class BlobStore {
   /**
    * Deletes a blob that may have lost its last reference, under its hash's lock: not when it is claimed or its file
    * was written or re-used less than {@code grace} ago (BUSY: try again later), nor when {@code referenced} says a
-   * committed row refers to it (REFERENCED). A blob already gone counts as DELETED.
+   * committed row refers to it (REFERENCED). A blob already gone counts as DELETED. With several nodes, also BUSY
+   * when another node holds a claim on it (its shared cluster lock), which this holds exclusively meanwhile.
    */
   public Collected collect(String hash, Predicate<String> referenced, Duration grace) throws IOException {
     checked(hash);
@@ -311,22 +371,39 @@ public final class BlobStore {
       if (claims.containsKey(hash) || collectionHolds.get() > 0) {
         return Collected.BUSY;
       }
-      Instant written = backend.written(hash);
-      if (written == null) {
-        return Collected.DELETED;
+      ClusterLocks c = cluster;
+      if (!c.tryLock(ClusterLocks.BLOB, clusterId(hash))) {
+        return Collected.BUSY; // another node claims it, or collects it
       }
-      if (written.isAfter(Instant.now().minus(grace))) {
-        return Collected.BUSY;
+      try {
+        return collectLocked(hash, referenced, grace);
+      } finally {
+        c.unlock(ClusterLocks.BLOB, clusterId(hash));
       }
-      if (referenced.test(hash)) {
-        return Collected.REFERENCED;
-      }
-      backend.delete(hash);
-      return Collected.DELETED;
     } finally {
       lock.unlock();
     }
   }
+
+  /** {@link #collect}'s decision, under the hash's locks. */
+  private Collected collectLocked(String hash, Predicate<String> referenced, Duration grace) throws IOException {
+    Instant written = backend.written(hash);
+    if (written == null) {
+      return Collected.DELETED;
+    }
+    if (written.isAfter(Instant.now().minus(grace))) {
+      return Collected.BUSY;
+    }
+    if (referenced.test(hash)) {
+      return Collected.REFERENCED;
+    }
+    collectionHook.run();
+    backend.delete(hash);
+    return Collected.DELETED;
+  }
+
+  /** Run by {@link #collect} just before it deletes (tests interleave another node's writer there). */
+  volatile Runnable collectionHook = () -> {};
 
   /** Starts a new blob; the caller writes to it and then commits or aborts it. */
   public BlobWriter create() {
@@ -335,10 +412,14 @@ public final class BlobStore {
 
   /** The hash, when it is one (64 lower-case hex digits): nothing else ever names a blob in a backend. */
   static String checked(String hash) {
-    if (hash.length() != 64 || !hash.chars().allMatch(ch -> (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
+    if (!isHash(hash)) {
       throw new IllegalArgumentException("not a blob hash: " + hash);
     }
     return hash;
+  }
+
+  private static boolean isHash(String name) {
+    return name.length() == 64 && name.chars().allMatch(ch -> (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'));
   }
 
   /**
@@ -380,7 +461,25 @@ public final class BlobStore {
           removed++;
         }
       }
-      removed += backend.sweep((name, written) -> !written.isAfter(cutoff) && !referenced.test(name));
+      if (cluster == ClusterLocks.LOCAL) {
+        removed += backend.sweep((name, written) -> !written.isAfter(cutoff) && !referenced.test(name));
+      } else {
+        // Several nodes: deleted as the collector deletes, under the blob's cluster lock (another node may be
+        // claiming the same content right now); counted here, so the backend is told to remove nothing.
+        int[] collected = {0};
+        backend.sweep((name, written) -> {
+          try {
+            if (!written.isAfter(cutoff) && isHash(name) && !referenced.test(name)
+                && collect(name, referenced, minAge) == Collected.DELETED) {
+              collected[0]++;
+            }
+          } catch (IOException e) {
+            log.warn("blob sweep: cannot collect {}: {}", name, e.getMessage());
+          }
+          return false;
+        });
+        removed += collected[0];
+      }
     } catch (IOException | UncheckedIOException e) {
       log.warn("blob sweep stopped: {}", e.getMessage());
     }

@@ -1,8 +1,9 @@
 package org.darwinmail.store;
 
 /**
- * Exclusive locks that every node sharing the database honours (issue 20; ARCHITECTURE.md, "Several nodes"): POP3's
- * maildrop lock (RFC 1939 §8). On PostgreSQL ({@link PostgresClusterLocks}) they are session advisory locks on one
+ * Locks that every node sharing the database honours (issue 20; ARCHITECTURE.md, "Several nodes"): POP3's maildrop
+ * lock (RFC 1939 §8), exclusive; a blob's claim (shared, by every writer about to commit a row referring to the blob)
+ * against its collection (exclusive, by the collector deleting it), see {@link BlobStore}. On PostgreSQL ({@link PostgresClusterLocks}) they are session advisory locks on one
  * connection of the node's own, outside the pool: PostgreSQL frees them when that connection ends, so a node that
  * dies holds nothing. On Derby ({@link #LOCAL}), one node: every lock is granted, the caller's own (in-memory) lock
  * being the lock.
@@ -13,6 +14,8 @@ package org.darwinmail.store;
 public interface ClusterLocks extends AutoCloseable {
   /** The maildrop locks' space ("POP3" in ASCII); a lock's id is the account's id. */
   int MAILDROP = 0x504f5033;
+  /** The blob locks' space ("BLOB" in ASCII); a lock's id is the first 32 bits of the blob's hash. */
+  int BLOB = 0x424c4f42;
 
   /** One node (Derby): nothing to share. */
   ClusterLocks LOCAL = new ClusterLocks() {
@@ -23,6 +26,14 @@ public interface ClusterLocks extends AutoCloseable {
 
     @Override
     public void unlock(int space, long id) {}
+
+    @Override
+    public boolean tryLockShared(int space, long id) {
+      return true;
+    }
+
+    @Override
+    public void unlockShared(int space, long id) {}
 
     @Override
     public void close() {}
@@ -38,6 +49,16 @@ public interface ClusterLocks extends AutoCloseable {
 
   /** Releases a lock this node took. */
   void unlock(int space, long id);
+
+  /**
+   * Takes lock {@code id} of {@code space} in shared mode unless another node holds it exclusively; does not wait.
+   * Shared locks stack: each one taken is released by one {@link #unlockShared}. A node's own exclusive and shared
+   * locks do not exclude each other (PostgreSQL's locks do not conflict within a session).
+   */
+  boolean tryLockShared(int space, long id);
+
+  /** Releases one shared lock this node took. */
+  void unlockShared(int space, long id);
 
   @Override
   void close();

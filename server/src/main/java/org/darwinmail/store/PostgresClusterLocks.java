@@ -15,8 +15,8 @@ import org.slf4j.LoggerFactory;
  * The two-key form: a space of its own, apart from the migrations' one-key lock; the id is the low 32 bits of the
  * account id (two accounts 2^32 apart would share a lock: one would be told "in use" while the other is open).
  * Calls take turns on the connection (each is one short statement). When it breaks (PostgreSQL restarted), the locks
- * went with it: the next call opens another and takes the held locks again, one taken meanwhile by another node
- * being logged and left to it.
+ * went with it: the next call opens another and takes the held locks again (shared ones as many times as held), one
+ * taken meanwhile by another node being logged and left to it.
  */
 final class PostgresClusterLocks implements ClusterLocks {
   private static final Logger log = LoggerFactory.getLogger(PostgresClusterLocks.class);
@@ -24,6 +24,8 @@ final class PostgresClusterLocks implements ClusterLocks {
   /** Guarded by this. */
   private Connection connection;
   private final Set<Key> held = new HashSet<>();
+  /** Shared locks held, with how many times each (they stack). */
+  private final java.util.Map<Key, Integer> heldShared = new java.util.HashMap<>();
 
   private record Key(int space, int id) {}
 
@@ -51,6 +53,35 @@ final class PostgresClusterLocks implements ClusterLocks {
       call("pg_advisory_unlock", k);
     } catch (StoreException e) {
       log.warn("cannot release lock {}/{} ({}): it goes with the connection", space, id, e.getMessage());
+    }
+  }
+
+  @Override
+  public synchronized boolean tryLockShared(int space, long id) {
+    Key k = new Key(space, (int) id);
+    if (call("pg_try_advisory_lock_shared", k)) {
+      heldShared.merge(k, 1, Integer::sum);
+      return true;
+    }
+    return false;
+  }
+
+  @Override
+  public synchronized void unlockShared(int space, long id) {
+    Key k = new Key(space, (int) id);
+    Integer n = heldShared.get(k);
+    if (n == null) {
+      return; // lost with a broken connection (logged then)
+    }
+    if (n == 1) {
+      heldShared.remove(k);
+    } else {
+      heldShared.put(k, n - 1);
+    }
+    try {
+      call("pg_advisory_unlock_shared", k);
+    } catch (StoreException e) {
+      log.warn("cannot release shared lock {}/{} ({}): it goes with the connection", space, id, e.getMessage());
     }
   }
 
@@ -87,6 +118,16 @@ final class PostgresClusterLocks implements ClusterLocks {
           log.warn("lock {}/{} was taken by another node while the connection was down", k.space(), k.id());
         }
       }
+      for (var e : java.util.Map.copyOf(heldShared).entrySet()) {
+        for (int i = 0; i < e.getValue(); i++) {
+          if (!run(c, "pg_try_advisory_lock_shared", e.getKey())) {
+            heldShared.remove(e.getKey());
+            log.warn("shared lock {}/{} was taken exclusively by another node while the connection was down",
+                e.getKey().space(), e.getKey().id());
+            break;
+          }
+        }
+      }
       connection = c;
     }
     return connection;
@@ -106,6 +147,7 @@ final class PostgresClusterLocks implements ClusterLocks {
   @Override
   public synchronized void close() {
     held.clear();
+    heldShared.clear();
     drop(); // PostgreSQL frees every lock of the connection
   }
 }

@@ -1,6 +1,7 @@
 package org.darwinmail.durability;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.darwinmail.testing.ClusterClients.ok;
 
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -220,10 +221,6 @@ class ThreeNodesTest {
   }
 
   // ---- helpers -------------------------------------------------------------------------------------------------
-
-  private static void ok(ClusterNode.CliResult r) {
-    assertThat(r.status()).as("darwinmail: " + r.err()).isZero();
-  }
 
   private static long ms(long since) {
     return (System.nanoTime() - since) / 1_000_000;

@@ -1,10 +1,10 @@
 package org.darwinmail.durability;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.darwinmail.testing.ClusterClients.ok;
 
 import jakarta.mail.Folder;
 import jakarta.mail.Message;
-import jakarta.mail.Session;
 import jakarta.mail.Store;
 import jakarta.mail.internet.MimeMessage;
 import java.io.BufferedReader;
@@ -17,12 +17,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Properties;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import org.darwinmail.testing.ClusterClients;
 import org.darwinmail.testing.ClusterNode;
 import org.eclipse.angus.mail.imap.AppendUID;
 import org.eclipse.angus.mail.imap.IMAPFolder;
@@ -212,10 +212,6 @@ class TwoNodesOnPostgresTest {
     }
   }
 
-  private static void ok(ClusterNode.CliResult r) {
-    assertThat(r.status()).as("darwinmail: " + r.err()).isZero();
-  }
-
   /** A message with a unique subject and {@code lines} lines of body. */
   private static String message(String id, int lines) {
     StringBuilder b = new StringBuilder("From: <sender@remote.test>\r\nTo: <someone@" + DOMAIN + ">\r\nSubject: "
@@ -234,18 +230,8 @@ class TwoNodesOnPostgresTest {
     }
   }
 
-  private static Session session() {
-    Properties p = new Properties();
-    for (String proto : List.of("imap", "pop3")) {
-      p.put("mail." + proto + ".connectiontimeout", "10000");
-      p.put("mail." + proto + ".timeout", "30000");
-    }
-    p.put("mail.imap.starttls.enable", "false"); // plain text on loopback ([imap] plaintext_on_loopback)
-    return Session.getInstance(p);
-  }
-
   private static Store imap(ClusterNode n, String user) throws Exception {
-    Store s = session().getStore("imap");
+    Store s = ClusterClients.session().getStore("imap");
     s.connect(n.address(), n.port("imap"), user + "@" + DOMAIN, user + "-pw");
     return s;
   }
@@ -261,7 +247,7 @@ class TwoNodesOnPostgresTest {
 
   /** Every message of the user's maildrop over POP3 (RETR), whole. */
   private static List<String> pop3Bodies(ClusterNode n, String user) throws Exception {
-    Store s = session().getStore("pop3");
+    Store s = ClusterClients.session().getStore("pop3");
     s.connect(n.address(), n.port("pop3"), user + "@" + DOMAIN, user + "-pw");
     try {
       Folder inbox = s.getFolder("INBOX");
@@ -290,7 +276,7 @@ class TwoNodesOnPostgresTest {
     try (Store s = imap(n, user)) {
       IMAPFolder inbox = (IMAPFolder) s.getFolder("INBOX");
       for (int i = 0; i < count; i++) {
-        MimeMessage m = new MimeMessage(session(), new java.io.ByteArrayInputStream(
+        MimeMessage m = new MimeMessage(ClusterClients.session(), new java.io.ByteArrayInputStream(
             message("append-" + n.address() + "-" + i, 3).getBytes(StandardCharsets.US_ASCII)));
         AppendUID[] got = inbox.appendUIDMessages(new Message[] {m});
         assertThat(got).hasSize(1);

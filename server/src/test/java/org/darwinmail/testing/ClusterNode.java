@@ -44,7 +44,11 @@ public final class ClusterNode implements AutoCloseable {
   public record Shared(String jdbcUrl, Path passwordFile, String endpoint, String bucket, Path credentialsFile) {
     /** A new database on the JVM's test cluster and a new bucket on its S3 endpoint. */
     public static Shared create() {
-      PostgresCluster pg = PostgresCluster.shared();
+      return create(PostgresCluster.shared());
+    }
+
+    /** A new database on {@code pg} (a cluster of the test's own, to restart: {@link PostgresCluster#startPrivate}). */
+    public static Shared create(PostgresCluster pg) {
       S3Server s3 = S3Server.shared();
       return new Shared(pg.newDatabase(), pg.passwordFile(), s3.endpoint().toString(), s3.newBucket(),
           s3.credentialsFile());

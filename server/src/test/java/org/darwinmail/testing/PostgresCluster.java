@@ -122,12 +122,18 @@ public final class PostgresCluster {
    * connection is cut; clients must connect again. Returns when it accepts connections again.
    */
   public void restart() {
+    restart(java.time.Duration.ZERO);
+  }
+
+  /** As {@link #restart()}, the server staying down for {@code down} between its stop and its start. */
+  public void restart(java.time.Duration down) {
     try {
       Process old = postgres;
       new ProcessBuilder("kill", "-INT", Long.toString(old.pid())).start().waitFor(10, TimeUnit.SECONDS);
       if (!old.waitFor(20, TimeUnit.SECONDS)) {
         throw new IllegalStateException("PostgreSQL did not stop within 20 s");
       }
+      Thread.sleep(down.toMillis());
       Process p = launch(dir, port);
       postgres = p;
       if (!waitReady(p, port, passwordFile)) {

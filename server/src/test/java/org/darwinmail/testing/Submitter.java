@@ -55,6 +55,11 @@ public final class Submitter implements AutoCloseable {
     expect(auth(user, password), "235");
   }
 
+  /** How long a read waits for the server (15 s unless set). */
+  public void timeout(int millis) throws IOException {
+    socket.setSoTimeout(millis);
+  }
+
   public void startTls() throws IOException {
     ehlo();
     send("STARTTLS");
