@@ -68,7 +68,8 @@ def test_unit_confinement(host, prop, expected):
         assert value == expected
 
 
-def wait_for_port(host, port, timeout=180):
+def wait_for_port(host, port, timeout=600):
+    # A restart without the AOT cache under TCG on a busy host took over 180 s (the JVM compiles everything itself).
     deadline = time.time() + timeout
     while time.time() < deadline:
         if host.socket("tcp://0.0.0.0:%d" % port).is_listening:
