@@ -17,6 +17,7 @@ module.exports = defineConfig({
     { name: 'console', testMatch: /console\.spec\.js$/, dependencies: ['wizard'] },
     { name: 'operations', testMatch: /operations\.spec\.js$/, dependencies: ['wizard'] },
     { name: 'dns', testMatch: /dns\.spec\.js$/, dependencies: ['wizard'] },
+    { name: 'mta-sts', testMatch: /mta-sts\.spec\.js$/, dependencies: ['wizard'] },
   ],
   use: {
     browserName: 'chromium',

@@ -13,6 +13,7 @@ export const PAGES = [
   ['/console/queue', 'Queue'],
   ['/console/senders', 'Blocked senders'],
   ['/console/trace', 'Delivery trace'],
+  ['/console/mta-sts', 'MTA-STS'],
 ];
 
 // The header (title, who is signed in, sign out) and the navigation, put before the page's <main>.

@@ -416,7 +416,8 @@ final class Api {
         case "/console", "/console/" -> {
           return files.get("console.html", 200);
         }
-        case "/console/dashboard", "/console/queue", "/console/senders", "/console/trace", "/console/dns" -> {
+        case "/console/dashboard", "/console/queue", "/console/senders", "/console/trace", "/console/dns",
+            "/console/mta-sts" -> {
           return files.get(Console.PAGES.get(p), 200);
         }
         default -> {
@@ -466,6 +467,7 @@ final class Api {
         case "POST /api/lockouts/unlock" -> console.unlock(r, who);
         case "GET /api/trace" -> console.trace.get(r);
         case "GET /api/dns" -> console.dns(r);
+        case "GET /api/mta-sts" -> console.mtaSts.get();
         case "POST /api/domains" -> {
           String name = field(body(r), "name");
           directory.addDomain(required(name, "name"));

@@ -20,7 +20,8 @@ import tools.jackson.databind.JsonNode;
 
 /**
  * The console's operations pages after the directory: the dashboard ({@link Dashboard}), the outbound queue
- * ({@link ConsoleQueue}), blocked senders and locked-out logins (here), the delivery trace ({@link ConsoleTrace}).
+ * ({@link ConsoleQueue}), blocked senders and locked-out logins (here), the delivery trace ({@link ConsoleTrace}),
+ * outbound MTA-STS ({@link ConsoleMtaSts}).
  * {@link Api} routes to these methods after its session, CSRF and cross-site checks; each state-changing method
  * logs who did what. Everything goes through the server's own services (the delivery engine, the abuse guard, the
  * login guard): no SQL here.
@@ -29,11 +30,13 @@ final class Console {
   private static final Logger log = LoggerFactory.getLogger(Console.class);
   /** The pages, by path, and their files (served by {@link StaticFiles}). */
   static final Map<String, String> PAGES = Map.of("/console/dashboard", "dashboard.html", "/console/queue",
-      "queue.html", "/console/senders", "senders.html", "/console/trace", "trace.html", "/console/dns", "dns.html");
+      "queue.html", "/console/senders", "senders.html", "/console/trace", "trace.html", "/console/dns", "dns.html",
+      "/console/mta-sts", "mta-sts.html");
 
   final Dashboard dashboard;
   final ConsoleQueue queue;
   final ConsoleTrace trace;
+  final ConsoleMtaSts mtaSts;
   private final History history;
   private final SendGuard sends;
   private final LoginGuard logins;
@@ -56,6 +59,7 @@ final class Console {
     this.queue = new ConsoleQueue(s.queue(), mail.delivery(), sends);
     this.trace = new ConsoleTrace(s.queue(), mail.delivery(), s.blobs(), s.trace().repository(),
         mail.config().delivery());
+    this.mtaSts = new ConsoleMtaSts(mail.delivery().mtaSts(), Clock.systemUTC());
   }
 
   void close() {

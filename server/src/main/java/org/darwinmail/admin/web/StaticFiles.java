@@ -17,7 +17,8 @@ final class StaticFiles {
       "app.css", "api.js", "setup.js", "login.js", "console.js",
       // the operations pages (admin.web.Console)
       "dashboard.html", "queue.html", "senders.html", "trace.html", "console.css", "nav.js", "chart.js",
-      "dashboard.js", "queue.js", "senders.js", "trace.js", "dns.html", "dns.js");
+      "dashboard.js", "queue.js", "senders.js", "trace.js", "dns.html", "dns.js",
+      "mta-sts.html", "mta-sts.js");
   private final Map<String, byte[]> files = new HashMap<>();
 
   StaticFiles() {
