@@ -90,7 +90,8 @@ test.describe.serial('dns', () => {
   });
 
   test('every console page gets the same header and navigation from one module, under the strict CSP', async () => {
-    const pages = ['/console/', '/console/dashboard', '/console/dns', '/console/queue', '/console/senders', '/console/trace'];
+    const pages = ['/console/', '/console/dashboard', '/console/dns', '/console/queue', '/console/senders', '/console/trace',
+      '/console/mta-sts'];
     for (const p of pages) {
       const r = await page.request.get(ADMIN() + p);
       expect(r.status()).toBe(200);
@@ -101,7 +102,7 @@ test.describe.serial('dns', () => {
       expect(r.headers()['content-security-policy']).toContain("script-src 'self';");
       await page.goto(ADMIN() + p);
       await expect(nav(page).getByRole('link')).toHaveText(['Dashboard', 'Domains, mailboxes, aliases', 'DNS records',
-        'Queue', 'Blocked senders', 'Delivery trace']);
+        'Queue', 'Blocked senders', 'Delivery trace', 'MTA-STS']);
       await expect(nav(page).locator('[aria-current="page"]')).toHaveAttribute('href', p);
       await expect(page.locator('#who')).toContainText('(admin)');
       await expect(page.getByRole('button', { name: 'Sign out' })).toBeVisible();
