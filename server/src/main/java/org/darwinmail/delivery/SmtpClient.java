@@ -142,35 +142,16 @@ final class SmtpClient implements AutoCloseable {
    */
   static SSLSocketFactory verifying(String caFile) {
     try {
-      javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
-          javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-      if (caFile.isEmpty()) {
-        tmf.init((java.security.KeyStore) null);
-      } else {
-        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        try (InputStream in = java.nio.file.Files.newInputStream(java.nio.file.Path.of(caFile))) {
-          int i = 0;
-          for (var c : java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in)) {
-            ks.setCertificateEntry("ca" + i++, c);
-          }
-          if (i == 0) {
-            throw new IllegalStateException("delivery.smarthost_ca: no certificate in " + caFile);
-          }
-        }
-        tmf.init(ks);
-      }
-      SSLContext ctx = SSLContext.getInstance("TLS");
-      ctx.init(null, tmf.getTrustManagers(), new SecureRandom());
-      return ctx.getSocketFactory();
-    } catch (IOException | java.security.GeneralSecurityException e) {
-      throw new IllegalStateException("delivery.smarthost_ca: " + caFile + ": " + e.getMessage(), e);
+      return factory(trustOf(caFile));
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("delivery.smarthost_ca: " + e.getMessage(), e);
     }
   }
 
   /**
    * The trust of {@code caFile} (PEM) or, when empty, the system's trust store, as a trust manager that also checks
-   * the peer's name when the socket asks for it (endpoint identification): MTA-STS's policy hosts and MX hosts.
+   * the peer's name when the socket asks for it (endpoint identification): the smarthost, MTA-STS's policy hosts
+   * and MX hosts.
    */
   static javax.net.ssl.X509ExtendedTrustManager trustOf(String caFile) {
     try {
