@@ -183,7 +183,7 @@ public final class TlsReports implements AutoCloseable {
       throw new NoReport("the record is longer than " + MAX_RECORD + " characters");
     }
     String[] fields = rec.split(";", -1);
-    if (!fields[0].strip().equals("v=TLSRPTv1") || !fields[0].stripTrailing().equals("v=TLSRPTv1")) {
+    if (!fields[0].stripTrailing().equals("v=TLSRPTv1")) {
       throw new NoReport("the record does not begin with \"v=TLSRPTv1;\"");
     }
     String rua = null;
