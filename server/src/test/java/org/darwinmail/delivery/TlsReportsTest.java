@@ -63,7 +63,7 @@ class TlsReportsTest {
     ca = new TestCa(dir);
     dns = new TestDns();
     web = new PolicyServer(ca.server("mta-sts.rpt.test", "mta-sts.bad.test", "mta-sts.long.test",
-        "mta-sts.ftp.test", "tlsrpt.reports.test"));
+        "mta-sts.ftp.test", "mta-sts.reports.test", "tlsrpt.reports.test"));
     good = new FakeSmtp("127.0.0.2", 0, true, n -> "250 2.1.5 ok");
     int port = good.port();
     misnamed = new FakeSmtp("127.0.0.3", port, true, n -> "250 2.1.5 ok");
@@ -72,7 +72,7 @@ class TlsReportsTest {
     misnamed.tls = ca.server("other.mx.test");
     dns.a("good.mx.test", "127.0.0.2").a("misnamed.mx.test", "127.0.0.3").a("mx.reports.test", "127.0.0.7")
         .mx("reports.test", 10, "mx.reports.test").a("tlsrpt.reports.test", "127.0.0.1");
-    for (String d : List.of("rpt.test", "bad.test", "long.test", "ftp.test")) {
+    for (String d : List.of("rpt.test", "bad.test", "long.test", "ftp.test", "reports.test")) {
       dns.a("mta-sts." + d, "127.0.0.1");
     }
     a = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
@@ -121,6 +121,9 @@ class TlsReportsTest {
     dns.mx("rpt.test", 10, "good.mx.test");
     MtaStsDeliveryTest.send(a, "rpt.test", "rpt second");
     MtaStsDeliveryTest.received(good, "rpt second");
+    // the report's own destination enforces a policy its MX (no STARTTLS, not named) fails: RFC 8460 §5.3 says the
+    // report goes anyway, and its session is counted in no report
+    publish("reports.test", "mx.reports.test", "enforce");
     await().atMost(Duration.ofSeconds(30)).until(() -> OutboundDeliveryTest.queued(a).isEmpty());
 
     List<MtaStsRepository.Report> sent = tomorrow().runDue().stream().filter(r -> r.domain().equals("rpt.test"))
@@ -194,7 +197,8 @@ class TlsReportsTest {
     assertThat(post.contentType()).isEqualTo("application/tlsrpt+gzip");
     assertThat(gunzipJson(post.body())).isEqualTo(json);
 
-    // the report delivery itself was not counted (RFC 8460 §5.3): reports.test has no counts
+    // the report went in clear text to an MX the policy of reports.test does not name, and was not counted
+    assertThat(inbox.overTls.get(inbox.subjects.indexOf(subject))).isFalse();
     assertThat(MtaStsDeliveryTest.results(a, "reports.test")).isEmpty();
 
     // a second run, and a run as after a restart, send nothing again
