@@ -228,7 +228,8 @@ class CliTest {
       repo.count(today, "remote.test", "certificate-host-mismatch", 1);
       repo.count(today.minusDays(30), "remote.test", "success", 5);
       repo.claimReport(today.minusDays(1), "remote.test", "r1", t, "node");
-      repo.reportDone(today.minusDays(1), "remote.test", "mailto:tlsrpt@remote.test", "mailto:tlsrpt@remote.test queued");
+      repo.reportDone(today.minusDays(1), "remote.test", "mailto:tlsrpt@remote.test",
+          "mailto:tlsrpt@remote.test queued");
       repo.claimReport(today.minusDays(1), "other.test", "r2", t, "node");
       repo.reportDone(today.minusDays(1), "other.test", "", "not sent: no v=TLSRPTv1 record");
     }

@@ -249,7 +249,8 @@ class TlsReportsTest {
     assertThat(TlsReports.rua(List.of("v=TLSRPTv1;ext=1;rua=tel:1, https://r.x.test/p")))
         .extracting(TlsReports.Destination::uri).containsExactly("https://r.x.test/p");
     assertThatThrownBy(() -> TlsReports.rua(List.of())).hasMessage("no v=TLSRPTv1 record");
-    assertThatThrownBy(() -> TlsReports.rua(List.of("v=TLSRPTv1; rua=mailto:a@x.test", "v=TLSRPTv1; rua=mailto:b@x.test")))
+    assertThatThrownBy(() -> TlsReports.rua(List.of("v=TLSRPTv1; rua=mailto:a@x.test",
+        "v=TLSRPTv1; rua=mailto:b@x.test")))
         .hasMessage("2 v=TLSRPTv1 records (RFC 8460 §3: one)");
     assertThatThrownBy(() -> TlsReports.rua(List.of("v=TLSRPTv1; ext=1"))).hasMessage("no rua field");
     assertThatThrownBy(() -> TlsReports.rua(List.of("v=TLSRPTv1;"))).hasMessage("an empty field");
