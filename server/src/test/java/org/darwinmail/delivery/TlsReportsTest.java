@@ -261,4 +261,15 @@ class TlsReportsTest {
     assertThatThrownBy(() -> TlsReports.rua(List.of("v=TLSRPTv10; rua=mailto:a@x.test")))
         .hasMessage("the record does not begin with \"v=TLSRPTv1;\"");
   }
+
+  /** {@code [delivery] tls_rpt_reports = false}: no report job at all. */
+  @Test
+  void reportsCanBeTurnedOff() throws Exception {
+    try (TestServer off = TestServer.start(c -> c.withDns(new DnsConfig(List.of(dns.address()), 2))
+        .withDelivery(org.darwinmail.config.DeliveryConfig.defaults().withPort(good.port())
+            .withMtaSts(true, web.port(), ca.pemFile().toString()).withTlsRpt(false, "")))) {
+      assertThat(off.server().delivery().tlsReports()).isNull();
+    }
+    assertThat(a.server().delivery().tlsReports()).isNotNull();
+  }
 }
