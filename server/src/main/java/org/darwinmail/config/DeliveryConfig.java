@@ -33,12 +33,15 @@ import java.util.List;
  * @param mtaStsCa              PEM file of the CA certificates that a policy host's and, under a policy, an MX host's
  *                              certificate must chain to; "" (the default) = the system's trust store. For a private
  *                              CA, and for tests: never a way to turn the checks off.
+ * @param tlsRptReports         send the daily TLS reports (RFC 8460) of the sessions counted under MTA-STS to the
+ *                              addresses of each policy domain's {@code _smtp._tls} record; default true
+ * @param tlsRptOrganization    the reports' organization-name; "" (the default) = the server's host name
  */
 public record DeliveryConfig(Integer concurrency, Integer perDestination, Integer port, Integer connectTimeoutSeconds,
     List<Integer> retrySeconds, Long lifetimeSeconds, Long delayWarningSeconds, String smarthost,
     String smarthostUser, String smarthostPassword, String smarthostTls, String smarthostCa, Boolean dkim,
     String dkimSelector, Integer traceRetentionDays, Long traceMaxRows, Boolean mtaSts, Integer mtaStsPort,
-    String mtaStsCa) {
+    String mtaStsCa, Boolean tlsRptReports, String tlsRptOrganization) {
 
   public DeliveryConfig {
     concurrency = concurrency == null ? 20 : concurrency;
@@ -60,6 +63,11 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     mtaSts = mtaSts == null ? Boolean.TRUE : mtaSts;
     mtaStsPort = mtaStsPort == null ? 443 : mtaStsPort;
     mtaStsCa = mtaStsCa == null ? "" : mtaStsCa.trim();
+    tlsRptReports = tlsRptReports == null ? Boolean.TRUE : tlsRptReports;
+    tlsRptOrganization = tlsRptOrganization == null ? "" : tlsRptOrganization.strip();
+    if (tlsRptOrganization.length() > 200 || tlsRptOrganization.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
+      throw new ConfigException("delivery.tls_rpt_organization: at most 200 characters, no control characters");
+    }
     Checks.range("delivery.mta_sts_port", mtaStsPort, 1, 65535);
     if (!mtaStsCa.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(mtaStsCa))) {
       throw new ConfigException("delivery.mta_sts_ca: cannot read " + mtaStsCa);
@@ -93,7 +101,8 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   }
 
   public static DeliveryConfig defaults() {
-    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null, null);
   }
 
   /** The wait before attempt number {@code attempts + 1} (attempts already made, at least 1). */
@@ -104,43 +113,57 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   public DeliveryConfig withPort(int p) {
     return new DeliveryConfig(concurrency, perDestination, p, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization);
   }
 
   public DeliveryConfig withConcurrency(int total, int oneDestination) {
     return new DeliveryConfig(total, oneDestination, port, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization);
   }
 
   public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
         delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization);
   }
 
   public DeliveryConfig withSmarthostCa(String file) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, file, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization);
   }
 
   public DeliveryConfig withTrace(int retentionDays, long maxRows) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
-        dkim, dkimSelector, retentionDays, maxRows, mtaSts, mtaStsPort, mtaStsCa);
+        dkim, dkimSelector, retentionDays, maxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization);
   }
 
   public DeliveryConfig withSmarthost(String host, String user, String password, String tls) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, host, user, password, tls, smarthostCa, dkim, dkimSelector,
-        traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa);
+        traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization);
   }
 
   /** MTA-STS towards MX hosts on or off, its policy hosts' HTTPS port, and the CAs it trusts ("" = the system's). */
   public DeliveryConfig withMtaSts(boolean on, int httpsPort, String caFile) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
-        dkim, dkimSelector, traceRetentionDays, traceMaxRows, on, httpsPort, caFile);
+        dkim, dkimSelector, traceRetentionDays, traceMaxRows, on, httpsPort, caFile, tlsRptReports,
+        tlsRptOrganization);
+  }
+
+  /** TLS reports (RFC 8460) on or off, and the organization-name they carry ("" = the host name). */
+  public DeliveryConfig withTlsRpt(boolean on, String organization) {
+    return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
+        lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
+        dkim, dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, on, organization);
   }
 }
