@@ -174,14 +174,7 @@ def main():
              "connection reached IDLE; 'before' is the idle server with no connection. Goal (issue 3): Darwin under "
              "512 MB for 10,000 connections.")
     rep.note("Client: bench/loadgen (Java, virtual threads), 64 logins in flight, source addresses %s." % a.sources)
-    if peer_err:
-        rep.note("Dovecot peer NOT MEASURED: %s" % peer_err)
-        rc = 1
-    if darwin_on and darwin_err:
-        rep.note("Darwin Mail NOT MEASURED: %s" % darwin_err)
-        rc = 1
-    rep.write()
-    return rc
+    return rep.finish(rc, "Dovecot peer", peer_err, darwin_on and darwin_err)
 
 
 if __name__ == "__main__":

@@ -133,14 +133,7 @@ def main():
              "CPU ms/op is the server process tree's CPU time per op during the measured window (approximate: includes warm-up).")
     rep.note("Dovecot: passwd-file users with %s password hashes and auth_cache on; Maildir; "
              "mail_max_userip_connections raised." % a.dovecot_scheme)
-    if peer_err:
-        rep.note("Dovecot peer NOT MEASURED: %s" % peer_err)
-        rc = 1
-    if darwin_on and darwin_err:
-        rep.note("Darwin Mail NOT MEASURED: %s" % darwin_err)
-        rc = 1
-    rep.write()
-    return rc
+    return rep.finish(rc, "Dovecot peer", peer_err, darwin_on and darwin_err)
 
 
 if __name__ == "__main__":

@@ -116,14 +116,7 @@ def main():
              "commands cost.")
     rep.note("msg/s counts from after login to the +OK of QUIT (the deletions are committed by QUIT); "
              "RETR and DELE are sent one at a time, no pipelining. Client: bench/loadgen (Java).")
-    if peer_err:
-        rep.note("Dovecot peer NOT MEASURED: %s" % peer_err)
-        rc = 1
-    if darwin_on and darwin_err:
-        rep.note("Darwin Mail NOT MEASURED: %s" % darwin_err)
-        rc = 1
-    rep.write()
-    return rc
+    return rep.finish(rc, "Dovecot peer", peer_err, darwin_on and darwin_err)
 
 
 if __name__ == "__main__":

@@ -156,14 +156,7 @@ def main():
     rep.note("Each submission connection does EHLO, STARTTLS, EHLO, AUTH PLAIN (an Argon2id verification, "
              "m=19456 KiB, t=2 on both sides), then msgs/conn messages. Postfix authenticates through Dovecot's "
              "auth process (one process, hashes one at a time).")
-    if peer_err:
-        rep.note("Postfix peer NOT MEASURED: %s" % peer_err)
-        rc = 1
-    if darwin_on and darwin_err:
-        rep.note("Darwin Mail NOT MEASURED: %s" % darwin_err)
-        rc = 1
-    rep.write()
-    return rc
+    return rep.finish(rc, "Postfix peer", peer_err, darwin_on and darwin_err)
 
 
 if __name__ == "__main__":

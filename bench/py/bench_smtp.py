@@ -259,14 +259,7 @@ def main():
              "protocol's ceiling on this machine. 'Darwin % of ceiling' is Darwin's accept rate over smtp-sink's.")
     rep.note("CPU ms/msg: CPU time of the server's process tree per message (Postfix includes reaped children); "
              "CPU busy/iowait%: system-wide (all processes, both CPUs) during the run.")
-    if peer_err:
-        rep.note("Postfix peer NOT MEASURED: %s" % peer_err)
-        rc = 1
-    if darwin_on and darwin_err:
-        rep.note("Darwin Mail NOT MEASURED: %s" % darwin_err)
-        rc = 1
-    rep.write()
-    return rc
+    return rep.finish(rc, "Postfix peer", peer_err, darwin_on and darwin_err)
 
 
 if __name__ == "__main__":

@@ -292,6 +292,15 @@ class Report:
             out += ["", "## " + title, text]
         return "\n".join(out) + "\n"
 
+    def finish(self, rc, peer, peer_err, darwin_err):
+        """Notes a side that was not measured (each makes the exit status 1), writes the report, returns the status."""
+        for name, err in ((peer, peer_err), ("Darwin Mail", darwin_err)):
+            if err:
+                self.note("%s NOT MEASURED: %s" % (name, err))
+                rc = 1
+        self.write()
+        return rc
+
     def write(self):
         text = self.render()
         print(text, flush=True)

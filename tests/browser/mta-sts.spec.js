@@ -10,7 +10,7 @@ const { ADMIN, ADMIN_PASSWORD } = require('./common.js');
 
 const HOSTILE = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>';
 
-test('the MTA-STS page lists the cached policies and the TLS report counts as text', async ({ browser }) => {
+test('the MTA-STS page lists the cached policies, the TLS report counts and the reports as text', async ({ browser }) => {
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await context.newPage();
   await page.goto(ADMIN() + '/login');
@@ -27,6 +27,7 @@ test('the MTA-STS page lists the cached policies and the TLS report counts as te
   await expect(page.getByText('No MTA-STS policy is cached.')).toBeVisible();
   await expect(page.getByText('No TLS session to a domain with a policy in these days.')).toBeVisible();
   await expect(page.locator('#policies tr')).toHaveCount(0);
+  await expect(page.getByText('No TLS report about these days.')).toBeVisible();
 
   const today = new Date().toISOString().slice(0, 10);
   await page.route('**/api/mta-sts', (route) => route.fulfill({
@@ -38,6 +39,8 @@ test('the MTA-STS page lists the cached policies and the TLS report counts as te
         maxAge: 86400, fetched: '2026-11-02T08:00:00Z', expires: '2026-11-03T08:00:00Z', expired: true }],
       counts: [{ day: today, domain: 'remote.test', result: 'certificate-host-mismatch', sessions: 1 },
         { day: today, domain: 'remote.test', result: HOSTILE, sessions: 3 }],
+      reports: [{ day: today, domain: 'remote.test', reportId: 'r1@a.test', destinations: 'mailto:tlsrpt@remote.test',
+        result: HOSTILE, claimed: '2026-11-03T00:05:00Z' }],
     }),
   }));
   await page.reload();
@@ -50,7 +53,12 @@ test('the MTA-STS page lists the cached policies and the TLS report counts as te
   await expect(counts).toHaveCount(2);
   await expect(counts.nth(0)).toContainText('certificate-host-mismatch');
   await expect(counts.nth(1)).toContainText(HOSTILE);
-  await expect(page.locator('#counts img, #policies img, main script')).toHaveCount(0);
+  const reports = page.locator('#reports tr');
+  await expect(reports).toHaveCount(1);
+  await expect(reports.nth(0)).toContainText('mailto:tlsrpt@remote.test');
+  await expect(reports.nth(0)).toContainText(HOSTILE);
+  await expect(page.getByText('No TLS report about these days.')).toBeHidden();
+  await expect(page.locator('#counts img, #policies img, #reports img, main script')).toHaveCount(0);
   expect(await page.evaluate(() => window.pwned)).toBeUndefined();
   await page.screenshot({ path: path.join(__dirname, 'artifacts', 'mta-sts.png'), fullPage: true });
   await context.close();

@@ -65,6 +65,16 @@ function render(d) {
   backup('Schedule', b && b.schedule ? `${b.schedule} (UTC)` + (b.next ? `, next ${when(b.next)}` : '')
     : 'off: set [backup] schedule', 'schedule');
 
+  const sts = list($('mta-sts'));
+  const m = d.mtaSts;
+  if (!m) {
+    sts('State', 'not kept', 'policies');
+  } else {
+    sts('Policies cached', String(m.policies), 'policies');
+    sts(`TLS sessions ${m.day}`, `${m.sessions}, ${m.failed} failed`, m.failed > 0 ? 'error' : 'ok');
+    sts(`TLS reports ${m.day}`, String(m.reports), 'reports');
+  }
+
   const disk = d.disk;
   if (disk.error) {
     $('disk').textContent = `Cannot read the disk of ${disk.path}: ${disk.error}`;

@@ -1,5 +1,5 @@
-// The MTA-STS page (read-only): the policies cached for recipient domains and the TLS report counts of the last days
-// (GET /api/mta-sts). Every value comes from remote domains' policy files, so it is shown with textContent only.
+// The MTA-STS page (read-only): the policies cached for recipient domains, the TLS report counts of the last days and
+// the TLS reports sent (GET /api/mta-sts). Every value comes from remote domains' policy files, so it is shown with textContent only.
 import { $, api, session, cell, badge, say, when } from '/static/nav.js';
 
 function policies(list) {
@@ -35,6 +35,21 @@ function counts(list) {
   $('none-counts').hidden = list.length > 0;
 }
 
+function reports(list) {
+  const body = $('reports');
+  body.replaceChildren();
+  for (const r of list) {
+    const tr = document.createElement('tr');
+    cell(tr, r.day);
+    cell(tr, r.domain);
+    cell(tr, r.destinations || '-', 'value');
+    cell(tr, r.result || 'sending');
+    cell(tr, r.reportId, 'value');
+    body.appendChild(tr);
+  }
+  $('none-reports').hidden = list.length > 0;
+}
+
 if (await session()) {
   const r = await api('GET', '/api/mta-sts');
   if (r.status === 401) location.replace('/login');
@@ -43,5 +58,6 @@ if (await session()) {
     $('days').textContent = String(r.data.days);
     policies(r.data.policies);
     counts(r.data.counts);
+    reports(r.data.reports || []);
   }
 }

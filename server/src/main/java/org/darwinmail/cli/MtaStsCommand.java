@@ -15,11 +15,12 @@ import picocli.CommandLine.Spec;
 /**
  * {@code darwinmail mta-sts}: outbound MTA-STS as delivery sees it (RFC 8461): the recipient domains' policies
  * cached (id, mode, mx patterns, expiry) and the TLS reporting counts (RFC 8460) of the last days: sessions per
- * day, policy domain and result ("success" or the failure's result type). Read from the store (V016), through a
+ * day, policy domain and result ("success" or the failure's result type), and the TLS reports sent (or why not) per
+ * day and domain. Read from the store (V016, V017), through a
  * running server's control socket like every command.
  */
 @Command(name = "mta-sts", description = "Show the MTA-STS policies cached for recipient domains and the TLS"
-    + " report counts (sessions per day, domain and result) of the last days.")
+    + " report counts (sessions per day, domain and result) and the TLS reports sent of the last days.")
 final class MtaStsCommand implements Callable<Integer> {
   @ParentCommand
   Main main;
@@ -56,6 +57,16 @@ final class MtaStsCommand implements Callable<Integer> {
       out.println("TLS report counts (UTC days):");
       for (MtaStsRepository.Count c : counts) {
         out.println("  " + c.day() + "  " + c.domain() + "  " + c.result() + "  " + c.sessions());
+      }
+    }
+    List<MtaStsRepository.Report> reports = repo.reports(LocalDate.now(ZoneOffset.UTC).minusDays(days - 1L));
+    if (reports.isEmpty()) {
+      out.println("No TLS report (RFC 8460) about the last " + days + " day(s).");
+    } else {
+      out.println("TLS reports (UTC day reported, domain, destinations, result):");
+      for (MtaStsRepository.Report r : reports) {
+        out.println("  " + r.day() + "  " + r.domain() + "  " + (r.destinations().isEmpty() ? "-"
+            : r.destinations()) + "  " + (r.result().isEmpty() ? "sending" : r.result()));
       }
     }
     return 0;

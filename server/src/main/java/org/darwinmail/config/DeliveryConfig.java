@@ -33,6 +33,9 @@ import java.util.List;
  * @param mtaStsCa              PEM file of the CA certificates that a policy host's and, under a policy, an MX host's
  *                              certificate must chain to; "" (the default) = the system's trust store. For a private
  *                              CA, and for tests: never a way to turn the checks off.
+ * @param tlsRptReports         send the daily TLS reports (RFC 8460) of the sessions counted under MTA-STS to the
+ *                              addresses of each policy domain's {@code _smtp._tls} record; default true
+ * @param tlsRptOrganization    the reports' organization-name; "" (the default) = the server's host name
  * @param leaseSeconds          several nodes on one queue: how long a node's claim on a queued recipient lasts unless
  *                              renewed (every quarter of it while the node runs), so how long the recipients of a
  *                              node that died wait for the others (default 120; README, "Running on PostgreSQL")
@@ -41,7 +44,8 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     List<Integer> retrySeconds, Long lifetimeSeconds, Long delayWarningSeconds, String smarthost,
     String smarthostUser, String smarthostPassword, String smarthostTls, String smarthostCa, Boolean dkim,
     String dkimSelector, Integer traceRetentionDays, Long traceMaxRows, Boolean mtaSts, Integer mtaStsPort,
-    String mtaStsCa, Integer leaseSeconds) {
+    String mtaStsCa, Boolean tlsRptReports, String tlsRptOrganization,
+    Integer leaseSeconds) {
 
   public DeliveryConfig {
     concurrency = concurrency == null ? 20 : concurrency;
@@ -63,6 +67,11 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     mtaSts = mtaSts == null ? Boolean.TRUE : mtaSts;
     mtaStsPort = mtaStsPort == null ? 443 : mtaStsPort;
     mtaStsCa = mtaStsCa == null ? "" : mtaStsCa.trim();
+    tlsRptReports = tlsRptReports == null ? Boolean.TRUE : tlsRptReports;
+    tlsRptOrganization = tlsRptOrganization == null ? "" : tlsRptOrganization.strip();
+    if (tlsRptOrganization.length() > 200 || tlsRptOrganization.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
+      throw new ConfigException("delivery.tls_rpt_organization: at most 200 characters, no control characters");
+    }
     leaseSeconds = leaseSeconds == null ? 120 : leaseSeconds;
     Checks.range("delivery.lease_seconds", leaseSeconds, 5, 3600);
     Checks.range("delivery.mta_sts_port", mtaStsPort, 1, 65535);
@@ -103,7 +112,8 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   }
 
   public static DeliveryConfig defaults() {
-    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
+        null, null, null, null, null, null, null, null);
   }
 
   /** The wait before attempt number {@code attempts + 1} (attempts already made, at least 1). */
@@ -114,43 +124,57 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
   public DeliveryConfig withPort(int p) {
     return new DeliveryConfig(concurrency, perDestination, p, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, leaseSeconds);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withConcurrency(int total, int oneDestination) {
     return new DeliveryConfig(total, oneDestination, port, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, leaseSeconds);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
         delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, leaseSeconds);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withSmarthostCa(String file) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, file, dkim,
-        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, leaseSeconds);
+        dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withTrace(int retentionDays, long maxRows) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
-        dkim, dkimSelector, retentionDays, maxRows, mtaSts, mtaStsPort, mtaStsCa, leaseSeconds);
+        dkim, dkimSelector, retentionDays, maxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withSmarthost(String host, String user, String password, String tls) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, host, user, password, tls, smarthostCa, dkim, dkimSelector,
-        traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, leaseSeconds);
+        traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
+        tlsRptOrganization, leaseSeconds);
   }
 
   /** MTA-STS towards MX hosts on or off, its policy hosts' HTTPS port, and the CAs it trusts ("" = the system's). */
   public DeliveryConfig withMtaSts(boolean on, int httpsPort, String caFile) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
-        dkim, dkimSelector, traceRetentionDays, traceMaxRows, on, httpsPort, caFile, leaseSeconds);
+        dkim, dkimSelector, traceRetentionDays, traceMaxRows, on, httpsPort, caFile, tlsRptReports,
+        tlsRptOrganization, leaseSeconds);
+  }
+
+  /** TLS reports (RFC 8460) on or off, and the organization-name they carry ("" = the host name). */
+  public DeliveryConfig withTlsRpt(boolean on, String organization) {
+    return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
+        lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
+        dkim, dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, on, organization, leaseSeconds);
   }
 }

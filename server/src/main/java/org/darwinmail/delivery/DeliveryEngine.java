@@ -130,6 +130,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private final java.util.function.LongPredicate held;
   /** The MTA-STS policies and TLS report counts kept (null: in memory only). */
   private final org.darwinmail.store.MtaStsRepository stsCache;
+  /** The daily TLS reports (null: none sent from here). */
+  private final TlsReports tlsReports;
   /** The events of outbound mail, for the delivery trace (durable: {@link TraceLog}, the queue's transactions). */
   private final DeliveryLog trace;
 
@@ -168,6 +170,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     this.dkim = new Dkim(config.dataDir(), dc.dkimSelector());
     this.remote = new RemoteDelivery(config, blobs, directory, dns, dkim, stsCache);
     this.stsCache = stsCache;
+    // TLS reports (RFC 8460) of what MTA-STS counted: only where it counts (no smarthost) and keeps the counts
+    this.tlsReports = stsCache != null && remote.policies() != null && dc.tlsRptReports()
+        ? new TlsReports(config.hostname(), dc.tlsRptOrganization(), dns, stsCache, this.acceptance,
+            new PolicyFetch(dns, 443, remote::stsFactory), owner, java.time.Clock.systemUTC())
+        : null;
   }
 
   public QueueRepository queue() {
@@ -195,6 +202,11 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   /** The MTA-STS policies cached and the TLS report counts (V016); null when kept in memory only. */
   public org.darwinmail.store.MtaStsRepository mtaSts() {
     return stsCache;
+  }
+
+  /** The daily TLS reports (RFC 8460), or null: off, MTA-STS off, a smarthost, or no database. */
+  public TlsReports tlsReports() {
+    return tlsReports;
   }
 
   /** Recent events of outbound mail (the admin console's delivery trace). */
@@ -266,6 +278,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     // Registered by a running engine only: a CLI process makes one (DarwinMail.Services) but never starts it.
     Gauge.builder("darwinmail.queue.recipients", queued, AtomicLong::get).register(Metrics.globalRegistry);
     scheduler = Thread.ofVirtual().name("delivery-scheduler").start(this::schedule);
+    if (tlsReports != null) {
+      tlsReports.start();
+    }
   }
 
   /** Tells the schedule that the queue changed behind it (retry, unblock): it reads it now. */
@@ -548,6 +563,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   @Override
   public void close() {
     running = false;
+    if (tlsReports != null) {
+      tlsReports.close();
+    }
     wake();
     if (scheduler != null) {
       try {

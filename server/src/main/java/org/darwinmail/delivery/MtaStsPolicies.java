@@ -110,7 +110,7 @@ final class MtaStsPolicies {
       failed.clear();
     }
     failed.put(domain, new Failed(id.get(), now, reason));
-    count(domain, result);
+    count(domain, result, "", "");
     log.warn("MTA-STS: {}: policy {} could not be had: {}{}", domain, id.get(), reason,
         cached.isPresent() ? "; the cached policy " + cached.get().id() + " applies until " + cached.get().expires()
             : "; delivering as to a domain without MTA-STS (RFC 8461 §3.3)");
@@ -190,6 +190,22 @@ final class MtaStsPolicies {
       repo.count(day, domain, result, 1);
     } catch (RuntimeException e) {
       log.warn("TLS-RPT: {} {} not counted: {}", domain, result, e.toString());
+    }
+  }
+
+  /**
+   * Counts one failed session for the day's report, and its failure detail (RFC 8460 §4.4: the MX host and the
+   * address it was with; "" where there is none, e.g. a policy fetch).
+   */
+  void count(String domain, String result, String mxHost, String receivingIp) {
+    count(domain, result);
+    if (repo == null) {
+      return;
+    }
+    try {
+      repo.countDetail(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC), domain, result, mxHost, receivingIp, 1);
+    } catch (RuntimeException e) {
+      log.warn("TLS-RPT: {} {} {} not counted: {}", domain, result, mxHost, e.toString());
     }
   }
 

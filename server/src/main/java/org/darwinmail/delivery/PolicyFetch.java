@@ -48,6 +48,41 @@ final class PolicyFetch {
   /** The policy text of {@code domain}; an IOException whose message says, in words, why there is none. */
   String fetch(String domain) throws IOException {
     String host = "mta-sts." + domain;
+    byte[] get = ("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: Darwin Mail\r\n"
+        + "Accept: text/plain\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    String url = "https://" + host + (port == 443 ? "" : ":" + port) + "/.well-known/mta-sts.txt";
+    return onAddresses(host, port, url, get, PolicyFetch::read);
+  }
+
+  /**
+   * POSTs a TLS report (RFC 8460 §5.4) to an https URI: {@code Content-Type: application/tlsrpt+gzip}, the same
+   * bounds and certificate checks as a policy fetch (the name checked against the URI's host). Returns the HTTP
+   * status; an IOException says why there is none.
+   */
+  int post(java.net.URI uri, byte[] gzipped) throws IOException {
+    String host = uri.getHost();
+    int p = uri.getPort() < 0 ? 443 : uri.getPort();
+    String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+    if (uri.getRawQuery() != null) {
+      path += "?" + uri.getRawQuery();
+    }
+    byte[] head = ("POST " + path + " HTTP/1.1\r\nHost: " + host + (p == 443 ? "" : ":" + p) + "\r\n"
+        + "User-Agent: Darwin Mail\r\nContent-Type: application/tlsrpt+gzip\r\nContent-Length: " + gzipped.length
+        + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+    byte[] request = new byte[head.length + gzipped.length];
+    System.arraycopy(head, 0, request, 0, head.length);
+    System.arraycopy(gzipped, 0, request, head.length, gzipped.length);
+    return onAddresses(host, p, uri.toString(), request, PolicyFetch::status);
+  }
+
+  /** Reads an answer; an IOException whose message says why there is none. */
+  private interface Answer<T> {
+    T read(InputStream in, String where) throws IOException;
+  }
+
+  /** {@code request} to the first (at most two) addresses of {@code host} that answer. */
+  private <T> T onAddresses(String host, int port, String url, byte[] request, Answer<T> answer)
+      throws IOException {
     List<InetAddress> addrs = switch (dns.addresses(host)) {
       case Dns.Answer.Found<InetAddress> f when !f.values().isEmpty() -> f.values();
       case Dns.Answer.Found<InetAddress> f -> throw new IOException(host + " has no address");
@@ -57,7 +92,7 @@ final class PolicyFetch {
     IOException last = null;
     for (InetAddress a : addrs.subList(0, Math.min(2, addrs.size()))) {
       try {
-        return fetch(host, a);
+        return exchange(host, port, a, url + " [" + a.getHostAddress() + "]", request, answer);
       } catch (PolicyRefused e) {
         throw e; // the host answered: another address of it would answer the same
       } catch (IOException e) {
@@ -81,9 +116,8 @@ final class PolicyFetch {
     }
   }
 
-  private String fetch(String host, InetAddress a) throws IOException {
-    String where = "https://" + host + (port == 443 ? "" : ":" + port) + "/.well-known/mta-sts.txt ["
-        + a.getHostAddress() + "]";
+  private <T> T exchange(String host, int port, InetAddress a, String where, byte[] request, Answer<T> answer)
+      throws IOException {
     Socket plain = new Socket();
     // The deadline: a server dripping one byte at a time within the read timeout still ends here.
     Thread watchdog = Thread.ofVirtual().start(() -> {
@@ -109,10 +143,9 @@ final class PolicyFetch {
         throw new WebPkiInvalid(where + ": no valid certificate for " + host + " (" + Errors.describe(e) + ")");
       }
       OutputStream out = s.getOutputStream();
-      out.write(("GET /.well-known/mta-sts.txt HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: Darwin Mail\r\n"
-          + "Accept: text/plain\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.write(request);
       out.flush();
-      return read(s.getInputStream(), where);
+      return answer.read(s.getInputStream(), where);
     } catch (WebPkiInvalid e) {
       throw e;
     } catch (PolicyRefused e) {
@@ -127,6 +160,15 @@ final class PolicyFetch {
       watchdog.interrupt();
       plain.close();
     }
+  }
+
+  /** The status of an answer (RFC 8460 §5.4: a 2xx is a report received); the rest is not read. */
+  static int status(InputStream in, String where) throws IOException {
+    String status = new Bounded(in, MAX_HEAD).line();
+    if (!status.matches("HTTP/1\\.[01] [0-9]{3}( .*)?")) {
+      throw new PolicyRefused(where + ": not an HTTP answer");
+    }
+    return Integer.parseInt(status.substring(9, 12));
   }
 
   /** The response: status line, headers, then the body as Content-Length, chunks or up to the close say. */

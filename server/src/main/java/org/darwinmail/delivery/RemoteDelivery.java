@@ -78,6 +78,16 @@ final class RemoteDelivery {
     }
   }
 
+  /** The MTA-STS policies and counts, or null (MTA-STS off, or a smarthost). */
+  MtaStsPolicies policies() {
+    return policies;
+  }
+
+  /** A socket factory verifying against the MTA-STS CAs (the name is checked by whoever uses it). */
+  javax.net.ssl.SSLSocketFactory stsFactory() {
+    return SmtpClient.factory(stsTrust());
+  }
+
   private javax.net.ssl.X509ExtendedTrustManager stsTrust() {
     javax.net.ssl.X509ExtendedTrustManager t = stsTrust;
     if (t == null) {
@@ -218,7 +228,8 @@ final class RemoteDelivery {
       }
     }
     MtaStsPolicies.Applied policy = null;
-    if (policies != null) {
+    if (policies != null && !TlsReports.isReport(m.sender())) {
+      // RFC 8460 §5.3: a report goes out despite TLS failures, and its session is in no report
       policy = policies.lookup(domain).filter(p -> p.policy().mode() != MtaSts.Mode.NONE).orElse(null);
     }
     boolean enforce = policy != null && policy.policy().mode() == MtaSts.Mode.ENFORCE;
@@ -229,7 +240,7 @@ final class RemoteDelivery {
       boolean mxMatches = policy == null || policy.policy().allows(t.host());
       if (!mxMatches && enforce) {
         // RFC 8461 §4.1: an MX host the policy does not name is not used.
-        policies.count(domain, "validation-failure");
+        policies.count(domain, "validation-failure", t.host(), "");
         lastError = "MTA-STS enforce: " + t.host() + " is not a mail server the policy of " + domain + " names (mx: "
             + String.join(", ", policy.policy().mx()) + ")";
         lastStatus = "4.7.5";
@@ -350,7 +361,7 @@ final class RemoteDelivery {
             c.startTls();
           } catch (javax.net.ssl.SSLException e) {
             if (sts != null && sts.enforce()) {
-              throw stsTlsFailed(sts, t, mta, e);
+              throw stsTlsFailed(sts, t, a, mta, e);
             }
             throw t.smarthost() && e instanceof javax.net.ssl.SSLHandshakeException h ? untrusted(mta, h) : e;
           }
@@ -358,11 +369,12 @@ final class RemoteDelivery {
         } else if (t.smarthost()) {
           throw new SmtpClient.HostException(mta + " refused STARTTLS: " + r.text());
         } else if (sts != null && sts.enforce()) {
-          policies.count(sts.policy().domain(), "starttls-not-supported");
+          policies.count(sts.policy().domain(), "starttls-not-supported", t.host(), a.getHostAddress());
           throw new StsRefused("MTA-STS enforce: " + mta + " refused STARTTLS: " + r.text());
         }
       }
-      String stsNote = sts == null ? null : stsVerdict(sts, t, mta, c.isTls(), caps.containsKey("STARTTLS"));
+      String stsNote = sts == null ? null : stsVerdict(sts, t, a, mta, c.isTls(),
+          caps.containsKey("STARTTLS"));
       if (t.smarthost() && !c.isTls()) {
         throw new SmtpClient.HostException(mta + " does not offer TLS, which the smarthost setting requires");
       }
@@ -389,7 +401,8 @@ final class RemoteDelivery {
    * TLS report; under "enforce" a failure throws {@link StsRefused} (the host is not used); under "testing" it is
    * returned as a note for the trace and the log (null: the session passed).
    */
-  private String stsVerdict(Sts sts, Target t, String mta, boolean tlsUp, boolean offered) throws StsRefused {
+  private String stsVerdict(Sts sts, Target t, InetAddress a, String mta, boolean tlsUp, boolean offered)
+      throws StsRefused {
     String domain = sts.policy().domain();
     String result;
     String words;
@@ -411,7 +424,7 @@ final class RemoteDelivery {
       policies.count(domain, "success");
       return null;
     }
-    policies.count(domain, result);
+    policies.count(domain, result, t.host(), a.getHostAddress());
     if (sts.enforce()) {
       throw new StsRefused("MTA-STS enforce: " + words);
     }
@@ -419,13 +432,13 @@ final class RemoteDelivery {
   }
 
   /** A TLS handshake that failed under an "enforce" policy: counted, and the reason in words. */
-  private StsRefused stsTlsFailed(Sts sts, Target t, String mta, javax.net.ssl.SSLException e) {
+  private StsRefused stsTlsFailed(Sts sts, Target t, InetAddress a, String mta, javax.net.ssl.SSLException e) {
     if (sts.cert().failure() != null) {
       String[] p = certProblem(sts.cert().failure(), t.host());
-      policies.count(sts.policy().domain(), p[0]);
+      policies.count(sts.policy().domain(), p[0], t.host(), a.getHostAddress());
       return new StsRefused("MTA-STS enforce: " + mta + " has no valid certificate: " + p[1]);
     }
-    policies.count(sts.policy().domain(), "validation-failure");
+    policies.count(sts.policy().domain(), "validation-failure", t.host(), a.getHostAddress());
     return new StsRefused("MTA-STS enforce: TLS with " + mta + " failed: " + Errors.describe(e));
   }
 

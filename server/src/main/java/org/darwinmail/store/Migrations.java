@@ -43,7 +43,8 @@ final class Migrations {
       "V013__delivery_trace.sql",
       "V014__urlauth_keys.sql",
       "V015__sender_rates.sql",
-      "V016__mta_sts.sql");
+      "V016__mta_sts.sql",
+      "V017__tls_rpt_reports.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 

@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Instant;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -174,6 +175,141 @@ public final class SqlMtaStsRepository implements MtaStsRepository {
         try (ResultSet r = ps.executeQuery()) {
           while (r.next()) {
             out.add(new Count(LocalDate.parse(r.getString(1)), r.getString(2), r.getString(3), r.getLong(4)));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public void countDetail(LocalDate day, String domain, String result, String mxHost, String receivingIp, long n) {
+    String mx = cut(mxHost, 255);
+    String ip = cut(receivingIp, 45);
+    db.tx(c -> {
+      if (db.dialect() == SqlDialect.POSTGRESQL) {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO tls_rpt_details (day, domain, result, mx_host,"
+            + " receiving_ip, sessions) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, domain, result, mx_host,"
+            + " receiving_ip) DO UPDATE SET sessions = tls_rpt_details.sessions + EXCLUDED.sessions")) {
+          bindDetail(ps, day, domain, result, mx, ip, n);
+          ps.executeUpdate();
+        }
+        return null;
+      }
+      if (addDetail(c, day, domain, result, mx, ip, n) > 0) {
+        return null;
+      }
+      try (PreparedStatement ps = c.prepareStatement("INSERT INTO tls_rpt_details (day, domain, result, mx_host,"
+          + " receiving_ip, sessions) VALUES (?, ?, ?, ?, ?, ?)")) {
+        bindDetail(ps, day, domain, result, mx, ip, n);
+        ps.executeUpdate();
+      } catch (SQLException e) {
+        if (!SqlDialect.duplicate(e)) {
+          throw e;
+        }
+        addDetail(c, day, domain, result, mx, ip, n); // another session made the row first
+      }
+      return null;
+    });
+  }
+
+  private static String cut(String s, int n) {
+    String v = s == null ? "" : s;
+    return v.length() > n ? v.substring(0, n) : v;
+  }
+
+  private static void bindDetail(PreparedStatement ps, LocalDate day, String domain, String result, String mx,
+      String ip, long n) throws SQLException {
+    ps.setString(1, day.toString());
+    ps.setString(2, domain);
+    ps.setString(3, result);
+    ps.setString(4, mx);
+    ps.setString(5, ip);
+    ps.setLong(6, n);
+  }
+
+  private static int addDetail(Connection c, LocalDate day, String domain, String result, String mx, String ip,
+      long n) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("UPDATE tls_rpt_details SET sessions = sessions + ?"
+        + " WHERE day = ? AND domain = ? AND result = ? AND mx_host = ? AND receiving_ip = ?")) {
+      ps.setLong(1, n);
+      ps.setString(2, day.toString());
+      ps.setString(3, domain);
+      ps.setString(4, result);
+      ps.setString(5, mx);
+      ps.setString(6, ip);
+      return ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public List<Detail> details(LocalDate day, String domain, int limit) {
+    return db.read(c -> {
+      List<Detail> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT result, mx_host, receiving_ip, sessions FROM"
+          + " tls_rpt_details WHERE day = ? AND domain = ? ORDER BY sessions DESC, result, mx_host, receiving_ip"
+          + " FETCH FIRST " + Math.max(1, Math.min(limit, 10_000)) + " ROWS ONLY")) {
+        ps.setString(1, day.toString());
+        ps.setString(2, domain);
+        try (ResultSet r = ps.executeQuery()) {
+          while (r.next()) {
+            out.add(new Detail(day, domain, r.getString(1), r.getString(2), r.getString(3), r.getLong(4)));
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public boolean claimReport(LocalDate day, String domain, String reportId, Instant at, String node) {
+    return db.tx(c -> {
+      String sql = "INSERT INTO tls_rpt_reports (day, domain, report_id, claimed_at, node, destinations, result)"
+          + " VALUES (?, ?, ?, ?, ?, '', '')";
+      if (db.dialect() == SqlDialect.POSTGRESQL) {
+        sql += " ON CONFLICT (day, domain) DO NOTHING"; // a duplicate key would abort PostgreSQL's transaction
+      }
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        ps.setString(1, day.toString());
+        ps.setString(2, domain);
+        ps.setString(3, cut(reportId, 200));
+        ps.setTimestamp(4, Timestamp.from(at));
+        ps.setString(5, cut(node, 200));
+        return ps.executeUpdate() > 0;
+      } catch (SQLException e) {
+        if (SqlDialect.duplicate(e)) {
+          return false;
+        }
+        throw e;
+      }
+    });
+  }
+
+  @Override
+  public void reportDone(LocalDate day, String domain, String destinations, String result) {
+    db.tx(c -> {
+      try (PreparedStatement ps = c.prepareStatement("UPDATE tls_rpt_reports SET destinations = ?, result = ?"
+          + " WHERE day = ? AND domain = ?")) {
+        ps.setString(1, cut(destinations, 2000));
+        ps.setString(2, cut(result, 2000));
+        ps.setString(3, day.toString());
+        ps.setString(4, domain);
+        return ps.executeUpdate();
+      }
+    });
+  }
+
+  @Override
+  public List<Report> reports(LocalDate since) {
+    return db.read(c -> {
+      List<Report> out = new ArrayList<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT day, domain, report_id, claimed_at, node, destinations,"
+          + " result FROM tls_rpt_reports WHERE day >= ? ORDER BY day DESC, domain FETCH FIRST 1000 ROWS ONLY")) {
+        ps.setString(1, since.toString());
+        try (ResultSet r = ps.executeQuery()) {
+          while (r.next()) {
+            out.add(new Report(LocalDate.parse(r.getString(1)), r.getString(2), r.getString(3),
+                r.getTimestamp(4).toInstant(), r.getString(5), r.getString(6), r.getString(7)));
           }
         }
       }

@@ -206,13 +206,17 @@ class CliTest {
     assertThat(out).matches("(?s)\\d+  queued as 3fa2b1c9d0e1  .*<ann@cli.test>  10 bytes.*x@remote.test.*");
   }
 
-  /** `darwinmail mta-sts`: the policies outbound delivery cached and the TLS report counts, as stored (V016). */
+  /**
+   * `darwinmail mta-sts`: the policies outbound delivery cached, the TLS report counts and the reports sent, as
+   * stored (V016, V017).
+   */
   @Test
   void mtaStsShowsTheCachedPoliciesAndTheTlsReportCounts() throws Exception {
     Path c = config();
     run("", "--config", c.toString(), "domain", "add", "cli.test");
     assertThat(run("", "--config", c.toString(), "mta-sts")[1]).isEqualTo("No MTA-STS policy cached.\n"
-        + "No TLS session to a domain with a policy in the last 7 day(s).\n");
+        + "No TLS session to a domain with a policy in the last 7 day(s).\n"
+        + "No TLS report (RFC 8460) about the last 7 day(s).\n");
     java.time.Instant t = java.time.Instant.parse("2026-11-02T08:00:00Z");
     java.time.LocalDate today = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
     try (DarwinMail.Services s = DarwinMail.Services.open(ConfigLoader.load(c))) {
@@ -223,6 +227,11 @@ class CliTest {
       repo.count(today, "remote.test", "success", 2);
       repo.count(today, "remote.test", "certificate-host-mismatch", 1);
       repo.count(today.minusDays(30), "remote.test", "success", 5);
+      repo.claimReport(today.minusDays(1), "remote.test", "r1", t, "node");
+      repo.reportDone(today.minusDays(1), "remote.test", "mailto:tlsrpt@remote.test",
+          "mailto:tlsrpt@remote.test queued");
+      repo.claimReport(today.minusDays(1), "other.test", "r2", t, "node");
+      repo.reportDone(today.minusDays(1), "other.test", "", "not sent: no v=TLSRPTv1 record");
     }
     String[] r = run("", "--config", c.toString(), "mta-sts");
     assertThat(r[0]).isEqualTo("0");
@@ -231,7 +240,10 @@ class CliTest {
         + "  expires 2026-11-03T08:00:00Z\n"
         + "TLS report counts (UTC days):\n"
         + "  " + today + "  remote.test  certificate-host-mismatch  1\n"
-        + "  " + today + "  remote.test  success  3\n");
+        + "  " + today + "  remote.test  success  3\n"
+        + "TLS reports (UTC day reported, domain, destinations, result):\n"
+        + "  " + today.minusDays(1) + "  other.test  -  not sent: no v=TLSRPTv1 record\n"
+        + "  " + today.minusDays(1) + "  remote.test  mailto:tlsrpt@remote.test  mailto:tlsrpt@remote.test queued\n");
     assertThat(run("", "--config", c.toString(), "mta-sts", "--days", "31")[1]).contains("success  5");
     assertThat(run("", "--config", c.toString(), "mta-sts", "--days", "0")[0]).isEqualTo("2");
   }

@@ -72,4 +72,37 @@ abstract class MtaStsRepositoryContract {
         new MtaStsRepository.Count(day, "remote.test", "success", 50));
     assertThat(r.counts(day.minusDays(1))).hasSize(3);
   }
+
+  /** Failure details add up per MX host and address, most sessions first. */
+  @Test
+  void failureDetailsAddUpPerMxHostAndAddress() {
+    LocalDate day = LocalDate.parse("2026-12-04");
+    r.countDetail(day, "remote.test", "certificate-expired", "mx1.remote.test", "192.0.2.1", 1);
+    other.countDetail(day, "remote.test", "certificate-expired", "mx1.remote.test", "192.0.2.1", 2);
+    r.countDetail(day, "remote.test", "sts-policy-fetch-error", "", "", 1);
+    r.countDetail(day.plusDays(1), "remote.test", "sts-policy-fetch-error", "", "", 1);
+    assertThat(r.details(day, "remote.test", 100)).containsExactly(
+        new MtaStsRepository.Detail(day, "remote.test", "certificate-expired", "mx1.remote.test", "192.0.2.1", 3),
+        new MtaStsRepository.Detail(day, "remote.test", "sts-policy-fetch-error", "", "", 1));
+    assertThat(r.details(day, "remote.test", 1)).hasSize(1);
+  }
+
+  /** Two nodes claiming the same day's report at once: exactly one gets it; its result is read back. */
+  @Test
+  void aReportIsClaimedByOneNodeOnly() throws Exception {
+    LocalDate day = LocalDate.parse("2026-12-04");
+    Instant t = Instant.parse("2026-12-05T00:05:00Z");
+    List<CompletableFuture<Boolean>> claims = new ArrayList<>();
+    for (MtaStsRepository node : List.of(r, other, r, other)) {
+      claims.add(CompletableFuture.supplyAsync(() -> node.claimReport(day, "remote.test", "id1", t, "node")));
+    }
+    assertThat(claims.stream().map(CompletableFuture::join).filter(b -> b).count()).isEqualTo(1);
+    assertThat(other.claimReport(day, "remote.test", "id2", t, "node2")).isFalse();
+    assertThat(other.claimReport(day, "other.test", "id3", t, "node2")).isTrue();
+    r.reportDone(day, "remote.test", "mailto:tlsrpt@remote.test", "queued");
+    assertThat(other.reports(day)).containsExactly(
+        new MtaStsRepository.Report(day, "other.test", "id3", t, "node2", "", ""),
+        new MtaStsRepository.Report(day, "remote.test", "id1", t, "node", "mailto:tlsrpt@remote.test", "queued"));
+    assertThat(other.reports(day.plusDays(1))).isEmpty();
+  }
 }

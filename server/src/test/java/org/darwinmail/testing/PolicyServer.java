@@ -18,7 +18,8 @@ import javax.net.ssl.SSLServerSocket;
 /**
  * An MTA-STS policy host for tests: HTTPS on 127.0.0.1 with the certificate of the context it is given (made by a
  * test CA), answering {@code GET /.well-known/mta-sts.txt} by its {@code Host} header with the answer set for that
- * host: a status, a Content-Type and a body (sent with a Content-Length). Unknown hosts get 404. One thread per
+ * host: a status, a Content-Type and a body (sent with a Content-Length). Unknown hosts get 404. A POST (a TLS
+ * report) is kept in {@link #posts} and answered {@link #postStatus}. One thread per
  * connection; counts the requests per host.
  */
 public final class PolicyServer implements AutoCloseable {
@@ -29,6 +30,13 @@ public final class PolicyServer implements AutoCloseable {
     }
   }
 
+  /** A POST received (a TLS report, RFC 8460 §5.4): host, path, Content-Type and body. */
+  public record Post(String host, String path, String contentType, byte[] body) {}
+
+  /** The POSTs received, in order (answered {@link #postStatus}). */
+  public final java.util.List<Post> posts = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** The status a POST gets. */
+  public volatile int postStatus = 200;
   private final SSLServerSocket server;
   private final Map<String, Answer> answers = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> requests = new ConcurrentHashMap<>();
@@ -82,12 +90,29 @@ public final class PolicyServer implements AutoCloseable {
       }
       String host = "";
       String path = "";
+      String method = "";
+      String type = null;
+      int length = 0;
       for (String line : head.toString(StandardCharsets.ISO_8859_1).split("\r\n")) {
-        if (line.startsWith("GET ")) {
+        if (line.startsWith("GET ") || line.startsWith("POST ")) {
+          method = line.split(" ")[0];
           path = line.split(" ")[1];
         } else if (line.regionMatches(true, 0, "Host:", 0, 5)) {
           host = line.substring(5).strip().toLowerCase(Locale.ROOT).replaceAll(":\\d+$", "");
+        } else if (line.regionMatches(true, 0, "Content-Type:", 0, 13)) {
+          type = line.substring(13).strip();
+        } else if (line.regionMatches(true, 0, "Content-Length:", 0, 15)) {
+          length = Math.min(Integer.parseInt(line.substring(15).strip()), 1 << 20);
         }
+      }
+      if (method.equals("POST")) {
+        byte[] body = in.readNBytes(length);
+        posts.add(new Post(host, path, type, body));
+        OutputStream out = s.getOutputStream();
+        out.write(("HTTP/1.1 " + postStatus + " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            .getBytes(StandardCharsets.ISO_8859_1));
+        out.flush();
+        return;
       }
       requests.computeIfAbsent(host, h -> new AtomicInteger()).incrementAndGet();
       Answer a = path.equals("/.well-known/mta-sts.txt") ? answers.get(host) : null;

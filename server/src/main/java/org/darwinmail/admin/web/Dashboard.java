@@ -59,10 +59,37 @@ final class Dashboard {
     m.put("lockedLogins", s.logins().locks().size());
     m.put("certificate", certificateCard());
     m.put("backup", backup());
+    m.put("mtaSts", mtaSts(s.delivery().mtaSts()));
     m.put("disk", disk(mail.config().dataDir()));
     m.put("users", users());
     m.put("history", history.view());
     return Response.json(200, m);
+  }
+
+  /**
+   * The MTA-STS card: policies cached, and the last full UTC day's TLS sessions under a policy (failed, in all) and
+   * TLS reports made; null when the store keeps none (MTA-STS state in memory only).
+   */
+  private static Map<String, Object> mtaSts(org.darwinmail.store.MtaStsRepository repo) {
+    if (repo == null) {
+      return null;
+    }
+    java.time.LocalDate day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(1);
+    long failed = 0;
+    long sessions = 0;
+    for (var c : repo.counts(day)) {
+      if (c.day().equals(day)) {
+        sessions += c.sessions();
+        failed += c.result().equals("success") ? 0 : c.sessions();
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("policies", repo.policies().size());
+    m.put("day", day.toString());
+    m.put("sessions", sessions);
+    m.put("failed", failed);
+    m.put("reports", repo.reports(day).stream().filter(r -> r.day().equals(day)).count());
+    return m;
   }
 
   private List<Map<String, Object>> listeners() {

@@ -63,6 +63,7 @@ class ConsoleMtaStsTest {
     assertThat(empty.path("policies").size()).isZero();
     assertThat(empty.path("counts").size()).isZero();
     assertThat(empty.path("days").asInt()).isEqualTo(7);
+    assertThat(empty.path("reports").size()).isZero();
 
     MtaStsRepository repo = server.server().delivery().mtaSts();
     Instant now = Instant.now().truncatedTo(ChronoUnit.SECONDS);
@@ -106,6 +107,17 @@ class ConsoleMtaStsTest {
         + c.path("result").asString() + " " + c.path("sessions").asLong()));
     assertThat(rows).containsExactlyInAnyOrder(today.minusDays(6) + " old.test success 2",
         today + " remote.test certificate-host-mismatch 1", today + " remote.test success 3");
+
+    // the TLS reports (V017): where each went and how, or why not
+    repo.claimReport(today.minusDays(1), "remote.test", "r1@a.test", now, "node");
+    repo.reportDone(today.minusDays(1), "remote.test", "mailto:tlsrpt@remote.test", "mailto:tlsrpt@remote.test queued");
+    JsonNode rep = get("/api/mta-sts").path("reports");
+    assertThat(rep.size()).isEqualTo(1);
+    assertThat(rep.get(0).path("day").asString()).isEqualTo(today.minusDays(1).toString());
+    assertThat(rep.get(0).path("domain").asString()).isEqualTo("remote.test");
+    assertThat(rep.get(0).path("reportId").asString()).isEqualTo("r1@a.test");
+    assertThat(rep.get(0).path("destinations").asString()).isEqualTo("mailto:tlsrpt@remote.test");
+    assertThat(rep.get(0).path("result").asString()).isEqualTo("mailto:tlsrpt@remote.test queued");
   }
 
   @Test

@@ -200,6 +200,11 @@ class ConsoleOperationsTest {
     assertThat(d.path("certificate").path("daysLeft").asLong()).isPositive();
     assertThat(d.path("disk").path("totalBytes").asLong()).isPositive();
     assertThat(d.path("users").path("count").asInt()).isEqualTo(3);
+    // the MTA-STS card: nothing cached or counted here yet
+    assertThat(d.path("mtaSts").path("policies").asInt()).isZero();
+    assertThat(d.path("mtaSts").path("failed").asLong()).isZero();
+    assertThat(d.path("mtaSts").path("day").asString())
+        .isEqualTo(java.time.LocalDate.now(java.time.ZoneOffset.UTC).minusDays(1).toString());
     assertThat(d.path("history").path("current").path("in").asLong()).isPositive();
   }
 
