@@ -5,7 +5,8 @@
 #   make image            the system disk, provisioned by Ansible under QEMU (packer qemu)
 #   make ova              the OVA: image + blank data disk + OVF descriptor + manifest
 #   make ova-vmware       the production build: EL 9 + kickstart under VMware (packer vmware-iso)
-#   make appliance-lint   ansible-lint, ansible-playbook --syntax-check, packer validate, nft -c of the firewall
+#   make appliance-lint   ansible-lint, ansible-playbook --syntax-check, packer validate, nft -c of the firewall,
+#                         bash -n of the first-boot scripts as rendered
 #   make appliance-test   lint, build, boot the OVA under QEMU (TCG), Testinfra, mail, disk swap
 
 APPLIANCE_BUILD   ?= build/appliance
@@ -96,6 +97,8 @@ appliance-lint: appliance-deps $(A_KEY)
 	nft -c -f $(AB)/nftables-lint.conf
 	bash -n appliance/scripts/build-base.sh appliance/scripts/jlink-runtime.sh appliance/scripts/make-bundle.sh \
 		appliance/scripts/render-kickstart.sh appliance/scripts/timed
+	rm -rf $(AB)/firstboot-lint && $(PY) appliance/scripts/render-firstboot.py $(AB)/firstboot-lint >/dev/null
+	bash -n $(AB)/firstboot-lint/firstboot $(AB)/firstboot-lint/setup $(AB)/firstboot-lint/setup-code-console
 	@echo "appliance-lint: passed"
 
 # The whole appliance stage of `make test`.

@@ -241,7 +241,7 @@ public final class DarwinMail implements AutoCloseable {
       DeliveryEngine delivery = new DeliveryEngine(config, queue, blobs, directory, acceptance,
           new org.darwinmail.dns.Dns(config.dns()),
           id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false),
-          DeliveryEngine.LEASE, new org.darwinmail.store.SqlMtaStsRepository(db));
+          config.delivery().lease(), new org.darwinmail.store.SqlMtaStsRepository(db));
       Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
           new InboundAuth(config));
       LoginGuard logins = new LoginGuard(config.guard(), java.time.Clock.systemUTC());

@@ -36,12 +36,16 @@ import java.util.List;
  * @param tlsRptReports         send the daily TLS reports (RFC 8460) of the sessions counted under MTA-STS to the
  *                              addresses of each policy domain's {@code _smtp._tls} record; default true
  * @param tlsRptOrganization    the reports' organization-name; "" (the default) = the server's host name
+ * @param leaseSeconds          several nodes on one queue: how long a node's claim on a queued recipient lasts unless
+ *                              renewed (every quarter of it while the node runs), so how long the recipients of a
+ *                              node that died wait for the others (default 120; README, "Running on PostgreSQL")
  */
 public record DeliveryConfig(Integer concurrency, Integer perDestination, Integer port, Integer connectTimeoutSeconds,
     List<Integer> retrySeconds, Long lifetimeSeconds, Long delayWarningSeconds, String smarthost,
     String smarthostUser, String smarthostPassword, String smarthostTls, String smarthostCa, Boolean dkim,
     String dkimSelector, Integer traceRetentionDays, Long traceMaxRows, Boolean mtaSts, Integer mtaStsPort,
-    String mtaStsCa, Boolean tlsRptReports, String tlsRptOrganization) {
+    String mtaStsCa, Boolean tlsRptReports, String tlsRptOrganization,
+    Integer leaseSeconds) {
 
   public DeliveryConfig {
     concurrency = concurrency == null ? 20 : concurrency;
@@ -68,6 +72,8 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     if (tlsRptOrganization.length() > 200 || tlsRptOrganization.chars().anyMatch(ch -> ch < 0x20 || ch == 0x7f)) {
       throw new ConfigException("delivery.tls_rpt_organization: at most 200 characters, no control characters");
     }
+    leaseSeconds = leaseSeconds == null ? 120 : leaseSeconds;
+    Checks.range("delivery.lease_seconds", leaseSeconds, 5, 3600);
     Checks.range("delivery.mta_sts_port", mtaStsPort, 1, 65535);
     if (!mtaStsCa.isEmpty() && !java.nio.file.Files.isReadable(java.nio.file.Path.of(mtaStsCa))) {
       throw new ConfigException("delivery.mta_sts_ca: cannot read " + mtaStsCa);
@@ -100,9 +106,14 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     }
   }
 
+  /** {@link #leaseSeconds} as a duration. */
+  public java.time.Duration lease() {
+    return java.time.Duration.ofSeconds(leaseSeconds);
+  }
+
   public static DeliveryConfig defaults() {
     return new DeliveryConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null,
-        null, null, null, null, null, null, null);
+        null, null, null, null, null, null, null, null);
   }
 
   /** The wait before attempt number {@code attempts + 1} (attempts already made, at least 1). */
@@ -114,42 +125,42 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     return new DeliveryConfig(concurrency, perDestination, p, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
         dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
-        tlsRptOrganization);
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withConcurrency(int total, int oneDestination) {
     return new DeliveryConfig(total, oneDestination, port, connectTimeoutSeconds, retrySeconds, lifetimeSeconds,
         delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
         dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
-        tlsRptOrganization);
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withRetry(List<Integer> retry, long lifetime, long delayWarning) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retry, lifetime,
         delayWarning, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa, dkim,
         dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
-        tlsRptOrganization);
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withSmarthostCa(String file) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, file, dkim,
         dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
-        tlsRptOrganization);
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withTrace(int retentionDays, long maxRows) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
         dkim, dkimSelector, retentionDays, maxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
-        tlsRptOrganization);
+        tlsRptOrganization, leaseSeconds);
   }
 
   public DeliveryConfig withSmarthost(String host, String user, String password, String tls) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, host, user, password, tls, smarthostCa, dkim, dkimSelector,
         traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, tlsRptReports,
-        tlsRptOrganization);
+        tlsRptOrganization, leaseSeconds);
   }
 
   /** MTA-STS towards MX hosts on or off, its policy hosts' HTTPS port, and the CAs it trusts ("" = the system's). */
@@ -157,13 +168,13 @@ public record DeliveryConfig(Integer concurrency, Integer perDestination, Intege
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
         dkim, dkimSelector, traceRetentionDays, traceMaxRows, on, httpsPort, caFile, tlsRptReports,
-        tlsRptOrganization);
+        tlsRptOrganization, leaseSeconds);
   }
 
   /** TLS reports (RFC 8460) on or off, and the organization-name they carry ("" = the host name). */
   public DeliveryConfig withTlsRpt(boolean on, String organization) {
     return new DeliveryConfig(concurrency, perDestination, port, connectTimeoutSeconds, retrySeconds,
         lifetimeSeconds, delayWarningSeconds, smarthost, smarthostUser, smarthostPassword, smarthostTls, smarthostCa,
-        dkim, dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, on, organization);
+        dkim, dkimSelector, traceRetentionDays, traceMaxRows, mtaSts, mtaStsPort, mtaStsCa, on, organization, leaseSeconds);
   }
 }

@@ -71,7 +71,8 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
   private static final int REUSE_LIMIT = 100;
   /**
    * How long a lease lasts unless renewed: how long the recipients of a node that died wait for another node. Renewed
-   * every quarter of it, so an attempt (whatever its SMTP timeouts) keeps its lease while its node lives.
+   * every quarter of it, so an attempt (whatever its SMTP timeouts) keeps its lease while its node lives. The
+   * default of {@code [delivery] lease_seconds}, which the server passes.
    */
   public static final Duration LEASE = Duration.ofMinutes(2);
 

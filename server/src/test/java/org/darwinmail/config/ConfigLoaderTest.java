@@ -24,6 +24,15 @@ class ConfigLoaderTest {
     assertThat(c.imap()).isEqualTo(ImapConfig.defaults());
     assertThat(c.pop3()).isEqualTo(Pop3Config.defaults());
     assertThat(c.backup()).isEqualTo(org.darwinmail.config.BackupConfig.defaults());
+    assertThat(c.delivery().lease()).isEqualTo(java.time.Duration.ofMinutes(2));
+  }
+
+  @Test
+  void theQueueLeaseIsSecondsWithinBounds() throws Exception {
+    assertThat(ConfigLoader.load(write("[delivery]\nlease_seconds = 15\n")).delivery().lease())
+        .isEqualTo(java.time.Duration.ofSeconds(15));
+    assertThatThrownBy(() -> ConfigLoader.load(write("[delivery]\nlease_seconds = 1\n")))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("delivery.lease_seconds");
   }
 
   @Test

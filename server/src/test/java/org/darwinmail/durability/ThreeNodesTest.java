@@ -33,9 +33,11 @@ import org.junit.jupiter.api.io.TempDir;
  * local sink while node 2 is SIGKILLed in the middle of its SMTP transactions: every recipient gets every message,
  * none twice (node 2's leases run out and the others deliver what it held). Each step prints how long it took.
  */
-@Tag("slow") // three server JVMs, PostgreSQL, S3Proxy, and node 2's leases running out (2 min): about 4 minutes
+@Tag("slow") // three server JVMs, PostgreSQL, S3Proxy, and node 2's leases running out (10 s): about 2 minutes
 class ThreeNodesTest {
   private static final String DOMAIN = "cluster.test";
+  /** The queue's leases ([delivery] lease_seconds): short, so that node 2's held mail passes on in seconds. */
+  private static final int LEASE_SECONDS = 10;
   /** The burst threshold of the test: the seventh message in the window blocks the sender. */
   private static final int BURST = 6;
   private static final int OUTBOUND = 24;
@@ -51,6 +53,7 @@ class ThreeNodesTest {
       dns.mx("far.test", 10, "mx.far.test").a("mx.far.test", "127.0.0.1");
       String toml = "[dns]\nservers = [\"" + dns.address() + "\"]\ntimeout_seconds = 2\n"
           + "[delivery]\nport = " + sink.port() + "\nretry_seconds = [1]\ndkim = false\nper_destination = 4\n"
+          + "lease_seconds = " + LEASE_SECONDS + "\n"
           + "[guard]\nlogin_lock_after = " + LOCK_AFTER + "\nlogin_delay_millis = 10\n"
           + "[guard.send]\nburst_messages = " + BURST + "\nallowlist = [\"bulk@" + DOMAIN + "\"]\n";
       ClusterNode.Shared store = ClusterNode.Shared.create();
@@ -215,8 +218,8 @@ class ThreeNodesTest {
     for (String p : pairs(sink)) {
       got.merge(p, 1, Integer::sum);
     }
-    System.out.printf("(e) %d messages to %d recipients delivered %d ms after node 2's SIGKILL (its leases: 2 min)%n",
-        OUTBOUND, expected.size(), done);
+    System.out.printf("(e) %d messages to %d recipients delivered %d ms after node 2's SIGKILL (its leases: %d s)%n",
+        OUTBOUND, expected.size(), done, LEASE_SECONDS);
     assertThat(got).as("every (message, recipient) once").isEqualTo(expected);
   }
 
