@@ -62,6 +62,12 @@ public final class Main {
       System.exit(0);
     }
     Main main = new Main();
+    java.nio.file.Path serveConfig = typed == null ? TypedLine.serveConfig(args) : null;
+    if (serveConfig != null) {
+      main.config = serveConfig;
+      serve(main);
+      return;
+    }
     CommandLine cl = commandLine(main, System.out, System.err);
     ParseResult parsed;
     try {
@@ -111,7 +117,34 @@ public final class Main {
     }
   }
 
-  /** Writes out the log lines still queued (logback.xml: an asynchronous appender) and stops logging. */
+  /**
+   * {@code darwinmail serve} without picocli ({@link TypedLine#serveConfig}): the same command, and the same answer
+   * to a failed start as picocli's execution handler below gives (one line on stderr, exit status 1).
+   */
+  private static void serve(Main main) {
+    DarwinMail.prepareJvm();
+    int code = 0;
+    try (Cli cli = Cli.local()) {
+      main.cli = cli;
+      ServeCommand command = new ServeCommand();
+      command.main = main;
+      command.run();
+    } catch (RefusedException | ConfigException | StoreException | CliException e) {
+      System.err.println("darwinmail: " + e.getMessage());
+      code = 1;
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(Main.class).debug("command failed", e);
+      System.err.println("darwinmail: " + org.darwinmail.errors.Errors.plain(e));
+      code = 1;
+    }
+    // A server that stopped (SIGTERM) returns and lets the JVM end; one that could not start must not exit 0.
+    if (code != 0) {
+      flushLogs();
+      System.exit(code);
+    }
+  }
+
+  /** Writes out the log lines still queued (LogConfig: an asynchronous appender) and stops logging. */
   public static void flushLogs() {
     if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext lc) {
       lc.stop();
