@@ -65,7 +65,7 @@ public final class Main {
     java.nio.file.Path serveConfig = typed == null ? TypedLine.serveConfig(args) : null;
     if (serveConfig != null) {
       main.config = serveConfig;
-      serve(main);
+      ServeCommand.serve(main);
       return;
     }
     CommandLine cl = commandLine(main, System.out, System.err);
@@ -112,33 +112,6 @@ public final class Main {
     // A server that stopped (SIGTERM) returns 0 and lets the JVM end; one that could not start (a port in use, a
     // bad configuration) must not exit 0: a service manager would take it for a clean stop.
     if (!serve || code != 0) {
-      flushLogs();
-      System.exit(code);
-    }
-  }
-
-  /**
-   * {@code darwinmail serve} without picocli ({@link TypedLine#serveConfig}): the same command, and the same answer
-   * to a failed start as picocli's execution handler below gives (one line on stderr, exit status 1).
-   */
-  private static void serve(Main main) {
-    DarwinMail.prepareJvm();
-    int code = 0;
-    try (Cli cli = Cli.local()) {
-      main.cli = cli;
-      ServeCommand command = new ServeCommand();
-      command.main = main;
-      command.run();
-    } catch (RefusedException | ConfigException | StoreException | CliException e) {
-      System.err.println("darwinmail: " + e.getMessage());
-      code = 1;
-    } catch (RuntimeException e) {
-      org.slf4j.LoggerFactory.getLogger(Main.class).debug("command failed", e);
-      System.err.println("darwinmail: " + org.darwinmail.errors.Errors.plain(e));
-      code = 1;
-    }
-    // A server that stopped (SIGTERM) returns and lets the JVM end; one that could not start must not exit 0.
-    if (code != 0) {
       flushLogs();
       System.exit(code);
     }
