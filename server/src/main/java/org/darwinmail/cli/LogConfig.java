@@ -29,6 +29,12 @@ public final class LogConfig extends ContextAwareBase implements Configurator {
         || LogConfig.class.getClassLoader().getResource("logback-test.xml") != null) {
       return ExecutionStatus.INVOKE_NEXT_IF_ANY;
     }
+    apply(lc);
+    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+  }
+
+  /** Sets up {@code lc} as the server's logging (tests call it on a context of their own). */
+  static void apply(LoggerContext lc) {
     PatternLayoutEncoder encoder = new PatternLayoutEncoder();
     encoder.setContext(lc);
     encoder.setPattern(PATTERN);
@@ -58,6 +64,5 @@ public final class LogConfig extends ContextAwareBase implements Configurator {
     Logger root = lc.getLogger(Logger.ROOT_LOGGER_NAME);
     root.setLevel(Level.toLevel(System.getProperty("darwinmail.log.level", "INFO"), Level.INFO));
     root.addAppender(async);
-    return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
   }
 }
