@@ -82,6 +82,8 @@ public final class DarwinMail implements AutoCloseable {
   /** POP3's maildrop locks as every node sees them (PostgreSQL's advisory locks; none to share on Derby). */
   private org.darwinmail.store.ClusterLocks clusterLocks = org.darwinmail.store.ClusterLocks.LOCAL;
   private Tls tls;
+  /** The TLS context being made while the store opens (start), or null: listen() makes it. */
+  private java.util.concurrent.CompletableFuture<Tls> tlsLoading;
 
   private DarwinMail(ServerConfig config, Services services) {
     this.config = config;
@@ -93,8 +95,32 @@ public final class DarwinMail implements AutoCloseable {
    * starts every configured listener.
    */
   public static DarwinMail start(ServerConfig config) {
-    Services s = Services.open(config);
+    // Issue 22: the TLS context (reading the certificate and key, the JDK's TLS classes) is made on a thread of its
+    // own while this one opens the store (Derby's boot and the migrations check): on two cores the listeners are
+    // ready sooner. Only when the files are there: a first start generates them, after the store accepted the data
+    // directory.
+    java.util.concurrent.CompletableFuture<Tls> tls = null;
+    if (Tls.readyToLoad(config.tls(), config.dataDir())) {
+      var loading = tls = new java.util.concurrent.CompletableFuture<>();
+      Thread.ofPlatform().name("tls-load").daemon().start(() -> {
+        try {
+          loading.complete(loadTls(config));
+        } catch (Throwable e) {
+          loading.completeExceptionally(e);
+        }
+      });
+    }
+    Services s;
+    try {
+      s = Services.open(config);
+    } catch (RuntimeException e) {
+      if (tls != null) {
+        tls.cancel(false);
+      }
+      throw e;
+    }
     DarwinMail m = new DarwinMail(config, s);
+    m.tlsLoading = tls;
     s.blobs().capacity().registerMetrics();
     try {
       // Nothing is being delivered yet by this node: every unreferenced blob is an orphan of a crash. On PostgreSQL
@@ -115,9 +141,15 @@ public final class DarwinMail implements AutoCloseable {
   }
 
   private void listen() {
-    // The MTA-STS policy's host names (RFC 8461 §3.3) are in the self-signed certificate too.
-    tls = Tls.load(config.tls(), config.dataDir(), config.hostname(),
-        config.mtaSts().domains().stream().map(d -> "mta-sts." + d).toList());
+    if (tlsLoading != null) {
+      try {
+        tls = tlsLoading.join();
+      } catch (java.util.concurrent.CompletionException e) {
+        throw e.getCause() instanceof RuntimeException r ? r : e;
+      }
+    } else {
+      tls = loadTls(config);
+    }
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
     var logins = org.darwinmail.guard.Logins.mail(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();
@@ -140,6 +172,12 @@ public final class DarwinMail implements AutoCloseable {
         services.mail(), tls, logins, urlAuth);
     bind("imap", config.listen().imap(), new org.darwinmail.imap.ImapServer(imap, false));
     bind("imaps", config.listen().imaps(), new org.darwinmail.imap.ImapServer(imap, true));
+  }
+
+  /** The MTA-STS policy's host names (RFC 8461 §3.3) are in the self-signed certificate too. */
+  private static Tls loadTls(ServerConfig config) {
+    return Tls.load(config.tls(), config.dataDir(), config.hostname(),
+        config.mtaSts().domains().stream().map(d -> "mta-sts." + d).toList());
   }
 
   private void bind(String name, String address, io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel> init) {

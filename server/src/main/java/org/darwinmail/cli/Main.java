@@ -62,6 +62,12 @@ public final class Main {
       System.exit(0);
     }
     Main main = new Main();
+    java.nio.file.Path serveConfig = typed == null ? TypedLine.serveConfig(args) : null;
+    if (serveConfig != null) {
+      main.config = serveConfig;
+      ServeCommand.serve(main);
+      return;
+    }
     CommandLine cl = commandLine(main, System.out, System.err);
     ParseResult parsed;
     try {
@@ -111,7 +117,7 @@ public final class Main {
     }
   }
 
-  /** Writes out the log lines still queued (logback.xml: an asynchronous appender) and stops logging. */
+  /** Writes out the log lines still queued (LogConfig: an asynchronous appender) and stops logging. */
   public static void flushLogs() {
     if (org.slf4j.LoggerFactory.getILoggerFactory() instanceof ch.qos.logback.classic.LoggerContext lc) {
       lc.stop();

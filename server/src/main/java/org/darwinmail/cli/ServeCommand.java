@@ -38,4 +38,34 @@ final class ServeCommand implements Runnable {
       Thread.currentThread().interrupt();
     }
   }
+
+  /**
+   * {@code darwinmail serve} without picocli ({@link TypedLine#serveConfig}; here, not in Main, whose verification
+   * would load the exceptions caught below for a command that never runs it): the same command, and the same answer
+   * to a failed start as picocli's execution handler in Main gives (one line on stderr, exit status 1).
+   */
+  static void serve(Main main) {
+    DarwinMail.prepareJvm();
+    int code = 0;
+    try (Cli cli = Cli.local()) {
+      main.cli = cli;
+      ServeCommand command = new ServeCommand();
+      command.main = main;
+      command.run();
+    } catch (org.darwinmail.store.RefusedException | org.darwinmail.config.ConfigException
+        | org.darwinmail.store.StoreException | CliException e) {
+      System.err.println("darwinmail: " + e.getMessage());
+      code = 1;
+    } catch (RuntimeException e) {
+      org.slf4j.LoggerFactory.getLogger(Main.class).debug("command failed", e);
+      System.err.println("darwinmail: " + org.darwinmail.errors.Errors.plain(e));
+      code = 1;
+    }
+    // A server that stopped (SIGTERM) returns and lets the JVM end; one that could not start must not exit 0.
+    if (code != 0) {
+      Main.flushLogs();
+      System.exit(code);
+    }
+  }
+
 }

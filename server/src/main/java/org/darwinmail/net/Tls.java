@@ -1,6 +1,9 @@
 package org.darwinmail.net;
 
 import io.netty.channel.Channel;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslHandler;
@@ -14,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyPair;
+import java.security.KeyStore;
 import java.security.KeyPairGenerator;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
@@ -24,6 +28,8 @@ import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
@@ -119,14 +125,70 @@ public final class Tls {
     return new Tls(context(cert, key), cert, key);
   }
 
+  /**
+   * True when {@link #load} would only read files (the certificate and key exist, no install is pending): it may then
+   * run before the store has accepted the data directory, on a thread of its own (DarwinMail.start).
+   */
+  public static boolean readyToLoad(TlsConfig config, Path dataDir) {
+    Path cert = config.certFile().isEmpty() ? DataDir.of(dataDir).tlsCert() : Path.of(config.certFile());
+    Path key = config.certFile().isEmpty() ? DataDir.of(dataDir).tlsKey() : Path.of(config.keyFile());
+    return Files.exists(cert) && Files.exists(key) && !Files.exists(incoming(cert));
+  }
+
   private static SslContext context(Path cert, Path key) {
     try {
+      // Issue 22: Netty's builder probes the key's format (several parsers and failed attempts) and its server
+      // context's class initialisation builds a throw-away key store: together a third of the TLS set-up at a
+      // start. An unencrypted PKCS #8 key (what generateSelfSigned writes, and openssl's default) is read here and
+      // Netty's JdkSslContext wraps the JDK context made from it; any other key format goes through Netty's builder.
+      SSLContext jdk = jdkContext(cert, key);
+      if (jdk != null) {
+        return new JdkSslContext(jdk, false, CIPHERS, SupportedCipherSuiteFilter.INSTANCE,
+            ApplicationProtocolConfig.DISABLED, ClientAuth.NONE, PROTOCOLS, false);
+      }
       return SslContextBuilder.forServer(cert.toFile(), key.toFile()).protocols(PROTOCOLS)
           .ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE).build();
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | GeneralSecurityException | RuntimeException e) {
       throw new IllegalStateException("cannot load TLS certificate " + cert + " / key " + key + ": " + e.getMessage(), e);
     }
   }
+
+  /**
+   * The JDK's TLS context for the chain in {@code cert} and the key in {@code key}, or null when the key file holds
+   * anything but one unencrypted PKCS #8 key ({@code BEGIN PRIVATE KEY}, RFC 7468 §10): the caller lets Netty read
+   * the other formats (PKCS #1, SEC 1, encrypted).
+   */
+  private static SSLContext jdkContext(Path cert, Path key) throws IOException, GeneralSecurityException {
+    String pem = Files.readString(key, StandardCharsets.US_ASCII);
+    var m = PKCS8.matcher(pem);
+    if (!m.find() || pem.indexOf("-----BEGIN", m.end()) >= 0 || pem.lastIndexOf("-----BEGIN", m.start() - 1) >= 0) {
+      return null;
+    }
+    java.security.cert.Certificate[] chain;
+    try (var in = Files.newInputStream(cert)) {
+      chain = CertificateFactory.getInstance("X.509").generateCertificates(in).toArray(java.security.cert.Certificate[]::new);
+    }
+    if (chain.length == 0) {
+      throw new GeneralSecurityException("no certificate in " + cert);
+    }
+    byte[] der = java.util.Base64.getMimeDecoder().decode(m.group(1));
+    java.security.PrivateKey pk = java.security.KeyFactory.getInstance(chain[0].getPublicKey().getAlgorithm())
+        .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(der));
+    // JKS protects a key with one cheap pass (PKCS #12's default is 10,000 PBE iterations): the store lives only
+    // here, in memory, to hand the pair to the JDK's key manager.
+    char[] none = new char[0];
+    KeyStore ks = KeyStore.getInstance("JKS");
+    ks.load(null, null);
+    ks.setKeyEntry("server", pk, none, chain);
+    KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    kmf.init(ks, none);
+    SSLContext ctx = SSLContext.getInstance("TLS");
+    ctx.init(kmf.getKeyManagers(), null, null);
+    return ctx;
+  }
+
+  private static final java.util.regex.Pattern PKCS8 = java.util.regex.Pattern.compile(
+      "-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\\s]{1,65536})-----END PRIVATE KEY-----");
 
   /**
    * Reads the certificate and key files again: every listener's next handshake uses them, no restart needed. When
@@ -193,8 +255,12 @@ public final class Tls {
       if (!c.getIssuerX500Principal().equals(c.getSubjectX500Principal())) {
         return false;
       }
+      // The date first: the signature check (an RSA verification) only for a certificate near its end.
+      if (!c.getNotAfter().toInstant().isBefore(Instant.now().plus(RENEW_BEFORE))) {
+        return false;
+      }
       c.verify(c.getPublicKey());
-      return c.getNotAfter().toInstant().isBefore(Instant.now().plus(RENEW_BEFORE));
+      return true;
     } catch (IOException | GeneralSecurityException e) {
       return false; // not ours to replace; loading it says what is wrong
     }

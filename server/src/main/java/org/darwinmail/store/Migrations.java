@@ -75,7 +75,7 @@ final class Migrations {
   static void run(Connection c, SqlDialect dialect, Hooks hooks) throws SQLException {
     hooks.lock(c);
     try {
-      if (!versionTableExists(c)) {
+      if (!versionTableExists(c, dialect)) {
         try (Statement s = c.createStatement()) {
           s.executeUpdate("CREATE TABLE schema_version (version INT NOT NULL PRIMARY KEY, name VARCHAR(200)"
               + " NOT NULL, applied_at TIMESTAMP NOT NULL)");
@@ -125,7 +125,15 @@ final class Migrations {
   }
 
   /** In the connection's current schema, spelt as the engine stores names (Derby upper case, PostgreSQL lower). */
-  private static boolean versionTableExists(Connection c) throws SQLException {
+  private static boolean versionTableExists(Connection c, SqlDialect dialect) throws SQLException {
+    if (dialect == SqlDialect.DERBY) {
+      // Derby's catalogue read directly: DatabaseMetaData.getTables compiles a large query of its own at each start
+      // (a fifth of a second of CPU; issue 22).
+      try (var ps = c.prepareStatement("SELECT 1 FROM SYS.SYSTABLES t JOIN SYS.SYSSCHEMAS s ON t.SCHEMAID = s.SCHEMAID"
+          + " WHERE s.SCHEMANAME = CURRENT SCHEMA AND t.TABLENAME = 'SCHEMA_VERSION'"); ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
     DatabaseMetaData md = c.getMetaData();
     String name = md.storesUpperCaseIdentifiers() ? "SCHEMA_VERSION" : "schema_version";
     try (ResultSet rs = md.getTables(null, c.getSchema(), name, null)) {

@@ -51,4 +51,29 @@ class TypedLineTest {
   void leftToPicocli(String line) {
     assertThat(TypedLine.scan(line.split(" "))).isNull();
   }
+
+  /** {@code serve} with {@code --config} only starts without picocli (issue 22); any other serve line goes to it. */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', nullValues = "-", textBlock = """
+      # line                                  | config of the picocli-free start, or - for picocli
+      serve                                   | /etc/darwinmail/darwinmail.toml
+      serve --config /d/a.toml                | /d/a.toml
+      --config /d/a.toml serve                | /d/a.toml
+      -c /d/a.toml serve                      | /d/a.toml
+      serve --config=/d/a.toml                | /d/a.toml
+      serve -c/d/a.toml                       | /d/a.toml
+      serve --help                            | -
+      serve -h                                | -
+      serve serve                             | -
+      serve --config                          | -
+      serve --config=                         | -
+      serve extra                             | -
+      --verbose serve                         | -
+      @args.txt                               | -
+      user list                               | -
+      --config /d/a.toml                      | -
+      """)
+  void serveLine(String line, String config) {
+    assertThat(TypedLine.serveConfig(line.split(" "))).isEqualTo(config == null ? null : Path.of(config));
+  }
 }

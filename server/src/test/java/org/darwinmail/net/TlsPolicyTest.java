@@ -137,4 +137,73 @@ class TlsPolicyTest {
       return (X509Certificate) CertificateFactory.getInstance("X.509").generateCertificate(in);
     }
   }
+
+  /**
+   * The generated key (PKCS #8) is read by Tls itself; a key in the traditional PEM form ({@code BEGIN RSA PRIVATE
+   * KEY}, what older openssl commands write) still loads, through Netty's reader. Both serve a TLS handshake.
+   */
+  @Test
+  void aConfiguredKeyLoadsInTheGeneratedAndTheTraditionalPemForm(@TempDir Path dir) throws Exception {
+    Path cert = dir.resolve("cert.pem");
+    Path key = dir.resolve("key.pem");
+    Tls.generateSelfSigned(cert, key, "mail.example.test", Duration.ofDays(100));
+    assertThat(Files.readString(key)).startsWith("-----BEGIN PRIVATE KEY-----");
+    assertThat(handshake(Tls.load(new TlsConfig(cert.toString(), key.toString()), dir, "mail.example.test")))
+        .isEqualTo("TLSv1.3");
+
+    Object info;
+    try (var r = new org.bouncycastle.openssl.PEMParser(Files.newBufferedReader(key))) {
+      info = r.readObject();
+    }
+    java.security.PrivateKey pk = new org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter()
+        .getPrivateKey((org.bouncycastle.asn1.pkcs.PrivateKeyInfo) info);
+    Path rsa = dir.resolve("rsa-key.pem");
+    try (var w = Files.newBufferedWriter(rsa); var pw = new org.bouncycastle.openssl.jcajce.JcaPEMWriter(w)) {
+      pw.writeObject(pk);
+    }
+    assertThat(Files.readString(rsa)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+    assertThat(handshake(Tls.load(new TlsConfig(cert.toString(), rsa.toString()), dir, "mail.example.test")))
+        .isEqualTo("TLSv1.3");
+  }
+
+  /** A TLS handshake between {@code tls}'s server side and a trusting client, in memory: the protocol agreed. */
+  private static String handshake(Tls tls) throws Exception {
+    javax.net.ssl.SSLEngine srv = tls.context().newEngine(io.netty.buffer.ByteBufAllocator.DEFAULT);
+    javax.net.ssl.SSLEngine cli = LineClient.trustAll().createSSLEngine("mail.example.test", 25);
+    cli.setUseClientMode(true);
+    java.nio.ByteBuffer c2s = java.nio.ByteBuffer.allocate(1 << 17);
+    java.nio.ByteBuffer s2c = java.nio.ByteBuffer.allocate(1 << 17);
+    java.nio.ByteBuffer app = java.nio.ByteBuffer.allocate(1 << 17);
+    java.nio.ByteBuffer none = java.nio.ByteBuffer.allocate(0);
+    cli.beginHandshake();
+    srv.beginHandshake();
+    for (int i = 0; i < 100 && (handshaking(cli) || handshaking(srv)); i++) {
+      cli.wrap(none, c2s);
+      tasks(cli);
+      c2s.flip();
+      srv.unwrap(c2s, app);
+      c2s.compact();
+      tasks(srv);
+      srv.wrap(none, s2c);
+      tasks(srv);
+      s2c.flip();
+      cli.unwrap(s2c, app);
+      s2c.compact();
+      tasks(cli);
+    }
+    assertThat(handshaking(cli) || handshaking(srv)).isFalse();
+    return cli.getSession().getProtocol();
+  }
+
+  private static boolean handshaking(javax.net.ssl.SSLEngine e) {
+    var s = e.getHandshakeStatus();
+    return s != javax.net.ssl.SSLEngineResult.HandshakeStatus.NOT_HANDSHAKING
+        && s != javax.net.ssl.SSLEngineResult.HandshakeStatus.FINISHED;
+  }
+
+  private static void tasks(javax.net.ssl.SSLEngine e) {
+    for (Runnable t; (t = e.getDelegatedTask()) != null; ) {
+      t.run();
+    }
+  }
 }
