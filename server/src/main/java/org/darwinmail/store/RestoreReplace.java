@@ -52,13 +52,13 @@ import org.slf4j.LoggerFactory;
 public final class RestoreReplace {
   private static final Logger log = LoggerFactory.getLogger(RestoreReplace.class);
   /** Where the backup is restored before the swap. */
-  public static final String STAGING = "restore-staging";
+  public static final String STAGING = DataDir.RESTORE_STAGING;
   /** The swap's journal: present from the restored set's check until the swap is complete. */
-  public static final String JOURNAL = "restore-replace.journal";
+  public static final String JOURNAL = DataDir.RESTORE_JOURNAL;
   /** Locked while a restore --replace runs or a start finishes its swap. */
-  public static final String LOCK = "restore.lock";
+  public static final String LOCK = DataDir.RESTORE_LOCK;
   /** The old data set goes into {@code replaced-<yyyyMMdd-HHmmss>}. */
-  public static final String REPLACED = "replaced-";
+  public static final String REPLACED = DataDir.REPLACED;
   /** Longest journal read: a few dozen names. */
   private static final int MAX_JOURNAL = 64 * 1024;
   private static final DateTimeFormatter STAMP =
@@ -144,10 +144,17 @@ public final class RestoreReplace {
     try (FileChannel lock = lock(root)) {
       if (finish(root)) {
         log.warn("finished the restore --replace interrupted on {}: the restored data set is in place", root);
-      } else if (Files.exists(root.resolve(STAGING))) {
-        Backup.deleteTree(root.resolve(STAGING));
-        log.warn("removed {}: a restore --replace interrupted before its swap (the data set was not changed)",
-            root.resolve(STAGING));
+      } else {
+        // A restore interrupted before its swap: its staging folder, and a bucket backup's download beside it.
+        List<Path> left;
+        try (Stream<Path> s = Files.list(root)) {
+          left = s.filter(p -> p.getFileName().toString().equals(STAGING)
+              || p.getFileName().toString().startsWith("." + STAGING)).toList();
+        }
+        for (Path p : left) {
+          Backup.deleteTree(p);
+          log.warn("removed {}: a restore --replace interrupted before its swap (the data set was not changed)", p);
+        }
       }
     } catch (IOException e) {
       throw new StoreException("cannot finish the restore --replace interrupted on " + root + ": "
