@@ -187,6 +187,20 @@ class RestoreReplaceTest {
           + data.resolve("db") + " is in use by another process): stop it first (systemctl stop darwinmail);"
           + " nothing restored\n");
     }
+    // The server itself, the command sent to it over its control socket as the CLI does.
+    try (DarwinMail server = DarwinMail.start(cfg);
+        ControlServer control = ControlServer.start(server.config().dataDir(), Cli.controlHandler(server))) {
+      java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+      java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+      Integer exit = ControlClient.forward(c, List.of("--config", c.toString(), "backup", "restore", b.toString(),
+          "--to", data.toString(), "--replace"), false, java.io.InputStream.nullInputStream(),
+          new java.io.PrintStream(out, true, StandardCharsets.UTF_8),
+          new java.io.PrintStream(err, true, StandardCharsets.UTF_8));
+      assertThat(exit).isEqualTo(1);
+      assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("darwinmail: a server is running on " + data
+          + " (this command reached it over its control socket): stop it first (systemctl stop darwinmail);"
+          + " nothing restored\n");
+    }
     assertThat(names(data)).noneMatch(n -> n.startsWith("replaced-") || n.startsWith("restore-"));
     assertThat(contents(cfg)).isEqualTo(changed);
   }
