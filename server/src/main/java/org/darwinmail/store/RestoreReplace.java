@@ -137,8 +137,8 @@ public final class RestoreReplace {
    */
   public static void recover(Path dataDir) {
     Path root = dataDir.toAbsolutePath();
-    if (!Files.exists(root.resolve(JOURNAL)) && !Files.exists(root.resolve(STAGING))
-        && !Files.exists(root.resolve(LOCK))) {
+    boolean pending = Files.exists(root.resolve(JOURNAL)) || Files.exists(root.resolve(STAGING));
+    if (!pending && !Files.exists(root.resolve(LOCK))) {
       return;
     }
     try (FileChannel lock = lock(root)) {
@@ -157,6 +157,9 @@ public final class RestoreReplace {
         }
       }
     } catch (IOException e) {
+      if (!pending) {
+        return; // only the lock file of an earlier run, not ours to open (another user): nothing to finish
+      }
       throw new StoreException("cannot finish the restore --replace interrupted on " + root + ": "
           + Errors.reason(e));
     }
