@@ -8,12 +8,14 @@ advertises) and, from 0.3.0 on, the first-run wizard with a custom certificate u
 name in settings.toml, all on the data disk); the last messages are acknowledged just before a SIGKILL, so that some
 are only in the intake journal. The current release starts on it: the automatic backup before the migration is made
 (`backup/pre-V###-*`, listed by `backup list`, verified), it migrates, and receives a message of its own. Then the
-rollback: the server stopped, the backup restored into a folder inside the data folder (on the appliance it is the
-data disk's mount point, which cannot be moved), the upgraded data moved aside into `upgraded/` and the restored data
-put in its place by the README's shell lines, and the previous release started on it. It must start (not refuse the
-data), and serve every message as it was (same UIDVALIDITY, UIDs, flags, bytes), those only the journal held too,
-the settings, the accounts and their passwords, the certificate on IMAPS (and the admin account, from 0.3.0 on); the
-message received after the upgrade is not there, and the upgraded data is whole in `upgraded/`.
+rollback: the server stopped, the backup restored over the data folder by one `backup restore ... --replace` of the
+current release (on the appliance the folder is the data disk's mount point, which cannot be moved: the restore
+checks the restored data in a folder inside it, then moves the upgraded data aside into `replaced-<UTC time>/` and
+the restored data in its place, the backups staying in `backup/`), and the previous release started on it. It must
+start (not refuse the data), and serve every message as it was (same UIDVALIDITY, UIDs, flags, bytes), those only the
+journal held too, the settings, the accounts and their passwords, the certificate on IMAPS (and the admin account,
+from 0.3.0 on); the message received after the upgrade is not there, and the upgraded data is whole in
+`replaced-*/`.
 
 Which releases: the newest one tools/releases.tsv lists (0.3.0 today), the one an upgrade is rolled back to; the
 procedure is the same from any release (the restore is the installed release's), and each run costs 1-3 minutes
@@ -151,9 +153,16 @@ def test_rollback_as_the_readme_says_serves_the_previous_release_data(previous, 
         said = [run_block(block, s, data, backup_name, tmp_path / "bin") for block in readme_steps()]
         assert s.proc is None, "the README's steps leave the server running"
         assert backup_name in said[0], said  # `backup list` shows it
-        assert f"restored {backup_name} into " in said[1], said
+        assert f"restored {backup_name} into {data}: " in said[1], said
         timings["rollback"] = time.time() - t0
-        upgraded = data / "upgraded"
+        replaced = sorted(p for p in data.iterdir() if p.name.startswith("replaced-"))
+        assert len(replaced) == 1, list(data.iterdir())
+        upgraded = replaced[0]
+        assert f"the data set that was there is now in {upgraded}/ (moved: " in said[1], said
+        assert f"delete the old set: rm -rf {upgraded}\n" in said[1], said
+        assert (data / "backup" / backup_name / "MANIFEST").is_file()  # the backups stayed where they were
+        assert not (upgraded / "backup").exists()
+        assert not (data / "restore-staging").exists() and not (data / "restore-replace.journal").exists()
         assert f"written_by={new_version}\n" in (upgraded / "FORMAT").read_text()  # the upgraded data, kept aside
         assert (upgraded / "db").is_dir() and (upgraded / "blobs").is_dir()
         if with_format:

@@ -244,6 +244,8 @@ public final class DarwinMail implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
       DataDir dir = DataDir.of(config.dataDir());
+      // A `backup restore --replace` a crash interrupted is finished before anything reads the data directory.
+      org.darwinmail.store.RestoreReplace.recover(dir.root());
       SqlRunner db = database(config, dir);
       BlobStore blobs;
       try {

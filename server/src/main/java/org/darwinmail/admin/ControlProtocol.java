@@ -56,6 +56,50 @@ public final class ControlProtocol {
     return dataDir.resolve("run").resolve("control.sock");
   }
 
+  /**
+   * Whether a server answers on {@code dataDir}'s control socket: a connection is accepted (and closed at once: the
+   * server's listener takes a connection closed before its first byte for no request).
+   */
+  public static boolean answers(Path dataDir) {
+    Path socket = socketPath(dataDir);
+    if (!java.nio.file.Files.exists(socket)) {
+      return false;
+    }
+    try (java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(
+        java.net.StandardProtocolFamily.UNIX)) {
+      return ch.connect(java.net.UnixDomainSocketAddress.of(socket));
+    } catch (IOException | RuntimeException e) {
+      return false; // a stale socket: no server there
+    }
+  }
+
+  /**
+   * Whether a process has {@code dataDir}'s Derby database open: Derby holds an exclusive lock on
+   * {@code db/dbex.lck} while the database is booted (a server, or a CLI command that opened it), released when the
+   * process ends, however it ends. Probed with a shared lock on a read-only channel (no write permission needed).
+   * False when it cannot tell (no such file, unreadable). Never call it from the process that has the database
+   * open: closing any channel on the file would drop that process's own lock (POSIX record locks).
+   */
+  public static boolean databaseLocked(Path dataDir) {
+    Path lock = dataDir.resolve("db").resolve("dbex.lck");
+    if (!java.nio.file.Files.isRegularFile(lock)) {
+      return false;
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
+        java.nio.file.StandardOpenOption.READ)) {
+      java.nio.channels.FileLock l = ch.tryLock(0, Long.MAX_VALUE, true);
+      if (l == null) {
+        return true;
+      }
+      l.release();
+      return false;
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      return true; // held in this JVM (a test's)
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
   public static void write(Request r, OutputStream os) throws IOException {
     DataOutputStream out = new DataOutputStream(os);
     out.writeInt(r.args().size());

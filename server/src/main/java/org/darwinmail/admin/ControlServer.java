@@ -66,6 +66,8 @@ public final class ControlServer implements AutoCloseable {
     try (ch) {
       ControlProtocol.Request request = ControlProtocol.readRequest(Channels.newInputStream(ch));
       ControlProtocol.write(handler.handle(request), Channels.newOutputStream(ch));
+    } catch (java.io.EOFException e) {
+      log.debug("control connection closed without a request (ControlProtocol.answers)");
     } catch (IOException | RuntimeException e) {
       log.warn("control request failed: {}", e.toString());
     }

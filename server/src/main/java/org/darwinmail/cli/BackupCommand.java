@@ -11,6 +11,7 @@ import org.darwinmail.store.Backup;
 import org.darwinmail.store.BucketBackup;
 import org.darwinmail.store.BackupScheduler;
 import org.darwinmail.store.DataDir;
+import org.darwinmail.store.RestoreReplace;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -237,8 +238,9 @@ final class BackupCommand {
     }
   }
 
-  @Command(name = "restore", description = "Restore a verified backup into an empty data directory; its next start"
-      + " migrates it if it is older. NAME is a backup in --dir, or a path.")
+  @Command(name = "restore", description = "Restore a verified backup into an empty data directory, or with"
+      + " --replace over the data set it holds; its next start migrates it if it is older. NAME is a backup in"
+      + " --dir, or a path.")
   static final class Restore implements Callable<Integer> {
     @ParentCommand
     BackupCommand parent;
@@ -246,8 +248,13 @@ final class BackupCommand {
     CommandSpec spec;
     @Mixin
     BackupName named;
-    @Option(names = "--to", required = true, paramLabel = "DATA_DIR", description = "An empty (or absent) folder.")
+    @Option(names = "--to", required = true, paramLabel = "DATA_DIR", description = "An empty (or absent) folder;"
+        + " with --replace, a data directory.")
     Path to;
+    @Option(names = "--replace", description = "DATA_DIR may hold a data set (the server stopped): the backup is"
+        + " restored into DATA_DIR/" + RestoreReplace.STAGING + " and checked, then the data set is moved into"
+        + " DATA_DIR/replaced-<UTC time>/ and the restored one in its place; DATA_DIR/backup stays.")
+    boolean replace;
 
     @Override
     public Integer call() {
@@ -257,15 +264,45 @@ final class BackupCommand {
       // The bodies go where this configuration's [blobs] says: files in the data directory, or its bucket.
       org.darwinmail.config.BlobsConfig blobs = parent.main.cli.config(parent.main.config).blobs();
       try (Backup.BlobsInto into = blobs.s3() ? DarwinMail.Services.blobsInto(blobs) : null) {
-        Backup.Restored r = in != null ? BucketBackup.restore(in.target(), in.name(), target, into)
-            : Backup.restore(named.resolve(parent.main), target, into);
+        java.util.function.Function<Path, Backup.Restored> restore = dir -> in != null
+            ? BucketBackup.restore(in.target(), in.name(), dir, into) : Backup.restore(named.resolve(parent.main),
+                dir, into);
+        RestoreReplace.Replaced replaced = null;
+        Backup.Restored r;
+        if (replace) {
+          DarwinMail server = parent.main.cli.server();
+          replaced = RestoreReplace.replace(target, server != null && sameDir(server.services().config().dataDir(),
+              target), restore);
+          r = replaced.restored();
+        } else {
+          r = restore.apply(target);
+        }
         String where = r.into() == null ? r.linked() + " linked"
             : r.into().uploaded() + " uploaded to bucket " + blobs.bucket() + ", " + r.into().there()
                 + " there already";
-        spec.commandLine().getOut().println("restored " + b + " into " + r.dataDir() + ": "
-            + r.messages() + " messages, " + r.blobs() + " blobs (" + where + "), " + r.files()
-            + " files; point data_dir at it and start the server");
+        PrintWriter out = spec.commandLine().getOut();
+        String done = "restored " + b + " into " + r.dataDir() + ": " + r.messages() + " messages, " + r.blobs()
+            + " blobs (" + where + "), " + r.files() + " files";
+        if (replaced == null) {
+          out.println(done + "; point data_dir at it and start the server");
+        } else if (replaced.aside() == null) {
+          out.println(done + " (it held no data set); start the server");
+        } else {
+          out.println(done);
+          out.println("the data set that was there is now in " + replaced.aside() + "/ (moved: "
+              + String.join(", ", replaced.moved()) + "); " + DataDir.of(r.dataDir()).backup() + " stayed in place");
+          out.println("start the server; once satisfied with the restored data, delete the old set: rm -rf "
+              + replaced.aside());
+        }
         return 0;
+      }
+    }
+
+    private static boolean sameDir(Path a, Path b) {
+      try {
+        return Files.isSameFile(a, b);
+      } catch (java.io.IOException e) {
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
       }
     }
   }

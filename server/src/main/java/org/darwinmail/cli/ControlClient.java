@@ -22,26 +22,75 @@ import org.darwinmail.config.ConfigPaths;
 final class ControlClient {
   private ControlClient() {}
 
+  /** How long a command waits for a server that is starting (its database open, its control socket not yet up). */
+  static final java.time.Duration START_WAIT = java.time.Duration.ofSeconds(60);
+  private static final long POLL_MILLIS = 200;
+
   /**
    * The exit status of the command run by the server, or null when no server answers (run it here). The command
    * line was parsed by picocli already (in {@link Main}); {@code readsStdin}: it takes {@code --password-stdin}.
+   * A server that is starting (its Derby database locked, {@link ControlProtocol#databaseLocked}, its socket not
+   * yet up) is waited for, up to {@link #START_WAIT}.
    */
   static Integer forward(Path config, List<String> args, boolean readsStdin, InputStream stdin, PrintStream out,
       PrintStream err) {
-    Path socket;
+    return forward(config, args, readsStdin, stdin, out, err, START_WAIT);
+  }
+
+  static Integer forward(Path config, List<String> args, boolean readsStdin, InputStream stdin, PrintStream out,
+      PrintStream err, java.time.Duration wait) {
+    Path dataDir;
     try {
-      socket = ControlProtocol.socketPath(ConfigPaths.dataDir(config));
+      dataDir = ConfigPaths.dataDir(config);
     } catch (RuntimeException e) {
       return null; // let the local run report the configuration problem
     }
+    Path socket = ControlProtocol.socketPath(dataDir);
+    String[] input = {null};
+    Integer sent = send(socket, args, readsStdin, stdin, input, out, err);
+    if (sent != null || !ControlProtocol.databaseLocked(dataDir)) {
+      return sent;
+    }
+    // The database is open in another process but nothing answers: a server starting (it opens the database, then
+    // replays its journal, then opens the socket), or another command that opened the database itself.
+    err.println("darwinmail: the server is starting; waiting for it (up to " + wait.toSeconds() + " s)");
+    err.flush();
+    long deadline = System.nanoTime() + wait.toNanos();
+    while (System.nanoTime() - deadline < 0) {
+      try {
+        Thread.sleep(POLL_MILLIS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+      sent = send(socket, args, readsStdin, stdin, input, out, err);
+      if (sent != null) {
+        return sent;
+      }
+      if (!ControlProtocol.databaseLocked(dataDir)) {
+        return null; // whoever held it is gone (a start that failed, a command that ended): run it here
+      }
+    }
+    err.println("darwinmail: the database " + dataDir.resolve("db") + " is still in use by another process and no"
+        + " server answered on " + socket + " within " + wait.toSeconds() + " s (is a server stuck starting, or"
+        + " another darwinmail command running?)");
+    err.flush();
+    return 1;
+  }
+
+  /** One try: the exit status, or null when nothing answers on {@code socket}. Standard input is read once. */
+  private static Integer send(Path socket, List<String> args, boolean readsStdin, InputStream stdin, String[] input,
+      PrintStream out, PrintStream err) {
     if (!Files.exists(socket)) {
       return null;
     }
     try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
       ch.connect(UnixDomainSocketAddress.of(socket));
-      String input = readsStdin
-          ? new String(stdin.readNBytes(ControlProtocol.MAX_STDIN), StandardCharsets.UTF_8) : "";
-      ControlProtocol.write(new ControlProtocol.Request(args, input), Channels.newOutputStream(ch));
+      if (input[0] == null) {
+        input[0] = readsStdin
+            ? new String(stdin.readNBytes(ControlProtocol.MAX_STDIN), StandardCharsets.UTF_8) : "";
+      }
+      ControlProtocol.write(new ControlProtocol.Request(args, input[0]), Channels.newOutputStream(ch));
       ch.shutdownOutput();
       ControlProtocol.Reply r = ControlProtocol.readReply(Channels.newInputStream(ch));
       out.print(r.out());

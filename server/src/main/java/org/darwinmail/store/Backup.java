@@ -766,7 +766,7 @@ public final class Backup {
       if (!there.isEmpty()) {
         throw new StoreException(dataDir + " is not empty (it holds " + String.join(", ",
             there.subList(0, Math.min(3, there.size()))) + (there.size() > 3 ? ", ..." : "")
-            + "): restore into an empty data directory");
+            + "): restore into an empty data directory, or add --replace to set the data set there aside");
       }
     } catch (IOException e) {
       throw new StoreException("cannot read " + dataDir + ": " + Errors.reason(e));
@@ -834,6 +834,18 @@ public final class Backup {
           linked++; // blobs are never changed in place but to their own content (BlobStore): safe to share
         } else {
           Files.copy(folder.resolve("blobs").resolve(h.substring(0, 2)).resolve(h), target);
+        }
+      }
+      // The copy checked against the MANIFEST (the backup was verified; this catches a copy gone wrong).
+      for (Map.Entry<String, String[]> e : m.files().entrySet()) {
+        Path f = dataDir.resolve(e.getKey());
+        if (!e.getKey().equals(DataFormat.FILE) && !hash(f).equals(e.getValue()[0])) { // FORMAT: copied last
+          throw new IOException(f + " does not match the backup's MANIFEST after the copy");
+        }
+      }
+      for (String h : into != null ? List.<String>of() : wanted) {
+        if (!Files.isRegularFile(dataDir.resolve("blobs").resolve(h.substring(0, 2)).resolve(h))) {
+          throw new IOException("blob " + h + " missing after the copy");
         }
       }
       syncFileSystem(dataDir);

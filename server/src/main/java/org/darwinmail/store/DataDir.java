@@ -23,6 +23,10 @@ import java.nio.file.Path;
  *   run/setup-code   the first-run wizard's one-time code, until setup is done (the admin listener)
  *   admin/           the admin console's accounts (accounts.json, Argon2id) and the wizard's state (setup.json)
  *   settings.toml    settings changed at run time (the wizard, the CLI), over the configuration file
+ *   restore.lock     locked while a `backup restore --replace` runs ({@link RestoreReplace})
+ *   restore-staging/ where that restore puts the backup before its swap (present only meanwhile)
+ *   restore-replace.journal  its swap in progress (present only meanwhile; the next start finishes it)
+ *   replaced-yyyyMMdd-HHmmss/  a data set a `backup restore --replace` set aside (the administrator deletes it)
  *   .appliance-setup-done  the appliance's first boot made the domain and postmaster of its OVF properties
  *                    (written by ansible/roles/firstboot/templates/setup.j2, never by the server)
  * </pre>
@@ -40,9 +44,14 @@ public record DataDir(Path root) {
   public static final String SETTINGS = "settings.toml";
   public static final String ADMIN = "admin";
   public static final String APPLIANCE_SETUP_DONE = ".appliance-setup-done";
-  /** Every name directly under the data directory. */
+  public static final String RESTORE_LOCK = "restore.lock";
+  public static final String RESTORE_STAGING = "restore-staging";
+  public static final String RESTORE_JOURNAL = "restore-replace.journal";
+  /** The prefix of a data set set aside, {@code replaced-<yyyyMMdd-HHmmss>}. */
+  public static final String REPLACED = "replaced-";
+  /** Every name directly under the data directory (but the {@link #REPLACED} folders). */
   public static final java.util.Set<String> NAMES = java.util.Set.of(FORMAT, DB, DERBY_LOG, BLOBS, INTAKE, TLS, DKIM,
-      BACKUP, RUN, SETTINGS, ADMIN, APPLIANCE_SETUP_DONE);
+      BACKUP, RUN, SETTINGS, ADMIN, APPLIANCE_SETUP_DONE, RESTORE_LOCK, RESTORE_STAGING, RESTORE_JOURNAL);
 
   public static DataDir of(Path root) {
     return new DataDir(root);

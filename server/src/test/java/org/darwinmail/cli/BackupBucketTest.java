@@ -165,6 +165,17 @@ class BackupBucketTest {
     assertThat(again[1]).contains("7 messages, 7 blobs (2 uploaded, 5 in the bucket already)");
     assertThat(objects(bucket, "site/one/blobs")).hasSize(7);
     assertThat(run("--config", c.toString(), "backup", "list", dest)[1].lines()).hasSize(2);
+
+    // The first backup restored over the data set (--replace): downloaded and checked beside it on the data disk.
+    Path data = cfg.dataDir().toAbsolutePath();
+    r = run("--config", c.toString(), "backup", "restore", location, "--to", data.toString(), "--replace");
+    assertThat(r[0]).as(r[2]).isEqualTo("0");
+    assertThat(r[1]).startsWith("restored " + name + " into " + data + ": 5 messages")
+        .contains("the data set that was there is now in " + data + "/replaced-");
+    assertThat(contents(cfg)).isEqualTo(before);
+    assertThat(Files.list(data).map(p -> p.getFileName().toString()))
+        .noneMatch(n -> n.contains("restore-staging") || n.contains(".restore-"))
+        .anyMatch(n -> n.startsWith("replaced-"));
   }
 
   @Test

@@ -221,7 +221,7 @@ class BackupTest {
     r = run("--config", c.toString(), "backup", "restore", b.toString(), "--to", full.toString());
     assertThat(r[0]).isEqualTo("1");
     assertThat(r[2]).isEqualTo("darwinmail: " + full + " is not empty (it holds something): restore into an empty"
-        + " data directory\n");
+        + " data directory, or add --replace to set the data set there aside\n");
 
     Path manifest = b.resolve("MANIFEST");
     String text = Files.readString(manifest);
