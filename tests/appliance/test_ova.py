@@ -7,6 +7,7 @@ properties the appliance needs (ARCHITECTURE.md, "The appliance build path").
 """
 import hashlib
 import json
+import os
 import subprocess
 import tarfile
 import xml.etree.ElementTree as ET
@@ -92,6 +93,12 @@ def test_two_stream_optimized_disks_of_16_and_64_gib(ova, envelope, members):
             head = tar.extractfile(m).read(2048)
             assert head[:4] == b"KDMV", m.name
             assert b'createType="streamOptimized"' in head, m.name
+
+
+def test_the_ova_is_under_300_mb(ova):
+    """What an administrator downloads and uploads to vSphere (issue 22, "Small": 377 MB before the cloud kernel,
+    the dpkg path filters and the Perl-free merged /usr)."""
+    assert os.path.getsize(ova) < 300 * 10**6
 
 
 def test_data_disk_is_blank(ova, members, tmp_path):
