@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.darwinmail.DarwinMail;
+import org.darwinmail.admin.ControlProtocol;
 import org.darwinmail.config.BackupS3Config;
 import org.darwinmail.config.ConfigException;
 import org.darwinmail.store.Backup;
@@ -238,6 +239,20 @@ final class BackupCommand {
     }
   }
 
+  /**
+   * How a server running on {@code dataDir} shows, or null: its control socket answers, or its Derby database is open
+   * (what the CLI client itself looks at; {@code ControlProtocol}).
+   */
+  static String runningServer(Path dataDir) {
+    if (ControlProtocol.answers(dataDir)) {
+      return "its control socket " + ControlProtocol.socketPath(dataDir) + " answers";
+    }
+    if (ControlProtocol.databaseLocked(dataDir)) {
+      return "its database " + dataDir.resolve(DataDir.DB) + " is in use by another process";
+    }
+    return null;
+  }
+
   @Command(name = "restore", description = "Restore a verified backup into an empty data directory, or with"
       + " --replace over the data set it holds; its next start migrates it if it is older. NAME is a backup in"
       + " --dir, or a path.")
@@ -271,8 +286,9 @@ final class BackupCommand {
         Backup.Restored r;
         if (replace) {
           DarwinMail server = parent.main.cli.server();
-          replaced = RestoreReplace.replace(target, server != null && sameDir(server.services().config().dataDir(),
-              target), restore);
+          boolean here = server != null && sameDir(server.services().config().dataDir(), target);
+          replaced = RestoreReplace.replace(target, dir -> here ? "this command reached it over its control socket"
+              : runningServer(dir), restore);
           r = replaced.restored();
         } else {
           r = restore.apply(target);

@@ -16,7 +16,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 import java.util.stream.Stream;
-import org.darwinmail.admin.ControlProtocol;
 import org.darwinmail.errors.Errors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,9 +27,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ol>
  *   <li>{@value #LOCK} is locked for the whole run (a second restore, or a server's start, waits for nothing: it
- *       refuses), and no server may run on the directory: its control socket does not answer and its Derby
- *       database is not open ({@link ControlProtocol#answers}, {@link ControlProtocol#databaseLocked}: what the CLI
- *       itself looks at).</li>
+ *       refuses), and no server may run on the directory: the caller's probe (the CLI's: the control socket
+ *       answers, or the Derby database is open, what the CLI itself looks at) finds none.</li>
  *   <li>The backup is restored into {@code DATA_DIR/}{@value #STAGING}{@code /} (the same file system: the moves
  *       below are renames), by the ordinary restore, which verifies the backup first and checks every copied file
  *       against the MANIFEST after.</li>
@@ -81,21 +79,19 @@ public final class RestoreReplace {
 
   /**
    * Restores into {@code dataDir} whatever data set it holds: {@code restore} fills the staging folder it is given
-   * (absent), then the swap. {@code serverHere}: this process is the server running on {@code dataDir} (the command
-   * came over its control socket): refused without probing its own database lock.
+   * (absent), then the swap. {@code runningServer} says how a server running on a data directory shows (null: none
+   * runs); it is asked before the restore and again before the swap.
    */
-  public static Replaced replace(Path dataDir, boolean serverHere, Function<Path, Backup.Restored> restore) {
+  public static Replaced replace(Path dataDir, Function<Path, String> runningServer,
+      Function<Path, Backup.Restored> restore) {
     Path root = dataDir.toAbsolutePath();
-    if (serverHere) {
-      throw running(root, "this command reached it over its control socket");
-    }
     try {
       Files.createDirectories(root);
     } catch (IOException e) {
       throw new StoreException("cannot create " + root + ": " + Errors.reason(e));
     }
     try (FileChannel lock = lock(root)) {
-      checkNoServer(root);
+      checkNoServer(root, runningServer);
       finish(root); // an earlier swap, interrupted
       Path staging = root.resolve(STAGING);
       if (Files.exists(staging)) {
@@ -112,7 +108,7 @@ public final class RestoreReplace {
       if (!Files.isRegularFile(staging.resolve(DataDir.DB).resolve("service.properties"))) {
         throw new StoreException("the restored data in " + staging + " has no database; " + root + " unchanged");
       }
-      checkNoServer(root); // once more: a server started meanwhile would have its database moved away
+      checkNoServer(root, runningServer); // once more: a server started meanwhile would have its database moved away
       List<String> old = dataSet(root);
       String aside = REPLACED + STAMP.format(Instant.now());
       for (int i = 2; Files.exists(root.resolve(aside)); i++) {
@@ -180,12 +176,10 @@ public final class RestoreReplace {
         + ": wait until it has finished");
   }
 
-  private static void checkNoServer(Path root) {
-    if (ControlProtocol.answers(root)) {
-      throw running(root, "its control socket " + ControlProtocol.socketPath(root) + " answers");
-    }
-    if (ControlProtocol.databaseLocked(root)) {
-      throw running(root, "its database " + root.resolve(DataDir.DB) + " is in use by another process");
+  private static void checkNoServer(Path root, Function<Path, String> runningServer) {
+    String how = runningServer.apply(root);
+    if (how != null) {
+      throw running(root, how);
     }
   }
 

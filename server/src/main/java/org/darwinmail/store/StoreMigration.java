@@ -75,7 +75,9 @@ public final class StoreMigration {
       new Table("trace_events", List.of("id"), "L", true),
       new Table("urlauth_keys", List.of("mailbox_id"), "L", false),
       new Table("mta_sts_policies", List.of("domain"), "S", false),
-      new Table("tls_rpt_counts", List.of("day", "domain", "result"), "SSS", false));
+      new Table("tls_rpt_counts", List.of("day", "domain", "result"), "SSS", false),
+      new Table("tls_rpt_details", List.of("day", "domain", "result", "mx_host", "receiving_ip"), "SSSSS", false),
+      new Table("tls_rpt_reports", List.of("day", "domain"), "SS", false));
 
   /**
    * One side of a migration: its database, its bodies, a description for messages and the migration record

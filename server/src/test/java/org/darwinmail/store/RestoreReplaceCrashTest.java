@@ -28,6 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code restore --replace}) finishes the swap (ARCHITECTURE.md, "Backups").
  */
 class RestoreReplaceCrashTest {
+  /** No server runs on these copies (the refusal while one runs: cli.RestoreReplaceTest). */
+  private static final java.util.function.Function<Path, String> NO_SERVER = dir -> null;
+
   @TempDir
   Path dir;
 
@@ -123,7 +126,7 @@ class RestoreReplaceCrashTest {
     Path first = dir.resolve("first");
     copyTree(template, first);
     RestoreReplace.afterStep = steps::add;
-    RestoreReplace.replace(first, false, staging -> Backup.restore(backup.path(), staging));
+    RestoreReplace.replace(first, NO_SERVER, staging -> Backup.restore(backup.path(), staging));
     assertThat(steps).startsWith("restored", "journal").contains("aside db", "in db").endsWith("done");
     assertThat(subjects(config(first))).isEqualTo(newSet);
 
@@ -136,7 +139,7 @@ class RestoreReplaceCrashTest {
           throw new Killed(s);
         }
       };
-      assertThatThrownBy(() -> RestoreReplace.replace(data, false,
+      assertThatThrownBy(() -> RestoreReplace.replace(data, NO_SERVER,
           staging -> Backup.restore(backup.path(), staging))).isInstanceOf(Killed.class);
       RestoreReplace.afterStep = s -> {};
       boolean swapped = k >= steps.indexOf("journal");
@@ -159,10 +162,11 @@ class RestoreReplaceCrashTest {
         throw new Killed(s);
       }
     };
-    assertThatThrownBy(() -> RestoreReplace.replace(data, false, staging -> Backup.restore(backup.path(), staging)))
+    assertThatThrownBy(() -> RestoreReplace.replace(data, NO_SERVER,
+        staging -> Backup.restore(backup.path(), staging)))
         .isInstanceOf(Killed.class);
     RestoreReplace.afterStep = s -> {};
-    RestoreReplace.Replaced again = RestoreReplace.replace(data, false,
+    RestoreReplace.Replaced again = RestoreReplace.replace(data, NO_SERVER,
         staging -> Backup.restore(backup.path(), staging));
     List<String> aside = names(data).stream().filter(n -> n.startsWith(RestoreReplace.REPLACED)).toList();
     assertThat(aside).hasSize(2); // the set the first run replaced, and the restored set the second one did

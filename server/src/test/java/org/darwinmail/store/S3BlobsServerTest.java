@@ -162,6 +162,7 @@ class S3BlobsServerTest {
         sb.append(l).append("\r\n");
       }
       c.send("QUIT");
+      expect(c.read(), "+OK"); // the maildrop lock is released before this answer (RFC 1939 §6), not before
       return sb.toString().getBytes(StandardCharsets.ISO_8859_1);
     }
   }
