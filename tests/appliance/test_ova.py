@@ -146,14 +146,19 @@ def test_guest_type_matches_the_base(envelope, appliance_base):
 
 def test_product_section_and_unattended_setup_properties(envelope, appliance_version):
     """The OVF properties are how an administrator sets the appliance up
-    unattended; the admin password must be masked in the vSphere UI."""
+    unattended (and, with the PostgreSQL and S3 ones, joins a cluster:
+    test_cluster.py); every secret must be masked in the vSphere UI."""
     product = envelope.find(".//ovf:ProductSection", NS)
     assert product.find("ovf:Product", NS).text == "Darwin Mail"
     assert product.find("ovf:Version", NS).text == appliance_version
     props = {p.get(OVF + "key"): p for p in product.findall("ovf:Property", NS)}
     assert set(props) == {"appliance.hostname", "appliance.domain", "appliance.admin_password",
-                          "appliance.ssh_key", "appliance.ip", "appliance.gateway", "appliance.dns"}
+                          "appliance.ssh_key", "appliance.ip", "appliance.gateway", "appliance.dns",
+                          "appliance.pg_url", "appliance.pg_user", "appliance.pg_password",
+                          "appliance.s3_endpoint", "appliance.s3_bucket", "appliance.s3_region",
+                          "appliance.s3_access_key", "appliance.s3_secret_key", "appliance.s3_path_style"}
     assert all(p.get(OVF + "userConfigurable") == "true" for p in props.values())
-    assert props["appliance.admin_password"].get(OVF + "password") == "true"
+    masked = {k for k, p in props.items() if p.get(OVF + "password") == "true"}
+    assert masked == {"appliance.admin_password", "appliance.pg_password", "appliance.s3_secret_key"}
     hw = envelope.find(".//ovf:VirtualHardwareSection", NS)
     assert hw.get(OVF + "transport") == "com.vmware.guestInfo"
