@@ -50,7 +50,8 @@ final class MtaStsCommand implements Callable<Integer> {
             : String.join(" ", p.mx())) + "  fetched " + p.fetched() + "  expires " + p.expires());
       }
     }
-    List<MtaStsRepository.Count> counts = repo.counts(LocalDate.now(ZoneOffset.UTC).minusDays(days - 1L));
+    LocalDate since = LocalDate.now(ZoneOffset.UTC).minusDays(days - 1L);
+    List<MtaStsRepository.Count> counts = repo.counts(since);
     if (counts.isEmpty()) {
       out.println("No TLS session to a domain with a policy in the last " + days + " day(s).");
     } else {
@@ -59,7 +60,7 @@ final class MtaStsCommand implements Callable<Integer> {
         out.println("  " + c.day() + "  " + c.domain() + "  " + c.result() + "  " + c.sessions());
       }
     }
-    List<MtaStsRepository.Report> reports = repo.reports(LocalDate.now(ZoneOffset.UTC).minusDays(days - 1L));
+    List<MtaStsRepository.Report> reports = repo.reports(since);
     if (reports.isEmpty()) {
       out.println("No TLS report (RFC 8460) about the last " + days + " day(s).");
     } else {

@@ -20,7 +20,7 @@ record TypedLine(Path config, boolean readsStdin) {
    * it), or {@code --} before the command.
    */
   static TypedLine scan(String[] args) {
-    String config = ConfigPaths.DEFAULT_FILE;
+    String[] config = {ConfigPaths.DEFAULT_FILE};
     boolean stdin = false;
     String command = null;
     for (int i = 0; i < args.length; i++) {
@@ -31,15 +31,11 @@ record TypedLine(Path config, boolean readsStdin) {
       if (a.startsWith("@") || a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version")) {
         return null;
       }
-      if (a.equals("-c") || a.equals("--config")) {
-        if (++i == args.length) {
-          return null;
-        }
-        config = args[i];
-      } else if (a.startsWith("--config=")) {
-        config = a.substring("--config=".length());
-      } else if (a.startsWith("-c") && !a.startsWith("--")) {
-        config = a.substring(a.startsWith("-c=") ? 3 : 2);
+      int last = configOption(args, i, config);
+      if (last == args.length) {
+        return null;
+      } else if (last >= 0) {
+        i = last;
       } else if (a.equals("--password-stdin")) {
         stdin = true;
       } else if (command == null) {
@@ -49,11 +45,11 @@ record TypedLine(Path config, boolean readsStdin) {
         command = a;
       }
     }
-    if (command == null || command.equals("serve") || config.isEmpty()) {
+    if (command == null || command.equals("serve") || config[0].isEmpty()) {
       return null;
     }
     try {
-      return new TypedLine(Path.of(config), stdin);
+      return new TypedLine(Path.of(config[0]), stdin);
     } catch (java.nio.file.InvalidPathException e) {
       return null; // picocli's conversion says what is wrong with it
     }
@@ -65,33 +61,53 @@ record TypedLine(Path config, boolean readsStdin) {
    * building picocli's model of every command (issue 22: 0.8 s of CPU at a start, before the greeting).
    */
   static Path serveConfig(String[] args) {
-    String config = ConfigPaths.DEFAULT_FILE;
+    String[] config = {ConfigPaths.DEFAULT_FILE};
     boolean serve = false;
     for (int i = 0; i < args.length; i++) {
-      String a = args[i];
-      if (a.equals("-c") || a.equals("--config")) {
-        if (++i == args.length) {
-          return null;
-        }
-        config = args[i];
-      } else if (a.startsWith("--config=")) {
-        config = a.substring("--config=".length());
-      } else if (a.startsWith("-c") && !a.startsWith("--") && a.length() > 2) {
-        config = a.substring(a.startsWith("-c=") ? 3 : 2);
-      } else if (a.equals("serve") && !serve) {
+      int last = configOption(args, i, config);
+      if (last == args.length) {
+        return null;
+      } else if (last >= 0) {
+        i = last;
+      } else if (args[i].equals("serve") && !serve) {
         serve = true;
       } else {
         return null;
       }
     }
-    if (!serve || config.isEmpty()) {
+    if (!serve || config[0].isEmpty()) {
       return null;
     }
     try {
-      return Path.of(config);
+      return Path.of(config[0]);
     } catch (java.nio.file.InvalidPathException e) {
       return null; // picocli's conversion says what is wrong with it
     }
+  }
+
+  /**
+   * A {@code --config} option at {@code args[i]} ({@code -c F}, {@code --config F}, {@code --config=F}, {@code -cF},
+   * {@code -c=F}): its value goes into {@code config[0]}; returns the index of the option's last word, -1 when
+   * {@code args[i]} is no such option, or {@code args.length} when its value is missing.
+   */
+  private static int configOption(String[] args, int i, String[] config) {
+    String a = args[i];
+    if (a.equals("-c") || a.equals("--config")) {
+      if (i + 1 == args.length) {
+        return args.length;
+      }
+      config[0] = args[i + 1];
+      return i + 1;
+    }
+    if (a.startsWith("--config=")) {
+      config[0] = a.substring("--config=".length());
+      return i;
+    }
+    if (a.startsWith("-c") && !a.startsWith("--")) {
+      config[0] = a.substring(a.startsWith("-c=") ? 3 : 2);
+      return i;
+    }
+    return -1;
   }
 
   /** {@code darwinmail --version} alone (the launcher's most common probe): answered without picocli. */
