@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +25,7 @@ import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.BucketBackup;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.testing.S3Server;
+import org.darwinmail.testing.Blobs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,13 +53,6 @@ class BackupBucketTest {
     return c;
   }
 
-  private static BlobRef blob(BlobStore blobs, String text) throws IOException {
-    BlobStore.BlobWriter w = blobs.create();
-    try (OutputStream o = w) {
-      o.write(text.getBytes(StandardCharsets.UTF_8));
-      return w.commit();
-    }
-  }
 
   /** Delivers {@code n} messages numbered from {@code from} to a@one.test's INBOX (the account made when absent). */
   private static void deliver(ServerConfig cfg, int from, int n) throws IOException {
@@ -71,7 +64,7 @@ class BackupBucketTest {
       Account a = s.directory().account("a@one.test").orElseThrow();
       long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
       for (int i = from; i < from + n; i++) {
-        s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: " + i + "\r\n\r\nbody " + i + "\r\n"
+        s.mail().deliver(List.of(inbox), Blobs.write(s.blobs(), "Subject: " + i + "\r\n\r\nbody " + i + "\r\n"
             + (i == 1 ? "x".repeat(300_000) : "")), Instant.now());
       }
     }
@@ -338,7 +331,7 @@ class BackupBucketTest {
       Account a = s.directory().addAccount("a@one.test", "a-password".toCharArray());
       long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
       for (int i = 0; i < n; i++) {
-        s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: message " + i + "\r\n\r\n"
+        s.mail().deliver(List.of(inbox), Blobs.write(s.blobs(), "Subject: message " + i + "\r\n\r\n"
             + ("line " + i + " of a small message\r\n").repeat(30)), Instant.now());
       }
     }

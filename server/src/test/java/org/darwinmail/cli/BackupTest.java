@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,6 +24,7 @@ import org.darwinmail.store.Account;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.testing.Blobs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,13 +40,6 @@ class BackupTest {
     return CliTest.run("", args);
   }
 
-  private static BlobRef blob(BlobStore blobs, String text) throws IOException {
-    BlobStore.BlobWriter w = blobs.create();
-    try (OutputStream o = w) {
-      o.write(text.getBytes(StandardCharsets.UTF_8));
-      return w.commit();
-    }
-  }
 
   /** a@one.test with three messages in INBOX (the second expunged: a gap in the UIDs), one in Archive. */
   private static void fill(ServerConfig cfg) throws IOException {
@@ -56,11 +49,11 @@ class BackupTest {
       long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
       long archive = s.mail().mailbox(a.id(), "Archive").orElseThrow().id();
       for (int i = 1; i <= 3; i++) {
-        s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: " + i + "\r\n\r\nbody " + i + "\r\n"),
+        s.mail().deliver(List.of(inbox), Blobs.write(s.blobs(), "Subject: " + i + "\r\n\r\nbody " + i + "\r\n"),
             Instant.now());
       }
       s.mail().expunge(inbox, List.of(2L));
-      s.mail().deliver(List.of(archive), blob(s.blobs(), "Subject: kept\r\n\r\n" + "x".repeat(200_000)),
+      s.mail().deliver(List.of(archive), Blobs.write(s.blobs(), "Subject: kept\r\n\r\n" + "x".repeat(200_000)),
           Instant.now());
     }
   }
@@ -329,7 +322,7 @@ class BackupTest {
   @Test
   void noBlobIsCollectedWhileABackupHoldsCollection() throws Exception {
     BlobStore blobs = new BlobStore(dir.resolve("blobs"));
-    BlobRef b = blob(blobs, "gone soon");
+    BlobRef b = Blobs.write(blobs, "gone soon");
     try (BlobStore.Hold hold = blobs.holdCollection()) {
       assertThat(blobs.collect(b.hash(), h -> false, Duration.ZERO)).isEqualTo(BlobStore.Collected.BUSY);
       assertThat(blobs.exists(b.hash())).isTrue();

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +22,7 @@ import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Flags;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.testing.Blobs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,13 +38,6 @@ class RestoreReplaceTest {
     return CliTest.run("", args);
   }
 
-  private static BlobRef blob(BlobStore blobs, String text) throws IOException {
-    BlobStore.BlobWriter w = blobs.create();
-    try (OutputStream o = w) {
-      o.write(text.getBytes(StandardCharsets.UTF_8));
-      return w.commit();
-    }
-  }
 
   /** a@one.test: INBOX with flagged and keyworded messages, one in Archive. */
   static void fill(ServerConfig cfg) throws IOException {
@@ -53,11 +46,11 @@ class RestoreReplaceTest {
       Account a = s.directory().addAccount("a@one.test", "a-password".toCharArray());
       long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
       long archive = s.mail().mailbox(a.id(), "Archive").orElseThrow().id();
-      s.mail().append(inbox, blob(s.blobs(), "Subject: 1\r\n\r\nbody 1\r\n"), Instant.now(),
+      s.mail().append(inbox, Blobs.write(s.blobs(), "Subject: 1\r\n\r\nbody 1\r\n"), Instant.now(),
           Flags.SEEN | Flags.FLAGGED, Set.of("$Forwarded"));
-      s.mail().append(inbox, blob(s.blobs(), "Subject: 2\r\n\r\nbody 2\r\n"), Instant.now(), Flags.ANSWERED,
+      s.mail().append(inbox, Blobs.write(s.blobs(), "Subject: 2\r\n\r\nbody 2\r\n"), Instant.now(), Flags.ANSWERED,
           Set.of());
-      s.mail().append(archive, blob(s.blobs(), "Subject: kept\r\n\r\n" + "x".repeat(100_000)), Instant.now(), 0,
+      s.mail().append(archive, Blobs.write(s.blobs(), "Subject: kept\r\n\r\n" + "x".repeat(100_000)), Instant.now(), 0,
           Set.of("project"));
     }
     Files.writeString(cfg.dataDir().resolve("settings.toml"), "[smtp]\nmax_message_size = 12345678\n");
@@ -69,7 +62,7 @@ class RestoreReplaceTest {
       s.directory().addDomain("two.test");
       Account a = s.directory().account("a@one.test").orElseThrow();
       long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
-      s.mail().append(inbox, blob(s.blobs(), "Subject: after\r\n\r\nafter the backup\r\n"), Instant.now(), 0,
+      s.mail().append(inbox, Blobs.write(s.blobs(), "Subject: after\r\n\r\nafter the backup\r\n"), Instant.now(), 0,
           Set.of());
     }
     Files.writeString(cfg.dataDir().resolve("settings.toml"), "[smtp]\nmax_message_size = 999999\n");

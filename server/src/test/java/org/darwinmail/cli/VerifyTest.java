@@ -3,7 +3,6 @@ package org.darwinmail.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +22,7 @@ import org.darwinmail.store.Account;
 import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.testing.Blobs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,13 +35,6 @@ class VerifyTest {
   @TempDir
   Path dir;
 
-  private static BlobRef blob(BlobStore blobs, String text) throws IOException {
-    BlobStore.BlobWriter w = blobs.create();
-    try (OutputStream o = w) {
-      o.write(text.getBytes(StandardCharsets.UTF_8));
-      return w.commit();
-    }
-  }
 
   /** a@one.test: "body 1" and "body 2" in INBOX (UIDs 1, 2), "kept" in Archive (UID 1). */
   private static void fill(DarwinMail.Services s) throws IOException {
@@ -50,9 +43,9 @@ class VerifyTest {
     long inbox = s.mail().mailbox(a.id(), "INBOX").orElseThrow().id();
     long archive = s.mail().mailbox(a.id(), "Archive").orElseThrow().id();
     for (int i = 1; i <= 2; i++) {
-      s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: " + i + "\r\n\r\nbody " + i + "\r\n"), Instant.now());
+      s.mail().deliver(List.of(inbox), Blobs.write(s.blobs(), "Subject: " + i + "\r\n\r\nbody " + i + "\r\n"), Instant.now());
     }
-    s.mail().deliver(List.of(archive), blob(s.blobs(), "Subject: kept\r\n\r\nkept\r\n"), Instant.now());
+    s.mail().deliver(List.of(archive), Blobs.write(s.blobs(), "Subject: kept\r\n\r\nkept\r\n"), Instant.now());
   }
 
   private static Path blobNamed(Path blobs, String content) throws IOException {
@@ -178,7 +171,7 @@ class VerifyTest {
           for (int i = 0; !stop.get(); i++) {
             try {
               List<MessageRow> rows = s.mail().deliver(List.of(inbox),
-                  blob(s.blobs(), "Subject: " + k + "-" + i + "\r\n\r\n" + "x".repeat(i % 500)), Instant.now());
+                  Blobs.write(s.blobs(), "Subject: " + k + "-" + i + "\r\n\r\n" + "x".repeat(i % 500)), Instant.now());
               delivered.incrementAndGet();
               if (i % 3 == 0) {
                 s.mail().expunge(inbox, List.of(rows.getFirst().uid()));

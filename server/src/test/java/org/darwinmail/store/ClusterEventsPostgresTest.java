@@ -3,9 +3,7 @@ package org.darwinmail.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.OutputStream;
 import java.net.InetAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -23,6 +21,7 @@ import org.darwinmail.delivery.LocalDelivery;
 import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.guard.SendGuard;
 import org.darwinmail.testing.PostgresCluster;
+import org.darwinmail.testing.Blobs;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -121,13 +120,6 @@ class ClusterEventsPostgresTest {
     }
   }
 
-  private static BlobRef blob(BlobStore blobs, String text) throws Exception {
-    BlobStore.BlobWriter w = blobs.create();
-    try (OutputStream o = w) {
-      o.write(text.getBytes(StandardCharsets.UTF_8));
-      return w.commit();
-    }
-  }
 
   /** An account on node a; returns its INBOX id. */
   private static long inbox(Node a, String address) {
@@ -164,7 +156,7 @@ class ClusterEventsPostgresTest {
 
     java.util.concurrent.atomic.AtomicLong wokenAt = new java.util.concurrent.atomic.AtomicLong();
     b.mail.events().subscribe(inbox, id -> wokenAt.compareAndSet(0, System.nanoTime()));
-    BlobRef body = blob(a.blobs, "Subject: hi\r\n\r\nbody\r\n");
+    BlobRef body = Blobs.write(a.blobs, "Subject: hi\r\n\r\nbody\r\n");
     long start = System.nanoTime();
     MessageRow row = a.mail.deliver(List.of(inbox), body, Instant.now()).getFirst();
     long returned = System.nanoTime();
@@ -203,7 +195,7 @@ class ClusterEventsPostgresTest {
     AutoCloseable w = b.mail.events().watch(inbox, id -> watched.release());
     Semaphore set = new Semaphore(0);
     AutoCloseable l = b.mail.events().subscribeMailboxes(set::release);
-    a.mail.deliver(List.of(inbox), blob(a.blobs, "Subject: n\r\n\r\nbody\r\n"), Instant.now());
+    a.mail.deliver(List.of(inbox), Blobs.write(a.blobs, "Subject: n\r\n\r\nbody\r\n"), Instant.now());
     woken(watched, "b's NOTIFY watch woken by a's delivery");
     assertThat(b.mail.events().since(inbox, 0)).as("a watch keeps no log").isNull();
     set.drainPermits(); // the account's folders, announced before the delivery (notifications come in commit order)
@@ -496,7 +488,7 @@ class ClusterEventsPostgresTest {
     MessageRow row = null;
     for (int i = 0; i < 50 && row == null; i++) {
       try {
-        row = a.mail.deliver(List.of(inbox), blob(a.blobs, "Subject: after\r\n\r\nx\r\n"), Instant.now()).getFirst();
+        row = a.mail.deliver(List.of(inbox), Blobs.write(a.blobs, "Subject: after\r\n\r\nx\r\n"), Instant.now()).getFirst();
       } catch (StoreException e) {
         Thread.sleep(100); // pooled connections cut by the restart are found dead and replaced
       }

@@ -3,8 +3,6 @@ package org.darwinmail.store;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.testing.Blobs;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,13 +24,6 @@ class MailStoreTest {
     return DarwinMail.Services.open(ServerConfig.defaults(dir));
   }
 
-  private static BlobRef blob(BlobStore blobs, String text) throws Exception {
-    BlobStore.BlobWriter w = blobs.create();
-    try (OutputStream o = w) {
-      o.write(text.getBytes(StandardCharsets.UTF_8));
-      return w.commit();
-    }
-  }
 
   @Test
   void newAccountsGetInboxAndTheSpecialUseFolders() {
@@ -106,8 +98,8 @@ class MailStoreTest {
       long inbox = mailboxId(s, a, "INBOX");
       long sent = mailboxId(s, a, "Sent");
       long archive = mailboxId(s, a, "Archive");
-      BlobRef small = blob(s.blobs(), "Subject: small\r\n\r\nhi\r\n");
-      BlobRef big = blob(s.blobs(), "Subject: big\r\n\r\n" + "x".repeat(5000) + "\r\n");
+      BlobRef small = Blobs.write(s.blobs(), "Subject: small\r\n\r\nhi\r\n");
+      BlobRef big = Blobs.write(s.blobs(), "Subject: big\r\n\r\n" + "x".repeat(5000) + "\r\n");
       List<Long> uids = new java.util.ArrayList<>();
       for (int i = 0; i < 4; i++) {
         uids.add(s.mail().deliver(List.of(inbox), i % 2 == 0 ? small : big, Instant.now()).getFirst().uid());
@@ -136,8 +128,8 @@ class MailStoreTest {
       account = a.id();
       long inbox = mailboxId(s, a, "INBOX");
       long junk = mailboxId(s, a, "Junk");
-      s.mail().deliver(List.of(inbox, junk), blob(s.blobs(), "Subject: one\r\n\r\n1\r\n"), Instant.now());
-      s.mail().deliver(List.of(inbox), blob(s.blobs(), "Subject: two\r\n\r\n22\r\n"), Instant.now());
+      s.mail().deliver(List.of(inbox, junk), Blobs.write(s.blobs(), "Subject: one\r\n\r\n1\r\n"), Instant.now());
+      s.mail().deliver(List.of(inbox), Blobs.write(s.blobs(), "Subject: two\r\n\r\n22\r\n"), Instant.now());
       expected = summed(s, a.id());
     }
     // The database as the previous release left it: no used_bytes column, migration 5 not applied.
@@ -162,7 +154,7 @@ class MailStoreTest {
     try (var s = open()) {
       Account a = accountA(s);
       long inbox = mailboxId(s, a, "INBOX");
-      BlobRef blob = blob(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
+      BlobRef blob = Blobs.write(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
       for (int round = 0; round < 30; round++) {
         List<Long> uids = new java.util.ArrayList<>();
         for (int k = 0; k < 5; k++) {
@@ -186,7 +178,7 @@ class MailStoreTest {
       long inboxA = mailboxId(s, a, "INBOX");
       long inboxB = mailboxId(s, b, "INBOX");
       long doomed = s.mail().createMailbox(b.id(), "Doomed", null).id();
-      BlobRef blob = blob(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
+      BlobRef blob = Blobs.write(s.blobs(), "Subject: x\r\n\r\nbody\r\n");
       int threads = 16;
       int each = 25;
       List<MessageRow> rows = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
@@ -242,7 +234,7 @@ class MailStoreTest {
       Mailbox m = s.mail().mailbox(a.id(), "inbox").orElseThrow();
       inbox = m.id();
       validity = m.uidValidity();
-      BlobRef b = blob(s.blobs(), "Subject: x\r\n\r\nhello\r\n");
+      BlobRef b = Blobs.write(s.blobs(), "Subject: x\r\n\r\nhello\r\n");
       for (int i = 0; i < 3; i++) {
         s.mail().deliver(List.of(inbox), b, Instant.now());
       }
@@ -253,7 +245,7 @@ class MailStoreTest {
       Mailbox m = s.mail().mailbox(inbox).orElseThrow();
       assertThat(m.uidValidity()).isEqualTo(validity);
       assertThat(m.uidNext()).isEqualTo(4);
-      MessageRow r = s.mail().deliver(List.of(inbox), blob(s.blobs(), "again"), Instant.now()).getFirst();
+      MessageRow r = s.mail().deliver(List.of(inbox), Blobs.write(s.blobs(), "again"), Instant.now()).getFirst();
       assertThat(r.uid()).isEqualTo(4);
       assertThat(r.modseq()).isGreaterThan(s.mail().messages(inbox).getFirst().modseq());
     }
@@ -266,7 +258,7 @@ class MailStoreTest {
       Account b = s.directory().addAccount("b@example.test", "pw".toCharArray());
       long ia = mailboxId(s, a, "INBOX");
       long ib = mailboxId(s, b, "INBOX");
-      BlobRef ref = blob(s.blobs(), "shared body");
+      BlobRef ref = Blobs.write(s.blobs(), "shared body");
       List<MessageRow> rows = s.mail().deliver(List.of(ib, ia), ref, Instant.now());
       assertThat(rows).extracting(MessageRow::mailboxId).containsExactly(ib, ia);
       assertThat(rows).extracting(MessageRow::blob).containsOnly(ref.hash());
@@ -279,7 +271,7 @@ class MailStoreTest {
     try (var s = open()) {
       Account a = accountA(s);
       long inbox = mailboxId(s, a, "INBOX");
-      MessageRow m = s.mail().deliver(List.of(inbox), blob(s.blobs(), "m"), Instant.now()).getFirst();
+      MessageRow m = s.mail().deliver(List.of(inbox), Blobs.write(s.blobs(), "m"), Instant.now()).getFirst();
       var changed = s.mail().store(inbox, List.of(m.uid()), MailStore.FlagOp.ADD, Flags.SEEN | Flags.FLAGGED,
           Set.of("$Important"), null);
       assertThat(changed).hasSize(1);
@@ -316,9 +308,9 @@ class MailStoreTest {
     try (var s = open()) {
       Account a = accountA(s);
       long inbox = mailboxId(s, a, "INBOX");
-      BlobRef kept = blob(s.blobs(), "kept");
+      BlobRef kept = Blobs.write(s.blobs(), "kept");
       s.mail().deliver(List.of(inbox), kept, Instant.now());
-      BlobRef orphan = blob(s.blobs(), "orphan: crashed before its row");
+      BlobRef orphan = Blobs.write(s.blobs(), "orphan: crashed before its row");
       BlobStore.BlobWriter partial = s.blobs().create();
       partial.write(new byte[BlobStore.SMALL + 3]); // more than is buffered: a file in tmp/
       // a temporary file left by a crash mid-write
