@@ -5,6 +5,7 @@ example.test with alice@example.test ("alice-pw") and bob@example.test ("bob-pw"
 afterwards. `server.cli(...)` runs `darwinmail --config ... ARGS` against it (through its control socket).
 """
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,8 +71,23 @@ class Server:
         self.log = workdir / "server.log"
         self.proc = None
 
+    def dist(self):
+        """The dist tree to run: DIST itself, or for another `user` when a folder above DIST is closed to others (a
+        checkout in a 0700 `mktemp -d` folder), a hard-linked copy of it in the work directory."""
+        if not self.user or all(p.stat().st_mode & 0o001 for p in DIST.parents):
+            return DIST
+        copy = self.workdir / "dist"
+        if not copy.exists():
+            def link(src, dst):
+                try:
+                    os.link(src, dst)
+                except OSError:  # another file system
+                    shutil.copy2(src, dst)
+            shutil.copytree(DIST, copy, symlinks=True, copy_function=link)
+        return copy
+
     def command(self, *args):
-        cmd = [str(DIST / "bin" / "darwinmail"), "--config", str(self.config), *args]
+        cmd = [str(self.dist() / "bin" / "darwinmail"), "--config", str(self.config), *args]
         if self.user:
             import pwd
             pw = pwd.getpwnam(self.user)
