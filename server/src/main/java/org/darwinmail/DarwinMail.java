@@ -128,6 +128,14 @@ public final class DarwinMail implements AutoCloseable {
       s.blobs().sweep(s::blobReferenced, s.db().shared() ? SHARED_SWEEP_AGE : Duration.ZERO);
       m.collector = org.darwinmail.store.BlobCollector.start(new SqlBlobCandidateRepository(s.db()), s.blobs(),
           s::blobReferenced);
+      if (s.db().shared()) {
+        // Keys this node has in dkim/ and the database lacks (a data directory moved by `store migrate`, keys an
+        // operator copied by hand) are claimed there; where the database has one, its key replaces the file's.
+        var claimed = s.delivery().dkim().claimLocalKeys();
+        if (!claimed.isEmpty()) {
+          log.info("DKIM keys of {} domain(s) in the data directory checked against the shared database", claimed.size());
+        }
+      }
       m.listen();
       // Scheduled backups ([backup]): off unless a schedule is set; their last outcome is readable either way.
       m.backups = org.darwinmail.store.BackupScheduler.start(config.backup().plan(config.dataDir()), config.dataDir(),
@@ -149,6 +157,10 @@ public final class DarwinMail implements AutoCloseable {
       }
     } else {
       tls = loadTls(config);
+    }
+    if (services.db().shared() && config.tls().certFile().isEmpty()) {
+      // Several nodes serve the certificate installed through the console or by ACME on any of them.
+      tls.share(new org.darwinmail.store.SharedKeys(services.db()), services.cluster());
     }
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
     var logins = org.darwinmail.guard.Logins.mail(services.directory(), services.logins());
@@ -282,6 +294,10 @@ public final class DarwinMail implements AutoCloseable {
           new org.darwinmail.dns.Dns(config.dns()),
           id -> sends.anyHeld() && queue.message(id).map(e -> sends.held(e.account())).orElse(false),
           config.delivery().lease(), new org.darwinmail.store.SqlMtaStsRepository(db));
+      if (db.shared()) {
+        // Several nodes sign with the same DKIM key per domain and selector: the database's (ARCHITECTURE.md).
+        delivery.dkim().share(new org.darwinmail.store.SharedKeys(db));
+      }
       Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
           new InboundAuth(config));
       LoginGuard logins = new LoginGuard(config.guard(), java.time.Clock.systemUTC());

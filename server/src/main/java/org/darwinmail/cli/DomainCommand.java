@@ -27,14 +27,16 @@ final class DomainCommand {
     }
   }
 
-  /** The DKIM keys: the running server's, or the same files opened by this process. */
+  /**
+   * The DKIM keys: the running server's, or the same store opened by this process (its files, and on PostgreSQL the
+   * shared database, whose key every node signs with).
+   */
   static org.darwinmail.delivery.Dkim dkim(Main main) {
     org.darwinmail.DarwinMail server = main.cli.server();
     if (server != null && server.delivery() != null) {
       return server.delivery().dkim();
     }
-    org.darwinmail.config.ServerConfig c = main.loadConfig();
-    return new org.darwinmail.delivery.Dkim(c.dataDir(), c.delivery().dkimSelector());
+    return Main.services(main).delivery().dkim();
   }
 
   /**

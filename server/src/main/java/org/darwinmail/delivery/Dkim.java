@@ -36,7 +36,7 @@ import org.bouncycastle.crypto.signers.Ed25519Signer;
  * DKIM signing (RFC 6376) with rsa-sha256 and ed25519-sha256 (RFC 8463), relaxed/relaxed canonicalization. Per
  * domain a 2048-bit RSA key (selector {@code darwin}) and an Ed25519 key (selector {@code darwin-ed}), generated
  * when the domain is added or at first use, stored as PEM in {@code data_dir/dkim/DOMAIN.SELECTOR.key|.pub}
- * (mode 0600). The body hash is computed while streaming the stored message; nothing is held whole in memory but
+ * (mode 0600); on PostgreSQL in the shared database first, the files a cache of it ({@link #share}). The body hash is computed while streaming the stored message; nothing is held whole in memory but
  * the header section.
  */
 public final class Dkim {
@@ -46,8 +46,11 @@ public final class Dkim {
       "list-unsubscribe");
   private static final int MAX_HEADER = 256 * 1024;
 
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Dkim.class);
   private final Path dir;
   private final String selector;
+  /** The shared database's keys (several nodes), or null: this node's files alone. */
+  private volatile org.darwinmail.store.SharedKeys shared;
   private final ConcurrentHashMap<String, KeyPair> keys = new ConcurrentHashMap<>();
   /**
    * The Ed25519 keys in Bouncy Castle's form, by domain: its signer takes 0.07 ms here where the JDK's takes 1.2 ms
@@ -100,34 +103,62 @@ public final class Dkim {
     return keys.computeIfAbsent(domain + " " + a, k -> loadOrCreate(domain, a));
   }
 
+  /**
+   * Keeps the keys in the shared database (PostgreSQL, several nodes; ARCHITECTURE.md, "Several nodes"): a key is
+   * read from there first, and one this node makes or finds in its own files is claimed there by insert, the first
+   * node's winning; the files stay as a cache written from the database (backups, {@code store migrate --to derby}).
+   */
+  public Dkim share(org.darwinmail.store.SharedKeys shared) {
+    this.shared = shared;
+    return this;
+  }
+
+  /**
+   * Claims in the shared database every key of the current selectors found in this node's {@code dkim/} folder
+   * (a data directory moved by {@code store migrate}, or keys an operator copied between nodes): the database's
+   * key wins where it has one. Returns the domains whose keys were looked at.
+   */
+  public List<String> claimLocalKeys() {
+    List<String> domains = new ArrayList<>();
+    if (shared == null || !Files.isDirectory(dir)) {
+      return domains;
+    }
+    try (var files = Files.list(dir)) {
+      for (Path f : files.sorted().toList()) {
+        String name = f.getFileName().toString();
+        for (Algorithm a : Algorithm.values()) {
+          String tail = "." + selector(a) + ".key";
+          if (name.endsWith(tail) && name.length() > tail.length()) {
+            String domain = name.substring(0, name.length() - tail.length());
+            keyPair(domain, a);
+            if (!domains.contains(domain)) {
+              domains.add(domain);
+            }
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("DKIM keys in " + dir + ": " + e.getMessage(), e);
+    }
+    return domains;
+  }
+
   private synchronized KeyPair loadOrCreate(String domain, Algorithm a) {
     String base = domain + "." + selector(a);
     Path file = dir.resolve(base + ".key");
     Path pubFile = dir.resolve(base + ".pub");
     String alg = a == Algorithm.RSA ? "RSA" : "Ed25519";
     try {
-      if (Files.exists(file) && Files.exists(pubFile)) {
-        KeyFactory kf = KeyFactory.getInstance(alg);
-        return new KeyPair(kf.generatePublic(new java.security.spec.X509EncodedKeySpec(pem(pubFile))),
-            kf.generatePrivate(new PKCS8EncodedKeySpec(pem(file))));
+      org.darwinmail.store.SharedKeys db = shared;
+      if (db != null) {
+        return loadShared(db, domain, a, file, pubFile, alg);
       }
-      if (Files.exists(file) && a == Algorithm.RSA) {
-        // A key stored before the public half was kept beside it: derive it, keep the published key valid.
-        RSAPrivateCrtKey k = (RSAPrivateCrtKey) KeyFactory.getInstance("RSA")
-            .generatePrivate(new PKCS8EncodedKeySpec(pem(file)));
-        PublicKey pub = KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(k.getModulus(),
-            k.getPublicExponent()));
-        write(pubFile, "PUBLIC KEY", pub.getEncoded());
-        return new KeyPair(pub, k);
+      KeyPair local = readLocal(file, pubFile, alg, a);
+      if (local != null) {
+        return local;
       }
-      Files.createDirectories(dir);
-      KeyPairGenerator g = KeyPairGenerator.getInstance(alg);
-      if (a == Algorithm.RSA) {
-        g.initialize(2048);
-      }
-      KeyPair kp = g.generateKeyPair();
-      write(pubFile, "PUBLIC KEY", kp.getPublic().getEncoded());
-      write(file, "PRIVATE KEY", kp.getPrivate().getEncoded()); // written last: its presence means "complete"
+      KeyPair kp = generate(alg, a);
+      writePair(file, pubFile, kp);
       return kp;
     } catch (IOException e) {
       throw new UncheckedIOException("DKIM key " + file + ": " + e.getMessage(), e);
@@ -136,15 +167,86 @@ public final class Dkim {
     }
   }
 
+  /**
+   * The database's key; when it has none, this node's files' key or a new one, claimed there by insert (the first
+   * node's insert wins and every node uses that one). The files are then made to hold the database's key.
+   */
+  private KeyPair loadShared(org.darwinmail.store.SharedKeys db, String domain, Algorithm a, Path file, Path pubFile,
+      String alg) throws IOException, GeneralSecurityException {
+    String sel = selector(a);
+    var stored = db.dkimKey(domain, sel);
+    KeyPair local = readLocal(file, pubFile, alg, a);
+    if (stored == null) {
+      KeyPair mine = local != null ? local : generate(alg, a);
+      stored = db.claimDkimKey(domain, sel, new org.darwinmail.store.SharedKeys.DkimKey(
+          pemText("PRIVATE KEY", mine.getPrivate().getEncoded()), pemText("PUBLIC KEY", mine.getPublic().getEncoded())));
+    }
+    KeyFactory kf = KeyFactory.getInstance(alg);
+    KeyPair kp = new KeyPair(kf.generatePublic(new java.security.spec.X509EncodedKeySpec(pemBytes(stored.publicPem()))),
+        kf.generatePrivate(new PKCS8EncodedKeySpec(pemBytes(stored.privatePem()))));
+    if (local == null || !java.util.Arrays.equals(local.getPublic().getEncoded(), kp.getPublic().getEncoded())) {
+      if (local != null) {
+        // Not the cluster's key (another node claimed first): kept aside, in case it was published somewhere.
+        Files.move(file, dir.resolve(file.getFileName() + ".replaced"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        log.warn("DKIM: the key of {} selector {} in {} is not the one the cluster uses: replaced by it (the old"
+            + " one kept as {}.replaced)", domain, sel, dir, file.getFileName());
+      }
+      writePair(file, pubFile, kp);
+    }
+    return kp;
+  }
+
+  /** The key pair in this node's files, or null when there is none. */
+  private KeyPair readLocal(Path file, Path pubFile, String alg, Algorithm a)
+      throws IOException, GeneralSecurityException {
+    if (Files.exists(file) && Files.exists(pubFile)) {
+      KeyFactory kf = KeyFactory.getInstance(alg);
+      return new KeyPair(kf.generatePublic(new java.security.spec.X509EncodedKeySpec(pem(pubFile))),
+          kf.generatePrivate(new PKCS8EncodedKeySpec(pem(file))));
+    }
+    if (Files.exists(file) && a == Algorithm.RSA) {
+      // A key stored before the public half was kept beside it: derive it, keep the published key valid.
+      RSAPrivateCrtKey k = (RSAPrivateCrtKey) KeyFactory.getInstance("RSA")
+          .generatePrivate(new PKCS8EncodedKeySpec(pem(file)));
+      PublicKey pub = KeyFactory.getInstance("RSA").generatePublic(new RSAPublicKeySpec(k.getModulus(),
+          k.getPublicExponent()));
+      write(pubFile, "PUBLIC KEY", pub.getEncoded());
+      return new KeyPair(pub, k);
+    }
+    return null;
+  }
+
+  private static KeyPair generate(String alg, Algorithm a) throws GeneralSecurityException {
+    KeyPairGenerator g = KeyPairGenerator.getInstance(alg);
+    if (a == Algorithm.RSA) {
+      g.initialize(2048);
+    }
+    return g.generateKeyPair();
+  }
+
+  private void writePair(Path file, Path pubFile, KeyPair kp) throws IOException {
+    Files.createDirectories(dir);
+    write(pubFile, "PUBLIC KEY", kp.getPublic().getEncoded());
+    write(file, "PRIVATE KEY", kp.getPrivate().getEncoded()); // written last: its presence means "complete"
+  }
+
   private static byte[] pem(Path file) throws IOException {
-    return Base64.getMimeDecoder().decode(Files.readString(file).replaceAll("-----[A-Z ]+-----", "").strip());
+    return pemBytes(Files.readString(file));
+  }
+
+  private static byte[] pemBytes(String pem) {
+    return Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", "").strip());
+  }
+
+  private static String pemText(String type, byte[] der) {
+    return "-----BEGIN " + type + "-----\n"
+        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
+        + "\n-----END " + type + "-----\n";
   }
 
   /** A PEM file, mode 0600, written to a temporary name, forced, then renamed. */
   private void write(Path file, String type, byte[] der) throws IOException {
-    String pem = "-----BEGIN " + type + "-----\n"
-        + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der)
-        + "\n-----END " + type + "-----\n";
+    String pem = pemText(type, der);
     Path tmp = dir.resolve(file.getFileName() + ".tmp");
     Files.deleteIfExists(tmp);
     Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));

@@ -206,10 +206,77 @@ public final class Tls {
    * finishes the install, so a mismatched pair is never served.
    */
   public void install(String chainPem, String keyPem) {
+    synchronized (this) {
+      installHere(chainPem, keyPem);
+    }
+    org.darwinmail.store.SharedKeys db = shared;
+    if (db != null) {
+      // Several nodes: every other node hears of it on the cluster event channel and installs it too (follow).
+      db.storeCertificate(chainPem, keyPem);
+      log.info("TLS certificate stored in the shared database for the other nodes");
+    }
+  }
+
+  private void installHere(String chainPem, String keyPem) {
     Path incoming = incoming(certFile);
     AtomicFile.write(incoming, (keyPem.strip() + "\n" + chainPem.strip() + "\n").getBytes(StandardCharsets.US_ASCII));
     finishInstall(certFile, keyFile);
     reload();
+  }
+
+  /** The certificate the nodes share (PostgreSQL), or null: this node's files alone. */
+  private volatile org.darwinmail.store.SharedKeys shared;
+
+  /**
+   * Serves the certificate the nodes of one PostgreSQL database share (ARCHITECTURE.md, "Several nodes"): the one
+   * stored there now, if any, is installed at once (in place of this node's self-signed one or an older one); one
+   * that another node installs later (console upload, ACME) is installed when the cluster event channel says so
+   * (and when it reconnects, events having maybe been missed); one installed here is stored there. The server calls
+   * this only when {@code [tls]} names no files: those win over everything.
+   */
+  public void share(org.darwinmail.store.SharedKeys keys, org.darwinmail.store.ClusterEvents cluster) {
+    this.shared = keys;
+    follow();
+    cluster.subscribe(org.darwinmail.store.ClusterEvents.Topic.CERTIFICATE,
+        key -> Thread.ofVirtual().name("tls-follow").start(() -> {
+          try {
+            follow();
+          } catch (RuntimeException e) {
+            log.warn("cannot install the cluster's TLS certificate: {}; serving the one before", e.getMessage());
+          }
+        }));
+  }
+
+  /** Installs the shared database's certificate when it is not the one served; true when it did. */
+  public synchronized boolean follow() {
+    org.darwinmail.store.SharedKeys db = shared;
+    var c = db == null ? null : db.certificate();
+    if (c == null) {
+      return false;
+    }
+    try {
+      if (Files.exists(certFile) && Files.exists(keyFile)
+          && blocks(Files.readString(certFile, StandardCharsets.US_ASCII)).equals(blocks(c.chainPem()))
+          && blocks(Files.readString(keyFile, StandardCharsets.US_ASCII)).equals(blocks(c.keyPem()))) {
+        return false;
+      }
+    } catch (IOException e) {
+      // unreadable here: installed anew below
+    }
+    installHere(c.chainPem(), c.keyPem());
+    log.info("installed the cluster's TLS certificate (stored {} by node {})", c.installedAt(), c.node());
+    return true;
+  }
+
+  /** The PEM blocks of {@code pem}, whitespace removed: two texts of the same certificates compare equal. */
+  private static String blocks(String pem) {
+    StringBuilder b = new StringBuilder();
+    var m = java.util.regex.Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----.*?-----END \\1-----",
+        java.util.regex.Pattern.DOTALL).matcher(pem);
+    while (m.find()) {
+      b.append(m.group().replaceAll("\\s", ""));
+    }
+    return b.toString();
   }
 
   private static Path incoming(Path cert) {

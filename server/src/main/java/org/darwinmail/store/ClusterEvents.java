@@ -37,7 +37,9 @@ public interface ClusterEvents extends AutoCloseable {
     /** An account was blocked or unblocked by the abuse guard; key: the account. */
     SENDER('s'),
     /** A login failure, success or unlock ({@code guard.LoginGuard}); key: its own encoding. */
-    LOGIN('l');
+    LOGIN('l'),
+    /** The shared TLS certificate was replaced ({@link SharedKeys#storeCertificate}); no key. */
+    CERTIFICATE('c');
 
     final char code;
 

@@ -44,7 +44,8 @@ final class Migrations {
       "V014__urlauth_keys.sql",
       "V015__sender_rates.sql",
       "V016__mta_sts.sql",
-      "V017__tls_rpt_reports.sql");
+      "V017__tls_rpt_reports.sql",
+      "V018__shared_keys.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 

@@ -77,7 +77,9 @@ public final class StoreMigration {
       new Table("mta_sts_policies", List.of("domain"), "S", false),
       new Table("tls_rpt_counts", List.of("day", "domain", "result"), "SSS", false),
       new Table("tls_rpt_details", List.of("day", "domain", "result", "mx_host", "receiving_ip"), "SSSSS", false),
-      new Table("tls_rpt_reports", List.of("day", "domain"), "SS", false));
+      new Table("tls_rpt_reports", List.of("day", "domain"), "SS", false),
+      new Table("dkim_keys", List.of("domain", "selector"), "SS", false),
+      new Table("tls_certificate", List.of("id"), "I", false));
 
   /**
    * One side of a migration: its database, its bodies, a description for messages and the migration record

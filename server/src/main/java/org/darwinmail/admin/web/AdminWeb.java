@@ -111,8 +111,8 @@ public final class AdminWeb implements AutoCloseable {
         new AdminAccounts(dataDir), setup, new Sessions(o.sessionIdle(), o.sessionMax(), o.clock()),
         services.logins(), o.wrongCodeDelay(), codeFile);
     org.darwinmail.dns.Dns dns = new org.darwinmail.dns.Dns(mail.config().dns());
-    org.darwinmail.delivery.Dkim dkim = new org.darwinmail.delivery.Dkim(dataDir,
-        mail.config().delivery().dkimSelector());
+    // The delivery engine's keys: on PostgreSQL the shared database's, which the DNS records must name.
+    org.darwinmail.delivery.Dkim dkim = services.delivery().dkim();
     WizardSteps steps = new WizardSteps(setup, new WizardSteps.Parts(dns,
         mail.config().guard().inbound().dnsblZones(), mail.tls(), acme, dkim, mail.config().delivery().dkim(),
         NetworkInfo::read, WizardChecks.CONNECT_TIMEOUT, mail.config().listen(), mail.config().mtaSts()));
