@@ -267,3 +267,18 @@ def test_the_secrets_are_only_in_the_service_users_files(postgres, s3, node2):
     for s in (pg_password, secret):
         assert s not in conf
         assert s not in journal
+
+
+def _dkim_records(dns_output):
+    """The DKIM lines of `darwinmail domain dns`: selector name and quoted key, as the operator would publish them."""
+    return sorted(line.strip() for line in dns_output.splitlines() if "._domainkey." in line)
+
+
+def test_both_nodes_publish_and_sign_with_the_same_dkim_keys(node1, node2):
+    """The DKIM keys are the cluster's (kept in the database): the appliance, set up after node 1, prints node 1's
+    records for the domain, not keys of its own, and nobody copied dkim/ between them."""
+    on_host = _dkim_records(node1.cli("domain", "dns", DOMAIN).stdout)
+    r = node2.ssh("sudo darwinmail domain dns " + DOMAIN)
+    assert r.returncode == 0, r.stderr
+    assert len(on_host) == 2, on_host  # darwin and darwin-ed
+    assert _dkim_records(r.stdout) == on_host
