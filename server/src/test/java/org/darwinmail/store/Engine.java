@@ -41,7 +41,7 @@ abstract class Engine implements AutoCloseable {
       try (var st = c.createStatement()) {
         for (String t : List.of("queue_recipients", "queue_messages", "sender_blocks", "sender_recipients",
             "expunged", "messages", "mailboxes", "orphan_subscriptions", "accounts", "aliases", "domains",
-            "blob_candidates", "trace_events", "urlauth_keys")) {
+            "blob_candidates", "trace_events", "urlauth_keys", "dkim_keys", "tls_certificate")) {
           st.executeUpdate("DELETE FROM " + t);
         }
       }
