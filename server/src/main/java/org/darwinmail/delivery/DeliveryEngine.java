@@ -164,6 +164,9 @@ public final class DeliveryEngine implements Outbound, AutoCloseable {
     this.dc = config.delivery();
     this.queue = queue;
     this.blobs = blobs;
+    if (blobs != null) {
+      queue.fenceClaims(blobs::fence); // several nodes: no row commits on a claim lost meanwhile (BlobStore#fence)
+    }
     this.directory = directory;
     this.acceptance = acceptance.via(this);
     this.trace = new DeliveryLog(acceptance.traceLog());

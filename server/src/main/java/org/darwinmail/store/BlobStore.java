@@ -257,6 +257,7 @@ public final class BlobStore {
    */
   public Claim claim(Collection<String> hashes) {
     List<String> held = new ArrayList<>();
+    List<Long> sessions = new ArrayList<>();
     try {
       for (String h : new LinkedHashSet<>(hashes)) {
         ReentrantLock lock = lock(h);
@@ -273,6 +274,7 @@ public final class BlobStore {
           throw e;
         }
         held.add(h);
+        sessions.add(cluster.session()); // read after the lock: the session that holds it (see fence)
         if (!exists(h)) {
           throw new Missing(h);
         }
@@ -281,7 +283,57 @@ public final class BlobStore {
       release(held);
       throw e;
     }
-    return new Claim(held);
+    Claim claim = new Claim(held, sessions);
+    openClaims.add(claim);
+    claimHook.run();
+    return claim;
+  }
+
+  /** What a repository runs in a transaction committing rows that refer to blobs: {@link #fence}. */
+  @FunctionalInterface
+  public interface Fence {
+    Fence NONE = (tx, hashes) -> {};
+
+    void check(java.sql.Connection tx, Collection<String> hashes) throws java.sql.SQLException;
+  }
+
+  /** Run by {@link #claim} once it holds its blobs (tests break the locks' connection there). */
+  volatile Runnable claimHook = () -> {};
+
+  /** Claims not closed yet, for {@link #fence}. */
+  private final java.util.Set<Claim> openClaims = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Run in the transaction of {@code tx} that commits rows referring to {@code hashes}, before it commits (several
+   * nodes; nothing to do on one): makes sure that each blob's claim was held without a gap from its existence check
+   * until the commit, or throws {@link Missing} so that the transaction rolls back. The claim's shared lock lives on
+   * the locks' connection, which PostgreSQL frees when that connection breaks (a restart, a network cut), and
+   * another node's collector may then delete the blob before this node notices; so the transaction takes the same
+   * lock for itself ({@link ClusterLocks#heldThrough}: released by the commit, and gone with the transaction if its
+   * connection dies) and then sees that the claim's session still holds it. Held by the session from the check
+   * until then, by the transaction from then until the commit: no collector can have deleted the blob in between.
+   * A hash without an open claim is not checked (rows copied by tools that run alone).
+   */
+  public void fence(java.sql.Connection tx, Collection<String> hashes) throws java.sql.SQLException {
+    ClusterLocks c = cluster;
+    if (c == ClusterLocks.LOCAL) {
+      return;
+    }
+    for (String h : new LinkedHashSet<>(hashes)) {
+      java.util.Set<Long> sessions = new java.util.HashSet<>();
+      for (Claim claim : openClaims) {
+        int i = claim.hashes.indexOf(h);
+        if (i >= 0) {
+          sessions.add(claim.sessions.get(i));
+        }
+      }
+      for (long session : sessions) {
+        if (!c.heldThrough(tx, ClusterLocks.BLOB, clusterId(h), session)) {
+          throw new Missing(h, "its claim was lost with the locks' connection to PostgreSQL, and another node may"
+              + " have collected it meanwhile");
+        }
+      }
+    }
   }
 
   /**
@@ -291,6 +343,11 @@ public final class BlobStore {
   public static final class Missing extends StoreException {
     Missing(String hash) {
       super("the body of a message (blob " + hash + ") is missing from the blob store");
+    }
+
+    /** The blob may be missing: {@link #fence} cannot tell that it stayed claimed ({@code why}). */
+    Missing(String hash, String why) {
+      super("the body of a message (blob " + hash + ") may be missing from the blob store: " + why);
     }
   }
 
@@ -318,16 +375,20 @@ public final class BlobStore {
   /** Blobs claimed by {@link #claim}, released by {@link #close}. */
   public final class Claim implements AutoCloseable {
     private final List<String> hashes;
+    /** The locks' session each blob's cluster lock was taken on ({@link ClusterLocks#session}), by index. */
+    private final List<Long> sessions;
     private boolean closed;
 
-    private Claim(List<String> hashes) {
+    private Claim(List<String> hashes, List<Long> sessions) {
       this.hashes = hashes;
+      this.sessions = sessions;
     }
 
     @Override
     public void close() {
       if (!closed) {
         closed = true;
+        openClaims.remove(this);
         release(hashes);
       }
     }
@@ -636,7 +697,7 @@ public final class BlobStore {
         try {
           backend.settle(file, hash, size, reused); // files: the fsync; S3: the upload
         } finally {
-          release(List.of(hash));
+          releaseLocal(hash); // its claim is this process's only: no cluster lock to release (another claim's)
           if (!reused) {
             Files.deleteIfExists(file); // S3: the staged copy, uploaded or not (files: renamed already)
           }

@@ -60,6 +60,25 @@ public interface ClusterLocks extends AutoCloseable {
   /** Releases one shared lock this node took. */
   void unlockShared(int space, long id);
 
+  /**
+   * Which connection holds this node's locks now: a number that changes each time it is replaced (0 on one node).
+   * A lock taken under one session and checked under it by {@link #heldThrough} has been held without a gap.
+   */
+  default long session() {
+    return 0;
+  }
+
+  /**
+   * Takes the shared lock {@code id} of {@code space} for the transaction of {@code tx} too (released at its commit
+   * or rollback; not waited for), then tells whether session {@code session} ({@link #session}), on which this node
+   * took it, still holds it: when both hold, the lock has been held from when it was taken until {@code tx} ends,
+   * whatever happens to the locks' connection meanwhile. False when the transaction could not take it (another
+   * node collects the blob) or the session is gone (its connection broke: PostgreSQL freed its locks).
+   */
+  default boolean heldThrough(java.sql.Connection tx, int space, long id, long session) throws java.sql.SQLException {
+    return true;
+  }
+
   @Override
   void close();
 }

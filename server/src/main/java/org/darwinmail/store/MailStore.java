@@ -58,6 +58,7 @@ public final class MailStore {
 
   MailStore(MessageRepository repo, BlobStore blobs, MailboxEvents events, Path intakeDir, long segmentSize) {
     this.repo = repo;
+    repo.fenceClaims(blobs::fence); // several nodes: no row commits on a claim lost meanwhile (BlobStore#fence)
     this.mailboxIds = GenerationCache.of(10_000, repo.shared());
     this.blobs = blobs;
     this.events = events;

@@ -89,6 +89,12 @@ public interface MessageRepository {
   List<MessageRow> append(List<NewMessage> messages);
 
   /**
+   * Runs {@code fence} in each transaction that adds messages, before it commits, with their blobs
+   * ({@link BlobStore#fence}: several nodes).
+   */
+  default void fenceClaims(BlobStore.Fence fence) {}
+
+  /**
    * Adds journaled messages like {@link #append} and records {@code appliedSeq} as the intake journal's applied
    * mark in the same transaction (so a restart applies each journaled message once).
    */

@@ -21,6 +21,12 @@ import java.util.Optional;
  * whatever the token ({@link #remove}): the recipient did get the message, and nobody must send it again.
  */
 public interface QueueRepository {
+  /**
+   * Runs {@code fence} in each transaction that adds messages, before it commits, with their blob
+   * ({@link BlobStore#fence}: several nodes).
+   */
+  default void fenceClaims(BlobStore.Fence fence) {}
+
   /** A queued message. */
   record Entry(long id, String sender, String blob, long size, boolean smtputf8, String account,
       Instant created, boolean warned) {}

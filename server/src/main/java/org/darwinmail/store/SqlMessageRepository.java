@@ -33,6 +33,7 @@ public final class SqlMessageRepository implements MessageRepository {
 
   private final SqlRunner db;
   private final GroupCommit<List<NewMessage>, List<MessageRow>> inserts;
+  private volatile BlobStore.Fence fence = BlobStore.Fence.NONE;
 
   public SqlMessageRepository(SqlRunner db) {
     this.db = db;
@@ -334,6 +335,11 @@ public final class SqlMessageRepository implements MessageRepository {
   // ---- adding messages -------------------------------------------------------------------------------------
 
   @Override
+  public void fenceClaims(BlobStore.Fence fence) {
+    this.fence = fence;
+  }
+
+  @Override
   public List<MessageRow> append(List<NewMessage> messages) {
     return inserts.submit(messages);
   }
@@ -414,6 +420,7 @@ public final class SqlMessageRepository implements MessageRepository {
       }
       ps.executeBatch();
     }
+    fence.check(c, msgs.stream().map(m -> m.blob().hash()).toList()); // before the commit, in this transaction
     if (ClusterEvents.sent(db) && !next.isEmpty()) { // no keys built on Derby, where nobody listens
       List<String> reached = new ArrayList<>();
       next.forEach((id, uidMod) -> reached.add(id + ":" + (uidMod[1] - 1)));

@@ -47,6 +47,7 @@ public final class SqlQueueRepository implements QueueRepository {
   private final GroupCommit<Removal, Void> removals;
   /** Messages queued together share one transaction. */
   private final GroupCommit<Addition, List<Rcpt>> additions;
+  private volatile BlobStore.Fence fence = BlobStore.Fence.NONE;
 
   private record Removal(long messageId, List<Long> rcptIds, List<TraceRepository.Event> trace) {}
 
@@ -77,6 +78,11 @@ public final class SqlQueueRepository implements QueueRepository {
       }
       return out;
     });
+  }
+
+  @Override
+  public void fenceClaims(BlobStore.Fence fence) {
+    this.fence = fence;
   }
 
   /** {@code work} in one transaction, taking its turn on Derby. */
@@ -143,6 +149,7 @@ public final class SqlQueueRepository implements QueueRepository {
       }
     }
     traced(c, rows, a.traced());
+    fence.check(c, List.of(a.blob())); // before the commit, in this transaction
     return rows;
   }
 
