@@ -59,7 +59,10 @@ import org.slf4j.LoggerFactory;
  * some node's claim holds it). Either the collector's lock came first, and the writer's claim, waiting for it, then
  * finds the object gone ({@link Missing}: written again and retried), or the claim came first and the collector
  * leaves the blob for a later pass, by which time the row is committed and seen. The locks are session locks of one
- * connection of the node's own: a node that dies frees its claims with its connection.
+ * connection of the node's own: a node that dies frees its claims with its connection. So does a connection that
+ * breaks while the node lives on, and its row's transaction (another connection) may be fine: that transaction runs
+ * {@link #fence} before it commits, which takes the same lock for the transaction and checks that the claim's
+ * session held it until then, or rolls the row back ({@link Missing}).
  */
 public final class BlobStore {
   /** The layout this release writes ({@code blobs/ab/<sha-256>}), recorded in the manifest ({@link DataFormat}). */
