@@ -246,7 +246,7 @@ public final class BlobStore {
 
   // ---- claims and collection -----------------------------------------------------------------------------------
 
-  private ReentrantLock lock(String hash) {
+  ReentrantLock lock(String hash) {
     return locks[Math.floorMod(hash.hashCode(), locks.length)];
   }
 
