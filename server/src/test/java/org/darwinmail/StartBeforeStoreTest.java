@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -144,6 +145,54 @@ class StartBeforeStoreTest {
       try (DarwinMail server = started.get(60, TimeUnit.SECONDS)) {
         assertThat(server.services().directory().domains()).contains("example.test");
       }
+    }
+  }
+
+  /**
+   * Implicit TLS (IMAPS, port 465): a connection accepted before the TLS context exists (here a start without its
+   * certificate, made after the store opened, as on a first start) sends its ClientHello at once; the handshake and
+   * then the greeting follow once the context is made, and the session runs as usual.
+   */
+  @Test
+  void anImplicitTlsConnectionAcceptedBeforeTheTlsContextGetsItsHandshakeAndGreetingAfter() throws Exception {
+    try (TestServer t = TestServer.start()) {
+      t.addUser("ann@example.test", "secret-1");
+      t.server().close();
+      var dd = org.darwinmail.store.DataDir.of(t.dataDir());
+      Files.delete(dd.tlsCert());
+      Files.delete(dd.tlsKey());
+      CompletableFuture<DarwinMail> started = startHeld(t.config());
+      DarwinMail m = starting;
+      try (Socket imaps = new Socket("127.0.0.1", m.port("imaps"));
+          Socket submissions = new Socket("127.0.0.1", m.port("submissions"))) {
+        List<CompletableFuture<BufferedReader>> greeted = new java.util.ArrayList<>();
+        for (Socket plain : List.of(imaps, submissions)) {
+          plain.setSoTimeout(60_000);
+          greeted.add(CompletableFuture.supplyAsync(() -> {
+            try {
+              var s = (javax.net.ssl.SSLSocket) org.darwinmail.testing.LineClient.trustAll().getSocketFactory()
+                  .createSocket(plain, "127.0.0.1", plain.getPort(), true);
+              s.setUseClientMode(true);
+              s.startHandshake(); // the ClientHello goes now; the answer waits for the TLS context
+              var in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.UTF_8));
+              s.getOutputStream().write((plain == imaps ? "a1 LOGIN ann@example.test secret-1\r\n"
+                  : "EHLO client.test\r\n").getBytes(StandardCharsets.UTF_8));
+              s.getOutputStream().flush();
+              return in;
+            } catch (IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }));
+        }
+        release.countDown();
+        BufferedReader imapIn = greeted.get(0).get(60, TimeUnit.SECONDS);
+        assertThat(imapIn.readLine()).startsWith("* OK [CAPABILITY IMAP4rev1").contains("AUTH=PLAIN");
+        assertThat(imapIn.readLine()).startsWith("a1 OK");
+        BufferedReader smtpIn = greeted.get(1).get(60, TimeUnit.SECONDS);
+        assertThat(smtpIn.readLine()).isEqualTo("220 mx.test ESMTP Darwin Mail ready");
+        assertThat(smtpIn.readLine()).startsWith("250-mx.test");
+      }
+      started.get(60, TimeUnit.SECONDS).close();
     }
   }
 
