@@ -196,6 +196,34 @@ class StartBeforeStoreTest {
     }
   }
 
+  /**
+   * The deadlines while the store is held (POP3's idle timeout of 2 s): a silent client is ended by its command
+   * deadline with the closing line; a client whose first command waits for the store is busy, not idle, and is
+   * answered once the store opens, however long that took.
+   */
+  @Test
+  void aWaitingConnectionObeysItsIdleDeadlineButACommandWaitingForTheStoreIsNotIdle() throws Exception {
+    try (TestServer t = TestServer.start(c -> c.withPop3(new org.darwinmail.config.Pop3Config(2, null, null, null)))) {
+      t.addUser("ann@example.test", "secret-1");
+      t.server().close();
+      CompletableFuture<DarwinMail> started = startHeld(t.config());
+      DarwinMail m = starting;
+      try (Client silent = new Client(m.port("pop3")); Client asking = new Client(m.port("pop3"))) {
+        assertThat(silent.line()).startsWith("+OK");
+        assertThat(asking.line()).startsWith("+OK");
+        asking.send("USER ann@example.test");
+        assertThat(silent.line()).isEqualTo("-ERR [SYS/TEMP] Service not available, closing connection");
+        assertThat(silent.line()).as("closed").isNull();
+        assertThat(started).isNotDone(); // the silent client was ended while the store was still held
+        release.countDown();
+        assertThat(asking.line()).startsWith("+OK");
+        asking.send("PASS secret-1");
+        assertThat(asking.line()).startsWith("+OK");
+      }
+      started.get(60, TimeUnit.SECONDS).close();
+    }
+  }
+
   @Test
   void aStoreThatDoesNotOpenGivesEachWaitingClientItsClosingLine() throws Exception {
     try (TestServer t = TestServer.start()) {
