@@ -4,6 +4,8 @@
 For each Java (the dist tree on the build JDK; the jlink runtime when --runtime names one) and each cache setting
 (without the AOT cache; with it), on a store of --messages messages filled once beforehand, --rounds times:
   - start: `darwinmail serve` spawned -> the SMTP greeting read (polling connects every 10 ms);
+  - first 250: spawn -> the 250 after DATA of one message sent on that greeting's connection (the greeting comes
+    before the store is open, the first accepted message after it: since session 18 they differ);
   - first FETCH: spawn -> an IMAP client logged in, INBOX selected and the last message's body fetched;
   - CLI: `darwinmail --config F domain list` (goes over the control socket) with the server running, wall time;
   - first 1,000 messages: smtp-source at concurrency 1 right after the start, then --warmup unreported messages
@@ -49,17 +51,49 @@ def smtp_source(port, conc, count, size=10240, timeout=900):
 
 
 def wait_greeting(port, proc, deadline):
+    """Polls for the SMTP greeting; returns (the time it was read, the connection, its reader) or None."""
     while time.time() < deadline:
         if proc.poll() is not None:
             return None
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                s.settimeout(30)
-                if s.recv(512).startswith(b"220"):
-                    return time.time()
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
         except OSError:
             time.sleep(0.01)
+            continue
+        try:
+            s.settimeout(300)
+            f = s.makefile("rb")
+            if f.readline().startswith(b"220"):
+                return time.time(), s, f
+        except OSError:
+            pass
+        s.close()
+        time.sleep(0.01)
     return None
+
+
+def first_message(s, f):
+    """One message on the greeted connection: EHLO, MAIL, RCPT, DATA; the time its 250 was read (None: refused)."""
+    def reply():
+        while True:
+            line = f.readline()
+            if len(line) < 4 or line[3:4] != b"-":
+                return line
+    try:
+        for cmd, want in ((b"EHLO client.bench.test", b"250"), (b"MAIL FROM:<bench@example.test>", b"250"),
+                          (b"RCPT TO:<" + USER.encode() + b">", b"250"), (b"DATA", b"354"),
+                          (b"Subject: first after start\r\n\r\nThe first message after a start.\r\n.", b"250")):
+            s.sendall(cmd + b"\r\n")
+            r = reply()
+            if not r.startswith(want):
+                return None
+        t = time.time()
+        s.sendall(b"QUIT\r\n")
+        return t
+    except OSError:
+        return None
+    finally:
+        s.close()
 
 
 def cpu_seconds(pid):
@@ -136,7 +170,7 @@ def main():
     rep = Report("start" + ("-" + a.label if a.label else ""),
                  "bench-start: cold start, first FETCH, CLI latency, first 1,000 vs warmed SMTP rate; store of %d messages"
                  % a.messages, "make bench-start BENCH_ARGS=\"%s\"" % " ".join(sys.argv[1:]))
-    rep.columns("java", "AOT cache", "round", "load avg (1/5/15)", "greeting s", "CPU s at greeting", "first FETCH s",
+    rep.columns("java", "AOT cache", "round", "load avg (1/5/15)", "greeting s", "CPU s at greeting", "first 250 s", "first FETCH s",
                 "CLI s (median)", "CLI CPU s", "first 1,000 msg/s", "warmed msg/s", "first/warmed", "RSS after start MB")
     work = make_workdir("start")
     dns = dw = None
@@ -204,13 +238,19 @@ def main():
                     dw.proc = subprocess.Popen([bin_, "--config", dw.conf, "serve"], stdin=subprocess.DEVNULL,
                                                stdout=dw.out, stderr=subprocess.STDOUT, cwd=dw.work,
                                                start_new_session=True, env=env)
-                    tg = wait_greeting(dw.ports["smtp"], dw.proc, t0 + 300)
+                    greeted = wait_greeting(dw.ports["smtp"], dw.proc, t0 + 300)
                     cpu_greet = cpu_seconds(dw.proc.pid)
-                    if tg is None:
+                    if greeted is None:
                         rep.note("%s cache %s round %d: no greeting: %s" % (jname, cache, rnd, dw.tail(300)))
                         rc = 1
                         dw.stop()
                         continue
+                    tg = greeted[0]
+                    t250 = first_message(greeted[1], greeted[2])
+                    if t250 is None:
+                        rep.note("%s cache %s round %d: the first message was refused: %s" % (jname, cache, rnd,
+                                                                                            dw.tail(300)))
+                        rc = 1
                     tf, n = first_fetch(dw.ports["imap"])
                     rss = tree_mem_kb(dw.proc.pid)[0] / 1024
                     clis = []
@@ -228,7 +268,8 @@ def main():
                     if a.warmup:
                         smtp_source(dw.ports["smtp"], 10, a.warmup)
                     warm = 1000 / smtp_source(dw.ports["smtp"], 1, 1000)
-                    rep.row(jname, cache_note, str(rnd), la, fmt(tg - t0, 2), fmt(cpu_greet, 2), fmt(tf - t0, 2),
+                    rep.row(jname, cache_note, str(rnd), la, fmt(tg - t0, 2), fmt(cpu_greet, 2),
+                            fmt(t250 - t0, 2) if t250 else "-", fmt(tf - t0, 2),
                             fmt(statistics.median(clis), 2), fmt(cli_cpu, 2), fmt(first, 0), fmt(warm, 0), "%.0f%%" % (100 * first / warm),
                             fmt(rss, 0))
                     if cache == "on" and rnd == 1:
@@ -240,13 +281,14 @@ def main():
                                                             "-Xlog:aot was not on)")
                     dw.stop()
         rep.note("Store: %d messages (10 KB) in u1's INBOX, filled through SMTP before the starts; each round adds "
-                 "%d. Start = spawn of `bin/darwinmail serve` to the SMTP 220 line; first FETCH = spawn to the answer to "
+                 "%d. Start = spawn of `bin/darwinmail serve` to the SMTP 220 line; first 250 = spawn to the 250 after DATA of one "
+                 "message sent on the greeting's connection (the first accepted message); first FETCH = spawn to the answer to "
                  "LOGIN, SELECT INBOX, FETCH <last> (BODY.PEEK[]); CLI = wall time of `darwinmail --config F domain "
                  "list` with the server running (median of %d); first 1,000 = smtp-source -s 1 -m 1000 right after "
                  "start; warmed = the same after %d more at concurrency 10. Page cache warm (the store was just "
                  "written or read). CPU s at greeting: the server JVM's user + system CPU when it greeted; CLI CPU s: "
                  "user + system CPU per command (both independent of what else the machine runs, unlike the wall "
-                 "times on a shared machine)." % (stored, 2000 + a.warmup, a.cli_runs, a.warmup))
+                 "times on a shared machine)." % (stored, 2001 + a.warmup, a.cli_runs, a.warmup))
     except Unavailable as e:
         rep.note("NOT MEASURED: %s" % e)
         rc = 1

@@ -129,7 +129,9 @@ class Darwin:
                     self._spawn(self.forms.pop(0))
                     continue
                 raise Unavailable("darwinmail serve exited with %s: %s" % (self.proc.returncode, self.tail()))
-            if first is None or wait_port("127.0.0.1", self.ports[first], 1, banner=True):
+            # The greeting comes before the store is open (issue 22); commands (add_users) need the control socket.
+            if (first is None or wait_port("127.0.0.1", self.ports[first], 1, banner=True)) and (
+                    first is None or os.path.exists(os.path.join(self.work, "data", "run", "control.sock"))):
                 log("darwinmail pid %d listening: %s" % (self.proc.pid, self.ports))
                 return self
         raise Unavailable("darwinmail did not answer on %s within %ds: %s" % (first, timeout, self.tail()))

@@ -52,6 +52,18 @@ def wait_port(port, timeout=60.0, proc=None):
     raise TimeoutError(f"port {port} not listening after {timeout}s")
 
 
+def wait_control_socket(data_dir, timeout=60.0, proc=None):
+    sock = Path(data_dir) / "run" / "control.sock"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        if sock.exists():
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"{sock} not there after {timeout}s")
+
+
 class Server:
     """`data_dir` defaults to workdir/var; `user` runs the server and the CLI as that account (setpriv, no fork:
     the PID is the server's), as the appliance's service user would."""
@@ -101,6 +113,8 @@ class Server:
         try:
             for name in LISTENERS:  # every listener: they are bound one after the other
                 wait_port(self.ports[name], proc=self.proc)
+            # The listeners greet before the store is open (issue 22); the CLI needs the control socket, opened after.
+            wait_control_socket(self.data_dir, proc=self.proc)
         except (RuntimeError, TimeoutError) as e:
             tail = self.log_text()[-3000:]
             self.stop()

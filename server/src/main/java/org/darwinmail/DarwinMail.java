@@ -2,7 +2,7 @@ package org.darwinmail;
 
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.darwinmail.config.HostPort;
 import org.darwinmail.config.ServerConfig;
@@ -17,6 +17,7 @@ import org.darwinmail.guard.LoginGuard;
 import org.darwinmail.guard.QueueHold;
 import org.darwinmail.guard.SendGuard;
 import org.darwinmail.net.NetServer;
+import org.darwinmail.net.StartGate;
 import org.darwinmail.net.Tls;
 import org.darwinmail.pop3.MaildropLocks;
 import org.darwinmail.pop3.Pop3Context;
@@ -74,60 +75,70 @@ public final class DarwinMail implements AutoCloseable {
   static final Duration SHARED_SWEEP_AGE = Duration.ofMinutes(10);
 
   private final ServerConfig config;
-  private final Services services;
+  private volatile Services services;
   private final NetServer net = new NetServer();
-  private final Map<String, InetSocketAddress> bound = new LinkedHashMap<>();
+  private final Map<String, InetSocketAddress> bound = new java.util.LinkedHashMap<>();
+  private final ConnectionLimits limits;
   private org.darwinmail.store.BlobCollector collector;
   private org.darwinmail.store.BackupScheduler backups;
+  private Thread sweep;
   /** POP3's maildrop locks as every node sees them (PostgreSQL's advisory locks; none to share on Derby). */
   private org.darwinmail.store.ClusterLocks clusterLocks = org.darwinmail.store.ClusterLocks.LOCAL;
   private Tls tls;
-  /** The TLS context being made while the store opens (start), or null: listen() makes it. */
-  private java.util.concurrent.CompletableFuture<Tls> tlsLoading;
+  /** The TLS context: read on a thread of its own while the store opens, or made after it (a first start). */
+  private final java.util.concurrent.CompletableFuture<Tls> tlsLoading = new java.util.concurrent.CompletableFuture<>();
+  // What the listeners' sessions need, given once the store is open (connections accepted before wait for it).
+  private final StartGate<SmtpContext> smtpGate = new StartGate<>();
+  private final StartGate<Pop3Context> pop3Gate = new StartGate<>();
+  private final StartGate<org.darwinmail.imap.ImapContext> imapGate = new StartGate<>();
 
-  private DarwinMail(ServerConfig config, Services services) {
+  /** How long a failed start waits for the connections it greeted to get their closing line. */
+  static final Duration FAILED_START_GOODBYE = Duration.ofSeconds(2);
+
+  /** Run in {@link #start} once the listeners are bound, before the store opens (tests hold the start there). */
+  static volatile java.util.function.Consumer<DarwinMail> beforeStore = m -> {};
+
+  private DarwinMail(ServerConfig config) {
     this.config = config;
-    this.services = services;
+    this.limits = new ConnectionLimits(config.guard());
   }
 
   /**
-   * Opens the store (migrating it), sweeps orphan blobs, starts collecting the blobs whose last reference goes, and
-   * starts every configured listener.
+   * Starts the server (ARCHITECTURE.md, "Start-up"): binds every configured mail listener first (a connection is
+   * greeted at once, and its first command waits for the store), then opens the store (migrating it), gives the
+   * listeners their sessions, starts the delivery engine and the blob collector, and sweeps orphan blobs on a
+   * thread of its own. When the store does not open, the connections greeted meanwhile get their protocol's closing
+   * line and this throws.
    */
   public static DarwinMail start(ServerConfig config) {
+    // The sweep's cutoff: nothing written after this instant is an orphan of an earlier run.
+    java.time.Instant started = java.time.Instant.now();
+    DarwinMail m = new DarwinMail(config);
     // Issue 22: the TLS context (reading the certificate and key, the JDK's TLS classes) is made on a thread of its
-    // own while this one opens the store (Derby's boot and the migrations check): on two cores the listeners are
-    // ready sooner. Only when the files are there: a first start generates them, after the store accepted the data
-    // directory.
-    java.util.concurrent.CompletableFuture<Tls> tls = null;
-    if (Tls.readyToLoad(config.tls(), config.dataDir())) {
-      var loading = tls = new java.util.concurrent.CompletableFuture<>();
+    // own while this one opens the store (Derby's boot and the migrations check). Only when the files are there: a
+    // first start generates them, after the store accepted the data directory.
+    boolean tlsEarly = Tls.readyToLoad(config.tls(), config.dataDir());
+    if (tlsEarly) {
       Thread.ofPlatform().name("tls-load").daemon().start(() -> {
         try {
-          loading.complete(loadTls(config));
+          m.tlsLoading.complete(loadTls(config));
         } catch (Throwable e) {
-          loading.completeExceptionally(e);
+          m.tlsLoading.completeExceptionally(e);
         }
       });
     }
     Services s;
     try {
-      s = Services.open(config);
+      m.listen();
+      beforeStore.accept(m);
+      s = Services.open(config, m.limits);
     } catch (RuntimeException e) {
-      if (tls != null) {
-        tls.cancel(false);
-      }
+      m.failStart(e);
       throw e;
     }
-    DarwinMail m = new DarwinMail(config, s);
-    m.tlsLoading = tls;
+    m.services = s;
     s.blobs().capacity().registerMetrics();
     try {
-      // Nothing is being delivered yet by this node: every unreferenced blob is an orphan of a crash. On PostgreSQL
-      // other nodes may be between a blob's upload and its row's commit: only what is older than that can take.
-      s.blobs().sweep(s::blobReferenced, s.db().shared() ? SHARED_SWEEP_AGE : Duration.ZERO);
-      m.collector = org.darwinmail.store.BlobCollector.start(new SqlBlobCandidateRepository(s.db()), s.blobs(),
-          s::blobReferenced);
       if (s.db().shared()) {
         // Keys this node has in dkim/ and the database lacks (a data directory moved by `store migrate`, keys an
         // operator copied by hand) are claimed there; where the database has one, its key replaces the file's.
@@ -136,11 +147,22 @@ public final class DarwinMail implements AutoCloseable {
           log.info("DKIM keys of {} domain(s) in the data directory checked against the shared database", claimed.size());
         }
       }
-      m.listen();
+      if (!tlsEarly) {
+        m.tlsLoading.complete(loadTls(config));
+      }
+      m.openSessions();
       // Scheduled backups ([backup]): off unless a schedule is set; their last outcome is readable either way.
       m.backups = org.darwinmail.store.BackupScheduler.start(config.backup().plan(config.dataDir()), config.dataDir(),
           s.db(), s.mail(), s.blobs());
+      m.collector = org.darwinmail.store.BlobCollector.start(new SqlBlobCandidateRepository(s.db()), s.blobs(),
+          s::blobReferenced);
+      // Every blob written before this process started that no row refers to is an orphan of a crash; on
+      // PostgreSQL other nodes may be between a blob's upload and its row's commit: only what is older than that.
+      // Swept on a thread while mail is delivered: through the collector's claim-protected path (BlobStore.sweep).
+      java.time.Instant cutoff = s.db().shared() ? started.minus(SHARED_SWEEP_AGE) : started;
+      m.sweep = Thread.ofPlatform().name("blob-sweep").daemon().start(() -> s.blobs().sweep(s::blobReferenced, cutoff));
     } catch (RuntimeException e) {
+      m.failStart(e);
       m.close();
       throw e;
     }
@@ -148,15 +170,40 @@ public final class DarwinMail implements AutoCloseable {
     return m;
   }
 
+  /** A start that failed: the connections greeted meanwhile get their closing line, then the listeners close. */
+  private void failStart(RuntimeException e) {
+    tlsLoading.cancel(false);
+    long deadline = System.nanoTime() + FAILED_START_GOODBYE.toNanos();
+    for (StartGate<?> g : List.of(smtpGate, pop3Gate, imapGate)) {
+      g.fail(e, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+    }
+    if (services == null) {
+      net.close();
+    }
+  }
+
+  /**
+   * Binds the mail listeners, with only the configuration: the per-address connection limits in front of each from
+   * the first connection; the sessions wait for {@link #openSessions}.
+   */
   private void listen() {
-    if (tlsLoading != null) {
-      try {
-        tls = tlsLoading.join();
-      } catch (java.util.concurrent.CompletionException e) {
-        throw e.getCause() instanceof RuntimeException r ? r : e;
-      }
-    } else {
-      tls = loadTls(config);
+    bind("smtp", config.listen().smtp(), new SmtpServer(config, smtpGate, tlsLoading, SmtpSession.Kind.MX));
+    bind("submission", config.listen().submission(),
+        new SmtpServer(config, smtpGate, tlsLoading, SmtpSession.Kind.SUBMISSION));
+    bind("submissions", config.listen().submissions(),
+        new SmtpServer(config, smtpGate, tlsLoading, SmtpSession.Kind.SUBMISSIONS));
+    bind("pop3", config.listen().pop3(), new Pop3Server(config, pop3Gate, tlsLoading, false));
+    bind("pop3s", config.listen().pop3s(), new Pop3Server(config, pop3Gate, tlsLoading, true));
+    bind("imap", config.listen().imap(), new org.darwinmail.imap.ImapServer(config, imapGate, tlsLoading, false));
+    bind("imaps", config.listen().imaps(), new org.darwinmail.imap.ImapServer(config, imapGate, tlsLoading, true));
+  }
+
+  /** The store is open: makes each protocol's context and lets the sessions run (those waiting go on). */
+  private void openSessions() {
+    try {
+      tls = tlsLoading.join();
+    } catch (java.util.concurrent.CompletionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : e;
     }
     if (services.db().shared() && config.tls().certFile().isEmpty()) {
       // Several nodes serve the certificate installed through the console or by ACME on any of them.
@@ -165,25 +212,20 @@ public final class DarwinMail implements AutoCloseable {
     // One login attempt for every protocol (and the admin console): ARCHITECTURE.md, "The abuse guard and login throttling".
     var logins = org.darwinmail.guard.Logins.mail(services.directory(), services.logins());
     DeliveryEngine delivery = services.delivery();
-    services.trace().start();
-    delivery.start();
     // IMAP URLAUTH (RFC 4467), which SMTP BURL resolves against too (RFC 4468 §5)
     var urlAuth = new org.darwinmail.urlauth.UrlAuth(config.hostname(), services.directory(), services.mail(),
         new org.darwinmail.store.UrlAuthKeys(services.db()), java.time.Clock.systemUTC());
-    SmtpContext smtp = new SmtpContext(config, services.directory(), services.blobs(),
-        services.acceptance().via(delivery), tls, logins, services.guard(), urlAuth);
-    bind("smtp", config.listen().smtp(), new SmtpServer(smtp, SmtpSession.Kind.MX));
-    bind("submission", config.listen().submission(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSION));
-    bind("submissions", config.listen().submissions(), new SmtpServer(smtp, SmtpSession.Kind.SUBMISSIONS));
     clusterLocks = org.darwinmail.store.ClusterLocks.open(services.db());
-    Pop3Context pop3 = new Pop3Context(config, services.directory(), services.mail(), tls, logins,
-        new MaildropLocks(clusterLocks));
-    bind("pop3", config.listen().pop3(), new Pop3Server(pop3, false));
-    bind("pop3s", config.listen().pop3s(), new Pop3Server(pop3, true));
-    org.darwinmail.imap.ImapContext imap = new org.darwinmail.imap.ImapContext(config, services.directory(),
-        services.mail(), tls, logins, urlAuth);
-    bind("imap", config.listen().imap(), new org.darwinmail.imap.ImapServer(imap, false));
-    bind("imaps", config.listen().imaps(), new org.darwinmail.imap.ImapServer(imap, true));
+    services.trace().start(); // before the first message: its "queued" events are written behind
+    smtpGate.open(new SmtpContext(config, services.directory(), services.blobs(),
+        services.acceptance().via(delivery), tls, logins, services.guard(), urlAuth));
+    pop3Gate.open(new Pop3Context(config, services.directory(), services.mail(), tls, logins,
+        new MaildropLocks(clusterLocks)));
+    imapGate.open(new org.darwinmail.imap.ImapContext(config, services.directory(), services.mail(), tls, logins,
+        urlAuth));
+    // After the sessions: the engine's first queue read (and its release of the previous run's leases) is not
+    // needed to accept mail; what is queued before it runs is unleased, due for that first read.
+    delivery.start();
   }
 
   /** The MTA-STS policy's host names (RFC 8461 §3.3) are in the self-signed certificate too. */
@@ -197,8 +239,7 @@ public final class DarwinMail implements AutoCloseable {
       return;
     }
     // The per-address connection limits go in front of every listener's pipeline.
-    bound.put(name, net.bind(name, HostPort.parse("listen." + name, address),
-        services.guard().connections().wrap(name, init)));
+    bound.put(name, net.bind(name, HostPort.parse("listen." + name, address), limits.wrap(name, init)));
   }
 
   /** The port a listener is bound to (useful with port 0), or -1 when it is off. */
@@ -207,12 +248,12 @@ public final class DarwinMail implements AutoCloseable {
     return a == null ? -1 : a.getPort();
   }
 
-  /** The outbound queue and its delivery engine (started by listen()). */
+  /** The outbound queue and its delivery engine (started by start()). */
   public DeliveryEngine delivery() {
     return services.delivery();
   }
 
-  /** The server's TLS context (null before listen()); the admin listener serves the same certificate. */
+  /** The server's TLS context (null before the store opened); the admin listener serves the same certificate. */
   public Tls tls() {
     return tls;
   }
@@ -234,6 +275,14 @@ public final class DarwinMail implements AutoCloseable {
   public void close() {
     log.info("Darwin Mail stopping");
     net.close();
+    if (sweep != null) {
+      services.blobs().stopSweeps(); // it stops at the next blob
+      try {
+        sweep.join();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     if (backups != null) {
       backups.close();
     }
@@ -255,6 +304,11 @@ public final class DarwinMail implements AutoCloseable {
       org.darwinmail.delivery.TraceLog trace) implements AutoCloseable {
 
     public static Services open(ServerConfig config) {
+      return open(config, new ConnectionLimits(config.guard()));
+    }
+
+    /** With the connection limits the server's listeners use already (they are bound before the store opens). */
+    public static Services open(ServerConfig config, ConnectionLimits limits) {
       DataDir dir = DataDir.of(config.dataDir());
       // A `backup restore --replace` a crash interrupted is finished before anything reads the data directory.
       org.darwinmail.store.RestoreReplace.recover(dir.root());
@@ -298,7 +352,7 @@ public final class DarwinMail implements AutoCloseable {
         // Several nodes sign with the same DKIM key per domain and selector: the database's (ARCHITECTURE.md).
         delivery.dkim().share(new org.darwinmail.store.SharedKeys(db));
       }
-      Guard guard = new Guard(sends, new HarvestGuard(config.guard()), new ConnectionLimits(config.guard()),
+      Guard guard = new Guard(sends, new HarvestGuard(config.guard()), limits,
           new InboundAuth(config));
       LoginGuard logins = new LoginGuard(config.guard(), java.time.Clock.systemUTC());
       // Other nodes' changes (ARCHITECTURE.md, "The cluster event channel"); on Derby, one node, none to hear.

@@ -77,7 +77,18 @@ public final class ImapSession extends Session {
 
   @Override
   protected void onConnect() {
-    send("* OK [CAPABILITY " + capabilities() + "] " + ctx.config().hostname() + " Darwin Mail IMAP ready");
+    send(greeting(ctx.config(), this));
+  }
+
+  /**
+   * The greeting (RFC 9051 §7.1.1) with the capabilities before login (RFC 9051 §6.1.1: they depend on TLS and on
+   * where the client is): sent by the session, or by the {@code DeferredSession} of a connection accepted while the
+   * store opened (ImapServer), so both say the same.
+   */
+  static String greeting(org.darwinmail.config.ServerConfig config, org.darwinmail.net.Session session) {
+    boolean loginDisabled = !session.plaintextLoginAllowed(config.imap().plaintextOnLoopback());
+    return "* OK [CAPABILITY " + Verb.capabilities(State.NOT_AUTHENTICATED, session.isTls(), loginDisabled,
+        config.imap().maxLiteralSize()) + "] " + config.hostname() + " Darwin Mail IMAP ready";
   }
 
   @Override

@@ -18,7 +18,7 @@ import org.slf4j.LoggerFactory;
  */
 public abstract class Session {
   private static final Logger log = LoggerFactory.getLogger(Session.class);
-  private final String id = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
+  private String id = Long.toString(ThreadLocalRandom.current().nextLong() & Long.MAX_VALUE, 36);
   /** Replies gathered beyond this many bytes go to the channel without waiting for {@link #flush}. */
   private static final int PENDING_LIMIT = 64 * 1024;
   protected volatile Channel channel;
@@ -28,6 +28,12 @@ public abstract class Session {
 
   final void attach(Channel ch) {
     this.channel = ch;
+  }
+
+  /** Takes over the connection (and the id, for the log) of the {@link DeferredSession} that greeted it. */
+  final void adopt(Session greeter) {
+    this.id = greeter.id;
+    this.channel = greeter.channel;
   }
 
   public final String id() {
@@ -65,6 +71,11 @@ public abstract class Session {
     }
   }
 
+  /**
+   * The connection is open: send the greeting. A session started by a {@link DeferredSession} (a connection
+   * accepted while the server was still opening its store) is not called: that greeting, made by the same function,
+   * went out already, and the session's first frame is the client's first command.
+   */
   protected abstract void onConnect();
 
   /**
@@ -234,7 +245,7 @@ public abstract class Session {
    * ARCHITECTURE.md, "Listeners and security rules": a password may travel over TLS, or in the clear from loopback when the protocol's
    * {@code plaintext_on_loopback} ({@code allowedOnLoopback}) says so.
    */
-  protected boolean plaintextLoginAllowed(boolean allowedOnLoopback) {
+  public boolean plaintextLoginAllowed(boolean allowedOnLoopback) {
     return isTls() || (allowedOnLoopback && remoteAddress().getAddress().isLoopbackAddress());
   }
 

@@ -19,6 +19,8 @@ public record Reply(boolean ok, String code, String text) {
   public static final Reply UNKNOWN = err("Unknown command");
   public static final Reply LINE_TOO_LONG = err("Line too long");
   public static final Reply TOO_MANY_ERRORS = err("Too many errors, closing connection");
+  /** The server could not start (its store did not open): RFC 3206 SYS/TEMP. */
+  public static final Reply UNAVAILABLE = new Reply(false, "SYS/TEMP", "Service not available, closing connection");
   public static final Reply IDLE_TIMEOUT = err("Idle timeout, closing connection");
   public static final Reply WRONG_STATE = err("Command not valid in this state");
   public static final Reply NEED_USER = err("Send USER first");

@@ -38,6 +38,8 @@ public record Reply(int code, String status, String text) {
   /** RFC 5321 §4.2.3 (452: insufficient system storage), RFC 3463 §3.4 (X.3.1: mail system full). */
   public static final Reply STORAGE_FULL = new Reply(452, "4.3.1", "Insufficient system storage, try again later");
   public static final Reply TOO_MANY_ERRORS = new Reply(421, "4.7.0", "Too many errors, closing connection");
+  /** The server could not start (its store did not open): RFC 5321 §3.8, RFC 3463 X.3.2. */
+  public static final Reply UNAVAILABLE = new Reply(421, "4.3.2", "Service not available, closing connection");
   public static final Reply IDLE_TIMEOUT = new Reply(421, "4.4.2", "Idle timeout, closing connection");
   public static final Reply SESSION_TIMEOUT = new Reply(421, "4.4.2", "Session too long, closing connection");
   public static final Reply SMTPUTF8_REQUIRED = new Reply(553, "5.6.7",

@@ -249,7 +249,7 @@ public final class BlobStore {
 
   // ---- claims and collection -----------------------------------------------------------------------------------
 
-  private ReentrantLock lock(String hash) {
+  ReentrantLock lock(String hash) {
     return locks[Math.floorMod(hash.hashCode(), locks.length)];
   }
 
@@ -428,6 +428,11 @@ public final class BlobStore {
    * when another node holds a claim on it (its shared cluster lock), which this holds exclusively meanwhile.
    */
   public Collected collect(String hash, Predicate<String> referenced, Duration grace) throws IOException {
+    return collect(hash, referenced, Instant.now().minus(grace));
+  }
+
+  /** {@link #collect(String, Predicate, Duration)} for a blob last written at or before {@code cutoff} only. */
+  Collected collect(String hash, Predicate<String> referenced, Instant cutoff) throws IOException {
     checked(hash);
     ReentrantLock lock = lock(hash);
     lock.lock();
@@ -440,7 +445,7 @@ public final class BlobStore {
         return Collected.BUSY; // another node claims it, or collects it
       }
       try {
-        return collectLocked(hash, referenced, grace);
+        return collectLocked(hash, referenced, cutoff);
       } finally {
         c.unlock(ClusterLocks.BLOB, clusterId(hash));
       }
@@ -450,12 +455,12 @@ public final class BlobStore {
   }
 
   /** {@link #collect}'s decision, under the hash's locks. */
-  private Collected collectLocked(String hash, Predicate<String> referenced, Duration grace) throws IOException {
+  private Collected collectLocked(String hash, Predicate<String> referenced, Instant cutoff) throws IOException {
     Instant written = backend.written(hash);
     if (written == null) {
       return Collected.DELETED;
     }
-    if (written.isAfter(Instant.now().minus(grace))) {
+    if (written.isAfter(cutoff)) {
       return Collected.BUSY;
     }
     if (referenced.test(hash)) {
@@ -516,7 +521,18 @@ public final class BlobStore {
    * {@code minAge} (a blob being delivered right now is committed before its row). Returns how many were removed.
    */
   public int sweep(Predicate<String> referenced, Duration minAge) {
-    Instant cutoff = Instant.now().minus(minAge);
+    return sweep(referenced, Instant.now().minus(minAge));
+  }
+
+  /**
+   * Removes temporary files last written at or before {@code cutoff}, and blobs last written (or re-used) at or
+   * before it that no row refers to. Each blob is deleted through {@link #collect}, under its hash's lock and only
+   * when unclaimed: the sweep may run while new mail is delivered (the server sweeps after its listeners open, with
+   * the process's start as the cutoff), and a delivery of the same content re-uses the orphan's name, touching it
+   * (then newer than the cutoff) and claiming it before its row commits, so the blob is either deleted before the
+   * re-use (which then writes it again) or kept. Returns how many were removed.
+   */
+  public int sweep(Predicate<String> referenced, Instant cutoff) {
     int removed = 0;
     try (Stream<Path> files = Files.list(tmp)) {
       for (Path p : (Iterable<Path>) files::iterator) {
@@ -525,25 +541,26 @@ public final class BlobStore {
           removed++;
         }
       }
-      if (cluster == ClusterLocks.LOCAL) {
-        removed += backend.sweep((name, written) -> !written.isAfter(cutoff) && !referenced.test(name));
-      } else {
-        // Several nodes: deleted as the collector deletes, under the blob's cluster lock (another node may be
-        // claiming the same content right now); counted here, so the backend is told to remove nothing.
-        int[] collected = {0};
-        backend.sweep((name, written) -> {
-          try {
-            if (!written.isAfter(cutoff) && isHash(name) && !referenced.test(name)
-                && collect(name, referenced, minAge) == Collected.DELETED) {
+      // Deleted as the collector deletes (another writer may be re-using or claiming the same content right now,
+      // in this process or on another node); counted here, so the backend is told to remove nothing.
+      int[] collected = {0};
+      backend.sweep((name, written) -> {
+        if (sweepsStopped) {
+          throw new UncheckedIOException(new IOException("the server is stopping"));
+        }
+        try {
+          if (!written.isAfter(cutoff) && isHash(name) && !referenced.test(name)) {
+            sweepHook.accept(name);
+            if (collect(name, referenced, cutoff) == Collected.DELETED) {
               collected[0]++;
             }
-          } catch (IOException e) {
-            log.warn("blob sweep: cannot collect {}: {}", name, e.getMessage());
           }
-          return false;
-        });
-        removed += collected[0];
-      }
+        } catch (IOException e) {
+          log.warn("blob sweep: cannot collect {}: {}", name, e.getMessage());
+        }
+        return false;
+      });
+      removed += collected[0];
     } catch (IOException | UncheckedIOException e) {
       log.warn("blob sweep stopped: {}", e.getMessage());
     }
@@ -552,6 +569,16 @@ public final class BlobStore {
     }
     return removed;
   }
+
+  private volatile boolean sweepsStopped;
+
+  /** Makes a {@link #sweep} under way stop at its next blob, and later ones stop at once (the server stops). */
+  public void stopSweeps() {
+    sweepsStopped = true;
+  }
+
+  /** Run by {@link #sweep} between its "unreferenced?" check of a blob and its collection (tests deliver there). */
+  volatile java.util.function.Consumer<String> sweepHook = name -> {};
 
   /** Forces a file or a folder to disk (fsync of a descriptor opened for reading). */
   static void force(Path path) throws IOException {

@@ -365,7 +365,10 @@ class CliTest {
 
   static Process cli(Path config, List<String> jvmOptions, String... args) throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1"));
+    // As tools/launcher runs it: Netty's native transport is loaded by `serve` before the store opens (its listeners
+    // are bound first), and without this the JVM warns about it on stderr.
+    List<String> cmd = new java.util.ArrayList<>(List.of(java, "-XX:TieredStopAtLevel=1",
+        "--enable-native-access=ALL-UNNAMED"));
     cmd.addAll(jvmOptions);
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config",
         config.toString()));
