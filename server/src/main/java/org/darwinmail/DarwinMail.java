@@ -98,6 +98,9 @@ public final class DarwinMail implements AutoCloseable {
   /** Run in {@link #start} once the listeners are bound, before the store opens (tests hold the start there). */
   static volatile java.util.function.Consumer<DarwinMail> beforeStore = m -> {};
 
+  /** {@link DataDir#markServer}'s lock, held from the start's first instant until close (null: none taken). */
+  private java.nio.channels.FileLock mark;
+
   private DarwinMail(ServerConfig config) {
     this.config = config;
     this.limits = new ConnectionLimits(config.guard());
@@ -113,7 +116,14 @@ public final class DarwinMail implements AutoCloseable {
   public static DarwinMail start(ServerConfig config) {
     // The sweep's cutoff: nothing written after this instant is an orphan of an earlier run.
     java.time.Instant started = java.time.Instant.now();
+    // Before the listeners: a data directory this release cannot read is refused with nothing written (a restore
+    // a crash interrupted is finished first, as Services.open does), then the directory is marked as having a
+    // server, so that a command typed from now on waits for it rather than opening the database itself.
+    org.darwinmail.store.RestoreReplace.recover(config.dataDir());
+    org.darwinmail.store.DataFormat.checkBeforeStart(config.dataDir());
+    java.nio.channels.FileLock mark = DataDir.of(config.dataDir()).markServer();
     DarwinMail m = new DarwinMail(config);
+    m.mark = mark;
     // Issue 22: the TLS context (reading the certificate and key, the JDK's TLS classes) is made on a thread of its
     // own while this one opens the store (Derby's boot and the migrations check). Only when the files are there: a
     // first start generates them, after the store accepted the data directory.
@@ -179,6 +189,17 @@ public final class DarwinMail implements AutoCloseable {
     }
     if (services == null) {
       net.close();
+      unmark();
+    }
+  }
+
+  private void unmark() {
+    if (mark != null) {
+      try {
+        mark.channel().close(); // releases the lock
+      } catch (java.io.IOException ignored) {
+        // the process's end releases it anyway
+      }
     }
   }
 
@@ -292,6 +313,7 @@ public final class DarwinMail implements AutoCloseable {
     }
     clusterLocks.close();
     services.close();
+    unmark();
   }
 
   /**

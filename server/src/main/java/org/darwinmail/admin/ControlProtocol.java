@@ -74,13 +74,17 @@ public final class ControlProtocol {
   }
 
   /**
-   * Whether a process has {@code dataDir}'s Derby database open: Derby holds an exclusive lock on
+   * Whether a server is starting or running on {@code dataDir} ({@code run/serve.lock}, held from the server's first
+   * instant: {@link org.darwinmail.store.DataDir#serverMarked}), or a process has its Derby database open: Derby holds an exclusive lock on
    * {@code db/dbex.lck} while the database is booted (a server, or a CLI command that opened it), released when the
    * process ends, however it ends. Probed with a shared lock on a read-only channel (no write permission needed).
    * False when it cannot tell (no such file, unreadable). Never call it from the process that has the database
    * open: closing any channel on the file would drop that process's own lock (POSIX record locks).
    */
   public static boolean databaseLocked(Path dataDir) {
+    if (org.darwinmail.store.DataDir.serverMarked(dataDir)) {
+      return true; // a server starting (listeners up, database not yet open) or running
+    }
     Path lock = dataDir.resolve("db").resolve("dbex.lck");
     if (!java.nio.file.Files.isRegularFile(lock)) {
       return false;

@@ -21,6 +21,7 @@ import java.nio.file.Path;
  *   backup/          online backups (darwinmail backup)
  *   run/control.sock the control socket of the running server
  *   run/setup-code   the first-run wizard's one-time code, until setup is done (the admin listener)
+ *   run/serve.lock   locked by a server from its first instant ({@link #markServer}): commands wait for it
  *   admin/           the admin console's accounts (accounts.json, Argon2id) and the wizard's state (setup.json)
  *   settings.toml    settings changed at run time (the wizard, the CLI), over the configuration file
  *   restore.lock     locked while a `backup restore --replace` runs ({@link RestoreReplace})
@@ -60,6 +61,64 @@ public record DataDir(Path root) {
   public Path format() {
     return root.resolve(FORMAT);
   }
+
+  /** The lock a server holds from its first instant: {@link #markServer}. */
+  public Path serveLock() {
+    return root.resolve(RUN).resolve("serve.lock");
+  }
+
+  /**
+   * Tells other processes that a server is starting or running on this data directory, from its first instant
+   * (the mail listeners come before the database: ARCHITECTURE.md, "Start-up order"): an exclusive lock on
+   * {@code run/serve.lock}, a file nothing else opens (a POSIX record lock is dropped when the process closes any
+   * descriptor of its file), held until released or the process ends, a SIGKILL included. The file stays. Null when
+   * it cannot be taken (another process holds it, or run/ is not writable here): the database's own lock then
+   * decides, as before. Taken after {@link DataFormat#checkBeforeStart}: a refused start writes nothing.
+   */
+  public java.nio.channels.FileLock markServer() {
+    java.nio.channels.FileChannel ch = null;
+    try {
+      java.nio.file.Files.createDirectories(root.resolve(RUN));
+      ch = java.nio.channels.FileChannel.open(serveLock(), java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.WRITE);
+      java.nio.channels.FileLock lock = ch.tryLock();
+      if (lock != null) {
+        return lock; // its channel stays open while it is held; closing the channel releases it
+      }
+    } catch (java.io.IOException | java.nio.channels.OverlappingFileLockException e) {
+      // not writable here, or held in this JVM: no mark
+    }
+    if (ch != null) {
+      try {
+        ch.close();
+      } catch (java.io.IOException ignored) {
+        // nothing held
+      }
+    }
+    return null;
+  }
+
+  /** Whether a server holds {@link #markServer}'s lock on {@code root} (starting or running). */
+  public static boolean serverMarked(Path root) {
+    Path f = of(root).serveLock();
+    if (!java.nio.file.Files.isRegularFile(f)) {
+      return false;
+    }
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+        java.nio.file.StandardOpenOption.READ)) {
+      java.nio.channels.FileLock l = ch.tryLock(0, Long.MAX_VALUE, true);
+      if (l == null) {
+        return true;
+      }
+      l.release();
+      return false;
+    } catch (java.nio.channels.OverlappingFileLockException e) {
+      return true; // held in this JVM (a test's server)
+    } catch (java.io.IOException | RuntimeException e) {
+      return false;
+    }
+  }
+
 
   public Path db() {
     return root.resolve(DB);

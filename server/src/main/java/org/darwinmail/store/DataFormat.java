@@ -62,6 +62,15 @@ public final class DataFormat {
    * release writes, or says the data is readable only from a release newer than this one. Reads only: writes
    * nothing, creates nothing; no manifest (a new directory, or data of 0.1.0) passes.
    */
+  /**
+   * What a server checks before anything else, its listeners included: the manifest ({@link #check}) and the intake
+   * journal's segments ({@link Intake#checkReadable}). Reads only; each is checked again where the store opens.
+   */
+  public static void checkBeforeStart(Path dataDir) {
+    check(dataDir);
+    Intake.checkReadable(DataDir.of(dataDir).intake());
+  }
+
   static void check(Path dataDir) {
     Path file = DataDir.of(dataDir).format();
     Properties p = new Properties();

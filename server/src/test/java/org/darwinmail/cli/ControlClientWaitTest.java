@@ -70,6 +70,43 @@ class ControlClientWaitTest {
     }
   }
 
+  /**
+   * A server between its greeting and its database (issue 22: the listeners come first) holds only
+   * {@code run/serve.lock}: a command typed then, in another process, waits for the server's socket instead of
+   * opening the database itself (which would make the server's own opening fail).
+   */
+  @Test
+  void aCommandFromAnotherProcessWaitsForAServerThatHasNotOpenedItsDatabaseYet() throws Exception {
+    Path c = CliTest.config(dir);
+    ServerConfig cfg = ConfigLoader.load(c);
+    Path data = cfg.dataDir().toAbsolutePath();
+    java.nio.file.Files.createDirectories(data);
+    ControlServer socket = null;
+    try (var mark = org.darwinmail.store.DataDir.of(data).markServer()) {
+      assertThat(mark).as("the serve lock").isNotNull();
+      assertThat(data.resolve("db")).doesNotExist();
+      Process p = CliTest.cli(c, "domain", "list");
+      try {
+        var stderr = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(),
+            StandardCharsets.UTF_8));
+        assertThat(stderr.readLine()).isEqualTo("darwinmail: the server is starting; waiting for it (up to 60 s)");
+        socket = ControlServer.start(data, ControlClientWaitTest::echo);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isZero();
+        assertThat(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8))
+            .isEqualTo("ran --config " + c + " domain list\n");
+        assertThat(data.resolve("db")).as("the command did not open the database itself").doesNotExist();
+      } finally {
+        p.destroyForcibly().waitFor();
+      }
+    } finally {
+      if (socket != null) {
+        socket.close();
+      }
+    }
+    assertThat(ControlProtocol.databaseLocked(data)).as("released with the lock").isFalse();
+  }
+
   @Test
   void aServerThatNeverAnswersIsOneClearLineAndAReleasedDatabaseIsUsedHere() throws Exception {
     Path c = CliTest.config(dir);
