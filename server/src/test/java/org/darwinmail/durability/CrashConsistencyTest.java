@@ -106,6 +106,12 @@ class CrashConsistencyTest {
         while (acknowledged.size() == before && System.nanoTime() < deadline && p.isAlive()) {
           Thread.sleep(10);
         }
+        // The port answers before the store is open (listeners first, issue 22): that this round's server opened its
+        // store cleanly is shown by a message acknowledged in the round, and by the server still running now.
+        assertThat(acknowledged.size()).as("a message acknowledged in round " + round + " (its store opened)")
+            .isGreaterThan(before);
+        assertThat(p.isAlive()).as("round " + round + "'s server running: " + dir.resolve("server-" + round + ".log"))
+            .isTrue();
         Thread.sleep(random.nextInt(600));
         p.destroyForcibly(); // SIGKILL
         p.waitFor(30, TimeUnit.SECONDS);
