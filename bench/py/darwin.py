@@ -14,6 +14,18 @@ LISTENERS = ("smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3
 GREETING = {"smtp": "220", "submission": "220", "imap": "* OK", "pop3": "+OK"}
 
 
+def control_socket_answers(path):
+    """Whether a server accepts on its control socket (a file a killed server left does not answer)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def dns_query(server, port, name, qtype=1, timeout=2.0):
     """(rcode, answer_count) of one UDP query; None on timeout."""
     qid = random.randrange(65536)
@@ -131,7 +143,7 @@ class Darwin:
                 raise Unavailable("darwinmail serve exited with %s: %s" % (self.proc.returncode, self.tail()))
             # The greeting comes before the store is open (issue 22); commands (add_users) need the control socket.
             if (first is None or wait_port("127.0.0.1", self.ports[first], 1, banner=True)) and (
-                    first is None or os.path.exists(os.path.join(self.work, "data", "run", "control.sock"))):
+                    first is None or control_socket_answers(os.path.join(self.work, "data", "run", "control.sock"))):
                 log("darwinmail pid %d listening: %s" % (self.proc.pid, self.ports))
                 return self
         raise Unavailable("darwinmail did not answer on %s within %ds: %s" % (first, timeout, self.tail()))

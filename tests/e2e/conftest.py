@@ -52,16 +52,28 @@ def wait_port(port, timeout=60.0, proc=None):
     raise TimeoutError(f"port {port} not listening after {timeout}s")
 
 
+def control_socket_answers(sock):
+    """Whether a server accepts on its control socket: a file left by a server that was killed is not one."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(str(sock))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def wait_control_socket(data_dir, timeout=60.0, proc=None):
     sock = Path(data_dir) / "run" / "control.sock"
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
-        if sock.exists():
+        if control_socket_answers(sock):
             return
         time.sleep(0.05)
-    raise TimeoutError(f"{sock} not there after {timeout}s")
+    raise TimeoutError(f"{sock} does not answer after {timeout}s")
 
 
 class Server:
