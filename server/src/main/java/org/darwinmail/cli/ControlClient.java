@@ -22,8 +22,12 @@ import org.darwinmail.config.ConfigPaths;
 final class ControlClient {
   private ControlClient() {}
 
-  /** How long a command waits for a server that is starting (its database open, its control socket not yet up). */
-  static final java.time.Duration START_WAIT = java.time.Duration.ofSeconds(60);
+  /**
+   * How long a command waits for a server that is starting (its listeners up or its database open, its control
+   * socket not yet): seconds on the appliance's hardware, minutes in a VM under software emulation (the tests'
+   * QEMU), where Derby's boot after the greeting took over a minute.
+   */
+  static final java.time.Duration START_WAIT = java.time.Duration.ofSeconds(300);
   private static final long POLL_MILLIS = 200;
 
   /**

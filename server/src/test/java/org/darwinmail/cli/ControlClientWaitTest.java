@@ -89,7 +89,7 @@ class ControlClientWaitTest {
       try {
         var stderr = new java.io.BufferedReader(new java.io.InputStreamReader(p.getErrorStream(),
             StandardCharsets.UTF_8));
-        assertThat(stderr.readLine()).isEqualTo("darwinmail: the server is starting; waiting for it (up to 60 s)");
+        assertThat(stderr.readLine()).isEqualTo("darwinmail: the server is starting; waiting for it (up to 300 s)");
         socket = ControlServer.start(data, ControlClientWaitTest::echo);
         assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).isZero();
