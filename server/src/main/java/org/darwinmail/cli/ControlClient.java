@@ -38,7 +38,16 @@ final class ControlClient {
    */
   static Integer forward(Path config, List<String> args, boolean readsStdin, InputStream stdin, PrintStream out,
       PrintStream err) {
-    return forward(config, args, readsStdin, stdin, out, err, START_WAIT);
+    return forward(config, args, readsStdin, stdin, out, err, startWait());
+  }
+
+  /** {@link #START_WAIT}, or the seconds {@code DARWINMAIL_START_WAIT} gives (0-3600; a script's own limit). */
+  static java.time.Duration startWait() {
+    String s = System.getenv("DARWINMAIL_START_WAIT");
+    if (s != null && s.matches("[0-9]{1,4}")) {
+      return java.time.Duration.ofSeconds(Math.min(3600, Integer.parseInt(s)));
+    }
+    return START_WAIT;
   }
 
   static Integer forward(Path config, List<String> args, boolean readsStdin, InputStream stdin, PrintStream out,

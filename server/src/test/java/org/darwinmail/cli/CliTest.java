@@ -351,10 +351,11 @@ class CliTest {
   void withoutTheControlSocketASecondProcessGetsAClearError() throws Exception {
     Path c = config();
     try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c))) {
-      Process p = cli(c, "domain", "list");
+      // It waits for a starting server first (300 s unless told): told 2 s here.
+      Process p = cli(c, java.util.Map.of("DARWINMAIL_START_WAIT", "2"), List.of(), "domain", "list");
       assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
       assertThat(p.exitValue()).isEqualTo(1);
-      assertThat(stderr(p)).contains("in use by another process");
+      assertThat(stderr(p)).contains("waiting for it (up to 2 s)").contains("in use by another process");
     }
   }
 
@@ -364,6 +365,11 @@ class CliTest {
   }
 
   static Process cli(Path config, List<String> jvmOptions, String... args) throws IOException {
+    return cli(config, java.util.Map.of(), jvmOptions, args);
+  }
+
+  static Process cli(Path config, java.util.Map<String, String> env, List<String> jvmOptions, String... args)
+      throws IOException {
     String java = ProcessHandle.current().info().command().orElse("java");
     // As tools/launcher runs it: Netty's native transport is loaded by `serve` before the store opens (its listeners
     // are bound first), and without this the JVM warns about it on stderr.
@@ -373,7 +379,9 @@ class CliTest {
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.darwinmail.cli.Main", "--config",
         config.toString()));
     cmd.addAll(List.of(args));
-    return new ProcessBuilder(cmd).start();
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    pb.environment().putAll(env);
+    return pb.start();
   }
 
   private static String stderr(Process p) throws IOException {
