@@ -85,23 +85,7 @@ public final class ControlProtocol {
     if (org.darwinmail.store.DataDir.serverMarked(dataDir)) {
       return true; // a server starting (listeners up, database not yet open) or running
     }
-    Path lock = dataDir.resolve("db").resolve("dbex.lck");
-    if (!java.nio.file.Files.isRegularFile(lock)) {
-      return false;
-    }
-    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(lock,
-        java.nio.file.StandardOpenOption.READ)) {
-      java.nio.channels.FileLock l = ch.tryLock(0, Long.MAX_VALUE, true);
-      if (l == null) {
-        return true;
-      }
-      l.release();
-      return false;
-    } catch (java.nio.channels.OverlappingFileLockException e) {
-      return true; // held in this JVM (a test's)
-    } catch (IOException | RuntimeException e) {
-      return false;
-    }
+    return org.darwinmail.store.DataDir.lockedElsewhere(dataDir.resolve("db").resolve("dbex.lck"));
   }
 
   public static void write(Request r, OutputStream os) throws IOException {

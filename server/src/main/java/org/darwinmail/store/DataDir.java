@@ -100,11 +100,20 @@ public record DataDir(Path root) {
 
   /** Whether a server holds {@link #markServer}'s lock on {@code root} (starting or running). */
   public static boolean serverMarked(Path root) {
-    Path f = of(root).serveLock();
-    if (!java.nio.file.Files.isRegularFile(f)) {
+    return lockedElsewhere(of(root).serveLock());
+  }
+
+  /**
+   * Whether a process holds an exclusive lock on {@code file} (this server's serve lock, Derby's dbex.lck): probed
+   * with a shared lock on a read-only channel, no write permission needed; true for a lock held in this JVM (a
+   * test's); false when it cannot tell (no such file, unreadable). Never call it from the process that holds the
+   * lock: closing any channel on the file drops that process's own lock (POSIX record locks).
+   */
+  public static boolean lockedElsewhere(Path file) {
+    if (!java.nio.file.Files.isRegularFile(file)) {
       return false;
     }
-    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f,
+    try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(file,
         java.nio.file.StandardOpenOption.READ)) {
       java.nio.channels.FileLock l = ch.tryLock(0, Long.MAX_VALUE, true);
       if (l == null) {
@@ -113,11 +122,12 @@ public record DataDir(Path root) {
       l.release();
       return false;
     } catch (java.nio.channels.OverlappingFileLockException e) {
-      return true; // held in this JVM (a test's server)
+      return true;
     } catch (java.io.IOException | RuntimeException e) {
       return false;
     }
   }
+
 
 
   public Path db() {
