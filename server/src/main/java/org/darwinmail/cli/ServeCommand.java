@@ -45,6 +45,7 @@ final class ServeCommand implements Runnable {
    * to a failed start as picocli's execution handler in Main gives (one line on stderr, exit status 1).
    */
   static void serve(Main main) {
+    org.darwinmail.net.NetServer.prime(); // while the configuration is read
     DarwinMail.prepareJvm();
     int code = 0;
     try (Cli cli = Cli.local()) {

@@ -4,10 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.DeserializationFeature;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.PropertyNamingStrategies;
-import tools.jackson.databind.exc.UnrecognizedPropertyException;
 import tools.jackson.databind.node.ObjectNode;
 import tools.jackson.dataformat.toml.TomlMapper;
 
@@ -20,10 +17,8 @@ public final class ConfigLoader {
   /** The runtime settings file, relative to the data directory. */
   public static final String RUNTIME_SETTINGS = org.darwinmail.store.DataDir.SETTINGS;
 
-  private static final TomlMapper MAPPER = TomlMapper.builder()
-      .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-      .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-      .build();
+  /** Reads the TOML into a tree only; {@link TomlBinding} makes the records of it. */
+  private static final TomlMapper MAPPER = new TomlMapper();
 
   private ConfigLoader() {}
 
@@ -73,29 +68,10 @@ public final class ConfigLoader {
 
   private static ServerConfig bind(JsonNode tree, String source) {
     try {
-      return MAPPER.treeToValue(tree, ServerConfig.class);
-    } catch (UnrecognizedPropertyException e) {
-      throw new ConfigException(source + ": unknown key \"" + path(e) + "\"", e);
-    } catch (JacksonException e) {
-      Throwable c = e.getCause();
-      if (c instanceof ConfigException ce) {
-        throw new ConfigException(source + ": " + ce.getMessage(), ce);
-      }
-      throw new ConfigException(source + ": " + path(e) + ": " + e.getOriginalMessage(), e);
+      return TomlBinding.bind(tree, ServerConfig.class, "");
+    } catch (ConfigException e) {
+      throw new ConfigException(source + ": " + e.getMessage(), e);
     }
-  }
-
-  private static String path(JacksonException e) {
-    StringBuilder sb = new StringBuilder();
-    for (JacksonException.Reference r : e.getPath()) {
-      if (r.getPropertyName() != null) {
-        if (!sb.isEmpty()) {
-          sb.append('.');
-        }
-        sb.append(r.getPropertyName());
-      }
-    }
-    return sb.toString();
   }
 
   private static void merge(ObjectNode base, JsonNode overlay) {

@@ -1,6 +1,7 @@
 package org.darwinmail.net;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -30,6 +31,24 @@ public final class NetServer implements AutoCloseable {
 
   public NetServer() {
     this(0);
+  }
+
+  /**
+   * Readies Netty on a thread of its own (issue 22): its first direct buffer cost 150-250 ms of the start (the
+   * platform probes, loading the epoll library, and on JDK 24+ linking malloc and free through the foreign-function
+   * linker), paid by the first greeting's write. {@code serve} calls this before it reads the configuration, which
+   * takes about as long on the other core; the listeners then find it done (a class being initialised here is waited
+   * for, not initialised twice). A failure here is met again, and reported, where the listeners use the same code.
+   */
+  public static void prime() {
+    Thread.ofPlatform().name("net-prime").daemon().start(() -> {
+      try {
+        Epoll.isAvailable();
+        ByteBufAllocator.DEFAULT.directBuffer(256).release();
+      } catch (RuntimeException e) {
+        log.debug("priming Netty failed; the listeners will say why", e);
+      }
+    });
   }
 
   /** With {@code workerThreads} worker loops (0: Netty's default, twice the cores). */

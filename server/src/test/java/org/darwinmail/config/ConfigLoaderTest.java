@@ -61,6 +61,36 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void everyKindOfValueIsReadAndAWrongTypeNamesTheKeyAndWhatWasFound() throws Exception {
+    ServerConfig c = ConfigLoader.load(write("data_dir = \"d\"\n[delivery]\nretry_seconds = [60, 300]\n"
+        + "[dns]\nservers = [\"127.0.0.1:5353\"]\n[guard.send]\nallowlist = [\"Bulk@X.test\"]\n"
+        + "[guard.send.accounts.\"Big@X.test\"]\nmessages_per_hour = 5000\n"
+        + "[imap]\nplaintext_on_loopback = false\n[smtp]\nmax_message_size = 3000000\nmax_recipients = \"7\"\n"));
+    assertThat(c.dataDir()).isEqualTo(dir.resolve("d"));
+    assertThat(c.delivery().retrySeconds()).containsExactly(60, 300);
+    assertThat(c.dns().servers()).containsExactly("127.0.0.1:5353");
+    assertThat(c.guard().send().allowlist()).containsExactly("bulk@x.test");
+    assertThat(c.guard().send().accounts().get("big@x.test").messagesPerHour()).isEqualTo(5000);
+    assertThat(c.imap().plaintextOnLoopback()).isFalse();
+    assertThat(c.smtp().maxMessageSize()).isEqualTo(3_000_000L);
+    assertThat(c.smtp().maxRecipients()).isEqualTo(7); // a number in a string, as before
+    String[][] wrong = {
+        {"[smtp]\nmax_recipients = 1.5\n", "smtp.max_recipients: expected an integer, not 1.5"},
+        {"[smtp]\nmax_recipients = 3000000000\n", "smtp.max_recipients: 3000000000 is out of range"},
+        {"[imap]\nplaintext_on_loopback = \"yes\"\n", "imap.plaintext_on_loopback: expected true or false, not \"yes\""},
+        {"[dns]\nservers = \"127.0.0.1\"\n", "dns.servers: expected an array, not \"127.0.0.1\""},
+        {"smtp = 5\n", "smtp: expected a table, not 5"},
+        {"[delivery]\nretry_seconds = [60, \"soon\"]\n", "delivery.retry_seconds[1]: expected an integer, not \"soon\""},
+        {"[guard.send.accounts.\"a@x.test\"]\nmessages_per_hours = 1\n",
+            "unknown key \"guard.send.accounts.\"a@x.test\".messages_per_hours\""}};
+    for (String[] w : wrong) {
+      Path f = write(w[0]);
+      assertThatThrownBy(() -> ConfigLoader.load(f)).isInstanceOf(ConfigException.class)
+          .hasMessage(f + ": " + w[1]);
+    }
+  }
+
+  @Test
   void theStoreEngineIsDerbyByDefaultOrACompletePostgresqlSection() throws Exception {
     assertThat(ConfigLoader.load(write("[store]\ndisk_reserve_mb = 5\n")).store().engine()).isEqualTo("derby");
     assertThat(ConfigLoader.load(write("[store]\nengine = \"derby\"\n")).store().engine()).isEqualTo("derby");
