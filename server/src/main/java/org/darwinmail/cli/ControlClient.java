@@ -38,15 +38,25 @@ final class ControlClient {
    */
   static Integer forward(Path config, List<String> args, boolean readsStdin, InputStream stdin, PrintStream out,
       PrintStream err) {
-    return forward(config, args, readsStdin, stdin, out, err, startWait());
+    java.time.Duration wait = startWait(System.getenv("DARWINMAIL_START_WAIT"), err);
+    return forward(config, args, readsStdin, stdin, out, err, wait);
   }
 
-  /** {@link #START_WAIT}, or the seconds {@code DARWINMAIL_START_WAIT} gives (0-3600; a script's own limit). */
-  static java.time.Duration startWait() {
-    String s = System.getenv("DARWINMAIL_START_WAIT");
-    if (s != null && s.matches("[0-9]{1,4}")) {
-      return java.time.Duration.ofSeconds(Math.min(3600, Integer.parseInt(s)));
+  /**
+   * The wait {@code DARWINMAIL_START_WAIT} asks for (whole seconds, at most 3600; a script's own limit), else
+   * {@link #START_WAIT}; a value that is not a number of seconds is said on {@code err} and not used.
+   */
+  static java.time.Duration startWait(String value, PrintStream err) {
+    if (value == null || value.isEmpty()) {
+      return START_WAIT;
     }
+    if (value.matches("[0-9]{1,4}")) {
+      return java.time.Duration.ofSeconds(Math.min(3600, Integer.parseInt(value)));
+    }
+    String shown = value.length() > 40 ? value.substring(0, 40) + "..." : value;
+    err.println("darwinmail: DARWINMAIL_START_WAIT=" + shown.replaceAll("[^\\x20-\\x7e]", "?")
+        + " is not a number of seconds (0-3600); a starting server is waited for up to " + START_WAIT.toSeconds()
+        + " s");
     return START_WAIT;
   }
 

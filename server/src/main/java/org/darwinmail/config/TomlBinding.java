@@ -7,8 +7,6 @@ import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,8 +25,6 @@ import tools.jackson.databind.JsonNode;
  * Jackson's.
  */
 final class TomlBinding {
-  private static final Map<Class<?>, Shape> SHAPES = Collections.synchronizedMap(new HashMap<>());
-
   private TomlBinding() {}
 
   /** A record's keys (snake_case), component types and canonical constructor. */
@@ -144,7 +140,7 @@ final class TomlBinding {
     if (!node.isObject()) {
       throw wrongType(path, "a table", node);
     }
-    Shape shape = SHAPES.computeIfAbsent(type, Shape::of);
+    Shape shape = Shape.of(type);
     Object[] args = new Object[shape.types().length];
     for (var e : node.properties()) {
       String key = path.isEmpty() ? e.getKey() : path + "." + e.getKey();
@@ -160,8 +156,9 @@ final class TomlBinding {
       if (e.getCause() instanceof ConfigException ce) {
         throw ce;
       }
+      Throwable c = e.getCause();
       String where = path.isEmpty() ? "" : path + ": ";
-      throw new ConfigException(where + e.getCause().getMessage(), e.getCause());
+      throw new ConfigException(where + (c.getMessage() != null ? c.getMessage() : c.toString()), c);
     } catch (ReflectiveOperationException e) {
       throw new IllegalStateException(type + ": " + e, e);
     }

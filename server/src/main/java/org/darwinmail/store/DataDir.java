@@ -128,8 +128,6 @@ public record DataDir(Path root) {
     }
   }
 
-
-
   public Path db() {
     return root.resolve(DB);
   }

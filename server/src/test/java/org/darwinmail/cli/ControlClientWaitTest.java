@@ -127,4 +127,18 @@ class ControlClientWaitTest {
     assertThat(forward(c, Duration.ofSeconds(60))).isNull();
     assertThat(err.size()).isZero();
   }
+
+  @Test
+  void theStartWaitComesFromTheEnvironmentAndABadValueIsSaidNotUsed() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8);
+    assertThat(ControlClient.startWait(null, e)).isEqualTo(ControlClient.START_WAIT);
+    assertThat(ControlClient.startWait("", e)).isEqualTo(ControlClient.START_WAIT);
+    assertThat(ControlClient.startWait("2", e)).isEqualTo(Duration.ofSeconds(2));
+    assertThat(ControlClient.startWait("9999", e)).isEqualTo(Duration.ofSeconds(3600));
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEmpty();
+    assertThat(ControlClient.startWait("5m\u001b[2J", e)).isEqualTo(ControlClient.START_WAIT);
+    assertThat(err.toString(StandardCharsets.UTF_8)).isEqualTo("darwinmail: DARWINMAIL_START_WAIT=5m?[2J is not a "
+        + "number of seconds (0-3600); a starting server is waited for up to 300 s" + System.lineSeparator());
+  }
 }

@@ -77,10 +77,12 @@ class ConfigLoaderTest {
     String[][] wrong = {
         {"[smtp]\nmax_recipients = 1.5\n", "smtp.max_recipients: expected an integer, not 1.5"},
         {"[smtp]\nmax_recipients = 3000000000\n", "smtp.max_recipients: 3000000000 is out of range"},
-        {"[imap]\nplaintext_on_loopback = \"yes\"\n", "imap.plaintext_on_loopback: expected true or false, not \"yes\""},
+        {"[imap]\nplaintext_on_loopback = \"yes\"\n",
+            "imap.plaintext_on_loopback: expected true or false, not \"yes\""},
         {"[dns]\nservers = \"127.0.0.1\"\n", "dns.servers: expected an array, not \"127.0.0.1\""},
         {"smtp = 5\n", "smtp: expected a table, not 5"},
-        {"[delivery]\nretry_seconds = [60, \"soon\"]\n", "delivery.retry_seconds[1]: expected an integer, not \"soon\""},
+        {"[delivery]\nretry_seconds = [60, \"soon\"]\n",
+            "delivery.retry_seconds[1]: expected an integer, not \"soon\""},
         {"[guard.send.accounts.\"a@x.test\"]\nmessages_per_hours = 1\n",
             "unknown key \"guard.send.accounts.\"a@x.test\".messages_per_hours\""}};
     for (String[] w : wrong) {
