@@ -39,7 +39,7 @@ A_PACKER_VARS = -var version=$(APPLIANCE_VERSION) -var git_commit=$(APPLIANCE_CO
 # Host tools (Debian packages), installed only when missing.
 appliance-deps:
 	@tools/apt-ensure qemu-system-x86 qemu-utils mmdebstrap packer ansible-core ansible-lint nftables \
-		python3-testinfra python3-pytest grub-pc-bin grub2-common fdisk xorriso openssh-client e2fsprogs
+		python3-testinfra python3-pytest python3-pytest-xdist grub-pc-bin grub2-common fdisk xorriso openssh-client e2fsprogs
 
 $(A_KEY):
 	mkdir -p $(dir $@)
@@ -59,10 +59,10 @@ appliance-bundle: appliance-runtime
 
 # The provisioned system disk: Packer boots the base under QEMU (TCG) and runs
 # ansible/site.yml through SSH bound to 127.0.0.1.
+# appliance/scripts/packer-qemu.sh bounds the build in time and runs it once more after an overrun.
 image: appliance-base appliance-bundle
-	rm -rf $(A_IMAGE_DIR)
-	$(A_TIMED) provisioning packer build -only=qemu.darwinmail $(A_PACKER_VARS) \
-		-var output_dir=$(A_IMAGE_DIR) -var qemu_base_image=$(A_BASE) packer/
+	TIMED_TAIL=$(A_IMAGE_DIR)-serial.log $(A_TIMED) provisioning \
+		appliance/scripts/packer-qemu.sh $(A_IMAGE_DIR) $(A_BASE) $(A_PACKER_VARS)
 	@ls -l $(A_IMAGE) && qemu-img info $(A_IMAGE) | sed -n '1,4p'
 
 ova: image
@@ -96,7 +96,8 @@ appliance-lint: appliance-deps $(A_KEY)
 	mkdir -p $(AB) && $(PY) appliance/scripts/render-nftables.py > $(AB)/nftables-lint.conf
 	nft -c -f $(AB)/nftables-lint.conf
 	bash -n appliance/scripts/build-base.sh appliance/scripts/jlink-runtime.sh appliance/scripts/make-bundle.sh \
-		appliance/scripts/render-kickstart.sh appliance/scripts/timed
+		appliance/scripts/render-kickstart.sh appliance/scripts/timed \
+		appliance/scripts/packer-qemu.sh
 	rm -rf $(AB)/firstboot-lint && $(PY) appliance/scripts/render-firstboot.py $(AB)/firstboot-lint >/dev/null
 	bash -n $(AB)/firstboot-lint/firstboot $(AB)/firstboot-lint/setup $(AB)/firstboot-lint/setup-code-console
 	@echo "appliance-lint: passed"
@@ -104,12 +105,14 @@ appliance-lint: appliance-deps $(A_KEY)
 # The whole appliance stage of `make test`.
 appliance-test: appliance-lint ova appliance-test-only
 
-# Only the tests, against the OVA last built by `make ova` (named in ova.env).
-appliance-test-only:
+# Only the tests, against the OVA last built by `make ova` (named in ova.env). Two workers, the tests grouped by the
+# VM they boot (tests/appliance/conftest.py): two copies boot side by side, one emulator thread each.
+appliance-test-only: appliance-deps
 	@test -f $(AB)/ova.env || { echo "appliance-test-only: no OVA built yet (make ova)" >&2; exit 1; }
+	rm -rf $(AB)/test
 	set -a && . $(AB)/ova.env && set +a && \
 	$(A_TIMED) appliance-tests env APPLIANCE_WORK=$(CURDIR)/$(AB)/test \
-		$(PY) -m pytest -p no:cacheprovider -v tests/appliance
+		$(PY) -m pytest -p no:cacheprovider -v -n 2 --dist loadgroup tests/appliance
 	@cat $(APPLIANCE_TIMINGS) | tail -n 12
 
 appliance-clean:

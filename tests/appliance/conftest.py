@@ -4,6 +4,11 @@ APPLIANCE_OVA names the OVA under test (make appliance-test sets it); the
 booted-appliance fixtures deploy it under QEMU the way VMware would: its
 system disk, its blank data disk, the OVF properties as an OVF environment
 ISO. They fail, never skip, when something is missing.
+
+make appliance-test runs the tests on two pytest-xdist workers, grouped by
+the VM they boot (pytest_collection_modifyitems below): a VM under TCG with
+one emulator thread keeps one core busy, so two copies boot side by side on
+the 2-core host in about the time of one.
 """
 import os
 import sys
@@ -18,6 +23,21 @@ def _env(name):
     if not value:
         raise pytest.UsageError("%s is not set (run: make appliance-test)" % name)
     return value
+
+
+# The fixture that boots a VM -> the xdist group of every test that uses it (directly or through another fixture).
+# A group runs on one worker, in file order, so that a VM is booted once and test_upgrade (which powers the first
+# copy off) still comes after the other tests of that copy.
+VM_GROUPS = (("node2", "cluster"), ("wizard_copy", "wizard"), ("appliance", "vm1"))
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks (--dist loadgroup)
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, group in VM_GROUPS:
+            if fixture in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +87,9 @@ def record(stage, seconds):
 
 @pytest.fixture(scope="session")
 def workdir():
-    path = _env("APPLIANCE_WORK")
+    """A folder per pytest-xdist worker (w0, w1; main without xdist). Short: ssh's ControlPath socket lives there."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main").replace("gw", "w")
+    path = os.path.join(_env("APPLIANCE_WORK"), worker)
     shutil.rmtree(path, ignore_errors=True)
     os.makedirs(path)
     return path
