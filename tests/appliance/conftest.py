@@ -87,7 +87,7 @@ def record(stage, seconds):
 
 @pytest.fixture(scope="session")
 def workdir():
-    """A folder per pytest-xdist worker (w0, w1; main without xdist). Short: ssh's ControlPath socket lives there."""
+    """A folder per pytest-xdist worker (w0, w1; main without xdist)."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main").replace("gw", "w")
     path = os.path.join(_env("APPLIANCE_WORK"), worker)
     shutil.rmtree(path, ignore_errors=True)

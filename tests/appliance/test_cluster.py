@@ -196,7 +196,7 @@ def node2(workdir, ova_disks, admin_key, postgres, s3, node1):
     system_vmdk, data_vmdk = ova_disks
     system = deploy_disk(system_vmdk, os.path.join(workdir, "cluster-system.qcow2"))
     data = deploy_disk(data_vmdk, os.path.join(workdir, "cluster-data.qcow2"))
-    vm = boot(workdir, "n2", system, data, iso, admin_key)  # a short name: ssh's ControlPath is a socket path
+    vm = boot(workdir, "n2", system, data, iso, admin_key)
     yield vm
     vm.stop()
 

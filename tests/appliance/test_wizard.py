@@ -68,6 +68,7 @@ def power_cut(vm):
     except Exception:
         vm.proc.kill()
         vm.proc.wait()
+    vm.stop()  # QEMU has exited: only forgets the ssh master folder
 
 
 class Admin:

@@ -86,6 +86,11 @@ class VM:
         self.serial = os.path.join(workdir, name + "-serial.log")
         self.proc = None
         self.ssh_config = os.path.join(workdir, name + "-ssh_config")
+        # ssh's master connection socket: a Unix socket path (at most 107 bytes), and ssh first binds it under a
+        # name 17 bytes longer than %C's 40. In the work folder it depended on where the checkout is: a clone in
+        # /tmp/ci-s20b-XXXX with the workers' folders went over, and every ssh then failed at once ("too long for
+        # Unix domain socket") until wait_ssh gave up. A folder of its own in /tmp keeps it about 80 bytes.
+        self.control_dir = tempfile.mkdtemp(prefix="dm-ssh-", dir="/tmp")
 
     def command(self):
         fwd = ",".join("hostfwd=tcp:127.0.0.1:%d-:%d" % (host, guest) for guest, host in self.ports.items())
@@ -112,8 +117,8 @@ class VM:
             f.write("Host %s\n  HostName 127.0.0.1\n  Port %d\n  User %s\n  IdentityFile %s\n"
                     "  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n"
                     "  LogLevel ERROR\n  BatchMode yes\n  ConnectTimeout 20\n"
-                    "  ControlMaster auto\n  ControlPath %s/%s-%%C\n  ControlPersist 300\n"
-                    % (self.name, self.ports[22], self.ssh_user, self.ssh_key, self.workdir, self.name))
+                    "  ControlMaster auto\n  ControlPath %s/%%C\n  ControlPersist 300\n"
+                    % (self.name, self.ports[22], self.ssh_user, self.ssh_key, self.control_dir))
         self.started = time.monotonic()
         self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL,
                                      stdout=open(os.path.join(self.workdir, self.name + "-qemu.log"), "w"),
@@ -174,8 +179,13 @@ class VM:
         raise TimeoutError("port %d silent after %d s" % (guest_port, timeout))
 
     def stop(self, timeout=300):
-        if self.proc is None or self.proc.poll() is not None:
-            return
+        try:
+            if self.proc is not None and self.proc.poll() is None:
+                self._power_off(timeout)
+        finally:
+            shutil.rmtree(self.control_dir, ignore_errors=True)
+
+    def _power_off(self, timeout):
         try:
             self.ssh("sudo systemctl poweroff", check=False, timeout=30)
         except subprocess.TimeoutExpired:
