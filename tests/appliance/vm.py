@@ -86,10 +86,10 @@ class VM:
         self.serial = os.path.join(workdir, name + "-serial.log")
         self.proc = None
         self.ssh_config = os.path.join(workdir, name + "-ssh_config")
-        # ssh's master connection socket: a Unix socket path (at most 107 bytes), and ssh first binds it under a
-        # name 17 bytes longer than %C's 40. In the work folder it depended on where the checkout is: a clone in
-        # /tmp/ci-s20b-XXXX with the workers' folders went over, and every ssh then failed at once ("too long for
-        # Unix domain socket") until wait_ssh gave up. A folder of its own in /tmp keeps it about 80 bytes.
+        # ssh's master connection socket: a Unix socket path (at most 107 bytes), which ssh first binds under a
+        # name 17 bytes longer than %C's 40. Inside the work folder its length depended on where the checkout is
+        # (a clone in a mktemp folder, plus the xdist workers' folders, went over: every ssh then failed at once
+        # with "too long for Unix domain socket"). A folder of its own in /tmp keeps it about 80 bytes.
         self.control_dir = tempfile.mkdtemp(prefix="dm-ssh-", dir="/tmp")
 
     def command(self):
