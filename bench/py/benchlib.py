@@ -371,6 +371,21 @@ def jit_cpu_seconds(pid):
     return t / hz
 
 
+def wait_idle(pid, limit=20.0, window=0.5, share=0.02):
+    """Waits until pid's process tree uses under `share` of one CPU over `window` seconds (the work a fill left
+    behind - a JVM's compiler queue, a store's background writes - is over), at most `limit` seconds; returns the
+    seconds waited."""
+    t0 = time.time()
+    last = tree_cpu_seconds(pid)
+    while time.time() - t0 < limit:
+        time.sleep(window)
+        now = tree_cpu_seconds(pid)
+        if now - last < share * window:
+            break
+        last = now
+    return time.time() - t0
+
+
 class Meter:
     """Wall time, system CPU busy/iowait and CPU seconds of one server's process tree over a run (server_cpu), and
     of that the JVM's JIT compiler threads' (server_jit_cpu; 0 for a server that is not a JVM)."""

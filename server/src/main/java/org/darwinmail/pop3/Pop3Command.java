@@ -61,7 +61,7 @@ public sealed interface Pop3Command {
     String verb = (sp < 0 ? line : line.substring(0, sp)).toUpperCase(Locale.ROOT);
     String rest = sp < 0 ? "" : line.substring(sp + 1);
     String arg = rest.strip();
-    String[] args = arg.isEmpty() ? new String[0] : arg.split(" +");
+    String[] args = words(arg);
     return switch (verb) {
       case "USER" -> {
         if (args.length != 1) {
@@ -100,6 +100,35 @@ public sealed interface Pop3Command {
     };
   }
 
+  /**
+   * The words of {@code arg} (already stripped), split at runs of spaces (RFC 1939 §3: "separated by a single SPACE";
+   * more are tolerated). By hand, not String.split(" +"): that compiles a regular expression for every command, on
+   * the event loop for RETR and DELE.
+   */
+  private static String[] words(String arg) {
+    if (arg.isEmpty()) {
+      return new String[0];
+    }
+    int n = 1;
+    for (int i = 1; i < arg.length(); i++) {
+      if (arg.charAt(i) != ' ' && arg.charAt(i - 1) == ' ') {
+        n++;
+      }
+    }
+    String[] out = new String[n];
+    int w = 0;
+    int start = 0;
+    for (int i = 0; i <= arg.length(); i++) {
+      if (i == arg.length() || arg.charAt(i) == ' ') {
+        if (i > start) {
+          out[w++] = arg.substring(start, i);
+        }
+        start = i + 1;
+      }
+    }
+    return out;
+  }
+
   private static Pop3Command noArg(String[] args, String verb, Pop3Command c) {
     if (args.length != 0) {
       throw new Pop3Exception(Reply.err(verb + " takes no argument"));
@@ -125,10 +154,20 @@ public sealed interface Pop3Command {
     Long[] out = new Long[n];
     for (int i = 0; i < n; i++) {
       String a = args[i];
-      if (a.isEmpty() || !a.chars().allMatch(ch -> ch >= '0' && ch <= '9')) {
+      int lead = 0; // leading zeros, all but a last digit
+      for (int k = 0; k < a.length(); k++) {
+        char ch = a.charAt(k);
+        if (ch < '0' || ch > '9') {
+          throw new Pop3Exception(i == 0 ? Reply.BAD_NUMBER : Reply.err("Syntax: " + usage));
+        }
+        if (ch == '0' && lead == k && k < a.length() - 1) {
+          lead++;
+        }
+      }
+      if (a.isEmpty()) {
         throw new Pop3Exception(i == 0 ? Reply.BAD_NUMBER : Reply.err("Syntax: " + usage));
       }
-      String digits = a.replaceFirst("^0+(?=.)", "");
+      String digits = a.substring(lead);
       if (i == 0) {
         if (digits.length() > 9 || Long.parseLong(digits) == 0) {
           throw new Pop3Exception(Reply.NO_SUCH_MESSAGE);

@@ -674,7 +674,7 @@ public final class Pop3Session extends Session {
     Reply r;
     try {
       List<Long> removed = uids.isEmpty() ? List.of() : ctx.mail().expunge(inbox.id(), uids);
-      long left = ctx.mail().messages(inbox.id()).size();
+      long left = ctx.mail().count(inbox.id());
       log.info("[{}] POP3 {} quit: {} deleted, {} left", id(), account.address(), removed.size(), left);
       r = Reply.BYE.withText("Bye, " + removed.size() + " deleted, " + left + " messages left");
     } catch (RuntimeException e) {

@@ -370,6 +370,12 @@ public final class MailStore {
     return repo.messages(mailboxId);
   }
 
+  /** How many messages a mailbox holds: a count, not a read of every row (a POP3 QUIT's "messages left"). */
+  public long count(long mailboxId) {
+    awaitIntake();
+    return repo.count(mailboxId);
+  }
+
   public Optional<MessageRow> message(long mailboxId, long uid) {
     awaitIntake();
     return repo.message(mailboxId, uid);

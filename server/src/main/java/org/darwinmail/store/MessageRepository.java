@@ -106,6 +106,9 @@ public interface MessageRepository {
   /** Every message of a mailbox, by UID. */
   List<MessageRow> messages(long mailboxId);
 
+  /** How many messages a mailbox holds (without reading them). */
+  long count(long mailboxId);
+
   /** The messages of the given UIDs that exist, by UID. */
   List<MessageRow> messages(long mailboxId, Collection<Long> uids);
 

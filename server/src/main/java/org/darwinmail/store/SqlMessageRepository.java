@@ -467,6 +467,19 @@ public final class SqlMessageRepository implements MessageRepository {
   }
 
   @Override
+  public long count(long mailboxId) {
+    return db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM messages WHERE mailbox_id = ?")) {
+        ps.setLong(1, mailboxId);
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
+  }
+
+  @Override
   public List<MessageRow> messages(long mailboxId, Collection<Long> uids) {
     return db.read(c -> select(c, mailboxId, uids));
   }

@@ -35,12 +35,17 @@ class Pop3CommandTest {
     assertThat(Pop3Command.parse("auth plain")).isEqualTo(new Pop3Command.Auth("PLAIN", null));
     assertThat(Pop3Command.parse("AUTH")).isEqualTo(new Pop3Command.Auth(null, null));
     assertThat(Pop3Command.parse("TOP 1 99999999999999999999999")).isEqualTo(new Pop3Command.Top(1, Long.MAX_VALUE));
+    // more than one space between words, leading zeros (a number, not its spelling)
+    assertThat(Pop3Command.parse("TOP  007   0")).isEqualTo(new Pop3Command.Top(7, 0));
+    assertThat(Pop3Command.parse("RETR 0000000000001")).isEqualTo(new Pop3Command.Retr(1));
+    assertThat(Pop3Command.parse("DELE 12 ")).isEqualTo(new Pop3Command.Dele(12));
+    assertThat(Pop3Command.parse("TOP 1 000")).isEqualTo(new Pop3Command.Top(1, 0));
   }
 
   @ParameterizedTest
   @ValueSource(strings = {"", " ", "XYZZY", "USER", "USER a b", "PASS", "STAT 1", "LIST a", "LIST -1", "LIST 1 2",
-      "RETR", "RETR 0", "RETR 1x", "RETR 10000000000", "DELE", "TOP 1", "TOP x 1", "TOP 1 -1", "NOOP x", "QUIT now",
-      "AUTH a b c", "CAPA x", "STLS x", "\u0000", "RETR \uFFFD"})
+      "RETR", "RETR 0", "RETR 1x", "RETR 10000000000", "RETR 000", "RETR 1 2", "DELE", "TOP 1", "TOP x 1", "TOP 1 -1",
+      "NOOP x", "QUIT now", "AUTH a b c", "CAPA x", "STLS x", "\u0000", "RETR \uFFFD"})
   void refusesWithAProtocolError(String line) {
     assertThatThrownBy(() -> Pop3Command.parse(line)).isInstanceOf(Pop3Exception.class)
         .satisfies(e -> assertThat(((Pop3Exception) e).reply().ok()).isFalse());
