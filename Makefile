@@ -64,7 +64,7 @@ FUZZ_TARGETS := smtp.SmtpParserFuzzTest:commandParser smtp.SmtpParserFuzzTest:ma
   mime.MimeStructureFuzzTest:structure imap.ListPatternFuzzTest:pattern urlauth.ImapUrlFuzzTest:url
 fuzz: jdk-check deps
 	@failed=""; for t in $(FUZZ_TARGETS); do echo "== fuzzing $$t"; \
-	  JAZZER_FUZZ=1 $(MVN) test -Dtest="org.darwinmail.$${t/:/#}" -Dsurefire.failIfNoSpecifiedTests=false \
+	  JAZZER_FUZZ=1 $(MVN) test -Dtest="org.darwinmail.$${t/:/#}" -Dsurefire.failIfNoSpecifiedTests=false -Ddarwin.jazzer.hooks=true \
 	  || failed="$$failed $$t"; done; \
 	  if [ -n "$$failed" ]; then echo "fuzz findings in:$$failed" >&2; exit 1; fi
 

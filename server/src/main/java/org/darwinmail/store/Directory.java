@@ -95,6 +95,20 @@ public final class Directory {
     return created;
   }
 
+  /**
+   * Creates an account as {@link #addAccount} does, with a password already hashed ({@link Passwords#hash}'s PHC
+   * string, made here or by another server that uses the same scheme): nothing is derived.
+   */
+  public Account addAccountWithHash(String address, String passwordHash) {
+    if (passwordHash == null || !passwordHash.startsWith("$argon2id$")) {
+      throw new RefusedException("not an Argon2id password hash");
+    }
+    String a = Addresses.validAddress(address);
+    Account created = repo.addAccount(a, passwordHash, MailStore.DEFAULT_FOLDERS);
+    changed();
+    return created;
+  }
+
   public Optional<Account> account(String address) {
     String a = Addresses.normalize(address);
     return a == null ? Optional.empty() : repo.account(a);

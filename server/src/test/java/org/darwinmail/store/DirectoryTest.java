@@ -45,6 +45,17 @@ class DirectoryTest {
   }
 
   @Test
+  void anAccountMadeWithAHashLogsInWithItsPasswordAndANonHashIsRefused() {
+    d.addAccountWithHash("hashed@example.test", org.darwinmail.auth.Passwords.hash("pw-hashed".toCharArray()));
+    assertThat(d.authenticate("hashed@example.test", "pw-hashed".toCharArray())).isPresent();
+    assertThat(d.authenticate("hashed@example.test", "pw-other".toCharArray())).isEmpty();
+    assertThat(accounts("hashed@example.test")).containsExactly("hashed@example.test");
+    assertThatThrownBy(() -> d.addAccountWithHash("plain@example.test", "pw-plain"))
+        .hasMessageContaining("not an Argon2id password hash");
+    assertThat(d.account("plain@example.test")).isEmpty();
+  }
+
+  @Test
   void aliasesExpandToSeveralLocalAndRemoteTargets() {
     d.addAlias("team@example.test", List.of("alice@example.test", "bob@example.test", "carol@remote.test"));
     Directory.Resolution r = d.resolve("team@example.test");

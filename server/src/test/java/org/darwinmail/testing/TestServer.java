@@ -1,13 +1,21 @@
 package org.darwinmail.testing;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ListenConfig;
+import org.darwinmail.auth.Passwords;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.net.Tls;
+import org.darwinmail.store.DataDir;
 
 /**
  * The whole server, started inside a test: a temporary data directory (Derby on disk), every listener on
@@ -35,12 +43,51 @@ public final class TestServer implements AutoCloseable {
       ServerConfig c = tweak.apply(ServerConfig.defaults(dir.resolve("var"))
           .withHostname("mx.test").withListen(ListenConfig.ephemeral())
           .withStore(new org.darwinmail.config.StoreConfig(16L)));
+      if (c.tls().certFile().isEmpty()) {
+        placeCertificate(c);
+      }
       TestServer t = new TestServer(dir, c);
       t.server = DarwinMail.start(c);
       return t;
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * Each password's Argon2id hash, made once per JVM: a derivation costs tens of milliseconds of CPU (about a tenth
+   * of the test JVMs' CPU when every addUser made its own). Logins still derive (Passwords.verify).
+   */
+  private static final Map<String, String> HASHES = new ConcurrentHashMap<>();
+
+  /** The self-signed pairs made in this JVM, by host name and other names: cert.pem and key.pem in a folder of their own. */
+  private static final Map<String, Path> PAIRS = new ConcurrentHashMap<>();
+
+  /**
+   * Puts a self-signed certificate for the configured host name where the server would generate one at its first
+   * start (data_dir/tls), made once per JVM and host name: each generation costs an RSA key (about a tenth of the
+   * test JVMs' CPU when every fixture made its own). The generation itself is tested where it happens
+   * (net.TlsPolicyTest, net.TlsInstallTest).
+   */
+  private static void placeCertificate(ServerConfig c) throws IOException {
+    // the names DarwinMail.loadTls would put in it: the host name and the MTA-STS policy hosts
+    List<String> other = c.mtaSts().domains().stream().map(d -> "mta-sts." + d).toList();
+    Path pair = PAIRS.computeIfAbsent(c.hostname() + " " + other, k -> {
+      try {
+        Path d = Files.createTempDirectory("darwinmail-test-tls");
+        d.toFile().deleteOnExit();
+        Tls.generateSelfSigned(d.resolve("cert.pem"), d.resolve("key.pem"), c.hostname(), other, Duration.ofDays(825));
+        d.resolve("cert.pem").toFile().deleteOnExit();
+        d.resolve("key.pem").toFile().deleteOnExit();
+        return d;
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+    DataDir dd = DataDir.of(c.dataDir());
+    Files.createDirectories(dd.tlsCert().getParent());
+    Files.copy(pair.resolve("cert.pem"), dd.tlsCert());
+    Files.copy(pair.resolve("key.pem"), dd.tlsKey());
   }
 
   /** Stops and starts the server again on the same data (ports change). */
@@ -76,7 +123,7 @@ public final class TestServer implements AutoCloseable {
     if (!d.domains().contains(domain)) {
       d.addDomain(domain);
     }
-    d.addAccount(address, password.toCharArray());
+    d.addAccountWithHash(address, HASHES.computeIfAbsent(password, pw -> Passwords.hash(pw.toCharArray())));
   }
 
   @Override
