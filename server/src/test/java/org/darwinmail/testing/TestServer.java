@@ -69,7 +69,7 @@ public final class TestServer implements AutoCloseable {
    * test JVMs' CPU when every fixture made its own). The generation itself is tested where it happens
    * (net.TlsPolicyTest, net.TlsInstallTest).
    */
-  private static void placeCertificate(ServerConfig c) throws IOException {
+  public static void placeCertificate(ServerConfig c) throws IOException {
     // the names DarwinMail.loadTls would put in it: the host name and the MTA-STS policy hosts
     List<String> other = c.mtaSts().domains().stream().map(d -> "mta-sts." + d).toList();
     Path pair = PAIRS.computeIfAbsent(c.hostname() + " " + other, k -> {

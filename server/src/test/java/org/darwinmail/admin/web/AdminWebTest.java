@@ -55,9 +55,10 @@ class AdminWebTest {
   }
 
   @BeforeEach
-  void start() {
+  void start() throws Exception {
     String e = "127.0.0.1:0";
     ServerConfig c = ServerConfig.defaults(dir).withListen(new ListenConfig(e, e, e, e, e, e, e, e));
+    org.darwinmail.testing.TestServer.placeCertificate(c); // one RSA key per JVM, not one per test
     server = DarwinMail.start(c);
     web = AdminWeb.start(server, new AdminWeb.Options(Duration.ofSeconds(2), Duration.ofMinutes(30),
         Duration.ofHours(12), Duration.ofMillis(10), clock));
