@@ -14,8 +14,10 @@ import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ListenConfig;
 import org.darwinmail.auth.Passwords;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.config.StoreConfig;
 import org.darwinmail.net.Tls;
 import org.darwinmail.store.DataDir;
+import org.darwinmail.store.Database;
 
 /**
  * The whole server, started inside a test: a temporary data directory (Derby on disk), every listener on
@@ -46,6 +48,9 @@ public final class TestServer implements AutoCloseable {
       if (c.tls().certFile().isEmpty()) {
         placeCertificate(c);
       }
+      if (c.store().engine().equals(StoreConfig.DERBY)) {
+        placeDatabase(c);
+      }
       TestServer t = new TestServer(dir, c);
       t.server = DarwinMail.start(c);
       return t;
@@ -59,6 +64,40 @@ public final class TestServer implements AutoCloseable {
    * of the test JVMs' CPU when every addUser made its own). Logins still derive (Passwords.verify).
    */
   private static final Map<String, String> HASHES = new ConcurrentHashMap<>();
+
+  /** A Derby database with every migration applied, shut down cleanly: made once per JVM, copied by each start. */
+  private static Path template;
+
+  /**
+   * Puts a copy of a freshly migrated database where the server would create one (data_dir/db): creating it ran
+   * every migration's DDL, about a fifth of the test JVMs' CPU when each fixture did. Migrations themselves are
+   * tested on databases made from scratch (store.*, cli.DataFormatTest, the end-to-end upgrade tests).
+   */
+  private static void placeDatabase(ServerConfig c) throws IOException {
+    Path from;
+    synchronized (TestServer.class) {
+      if (template == null) {
+        Path d = Files.createTempDirectory("darwinmail-test-db");
+        Database.open(d).close();
+        template = DataDir.of(d).db();
+      }
+      from = template;
+    }
+    Path to = DataDir.of(c.dataDir()).db();
+    if (Files.exists(to)) {
+      return; // a start on data made before
+    }
+    try (var files = Files.walk(from)) {
+      for (Path f : (Iterable<Path>) files::iterator) {
+        Path t = to.resolve(from.relativize(f).toString());
+        if (Files.isDirectory(f)) {
+          Files.createDirectories(t);
+        } else {
+          Files.copy(f, t);
+        }
+      }
+    }
+  }
 
   /** The self-signed pairs made in this JVM, by host name and other names: cert.pem and key.pem in a folder of their own. */
   private static final Map<String, Path> PAIRS = new ConcurrentHashMap<>();
@@ -85,6 +124,9 @@ public final class TestServer implements AutoCloseable {
       }
     });
     DataDir dd = DataDir.of(c.dataDir());
+    if (Files.exists(dd.tlsCert()) || Files.exists(dd.tlsKey())) {
+      return; // a start on data made before
+    }
     Files.createDirectories(dd.tlsCert().getParent());
     Files.copy(pair.resolve("cert.pem"), dd.tlsCert());
     Files.copy(pair.resolve("key.pem"), dd.tlsKey());
