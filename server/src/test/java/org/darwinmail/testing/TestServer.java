@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import org.darwinmail.DarwinMail;
-import org.darwinmail.config.ListenConfig;
 import org.darwinmail.auth.Passwords;
+import org.darwinmail.config.ListenConfig;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.config.StoreConfig;
 import org.darwinmail.net.Tls;
@@ -78,6 +78,7 @@ public final class TestServer implements AutoCloseable {
     synchronized (TestServer.class) {
       if (template == null) {
         Path d = Files.createTempDirectory("darwinmail-test-db");
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(d)));
         Database.open(d).close();
         template = DataDir.of(d).db();
       }
@@ -99,7 +100,7 @@ public final class TestServer implements AutoCloseable {
     }
   }
 
-  /** The self-signed pairs made in this JVM, by host name and other names: cert.pem and key.pem in a folder of their own. */
+  /** The self-signed pairs made in this JVM, by host names: cert.pem and key.pem in a folder of their own. */
   private static final Map<String, Path> PAIRS = new ConcurrentHashMap<>();
 
   /**
@@ -173,6 +174,10 @@ public final class TestServer implements AutoCloseable {
     if (server != null) {
       server.close();
     }
+    delete(dir);
+  }
+
+  private static void delete(Path dir) {
     try (var files = Files.walk(dir)) {
       files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
     } catch (IOException e) {
