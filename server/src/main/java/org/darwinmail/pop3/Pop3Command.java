@@ -154,6 +154,9 @@ public sealed interface Pop3Command {
     Long[] out = new Long[n];
     for (int i = 0; i < n; i++) {
       String a = args[i];
+      if (a.isEmpty()) {
+        throw new Pop3Exception(i == 0 ? Reply.BAD_NUMBER : Reply.err("Syntax: " + usage));
+      }
       int lead = 0; // leading zeros, all but a last digit
       for (int k = 0; k < a.length(); k++) {
         char ch = a.charAt(k);
@@ -163,9 +166,6 @@ public sealed interface Pop3Command {
         if (ch == '0' && lead == k && k < a.length() - 1) {
           lead++;
         }
-      }
-      if (a.isEmpty()) {
-        throw new Pop3Exception(i == 0 ? Reply.BAD_NUMBER : Reply.err("Syntax: " + usage));
       }
       String digits = a.substring(lead);
       if (i == 0) {

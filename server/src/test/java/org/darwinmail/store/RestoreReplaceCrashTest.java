@@ -9,7 +9,6 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -87,19 +86,6 @@ class RestoreReplaceCrashTest {
     return out;
   }
 
-  private static void copyTree(Path from, Path to) throws IOException {
-    try (Stream<Path> s = Files.walk(from)) {
-      for (Path p : s.toList()) {
-        Path t = to.resolve(from.relativize(p).toString());
-        if (Files.isDirectory(p)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(p, t, StandardCopyOption.COPY_ATTRIBUTES);
-        }
-      }
-    }
-  }
-
   private static List<String> names(Path d) throws IOException {
     try (Stream<Path> s = Files.list(d)) {
       return s.map(p -> p.getFileName().toString()).sorted().toList();
@@ -124,7 +110,7 @@ class RestoreReplaceCrashTest {
     // The steps of a whole run, as the hook sees them.
     List<String> steps = new ArrayList<>();
     Path first = dir.resolve("first");
-    copyTree(template, first);
+    org.darwinmail.testing.Trees.copy(template, first);
     RestoreReplace.afterStep = steps::add;
     RestoreReplace.replace(first, NO_SERVER, staging -> Backup.restore(backup.path(), staging));
     assertThat(steps).startsWith("restored", "journal").contains("aside db", "in db").endsWith("done");
@@ -133,7 +119,7 @@ class RestoreReplaceCrashTest {
     for (int k = 0; k < steps.size(); k++) {
       String step = steps.get(k);
       Path data = dir.resolve("data" + k);
-      copyTree(template, data);
+      org.darwinmail.testing.Trees.copy(template, data);
       RestoreReplace.afterStep = s -> {
         if (s.equals(step)) {
           throw new Killed(s);
@@ -156,7 +142,7 @@ class RestoreReplaceCrashTest {
 
     // The next restore --replace finishes an interrupted swap too, before its own.
     Path data = dir.resolve("again");
-    copyTree(template, data);
+    org.darwinmail.testing.Trees.copy(template, data);
     RestoreReplace.afterStep = s -> {
       if (s.equals("aside db")) {
         throw new Killed(s);

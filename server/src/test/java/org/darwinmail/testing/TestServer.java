@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -78,7 +77,7 @@ public final class TestServer implements AutoCloseable {
     synchronized (TestServer.class) {
       if (template == null) {
         Path d = Files.createTempDirectory("darwinmail-test-db");
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(d)));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> Trees.delete(d)));
         Database.open(d).close();
         template = DataDir.of(d).db();
       }
@@ -88,16 +87,7 @@ public final class TestServer implements AutoCloseable {
     if (Files.exists(to)) {
       return; // a start on data made before
     }
-    try (var files = Files.walk(from)) {
-      for (Path f : (Iterable<Path>) files::iterator) {
-        Path t = to.resolve(from.relativize(f).toString());
-        if (Files.isDirectory(f)) {
-          Files.createDirectories(t);
-        } else {
-          Files.copy(f, t);
-        }
-      }
-    }
+    Trees.copy(from, to);
   }
 
   /** The self-signed pairs made in this JVM, by host names: cert.pem and key.pem in a folder of their own. */
@@ -174,14 +164,6 @@ public final class TestServer implements AutoCloseable {
     if (server != null) {
       server.close();
     }
-    delete(dir);
-  }
-
-  private static void delete(Path dir) {
-    try (var files = Files.walk(dir)) {
-      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      // best effort
-    }
+    Trees.delete(dir);
   }
 }
