@@ -18,7 +18,7 @@ final class IncomingMessage {
   static final int MAX_HEADER_BYTES = 256 * 1024;
 
   private final BlobStore.BlobWriter blob;
-  private final String trace;
+  private final byte[] trace;
   private final long maxSize;
   private final int maxReceived;
   private final Function<List<Header>, String> extraHeaders;
@@ -41,7 +41,7 @@ final class IncomingMessage {
   IncomingMessage(BlobStore.BlobWriter blob, String trace, long maxSize, int maxReceived,
       Function<List<Header>, String> extraHeaders) {
     this.blob = blob;
-    this.trace = trace;
+    this.trace = trace.getBytes(StandardCharsets.UTF_8);
     this.maxSize = maxSize;
     this.maxReceived = maxReceived;
     this.extraHeaders = extraHeaders;
@@ -68,6 +68,22 @@ final class IncomingMessage {
     if (end >= 0 || headLen > MAX_HEADER_BYTES) {
       flushHead(end >= 0 ? end : headLen);
     }
+  }
+
+  /**
+   * Whether {@link #write} of {@code n} more bytes stays in memory: the blob's buffer keeps them without opening a
+   * file ({@link BlobStore#SMALL}), or they are only counted (the message is already too big). Until the header
+   * section is complete its end may come with these bytes, and then the trace and the added headers go in first:
+   * with {@code noAddedHeaders} false (their function may read the directory) that answers false.
+   */
+  boolean staysInMemory(int n, boolean noAddedHeaders) {
+    if (tooBig || size + n > maxSize) {
+      return true;
+    }
+    if (headerDone) {
+      return blob.size() + n <= BlobStore.SMALL;
+    }
+    return noAddedHeaders && (long) trace.length + headLen + n <= BlobStore.SMALL;
   }
 
   /** Index just after the blank line ending the header section, or -1. */
@@ -97,8 +113,7 @@ final class IncomingMessage {
         received++;
       }
     }
-    byte[] t = trace.getBytes(StandardCharsets.UTF_8);
-    blob.write(t, 0, t.length);
+    blob.write(trace, 0, trace.length);
     String added = extraHeaders.apply(headers);
     for (Header h : headers) {
       if (h.name().equalsIgnoreCase("Message-ID") && messageId.isEmpty()) {
