@@ -246,6 +246,30 @@ def snapshot(server, passwords):
     return snap
 
 
+def vanished_since_start(server, user, pw):
+    """INBOX's UIDs removed since modseq 1 by QRESYNC (RFC 7162 3.2.10: UID FETCH ... (CHANGEDSINCE 1 VANISHED)),
+    and the UIDs below UIDNEXT that it no longer holds (no mail arrives meanwhile)."""
+    m = imap(server, user, pw)
+    try:
+        assert m.enable("QRESYNC")[0] == "OK"
+        assert m.select("INBOX", readonly=True)[0] == "OK"
+        uidnext = int(m.untagged_responses.get("UIDNEXT", [b"0"])[-1])
+        typ, data = m.uid("FETCH", "1:*", "(FLAGS) (CHANGEDSINCE 1 VANISHED)")
+        assert typ == "OK", data
+        gone = set()
+        for line in m.untagged_responses.pop("VANISHED", []):
+            text = line.decode() if isinstance(line, bytes) else line
+            assert text.startswith("(EARLIER) "), text
+            for part in text.split(" ", 1)[1].split(","):
+                lo, _, hi = part.partition(":")
+                gone.update(range(int(lo), int(hi or lo) + 1))
+        typ, data = m.uid("SEARCH", "ALL")
+        present = {int(u) for u in data[0].split()}
+        return gone, set(range(1, uidnext)) - present
+    finally:
+        m.logout()
+
+
 def quotas(server):
     out = {}
     for line in server.cli("user", "list").stdout.splitlines():
@@ -603,6 +627,11 @@ def test_upgrade_from_a_previous_release_keeps_everything(previous, tmp_path):
                     assert uid in msgs2, (user, f, uid)
                     assert msgs2[uid][1] == body, (user, f, uid, "bytes differ")
                     assert msgs2[uid][0] == flags, (user, f, uid, flags, msgs2[uid][0])
+        # The expunges and moves the previous release recorded (one row per UID before schema 19, runs after) still
+        # make QRESYNC's VANISHED (EARLIER): exactly INBOX's missing UIDs, 160-190 (moved) among them.
+        for user in ("alice@example.test", "carol@second.test"):
+            gone, missing = vanished_since_start(s, user, passwords[user])
+            assert gone == missing and set(range(160, 191)) <= gone, (user, sorted(gone ^ missing)[:20])
         dated = save_dates(s, passwords, before)
         assert dated == counted, (dated, counted)
         # Every message acknowledged during the load is there, its bytes as sent at the end of the stored copy

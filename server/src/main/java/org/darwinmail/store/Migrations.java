@@ -45,7 +45,8 @@ final class Migrations {
       "V015__sender_rates.sql",
       "V016__mta_sts.sql",
       "V017__tls_rpt_reports.sql",
-      "V018__shared_keys.sql");
+      "V018__shared_keys.sql",
+      "V019__expunged_runs.sql");
   /** The schema this release writes: its highest migration number. */
   static final int SCHEMA = versionOf(ALL.getLast());
 

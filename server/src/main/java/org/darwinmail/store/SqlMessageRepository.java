@@ -514,13 +514,16 @@ public final class SqlMessageRepository implements MessageRepository {
   public List<Long> expungedSince(long mailboxId, long modseq) {
     return db.read(c -> {
       List<Long> out = new ArrayList<>();
+      // Each row is a run of consecutive UIDs removed together (V019).
       try (PreparedStatement ps = c.prepareStatement(
-          "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
+          "SELECT uid, last_uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")) {
         ps.setLong(1, mailboxId);
         ps.setLong(2, modseq);
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            out.add(rs.getLong(1));
+            for (long uid = rs.getLong(1), last = rs.getLong(2); uid <= last; uid++) {
+              out.add(uid);
+            }
           }
         }
       }
@@ -673,12 +676,22 @@ public final class SqlMessageRepository implements MessageRepository {
           }
         }
       }
-      try (PreparedStatement rec = c.prepareStatement("INSERT INTO expunged VALUES (?, ?, ?)")) {
-        for (long uid : out) {
+      // One row per run of consecutive UIDs (V019): a client deleting all it downloaded writes one row, not one per
+      // message. Not the runs of neighbours above: a UID between two neighbours may have gone earlier, and VANISHED
+      // (EARLIER) must not name it again as removed since a later modseq.
+      try (PreparedStatement rec = c.prepareStatement(
+          "INSERT INTO expunged (mailbox_id, uid, last_uid, modseq) VALUES (?, ?, ?, ?)")) {
+        for (int i = 0; i < out.size(); ) {
+          int j = i;
+          while (j + 1 < out.size() && out.get(j + 1) == out.get(j) + 1) {
+            j++;
+          }
           rec.setLong(1, mailboxId);
-          rec.setLong(2, uid);
-          rec.setLong(3, modseq);
+          rec.setLong(2, out.get(i));
+          rec.setLong(3, out.get(j));
+          rec.setLong(4, modseq);
           rec.addBatch();
+          i = j + 1;
         }
         rec.executeBatch();
       }

@@ -249,10 +249,12 @@ class BackupTest {
     ServerConfig cfg = ConfigLoader.load(c);
     fill(cfg);
     List<String> before = contents(cfg);
-    // Make the database one of schema 6 again (as 0.1.0 left it): V018's, V017's, V016's, V015's, V014's, V013's, V012's, V011's, V010's, V009's, V008's and V007's objects
+    // Make the database one of schema 6 again (as 0.1.0 left it): V019's, V018's, V017's, V016's, V015's, V014's, V013's, V012's, V011's, V010's, V009's, V008's and V007's objects
     // and rows go.
     try (Connection db = DriverManager.getConnection("jdbc:derby:" + cfg.dataDir().resolve("db").toAbsolutePath());
         Statement s = db.createStatement()) {
+      s.executeUpdate("ALTER TABLE expunged DROP COLUMN last_uid");
+      s.executeUpdate("DELETE FROM schema_version WHERE version = 19");
       s.executeUpdate("DROP TABLE dkim_keys");
       s.executeUpdate("DROP TABLE tls_certificate");
       s.executeUpdate("DELETE FROM schema_version WHERE version = 18");

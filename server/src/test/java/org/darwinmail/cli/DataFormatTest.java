@@ -65,7 +65,7 @@ class DataFormatTest {
     assertThat(run("--config", c.toString(), "domain", "add", "one.test")[0]).isEqualTo("0");
     Path manifest = dir.resolve("var").resolve("FORMAT");
     List<String> lines = Files.readAllLines(manifest).stream().filter(l -> !l.startsWith("#")).toList();
-    assertThat(lines).containsExactly("written_by=" + pomVersion(), "readable_from=0.4.0", "database_schema=18",
+    assertThat(lines).containsExactly("written_by=" + pomVersion(), "readable_from=0.4.0", "database_schema=19",
         "intake_journal=2", "blob_layout=1");
     assertThat(dir.resolve("var").resolve("FORMAT.new")).doesNotExist();
     try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c))) {

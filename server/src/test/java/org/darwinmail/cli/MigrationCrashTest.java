@@ -43,9 +43,10 @@ class MigrationCrashTest {
     assertThat(CliTest.run("a-password\n", "--config", c.toString(), "user", "add", "a@one.test",
         "--password-stdin")[0]).isEqualTo("0");
     String url = "jdbc:derby:" + cfg.dataDir().resolve("db").toAbsolutePath();
-    // Back to schema 6, as 0.1.0 left it (V018's tables and row, V017's tables and row, V016's tables and row, V015's table and row, V014's table and row, V013's table and row, V012's column and row, V011's table and row, V010's columns and row, V009's row (its column last), V008's objects and
+    // Back to schema 6, as 0.1.0 left it (V019's column and row, V018's tables and row, V017's tables and row, V016's tables and row, V015's table and row, V014's table and row, V013's table and row, V012's column and row, V011's table and row, V010's columns and row, V009's row (its column last), V008's objects and
     // row, then V007's).
-    sql(url, "DROP TABLE dkim_keys", "DROP TABLE tls_certificate", "DELETE FROM schema_version WHERE version = 18",
+    sql(url, "ALTER TABLE expunged DROP COLUMN last_uid", "DELETE FROM schema_version WHERE version = 19",
+        "DROP TABLE dkim_keys", "DROP TABLE tls_certificate", "DELETE FROM schema_version WHERE version = 18",
         "DROP TABLE tls_rpt_details", "DROP TABLE tls_rpt_reports", "DELETE FROM schema_version WHERE version = 17",
         "DROP TABLE mta_sts_policies", "DROP TABLE tls_rpt_counts", "DELETE FROM schema_version WHERE version = 16", "DROP TABLE sender_rates", "DELETE FROM schema_version WHERE version = 15", "DROP TABLE urlauth_keys", "DELETE FROM schema_version WHERE version = 14", "DROP TABLE trace_events", "DELETE FROM schema_version WHERE version = 13",
         "ALTER TABLE accounts DROP COLUMN user_quota_bytes", "DELETE FROM schema_version WHERE version = 12",

@@ -174,6 +174,56 @@ abstract class MessageRepositoryContract {
     assertThat(r.append(List.of(msg(box.id(), BLOB_A, 1))).getFirst().uid()).isEqualTo(rows.size() + 1);
   }
 
+  private long expungedRows(long mailbox) {
+    return node.read(c -> {
+      try (var ps = c.prepareStatement("SELECT COUNT(*) FROM expunged WHERE mailbox_id = ?")) {
+        ps.setLong(1, mailbox);
+        try (var rs = ps.executeQuery()) {
+          rs.next();
+          return rs.getLong(1);
+        }
+      }
+    });
+  }
+
+  /**
+   * Expunged UIDs are kept as runs of consecutive UIDs (V019): a POP3 client deleting the 1,000 messages it
+   * downloaded writes one row, not 1,000. A run never spans a UID removed earlier, so VANISHED (EARLIER) since a
+   * modseq (RFC 7162 §3.2.10) names exactly the UIDs removed after it.
+   */
+  @Test
+  void expungedUidsAreKeptAsRunsThatNameExactlyWhatWasRemovedSinceAModseq() {
+    Mailbox box = r.createMailbox(account, Mailbox.INBOX, null);
+    List<MessageRepository.NewMessage> ten = new ArrayList<>();
+    for (int i = 0; i < 10; i++) {
+      ten.add(msg(box.id(), BLOB_A, 10));
+    }
+    r.append(ten);
+    long start = r.highestModseq(box.id());
+    long first = r.expunge(box.id(), List.of(4L)).modseq();
+    // 3 and 5 are neighbours now (4 went), but 4 went earlier: three runs, 3, 5-7 and 9 (8 stays).
+    long second = r.expunge(box.id(), List.of(3L, 5L, 6L, 7L, 9L)).modseq();
+    assertThat(r.expungedSince(box.id(), start)).containsExactly(3L, 4L, 5L, 6L, 7L, 9L);
+    assertThat(r.expungedSince(box.id(), first)).containsExactly(3L, 5L, 6L, 7L, 9L);
+    assertThat(r.expungedSince(box.id(), second)).isEmpty();
+    assertThat(expungedRows(box.id())).isEqualTo(4);
+    long third = r.expunge(box.id(), List.of(1L, 2L, 8L, 10L)).modseq();
+    assertThat(r.expungedSince(box.id(), second)).containsExactly(1L, 2L, 8L, 10L);
+    assertThat(r.expungedSince(box.id(), third)).isEmpty();
+    assertThat(expungedRows(box.id())).isEqualTo(7);
+
+    Mailbox pop = r.createMailbox(account, "pop", null);
+    List<MessageRepository.NewMessage> many = new ArrayList<>();
+    for (int i = 0; i < 1000; i++) {
+      many.add(msg(pop.id(), BLOB_B, 10));
+    }
+    List<Long> all = uids(r.append(many));
+    long before = r.highestModseq(pop.id());
+    assertThat(r.expunge(pop.id(), all).items()).hasSize(1000);
+    assertThat(expungedRows(pop.id())).isEqualTo(1);
+    assertThat(r.expungedSince(pop.id(), before)).containsExactlyElementsOf(all);
+  }
+
   @Test
   void aCopyGetsNewUidsInTheTargetAndKeepsFlagsAndBlobs() {
     Mailbox box = r.createMailbox(account, Mailbox.INBOX, null);
