@@ -103,9 +103,8 @@ public final class SmtpSession extends Session {
   /**
    * What runs on the event loop: the greeting, EHLO/HELO, NOOP, QUIT, HELP, VRFY, EXPN, DATA (a message starts in
    * memory), message data while it fits in memory, the end of a connection between messages, and MAIL and RCPT when
-   * they need no lookup (below). Each
-   * command handed to the session's virtual thread costs two thread wake-ups; at concurrency 1 on two cores that
-   * was a fifth of the time per message (bench-smtp).
+   * they need no lookup (below). Each command handed to the session's virtual thread costs two thread wake-ups; at
+   * concurrency 1 on two cores that was a fifth of the time per message (bench-smtp).
    */
   @Override
   protected boolean inline(Object frame) {
