@@ -2,9 +2,11 @@
 
 Everything here stays on loopback (127.0.0.0/8) and stops only what it started, by PID.
 """
+import collections
 import datetime
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -349,26 +351,31 @@ def tree_cpu_seconds(pid):
     return t / hz
 
 
-def jit_cpu_seconds(pid):
-    """utime+stime of pid's JIT compiler threads ("C1/C2 CompilerThre..."), in seconds; 0 for a process without
-    them (Dovecot). Only live threads count: a compiler thread the JVM has retired takes its time with it, so this
-    can only under-state the JIT's share."""
+def thread_cpu_seconds(pid):
+    """utime+stime of each live thread of pid, in seconds, summed by thread name with its digits as "#" (the event
+    loops "multiThreadIoEv", the carriers "ForkJoinPool-#-", the compilers "C# CompilerThre", ...). A thread that
+    has ended takes its time with it."""
     hz = os.sysconf("SC_CLK_TCK")
-    t = 0
+    out = collections.Counter()
     try:
         tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
-        return 0
+        return out
     for tid in tids:
         try:
             with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
                 s = f.read()
-            if "CompilerThre" in s[s.index("(") + 1:s.rindex(")")]:
-                f = s.rsplit(")", 1)[1].split()
-                t += int(f[11]) + int(f[12])
+            f = s.rsplit(")", 1)[1].split()
+            out[re.sub(r"[0-9]+", "#", s[s.index("(") + 1:s.rindex(")")])] += (int(f[11]) + int(f[12])) / hz
         except (OSError, ValueError, IndexError):
             pass
-    return t / hz
+    return out
+
+
+def jit_cpu_seconds(pid):
+    """CPU seconds of pid's live JIT compiler threads (thread_cpu_seconds); 0 for a process without them (Dovecot):
+    it can only under-state the JIT's share."""
+    return sum(v for k, v in thread_cpu_seconds(pid).items() if "CompilerThre" in k)
 
 
 def wait_idle(pid, limit=20.0, window=0.5, share=0.02):

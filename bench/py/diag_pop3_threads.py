@@ -5,29 +5,15 @@ RETRs and DELEs every message, then QUITs; prints the server's CPU per message f
 UPDATE state's expunge), split by thread name (event loops, virtual-thread carriers "ForkJoinPool", compiler
 threads, the blob collector), for each of ROUNDS rounds.
 usage: diag_pop3_threads.py DIST N ROUNDS   (e.g. dist/darwinmail 4000 3; needs bench/loadgen built)"""
-import collections
 import os
 import poplib
-import re
 import sys
 import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import PASSWORD, make_workdir, remove_workdir, loadgen
+from benchlib import PASSWORD, make_workdir, remove_workdir, loadgen, thread_cpu_seconds as threads
 from darwin import Darwin, Dnsmasq
 USER = "u1@bench.test"
 dist = sys.argv[1]; n = int(sys.argv[2]); rounds = int(sys.argv[3])
-
-def threads(pid):
-    hz = os.sysconf("SC_CLK_TCK"); out = collections.Counter()
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            s = open("/proc/%d/task/%s/stat" % (pid, t)).read()
-            name = s[s.index("(") + 1:s.rindex(")")]
-            f = s.rsplit(")", 1)[1].split()
-            out[re.sub(r"[0-9]+", "#", name)] += (int(f[11]) + int(f[12])) / hz
-        except (OSError, ValueError):
-            pass
-    return out
 
 work = make_workdir("pop3-threads")
 dns = Dnsmasq(work).start()

@@ -5,34 +5,19 @@ each concurrency in CONCS sends N messages ROUNDS times and prints the rate, smt
 (the protocol's ceiling, started beside it), smtp-source's own CPU per message and the server's CPU per message
 split by thread name (event loops, virtual-thread carriers "ForkJoinPool", the intake's threads, compiler threads).
 usage: diag_smtp_threads.py DIST N ROUNDS [WARMUP [CONCS]]   (e.g. dist/darwinmail 4000 2 30000 1,10,50)"""
-import collections
 import os
-import re
 import resource
 import subprocess
 import sys
 import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import make_workdir, remove_workdir, wait_idle
+from benchlib import make_workdir, remove_workdir, thread_cpu_seconds as threads, wait_idle
 from darwin import Darwin, Dnsmasq
 from peers import SmtpSink
 USER = "u1@bench.test"
 dist = sys.argv[1]; n = int(sys.argv[2]); rounds = int(sys.argv[3])
 warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 30000
 concs = [int(c) for c in (sys.argv[5] if len(sys.argv) > 5 else "1,10,50").split(",")]
-
-
-def threads(pid):
-    hz = os.sysconf("SC_CLK_TCK"); out = collections.Counter()
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            s = open("/proc/%d/task/%s/stat" % (pid, t)).read()
-            name = s[s.index("(") + 1:s.rindex(")")]
-            f = s.rsplit(")", 1)[1].split()
-            out[re.sub(r"[0-9]+", "#", name)] += (int(f[11]) + int(f[12])) / hz
-        except (OSError, ValueError):
-            pass
-    return out
 
 
 def source(port, conc, count):
