@@ -2,7 +2,7 @@
 """Resident size of the server under the JVM settings in question (issue 21 item 8, issue 22): the launcher's
 (SerialGC, 320 MB heap) against the Ansible role's former ones (G1, MaxRAMPercentage=50, here as -Xmx2g: half of the
 4 GB appliance). For each: RSS after start, then the highest RSS sampled while smtp-source sends --messages 10 KB
-messages at concurrency 10, and the rate. Darwin only; writes results/LATEST-start-memory.txt."""
+messages at concurrency 10, and the rate. Darwin only; writes results/LATEST-memory.txt."""
 import argparse
 import os
 import subprocess
@@ -24,7 +24,7 @@ def main():
     ap.add_argument("--dist", default="dist/darwinmail")
     ap.add_argument("--messages", type=int, default=20000)
     a = ap.parse_args()
-    rep = Report("start-memory", "JVM settings: resident size after start and under SMTP load (%d x 10 KB, concurrency 10)"
+    rep = Report("memory", "JVM settings: resident size after start and under SMTP load (%d x 10 KB, concurrency 10)"
                  % a.messages, "/usr/bin/python3 bench/py/bench_jvm_memory.py " + " ".join(sys.argv[1:]))
     rep.columns("settings", "load avg", "RSS after start MB", "RSS max under load MB", "RSS after load MB", "msg/s")
     work = make_workdir("jvm-memory")
