@@ -81,7 +81,9 @@ public final class SmtpFramer extends FrameDecoder {
   private void afterLine(String text) {
     String upper = text.length() > 16 ? text.substring(0, 16).toUpperCase(Locale.ROOT) : text.toUpperCase(Locale.ROOT);
     String verb = upper.strip();
-    if (verb.equals("DATA") || verb.equals("STARTTLS")) {
+    if (verb.equals("DATA")) {
+      pauseDecoding();
+    } else if (verb.equals("STARTTLS")) {
       pause();
     } else if (upper.startsWith("BDAT ")) {
       long n = SmtpCommand.bdatSize(text);

@@ -113,4 +113,41 @@ class SmtpFramerTest {
   void utf8Lines() {
     sameWhateverTheCut("MAIL FROM:<jörg@bücher.example>\r\n", new Frames.Line("MAIL FROM:<jörg@bücher.example>"));
   }
+  /**
+   * After DATA the framer stops decoding until the session's 354 but keeps the socket's read interest (no epoll
+   * change per message); what a client sends meanwhile is kept and framed as the message once the session resumes.
+   * Past 64 KB it stops reading too, and reads again on resume.
+   */
+  @Test
+  void afterDataDecodingWaitsButReadingGoesOnUpToItsLimit() {
+    SmtpFramer framer = new SmtpFramer(512);
+    EmbeddedChannel ch = new EmbeddedChannel(framer);
+    ch.writeInbound(Unpooled.copiedBuffer("DATA\r\nearly\r\n", StandardCharsets.US_ASCII));
+    assertThat((Object) ch.readInbound()).isEqualTo(new Frames.Line("DATA"));
+    assertThat((Object) ch.readInbound()).as("nothing decoded before the 354").isNull();
+    assertThat(ch.config().isAutoRead()).as("still reading").isTrue();
+
+    ch.writeInbound(Unpooled.wrappedBuffer(new byte[70 * 1024]));
+    assertThat(ch.config().isAutoRead()).as("stopped reading past 64 KB").isFalse();
+
+    framer.resume(framer::startData);
+    ch.runPendingTasks();
+    assertThat(ch.config().isAutoRead()).isTrue();
+    Object first = ch.readInbound();
+    assertThat(first).isInstanceOf(Frames.Chunk.class);
+    assertThat(new String(((Frames.Chunk) first).bytes(), 0, 7, StandardCharsets.US_ASCII)).isEqualTo("early\r\n");
+  }
+
+  /** STARTTLS stops reading at once: the TLS handshake's bytes must not be read before the TLS handler is in. */
+  @Test
+  void afterStartTlsReadingStops() {
+    SmtpFramer framer = new SmtpFramer(512);
+    EmbeddedChannel ch = new EmbeddedChannel(framer);
+    ch.writeInbound(Unpooled.copiedBuffer("STARTTLS\r\n", StandardCharsets.US_ASCII));
+    assertThat((Object) ch.readInbound()).isEqualTo(new Frames.Line("STARTTLS"));
+    assertThat(ch.config().isAutoRead()).isFalse();
+    framer.resume();
+    ch.runPendingTasks();
+    assertThat(ch.config().isAutoRead()).isTrue();
+  }
 }
