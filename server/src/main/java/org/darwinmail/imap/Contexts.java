@@ -80,13 +80,13 @@ final class Contexts {
 
   private void mark(Selected s) {
     seenModseq = s.syncedModseq;
-    seenSize = s.uids.size();
+    seenSize = s.size();
     seenGone = s.gone.size();
   }
 
   /** Sends the updates of every context whose result changed; with {@code force} even when the view seems not to. */
   void refresh(Selected s, ReplyWriter out, boolean force) {
-    if (byTag.isEmpty() || !force && seenModseq == s.syncedModseq && seenSize == s.uids.size()
+    if (byTag.isEmpty() || !force && seenModseq == s.syncedModseq && seenSize == s.size()
         && seenGone == s.gone.size()) {
       return;
     }
@@ -239,7 +239,7 @@ final class Contexts {
       while (j + 1 < msns.size() && msns.get(j + 1) == msns.get(j) + 1) {
         j++;
       }
-      ranges.add(new long[] {s.uids.get(msns.get(i) - 1), s.uids.get(msns.get(j) - 1)});
+      ranges.add(new long[] {s.uid(msns.get(i) - 1), s.uid(msns.get(j) - 1)});
       i = j + 1;
     }
     if (ranges.isEmpty()) {

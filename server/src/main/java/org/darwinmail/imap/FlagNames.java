@@ -16,7 +16,7 @@ final class FlagNames {
   static String of(Selected s, MessageRow r) {
     List<String> f = new ArrayList<>(Flags.names(r.flags()));
     f.addAll(new TreeSet<>(r.keywords()));
-    if (s != null && s.recent.contains(r.uid())) {
+    if (s != null && s.recent(r.uid())) {
       f.add("\\Recent");
     }
     return String.join(" ", f);

@@ -33,6 +33,7 @@ import org.darwinmail.urlauth.UrlAuth;
  * state and output.
  */
 final class SelectedCommands {
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SelectedCommands.class);
   private static final int FLUSH_BYTES = 256 * 1024;
   private final ImapContext ctx;
   private final MailStore mail;
@@ -84,40 +85,43 @@ final class SelectedCommands {
     if (x.condstore()) {
       st.condstore = true;
     }
-    Selected s = new Selected(m, x.readOnly(), List.of());
+    Selected s = new Selected(m, x.readOnly());
     s.subscription = mail.events().subscribe(m.id(), id -> onChange.accept(s));
     long epoch = mail.events().epoch(m.id());
     // the modseq first, the messages second: a change in between is read again later, never missed
     Mailbox fresh = mail.mailbox(m.id()).orElse(m);
     mail.events().establish(m.id(), fresh.highestModseq(), epoch);
-    List<MessageRow> rows = mail.messages(m.id());
     s.syncedModseq = fresh.highestModseq();
-    s.uids.clear();
-    for (MessageRow r : rows) {
-      s.uids.add(r.uid());
-      s.rows.put(r.uid(), r);
-    }
-    // \Recent (RFC 3501 §2.3.2): SELECT takes the messages no session has taken yet; EXAMINE only looks
-    long mark = updates.recentMark(s, s.maxUid());
-    for (long uid : s.uids) {
-      if (uid > mark) {
-        s.recent.add(uid);
-      }
-    }
-    st.select(s);
-    for (MessageRow r : rows) {
-      s.keywords.addAll(r.keywords());
-    }
-    updates.flagLists(s);
-    writer.send("* " + rows.size() + " EXISTS");
-    if (!st.rev2) {
-      writer.send("* " + s.recent.size() + " RECENT");
-      // [UNSEEN n] carries a message sequence number: none after ENABLE UIDONLY (RFC 9586 §3)
-      for (int i = 0; i < rows.size() && !st.uidOnly; i++) {
-        if (!rows.get(i).has(Flags.SEEN)) {
-          writer.send("* OK [UNSEEN " + (i + 1) + "] First unseen");
-          break;
+    // Row by row into the view's columns: a mailbox of 100,000 messages is never a list of 100,000 rows in the heap
+    int[] firstUnseen = {0};
+    try {
+      mail.eachMessage(m.id(), r -> {
+        s.load(r);
+        s.keywords.addAll(r.keywords());
+        if (firstUnseen[0] == 0 && !r.has(Flags.SEEN)) {
+          firstUnseen[0] = s.msn(r.uid());
         }
+      });
+    } catch (Selected.TooLarge e) {
+      s.close();
+      log.warn("{}: SELECT of a mailbox of {} messages or more refused: the selected mailboxes of all sessions would"
+          + " take more than {} MB of the heap", st.account.address(), s.size(), ViewBudget.SHARED.limit() >> 20);
+      throw ImapException.no("LIMIT", "Too many messages held open by all sessions now; try again later");
+    } catch (RuntimeException e) {
+      s.close();
+      throw e;
+    }
+    s.loaded();
+    // \Recent (RFC 3501 §2.3.2): SELECT takes the messages no session has taken yet; EXAMINE only looks
+    s.markRecentAbove(updates.recentMark(s, s.maxUid()));
+    st.select(s);
+    updates.flagLists(s);
+    writer.send("* " + s.size() + " EXISTS");
+    if (!st.rev2) {
+      writer.send("* " + s.recentCount() + " RECENT");
+      // [UNSEEN n] carries a message sequence number: none after ENABLE UIDONLY (RFC 9586 §3)
+      if (firstUnseen[0] > 0 && !st.uidOnly) {
+        writer.send("* OK [UNSEEN " + firstUnseen[0] + "] First unseen");
       }
     }
     long uidNext = Math.max(fresh.uidNext(), s.maxUid() + 1);
@@ -144,7 +148,12 @@ final class SelectedCommands {
   void close(Close x) {
     Selected m = sel();
     if (!m.readOnly) {
-      List<Long> del = m.rows.values().stream().filter(r -> r.has(Flags.DELETED)).map(MessageRow::uid).toList();
+      List<Long> del = new ArrayList<>();
+      for (int i = 0; i < m.size(); i++) {
+        if ((m.flags(i) & Flags.DELETED) != 0) {
+          del.add(m.uid(i));
+        }
+      }
       mail.expunge(m.mailbox.id(), del);
     }
     st.deselect();
@@ -158,9 +167,9 @@ final class SelectedCommands {
     Selected m = sel();
     List<Long> del = new ArrayList<>();
     long max = m.maxUid();
-    for (long uid : m.uids) {
-      MessageRow r = m.rows.get(uid);
-      if (r.has(Flags.DELETED) && (x.uids() == null || x.uids().saved() && st.savedResult.contains(uid)
+    for (int i = 0; i < m.size(); i++) {
+      long uid = m.uid(i);
+      if ((m.flags(i) & Flags.DELETED) != 0 && (x.uids() == null || x.uids().saved() && st.savedResult.contains(uid)
           || !x.uids().saved() && x.uids().contains(uid, max))) {
         del.add(uid);
       }
@@ -182,7 +191,7 @@ final class SelectedCommands {
     int n = m.size();
     for (int i = 0; i < n; i++) {
       writer.checkClient();
-      MessageRow r = m.rows.get(m.uids.get(i));
+      MessageRow r = m.row(i);
       Supplier<MimePart> part = new Supplier<>() {
         MimePart p;
 
@@ -194,7 +203,7 @@ final class SelectedCommands {
           return p;
         }
       };
-      if (Searcher.matches(key, new Searcher.Subject(r, i + 1, n, max, m.recent.contains(r.uid()), st.savedResult,
+      if (Searcher.matches(key, new Searcher.Subject(r, i + 1, n, max, m.recent(r.uid()), st.savedResult,
           part))) {
         out.add(r);
       }
@@ -475,7 +484,7 @@ final class SelectedCommands {
       List<Long> unseen = live(rows).stream().filter(r -> !r.has(Flags.SEEN)).map(MessageRow::uid).toList();
       for (MessageRow r : mail.store(m.mailbox.id(), unseen, MailStore.FlagOp.ADD, Flags.SEEN, Set.of(),
           null)) {
-        m.rows.put(r.uid(), r);
+        m.update(r);
         seenNow.add(r.uid());
       }
     }
@@ -497,7 +506,10 @@ final class SelectedCommands {
     int pending = 0;
     for (MessageRow r0 : rows) {
       writer.checkClient();
-      MessageRow r = m.rows.getOrDefault(r0.uid(), r0);
+      MessageRow r = m.get(r0.uid());
+      if (r == null) {
+        r = r0;
+      }
       Resp out = new Resp(st.utf8);
       out.raw(st.fetchHead(m, r.uid()));
       boolean first = true;
@@ -671,8 +683,9 @@ final class SelectedCommands {
     if (!v.isEmpty()) {
       writer.send("* VANISHED (EARLIER) " + SeqSet.format(v));
     }
-    for (long uid : m.uids) {
-      MessageRow r = m.rows.get(uid);
+    for (int i = 0; i < m.size(); i++) {
+      MessageRow r = m.row(i);
+      long uid = r.uid();
       if (r.modseq() > q.modseq()) {
         writer.send(st.fetchHead(m, uid) + "UID " + uid + " FLAGS (" + FlagNames.of(m, r) + ") MODSEQ ("
             + r.modseq() + "))");
@@ -698,7 +711,7 @@ final class SelectedCommands {
     updates.announceKeywords(m, changed);
     Set<Long> changedUids = new HashSet<>();
     for (MessageRow r : changed) {
-      m.rows.put(r.uid(), r);
+      m.update(r);
       changedUids.add(r.uid());
     }
     List<Long> modified = new ArrayList<>();
@@ -715,7 +728,7 @@ final class SelectedCommands {
       }
     }
     for (MessageRow r0 : rows) {
-      MessageRow r = m.rows.get(r0.uid());
+      MessageRow r = m.get(r0.uid());
       boolean show = !x.silent() || changedUids.contains(r.uid()) && x.unchangedSince() != null;
       if (show && !modified.contains(x.uid() ? r.uid() : (long) m.msn(r.uid()))) {
         // RFC 9051 §9 msg-att: "(" item *(SP item) ")"; with .SILENT only UID and MODSEQ (RFC 7162 §3.1.3)
@@ -811,7 +824,7 @@ final class SelectedCommands {
       Selected m = sel();
       MessageRow old;
       if (x.uid()) {
-        old = m.rows.get(x.number());
+        old = m.get(x.number());
         if (old == null || m.gone.contains(x.number())) {
           throw ImapException.no("NONEXISTENT", "No message with that UID");
         }
@@ -819,7 +832,7 @@ final class SelectedCommands {
         if (x.number() > m.size()) {
           throw ImapException.bad("No message with that sequence number");
         }
-        old = m.rows.get(m.uids.get((int) x.number() - 1));
+        old = m.row((int) x.number() - 1);
       }
       var target = mail.mailbox(st.account.id(), x.mailbox())
           .orElseThrow(() -> ImapException.no("TRYCREATE", "No such mailbox"));

@@ -47,12 +47,8 @@ final class SessionState {
   /** Leaves the selected state (its change subscription closed); nothing is sent. */
   void deselect() {
     Selected s = selected;
-    if (s != null && s.subscription != null) {
-      try {
-        s.subscription.close();
-      } catch (Exception e) {
-        // nothing to do
-      }
+    if (s != null) {
+      s.close();
     }
     selected = null;
     contexts = null;

@@ -59,7 +59,7 @@ final class Updates {
         List<MessageRow> changed = d.changed();
         announceKeywords(s, changed);
         for (long uid : d.expunged()) {
-          if (s.rows.containsKey(uid)) {
+          if (s.contains(uid)) {
             s.gone.add(uid);
           }
         }
@@ -71,26 +71,25 @@ final class Updates {
         int added = 0;
         long newest = 0;
         for (MessageRow r : changed) {
-          if (r.uid() > max && !s.rows.containsKey(r.uid())) {
+          if (r.uid() > max && !s.contains(r.uid())) {
             newest = Math.max(newest, r.uid());
           }
         }
         long mark = newest > 0 ? recentMark(s, newest) : Long.MAX_VALUE;
         List<MessageRow> fresh = new ArrayList<>();
         for (MessageRow r : changed) {
-          MessageRow old = s.rows.get(r.uid());
+          MessageRow old = s.get(r.uid());
           if (old != null) {
             if (r.modseq() > old.modseq() && !s.gone.contains(r.uid())) {
-              s.rows.put(r.uid(), r);
+              s.update(r);
               if (r.flags() != old.flags() || !r.keywords().equals(old.keywords())) {
                 flags(s, r);
               }
             }
           } else if (r.uid() > max) {
-            s.uids.add(r.uid());
-            s.rows.put(r.uid(), r);
+            s.add(r);
             if (r.uid() > mark) {
-              s.recent.add(r.uid());
+              s.markRecent(r.uid());
             }
             fresh.add(r);
             added++;
@@ -99,7 +98,7 @@ final class Updates {
         if (added > 0) {
           out.send("* " + s.size() + " EXISTS");
           if (!st.rev2) {
-            out.send("* " + s.recent.size() + " RECENT");
+            out.send("* " + s.recentCount() + " RECENT");
           }
           if (onNew != null) {
             onNew.accept(s, fresh);
@@ -127,20 +126,15 @@ final class Updates {
     if (st.qresync || st.uidOnly) { // RFC 9586 §3: VANISHED instead of EXPUNGE under UIDONLY too
       List<Long> g = new ArrayList<>(new TreeSet<>(s.gone));
       out.send("* VANISHED " + SeqSet.format(g)); // RFC 7162 §3.2.10
-      s.uids.removeAll(s.gone);
     } else {
-      for (int i = s.uids.size() - 1; i >= 0; i--) {
-        if (s.gone.contains(s.uids.get(i))) {
+      // highest number first: each EXPUNGE's number is the message's number after the ones sent before it
+      for (int i = s.size() - 1; i >= 0; i--) {
+        if (s.gone.contains(s.uid(i))) {
           out.send("* " + (i + 1) + " EXPUNGE");
-          s.uids.remove(i);
         }
       }
     }
-    for (long uid : s.gone) {
-      s.rows.remove(uid);
-      s.recent.remove(uid);
-    }
-    s.gone.clear();
+    s.dropGone();
   }
 
   /** A message's new flags (RFC 3501 §7.4.2), with MODSEQ under CONDSTORE (RFC 7162 §3.1.4). */

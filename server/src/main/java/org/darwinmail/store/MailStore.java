@@ -370,6 +370,12 @@ public final class MailStore {
     return repo.messages(mailboxId);
   }
 
+  /** Every message of a mailbox, by ascending UID, one at a time ({@link MessageRepository#eachMessage}). */
+  public void eachMessage(long mailboxId, java.util.function.Consumer<MessageRow> each) {
+    awaitIntake();
+    repo.eachMessage(mailboxId, each);
+  }
+
   /** How many messages a mailbox holds: a count, not a read of every row (a POP3 QUIT's "messages left"). */
   public long count(long mailboxId) {
     awaitIntake();

@@ -106,6 +106,12 @@ public interface MessageRepository {
   /** Every message of a mailbox, by UID. */
   List<MessageRow> messages(long mailboxId);
 
+  /**
+   * Every message of a mailbox, by ascending UID, handed to {@code each} as it is read: a mailbox of any size without
+   * a list of all its rows (an IMAP SELECT). {@code each} must not call the store.
+   */
+  void eachMessage(long mailboxId, java.util.function.Consumer<MessageRow> each);
+
   /** How many messages a mailbox holds (without reading them). */
   long count(long mailboxId);
 

@@ -467,6 +467,22 @@ public final class SqlMessageRepository implements MessageRepository {
   }
 
   @Override
+  public void eachMessage(long mailboxId, java.util.function.Consumer<MessageRow> each) {
+    db.read(c -> {
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT " + MESSAGE_COLUMNS + " FROM messages WHERE mailbox_id = ? ORDER BY uid")) {
+        ps.setLong(1, mailboxId);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            each.accept(messageRow(rs));
+          }
+        }
+      }
+      return null;
+    });
+  }
+
+  @Override
   public long count(long mailboxId) {
     return db.read(c -> {
       try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM messages WHERE mailbox_id = ?")) {
@@ -535,15 +551,20 @@ public final class SqlMessageRepository implements MessageRepository {
     List<MessageRow> out = new ArrayList<>();
     try (ResultSet rs = ps.executeQuery()) {
       while (rs.next()) {
-        String kw = rs.getString(7);
-        Set<String> keywords = kw.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(kw.split(" ")));
-        Instant internal = rs.getTimestamp(5).toInstant();
-        Timestamp saved = rs.getTimestamp(9);
-        out.add(new MessageRow(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4), internal, rs.getInt(6),
-            keywords, rs.getLong(8), saved == null ? internal : saved.toInstant()));
+        out.add(messageRow(rs));
       }
     }
     return out;
+  }
+
+  /** The row at {@code rs}'s cursor, read with {@link #MESSAGE_COLUMNS}. */
+  private static MessageRow messageRow(ResultSet rs) throws SQLException {
+    String kw = rs.getString(7);
+    Set<String> keywords = kw.isEmpty() ? Set.of() : Set.copyOf(Arrays.asList(kw.split(" ")));
+    Instant internal = rs.getTimestamp(5).toInstant();
+    Timestamp saved = rs.getTimestamp(9);
+    return new MessageRow(rs.getLong(1), rs.getLong(2), rs.getString(3), rs.getLong(4), internal, rs.getInt(6),
+        keywords, rs.getLong(8), saved == null ? internal : saved.toInstant());
   }
 
   /**

@@ -75,6 +75,35 @@ class ImapSessionsTest {
   }
 
   /**
+   * The selected mailboxes of all sessions share half of the heap ({@link ViewBudget}): a SELECT that would go past
+   * it is refused with NO [LIMIT] (RFC 5530 §3), the session stays usable, and a SELECT succeeds once there is room.
+   * Before, enough sessions selecting a large mailbox ended the server with an OutOfMemoryError.
+   */
+  @Test
+  void aSelectPastTheSharedBudgetIsRefusedAndTheServerGoesOn() throws Exception {
+    try (ImapClient a = new ImapClient(server.port("imap")).login("ann@sessions.test", "ann-pw")) {
+      a.cmd("CREATE Budget");
+      for (int i = 1; i <= 20; i++) {
+        a.append("Budget", ImapClient.message("b" + i));
+      }
+      // Less room left than the view of 20 messages needs, whatever other sessions hold or give back meanwhile.
+      long hold = ViewBudget.SHARED.limit() - 1000;
+      ViewBudget.SHARED.force(hold);
+      try {
+        List<String> refused = a.cmd("SELECT Budget");
+        assertThat(refused.getLast()).matches("t\\d+ NO \\[LIMIT\\] .*");
+        assertThat(refused).noneMatch(l -> l.contains("EXISTS"));
+        assertThat(a.cmd("FETCH 1 (UID)").getLast()).as("not selected").contains(" BAD ");
+        assertThat(a.cmd("NOOP").getLast()).endsWith("OK NOOP completed");
+      } finally {
+        ViewBudget.SHARED.give(hold);
+      }
+      assertThat(a.cmd("SELECT Budget")).contains("* 20 EXISTS");
+      assertThat(a.cmd("FETCH 20 (UID)")).contains("* 20 FETCH (UID 20)");
+    }
+  }
+
+  /**
    * RFC 9051 §7.5.1 (RFC 3501 §7.4.1): "An EXPUNGE response MUST NOT be sent when no command is in progress, nor
    * while responding to a FETCH, STORE, or SEARCH command" (the message numbers the client sent would shift under
    * it). Another session expunges; this one's STORE and SEARCH answer with the old numbers and no EXPUNGE, and the

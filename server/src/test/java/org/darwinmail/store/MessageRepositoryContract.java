@@ -125,6 +125,10 @@ abstract class MessageRepositoryContract {
     assertThat(flagged.uid()).isEqualTo(3);
     assertThat(r.message(box.id(), 3)).contains(flagged);
     assertThat(r.messages(box.id())).containsExactly(rows.get(0), rows.get(2), flagged);
+    List<MessageRow> each = new java.util.ArrayList<>();
+    r.eachMessage(box.id(), each::add);
+    assertThat(each).as("one at a time, the same rows in the same order").containsExactly(rows.get(0), rows.get(2),
+        flagged);
     assertThat(r.messages(box.id(), List.of(3L, 1L, 99L))).containsExactly(rows.get(0), flagged);
     Mailbox now = r.mailbox(box.id()).orElseThrow();
     assertThat(now.uidNext()).isEqualTo(4);

@@ -1,0 +1,249 @@
+package org.darwinmail.imap;
+
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongPredicate;
+import org.darwinmail.store.MessageRow;
+
+/**
+ * The rows of a selected mailbox ({@link Selected}) in ascending UID order, kept in columns of primitives: the UID,
+ * the blob's SHA-256 as four longs, the size, the two dates as seconds and nanoseconds, the flags, the modseq, the
+ * keywords (one shared set per distinct set) and \Recent. About 90 bytes a message; a {@link MessageRow} is made
+ * when one is asked for. A blob name that is not 64 lower-case hex digits (none the store makes) is kept as it is.
+ */
+final class MessageTable {
+  private static final HexFormat HEX = HexFormat.of();
+  /**
+   * Bytes a row's place takes in the columns: UID 8, hash 32, size 8, the dates 8 + 4 + 8 + 4, flags 4, modseq 8,
+   * the keywords' reference 4 (compressed), \Recent 1.
+   */
+  static final int ROW_BYTES = 89;
+
+  private final long mailboxId;
+  private int size;
+  private long[] uid = new long[0];
+  private long[] hash = new long[0];
+  /** Blob names that are not a SHA-256 in hex, by index; null until one is seen. */
+  private String[] otherBlob;
+  private long[] bytes = new long[0];
+  private long[] internalSec = new long[0];
+  private int[] internalNano = new int[0];
+  private long[] saveSec = new long[0];
+  private int[] saveNano = new int[0];
+  private int[] flags = new int[0];
+  private long[] modseq = new long[0];
+  private Object[] keywords = new Object[0];
+  private boolean[] recent = new boolean[0];
+  private int recentCount;
+  /** One instance of each distinct keyword set of the mailbox, shared by its rows. */
+  private final Map<Set<String>, Set<String>> keywordSets = new HashMap<>();
+
+  MessageTable(long mailboxId) {
+    this.mailboxId = mailboxId;
+  }
+
+  int size() {
+    return size;
+  }
+
+  long uid(int i) {
+    check(i);
+    return uid[i];
+  }
+
+  int flags(int i) {
+    check(i);
+    return flags[i];
+  }
+
+  boolean recent(int i) {
+    check(i);
+    return recent[i];
+  }
+
+  int recentCount() {
+    return recentCount;
+  }
+
+  /** The heap the columns take (their capacity, not only the rows in use). */
+  long bytes() {
+    return (long) uid.length * (ROW_BYTES + (otherBlob != null ? 4 : 0));
+  }
+
+  /** Lets go of the capacity beyond the rows in use (after a SELECT has read them all). */
+  void trim() {
+    if (uid.length > size) {
+      resize(size);
+    }
+  }
+
+  /** The index of {@code u}, or -1. */
+  int indexOf(long u) {
+    int i = Arrays.binarySearch(uid, 0, size, u);
+    return i < 0 ? -1 : i;
+  }
+
+  /** Appends a row whose UID is above every UID of the table. */
+  void add(MessageRow r) {
+    if (size > 0 && r.uid() <= uid[size - 1]) {
+      throw new IllegalArgumentException("UID " + r.uid() + " not above " + uid[size - 1]);
+    }
+    if (size == uid.length) {
+      grow();
+    }
+    uid[size] = r.uid();
+    recent[size] = false;
+    fill(size, r);
+    size++;
+  }
+
+  /** Takes a newer row (flags, keywords, modseq) of the message at {@code i}. */
+  void set(int i, MessageRow r) {
+    check(i);
+    if (r.uid() != uid[i]) {
+      throw new IllegalArgumentException("UID " + r.uid() + " is not at " + i);
+    }
+    fill(i, r);
+  }
+
+  private void fill(int i, MessageRow r) {
+    String b = r.blob();
+    if (isHash(b)) {
+      for (int k = 0; k < 4; k++) {
+        hash[4 * i + k] = HexFormat.fromHexDigitsToLong(b, 16 * k, 16 * k + 16);
+      }
+      if (otherBlob != null) {
+        otherBlob[i] = null;
+      }
+    } else {
+      if (otherBlob == null) {
+        otherBlob = new String[uid.length];
+      }
+      otherBlob[i] = b;
+    }
+    bytes[i] = r.size();
+    internalSec[i] = r.internalDate().getEpochSecond();
+    internalNano[i] = r.internalDate().getNano();
+    saveSec[i] = r.saveDate().getEpochSecond();
+    saveNano[i] = r.saveDate().getNano();
+    flags[i] = r.flags();
+    modseq[i] = r.modseq();
+    keywords[i] = r.keywords().isEmpty() ? Set.of() : keywordSets.computeIfAbsent(r.keywords(), Set::copyOf);
+  }
+
+  MessageRow row(int i) {
+    check(i);
+    String b;
+    if (otherBlob != null && otherBlob[i] != null) {
+      b = otherBlob[i];
+    } else {
+      byte[] raw = new byte[32];
+      for (int k = 0; k < 4; k++) {
+        long v = hash[4 * i + k];
+        for (int j = 0; j < 8; j++) {
+          raw[8 * k + j] = (byte) (v >>> (56 - 8 * j));
+        }
+      }
+      b = HEX.formatHex(raw);
+    }
+    Instant internal = Instant.ofEpochSecond(internalSec[i], internalNano[i]);
+    Instant saved = saveSec[i] == internalSec[i] && saveNano[i] == internalNano[i] ? internal
+        : Instant.ofEpochSecond(saveSec[i], saveNano[i]);
+    @SuppressWarnings("unchecked")
+    Set<String> kw = (Set<String>) keywords[i];
+    return new MessageRow(mailboxId, uid[i], b, bytes[i], internal, flags[i], kw, modseq[i], saved);
+  }
+
+  void setRecent(int i) {
+    check(i);
+    if (!recent[i]) {
+      recent[i] = true;
+      recentCount++;
+    }
+  }
+
+  /** Removes the rows whose UID {@code gone} accepts, keeping the others in order. */
+  void removeIf(LongPredicate gone) {
+    int w = 0;
+    for (int r = 0; r < size; r++) {
+      if (gone.test(uid[r])) {
+        if (recent[r]) {
+          recentCount--;
+        }
+        continue;
+      }
+      if (w != r) {
+        move(r, w);
+      }
+      w++;
+    }
+    for (int i = w; i < size; i++) {
+      keywords[i] = null;
+      if (otherBlob != null) {
+        otherBlob[i] = null;
+      }
+    }
+    size = w;
+  }
+
+  private void move(int from, int to) {
+    uid[to] = uid[from];
+    System.arraycopy(hash, 4 * from, hash, 4 * to, 4);
+    if (otherBlob != null) {
+      otherBlob[to] = otherBlob[from];
+    }
+    bytes[to] = bytes[from];
+    internalSec[to] = internalSec[from];
+    internalNano[to] = internalNano[from];
+    saveSec[to] = saveSec[from];
+    saveNano[to] = saveNano[from];
+    flags[to] = flags[from];
+    modseq[to] = modseq[from];
+    keywords[to] = keywords[from];
+    recent[to] = recent[from];
+  }
+
+  private void grow() {
+    resize(Math.max(16, uid.length + (uid.length >> 1)));
+  }
+
+  private void resize(int n) {
+    uid = Arrays.copyOf(uid, n);
+    hash = Arrays.copyOf(hash, 4 * n);
+    if (otherBlob != null) {
+      otherBlob = Arrays.copyOf(otherBlob, n);
+    }
+    bytes = Arrays.copyOf(bytes, n);
+    internalSec = Arrays.copyOf(internalSec, n);
+    internalNano = Arrays.copyOf(internalNano, n);
+    saveSec = Arrays.copyOf(saveSec, n);
+    saveNano = Arrays.copyOf(saveNano, n);
+    flags = Arrays.copyOf(flags, n);
+    modseq = Arrays.copyOf(modseq, n);
+    keywords = Arrays.copyOf(keywords, n);
+    recent = Arrays.copyOf(recent, n);
+  }
+
+  private void check(int i) {
+    if (i < 0 || i >= size) {
+      throw new IndexOutOfBoundsException(i + " of " + size);
+    }
+  }
+
+  private static boolean isHash(String b) {
+    if (b.length() != 64) {
+      return false;
+    }
+    for (int i = 0; i < 64; i++) {
+      char c = b.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+        return false;
+      }
+    }
+    return true;
+  }
+}
