@@ -10,7 +10,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import org.darwinmail.imap.ImapCommand.*;
 import org.darwinmail.store.BlobRef;
-import org.darwinmail.store.Flags;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRepository;
 import org.darwinmail.store.MessageRow;
@@ -269,7 +268,8 @@ final class MailboxCommands {
 
   /** The untagged STATUS of {@code m} (as read now) with {@code items} in the order asked. */
   private byte[] statusLine(Mailbox m, List<String> items) {
-    List<MessageRow> rows = ctx.mail().messages(m.id());
+    long mark = items.contains("RECENT") ? ctx.mail().recentUid(m.id()) : Long.MAX_VALUE;
+    MailboxCounts n = MailboxCounts.of(ctx.mail(), m.id(), mark);
     List<String> out = new ArrayList<>();
     for (String i : items) {
       if (i.equals("MAILBOXID")) { // RFC 8474 §4.2: status-att-val =/ "MAILBOXID" SP "(" objectid ")"
@@ -277,20 +277,17 @@ final class MailboxCommands {
         continue;
       }
       long v = switch (i) {
-        case "MESSAGES" -> rows.size();
-        case "RECENT" -> { // RFC 3501 §6.3.10: not yet taken as \Recent by a session (Updates.recentMark)
-          long mark = ctx.mail().recentUid(m.id());
-          yield rows.stream().filter(r -> r.uid() > mark).count();
-        }
+        case "MESSAGES" -> n.messages();
+        case "RECENT" -> n.recent(); // RFC 3501 §6.3.10: not yet taken as \Recent by a session (Updates.recentMark)
         case "UIDNEXT" -> m.uidNext();
         case "UIDVALIDITY" -> m.uidValidity();
-        case "UNSEEN" -> rows.stream().filter(r -> !r.has(Flags.SEEN)).count();
-        case "DELETED" -> rows.stream().filter(r -> r.has(Flags.DELETED)).count();
+        case "UNSEEN" -> n.unseen();
+        case "DELETED" -> n.deleted();
         // RFC 9208 §5.1: a server with QUOTA=RES-STORAGE MUST support DELETED-STORAGE; its value (§4.1.4) is the
         // sum of the RFC822.SIZEs of the \Deleted messages, exact here (what quotas count: used_bytes)
-        case "DELETED-STORAGE" -> rows.stream().filter(r -> r.has(Flags.DELETED)).mapToLong(MessageRow::size).sum();
+        case "DELETED-STORAGE" -> n.deletedSize();
         case "HIGHESTMODSEQ" -> m.highestModseq();
-        case "SIZE" -> rows.stream().mapToLong(MessageRow::size).sum();
+        case "SIZE" -> n.size();
         default -> throw ImapException.bad("Unknown STATUS item");
       };
       out.add(i + " " + v);

@@ -12,7 +12,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.darwinmail.imap.ImapCommand.Notify;
 import org.darwinmail.imap.ImapCommand.NotifyFilter;
 import org.darwinmail.imap.ImapCommand.NotifyGroup;
-import org.darwinmail.store.Flags;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
 import org.slf4j.Logger;
@@ -388,15 +387,15 @@ final class Notifications {
    * and UIDVALIDITY; §5.1 FlagChange as UNSEEN, and HIGHESTMODSEQ once CONDSTORE is on).
    */
   private String status(Mailbox m, NotifyGroup g) {
-    List<MessageRow> rows = ctx.mail().messages(m.id());
+    MailboxCounts n = MailboxCounts.of(ctx.mail(), m.id(), Long.MAX_VALUE);
     Watched w = watched.get(m.id());
     if (w != null) {
       w.modseq = m.highestModseq();
     }
-    StringBuilder sb = new StringBuilder("MESSAGES ").append(rows.size()).append(" UIDNEXT ").append(m.uidNext())
+    StringBuilder sb = new StringBuilder("MESSAGES ").append(n.messages()).append(" UIDNEXT ").append(m.uidNext())
         .append(" UIDVALIDITY ").append(m.uidValidity());
     if (g.events().contains("FlagChange")) {
-      sb.append(" UNSEEN ").append(rows.stream().filter(r -> !r.has(Flags.SEEN)).count());
+      sb.append(" UNSEEN ").append(n.unseen());
       if (st.condstore) {
         sb.append(" HIGHESTMODSEQ ").append(m.highestModseq());
       }

@@ -717,7 +717,7 @@ final class SelectedCommands {
     List<Long> modified = new ArrayList<>();
     if (x.unchangedSince() != null) {
       Map<Long, MessageRow> now = new HashMap<>();
-      for (MessageRow r : mail.messages(m.mailbox.id())) {
+      for (MessageRow r : mail.messages(m.mailbox.id(), uids)) { // only the messages this STORE named
         now.put(r.uid(), r);
       }
       for (long uid : uids) {

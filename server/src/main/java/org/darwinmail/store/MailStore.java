@@ -382,6 +382,12 @@ public final class MailStore {
     return repo.count(mailboxId);
   }
 
+  /** The rows of the given UIDs (those still there), by UID. */
+  public List<MessageRow> messages(long mailboxId, Collection<Long> uids) {
+    awaitIntake();
+    return repo.messages(mailboxId, uids);
+  }
+
   public Optional<MessageRow> message(long mailboxId, long uid) {
     awaitIntake();
     return repo.message(mailboxId, uid);
