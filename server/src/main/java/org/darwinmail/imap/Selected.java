@@ -7,6 +7,8 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.store.MessageTable;
+import org.darwinmail.store.ViewBudget;
 
 /**
  * A session's view of its selected mailbox (RFC 3501 §2.3.1.2): message sequence numbers map to UIDs in ascending

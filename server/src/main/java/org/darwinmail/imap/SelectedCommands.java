@@ -26,6 +26,7 @@ import org.darwinmail.store.Flags;
 import org.darwinmail.store.MailStore;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.store.ViewBudget;
 import org.darwinmail.urlauth.UrlAuth;
 
 /**

@@ -37,6 +37,8 @@ import org.darwinmail.store.Account;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.store.MessageTable;
+import org.darwinmail.store.ViewBudget;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,7 +125,9 @@ public final class Pop3Session extends Session {
   // TRANSACTION: the maildrop as it was at login (RFC 1939 §5: numbers are fixed for the session).
   private Account account;
   private Mailbox inbox;
-  private List<MessageRow> messages = List.of();
+  private MessageTable messages = new MessageTable(0);
+  /** What {@link #messages} takes of {@link ViewBudget#SHARED}, given back when the maildrop is released. */
+  private long held;
   private boolean[] deleted = new boolean[0];
   // RETR answers read ahead of a client retrieving in order, sent from the event loop (inline), and topped up by a
   // refill on a virtual thread of its own (readAhead). Marks in `deleted` change under ahead's lock (the refill
@@ -453,7 +457,17 @@ public final class Pop3Session extends Session {
       }
       account = a;
       inbox = box.get();
-      messages = List.copyOf(ctx.mail().messages(inbox.id()));
+      MessageTable snapshot = new MessageTable(inbox.id());
+      if (!snapshot(snapshot)) {
+        log.warn("[{}] POP3 login {} refused: a maildrop of {} messages or more would take the heap that the"
+            + " mailboxes all sessions hold may take ({} MB)", id(), a.address(), snapshot.size(),
+            ViewBudget.SHARED.limit() >> 20);
+        account = null;
+        ctx.locks().unlock(a.id(), id());
+        reply(Reply.TOO_MANY_HELD);
+        return;
+      }
+      messages = snapshot;
       deleted = new boolean[messages.size()];
     } catch (RuntimeException e) {
       ctx.locks().unlock(a.id(), id());
@@ -467,7 +481,48 @@ public final class Pop3Session extends Session {
         + (complete ? "" : "; mail storage is full, recent mail may not show yet")));
   }
 
+  /**
+   * Reads the maildrop into {@code into} row by row, taking its size from the budget as it grows; false (nothing
+   * kept) when it would not fit.
+   */
+  private boolean snapshot(MessageTable into) {
+    boolean[] fits = {true};
+    try {
+      ctx.mail().eachMessage(inbox.id(), r -> {
+        if (!fits[0] || into.size() > 0 && r.uid() <= into.uid(into.size() - 1)) {
+          return; // past the budget, or a row read again by a retried query
+        }
+        into.add(r);
+        long grown = into.bytes() - held;
+        if (grown > 0) {
+          if (ViewBudget.SHARED.take(grown)) {
+            held += grown;
+          } else {
+            fits[0] = false;
+          }
+        }
+      });
+    } catch (RuntimeException e) {
+      giveBack();
+      throw e;
+    }
+    if (!fits[0]) {
+      giveBack();
+      return false;
+    }
+    into.trim();
+    ViewBudget.SHARED.give(held - into.bytes());
+    held = into.bytes();
+    return true;
+  }
+
+  private void giveBack() {
+    ViewBudget.SHARED.give(held);
+    held = 0;
+  }
+
   private void releaseMaildrop() {
+    giveBack();
     Account a = account;
     if (a != null) {
       ctx.locks().unlock(a.id(), id());
@@ -491,7 +546,7 @@ public final class Pop3Session extends Session {
     reply(Reply.ok(count() + " messages (" + totalSize() + " octets)"));
     for (int i = 0; i < messages.size(); i++) {
       if (!deleted[i]) {
-        send((i + 1) + " " + messages.get(i).size());
+        send((i + 1) + " " + messages.messageSize(i));
       }
     }
     send(".");
@@ -500,20 +555,20 @@ public final class Pop3Session extends Session {
   /** RFC 1939 §7 UIDL: "UIDVALIDITY.UID" of INBOX, the same message's IMAP identity, stable across restarts. */
   private void uidl(Uidl u) {
     if (u.msg() != null) {
-      reply(Reply.ok(u.msg() + " " + uniqueId(message(u.msg()))));
+      reply(Reply.ok(u.msg() + " " + uniqueId(message(u.msg()).uid())));
       return;
     }
     reply(Reply.ok(""));
     for (int i = 0; i < messages.size(); i++) {
       if (!deleted[i]) {
-        send((i + 1) + " " + uniqueId(messages.get(i)));
+        send((i + 1) + " " + uniqueId(messages.uid(i)));
       }
     }
     send(".");
   }
 
-  String uniqueId(MessageRow m) {
-    return inbox.uidValidity() + "." + m.uid();
+  String uniqueId(long uid) {
+    return inbox.uidValidity() + "." + uid;
   }
 
   /**
@@ -588,7 +643,7 @@ public final class Pop3Session extends Session {
       if (!channel.isActive()) {
         return;
       }
-      MessageRow m = messages.get(n - 1);
+      MessageRow m = messages.row(n - 1);
       if (isDeleted(n) || ahead.has(n)) {
         continue;
       }
@@ -668,7 +723,7 @@ public final class Pop3Session extends Session {
     List<Long> uids = new ArrayList<>();
     for (int i = 0; i < messages.size(); i++) {
       if (deleted[i]) {
-        uids.add(messages.get(i).uid());
+        uids.add(messages.uid(i));
       }
     }
     Reply r;
@@ -842,7 +897,7 @@ public final class Pop3Session extends Session {
     if (deleted[msg - 1]) {
       throw new Pop3Exception(Reply.ALREADY_DELETED);
     }
-    return messages.get(msg - 1);
+    return messages.row(msg - 1);
   }
 
   /** Whether message {@code msg} (1-based) is in the snapshot and not marked deleted. */
@@ -861,7 +916,7 @@ public final class Pop3Session extends Session {
   private long totalSize() {
     long s = 0;
     for (int i = 0; i < messages.size(); i++) {
-      s += deleted[i] ? 0 : messages.get(i).size();
+      s += deleted[i] ? 0 : messages.messageSize(i);
     }
     return s;
   }

@@ -40,6 +40,9 @@ public record Reply(boolean ok, String code, String text) {
       "Too many failed logins from here or for this account; try again in 15 minutes");
   /** RFC 2449 §8.1.1: another session holds the maildrop. */
   public static final Reply IN_USE = new Reply(false, "IN-USE", "Mailbox is in use by another POP3 session");
+  /** The maildrop would not fit in the heap the mailboxes all sessions hold may take (store.ViewBudget). */
+  public static final Reply TOO_MANY_HELD = new Reply(false, "SYS/TEMP",
+      "Too many messages held open by all sessions now; try again later");
   public static final Reply NO_INBOX = new Reply(false, "SYS/TEMP", "Cannot open the mailbox, try again later");
   public static final Reply MESSAGE_GONE = new Reply(false, "SYS/TEMP",
       "Message is no longer available (removed by another client)");

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.zip.Deflater;
 import java.util.zip.Inflater;
+import org.darwinmail.store.ViewBudget;
 import org.darwinmail.testing.SharedServer;
 import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.BeforeAll;

@@ -82,4 +82,32 @@ class Pop3MaildropLockTest {
       assertThat(again.command("STAT")).isEqualTo("+OK 1 144");
     }
   }
+  /**
+   * A maildrop that would not fit in the heap the sessions' mailboxes share (store.ViewBudget) is refused with
+   * -ERR [SYS/TEMP] (RFC 3206) and its lock released, instead of filling the heap; there is room again, the login
+   * works.
+   */
+  @Test
+  void aMaildropPastTheSharedBudgetIsRefusedAndItsLockReleased() throws Exception {
+    server.addUser("carol@lock.test", "carol-pw");
+    for (int k = 1; k <= 20; k++) {
+      Pop3Mail.deliver(server, "carol@lock.test", Pop3Mail.message(k).getBytes(StandardCharsets.US_ASCII));
+    }
+    // Less room left than 20 messages need, whatever other sessions hold or give back meanwhile.
+    long hold = org.darwinmail.store.ViewBudget.SHARED.limit() - 1000;
+    org.darwinmail.store.ViewBudget.SHARED.force(hold);
+    try (RawPop3 pop = new RawPop3(server.port("pop3"))) {
+      assertThat(pop.command("USER carol@lock.test")).startsWith("+OK");
+      assertThat(pop.command("PASS carol-pw"))
+          .isEqualTo("-ERR [SYS/TEMP] Too many messages held open by all sessions now; try again later");
+      assertThat(pop.command("STAT")).isEqualTo("-ERR Command not valid in this state");
+    } finally {
+      org.darwinmail.store.ViewBudget.SHARED.give(hold);
+    }
+    try (RawPop3 pop = new RawPop3(server.port("pop3"))) {
+      assertThat(pop.command("USER carol@lock.test")).startsWith("+OK");
+      assertThat(pop.command("PASS carol-pw")).startsWith("+OK Logged in, 20 messages");
+      assertThat(pop.command("QUIT")).isEqualTo("+OK Bye, 0 deleted, 20 messages left");
+    }
+  }
 }

@@ -7,10 +7,12 @@ import java.time.Instant;
 import java.util.Set;
 import org.darwinmail.store.Flags;
 import org.darwinmail.store.MessageRow;
+import org.darwinmail.store.MessageTable;
+import org.darwinmail.store.ViewBudget;
 import org.junit.jupiter.api.Test;
 
 /** The selected view's columns give back exactly the rows put in, through growth, updates and removals. */
-class MessageTableTest {
+class SelectedViewTest {
   private static final String HASH = "0123456789abcdef".repeat(3) + "fedcba9876543210";
 
   private static MessageRow row(long uid, int flags, Set<String> keywords, long modseq) {

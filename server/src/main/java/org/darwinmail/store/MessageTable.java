@@ -1,4 +1,4 @@
-package org.darwinmail.imap;
+package org.darwinmail.store;
 
 import java.time.Instant;
 import java.util.Arrays;
@@ -7,21 +7,21 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongPredicate;
-import org.darwinmail.store.MessageRow;
 
 /**
- * The rows of a selected mailbox ({@link Selected}) in ascending UID order, kept in columns of primitives: the UID,
+ * The rows of one mailbox held in memory by a session (IMAP's selected mailbox, POP3's maildrop) in ascending UID
+ * order, kept in columns of primitives: the UID,
  * the blob's SHA-256 as four longs, the size, the two dates as seconds and nanoseconds, the flags, the modseq, the
  * keywords (one shared set per distinct set) and \Recent. About 90 bytes a message; a {@link MessageRow} is made
  * when one is asked for. A blob name that is not 64 lower-case hex digits (none the store makes) is kept as it is.
  */
-final class MessageTable {
+public final class MessageTable {
   private static final HexFormat HEX = HexFormat.of();
   /**
    * Bytes a row's place takes in the columns: UID 8, hash 32, size 8, the dates 8 + 4 + 8 + 4, flags 4, modseq 8,
    * the keywords' reference 4 (compressed), \Recent 1.
    */
-  static final int ROW_BYTES = 89;
+  public static final int ROW_BYTES = 89;
 
   private final long mailboxId;
   private int size;
@@ -42,53 +42,59 @@ final class MessageTable {
   /** One instance of each distinct keyword set of the mailbox, shared by its rows. */
   private final Map<Set<String>, Set<String>> keywordSets = new HashMap<>();
 
-  MessageTable(long mailboxId) {
+  public MessageTable(long mailboxId) {
     this.mailboxId = mailboxId;
   }
 
-  int size() {
+  public int size() {
     return size;
   }
 
-  long uid(int i) {
+  public long uid(int i) {
     check(i);
     return uid[i];
   }
 
-  int flags(int i) {
+  /** The size in octets of the message at {@code i}. */
+  public long messageSize(int i) {
+    check(i);
+    return bytes[i];
+  }
+
+  public int flags(int i) {
     check(i);
     return flags[i];
   }
 
-  boolean recent(int i) {
+  public boolean recent(int i) {
     check(i);
     return recent[i];
   }
 
-  int recentCount() {
+  public int recentCount() {
     return recentCount;
   }
 
   /** The heap the columns take (their capacity, not only the rows in use). */
-  long bytes() {
+  public long bytes() {
     return (long) uid.length * (ROW_BYTES + (otherBlob != null ? 4 : 0));
   }
 
   /** Lets go of the capacity beyond the rows in use (after a SELECT has read them all). */
-  void trim() {
+  public void trim() {
     if (uid.length > size) {
       resize(size);
     }
   }
 
   /** The index of {@code u}, or -1. */
-  int indexOf(long u) {
+  public int indexOf(long u) {
     int i = Arrays.binarySearch(uid, 0, size, u);
     return i < 0 ? -1 : i;
   }
 
   /** Appends a row whose UID is above every UID of the table. */
-  void add(MessageRow r) {
+  public void add(MessageRow r) {
     if (size > 0 && r.uid() <= uid[size - 1]) {
       throw new IllegalArgumentException("UID " + r.uid() + " not above " + uid[size - 1]);
     }
@@ -102,7 +108,7 @@ final class MessageTable {
   }
 
   /** Takes a newer row (flags, keywords, modseq) of the message at {@code i}. */
-  void set(int i, MessageRow r) {
+  public void set(int i, MessageRow r) {
     check(i);
     if (r.uid() != uid[i]) {
       throw new IllegalArgumentException("UID " + r.uid() + " is not at " + i);
@@ -135,7 +141,7 @@ final class MessageTable {
     keywords[i] = r.keywords().isEmpty() ? Set.of() : keywordSets.computeIfAbsent(r.keywords(), Set::copyOf);
   }
 
-  MessageRow row(int i) {
+  public MessageRow row(int i) {
     check(i);
     String b;
     if (otherBlob != null && otherBlob[i] != null) {
@@ -158,7 +164,7 @@ final class MessageTable {
     return new MessageRow(mailboxId, uid[i], b, bytes[i], internal, flags[i], kw, modseq[i], saved);
   }
 
-  void setRecent(int i) {
+  public void setRecent(int i) {
     check(i);
     if (!recent[i]) {
       recent[i] = true;
@@ -167,7 +173,7 @@ final class MessageTable {
   }
 
   /** Removes the rows whose UID {@code gone} accepts, keeping the others in order. */
-  void removeIf(LongPredicate gone) {
+  public void removeIf(LongPredicate gone) {
     int w = 0;
     for (int r = 0; r < size; r++) {
       if (gone.test(uid[r])) {
