@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import make_workdir, remove_workdir
@@ -54,6 +55,25 @@ try:
             break
     if dw.proc.poll() is None:
         print("%d sessions, %d with INBOX selected: live heap %.0f MB" % (len(clients), selected, live_heap_mb(pid)))
+    if dw.proc.poll() is None and selected:
+        times, errors = [], []
+
+        def sync(c):
+            try:
+                t0 = time.time(); typ, d = c.uid("FETCH", "1:*", "(FLAGS)")
+                times.append(time.time() - t0) if typ == "OK" and len(d) >= 1 else errors.append(typ)
+            except (OSError, imaplib.IMAP4.error) as e:
+                errors.append(type(e).__name__)
+        ok = [c for c in clients if c.state == "SELECTED"]
+        threads = [threading.Thread(target=sync, args=(c,)) for c in ok]
+        t0 = time.time()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        print("%d sessions' UID FETCH 1:* (FLAGS) at once: %d answered in %.1f s (each %.1f-%.1f s), %d failed;"
+              " server process %s" % (len(ok), len(times), time.time() - t0, min(times or [0]), max(times or [0]),
+                                      len(errors), "running" if dw.proc.poll() is None else "gone"))
     oom = [l for l in dw.tail(200000).splitlines() if "OutOfMemoryError" in l]
     print("server log: %s" % (oom[0] if oom else "no OutOfMemoryError"))
 finally:

@@ -1,9 +1,12 @@
 package org.darwinmail.imap;
 
-import java.util.ArrayList;
+import java.util.AbstractList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.RandomAccess;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.darwinmail.store.Mailbox;
 import org.darwinmail.store.MessageRow;
@@ -34,6 +37,8 @@ final class Selected {
   private final ViewBudget budget;
   /** What this view has taken of {@link #budget}. */
   private long accounted;
+  /** How many times messages were dropped from the view (positions moved): see {@link Rows}. */
+  private long drops;
 
   /** A SELECT whose view would not fit in the budget ({@link ViewBudget}). */
   static final class TooLarge extends RuntimeException {
@@ -175,42 +180,113 @@ final class Selected {
 
   /** Drops the messages of {@link #gone} from the view (their EXPUNGE or VANISHED sent) and empties it. */
   void dropGone() {
-    table.removeIf(gone::contains);
+    if (!gone.isEmpty()) {
+      table.removeIf(gone::contains);
+      drops++;
+    }
     gone.clear();
   }
 
-  /** The messages of the view, in sequence order, that a sequence set names (by UID when {@code byUid}). */
+  /**
+   * The messages of the view, in sequence order, that a sequence set names (by UID when {@code byUid}): a list whose
+   * rows are made as they are read ({@link Rows}), so that a FETCH 1:* of 100,000 messages holds no list of rows.
+   */
   List<MessageRow> resolve(SeqSet set, boolean byUid, List<Long> saved) {
-    List<MessageRow> out = new ArrayList<>();
+    Positions at = new Positions();
     if (set.saved()) {
+      TreeSet<Integer> found = new TreeSet<>();
       for (long uid : saved) {
-        MessageRow r = get(uid);
-        if (r != null) {
-          out.add(r);
+        int i = table.indexOf(uid);
+        if (i >= 0) {
+          found.add(i);
         }
       }
-      out.sort((a, b) -> Long.compare(a.uid(), b.uid()));
-      return out;
+      found.forEach(at::add);
+      return rows(at);
     }
     if (byUid) {
       long max = maxUid();
       for (int i = 0; i < table.size(); i++) {
         if (set.contains(table.uid(i), max)) {
-          out.add(table.row(i));
+          at.add(i);
         }
       }
     } else {
-      int n = table.size();
-      long upper = set.upper(n);
-      if (upper > n) {
+      int size = table.size();
+      long upper = set.upper(size);
+      if (upper > size) {
         throw ImapException.bad("Invalid message sequence number");
       }
-      for (int i = 1; i <= n; i++) {
-        if (set.contains(i, n)) {
-          out.add(table.row(i - 1));
+      for (int i = 1; i <= size; i++) {
+        if (set.contains(i, size)) {
+          at.add(i - 1);
         }
       }
     }
-    return out;
+    return rows(at);
+  }
+
+  /** The messages at the given positions (ascending), as {@link Rows}. */
+  Rows rows(Positions at) {
+    return new Rows(at.idx, at.n);
+  }
+
+  /** Positions in the view, gathered in ascending order. */
+  static final class Positions {
+    private int[] idx = new int[16];
+    private int n;
+
+    void add(int i) {
+      if (n == idx.length) {
+        idx = Arrays.copyOf(idx, idx.length * 2);
+      }
+      idx[n++] = i;
+    }
+  }
+
+  /**
+   * Messages of the view by position, each row made when it is read. Valid until the view drops messages (the
+   * positions move then): a command reads it before it sends EXPUNGEs, and a read after that fails loudly.
+   */
+  final class Rows extends AbstractList<MessageRow> implements RandomAccess {
+    private final int[] idx;
+    private final int n;
+    private final long generation = drops;
+
+    Rows(int[] idx, int n) {
+      this.idx = idx;
+      this.n = n;
+    }
+
+    @Override
+    public MessageRow get(int k) {
+      if (k < 0 || k >= n) {
+        throw new IndexOutOfBoundsException(k + " of " + n);
+      }
+      if (generation != drops) {
+        throw new IllegalStateException("the selected view dropped messages since these were resolved");
+      }
+      return table.row(idx[k]);
+    }
+
+    @Override
+    public int size() {
+      return n;
+    }
+
+    /** These rows less the messages expunged elsewhere and not yet announced ({@link #gone}). */
+    Rows live() {
+      if (gone.isEmpty()) {
+        return this;
+      }
+      int[] kept = new int[n];
+      int m = 0;
+      for (int k = 0; k < n; k++) {
+        if (!gone.contains(table.uid(idx[k]))) {
+          kept[m++] = idx[k];
+        }
+      }
+      return new Rows(kept, m);
+    }
   }
 }

@@ -61,6 +61,9 @@ final class SelectedCommands {
   }
 
   private List<MessageRow> live(List<MessageRow> rows) {
+    if (rows instanceof Selected.Rows r) {
+      return r.live();
+    }
     return rows.stream().filter(r -> !sel().gone.contains(r.uid())).toList();
   }
 
@@ -185,9 +188,10 @@ final class SelectedCommands {
 
   // ---- SEARCH, SORT ----
 
+  /** The messages of the view that match, in sequence order; rows made as they are read (Selected.Rows). */
   private List<MessageRow> matching(SearchKey key) {
     Selected m = sel();
-    List<MessageRow> out = new ArrayList<>();
+    Selected.Positions out = new Selected.Positions();
     long max = m.maxUid();
     int n = m.size();
     for (int i = 0; i < n; i++) {
@@ -206,10 +210,10 @@ final class SelectedCommands {
       };
       if (Searcher.matches(key, new Searcher.Subject(r, i + 1, n, max, m.recent(r.uid()), st.savedResult,
           part))) {
-        out.add(r);
+        out.add(i);
       }
     }
-    return out;
+    return m.rows(out);
   }
 
   /** RFC 3501 §6.4.4, ESEARCH (RFC 4731), SEARCHRES (RFC 5182), CONDSTORE MODSEQ (RFC 7162 §3.1.5). */

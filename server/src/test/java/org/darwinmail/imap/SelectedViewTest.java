@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import org.darwinmail.store.Flags;
 import org.darwinmail.store.MessageRow;
@@ -135,5 +136,31 @@ class SelectedViewTest {
     assertThat(budget.used()).isGreaterThan(budget.limit());
     s.close();
     assertThat(budget.used()).isZero();
+  }
+  /**
+   * FETCH, STORE and COPY read the messages a set names as rows made one at a time: the right rows in sequence
+   * order, less the ones expunged elsewhere when asked, and a read after the view dropped messages fails loudly
+   * instead of giving another message's row.
+   */
+  @Test
+  void resolvedRowsAreMadeAsTheyAreReadAndKnowWhenTheViewMoved() {
+    org.darwinmail.store.Mailbox box = new org.darwinmail.store.Mailbox(7, 1, "INBOX", null, true, 1, 1, 1);
+    Selected s = new Selected(box, false, new ViewBudget(1 << 20));
+    for (long uid = 1; uid <= 10; uid++) {
+      s.load(row(uid * 2, 0, Set.of(), uid));
+    }
+    SeqSet uids4to10 = new SeqSet(List.of(new long[] {4, 10}), false);
+    assertThat(s.resolve(uids4to10, true, List.of())).extracting(MessageRow::uid).containsExactly(4L, 6L, 8L, 10L);
+    SeqSet lastTwo = new SeqSet(List.of(new long[] {SeqSet.STAR, 9}), false);
+    assertThat(s.resolve(lastTwo, false, List.of())).containsExactly(s.row(8), s.row(9));
+    assertThat(s.resolve(SeqSet.SAVED, true, List.of(20L, 2L, 99L))).extracting(MessageRow::uid)
+        .containsExactly(2L, 20L);
+
+    List<MessageRow> rows = s.resolve(uids4to10, true, List.of());
+    s.gone.add(6L);
+    assertThat(((Selected.Rows) rows).live()).extracting(MessageRow::uid).containsExactly(4L, 8L, 10L);
+    s.dropGone();
+    assertThatThrownBy(() -> rows.get(0)).isInstanceOf(IllegalStateException.class);
+    assertThat(s.resolve(uids4to10, true, List.of())).extracting(MessageRow::uid).containsExactly(4L, 8L, 10L);
   }
 }
