@@ -509,9 +509,10 @@ final class SelectedCommands {
   private void fetchLines(Selected m, List<MessageRow> rows, List<FetchItem> items, Set<Long> seenNow) {
     boolean hasFlags = items.stream().anyMatch(i -> i instanceof FetchItem.Flags);
     int pending = 0;
+    boolean fresh = rows instanceof Selected.Rows; // each row made from the view as it is read: already current
     for (MessageRow r0 : rows) {
       writer.checkClient();
-      MessageRow r = m.get(r0.uid());
+      MessageRow r = fresh ? r0 : m.get(r0.uid());
       if (r == null) {
         r = r0;
       }
