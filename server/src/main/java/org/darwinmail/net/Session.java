@@ -202,6 +202,15 @@ public abstract class Session {
     if (ch != null) {
       synchronized (out) {
         ByteBuf b = takePending();
+        if (ch.eventLoop().isShutdown()) {
+          // The server stopped and its loop, which closed every channel, takes no more tasks: nothing can be written,
+          // and a listener could not be told (Netty logs that as an error). While the loop is only shutting down, the
+          // answer (a QUIT's) still goes out.
+          if (b != null) {
+            b.release();
+          }
+          return;
+        }
         ch.writeAndFlush(b != null ? b : Unpooled.EMPTY_BUFFER).addListener(f -> ch.close());
       }
     }
