@@ -108,8 +108,9 @@ final class SelectedCommands {
       });
     } catch (Selected.TooLarge e) {
       s.close();
-      log.warn("{}: SELECT of a mailbox of {} messages or more refused: the selected mailboxes of all sessions would"
-          + " take more than {} MB of the heap", st.account.address(), s.size(), ViewBudget.SHARED.limit() >> 20);
+      log.warn("{}: SELECT {} refused (NO [LIMIT]): the mailboxes all sessions hold would take more than {} MB of"
+          + " the heap (half of it; {} messages read when it ran out)", st.account.address(), m.name(),
+          ViewBudget.SHARED.limit() >> 20, s.size());
       throw ImapException.no("LIMIT", "Too many messages held open by all sessions now; try again later");
     } catch (RuntimeException e) {
       s.close();

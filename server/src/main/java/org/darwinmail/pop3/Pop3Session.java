@@ -459,9 +459,9 @@ public final class Pop3Session extends Session {
       inbox = box.get();
       MessageTable snapshot = new MessageTable(inbox.id());
       if (!snapshot(snapshot)) {
-        log.warn("[{}] POP3 login {} refused: a maildrop of {} messages or more would take the heap that the"
-            + " mailboxes all sessions hold may take ({} MB)", id(), a.address(), snapshot.size(),
-            ViewBudget.SHARED.limit() >> 20);
+        log.warn("[{}] POP3 login {} refused (-ERR [SYS/TEMP]): the mailboxes all sessions hold would take more than"
+            + " {} MB of the heap (half of it; {} messages read when it ran out)", id(), a.address(),
+            ViewBudget.SHARED.limit() >> 20, snapshot.size());
         account = null;
         ctx.locks().unlock(a.id(), id());
         reply(Reply.TOO_MANY_HELD);
