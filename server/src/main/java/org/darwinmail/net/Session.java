@@ -202,16 +202,15 @@ public abstract class Session {
     if (ch != null) {
       synchronized (out) {
         ByteBuf b = takePending();
-        if (ch.eventLoop().isShutdown()) {
-          // The server stopped and its loop, which closed every channel, takes no more tasks: nothing can be written,
-          // and a listener could not be told (Netty logs that as an error). While the loop is only shutting down, the
-          // answer (a QUIT's) still goes out.
-          if (b != null) {
-            b.release();
-          }
-          return;
+        ByteBuf last = b != null ? b : Unpooled.EMPTY_BUFFER;
+        // On the loop, after the writes queued before it: there a listener of a write that failed at once is told
+        // in place. From another thread, a loop that shut down meanwhile could not take the telling, and Netty logs
+        // that as an error (a POP3 QUIT ending as the server stops).
+        try {
+          ch.eventLoop().execute(() -> ch.writeAndFlush(last).addListener(f -> ch.close()));
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+          last.release(); // the server stopped: its loop, which closed every channel, takes no more tasks
         }
-        ch.writeAndFlush(b != null ? b : Unpooled.EMPTY_BUFFER).addListener(f -> ch.close());
       }
     }
   }
