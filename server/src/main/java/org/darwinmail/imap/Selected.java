@@ -34,9 +34,6 @@ final class Selected {
   long syncedModseq;
   AutoCloseable subscription;
   private final MessageTable table;
-  private final ViewBudget budget;
-  /** What this view has taken of {@link #budget}. */
-  private long accounted;
   /** How many times messages were dropped from the view (positions moved): see {@link Rows}. */
   private long drops;
 
@@ -54,8 +51,7 @@ final class Selected {
   Selected(Mailbox mailbox, boolean readOnly, ViewBudget budget) {
     this.mailbox = mailbox;
     this.readOnly = readOnly;
-    this.table = new MessageTable(mailbox.id());
-    this.budget = budget;
+    this.table = new MessageTable(mailbox.id(), budget);
   }
 
   int size() {
@@ -99,11 +95,6 @@ final class Selected {
   /** Adds a message above every UID of the view (new mail: past the budget if need be). */
   void add(MessageRow r) {
     table.add(r);
-    long grown = table.bytes() - accounted;
-    if (grown > 0) {
-      budget.force(grown);
-      accounted += grown;
-    }
   }
 
   /**
@@ -115,21 +106,14 @@ final class Selected {
     if (table.size() > 0 && r.uid() <= maxUid()) {
       return;
     }
-    table.add(r);
-    long grown = table.bytes() - accounted;
-    if (grown > 0) {
-      if (!budget.take(grown)) {
-        throw new TooLarge();
-      }
-      accounted += grown;
+    if (!table.tryAdd(r)) {
+      throw new TooLarge();
     }
   }
 
   /** The end of SELECT's reading: the columns' spare capacity goes back. */
   void loaded() {
     table.trim();
-    budget.give(accounted - table.bytes());
-    accounted = table.bytes();
   }
 
   /** Ends the view: no more change events, and what it took of the budget goes back. Not used after this. */
@@ -141,8 +125,7 @@ final class Selected {
         // nothing to do
       }
     }
-    budget.give(accounted);
-    accounted = 0;
+    table.release();
   }
 
   /** Takes a newer row of a message in the view (new flags, keywords, modseq); a UID not in the view is ignored. */

@@ -125,9 +125,7 @@ public final class Pop3Session extends Session {
   // TRANSACTION: the maildrop as it was at login (RFC 1939 §5: numbers are fixed for the session).
   private Account account;
   private Mailbox inbox;
-  private MessageTable messages = new MessageTable(0);
-  /** What {@link #messages} takes of {@link ViewBudget#SHARED}, given back when the maildrop is released. */
-  private long held;
+  private MessageTable messages = new MessageTable(0, ViewBudget.SHARED);
   private boolean[] deleted = new boolean[0];
   // RETR answers read ahead of a client retrieving in order, sent from the event loop (inline), and topped up by a
   // refill on a virtual thread of its own (readAhead). Marks in `deleted` change under ahead's lock (the refill
@@ -457,7 +455,7 @@ public final class Pop3Session extends Session {
       }
       account = a;
       inbox = box.get();
-      MessageTable snapshot = new MessageTable(inbox.id());
+      MessageTable snapshot = new MessageTable(inbox.id(), ViewBudget.SHARED);
       if (!snapshot(snapshot)) {
         log.warn("[{}] POP3 login {} refused (-ERR [SYS/TEMP]): the mailboxes all sessions hold would take more than"
             + " {} MB of the heap (half of it; {} messages read when it ran out)", id(), a.address(),
@@ -482,47 +480,31 @@ public final class Pop3Session extends Session {
   }
 
   /**
-   * Reads the maildrop into {@code into} row by row, taking its size from the budget as it grows; false (nothing
-   * kept) when it would not fit.
+   * Reads the maildrop into {@code into} row by row within the budget ({@link MessageTable#tryAdd}); false, with
+   * nothing kept, when it would not fit.
    */
   private boolean snapshot(MessageTable into) {
     boolean[] fits = {true};
     try {
       ctx.mail().eachMessage(inbox.id(), r -> {
-        if (!fits[0] || into.size() > 0 && r.uid() <= into.uid(into.size() - 1)) {
-          return; // past the budget, or a row read again by a retried query
-        }
-        into.add(r);
-        long grown = into.bytes() - held;
-        if (grown > 0) {
-          if (ViewBudget.SHARED.take(grown)) {
-            held += grown;
-          } else {
-            fits[0] = false;
-          }
+        if (fits[0] && (into.size() == 0 || r.uid() > into.uid(into.size() - 1))) { // not a row read again
+          fits[0] = into.tryAdd(r);
         }
       });
     } catch (RuntimeException e) {
-      giveBack();
+      into.release();
       throw e;
     }
     if (!fits[0]) {
-      giveBack();
+      into.release();
       return false;
     }
     into.trim();
-    ViewBudget.SHARED.give(held - into.bytes());
-    held = into.bytes();
     return true;
   }
 
-  private void giveBack() {
-    ViewBudget.SHARED.give(held);
-    held = 0;
-  }
-
   private void releaseMaildrop() {
-    giveBack();
+    messages.release();
     Account a = account;
     if (a != null) {
       ctx.locks().unlock(a.id(), id());

@@ -14,6 +14,9 @@ import java.util.function.LongPredicate;
  * the blob's SHA-256 as four longs, the size, the two dates as seconds and nanoseconds, the flags, the modseq, the
  * keywords (one shared set per distinct set) and \Recent. About 90 bytes a message; a {@link MessageRow} is made
  * when one is asked for. A blob name that is not 64 lower-case hex digits (none the store makes) is kept as it is.
+ * The columns' size is taken from a {@link ViewBudget} as they grow and given back by {@link #trim} and
+ * {@link #release}: {@link #tryAdd} stops at the budget (a SELECT, a POP3 login), {@link #add} goes past it (new mail
+ * in a mailbox already held).
  */
 public final class MessageTable {
   private static final HexFormat HEX = HexFormat.of();
@@ -24,6 +27,9 @@ public final class MessageTable {
   public static final int ROW_BYTES = 89;
 
   private final long mailboxId;
+  private final ViewBudget budget;
+  /** What the columns have taken of {@link #budget}: {@link #bytes} whenever a method returns. */
+  private long accounted;
   private int size;
   private long[] uid = new long[0];
   private long[] hash = new long[0];
@@ -42,8 +48,9 @@ public final class MessageTable {
   /** One instance of each distinct keyword set of the mailbox, shared by its rows. */
   private final Map<Set<String>, Set<String>> keywordSets = new HashMap<>();
 
-  public MessageTable(long mailboxId) {
+  public MessageTable(long mailboxId, ViewBudget budget) {
     this.mailboxId = mailboxId;
+    this.budget = budget;
   }
 
   public int size() {
@@ -77,14 +84,26 @@ public final class MessageTable {
 
   /** The heap the columns take (their capacity, not only the rows in use). */
   public long bytes() {
-    return (long) uid.length * (ROW_BYTES + (otherBlob != null ? 4 : 0));
+    return (long) uid.length * rowBytes();
   }
 
-  /** Lets go of the capacity beyond the rows in use (after a SELECT has read them all). */
+  private int rowBytes() {
+    return ROW_BYTES + (otherBlob != null ? 4 : 0);
+  }
+
+  /** Lets go of the capacity beyond the rows in use (after a SELECT has read them all), and of its budget. */
   public void trim() {
     if (uid.length > size) {
       resize(size);
+      budget.give(accounted - bytes());
+      accounted = bytes();
     }
+  }
+
+  /** Gives back all the columns took of the budget; the table is not used after this. */
+  public void release() {
+    budget.give(accounted);
+    accounted = 0;
   }
 
   /** The index of {@code u}, or -1. */
@@ -93,18 +112,37 @@ public final class MessageTable {
     return i < 0 ? -1 : i;
   }
 
-  /** Appends a row whose UID is above every UID of the table. */
+  /** Appends a row whose UID is above every UID of the table, growing past the budget if need be. */
   public void add(MessageRow r) {
+    append(r, false);
+  }
+
+  /** {@link #add}, unless the columns would have to grow past the budget: false then, and nothing added or taken. */
+  public boolean tryAdd(MessageRow r) {
+    return append(r, true);
+  }
+
+  private boolean append(MessageRow r, boolean withinBudget) {
     if (size > 0 && r.uid() <= uid[size - 1]) {
       throw new IllegalArgumentException("UID " + r.uid() + " not above " + uid[size - 1]);
     }
     if (size == uid.length) {
-      grow();
+      int n = Math.max(16, uid.length + (uid.length >> 1));
+      long more = (long) (n - uid.length) * rowBytes();
+      if (withinBudget && !budget.take(more)) {
+        return false;
+      }
+      if (!withinBudget) {
+        budget.force(more);
+      }
+      accounted += more;
+      resize(n);
     }
     uid[size] = r.uid();
     recent[size] = false;
     fill(size, r);
     size++;
+    return true;
   }
 
   /** Takes a newer row (flags, keywords, modseq) of the message at {@code i}. */
@@ -128,6 +166,8 @@ public final class MessageTable {
     } else {
       if (otherBlob == null) {
         otherBlob = new String[uid.length];
+        budget.force(4L * uid.length);
+        accounted += 4L * uid.length;
       }
       otherBlob[i] = b;
     }
@@ -211,10 +251,6 @@ public final class MessageTable {
     modseq[to] = modseq[from];
     keywords[to] = keywords[from];
     recent[to] = recent[from];
-  }
-
-  private void grow() {
-    resize(Math.max(16, uid.length + (uid.length >> 1)));
   }
 
   private void resize(int n) {

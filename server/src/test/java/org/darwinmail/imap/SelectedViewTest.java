@@ -24,7 +24,7 @@ class SelectedViewTest {
 
   @Test
   void rowsComeBackAsTheyWentIn() {
-    MessageTable t = new MessageTable(7);
+    MessageTable t = new MessageTable(7, new ViewBudget(Long.MAX_VALUE));
     for (long uid = 1; uid <= 1000; uid++) {
       t.add(row(uid * 3, (int) (uid % 32), uid % 5 == 0 ? Set.of("$Junk", "work") : Set.of(), uid));
     }
@@ -40,7 +40,7 @@ class SelectedViewTest {
 
   @Test
   void aNewerRowReplacesFlagsKeywordsAndModseq() {
-    MessageTable t = new MessageTable(7);
+    MessageTable t = new MessageTable(7, new ViewBudget(Long.MAX_VALUE));
     t.add(row(5, 0, Set.of(), 1));
     t.add(row(9, 0, Set.of(), 2));
     MessageRow newer = row(9, Flags.SEEN | Flags.FLAGGED, Set.of("todo"), 8);
@@ -54,7 +54,7 @@ class SelectedViewTest {
 
   @Test
   void removalsKeepOrderAndRecentCount() {
-    MessageTable t = new MessageTable(7);
+    MessageTable t = new MessageTable(7, new ViewBudget(Long.MAX_VALUE));
     for (long uid = 1; uid <= 10; uid++) {
       t.add(row(uid, 0, Set.of(), uid));
     }
@@ -78,7 +78,7 @@ class SelectedViewTest {
   /** A blob name that is not a SHA-256 in hex (CHAR(64) pads a short one with spaces) is kept as it was. */
   @Test
   void otherBlobNamesAreKeptAsTheyAre() {
-    MessageTable t = new MessageTable(7);
+    MessageTable t = new MessageTable(7, new ViewBudget(Long.MAX_VALUE));
     String padded = "b1" + " ".repeat(62);
     String upper = HASH.toUpperCase();
     t.add(new MessageRow(7, 1, padded, 10, Instant.EPOCH, 0, Set.of(), 1));
@@ -95,7 +95,7 @@ class SelectedViewTest {
   /** A date before 1970 or after 2262 (an APPEND may give any year) survives the columns. */
   @Test
   void datesFarFromNow() {
-    MessageTable t = new MessageTable(7);
+    MessageTable t = new MessageTable(7, new ViewBudget(Long.MAX_VALUE));
     Instant old = Instant.parse("1601-01-01T00:00:00Z");
     Instant far = Instant.parse("9999-12-31T23:59:59Z");
     t.add(new MessageRow(7, 1, HASH, 10, old, 0, Set.of(), 1, far));
