@@ -170,7 +170,7 @@ public final class DarwinMail implements AutoCloseable {
       // PostgreSQL other nodes may be between a blob's upload and its row's commit: only what is older than that.
       // Swept on a thread while mail is delivered: through the collector's claim-protected path (BlobStore.sweep).
       java.time.Instant cutoff = s.db().shared() ? started.minus(SHARED_SWEEP_AGE) : started;
-      m.sweep = Thread.ofPlatform().name("blob-sweep").daemon().start(() -> s.blobs().sweep(s::blobReferenced, cutoff));
+      m.sweep = Thread.ofPlatform().name("blob-sweep").daemon().start(() -> s.blobs().sweep(s::blobReferenced, s::blobsReferenced, cutoff));
     } catch (RuntimeException e) {
       m.failStart(e);
       m.close();
@@ -456,6 +456,17 @@ public final class DarwinMail implements AutoCloseable {
     public boolean blobReferenced(String hash) {
       return mail.blobReferenced(hash) || queue.blobReferenced(hash)
           || (mail.intake() != null && mail.intake().holds(hash));
+    }
+
+    /**
+     * The blobs rows refer to whose hash starts with {@code prefix}, two hex digits: what the start's sweep reads
+     * per range of the hash indexes instead of asking {@link #blobReferenced} per blob (journaled messages not
+     * stored yet are not in it: the sweep asks for each blob it does not find here).
+     */
+    public java.util.Set<String> blobsReferenced(String prefix) {
+      java.util.Set<String> out = new java.util.HashSet<>(mail.blobsReferenced(prefix));
+      out.addAll(queue.blobsReferenced(prefix));
+      return out;
     }
 
     @Override

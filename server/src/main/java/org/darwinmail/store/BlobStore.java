@@ -533,7 +533,23 @@ public final class BlobStore {
    * re-use (which then writes it again) or kept. Returns how many were removed.
    */
   public int sweep(Predicate<String> referenced, Instant cutoff) {
+    return sweep(referenced, null, cutoff);
+  }
+
+  /**
+   * {@link #sweep(Predicate, Instant)}, reading what rows refer to a range at a time: {@code referencedWithPrefix}
+   * gives the hashes in use that start with two given hex digits (one index range on each table), and a blob found
+   * there is kept without a query of its own. The backends list blobs a prefix at a time (FileBlobs a folder, S3 in
+   * key order), so each range is read about once: on a store of 100,000 messages the start's sweep took 5 s of CPU
+   * beside the first mail, one query per blob. A blob not in its range's set is still checked by {@code referenced}
+   * and collected under its lock ({@link #collect}), as before: the set only spares the queries for blobs in use.
+   */
+  public int sweep(Predicate<String> referenced, java.util.function.Function<String, java.util.Set<String>>
+      referencedWithPrefix, Instant cutoff) {
     int removed = 0;
+    InUse inUse = new InUse(referencedWithPrefix);
+    long began = System.nanoTime();
+    int[] seen = {0};
     try (Stream<Path> files = Files.list(tmp)) {
       for (Path p : (Iterable<Path>) files::iterator) {
         if (Files.isRegularFile(p) && !Files.getLastModifiedTime(p).toInstant().isAfter(cutoff)) {
@@ -548,8 +564,9 @@ public final class BlobStore {
         if (sweepsStopped) {
           throw new UncheckedIOException(new IOException("the server is stopping"));
         }
+        seen[0]++;
         try {
-          if (!written.isAfter(cutoff) && isHash(name) && !referenced.test(name)) {
+          if (!written.isAfter(cutoff) && isHash(name) && !inUse.contains(name) && !referenced.test(name)) {
             sweepHook.accept(name);
             if (collect(name, referenced, cutoff) == Collected.DELETED) {
               collected[0]++;
@@ -564,10 +581,31 @@ public final class BlobStore {
     } catch (IOException | UncheckedIOException e) {
       log.warn("blob sweep stopped: {}", e.getMessage());
     }
-    if (removed > 0) {
-      log.info("blob sweep removed {} unreferenced file(s)", removed);
-    }
+    log.info("blob sweep: {} blobs checked in {} ms, {} unreferenced file(s) removed", seen[0],
+        (System.nanoTime() - began) / 1_000_000, removed);
     return removed;
+  }
+
+  /** The sweep's view of the hashes in use, one prefix's range at a time (none without a reader of ranges). */
+  private static final class InUse {
+    private final java.util.function.Function<String, java.util.Set<String>> read;
+    private String prefix;
+    private java.util.Set<String> hashes = java.util.Set.of();
+
+    InUse(java.util.function.Function<String, java.util.Set<String>> read) {
+      this.read = read;
+    }
+
+    boolean contains(String hash) {
+      if (read == null) {
+        return false;
+      }
+      if (!hash.startsWith(prefix == null ? "-" : prefix)) {
+        prefix = hash.substring(0, BlobPrefix.LENGTH);
+        hashes = read.apply(prefix);
+      }
+      return hashes.contains(hash);
+    }
   }
 
   private volatile boolean sweepsStopped;

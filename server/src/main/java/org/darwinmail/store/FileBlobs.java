@@ -5,16 +5,18 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.UUID;
-import java.util.stream.Stream;
 
 /**
  * The blobs as files in the data directory, {@code blobs/ab/<sha-256>} ({@code [blobs] backend = "files"}, the
@@ -159,19 +161,34 @@ public final class FileBlobs implements BlobBackend {
   /** Every regular file in the fan-out folders (not tmp/, which the store sweeps, nor {@link BlobLocation#FILE}). */
   @Override
   public int sweep(Visitor v) throws IOException {
-    int removed = 0;
-    try (Stream<Path> files = Files.walk(root, 2)) {
-      for (Path p : (Iterable<Path>) files::iterator) {
-        if (!Files.isRegularFile(p) || p.getParent().equals(root) || p.getParent().equals(tmp)) {
-          continue;
-        }
-        if (v.remove(p.getFileName().toString(), Files.getLastModifiedTime(p).toInstant())) {
-          Files.deleteIfExists(p);
-          removed++;
-        }
+    int[] removed = {0};
+    // walkFileTree hands each file's attributes from the walk's own stat: one system call a blob (Files.walk, then
+    // isRegularFile and getLastModifiedTime, made three).
+    Files.walkFileTree(root, java.util.Set.of(), 2, new SimpleFileVisitor<>() {
+      @Override
+      public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+        return dir.equals(tmp) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
       }
-    }
-    return removed;
+
+      @Override
+      public FileVisitResult visitFile(Path p, BasicFileAttributes attrs) throws IOException {
+        if (attrs.isRegularFile() && !p.getParent().equals(root)
+            && v.remove(p.getFileName().toString(), attrs.lastModifiedTime().toInstant())) {
+          Files.deleteIfExists(p);
+          removed[0]++;
+        }
+        return FileVisitResult.CONTINUE;
+      }
+
+      @Override
+      public FileVisitResult visitFileFailed(Path p, IOException e) throws IOException {
+        if (e instanceof NoSuchFileException) {
+          return FileVisitResult.CONTINUE; // collected meanwhile
+        }
+        throw e;
+      }
+    });
+    return removed[0];
   }
 
   /** The file's size, or -1 when there is none; without an exception for a missing file (a stat or two). */

@@ -493,4 +493,9 @@ public final class MailStore {
   public boolean blobReferenced(String hash) {
     return repo.blobReferenced(hash);
   }
+
+  /** The blobs messages use whose hash starts with {@code prefix}, two hex digits (the start's sweep). */
+  public java.util.Set<String> blobsReferenced(String prefix) {
+    return repo.blobsReferenced(prefix);
+  }
 }

@@ -144,4 +144,7 @@ public interface MessageRepository {
 
   /** Does any message use this blob? */
   boolean blobReferenced(String hash);
+
+  /** The blobs messages use whose hash starts with {@code prefix}, two hex digits (the start's sweep). */
+  java.util.Set<String> blobsReferenced(String prefix);
 }

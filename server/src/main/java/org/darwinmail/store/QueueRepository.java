@@ -163,6 +163,9 @@ public interface QueueRepository {
   /** Does a queued message use this blob? (The start-up sweep keeps it.) */
   boolean blobReferenced(String hash);
 
+  /** The blobs queued messages use whose hash starts with {@code prefix}, two hex digits (the start's sweep). */
+  java.util.Set<String> blobsReferenced(String prefix);
+
   /** Number of recipients waiting. */
   long size();
 }

@@ -788,4 +788,9 @@ public final class SqlMessageRepository implements MessageRepository {
       }
     });
   }
+
+  @Override
+  public java.util.Set<String> blobsReferenced(String prefix) {
+    return db.read(c -> BlobPrefix.read(c, "messages", "blob", prefix));
+  }
 }

@@ -615,6 +615,11 @@ public final class SqlQueueRepository implements QueueRepository {
   }
 
   @Override
+  public java.util.Set<String> blobsReferenced(String prefix) {
+    return db.read(c -> BlobPrefix.read(c, "queue_messages", "blob", prefix));
+  }
+
+  @Override
   public long size() {
     return db.read(c -> {
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM queue_recipients")) {

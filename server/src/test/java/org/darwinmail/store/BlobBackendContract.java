@@ -159,4 +159,34 @@ abstract class BlobBackendContract {
     assertEquals(0, blobs.sweep(x -> false, Duration.ofMinutes(5)));
     assertTrue(blobs.exists(young.hash()));
   }
+
+  /**
+   * The start's sweep on a large store: what is in use is read a range of hashes at a time, each range once as the
+   * backend lists its blobs, and only a blob not found there is asked about alone (then collected under its lock).
+   */
+  @Test
+  void theSweepReadsWhatIsInUseARangeAtATimeAndAsksOnlyAboutTheRest() throws Exception {
+    BlobStore blobs = open(dir.resolve("blobs"));
+    Set<String> inUse = new java.util.HashSet<>();
+    for (int i = 0; i < 60; i++) {
+      inUse.add(write(blobs, body(100 + i, "in use " + i)).hash());
+    }
+    BlobRef orphan = write(blobs, body(200, "an orphan"));
+    BlobRef journaled = write(blobs, body(300, "journaled, not stored yet"));
+    java.util.Map<String, Integer> ranges = new java.util.HashMap<>();
+    List<String> asked = new java.util.ArrayList<>();
+    int removed = blobs.sweep(h -> {
+      asked.add(h);
+      return inUse.contains(h) || h.equals(journaled.hash());
+    }, prefix -> {
+      ranges.merge(prefix, 1, Integer::sum);
+      return inUse.stream().filter(h -> h.startsWith(prefix)).collect(java.util.stream.Collectors.toSet());
+    }, java.time.Instant.now());
+    assertEquals(1, removed);
+    assertFalse(blobs.exists(orphan.hash()));
+    assertTrue(blobs.exists(journaled.hash()), "a blob the ranges lack but the per-blob check keeps stays");
+    assertTrue(inUse.stream().allMatch(blobs::exists));
+    assertTrue(ranges.values().stream().allMatch(n -> n == 1), "each range read once: " + ranges);
+    assertEquals(Set.of(orphan.hash(), journaled.hash()), Set.copyOf(asked), "only the blobs not in their range");
+  }
 }

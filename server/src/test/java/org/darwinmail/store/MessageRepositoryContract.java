@@ -140,6 +140,27 @@ abstract class MessageRepositoryContract {
   }
 
   @Test
+  void theBlobsInUseAreReadARangeOfTwoHexDigitsAtATime() {
+    Mailbox box = r.createMailbox(account, Mailbox.INBOX, null);
+    String first = "00" + "1".repeat(62);
+    String nine = "09" + "f".repeat(62);
+    String ten = "0a" + "0".repeat(62);
+    String last = "ff" + "e".repeat(62);
+    r.append(List.of(msg(box.id(), first, 1), msg(box.id(), nine, 1), msg(box.id(), nine, 1), msg(box.id(), ten, 1),
+        msg(box.id(), BLOB_A, 1), msg(box.id(), last, 1)));
+    assertThat(r.blobsReferenced("00")).containsExactly(first);
+    assertThat(r.blobsReferenced("09")).as("a blob two messages use, once; not the next range's").containsExactly(nine);
+    assertThat(r.blobsReferenced("0a")).containsExactly(ten);
+    assertThat(r.blobsReferenced("aa")).containsExactly(BLOB_A);
+    assertThat(r.blobsReferenced("ff")).as("the last range has no upper bound").containsExactly(last);
+    assertThat(r.blobsReferenced("ab")).isEmpty();
+    r.expunge(box.id(), List.of(4L));
+    assertThat(r.blobsReferenced("0a")).isEmpty();
+    assertThatThrownBy(() -> r.blobsReferenced("0")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> r.blobsReferenced("0' OR '1")).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @Test
   void aFlagChangeTakesOneModseqAndSkipsWhatItLeavesAloneOrWhatChangedSince() {
     Mailbox box = r.createMailbox(account, Mailbox.INBOX, null);
     List<MessageRow> rows = r.append(List.of(msg(box.id(), BLOB_A, 1), msg(box.id(), BLOB_A, 1),

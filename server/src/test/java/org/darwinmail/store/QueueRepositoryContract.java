@@ -76,6 +76,9 @@ abstract class QueueRepositoryContract {
     assertThat(q.size()).isEqualTo(2);
     assertThat(q.blobReferenced(BLOB)).isTrue();
     assertThat(q.blobReferenced("cd".repeat(32))).isFalse();
+    assertThat(q.blobsReferenced("ab")).containsExactly(BLOB);
+    assertThat(q.blobsReferenced("aa")).isEmpty();
+    assertThat(q.blobsReferenced("ac")).isEmpty();
     assertThat(q.message(e.id() + 1000)).isEmpty();
   }
 
