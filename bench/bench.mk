@@ -7,7 +7,8 @@
 #   make bench-idle     memory of up to 10,000 IMAP connections in IDLE, Darwin and Dovecot
 #   make bench-cluster  SMTP ingest and the IMAP mix on PostgreSQL + S3 (S3Proxy) with 1, 2, 3 nodes and on Derby,
 #                       per-message CPU (Darwin only; not in `make bench`)
-#   make bench-start    start to greeting / first FETCH, CLI latency, first 1,000 vs warmed SMTP rate, with and
+#   make bench-start    start to greeting / first FETCH, CLI latency, first 1,000 vs warmed SMTP rate (and with
+#                       BENCH_ARGS="--imap-seconds 60" the first minute of IMAP vs warmed), with and
 #                       without the AOT cache, on the JDK and on the jlink runtime (Darwin only; not in `make bench`)
 # BENCH_ONLY=peer measures only Postfix/Dovecot (no `make dist`); BENCH_ONLY=darwin only Darwin Mail.
 # BENCH_ARGS="..." passes options to the bench script (see bench/py/bench_*.py --help).
@@ -49,7 +50,7 @@ bench-cluster: bench-deps bench-loadgen dist
 	$(PY) bench/py/bench_cluster.py --dist $(DIST) $(BENCH_ARGS)
 
 # The jlink runtime of appliance/appliance.mk ($(A_RUNTIME)), built from the dist tree.
-bench-start: bench-deps dist appliance-runtime
+bench-start: bench-deps bench-loadgen dist appliance-runtime
 	$(PY) bench/py/bench_start.py --dist $(DIST) --runtime $(A_RUNTIME) $(BENCH_ARGS)
 
 bench: bench-deps bench-loadgen $(BENCH_DIST_DEP)

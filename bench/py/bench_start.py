@@ -9,7 +9,11 @@ For each Java (the dist tree on the build JDK; the jlink runtime when --runtime 
   - first FETCH: spawn -> an IMAP client logged in, INBOX selected and the last message's body fetched;
   - CLI: `darwinmail --config F domain list` (goes over the control socket) with the server running, wall time;
   - first 1,000 messages: smtp-source at concurrency 1 right after the start, then --warmup unreported messages
-    at concurrency 10, then 1,000 more at concurrency 1: the warmed rate; the report gives their ratio.
+    at concurrency 10, then 1,000 more at concurrency 1: the warmed rate; the report gives their ratio;
+  - with --imap-seconds S (0, not measured, by default: it adds a start and 3 x S seconds per row): the IMAP client
+    mix of `make bench-imap` (bench/loadgen imap-load, 10 clients on 10 seeded mailboxes) for S seconds right after
+    another start of the same Java and cache, then S unreported, then S more: the warmed rate; their ratio (goal:
+    the first minute at 80 %).
 The machine's load average is read before every start and printed in the row. The AOT cache is the one the tree ships
 (lib/darwinmail.aot, or runtime/lib/darwinmail.aot for the runtime) when there is one, else one trained here by
 tools/aot-train (which trains the commands' cache, darwinmail-cli.aot, beside it: the CLI row "with" uses that one,
@@ -28,10 +32,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (PASSWORD, Report, Unavailable, make_workdir, remove_workdir, log, fmt, REPO_DIR, stop_pid,
-                      tree_mem_kb)
+                      tree_mem_kb, loadgen)
 from darwin import Darwin, Dnsmasq
 
 USER = "u1@bench.test"
+IMAP_USERS = ["i%d@bench.test" % i for i in range(1, 11)]
 SERVE_OPTS = "-XX:+UseSerialGC -Xss512k -Xmx320m"   # the launcher's options for serve before it read the cache itself
 
 
@@ -153,6 +158,29 @@ def shipped_cache(tree):
         return None
 
 
+def imap_first_and_warmed(dw, bin_, env, secs):
+    """Starts the server again and runs the IMAP mix for secs right after the greeting, secs unreported, secs again;
+    (first ops/s, warmed ops/s, ratio) as cells, or None when a run failed. Stops the server."""
+    dw.out = open(dw.logfile, "w")
+    dw.proc = subprocess.Popen([bin_, "--config", dw.conf, "serve"], stdin=subprocess.DEVNULL, stdout=dw.out,
+                               stderr=subprocess.STDOUT, cwd=dw.work, start_new_session=True, env=env)
+    try:
+        if wait_greeting(dw.ports["smtp"], dw.proc, time.time() + 300) is None:
+            return None
+        rates = []
+        for measured in (True, False, True):
+            r, res, _ = loadgen(["imap-load", "--port", dw.ports["imap"], "--users", ",".join(IMAP_USERS),
+                                 "--password", PASSWORD, "--clients", 10, "--duration", secs, "--warmup", 0,
+                                 "--seed", 7], timeout=secs + 300)
+            if r != 0 or not res.get("ops"):
+                return None
+            if measured:
+                rates.append(int(res["ops"]) / secs)
+        return fmt(rates[0], 0), fmt(rates[1], 0), "%.0f%%" % (100 * rates[0] / rates[1])
+    finally:
+        dw.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dist", default="dist/darwinmail")
@@ -163,6 +191,8 @@ def main():
     ap.add_argument("--cli-runs", type=int, default=5)
     ap.add_argument("--caches", default="off,on", help="off, on or both")
     ap.add_argument("--label", default="", help="a word for the results file name (LATEST-start-<label>.txt)")
+    ap.add_argument("--imap-seconds", type=int, default=0,
+                    help="seconds of the IMAP mix after a start of its own, and again warmed (0: not measured)")
     a = ap.parse_args()
     dist = os.path.abspath(a.dist)
     if not os.path.exists(os.path.join(dist, "bin", "darwinmail")):
@@ -170,8 +200,10 @@ def main():
     rep = Report("start" + ("-" + a.label if a.label else ""),
                  "bench-start: cold start, first FETCH, CLI latency, first 1,000 vs warmed SMTP rate; store of %d messages"
                  % a.messages, "make bench-start BENCH_ARGS=\"%s\"" % " ".join(sys.argv[1:]))
+    imap_cols = ("IMAP first ops/s", "IMAP warmed ops/s", "IMAP first/warmed") if a.imap_seconds else ()
     rep.columns("java", "AOT cache", "round", "load avg (1/5/15)", "greeting s", "CPU s at greeting", "first 250 s", "first FETCH s",
-                "CLI s (median)", "CLI CPU s", "first 1,000 msg/s", "warmed msg/s", "first/warmed", "RSS after start MB")
+                "CLI s (median)", "CLI CPU s", "first 1,000 msg/s", "warmed msg/s", "first/warmed", "RSS after start MB",
+                *imap_cols)
     work = make_workdir("start")
     dns = dw = None
     rc = 0
@@ -192,6 +224,12 @@ def main():
         stored = int(m.status("INBOX", "(MESSAGES)")[1][0].decode().split("MESSAGES")[1].strip(" ()"))
         m.logout()
         log("store: %d messages" % stored)
+        if a.imap_seconds:
+            dw.add_users(IMAP_USERS)
+            r, res, out = loadgen(["imap-seed", "--port", dw.ports["imap"], "--users", ",".join(IMAP_USERS),
+                                   "--password", PASSWORD, "--count", 200, "--seed", 42], timeout=900)
+            if r != 0:
+                raise Unavailable("seeding the IMAP mailboxes failed: %s" % out[-300:])
         dw.stop()
         javas = [("JDK " + os.path.basename(os.environ.get("JAVA_HOME", "") or "(launcher's choice)"), dist)]
         if a.runtime:
@@ -268,10 +306,6 @@ def main():
                     if a.warmup:
                         smtp_source(dw.ports["smtp"], 10, a.warmup)
                     warm = 1000 / smtp_source(dw.ports["smtp"], 1, 1000)
-                    rep.row(jname, cache_note, str(rnd), la, fmt(tg - t0, 2), fmt(cpu_greet, 2),
-                            fmt(t250 - t0, 2) if t250 else "-", fmt(tf - t0, 2),
-                            fmt(statistics.median(clis), 2), fmt(cli_cpu, 2), fmt(first, 0), fmt(warm, 0), "%.0f%%" % (100 * first / warm),
-                            fmt(rss, 0))
                     if cache == "on" and rnd == 1:
                         with open(dw.logfile, errors="replace") as f:
                             said = [l.rstrip() for l in f if "[aot" in l and ("Opened" in l or "Using AOT" in l
@@ -280,6 +314,17 @@ def main():
                                    "\n".join(said[:12]) or "(nothing: the launcher did not pass the cache, or "
                                                             "-Xlog:aot was not on)")
                     dw.stop()
+                    imap = ()
+                    if a.imap_seconds:
+                        imap = imap_first_and_warmed(dw, bin_, env, a.imap_seconds)
+                        if imap is None:
+                            rep.note("%s cache %s round %d: the IMAP mix failed: %s" % (jname, cache, rnd, dw.tail(300)))
+                            rc = 1
+                            imap = ("-", "-", "-")
+                    rep.row(jname, cache_note, str(rnd), la, fmt(tg - t0, 2), fmt(cpu_greet, 2),
+                            fmt(t250 - t0, 2) if t250 else "-", fmt(tf - t0, 2),
+                            fmt(statistics.median(clis), 2), fmt(cli_cpu, 2), fmt(first, 0), fmt(warm, 0), "%.0f%%" % (100 * first / warm),
+                            fmt(rss, 0), *imap)
         rep.note("Store: %d messages (10 KB) in u1's INBOX, filled through SMTP before the starts; each round adds "
                  "%d. Start = spawn of `bin/darwinmail serve` to the SMTP 220 line; first 250 = spawn to the 250 after DATA of one "
                  "message sent on the greeting's connection (the first accepted message); first FETCH = spawn to the answer to "
@@ -289,6 +334,11 @@ def main():
                  "written or read). CPU s at greeting: the server JVM's user + system CPU when it greeted; CLI CPU s: "
                  "user + system CPU per command (both independent of what else the machine runs, unlike the wall "
                  "times on a shared machine)." % (stored, 2001 + a.warmup, a.cli_runs, a.warmup))
+        if a.imap_seconds:
+            rep.note("IMAP: a start of its own per row, then the client mix of `make bench-imap` (bench/loadgen "
+                     "imap-load: 10 clients, 10 mailboxes of 200 messages seeded by APPEND) for %d s from the greeting "
+                     "(first), %d s unreported, %d s more (warmed); each run a new load generator JVM, so the client's "
+                     "own warm-up is in both. Commands per second." % ((a.imap_seconds,) * 3))
     except Unavailable as e:
         rep.note("NOT MEASURED: %s" % e)
         rc = 1
