@@ -19,9 +19,11 @@ import java.util.Collection;
 import java.util.HexFormat;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -304,7 +306,7 @@ public final class BlobStore {
   volatile Runnable claimHook = () -> {};
 
   /** Claims not closed yet, for {@link #fence}. */
-  private final java.util.Set<Claim> openClaims = ConcurrentHashMap.newKeySet();
+  private final Set<Claim> openClaims = ConcurrentHashMap.newKeySet();
 
   /**
    * Run in the transaction of {@code tx} that commits rows referring to {@code hashes}, before it commits (several
@@ -323,7 +325,7 @@ public final class BlobStore {
       return;
     }
     for (String h : new LinkedHashSet<>(hashes)) {
-      java.util.Set<Long> sessions = new java.util.HashSet<>();
+      Set<Long> sessions = new java.util.HashSet<>();
       for (Claim claim : openClaims) {
         int i = claim.hashes.indexOf(h);
         if (i >= 0) {
@@ -544,7 +546,7 @@ public final class BlobStore {
    * beside the first mail, one query per blob. A blob not in its range's set is still checked by {@code referenced}
    * and collected under its lock ({@link #collect}), as before: the set only spares the queries for blobs in use.
    */
-  public int sweep(Predicate<String> referenced, java.util.function.Function<String, java.util.Set<String>>
+  public int sweep(Predicate<String> referenced, Function<String, Set<String>>
       referencedWithPrefix, Instant cutoff) {
     int removed = 0;
     InUse inUse = new InUse(referencedWithPrefix);
@@ -588,11 +590,11 @@ public final class BlobStore {
 
   /** The sweep's view of the hashes in use, one prefix's range at a time (none without a reader of ranges). */
   private static final class InUse {
-    private final java.util.function.Function<String, java.util.Set<String>> read;
+    private final Function<String, Set<String>> read;
     private String prefix;
-    private java.util.Set<String> hashes = java.util.Set.of();
+    private Set<String> hashes = Set.of();
 
-    InUse(java.util.function.Function<String, java.util.Set<String>> read) {
+    InUse(Function<String, Set<String>> read) {
       this.read = read;
     }
 
