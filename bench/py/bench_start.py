@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (PASSWORD, Report, Unavailable, make_workdir, remove_workdir, log, fmt, REPO_DIR, stop_pid,
-                      tree_mem_kb, loadgen)
+                      tree_mem_kb, loadgen, smtp_source)
 from darwin import Darwin, Dnsmasq
 
 USER = "u1@bench.test"
@@ -43,16 +43,6 @@ SERVE_OPTS = "-XX:+UseSerialGC -Xss512k -Xmx320m"   # the launcher's options for
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
-
-
-def smtp_source(port, conc, count, size=10240, timeout=900):
-    t0 = time.time()
-    r = subprocess.run(["smtp-source", "-s", str(conc), "-m", str(count), "-l", str(size), "-f", "bench@example.test",
-                        "-t", USER, "-M", "client.bench.test", "127.0.0.1:%d" % port],
-                       capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise Unavailable("smtp-source: " + (r.stderr or r.stdout).strip()[-300:])
-    return time.time() - t0
 
 
 def wait_greeting(port, proc, deadline):
@@ -158,12 +148,19 @@ def shipped_cache(tree):
         return None
 
 
+def spawn_serve(dw, bin_, env):
+    """`bin_ --config F serve` for dw, its output in dw's log file (new); the spawn's time."""
+    dw.out = open(dw.logfile, "w")
+    t0 = time.time()
+    dw.proc = subprocess.Popen([bin_, "--config", dw.conf, "serve"], stdin=subprocess.DEVNULL, stdout=dw.out,
+                               stderr=subprocess.STDOUT, cwd=dw.work, start_new_session=True, env=env)
+    return t0
+
+
 def imap_first_and_warmed(dw, bin_, env, secs):
     """Starts the server again and runs the IMAP mix for secs right after the greeting, secs unreported, secs again;
     (first ops/s, warmed ops/s, ratio) as cells, or None when a run failed. Stops the server."""
-    dw.out = open(dw.logfile, "w")
-    dw.proc = subprocess.Popen([bin_, "--config", dw.conf, "serve"], stdin=subprocess.DEVNULL, stdout=dw.out,
-                               stderr=subprocess.STDOUT, cwd=dw.work, start_new_session=True, env=env)
+    spawn_serve(dw, bin_, env)
     try:
         if wait_greeting(dw.ports["smtp"], dw.proc, time.time() + 300) is None:
             return None
@@ -194,6 +191,8 @@ def main():
     ap.add_argument("--imap-seconds", type=int, default=0,
                     help="seconds of the IMAP mix after a start of its own, and again warmed (0: not measured)")
     a = ap.parse_args()
+    if a.imap_seconds < 0:
+        ap.error("--imap-seconds takes 0 (not measured) or a number of seconds")
     dist = os.path.abspath(a.dist)
     if not os.path.exists(os.path.join(dist, "bin", "darwinmail")):
         raise SystemExit("bench-start: %s/bin/darwinmail is missing (make dist)" % dist)
@@ -271,11 +270,7 @@ def main():
                 for rnd in range(1, a.rounds + 1):
                     la = loadavg()
                     log("%s, cache %s, round %d (load %s)" % (jname, cache, rnd, la))
-                    dw.out = open(dw.logfile, "w")
-                    t0 = time.time()
-                    dw.proc = subprocess.Popen([bin_, "--config", dw.conf, "serve"], stdin=subprocess.DEVNULL,
-                                               stdout=dw.out, stderr=subprocess.STDOUT, cwd=dw.work,
-                                               start_new_session=True, env=env)
+                    t0 = spawn_serve(dw, bin_, env)
                     greeted = wait_greeting(dw.ports["smtp"], dw.proc, t0 + 300)
                     cpu_greet = cpu_seconds(dw.proc.pid)
                     if greeted is None:

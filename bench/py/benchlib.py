@@ -199,6 +199,18 @@ def java_bin():
     return j
 
 
+def smtp_source(port, conc, count, to="u1@bench.test", size=10240, timeout=900):
+    """Postfix's smtp-source into 127.0.0.1:port (a new connection per message); its wall seconds. Unavailable when
+    it fails."""
+    t0 = time.time()
+    r = subprocess.run(["smtp-source", "-s", str(conc), "-m", str(count), "-l", str(size), "-f", "bench@example.test",
+                        "-t", to, "-M", "client.bench.test", "127.0.0.1:%d" % port],
+                       capture_output=True, text=True, timeout=timeout)
+    if r.returncode != 0:
+        raise Unavailable("smtp-source: " + (r.stderr or r.stdout).strip()[-300:])
+    return time.time() - t0
+
+
 def loadgen(args, timeout, heap="1g", extra_jvm=()):
     """Runs the Java load generator; returns (rc, {key: value} from its 'RESULT k=v ...' lines, stdout)."""
     if not os.path.exists(LOADGEN_JAR):

@@ -9,22 +9,14 @@ sweep's 5 s of CPU beside the first mail on a store of 100,000 was found (sessio
 cache are the launcher's (DARWINMAIL_JAVA_OPTS, DARWINMAIL_AOT apply).
 usage: diag_start_threads.py DIST N [ROUNDS]   (e.g. dist/darwinmail 100000 2)"""
 import os
-import subprocess
 import sys
 import threading
 import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import make_workdir, remove_workdir, thread_cpu_seconds as threads
+from benchlib import make_workdir, remove_workdir, smtp_source as source, thread_cpu_seconds as threads
 from darwin import Darwin, Dnsmasq
 USER = "u1@bench.test"
 dist = sys.argv[1]; n = int(sys.argv[2]); rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 2
-
-
-def source(port, conc, count):
-    t0 = time.time()
-    subprocess.run(["smtp-source", "-s", str(conc), "-m", str(count), "-l", "10240", "-f", "bench@example.test",
-                    "-t", USER, "-M", "client.bench.test", "127.0.0.1:%d" % port], check=True, capture_output=True)
-    return time.time() - t0
 
 
 work = make_workdir("start-threads")

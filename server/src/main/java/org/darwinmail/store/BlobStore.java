@@ -602,7 +602,7 @@ public final class BlobStore {
       if (read == null) {
         return false;
       }
-      if (!hash.startsWith(prefix == null ? "-" : prefix)) {
+      if (prefix == null || !hash.startsWith(prefix)) {
         prefix = hash.substring(0, BlobPrefix.LENGTH);
         hashes = read.apply(prefix);
       }

@@ -129,11 +129,10 @@ public final class MessageTable {
     if (size == uid.length) {
       int n = Math.max(16, uid.length + (uid.length >> 1));
       long more = (long) (n - uid.length) * rowBytes();
-      if (withinBudget && !budget.take(more)) {
-        return false;
-      }
       if (!withinBudget) {
         budget.force(more);
+      } else if (!budget.take(more)) {
+        return false;
       }
       accounted += more;
       resize(n);
