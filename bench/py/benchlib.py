@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 BENCH_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -220,14 +221,50 @@ def loadgen(args, timeout, heap="1g", extra_jvm=()):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
         return 124, {}, (e.stdout or "") if isinstance(e.stdout, str) else ""
+    return p.returncode, results(p.stdout), p.stdout
+
+
+def results(text):
+    """The key=value pairs of the load generator's 'RESULT ...' lines."""
     res = {}
-    for line in p.stdout.splitlines():
+    for line in text.splitlines():
         if line.startswith("RESULT "):
-            for kv in line[7:].split():
-                if "=" in kv:
-                    k, v = kv.split("=", 1)
-                    res[k] = v
-    return p.returncode, res, p.stdout
+            res.update(kv.split("=", 1) for kv in line[7:].split() if "=" in kv)
+    return res
+
+
+def loadgen_staged(args, timeout, measured, heap="1g"):
+    """Runs the load generator in a mode that does unmeasured work first (a client's own warm-up), prints READY and
+    waits for a line on its standard input before the measured part: measured() is then called and must return a
+    context manager (a Meter), entered before that line is sent and left once the process has ended. Returns what
+    loadgen() returns, and the context manager."""
+    if not os.path.exists(LOADGEN_JAR):
+        raise SystemExit("load generator not built: %s (make bench-loadgen)" % LOADGEN_JAR)
+    cmd = [java_bin(), "-Xmx" + heap, "-XX:+UseSerialGC", "-jar", LOADGEN_JAR, *map(str, args), "--ready", "stdin"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True)
+    timer = threading.Timer(timeout, p.kill)
+    timer.start()
+    out, meter = [], None
+    try:
+        for line in p.stdout:
+            out.append(line)
+            if line.strip() == "READY":
+                meter = measured()
+                meter.__enter__()
+                p.stdin.write("go\n")
+                p.stdin.flush()
+                break
+        out.append(p.stdout.read())
+        rc = p.wait()
+        if meter:
+            meter.__exit__(None, None, None)
+    finally:
+        timer.cancel()
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    text = "".join(out)
+    return (rc if meter else (rc or 1)), results(text), text, meter
 
 
 def machine_line():

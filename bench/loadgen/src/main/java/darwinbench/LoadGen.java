@@ -19,7 +19,7 @@ import javax.net.ssl.*;
  *   imap-seed  --port P --users u1@d,u2@d --password pw --count M [--seed S]
  *   imap-load  --port P --users ... --password pw --clients N --duration SEC [--warmup SEC]
  *   imap-idle  --port P --users ... --password pw --connections N [--sources 127.0.0.1,127.0.0.2] [--ramp-timeout SEC]
- *   pop3       --port P --user U --password pw [--expect N]
+ *   pop3       --port P --user U --password pw [--expect N] [--warm-user W] [--ready stdin]
  *   deliver    --port P --proto smtp|lmtp --from F --to T --count N --concurrency C [--size BYTES]
  *   submit     --port P --user U --password pw --from F --to T --count N --concurrency C [--size BYTES] [--tls starttls|implicit|none]
  * </pre>
@@ -717,20 +717,61 @@ public final class LoadGen {
             return l;
         }
 
+        static Conn greeted(int port) throws IOException {
+            Conn c = new Conn(opt("host", "127.0.0.1"), port, null, 120000);
+            ok(c, "greeting");
+            return c;
+        }
+
+        static void login(Conn c, String user, String pw) throws IOException {
+            c.send("USER " + user + "\r\n");
+            ok(c, "USER");
+            c.send("PASS " + pw + "\r\n");
+            ok(c, "PASS");
+        }
+
+        static int stat(Conn c) throws IOException {
+            c.send("STAT\r\n");
+            return Integer.parseInt(ok(c, "STAT").split(" ")[1]);
+        }
+
+        /**
+         * With --warm-user W: first RETR (without DELE) every message of W's maildrop in a session of its own, so that
+         * this JVM's own reading code is compiled before the measured session. Without it a client that has just
+         * started reads the measured answers interpreted, and the measurement is the client's (bench/README.md).
+         * With --ready stdin: then print READY and wait for a line on standard input before the measured session.
+         * client_cpu_ms is this process's CPU (its JIT threads included) during the measured session only.
+         */
         static int run() throws Exception {
             int port = iopt("port", 110), expect = iopt("expect", -1);
-            String user = opt("user", "u1@bench.test"), pw = opt("password", "pw");
-            try (Conn c = new Conn(opt("host", "127.0.0.1"), port, null, 120000)) {
-                ok(c, "greeting");
+            String user = opt("user", "u1@bench.test"), pw = opt("password", "pw"), warmUser = opt("warm-user", null);
+            var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+            long warmed = 0;
+            if (warmUser != null) {
+                try (Conn w = greeted(port)) {
+                    login(w, warmUser, pw);
+                    int n = stat(w);
+                    for (int i = 1; i <= n; i++) {
+                        w.send("RETR " + i + "\r\n");
+                        ok(w, "RETR " + i);
+                        w.dotBody();
+                    }
+                    w.send("QUIT\r\n");
+                    ok(w, "QUIT");
+                    warmed = n;
+                }
+            }
+            if (opt("ready", "").equals("stdin")) {   // the bench measures the server from the line it sends back
+                System.out.println("READY");
+                System.out.flush();
+                new BufferedReader(new InputStreamReader(System.in, StandardCharsets.US_ASCII)).readLine();
+            }
+            try (Conn c = greeted(port)) {
+                long cpu0 = os.getProcessCpuTime();
                 long t0 = System.nanoTime();
-                c.send("USER " + user + "\r\n");
-                ok(c, "USER");
-                c.send("PASS " + pw + "\r\n");
-                ok(c, "PASS");
+                login(c, user, pw);
                 long tLogin = System.nanoTime();
-                c.send("STAT\r\n");
-                String stat = ok(c, "STAT");
-                int n = Integer.parseInt(stat.split(" ")[1]);
+                int n = stat(c);
                 if (expect >= 0 && n != expect) throw new IOException("STAT says " + n + " messages, expected " + expect);
                 long bytes = 0;
                 for (int i = 1; i <= n; i++) {
@@ -744,10 +785,11 @@ public final class LoadGen {
                 c.send("QUIT\r\n");
                 ok(c, "QUIT");
                 long tEnd = System.nanoTime();
+                long cpu = os.getProcessCpuTime() - cpu0;
                 double s = (tEnd - tLogin) / 1e9;
                 System.out.printf(Locale.ROOT, "RESULT messages=%d bytes=%d login_ms=%.1f retr_dele_seconds=%.3f quit_ms=%.1f "
-                                + "seconds=%.3f msgs_per_s=%.1f%n", n, bytes, (tLogin - t0) / 1e6, (tRetr - tLogin) / 1e9,
-                        (tEnd - tRetr) / 1e6, s, n / s);
+                                + "seconds=%.3f msgs_per_s=%.1f warmed=%d client_cpu_ms=%.1f%n", n, bytes, (tLogin - t0) / 1e6,
+                        (tRetr - tLogin) / 1e9, (tEnd - tRetr) / 1e6, s, n / s, warmed, cpu / 1e6);
             }
             return 0;
         }

@@ -8,6 +8,7 @@ import org.darwinmail.DarwinMail;
 import org.darwinmail.config.ConfigException;
 import org.darwinmail.config.ConfigLoader;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.assertj.core.api.Assertions;
@@ -32,7 +33,7 @@ class BackupScheduleTest {
     assertThat(r[0]).as(r[2]).isEqualTo("0");
     assertThat(r[1]).isEqualTo("schedule: every 1s (UTC) into " + folder + ", keeping 2 (the server is not running)\n"
         + "last: none yet\n");
-    try (DarwinMail server = DarwinMail.start(cfg)) {
+    try (DarwinMail server = DarwinMail.start(TestServer.prepare(cfg))) {
       long deadline = System.nanoTime() + 120_000_000_000L;
       while (server.backups().status() == null || server.backups().status().deleted() == 0) {
         assertThat(System.nanoTime()).as("no scheduled backup deleted an older one").isLessThan(deadline);

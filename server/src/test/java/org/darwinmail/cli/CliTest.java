@@ -11,6 +11,7 @@ import java.util.concurrent.TimeUnit;
 import org.darwinmail.DarwinMail;
 import org.darwinmail.admin.ControlServer;
 import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -275,7 +276,7 @@ class CliTest {
   @Test
   void aRunningServerExecutesCommandsForASeparateProcess() throws Exception {
     Path c = config();
-    try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c));
+    try (DarwinMail server = DarwinMail.start(TestServer.prepare(ConfigLoader.load(c)));
         ControlServer control = ControlServer.start(server.config().dataDir(), Cli.controlHandler(server))) {
       Process p = cli(c, "domain", "add", "live.test");
       assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
@@ -305,7 +306,7 @@ class CliTest {
     Path c = config();
     run("", "--config", c.toString(), "domain", "add", "light.test");
     Path classLog = dir.resolve("classes.log");
-    try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c));
+    try (DarwinMail server = DarwinMail.start(TestServer.prepare(ConfigLoader.load(c)));
         ControlServer control = ControlServer.start(server.config().dataDir(), Cli.controlHandler(server))) {
       Process p = cli(c, List.of("-Xlog:class+load=info:file=" + classLog), "domain", "list");
       assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
@@ -350,7 +351,7 @@ class CliTest {
   @Test
   void withoutTheControlSocketASecondProcessGetsAClearError() throws Exception {
     Path c = config();
-    try (DarwinMail server = DarwinMail.start(ConfigLoader.load(c))) {
+    try (DarwinMail server = DarwinMail.start(TestServer.prepare(ConfigLoader.load(c)))) {
       // It waits for a starting server first (300 s unless told): told 2 s here.
       Process p = cli(c, java.util.Map.of("DARWINMAIL_START_WAIT", "2"), List.of(), "domain", "list");
       assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();

@@ -23,6 +23,7 @@ import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.Flags;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.testing.Blobs;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -181,7 +182,7 @@ class RestoreReplaceTest {
           + " nothing restored\n");
     }
     // The server itself, the command sent to it over its control socket as the CLI does.
-    try (DarwinMail server = DarwinMail.start(cfg);
+    try (DarwinMail server = DarwinMail.start(TestServer.prepare(cfg));
         ControlServer control = ControlServer.start(server.config().dataDir(), Cli.controlHandler(server))) {
       java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
       java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();

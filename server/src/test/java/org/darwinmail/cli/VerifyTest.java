@@ -23,6 +23,7 @@ import org.darwinmail.store.BlobRef;
 import org.darwinmail.store.BlobStore;
 import org.darwinmail.store.MessageRow;
 import org.darwinmail.testing.Blobs;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -89,7 +90,7 @@ class VerifyTest {
   @Test
   void theRunningServerReportsADamagedAndAMissingBodyByMessageAndUserAndAnOrphan() throws Exception {
     ServerConfig cfg = ConfigLoader.load(CliTest.config(dir));
-    try (DarwinMail server = DarwinMail.start(cfg)) {
+    try (DarwinMail server = DarwinMail.start(TestServer.prepare(cfg))) {
       fill(server.services());
       String[] r = Main.run(Cli.inside(server), "", "verify");
       assertThat(r[0]).as(r[1] + r[2]).isEqualTo("0");
@@ -157,7 +158,7 @@ class VerifyTest {
   @Test
   void aCheckWhileMailIsDeliveredAndExpungedFindsNothingWrong() throws Exception {
     ServerConfig cfg = ConfigLoader.load(CliTest.config(dir));
-    try (DarwinMail server = DarwinMail.start(cfg)) {
+    try (DarwinMail server = DarwinMail.start(TestServer.prepare(cfg))) {
       DarwinMail.Services s = server.services();
       fill(s);
       long inbox = s.mail().mailbox(s.directory().account("a@one.test").orElseThrow().id(), "INBOX").orElseThrow()

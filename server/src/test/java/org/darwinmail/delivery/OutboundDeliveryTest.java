@@ -100,7 +100,7 @@ class OutboundDeliveryTest {
     java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("darwinmail-peer");
     var setup = org.darwinmail.config.ServerConfig.defaults(dir.resolve("var")).withHostname("mx." + domain)
         .withListen(new ListenConfig("", "", "", "", "", "", "", ""));
-    try (var p = org.darwinmail.DarwinMail.start(setup)) {
+    try (var p = org.darwinmail.DarwinMail.start(TestServer.prepare(setup))) {
       p.services().directory().addDomain(domain);
       for (String u : users) {
         p.services().directory().addAccount(u, "pw".toCharArray());

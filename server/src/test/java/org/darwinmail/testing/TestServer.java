@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import org.darwinmail.DarwinMail;
-import org.darwinmail.auth.Passwords;
 import org.darwinmail.config.ListenConfig;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.config.StoreConfig;
@@ -44,12 +43,7 @@ public final class TestServer implements AutoCloseable {
       ServerConfig c = tweak.apply(ServerConfig.defaults(dir.resolve("var"))
           .withHostname("mx.test").withListen(ListenConfig.ephemeral())
           .withStore(new org.darwinmail.config.StoreConfig(16L)));
-      if (c.tls().certFile().isEmpty()) {
-        placeCertificate(c);
-      }
-      if (c.store().engine().equals(StoreConfig.DERBY)) {
-        placeDatabase(c);
-      }
+      prepare(c);
       TestServer t = new TestServer(dir, c);
       t.server = DarwinMail.start(c);
       return t;
@@ -59,10 +53,46 @@ public final class TestServer implements AutoCloseable {
   }
 
   /**
-   * Each password's Argon2id hash, made once per JVM: a derivation costs tens of milliseconds of CPU (about a tenth
-   * of the test JVMs' CPU when every addUser made its own). Logins still derive (Passwords.verify).
+   * Each password's Argon2id hash, made once per JVM at a small cost (64 KiB, one pass): at the server's own cost
+   * (Passwords.hash: 19 MiB, two passes, about 30 ms of CPU) the logins of the IMAP, POP3 and SMTP tests were a tenth
+   * of the test JVMs' CPU. Every login still reads the stored parameters and derives with them (Passwords.verify, as
+   * for a hash made before a change of cost); accounts added through the directory, the console or the CLI are
+   * hashed at the server's cost (store.DirectoryTest, admin.web.*, cli.*).
    */
   private static final Map<String, String> HASHES = new ConcurrentHashMap<>();
+
+  static String lightHash(String password) {
+    byte[] salt = new byte[16];
+    new java.security.SecureRandom().nextBytes(salt);
+    var gen = new org.bouncycastle.crypto.generators.Argon2BytesGenerator();
+    gen.init(new org.bouncycastle.crypto.params.Argon2Parameters.Builder(
+        org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_id)
+        .withVersion(org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_VERSION_13)
+        .withMemoryAsKB(64).withIterations(1).withParallelism(1).withSalt(salt).build());
+    byte[] out = new byte[32];
+    gen.generateBytes(password.getBytes(java.nio.charset.StandardCharsets.UTF_8), out);
+    var b64 = java.util.Base64.getEncoder().withoutPadding();
+    return "$argon2id$v=19$m=64,t=1,p=1$" + b64.encodeToString(salt) + "$" + b64.encodeToString(out);
+  }
+
+  /**
+   * What a first start would make and every start may share, put in place beforehand: the self-signed certificate
+   * (placeCertificate) and, on Derby, the migrated database (placeDatabase). For a test that starts DarwinMail itself
+   * on a configuration of its own and is not about a first start. Returns {@code c}.
+   */
+  public static ServerConfig prepare(ServerConfig c) {
+    try {
+      if (c.tls().certFile().isEmpty()) {
+        placeCertificate(c);
+      }
+      if (c.store().engine().equals(StoreConfig.DERBY)) {
+        placeDatabase(c);
+      }
+      return c;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
 
   /** A Derby database with every migration applied, shut down cleanly: made once per JVM, copied by each start. */
   private static Path template;
@@ -123,6 +153,40 @@ public final class TestServer implements AutoCloseable {
     Files.copy(pair.resolve("key.pem"), dd.tlsKey());
   }
 
+  /** One RSA and one Ed25519 DKIM pair made in this JVM, by the server's own code (delivery.Dkim). */
+  private static Path dkimPairs;
+
+  /**
+   * Puts DKIM keys for {@code domain} where the server would make them when it first signs for it (data_dir/dkim,
+   * the configured selector), copies of one pair per JVM: each generation costs an RSA key. Making, storing and
+   * sharing keys are tested where they happen (delivery.OutboundDeliveryTest's own servers, admin.web.*, cli.*).
+   */
+  private void placeDkimKeys(String domain) {
+    try {
+      synchronized (TestServer.class) {
+        if (dkimPairs == null) {
+          Path d = Files.createTempDirectory("darwinmail-test-dkim");
+          Runtime.getRuntime().addShutdownHook(new Thread(() -> Trees.delete(d)));
+          new org.darwinmail.delivery.Dkim(d, "s").ensureKeys("pair.test");
+          dkimPairs = DataDir.of(d).dkim();
+        }
+      }
+      Path to = DataDir.of(config.dataDir()).dkim();
+      Files.createDirectories(to);
+      for (String suffix : List.of("", "-ed")) {
+        String selector = config.delivery().dkimSelector() + suffix;
+        for (String ext : List.of(".pub", ".key")) { // the private key last: its presence means "complete"
+          Path target = to.resolve(domain + "." + selector + ext);
+          if (!Files.exists(target)) {
+            Files.copy(dkimPairs.resolve("pair.test.s" + suffix + ext), target);
+          }
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** Stops and starts the server again on the same data (ports change). */
   public void restart() {
     server.close();
@@ -154,9 +218,10 @@ public final class TestServer implements AutoCloseable {
     String domain = address.substring(address.indexOf('@') + 1);
     var d = services().directory();
     if (!d.domains().contains(domain)) {
+      placeDkimKeys(domain);
       d.addDomain(domain);
     }
-    d.addAccountWithHash(address, HASHES.computeIfAbsent(password, pw -> Passwords.hash(pw.toCharArray())));
+    d.addAccountWithHash(address, HASHES.computeIfAbsent(password, TestServer::lightHash));
   }
 
   @Override

@@ -58,8 +58,7 @@ class AdminWebTest {
   void start() throws Exception {
     String e = "127.0.0.1:0";
     ServerConfig c = ServerConfig.defaults(dir).withListen(new ListenConfig(e, e, e, e, e, e, e, e));
-    org.darwinmail.testing.TestServer.placeCertificate(c); // one RSA key per JVM, not one per test
-    server = DarwinMail.start(c);
+    server = DarwinMail.start(org.darwinmail.testing.TestServer.prepare(c)); // one RSA key and migration per JVM
     web = AdminWeb.start(server, new AdminWeb.Options(Duration.ofSeconds(2), Duration.ofMinutes(30),
         Duration.ofHours(12), Duration.ofMillis(10), clock));
     http = new AdminHttp(web.port());

@@ -10,6 +10,7 @@ import org.darwinmail.DarwinMail;
 import org.darwinmail.config.GuardConfig;
 import org.darwinmail.config.ListenConfig;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,7 +27,7 @@ class SetupCodeBruteForceTest {
     String e = "127.0.0.1:0";
     ServerConfig c = ServerConfig.defaults(dir).withListen(new ListenConfig(e, e, e, e, e, e, e, e))
         .withGuard(new GuardConfig(null, null, null, null, null, 1, 3, 600, null, null));
-    try (DarwinMail m = DarwinMail.start(c); AdminWeb web = AdminWeb.start(m, new AdminWeb.Options(
+    try (DarwinMail m = DarwinMail.start(TestServer.prepare(c)); AdminWeb web = AdminWeb.start(m, new AdminWeb.Options(
         Duration.ofSeconds(5), Duration.ofMinutes(30), Duration.ofHours(12), Duration.ofMillis(10),
         Clock.systemUTC()))) {
       AdminHttp http = new AdminHttp(web.port());

@@ -11,6 +11,7 @@ import org.darwinmail.DarwinMail;
 import org.darwinmail.cli.Cli;
 import org.darwinmail.cli.Main;
 import org.darwinmail.config.ConfigLoader;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -75,7 +76,7 @@ class SetupCommandTest {
         .contains("mta-sts.example.test.\tIN\tCNAME\tcli.test.\n")
         .contains("_smtp._tls.example.test.\tIN\tTXT\t\"v=TLSRPTv1; rua=mailto:postmaster@example.test\"\n");
     Duration t = Duration.ofSeconds(5);
-    try (DarwinMail m = DarwinMail.start(config);
+    try (DarwinMail m = DarwinMail.start(TestServer.prepare(config));
         AdminWeb web = AdminWeb.start(m, new AdminWeb.Options(t, Duration.ofMinutes(30), Duration.ofHours(12),
             Duration.ofMillis(10), Clock.systemUTC()))) {
       var d = m.services().directory();

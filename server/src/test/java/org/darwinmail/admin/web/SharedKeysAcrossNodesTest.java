@@ -40,6 +40,7 @@ import org.darwinmail.testing.FakeSmtp;
 import org.darwinmail.testing.PostgresCluster;
 import org.darwinmail.testing.Submitter;
 import org.darwinmail.testing.TestDns;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,7 +79,7 @@ class SharedKeysAcrossNodesTest {
 
   /** A node on the shared store with its own data directory {@code dir/name/var}; admin console on a free port. */
   private DarwinMail node(String name) throws Exception {
-    DarwinMail m = DarwinMail.start(config(name));
+    DarwinMail m = DarwinMail.start(TestServer.prepare(config(name)));
     open.add(m);
     return m;
   }

@@ -14,6 +14,7 @@ import org.darwinmail.DarwinMail;
 import org.darwinmail.admin.settings.Settings;
 import org.darwinmail.config.ListenConfig;
 import org.darwinmail.config.ServerConfig;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,7 +55,7 @@ class UnattendedSetupTest {
   @Test
   void theUnattendedPathAndTheWizardGiveTheSameResult() throws Exception {
     Result byWizard;
-    try (DarwinMail m = DarwinMail.start(config(wizardDir)); AdminWeb web = AdminWeb.start(m, fast())) {
+    try (DarwinMail m = DarwinMail.start(TestServer.prepare(config(wizardDir))); AdminWeb web = AdminWeb.start(m, fast())) {
       AdminHttp http = new AdminHttp(web.port());
       String code = Files.readString(wizardDir.resolve("run/setup-code")).lines().filter(l -> l.startsWith("code="))
           .findFirst().orElseThrow().substring(5);
@@ -74,7 +75,7 @@ class UnattendedSetupTest {
       byWizard = result(m, wizardDir);
     }
 
-    try (DarwinMail m = DarwinMail.start(config(unattendedDir))) {
+    try (DarwinMail m = DarwinMail.start(TestServer.prepare(config(unattendedDir)))) {
       Settings doc = new Settings("mail.example.test", "example.test", "ada", "mailbox-pw".toCharArray(), List.of());
       Unattended.complete(unattendedDir, m.services().directory(), doc, "admin", null,
           "correct horse battery".toCharArray());

@@ -20,6 +20,7 @@ import org.darwinmail.config.ListenConfig;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.testing.Pebble;
 import org.darwinmail.testing.TestDns;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tools.jackson.databind.JsonNode;
@@ -40,8 +41,8 @@ class WizardAcmeTest {
       dns.a("mail.example.test", "127.0.0.1");
       Pebble pebble = new Pebble(dir.resolve("pebble"), dns);
       String e = "127.0.0.1:0";
-      try (DarwinMail server = DarwinMail.start(ServerConfig.defaults(dir.resolve("data"))
-              .withListen(new ListenConfig(e, e, e, e, e, e, e, e)).withDns(new DnsConfig(List.of(dns.address()), 1)));
+      try (DarwinMail server = DarwinMail.start(TestServer.prepare(ServerConfig.defaults(dir.resolve("data"))
+              .withListen(new ListenConfig(e, e, e, e, e, e, e, e)).withDns(new DnsConfig(List.of(dns.address()), 1))));
           AdminWeb web = AdminWeb.start(server, new AdminWeb.Options(Duration.ofSeconds(20), Duration.ofMinutes(30),
               Duration.ofHours(12), Duration.ofMillis(10), Clock.systemUTC(), new Acme.Options(
                   HostPort.parse("http01", "127.0.0.1:" + pebble.http01Port()), pebble.trust(),

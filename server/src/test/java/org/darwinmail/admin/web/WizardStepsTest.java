@@ -14,6 +14,7 @@ import org.darwinmail.config.DnsConfig;
 import org.darwinmail.config.ListenConfig;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.testing.TestDns;
+import org.darwinmail.testing.TestServer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,8 +37,8 @@ class WizardStepsTest {
   @BeforeEach
   void start() throws Exception {
     String e = "127.0.0.1:0";
-    server = DarwinMail.start(ServerConfig.defaults(dir).withListen(new ListenConfig(e, e, e, e, e, e, e, e))
-        .withDns(new DnsConfig(List.of(dns.address()), 1)));
+    server = DarwinMail.start(TestServer.prepare(ServerConfig.defaults(dir)
+        .withListen(new ListenConfig(e, e, e, e, e, e, e, e)).withDns(new DnsConfig(List.of(dns.address()), 1))));
     web = AdminWeb.start(server, new AdminWeb.Options(Duration.ofSeconds(20), Duration.ofMinutes(30),
         Duration.ofHours(12), Duration.ofMillis(10), Clock.systemUTC()));
     http = new AdminHttp(web.port());
