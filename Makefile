@@ -55,7 +55,7 @@ check: jdk-check deps
 
 # Tests too slow for `make check` (the SIGKILL crash-consistency test starts ten server processes).
 test-slow: jdk-check deps
-	$(MVN) test -Ddarwin.test.groups=slow -Ddarwin.test.excluded=none
+	$(MVN) test -Ddarwin.test.groups=slow -Ddarwin.test.excluded=none -Ddarwin.test.forks=2
 
 # Jazzer fuzzing (issue 6): `make check` replays the saved inputs; this searches for new ones, each target for up to
 # its @FuzzTest maxDuration (60 s). Findings are saved under server/src/test/resources/<package>/<Class>Inputs/.
