@@ -2,9 +2,12 @@ package org.darwinmail.store;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -24,7 +27,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 import org.darwinmail.errors.Errors;
 
 /**
@@ -408,27 +410,50 @@ public final class Verify {
     return out;
   }
 
-  /** The blobs under {@code root} ({@code ab/<sha-256>}); anything else there but {@code tmp/} is a problem. */
+  /**
+   * The blobs under {@code root} ({@code ab/<sha-256>}); anything else there but {@code tmp/} is a problem. A live
+   * check walks while mail arrives and is expunged: {@code tmp/} (bodies being written, renamed into place or removed
+   * at any moment) is not entered, and a file gone between its folder's listing and its {@code stat} (collected, or
+   * renamed) is passed over instead of ending the walk.
+   */
   static List<String> blobHashes(Path root, Consumer<String> p) {
     List<String> out = new ArrayList<>();
     if (!Files.isDirectory(root)) {
       return out;
     }
-    try (Stream<Path> s = Files.walk(root, 2)) {
-      for (Path f : (Iterable<Path>) s::iterator) {
-        Path rel = root.relativize(f);
-        if (rel.getNameCount() != 2 || rel.getName(0).toString().equals("tmp") || Files.isDirectory(f)) {
-          continue;
+    try {
+      Files.walkFileTree(root, Set.of(), 2, new SimpleFileVisitor<>() {
+        @Override
+        public FileVisitResult preVisitDirectory(Path d, BasicFileAttributes a) {
+          return root.relativize(d).toString().equals("tmp") ? FileVisitResult.SKIP_SUBTREE
+              : FileVisitResult.CONTINUE;
         }
-        String name = f.getFileName().toString();
-        if (Backup.isHash(name) && rel.getName(0).toString().equals(name.substring(0, 2))) {
-          out.add(name);
-        } else {
-          p.accept("blobs/" + rel.toString().replace('\\', '/') + ": not a blob (its name is not its SHA-256 in its"
-              + " folder)");
+
+        @Override
+        public FileVisitResult visitFile(Path f, BasicFileAttributes a) {
+          Path rel = root.relativize(f);
+          if (rel.getNameCount() != 2 || a.isDirectory()) {
+            return FileVisitResult.CONTINUE;
+          }
+          String name = f.getFileName().toString();
+          if (Backup.isHash(name) && rel.getName(0).toString().equals(name.substring(0, 2))) {
+            out.add(name);
+          } else {
+            p.accept("blobs/" + rel.toString().replace('\\', '/') + ": not a blob (its name is not its SHA-256 in its"
+                + " folder)");
+          }
+          return FileVisitResult.CONTINUE;
         }
-      }
-    } catch (IOException | java.io.UncheckedIOException e) {
+
+        @Override
+        public FileVisitResult visitFileFailed(Path f, IOException e) throws IOException {
+          if (e instanceof NoSuchFileException) {
+            return FileVisitResult.CONTINUE;
+          }
+          throw e;
+        }
+      });
+    } catch (IOException e) {
       p.accept("blobs/: cannot list it: " + e.getMessage());
     }
     return out;
