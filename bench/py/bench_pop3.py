@@ -45,6 +45,15 @@ def main():
     darwin_err = peer_err = None
     rc = 0
     side = {}
+
+    def failed(name, err):
+        """A server that cannot be measured: left out of the rounds, err in the report."""
+        nonlocal darwin_err, peer_err
+        side.pop(name)
+        if name == "Darwin":
+            darwin_err = err
+        else:
+            peer_err = err
     try:
         if peer_on:
             try:
@@ -71,12 +80,7 @@ def main():
                                    "--count", a.client_warmup, "--concurrency", 10, "--size", a.size, "--seed", 99],
                                   timeout=900)
             if r != 0:
-                side.pop(name)
-                err = "filling the warm-up maildrop over %s failed: %s" % (fill[1], out.strip()[-300:])
-                if name == "Darwin":
-                    darwin_err = err
-                else:
-                    peer_err = err
+                failed(name, "filling the warm-up maildrop over %s failed: %s" % (fill[1], out.strip()[-300:]))
         warm = ["--warm-user", WARM_USER] if a.client_warmup else []
         for rnd in range(0 if a.warmup else 1, a.rounds + 1):
             vals = {}
@@ -90,12 +94,7 @@ def main():
                                        "--count", count, "--concurrency", 10, "--size", a.size, "--seed", rnd],
                                       timeout=900)
                 if r != 0:
-                    err = "filling over %s failed: %s" % (fill[1], out.strip()[-300:])
-                    side.pop(name)
-                    if name == "Darwin":
-                        darwin_err = err
-                    else:
-                        peer_err = err
+                    failed(name, "filling over %s failed: %s" % (fill[1], out.strip()[-300:]))
                     continue
                 if rnd == 1:
                     rep.note("%s: filled by %s at %s msg/s (concurrency 10)" % (name, fill[1].upper(), res.get("msgs_per_s")))

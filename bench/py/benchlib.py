@@ -212,11 +212,16 @@ def smtp_source(port, conc, count, to="u1@bench.test", size=10240, timeout=900):
     return time.time() - t0
 
 
-def loadgen(args, timeout, heap="1g", extra_jvm=()):
-    """Runs the Java load generator; returns (rc, {key: value} from its 'RESULT k=v ...' lines, stdout)."""
+def loadgen_command(args, heap="1g", extra_jvm=()):
+    """The command line of the Java load generator with args."""
     if not os.path.exists(LOADGEN_JAR):
         raise SystemExit("load generator not built: %s (make bench-loadgen)" % LOADGEN_JAR)
-    cmd = [java_bin(), "-Xmx" + heap, "-XX:+UseSerialGC", *extra_jvm, "-jar", LOADGEN_JAR, *map(str, args)]
+    return [java_bin(), "-Xmx" + heap, "-XX:+UseSerialGC", *extra_jvm, "-jar", LOADGEN_JAR, *map(str, args)]
+
+
+def loadgen(args, timeout, heap="1g", extra_jvm=()):
+    """Runs the Java load generator; returns (rc, {key: value} from its 'RESULT k=v ...' lines, stdout)."""
+    cmd = loadgen_command(args, heap, extra_jvm)
     try:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as e:
@@ -238,9 +243,7 @@ def loadgen_staged(args, timeout, measured, heap="1g"):
     waits for a line on its standard input before the measured part: measured() is then called and must return a
     context manager (a Meter), entered before that line is sent and left once the process has ended. Returns what
     loadgen() returns, and the context manager."""
-    if not os.path.exists(LOADGEN_JAR):
-        raise SystemExit("load generator not built: %s (make bench-loadgen)" % LOADGEN_JAR)
-    cmd = [java_bin(), "-Xmx" + heap, "-XX:+UseSerialGC", "-jar", LOADGEN_JAR, *map(str, args), "--ready", "stdin"]
+    cmd = loadgen_command([*args, "--ready", "stdin"], heap)
     p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True)
     timer = threading.Timer(timeout, p.kill)
     timer.start()

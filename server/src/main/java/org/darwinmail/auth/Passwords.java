@@ -35,10 +35,21 @@ public final class Passwords {
   private Passwords() {}
 
   public static String hash(char[] password) {
+    return hash(password, MEMORY_KIB, ITERATIONS);
+  }
+
+  /**
+   * A hash at another cost, within what {@link #verify} accepts (m from 8 KiB to 1 GiB, t from 1 to 20): what a hash
+   * made before a change of cost looks like. The tests' accounts use a small one (testing.TestServer.addUser).
+   */
+  public static String hash(char[] password, int memoryKib, int iterations) {
+    if (memoryKib < 8 || memoryKib > 1 << 20 || iterations < 1 || iterations > 20) {
+      throw new IllegalArgumentException("Argon2id cost out of range: m=" + memoryKib + ", t=" + iterations);
+    }
     byte[] salt = new byte[16];
     RANDOM.nextBytes(salt);
-    byte[] h = derive(password, salt, MEMORY_KIB, ITERATIONS, PARALLELISM, HASH_LENGTH);
-    return "$argon2id$v=19$m=" + MEMORY_KIB + ",t=" + ITERATIONS + ",p=" + PARALLELISM + "$" + B64.encodeToString(salt)
+    byte[] h = derive(password, salt, memoryKib, iterations, PARALLELISM, HASH_LENGTH);
+    return "$argon2id$v=19$m=" + memoryKib + ",t=" + iterations + ",p=" + PARALLELISM + "$" + B64.encodeToString(salt)
         + "$" + B64.encodeToString(h);
   }
 

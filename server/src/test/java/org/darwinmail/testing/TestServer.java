@@ -10,9 +10,11 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 import org.darwinmail.DarwinMail;
+import org.darwinmail.auth.Passwords;
 import org.darwinmail.config.ListenConfig;
 import org.darwinmail.config.ServerConfig;
 import org.darwinmail.config.StoreConfig;
+import org.darwinmail.delivery.Dkim;
 import org.darwinmail.net.Tls;
 import org.darwinmail.store.DataDir;
 import org.darwinmail.store.Database;
@@ -60,20 +62,6 @@ public final class TestServer implements AutoCloseable {
    * hashed at the server's cost (store.DirectoryTest, admin.web.*, cli.*).
    */
   private static final Map<String, String> HASHES = new ConcurrentHashMap<>();
-
-  static String lightHash(String password) {
-    byte[] salt = new byte[16];
-    new java.security.SecureRandom().nextBytes(salt);
-    var gen = new org.bouncycastle.crypto.generators.Argon2BytesGenerator();
-    gen.init(new org.bouncycastle.crypto.params.Argon2Parameters.Builder(
-        org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_id)
-        .withVersion(org.bouncycastle.crypto.params.Argon2Parameters.ARGON2_VERSION_13)
-        .withMemoryAsKB(64).withIterations(1).withParallelism(1).withSalt(salt).build());
-    byte[] out = new byte[32];
-    gen.generateBytes(password.getBytes(java.nio.charset.StandardCharsets.UTF_8), out);
-    var b64 = java.util.Base64.getEncoder().withoutPadding();
-    return "$argon2id$v=19$m=64,t=1,p=1$" + b64.encodeToString(salt) + "$" + b64.encodeToString(out);
-  }
 
   /**
    * What a first start would make and every start may share, put in place beforehand: the self-signed certificate
@@ -153,7 +141,7 @@ public final class TestServer implements AutoCloseable {
     Files.copy(pair.resolve("key.pem"), dd.tlsKey());
   }
 
-  /** One RSA and one Ed25519 DKIM pair made in this JVM, by the server's own code (delivery.Dkim). */
+  /** A data directory holding one RSA and one Ed25519 DKIM pair made in this JVM by the server's own code. */
   private static Path dkimPairs;
 
   /**
@@ -167,18 +155,19 @@ public final class TestServer implements AutoCloseable {
         if (dkimPairs == null) {
           Path d = Files.createTempDirectory("darwinmail-test-dkim");
           Runtime.getRuntime().addShutdownHook(new Thread(() -> Trees.delete(d)));
-          new org.darwinmail.delivery.Dkim(d, "s").ensureKeys("pair.test");
-          dkimPairs = DataDir.of(d).dkim();
+          new Dkim(d, "s").ensureKeys("pair.test");
+          dkimPairs = d;
         }
       }
       Path to = DataDir.of(config.dataDir()).dkim();
       Files.createDirectories(to);
-      for (String suffix : List.of("", "-ed")) {
-        String selector = config.delivery().dkimSelector() + suffix;
+      Dkim made = new Dkim(dkimPairs, "s");
+      Dkim here = new Dkim(config.dataDir(), config.delivery().dkimSelector());
+      for (Dkim.Algorithm a : Dkim.Algorithm.values()) {
         for (String ext : List.of(".pub", ".key")) { // the private key last: its presence means "complete"
-          Path target = to.resolve(domain + "." + selector + ext);
+          Path target = to.resolve(domain + "." + here.selector(a) + ext);
           if (!Files.exists(target)) {
-            Files.copy(dkimPairs.resolve("pair.test.s" + suffix + ext), target);
+            Files.copy(DataDir.of(dkimPairs).dkim().resolve("pair.test." + made.selector(a) + ext), target);
           }
         }
       }
@@ -221,7 +210,7 @@ public final class TestServer implements AutoCloseable {
       placeDkimKeys(domain);
       d.addDomain(domain);
     }
-    d.addAccountWithHash(address, HASHES.computeIfAbsent(password, TestServer::lightHash));
+    d.addAccountWithHash(address, HASHES.computeIfAbsent(password, pw -> Passwords.hash(pw.toCharArray(), 64, 1)));
   }
 
   @Override
