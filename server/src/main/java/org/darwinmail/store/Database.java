@@ -290,11 +290,6 @@ public final class Database implements SqlRunner, AutoCloseable {
   }
 
   /**
-   * The migrations ({@link Migrations}); Derby's part: a schema newer than this release's is refused in the
-   * manifest's words, after Derby's boot (which has written its own files, derby.log and its transaction log, by
-   * then; nothing else has been), and a database that already holds data is backed up first.
-   */
-  /**
    * Drops the index statistics Derby's automatic statistics made before they were turned off (see {@link #open}):
    * the optimizer would go on using them, stale, for the plans above. Nothing to do on a store that has none.
    */
@@ -323,6 +318,11 @@ public final class Database implements SqlRunner, AutoCloseable {
     }
   }
 
+  /**
+   * The migrations ({@link Migrations}); Derby's part: a schema newer than this release's is refused in the
+   * manifest's words, after Derby's boot (which has written its own files, derby.log and its transaction log, by
+   * then; nothing else has been), and a database that already holds data is backed up first.
+   */
   private static void migrate(Connection c, Path dataDir) throws SQLException {
     Migrations.run(c, SqlDialect.DERBY, new Migrations.Hooks() {
       @Override
