@@ -43,7 +43,7 @@ public final class Passwords {
    * made before a change of cost looks like. The tests' accounts use a small one (testing.TestServer.addUser).
    */
   public static String hash(char[] password, int memoryKib, int iterations) {
-    if (memoryKib < 8 || memoryKib > 1 << 20 || iterations < 1 || iterations > 20) {
+    if (!costAccepted(memoryKib, iterations)) {
       throw new IllegalArgumentException("Argon2id cost out of range: m=" + memoryKib + ", t=" + iterations);
     }
     byte[] salt = new byte[16];
@@ -51,6 +51,11 @@ public final class Passwords {
     byte[] h = derive(password, salt, memoryKib, iterations, PARALLELISM, HASH_LENGTH);
     return "$argon2id$v=19$m=" + memoryKib + ",t=" + iterations + ",p=" + PARALLELISM + "$" + B64.encodeToString(salt)
         + "$" + B64.encodeToString(h);
+  }
+
+  /** The memory (KiB) and passes a stored hash may name: 8 KiB to 1 GiB, 1 to 20 (bounds the work of a login). */
+  private static boolean costAccepted(int memoryKib, int iterations) {
+    return memoryKib >= 8 && memoryKib <= 1 << 20 && iterations >= 1 && iterations <= 20;
   }
 
   /** True when {@code password} matches {@code encoded}; a malformed hash never matches. */
@@ -79,7 +84,7 @@ public final class Passwords {
           }
         }
       }
-      if (m < 8 || m > 1 << 20 || t < 1 || t > 20 || p < 1 || p > 16) {
+      if (!costAccepted(m, t) || p < 1 || p > 16) {
         return false;
       }
       byte[] salt = B64D.decode(parts[4]);

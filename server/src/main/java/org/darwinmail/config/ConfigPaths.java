@@ -3,6 +3,8 @@ package org.darwinmail.config;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.regex.Pattern;
 import tools.jackson.core.JacksonException;
 import tools.jackson.core.JsonParser;
@@ -61,7 +63,7 @@ public final class ConfigPaths {
       return null;
     }
     String found = null;
-    java.util.Set<String> keys = new java.util.HashSet<>();
+    Set<String> keys = new HashSet<>();
     int from = 0;
     while (from < text.length()) {
       int nl = text.indexOf('\n', from);
@@ -85,7 +87,7 @@ public final class ConfigPaths {
       }
       int v = skipBlank(line, eq + 1);
       if (v == line.length() || line.charAt(v) != '"' && line.charAt(v) != '\'' || line.startsWith("\"\"\"", v)
-          || line.startsWith("\'\'\'", v)) {
+          || line.startsWith("'''", v)) {
         return null; // not a one-line string (the top level's keys, hostname and data_dir, are strings)
       }
       StringBuilder value = new StringBuilder();
