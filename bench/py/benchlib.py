@@ -424,6 +424,27 @@ def thread_cpu_seconds(pid):
     return out
 
 
+def thread_switches(pid):
+    """Voluntary context switches of each live thread of pid (each time it slept: a wait, a park, an epoll_wait that
+    blocked), summed by thread name as in thread_cpu_seconds."""
+    out = collections.Counter()
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = re.sub(r"[0-9]+", "#", f.read().strip())
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches:"):
+                        out[name] += int(line.split()[1])
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
 def jit_cpu_seconds(pid):
     """CPU seconds of pid's live JIT compiler threads (thread_cpu_seconds); 0 for a process without them (Dovecot):
     it can only under-state the JIT's share."""

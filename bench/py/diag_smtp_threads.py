@@ -3,7 +3,8 @@
 server with WARMUP messages at concurrency 10 (Postfix's smtp-source, a new connection per message, 10 KB), then for
 each concurrency in CONCS sends N messages ROUNDS times and prints the rate, smtp-sink's rate for the same run
 (the protocol's ceiling, started beside it), smtp-source's own CPU per message and the server's CPU per message
-split by thread name (event loops, virtual-thread carriers "ForkJoinPool", the intake's threads, compiler threads).
+split by thread name (event loops, virtual-thread carriers "ForkJoinPool", the intake's threads, compiler threads),
+with each group's voluntary context switches per message (a thread going to sleep: dear on a VM).
 usage: diag_smtp_threads.py DIST N ROUNDS [WARMUP [CONCS]]   (e.g. dist/darwinmail 4000 2 30000 1,10,50)"""
 import os
 import resource
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import make_workdir, remove_workdir, thread_cpu_seconds as threads, wait_idle
+from benchlib import make_workdir, remove_workdir, thread_cpu_seconds as threads, thread_switches, wait_idle
 from darwin import Darwin, Dnsmasq
 from peers import SmtpSink
 USER = "u1@bench.test"
@@ -42,9 +43,9 @@ try:
     for conc in concs:
         for r in range(rounds):
             wait_idle(pid)
-            a = threads(pid)
+            a = threads(pid); sa = thread_switches(pid)
             secs, src = source(int(dw.ports["smtp"]), conc, n)
-            b = threads(pid)
+            b = threads(pid); sb = thread_switches(pid)
             ssecs, ssrc = source(sink.port, conc, n)
             d = {k: b[k] - a.get(k, 0) for k in b}
             total = sum(d.values())
@@ -55,7 +56,7 @@ try:
                      os.getloadavg()[0]))
             for k, v in sorted(d.items(), key=lambda x: -x[1])[:9]:
                 if v > 0:
-                    print("   %-28s %.3f ms/msg" % (k, 1000 * v / n))
+                    print("   %-28s %.3f ms/msg, %.2f switches/msg" % (k, 1000 * v / n, (sb[k] - sa.get(k, 0)) / n))
             sys.stdout.flush()
 finally:
     dw.stop(); sink.stop(); dns.stop(); remove_workdir(work)

@@ -29,8 +29,13 @@ public final class NetServer implements AutoCloseable {
   private final Class<? extends ServerChannel> channelClass;
   private final List<Channel> listeners = new ArrayList<>();
 
+  /**
+   * One worker loop per core, not Netty's twice that: on the 2-vCPU appliance four loops and the acceptor woke each
+   * other more often per SMTP message (a context switch is dear on a VM) for no gain in IMAP's rate
+   * (bench/results/HISTORY.md, session 27).
+   */
   public NetServer() {
-    this(0);
+    this(Runtime.getRuntime().availableProcessors());
   }
 
   /**
@@ -51,7 +56,7 @@ public final class NetServer implements AutoCloseable {
     });
   }
 
-  /** With {@code workerThreads} worker loops (0: Netty's default, twice the cores). */
+  /** With {@code workerThreads} worker loops (0: Netty's default, twice the cores) and one acceptor loop. */
   public NetServer(int workerThreads) {
     if (Epoll.isAvailable()) {
       boss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
