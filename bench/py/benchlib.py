@@ -403,46 +403,44 @@ def tree_cpu_seconds(pid):
     return t / hz
 
 
-def thread_cpu_seconds(pid):
-    """utime+stime of each live thread of pid, in seconds, summed by thread name with its digits as "#" (the event
-    loops "multiThreadIoEv", the carriers "ForkJoinPool-#-", the compilers "C# CompilerThre", ...). A thread that
-    has ended takes its time with it."""
-    hz = os.sysconf("SC_CLK_TCK")
+def _per_thread(pid, read):
+    """read(task_dir) of each live thread of pid, summed by thread name with its digits as "#" (the event loops
+    "multiThreadIoEv", the carriers "ForkJoinPool-#-", the compilers "C# CompilerThre", ...). A thread that has
+    ended takes its share with it."""
     out = collections.Counter()
     try:
         tids = os.listdir("/proc/%d/task" % pid)
     except OSError:
         return out
     for tid in tids:
+        task = "/proc/%d/task/%s" % (pid, tid)
         try:
-            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
-                s = f.read()
-            f = s.rsplit(")", 1)[1].split()
-            out[re.sub(r"[0-9]+", "#", s[s.index("(") + 1:s.rindex(")")])] += (int(f[11]) + int(f[12])) / hz
+            with open(task + "/comm") as f:
+                name = re.sub(r"[0-9]+", "#", f.read().strip())
+            out[name] += read(task)
         except (OSError, ValueError, IndexError):
             pass
     return out
+
+
+def thread_cpu_seconds(pid):
+    """utime+stime of each live thread of pid, in seconds, by thread name (_per_thread)."""
+    hz = os.sysconf("SC_CLK_TCK")
+
+    def cpu(task):
+        with open(task + "/stat") as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return (int(v[11]) + int(v[12])) / hz
+    return _per_thread(pid, cpu)
 
 
 def thread_switches(pid):
     """Voluntary context switches of each live thread of pid (each time it slept: a wait, a park, an epoll_wait that
-    blocked), summed by thread name as in thread_cpu_seconds."""
-    out = collections.Counter()
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return out
-    for tid in tids:
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-                name = re.sub(r"[0-9]+", "#", f.read().strip())
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches:"):
-                        out[name] += int(line.split()[1])
-        except (OSError, ValueError, IndexError):
-            pass
-    return out
+    blocked), by thread name (_per_thread)."""
+    def switches(task):
+        with open(task + "/status") as f:
+            return next((int(line.split()[1]) for line in f if line.startswith("voluntary_ctxt_switches:")), 0)
+    return _per_thread(pid, switches)
 
 
 def jit_cpu_seconds(pid):
