@@ -56,7 +56,7 @@ public final class NetServer implements AutoCloseable {
     });
   }
 
-  /** With {@code workerThreads} worker loops (0: Netty's default, twice the cores) and one acceptor loop. */
+  /** With {@code workerThreads} worker loops and one acceptor loop. */
   public NetServer(int workerThreads) {
     if (Epoll.isAvailable()) {
       boss = new MultiThreadIoEventLoopGroup(1, EpollIoHandler.newFactory());
